@@ -1,0 +1,82 @@
+/**
+ * Typed errors of NQO1 CDS.
+ *
+ * Every failure that a caller, a clinician or hospital IT can act on is an {@link Nqo1Error} with a
+ * stable `code`. The message names the offending value and says what to do. The HTTP edge maps the
+ * code to a status and a FHIR OperationOutcome in one place (`src/server/outcome.ts`); the numeric
+ * core only throws. `TypeError` stays reserved for programming mistakes.
+ */
+
+/** Stable error codes, grouped by the pipeline stage that raises them. */
+export const ERROR_CODES = {
+  // DICOM and image input
+  ERR_DICOM_MALFORMED: 'The DICOM file could not be parsed.',
+  ERR_DICOM_UNSUPPORTED: 'The DICOM object uses an encoding or SOP class this release does not read.',
+  ERR_SERIES_EMPTY: 'No image of the requested series was found.',
+  ERR_SERIES_GEOMETRY: 'The slices do not form one regular volume.',
+  ERR_NRRD_MALFORMED: 'The NRRD file could not be parsed.',
+
+  // Masks and regions of interest
+  ERR_MASK_EMPTY: 'The mask contains no voxel of the requested label.',
+  ERR_MASK_GEOMETRY: 'The mask does not lie on the image grid.',
+  ERR_SEG_MALFORMED: 'The DICOM SEG object is incomplete or inconsistent.',
+  ERR_ROI_TOO_SMALL: 'The region of interest has too few dimensions or voxels for texture features.',
+
+  // Radiomics settings
+  ERR_SETTINGS_INVALID: 'A radiomics setting is invalid.',
+  ERR_TOO_MANY_GRAY_LEVELS: 'Discretisation would produce more gray levels than the engine allows.',
+
+  // Model cards
+  ERR_MODEL_CARD_INVALID: 'The model card does not match the model card schema.',
+  ERR_MODEL_FEATURE_MISSING: 'A feature the model needs was not computed.',
+  ERR_CALIBRATION_COHORT: 'The calibration cohort cannot produce a scaling.',
+
+  // Configuration
+  ERR_CONFIG_INVALID: 'The configuration does not match its schema.',
+
+  // HTTP and integration edges
+  ERR_REQUEST_INVALID: 'The request body is invalid.',
+  ERR_UNAUTHORIZED: 'The request is not authorized.',
+  ERR_PREFETCH_MISSING: 'The hook request carries neither the prefetch nor FHIR access.',
+  ERR_URL_NOT_ALLOWED: 'The URL is not on the configured allowlist.',
+  ERR_NOT_FOUND: 'The requested resource does not exist.',
+  ERR_NOT_IMPLEMENTED: 'This function is not implemented in this release.',
+  ERR_DICOMWEB_FAILED: 'The DICOMweb server did not return what was requested.',
+  ERR_FHIR_FAILED: 'The FHIR server did not return what was requested.',
+  ERR_INTERNAL: 'An unexpected internal error occurred.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Structured facts about a failure, safe to log: UIDs, counts and setting names, never identifiers. */
+export type ErrorDetails = Readonly<Record<string, string | number | boolean | readonly number[] | null>>;
+
+export interface Nqo1ErrorOptions {
+  readonly cause?: unknown;
+  readonly details?: ErrorDetails;
+}
+
+/** An error with a stable code, a message that names the bad value and the fix, and its cause. */
+export class Nqo1Error extends Error {
+  override readonly name = 'Nqo1Error';
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, options: Nqo1ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+/** Returns true when `error` is an {@link Nqo1Error}, optionally with the given code. */
+export function isNqo1Error(error: unknown, code?: ErrorCode): error is Nqo1Error {
+  return error instanceof Nqo1Error && (code === undefined || error.code === code);
+}
+
+/** Describes an unknown thrown value for a log line, without its stack or any payload. */
+export function describeError(error: unknown): { code: string; message: string } {
+  if (error instanceof Nqo1Error) return { code: error.code, message: error.message };
+  if (error instanceof Error) return { code: 'ERR_INTERNAL', message: `${error.name}: ${error.message}` };
+  return { code: 'ERR_INTERNAL', message: 'non-Error value thrown' };
+}
