@@ -1,0 +1,50 @@
+/**
+ * The outcome of scoring one study with one model card. This object is what the result store keeps,
+ * what the CLI prints with `--json`, and what the CDS card, the SMART app and the FHIR Observation
+ * are built from.
+ */
+
+/** Predicted class at the card's threshold; `null` when the card is not calibrated. */
+export type PredictedClass = 'high' | 'low';
+
+export interface ModelReference {
+  /** Stable identifier of the model card, e.g. `br-ro`. */
+  readonly id: string;
+  /** Version of the card; a site-calibrated card has its own version. */
+  readonly version: string;
+}
+
+/** Where the numbers came from, so a reader can reproduce them. Holds no patient identifier. */
+export interface ScoreProvenance {
+  readonly studyInstanceUid: string | null;
+  readonly seriesInstanceUid: string | null;
+  /** SOP Instance UID of the DICOM SEG, or null when the mask came from a file of another format. */
+  readonly segmentationInstanceUid: string | null;
+  readonly spacingMm: readonly [number, number, number];
+  readonly tumourVoxelCount: number;
+  readonly periVoxelCount: number;
+  /** Radius of the physical dilation that made the peritumoral region, in millimetres. */
+  readonly dilationMm: number;
+  /** Radiomics settings used for every feature, as a plain JSON object. */
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly engineVersion: string;
+  /** ISO 8601 time at which the features were computed. */
+  readonly computedAt: string;
+}
+
+export interface ScoreResult {
+  readonly model: ModelReference;
+  /** Feature values keyed by the model's feature names (for BR-RO, the paper's names). */
+  readonly features: Readonly<Record<string, number>>;
+  /** True when the card carries a scaling, so that a probability may be computed. */
+  readonly calibrated: boolean;
+  /** Probability of the positive class (high NQO1 expression), or null without calibration. */
+  readonly probability: number | null;
+  readonly threshold: number;
+  readonly class: PredictedClass | null;
+  /** Linear predictor: intercept + Σ coefficient·scaled feature; null without calibration. */
+  readonly linearPredictor: number | null;
+  /** Each feature's term coefficient·scaled value in the linear predictor; null without calibration. */
+  readonly contributions: Readonly<Record<string, number>> | null;
+  readonly provenance: ScoreProvenance;
+}
