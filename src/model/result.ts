@@ -38,8 +38,13 @@ export interface ScoreResult {
   readonly features: Readonly<Record<string, number>>;
   /** True when the card carries a scaling, so that a probability may be computed. */
   readonly calibrated: boolean;
-  /** Probability of the positive class (high NQO1 expression), or null without calibration. */
+  /** Probability of the positive class (high NQO1 expression), or null when it cannot be computed. */
   readonly probability: number | null;
+  /**
+   * Why `probability` is null: the card has no site scaling yet (`uncalibrated`), or it lacks a
+   * coefficient for some feature (`coefficients-missing`). Null when a probability was computed.
+   */
+  readonly probabilityUnavailableReason: 'uncalibrated' | 'coefficients-missing' | null;
   readonly threshold: number;
   readonly class: PredictedClass | null;
   /** Linear predictor: intercept + Σ coefficient·scaled feature; null without calibration. */
