@@ -1,0 +1,67 @@
+/**
+ * Types shared by the result store, the in-process queue, the CDS hook that enqueues work and the
+ * worker function that analyses a study (`src/jobs/analyse-study.ts`).
+ */
+
+import type { ErrorCode } from '../errors.js';
+import type { ScoreResult } from '../model/result.js';
+
+/** One request to score one imaging study with one model card version. */
+export interface AnalysisJob {
+  /** DICOM Study Instance UID (0020,000D), without the `urn:oid:` prefix. */
+  readonly studyInstanceUid: string;
+  /** Logical id of the FHIR ImagingStudy the hook saw, used for write-back and `derivedFrom`. */
+  readonly imagingStudyId: string;
+  /** Logical id of the FHIR Patient. Stored for write-back; never logged. */
+  readonly patientId: string;
+  readonly modelId: string;
+  readonly modelVersion: string;
+}
+
+/** What a successful analysis returns to the queue. */
+export interface AnalysisOutput {
+  readonly result: ScoreResult;
+  /** Logical id of the FHIR Observation written back, when write-back is configured. */
+  readonly observationId?: string;
+}
+
+/**
+ * Analyses one study: locate the series and segmentation, compute the features and score them.
+ * Throws an {@link Nqo1Error} whose code tells the card what is missing (e.g. no segmentation).
+ */
+export type AnalyseStudy = (job: AnalysisJob) => Promise<AnalysisOutput>;
+
+/** Key of one row in the result store. */
+export interface ResultKey {
+  readonly studyInstanceUid: string;
+  readonly modelId: string;
+  readonly modelVersion: string;
+}
+
+/** Lifecycle of one stored analysis: pending → running → done | failed. */
+export type ResultStatus = 'pending' | 'running' | 'done' | 'failed';
+
+/** The typed reason an analysis failed, safe to show on a card and to log. */
+export interface AnalysisFailure {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** One row of the result store, as the hook and the SMART app read it. */
+export type StoredAnalysis =
+  | (StoredAnalysisBase & { readonly status: 'pending' | 'running' })
+  | (StoredAnalysisBase & {
+      readonly status: 'done';
+      readonly result: ScoreResult;
+      readonly observationId?: string;
+    })
+  | (StoredAnalysisBase & { readonly status: 'failed'; readonly failure: AnalysisFailure });
+
+interface StoredAnalysisBase {
+  /** Opaque id of this row (a UUID), passed to the SMART app as `appContext`. */
+  readonly id: string;
+  readonly job: AnalysisJob;
+  /** ISO 8601 times of insertion and of the last status change. */
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
