@@ -1,0 +1,295 @@
+/**
+ * DICOMweb access to one PACS: QIDO-RS search, WADO-RS retrieval and STOW-RS storage
+ * (DICOM PS3.18 sections 10.6, 10.4 and 10.5), on top of dicomweb-client 0.11.3.
+ *
+ * dicomweb-client uses XMLHttpRequest, which Node lacks. Loading this module therefore installs
+ * the `xhr2` polyfill as `globalThis.XMLHttpRequest` when no implementation is present. Only this
+ * module sets or relies on that global.
+ *
+ * Retrieval asks for the transfer syntax the server stores (`transfer-syntax=*`, the
+ * dicomweb-client default), because dicomweb-client 0.11.3 throws when asked for a specific one;
+ * decoding happens locally in `src/imaging`.
+ */
+import { api } from 'dicomweb-client';
+import XHR2 from 'xhr2';
+
+import { Nqo1Error } from '../errors.js';
+import { assertUrlAllowed } from '../net/url-allowlist.js';
+
+if (typeof globalThis.XMLHttpRequest === 'undefined') {
+  globalThis.XMLHttpRequest = XHR2 as typeof XMLHttpRequest;
+}
+
+/** One attribute of a dataset in the DICOM JSON model (PS3.18 annex F.2). */
+export interface DicomJsonAttribute {
+  readonly vr: string;
+  readonly Value?: readonly unknown[];
+  readonly BulkDataURI?: string;
+  readonly InlineBinary?: string;
+}
+
+/** A dataset in the DICOM JSON model, keyed by 8-digit upper-case hexadecimal tag. */
+export type DicomJsonDataset = Readonly<Record<string, DicomJsonAttribute>>;
+
+export interface DicomWebClientOptions {
+  /** Base URL of the DICOMweb service, e.g. `https://pacs.example/dicom-web`. */
+  readonly baseUrl: string;
+  /** Allowed DICOMweb base URLs; `baseUrl` must match one by origin and path prefix. */
+  readonly allowlist: readonly string[];
+  /** Maximum duration of one HTTP request, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Extra request headers such as `Authorization`; they never appear in errors or logs. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** The dicomweb-client operations this module calls, typed as the library behaves at run time. */
+interface DicomWebLibraryClient {
+  searchForSeries(options: { studyInstanceUID: string; request: LibraryRequest }): Promise<unknown>;
+  retrieveSeriesMetadata(options: {
+    studyInstanceUID: string;
+    seriesInstanceUID: string;
+    request: LibraryRequest;
+  }): Promise<unknown>;
+  retrieveSeries(options: {
+    studyInstanceUID: string;
+    seriesInstanceUID: string;
+    request: LibraryRequest;
+  }): Promise<unknown>;
+  retrieveInstance(options: {
+    studyInstanceUID: string;
+    seriesInstanceUID: string;
+    sopInstanceUID: string;
+    request: LibraryRequest;
+  }): Promise<unknown>;
+  storeInstances(options: { datasets: ArrayBuffer[]; request: LibraryRequest }): Promise<unknown>;
+}
+
+interface LibraryRequest {
+  readonly instance: XMLHttpRequest;
+}
+
+/** The shape of the errors dicomweb-client rejects with: `status` is 0 for network failures. */
+interface LibraryRequestError {
+  readonly status?: unknown;
+}
+
+/**
+ * A DICOMweb client bound to one allowlisted base URL.
+ *
+ * @example
+ * const pacs = new DicomWebClient({ baseUrl, allowlist: [baseUrl], timeoutMs: 30_000 });
+ * const series = await pacs.searchSeries(studyInstanceUid);
+ */
+export class DicomWebClient {
+  readonly #baseUrl: URL;
+  readonly #timeoutMs: number;
+  readonly #library: DicomWebLibraryClient;
+
+  /**
+   * @throws Nqo1Error `ERR_URL_NOT_ALLOWED` before any connection when `baseUrl` is not allowlisted.
+   */
+  constructor(options: DicomWebClientOptions) {
+    this.#baseUrl = assertUrlAllowed(options.baseUrl, options.allowlist, 'DICOMweb');
+    if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
+      throw new Nqo1Error(
+        'ERR_CONFIG_INVALID',
+        `The DICOMweb timeout ${options.timeoutMs} ms is not a positive number; set it in milliseconds, e.g. 30000.`,
+      );
+    }
+    this.#timeoutMs = options.timeoutMs;
+    this.#library = new api.DICOMwebClient({
+      url: this.#baseUrl.href.replace(/\/+$/, ''),
+      headers: { ...options.headers },
+      // verbose would print the whole failed request, headers included, to the console.
+      verbose: false,
+      singlepart: false,
+    }) as unknown as DicomWebLibraryClient;
+  }
+
+  /**
+   * Searches the series of a study (QIDO-RS `GET {base}/studies/{study}/series`).
+   *
+   * @returns One DICOM JSON dataset per series, with the attributes the server returns by default
+   *   (PS3.18 table 10.6.3-5: Modality, SeriesInstanceUID, SeriesNumber, NumberOfSeriesRelatedInstances…).
+   */
+  async searchSeries(studyInstanceUid: string): Promise<DicomJsonDataset[]> {
+    const path = `studies/${studyInstanceUid}/series`;
+    const body = await this.#call('QIDO-RS search', path, (request) =>
+      this.#library.searchForSeries({ studyInstanceUID: studyInstanceUid, request }),
+    );
+    return expectDatasets(body, this.#pathOf(path));
+  }
+
+  /** Retrieves the metadata of every instance of a series (WADO-RS `…/series/{series}/metadata`). */
+  async retrieveSeriesMetadata(
+    studyInstanceUid: string,
+    seriesInstanceUid: string,
+  ): Promise<DicomJsonDataset[]> {
+    const path = `studies/${studyInstanceUid}/series/${seriesInstanceUid}/metadata`;
+    const body = await this.#call('WADO-RS metadata', path, (request) =>
+      this.#library.retrieveSeriesMetadata({
+        studyInstanceUID: studyInstanceUid,
+        seriesInstanceUID: seriesInstanceUid,
+        request,
+      }),
+    );
+    return expectDatasets(body, this.#pathOf(path));
+  }
+
+  /**
+   * Retrieves every instance of a series as DICOM Part 10 files (WADO-RS `…/series/{series}`),
+   * in the transfer syntax the server stores them.
+   *
+   * @throws Nqo1Error `ERR_DICOMWEB_FAILED` on an HTTP error, timeout or an empty series.
+   */
+  async retrieveSeriesInstances(studyInstanceUid: string, seriesInstanceUid: string): Promise<ArrayBuffer[]> {
+    const path = `studies/${studyInstanceUid}/series/${seriesInstanceUid}`;
+    const body = await this.#call('WADO-RS retrieve', path, (request) =>
+      this.#library.retrieveSeries({
+        studyInstanceUID: studyInstanceUid,
+        seriesInstanceUID: seriesInstanceUid,
+        request,
+      }),
+    );
+    const parts = expectArrayBuffers(body, this.#pathOf(path));
+    if (parts.length === 0) {
+      throw new Nqo1Error(
+        'ERR_DICOMWEB_FAILED',
+        `WADO-RS retrieve of ${this.#pathOf(path)} returned no instance; check that the series is stored on the PACS.`,
+        { details: { path: this.#pathOf(path) } },
+      );
+    }
+    return parts;
+  }
+
+  /** Retrieves one instance as a DICOM Part 10 file (WADO-RS `…/instances/{sop}`). */
+  async retrieveInstance(
+    studyInstanceUid: string,
+    seriesInstanceUid: string,
+    sopInstanceUid: string,
+  ): Promise<ArrayBuffer> {
+    const path = `studies/${studyInstanceUid}/series/${seriesInstanceUid}/instances/${sopInstanceUid}`;
+    const body = await this.#call('WADO-RS retrieve', path, (request) =>
+      this.#library.retrieveInstance({
+        studyInstanceUID: studyInstanceUid,
+        seriesInstanceUID: seriesInstanceUid,
+        sopInstanceUID: sopInstanceUid,
+        request,
+      }),
+    );
+    if (!(body instanceof ArrayBuffer)) {
+      throw new Nqo1Error(
+        'ERR_DICOMWEB_FAILED',
+        `WADO-RS retrieve of ${this.#pathOf(path)} returned no DICOM part; expected one application/dicom part.`,
+        { details: { path: this.#pathOf(path) } },
+      );
+    }
+    return body;
+  }
+
+  /**
+   * Stores DICOM Part 10 files (STOW-RS `POST {base}/studies`). Used by tests and the demo to load
+   * a PACS; the analysis itself never writes to the PACS.
+   *
+   * @throws Nqo1Error `ERR_DICOMWEB_FAILED` unless the server returns 200 (all stored). A 202
+   *   (some instances failed or were coerced) is treated as a failure too.
+   */
+  async storeInstances(datasets: readonly ArrayBuffer[]): Promise<void> {
+    const path = 'studies';
+    let status = 0;
+    await this.#call('STOW-RS store', path, async (request) => {
+      const response = await this.#library.storeInstances({ datasets: [...datasets], request });
+      status = request.instance.status;
+      return response;
+    });
+    if (status !== 200) {
+      throw new Nqo1Error(
+        'ERR_DICOMWEB_FAILED',
+        `STOW-RS store to ${this.#pathOf(path)} returned HTTP ${status}: some of the ${datasets.length} instances were not stored as sent; expected 200. Check the PACS log.`,
+        { details: { status, path: this.#pathOf(path), instanceCount: datasets.length } },
+      );
+    }
+  }
+
+  /** Returns the URL path of a request below the base URL, without query or credentials. */
+  #pathOf(relativePath: string): string {
+    return `${this.#baseUrl.pathname.replace(/\/+$/, '')}/${relativePath}`;
+  }
+
+  /**
+   * Runs one dicomweb-client request with a deadline of `timeoutMs` and turns every failure into
+   * `ERR_DICOMWEB_FAILED` naming the status and path.
+   *
+   * The deadline is a race, not only `XMLHttpRequest.abort()`: xhr2 0.2.1 aborts the socket without
+   * reaching readyState DONE, so the dicomweb-client promise would never settle.
+   */
+  async #call(
+    operation: string,
+    relativePath: string,
+    send: (request: LibraryRequest) => Promise<unknown>,
+  ): Promise<unknown> {
+    const path = this.#pathOf(relativePath);
+    const instance = new XMLHttpRequest();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        instance.abort();
+        reject(
+          new Nqo1Error(
+            'ERR_DICOMWEB_FAILED',
+            `${operation} of ${path} timed out after ${this.#timeoutMs} ms; check that the PACS is reachable or raise the DICOMweb timeout.`,
+            { details: { path, timeoutMs: this.#timeoutMs } },
+          ),
+        );
+      }, this.#timeoutMs);
+    });
+
+    try {
+      return await Promise.race([send({ instance }), deadline]);
+    } catch (error) {
+      if (error instanceof Nqo1Error) throw error;
+      const status = statusOf(error);
+      const problem =
+        status === 0
+          ? 'failed without an HTTP response (connection refused or reset)'
+          : `returned HTTP ${status}`;
+      throw new Nqo1Error(
+        'ERR_DICOMWEB_FAILED',
+        `${operation} of ${path} ${problem}; expected 200. Check the PACS address, its DICOMweb plugin and that the study exists.`,
+        { cause: error, details: { status, path } },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function statusOf(error: unknown): number {
+  if (typeof error === 'object' && error !== null) {
+    const status = (error as LibraryRequestError).status;
+    if (typeof status === 'number') return status;
+  }
+  return 0;
+}
+
+function expectDatasets(body: unknown, path: string): DicomJsonDataset[] {
+  if (!Array.isArray(body) || !body.every((item) => typeof item === 'object' && item !== null)) {
+    throw new Nqo1Error(
+      'ERR_DICOMWEB_FAILED',
+      `The response from ${path} is not a DICOM JSON array; check that the URL points at a DICOMweb service.`,
+      { details: { path } },
+    );
+  }
+  return body as DicomJsonDataset[];
+}
+
+function expectArrayBuffers(body: unknown, path: string): ArrayBuffer[] {
+  if (!Array.isArray(body) || !body.every((part) => part instanceof ArrayBuffer)) {
+    throw new Nqo1Error(
+      'ERR_DICOMWEB_FAILED',
+      `The response from ${path} is not a multipart list of DICOM files; check that the URL points at a DICOMweb service.`,
+      { details: { path } },
+    );
+  }
+  return body;
+}

@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, test } from 'vitest';
+
+import { DicomWebClient } from '../../src/dicomweb/client.js';
+import { isNqo1Error, type Nqo1Error } from '../../src/errors.js';
+import { startLoopbackListener, type LoopbackListener } from '../support/loopback-listener.js';
+
+let listener: LoopbackListener | undefined;
+
+afterEach(async () => {
+  await listener?.close();
+  listener = undefined;
+});
+
+async function failure(promise: Promise<unknown>): Promise<Nqo1Error> {
+  const error: unknown = await promise.then(
+    () => null,
+    (thrown: unknown) => thrown,
+  );
+  if (!isNqo1Error(error)) throw new Error(`expected an Nqo1Error, got ${String(error)}`);
+  return error;
+}
+
+describe('DicomWebClient', () => {
+  test('non-allowlisted base URL is rejected before any connection', async () => {
+    listener = await startLoopbackListener((_request, response) => response.end('[]'));
+    const baseUrl = `${listener.origin}/dicom-web`;
+
+    expect(
+      () => new DicomWebClient({ baseUrl, allowlist: ['http://127.0.0.1:1/dicom-web'], timeoutMs: 1_000 }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_URL_NOT_ALLOWED' }) as Error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect(listener.connectionCount()).toBe(0);
+  });
+
+  test('HTTP error names status and path, not the token', async () => {
+    listener = await startLoopbackListener((_request, response) => {
+      response.statusCode = 503;
+      response.end('unavailable');
+    });
+    const baseUrl = `${listener.origin}/dicom-web`;
+    const pacs = new DicomWebClient({
+      baseUrl,
+      allowlist: [baseUrl],
+      timeoutMs: 5_000,
+      headers: { Authorization: 'Bearer secret-token' },
+    });
+
+    const error = await failure(pacs.searchSeries('1.2.3'));
+
+    expect(error.code).toBe('ERR_DICOMWEB_FAILED');
+    expect(error.message).toContain('HTTP 503');
+    expect(error.message).toContain('/dicom-web/studies/1.2.3/series');
+    expect(error.message).not.toContain('secret-token');
+    expect(error.details.status).toBe(503);
+  });
+
+  test('request is aborted after the timeout', async () => {
+    listener = await startLoopbackListener();
+    const baseUrl = `${listener.origin}/dicom-web`;
+    const pacs = new DicomWebClient({ baseUrl, allowlist: [baseUrl], timeoutMs: 200 });
+
+    const started = Date.now();
+    const error = await failure(pacs.retrieveSeriesInstances('1.2.3', '4.5.6'));
+
+    expect(error.code).toBe('ERR_DICOMWEB_FAILED');
+    expect(error.message).toContain('timed out after 200 ms');
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  test('non-JSON QIDO response is rejected', async () => {
+    listener = await startLoopbackListener((_request, response) => {
+      response.setHeader('Content-Type', 'application/dicom+json');
+      response.end('{"not": "an array"}');
+    });
+    const baseUrl = `${listener.origin}/dicom-web`;
+    const pacs = new DicomWebClient({ baseUrl, allowlist: [baseUrl], timeoutMs: 5_000 });
+
+    const error = await failure(pacs.searchSeries('1.2.3'));
+
+    expect(error.message).toContain('not a DICOM JSON array');
+  });
+
+  test('closed port fails without HTTP status', async () => {
+    listener = await startLoopbackListener();
+    const baseUrl = `${listener.origin}/dicom-web`;
+    await listener.close();
+    listener = undefined;
+    const pacs = new DicomWebClient({ baseUrl, allowlist: [baseUrl], timeoutMs: 5_000 });
+
+    const error = await failure(pacs.searchSeries('1.2.3'));
+
+    expect(error.message).toContain('without an HTTP response');
+  });
+
+  test.each([0, -1, Number.NaN])('timeout %s ms is rejected', (timeoutMs) => {
+    expect(
+      () =>
+        new DicomWebClient({
+          baseUrl: 'http://127.0.0.1:9/x',
+          allowlist: ['http://127.0.0.1:9/x'],
+          timeoutMs,
+        }),
+    ).toThrow(/timeout/);
+  });
+});

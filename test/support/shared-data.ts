@@ -1,0 +1,32 @@
+/**
+ * Paths of the public test data kept beside the project in `../shared/data`, read in place.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+/** Directory of the shared test data (`<repo>/../shared/data`). */
+export const SHARED_DATA_DIR = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
+
+/** The three GE abdominal CT slices of the dcmqi `ct-3slice` case and its liver DICOM SEG. */
+export const CT_3SLICE_FILES = ['01.dcm', '02.dcm', '03.dcm'].map((name) =>
+  fileURLToPath(new URL(`../../../shared/data/dicom/dcmqi/segmentations/ct-3slice/${name}`, import.meta.url)),
+);
+export const LIVER_SEG_FILE = fileURLToPath(
+  new URL('../../../shared/data/dicom/dcmqi/segmentations/liver.dcm', import.meta.url),
+);
+
+/** UIDs of the `ct-3slice` case, read from its files with dcmjs. */
+export const CT_3SLICE = {
+  studyInstanceUid: '1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1',
+  ctSeriesInstanceUid: '1.2.392.200103.20080913.113635.1.2009.6.22.21.43.10.23430.1',
+  segSeriesInstanceUid: '1.2.276.0.7230010.3.1.3.0.42154.1458337731.665795',
+  segSopInstanceUid: '1.2.276.0.7230010.3.1.4.0.42154.1458337731.665796',
+} as const;
+
+/** Reads a file into an ArrayBuffer of its own (not a view on a shared Node buffer pool). */
+export async function readArrayBuffer(filePath: string): Promise<ArrayBuffer> {
+  const bytes = await readFile(filePath);
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy.buffer;
+}
