@@ -1,0 +1,353 @@
+/**
+ * A typed, checked view of a DICOM Part 10 file parsed by dcmjs 0.51.1.
+ *
+ * dcmjs returns untyped objects. This module is the only place that touches them: it parses the
+ * file, accepts only the native (uncompressed) transfer syntaxes, and reads attributes by DICOM
+ * keyword with run-time checks, so no `any` reaches the rest of the imaging code.
+ *
+ * @see DICOM PS3.10 section 7 (file format) and PS3.5 section 10 (transfer syntaxes).
+ */
+
+import dcmjs from 'dcmjs';
+
+import { Nqo1Error } from '../errors.js';
+
+/** A native transfer syntax: pixel data stored uncompressed, in one byte order. */
+export interface NativeTransferSyntax {
+  readonly uid: string;
+  readonly name: string;
+  readonly littleEndian: boolean;
+}
+
+/**
+ * The transfer syntaxes this release reads. dcmjs inflates the deflated syntax itself, so its
+ * dataset reaches us as explicit VR little endian.
+ */
+export const NATIVE_TRANSFER_SYNTAXES: ReadonlyMap<string, NativeTransferSyntax> = new Map(
+  [
+    { uid: '1.2.840.10008.1.2', name: 'Implicit VR Little Endian', littleEndian: true },
+    { uid: '1.2.840.10008.1.2.1', name: 'Explicit VR Little Endian', littleEndian: true },
+    { uid: '1.2.840.10008.1.2.1.99', name: 'Deflated Explicit VR Little Endian', littleEndian: true },
+    { uid: '1.2.840.10008.1.2.2', name: 'Explicit VR Big Endian', littleEndian: false },
+  ].map((syntax) => [syntax.uid, syntax]),
+);
+
+/** Names of the compressed transfer syntaxes, used only to make the rejection message readable. */
+const COMPRESSED_TRANSFER_SYNTAX_NAMES: ReadonlyMap<string, string> = new Map([
+  ['1.2.840.10008.1.2.4.50', 'JPEG Baseline (Process 1)'],
+  ['1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)'],
+  ['1.2.840.10008.1.2.4.57', 'JPEG Lossless, Non-Hierarchical (Process 14)'],
+  ['1.2.840.10008.1.2.4.70', 'JPEG Lossless, First-Order Prediction (Process 14, SV1)'],
+  ['1.2.840.10008.1.2.4.80', 'JPEG-LS Lossless'],
+  ['1.2.840.10008.1.2.4.81', 'JPEG-LS Near-Lossless'],
+  ['1.2.840.10008.1.2.4.90', 'JPEG 2000 Lossless'],
+  ['1.2.840.10008.1.2.4.91', 'JPEG 2000'],
+  ['1.2.840.10008.1.2.4.201', 'HTJ2K Lossless'],
+  ['1.2.840.10008.1.2.4.202', 'HTJ2K Lossless RPCL'],
+  ['1.2.840.10008.1.2.4.203', 'HTJ2K'],
+  ['1.2.840.10008.1.2.5', 'RLE Lossless'],
+  ['1.2.840.10008.1.2.8.1', 'Deflated Image Frame Compression'],
+]);
+
+/** Byte offset of the "DICM" prefix that follows the 128-byte preamble of a Part 10 file. */
+const PART10_PREFIX_OFFSET = 128;
+
+/**
+ * Returns true when `bytes` starts like a DICOM Part 10 file: a 128-byte preamble followed by
+ * the ASCII letters "DICM" (PS3.10 section 7.1). Files without that prefix are not read.
+ */
+export function isDicomPart10(bytes: Uint8Array): boolean {
+  if (bytes.length < PART10_PREFIX_OFFSET + 4) return false;
+  const prefix = String.fromCharCode(...bytes.subarray(PART10_PREFIX_OFFSET, PART10_PREFIX_OFFSET + 4));
+  return prefix === 'DICM';
+}
+
+/** One dataset or sequence item, read by DICOM keyword with run-time type checks. */
+export class DicomItem {
+  readonly #elements: Readonly<Record<string, unknown>>;
+
+  /** Where the item comes from, such as "CT file 2 (01.dcm)", for error messages. */
+  readonly context: string;
+
+  constructor(elements: Readonly<Record<string, unknown>>, context: string) {
+    this.#elements = elements;
+    this.context = context;
+  }
+
+  /** Returns true when the attribute is present with at least one value. */
+  has(keyword: string): boolean {
+    return valuesOf(this.#elements[keyword]).length > 0;
+  }
+
+  /** Reads a single string value (UI, CS, LO, SH, ...), trimmed; null when absent or empty. */
+  string(keyword: string): string | null {
+    const values = valuesOf(this.#elements[keyword]);
+    const first = values[0];
+    if (first === undefined || first === null) return null;
+    if (typeof first !== 'string') {
+      throw this.#malformed(keyword, `must be a string, found ${describeValue(first)}`);
+    }
+    const trimmed = first.trim();
+    return trimmed === '' ? null : trimmed;
+  }
+
+  /** Reads a single string value and fails when it is absent. */
+  requireString(keyword: string): string {
+    const value = this.string(keyword);
+    if (value === null) throw this.#missing(keyword);
+    return value;
+  }
+
+  /** Reads a single numeric value (US, UL, IS, DS, ...); null when absent. */
+  number(keyword: string): number | null {
+    const values = this.numbers(keyword);
+    if (values === null) return null;
+    if (values.length !== 1) {
+      throw this.#malformed(keyword, `must hold 1 number, found ${values.length} (${values.join('\\')})`);
+    }
+    return values[0] ?? null;
+  }
+
+  /** Reads a single numeric value and fails when it is absent. */
+  requireNumber(keyword: string): number {
+    const value = this.number(keyword);
+    if (value === null) throw this.#missing(keyword);
+    return value;
+  }
+
+  /**
+   * Reads a multi-valued numeric attribute; null when absent. With `count`, the attribute must
+   * hold exactly that many finite numbers.
+   */
+  numbers(keyword: string, count?: number): readonly number[] | null {
+    const raw = valuesOf(this.#elements[keyword]);
+    if (raw.length === 0) return null;
+    const values = raw.map((value) => toFiniteNumber(value));
+    if (values.some((value) => value === null)) {
+      throw this.#malformed(keyword, `must hold numbers, found ${raw.map(describeValue).join('\\')}`);
+    }
+    const numbers = values as readonly number[];
+    if (count !== undefined && numbers.length !== count) {
+      throw this.#malformed(
+        keyword,
+        `must hold ${count} numbers, found ${numbers.length} (${numbers.join('\\')})`,
+      );
+    }
+    return numbers;
+  }
+
+  /** Reads a multi-valued numeric attribute of `count` values and fails when it is absent. */
+  requireNumbers(keyword: string, count: number): readonly number[] {
+    const values = this.numbers(keyword, count);
+    if (values === null) throw this.#missing(keyword);
+    return values;
+  }
+
+  /** Reads the items of a sequence attribute; an absent or empty sequence gives no items. */
+  sequence(keyword: string): readonly DicomItem[] {
+    const raw = this.#elements[keyword];
+    if (raw === undefined || raw === null) return [];
+    if (!Array.isArray(raw)) {
+      throw this.#malformed(keyword, `must be a sequence, found ${describeValue(raw)}`);
+    }
+    return raw.map((item: unknown, index) => {
+      if (!isRecord(item)) {
+        throw this.#malformed(keyword, `item ${index + 1} is not a dataset`);
+      }
+      return new DicomItem(item, `${this.context} ${keyword}[${index + 1}]`);
+    });
+  }
+
+  #missing(keyword: string): Nqo1Error {
+    return new Nqo1Error(
+      'ERR_DICOM_MALFORMED',
+      `${this.context}: required attribute ${keyword} is missing. Export the object again with a complete header.`,
+      { details: { attribute: keyword } },
+    );
+  }
+
+  #malformed(keyword: string, problem: string): Nqo1Error {
+    return new Nqo1Error(
+      'ERR_DICOM_MALFORMED',
+      `${this.context}: ${keyword} ${problem}. Export the object again with a valid header.`,
+      { details: { attribute: keyword } },
+    );
+  }
+}
+
+/** The pixel data of a native file: the raw bytes and the value representation they carry. */
+export interface NativePixelData {
+  readonly bytes: Uint8Array;
+  /** "OB" or "OW"; decides the byte swapping of 1-bit data in big endian files. */
+  readonly vr: string;
+}
+
+/** A parsed Part 10 file in a native transfer syntax. */
+export interface DicomFile {
+  readonly transferSyntax: NativeTransferSyntax;
+  readonly dataset: DicomItem;
+  /** Null when the file has no Pixel Data (7FE0,0010). */
+  readonly pixelData: NativePixelData | null;
+}
+
+/**
+ * Parses a DICOM Part 10 file with dcmjs and checks that its pixel data is native and complete.
+ *
+ * @param bytes - the whole file
+ * @param context - names the file in error messages, e.g. "CT file 2 (01.dcm)"
+ * @throws Nqo1Error ERR_DICOM_MALFORMED when the bytes are not a Part 10 file, cannot be parsed or
+ *   end inside the pixel data; ERR_DICOM_UNSUPPORTED when the transfer syntax is compressed.
+ */
+export function readDicomFile(bytes: ArrayBuffer, context: string): DicomFile {
+  const view = new Uint8Array(bytes);
+  if (!isDicomPart10(view)) {
+    throw new Nqo1Error(
+      'ERR_DICOM_MALFORMED',
+      `${context}: not a DICOM Part 10 file (${view.length} bytes, no "DICM" prefix at byte 128). ` +
+        'Send the file as stored by the PACS, with its 128-byte preamble and file meta information.',
+    );
+  }
+
+  const parsed = parseWithDcmjs(bytes, context);
+  const meta = new DicomItem(parsed.meta, `${context} file meta information`);
+  const dataset = new DicomItem(parsed.dataset, context);
+
+  const transferSyntaxUid = meta.requireString('TransferSyntaxUID');
+  const transferSyntax = NATIVE_TRANSFER_SYNTAXES.get(transferSyntaxUid);
+  if (transferSyntax === undefined) {
+    const name = COMPRESSED_TRANSFER_SYNTAX_NAMES.get(transferSyntaxUid) ?? 'an unknown transfer syntax';
+    // LIMITATION: compressed pixel data is not decoded, because the codecs (JPEG, JPEG-LS,
+    // JPEG 2000, HTJ2K, RLE) are not wired in yet. Decoding them with the cornerstone WASM codecs
+    // would lift this.
+    throw new Nqo1Error(
+      'ERR_DICOM_UNSUPPORTED',
+      `${context}: transfer syntax ${transferSyntaxUid} (${name}) is not supported. This release reads ` +
+        'only uncompressed pixel data (Implicit VR Little Endian, Explicit VR Little or Big Endian, ' +
+        'Deflated Explicit VR Little Endian); compressed transfer syntaxes come in a later release. ' +
+        'Ask the PACS for an uncompressed transfer syntax, or convert the files, e.g. with dcmdjpeg or gdcmconv --raw.',
+      { details: { transferSyntaxUid } },
+    );
+  }
+
+  const pixelData = parsed.pixelData;
+  if (pixelData !== null && transferSyntax.uid !== '1.2.840.10008.1.2.1.99') {
+    checkPixelDataWithinFile(view, transferSyntax, pixelData.bytes.length, context);
+  }
+  return { transferSyntax, dataset, pixelData };
+}
+
+interface ParsedFile {
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly dataset: Readonly<Record<string, unknown>>;
+  readonly pixelData: NativePixelData | null;
+}
+
+/** Runs dcmjs and narrows its untyped result; any exception from dcmjs means unreadable input. */
+function parseWithDcmjs(bytes: ArrayBuffer, context: string): ParsedFile {
+  let message: unknown;
+  let meta: unknown;
+  let dataset: unknown;
+  try {
+    message = dcmjs.data.DicomMessage.readFile(bytes);
+    if (!isRecord(message)) throw new TypeError('dcmjs returned no DicomDict');
+    meta = dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.meta);
+    dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.dict);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Nqo1Error(
+      'ERR_DICOM_MALFORMED',
+      `${context}: the DICOM file could not be parsed (${reason}). The file is truncated or corrupt; ` +
+        'retrieve it again from the PACS.',
+      { cause: error },
+    );
+  }
+  if (!isRecord(message) || !isRecord(meta) || !isRecord(dataset)) {
+    throw new Nqo1Error('ERR_DICOM_MALFORMED', `${context}: dcmjs returned no dataset for this file.`);
+  }
+  return { meta, dataset, pixelData: rawPixelData(message.dict, context) };
+}
+
+/** Reads Pixel Data from the un-naturalized dcmjs dictionary, where its VR is still recorded. */
+function rawPixelData(dict: unknown, context: string): NativePixelData | null {
+  if (!isRecord(dict)) return null;
+  const element = dict['7FE00010'];
+  if (element === undefined) return null;
+  if (!isRecord(element) || typeof element.vr !== 'string' || !Array.isArray(element.Value)) {
+    throw new Nqo1Error('ERR_DICOM_MALFORMED', `${context}: Pixel Data (7FE0,0010) has an unexpected form.`);
+  }
+  const fragments: unknown[] = element.Value;
+  const first = fragments[0];
+  if (fragments.length !== 1 || !(first instanceof ArrayBuffer)) {
+    throw new Nqo1Error(
+      'ERR_DICOM_MALFORMED',
+      `${context}: Pixel Data holds ${fragments.length} fragments, but a native transfer syntax stores one value. ` +
+        'The file declares an uncompressed transfer syntax but carries encapsulated data; convert it again.',
+    );
+  }
+  return { bytes: new Uint8Array(first), vr: element.vr };
+}
+
+/**
+ * Confirms that the Pixel Data value lies inside the file. dcmjs 0.51.1 fills a value that runs
+ * past the end of the input with zeros instead of failing, so a truncated file would otherwise
+ * decode as a black image. The check looks for the Pixel Data element header (tag, VR for explicit
+ * syntaxes, length) with the length dcmjs reported and requires its value to end within the file.
+ */
+function checkPixelDataWithinFile(
+  file: Uint8Array,
+  syntax: NativeTransferSyntax,
+  valueLength: number,
+  context: string,
+): void {
+  const explicit = syntax.uid !== '1.2.840.10008.1.2';
+  const tag = syntax.littleEndian ? [0xe0, 0x7f, 0x10, 0x00] : [0x7f, 0xe0, 0x00, 0x10];
+  const lengthOffset = explicit ? 8 : 4;
+  const headerLength = lengthOffset + 4;
+  const data = new DataView(file.buffer, file.byteOffset, file.byteLength);
+
+  let declaredEnd = -1;
+  for (let offset = 0; offset + headerLength <= file.length; offset++) {
+    if (file[offset] !== tag[0] || file[offset + 1] !== tag[1]) continue;
+    if (file[offset + 2] !== tag[2] || file[offset + 3] !== tag[3]) continue;
+    const length = data.getUint32(offset + lengthOffset, syntax.littleEndian);
+    if (length !== valueLength) continue;
+    declaredEnd = offset + headerLength + length;
+    if (declaredEnd <= file.length) return;
+  }
+
+  throw new Nqo1Error(
+    'ERR_DICOM_MALFORMED',
+    `${context}: the file is truncated: Pixel Data declares ${valueLength} bytes` +
+      (declaredEnd > 0 ? ` ending at byte ${declaredEnd}` : '') +
+      `, but the file has ${file.length} bytes. Retrieve the file again from the PACS.`,
+    { details: { fileBytes: file.length, pixelDataBytes: valueLength } },
+  );
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** dcmjs naturalizes single values to scalars and multiple values to arrays; this unifies both. */
+function valuesOf(value: unknown): readonly unknown[] {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value as unknown[];
+  return [value];
+}
+
+function toFiniteNumber(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'string' && value.trim() !== '') {
+    const parsed = Number(value.trim());
+    return Number.isFinite(parsed) ? parsed : null;
+  }
+  return null;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `"${value}"`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a sequence';
+  return typeof value;
+}
