@@ -1,0 +1,89 @@
+/**
+ * Logistic scoring of a model card on one case's features.
+ *
+ *   z_f = (x_f − μ_f) / σ_f,   η = β_0 + Σ_f β_f·z_f,   p = 1 / (1 + e^(−η)),
+ *   class = high when p ≥ threshold, else low.
+ *
+ * Without a scaling (the card as published) or without every coefficient, the score stops after
+ * the features: the probability stays null and the reason says why. No number is invented.
+ */
+import { Nqo1Error } from '../errors.js';
+import { hasAllCoefficients, type ModelCard } from './card.js';
+import type { PredictedClass, ScoreResult } from './result.js';
+
+export type LogisticScore = Pick<
+  ScoreResult,
+  | 'calibrated'
+  | 'probability'
+  | 'probabilityUnavailableReason'
+  | 'class'
+  | 'linearPredictor'
+  | 'contributions'
+>;
+
+/** Numerically stable logistic function 1 / (1 + e^(−η)). */
+export function logistic(eta: number): number {
+  if (eta >= 0) return 1 / (1 + Math.exp(-eta));
+  const e = Math.exp(eta);
+  return e / (1 + e);
+}
+
+/**
+ * Scores the card on the features of one case.
+ *
+ * @param features - Values keyed by the card's feature names.
+ * @throws Nqo1Error ERR_MODEL_FEATURE_MISSING when a feature of the card is absent or not finite.
+ */
+export function scoreFeatures(card: ModelCard, features: Readonly<Record<string, number>>): LogisticScore {
+  for (const feature of card.features) {
+    const value = features[feature.name];
+    if (value === undefined || !Number.isFinite(value)) {
+      throw new Nqo1Error(
+        'ERR_MODEL_FEATURE_MISSING',
+        `Feature ${feature.name} is ${value === undefined ? 'missing' : String(value)}; model ${card.id} needs a finite value for it.`,
+      );
+    }
+  }
+
+  const scaling = card.scaling;
+  if (scaling === null) return unavailable(false, 'uncalibrated');
+  if (!hasAllCoefficients(card)) return unavailable(true, 'coefficients-missing');
+
+  const contributions: Record<string, number> = {};
+  let eta = card.intercept;
+  for (const feature of card.features) {
+    const parameters = scaling.parameters[feature.name];
+    if (parameters === undefined) {
+      throw new Nqo1Error(
+        'ERR_MODEL_CARD_INVALID',
+        `Model card ${card.id} has no scaling for feature ${feature.name}. Run calibrate again.`,
+      );
+    }
+    const scaled = (features[feature.name]! - parameters.mean) / parameters.sd;
+    const term = feature.coefficient! * scaled;
+    contributions[feature.name] = term;
+    eta += term;
+  }
+
+  const probability = logistic(eta);
+  const predicted: PredictedClass = probability >= card.threshold ? 'high' : 'low';
+  return {
+    calibrated: true,
+    probability,
+    probabilityUnavailableReason: null,
+    class: predicted,
+    linearPredictor: eta,
+    contributions,
+  };
+}
+
+function unavailable(calibrated: boolean, reason: 'uncalibrated' | 'coefficients-missing'): LogisticScore {
+  return {
+    calibrated,
+    probability: null,
+    probabilityUnavailableReason: reason,
+    class: null,
+    linearPredictor: null,
+    contributions: null,
+  };
+}
