@@ -1,0 +1,280 @@
+/**
+ * Reader for 3-D NRRD volumes with an attached header (NRRD0001–NRRD0005, Teem format definition).
+ *
+ * Supported: encodings raw, gzip and ascii; types int8 to uint32, float and double in either byte
+ * order; `sizes`, `space directions` with `space origin`, or `spacings` alone; spaces LPS and RAS
+ * (RAS is converted to LPS by negating the first two coordinates). The grid axes are the normalised
+ * space directions and the spacing their lengths.
+ *
+ * LIMITATION: detached data files, bzip2 encoding, `line skip` and `byte skip` are not read, because no
+ * NRRD this product receives (Slicer and pyradiomics exports) uses them. They raise
+ * ERR_NRRD_MALFORMED naming the field; supporting them needs file access and a bzip2 decoder.
+ */
+
+import { gunzipSync } from 'node:zlib';
+
+import { Nqo1Error } from '../errors.js';
+import type { Grid, MaskVolume, Vec3 } from './volume.js';
+
+/** A decoded NRRD volume. */
+export interface NrrdVolume {
+  readonly grid: Grid;
+  /** Voxel values converted to float64, i fastest. */
+  readonly voxels: Float64Array;
+  /** Canonical NRRD type of the stored samples, such as `int16` or `float`. */
+  readonly type: string;
+}
+
+interface SampleType {
+  readonly name: string;
+  readonly bytes: number;
+  read(view: DataView, offset: number, littleEndian: boolean): number;
+}
+
+const INT8: SampleType = { name: 'int8', bytes: 1, read: (v, o) => v.getInt8(o) };
+const UINT8: SampleType = { name: 'uint8', bytes: 1, read: (v, o) => v.getUint8(o) };
+const INT16: SampleType = { name: 'int16', bytes: 2, read: (v, o, le) => v.getInt16(o, le) };
+const UINT16: SampleType = { name: 'uint16', bytes: 2, read: (v, o, le) => v.getUint16(o, le) };
+const INT32: SampleType = { name: 'int32', bytes: 4, read: (v, o, le) => v.getInt32(o, le) };
+const UINT32: SampleType = { name: 'uint32', bytes: 4, read: (v, o, le) => v.getUint32(o, le) };
+const FLOAT: SampleType = { name: 'float', bytes: 4, read: (v, o, le) => v.getFloat32(o, le) };
+const DOUBLE: SampleType = { name: 'double', bytes: 8, read: (v, o, le) => v.getFloat64(o, le) };
+
+/** Every spelling of a type the NRRD format definition allows, mapped to its sample type. */
+const SAMPLE_TYPES: ReadonlyMap<string, SampleType> = new Map([
+  ...['signed char', 'int8', 'int8_t'].map((n) => [n, INT8] as const),
+  ...['uchar', 'unsigned char', 'uint8', 'uint8_t'].map((n) => [n, UINT8] as const),
+  ...['short', 'short int', 'signed short', 'signed short int', 'int16', 'int16_t'].map(
+    (n) => [n, INT16] as const,
+  ),
+  ...['ushort', 'unsigned short', 'unsigned short int', 'uint16', 'uint16_t'].map(
+    (n) => [n, UINT16] as const,
+  ),
+  ...['int', 'signed int', 'int32', 'int32_t'].map((n) => [n, INT32] as const),
+  ...['uint', 'unsigned int', 'uint32', 'uint32_t'].map((n) => [n, UINT32] as const),
+  ['float', FLOAT],
+  ['double', DOUBLE],
+]);
+
+function malformed(field: string, problem: string): Nqo1Error {
+  return new Nqo1Error('ERR_NRRD_MALFORMED', `NRRD field "${field}": ${problem}`, { details: { field } });
+}
+
+/**
+ * Decodes an NRRD file held in memory.
+ *
+ * @throws Nqo1Error ERR_NRRD_MALFORMED naming the missing, invalid or unsupported field.
+ */
+export function readNrrd(bytes: Uint8Array): NrrdVolume {
+  const { fields, dataOffset } = parseHeader(bytes);
+
+  const type = SAMPLE_TYPES.get(requireField(fields, 'type'));
+  if (type === undefined) throw malformed('type', `unsupported type "${fields.get('type')}"`);
+
+  if (requireField(fields, 'dimension') !== '3') {
+    throw malformed('dimension', `expected 3, got "${fields.get('dimension')}"; only 3-D volumes are read`);
+  }
+  const dimensions = parseSizes(requireField(fields, 'sizes'));
+  const grid = parseGeometry(fields, dimensions);
+
+  for (const field of ['data file', 'datafile', 'line skip', 'lineskip', 'byte skip', 'byteskip']) {
+    const value = fields.get(field);
+    if (value !== undefined && !(field.includes('skip') && value === '0')) {
+      throw malformed(
+        field,
+        'not supported by this reader; save the volume as a single .nrrd with attached data',
+      );
+    }
+  }
+
+  const voxelTotal = dimensions[0] * dimensions[1] * dimensions[2];
+  const encoding = requireField(fields, 'encoding').toLowerCase();
+  const payload = bytes.subarray(dataOffset);
+  let voxels: Float64Array;
+  if (encoding === 'ascii' || encoding === 'text' || encoding === 'txt') {
+    voxels = decodeAscii(payload, voxelTotal);
+  } else if (encoding === 'raw' || encoding === 'gzip' || encoding === 'gz') {
+    const raw = encoding === 'raw' ? payload : gunzip(payload);
+    voxels = decodeBinary(raw, voxelTotal, type, littleEndian(fields, type));
+  } else {
+    throw malformed('encoding', `unsupported encoding "${encoding}"; use raw, gzip or ascii`);
+  }
+  return { grid, voxels, type: type.name };
+}
+
+/**
+ * Turns a decoded label volume into a binary mask of `label`. Values are truncated to integers first,
+ * as pyradiomics' cast of the mask to UInt32 does, so a float label map of 1.0 still matches 1.
+ */
+export function maskFromLabelVolume(
+  volume: { readonly grid: Grid; readonly voxels: Float64Array },
+  label: number,
+): MaskVolume {
+  const voxels = new Uint8Array(volume.voxels.length);
+  for (let index = 0; index < voxels.length; index++) {
+    if (Math.trunc(volume.voxels[index]!) === label) voxels[index] = 1;
+  }
+  return { grid: volume.grid, voxels };
+}
+
+/** Splits the header into lower-case field names and values; the data starts after the blank line. */
+function parseHeader(bytes: Uint8Array): { fields: Map<string, string>; dataOffset: number } {
+  const magic = new TextDecoder('latin1').decode(bytes.subarray(0, 8));
+  if (!/^NRRD000[1-5]$/.test(magic))
+    throw malformed('magic', `the file does not start with NRRD0001–NRRD0005`);
+
+  const fields = new Map<string, string>();
+  let lineStart = 0;
+  while (lineStart < bytes.length) {
+    let lineEnd = bytes.indexOf(0x0a, lineStart);
+    if (lineEnd < 0) lineEnd = bytes.length;
+    let line = new TextDecoder('latin1').decode(bytes.subarray(lineStart, lineEnd));
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    lineStart = lineEnd + 1;
+
+    if (line === '') return { fields, dataOffset: lineStart };
+    if (line.startsWith('#') || line.startsWith('NRRD')) continue;
+    if (line.includes(':=')) continue; // key/value comments carry no geometry or encoding
+
+    const separator = line.indexOf(': ');
+    if (separator < 0) throw malformed('header', `line "${line}" is neither "field: value" nor a comment`);
+    fields.set(line.slice(0, separator).trim().toLowerCase(), line.slice(separator + 2).trim());
+  }
+  // A header without a blank line may still describe detached data.
+  return { fields, dataOffset: bytes.length };
+}
+
+function requireField(fields: Map<string, string>, name: string): string {
+  const value = fields.get(name);
+  if (value === undefined) throw malformed(name, 'missing');
+  return value;
+}
+
+function parseSizes(text: string): Vec3 {
+  const sizes = text.split(/\s+/).map(Number);
+  if (sizes.length !== 3 || sizes.some((size) => !Number.isInteger(size) || size < 1)) {
+    throw malformed('sizes', `expected three positive integers, got "${text}"`);
+  }
+  return [sizes[0]!, sizes[1]!, sizes[2]!];
+}
+
+function parseVector(field: string, text: string): Vec3 {
+  const match = /^\(\s*([^,]+),([^,]+),([^,)]+)\)$/.exec(text.trim());
+  const values = match === null ? [] : [match[1], match[2], match[3]].map((part) => Number(part));
+  if (values.length !== 3 || values.some((value) => !Number.isFinite(value))) {
+    throw malformed(field, `expected a vector "(x,y,z)" of finite numbers, got "${text}"`);
+  }
+  return [values[0]!, values[1]!, values[2]!];
+}
+
+/** Builds the LPS grid from `space`, `space directions` and `space origin`, or from `spacings`. */
+function parseGeometry(fields: Map<string, string>, dimensions: Vec3): Grid {
+  const directionsText = fields.get('space directions');
+  if (directionsText === undefined) {
+    const spacingsText = requireField(fields, 'spacings');
+    const spacings = spacingsText.split(/\s+/).map(Number);
+    if (spacings.length !== 3 || spacings.some((value) => !(value > 0) || !Number.isFinite(value))) {
+      throw malformed('spacings', `expected three positive numbers, got "${spacingsText}"`);
+    }
+    return {
+      dimensions,
+      spacingMm: [spacings[0]!, spacings[1]!, spacings[2]!],
+      originMm: [0, 0, 0],
+      axes: [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+      ],
+    };
+  }
+
+  const space = requireField(fields, 'space').toLowerCase();
+  let sign: Vec3;
+  if (space === 'left-posterior-superior' || space === 'lps') sign = [1, 1, 1];
+  else if (space === 'right-anterior-superior' || space === 'ras') sign = [-1, -1, 1];
+  else throw malformed('space', `unsupported space "${space}"; expected LPS or RAS`);
+
+  const vectorTexts = directionsText.match(/\([^)]*\)|none/g) ?? [];
+  if (vectorTexts.length !== 3) {
+    throw malformed('space directions', `expected three vectors, got "${directionsText}"`);
+  }
+  const spacing: number[] = [];
+  const axes: Vec3[] = [];
+  for (const vectorText of vectorTexts) {
+    if (vectorText === 'none') throw malformed('space directions', 'a spatial axis has direction "none"');
+    const [x, y, z] = parseVector('space directions', vectorText);
+    const length = Math.hypot(x, y, z);
+    if (!(length > 0)) throw malformed('space directions', `zero-length vector "${vectorText}"`);
+    spacing.push(length);
+    axes.push([(sign[0] * x) / length, (sign[1] * y) / length, (sign[2] * z) / length]);
+  }
+
+  const originText = fields.get('space origin');
+  const origin = originText === undefined ? ([0, 0, 0] as Vec3) : parseVector('space origin', originText);
+  return {
+    dimensions,
+    spacingMm: [spacing[0]!, spacing[1]!, spacing[2]!],
+    originMm: [sign[0] * origin[0], sign[1] * origin[1], sign[2] * origin[2]],
+    axes: [axes[0]!, axes[1]!, axes[2]!],
+  };
+}
+
+function littleEndian(fields: Map<string, string>, type: SampleType): boolean {
+  const endian = fields.get('endian');
+  if (endian === undefined) {
+    if (type.bytes === 1) return true;
+    throw malformed('endian', `missing; it is required for ${type.name} samples`);
+  }
+  if (endian === 'little') return true;
+  if (endian === 'big') return false;
+  throw malformed('endian', `expected "little" or "big", got "${endian}"`);
+}
+
+function gunzip(payload: Uint8Array): Uint8Array {
+  try {
+    return gunzipSync(payload);
+  } catch (error) {
+    throw new Nqo1Error(
+      'ERR_NRRD_MALFORMED',
+      'NRRD field "encoding": the gzip data could not be decompressed',
+      {
+        cause: error,
+        details: { field: 'encoding' },
+      },
+    );
+  }
+}
+
+function decodeBinary(raw: Uint8Array, voxelTotal: number, type: SampleType, little: boolean): Float64Array {
+  const byteLength = voxelTotal * type.bytes;
+  if (raw.length < byteLength) {
+    throw malformed('sizes', `the data holds ${raw.length} bytes but sizes and type need ${byteLength}`);
+  }
+  const view = new DataView(raw.buffer, raw.byteOffset, byteLength);
+  const voxels = new Float64Array(voxelTotal);
+  for (let index = 0; index < voxelTotal; index++)
+    voxels[index] = type.read(view, index * type.bytes, little);
+  return voxels;
+}
+
+function decodeAscii(payload: Uint8Array, voxelTotal: number): Float64Array {
+  const tokens = new TextDecoder('latin1')
+    .decode(payload)
+    .trim()
+    .split(/[\s,]+/);
+  if (tokens.length < voxelTotal || tokens[0] === '') {
+    throw malformed(
+      'sizes',
+      `the ascii data holds ${tokens[0] === '' ? 0 : tokens.length} values but sizes need ${voxelTotal}`,
+    );
+  }
+  const voxels = new Float64Array(voxelTotal);
+  for (let index = 0; index < voxelTotal; index++) {
+    const value = Number(tokens[index]);
+    if (Number.isNaN(value) && tokens[index] !== 'nan' && tokens[index] !== 'NaN') {
+      throw malformed('encoding', `ascii value "${tokens[index]}" at position ${index} is not a number`);
+    }
+    voxels[index] = value;
+  }
+  return voxels;
+}

@@ -1,0 +1,76 @@
+/**
+ * Feature extraction: one image, one mask, a list of pyradiomics feature names and the settings.
+ *
+ * Steps, as in pyradiomics 3.x `RadiomicsFeatureExtractor.execute` for segment-based extraction of
+ * the original image: check the mask against the image grid and the label, crop both to the ROI
+ * bounding box, discretise, then build each class's matrix once and evaluate the requested features.
+ * There is no normalisation, resampling or resegmentation here; callers resample masks beforehand.
+ */
+
+import { Nqo1Error } from '../errors.js';
+import type { ImageVolume, MaskVolume } from '../imaging/volume.js';
+import { discretise } from './discretise.js';
+import { prepareFirstOrder, type FirstOrderInput } from './firstorder.js';
+import { buildGlrlm, type Glrlm } from './glrlm.js';
+import { buildGlszm, type Glszm } from './glszm.js';
+import { buildNgtdm, type Ngtdm } from './ngtdm.js';
+import { FEATURE_REGISTRY, type ClassInputs, type FeatureDefinition } from './registry.js';
+import { extractRoi } from './roi.js';
+import type { RadiomicsSettings } from './settings.js';
+import { textureInput } from './texture.js';
+
+/**
+ * Computes the named features of the ROI `mask == settings.label` in `image`.
+ *
+ * Texture features work in voxel index space. TotalEnergy uses the voxel volume from
+ * `image.grid.spacingMm`.
+ *
+ * @returns values keyed by pyradiomics name, in the order of `names`.
+ * @throws Nqo1Error ERR_SETTINGS_INVALID naming the first unknown feature name, before any work.
+ * @throws Nqo1Error ERR_MASK_GEOMETRY, ERR_MASK_EMPTY, ERR_ROI_TOO_SMALL, ERR_IMAGE_VALUES or
+ *   ERR_TOO_MANY_GRAY_LEVELS from the ROI and discretisation steps.
+ */
+export function computeFeatures(
+  image: ImageVolume,
+  mask: MaskVolume,
+  names: readonly string[],
+  settings: RadiomicsSettings,
+): Record<string, number> {
+  const definitions = names.map((name) => lookUpFeature(name));
+
+  const roi = extractRoi(image, mask, settings);
+  const discretised = discretise(roi, settings);
+  const texture = textureInput(discretised, roi.size, settings);
+
+  const inputs: ClassInputs = {
+    firstorder: once((): FirstOrderInput => prepareFirstOrder(roi, discretised, settings.voxelArrayShift)),
+    glrlm: once((): Glrlm => buildGlrlm(texture)),
+    glszm: once((): Glszm => buildGlszm(texture)),
+    ngtdm: once((): Ngtdm => buildNgtdm(texture, settings.distances)),
+  };
+
+  const values: Record<string, number> = {};
+  for (const definition of definitions) values[definition.name] = definition.compute(inputs);
+  return values;
+}
+
+/** Returns the registered feature called `name`, or throws ERR_SETTINGS_INVALID. */
+function lookUpFeature(name: string): FeatureDefinition {
+  const definition = FEATURE_REGISTRY.get(name);
+  if (definition !== undefined) return definition;
+  throw new Nqo1Error(
+    'ERR_SETTINGS_INVALID',
+    `Unknown radiomic feature "${name}". Use a pyradiomics name such as original_glszm_SmallAreaEmphasis; ` +
+      'the engine implements the firstorder, glrlm, glszm and ngtdm classes.',
+    { details: { feature: name } },
+  );
+}
+
+/** Wraps `build` so that it runs at most once. */
+function once<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => {
+    built ??= { value: build() };
+    return built.value;
+  };
+}

@@ -1,0 +1,307 @@
+/**
+ * Gray Level Run Length Matrix (GLRLM), as pyradiomics 3.x builds it (`cmatrices.c` calculate_glrlm)
+ * with its default `weightingNorm` None.
+ *
+ * Symbols: P(i, j | θ) counts runs of gray level i and length j along direction θ, where a run is a
+ * maximal line of consecutive ROI voxels of one gray level (a non-ROI voxel ends a run). i is the bin
+ * number. N_r(θ) = Σ P(i, j | θ) is the number of runs and N_p(θ) = Σ j·P(i, j | θ) the number of
+ * voxels seen along θ. p(i, j | θ) = P(i, j | θ) / N_r(θ). ε = 2.220446049250313e-16.
+ *
+ * Directions are the 13 unidirectional offsets at distance 1 (fewer when the bounding box is thin,
+ * see angles.ts). A direction along which every line crosses at most one ROI voxel is dropped, and so
+ * is a direction without runs. Every feature is computed per direction and averaged over the kept
+ * directions (IBSI "3-D averaged", aggregation code BTW3).
+ */
+
+import { Nqo1Error } from '../errors.js';
+import { buildOffsets, type Offset } from './angles.js';
+import { MAX_MATRIX_CELLS, occupiedLevels, type TextureInput } from './texture.js';
+
+const EPSILON = 2.220446049250313e-16;
+
+/** Run length matrices of the kept directions. */
+export interface Glrlm {
+  /** Occupied bin numbers, one per matrix row, ascending. */
+  readonly grayLevels: Float64Array;
+  /** Number of run-length columns: lengths 1..maxRunLength (the longest box side). */
+  readonly maxRunLength: number;
+  /** Kept directions, in pyradiomics order. */
+  readonly angles: readonly Offset[];
+  /** One matrix per kept direction, row-major: `counts[a][row · maxRunLength + (length − 1)]`. */
+  readonly counts: readonly Float64Array[];
+}
+
+/**
+ * Builds the GLRLM of every direction.
+ *
+ * @throws Nqo1Error ERR_ROI_TOO_SMALL when no direction has a line with two ROI voxels.
+ * @throws Nqo1Error ERR_TOO_MANY_GRAY_LEVELS when the matrices would exceed MAX_MATRIX_CELLS.
+ */
+export function buildGlrlm(input: TextureInput): Glrlm {
+  const [sx, sy, sz] = input.size;
+  const { levels, positionOf } = occupiedLevels(input.histogram);
+  const maxRunLength = Math.max(sx, sy, sz);
+  const offsets = buildOffsets(input.size, [1], {
+    bidirectional: false,
+    force2D: input.force2D,
+    force2Ddimension: input.force2Ddimension,
+  });
+
+  const cells = levels.length * maxRunLength * offsets.length;
+  if (cells > MAX_MATRIX_CELLS) {
+    throw new Nqo1Error(
+      'ERR_TOO_MANY_GRAY_LEVELS',
+      `The GLRLM would need ${cells} cells (${levels.length} gray levels × ${maxRunLength} run lengths × ` +
+        `${offsets.length} directions), more than the limit of ${MAX_MATRIX_CELLS}. Use a larger binWidth or a smaller binCount.`,
+    );
+  }
+
+  const angles: Offset[] = [];
+  const counts: Float64Array[] = [];
+  for (const offset of offsets) {
+    const matrix = new Float64Array(levels.length * maxRunLength);
+    const hasLineWithTwoVoxels = countRuns(input.bins, input.size, offset, positionOf, maxRunLength, matrix);
+
+    // A direction is kept only if some line crosses two ROI voxels and it holds runs.
+    if (!hasLineWithTwoVoxels || !matrix.some((value) => value > 0)) continue;
+    angles.push(offset);
+    counts.push(matrix);
+  }
+
+  if (angles.length === 0) {
+    throw new Nqo1Error(
+      'ERR_ROI_TOO_SMALL',
+      'No run-length direction crosses two voxels of the region, so the GLRLM is empty. Check the segmentation.',
+    );
+  }
+  return { grayLevels: levels, maxRunLength, angles, counts };
+}
+
+/**
+ * Traces every line of the box along `offset` and adds its runs to `matrix`. Returns true when some
+ * line crosses more than one ROI voxel.
+ */
+function countRuns(
+  bins: Int32Array,
+  size: readonly [number, number, number],
+  offset: Offset,
+  positionOf: Int32Array,
+  maxRunLength: number,
+  matrix: Float64Array,
+): boolean {
+  const [sx, sy, sz] = size;
+  const [di, dj, dk] = offset;
+  const stride = di + sx * (dj + sy * dk);
+  let hasLineWithTwoVoxels = false;
+
+  let start = 0;
+  for (let k = 0; k < sz; k++) {
+    for (let j = 0; j < sy; j++) {
+      for (let i = 0; i < sx; i++, start++) {
+        // A line starts where stepping back by the offset leaves the box.
+        const pi = i - di,
+          pj = j - dj,
+          pk = k - dk;
+        if (pi >= 0 && pi < sx && pj >= 0 && pj < sy && pk >= 0 && pk < sz) continue;
+
+        let steps = Infinity;
+        if (di > 0) steps = Math.min(steps, sx - i);
+        else if (di < 0) steps = Math.min(steps, i + 1);
+        if (dj > 0) steps = Math.min(steps, sy - j);
+        else if (dj < 0) steps = Math.min(steps, j + 1);
+        if (dk > 0) steps = Math.min(steps, sz - k);
+        else if (dk < 0) steps = Math.min(steps, k + 1);
+
+        let roiVoxels = 0;
+        let level = 0;
+        let runLength = 0;
+        let index = start;
+        for (let step = 0; step < steps; step++, index += stride) {
+          const bin = bins[index]!;
+          if (bin === level && bin > 0) {
+            runLength++;
+          } else {
+            if (level > 0) matrix[positionOf[level]! * maxRunLength + runLength - 1]!++;
+            level = bin;
+            runLength = bin > 0 ? 1 : 0;
+          }
+          if (bin > 0) roiVoxels++;
+        }
+        if (level > 0) matrix[positionOf[level]! * maxRunLength + runLength - 1]!++;
+        if (roiVoxels > 1) hasLineWithTwoVoxels = true;
+      }
+    }
+  }
+  return hasLineWithTwoVoxels;
+}
+
+/** Averages `perAngle` over the kept directions. */
+function meanOverAngles(glrlm: Glrlm, perAngle: (matrix: Float64Array, runCount: number) => number): number {
+  let sum = 0;
+  for (const matrix of glrlm.counts) {
+    let runCount = 0;
+    for (const value of matrix) runCount += value;
+    sum += perAngle(matrix, runCount);
+  }
+  return sum / glrlm.counts.length;
+}
+
+/** Sums `weight(i, j) · P(i, j)` over the matrix of one direction; i is the bin number, j the run length. */
+function weightedSum(glrlm: Glrlm, matrix: Float64Array, weight: (i: number, j: number) => number): number {
+  const columns = glrlm.maxRunLength;
+  let sum = 0;
+  for (let row = 0; row < glrlm.grayLevels.length; row++) {
+    const i = glrlm.grayLevels[row]!;
+    for (let column = 0; column < columns; column++) {
+      const count = matrix[row * columns + column]!;
+      if (count !== 0) sum += weight(i, column + 1) * count;
+    }
+  }
+  return sum;
+}
+
+/** Σ_j (Σ_i P(i, j))², the sum of squared run-length marginals of one direction. */
+function squaredRunLengthMarginals(glrlm: Glrlm, matrix: Float64Array): number {
+  const columns = glrlm.maxRunLength;
+  let sum = 0;
+  for (let column = 0; column < columns; column++) {
+    let marginal = 0;
+    for (let row = 0; row < glrlm.grayLevels.length; row++) marginal += matrix[row * columns + column]!;
+    sum += marginal * marginal;
+  }
+  return sum;
+}
+
+/** Σ_i (Σ_j P(i, j))², the sum of squared gray-level marginals of one direction. */
+function squaredGrayLevelMarginals(glrlm: Glrlm, matrix: Float64Array): number {
+  const columns = glrlm.maxRunLength;
+  let sum = 0;
+  for (let row = 0; row < glrlm.grayLevels.length; row++) {
+    let marginal = 0;
+    for (let column = 0; column < columns; column++) marginal += matrix[row * columns + column]!;
+    sum += marginal * marginal;
+  }
+  return sum;
+}
+
+/**
+ * Short Run Emphasis: Σ P(i, j)/j² / N_r. pyradiomics `original_glrlm_ShortRunEmphasis`, IBSI
+ * "short runs emphasis" 22OV. A flat ROI gives the value of its run lengths alone.
+ */
+export function shortRunEmphasis(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (_i, j) => 1 / (j * j)) / nr);
+}
+
+/** Long Run Emphasis: Σ P(i, j)·j² / N_r. pyradiomics `original_glrlm_LongRunEmphasis`, IBSI W4KF. */
+export function longRunEmphasis(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (_i, j) => j * j) / nr);
+}
+
+/**
+ * Gray Level Non-Uniformity: Σ_i (Σ_j P(i, j))² / N_r. pyradiomics
+ * `original_glrlm_GrayLevelNonUniformity`, IBSI R5YN. A flat ROI gives N_r.
+ */
+export function grayLevelNonUniformity(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => squaredGrayLevelMarginals(glrlm, m) / nr);
+}
+
+/**
+ * Gray Level Non-Uniformity Normalized: Σ_i (Σ_j P(i, j))² / N_r². pyradiomics
+ * `original_glrlm_GrayLevelNonUniformityNormalized`, IBSI OVBL. A flat ROI gives 1.
+ */
+export function grayLevelNonUniformityNormalized(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => squaredGrayLevelMarginals(glrlm, m) / (nr * nr));
+}
+
+/**
+ * Run Length Non-Uniformity: Σ_j (Σ_i P(i, j))² / N_r, averaged over directions. pyradiomics
+ * `original_glrlm_RunLengthNonUniformity`, IBSI "run length non-uniformity" W92Y. It grows with the
+ * number of runs, so it is not normalised for ROI size. Part of the BR-RO model.
+ */
+export function runLengthNonUniformity(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => squaredRunLengthMarginals(glrlm, m) / nr);
+}
+
+/**
+ * Run Length Non-Uniformity Normalized: Σ_j (Σ_i P(i, j))² / N_r². pyradiomics
+ * `original_glrlm_RunLengthNonUniformityNormalized`, IBSI IC23.
+ */
+export function runLengthNonUniformityNormalized(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => squaredRunLengthMarginals(glrlm, m) / (nr * nr));
+}
+
+/**
+ * Run Percentage: N_r / N_p(θ), with N_p(θ) = Σ j·P(i, j) the voxels seen along θ. pyradiomics
+ * `original_glrlm_RunPercentage`, IBSI 9ZK5.
+ */
+export function runPercentage(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => nr / weightedSum(glrlm, m, (_i, j) => j));
+}
+
+/**
+ * Gray Level Variance: Σ p(i, j)(i − μ)² with μ = Σ p(i, j)·i. pyradiomics
+ * `original_glrlm_GrayLevelVariance`, IBSI 8CE5. A flat ROI gives 0.
+ */
+export function grayLevelVariance(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => {
+    const mean = weightedSum(glrlm, m, (i) => i / nr);
+    return weightedSum(glrlm, m, (i) => ((i - mean) * (i - mean)) / nr);
+  });
+}
+
+/**
+ * Run Variance: Σ p(i, j)(j − μ)² with μ = Σ p(i, j)·j. pyradiomics `original_glrlm_RunVariance`,
+ * IBSI SXLW.
+ */
+export function runVariance(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => {
+    const mean = weightedSum(glrlm, m, (_i, j) => j / nr);
+    return weightedSum(glrlm, m, (_i, j) => ((j - mean) * (j - mean)) / nr);
+  });
+}
+
+/**
+ * Run Entropy: −Σ p(i, j) log2(p(i, j) + ε). pyradiomics `original_glrlm_RunEntropy`, IBSI HJ9O.
+ * A matrix with a single occupied cell gives −log2(1 + ε) ≈ −3.2e-16.
+ */
+export function runEntropy(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => {
+    let sum = 0;
+    for (const count of m) {
+      if (count === 0) continue;
+      const p = count / nr;
+      sum -= p * Math.log2(p + EPSILON);
+    }
+    return sum;
+  });
+}
+
+/** Low Gray Level Run Emphasis: Σ P(i, j)/i² / N_r. pyradiomics `original_glrlm_LowGrayLevelRunEmphasis`, IBSI V3SW. */
+export function lowGrayLevelRunEmphasis(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (i) => 1 / (i * i)) / nr);
+}
+
+/** High Gray Level Run Emphasis: Σ P(i, j)·i² / N_r. pyradiomics `original_glrlm_HighGrayLevelRunEmphasis`, IBSI G3QZ. */
+export function highGrayLevelRunEmphasis(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (i) => i * i) / nr);
+}
+
+/** Short Run Low Gray Level Emphasis: Σ P(i, j)/(i²j²) / N_r. pyradiomics `original_glrlm_ShortRunLowGrayLevelEmphasis`, IBSI HTZT. */
+export function shortRunLowGrayLevelEmphasis(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (i, j) => 1 / (i * i * j * j)) / nr);
+}
+
+/** Short Run High Gray Level Emphasis: Σ P(i, j)·i²/j² / N_r. pyradiomics `original_glrlm_ShortRunHighGrayLevelEmphasis`, IBSI GD3A. */
+export function shortRunHighGrayLevelEmphasis(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (i, j) => (i * i) / (j * j)) / nr);
+}
+
+/** Long Run Low Gray Level Emphasis: Σ P(i, j)·j²/i² / N_r. pyradiomics `original_glrlm_LongRunLowGrayLevelEmphasis`, IBSI IVPO. */
+export function longRunLowGrayLevelEmphasis(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (i, j) => (j * j) / (i * i)) / nr);
+}
+
+/** Long Run High Gray Level Emphasis: Σ P(i, j)·i²j² / N_r. pyradiomics `original_glrlm_LongRunHighGrayLevelEmphasis`, IBSI 3KUM. */
+export function longRunHighGrayLevelEmphasis(glrlm: Glrlm): number {
+  return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (i, j) => i * i * j * j) / nr);
+}

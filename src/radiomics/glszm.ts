@@ -1,0 +1,234 @@
+/**
+ * Gray Level Size Zone Matrix (GLSZM), as pyradiomics 3.x builds it (`cmatrices.c` calculate_glszm).
+ *
+ * Symbols: a zone is a connected set of ROI voxels with one gray level, where voxels connect through
+ * the 26 neighbour offsets at distance 1 (8 in-plane offsets for a one-slice box or with force2D).
+ * P(i, j) counts zones of gray level i (the bin number) and size j voxels. N_z = Σ P(i, j) is the
+ * number of zones and N_p = Σ j·P(i, j) the number of ROI voxels. p(i, j) = P(i, j) / N_z.
+ * ε = 2.220446049250313e-16. One matrix, no directions and no averaging. Disconnected parts of the
+ * ROI simply contribute their own zones.
+ */
+
+import { buildOffsets } from './angles.js';
+import { occupiedLevels, type TextureInput } from './texture.js';
+
+const EPSILON = 2.220446049250313e-16;
+
+/** A GLSZM with empty gray levels and zone sizes removed. */
+export interface Glszm {
+  /** Occupied bin numbers, one per row, ascending. */
+  readonly grayLevels: Float64Array;
+  /** Zone sizes that occur, one per column, ascending. */
+  readonly zoneSizes: Float64Array;
+  /** Row-major counts: `counts[row · zoneSizes.length + column]`. */
+  readonly counts: Float64Array;
+  /** Number of zones, N_z. */
+  readonly zoneCount: number;
+  /** Number of ROI voxels, N_p. */
+  readonly voxelCount: number;
+}
+
+/** Finds the zones by region growing and tabulates them. */
+export function buildGlszm(input: TextureInput): Glszm {
+  const [sx, sy, sz] = input.size;
+  const offsets = buildOffsets(input.size, [1], {
+    bidirectional: true,
+    force2D: input.force2D,
+    force2Ddimension: input.force2Ddimension,
+  });
+
+  // Region growing with an explicit stack; `visited` marks voxels already assigned to a zone.
+  const bins = input.bins;
+  const visited = new Uint8Array(bins.length);
+  const stack = new Int32Array(bins.length);
+  const zoneLevels: number[] = [];
+  const zoneSizes: number[] = [];
+  const sliceSize = sx * sy;
+
+  for (let seed = 0; seed < bins.length; seed++) {
+    const level = bins[seed]!;
+    if (level === 0 || visited[seed] === 1) continue;
+
+    let top = 0;
+    stack[top++] = seed;
+    visited[seed] = 1;
+    let zoneSize = 0;
+    while (top > 0) {
+      const current = stack[--top]!;
+      zoneSize++;
+      const k = Math.floor(current / sliceSize);
+      const rest = current - k * sliceSize;
+      const j = Math.floor(rest / sx);
+      const i = rest - j * sx;
+      for (const [di, dj, dk] of offsets) {
+        const ni = i + di,
+          nj = j + dj,
+          nk = k + dk;
+        if (ni < 0 || ni >= sx || nj < 0 || nj >= sy || nk < 0 || nk >= sz) continue;
+        const neighbour = ni + sx * (nj + sy * nk);
+        if (visited[neighbour] === 1 || bins[neighbour] !== level) continue;
+        visited[neighbour] = 1;
+        stack[top++] = neighbour;
+      }
+    }
+    zoneLevels.push(level);
+    zoneSizes.push(zoneSize);
+  }
+
+  return tabulateZones(input.histogram, zoneLevels, zoneSizes);
+}
+
+/** Turns a list of (gray level, size) zones into the trimmed matrix. */
+function tabulateZones(histogram: Float64Array, zoneLevels: number[], zoneSizes: number[]): Glszm {
+  const { levels, positionOf } = occupiedLevels(histogram);
+
+  const sizes = Float64Array.from(new Set(zoneSizes)).sort();
+  const columnOf = new Map<number, number>();
+  sizes.forEach((size, column) => columnOf.set(size, column));
+
+  const counts = new Float64Array(levels.length * sizes.length);
+  let voxelCount = 0;
+  for (let zone = 0; zone < zoneLevels.length; zone++) {
+    const row = positionOf[zoneLevels[zone]!]!;
+    const column = columnOf.get(zoneSizes[zone]!)!;
+    counts[row * sizes.length + column]!++;
+    voxelCount += zoneSizes[zone]!;
+  }
+  return { grayLevels: levels, zoneSizes: sizes, counts, zoneCount: zoneLevels.length, voxelCount };
+}
+
+/** Sums `weight(i, j) · P(i, j)`; i is the bin number, j the zone size. */
+function weightedSum(glszm: Glszm, weight: (i: number, j: number) => number): number {
+  const columns = glszm.zoneSizes.length;
+  let sum = 0;
+  for (let row = 0; row < glszm.grayLevels.length; row++) {
+    const i = glszm.grayLevels[row]!;
+    for (let column = 0; column < columns; column++) {
+      const count = glszm.counts[row * columns + column]!;
+      if (count !== 0) sum += weight(i, glszm.zoneSizes[column]!) * count;
+    }
+  }
+  return sum;
+}
+
+/** Σ_i (Σ_j P(i, j))². */
+function squaredGrayLevelMarginals(glszm: Glszm): number {
+  const columns = glszm.zoneSizes.length;
+  let sum = 0;
+  for (let row = 0; row < glszm.grayLevels.length; row++) {
+    let marginal = 0;
+    for (let column = 0; column < columns; column++) marginal += glszm.counts[row * columns + column]!;
+    sum += marginal * marginal;
+  }
+  return sum;
+}
+
+/** Σ_j (Σ_i P(i, j))². */
+function squaredZoneSizeMarginals(glszm: Glszm): number {
+  const columns = glszm.zoneSizes.length;
+  let sum = 0;
+  for (let column = 0; column < columns; column++) {
+    let marginal = 0;
+    for (let row = 0; row < glszm.grayLevels.length; row++) marginal += glszm.counts[row * columns + column]!;
+    sum += marginal * marginal;
+  }
+  return sum;
+}
+
+/**
+ * Small Area Emphasis: Σ_j (Σ_i P(i, j))/j² / N_z. pyradiomics `original_glszm_SmallAreaEmphasis`,
+ * IBSI "small zone emphasis" 5QRC. Lies in (0, 1]; 1 when every zone is a single voxel. A flat
+ * connected ROI of N voxels gives 1/N². Part of the BR-RO model.
+ */
+export function smallAreaEmphasis(glszm: Glszm): number {
+  return weightedSum(glszm, (_i, j) => 1 / (j * j)) / glszm.zoneCount;
+}
+
+/** Large Area Emphasis: Σ P(i, j)·j² / N_z. pyradiomics `original_glszm_LargeAreaEmphasis`, IBSI 48P8. */
+export function largeAreaEmphasis(glszm: Glszm): number {
+  return weightedSum(glszm, (_i, j) => j * j) / glszm.zoneCount;
+}
+
+/** Gray Level Non-Uniformity: Σ_i (Σ_j P(i, j))² / N_z. pyradiomics `original_glszm_GrayLevelNonUniformity`, IBSI JNSA. */
+export function grayLevelNonUniformity(glszm: Glszm): number {
+  return squaredGrayLevelMarginals(glszm) / glszm.zoneCount;
+}
+
+/** Gray Level Non-Uniformity Normalized: Σ_i (Σ_j P(i, j))² / N_z². pyradiomics `original_glszm_GrayLevelNonUniformityNormalized`, IBSI Y1RO. */
+export function grayLevelNonUniformityNormalized(glszm: Glszm): number {
+  return squaredGrayLevelMarginals(glszm) / (glszm.zoneCount * glszm.zoneCount);
+}
+
+/** Size-Zone Non-Uniformity: Σ_j (Σ_i P(i, j))² / N_z. pyradiomics `original_glszm_SizeZoneNonUniformity`, IBSI 4JP3. */
+export function sizeZoneNonUniformity(glszm: Glszm): number {
+  return squaredZoneSizeMarginals(glszm) / glszm.zoneCount;
+}
+
+/** Size-Zone Non-Uniformity Normalized: Σ_j (Σ_i P(i, j))² / N_z². pyradiomics `original_glszm_SizeZoneNonUniformityNormalized`, IBSI VB3A. */
+export function sizeZoneNonUniformityNormalized(glszm: Glszm): number {
+  return squaredZoneSizeMarginals(glszm) / (glszm.zoneCount * glszm.zoneCount);
+}
+
+/** Zone Percentage: N_z / N_p. pyradiomics `original_glszm_ZonePercentage`, IBSI P30P. A flat connected ROI gives 1/N_p. */
+export function zonePercentage(glszm: Glszm): number {
+  return glszm.zoneCount / glszm.voxelCount;
+}
+
+/** Gray Level Variance: Σ p(i, j)(i − μ)², μ = Σ p(i, j)·i. pyradiomics `original_glszm_GrayLevelVariance`, IBSI BYLV. Flat ROI: 0. */
+export function grayLevelVariance(glszm: Glszm): number {
+  const nz = glszm.zoneCount;
+  const mean = weightedSum(glszm, (i) => i / nz);
+  return weightedSum(glszm, (i) => ((i - mean) * (i - mean)) / nz);
+}
+
+/** Zone Variance: Σ p(i, j)(j − μ)², μ = Σ p(i, j)·j. pyradiomics `original_glszm_ZoneVariance`, IBSI 3NSA. */
+export function zoneVariance(glszm: Glszm): number {
+  const nz = glszm.zoneCount;
+  const mean = weightedSum(glszm, (_i, j) => j / nz);
+  return weightedSum(glszm, (_i, j) => ((j - mean) * (j - mean)) / nz);
+}
+
+/** Zone Entropy: −Σ p(i, j) log2(p(i, j) + ε). pyradiomics `original_glszm_ZoneEntropy`, IBSI GU8N. One zone: −log2(1 + ε) ≈ −3.2e-16. */
+export function zoneEntropy(glszm: Glszm): number {
+  let sum = 0;
+  for (const count of glszm.counts) {
+    if (count === 0) continue;
+    const p = count / glszm.zoneCount;
+    sum -= p * Math.log2(p + EPSILON);
+  }
+  return sum;
+}
+
+/** Low Gray Level Zone Emphasis: Σ P(i, j)/i² / N_z. pyradiomics `original_glszm_LowGrayLevelZoneEmphasis`, IBSI XMSY. */
+export function lowGrayLevelZoneEmphasis(glszm: Glszm): number {
+  return weightedSum(glszm, (i) => 1 / (i * i)) / glszm.zoneCount;
+}
+
+/** High Gray Level Zone Emphasis: Σ P(i, j)·i² / N_z. pyradiomics `original_glszm_HighGrayLevelZoneEmphasis`, IBSI 5GN9. */
+export function highGrayLevelZoneEmphasis(glszm: Glszm): number {
+  return weightedSum(glszm, (i) => i * i) / glszm.zoneCount;
+}
+
+/**
+ * Small Area Low Gray Level Emphasis: Σ P(i, j)/(i²j²) / N_z, with i the bin number (so it depends on
+ * where the bins start, unlike IBSI). pyradiomics `original_glszm_SmallAreaLowGrayLevelEmphasis`,
+ * IBSI "small zone low grey level emphasis" 5RAI. Part of the BR-RO model.
+ */
+export function smallAreaLowGrayLevelEmphasis(glszm: Glszm): number {
+  return weightedSum(glszm, (i, j) => 1 / (i * i * j * j)) / glszm.zoneCount;
+}
+
+/** Small Area High Gray Level Emphasis: Σ P(i, j)·i²/j² / N_z. pyradiomics `original_glszm_SmallAreaHighGrayLevelEmphasis`, IBSI HW1V. */
+export function smallAreaHighGrayLevelEmphasis(glszm: Glszm): number {
+  return weightedSum(glszm, (i, j) => (i * i) / (j * j)) / glszm.zoneCount;
+}
+
+/** Large Area Low Gray Level Emphasis: Σ P(i, j)·j²/i² / N_z. pyradiomics `original_glszm_LargeAreaLowGrayLevelEmphasis`, IBSI YH51. */
+export function largeAreaLowGrayLevelEmphasis(glszm: Glszm): number {
+  return weightedSum(glszm, (i, j) => (j * j) / (i * i)) / glszm.zoneCount;
+}
+
+/** Large Area High Gray Level Emphasis: Σ P(i, j)·i²j² / N_z. pyradiomics `original_glszm_LargeAreaHighGrayLevelEmphasis`, IBSI J17V. */
+export function largeAreaHighGrayLevelEmphasis(glszm: Glszm): number {
+  return weightedSum(glszm, (i, j) => i * i * j * j) / glszm.zoneCount;
+}

@@ -1,0 +1,161 @@
+/**
+ * Neighbouring Gray Tone Difference Matrix (NGTDM), as pyradiomics 3.x builds it (`cmatrices.c`
+ * calculate_ngtdm).
+ *
+ * Symbols: for each ROI voxel of gray level i (the bin number), Ā is the mean gray level of its ROI
+ * neighbours among the bidirectional offsets of the `distances` setting (26 at distance 1, 8
+ * in-plane for a one-slice box or with force2D). n_i counts the ROI voxels of level i, and
+ * s_i = Σ |i − Ā| over them. A voxel without ROI neighbours still counts in n_i and adds 0 to s_i,
+ * as the pyradiomics C code does. N_vp = Σ n_i, p_i = n_i / N_vp, and N_gp is the number of levels
+ * with p_i > 0. Sums over i and j run over occupied levels only.
+ */
+
+import { buildOffsets } from './angles.js';
+import { occupiedLevels, type TextureInput } from './texture.js';
+
+/** NGTDM rows of the occupied gray levels. */
+export interface Ngtdm {
+  /** Occupied bin numbers, ascending (the gray values i). */
+  readonly grayLevels: Float64Array;
+  /** Voxel count n_i per occupied level. */
+  readonly counts: Float64Array;
+  /** Sum of absolute neighbourhood differences s_i per occupied level. */
+  readonly differenceSums: Float64Array;
+}
+
+/** Value pyradiomics (since 2.2.0) returns for Coarseness when Σ p_i s_i = 0. */
+export const COARSENESS_OF_FLAT_ROI = 1_000_000;
+
+/** Builds the NGTDM with neighbours at the infinity-norm `distances`. */
+export function buildNgtdm(input: TextureInput, distances: readonly number[]): Ngtdm {
+  const [sx, sy, sz] = input.size;
+  const offsets = buildOffsets(input.size, distances, {
+    bidirectional: true,
+    force2D: input.force2D,
+    force2Ddimension: input.force2Ddimension,
+  });
+  const flatOffsets = offsets.flatMap(([di, dj, dk]) => [di, dj, dk]);
+  const offsetCount = offsets.length;
+
+  const { levels, positionOf } = occupiedLevels(input.histogram);
+  const counts = new Float64Array(levels.length);
+  const differenceSums = new Float64Array(levels.length);
+  const bins = input.bins;
+
+  let index = 0;
+  for (let k = 0; k < sz; k++) {
+    for (let j = 0; j < sy; j++) {
+      for (let i = 0; i < sx; i++, index++) {
+        const level = bins[index]!;
+        if (level === 0) continue;
+
+        let neighbourCount = 0;
+        let neighbourSum = 0;
+        for (let a = 0; a < offsetCount; a++) {
+          const ni = i + flatOffsets[3 * a]!;
+          const nj = j + flatOffsets[3 * a + 1]!;
+          const nk = k + flatOffsets[3 * a + 2]!;
+          if (ni < 0 || ni >= sx || nj < 0 || nj >= sy || nk < 0 || nk >= sz) continue;
+          const neighbour = bins[ni + sx * (nj + sy * nk)]!;
+          if (neighbour === 0) continue;
+          neighbourCount++;
+          neighbourSum += neighbour;
+        }
+
+        const row = positionOf[level]!;
+        counts[row]!++;
+        if (neighbourCount > 0) differenceSums[row]! += Math.abs(level - neighbourSum / neighbourCount);
+      }
+    }
+  }
+  return { grayLevels: levels, counts, differenceSums };
+}
+
+/** Derived coefficients p_i, s_i, i, N_vp and N_gp. */
+function coefficients(ngtdm: Ngtdm): {
+  p: Float64Array;
+  s: Float64Array;
+  i: Float64Array;
+  nvp: number;
+  ngp: number;
+} {
+  let nvp = 0;
+  for (const count of ngtdm.counts) nvp += count;
+  const p = ngtdm.counts.map((count) => count / nvp);
+  return { p, s: ngtdm.differenceSums, i: ngtdm.grayLevels, nvp, ngp: ngtdm.grayLevels.length };
+}
+
+/**
+ * Coarseness: 1 / Σ p_i s_i. pyradiomics `original_ngtdm_Coarseness`, IBSI QCDE. When Σ p_i s_i = 0
+ * (a flat ROI, or no voxel with a neighbour) it returns {@link COARSENESS_OF_FLAT_ROI} = 10⁶, as
+ * pyradiomics has since 2.2.0 (2.1.x returned 0). Part of the BR-RO model.
+ */
+export function coarseness(ngtdm: Ngtdm): number {
+  const { p, s } = coefficients(ngtdm);
+  let sum = 0;
+  for (let row = 0; row < p.length; row++) sum += p[row]! * s[row]!;
+  return sum === 0 ? COARSENESS_OF_FLAT_ROI : 1 / sum;
+}
+
+/**
+ * Contrast: [Σ_i Σ_j p_i p_j (i − j)² / (N_gp(N_gp − 1))] · [Σ s_i / N_vp]. pyradiomics
+ * `original_ngtdm_Contrast`, IBSI 65HE. Returns 0 when N_gp = 1.
+ */
+export function contrast(ngtdm: Ngtdm): number {
+  const { p, s, i, nvp, ngp } = coefficients(ngtdm);
+  if (ngp <= 1) return 0;
+  let pairSum = 0;
+  for (let a = 0; a < ngp; a++) {
+    for (let b = 0; b < ngp; b++) pairSum += p[a]! * p[b]! * (i[a]! - i[b]!) ** 2;
+  }
+  let sSum = 0;
+  for (const value of s) sSum += value;
+  return (pairSum / (ngp * (ngp - 1))) * (sSum / nvp);
+}
+
+/**
+ * Busyness: Σ p_i s_i / Σ_i Σ_j |i·p_i − j·p_j|. pyradiomics `original_ngtdm_Busyness`, IBSI NQ30.
+ * Returns 0 when the divisor is 0 (one gray level).
+ */
+export function busyness(ngtdm: Ngtdm): number {
+  const { p, s, i, ngp } = coefficients(ngtdm);
+  let divisor = 0;
+  for (let a = 0; a < ngp; a++) {
+    for (let b = 0; b < ngp; b++) divisor += Math.abs(i[a]! * p[a]! - i[b]! * p[b]!);
+  }
+  if (divisor === 0) return 0;
+  let numerator = 0;
+  for (let a = 0; a < ngp; a++) numerator += p[a]! * s[a]!;
+  return numerator / divisor;
+}
+
+/**
+ * Complexity: Σ_i Σ_j |i − j| (p_i s_i + p_j s_j)/(p_i + p_j) / N_vp. pyradiomics
+ * `original_ngtdm_Complexity`, IBSI HDEZ. A flat ROI gives 0.
+ */
+export function complexity(ngtdm: Ngtdm): number {
+  const { p, s, i, nvp, ngp } = coefficients(ngtdm);
+  let sum = 0;
+  for (let a = 0; a < ngp; a++) {
+    for (let b = 0; b < ngp; b++) {
+      sum += (Math.abs(i[a]! - i[b]!) * (p[a]! * s[a]! + p[b]! * s[b]!)) / (p[a]! + p[b]!);
+    }
+  }
+  return sum / nvp;
+}
+
+/**
+ * Strength: Σ_i Σ_j (p_i + p_j)(i − j)² / Σ s_i. pyradiomics `original_ngtdm_Strength`, IBSI 1X9X.
+ * Returns 0 when Σ s_i = 0.
+ */
+export function strength(ngtdm: Ngtdm): number {
+  const { p, s, i, ngp } = coefficients(ngtdm);
+  let sSum = 0;
+  for (const value of s) sSum += value;
+  if (sSum === 0) return 0;
+  let sum = 0;
+  for (let a = 0; a < ngp; a++) {
+    for (let b = 0; b < ngp; b++) sum += (p[a]! + p[b]!) * (i[a]! - i[b]!) ** 2;
+  }
+  return sum / sSum;
+}

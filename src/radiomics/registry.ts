@@ -1,0 +1,130 @@
+/**
+ * Explicit registry of the features this engine computes, keyed by pyradiomics name
+ * (`original_<class>_<Feature>`). A feature exists only if it is listed here; nothing is discovered by
+ * naming convention.
+ */
+
+import * as firstorder from './firstorder.js';
+import type { FirstOrderInput } from './firstorder.js';
+import * as glrlm from './glrlm.js';
+import type { Glrlm } from './glrlm.js';
+import * as glszm from './glszm.js';
+import type { Glszm } from './glszm.js';
+import * as ngtdm from './ngtdm.js';
+import type { Ngtdm } from './ngtdm.js';
+
+/** Feature classes the engine implements, in pyradiomics naming. */
+export type FeatureClass = 'firstorder' | 'glrlm' | 'glszm' | 'ngtdm';
+
+/** The prepared input of each class, built at most once per extraction. */
+export interface ClassInputs {
+  firstorder(): FirstOrderInput;
+  glrlm(): Glrlm;
+  glszm(): Glszm;
+  ngtdm(): Ngtdm;
+}
+
+/** One registered feature. */
+export interface FeatureDefinition {
+  /** pyradiomics name, such as `original_glszm_SmallAreaEmphasis`. */
+  readonly name: string;
+  readonly featureClass: FeatureClass;
+  compute(inputs: ClassInputs): number;
+}
+
+const FIRSTORDER: Readonly<Record<string, (input: FirstOrderInput) => number>> = {
+  '10Percentile': firstorder.percentile10,
+  '90Percentile': firstorder.percentile90,
+  Energy: firstorder.energy,
+  Entropy: firstorder.entropy,
+  InterquartileRange: firstorder.interquartileRange,
+  Kurtosis: firstorder.kurtosis,
+  Maximum: firstorder.maximum,
+  Mean: firstorder.mean,
+  MeanAbsoluteDeviation: firstorder.meanAbsoluteDeviation,
+  Median: firstorder.median,
+  Minimum: firstorder.minimum,
+  Range: firstorder.range,
+  RobustMeanAbsoluteDeviation: firstorder.robustMeanAbsoluteDeviation,
+  RootMeanSquared: firstorder.rootMeanSquared,
+  Skewness: firstorder.skewness,
+  TotalEnergy: firstorder.totalEnergy,
+  Uniformity: firstorder.uniformity,
+  Variance: firstorder.variance,
+};
+
+const GLRLM: Readonly<Record<string, (matrix: Glrlm) => number>> = {
+  GrayLevelNonUniformity: glrlm.grayLevelNonUniformity,
+  GrayLevelNonUniformityNormalized: glrlm.grayLevelNonUniformityNormalized,
+  GrayLevelVariance: glrlm.grayLevelVariance,
+  HighGrayLevelRunEmphasis: glrlm.highGrayLevelRunEmphasis,
+  LongRunEmphasis: glrlm.longRunEmphasis,
+  LongRunHighGrayLevelEmphasis: glrlm.longRunHighGrayLevelEmphasis,
+  LongRunLowGrayLevelEmphasis: glrlm.longRunLowGrayLevelEmphasis,
+  LowGrayLevelRunEmphasis: glrlm.lowGrayLevelRunEmphasis,
+  RunEntropy: glrlm.runEntropy,
+  RunLengthNonUniformity: glrlm.runLengthNonUniformity,
+  RunLengthNonUniformityNormalized: glrlm.runLengthNonUniformityNormalized,
+  RunPercentage: glrlm.runPercentage,
+  RunVariance: glrlm.runVariance,
+  ShortRunEmphasis: glrlm.shortRunEmphasis,
+  ShortRunHighGrayLevelEmphasis: glrlm.shortRunHighGrayLevelEmphasis,
+  ShortRunLowGrayLevelEmphasis: glrlm.shortRunLowGrayLevelEmphasis,
+};
+
+const GLSZM: Readonly<Record<string, (matrix: Glszm) => number>> = {
+  GrayLevelNonUniformity: glszm.grayLevelNonUniformity,
+  GrayLevelNonUniformityNormalized: glszm.grayLevelNonUniformityNormalized,
+  GrayLevelVariance: glszm.grayLevelVariance,
+  HighGrayLevelZoneEmphasis: glszm.highGrayLevelZoneEmphasis,
+  LargeAreaEmphasis: glszm.largeAreaEmphasis,
+  LargeAreaHighGrayLevelEmphasis: glszm.largeAreaHighGrayLevelEmphasis,
+  LargeAreaLowGrayLevelEmphasis: glszm.largeAreaLowGrayLevelEmphasis,
+  LowGrayLevelZoneEmphasis: glszm.lowGrayLevelZoneEmphasis,
+  SizeZoneNonUniformity: glszm.sizeZoneNonUniformity,
+  SizeZoneNonUniformityNormalized: glszm.sizeZoneNonUniformityNormalized,
+  SmallAreaEmphasis: glszm.smallAreaEmphasis,
+  SmallAreaHighGrayLevelEmphasis: glszm.smallAreaHighGrayLevelEmphasis,
+  SmallAreaLowGrayLevelEmphasis: glszm.smallAreaLowGrayLevelEmphasis,
+  ZoneEntropy: glszm.zoneEntropy,
+  ZonePercentage: glszm.zonePercentage,
+  ZoneVariance: glszm.zoneVariance,
+};
+
+const NGTDM: Readonly<Record<string, (matrix: Ngtdm) => number>> = {
+  Busyness: ngtdm.busyness,
+  Coarseness: ngtdm.coarseness,
+  Complexity: ngtdm.complexity,
+  Contrast: ngtdm.contrast,
+  Strength: ngtdm.strength,
+};
+
+function register(
+  definitions: Map<string, FeatureDefinition>,
+  featureClass: FeatureClass,
+  name: string,
+  compute: (inputs: ClassInputs) => number,
+): void {
+  const fullName = `original_${featureClass}_${name}`;
+  definitions.set(fullName, { name: fullName, featureClass, compute });
+}
+
+function buildRegistry(): ReadonlyMap<string, FeatureDefinition> {
+  const definitions = new Map<string, FeatureDefinition>();
+  for (const [name, feature] of Object.entries(FIRSTORDER)) {
+    register(definitions, 'firstorder', name, (inputs) => feature(inputs.firstorder()));
+  }
+  for (const [name, feature] of Object.entries(GLRLM)) {
+    register(definitions, 'glrlm', name, (inputs) => feature(inputs.glrlm()));
+  }
+  for (const [name, feature] of Object.entries(GLSZM)) {
+    register(definitions, 'glszm', name, (inputs) => feature(inputs.glszm()));
+  }
+  for (const [name, feature] of Object.entries(NGTDM)) {
+    register(definitions, 'ngtdm', name, (inputs) => feature(inputs.ngtdm()));
+  }
+  return definitions;
+}
+
+/** Every feature the engine computes, keyed by pyradiomics name. */
+export const FEATURE_REGISTRY: ReadonlyMap<string, FeatureDefinition> = buildRegistry();
