@@ -1,0 +1,223 @@
+/**
+ * Chooses, within one study, the CT series to analyse and the DICOM SEG that outlines the tumour on
+ * it, from QIDO-RS series results and WADO-RS metadata of the SEG instances.
+ *
+ * CT rule, in order:
+ *  1. Candidates are the series with Modality (0008,0060) `CT`.
+ *  2. If any candidate's SeriesDescription (0008,103E) matches an arterial-phase pattern, only
+ *     those candidates remain.
+ *  3. The candidate with the most instances (NumberOfSeriesRelatedInstances, 0020,1209) wins; ties
+ *     go to the lower SeriesNumber (0020,0011), then to the lexically smaller SeriesInstanceUID, so
+ *     the choice never depends on the order the PACS returns.
+ *
+ * SEG rule: the SEG instance whose ReferencedSeriesSequence (0008,1115) names the chosen CT series;
+ * among several, the one with the latest SeriesDate/SeriesTime, then the higher SeriesNumber. When
+ * no SEG references the CT series and the study has exactly one SEG instance, that one is used, and
+ * the mask reader still checks that it lies on the CT grid.
+ */
+import { Nqo1Error } from '../errors.js';
+import type { DicomJsonDataset } from './client.js';
+
+/**
+ * Default patterns that mark an arterial-phase series description: English "arterial" or "art" as
+ * a word, and Chinese 动脉 (artery), as in 动脉期 (arterial phase).
+ */
+export const DEFAULT_ARTERIAL_PHASE_PATTERNS: readonly RegExp[] = [/\b(arterial|art)\b/i, /动脉/];
+
+/** DICOM JSON tags this module reads (PS3.6 data dictionary). */
+const TAG = {
+  Modality: '00080060',
+  SeriesDescription: '0008103E',
+  SeriesDate: '00080021',
+  SeriesTime: '00080031',
+  SeriesInstanceUID: '0020000E',
+  SeriesNumber: '00200011',
+  SOPInstanceUID: '00080018',
+  NumberOfSeriesRelatedInstances: '00201209',
+  ReferencedSeriesSequence: '00081115',
+} as const;
+
+/** The attributes of one QIDO-RS series result that the selection uses. */
+export interface SeriesSummary {
+  readonly seriesInstanceUid: string;
+  readonly modality: string;
+  readonly description: string;
+  readonly seriesNumber: number | null;
+  /** Number of instances in the series, or null when the server omits the attribute. */
+  readonly instanceCount: number | null;
+}
+
+/** The attributes of one SEG instance that the selection uses, read from WADO-RS metadata. */
+export interface SegInstanceSummary {
+  readonly seriesInstanceUid: string;
+  readonly sopInstanceUid: string;
+  readonly seriesNumber: number | null;
+  /** SeriesDate + SeriesTime as `YYYYMMDDHHMMSS…`, or '' when absent. */
+  readonly seriesDateTime: string;
+  /** Series Instance UIDs listed in ReferencedSeriesSequence. */
+  readonly referencedSeriesUids: readonly string[];
+}
+
+/** Why the CT series was chosen, for logs and the SMART app. */
+export type CtSelectionReason = 'arterial-phase-description' | 'most-instances';
+
+export interface CtSelection {
+  readonly series: SeriesSummary;
+  readonly reason: CtSelectionReason;
+}
+
+/** Why the SEG was chosen. */
+export type SegSelectionReason = 'references-ct-series' | 'only-seg-in-study';
+
+export interface SegSelection {
+  readonly instance: SegInstanceSummary;
+  readonly reason: SegSelectionReason;
+}
+
+/**
+ * Reads the selection attributes from one QIDO-RS series result.
+ *
+ * @throws Nqo1Error `ERR_DICOMWEB_FAILED` when the result lacks SeriesInstanceUID.
+ */
+export function summariseSeries(dataset: DicomJsonDataset): SeriesSummary {
+  const seriesInstanceUid = stringValue(dataset, TAG.SeriesInstanceUID);
+  if (seriesInstanceUid === '') {
+    throw new Nqo1Error(
+      'ERR_DICOMWEB_FAILED',
+      'A QIDO-RS series result has no SeriesInstanceUID (0020,000E); the PACS response is not valid DICOM JSON.',
+    );
+  }
+  return {
+    seriesInstanceUid,
+    modality: stringValue(dataset, TAG.Modality).toUpperCase(),
+    description: stringValue(dataset, TAG.SeriesDescription),
+    seriesNumber: numberValue(dataset, TAG.SeriesNumber),
+    instanceCount: numberValue(dataset, TAG.NumberOfSeriesRelatedInstances),
+  };
+}
+
+/**
+ * Reads the selection attributes from the WADO-RS metadata of one SEG instance.
+ *
+ * @throws Nqo1Error `ERR_DICOMWEB_FAILED` when the metadata lacks the series or SOP instance UID.
+ */
+export function summariseSegInstance(metadata: DicomJsonDataset): SegInstanceSummary {
+  const seriesInstanceUid = stringValue(metadata, TAG.SeriesInstanceUID);
+  const sopInstanceUid = stringValue(metadata, TAG.SOPInstanceUID);
+  if (seriesInstanceUid === '' || sopInstanceUid === '') {
+    throw new Nqo1Error(
+      'ERR_DICOMWEB_FAILED',
+      'WADO-RS metadata of a SEG instance lacks SeriesInstanceUID or SOPInstanceUID; the PACS response is not valid DICOM JSON.',
+    );
+  }
+
+  const referencedSeriesUids: string[] = [];
+  for (const item of sequenceItems(metadata, TAG.ReferencedSeriesSequence)) {
+    const uid = stringValue(item, TAG.SeriesInstanceUID);
+    if (uid !== '') referencedSeriesUids.push(uid);
+  }
+
+  return {
+    seriesInstanceUid,
+    sopInstanceUid,
+    seriesNumber: numberValue(metadata, TAG.SeriesNumber),
+    seriesDateTime: stringValue(metadata, TAG.SeriesDate) + stringValue(metadata, TAG.SeriesTime),
+    referencedSeriesUids,
+  };
+}
+
+/**
+ * Chooses the CT series to analyse by the rule in the module header.
+ *
+ * @param arterialPhasePatterns - Patterns tested against SeriesDescription; configurable per site.
+ * @throws Nqo1Error `ERR_SERIES_EMPTY` when the study has no CT series.
+ */
+export function selectCtSeries(
+  series: readonly SeriesSummary[],
+  arterialPhasePatterns: readonly RegExp[] = DEFAULT_ARTERIAL_PHASE_PATTERNS,
+): CtSelection {
+  const ctSeries = series.filter((candidate) => candidate.modality === 'CT');
+  if (ctSeries.length === 0) {
+    const modalities = [...new Set(series.map((candidate) => candidate.modality))].join(', ') || 'none';
+    throw new Nqo1Error(
+      'ERR_SERIES_EMPTY',
+      `The study has no CT series (modalities found: ${modalities}); send the arterial-phase CT to the PACS.`,
+      { details: { seriesCount: series.length } },
+    );
+  }
+
+  const arterial = ctSeries.filter((candidate) =>
+    arterialPhasePatterns.some((pattern) => pattern.test(candidate.description)),
+  );
+  const pool = arterial.length > 0 ? arterial : ctSeries;
+  const chosen = [...pool].sort(compareCtCandidates)[0]!;
+  return { series: chosen, reason: arterial.length > 0 ? 'arterial-phase-description' : 'most-instances' };
+}
+
+/**
+ * Chooses the SEG instance that segments `ctSeriesInstanceUid` by the rule in the module header.
+ *
+ * @throws Nqo1Error `ERR_SEGMENTATION_MISSING` when the study has no SEG, or several SEGs none of
+ *   which references the CT series.
+ */
+export function selectSegmentation(
+  ctSeriesInstanceUid: string,
+  segInstances: readonly SegInstanceSummary[],
+): SegSelection {
+  const referencing = segInstances.filter((instance) =>
+    instance.referencedSeriesUids.includes(ctSeriesInstanceUid),
+  );
+  if (referencing.length > 0) {
+    const chosen = [...referencing].sort(compareSegCandidates)[0]!;
+    return { instance: chosen, reason: 'references-ct-series' };
+  }
+
+  if (segInstances.length === 1) return { instance: segInstances[0]!, reason: 'only-seg-in-study' };
+
+  const problem =
+    segInstances.length === 0
+      ? 'The study has no DICOM SEG'
+      : `None of the study's ${segInstances.length} DICOM SEG instances references CT series ${ctSeriesInstanceUid}`;
+  throw new Nqo1Error(
+    'ERR_SEGMENTATION_MISSING',
+    `${problem}; segment the tumour on the arterial-phase CT and store the SEG in the same study.`,
+    { details: { ctSeriesInstanceUid, segInstanceCount: segInstances.length } },
+  );
+}
+
+function compareCtCandidates(a: SeriesSummary, b: SeriesSummary): number {
+  const byCount = (b.instanceCount ?? 0) - (a.instanceCount ?? 0);
+  if (byCount !== 0) return byCount;
+  const byNumber = (a.seriesNumber ?? Number.MAX_SAFE_INTEGER) - (b.seriesNumber ?? Number.MAX_SAFE_INTEGER);
+  if (byNumber !== 0) return byNumber;
+  return a.seriesInstanceUid < b.seriesInstanceUid ? -1 : a.seriesInstanceUid > b.seriesInstanceUid ? 1 : 0;
+}
+
+function compareSegCandidates(a: SegInstanceSummary, b: SegInstanceSummary): number {
+  if (a.seriesDateTime !== b.seriesDateTime) return a.seriesDateTime > b.seriesDateTime ? -1 : 1;
+  const byNumber = (b.seriesNumber ?? -1) - (a.seriesNumber ?? -1);
+  if (byNumber !== 0) return byNumber;
+  return a.sopInstanceUid < b.sopInstanceUid ? -1 : a.sopInstanceUid > b.sopInstanceUid ? 1 : 0;
+}
+
+function firstValue(dataset: DicomJsonDataset, tag: string): unknown {
+  return dataset[tag]?.Value?.[0];
+}
+
+function stringValue(dataset: DicomJsonDataset, tag: string): string {
+  const value = firstValue(dataset, tag);
+  return typeof value === 'string' ? value.trim() : '';
+}
+
+/** Reads an IS/US value, which DICOM JSON encodes as a number (or, from some servers, a string). */
+function numberValue(dataset: DicomJsonDataset, tag: string): number | null {
+  const value = firstValue(dataset, tag);
+  if (typeof value === 'string' && value.trim() === '') return null;
+  const number = typeof value === 'string' ? Number(value) : value;
+  return typeof number === 'number' && Number.isFinite(number) ? number : null;
+}
+
+function sequenceItems(dataset: DicomJsonDataset, tag: string): DicomJsonDataset[] {
+  const items = dataset[tag]?.Value ?? [];
+  return items.filter((item): item is DicomJsonDataset => typeof item === 'object' && item !== null);
+}
