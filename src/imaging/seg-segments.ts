@@ -1,0 +1,78 @@
+/**
+ * The segments of a DICOM SEG (SegmentSequence) and the choice of the one to read.
+ *
+ * @see DICOM PS3.3 section C.8.20.2 (Segmentation Image module, Segment Description macro).
+ */
+
+import { Nqo1Error } from '../errors.js';
+
+import type { DicomItem } from './dicom-dataset.js';
+
+/** Which segment of a SEG to read. With neither field, the SEG must hold exactly one segment. */
+export interface SegmentSelection {
+  readonly segmentNumber?: number;
+  /** Compared with SegmentLabel ignoring case and surrounding spaces. */
+  readonly segmentLabel?: string;
+}
+
+interface SegmentDescription {
+  readonly number: number;
+  readonly label: string | null;
+}
+
+/**
+ * Returns the SegmentNumber to read. Without a selection, a SEG with several segments is an error
+ * rather than a silent choice of segment 1, because reading the liver instead of the tumour would
+ * give plausible but wrong features.
+ *
+ * @throws Nqo1Error ERR_SEGMENT_SELECTION listing the segments when none or several match;
+ *   ERR_SEG_MALFORMED when the SEG describes no segment.
+ */
+export function selectSegment(dataset: DicomItem, selection: SegmentSelection): number {
+  const segments = dataset.sequence('SegmentSequence').map((item): SegmentDescription => ({
+    number: item.requireNumber('SegmentNumber'),
+    label: item.string('SegmentLabel'),
+  }));
+  if (segments.length === 0) {
+    throw new Nqo1Error(
+      'ERR_SEG_MALFORMED',
+      'SEG file: SegmentSequence is empty, so the object describes no segment. Export the segmentation again.',
+    );
+  }
+
+  let candidates = segments;
+  if (selection.segmentNumber !== undefined) {
+    candidates = candidates.filter((segment) => segment.number === selection.segmentNumber);
+  }
+  if (selection.segmentLabel !== undefined) {
+    const wanted = normaliseLabel(selection.segmentLabel);
+    candidates = candidates.filter(
+      (segment) => segment.label !== null && normaliseLabel(segment.label) === wanted,
+    );
+  }
+
+  const chosen = candidates[0];
+  if (candidates.length === 1 && chosen !== undefined) return chosen.number;
+
+  const listed = segments.map((segment) => `${segment.number} "${segment.label ?? ''}"`).join(', ');
+  const problem = describeMismatch(selection, candidates.length);
+  throw new Nqo1Error(
+    'ERR_SEGMENT_SELECTION',
+    `SEG file: ${problem}. The SEG holds segments ${listed}; choose one by segment number or label.`,
+    { details: { segments: segments.map((segment) => segment.number) } },
+  );
+}
+
+function normaliseLabel(label: string): string {
+  return label.trim().toLowerCase();
+}
+
+function describeMismatch(selection: SegmentSelection, matches: number): string {
+  const parts: string[] = [];
+  if (selection.segmentNumber !== undefined) parts.push(`segment number ${selection.segmentNumber}`);
+  if (selection.segmentLabel !== undefined) parts.push(`label "${selection.segmentLabel}"`);
+  if (parts.length === 0) return `no segment was chosen and the SEG holds ${matches} segments`;
+  return matches === 0
+    ? `no segment matches ${parts.join(' and ')}`
+    : `${matches} segments match ${parts.join(' and ')}`;
+}
