@@ -1,0 +1,197 @@
+/**
+ * Cards of the NQO1 risk service, built from the stored analysis of one study. Every card has a
+ * summary under 140 characters, a source citing the model's publication, and a uuid that stays the
+ * same for the same study, model version and status, so an EHR can recognise a card it has shown.
+ *
+ * A probability appears only when the stored result carries one. Without calibration, the card
+ * lists the measured features and says that a probability needs site calibration.
+ *
+ * @see https://cds-hooks.hl7.org/2.0/#card-attributes
+ */
+
+import { createHash } from 'node:crypto';
+
+import type { StoredAnalysis } from '../../src/jobs/types.js';
+import type { ModelCard } from '../../src/model/card.js';
+import type { ScoreResult } from '../../src/model/result.js';
+import type { CdsCard, CdsLink, CdsSource } from '../../src/server/cds-types.js';
+import type { Locale } from '../../src/server/config.js';
+import { CARD_MESSAGES, type CardMessages, type FailureKind } from './messages.js';
+
+/** Coding system of the card topic. */
+export const CARD_TOPIC_SYSTEM = 'urn:nqo1-cds:card-topic';
+
+/** What every card of one hook call needs besides the stored analysis. */
+export interface CardContext {
+  readonly studyInstanceUid: string;
+  readonly modelCard: Pick<ModelCard, 'id' | 'version' | 'title' | 'citation' | 'features'>;
+  readonly locale: Locale;
+  readonly smartAppUrl: string;
+  /** Template of a viewer link with `{{studyInstanceUid}}`, when configured. */
+  readonly viewerUrlTemplate?: string;
+}
+
+/** Error codes grouped by what is missing; any other code is `unavailable`. */
+const FAILURE_KIND_BY_CODE: Readonly<Record<string, FailureKind>> = {
+  ERR_MASK_EMPTY: 'segmentation',
+  ERR_MASK_GEOMETRY: 'segmentation',
+  ERR_SEG_MALFORMED: 'segmentation',
+  ERR_SEGMENT_SELECTION: 'segmentation',
+  ERR_ROI_TOO_SMALL: 'segmentation',
+  ERR_SERIES_EMPTY: 'series',
+  ERR_SERIES_GEOMETRY: 'series',
+  ERR_SERIES_MIXED: 'series',
+  ERR_DICOM_MALFORMED: 'series',
+  ERR_DICOM_UNSUPPORTED: 'series',
+  ERR_IMAGE_VALUES: 'series',
+  ERR_MODEL_CARD_INVALID: 'model',
+  ERR_MODEL_FEATURE_MISSING: 'model',
+  ERR_SETTINGS_INVALID: 'model',
+  ERR_TOO_MANY_GRAY_LEVELS: 'model',
+};
+
+/** The card shown while the study waits in the queue or is being analysed. */
+export function buildInProgressCard(context: CardContext): CdsCard {
+  const messages = CARD_MESSAGES[context.locale];
+  return {
+    uuid: cardUuid(context, 'in-progress'),
+    summary: messages.inProgressSummary,
+    detail: joinParagraphs([messages.inProgressDetail, messages.studyLine(context.studyInstanceUid)]),
+    indicator: 'info',
+    source: buildSource(context, messages),
+  };
+}
+
+/** The card for a stored analysis: in progress, result, or what is missing after a failure. */
+export function buildCard(context: CardContext, analysis: StoredAnalysis): CdsCard {
+  switch (analysis.status) {
+    case 'pending':
+    case 'running':
+      return buildInProgressCard(context);
+    case 'done':
+      return buildResultCard(context, analysis.result, analysis.id);
+    case 'failed':
+      return buildFailureCard(context, analysis.failure.code);
+  }
+}
+
+/** The result card: probability against threshold, or the feature values when there is none. */
+export function buildResultCard(context: CardContext, result: ScoreResult, analysisId: string): CdsCard {
+  const messages = CARD_MESSAGES[context.locale];
+  const { probability } = result;
+  const links: CdsLink[] = [
+    { label: messages.smartLinkLabel, url: context.smartAppUrl, type: 'smart', appContext: analysisId },
+  ];
+  const viewerLink = buildViewerLink(context, messages);
+  if (viewerLink !== undefined) links.push(viewerLink);
+
+  if (probability === null) {
+    const reason = result.probabilityUnavailableReason ?? 'uncalibrated';
+    return {
+      uuid: cardUuid(context, 'done-features'),
+      summary: messages.featuresOnlySummary,
+      detail: joinParagraphs([
+        messages.noProbability[reason],
+        featureTable(context, result, messages),
+        ...footer(context, messages),
+      ]),
+      indicator: 'info',
+      source: buildSource(context, messages),
+      links,
+    };
+  }
+
+  const atOrAbove = probability >= result.threshold;
+  const shown = probability.toFixed(2);
+  return {
+    uuid: cardUuid(context, atOrAbove ? 'done-high' : 'done-low'),
+    summary: atOrAbove ? messages.likelyHighSummary(shown) : messages.likelyLowSummary(shown),
+    detail: joinParagraphs([
+      messages.probabilityLine(shown, String(result.threshold), atOrAbove),
+      atOrAbove ? messages.highRiskContext : '',
+      ...footer(context, messages),
+    ]),
+    indicator: atOrAbove ? 'warning' : 'info',
+    source: buildSource(context, messages),
+    links,
+  };
+}
+
+/** The card after a failed analysis, saying what is missing and giving the error code for IT. */
+export function buildFailureCard(context: CardContext, code: string): CdsCard {
+  const messages = CARD_MESSAGES[context.locale];
+  const kind = FAILURE_KIND_BY_CODE[code] ?? 'unavailable';
+  const viewerLink = kind === 'segmentation' ? buildViewerLink(context, messages) : undefined;
+
+  return {
+    uuid: cardUuid(context, `failed-${kind}`),
+    summary: messages.failureSummary[kind],
+    detail: joinParagraphs([
+      messages.failureDetail[kind],
+      messages.failureCodeLine(code),
+      messages.studyLine(context.studyInstanceUid),
+    ]),
+    indicator: kind === 'segmentation' || kind === 'series' ? 'info' : 'warning',
+    source: buildSource(context, messages),
+    ...(viewerLink === undefined ? {} : { links: [viewerLink] }),
+  };
+}
+
+function buildSource(context: CardContext, messages: CardMessages): CdsSource {
+  return {
+    label: messages.sourceLabel,
+    url: `https://doi.org/${context.modelCard.citation.doi}`,
+    topic: { system: CARD_TOPIC_SYSTEM, code: 'nqo1-expression-risk', display: messages.topicDisplay },
+  };
+}
+
+function buildViewerLink(context: CardContext, messages: CardMessages): CdsLink | undefined {
+  if (context.viewerUrlTemplate === undefined) return undefined;
+  const url = context.viewerUrlTemplate.replaceAll(
+    '{{studyInstanceUid}}',
+    encodeURIComponent(context.studyInstanceUid),
+  );
+  return { label: messages.viewerLinkLabel, url, type: 'absolute' };
+}
+
+/** A Markdown table of the model's features in card order, with values to 4 significant digits. */
+function featureTable(context: CardContext, result: ScoreResult, messages: CardMessages): string {
+  const [feature, region, value] = messages.featureTableHeader;
+  const rows = context.modelCard.features.flatMap((spec) => {
+    const measured = result.features[spec.name];
+    if (measured === undefined) return [];
+    return [`| ${spec.name} | ${messages.regionNames[spec.region]} | ${formatFeatureValue(measured)} |`];
+  });
+  return [`| ${feature} | ${region} | ${value} |`, '|---|---|---:|', ...rows].join('\n');
+}
+
+function formatFeatureValue(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+}
+
+function footer(context: CardContext, messages: CardMessages): string[] {
+  const { modelCard } = context;
+  return [
+    messages.modelLine(modelCard.title[context.locale], modelCard.version),
+    messages.studyLine(context.studyInstanceUid),
+    messages.citationLine(modelCard.citation.text),
+    messages.decisionSupportNote,
+  ];
+}
+
+function joinParagraphs(paragraphs: readonly string[]): string {
+  return paragraphs.filter((paragraph) => paragraph !== '').join('\n\n');
+}
+
+/**
+ * A UUID derived from the SHA-1 of study, model and card status, with the version-5 and variant bits
+ * of RFC 9562 set, so the same card keeps the same uuid across hook calls and locales.
+ */
+function cardUuid(context: CardContext, status: string): string {
+  const name = [context.studyInstanceUid, context.modelCard.id, context.modelCard.version, status].join('|');
+  const bytes = createHash('sha1').update(`nqo1-cds:card:${name}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

@@ -1,0 +1,155 @@
+/**
+ * Every user-facing string of the NQO1 risk card, in English and Simplified Chinese. Card code
+ * picks a {@link CardMessages} by locale and never writes text of its own.
+ */
+
+import type { Locale } from '../../src/server/config.js';
+
+/** Why an analysis produced no result, grouped by what the clinician or IT can do about it. */
+export type FailureKind = 'segmentation' | 'series' | 'model' | 'unavailable';
+
+/** Why a finished result carries no probability (mirrors `ScoreResult.probabilityUnavailableReason`). */
+export type NoProbabilityReason = 'uncalibrated' | 'coefficients-missing';
+
+export interface CardMessages {
+  readonly sourceLabel: string;
+  readonly topicDisplay: string;
+  readonly smartLinkLabel: string;
+  readonly viewerLinkLabel: string;
+  readonly inProgressSummary: string;
+  readonly inProgressDetail: string;
+  readonly likelyHighSummary: (probability: string) => string;
+  readonly likelyLowSummary: (probability: string) => string;
+  readonly featuresOnlySummary: string;
+  readonly probabilityLine: (probability: string, threshold: string, atOrAbove: boolean) => string;
+  readonly highRiskContext: string;
+  readonly noProbability: Readonly<Record<NoProbabilityReason, string>>;
+  readonly featureTableHeader: readonly [feature: string, region: string, value: string];
+  readonly regionNames: Readonly<Record<'tumour' | 'peri', string>>;
+  readonly modelLine: (title: string, version: string) => string;
+  readonly studyLine: (studyInstanceUid: string) => string;
+  readonly citationLine: (citation: string) => string;
+  readonly decisionSupportNote: string;
+  readonly failureSummary: Readonly<Record<FailureKind, string>>;
+  readonly failureDetail: Readonly<Record<FailureKind, string>>;
+  readonly failureCodeLine: (code: string) => string;
+}
+
+const en: CardMessages = {
+  sourceLabel: 'NQO1 CDS · BR-RO radiomics model',
+  topicDisplay: 'NQO1 expression risk',
+  smartLinkLabel: 'Open the NQO1 analysis',
+  viewerLinkLabel: 'View the study in the image viewer',
+  inProgressSummary: 'NQO1 risk: analysis of the liver CT in progress',
+  inProgressDetail:
+    'The arterial-phase CT of this patient is being analysed for the risk of high NQO1 expression. ' +
+    'Reopen the chart in a few minutes to see the result.',
+  likelyHighSummary: (probability) => `NQO1 expression likely high (probability ${probability})`,
+  likelyLowSummary: (probability) => `NQO1 expression likely low (probability ${probability})`,
+  featuresOnlySummary: 'NQO1 radiomic features measured; a probability needs site calibration',
+  probabilityLine: (probability, threshold, atOrAbove) =>
+    `Probability of high NQO1 expression: **${probability}** (threshold ${threshold}), ` +
+    `${atOrAbove ? 'at or above' : 'below'} the threshold.`,
+  highRiskContext:
+    'High NQO1 expression is an independent risk factor for worse overall survival in hepatocellular carcinoma.',
+  noProbability: {
+    uncalibrated:
+      'A probability needs site calibration: the publication does not state how the features were scaled, ' +
+      'so no probability is shown until this hospital calibrates the model on its own cohort.',
+    'coefficients-missing':
+      'No probability is shown because the model card lacks the coefficient of at least one feature; ' +
+      'hospital IT can enter the coefficients from the publication.',
+  },
+  featureTableHeader: ['Feature', 'Region', 'Value'],
+  regionNames: { tumour: 'Tumour', peri: 'Tumour with margin' },
+  modelLine: (title, version) => `Model: ${title}, version ${version}.`,
+  studyLine: (studyInstanceUid) => `Study Instance UID: \`${studyInstanceUid}\``,
+  citationLine: (citation) => `Source: ${citation}`,
+  decisionSupportNote: 'This estimate supports, and does not replace, pathology and clinical judgement.',
+  failureSummary: {
+    segmentation: 'NQO1 risk not available: the liver CT has no usable tumour segmentation',
+    series: 'NQO1 risk not available: no usable arterial-phase CT series',
+    model: 'NQO1 risk not available: the model could not score this study',
+    unavailable: 'NQO1 risk not available: the analysis failed',
+  },
+  failureDetail: {
+    segmentation:
+      'The analysis needs a segmentation of the tumour on the arterial-phase CT. Ask radiology to segment ' +
+      'the lesion (DICOM SEG); the analysis runs again when the chart is opened later.',
+    series:
+      'The analysis needs an arterial-phase contrast-enhanced CT series with regular slice spacing. ' +
+      'Check that the study in PACS contains that series.',
+    model:
+      'The features or the model card did not allow scoring. Hospital IT can find the details in the service log.',
+    unavailable:
+      'The image or FHIR server did not respond, or an internal error occurred. The analysis is retried when ' +
+      'the chart is opened later; if this persists, contact hospital IT.',
+  },
+  failureCodeLine: (code) => `Error code for hospital IT: \`${code}\``,
+};
+
+const zhCN: CardMessages = {
+  sourceLabel: 'NQO1 CDS · BR-RO 影像组学模型',
+  topicDisplay: 'NQO1 表达风险',
+  smartLinkLabel: '查看 NQO1 分析详情',
+  viewerLinkLabel: '在影像浏览器中查看该检查',
+  inProgressSummary: 'NQO1 风险：正在分析肝脏 CT',
+  inProgressDetail: '正在分析该患者的动脉期 CT，以评估 NQO1 高表达的风险。请几分钟后重新打开病历查看结果。',
+  likelyHighSummary: (probability) => `NQO1 可能高表达（概率 ${probability}）`,
+  likelyLowSummary: (probability) => `NQO1 可能低表达（概率 ${probability}）`,
+  featuresOnlySummary: '已测得 NQO1 影像组学特征；需本院校准后才能给出概率',
+  probabilityLine: (probability, threshold, atOrAbove) =>
+    `NQO1 高表达概率：**${probability}**（阈值 ${threshold}），${atOrAbove ? '达到或高于' : '低于'}阈值。`,
+  highRiskContext: 'NQO1 高表达是肝细胞癌总生存较差的独立危险因素。',
+  noProbability: {
+    uncalibrated:
+      '需本院校准后才能给出概率：原文未说明特征的标准化方法，因此在本院用自有病例校准模型之前不显示概率。',
+    'coefficients-missing': '模型卡缺少至少一个特征的系数，因此不显示概率；信息科可依据原文填入系数。',
+  },
+  featureTableHeader: ['特征', '区域', '数值'],
+  regionNames: { tumour: '肿瘤', peri: '肿瘤及外扩边缘' },
+  modelLine: (title, version) => `模型：${title}，版本 ${version}。`,
+  studyLine: (studyInstanceUid) => `检查实例 UID：\`${studyInstanceUid}\``,
+  citationLine: (citation) => `来源：${citation}`,
+  decisionSupportNote: '本结果仅辅助而不替代病理诊断和临床判断。',
+  failureSummary: {
+    segmentation: 'NQO1 风险暂无法评估：肝脏 CT 缺少可用的肿瘤分割',
+    series: 'NQO1 风险暂无法评估：缺少可用的动脉期 CT 序列',
+    model: 'NQO1 风险暂无法评估：模型无法为该检查评分',
+    unavailable: 'NQO1 风险暂无法评估：分析失败',
+  },
+  failureDetail: {
+    segmentation:
+      '分析需要动脉期 CT 上的肿瘤分割。请放射科勾画病灶（DICOM SEG）；之后再次打开病历时将重新分析。',
+    series: '分析需要层间距规则的动脉期增强 CT 序列。请确认 PACS 中的该检查包含此序列。',
+    model: '特征或模型卡不支持评分，信息科可在服务日志中查看详情。',
+    unavailable:
+      '影像或 FHIR 服务器未响应，或发生内部错误。稍后再次打开病历时将重试；如持续出现，请联系信息科。',
+  },
+  failureCodeLine: (code) => `供信息科参考的错误代码：\`${code}\``,
+};
+
+export const CARD_MESSAGES: Readonly<Record<Locale, CardMessages>> = { en, 'zh-CN': zhCN };
+
+/** Language tags offered to `Accept-Language` negotiation and the locale each one selects. */
+const OFFERED_LANGUAGES: Readonly<Record<string, Locale>> = {
+  en: 'en',
+  'zh-CN': 'zh-CN',
+  'zh-Hans': 'zh-CN',
+  'zh-SG': 'zh-CN',
+};
+
+/**
+ * Picks the card locale: the `Accept-Language` choice when the header names a supported language,
+ * else the configured default. `accepts` is Express's `req.acceptsLanguages`.
+ */
+export function negotiateLocale(
+  acceptLanguage: string | undefined,
+  accepts: (languages: string[]) => string | false,
+  fallback: Locale,
+): Locale {
+  if (acceptLanguage === undefined || acceptLanguage.trim() === '' || acceptLanguage.trim() === '*')
+    return fallback;
+  const choice = accepts(Object.keys(OFFERED_LANGUAGES));
+  return choice === false ? fallback : (OFFERED_LANGUAGES[choice] ?? fallback);
+}

@@ -1,0 +1,114 @@
+/**
+ * Reading the `studies` prefetch: a searchset Bundle of FHIR ImagingStudy resources. Only the
+ * fields used to pick a study are validated; entries of other types (e.g. an OperationOutcome the
+ * server added to the search result) and studies of other patients are skipped.
+ *
+ * @see https://hl7.org/fhir/R4/imagingstudy.html
+ */
+
+import * as z from 'zod';
+
+import { Nqo1Error } from '../../src/errors.js';
+
+/** Identifier system of a DICOM UID in FHIR; the value is `urn:oid:<uid>`. */
+export const DICOM_UID_SYSTEM = 'urn:dicom:uid';
+
+/** A DICOM UID: dot-separated numeric components, at most 64 characters (PS3.5 §9.1). */
+const DICOM_UID_PATTERN = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
+
+const codingSchema = z.looseObject({ system: z.string().optional(), code: z.string().optional() });
+
+/** R4 types `series.modality` as a Coding, R5 as a CodeableConcept; both are accepted. */
+const modalitySchema = z.looseObject({
+  code: z.string().optional(),
+  coding: z.array(codingSchema).optional(),
+});
+
+const imagingStudySchema = z.looseObject({
+  resourceType: z.literal('ImagingStudy'),
+  id: z.string().min(1),
+  status: z.string().optional(),
+  started: z.string().optional(),
+  subject: z.looseObject({ reference: z.string().optional() }).optional(),
+  identifier: z
+    .array(z.looseObject({ system: z.string().optional(), value: z.string().optional() }))
+    .optional(),
+  series: z.array(z.looseObject({ modality: modalitySchema.optional() })).optional(),
+});
+
+type ImagingStudy = z.infer<typeof imagingStudySchema>;
+
+const bundleSchema = z.looseObject({
+  resourceType: z.literal('Bundle', { error: 'expected prefetch.studies to be a FHIR Bundle' }),
+  entry: z.array(z.looseObject({ resource: z.unknown().optional() })).optional(),
+});
+
+/** The study the hook analyses. */
+export interface SelectedStudy {
+  readonly imagingStudyId: string;
+  readonly studyInstanceUid: string;
+}
+
+/**
+ * Picks the newest ImagingStudy of `patientId` that has a CT series and a DICOM Study Instance UID,
+ * by `started` (studies without it come last, in bundle order). Cancelled studies and studies
+ * entered in error are skipped.
+ *
+ * @returns undefined when no study qualifies.
+ * @throws Nqo1Error `ERR_REQUEST_INVALID` when `bundle` is not a FHIR Bundle.
+ */
+export function selectNewestCtStudy(bundle: unknown, patientId: string): SelectedStudy | undefined {
+  const parsed = bundleSchema.safeParse(bundle);
+  if (!parsed.success) {
+    throw new Nqo1Error(
+      'ERR_REQUEST_INVALID',
+      'prefetch.studies is not a FHIR Bundle of ImagingStudy resources; check the prefetch template',
+    );
+  }
+
+  const candidates: { study: SelectedStudy; startedMs: number }[] = [];
+  for (const entry of parsed.data.entry ?? []) {
+    const study = imagingStudySchema.safeParse(entry.resource);
+    if (!study.success || !isUsable(study.data, patientId)) continue;
+
+    const studyInstanceUid = readStudyInstanceUid(study.data);
+    if (studyInstanceUid === undefined) continue;
+
+    const startedMs =
+      study.data.started === undefined ? Number.NEGATIVE_INFINITY : Date.parse(study.data.started);
+    candidates.push({
+      study: { imagingStudyId: study.data.id, studyInstanceUid },
+      startedMs: Number.isNaN(startedMs) ? Number.NEGATIVE_INFINITY : startedMs,
+    });
+  }
+
+  // Array.prototype.sort is stable, so equal start times keep the server's order.
+  candidates.sort((a, b) => (a.startedMs === b.startedMs ? 0 : b.startedMs > a.startedMs ? 1 : -1));
+  return candidates[0]?.study;
+}
+
+function isUsable(study: ImagingStudy, patientId: string): boolean {
+  if (study.status === 'cancelled' || study.status === 'entered-in-error') return false;
+
+  const reference = study.subject?.reference;
+  const ofPatient =
+    reference === `Patient/${patientId}` || (reference?.endsWith(`/Patient/${patientId}`) ?? false);
+  return ofPatient && (study.series ?? []).some((series) => modalityCodes(series.modality).includes('CT'));
+}
+
+function modalityCodes(modality: z.infer<typeof modalitySchema> | undefined): string[] {
+  if (modality === undefined) return [];
+  const codes = (modality.coding ?? []).flatMap((coding) => (coding.code === undefined ? [] : [coding.code]));
+  return modality.code === undefined ? codes : [modality.code, ...codes];
+}
+
+/** The Study Instance UID from the `urn:dicom:uid` identifier, or undefined when absent or malformed. */
+export function readStudyInstanceUid(study: Pick<ImagingStudy, 'identifier'>): string | undefined {
+  for (const identifier of study.identifier ?? []) {
+    if (identifier.system !== DICOM_UID_SYSTEM || identifier.value === undefined) continue;
+
+    const uid = identifier.value.replace(/^urn:oid:/, '');
+    if (uid.length <= 64 && DICOM_UID_PATTERN.test(uid)) return uid;
+  }
+  return undefined;
+}

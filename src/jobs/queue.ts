@@ -1,0 +1,178 @@
+/**
+ * The in-process analysis queue of the embedded deployment. The queue's state lives in the result
+ * store (pending rows), so `enqueue` is one idempotent insert and a restarted process resumes the
+ * rows left pending or running. One worker loop runs the injected `analyse` function on one job at
+ * a time (concurrency 1: feature extraction is CPU-bound and shares the event loop with the hook).
+ */
+
+import type { Logger } from 'pino';
+
+import { ERROR_CODES, Nqo1Error, isNqo1Error } from '../errors.js';
+import type { ResultStore } from './result-store.js';
+import type { AnalyseStudy, AnalysisFailure, AnalysisJob, ResultKey } from './types.js';
+
+/** Default wait before a failed analysis may be retried by a later enqueue: 15 minutes. */
+export const DEFAULT_RETRY_FAILED_AFTER_MS = 15 * 60 * 1000;
+
+export interface AnalysisQueueOptions {
+  readonly store: ResultStore;
+  readonly analyse: AnalyseStudy;
+  readonly logger: Logger;
+  /**
+   * Milliseconds after a failure before `enqueue` of the same study runs it again (a segmentation
+   * may have been added since). Defaults to {@link DEFAULT_RETRY_FAILED_AFTER_MS}.
+   */
+  readonly retryFailedAfterMs?: number;
+  /** Clock; tests freeze it. */
+  readonly now?: () => Date;
+}
+
+/** What `enqueue` did: inserted a new row, requeued a failed one, or found the study already there. */
+export type EnqueueOutcome = 'enqueued' | 'requeued' | 'exists';
+
+export class AnalysisQueue {
+  readonly #store: ResultStore;
+  readonly #analyse: AnalyseStudy;
+  readonly #log: Logger;
+  readonly #retryFailedAfterMs: number;
+  readonly #now: () => Date;
+
+  #worker: Promise<void> | undefined;
+  #wakeRequested = false;
+  #stopping = false;
+
+  constructor(options: AnalysisQueueOptions) {
+    this.#store = options.store;
+    this.#analyse = options.analyse;
+    this.#log = options.logger.child({ component: 'analysis-queue' });
+    this.#retryFailedAfterMs = options.retryFailedAfterMs ?? DEFAULT_RETRY_FAILED_AFTER_MS;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Requeues rows a previous process left running and starts working through pending rows.
+   * Call once after construction.
+   */
+  start(): void {
+    const requeued = this.#store.requeueRunning();
+    if (requeued > 0) this.#log.info({ requeued }, 'requeued analyses left running by a previous process');
+    this.#kick();
+  }
+
+  /**
+   * Adds `job` to the queue unless its study is already stored for that model, and returns at once.
+   * A failed row older than `retryFailedAfterMs` goes back to pending.
+   */
+  enqueue(job: AnalysisJob): EnqueueOutcome {
+    if (this.#stopping)
+      throw new Nqo1Error('ERR_INTERNAL', 'The analysis queue is stopping; the job was not enqueued');
+
+    let outcome: EnqueueOutcome = 'exists';
+    if (this.#store.insertPending(job)) {
+      outcome = 'enqueued';
+    } else if (this.#store.requeueFailed(job, new Date(this.#now().getTime() - this.#retryFailedAfterMs))) {
+      outcome = 'requeued';
+    }
+
+    if (outcome !== 'exists') {
+      this.#log.info(
+        { studyInstanceUid: job.studyInstanceUid, modelId: job.modelId, outcome },
+        'analysis enqueued',
+      );
+      this.#kick();
+    }
+    return outcome;
+  }
+
+  /** Resolves when no job is running and none is pending. */
+  async drain(): Promise<void> {
+    while (this.#worker !== undefined) await this.#worker;
+  }
+
+  /** Stops taking new jobs and waits for the running one; pending rows stay for the next start. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.drain();
+  }
+
+  #kick(): void {
+    if (this.#stopping) return;
+    if (this.#worker !== undefined) {
+      this.#wakeRequested = true;
+      return;
+    }
+
+    this.#worker = this.#runUntilIdle().finally(() => {
+      this.#worker = undefined;
+      if (this.#wakeRequested) this.#kick();
+    });
+  }
+
+  async #runUntilIdle(): Promise<void> {
+    for (;;) {
+      this.#wakeRequested = false;
+      if (this.#stopping) return;
+
+      const job = this.#store.claimPending();
+      if (job === undefined) return;
+      await this.#run(job);
+    }
+  }
+
+  /** Runs one job and records its outcome; never throws, so one bad study cannot stop the loop. */
+  async #run(job: AnalysisJob): Promise<void> {
+    const key: ResultKey = job;
+    const log = this.#log.child({
+      studyInstanceUid: job.studyInstanceUid,
+      modelId: job.modelId,
+      modelVersion: job.modelVersion,
+    });
+    const startedAt = performance.now();
+
+    try {
+      const output = await this.#analyse(job);
+      const { model } = output.result;
+      if (model.id !== job.modelId || model.version !== job.modelVersion) {
+        throw new Nqo1Error(
+          'ERR_INTERNAL',
+          `analyse returned a result for model ${model.id} ${model.version}, expected ${job.modelId} ${job.modelVersion}`,
+        );
+      }
+
+      this.#store.markDone(key, output.result, output.observationId);
+      log.info({ durationMs: Math.round(performance.now() - startedAt) }, 'analysis done');
+    } catch (error) {
+      const failure = toFailure(error);
+      const errorName = isNqo1Error(error) ? undefined : error instanceof Error ? error.name : typeof error;
+      log.warn(
+        {
+          code: failure.code,
+          durationMs: Math.round(performance.now() - startedAt),
+          ...(errorName === undefined ? {} : { errorName }),
+        },
+        'analysis failed',
+      );
+      this.#recordFailure(key, failure, log);
+    }
+  }
+
+  #recordFailure(key: ResultKey, failure: AnalysisFailure, log: Logger): void {
+    try {
+      this.#store.markFailed(key, failure);
+    } catch (error) {
+      log.error(
+        { code: 'ERR_INTERNAL', errorName: error instanceof Error ? error.name : typeof error },
+        'cannot record failure',
+      );
+    }
+  }
+}
+
+/**
+ * The failure stored for a thrown value. A typed error keeps its code and message (which name UIDs
+ * and settings, never patient data); anything else becomes a generic `ERR_INTERNAL`.
+ */
+function toFailure(error: unknown): AnalysisFailure {
+  if (isNqo1Error(error)) return { code: error.code, message: error.message };
+  return { code: 'ERR_INTERNAL', message: ERROR_CODES.ERR_INTERNAL };
+}

@@ -1,0 +1,233 @@
+/**
+ * The embedded result store: one SQLite table (better-sqlite3) with one row per
+ * (Study Instance UID, model id, model version). A row moves pending → running → done | failed.
+ *
+ * All calls are synchronous and each is one statement or one transaction, so the hook can read the
+ * store inside its time budget and two enqueues of the same study insert one row.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+import Database from 'better-sqlite3';
+
+import type { ErrorCode } from '../errors.js';
+import type { ScoreResult } from '../model/result.js';
+import type { AnalysisFailure, AnalysisJob, ResultKey, ResultStatus, StoredAnalysis } from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS analyses (
+  id                  TEXT NOT NULL UNIQUE,
+  study_instance_uid  TEXT NOT NULL,
+  model_id            TEXT NOT NULL,
+  model_version       TEXT NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+  job_json            TEXT NOT NULL,
+  result_json         TEXT,
+  observation_id      TEXT,
+  error_code          TEXT,
+  error_message       TEXT,
+  created_at          TEXT NOT NULL,
+  updated_at          TEXT NOT NULL,
+  PRIMARY KEY (study_instance_uid, model_id, model_version)
+);
+CREATE INDEX IF NOT EXISTS analyses_pending ON analyses (status, created_at);
+`;
+
+interface AnalysisRow {
+  id: string;
+  status: ResultStatus;
+  job_json: string;
+  result_json: string | null;
+  observation_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ResultStoreOptions {
+  /** Clock for `created_at`/`updated_at`; tests freeze it. */
+  readonly now?: () => Date;
+}
+
+/** Result store on one SQLite file (or `:memory:` in tests). */
+export class ResultStore {
+  readonly #db: Database.Database;
+  readonly #now: () => Date;
+
+  /** Opens (creating if needed) the database at `sqlitePath`, creating its folder too. */
+  constructor(sqlitePath: string, options: ResultStoreOptions = {}) {
+    if (sqlitePath !== ':memory:') mkdirSync(path.dirname(path.resolve(sqlitePath)), { recursive: true });
+    this.#db = new Database(sqlitePath);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#db.exec(SCHEMA);
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Inserts a pending row for `job` unless its key already has a row (in any status).
+   *
+   * @returns true when a row was inserted, false when one already existed.
+   */
+  insertPending(job: AnalysisJob): boolean {
+    const now = this.#now().toISOString();
+    const info = this.#db
+      .prepare(
+        `INSERT INTO analyses (id, study_instance_uid, model_id, model_version, status, job_json, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
+         ON CONFLICT (study_instance_uid, model_id, model_version) DO NOTHING`,
+      )
+      .run(randomUUID(), job.studyInstanceUid, job.modelId, job.modelVersion, JSON.stringify(job), now, now);
+    return info.changes === 1;
+  }
+
+  /** Returns the row for `key`, or undefined when the study was never enqueued for that model. */
+  getResult(key: ResultKey): StoredAnalysis | undefined {
+    const row = this.#db
+      .prepare<[string, string, string], AnalysisRow>(
+        `SELECT * FROM analyses WHERE study_instance_uid = ? AND model_id = ? AND model_version = ?`,
+      )
+      .get(key.studyInstanceUid, key.modelId, key.modelVersion);
+    return row === undefined ? undefined : toStoredAnalysis(row);
+  }
+
+  /** Returns the row with the given id (the SMART app's `appContext`), or undefined. */
+  getById(id: string): StoredAnalysis | undefined {
+    const row = this.#db.prepare<[string], AnalysisRow>(`SELECT * FROM analyses WHERE id = ?`).get(id);
+    return row === undefined ? undefined : toStoredAnalysis(row);
+  }
+
+  /** Atomically moves the oldest pending row to running and returns its job, or undefined if none. */
+  claimPending(): AnalysisJob | undefined {
+    const claim = this.#db.transaction((): AnalysisJob | undefined => {
+      const row = this.#db
+        .prepare<[], { id: string; job_json: string }>(
+          `SELECT id, job_json FROM analyses WHERE status = 'pending' ORDER BY created_at, rowid LIMIT 1`,
+        )
+        .get();
+      if (row === undefined) return undefined;
+
+      this.#db
+        .prepare(`UPDATE analyses SET status = 'running', updated_at = ? WHERE id = ?`)
+        .run(this.#now().toISOString(), row.id);
+      return JSON.parse(row.job_json) as AnalysisJob;
+    });
+    return claim.immediate();
+  }
+
+  /** Stores a finished result for `key` and clears any earlier failure. */
+  markDone(key: ResultKey, result: ScoreResult, observationId?: string): void {
+    this.#update(
+      key,
+      `status = 'done', result_json = ?, observation_id = ?, error_code = NULL, error_message = NULL`,
+      JSON.stringify(result),
+      observationId ?? null,
+    );
+  }
+
+  /** Records why the analysis of `key` failed. */
+  markFailed(key: ResultKey, failure: AnalysisFailure): void {
+    this.#update(
+      key,
+      `status = 'failed', result_json = NULL, error_code = ?, error_message = ?`,
+      failure.code,
+      failure.message,
+    );
+  }
+
+  /**
+   * Moves the failed row of `key` back to pending when its failure was recorded before `before`,
+   * so that a study whose segmentation or series arrived later is analysed again.
+   *
+   * @returns true when the row was requeued.
+   */
+  requeueFailed(key: ResultKey, before: Date): boolean {
+    return (
+      this.#db
+        .prepare(
+          `UPDATE analyses SET status = 'pending', error_code = NULL, error_message = NULL, updated_at = ?
+           WHERE study_instance_uid = ? AND model_id = ? AND model_version = ? AND status = 'failed' AND updated_at < ?`,
+        )
+        .run(
+          this.#now().toISOString(),
+          key.studyInstanceUid,
+          key.modelId,
+          key.modelVersion,
+          before.toISOString(),
+        ).changes === 1
+    );
+  }
+
+  /**
+   * Moves rows left `running` by a process that stopped mid-analysis back to pending, so the next
+   * worker retries them. Call once at start-up, before the worker runs.
+   *
+   * @returns the number of rows requeued.
+   */
+  requeueRunning(): number {
+    return this.#db
+      .prepare(`UPDATE analyses SET status = 'pending', updated_at = ? WHERE status = 'running'`)
+      .run(this.#now().toISOString()).changes;
+  }
+
+  /** Number of rows in each status, for health checks. */
+  countByStatus(): Record<ResultStatus, number> {
+    const counts: Record<ResultStatus, number> = { pending: 0, running: 0, done: 0, failed: 0 };
+    const rows = this.#db
+      .prepare<[], { status: ResultStatus; n: number }>(
+        `SELECT status, COUNT(*) AS n FROM analyses GROUP BY status`,
+      )
+      .all();
+    for (const row of rows) counts[row.status] = row.n;
+    return counts;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  #update(key: ResultKey, assignments: string, ...values: (string | null)[]): void {
+    const info = this.#db
+      .prepare(
+        `UPDATE analyses SET ${assignments}, updated_at = ?
+         WHERE study_instance_uid = ? AND model_id = ? AND model_version = ?`,
+      )
+      .run(...values, this.#now().toISOString(), key.studyInstanceUid, key.modelId, key.modelVersion);
+    if (info.changes !== 1) {
+      throw new Error(
+        `No stored analysis for study ${key.studyInstanceUid} and model ${key.modelId} ${key.modelVersion}; insert it first`,
+      );
+    }
+  }
+}
+
+function toStoredAnalysis(row: AnalysisRow): StoredAnalysis {
+  const base = {
+    id: row.id,
+    job: JSON.parse(row.job_json) as AnalysisJob,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+
+  switch (row.status) {
+    case 'pending':
+    case 'running':
+      return { ...base, status: row.status };
+    case 'done':
+      return {
+        ...base,
+        status: 'done',
+        result: JSON.parse(row.result_json ?? 'null') as ScoreResult,
+        ...(row.observation_id === null ? {} : { observationId: row.observation_id }),
+      };
+    case 'failed':
+      return {
+        ...base,
+        status: 'failed',
+        failure: { code: (row.error_code ?? 'ERR_INTERNAL') as ErrorCode, message: row.error_message ?? '' },
+      };
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The Express application: discovery, one hook route per CDS service, a health check, and the
+ * error middleware. Routes are thin: each service's handler does the work, and every error goes
+ * through the one OperationOutcome mapping.
+ *
+ * @see https://cds-hooks.hl7.org/2.0/#discovery
+ */
+
+import express from 'express';
+
+import { CDS_SERVICES, type ServiceDeps } from '../../cds-services/index.js';
+import { Nqo1Error } from '../errors.js';
+import { CdsJwtVerifier, requireCdsJwt } from './auth.js';
+import type { CdsDiscoveryResponse } from './cds-types.js';
+import { corsForOrigins } from './cors.js';
+import { type Logger, requestLogging } from './logger.js';
+import { errorHandler } from './outcome.js';
+
+/** Largest accepted hook body; prefetch Bundles of imaging studies can be large. */
+const MAX_BODY_BYTES = '5mb';
+
+export interface AppDeps extends ServiceDeps {
+  readonly logger: Logger;
+  /** JWT verifier; defaults to one built from `config.auth`. Tests inject one with a frozen clock. */
+  readonly verifier?: CdsJwtVerifier;
+}
+
+/** Builds the application without listening, so tests can drive it with supertest. */
+export function createApp(deps: AppDeps): express.Application {
+  const { config } = deps;
+  const app = express();
+  const verifier = deps.verifier ?? new CdsJwtVerifier(config.auth);
+  const discovery: CdsDiscoveryResponse = { services: CDS_SERVICES.map((service) => service.definition) };
+
+  app.disable('x-powered-by');
+  app.use(requestLogging(deps.logger));
+  app.use(corsForOrigins(config.server.corsOrigins));
+  app.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/cds-services', (_req, res) => {
+    res.json(discovery);
+  });
+
+  // The JWT is verified before the body is parsed, so an unauthenticated caller costs no parsing.
+  const parseJson = express.json({
+    limit: MAX_BODY_BYTES,
+    type: ['application/json', 'application/fhir+json'],
+  });
+  for (const service of CDS_SERVICES) {
+    const path = `/cds-services/${service.definition.id}`;
+    app.post(
+      path,
+      requireCdsJwt(verifier, `${config.server.publicUrl}${path}`),
+      parseJson,
+      service.createHandler(deps),
+    );
+  }
+
+  app.use((req, _res, next) => {
+    next(
+      new Nqo1Error(
+        'ERR_NOT_FOUND',
+        `No route ${req.method} ${req.path}; the CDS services are listed at GET /cds-services`,
+      ),
+    );
+  });
+  app.use(errorHandler());
+  return app;
+}

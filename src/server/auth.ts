@@ -1,0 +1,213 @@
+/**
+ * Verification of the JWT an EHR sends with every CDS Hooks call (CDS Hooks 2.0, "Trusting CDS
+ * Clients"). The token must:
+ *
+ * - come from an allowlisted issuer, and be signed with an allowlisted asymmetric algorithm by a key
+ *   with a `kid` from that issuer's JWKS (inline, or fetched only from the issuer's configured
+ *   `jwksUrl`; a `jku` header in the token is ignored, so a token can never name its own key);
+ * - carry `aud` equal to the URL of the service called (`${publicUrl}/cds-services/<id>`);
+ * - carry `exp`, `iat` (not in the future, at most `maxTokenAgeSeconds` old) and a `jti` never seen
+ *   before from that issuer (remembered until the token expires).
+ *
+ * Every failure is `ERR_UNAUTHORIZED` with a `reason` in its details for the log; the caller sees
+ * a bare 401.
+ *
+ * @see https://cds-hooks.hl7.org/2.0/#trusting-cds-clients
+ */
+
+import type { RequestHandler } from 'express';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+} from 'jose';
+
+import { Nqo1Error } from '../errors.js';
+import type { AppConfig } from './config.js';
+import { ReplayCache } from './replay-cache.js';
+
+/** Why a token was rejected; logged, never sent to the caller. */
+export type AuthFailureReason =
+  | 'missing_authorization'
+  | 'not_bearer'
+  | 'malformed_token'
+  | 'alg_not_allowed'
+  | 'missing_kid'
+  | 'unknown_issuer'
+  | 'unknown_kid'
+  | 'bad_signature'
+  | 'wrong_audience'
+  | 'missing_claim'
+  | 'invalid_claim'
+  | 'expired'
+  | 'token_too_old'
+  | 'iat_in_future'
+  | 'not_yet_valid'
+  | 'replayed_jti'
+  | 'replay_cache_full'
+  | 'jwks_unavailable'
+  | 'invalid_token';
+
+/** The verified claims the service uses. */
+export interface VerifiedCdsToken {
+  readonly iss: string;
+  readonly jti: string;
+  /** Expiry, in seconds since the epoch. */
+  readonly exp: number;
+  /** The EHR's client id, when sent. */
+  readonly sub?: string;
+}
+
+/** Timeout of one JWKS fetch, in milliseconds. */
+const JWKS_TIMEOUT_MS = 5_000;
+
+interface IssuerKeys {
+  readonly algorithms: readonly string[];
+  readonly getKey: JWTVerifyGetKey;
+}
+
+export interface CdsJwtVerifierOptions {
+  /** Clock; defaults to the system clock. Tests freeze it. */
+  readonly now?: () => Date;
+}
+
+/** Verifies CDS Hooks bearer tokens against the configured issuers. One instance per process. */
+export class CdsJwtVerifier {
+  readonly #issuers: ReadonlyMap<string, IssuerKeys>;
+  readonly #auth: AppConfig['auth'];
+  readonly #now: () => Date;
+  readonly #replayCache = new ReplayCache();
+
+  constructor(auth: AppConfig['auth'], options: CdsJwtVerifierOptions = {}) {
+    this.#auth = auth;
+    this.#now = options.now ?? (() => new Date());
+    this.#issuers = new Map(
+      auth.issuers.map((issuer) => [
+        issuer.iss,
+        {
+          algorithms: issuer.algorithms,
+          getKey:
+            issuer.jwks === undefined
+              ? createRemoteJWKSet(new URL(issuer.jwksUrl ?? ''), { timeoutDuration: JWKS_TIMEOUT_MS })
+              : createLocalJWKSet(issuer.jwks as JSONWebKeySet),
+        },
+      ]),
+    );
+  }
+
+  /**
+   * Verifies the `Authorization` header of a call to the service whose URL is `audience`.
+   *
+   * @throws Nqo1Error `ERR_UNAUTHORIZED` with `details.reason` an {@link AuthFailureReason}.
+   */
+  async verify(authorization: string | undefined, audience: string): Promise<VerifiedCdsToken> {
+    if (authorization === undefined || authorization === '') reject('missing_authorization');
+    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(authorization);
+    const token = match?.[1];
+    if (token === undefined) reject('not_bearer');
+
+    const { alg, kid, iss } = readUnverifiedHeaderAndIssuer(token);
+    if (alg === undefined || alg === 'none' || alg.startsWith('HS')) reject('alg_not_allowed');
+    if (kid === undefined || kid === '') reject('missing_kid');
+    if (iss === undefined) reject('missing_claim', { claim: 'iss' });
+    const issuer = this.#issuers.get(iss);
+    if (issuer === undefined) reject('unknown_issuer', { iss: iss.slice(0, 200) });
+    if (!issuer.algorithms.includes(alg)) reject('alg_not_allowed', { iss, alg });
+
+    const now = this.#now();
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, issuer.getKey, {
+        issuer: iss,
+        audience,
+        algorithms: [...issuer.algorithms],
+        requiredClaims: ['exp', 'iat', 'jti'],
+        maxTokenAge: this.#auth.maxTokenAgeSeconds,
+        clockTolerance: this.#auth.clockToleranceSeconds,
+        currentDate: now,
+      }));
+    } catch (error) {
+      reject(reasonForJoseError(error), { iss }, error);
+    }
+
+    const { jti, exp, sub } = payload;
+    if (typeof jti !== 'string' || jti === '' || exp === undefined) reject('invalid_claim', { iss });
+    const remembered = this.#replayCache.remember(
+      `${iss}\u0000${jti}`,
+      exp + this.#auth.clockToleranceSeconds,
+      now,
+    );
+    if (remembered !== 'new') reject(remembered === 'full' ? 'replay_cache_full' : 'replayed_jti', { iss });
+
+    return { iss, jti, exp, ...(sub === undefined ? {} : { sub }) };
+  }
+}
+
+/**
+ * Express middleware that verifies the token for the service at `audience` before the handler
+ * runs, passing an `ERR_UNAUTHORIZED` error to the error middleware on failure.
+ */
+export function requireCdsJwt(verifier: CdsJwtVerifier, audience: string): RequestHandler {
+  return (req, res, next) => {
+    verifier.verify(req.get('authorization'), audience).then((token) => {
+      res.locals.cdsToken = token;
+      next();
+    }, next);
+  };
+}
+
+function reject(reason: AuthFailureReason, details: Record<string, string> = {}, cause?: unknown): never {
+  throw new Nqo1Error('ERR_UNAUTHORIZED', `CDS Hooks JWT rejected: ${reason}`, {
+    details: { reason, ...details },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** Reads `alg`, `kid` and `iss` before verification, to choose the issuer's keys and algorithms. */
+function readUnverifiedHeaderAndIssuer(token: string): { alg?: string; kid?: string; iss?: string } {
+  try {
+    const header = decodeProtectedHeader(token);
+    const { iss } = decodeJwt(token);
+    return {
+      ...(header.alg === undefined ? {} : { alg: header.alg }),
+      ...(header.kid === undefined ? {} : { kid: header.kid }),
+      ...(iss === undefined ? {} : { iss }),
+    };
+  } catch (error) {
+    return reject('malformed_token', {}, error);
+  }
+}
+
+/** Maps a jose verification error to the reason logged for it. */
+function reasonForJoseError(error: unknown): AuthFailureReason {
+  if (error instanceof joseErrors.JWTExpired) return error.claim === 'iat' ? 'token_too_old' : 'expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return 'missing_claim';
+    switch (error.claim) {
+      case 'aud':
+        return 'wrong_audience';
+      case 'iss':
+        return 'unknown_issuer';
+      case 'iat':
+        return 'iat_in_future';
+      case 'nbf':
+        return 'not_yet_valid';
+      default:
+        return 'invalid_claim';
+    }
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad_signature';
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'unknown_kid';
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'alg_not_allowed';
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid)
+    return 'jwks_unavailable';
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid)
+    return 'malformed_token';
+  if (error instanceof TypeError) return 'jwks_unavailable';
+  return 'invalid_token';
+}

@@ -1,0 +1,291 @@
+/**
+ * Service configuration: `config/default.json`, deep-merged with an optional site file and a few
+ * environment overrides, then validated once at start-up by a strict zod schema. An unknown or
+ * misspelled key is an error that names its path, so a typo can never fall back to a default.
+ *
+ * Secrets never live in configuration files: a section names the environment variable that holds a
+ * secret (`fhir.bearerTokenEnv`), and the variable is read where the secret is used.
+ */
+
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import * as z from 'zod';
+
+import { Nqo1Error } from '../errors.js';
+import { isUrlAllowed } from './url-allowlist.js';
+
+/** Asymmetric JWS algorithms an EHR may sign CDS Hooks tokens with. `none` and HS* are never allowed. */
+export const JWS_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+export type JwsAlgorithm = (typeof JWS_ALGORITHMS)[number];
+
+/** Locales every card and user message exists in. */
+export const LOCALES = ['en', 'zh-CN'] as const;
+
+export type Locale = (typeof LOCALES)[number];
+
+/** Environment variables that override single settings, applied after the site file. */
+export const ENV_OVERRIDES = {
+  NQO1_HOST: ['server', 'host'],
+  NQO1_PORT: ['server', 'port'],
+  NQO1_PUBLIC_URL: ['server', 'publicUrl'],
+  NQO1_SQLITE_PATH: ['store', 'sqlitePath'],
+  NQO1_MODEL_CARD: ['model', 'cardPath'],
+  NQO1_LOCALE: ['locale'],
+} as const satisfies Record<string, readonly string[]>;
+
+const httpUrl = z.url({
+  protocol: /^https?$/,
+  error: (issue) => `expected an http(s) URL, got ${JSON.stringify(issue.input)}`,
+});
+
+/** An http(s) URL with any trailing slash removed, so `${baseUrl}/path` never doubles it. */
+const baseUrl = httpUrl.transform((url) => url.replace(/\/+$/, ''));
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** A JWKS URL: https, or plain http only on the loopback interface (for local test issuers). */
+const jwksUrl = httpUrl.refine(
+  (url) => {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || LOOPBACK_HOSTS.has(parsed.hostname);
+  },
+  { error: (issue) => `expected an https URL (http only on loopback), got ${JSON.stringify(issue.input)}` },
+);
+
+const algorithm = z.enum(JWS_ALGORITHMS, {
+  error: (issue) =>
+    `expected an asymmetric JWS algorithm (${JWS_ALGORITHMS.join(', ')}), got ${JSON.stringify(issue.input)}; ` +
+    'none and HS* are rejected because CDS Hooks tokens are signed with the EHR private key',
+});
+
+const jsonWebKeySet = z.looseObject({
+  keys: z
+    .array(z.looseObject({ kty: z.string() }))
+    .min(1, { error: 'expected at least one key in the JWKS' }),
+});
+
+const issuerSchema = z
+  .strictObject({
+    iss: z.string().min(1, { error: 'expected the issuer identifier, got an empty string' }),
+    jwksUrl: jwksUrl.optional(),
+    jwks: jsonWebKeySet.optional(),
+    algorithms: z.array(algorithm).min(1).default(['RS384', 'ES384', 'RS256', 'ES256']),
+  })
+  .refine((issuer) => (issuer.jwksUrl === undefined) !== (issuer.jwks === undefined), {
+    error: 'expected exactly one of jwksUrl or jwks (inline JWKS) for this issuer',
+  });
+
+const serverSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z
+    .number({ error: (issue) => `expected a port number, got ${JSON.stringify(issue.input)}` })
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8080),
+  /** URL at which the EHR reaches this service; JWT `aud` must be `${publicUrl}/cds-services/<id>`. */
+  publicUrl: baseUrl.default('http://127.0.0.1:8080'),
+  /** Browser origins allowed to call the service (e.g. a CDS Hooks sandbox); empty disables CORS. */
+  corsOrigins: z.array(z.url()).default([]),
+});
+
+const authSchema = z.strictObject({
+  issuers: z.array(issuerSchema).default([]),
+  maxTokenAgeSeconds: z.number().int().positive().default(300),
+  clockToleranceSeconds: z.number().int().min(0).max(300).default(5),
+});
+
+const dicomwebSchema = z.strictObject({
+  baseUrl,
+  allowedBaseUrls: z.array(baseUrl).min(1),
+  timeoutMs: z.number().int().positive().default(30_000),
+});
+
+const fhirSchema = z.strictObject({
+  /** FHIR server that results are written back to. */
+  baseUrl,
+  allowedBaseUrls: z.array(baseUrl).min(1),
+  timeoutMs: z.number().int().positive().default(10_000),
+  /** Name of the environment variable holding a service bearer token for `baseUrl`. */
+  bearerTokenEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'expected an environment variable name such as NQO1_FHIR_TOKEN' })
+    .optional(),
+});
+
+const configSchema = z
+  .strictObject({
+    server: serverSchema.prefault({}),
+    auth: authSchema.prefault({}),
+    dicomweb: dicomwebSchema,
+    fhir: fhirSchema,
+    store: z.strictObject({ sqlitePath: z.string().min(1).default('.nqo1/results.sqlite') }).prefault({}),
+    model: z.strictObject({ cardPath: z.string().min(1).default('config/models/br-ro.json') }).prefault({}),
+    locale: z.enum(LOCALES).default('en'),
+    /** Launch URL of the SMART app, put in the card's `smart` link. */
+    smartAppUrl: httpUrl,
+    /** Template of a viewer link; `{{studyInstanceUid}}` is replaced by the study UID. */
+    viewerUrlTemplate: z.string().min(1).optional(),
+  })
+  .superRefine((config, context) => {
+    for (const section of ['dicomweb', 'fhir'] as const) {
+      const { baseUrl: url, allowedBaseUrls } = config[section];
+      if (!isUrlAllowed(url, allowedBaseUrls)) {
+        context.addIssue({
+          code: 'custom',
+          path: [section, 'baseUrl'],
+          message: `${JSON.stringify(url)} is not under any of ${section}.allowedBaseUrls; add it there`,
+        });
+      }
+    }
+  });
+
+export type AppConfig = z.output<typeof configSchema>;
+
+export interface LoadConfigOptions {
+  /** Site configuration file deep-merged over the defaults; falls back to `env.NQO1_CONFIG`. */
+  readonly configPath?: string;
+  /** Environment to read overrides from; defaults to `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Defaults file; defaults to `config/default.json` in the package root. */
+  readonly defaultsPath?: string;
+}
+
+/**
+ * Loads, merges and validates the configuration.
+ *
+ * @throws Nqo1Error `ERR_CONFIG_INVALID` naming every bad key path and value, or an unreadable file.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
+  const env = options.env ?? process.env;
+  const defaultsPath = options.defaultsPath ?? path.join(findPackageRoot(), 'config', 'default.json');
+  const sitePath = options.configPath ?? nonEmpty(env.NQO1_CONFIG);
+  const sources = [defaultsPath];
+
+  let merged = readJsonObject(defaultsPath);
+  if (sitePath !== undefined) {
+    merged = deepMerge(merged, readJsonObject(sitePath));
+    sources.push(sitePath);
+  }
+
+  for (const [name, keyPath] of Object.entries(ENV_OVERRIDES)) {
+    const value = nonEmpty(env[name]);
+    if (value === undefined) continue;
+    merged = setPath(merged, keyPath, name === 'NQO1_PORT' && /^\d+$/.test(value) ? Number(value) : value);
+    sources.push(`$${name}`);
+  }
+
+  return parseConfig(merged, sources.join(' + '));
+}
+
+/**
+ * Validates an already merged configuration object.
+ *
+ * @param source - Where the object came from, quoted in the error message.
+ * @throws Nqo1Error `ERR_CONFIG_INVALID` with one `path: problem` line per issue.
+ */
+export function parseConfig(value: unknown, source = 'configuration'): AppConfig {
+  const parsed = configSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+
+  const problems = parsed.error.issues.flatMap(formatIssue);
+  throw new Nqo1Error(
+    'ERR_CONFIG_INVALID',
+    `Invalid configuration (${source}):\n  ${problems.join('\n  ')}`,
+    {
+      details: { issueCount: problems.length },
+    },
+  );
+}
+
+/** Formats one zod issue as `a.b[0].c: message`; an unknown key becomes one line per key. */
+function formatIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map(
+      (key) => `${formatPath([...issue.path, key])}: unknown key; check its spelling or remove it`,
+    );
+  }
+  return [`${formatPath(issue.path)}: ${issue.message}`];
+}
+
+function formatPath(keyPath: readonly PropertyKey[]): string {
+  if (keyPath.length === 0) return '(root)';
+  return keyPath
+    .map((key, index) => (typeof key === 'number' ? `[${key}]` : `${index === 0 ? '' : '.'}${String(key)}`))
+    .join('');
+}
+
+type JsonObject = Record<string, unknown>;
+
+function isPlainObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readJsonObject(file: string): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Nqo1Error(
+      'ERR_CONFIG_INVALID',
+      `Cannot read configuration file ${file}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (!isPlainObject(value)) {
+    throw new Nqo1Error('ERR_CONFIG_INVALID', `Configuration file ${file} must contain a JSON object`);
+  }
+  return value;
+}
+
+/** Merges `override` into `base`: objects merge key by key, arrays and scalars replace. */
+function deepMerge(base: JsonObject, override: JsonObject): JsonObject {
+  const result: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const current = result[key];
+    result[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return result;
+}
+
+function setPath(target: JsonObject, keyPath: readonly string[], value: unknown): JsonObject {
+  const [head, ...rest] = keyPath;
+  if (head === undefined) return target;
+  const child = target[head];
+  return {
+    ...target,
+    [head]: rest.length === 0 ? value : setPath(isPlainObject(child) ? child : {}, rest, value),
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** Walks up from this module to the directory holding `package.json` (works from `src/` and `dist/`). */
+function findPackageRoot(): string {
+  let directory = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(directory, 'package.json'))) {
+    const parent = path.dirname(directory);
+    if (parent === directory)
+      throw new Nqo1Error('ERR_CONFIG_INVALID', 'Cannot find the package root of nqo1-cds');
+    directory = parent;
+  }
+  return directory;
+}

@@ -1,0 +1,52 @@
+/**
+ * Memory of the JWT ids (`jti`) already accepted, each kept until its token expires, so that a
+ * captured token cannot be replayed. The memory is per process: several processes behind a load
+ * balancer each keep their own.
+ */
+
+/** Entries kept at most; beyond this, new tokens are rejected rather than memory growing without bound. */
+export const MAX_REPLAY_ENTRIES = 100_000;
+
+/** Minimum interval between sweeps of expired entries, in milliseconds. */
+const SWEEP_INTERVAL_MS = 10_000;
+
+export class ReplayCache {
+  readonly #expiresAtSeconds = new Map<string, number>();
+  readonly #maxEntries: number;
+  #lastSweepMs = 0;
+
+  constructor(maxEntries = MAX_REPLAY_ENTRIES) {
+    this.#maxEntries = maxEntries;
+  }
+
+  /**
+   * Records `key` until `expiresAtSeconds` (seconds since the epoch). Returns `new` the first time,
+   * `replayed` when the key is already held and not expired, and `full` when the cache is full.
+   */
+  remember(key: string, expiresAtSeconds: number, now: Date): 'new' | 'replayed' | 'full' {
+    const nowSeconds = now.getTime() / 1000;
+    this.#sweep(now.getTime());
+
+    const held = this.#expiresAtSeconds.get(key);
+    if (held !== undefined && held >= nowSeconds) return 'replayed';
+    if (this.#expiresAtSeconds.size >= this.#maxEntries) return 'full';
+
+    this.#expiresAtSeconds.set(key, expiresAtSeconds);
+    return 'new';
+  }
+
+  get size(): number {
+    return this.#expiresAtSeconds.size;
+  }
+
+  #sweep(nowMs: number): void {
+    const due =
+      nowMs - this.#lastSweepMs >= SWEEP_INTERVAL_MS || this.#expiresAtSeconds.size >= this.#maxEntries;
+    if (!due) return;
+
+    this.#lastSweepMs = nowMs;
+    for (const [key, expiresAt] of this.#expiresAtSeconds) {
+      if (expiresAt < nowMs / 1000) this.#expiresAtSeconds.delete(key);
+    }
+  }
+}

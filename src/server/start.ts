@@ -1,0 +1,72 @@
+/**
+ * Start-up of the HTTP service with its real dependencies: the SQLite result store, the in-process
+ * queue running the given `analyse` function, and the model card from `config.model.cardPath`.
+ */
+
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { AnalysisQueue } from '../jobs/queue.js';
+import { ResultStore } from '../jobs/result-store.js';
+import type { AnalyseStudy } from '../jobs/types.js';
+import { loadModelCard, type ModelCard } from '../model/card.js';
+import { createApp } from './app.js';
+import type { AppConfig } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+
+export interface StartServerOptions {
+  /** The worker function the queue runs for each study. */
+  readonly analyse: AnalyseStudy;
+  /** Defaults to a JSON logger on stdout. */
+  readonly logger?: Logger;
+  /** Defaults to the card loaded from `config.model.cardPath`. */
+  readonly modelCard?: ModelCard;
+}
+
+export interface RunningServer {
+  /** Base URL the server listens on, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly server: Server;
+  readonly queue: AnalysisQueue;
+  /** Stops accepting connections, lets the running analysis finish, and closes the store. */
+  close(): Promise<void>;
+}
+
+/** Builds the dependencies, starts the queue and listens on `config.server.host` and `port`. */
+export async function startServer(config: AppConfig, options: StartServerOptions): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger();
+  const modelCard = options.modelCard ?? (await loadModelCard(config.model.cardPath));
+  const store = new ResultStore(config.store.sqlitePath);
+  const queue = new AnalysisQueue({ store, analyse: options.analyse, logger });
+  queue.start();
+
+  const app = createApp({ config, logger, store, queue, modelCard });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(config.server.port, config.server.host, (error?: Error) => {
+      if (error === undefined) resolve(listening);
+      else reject(error);
+    });
+  });
+
+  const { port } = server.address() as AddressInfo;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  const url = `http://${host}:${port}`;
+  logger.info({ url, modelId: modelCard.id, modelVersion: modelCard.version }, 'server listening');
+
+  return {
+    url,
+    server,
+    queue,
+    async close() {
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => {
+          if (error === undefined) resolve();
+          else reject(error);
+        });
+      });
+      await queue.stop();
+      store.close();
+      logger.info('server stopped');
+    },
+  };
+}
