@@ -1,0 +1,139 @@
+/** Settings schema, discretisation and angle generation on small inputs. */
+
+import { describe, expect, it } from 'vitest';
+
+import { isNqo1Error } from '../../src/errors.js';
+import { buildOffsets } from '../../src/radiomics/angles.js';
+import { discretise } from '../../src/radiomics/discretise.js';
+import { extractRoi } from '../../src/radiomics/roi.js';
+import {
+  DEFAULT_RADIOMICS_SETTINGS,
+  parseRadiomicsSettings,
+  radiomicsSettingsSchema,
+} from '../../src/radiomics/settings.js';
+import { makeGrid, makeImage, makeMask } from './support/volumes.js';
+
+describe('radiomics settings', () => {
+  it('defaults are pyradiomics code defaults', () => {
+    expect(parseRadiomicsSettings({})).toEqual({
+      binWidth: 25,
+      voxelArrayShift: 0,
+      label: 1,
+      minimumROIDimensions: 2,
+      distances: [1],
+      force2D: false,
+      force2Ddimension: 0,
+    });
+    expect(DEFAULT_RADIOMICS_SETTINGS.binCount).toBeUndefined();
+  });
+
+  it('unknown key is an error', () => {
+    expect(radiomicsSettingsSchema.safeParse({ binwidth: 25 }).success).toBe(false);
+    try {
+      parseRadiomicsSettings({ binwidth: 25 });
+      expect.unreachable();
+    } catch (error) {
+      expect(isNqo1Error(error, 'ERR_SETTINGS_INVALID')).toBe(true);
+      expect((error as Error).message).toContain('binwidth');
+    }
+  });
+
+  it('invalid values are errors', () => {
+    expect(() => parseRadiomicsSettings({ binWidth: 0 })).toThrow(/binWidth/);
+    expect(() => parseRadiomicsSettings({ label: 0 })).toThrow(/label/);
+    expect(() => parseRadiomicsSettings({ distances: [] })).toThrow(/distances/);
+  });
+
+  it('optional keys stay absent unless given', () => {
+    const settings = parseRadiomicsSettings({ binCount: 64, voxelArrayShift: 1000 });
+    expect(settings.binCount).toBe(64);
+    expect(settings.voxelArrayShift).toBe(1000);
+    expect('minimumROISize' in settings).toBe(false);
+  });
+});
+
+describe('discretisation', () => {
+  function binsOf(values: number[], settingsInput: object): number[] {
+    const grid = makeGrid([values.length, 1, 1]);
+    const settings = parseRadiomicsSettings({ minimumROIDimensions: 1, ...settingsInput });
+    const roi = extractRoi(
+      makeImage(grid, values),
+      makeMask(
+        grid,
+        values.map(() => 1),
+      ),
+      settings,
+    );
+    return Array.from(discretise(roi, settings).bins);
+  }
+
+  it('fixed bin width counts bins from 0', () => {
+    // floor(x/25) = −2 −1 −1 0 0 1, minus floor(−30/25) = −2, plus 1.
+    expect(binsOf([-30, -25, -1, 0, 24, 25], {})).toEqual([1, 2, 2, 3, 3, 4]);
+    // The minimum 7 sits in [0, 25), so 7 and 24 share bin 1 although IBSI would start at 7.
+    expect(binsOf([7, 24, 25, 50], {})).toEqual([1, 1, 2, 3]);
+  });
+
+  it('fixed bin count uses histogram edges', () => {
+    // Range 0..10 in 4 bins: edges 0, 2.5, 5, 7.5, 11 (last raised by 1), so 10 lands in bin 4.
+    expect(binsOf([0, 2.4, 2.5, 7.5, 10], { binCount: 4 })).toEqual([1, 1, 2, 4, 4]);
+  });
+
+  it('flat ROI lands in bin 1', () => {
+    expect(binsOf([-1000, -1000, -1000], {})).toEqual([1, 1, 1]);
+    expect(binsOf([5, 5], { binCount: 8 })).toEqual([5, 5]);
+  });
+});
+
+describe('angles', () => {
+  it('13 unidirectional offsets in pyradiomics order', () => {
+    const offsets = buildOffsets([5, 5, 5], [1], {
+      bidirectional: false,
+      force2D: false,
+      force2Ddimension: 0,
+    });
+    // pyradiomics lists (dk, dj, di); ours are (di, dj, dk).
+    const asZyx = offsets.map(([di, dj, dk]) => [dk, dj, di]);
+    expect(asZyx).toEqual([
+      [1, 1, 1],
+      [1, 1, 0],
+      [1, 1, -1],
+      [1, 0, 1],
+      [1, 0, 0],
+      [1, 0, -1],
+      [1, -1, 1],
+      [1, -1, 0],
+      [1, -1, -1],
+      [0, 1, 1],
+      [0, 1, 0],
+      [0, 1, -1],
+      [0, 0, 1],
+    ]);
+  });
+
+  it('bounding box limits the offsets', () => {
+    const options = { force2D: false, force2Ddimension: 0 };
+    expect(buildOffsets([5, 5, 5], [1], { ...options, bidirectional: true })).toHaveLength(26);
+    expect(buildOffsets([5, 5, 1], [1], { ...options, bidirectional: true })).toHaveLength(8);
+    expect(buildOffsets([5, 5, 1], [1], { ...options, bidirectional: false })).toHaveLength(4);
+    expect(buildOffsets([5, 1, 1], [1], { ...options, bidirectional: true })).toHaveLength(2);
+    // At distance 2 a box of 2 slices drops dk = ±2 but keeps dk = ±1 (with |di| or |dj| = 2):
+    // 5·5·3 offsets with |dk| ≤ 1, minus the 27 of infinity norm below 2.
+    const far = buildOffsets([3, 3, 2], [2], { ...options, bidirectional: true });
+    expect(far.every(([, , dk]) => Math.abs(dk) < 2)).toBe(true);
+    expect(far.some(([, , dk]) => dk === 1)).toBe(true);
+    expect(far).toHaveLength(5 * 5 * 3 - 27);
+  });
+
+  it('force2D drops offsets along the chosen axis', () => {
+    const offsets = buildOffsets([5, 5, 5], [1], { bidirectional: true, force2D: true, force2Ddimension: 0 });
+    expect(offsets).toHaveLength(8);
+    expect(offsets.every(([, , dk]) => dk === 0)).toBe(true);
+    const alongRows = buildOffsets([5, 5, 5], [1], {
+      bidirectional: true,
+      force2D: true,
+      force2Ddimension: 1,
+    });
+    expect(alongRows.every(([, dj]) => dj === 0)).toBe(true);
+  });
+});
