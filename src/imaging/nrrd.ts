@@ -206,7 +206,8 @@ function parseGeometry(fields: Map<string, string>, dimensions: Vec3): Grid {
     const length = Math.hypot(x, y, z);
     if (!(length > 0)) throw malformed('space directions', `zero-length vector "${vectorText}"`);
     spacing.push(length);
-    axes.push([(sign[0] * x) / length, (sign[1] * y) / length, (sign[2] * z) / length]);
+    // Adding 0 turns the −0 that a sign flip of 0 gives into +0.
+    axes.push([(sign[0] * x) / length + 0, (sign[1] * y) / length + 0, (sign[2] * z) / length + 0]);
   }
 
   const originText = fields.get('space origin');
@@ -214,7 +215,7 @@ function parseGeometry(fields: Map<string, string>, dimensions: Vec3): Grid {
   return {
     dimensions,
     spacingMm: [spacing[0]!, spacing[1]!, spacing[2]!],
-    originMm: [sign[0] * origin[0], sign[1] * origin[1], sign[2] * origin[2]],
+    originMm: [sign[0] * origin[0] + 0, sign[1] * origin[1] + 0, sign[2] * origin[2] + 0],
     axes: [axes[0]!, axes[1]!, axes[2]!],
   };
 }
