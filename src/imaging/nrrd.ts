@@ -1,10 +1,10 @@
 /**
  * Reader for 3-D NRRD volumes with an attached header (NRRD0001–NRRD0005, Teem format definition).
  *
- * Supported: encodings raw, gzip and ascii; types int8 to uint32, float and double in either byte
- * order; `sizes`, `space directions` with `space origin`, or `spacings` alone; spaces LPS and RAS
- * (RAS is converted to LPS by negating the first two coordinates). The grid axes are the normalised
- * space directions and the spacing their lengths.
+ * It reads the encodings raw, gzip and ascii, and the types int8 to uint32, float and double in
+ * either byte order. Geometry comes from `sizes` with `space directions` and `space origin`, or from
+ * `spacings` alone. The space may be LPS or RAS, and RAS is converted to LPS by negating the first two
+ * coordinates. The grid axes are the normalised space directions and the spacing their lengths.
  *
  * LIMITATION: detached data files, bzip2 encoding, `line skip` and `byte skip` are not read, because no
  * NRRD this product receives (Slicer and pyradiomics exports) uses them. They raise
@@ -57,7 +57,13 @@ const SAMPLE_TYPES: ReadonlyMap<string, SampleType> = new Map([
 ]);
 
 function malformed(field: string, problem: string): Nqo1Error {
-  return new Nqo1Error('ERR_NRRD_MALFORMED', `NRRD field "${field}": ${problem}`, { details: { field } });
+  return new Nqo1Error(
+    'ERR_NRRD_MALFORMED',
+    `NRRD field "${field}": ${problem}. Check or re-export the NRRD file.`,
+    {
+      details: { field },
+    },
+  );
 }
 
 /**
@@ -72,7 +78,10 @@ export function readNrrd(bytes: Uint8Array): NrrdVolume {
   if (type === undefined) throw malformed('type', `unsupported type "${fields.get('type')}"`);
 
   if (requireField(fields, 'dimension') !== '3') {
-    throw malformed('dimension', `expected 3, got "${fields.get('dimension')}"; only 3-D volumes are read`);
+    throw malformed(
+      'dimension',
+      `expected 3, got "${fields.get('dimension')}", because only 3-D volumes are read`,
+    );
   }
   const dimensions = parseSizes(requireField(fields, 'sizes'));
   const grid = parseGeometry(fields, dimensions);
@@ -82,7 +91,7 @@ export function readNrrd(bytes: Uint8Array): NrrdVolume {
     if (value !== undefined && !(field.includes('skip') && value === '0')) {
       throw malformed(
         field,
-        'not supported by this reader; save the volume as a single .nrrd with attached data',
+        'not supported by this reader, so save the volume as a single .nrrd with attached data',
       );
     }
   }
@@ -97,7 +106,7 @@ export function readNrrd(bytes: Uint8Array): NrrdVolume {
     const raw = encoding === 'raw' ? payload : gunzip(payload);
     voxels = decodeBinary(raw, voxelTotal, type, littleEndian(fields, type));
   } else {
-    throw malformed('encoding', `unsupported encoding "${encoding}"; use raw, gzip or ascii`);
+    throw malformed('encoding', `unsupported encoding "${encoding}", expected raw, gzip or ascii`);
   }
   return { grid, voxels, type: type.name };
 }
@@ -117,7 +126,7 @@ export function maskFromLabelVolume(
   return { grid: volume.grid, voxels };
 }
 
-/** Splits the header into lower-case field names and values; the data starts after the blank line. */
+/** Splits the header into lower-case field names and values. The data starts after the blank line. */
 function parseHeader(bytes: Uint8Array): { fields: Map<string, string>; dataOffset: number } {
   const magic = new TextDecoder('latin1').decode(bytes.subarray(0, 8));
   if (!/^NRRD000[1-5]$/.test(magic))
@@ -192,7 +201,7 @@ function parseGeometry(fields: Map<string, string>, dimensions: Vec3): Grid {
   let sign: Vec3;
   if (space === 'left-posterior-superior' || space === 'lps') sign = [1, 1, 1];
   else if (space === 'right-anterior-superior' || space === 'ras') sign = [-1, -1, 1];
-  else throw malformed('space', `unsupported space "${space}"; expected LPS or RAS`);
+  else throw malformed('space', `unsupported space "${space}", expected LPS or RAS`);
 
   const vectorTexts = directionsText.match(/\([^)]*\)|none/g) ?? [];
   if (vectorTexts.length !== 3) {
@@ -224,7 +233,7 @@ function littleEndian(fields: Map<string, string>, type: SampleType): boolean {
   const endian = fields.get('endian');
   if (endian === undefined) {
     if (type.bytes === 1) return true;
-    throw malformed('endian', `missing; it is required for ${type.name} samples`);
+    throw malformed('endian', `missing, but it is required for ${type.name} samples`);
   }
   if (endian === 'little') return true;
   if (endian === 'big') return false;
@@ -237,7 +246,7 @@ function gunzip(payload: Uint8Array): Uint8Array {
   } catch (error) {
     throw new Nqo1Error(
       'ERR_NRRD_MALFORMED',
-      'NRRD field "encoding": the gzip data could not be decompressed',
+      'NRRD field "encoding": the gzip data could not be decompressed. Check or re-export the NRRD file.',
       {
         cause: error,
         details: { field: 'encoding' },
@@ -249,7 +258,10 @@ function gunzip(payload: Uint8Array): Uint8Array {
 function decodeBinary(raw: Uint8Array, voxelTotal: number, type: SampleType, little: boolean): Float64Array {
   const byteLength = voxelTotal * type.bytes;
   if (raw.length < byteLength) {
-    throw malformed('sizes', `the data holds ${raw.length} bytes but sizes and type need ${byteLength}`);
+    throw malformed(
+      'sizes',
+      `the data is too short: ${raw.length} bytes, but sizes and type need ${byteLength}`,
+    );
   }
   const view = new DataView(raw.buffer, raw.byteOffset, byteLength);
   const voxels = new Float64Array(voxelTotal);
@@ -266,7 +278,7 @@ function decodeAscii(payload: Uint8Array, voxelTotal: number): Float64Array {
   if (tokens.length < voxelTotal || tokens[0] === '') {
     throw malformed(
       'sizes',
-      `the ascii data holds ${tokens[0] === '' ? 0 : tokens.length} values but sizes need ${voxelTotal}`,
+      `the ascii data is too short: ${tokens[0] === '' ? 0 : tokens.length} values, but sizes need ${voxelTotal}`,
     );
   }
   const voxels = new Float64Array(voxelTotal);

@@ -38,8 +38,8 @@ export function buildOffsets(size: Vec3, distances: readonly number[], options: 
       }
     }
 
-    const kept = options.bidirectional ? all : all.slice(0, all.length / 2);
-    for (const offset of kept) {
+    const candidates = options.bidirectional ? all : all.slice(0, all.length / 2);
+    for (const offset of candidates) {
       if (fitsInBox(offset, size) && !movesAlongForcedAxis(offset, options)) offsets.push(offset);
     }
   }

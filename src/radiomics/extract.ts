@@ -1,9 +1,10 @@
 /**
  * Feature extraction: one image, one mask, a list of pyradiomics feature names and the settings.
  *
- * Steps, as in pyradiomics 3.x `RadiomicsFeatureExtractor.execute` for segment-based extraction of
- * the original image: check the mask against the image grid and the label, crop both to the ROI
- * bounding box, discretise, then build each class's matrix once and evaluate the requested features.
+ * The steps follow pyradiomics 3.x `RadiomicsFeatureExtractor.execute` for segment-based extraction
+ * of the original image. The mask is checked against the image grid and the label, and both are
+ * cropped to the ROI bounding box. Then the ROI is discretised, each needed class matrix is built once
+ * and the requested features are evaluated.
  * There is no normalisation, resampling or resegmentation here; callers resample masks beforehand.
  */
 

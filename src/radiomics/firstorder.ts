@@ -71,7 +71,7 @@ function centralMoment(input: FirstOrderInput, order: number): number {
 
 /**
  * Energy: Σ (X(i) + c)². pyradiomics `original_firstorder_Energy`, IBSI N8CA (IBSI has no shift, so
- * it matches only for c = 0). In squared image units.
+ * it matches only for c = 0). In squared image units. It is 0 only when every shifted value is 0.
  */
 export function energy(input: FirstOrderInput): number {
   let sum = 0;
@@ -98,17 +98,17 @@ export function rootMeanSquared(input: FirstOrderInput): number {
   return Math.sqrt(energy(input) / input.values.length);
 }
 
-/** Mean: Σ X(i) / N_p. pyradiomics `original_firstorder_Mean`, IBSI Q4LE. */
+/** Mean: Σ X(i) / N_p. pyradiomics `original_firstorder_Mean`, IBSI Q4LE. A flat ROI gives its value. */
 export function mean(input: FirstOrderInput): number {
   return input.mean;
 }
 
-/** Minimum of X. pyradiomics `original_firstorder_Minimum`, IBSI 1GSF. */
+/** Minimum of X. pyradiomics `original_firstorder_Minimum`, IBSI 1GSF. A flat ROI gives its value. */
 export function minimum(input: FirstOrderInput): number {
   return input.sorted[0]!;
 }
 
-/** Maximum of X. pyradiomics `original_firstorder_Maximum`, IBSI 84IY. */
+/** Maximum of X. pyradiomics `original_firstorder_Maximum`, IBSI 84IY. A flat ROI gives its value. */
 export function maximum(input: FirstOrderInput): number {
   return input.sorted[input.sorted.length - 1]!;
 }
@@ -118,27 +118,39 @@ export function range(input: FirstOrderInput): number {
   return maximum(input) - minimum(input);
 }
 
-/** 10th percentile of X (linear interpolation). pyradiomics `original_firstorder_10Percentile`, IBSI QG58. */
+/**
+ * 10th percentile of X (linear interpolation). pyradiomics `original_firstorder_10Percentile`, IBSI QG58. A
+ * flat ROI gives its value.
+ */
 export function percentile10(input: FirstOrderInput): number {
   return quantile(input.sorted, 10 / 100);
 }
 
-/** 90th percentile of X (linear interpolation). pyradiomics `original_firstorder_90Percentile`, IBSI 8DWT. */
+/**
+ * 90th percentile of X (linear interpolation). pyradiomics `original_firstorder_90Percentile`, IBSI 8DWT. A
+ * flat ROI gives its value.
+ */
 export function percentile90(input: FirstOrderInput): number {
   return quantile(input.sorted, 90 / 100);
 }
 
-/** Median of X. pyradiomics `original_firstorder_Median`, IBSI Y12H. */
+/** Median of X. pyradiomics `original_firstorder_Median`, IBSI Y12H. A flat ROI gives its value. */
 export function median(input: FirstOrderInput): number {
   return quantile(input.sorted, 0.5);
 }
 
-/** Interquartile Range: P75 − P25. pyradiomics `original_firstorder_InterquartileRange`, IBSI SALO. */
+/**
+ * Interquartile Range: P75 − P25. pyradiomics `original_firstorder_InterquartileRange`, IBSI SALO. A flat ROI
+ * gives 0.
+ */
 export function interquartileRange(input: FirstOrderInput): number {
   return quantile(input.sorted, 75 / 100) - quantile(input.sorted, 25 / 100);
 }
 
-/** Mean Absolute Deviation: Σ |X(i) − X̄| / N_p. pyradiomics `original_firstorder_MeanAbsoluteDeviation`, IBSI 4FUA. */
+/**
+ * Mean Absolute Deviation: Σ |X(i) − X̄| / N_p. pyradiomics `original_firstorder_MeanAbsoluteDeviation`, IBSI
+ * 4FUA. A flat ROI gives 0.
+ */
 export function meanAbsoluteDeviation(input: FirstOrderInput): number {
   let sum = 0;
   for (const value of input.values) sum += Math.abs(value - input.mean);
@@ -148,7 +160,7 @@ export function meanAbsoluteDeviation(input: FirstOrderInput): number {
 /**
  * Robust Mean Absolute Deviation: the mean absolute deviation from their own mean of the values
  * between P10 and P90, both inclusive. pyradiomics `original_firstorder_RobustMeanAbsoluteDeviation`,
- * IBSI 1128.
+ * IBSI 1128. A flat ROI gives 0.
  */
 export function robustMeanAbsoluteDeviation(input: FirstOrderInput): number {
   const low = percentile10(input);
@@ -170,7 +182,7 @@ export function robustMeanAbsoluteDeviation(input: FirstOrderInput): number {
 
 /**
  * Variance: Σ (X(i) − X̄)² / N_p (population variance). pyradiomics `original_firstorder_Variance`,
- * IBSI ECT3. Computed as the square of NumPy's std, as pyradiomics does.
+ * IBSI ECT3. Computed as the square of NumPy's std, as pyradiomics does. A flat ROI gives 0.
  */
 export function variance(input: FirstOrderInput): number {
   return Math.sqrt(centralMoment(input, 2)) ** 2;

@@ -62,7 +62,7 @@ export function buildGlrlm(input: TextureInput): Glrlm {
     const matrix = new Float64Array(levels.length * maxRunLength);
     const hasLineWithTwoVoxels = countRuns(input.bins, input.size, offset, positionOf, maxRunLength, matrix);
 
-    // A direction is kept only if some line crosses two ROI voxels and it holds runs.
+    // A direction is kept only if some line crosses two ROI voxels and it has runs.
     if (!hasLineWithTwoVoxels || !matrix.some((value) => value > 0)) continue;
     angles.push(offset);
     counts.push(matrix);
@@ -224,7 +224,7 @@ export function runLengthNonUniformity(glrlm: Glrlm): number {
 
 /**
  * Run Length Non-Uniformity Normalized: Σ_j (Σ_i P(i, j))² / N_r². pyradiomics
- * `original_glrlm_RunLengthNonUniformityNormalized`, IBSI IC23.
+ * `original_glrlm_RunLengthNonUniformityNormalized`, IBSI IC23. Runs of a single length give 1.
  */
 export function runLengthNonUniformityNormalized(glrlm: Glrlm): number {
   return meanOverAngles(glrlm, (m, nr) => squaredRunLengthMarginals(glrlm, m) / (nr * nr));
@@ -232,7 +232,7 @@ export function runLengthNonUniformityNormalized(glrlm: Glrlm): number {
 
 /**
  * Run Percentage: N_r / N_p(θ), with N_p(θ) = Σ j·P(i, j) the voxels seen along θ. pyradiomics
- * `original_glrlm_RunPercentage`, IBSI 9ZK5.
+ * `original_glrlm_RunPercentage`, IBSI 9ZK5. Lies in (0, 1]; 1 when every run is one voxel long.
  */
 export function runPercentage(glrlm: Glrlm): number {
   return meanOverAngles(glrlm, (m, nr) => nr / weightedSum(glrlm, m, (_i, j) => j));
@@ -251,7 +251,7 @@ export function grayLevelVariance(glrlm: Glrlm): number {
 
 /**
  * Run Variance: Σ p(i, j)(j − μ)² with μ = Σ p(i, j)·j. pyradiomics `original_glrlm_RunVariance`,
- * IBSI SXLW.
+ * IBSI SXLW. Runs of a single length give 0.
  */
 export function runVariance(glrlm: Glrlm): number {
   return meanOverAngles(glrlm, (m, nr) => {
@@ -276,32 +276,50 @@ export function runEntropy(glrlm: Glrlm): number {
   });
 }
 
-/** Low Gray Level Run Emphasis: Σ P(i, j)/i² / N_r. pyradiomics `original_glrlm_LowGrayLevelRunEmphasis`, IBSI V3SW. */
+/**
+ * Low Gray Level Run Emphasis: Σ P(i, j)/i² / N_r. pyradiomics `original_glrlm_LowGrayLevelRunEmphasis`, IBSI
+ * V3SW. A flat ROI (all bin 1) gives 1.
+ */
 export function lowGrayLevelRunEmphasis(glrlm: Glrlm): number {
   return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (i) => 1 / (i * i)) / nr);
 }
 
-/** High Gray Level Run Emphasis: Σ P(i, j)·i² / N_r. pyradiomics `original_glrlm_HighGrayLevelRunEmphasis`, IBSI G3QZ. */
+/**
+ * High Gray Level Run Emphasis: Σ P(i, j)·i² / N_r. pyradiomics `original_glrlm_HighGrayLevelRunEmphasis`,
+ * IBSI G3QZ. A flat ROI (all bin 1) gives 1.
+ */
 export function highGrayLevelRunEmphasis(glrlm: Glrlm): number {
   return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (i) => i * i) / nr);
 }
 
-/** Short Run Low Gray Level Emphasis: Σ P(i, j)/(i²j²) / N_r. pyradiomics `original_glrlm_ShortRunLowGrayLevelEmphasis`, IBSI HTZT. */
+/**
+ * Short Run Low Gray Level Emphasis: Σ P(i, j)/(i²j²) / N_r. pyradiomics
+ * `original_glrlm_ShortRunLowGrayLevelEmphasis`, IBSI HTZT. A flat ROI gives ShortRunEmphasis.
+ */
 export function shortRunLowGrayLevelEmphasis(glrlm: Glrlm): number {
   return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (i, j) => 1 / (i * i * j * j)) / nr);
 }
 
-/** Short Run High Gray Level Emphasis: Σ P(i, j)·i²/j² / N_r. pyradiomics `original_glrlm_ShortRunHighGrayLevelEmphasis`, IBSI GD3A. */
+/**
+ * Short Run High Gray Level Emphasis: Σ P(i, j)·i²/j² / N_r. pyradiomics
+ * `original_glrlm_ShortRunHighGrayLevelEmphasis`, IBSI GD3A. A flat ROI gives ShortRunEmphasis.
+ */
 export function shortRunHighGrayLevelEmphasis(glrlm: Glrlm): number {
   return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (i, j) => (i * i) / (j * j)) / nr);
 }
 
-/** Long Run Low Gray Level Emphasis: Σ P(i, j)·j²/i² / N_r. pyradiomics `original_glrlm_LongRunLowGrayLevelEmphasis`, IBSI IVPO. */
+/**
+ * Long Run Low Gray Level Emphasis: Σ P(i, j)·j²/i² / N_r. pyradiomics
+ * `original_glrlm_LongRunLowGrayLevelEmphasis`, IBSI IVPO. A flat ROI gives LongRunEmphasis.
+ */
 export function longRunLowGrayLevelEmphasis(glrlm: Glrlm): number {
   return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (i, j) => (j * j) / (i * i)) / nr);
 }
 
-/** Long Run High Gray Level Emphasis: Σ P(i, j)·i²j² / N_r. pyradiomics `original_glrlm_LongRunHighGrayLevelEmphasis`, IBSI 3KUM. */
+/**
+ * Long Run High Gray Level Emphasis: Σ P(i, j)·i²j² / N_r. pyradiomics
+ * `original_glrlm_LongRunHighGrayLevelEmphasis`, IBSI 3KUM. A flat ROI gives LongRunEmphasis.
+ */
 export function longRunHighGrayLevelEmphasis(glrlm: Glrlm): number {
   return meanOverAngles(glrlm, (m, nr) => weightedSum(glrlm, m, (i, j) => i * i * j * j) / nr);
 }

@@ -144,51 +144,78 @@ export function smallAreaEmphasis(glszm: Glszm): number {
   return weightedSum(glszm, (_i, j) => 1 / (j * j)) / glszm.zoneCount;
 }
 
-/** Large Area Emphasis: Σ P(i, j)·j² / N_z. pyradiomics `original_glszm_LargeAreaEmphasis`, IBSI 48P8. */
+/**
+ * Large Area Emphasis: Σ P(i, j)·j² / N_z. pyradiomics `original_glszm_LargeAreaEmphasis`, IBSI 48P8. A flat
+ * connected ROI of N voxels gives N².
+ */
 export function largeAreaEmphasis(glszm: Glszm): number {
   return weightedSum(glszm, (_i, j) => j * j) / glszm.zoneCount;
 }
 
-/** Gray Level Non-Uniformity: Σ_i (Σ_j P(i, j))² / N_z. pyradiomics `original_glszm_GrayLevelNonUniformity`, IBSI JNSA. */
+/**
+ * Gray Level Non-Uniformity: Σ_i (Σ_j P(i, j))² / N_z. pyradiomics `original_glszm_GrayLevelNonUniformity`,
+ * IBSI JNSA. A flat ROI gives N_z.
+ */
 export function grayLevelNonUniformity(glszm: Glszm): number {
   return squaredGrayLevelMarginals(glszm) / glszm.zoneCount;
 }
 
-/** Gray Level Non-Uniformity Normalized: Σ_i (Σ_j P(i, j))² / N_z². pyradiomics `original_glszm_GrayLevelNonUniformityNormalized`, IBSI Y1RO. */
+/**
+ * Gray Level Non-Uniformity Normalized: Σ_i (Σ_j P(i, j))² / N_z². pyradiomics
+ * `original_glszm_GrayLevelNonUniformityNormalized`, IBSI Y1RO. A flat ROI gives 1.
+ */
 export function grayLevelNonUniformityNormalized(glszm: Glszm): number {
   return squaredGrayLevelMarginals(glszm) / (glszm.zoneCount * glszm.zoneCount);
 }
 
-/** Size-Zone Non-Uniformity: Σ_j (Σ_i P(i, j))² / N_z. pyradiomics `original_glszm_SizeZoneNonUniformity`, IBSI 4JP3. */
+/**
+ * Size-Zone Non-Uniformity: Σ_j (Σ_i P(i, j))² / N_z. pyradiomics `original_glszm_SizeZoneNonUniformity`,
+ * IBSI 4JP3. A single zone gives 1.
+ */
 export function sizeZoneNonUniformity(glszm: Glszm): number {
   return squaredZoneSizeMarginals(glszm) / glszm.zoneCount;
 }
 
-/** Size-Zone Non-Uniformity Normalized: Σ_j (Σ_i P(i, j))² / N_z². pyradiomics `original_glszm_SizeZoneNonUniformityNormalized`, IBSI VB3A. */
+/**
+ * Size-Zone Non-Uniformity Normalized: Σ_j (Σ_i P(i, j))² / N_z². pyradiomics
+ * `original_glszm_SizeZoneNonUniformityNormalized`, IBSI VB3A. A single zone gives 1.
+ */
 export function sizeZoneNonUniformityNormalized(glszm: Glszm): number {
   return squaredZoneSizeMarginals(glszm) / (glszm.zoneCount * glszm.zoneCount);
 }
 
-/** Zone Percentage: N_z / N_p. pyradiomics `original_glszm_ZonePercentage`, IBSI P30P. A flat connected ROI gives 1/N_p. */
+/**
+ * Zone Percentage: N_z / N_p. pyradiomics `original_glszm_ZonePercentage`, IBSI P30P. A flat connected ROI
+ * gives 1/N_p.
+ */
 export function zonePercentage(glszm: Glszm): number {
   return glszm.zoneCount / glszm.voxelCount;
 }
 
-/** Gray Level Variance: Σ p(i, j)(i − μ)², μ = Σ p(i, j)·i. pyradiomics `original_glszm_GrayLevelVariance`, IBSI BYLV. Flat ROI: 0. */
+/**
+ * Gray Level Variance: Σ p(i, j)(i − μ)², μ = Σ p(i, j)·i. pyradiomics `original_glszm_GrayLevelVariance`,
+ * IBSI BYLV. Flat ROI: 0.
+ */
 export function grayLevelVariance(glszm: Glszm): number {
   const nz = glszm.zoneCount;
   const mean = weightedSum(glszm, (i) => i / nz);
   return weightedSum(glszm, (i) => ((i - mean) * (i - mean)) / nz);
 }
 
-/** Zone Variance: Σ p(i, j)(j − μ)², μ = Σ p(i, j)·j. pyradiomics `original_glszm_ZoneVariance`, IBSI 3NSA. */
+/**
+ * Zone Variance: Σ p(i, j)(j − μ)², μ = Σ p(i, j)·j. pyradiomics `original_glszm_ZoneVariance`, IBSI 3NSA. A
+ * single zone gives 0.
+ */
 export function zoneVariance(glszm: Glszm): number {
   const nz = glszm.zoneCount;
   const mean = weightedSum(glszm, (_i, j) => j / nz);
   return weightedSum(glszm, (_i, j) => ((j - mean) * (j - mean)) / nz);
 }
 
-/** Zone Entropy: −Σ p(i, j) log2(p(i, j) + ε). pyradiomics `original_glszm_ZoneEntropy`, IBSI GU8N. One zone: −log2(1 + ε) ≈ −3.2e-16. */
+/**
+ * Zone Entropy: −Σ p(i, j) log2(p(i, j) + ε). pyradiomics `original_glszm_ZoneEntropy`, IBSI GU8N. One zone:
+ * −log2(1 + ε) ≈ −3.2e-16.
+ */
 export function zoneEntropy(glszm: Glszm): number {
   let sum = 0;
   for (const count of glszm.counts) {
@@ -199,12 +226,18 @@ export function zoneEntropy(glszm: Glszm): number {
   return sum;
 }
 
-/** Low Gray Level Zone Emphasis: Σ P(i, j)/i² / N_z. pyradiomics `original_glszm_LowGrayLevelZoneEmphasis`, IBSI XMSY. */
+/**
+ * Low Gray Level Zone Emphasis: Σ P(i, j)/i² / N_z. pyradiomics `original_glszm_LowGrayLevelZoneEmphasis`,
+ * IBSI XMSY. A flat ROI (all bin 1) gives 1.
+ */
 export function lowGrayLevelZoneEmphasis(glszm: Glszm): number {
   return weightedSum(glszm, (i) => 1 / (i * i)) / glszm.zoneCount;
 }
 
-/** High Gray Level Zone Emphasis: Σ P(i, j)·i² / N_z. pyradiomics `original_glszm_HighGrayLevelZoneEmphasis`, IBSI 5GN9. */
+/**
+ * High Gray Level Zone Emphasis: Σ P(i, j)·i² / N_z. pyradiomics `original_glszm_HighGrayLevelZoneEmphasis`,
+ * IBSI 5GN9. A flat ROI (all bin 1) gives 1.
+ */
 export function highGrayLevelZoneEmphasis(glszm: Glszm): number {
   return weightedSum(glszm, (i) => i * i) / glszm.zoneCount;
 }
@@ -218,17 +251,26 @@ export function smallAreaLowGrayLevelEmphasis(glszm: Glszm): number {
   return weightedSum(glszm, (i, j) => 1 / (i * i * j * j)) / glszm.zoneCount;
 }
 
-/** Small Area High Gray Level Emphasis: Σ P(i, j)·i²/j² / N_z. pyradiomics `original_glszm_SmallAreaHighGrayLevelEmphasis`, IBSI HW1V. */
+/**
+ * Small Area High Gray Level Emphasis: Σ P(i, j)·i²/j² / N_z. pyradiomics
+ * `original_glszm_SmallAreaHighGrayLevelEmphasis`, IBSI HW1V. A flat ROI gives SmallAreaEmphasis.
+ */
 export function smallAreaHighGrayLevelEmphasis(glszm: Glszm): number {
   return weightedSum(glszm, (i, j) => (i * i) / (j * j)) / glszm.zoneCount;
 }
 
-/** Large Area Low Gray Level Emphasis: Σ P(i, j)·j²/i² / N_z. pyradiomics `original_glszm_LargeAreaLowGrayLevelEmphasis`, IBSI YH51. */
+/**
+ * Large Area Low Gray Level Emphasis: Σ P(i, j)·j²/i² / N_z. pyradiomics
+ * `original_glszm_LargeAreaLowGrayLevelEmphasis`, IBSI YH51. A flat ROI gives LargeAreaEmphasis.
+ */
 export function largeAreaLowGrayLevelEmphasis(glszm: Glszm): number {
   return weightedSum(glszm, (i, j) => (j * j) / (i * i)) / glszm.zoneCount;
 }
 
-/** Large Area High Gray Level Emphasis: Σ P(i, j)·i²j² / N_z. pyradiomics `original_glszm_LargeAreaHighGrayLevelEmphasis`, IBSI J17V. */
+/**
+ * Large Area High Gray Level Emphasis: Σ P(i, j)·i²j² / N_z. pyradiomics
+ * `original_glszm_LargeAreaHighGrayLevelEmphasis`, IBSI J17V. A flat ROI gives LargeAreaEmphasis.
+ */
 export function largeAreaHighGrayLevelEmphasis(glszm: Glszm): number {
   return weightedSum(glszm, (i, j) => i * i * j * j) / glszm.zoneCount;
 }

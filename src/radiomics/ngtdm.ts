@@ -3,8 +3,8 @@
  * calculate_ngtdm).
  *
  * Symbols: for each ROI voxel of gray level i (the bin number), Ā is the mean gray level of its ROI
- * neighbours among the bidirectional offsets of the `distances` setting (26 at distance 1, 8
- * in-plane for a one-slice box or with force2D). n_i counts the ROI voxels of level i, and
+ * neighbours. The neighbours lie at the bidirectional offsets of the `distances` setting: 26 at
+ * distance 1, or 8 in-plane for a one-slice box or with force2D. n_i counts the ROI voxels of level i, and
  * s_i = Σ |i − Ā| over them. A voxel without ROI neighbours still counts in n_i and adds 0 to s_i,
  * as the pyradiomics C code does. N_vp = Σ n_i, p_i = n_i / N_vp, and N_gp is the number of levels
  * with p_i > 0. Sums over i and j run over occupied levels only.

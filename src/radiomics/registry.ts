@@ -16,7 +16,7 @@ import type { Ngtdm } from './ngtdm.js';
 /** Feature classes the engine implements, in pyradiomics naming. */
 export type FeatureClass = 'firstorder' | 'glrlm' | 'glszm' | 'ngtdm';
 
-/** The prepared input of each class, built at most once per extraction. */
+/** Accessors for the prepared input of each class; `computeFeatures` builds each one at most once. */
 export interface ClassInputs {
   firstorder(): FirstOrderInput;
   glrlm(): Glrlm;

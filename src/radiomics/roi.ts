@@ -1,10 +1,10 @@
 /**
  * Region of interest: mask checks, bounding box and cropping.
  *
- * Follows pyradiomics 3.x `imageoperations.checkMask` and `_checkROI`: the ROI is the set of mask
- * voxels equal to `label`, texture classes run on the image cropped to the ROI bounding box without
- * padding, and an ROI that spans fewer axes than `minimumROIDimensions` is rejected. Unlike
- * pyradiomics there is no `correctMask`: the mask must already lie on the image grid.
+ * Follows pyradiomics 3.x `imageoperations.checkMask` and `_checkROI`. The ROI is the set of mask
+ * voxels equal to `label`. Texture classes run on the image cropped to the ROI bounding box without
+ * padding. An ROI that spans fewer axes than `minimumROIDimensions` is rejected. Unlike pyradiomics
+ * there is no `correctMask`, so the mask must already lie on the image grid.
  */
 
 import { Nqo1Error } from '../errors.js';
@@ -180,7 +180,7 @@ export function extractRoi(image: ImageVolume, mask: MaskVolume, settings: Radio
   };
 }
 
-/** Rejects an ROI that spans too few axes or holds too few voxels. */
+/** Rejects an ROI that spans too few axes or has too few voxels. */
 function checkRoiSize(size: Vec3, voxelCount: number, settings: RadiomicsSettings): void {
   const spannedAxes = size.filter((extent) => extent > 1).length;
   if (spannedAxes === 0) {

@@ -20,7 +20,7 @@ export interface RadiomicsSettings {
   readonly voxelArrayShift: number;
   /** Mask value that marks the region of interest (1 to 255). */
   readonly label: number;
-  /** Least number of bounding-box axes longer than one voxel (1, 2 or 3). */
+  /** Minimum number of bounding-box axes longer than one voxel (1, 2 or 3). */
   readonly minimumROIDimensions: number;
   /** When present, a region of this many voxels or fewer is rejected. */
   readonly minimumROISize?: number;
@@ -82,18 +82,18 @@ export function parseRadiomicsSettings(input: unknown): RadiomicsSettings {
     );
   }
 
-  const given = result.data;
+  const parsed = result.data;
   const defaults = DEFAULT_RADIOMICS_SETTINGS;
   const settings: RadiomicsSettings = {
-    binWidth: given.binWidth ?? defaults.binWidth,
-    voxelArrayShift: given.voxelArrayShift ?? defaults.voxelArrayShift,
-    label: given.label ?? defaults.label,
-    minimumROIDimensions: given.minimumROIDimensions ?? defaults.minimumROIDimensions,
-    distances: given.distances ?? defaults.distances,
-    force2D: given.force2D ?? defaults.force2D,
-    force2Ddimension: given.force2Ddimension ?? defaults.force2Ddimension,
-    ...(given.binCount === undefined ? {} : { binCount: given.binCount }),
-    ...(given.minimumROISize === undefined ? {} : { minimumROISize: given.minimumROISize }),
+    binWidth: parsed.binWidth ?? defaults.binWidth,
+    voxelArrayShift: parsed.voxelArrayShift ?? defaults.voxelArrayShift,
+    label: parsed.label ?? defaults.label,
+    minimumROIDimensions: parsed.minimumROIDimensions ?? defaults.minimumROIDimensions,
+    distances: parsed.distances ?? defaults.distances,
+    force2D: parsed.force2D ?? defaults.force2D,
+    force2Ddimension: parsed.force2Ddimension ?? defaults.force2Ddimension,
+    ...(parsed.binCount === undefined ? {} : { binCount: parsed.binCount }),
+    ...(parsed.minimumROISize === undefined ? {} : { minimumROISize: parsed.minimumROISize }),
   };
   return settings;
 }

@@ -1,10 +1,13 @@
-/** Settings schema, discretisation and angle generation on small inputs. */
+/** Settings schema, discretisation, angle generation and the feature documentation contract. */
+
+import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
 import { isNqo1Error } from '../../src/errors.js';
 import { buildOffsets } from '../../src/radiomics/angles.js';
 import { discretise } from '../../src/radiomics/discretise.js';
+import { FEATURE_REGISTRY } from '../../src/radiomics/registry.js';
 import { extractRoi } from '../../src/radiomics/roi.js';
 import {
   DEFAULT_RADIOMICS_SETTINGS,
@@ -136,4 +139,21 @@ describe('angles', () => {
     });
     expect(alongRows.every(([, dj]) => dj === 0)).toBe(true);
   });
+});
+
+describe('feature documentation', () => {
+  // Every registered feature must be described in a doc comment of its class module that names it.
+  const docBlocks = new Map<string, string[]>();
+  for (const featureClass of ['firstorder', 'glrlm', 'glszm', 'ngtdm']) {
+    const source = readFileSync(new URL(`../../src/radiomics/${featureClass}.ts`, import.meta.url), 'utf8');
+    docBlocks.set(featureClass, source.match(/\/\*\*[\s\S]*?\*\//g) ?? []);
+  }
+
+  it.each([...FEATURE_REGISTRY.values()].map((definition) => [definition.name, definition.featureClass]))(
+    '%s has a doc comment',
+    (name, featureClass) => {
+      const blocks = docBlocks.get(featureClass)!.filter((block) => block.includes(`\`${name}\``));
+      expect(blocks).toHaveLength(1);
+    },
+  );
 });

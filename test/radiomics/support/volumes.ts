@@ -2,7 +2,7 @@
 
 import type { Grid, ImageVolume, MaskVolume, Vec3 } from '../../../src/imaging/volume.js';
 
-/** A grid with identity axes at the origin. */
+/** Creates a grid with identity axes at the origin. */
 export function makeGrid(dimensions: Vec3, spacingMm: Vec3 = [1, 1, 1]): Grid {
   return {
     dimensions,
