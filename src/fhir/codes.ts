@@ -12,10 +12,15 @@ export const PRODUCT_CANONICAL_BASE = 'http://nqo1-cds.example';
 /** The product's code system for result and feature codes. */
 export const PRODUCT_CODE_SYSTEM = `${PRODUCT_CANONICAL_BASE}/fhir/CodeSystem/nqo1-cds`;
 
-/** Identifier system of a result: value `<StudyInstanceUID>|<model id>|<model version>`. */
+/**
+ * Identifier system of a result: value `<StudyInstanceUID>:<model id>:<model version>`. The parts
+ * are joined by `:` rather than `|`, because `|` separates system and value in FHIR token search and
+ * servers differ in how they treat an escaped `\|` inside a value (the medplum 4.5 repository matches
+ * nothing).
+ */
 export const RESULT_ID_SYSTEM = `${PRODUCT_CANONICAL_BASE}/result-id`;
 
-/** Identifier system of the software Device: value `<engine version>|<model id>|<model version>`. */
+/** Identifier system of the software Device: value `<engine version>:<model id>:<model version>`. */
 export const DEVICE_ID_SYSTEM = `${PRODUCT_CANONICAL_BASE}/device-id`;
 
 /** Code of the Observation that carries the BR-RO probability of high NQO1 expression. */

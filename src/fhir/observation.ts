@@ -10,7 +10,7 @@
  *  - one `component` per model feature, coded by the feature's name in the product code system;
  *  - `derivedFrom` the ImagingStudy, `device` the software Device, `method` and `note` the model
  *    and the series, segmentation and spacing the features were computed on;
- *  - `identifier` `<StudyInstanceUID>|<model id>|<model version>`, so that a rerun finds and
+ *  - `identifier` `<StudyInstanceUID>:<model id>:<model version>`, so that a rerun finds and
  *    updates the same Observation instead of adding another.
  */
 import type {
@@ -45,7 +45,7 @@ export interface ObservationContext {
 
 /** Returns the identifier that makes a result unique: one per study, model and model version. */
 export function resultIdentifier(studyInstanceUid: string, model: ModelReference): Identifier {
-  return { system: RESULT_ID_SYSTEM, value: `${studyInstanceUid}|${model.id}|${model.version}` };
+  return { system: RESULT_ID_SYSTEM, value: `${studyInstanceUid}:${model.id}:${model.version}` };
 }
 
 /**

@@ -14,7 +14,7 @@ import { DEVICE_ID_SYSTEM, HL7 } from './codes.js';
  * result always points at the exact software and card that produced it.
  */
 export function deviceIdentifier(model: ModelReference): Identifier {
-  return { system: DEVICE_ID_SYSTEM, value: `${ENGINE_VERSION}|${model.id}|${model.version}` };
+  return { system: DEVICE_ID_SYSTEM, value: `${ENGINE_VERSION}:${model.id}:${model.version}` };
 }
 
 /** Builds the Device resource of this software version running the given model card. */

@@ -105,7 +105,7 @@ describe('buildObservation', () => {
 
     expect(observation.derivedFrom).toEqual([{ reference: 'ImagingStudy/img-1' }]);
     expect(observation.device).toEqual({ reference: 'Device/dev-1' });
-    expect(observation.identifier).toEqual([{ system: RESULT_ID_SYSTEM, value: '1.2.3.4|br-ro|1.0.0-site' }]);
+    expect(observation.identifier).toEqual([{ system: RESULT_ID_SYSTEM, value: '1.2.3.4:br-ro:1.0.0-site' }]);
     expect(observation.method?.text).toContain('br-ro version 1.0.0-site');
     expect(observation.note?.at(-1)?.text).toContain('1.2.3.4.5');
   });

@@ -1,0 +1,271 @@
+/**
+ * Writes a result into the chart: the software Device, the Observation and a Provenance, with
+ * fhir-kit-client 2.0.3 against one allowlisted FHIR R4 base URL.
+ *
+ * Reruns do not duplicate. The Device and the Observation are each found by their identifier
+ * (`GET [type]?identifier=system|value`). An existing resource is replaced by `PUT [type]/[id]`,
+ * and a missing one is created by `POST [type]`. This is the client-side form of FHIR conditional
+ * update (https://hl7.org/fhir/R4/http.html#cond-update), used because not every server supports
+ * `PUT [type]?search`. Two writers racing on the same study could both create; the job queue runs
+ * one job per study and model version, which prevents that within one deployment. Each write adds
+ * one Provenance, so the history of writes stays visible.
+ */
+import type { Device, Identifier, Observation, Resource } from '@medplum/fhirtypes';
+import { Client, type FhirResource } from 'fhir-kit-client';
+
+import { Nqo1Error } from '../errors.js';
+import type { ScoreResult } from '../model/result.js';
+import { assertUrlAllowed } from '../net/url-allowlist.js';
+import { buildObservation, resultIdentifier } from './observation.js';
+import { buildDevice, buildProvenance, deviceIdentifier } from './provenance.js';
+
+export interface FhirWriteBackOptions {
+  /** FHIR R4 base URL, e.g. `https://ehr.example/fhir/R4`. */
+  readonly baseUrl: string;
+  /** Allowed FHIR base URLs; `baseUrl` must match one by origin and path prefix. */
+  readonly allowlist: readonly string[];
+  /** Maximum duration of one HTTP request, in milliseconds. */
+  readonly timeoutMs: number;
+  /** OAuth access token for the FHIR server; never logged nor put into errors. */
+  readonly bearerToken?: string;
+  /** Clock for `issued` and `recorded`; defaults to the system clock. */
+  readonly now?: () => Date;
+}
+
+/** The chart context of one result. */
+export interface WriteBackInput {
+  readonly result: ScoreResult;
+  readonly patientId: string;
+  readonly imagingStudyId: string;
+  readonly studyInstanceUid: string;
+  /** CT acquisition time, when known; see `ObservationContext.effectiveDateTime`. */
+  readonly effectiveDateTime?: string;
+}
+
+/** Ids of the resources one write created or updated. */
+export interface WriteBackOutcome {
+  readonly observationId: string;
+  readonly activity: 'create' | 'update';
+  readonly deviceId: string;
+  readonly provenanceId: string;
+}
+
+/** Writes results to one FHIR server. */
+export class FhirWriteBack {
+  readonly #client: Client;
+  readonly #basePath: string;
+  readonly #timeoutMs: number;
+  readonly #now: () => Date;
+
+  /**
+   * @throws Nqo1Error `ERR_URL_NOT_ALLOWED` before any connection when `baseUrl` is not allowlisted.
+   */
+  constructor(options: FhirWriteBackOptions) {
+    const baseUrl = assertUrlAllowed(options.baseUrl, options.allowlist, 'FHIR');
+    if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
+      throw new Nqo1Error(
+        'ERR_CONFIG_INVALID',
+        `The FHIR timeout ${options.timeoutMs} ms is not a positive number; set it in milliseconds, e.g. 10000.`,
+      );
+    }
+    this.#basePath = baseUrl.pathname.replace(/\/+$/, '');
+    this.#timeoutMs = options.timeoutMs;
+    this.#now = options.now ?? (() => new Date());
+    this.#client = new Client({
+      baseUrl: baseUrl.href.replace(/\/+$/, ''),
+      ...(options.bearerToken === undefined ? {} : { bearerToken: options.bearerToken }),
+    });
+  }
+
+  /**
+   * Upserts the Device and the Observation of `input.result`, then creates a Provenance.
+   *
+   * @throws Nqo1Error `ERR_FHIR_FAILED` on an HTTP error, a timeout, a response without an id, or
+   *   when more than one resource carries the identifier (duplicates on the server to resolve).
+   */
+  async write(input: WriteBackInput): Promise<WriteBackOutcome> {
+    const { result } = input;
+
+    const device = await this.#upsert<Device>(
+      'Device',
+      deviceIdentifier(result.model),
+      buildDevice(result.model),
+    );
+
+    const observation = buildObservation(result, {
+      patientId: input.patientId,
+      imagingStudyId: input.imagingStudyId,
+      studyInstanceUid: input.studyInstanceUid,
+      deviceId: device.id,
+      issued: this.#now().toISOString(),
+      ...(input.effectiveDateTime === undefined ? {} : { effectiveDateTime: input.effectiveDateTime }),
+    });
+    const written = await this.#upsert<Observation>(
+      'Observation',
+      resultIdentifier(input.studyInstanceUid, result.model),
+      observation,
+    );
+
+    const provenance = buildProvenance({
+      observationId: written.id,
+      ...(written.versionId === undefined ? {} : { observationVersionId: written.versionId }),
+      deviceId: device.id,
+      imagingStudyId: input.imagingStudyId,
+      activity: written.activity,
+      recorded: this.#now().toISOString(),
+      occurred: result.provenance.computedAt,
+    });
+    const storedProvenance = await this.#send('create', 'Provenance', () =>
+      this.#client.create({
+        resourceType: 'Provenance',
+        body: asFhirResource(provenance),
+        options: this.#options(),
+      }),
+    );
+
+    return {
+      observationId: written.id,
+      activity: written.activity,
+      deviceId: device.id,
+      provenanceId: idOf(storedProvenance, 'Provenance', this.#pathOf('Provenance')),
+    };
+  }
+
+  /** Finds the resource with `identifier`, then replaces it or creates it. */
+  async #upsert<T extends Resource>(
+    resourceType: T['resourceType'],
+    identifier: Identifier,
+    body: T,
+  ): Promise<{ id: string; versionId: string | undefined; activity: 'create' | 'update' }> {
+    const token = `${identifier.system ?? ''}|${escapeSearchValue(identifier.value ?? '')}`;
+    const bundle = await this.#send('search', resourceType, () =>
+      this.#client.resourceSearch({
+        resourceType,
+        searchParams: { identifier: token },
+        options: this.#options(),
+      }),
+    );
+    const matches = matchingIds(bundle, resourceType);
+
+    if (matches.length > 1) {
+      throw new Nqo1Error(
+        'ERR_FHIR_FAILED',
+        `The FHIR server holds ${matches.length} ${resourceType} resources with identifier ${token}; ` +
+          'delete the duplicates so that exactly one remains, then rerun the analysis.',
+        { details: { resourceType, matchCount: matches.length, path: this.#pathOf(resourceType) } },
+      );
+    }
+
+    const existingId = matches[0];
+    const stored =
+      existingId === undefined
+        ? await this.#send('create', resourceType, () =>
+            this.#client.create({ resourceType, body: asFhirResource(body), options: this.#options() }),
+          )
+        : await this.#send('update', resourceType, () =>
+            this.#client.update({
+              resourceType,
+              id: existingId,
+              body: asFhirResource({ ...body, id: existingId }),
+              options: this.#options(),
+            }),
+          );
+
+    return {
+      id: idOf(stored, resourceType, this.#pathOf(resourceType)),
+      versionId: versionIdOf(stored),
+      activity: existingId === undefined ? 'create' : 'update',
+    };
+  }
+
+  #options(): { signal: AbortSignal } {
+    return { signal: AbortSignal.timeout(this.#timeoutMs) };
+  }
+
+  #pathOf(resourceType: string): string {
+    return `${this.#basePath}/${resourceType}`;
+  }
+
+  /** Runs one request and turns every failure into `ERR_FHIR_FAILED` naming the status and path. */
+  async #send(
+    interaction: 'search' | 'create' | 'update',
+    resourceType: string,
+    request: () => Promise<FhirResource>,
+  ): Promise<FhirResource> {
+    const path = this.#pathOf(resourceType);
+    try {
+      return await request();
+    } catch (error) {
+      if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+        throw new Nqo1Error(
+          'ERR_FHIR_FAILED',
+          `FHIR ${interaction} of ${resourceType} at ${path} timed out after ${this.#timeoutMs} ms; ` +
+            'check that the FHIR server is reachable or raise the FHIR timeout.',
+          { cause: error, details: { path, timeoutMs: this.#timeoutMs } },
+        );
+      }
+      const status = statusOf(error);
+      const problem = status === 0 ? 'failed without an HTTP response' : `returned HTTP ${status}`;
+      throw new Nqo1Error(
+        'ERR_FHIR_FAILED',
+        `FHIR ${interaction} of ${resourceType} at ${path} ${problem}; ` +
+          'check the FHIR base URL, the access token and the server log.',
+        { cause: error, details: { status, path } },
+      );
+    }
+  }
+}
+
+/**
+ * Escapes the characters that FHIR search gives a meaning inside a parameter value: `\`, `|`, `,`
+ * and `$` (https://hl7.org/fhir/R4/search.html#escaping).
+ */
+export function escapeSearchValue(value: string): string {
+  return value.replace(/[\\|,$]/g, (character) => `\\${character}`);
+}
+
+/** The error shape of fhir-kit-client 2.0.3 for non-2xx responses. */
+interface ClientResponseError {
+  readonly response?: { readonly status?: unknown };
+}
+
+function statusOf(error: unknown): number {
+  if (typeof error !== 'object' || error === null) return 0;
+  const status = (error as ClientResponseError).response?.status;
+  return typeof status === 'number' ? status : 0;
+}
+
+/** fhir-kit-client types bodies as a generic record; FHIR resources are one. */
+function asFhirResource(resource: Resource): FhirResource {
+  return resource as unknown as FhirResource;
+}
+
+/** Returns the ids of the `match` entries of type `resourceType` in a search Bundle. */
+function matchingIds(bundle: FhirResource, resourceType: string): string[] {
+  const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
+  const ids: string[] = [];
+  for (const entry of entries) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const { resource, search } = entry as {
+      resource?: { resourceType?: unknown; id?: unknown };
+      search?: { mode?: unknown };
+    };
+    if (search?.mode !== undefined && search.mode !== 'match') continue;
+    if (resource?.resourceType === resourceType && typeof resource.id === 'string') ids.push(resource.id);
+  }
+  return ids;
+}
+
+function idOf(resource: FhirResource, resourceType: string, path: string): string {
+  if (typeof resource.id === 'string' && resource.id !== '') return resource.id;
+  throw new Nqo1Error(
+    'ERR_FHIR_FAILED',
+    `The FHIR server stored a ${resourceType} at ${path} but returned no id; configure it to return the stored resource (Prefer: return=representation).`,
+    { details: { path } },
+  );
+}
+
+function versionIdOf(resource: FhirResource): string | undefined {
+  const meta = resource.meta as { versionId?: unknown } | undefined;
+  return typeof meta?.versionId === 'string' ? meta.versionId : undefined;
+}

@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, test } from 'vitest';
+
+import { isNqo1Error } from '../../src/errors.js';
+import { FhirWriteBack, escapeSearchValue } from '../../src/fhir/write-back.js';
+import { startLoopbackListener, type LoopbackListener } from '../support/loopback-listener.js';
+import { calibratedResult } from '../support/score-result.js';
+
+let listener: LoopbackListener | undefined;
+
+afterEach(async () => {
+  await listener?.close();
+  listener = undefined;
+});
+
+const INPUT = { result: calibratedResult(), patientId: 'p', imagingStudyId: 's', studyInstanceUid: '1.2' };
+
+describe('FhirWriteBack', () => {
+  test('non-allowlisted base URL is rejected before any connection', async () => {
+    listener = await startLoopbackListener((_request, response) => response.end('{}'));
+    const baseUrl = `${listener.origin}/fhir/R4`;
+
+    expect(
+      () => new FhirWriteBack({ baseUrl, allowlist: [`${listener!.origin}/other`], timeoutMs: 1_000 }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_URL_NOT_ALLOWED' }) as Error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect(listener.connectionCount()).toBe(0);
+  });
+
+  test('request is aborted after the timeout', async () => {
+    listener = await startLoopbackListener();
+    const baseUrl = `${listener.origin}/fhir/R4`;
+    const writer = new FhirWriteBack({ baseUrl, allowlist: [baseUrl], timeoutMs: 200 });
+
+    const started = Date.now();
+    const error: unknown = await writer.write(INPUT).catch((thrown: unknown) => thrown);
+
+    expect(isNqo1Error(error, 'ERR_FHIR_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('timed out after 200 ms');
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  test('HTTP error names status and path, not the token', async () => {
+    listener = await startLoopbackListener((_request, response) => {
+      response.statusCode = 401;
+      response.end('{"resourceType":"OperationOutcome","issue":[]}');
+    });
+    const baseUrl = `${listener.origin}/fhir/R4`;
+    const writer = new FhirWriteBack({
+      baseUrl,
+      allowlist: [baseUrl],
+      timeoutMs: 5_000,
+      bearerToken: 'secret-token',
+    });
+
+    const error: unknown = await writer.write(INPUT).catch((thrown: unknown) => thrown);
+
+    expect(isNqo1Error(error, 'ERR_FHIR_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('HTTP 401');
+    expect((error as Error).message).toContain('/fhir/R4/Device');
+    expect((error as Error).message).not.toContain('secret-token');
+    expect((error as Error).message).not.toContain('identifier=');
+  });
+});
+
+describe('escapeSearchValue', () => {
+  test.each([
+    ['1.2.3:br-ro:1.0.0', '1.2.3:br-ro:1.0.0'],
+    ['a|b', 'a\\|b'],
+    ['a,b$c\\d', 'a\\,b\\$c\\\\d'],
+  ])('escapes %s', (value, escaped) => {
+    expect(escapeSearchValue(value)).toBe(escaped);
+  });
+});
