@@ -3,8 +3,11 @@
  *
  * Every registered feature is compared with every baseline column of brain1 and brain2 whose
  * configuration the engine models: the default columns (binWidth 25, voxelArrayShift 2000,
- * minimumROIDimensions 1), `2d` (force2D) and `FBN` (binCount 64). Settings are read per column from
- * baseline_configurations.json, never assumed.
+ * minimumROIDimensions 1), `2d` (force2D), `FBN` (binCount 64) and `flatRegion` (binWidth 5000, so
+ * every voxel lands in bin 1 and every guard value fires). Settings are read per column from
+ * baseline_configurations.json, never assumed. The flatRegion columns also set resegmentRange [0],
+ * which the engine does not model. It keeps voxels ≥ 0, and the brain ROIs have no negative voxel,
+ * so the test checks that and then treats the range as a no-op.
  *
  * Gate: relative error ≤ 1e-9, with an absolute floor of 1e-12 for values near 0. pyradiomics' own
  * tests allow 3%.
@@ -14,13 +17,14 @@ import { describe, expect, it } from 'vitest';
 
 import { computeFeatures } from '../../src/radiomics/extract.js';
 import { FEATURE_REGISTRY } from '../../src/radiomics/registry.js';
+import { extractRoi } from '../../src/radiomics/roi.js';
 import { columnSettings, loadCase, parseCNumber, readBaseline } from './support/baseline.js';
 
 const RELATIVE_TOLERANCE = 1e-9;
 const ABSOLUTE_FLOOR = 1e-12;
 const CASES = ['brain1', 'brain2'] as const;
 const CLASSES = ['firstorder', 'glrlm', 'glszm', 'ngtdm'] as const;
-const SUFFIXES = ['', '_2d', '_FBN'] as const;
+const SUFFIXES = ['', '_2d', '_FBN', '_flatRegion'] as const;
 
 function relativeError(actual: number, expected: number): number {
   return Math.abs(actual - expected) / Math.max(Math.abs(expected), ABSOLUTE_FLOOR);
@@ -53,7 +57,12 @@ describe('pyradiomics baseline', () => {
 
         it(`${column} ${featureClass} matches within ${RELATIVE_TOLERANCE}`, () => {
           const { settings, unmodelled } = columnSettings(column, featureClass);
-          expect(unmodelled).toEqual({});
+          if (suffix === '_flatRegion') {
+            expect(unmodelled).toEqual({ resegmentRange: [0] });
+            expect(extractRoi(image, mask, settings).roiIntensities.every((value) => value >= 0)).toBe(true);
+          } else {
+            expect(unmodelled).toEqual({});
+          }
 
           const values = computeFeatures(image, mask, baselineNames, settings);
           for (const name of baselineNames) {
