@@ -69,11 +69,18 @@ export function readCtSlice(bytes: ArrayBuffer, context: string): CtSlice {
 
   const sopClassUid = dataset.string('SOPClassUID');
   const nonImage = sopClassUid === null ? undefined : NON_IMAGE_SOP_CLASSES.get(sopClassUid);
-  if (nonImage !== undefined || file.pixelData === null) {
+  if (nonImage !== undefined) {
     throw new Nqo1Error(
       'ERR_DICOM_UNSUPPORTED',
-      `${context}: the object is ${nonImage ?? 'not an image (it has no Pixel Data)'}, not a slice of an image series. ` +
-        'Pass only the image files of the CT series.',
+      `${context}: the object is ${nonImage}, not a slice of an image series. Pass only the image files of the CT series.`,
+      { details: { sopClassUid } },
+    );
+  }
+  if (file.pixelData === null) {
+    throw new Nqo1Error(
+      'ERR_DICOM_MALFORMED',
+      `${context}: the file has no Pixel Data (7FE0,0010), so it is truncated or not an image. ` +
+        'Retrieve the file again from the PACS, and pass only the image files of the CT series.',
       { details: { sopClassUid } },
     );
   }

@@ -229,7 +229,7 @@ export function readDicomFile(bytes: ArrayBuffer, context: string): DicomFile {
     );
   }
 
-  const pixelData = parsed.pixelData;
+  const pixelData = rawPixelData(parsed.dict, context);
   if (pixelData !== null && transferSyntax.uid !== '1.2.840.10008.1.2.1.99') {
     checkPixelDataWithinFile(view, transferSyntax, pixelData.bytes.length, context);
   }
@@ -239,7 +239,8 @@ export function readDicomFile(bytes: ArrayBuffer, context: string): DicomFile {
 interface ParsedFile {
   readonly meta: Readonly<Record<string, unknown>>;
   readonly dataset: Readonly<Record<string, unknown>>;
-  readonly pixelData: NativePixelData | null;
+  /** The un-naturalized dcmjs dictionary, which still records each element's VR. */
+  readonly dict: unknown;
 }
 
 /** Runs dcmjs and narrows its untyped result; any exception from dcmjs means unreadable input. */
@@ -264,7 +265,7 @@ function parseWithDcmjs(bytes: ArrayBuffer, context: string): ParsedFile {
   if (!isRecord(message) || !isRecord(meta) || !isRecord(dataset)) {
     throw new Nqo1Error('ERR_DICOM_MALFORMED', `${context}: dcmjs returned no dataset for this file.`);
   }
-  return { meta, dataset, pixelData: rawPixelData(message.dict, context) };
+  return { meta, dataset, dict: message.dict };
 }
 
 /** Reads Pixel Data from the un-naturalized dcmjs dictionary, where its VR is still recorded. */

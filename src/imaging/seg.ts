@@ -216,14 +216,15 @@ function sliceOfFrame(groups: FrameGroups, frame: number, series: CtSeries): num
     );
   }
   const k = byPosition ?? byReference.k;
+  if (k === null && byReference.unknownUids.length === 0) {
+    throw segError(
+      `frame ${frame + 1} has neither a PlanePositionSequence nor a source image reference, so it cannot be placed`,
+    );
+  }
   if (k === null) {
-    const referenced =
-      byReference.unknownUids.length > 0
-        ? `it references ${byReference.unknownUids.join(', ')}, which are not images of CT series ${series.seriesInstanceUid}`
-        : 'it references no source image';
     throw maskGeometryError(
-      `frame ${frame + 1} has no PlanePositionSequence and ${referenced}, so it cannot be placed. ` +
-        'Pass the CT series the segmentation was drawn on',
+      `frame ${frame + 1} has no PlanePositionSequence and references ${byReference.unknownUids.join(', ')}, ` +
+        `which are not images of CT series ${series.seriesInstanceUid}. Pass the CT series the segmentation was drawn on`,
     );
   }
   return k;
