@@ -1,0 +1,227 @@
+/**
+ * The worker function of the analysis queue: one study from the PACS to a stored, charted result.
+ *
+ * Steps: QIDO-RS series of the study → choose the arterial-phase CT and its SEG
+ * (`src/dicomweb/select-series.ts`) → WADO-RS retrieve the CT series and the SEG instance → decode
+ * the CT to Hounsfield units and the SEG to a mask on the CT grid → compute and score the model
+ * card's features → write the Observation, Device and Provenance to FHIR when write-back is
+ * configured.
+ *
+ * Logs carry only UIDs, counts, durations and error codes, never patient ids, names, tokens or
+ * pixel data.
+ */
+import type { Logger } from 'pino';
+
+import type { DicomJsonDataset } from '../dicomweb/client.js';
+import { DicomWebClient } from '../dicomweb/client.js';
+import {
+  DEFAULT_ARTERIAL_PHASE_PATTERNS,
+  selectCtSeries,
+  selectSegmentation,
+  summariseSegInstance,
+  summariseSeries,
+  type SegInstanceSummary,
+} from '../dicomweb/select-series.js';
+import { Nqo1Error } from '../errors.js';
+import { FhirWriteBack, type WriteBackInput, type WriteBackOutcome } from '../fhir/write-back.js';
+import { readCtSeries } from '../imaging/ct-series.js';
+import { readSegMask, type SegmentSelection } from '../imaging/seg.js';
+import { analyseCase } from '../model/analyse.js';
+import type { ModelCard } from '../model/card.js';
+import type { AnalyseStudy, AnalysisJob, AnalysisOutput } from './types.js';
+
+/** The DICOMweb operations the analyser uses; {@link DicomWebClient} implements them. */
+export type StudySource = Pick<
+  DicomWebClient,
+  'searchSeries' | 'retrieveSeriesMetadata' | 'retrieveSeriesInstances' | 'retrieveInstance'
+>;
+
+/** The write-back operation the analyser uses; {@link FhirWriteBack} implements it. */
+export interface ResultWriter {
+  write(input: WriteBackInput): Promise<WriteBackOutcome>;
+}
+
+export interface StudyAnalyserDeps {
+  readonly pacs: StudySource;
+  /** Omit to keep results in the store only, without a FHIR Observation. */
+  readonly writer?: ResultWriter;
+  readonly modelCard: ModelCard;
+  readonly logger: Logger;
+  /** SeriesDescription patterns of the arterial phase; defaults to {@link DEFAULT_ARTERIAL_PHASE_PATTERNS}. */
+  readonly arterialPhasePatterns?: readonly RegExp[];
+  /** Which segment of the SEG is the tumour; by default the SEG must hold exactly one segment. */
+  readonly segment?: SegmentSelection;
+  /** Clock for the result's `computedAt`; tests freeze it. */
+  readonly now?: () => Date;
+}
+
+/**
+ * Creates the `analyse(job)` function that the analysis queue runs for each study.
+ *
+ * The returned function throws {@link Nqo1Error}s whose codes say what is missing or broken:
+ * `ERR_SERIES_EMPTY` (no CT), `ERR_SEGMENTATION_MISSING` (no SEG on the CT), `ERR_DICOMWEB_FAILED`,
+ * the imaging and radiomics codes, and `ERR_FHIR_FAILED`.
+ */
+export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
+  const log = deps.logger.child({ component: 'analyse-study' });
+  const patterns = deps.arterialPhasePatterns ?? DEFAULT_ARTERIAL_PHASE_PATTERNS;
+  const now = deps.now ?? (() => new Date());
+
+  return async (job: AnalysisJob): Promise<AnalysisOutput> => {
+    checkModel(job, deps.modelCard);
+    const study = job.studyInstanceUid;
+    const startedAt = performance.now();
+
+    const seriesList = (await deps.pacs.searchSeries(study)).map(summariseSeries);
+    const ct = selectCtSeries(seriesList, patterns);
+    const segInstances = await listSegInstances(deps.pacs, study, seriesList);
+    const seg = selectSegmentation(ct.series.seriesInstanceUid, segInstances);
+    log.info(
+      {
+        studyInstanceUid: study,
+        seriesCount: seriesList.length,
+        ctSeriesInstanceUid: ct.series.seriesInstanceUid,
+        ctSelection: ct.reason,
+        segSopInstanceUid: seg.instance.sopInstanceUid,
+        segSelection: seg.reason,
+      },
+      'series selected',
+    );
+
+    const ctFiles = await deps.pacs.retrieveSeriesInstances(study, ct.series.seriesInstanceUid);
+    const segFile = await deps.pacs.retrieveInstance(
+      study,
+      seg.instance.seriesInstanceUid,
+      seg.instance.sopInstanceUid,
+    );
+    const series = readCtSeries(ctFiles);
+    const tumour = readSegMask(segFile, series, deps.segment ?? {});
+    log.info(
+      {
+        studyInstanceUid: study,
+        ctInstanceCount: ctFiles.length,
+        dimensions: series.volume.grid.dimensions,
+        retrieveAndDecodeMs: Math.round(performance.now() - startedAt),
+      },
+      'images decoded',
+    );
+
+    const result = analyseCase({
+      image: series.volume,
+      tumour,
+      card: deps.modelCard,
+      references: {
+        studyInstanceUid: study,
+        seriesInstanceUid: series.seriesInstanceUid,
+        segmentationInstanceUid: seg.instance.sopInstanceUid,
+      },
+      computedAt: now(),
+    });
+    log.info(
+      {
+        studyInstanceUid: study,
+        tumourVoxelCount: result.provenance.tumourVoxelCount,
+        periVoxelCount: result.provenance.periVoxelCount,
+        calibrated: result.calibrated,
+      },
+      'features scored',
+    );
+
+    if (deps.writer === undefined) return { result };
+
+    const written = await deps.writer.write({
+      result,
+      patientId: job.patientId,
+      imagingStudyId: job.imagingStudyId,
+      studyInstanceUid: study,
+    });
+    log.info(
+      { studyInstanceUid: study, observationId: written.observationId, activity: written.activity },
+      'observation written',
+    );
+    return { result, observationId: written.observationId };
+  };
+}
+
+/** Configuration sections the analyser is built from (a subset of the service configuration). */
+export interface StudyAnalyserConfig {
+  readonly dicomweb: {
+    readonly baseUrl: string;
+    readonly allowedBaseUrls: readonly string[];
+    readonly timeoutMs: number;
+  };
+  readonly fhir?: {
+    readonly baseUrl: string;
+    readonly allowedBaseUrls: readonly string[];
+    readonly timeoutMs: number;
+    /** Name of the environment variable holding the FHIR bearer token. */
+    readonly bearerTokenEnv?: string | undefined;
+  };
+}
+
+/**
+ * Creates the analyser with a {@link DicomWebClient} and, when `config.fhir` is present, a
+ * {@link FhirWriteBack}, both checked against their allowlists before any connection.
+ *
+ * @throws Nqo1Error `ERR_URL_NOT_ALLOWED` for a base URL outside its allowlist; `ERR_CONFIG_INVALID`
+ *   when the named bearer-token variable is unset.
+ */
+export function createStudyAnalyserFromConfig(
+  config: StudyAnalyserConfig,
+  options: Omit<StudyAnalyserDeps, 'pacs' | 'writer'> & {
+    readonly env?: Readonly<Record<string, string | undefined>>;
+  },
+): AnalyseStudy {
+  const pacs = new DicomWebClient({
+    baseUrl: config.dicomweb.baseUrl,
+    allowlist: config.dicomweb.allowedBaseUrls,
+    timeoutMs: config.dicomweb.timeoutMs,
+  });
+
+  let writer: FhirWriteBack | undefined;
+  if (config.fhir !== undefined) {
+    const tokenEnv = config.fhir.bearerTokenEnv;
+    const bearerToken = tokenEnv === undefined ? undefined : (options.env ?? process.env)[tokenEnv];
+    if (tokenEnv !== undefined && (bearerToken === undefined || bearerToken === '')) {
+      throw new Nqo1Error(
+        'ERR_CONFIG_INVALID',
+        `fhir.bearerTokenEnv names ${tokenEnv}, but that environment variable is unset; set it to the FHIR access token.`,
+      );
+    }
+    writer = new FhirWriteBack({
+      baseUrl: config.fhir.baseUrl,
+      allowlist: config.fhir.allowedBaseUrls,
+      timeoutMs: config.fhir.timeoutMs,
+      ...(bearerToken === undefined ? {} : { bearerToken }),
+    });
+  }
+
+  return createStudyAnalyser({ ...options, pacs, ...(writer === undefined ? {} : { writer }) });
+}
+
+function checkModel(job: AnalysisJob, card: ModelCard): void {
+  if (job.modelId === card.id && job.modelVersion === card.version) return;
+  throw new Nqo1Error(
+    'ERR_CONFIG_INVALID',
+    `The job asks for model ${job.modelId} version ${job.modelVersion}, but this worker runs ${card.id} ` +
+      `version ${card.version}; enqueue the study again for the loaded card.`,
+    { details: { studyInstanceUid: job.studyInstanceUid } },
+  );
+}
+
+/** Reads the WADO-RS metadata of every SEG series of the study, one summary per SEG instance. */
+async function listSegInstances(
+  pacs: StudySource,
+  studyInstanceUid: string,
+  seriesList: readonly { readonly seriesInstanceUid: string; readonly modality: string }[],
+): Promise<SegInstanceSummary[]> {
+  const summaries: SegInstanceSummary[] = [];
+  for (const series of seriesList.filter((candidate) => candidate.modality === 'SEG')) {
+    const metadata: DicomJsonDataset[] = await pacs.retrieveSeriesMetadata(
+      studyInstanceUid,
+      series.seriesInstanceUid,
+    );
+    summaries.push(...metadata.map(summariseSegInstance));
+  }
+  return summaries;
+}

@@ -1,0 +1,169 @@
+import { Writable } from 'node:stream';
+
+import { pino, type Logger } from 'pino';
+import { beforeAll, describe, expect, test } from 'vitest';
+
+import type { DicomJsonDataset } from '../../src/dicomweb/client.js';
+import { isNqo1Error } from '../../src/errors.js';
+import type { WriteBackInput, WriteBackOutcome } from '../../src/fhir/write-back.js';
+import { createStudyAnalyser, type StudySource } from '../../src/jobs/analyse-study.js';
+import type { AnalysisJob } from '../../src/jobs/types.js';
+import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
+import { CT_3SLICE, CT_3SLICE_FILES, LIVER_SEG_FILE, readArrayBuffer } from '../support/shared-data.js';
+
+const PATIENT_ID = 'patient-secret-42';
+
+function seriesResult(uid: string, modality: string, description: string, count: number): DicomJsonDataset {
+  return {
+    '0020000E': { vr: 'UI', Value: [uid] },
+    '00080060': { vr: 'CS', Value: [modality] },
+    '0008103E': { vr: 'LO', Value: [description] },
+    '00201209': { vr: 'IS', Value: [count] },
+  };
+}
+
+/** An in-memory PACS holding the ct-3slice study, optionally without its SEG. */
+function fakePacs(ctFiles: ArrayBuffer[], segFile: ArrayBuffer | null): StudySource & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    searchSeries: (study) => {
+      calls.push(`qido ${study}`);
+      const series = [seriesResult(CT_3SLICE.ctSeriesInstanceUid, 'CT', '', 3)];
+      if (segFile !== null)
+        series.push(seriesResult(CT_3SLICE.segSeriesInstanceUid, 'SEG', 'Liver Segmentation', 1));
+      return Promise.resolve(series);
+    },
+    retrieveSeriesMetadata: (_study, series) => {
+      calls.push(`metadata ${series}`);
+      return Promise.resolve([
+        {
+          '0020000E': { vr: 'UI', Value: [CT_3SLICE.segSeriesInstanceUid] },
+          '00080018': { vr: 'UI', Value: [CT_3SLICE.segSopInstanceUid] },
+          '00081115': {
+            vr: 'SQ',
+            Value: [{ '0020000E': { vr: 'UI', Value: [CT_3SLICE.ctSeriesInstanceUid] } }],
+          },
+        },
+      ]);
+    },
+    retrieveSeriesInstances: (_study, series) => {
+      calls.push(`wado series ${series}`);
+      return Promise.resolve(ctFiles);
+    },
+    retrieveInstance: (_study, _series, sop) => {
+      calls.push(`wado instance ${sop}`);
+      if (segFile === null) return Promise.reject(new Error('no SEG stored'));
+      return Promise.resolve(segFile);
+    },
+  };
+}
+
+function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+let card: ModelCard;
+let ctFiles: ArrayBuffer[];
+let segFile: ArrayBuffer;
+let job: AnalysisJob;
+
+beforeAll(async () => {
+  card = await loadModelCard(BR_RO_CARD_PATH);
+  ctFiles = await Promise.all(CT_3SLICE_FILES.map(readArrayBuffer));
+  segFile = await readArrayBuffer(LIVER_SEG_FILE);
+  job = {
+    studyInstanceUid: CT_3SLICE.studyInstanceUid,
+    imagingStudyId: 'img-1',
+    patientId: PATIENT_ID,
+    modelId: card.id,
+    modelVersion: card.version,
+  };
+});
+
+describe('createStudyAnalyser', () => {
+  test('scores the liver SEG on the CT and writes back', async () => {
+    const { logger, lines } = capturingLogger();
+    const writes: WriteBackInput[] = [];
+    const writer = {
+      write: (input: WriteBackInput): Promise<WriteBackOutcome> => {
+        writes.push(input);
+        return Promise.resolve({
+          observationId: 'obs-1',
+          activity: 'create',
+          deviceId: 'dev-1',
+          provenanceId: 'prov-1',
+        });
+      },
+    };
+    const analyse = createStudyAnalyser({
+      pacs: fakePacs(ctFiles, segFile),
+      writer,
+      modelCard: card,
+      logger,
+      now: () => new Date('2026-12-04T20:00:00Z'),
+    });
+
+    const output = await analyse(job);
+
+    expect(output.observationId).toBe('obs-1');
+    expect(Object.keys(output.result.features).sort()).toEqual(
+      card.features.map((feature) => feature.name).sort(),
+    );
+    for (const value of Object.values(output.result.features)) expect(Number.isFinite(value)).toBe(true);
+    expect(output.result.provenance.seriesInstanceUid).toBe(CT_3SLICE.ctSeriesInstanceUid);
+    expect(output.result.provenance.segmentationInstanceUid).toBe(CT_3SLICE.segSopInstanceUid);
+    expect(output.result.provenance.tumourVoxelCount).toBeGreaterThan(1000);
+    expect(output.result.provenance.periVoxelCount).toBeGreaterThan(
+      output.result.provenance.tumourVoxelCount,
+    );
+    expect(output.result.provenance.computedAt).toBe('2026-12-04T20:00:00.000Z');
+    expect(writes).toHaveLength(1);
+    expect(writes[0]?.patientId).toBe(PATIENT_ID);
+    expect(writes[0]?.imagingStudyId).toBe('img-1');
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    expect(lines.join('')).not.toContain(PATIENT_ID);
+  });
+
+  test('without writer keeps the result only', async () => {
+    const analyse = createStudyAnalyser({
+      pacs: fakePacs(ctFiles, segFile),
+      modelCard: card,
+      logger: pino({ level: 'silent' }),
+    });
+
+    const output = await analyse(job);
+
+    expect(output.observationId).toBeUndefined();
+    expect(output.result.model).toEqual({ id: card.id, version: card.version });
+  });
+
+  test('study without SEG fails with ERR_SEGMENTATION_MISSING', async () => {
+    const pacs = fakePacs(ctFiles, null);
+    const analyse = createStudyAnalyser({ pacs, modelCard: card, logger: pino({ level: 'silent' }) });
+
+    const error: unknown = await analyse(job).catch((thrown: unknown) => thrown);
+
+    expect(isNqo1Error(error, 'ERR_SEGMENTATION_MISSING')).toBe(true);
+    expect(pacs.calls.some((call) => call.startsWith('wado'))).toBe(false);
+  });
+
+  test('job for another card version is rejected', async () => {
+    const pacs = fakePacs(ctFiles, segFile);
+    const analyse = createStudyAnalyser({ pacs, modelCard: card, logger: pino({ level: 'silent' }) });
+
+    const error: unknown = await analyse({ ...job, modelVersion: 'other' }).catch(
+      (thrown: unknown) => thrown,
+    );
+
+    expect(isNqo1Error(error, 'ERR_CONFIG_INVALID')).toBe(true);
+    expect(pacs.calls).toEqual([]);
+  });
+});
