@@ -36,6 +36,7 @@ const FAILURE_KIND_BY_CODE: Readonly<Record<string, FailureKind>> = {
   ERR_MASK_EMPTY: 'segmentation',
   ERR_MASK_GEOMETRY: 'segmentation',
   ERR_SEG_MALFORMED: 'segmentation',
+  ERR_SEGMENTATION_MISSING: 'segmentation',
   ERR_SEGMENT_SELECTION: 'segmentation',
   ERR_ROI_TOO_SMALL: 'segmentation',
   ERR_SERIES_EMPTY: 'series',

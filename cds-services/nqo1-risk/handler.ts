@@ -13,7 +13,7 @@ import { Nqo1Error } from '../../src/errors.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import type { CdsResponse } from '../../src/server/cds-types.js';
 import type { ServiceDeps } from '../types.js';
-import { isUrlAllowed } from '../../src/server/url-allowlist.js';
+import { assertUrlAllowed } from '../../src/net/url-allowlist.js';
 import { buildCard, buildInProgressCard, type CardContext } from './cards.js';
 import { nqo1RiskDefinition } from './definition.js';
 import { negotiateLocale } from './messages.js';
@@ -89,7 +89,7 @@ function parseHookRequest(body: unknown): HookRequest {
 
 /**
  * Returns `prefetch.studies`, or rejects the call when it is absent or null (the client could not
- * prefetch). A `fhirServer` outside the allowlist is refused outright.
+ * prefetch). A `fhirServer` outside the allowlist is rejected with `ERR_URL_NOT_ALLOWED` first.
  *
  * LIMITATION: the service does not yet query `fhirServer` itself when prefetch is missing, because
  * the FHIR read path with the client's `fhirAuthorization` token is not built; the EHR must send the
@@ -99,13 +99,8 @@ function requireStudiesPrefetch(request: HookRequest, allowedFhirBaseUrls: reado
   const studies = request.prefetch?.studies;
   if (studies !== undefined && studies !== null) return studies;
 
-  const { fhirServer } = request;
-  if (fhirServer !== undefined && !isUrlAllowed(fhirServer, allowedFhirBaseUrls)) {
-    throw new Nqo1Error(
-      'ERR_URL_NOT_ALLOWED',
-      `fhirServer ${JSON.stringify(fhirServer)} is not on fhir.allowedBaseUrls; the service will not contact it`,
-    );
-  }
+  // Checked even though it is not used yet, so a misconfigured EHR learns it now, not later.
+  if (request.fhirServer !== undefined) assertUrlAllowed(request.fhirServer, allowedFhirBaseUrls, 'FHIR');
   throw new Nqo1Error(
     'ERR_PREFETCH_MISSING',
     `prefetch.studies is missing: configure the EHR to send the prefetch "studies" (${nqo1RiskDefinition.prefetch.studies}) ` +

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 
 import { Nqo1Error } from '../errors.js';
-import { isUrlAllowed } from './url-allowlist.js';
+import { isUrlAllowed } from '../net/url-allowlist.js';
 
 /** Asymmetric JWS algorithms an EHR may sign CDS Hooks tokens with. `none` and HS* are never allowed. */
 export const JWS_ALGORITHMS = [

@@ -57,9 +57,10 @@ export interface MappedError {
 /**
  * HTTP status and issue type per error code. Imaging, mask and model errors are 422: the request was
  * well formed but the study cannot be analysed. `ERR_URL_NOT_ALLOWED` is 403 because the URL came
- * from the request and the service refuses to contact it.
+ * from the request and the service refuses to contact it. Keyed by string so that a code added to
+ * `src/errors.ts` compiles at once; a test fails until the code has an entry here.
  */
-export const STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, readonly [number, IssueType]>>> = {
+export const STATUS_BY_CODE: Readonly<Record<string, readonly [number, IssueType]>> = {
   ERR_REQUEST_INVALID: [400, 'invalid'],
   ERR_UNAUTHORIZED: [401, 'login'],
   ERR_URL_NOT_ALLOWED: [403, 'forbidden'],
@@ -69,10 +70,14 @@ export const STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, readonly [number
   ERR_DICOM_UNSUPPORTED: [422, 'not-supported'],
   ERR_SERIES_EMPTY: [422, 'processing'],
   ERR_SERIES_GEOMETRY: [422, 'processing'],
+  ERR_SERIES_MIXED: [422, 'processing'],
+  ERR_IMAGE_VALUES: [422, 'processing'],
   ERR_NRRD_MALFORMED: [422, 'processing'],
   ERR_MASK_EMPTY: [422, 'processing'],
   ERR_MASK_GEOMETRY: [422, 'processing'],
   ERR_SEG_MALFORMED: [422, 'processing'],
+  ERR_SEGMENTATION_MISSING: [422, 'processing'],
+  ERR_SEGMENT_SELECTION: [422, 'processing'],
   ERR_ROI_TOO_SMALL: [422, 'processing'],
   ERR_SETTINGS_INVALID: [422, 'processing'],
   ERR_TOO_MANY_GRAY_LEVELS: [422, 'too-costly'],
@@ -99,8 +104,10 @@ export function mapError(error: unknown, requestId: string): MappedError {
     const status = baseStatus === 502 && timedOut ? 504 : baseStatus;
 
     if (status === 401) return { status, outcome: undefined, code: error.code };
-    if (status >= 500)
+    // 501 keeps its message: it names the missing function, which is no internal detail.
+    if (status >= 500 && status !== 501) {
       return serverError(status, status === 504 ? 'timeout' : issueType, error.code, requestId);
+    }
     return { status, outcome: buildOutcome(issueType, error.code, error.message), code: error.code };
   }
 

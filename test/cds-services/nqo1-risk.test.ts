@@ -1,0 +1,390 @@
+import request from 'supertest';
+import { afterEach, describe, expect, test } from 'vitest';
+
+import { Nqo1Error } from '../../src/errors.js';
+import type { CdsCard, CdsResponse } from '../../src/server/cds-types.js';
+import type { OperationOutcome } from '../../src/server/outcome.js';
+import type { AnalyseStudy, AnalysisJob } from '../../src/jobs/types.js';
+import { validateCdsResponse } from '../support/cds-response.js';
+import {
+  createHarness,
+  hookRequest,
+  imagingStudy,
+  PATIENT,
+  PATIENT_BIRTH_DATE,
+  PATIENT_ID,
+  PATIENT_NAME,
+  searchsetBundle,
+  type Harness,
+} from '../support/cds-fixtures.js';
+import { calibratedResult, SAMPLE_FEATURES, uncalibratedResult } from '../support/score-result.js';
+
+const STUDY_UID = '1.2.826.0.1.1';
+
+let harness: Harness | undefined;
+
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+interface HookResult {
+  readonly status: number;
+  readonly body: CdsResponse;
+}
+
+/** Calls the hook with a fresh valid token and checks the response against the CDS Hooks rules. */
+async function callHook(
+  h: Harness,
+  body: Record<string, unknown> = hookRequest(),
+  headers: Record<string, string> = {},
+): Promise<HookResult> {
+  const response = await request(h.app)
+    .post('/cds-services/nqo1-risk')
+    .set('Authorization', await h.authorization())
+    .set(headers)
+    .send(body);
+  const parsed = response.body as unknown;
+  if (response.status === 200) expect(validateCdsResponse(parsed)).toEqual([]);
+  return { status: response.status, body: parsed as CdsResponse };
+}
+
+/** The only card of a hook response. */
+function onlyCard(result: HookResult): CdsCard {
+  expect(result.body.cards).toHaveLength(1);
+  return result.body.cards[0]!;
+}
+
+/** Parses an OperationOutcome response body. */
+function outcomeOf(response: request.Response): OperationOutcome {
+  return JSON.parse(response.text) as OperationOutcome;
+}
+
+/** A fake analyse that records its jobs and returns `result` for the model version of each job. */
+function recordingAnalyse(makeResult: (job: AnalysisJob) => ReturnType<typeof calibratedResult>): {
+  analyse: AnalyseStudy;
+  jobs: AnalysisJob[];
+} {
+  const jobs: AnalysisJob[] = [];
+  return {
+    jobs,
+    analyse: (job) => {
+      jobs.push(job);
+      return Promise.resolve({ result: makeResult(job) });
+    },
+  };
+}
+
+describe('discovery', () => {
+  test('lists the nqo1-risk service with its prefetch', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app).get('/cds-services');
+    const body = response.body as unknown;
+
+    expect(response.status).toBe(200);
+    expect(body).toEqual({
+      services: [
+        {
+          id: 'nqo1-risk',
+          hook: 'patient-view',
+          title: expect.any(String) as unknown,
+          description: expect.stringContaining('NQO1') as unknown,
+          prefetch: {
+            patient: 'Patient/{{context.patientId}}',
+            studies: 'ImagingStudy?patient={{context.patientId}}&modality=CT&_sort=-started',
+          },
+        },
+      ],
+    });
+  });
+});
+
+describe('POST /cds-services/nqo1-risk', () => {
+  test('rejects a call without JWT with a bare 401', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app).post('/cds-services/nqo1-risk').send(hookRequest());
+
+    expect(response.status).toBe(401);
+    expect(response.text).toBe('');
+  });
+
+  test('shows in-progress, then the result card', async () => {
+    const { analyse, jobs } = recordingAnalyse((job) =>
+      calibratedResult({
+        model: { id: job.modelId, version: job.modelVersion },
+        probability: 0.81,
+        class: 'high',
+      }),
+    );
+    harness = await createHarness({ analyse });
+
+    const first = await callHook(harness);
+    expect(first.status).toBe(200);
+    expect(onlyCard(first)).toMatchObject({
+      indicator: 'info',
+      summary: expect.stringContaining('in progress') as unknown,
+    });
+
+    await harness.queue.drain();
+    expect(jobs).toEqual([
+      {
+        studyInstanceUid: STUDY_UID,
+        imagingStudyId: 'study-1',
+        patientId: PATIENT_ID,
+        modelId: 'br-ro',
+        modelVersion: '1.0.0',
+      },
+    ]);
+
+    const second = await callHook(harness);
+    const card = onlyCard(second);
+    expect(card.summary).toBe('NQO1 expression likely high (probability 0.81)');
+    expect(card.indicator).toBe('warning');
+    expect(card.detail).toContain('**0.81** (threshold 0.404), at or above the threshold');
+    expect(card.source).toEqual({
+      label: expect.any(String) as unknown,
+      url: 'https://doi.org/10.1371/journal.pone.0290900',
+      topic: {
+        system: 'urn:nqo1-cds:card-topic',
+        code: 'nqo1-expression-risk',
+        display: 'NQO1 expression risk',
+      },
+    });
+
+    const stored = harness.store.getResult({
+      studyInstanceUid: STUDY_UID,
+      modelId: 'br-ro',
+      modelVersion: '1.0.0',
+    });
+    expect(card.links).toEqual([
+      {
+        label: 'Open the NQO1 analysis',
+        url: 'http://127.0.0.1:8080/smart-app/launch.html',
+        type: 'smart',
+        appContext: stored?.id,
+      },
+    ]);
+    expect(card.uuid).not.toBe(onlyCard(first).uuid);
+  });
+
+  test('enqueues a study once across calls', async () => {
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const jobs: AnalysisJob[] = [];
+    harness = await createHarness({
+      analyse: async (job) => {
+        jobs.push(job);
+        await blocked;
+        return { result: uncalibratedResult() };
+      },
+    });
+
+    const first = await callHook(harness);
+    const second = await callHook(harness);
+    release();
+    await harness.queue.drain();
+
+    expect(jobs).toHaveLength(1);
+    expect(onlyCard(second).uuid).toBe(onlyCard(first).uuid);
+  });
+
+  test('shows features and no probability when uncalibrated', async () => {
+    harness = await createHarness({ analyse: () => Promise.resolve({ result: uncalibratedResult() }) });
+    await callHook(harness);
+    await harness.queue.drain();
+
+    const card = onlyCard(await callHook(harness));
+    expect(card.summary).toBe('NQO1 radiomic features measured; a probability needs site calibration');
+    expect(card.indicator).toBe('info');
+    expect(card.detail).toContain('A probability needs site calibration');
+    expect(card.detail).not.toMatch(/probability of high NQO1 expression/i);
+    expect(card.detail).not.toMatch(/0\.81/);
+    for (const name of Object.keys(SAMPLE_FEATURES)) expect(card.detail).toContain(`| ${name} |`);
+    expect(card.detail).toContain('| Whole_peri_firstorder_TotalEnergy | Tumour with margin | 3200000000 |');
+    expect(card.detail).toContain('| Whole_ngtdm_Coarseness | Tumour | 0.0042 |');
+  });
+
+  test('answers in Simplified Chinese for Accept-Language zh-CN', async () => {
+    harness = await createHarness({
+      analyse: () =>
+        Promise.resolve({
+          result: calibratedResult({
+            model: { id: 'br-ro', version: '1.0.0' },
+            probability: 0.22,
+            class: 'low',
+          }),
+        }),
+    });
+    const inProgress = await callHook(harness, hookRequest(), {
+      'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.5',
+    });
+    expect(onlyCard(inProgress).summary).toBe('NQO1 风险：正在分析肝脏 CT');
+
+    await harness.queue.drain();
+    const english = await callHook(harness);
+    const chinese = await callHook(harness, hookRequest(), { 'Accept-Language': 'zh' });
+
+    expect(onlyCard(chinese).summary).toBe('NQO1 可能低表达（概率 0.22）');
+    expect(onlyCard(chinese).detail).toContain('低于阈值');
+    expect(onlyCard(chinese).links?.[0]?.label).toBe('查看 NQO1 分析详情');
+    expect(onlyCard(english).summary).toBe('NQO1 expression likely low (probability 0.22)');
+    expect(onlyCard(chinese).uuid).toBe(onlyCard(english).uuid);
+  });
+
+  test('uses the configured locale without Accept-Language', async () => {
+    harness = await createHarness({ configOverrides: { locale: 'zh-CN' } });
+    const response = await callHook(harness);
+
+    expect(onlyCard(response).summary).toBe('NQO1 风险：正在分析肝脏 CT');
+  });
+
+  test('says a segmentation is missing after that failure', async () => {
+    harness = await createHarness({
+      analyse: () =>
+        Promise.reject(new Nqo1Error('ERR_MASK_EMPTY', 'No segment labelled tumour in study 1.2.826.0.1.1')),
+    });
+    await callHook(harness);
+    await harness.queue.drain();
+
+    const card = onlyCard(await callHook(harness));
+    expect(card.summary).toBe('NQO1 risk not available: the liver CT has no usable tumour segmentation');
+    expect(card.indicator).toBe('info');
+    expect(card.detail).toContain('`ERR_MASK_EMPTY`');
+    expect(card.links).toBeUndefined();
+  });
+
+  test('shows a warning after an unexpected failure', async () => {
+    harness = await createHarness({ analyse: () => Promise.reject(new RangeError('index out of range')) });
+    await callHook(harness);
+    await harness.queue.drain();
+
+    const card = onlyCard(await callHook(harness));
+    expect(card.indicator).toBe('warning');
+    expect(card.summary).toBe('NQO1 risk not available: the analysis failed');
+    expect(card.detail).toContain('`ERR_INTERNAL`');
+    expect(card.detail).not.toContain('index out of range');
+  });
+
+  test('returns no card when the patient has no CT study', async () => {
+    harness = await createHarness();
+    const body = hookRequest({
+      prefetch: {
+        patient: PATIENT,
+        studies: searchsetBundle([imagingStudy({ id: 'mr-1', seriesModalities: ['MR'] })]),
+      },
+    });
+    const response = await callHook(harness, body);
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ cards: [] });
+    expect(harness.store.countByStatus().pending).toBe(0);
+  });
+
+  test('analyses the newest CT study', async () => {
+    const { analyse, jobs } = recordingAnalyse(() => uncalibratedResult());
+    harness = await createHarness({ analyse });
+    const studies = searchsetBundle([
+      imagingStudy({ id: 'old', uid: '1.2.3.1', started: '2024-01-01T00:00:00Z' }),
+      imagingStudy({ id: 'new', uid: '1.2.3.2', started: '2026-05-01T00:00:00Z' }),
+      imagingStudy({
+        id: 'newest-mr',
+        uid: '1.2.3.3',
+        started: '2026-09-01T00:00:00Z',
+        seriesModalities: ['MR'],
+      }),
+    ]);
+    await callHook(harness, hookRequest({ prefetch: { patient: PATIENT, studies } }));
+    await harness.queue.drain();
+
+    expect(jobs.map((job) => job.imagingStudyId)).toEqual(['new']);
+  });
+
+  test('returns 412 when the studies prefetch is missing', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(
+        hookRequest({
+          prefetch: { patient: PATIENT, studies: null },
+          fhirServer: 'http://127.0.0.1:8103/fhir/R4',
+        }),
+      );
+
+    expect(response.status).toBe(412);
+    expect(response.type).toBe('application/fhir+json');
+    const outcome = outcomeOf(response);
+    expect(outcome.resourceType).toBe('OperationOutcome');
+    expect(outcome.issue[0].code).toBe('required');
+    expect(outcome.issue[0].details).toMatchObject({ coding: [{ code: 'ERR_PREFETCH_MISSING' }] });
+    expect(outcome.issue[0].diagnostics).toContain('prefetch "studies"');
+  });
+
+  test('returns 403 for a fhirServer off the allowlist', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(hookRequest({ prefetch: undefined, fhirServer: 'http://127.0.0.1:9999/other' }));
+
+    expect(response.status).toBe(403);
+    expect(outcomeOf(response)).toMatchObject({
+      issue: [{ details: { coding: [{ code: 'ERR_URL_NOT_ALLOWED' }] } }],
+    });
+  });
+
+  test('returns 400 for a body without patientId', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(hookRequest({ context: { userId: 'Practitioner/dr-1' } }));
+
+    expect(response.status).toBe(400);
+    expect(outcomeOf(response)).toMatchObject({
+      issue: [{ code: 'invalid', diagnostics: expect.stringContaining('context.patientId') as unknown }],
+    });
+  });
+
+  test('returns 400 for another hook', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(hookRequest({ hook: 'order-select' }));
+
+    expect(response.status).toBe(400);
+    expect(outcomeOf(response).issue[0].diagnostics).toContain(
+      'expected hook "patient-view", got "order-select"',
+    );
+  });
+
+  test('never logs the JWT or patient data', async () => {
+    harness = await createHarness({ analyse: () => Promise.resolve({ result: uncalibratedResult() }) });
+    const authorization = await harness.authorization();
+    await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', authorization)
+      .send(hookRequest());
+    await harness.queue.drain();
+    await request(harness.app).post('/cds-services/nqo1-risk').send(hookRequest());
+
+    const logText = harness.logs.text();
+    const token = authorization.slice('Bearer '.length);
+    expect(logText).not.toContain(token);
+    expect(logText).not.toContain(token.split('.')[2]);
+    expect(logText).not.toContain(PATIENT_NAME);
+    expect(logText).not.toContain(PATIENT_BIRTH_DATE);
+    expect(logText).not.toContain('MRN-778899');
+    expect(logText).not.toContain(PATIENT_ID);
+
+    const served = harness.logs.withMessage('request served');
+    expect(served.map((entry) => [entry.route, entry.status])).toEqual([
+      ['/cds-services/nqo1-risk', 200],
+      ['/cds-services/nqo1-risk', 401],
+    ]);
+    expect(
+      served.every((entry) => typeof entry.requestId === 'string' && typeof entry.durationMs === 'number'),
+    ).toBe(true);
+  });
+});

@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import request from 'supertest';
+import { afterEach, describe, expect, test } from 'vitest';
+
+import { createTestIssuer, TEST_ISSUER, TEST_KID, unsecuredToken } from '../support/cds-jwt.js';
+import { createHarness, hookRequest, HOOK_URL, type Harness } from '../support/cds-fixtures.js';
+import { startLoopbackListener, type LoopbackListener } from '../support/loopback-listener.js';
+
+/** The verifier's frozen clock; tokens are dated relative to it. */
+const NOW = new Date('2026-12-04T12:00:00Z');
+const NOW_SECONDS = NOW.getTime() / 1000;
+
+let harness: Harness | undefined;
+const listeners: LoopbackListener[] = [];
+
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+  await Promise.all(listeners.splice(0).map((listener) => listener.close()));
+});
+
+async function post(h: Harness, authorization: string | undefined): Promise<request.Response> {
+  const call = request(h.app).post('/cds-services/nqo1-risk');
+  if (authorization !== undefined) call.set('Authorization', authorization);
+  return call.send(hookRequest());
+}
+
+/** The `reason` of the last `request rejected` log line. */
+function loggedReason(h: Harness): unknown {
+  const rejected = h.logs.withMessage('request rejected');
+  const details = rejected.at(-1)?.details as Record<string, unknown> | undefined;
+  return details?.reason;
+}
+
+/** Signs a token with a fresh key that the service does not trust, under the trusted kid. */
+async function signWithForeignKey(
+  payload: Record<string, unknown>,
+  header: Record<string, unknown> = {},
+): Promise<string> {
+  const { privateKey } = await generateKeyPair('ES384');
+  return new SignJWT(payload).setProtectedHeader({ alg: 'ES384', kid: TEST_KID, ...header }).sign(privateKey);
+}
+
+function validClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    iss: TEST_ISSUER,
+    aud: HOOK_URL,
+    iat: NOW_SECONDS,
+    exp: NOW_SECONDS + 300,
+    jti: randomUUID(),
+    ...overrides,
+  };
+}
+
+describe('CDS Hooks JWT verification', () => {
+  test('accepts a valid token', async () => {
+    harness = await createHarness({ now: () => NOW });
+    const token = await harness.issuer.sign({ aud: HOOK_URL, now: NOW });
+    const response = await post(harness, `Bearer ${token}`);
+
+    expect(response.status).toBe(200);
+    expect(harness.logs.withMessage('request rejected')).toEqual([]);
+  });
+
+  type Case = readonly [
+    name: string,
+    reason: string,
+    makeHeader: (h: Harness) => Promise<string | undefined>,
+  ];
+  const cases: readonly Case[] = [
+    ['no Authorization header', 'missing_authorization', () => Promise.resolve(undefined)],
+    ['Basic scheme', 'not_bearer', () => Promise.resolve('Basic dXNlcjpwYXNz')],
+    ['garbage token', 'malformed_token', () => Promise.resolve('Bearer not-a-jwt')],
+    ['bad signature', 'bad_signature', async () => `Bearer ${await signWithForeignKey(validClaims())}`],
+    [
+      'unknown issuer',
+      'unknown_issuer',
+      async (h) =>
+        `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, claims: { iss: 'https://other-ehr.test' } })}`,
+    ],
+    [
+      'wrong audience',
+      'wrong_audience',
+      async (h) =>
+        `Bearer ${await h.issuer.sign({ aud: 'http://127.0.0.1:8080/cds-services/other', now: NOW })}`,
+    ],
+    [
+      'expired token',
+      'expired',
+      async (h) =>
+        `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, claims: { iat: NOW_SECONDS - 200, exp: NOW_SECONDS - 60 } })}`,
+    ],
+    [
+      'token older than maxTokenAgeSeconds',
+      'token_too_old',
+      async (h) =>
+        `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, claims: { iat: NOW_SECONDS - 400, exp: NOW_SECONDS + 60 } })}`,
+    ],
+    [
+      'iat in the future',
+      'iat_in_future',
+      async (h) =>
+        `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, claims: { iat: NOW_SECONDS + 120, exp: NOW_SECONDS + 400 } })}`,
+    ],
+    ['alg none', 'alg_not_allowed', () => Promise.resolve(`Bearer ${unsecuredToken(validClaims())}`)],
+    [
+      'HS256 with a shared secret',
+      'alg_not_allowed',
+      async () =>
+        `Bearer ${await new SignJWT(validClaims())
+          .setProtectedHeader({ alg: 'HS256', kid: TEST_KID })
+          .sign(new TextEncoder().encode('a-shared-secret-of-32-bytes-long!'))}`,
+    ],
+    [
+      'algorithm not allowed for the issuer',
+      'alg_not_allowed',
+      async () => {
+        const { privateKey } = await generateKeyPair('ES256');
+        return `Bearer ${await new SignJWT(validClaims()).setProtectedHeader({ alg: 'ES256', kid: TEST_KID }).sign(privateKey)}`;
+      },
+    ],
+    [
+      'missing kid',
+      'missing_kid',
+      async (h) =>
+        `Bearer ${await new SignJWT(validClaims()).setProtectedHeader({ alg: 'ES384' }).sign(h.issuer.privateKey)}`,
+    ],
+    [
+      'unknown kid',
+      'unknown_kid',
+      async (h) =>
+        `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, header: { kid: 'rotated-away' } })}`,
+    ],
+    [
+      'missing jti',
+      'missing_claim',
+      async (h) => `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, omit: ['jti'] })}`,
+    ],
+    [
+      'missing exp',
+      'missing_claim',
+      async (h) => `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, omit: ['exp'] })}`,
+    ],
+  ];
+
+  test.each(cases)('rejects %s', async (_name, reason, makeHeader) => {
+    harness = await createHarness({ now: () => NOW });
+    const authorization = await makeHeader(harness);
+    const response = await post(harness, authorization);
+
+    expect(response.status).toBe(401);
+    expect(response.text).toBe('');
+    expect(loggedReason(harness)).toBe(reason);
+    const token = authorization?.split(' ')[1];
+    if (token !== undefined) expect(harness.logs.text()).not.toContain(token);
+  });
+
+  test('rejects a replayed jti', async () => {
+    harness = await createHarness({ now: () => NOW });
+    const authorization = `Bearer ${await harness.issuer.sign({ aud: HOOK_URL, now: NOW })}`;
+
+    const first = await post(harness, authorization);
+    const replay = await post(harness, authorization);
+
+    expect(first.status).toBe(200);
+    expect(replay.status).toBe(401);
+    expect(replay.text).toBe('');
+    expect(loggedReason(harness)).toBe('replayed_jti');
+  });
+
+  test('fetches keys only from the configured jwksUrl', async () => {
+    const issuer = await createTestIssuer('remote-key');
+    const jwksServer = await startLoopbackListener((_req, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(issuer.jwks));
+    });
+    const attacker = await startLoopbackListener((_req, res) => {
+      res.end('{"keys":[]}');
+    });
+    listeners.push(jwksServer, attacker);
+    harness = await createHarness({
+      now: () => NOW,
+      configOverrides: {
+        auth: { issuers: [{ iss: TEST_ISSUER, jwksUrl: `${jwksServer.origin}/jwks.json` }] },
+      },
+    });
+
+    const valid = await post(harness, `Bearer ${await issuer.sign({ aud: HOOK_URL, now: NOW })}`);
+    const attackerKey = await generateKeyPair('ES384');
+    const attackerJwk = await exportJWK(attackerKey.publicKey);
+    const withJku = await new SignJWT(validClaims())
+      .setProtectedHeader({
+        alg: 'ES384',
+        kid: 'remote-key',
+        jku: `${attacker.origin}/jwks.json`,
+        jwk: attackerJwk,
+      })
+      .sign(attackerKey.privateKey);
+    const forged = await post(harness, `Bearer ${withJku}`);
+
+    expect(valid.status).toBe(200);
+    expect(jwksServer.requestCount()).toBeGreaterThanOrEqual(1);
+    expect(forged.status).toBe(401);
+    expect(loggedReason(harness)).toBe('bad_signature');
+    expect(attacker.connectionCount()).toBe(0);
+  });
+
+  test('rejects when the JWKS server is down', async () => {
+    const silent = await startLoopbackListener();
+    await silent.close();
+    harness = await createHarness({
+      now: () => NOW,
+      configOverrides: { auth: { issuers: [{ iss: TEST_ISSUER, jwksUrl: `${silent.origin}/jwks.json` }] } },
+    });
+    const response = await post(harness, `Bearer ${await harness.issuer.sign({ aud: HOOK_URL, now: NOW })}`);
+
+    expect(response.status).toBe(401);
+    expect(loggedReason(harness)).toBe('jwks_unavailable');
+  });
+});

@@ -1,0 +1,143 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { describe, expect, test } from 'vitest';
+
+import { Nqo1Error } from '../../src/errors.js';
+import { loadConfig } from '../../src/server/config.js';
+
+function writeSiteFile(content: unknown): string {
+  const folder = mkdtempSync(path.join(tmpdir(), 'nqo1-config-'));
+  const file = path.join(folder, 'site.json');
+  writeFileSync(file, JSON.stringify(content));
+  return file;
+}
+
+/** Loads with `site` as the site file and no environment, returning the thrown message. */
+function loadError(site: unknown, env: Record<string, string> = {}): string {
+  try {
+    loadConfig({ configPath: writeSiteFile(site), env });
+  } catch (error) {
+    expect(error).toBeInstanceOf(Nqo1Error);
+    expect((error as Nqo1Error).code).toBe('ERR_CONFIG_INVALID');
+    return (error as Nqo1Error).message;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  test('loads the shipped defaults', () => {
+    const config = loadConfig({ env: {} });
+
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      publicUrl: 'http://127.0.0.1:8080',
+      corsOrigins: [],
+    });
+    expect(config.auth).toEqual({ issuers: [], maxTokenAgeSeconds: 300, clockToleranceSeconds: 5 });
+    expect(config.store.sqlitePath).toBe('.nqo1/results.sqlite');
+    expect(config.model.cardPath).toBe('config/models/br-ro.json');
+    expect(config.locale).toBe('en');
+  });
+
+  test('merges a site file over the defaults', () => {
+    const site = writeSiteFile({
+      server: { port: 9090, publicUrl: 'https://cds.hospital.test/nqo1/' },
+      auth: {
+        issuers: [{ iss: 'https://ehr.hospital.test', jwksUrl: 'https://ehr.hospital.test/jwks.json' }],
+      },
+      locale: 'zh-CN',
+    });
+    const config = loadConfig({ configPath: site, env: {} });
+
+    expect(config.server.port).toBe(9090);
+    expect(config.server.host).toBe('127.0.0.1');
+    expect(config.server.publicUrl).toBe('https://cds.hospital.test/nqo1');
+    expect(config.auth.issuers[0]?.algorithms).toEqual(['RS384', 'ES384', 'RS256', 'ES256']);
+    expect(config.locale).toBe('zh-CN');
+    expect(config.dicomweb.baseUrl).toBe('http://127.0.0.1:8042/dicom-web');
+  });
+
+  test('reads the site file from NQO1_CONFIG', () => {
+    const site = writeSiteFile({ server: { port: 7000 } });
+    expect(loadConfig({ env: { NQO1_CONFIG: site } }).server.port).toBe(7000);
+  });
+
+  test('applies environment overrides last', () => {
+    const site = writeSiteFile({ server: { port: 9090 } });
+    const config = loadConfig({
+      configPath: site,
+      env: {
+        NQO1_PORT: '8181',
+        NQO1_PUBLIC_URL: 'https://cds.test',
+        NQO1_LOCALE: 'zh-CN',
+        NQO1_SQLITE_PATH: '/var/lib/nqo1/r.sqlite',
+      },
+    });
+
+    expect(config.server.port).toBe(8181);
+    expect(config.server.publicUrl).toBe('https://cds.test');
+    expect(config.locale).toBe('zh-CN');
+    expect(config.store.sqlitePath).toBe('/var/lib/nqo1/r.sqlite');
+  });
+
+  test('names a misspelled key', () => {
+    expect(loadError({ dicomweb: { baseURL: 'http://127.0.0.1:8042/dicom-web' } })).toContain(
+      'dicomweb.baseURL: unknown key; check its spelling or remove it',
+    );
+  });
+
+  test('names an invalid URL and its value', () => {
+    expect(loadError({ dicomweb: { baseUrl: 'x' } })).toContain(
+      'dicomweb.baseUrl: expected an http(s) URL, got "x"',
+    );
+  });
+
+  test('names an invalid port from the environment', () => {
+    const message = loadError({}, { NQO1_PORT: 'eighty' });
+    expect(message).toContain('server.port: expected a port number, got "eighty"');
+    expect(message).toContain('$NQO1_PORT');
+  });
+
+  test.each([['HS256'], ['none']])('rejects the %s algorithm', (alg) => {
+    const message = loadError({
+      auth: { issuers: [{ iss: 'https://ehr.test', jwksUrl: 'https://ehr.test/jwks', algorithms: [alg] }] },
+    });
+    expect(message).toContain(`auth.issuers[0].algorithms[0]: expected an asymmetric JWS algorithm`);
+    expect(message).toContain(`got "${alg}"`);
+  });
+
+  test('requires exactly one key source per issuer', () => {
+    expect(loadError({ auth: { issuers: [{ iss: 'https://ehr.test' }] } })).toContain(
+      'auth.issuers[0]: expected exactly one of jwksUrl or jwks',
+    );
+  });
+
+  test('rejects a plain-http jwksUrl off loopback', () => {
+    expect(
+      loadError({ auth: { issuers: [{ iss: 'https://ehr.test', jwksUrl: 'http://ehr.test/jwks' }] } }),
+    ).toContain(
+      'auth.issuers[0].jwksUrl: expected an https URL (http only on loopback), got "http://ehr.test/jwks"',
+    );
+  });
+
+  test('rejects a base URL outside its allowlist', () => {
+    expect(loadError({ fhir: { baseUrl: 'http://127.0.0.1:9000/fhir' } })).toContain(
+      'fhir.baseUrl: "http://127.0.0.1:9000/fhir" is not under any of fhir.allowedBaseUrls',
+    );
+  });
+
+  test('rejects a secret-looking bearerTokenEnv value', () => {
+    expect(loadError({ fhir: { bearerTokenEnv: 'eyJhbGciOi.secret' } })).toContain(
+      'fhir.bearerTokenEnv: expected an environment variable name',
+    );
+  });
+
+  test('names an unreadable site file', () => {
+    expect(() => loadConfig({ configPath: '/nonexistent/site.json', env: {} })).toThrow(
+      /Cannot read configuration file \/nonexistent\/site.json/,
+    );
+  });
+});

@@ -1,0 +1,174 @@
+import express from 'express';
+import request from 'supertest';
+import { describe, expect, test } from 'vitest';
+
+import { ERROR_CODES, type ErrorCode, Nqo1Error } from '../../src/errors.js';
+import { requestLogging } from '../../src/server/logger.js';
+import { errorHandler, mapError, STATUS_BY_CODE } from '../../src/server/outcome.js';
+import { captureLogs } from '../support/log-capture.js';
+
+const REQUEST_ID = 'req-123';
+
+describe('mapError', () => {
+  test.each<[ErrorCode, number, string]>([
+    ['ERR_REQUEST_INVALID', 400, 'invalid'],
+    ['ERR_UNAUTHORIZED', 401, 'login'],
+    ['ERR_URL_NOT_ALLOWED', 403, 'forbidden'],
+    ['ERR_NOT_FOUND', 404, 'not-found'],
+    ['ERR_PREFETCH_MISSING', 412, 'required'],
+    ['ERR_SERIES_GEOMETRY', 422, 'processing'],
+    ['ERR_MASK_EMPTY', 422, 'processing'],
+    ['ERR_SEG_MALFORMED', 422, 'processing'],
+    ['ERR_MODEL_CARD_INVALID', 422, 'processing'],
+    ['ERR_MODEL_FEATURE_MISSING', 422, 'processing'],
+    ['ERR_NOT_IMPLEMENTED', 501, 'not-supported'],
+    ['ERR_DICOMWEB_FAILED', 502, 'transient'],
+    ['ERR_FHIR_FAILED', 502, 'transient'],
+    ['ERR_INTERNAL', 500, 'exception'],
+  ])('maps %s to %i', (code, status, issueType) => {
+    const mapped = mapError(new Nqo1Error(code, `message for ${code}`), REQUEST_ID);
+
+    expect(mapped.status).toBe(status);
+    expect(mapped.code).toBe(code);
+    if (status === 401) {
+      expect(mapped.outcome).toBeUndefined();
+      return;
+    }
+    expect(mapped.outcome?.issue[0]).toMatchObject({
+      severity: 'error',
+      code: issueType,
+      details: { coding: [{ system: 'urn:nqo1-cds:error-code', code }], text: ERROR_CODES[code] },
+    });
+  });
+
+  test('has a status for every error code', () => {
+    const unmapped = Object.keys(ERROR_CODES).filter((code) => !(code in STATUS_BY_CODE));
+    expect(unmapped).toEqual([]);
+  });
+
+  test('gives a client error its message', () => {
+    const mapped = mapError(new Nqo1Error('ERR_REQUEST_INVALID', 'context.patientId: missing'), REQUEST_ID);
+    expect(mapped.outcome?.issue[0].diagnostics).toBe('context.patientId: missing');
+  });
+
+  test('hides a dependency error message', () => {
+    const mapped = mapError(
+      new Nqo1Error('ERR_DICOMWEB_FAILED', 'GET http://pacs.internal/secret-path failed'),
+      REQUEST_ID,
+    );
+
+    expect(mapped.outcome?.issue[0].diagnostics).not.toContain('pacs.internal');
+    expect(mapped.outcome?.issue[0].diagnostics).toContain(REQUEST_ID);
+  });
+
+  test('maps a timed-out dependency to 504', () => {
+    const byDetail = mapError(
+      new Nqo1Error('ERR_FHIR_FAILED', 'timed out', { details: { timedOut: true } }),
+      REQUEST_ID,
+    );
+    const byCause = mapError(
+      new Nqo1Error('ERR_DICOMWEB_FAILED', 'timed out', {
+        cause: new DOMException('signal timed out', 'TimeoutError'),
+      }),
+      REQUEST_ID,
+    );
+
+    expect(byDetail.status).toBe(504);
+    expect(byDetail.outcome?.issue[0].code).toBe('timeout');
+    expect(byCause.status).toBe(504);
+  });
+
+  test('maps an unknown error to 500 with only the request id', () => {
+    const mapped = mapError(
+      new TypeError('Cannot read properties of undefined (reading "name")'),
+      REQUEST_ID,
+    );
+
+    expect(mapped.status).toBe(500);
+    expect(mapped.code).toBe('ERR_INTERNAL');
+    expect(mapped.outcome?.issue[0].diagnostics).toBe(
+      `${ERROR_CODES.ERR_INTERNAL} Quote request id ${REQUEST_ID} when reporting this to hospital IT.`,
+    );
+  });
+
+  test('maps a thrown string to 500', () => {
+    expect(mapError('boom', REQUEST_ID).status).toBe(500);
+  });
+});
+
+describe('errorHandler', () => {
+  function appThrowing(error: unknown): express.Application {
+    const logs = captureLogs();
+    const app = express();
+    app.use(requestLogging(logs.logger));
+    app.post('/json', express.json({ limit: '10b' }), (_req, res) => {
+      res.json({ ok: true });
+    });
+    app.get('/fail', () => {
+      throw error;
+    });
+    app.use(errorHandler());
+    return Object.assign(app, { logs });
+  }
+
+  test('sends a bare 401', async () => {
+    const response = await request(appThrowing(new Nqo1Error('ERR_UNAUTHORIZED', 'no token'))).get('/fail');
+
+    expect(response.status).toBe(401);
+    expect(response.text).toBe('');
+  });
+
+  test('sends an OperationOutcome as fhir+json', async () => {
+    const response = await request(
+      appThrowing(new Nqo1Error('ERR_NOT_IMPLEMENTED', 'FHIR fetch comes later')),
+    ).get('/fail');
+
+    expect(response.status).toBe(501);
+    expect(response.type).toBe('application/fhir+json');
+    expect(JSON.parse(response.text)).toMatchObject({
+      resourceType: 'OperationOutcome',
+      issue: [{ code: 'not-supported', diagnostics: 'FHIR fetch comes later' }],
+    });
+  });
+
+  test('quotes the X-Request-Id in a 500', async () => {
+    const response = await request(appThrowing(new Error('database exploded')))
+      .get('/fail')
+      .set('X-Request-Id', 'abc-42');
+
+    expect(response.status).toBe(500);
+    expect(response.headers['x-request-id']).toBe('abc-42');
+    expect(response.text).toContain('abc-42');
+    expect(response.text).not.toContain('database exploded');
+  });
+
+  test('maps invalid JSON to 400 and a large body to 413', async () => {
+    const app = appThrowing(undefined);
+    const invalid = await request(app).post('/json').set('Content-Type', 'application/json').send('{"a":');
+    const large = await request(app)
+      .post('/json')
+      .set('Content-Type', 'application/json')
+      .send('{"a":"0123456789"}');
+
+    expect(invalid.status).toBe(400);
+    expect(JSON.parse(invalid.text)).toMatchObject({
+      issue: [{ details: { coding: [{ code: 'ERR_REQUEST_INVALID' }] } }],
+    });
+    expect(large.status).toBe(413);
+  });
+
+  test('logs a 500 with its message and request id', async () => {
+    const app = appThrowing(new Error('database exploded')) as express.Application & {
+      logs: ReturnType<typeof captureLogs>;
+    };
+    await request(app).get('/fail').set('X-Request-Id', 'abc-43');
+
+    const [failed] = app.logs.withMessage('request failed');
+    expect(failed).toMatchObject({
+      requestId: 'abc-43',
+      code: 'ERR_INTERNAL',
+      status: 500,
+      err: { message: 'database exploded' },
+    });
+  });
+});
