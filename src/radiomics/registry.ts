@@ -6,6 +6,8 @@
 
 import * as firstorder from './firstorder.js';
 import type { FirstOrderInput } from './firstorder.js';
+import * as gldm from './gldm.js';
+import type { Gldm } from './gldm.js';
 import * as glrlm from './glrlm.js';
 import type { Glrlm } from './glrlm.js';
 import * as glszm from './glszm.js';
@@ -14,11 +16,12 @@ import * as ngtdm from './ngtdm.js';
 import type { Ngtdm } from './ngtdm.js';
 
 /** Feature classes the engine implements, in pyradiomics naming. */
-export type FeatureClass = 'firstorder' | 'glrlm' | 'glszm' | 'ngtdm';
+export type FeatureClass = 'firstorder' | 'gldm' | 'glrlm' | 'glszm' | 'ngtdm';
 
 /** Accessors for the prepared input of each class; `computeFeatures` builds each one at most once. */
 export interface ClassInputs {
   firstorder(): FirstOrderInput;
+  gldm(): Gldm;
   glrlm(): Glrlm;
   glszm(): Glszm;
   ngtdm(): Ngtdm;
@@ -51,6 +54,23 @@ const FIRSTORDER: Readonly<Record<string, (input: FirstOrderInput) => number>> =
   TotalEnergy: firstorder.totalEnergy,
   Uniformity: firstorder.uniformity,
   Variance: firstorder.variance,
+};
+
+const GLDM: Readonly<Record<string, (matrix: Gldm) => number>> = {
+  DependenceEntropy: gldm.dependenceEntropy,
+  DependenceNonUniformity: gldm.dependenceNonUniformity,
+  DependenceNonUniformityNormalized: gldm.dependenceNonUniformityNormalized,
+  DependenceVariance: gldm.dependenceVariance,
+  GrayLevelNonUniformity: gldm.grayLevelNonUniformity,
+  GrayLevelVariance: gldm.grayLevelVariance,
+  HighGrayLevelEmphasis: gldm.highGrayLevelEmphasis,
+  LargeDependenceEmphasis: gldm.largeDependenceEmphasis,
+  LargeDependenceHighGrayLevelEmphasis: gldm.largeDependenceHighGrayLevelEmphasis,
+  LargeDependenceLowGrayLevelEmphasis: gldm.largeDependenceLowGrayLevelEmphasis,
+  LowGrayLevelEmphasis: gldm.lowGrayLevelEmphasis,
+  SmallDependenceEmphasis: gldm.smallDependenceEmphasis,
+  SmallDependenceHighGrayLevelEmphasis: gldm.smallDependenceHighGrayLevelEmphasis,
+  SmallDependenceLowGrayLevelEmphasis: gldm.smallDependenceLowGrayLevelEmphasis,
 };
 
 const GLRLM: Readonly<Record<string, (matrix: Glrlm) => number>> = {
@@ -113,6 +133,9 @@ function buildRegistry(): ReadonlyMap<string, FeatureDefinition> {
   const definitions = new Map<string, FeatureDefinition>();
   for (const [name, feature] of Object.entries(FIRSTORDER)) {
     register(definitions, 'firstorder', name, (inputs) => feature(inputs.firstorder()));
+  }
+  for (const [name, feature] of Object.entries(GLDM)) {
+    register(definitions, 'gldm', name, (inputs) => feature(inputs.gldm()));
   }
   for (const [name, feature] of Object.entries(GLRLM)) {
     register(definitions, 'glrlm', name, (inputs) => feature(inputs.glrlm()));

@@ -24,12 +24,14 @@ export interface RadiomicsSettings {
   readonly minimumROIDimensions: number;
   /** When present, a region of this many voxels or fewer is rejected. */
   readonly minimumROISize?: number;
-  /** Infinity-norm neighbour distances in voxels, used by NGTDM (GLSZM and GLRLM always use 1). */
+  /** Infinity-norm neighbour distances in voxels, used by NGTDM and GLDM (GLSZM and GLRLM always use 1). */
   readonly distances: readonly number[];
   /** Restricts texture neighbourhoods to the plane orthogonal to `force2Ddimension`. */
   readonly force2D: boolean;
   /** Axis left out when `force2D` is set, in NumPy order: 0 = slices (k), 1 = rows (j), 2 = columns (i). */
   readonly force2Ddimension: number;
+  /** GLDM coarseness α: largest bin difference at which a neighbour still counts as dependent. */
+  readonly gldm_a: number;
 }
 
 /** pyradiomics 3.x code defaults. */
@@ -41,6 +43,7 @@ export const DEFAULT_RADIOMICS_SETTINGS: RadiomicsSettings = Object.freeze({
   distances: Object.freeze([1]),
   force2D: false,
   force2Ddimension: 0,
+  gldm_a: 0,
 });
 
 /**
@@ -58,6 +61,7 @@ export const radiomicsSettingsSchema = z.strictObject({
   distances: z.array(z.number().int().positive()).min(1).optional(),
   force2D: z.boolean().optional(),
   force2Ddimension: z.number().int().min(0).max(2).optional(),
+  gldm_a: z.number().int().min(0).optional(),
 });
 
 /** Settings as accepted by {@link parseRadiomicsSettings}. */
@@ -92,6 +96,7 @@ export function parseRadiomicsSettings(input: unknown): RadiomicsSettings {
     distances: parsed.distances ?? defaults.distances,
     force2D: parsed.force2D ?? defaults.force2D,
     force2Ddimension: parsed.force2Ddimension ?? defaults.force2Ddimension,
+    gldm_a: parsed.gldm_a ?? defaults.gldm_a,
     ...(parsed.binCount === undefined ? {} : { binCount: parsed.binCount }),
     ...(parsed.minimumROISize === undefined ? {} : { minimumROISize: parsed.minimumROISize }),
   };

@@ -1,6 +1,7 @@
 /**
  * Texture matrices against the .npy matrices stored with the pyradiomics baselines (default
- * configuration: binWidth 25, 13 GLRLM directions, 26-connected GLSZM zones, NGTDM at distance 1).
+ * configuration: binWidth 25, 13 GLRLM directions, 26-connected GLSZM zones, NGTDM and GLDM at
+ * distance 1, GLDM α = 0).
  * The matrices hold counts and sums of small rationals, so the gate is 1e-12 relative per cell.
  */
 
@@ -9,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { discretise } from '../../src/radiomics/discretise.js';
+import { buildGldm } from '../../src/radiomics/gldm.js';
 import { buildGlrlm } from '../../src/radiomics/glrlm.js';
 import { buildGlszm } from '../../src/radiomics/glszm.js';
 import { buildNgtdm } from '../../src/radiomics/ngtdm.js';
@@ -97,6 +99,25 @@ describe.each(['brain1', 'brain2'])('%s texture matrices', (caseName) => {
       expectClose(ngtdm.counts[row]!, npyAt(expected, row, 0), `n_i row ${row}`);
       expectClose(ngtdm.differenceSums[row]!, npyAt(expected, row, 1), `s_i row ${row}`);
       expectClose(ngtdm.grayLevels[row]!, npyAt(expected, row, 2), `i row ${row}`);
+    }
+  });
+
+  it('GLDM equals the .npy matrix', () => {
+    const expected = loadMatrix(caseName, 'gldm');
+    const gldm = buildGldm(input, [1], 0);
+    const [levelCount, dependenceColumns] = expected.shape as [number, number];
+    expect(gldm.grayLevels.length).toBe(levelCount);
+    // Both drop dependence counts that never occur, so the columns correspond one to one.
+    expect(gldm.dependences.length).toBe(dependenceColumns);
+    for (let row = 0; row < levelCount; row++) {
+      for (let column = 0; column < dependenceColumns; column++) {
+        const actual = gldm.counts[row * dependenceColumns + column]!;
+        expectClose(
+          actual,
+          npyAt(expected, row, column),
+          `level ${row} dependence ${gldm.dependences[column]}`,
+        );
+      }
     }
   });
 });

@@ -26,6 +26,7 @@ describe('radiomics settings', () => {
       distances: [1],
       force2D: false,
       force2Ddimension: 0,
+      gldm_a: 0,
     });
     expect(DEFAULT_RADIOMICS_SETTINGS.binCount).toBeUndefined();
   });
@@ -144,7 +145,7 @@ describe('angles', () => {
 describe('feature documentation', () => {
   // Every registered feature must be described in a doc comment of its class module that names it.
   const docBlocks = new Map<string, string[]>();
-  for (const featureClass of ['firstorder', 'glrlm', 'glszm', 'ngtdm']) {
+  for (const featureClass of ['firstorder', 'gldm', 'glrlm', 'glszm', 'ngtdm']) {
     const source = readFileSync(new URL(`../../src/radiomics/${featureClass}.ts`, import.meta.url), 'utf8');
     docBlocks.set(featureClass, source.match(/\/\*\*[\s\S]*?\*\//g) ?? []);
   }

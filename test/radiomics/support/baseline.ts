@@ -83,6 +83,7 @@ const ENGINE_KEYS = [
   'distances',
   'force2D',
   'force2Ddimension',
+  'gldm_a',
 ] as const;
 
 /**
@@ -118,7 +119,6 @@ const IGNORABLE = new Set([
   'normalizeScale=1',
   'padDistance=5',
   'interpolator="sitkBSpline"',
-  'gldm_a=0',
 ]);
 
 /** Loads a pyradiomics test case image and its label map as label 1. */
