@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, test } from 'vitest';
+
+import { Nqo1Error } from '../../src/errors.js';
+import { AnalysisQueue } from '../../src/jobs/queue.js';
+import { ResultStore } from '../../src/jobs/result-store.js';
+import type { AnalyseStudy, AnalysisJob } from '../../src/jobs/types.js';
+import { captureLogs } from '../support/log-capture.js';
+import { uncalibratedResult } from '../support/score-result.js';
+
+function job(studyInstanceUid: string): AnalysisJob {
+  return {
+    studyInstanceUid,
+    imagingStudyId: `study-${studyInstanceUid}`,
+    patientId: 'pat-secret-42',
+    modelId: 'br-ro',
+    modelVersion: '1.0.0',
+  };
+}
+
+let store: ResultStore | undefined;
+
+afterEach(() => {
+  store?.close();
+  store = undefined;
+});
+
+function setUp(analyse: AnalyseStudy, retryFailedAfterMs?: number) {
+  store = new ResultStore(':memory:');
+  const logs = captureLogs();
+  const queue = new AnalysisQueue({
+    store,
+    analyse,
+    logger: logs.logger,
+    ...(retryFailedAfterMs === undefined ? {} : { retryFailedAfterMs }),
+  });
+  queue.start();
+  return { store, queue, logs };
+}
+
+describe('AnalysisQueue', () => {
+  test('returns from enqueue before analysing', async () => {
+    const started: string[] = [];
+    const { store: s, queue } = setUp((j) => {
+      started.push(j.studyInstanceUid);
+      return Promise.resolve({ result: uncalibratedResult() });
+    });
+
+    expect(queue.enqueue(job('1.1'))).toBe('enqueued');
+    expect(started).toEqual([]);
+    await queue.drain();
+
+    expect(started).toEqual(['1.1']);
+    expect(s.getResult(job('1.1'))?.status).toBe('done');
+  });
+
+  test('enqueues the same study once', async () => {
+    let calls = 0;
+    const { queue } = setUp(() => {
+      calls++;
+      return Promise.resolve({ result: uncalibratedResult() });
+    });
+
+    expect(queue.enqueue(job('1.1'))).toBe('enqueued');
+    expect(queue.enqueue(job('1.1'))).toBe('exists');
+    await queue.drain();
+    expect(queue.enqueue(job('1.1'))).toBe('exists');
+    await queue.drain();
+
+    expect(calls).toBe(1);
+  });
+
+  test('runs one job at a time', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    const { queue } = setUp(async () => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+      return { result: uncalibratedResult() };
+    });
+
+    for (const uid of ['1.1', '1.2', '1.3', '1.4']) queue.enqueue(job(uid));
+    await queue.drain();
+
+    expect(maxRunning).toBe(1);
+  });
+
+  test('survives a throwing analyse', async () => {
+    const {
+      store: s,
+      queue,
+      logs,
+    } = setUp((j) => {
+      if (j.studyInstanceUid === '1.1')
+        return Promise.reject(new Nqo1Error('ERR_SEGMENTATION_MISSING', 'no SEG in study 1.1'));
+      if (j.studyInstanceUid === '1.2') throw new TypeError('patient Zhang has a bug');
+      return Promise.resolve({ result: uncalibratedResult() });
+    });
+
+    for (const uid of ['1.1', '1.2', '1.3']) queue.enqueue(job(uid));
+    await queue.drain();
+
+    expect(s.getResult(job('1.1'))).toMatchObject({
+      status: 'failed',
+      failure: { code: 'ERR_SEGMENTATION_MISSING', message: 'no SEG in study 1.1' },
+    });
+    expect(s.getResult(job('1.2'))).toMatchObject({ status: 'failed', failure: { code: 'ERR_INTERNAL' } });
+    expect(s.getResult(job('1.3'))?.status).toBe('done');
+
+    const failures = logs.withMessage('analysis failed');
+    expect(failures.map((entry) => entry.code)).toEqual(['ERR_SEGMENTATION_MISSING', 'ERR_INTERNAL']);
+    expect(logs.text()).not.toContain('patient Zhang');
+    expect(logs.text()).not.toContain('no SEG in study');
+    expect(logs.text()).not.toContain('pat-secret-42');
+  });
+
+  test('rejects a result for another model version', async () => {
+    const { store: s, queue } = setUp(() => Promise.resolve({ result: uncalibratedResult() }));
+    queue.enqueue({ ...job('1.1'), modelVersion: '2.0.0' });
+    await queue.drain();
+
+    expect(s.getResult({ ...job('1.1'), modelVersion: '2.0.0' })).toMatchObject({
+      status: 'failed',
+      failure: { code: 'ERR_INTERNAL' },
+    });
+  });
+
+  test('retries a failure after retryFailedAfterMs', async () => {
+    let calls = 0;
+    const { store: s, queue } = setUp(() => {
+      calls++;
+      return calls === 1
+        ? Promise.reject(new Nqo1Error('ERR_DICOMWEB_FAILED', 'PACS timed out'))
+        : Promise.resolve({ result: uncalibratedResult() });
+    }, 0);
+
+    queue.enqueue(job('1.1'));
+    await queue.drain();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(queue.enqueue(job('1.1'))).toBe('requeued');
+    await queue.drain();
+
+    expect(calls).toBe(2);
+    expect(s.getResult(job('1.1'))?.status).toBe('done');
+  });
+
+  test('resumes pending rows on start', async () => {
+    store = new ResultStore(':memory:');
+    store.insertPending(job('1.1'));
+    store.insertPending(job('1.2'));
+    store.claimPending();
+    const done: string[] = [];
+    const queue = new AnalysisQueue({
+      store,
+      logger: captureLogs().logger,
+      analyse: (j) => {
+        done.push(j.studyInstanceUid);
+        return Promise.resolve({ result: uncalibratedResult() });
+      },
+    });
+
+    queue.start();
+    await queue.drain();
+
+    expect(done.sort()).toEqual(['1.1', '1.2']);
+  });
+
+  test('refuses new jobs after stop', async () => {
+    const { queue } = setUp(() => Promise.resolve({ result: uncalibratedResult() }));
+    await queue.stop();
+
+    expect(() => queue.enqueue(job('1.1'))).toThrow(/queue is stopping/);
+  });
+});

@@ -1,0 +1,123 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { afterEach, describe, expect, test } from 'vitest';
+
+import { ResultStore } from '../../src/jobs/result-store.js';
+import type { AnalysisJob } from '../../src/jobs/types.js';
+import { uncalibratedResult } from '../support/score-result.js';
+
+const JOB: AnalysisJob = {
+  studyInstanceUid: '1.2.826.0.1.7',
+  imagingStudyId: 'study-7',
+  patientId: 'pat-7',
+  modelId: 'br-ro',
+  modelVersion: '1.0.0',
+};
+
+let store: ResultStore | undefined;
+
+afterEach(() => {
+  store?.close();
+  store = undefined;
+});
+
+function openStore(clock?: () => Date): ResultStore {
+  store = new ResultStore(':memory:', clock === undefined ? {} : { now: clock });
+  return store;
+}
+
+describe('ResultStore', () => {
+  test('inserts a job once', () => {
+    const s = openStore();
+
+    expect(s.insertPending(JOB)).toBe(true);
+    expect(s.insertPending({ ...JOB, imagingStudyId: 'other' })).toBe(false);
+    expect(s.getResult(JOB)).toMatchObject({ status: 'pending', job: JOB });
+    expect(s.countByStatus()).toEqual({ pending: 1, running: 0, done: 0, failed: 0 });
+  });
+
+  test('keys rows by study, model id and version', () => {
+    const s = openStore();
+    s.insertPending(JOB);
+
+    expect(s.insertPending({ ...JOB, modelVersion: '1.0.0-site' })).toBe(true);
+    expect(s.insertPending({ ...JOB, modelId: 'other-model' })).toBe(true);
+    expect(s.getResult({ ...JOB, studyInstanceUid: '9.9' })).toBeUndefined();
+  });
+
+  test('claims pending jobs oldest first', () => {
+    let tick = 0;
+    const s = openStore(() => new Date(Date.UTC(2026, 0, 1, 0, 0, tick++)));
+    s.insertPending({ ...JOB, studyInstanceUid: '1.1' });
+    s.insertPending({ ...JOB, studyInstanceUid: '1.2' });
+
+    expect(s.claimPending()?.studyInstanceUid).toBe('1.1');
+    expect(s.getResult({ ...JOB, studyInstanceUid: '1.1' })?.status).toBe('running');
+    expect(s.claimPending()?.studyInstanceUid).toBe('1.2');
+    expect(s.claimPending()).toBeUndefined();
+  });
+
+  test('stores a done result with its observation id', () => {
+    const s = openStore();
+    s.insertPending(JOB);
+    s.claimPending();
+    s.markDone(JOB, uncalibratedResult(), 'obs-1');
+
+    const stored = s.getResult(JOB);
+    expect(stored?.status).toBe('done');
+    if (stored?.status !== 'done') return;
+    expect(stored.result).toEqual(uncalibratedResult());
+    expect(stored.observationId).toBe('obs-1');
+    expect(s.getById(stored.id)).toEqual(stored);
+  });
+
+  test('stores a failure code and message', () => {
+    const s = openStore();
+    s.insertPending(JOB);
+    s.markFailed(JOB, { code: 'ERR_MASK_EMPTY', message: 'no tumour voxel' });
+
+    expect(s.getResult(JOB)).toMatchObject({
+      status: 'failed',
+      failure: { code: 'ERR_MASK_EMPTY', message: 'no tumour voxel' },
+    });
+  });
+
+  test('rejects an update of a missing row', () => {
+    const s = openStore();
+    expect(() => {
+      s.markDone(JOB, uncalibratedResult());
+    }).toThrow(/No stored analysis for study 1\.2\.826\.0\.1\.7/);
+  });
+
+  test('requeues a failure only after the given time', () => {
+    const clock = { now: new Date('2026-01-01T00:00:00Z') };
+    const s = openStore(() => clock.now);
+    s.insertPending(JOB);
+    s.markFailed(JOB, { code: 'ERR_DICOMWEB_FAILED', message: 'PACS did not respond' });
+
+    expect(s.requeueFailed(JOB, new Date('2025-12-31T23:00:00Z'))).toBe(false);
+    expect(s.requeueFailed(JOB, new Date('2026-01-01T00:10:00Z'))).toBe(true);
+    expect(s.getResult(JOB)?.status).toBe('pending');
+  });
+
+  test('requeues rows left running', () => {
+    const s = openStore();
+    s.insertPending(JOB);
+    s.claimPending();
+
+    expect(s.requeueRunning()).toBe(1);
+    expect(s.getResult(JOB)?.status).toBe('pending');
+  });
+
+  test('persists rows in a file across reopen', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'nqo1-store-')), 'nested', 'results.sqlite');
+    const first = new ResultStore(file);
+    first.insertPending(JOB);
+    first.close();
+
+    store = new ResultStore(file);
+    expect(store.getResult(JOB)?.status).toBe('pending');
+  });
+});
