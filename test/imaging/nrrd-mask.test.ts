@@ -1,0 +1,101 @@
+/** NRRD label maps on the CT grid: the dcmqi label maps and grids altered in the test. */
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { isNqo1Error } from '../../src/errors.js';
+import { readCtSeriesFromFolder } from '../../src/imaging/ct-series.js';
+import { maskFromNrrdOnGrid } from '../../src/imaging/nrrd-mask.js';
+import { readNrrd } from '../../src/imaging/nrrd.js';
+import { countLabel } from '../../src/imaging/volume.js';
+import { SHARED_DATA_DIR } from '../support/shared-data.js';
+
+import type { NrrdVolume } from '../../src/imaging/nrrd.js';
+import type { Grid } from '../../src/imaging/volume.js';
+
+const SEGMENTATIONS = join(SHARED_DATA_DIR, 'dicom/dcmqi/segmentations');
+
+function readNrrdFile(path: string): NrrdVolume {
+  return readNrrd(new Uint8Array(readFileSync(path)));
+}
+
+function errorOf(action: () => unknown): Error {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof Error) return error;
+  }
+  throw new Error('expected an error, but the call succeeded');
+}
+
+describe('maskFromNrrdOnGrid', () => {
+  let ctGrid: Grid;
+  let liverSpine: NrrdVolume;
+
+  beforeAll(async () => {
+    ctGrid = (await readCtSeriesFromFolder(join(SEGMENTATIONS, 'ct-3slice'))).volume.grid;
+    liverSpine = readNrrdFile(join(SEGMENTATIONS, 'liver_spine_seg.nrrd'));
+  });
+
+  it('selects one label of a label map on the CT grid', () => {
+    let expectedSpine = 0;
+    for (const value of liverSpine.voxels) if (value === 2) expectedSpine++;
+
+    const spine = maskFromNrrdOnGrid(liverSpine, ctGrid, 2);
+    expect(spine.grid).toBe(ctGrid);
+    expect(countLabel(spine)).toBe(expectedSpine);
+    expect(expectedSpine).toBeGreaterThan(0);
+    for (let index = 0; index < spine.voxels.length; index++) {
+      if (spine.voxels[index] === 1) expect(liverSpine.voxels[index]).toBe(2);
+    }
+  });
+
+  it('accepts the 24x38x3 label map despite float rounding in its header', async () => {
+    const series = await readCtSeriesFromFolder(join(SEGMENTATIONS, '24x38x3/image'));
+    const nrrd = readNrrdFile(join(SEGMENTATIONS, '24x38x3/nrrd/label.nrrd'));
+    expect(nrrd.grid.originMm[0]).not.toBe(series.volume.grid.originMm[0]);
+    expect(countLabel(maskFromNrrdOnGrid(nrrd, series.volume.grid, 1))).toBeGreaterThan(0);
+  });
+
+  it('lists the labels present when the label is absent', () => {
+    const error = errorOf(() => maskFromNrrdOnGrid(liverSpine, ctGrid, 7));
+    expect(isNqo1Error(error, 'ERR_MASK_EMPTY')).toBe(true);
+    expect(error.message).toContain('0, 1, 2');
+  });
+
+  it('accepts an origin 0.005 mm off', () => {
+    const shifted = {
+      ...liverSpine,
+      grid: { ...liverSpine.grid, originMm: offsetOrigin(liverSpine.grid, 0.005) },
+    };
+    expect(countLabel(maskFromNrrdOnGrid(shifted, ctGrid, 1))).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['origin', (grid: Grid): Grid => ({ ...grid, originMm: offsetOrigin(grid, 0.5) })],
+    ['spacing', (grid: Grid): Grid => ({ ...grid, spacingMm: [grid.spacingMm[0], grid.spacingMm[1], 1.25] })],
+    ['dimensions', (grid: Grid): Grid => ({ ...grid, dimensions: [512, 512, 4] })],
+    [
+      'axis',
+      (grid: Grid): Grid => ({
+        ...grid,
+        axes: [
+          [-1, 0, 0],
+          [0, 1, 0],
+          [0, 0, -1],
+        ],
+      }),
+    ],
+  ])('rejects a label map whose %s differs', (property, alter) => {
+    const altered = { ...liverSpine, grid: alter(liverSpine.grid) };
+    const error = errorOf(() => maskFromNrrdOnGrid(altered, ctGrid, 1));
+    expect(isNqo1Error(error, 'ERR_MASK_GEOMETRY')).toBe(true);
+    expect(error.message).toContain(property);
+  });
+});
+
+function offsetOrigin(grid: Grid, millimetres: number): Grid['originMm'] {
+  return [grid.originMm[0] + millimetres, grid.originMm[1], grid.originMm[2]];
+}
