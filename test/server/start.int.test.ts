@@ -1,0 +1,101 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { afterEach, describe, expect, test } from 'vitest';
+
+import { ResultStore } from '../../src/jobs/result-store.js';
+import type { AnalysisJob } from '../../src/jobs/types.js';
+import { startServer, type RunningServer } from '../../src/server/start.js';
+import type { CdsResponse } from '../../src/server/cds-types.js';
+import { validateCdsResponse } from '../support/cds-response.js';
+import { createTestIssuer } from '../support/cds-jwt.js';
+import { hookRequest, HOOK_URL, testConfig } from '../support/cds-fixtures.js';
+import { captureLogs } from '../support/log-capture.js';
+import { uncalibratedResult } from '../support/score-result.js';
+
+/** Rows put in the store before start, so lookups run against a store of realistic size. */
+const PRELOADED_ROWS = 5_000;
+const TIMED_CALLS = 200;
+
+let running: RunningServer | undefined;
+
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
+
+function percentile(sortedMs: readonly number[], fraction: number): number {
+  return sortedMs[Math.min(sortedMs.length - 1, Math.floor(fraction * sortedMs.length))] ?? Number.NaN;
+}
+
+describe('startServer', () => {
+  test('serves the hook over HTTP well under a second', async () => {
+    const issuer = await createTestIssuer();
+    const sqlitePath = path.join(mkdtempSync(path.join(tmpdir(), 'nqo1-start-')), 'results.sqlite');
+    const preload = new ResultStore(sqlitePath);
+    for (let index = 0; index < PRELOADED_ROWS; index++) {
+      const job: AnalysisJob = {
+        studyInstanceUid: `2.25.${index}`,
+        imagingStudyId: `s${index}`,
+        patientId: `p${index}`,
+        modelId: 'br-ro',
+        modelVersion: '1.0.0',
+      };
+      preload.insertPending(job);
+      preload.markDone(job, uncalibratedResult());
+    }
+    preload.close();
+
+    const config = testConfig(issuer, {
+      server: { port: 0, publicUrl: 'http://127.0.0.1:8080' },
+      store: { sqlitePath },
+    });
+    const logs = captureLogs();
+    running = await startServer(config, {
+      logger: logs.logger,
+      analyse: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return { result: uncalibratedResult() };
+      },
+    });
+
+    const health = await fetch(`${running.url}/healthz`);
+    expect(health.status).toBe(200);
+
+    const tokens = await Promise.all(
+      Array.from({ length: TIMED_CALLS + 1 }, () => issuer.sign({ aud: HOOK_URL, now: new Date() })),
+    );
+    const callHook = async (token: string): Promise<CdsResponse> => {
+      const response = await fetch(`${running?.url ?? ''}/cds-services/nqo1-risk`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(hookRequest()),
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as unknown;
+      expect(validateCdsResponse(body)).toEqual([]);
+      return body as CdsResponse;
+    };
+
+    const first = await callHook(tokens[0]!);
+    expect(first.cards[0]?.summary).toContain('in progress');
+    await running.queue.drain();
+
+    const durationsMs: number[] = [];
+    for (const token of tokens.slice(1)) {
+      const startedAt = performance.now();
+      const body = await callHook(token);
+      durationsMs.push(performance.now() - startedAt);
+      expect(body.cards[0]?.summary).toContain('a probability needs site calibration');
+    }
+
+    durationsMs.sort((a, b) => a - b);
+    const p50 = percentile(durationsMs, 0.5);
+    const p95 = percentile(durationsMs, 0.95);
+    console.info(
+      `hook latency over ${TIMED_CALLS} calls, ${PRELOADED_ROWS} stored rows: p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${durationsMs.at(-1)?.toFixed(1) ?? ''} ms`,
+    );
+    expect(p95).toBeLessThan(500);
+  });
+});
