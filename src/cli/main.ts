@@ -1,6 +1,86 @@
-/** Placeholder until the command line lands in this change series. */
+/**
+ * The `nqo1-cds` command line: score, calibrate, demo and serve. Errors of the product print one
+ * line with their code and fix and give exit code 1; a wrong command line gives exit code 2.
+ */
+import { Command, CommanderError } from 'commander';
+
+import { errorCodeText } from '../error-text.js';
+import { isNqo1Error } from '../errors.js';
+import { ENGINE_VERSION } from '../version.js';
+import { calibrateCommand } from './commands/calibrate.js';
+import { demoCommand } from './commands/demo.js';
+import { scoreCommand } from './commands/score.js';
+import { serveCommand } from './commands/serve.js';
+import { message, resolveLocale } from './messages.js';
+
+interface GlobalOptions {
+  readonly lang?: string;
+}
+
+function buildProgram(): Command {
+  const program = new Command('nqo1-cds')
+    .description('NQO1 CDS: BR-RO CT radiomics for NQO1 expression in hepatocellular carcinoma')
+    .version(ENGINE_VERSION)
+    .option('--lang <locale>', 'language of messages for people: en or zh-CN (default: from LANG)')
+    .exitOverride()
+    .showHelpAfterError();
+  const locale = (): ReturnType<typeof resolveLocale> => resolveLocale(program.opts<GlobalOptions>().lang);
+
+  program
+    .command('score')
+    .description('compute the model features and score for one case')
+    .requiredOption('--image <path>', 'folder of one DICOM CT series, or an NRRD volume')
+    .requiredOption('--mask <path>', 'DICOM SEG file, or an NRRD label map on the image grid')
+    .option('--model <card>', 'model card JSON (default: the published BR-RO card)')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { image: string; mask: string; model?: string; json?: boolean }) => {
+      await scoreCommand(options, locale(), process.stdout);
+    });
+
+  program
+    .command('calibrate')
+    .description('write a site model card with z-score scaling computed from local cases')
+    .requiredOption('--cases <list.csv>', 'CSV file with columns image and mask, one case per row')
+    .requiredOption('--out <card.json>', 'where to write the site model card')
+    .option('--model <card>', 'model card to calibrate (default: the published BR-RO card)')
+    .option('--description <text>', 'description of the cohort, stored in the card')
+    .action(async (options: { cases: string; out: string; model?: string; description?: string }) => {
+      await calibrateCommand(options, locale(), process.stderr);
+    });
+
+  program
+    .command('demo')
+    .description('generate a synthetic CT study, calibrate on a synthetic cohort, and print the EHR card')
+    .option('--out <folder>', 'folder for the generated files (replaced on each run)', 'nqo1-demo')
+    .action(async (options: { out: string }) => {
+      await demoCommand(options, locale(), process.stdout);
+    });
+
+  program
+    .command('serve')
+    .description('start the CDS Hooks service')
+    .option('--config <file>', 'site configuration JSON layered over config/default.json')
+    .action(async (options: { config?: string }) => {
+      await serveCommand(options);
+    });
+
+  return program;
+}
+
+/** Runs the command line and returns the process exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
-  await Promise.resolve();
-  process.stderr.write(`nqo1-cds: command line not built yet (${argv.join(' ')})\n`);
-  return 2;
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    const locale = resolveLocale(program.opts<GlobalOptions>().lang);
+    if (isNqo1Error(error)) {
+      const summary = locale === 'en' ? '' : `${errorCodeText(error.code, locale)}\n  `;
+      process.stderr.write(`${message(locale, 'errorPrefix')} ${error.code}: ${summary}${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
 }

@@ -1,0 +1,74 @@
+/** `nqo1-cds calibrate`: a site card with z-score scaling from the features of local cases. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+
+import { isNqo1Error, Nqo1Error } from '../../errors.js';
+import { analyseCase, cardRadiomicsSettings } from '../../model/analyse.js';
+import { computeZScoreScaling, withSiteScaling } from '../../model/calibrate.js';
+import { BR_RO_CARD_PATH, loadModelCard, parseModelCard, type ModelCard } from '../../model/card.js';
+import { loadCase } from '../case-input.js';
+import { readCaseList } from '../case-list.js';
+import { message, type Locale } from '../messages.js';
+
+export interface CalibrateOptions {
+  readonly cases: string;
+  readonly out: string;
+  readonly model?: string;
+  readonly description?: string;
+}
+
+/** Site version suffix from a time: `site.20261204T2130Z`. */
+export function siteVersion(at: Date): string {
+  return `site.${at.toISOString().slice(0, 16).replace(/[-:]/g, '')}Z`;
+}
+
+/**
+ * Extracts the card's features from every listed case, prints progress to `progress`, computes the
+ * scaling and writes the site card. A case that fails stops the calibration with its line number,
+ * because a silently smaller cohort would change the scaling.
+ */
+export async function calibrateCommand(
+  options: CalibrateOptions,
+  locale: Locale,
+  progress: NodeJS.WritableStream,
+): Promise<ModelCard> {
+  const card = await loadModelCard(options.model ?? BR_RO_CARD_PATH);
+  const entries = await readCaseList(options.cases);
+  const label = cardRadiomicsSettings(card).label;
+
+  const rows: Record<string, number>[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const started = performance.now();
+    try {
+      const loaded = await loadCase(entry.image, entry.mask, label);
+      rows.push({ ...analyseCase({ ...loaded, card }).features });
+    } catch (error) {
+      if (!isNqo1Error(error)) throw error;
+      throw new Nqo1Error(error.code, `Case on line ${entry.line} of ${options.cases}: ${error.message}`, {
+        cause: error,
+        details: error.details,
+      });
+    }
+    progress.write(
+      `${message(locale, 'calibrationProgress', {
+        index: index + 1,
+        count: entries.length,
+        name: basename(entry.image),
+        status: 'ok',
+        seconds: ((performance.now() - started) / 1000).toFixed(1),
+      })}\n`,
+    );
+  }
+
+  const now = new Date();
+  const scaling = computeZScoreScaling(card, rows, {
+    description: options.description ?? `Site cohort from ${basename(options.cases)}`,
+    synthetic: false,
+    createdAt: now.toISOString(),
+  });
+  const siteCard = parseModelCard(withSiteScaling(card, scaling, siteVersion(now)), options.out);
+  await mkdir(dirname(options.out), { recursive: true });
+  await writeFile(options.out, `${JSON.stringify(siteCard, null, 2)}\n`);
+  progress.write(`${message(locale, 'calibrationWritten', { path: options.out, count: rows.length })}\n`);
+  return siteCard;
+}

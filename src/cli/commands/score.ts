@@ -1,0 +1,31 @@
+/** `nqo1-cds score`: features, probability and class for one case from files. */
+import { analyseCase, cardRadiomicsSettings } from '../../model/analyse.js';
+import { BR_RO_CARD_PATH, loadModelCard } from '../../model/card.js';
+import type { ScoreResult } from '../../model/result.js';
+import { loadCase } from '../case-input.js';
+import { formatScoreSummary } from '../format.js';
+import type { Locale } from '../messages.js';
+
+export interface ScoreOptions {
+  readonly image: string;
+  readonly mask: string;
+  readonly model?: string;
+  readonly json?: boolean;
+}
+
+/** Scores one case and writes the summary or the JSON result to `output`. */
+export async function scoreCommand(
+  options: ScoreOptions,
+  locale: Locale,
+  output: NodeJS.WritableStream,
+): Promise<ScoreResult> {
+  const card = await loadModelCard(options.model ?? BR_RO_CARD_PATH);
+  const loaded = await loadCase(options.image, options.mask, cardRadiomicsSettings(card).label);
+  const result = analyseCase({ ...loaded, card });
+  output.write(
+    options.json === true
+      ? `${JSON.stringify(result, null, 2)}\n`
+      : `${formatScoreSummary(result, card, locale)}\n`,
+  );
+  return result;
+}

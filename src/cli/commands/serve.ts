@@ -1,0 +1,44 @@
+/** `nqo1-cds serve`: the CDS Hooks service with the study analyser, until SIGINT or SIGTERM. */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+
+import { createStudyAnalyserFromConfig } from '../../jobs/analyse-study.js';
+import { loadModelCard } from '../../model/card.js';
+import { packagePath } from '../../paths.js';
+import { loadConfig } from '../../server/config.js';
+import { createLogger } from '../../server/logger.js';
+import { startServer } from '../../server/start.js';
+
+export interface ServeOptions {
+  readonly config?: string;
+}
+
+/**
+ * Resolves the model card path: absolute as given; relative to the working folder when the file
+ * exists there, else relative to the installed product (so the default works from any folder).
+ */
+function resolveCardPath(path: string): string {
+  if (isAbsolute(path)) return path;
+  const fromWorkingFolder = resolve(process.cwd(), path);
+  return existsSync(fromWorkingFolder) ? fromWorkingFolder : packagePath(path);
+}
+
+/** Starts the service and resolves once it has stopped after a signal. */
+export async function serveCommand(options: ServeOptions): Promise<void> {
+  const config = loadConfig(options.config === undefined ? {} : { configPath: options.config });
+  const logger = createLogger();
+
+  const modelCard = await loadModelCard(resolveCardPath(config.model.cardPath));
+
+  const analyse = createStudyAnalyserFromConfig(config, { modelCard, logger });
+  const running = await startServer(config, { analyse, logger, modelCard });
+
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'stopping');
+      void running.close().then(resolveStop);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
