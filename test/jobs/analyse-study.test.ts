@@ -6,9 +6,14 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import type { DicomJsonDataset } from '../../src/dicomweb/client.js';
 import { isNqo1Error } from '../../src/errors.js';
 import type { WriteBackInput, WriteBackOutcome } from '../../src/fhir/write-back.js';
-import { createStudyAnalyser, type StudySource } from '../../src/jobs/analyse-study.js';
+import {
+  createStudyAnalyser,
+  createStudyAnalyserFromConfig,
+  type StudySource,
+} from '../../src/jobs/analyse-study.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
+import { startLoopbackListener } from '../support/loopback-listener.js';
 import { CT_3SLICE, CT_3SLICE_FILES, LIVER_SEG_FILE, readArrayBuffer } from '../support/shared-data.js';
 
 const PATIENT_ID = 'patient-secret-42';
@@ -165,5 +170,47 @@ describe('createStudyAnalyser', () => {
 
     expect(isNqo1Error(error, 'ERR_CONFIG_INVALID')).toBe(true);
     expect(pacs.calls).toEqual([]);
+  });
+});
+
+describe('createStudyAnalyserFromConfig', () => {
+  test.each(['dicomweb', 'fhir'] as const)(
+    'non-allowlisted %s URL fails before connecting',
+    async (section) => {
+      const listener = await startLoopbackListener((_request, response) => response.end('[]'));
+      const allowed = {
+        baseUrl: `${listener.origin}/base`,
+        allowedBaseUrls: [`${listener.origin}/base`],
+        timeoutMs: 1_000,
+      };
+      const config = {
+        dicomweb: allowed,
+        fhir: allowed,
+        [section]: { ...allowed, allowedBaseUrls: [`${listener.origin}/other`] },
+      };
+
+      try {
+        expect(() =>
+          createStudyAnalyserFromConfig(config, { modelCard: card, logger: pino({ level: 'silent' }) }),
+        ).toThrow(expect.objectContaining({ code: 'ERR_URL_NOT_ALLOWED' }) as Error);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(listener.connectionCount()).toBe(0);
+      } finally {
+        await listener.close();
+      }
+    },
+  );
+
+  test('unset bearer token variable is a configuration error', () => {
+    const section = {
+      baseUrl: 'http://127.0.0.1:9/base',
+      allowedBaseUrls: ['http://127.0.0.1:9/base'],
+      timeoutMs: 1_000,
+    };
+    const config = { dicomweb: section, fhir: { ...section, bearerTokenEnv: 'NQO1_TEST_TOKEN' } };
+
+    expect(() =>
+      createStudyAnalyserFromConfig(config, { modelCard: card, logger: pino({ level: 'silent' }), env: {} }),
+    ).toThrow(/NQO1_TEST_TOKEN/);
   });
 });

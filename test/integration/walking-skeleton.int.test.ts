@@ -1,0 +1,272 @@
+/**
+ * The whole product on real components: Orthanc with DICOMweb as PACS, a medplum FHIR R4 server as
+ * EHR FHIR store, and the CDS Hooks service with its SQLite store, in-process queue and the study
+ * analyser. The test calls the hook as an EHR would and follows the result into the chart.
+ *
+ * Data: the three GE abdominal CT slices of the dcmqi `ct-3slice` case and its liver DICOM SEG. The
+ * liver stands in for the tumour, so the numbers are not clinically meaningful.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+
+import { Operator } from '@medplum/core';
+import type { Bundle, ImagingStudy, Observation, Patient, Provenance } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+import { CARD_MESSAGES } from '../../cds-services/nqo1-risk/messages.js';
+import { DicomWebClient } from '../../src/dicomweb/client.js';
+import { PRODUCT_CODE_SYSTEM, RESULT_CODE, RESULT_ID_SYSTEM } from '../../src/fhir/codes.js';
+import { createStudyAnalyserFromConfig } from '../../src/jobs/analyse-study.js';
+import type { AnalyseStudy } from '../../src/jobs/types.js';
+import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
+import type { CdsCard, CdsResponse } from '../../src/server/cds-types.js';
+import { parseConfig, type AppConfig } from '../../src/server/config.js';
+import { createLogger } from '../../src/server/logger.js';
+import { startServer, type RunningServer } from '../../src/server/start.js';
+import { startFhirServer, type FhirServerHandle } from '../support/fhir-server.js';
+import { createEhrKeys, signCdsJwt, type EhrKeys } from '../support/jwt.js';
+import {
+  findFreeLoopbackPort,
+  orthancUnavailableReason,
+  startOrthanc,
+  type OrthancHandle,
+} from '../support/orthanc.js';
+import { CT_3SLICE, CT_3SLICE_FILES, LIVER_SEG_FILE, readArrayBuffer } from '../support/shared-data.js';
+
+const unavailable = orthancUnavailableReason();
+if (unavailable !== null && process.env.CI === 'true') throw new Error(unavailable);
+if (unavailable !== null) console.warn(`Skipping the walking-skeleton test: ${unavailable}`);
+
+const EHR_ISSUER = 'https://ehr.example/cds-client';
+const SERVICE_ID = 'nqo1-risk';
+/** How long the analysis of three 512×512 slices may take before the test gives up, in ms. */
+const RESULT_TIMEOUT_MS = 60_000;
+
+describe.skipIf(unavailable !== null)('walking skeleton: EHR hook → PACS → model → chart', () => {
+  let orthanc: OrthancHandle;
+  let fhir: FhirServerHandle;
+  let service: RunningServer;
+  let storeDir: string;
+  let ehrKeys: EhrKeys;
+  let config: AppConfig;
+  let modelCard: ModelCard;
+  let analyse: AnalyseStudy;
+  let patientId: string;
+  let imagingStudyId: string;
+  const logLines: string[] = [];
+  /** Stops what beforeAll started, newest first, even when beforeAll failed halfway. */
+  const cleanups: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    orthanc = await startOrthanc();
+    cleanups.push(() => orthanc.stop());
+    fhir = await startFhirServer();
+    cleanups.push(() => fhir.close());
+    storeDir = await mkdtemp(path.join(tmpdir(), 'nqo1-skeleton-'));
+    cleanups.push(() => rm(storeDir, { recursive: true, force: true }));
+    ehrKeys = await createEhrKeys(EHR_ISSUER);
+    modelCard = await loadModelCard(BR_RO_CARD_PATH);
+
+    const pacs = new DicomWebClient({
+      baseUrl: orthanc.dicomWebUrl,
+      allowlist: [orthanc.dicomWebUrl],
+      timeoutMs: 20_000,
+    });
+    await pacs.storeInstances(await Promise.all([...CT_3SLICE_FILES, LIVER_SEG_FILE].map(readArrayBuffer)));
+
+    const patient = await fhir.repository.createResource<Patient>({
+      resourceType: 'Patient',
+      name: [{ family: 'Skeleton', given: ['Test'] }],
+      birthDate: '1960-01-01',
+    });
+    patientId = patient.id;
+    const study = await fhir.repository.createResource<ImagingStudy>({
+      resourceType: 'ImagingStudy',
+      status: 'available',
+      subject: { reference: `Patient/${patientId}` },
+      started: '2009-06-22T21:43:10Z',
+      identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${CT_3SLICE.studyInstanceUid}` }],
+      series: [
+        {
+          uid: CT_3SLICE.ctSeriesInstanceUid,
+          modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' },
+        },
+      ],
+    });
+    imagingStudyId = study.id;
+
+    const port = await findFreeLoopbackPort();
+    config = parseConfig({
+      server: { host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}` },
+      auth: { issuers: [{ iss: EHR_ISSUER, jwks: ehrKeys.jwks, algorithms: ['RS384'] }] },
+      dicomweb: { baseUrl: orthanc.dicomWebUrl, allowedBaseUrls: [orthanc.dicomWebUrl], timeoutMs: 20_000 },
+      fhir: { baseUrl: fhir.baseUrl, allowedBaseUrls: [fhir.baseUrl], timeoutMs: 10_000 },
+      store: { sqlitePath: path.join(storeDir, 'results.sqlite') },
+      smartAppUrl: `http://127.0.0.1:${port}/smart-app/launch.html`,
+    });
+    const logger = createLogger({
+      level: 'debug',
+      destination: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          logLines.push(chunk.toString('utf8'));
+          done();
+        },
+      }),
+    });
+    analyse = createStudyAnalyserFromConfig(config, { logger, modelCard });
+    service = await startServer(config, { analyse, logger, modelCard });
+    cleanups.push(() => service.close());
+  });
+
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  const serviceUrl = (): string => `${config.server.publicUrl}/cds-services/${SERVICE_ID}`;
+
+  /** Builds the hook body an EHR sends, with the prefetch it reads from its FHIR server. */
+  async function hookBody(): Promise<Record<string, unknown>> {
+    const patient = await getJson<Patient>(`${fhir.baseUrl}/Patient/${patientId}`);
+    // The prefetch template is `ImagingStudy?patient={{context.patientId}}&…`. The medplum 4.5
+    // in-memory repository matches a reference search only in its `Patient/<id>` form, which FHIR
+    // defines as equivalent, so this EHR expands the template that way.
+    const studies = await getJson<Bundle>(
+      `${fhir.baseUrl}/ImagingStudy?patient=Patient/${patientId}&modality=CT&_sort=-started`,
+    );
+    return {
+      hook: 'patient-view',
+      hookInstance: randomUUID(),
+      fhirServer: fhir.baseUrl,
+      context: { userId: 'Practitioner/example', patientId },
+      prefetch: { patient, studies },
+    };
+  }
+
+  async function callHook(token: string): Promise<Response> {
+    return await fetch(serviceUrl(), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(await hookBody()),
+    });
+  }
+
+  async function callHookForCard(): Promise<CdsCard> {
+    const response = await callHook(await signCdsJwt(ehrKeys, { aud: serviceUrl() }));
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as CdsResponse;
+    expect(body.cards).toHaveLength(1);
+    return body.cards[0]!;
+  }
+
+  async function observations(): Promise<Observation[]> {
+    return await fhir.repository.searchResources<Observation>({
+      resourceType: 'Observation',
+      filters: [{ code: 'code', operator: Operator.EQUALS, value: `${PRODUCT_CODE_SYSTEM}|${RESULT_CODE}` }],
+    });
+  }
+
+  test('hook returns in-progress card, then the result card', async () => {
+    const first = await callHookForCard();
+    expect(first.summary).toBe(CARD_MESSAGES.en.inProgressSummary);
+    expect(first.indicator).toBe('info');
+    expect(first.links).toBeUndefined();
+
+    const deadline = Date.now() + RESULT_TIMEOUT_MS;
+    let card = first;
+    while (card.uuid === first.uuid && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      card = await callHookForCard();
+    }
+
+    expect(card.uuid).not.toBe(first.uuid);
+    expect(card.summary).toBe(CARD_MESSAGES.en.featuresOnlySummary);
+    expect(card.links?.[0]?.type).toBe('smart');
+    expect(card.source.url).toBe(`https://doi.org/${modelCard.citation.doi}`);
+    // The shipped card has no site scaling, so the card lists features instead of a probability.
+    for (const feature of modelCard.features) expect(card.detail).toContain(feature.name);
+    expect(card.detail).toContain(CT_3SLICE.studyInstanceUid);
+  });
+
+  test('observation in the chart has features, study link and identifier', async () => {
+    const stored = await observations();
+    expect(stored).toHaveLength(1);
+    const observation = stored[0]!;
+
+    expect(observation.status).toBe('preliminary');
+    expect(observation.subject?.reference).toBe(`Patient/${patientId}`);
+    expect(observation.derivedFrom).toEqual([{ reference: `ImagingStudy/${imagingStudyId}` }]);
+    expect(observation.identifier).toEqual([
+      {
+        system: RESULT_ID_SYSTEM,
+        value: `${CT_3SLICE.studyInstanceUid}:${modelCard.id}:${modelCard.version}`,
+      },
+    ]);
+    expect(observation.component?.map((component) => component.code.coding?.[0]?.code).sort()).toEqual(
+      modelCard.features.map((feature) => feature.name).sort(),
+    );
+    for (const component of observation.component ?? []) {
+      expect(Number.isFinite(component.valueQuantity?.value)).toBe(true);
+    }
+    expect(observation.valueQuantity).toBeUndefined();
+    expect(observation.dataAbsentReason?.coding?.[0]?.code).toBe('unsupported');
+    expect(observation.device?.reference).toMatch(/^Device\//);
+
+    const provenances = await fhir.repository.searchResources<Provenance>({ resourceType: 'Provenance' });
+    expect(provenances.map((provenance) => provenance.target[0]?.reference?.split('/_history')[0])).toContain(
+      `Observation/${observation.id}`,
+    );
+  });
+
+  test('repeated hook and rerun keep exactly one observation', async () => {
+    const before = (await observations())[0]!;
+
+    const card = await callHookForCard();
+    const rerun = await analyse({
+      studyInstanceUid: CT_3SLICE.studyInstanceUid,
+      imagingStudyId,
+      patientId,
+      modelId: modelCard.id,
+      modelVersion: modelCard.version,
+    });
+
+    expect(card.links?.[0]?.type).toBe('smart');
+    expect(rerun.observationId).toBe(before.id);
+    const after = await observations();
+    expect(after).toHaveLength(1);
+    expect(after[0]?.meta?.versionId).not.toBe(before.meta?.versionId);
+  });
+
+  test('forged and expired tokens get 401', async () => {
+    const forger = await createEhrKeys(EHR_ISSUER, ehrKeys.kid);
+    const forged = await signCdsJwt(forger, { aud: serviceUrl() });
+    const expired = await signCdsJwt(ehrKeys, {
+      aud: serviceUrl(),
+      issuedAt: new Date(Date.now() - 10 * 60_000),
+      expiresInSeconds: 120,
+    });
+    const replayed = await signCdsJwt(ehrKeys, { aud: serviceUrl() });
+    expect((await callHook(replayed)).status).toBe(200);
+
+    expect((await callHook(forged)).status).toBe(401);
+    expect((await callHook(expired)).status).toBe(401);
+    expect((await callHook(replayed)).status).toBe(401);
+  });
+
+  test('logs carry no patient id, name or token', () => {
+    const log = logLines.join('');
+
+    expect(log).toContain(CT_3SLICE.studyInstanceUid);
+    expect(log).not.toContain(patientId);
+    expect(log).not.toContain('Skeleton');
+    expect(log).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
+  });
+});
+
+async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url, { headers: { Accept: 'application/fhir+json' } });
+  if (!response.ok) throw new Error(`GET ${url} returned HTTP ${response.status}`);
+  return (await response.json()) as T;
+}
