@@ -190,10 +190,10 @@ function requireSameGeometry(slices: readonly CtSlice[]): void {
 }
 
 /**
- * Returns the slice step along the normal from the sorted positions, after checking that no two
- * slices share a position, that the slices are stacked straight along the normal (no in-plane
- * shift, as a gantry tilt would give), and that the steps are uniform. A single slice takes its
- * step from SpacingBetweenSlices, else SliceThickness, since no second position exists.
+ * Returns the slice step along the normal from the sorted positions. It first checks that no two
+ * slices share a position, that the slices are stacked straight along the normal (a gantry tilt
+ * would shift them within the plane), and that the steps are uniform. A single slice takes its
+ * step from SpacingBetweenSlices, else SliceThickness, because no second position exists.
  */
 function sliceStep(
   sorted: readonly CtSlice[],

@@ -55,10 +55,9 @@ export interface CtSlice {
  * Reads one single-frame image file and converts its stored values to modality values:
  * `value = stored × RescaleSlope + RescaleIntercept`.
  *
- * The CT Image module requires RescaleSlope and RescaleIntercept, but some exporters drop them
- * when they are 1 and 0, so for Modality CT an absent slope is taken as 1 and an absent intercept
- * as 0. For any other modality both must be present, because there the stored values carry no
- * fixed unit.
+ * For Modality CT an absent RescaleSlope is taken as 1 and an absent RescaleIntercept as 0, so a
+ * CT file that omits them is read as already in Hounsfield units. For any other modality both must
+ * be present, because there the stored values have no fixed unit.
  *
  * @throws Nqo1Error ERR_DICOM_MALFORMED, ERR_DICOM_UNSUPPORTED (compressed, multi-frame, colour,
  *   Modality LUT Sequence, non-image objects).

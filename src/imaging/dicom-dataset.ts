@@ -66,7 +66,7 @@ export function isDicomPart10(bytes: Uint8Array): boolean {
 export class DicomItem {
   readonly #elements: Readonly<Record<string, unknown>>;
 
-  /** Where the item comes from, such as "CT file 2 (01.dcm)", for error messages. */
+  /** Origin of the item for error messages, such as "CT file 2 (01.dcm)". */
   readonly context: string;
 
   constructor(elements: Readonly<Record<string, unknown>>, context: string) {

@@ -1,7 +1,7 @@
 /**
  * Physical-distance dilation of a mask, for the peritumoral region.
  *
- * The dilated mask holds every voxel whose centre lies within `radiusMm` (Euclidean distance in
+ * The dilated mask contains every voxel whose centre lies within `radiusMm` (Euclidean distance in
  * millimetres, from the grid spacing) of the centre of a mask voxel, the mask included. The grid
  * axes must be orthonormal, so that the distance between voxels (i, j, k) and (i+di, j+dj, k+dk) is
  * √((di·sx)² + (dj·sy)² + (dk·sz)²) wherever they are.

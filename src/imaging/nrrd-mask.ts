@@ -1,9 +1,9 @@
 /**
  * NRRD label maps as binary masks on the CT grid.
  *
- * The label map must already lie on the CT grid: same dimensions, spacings within 0.001 mm, axis
- * directions within 1e-4 per component, and an origin whose offset along each axis is at most
- * max(0.01 mm, 1 % of that axis' spacing).
+ * The label map must already lie on the CT grid. Dimensions must be equal, spacings within 0.001 mm,
+ * and axis directions within 1e-4 per component. The origin may be off by at most
+ * max(0.01 mm, 1 % of the spacing) along each axis.
  *
  * LIMITATION: a label map on another grid is rejected rather than resampled, because
  * nearest-neighbour resampling onto the CT grid is not written yet. Resampling voxel centres

@@ -129,10 +129,10 @@ export function decodeStoredValues(
 /**
  * Unpacks 1-bit pixel data into one byte (0 or 1) per pixel for all frames.
  *
- * Bits are packed without padding between frames, least significant bit first (PS3.5 section
- * 8.1.1 and annex D), so pixel `p` of the whole object sits in bit `p mod 8` of byte `⌊p / 8⌋`,
- * also when rows × columns is not a multiple of 8 and a frame starts inside a byte. In a big endian
- * file whose Pixel Data is OW, the bytes of each 16-bit word are swapped first.
+ * Bits are packed least significant bit first, with no padding between frames (PS3.5 section
+ * 8.1.1 and annex D). So pixel `p` of the whole object is bit `p mod 8` of byte `⌊p / 8⌋`, even
+ * when rows × columns is not a multiple of 8 and a frame starts inside a byte. In a big endian file
+ * whose Pixel Data is OW, the bytes of each 16-bit word are swapped first.
  *
  * @returns numberOfFrames × rows × columns values, frame by frame, column index fastest
  */
@@ -147,8 +147,8 @@ export function unpackBinaryFrames(
   }
   checkPixelDataLength(pixelData, format, context);
 
-  // NOTE: no test file exercises the OW big endian branch; the real big endian SEG files seen so
-  // far store 1-bit data as OB, which needs no swap.
+  // NOTE: no test covers the OW big endian branch. The big endian SEG files in the test data
+  // store 1-bit data as OB, which needs no swap.
   const bytes = !littleEndian && pixelData.vr === 'OW' ? swapBytePairs(pixelData.bytes) : pixelData.bytes;
   const pixelCount = format.numberOfFrames * format.rows * format.columns;
   const unpacked = new Uint8Array(pixelCount);

@@ -8,7 +8,7 @@ import { Nqo1Error } from '../errors.js';
 
 import type { DicomItem } from './dicom-dataset.js';
 
-/** Which segment of a SEG to read. With neither field, the SEG must hold exactly one segment. */
+/** Choice of the segment to read. With neither field, the SEG must contain exactly one segment. */
 export interface SegmentSelection {
   readonly segmentNumber?: number;
   /** Compared with SegmentLabel ignoring case and surrounding spaces. */
@@ -45,9 +45,9 @@ export function selectSegment(dataset: DicomItem, selection: SegmentSelection): 
     candidates = candidates.filter((segment) => segment.number === selection.segmentNumber);
   }
   if (selection.segmentLabel !== undefined) {
-    const wanted = normaliseLabel(selection.segmentLabel);
+    const requested = normaliseLabel(selection.segmentLabel);
     candidates = candidates.filter(
-      (segment) => segment.label !== null && normaliseLabel(segment.label) === wanted,
+      (segment) => segment.label !== null && normaliseLabel(segment.label) === requested,
     );
   }
 

@@ -1,10 +1,10 @@
 /**
  * DICOM Segmentation (SEG) objects as a binary mask on the grid of their CT series.
  *
- * Each frame is placed on a CT slice by its own geometry, never by its frame number: by the
- * ImagePositionPatient of its PlanePositionSequence, projected on the CT slice normal and matched
- * to a slice within max(0.01 mm, 1 % of the slice step), or, when a frame has no plane position, by
- * the ReferencedSOPInstanceUID of its DerivationImageSequence/SourceImageSequence.
+ * Each frame is placed on a CT slice by its own geometry, never by its frame number. The
+ * ImagePositionPatient of its PlanePositionSequence is projected on the CT slice normal and
+ * matched to a slice within max(0.01 mm, 1 % of the slice step). A frame without a plane position
+ * is placed by the ReferencedSOPInstanceUID of its DerivationImageSequence/SourceImageSequence.
  *
  * @see DICOM PS3.3 sections A.51 (Segmentation IOD), C.8.20 (Segmentation modules) and C.7.6.16
  *   (Multi-frame Functional Groups).

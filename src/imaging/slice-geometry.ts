@@ -12,8 +12,8 @@ import { Nqo1Error } from '../errors.js';
 import type { Grid, Vec3 } from './volume.js';
 
 /**
- * Tolerances of this module, chosen to absorb the rounding of decimal strings (DS holds at most
- * 16 characters, so 6 significant digits are common) while catching any real mismatch.
+ * Tolerances of this module, chosen to absorb the rounding of decimal strings (a DS value has at
+ * most 16 characters, so 6 significant digits are common) while catching any real mismatch.
  */
 export const GEOMETRY_TOLERANCE = {
   /** Maximum difference of two direction-cosine components, and of a direction's length from 1. */
@@ -103,7 +103,7 @@ export function orientationFromIop(iop: readonly number[], context: string): Sli
   return { row: unitRow, column: unitColumn, normal: scale(normal, 1 / Math.sqrt(dot(normal, normal))) };
 }
 
-/** Where a plane position falls on a grid's k axis. */
+/** Position of an image plane relative to the slices of a grid. */
 export interface SliceMatch {
   /** The nearest slice index, possibly outside 0..nk−1. */
   readonly k: number;
