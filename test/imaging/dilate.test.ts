@@ -67,7 +67,7 @@ function randomSource(seed: number): () => number {
   };
 }
 
-/** An orthonormal basis rotated about an oblique axis, so the grid is not aligned with patient axes. */
+/** Returns an orthonormal basis rotated about an oblique axis, so the grid is not aligned with patient axes. */
 function rotatedAxes(): Grid['axes'] {
   const angle = 0.61;
   const [x, y, z] = [1 / Math.sqrt(3), 1 / Math.sqrt(3), 1 / Math.sqrt(3)];
@@ -82,7 +82,7 @@ function rotatedAxes(): Grid['axes'] {
 }
 
 describe('dilateMaskMm', () => {
-  it('grows one voxel on a 1 mm grid to 123 voxels at r = 3 mm', () => {
+  it('single voxel, 1 mm grid, r = 3 mm: 123 voxels', () => {
     let latticePoints = 0;
     for (let dz = -3; dz <= 3; dz++) {
       for (let dy = -3; dy <= 3; dy++) {
@@ -99,7 +99,7 @@ describe('dilateMaskMm', () => {
     );
   });
 
-  it('grows only in-plane on 0.8 × 0.8 × 5 mm voxels', () => {
+  it('5 mm slices: in-plane growth only', () => {
     const onGrid = grid([13, 13, 5], [0.8, 0.8, 5]);
     const dilated = dilateMaskMm(singleVoxelMask(onGrid, 6, 6, 2), 3);
 
@@ -117,7 +117,7 @@ describe('dilateMaskMm', () => {
     expect(inPlane).toBe(45);
   });
 
-  it('reaches neighbouring slices within 3 mm on 0.8 × 0.8 × 2.5 mm voxels', () => {
+  it('2.5 mm slices: neighbours get smaller discs', () => {
     const onGrid = grid([13, 13, 5], [0.8, 0.8, 2.5]);
     const mask = singleVoxelMask(onGrid, 6, 6, 2);
     const dilated = dilateMaskMm(mask, 3);
@@ -155,7 +155,7 @@ describe('dilateMaskMm', () => {
     const onGrid = grid(dimensions, spacing, rotated ? rotatedAxes() : IDENTITY_AXES);
     const voxels = Uint8Array.from({ length: 20 * 18 * 12 }, () => (random() < 0.01 ? 1 : 0));
     // A solid block, wide enough that the middle of each face lies farther than r from its edges,
-    // so missing stamps from any face would show; and a voxel in a corner to test clipping.
+    // so missing stamps from any face would show. A voxel in a corner tests clipping.
     for (let k = 3; k < 9; k++) {
       for (let j = 3; j < 15; j++) for (let i = 3; i < 17; i++) voxels[voxelIndex(onGrid, i, j, k)] = 1;
     }

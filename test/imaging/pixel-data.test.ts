@@ -73,7 +73,7 @@ describe('decodeStoredValues', () => {
     const path = 'dicom/pydicom/image_dfl.dcm';
     const bytes = new Uint8Array(readFileSync(join(SHARED_DATA_DIR, path)));
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    // The file meta group stays uncompressed; its group length says where the deflated dataset starts.
+    // The file meta group stays uncompressed, and its group length gives where the deflated dataset starts.
     const metaEnd = 132 + 12 + view.getUint32(140, true);
     const dataset = new Uint8Array(inflateRawSync(bytes.subarray(metaEnd)));
     const pixelData = requireElement({ elements: walkExplicitLittleEndianDataset(dataset) }, PIXEL_DATA);
