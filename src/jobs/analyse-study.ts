@@ -1,10 +1,10 @@
 /**
  * The worker function of the analysis queue: one study from the PACS to a stored, charted result.
  *
- * Steps: QIDO-RS series of the study → choose the arterial-phase CT and its SEG
- * (`src/dicomweb/select-series.ts`) → WADO-RS retrieve the CT series and the SEG instance → decode
- * the CT to Hounsfield units and the SEG to a mask on the CT grid → compute and score the model
- * card's features → write the Observation, Device and Provenance to FHIR when write-back is
+ * Steps: search the study's series (QIDO-RS), then choose the arterial-phase CT and its SEG
+ * (`src/dicomweb/select-series.ts`). Retrieve the CT series and the SEG instance (WADO-RS), decode
+ * the CT to Hounsfield units and the SEG to a mask on the CT grid. Compute and score the model
+ * card's features, then write the Observation, Device and Provenance to FHIR when write-back is
  * configured.
  *
  * Logs carry only UIDs, counts, durations and error codes, never patient ids, names, tokens or
@@ -49,7 +49,7 @@ export interface StudyAnalyserDeps {
   readonly logger: Logger;
   /** SeriesDescription patterns of the arterial phase; defaults to {@link DEFAULT_ARTERIAL_PHASE_PATTERNS}. */
   readonly arterialPhasePatterns?: readonly RegExp[];
-  /** Which segment of the SEG is the tumour; by default the SEG must hold exactly one segment. */
+  /** Segment of the SEG that outlines the tumour; by default the SEG must contain exactly one segment. */
   readonly segment?: SegmentSelection;
   /** Clock for the result's `computedAt`; tests freeze it. */
   readonly now?: () => Date;
@@ -58,7 +58,7 @@ export interface StudyAnalyserDeps {
 /**
  * Creates the `analyse(job)` function that the analysis queue runs for each study.
  *
- * The returned function throws {@link Nqo1Error}s whose codes say what is missing or broken:
+ * The returned function throws {@link Nqo1Error}s whose codes name what is missing or broken:
  * `ERR_SERIES_EMPTY` (no CT), `ERR_SEGMENTATION_MISSING` (no SEG on the CT), `ERR_DICOMWEB_FAILED`,
  * the imaging and radiomics codes, and `ERR_FHIR_FAILED`.
  */

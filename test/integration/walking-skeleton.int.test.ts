@@ -4,7 +4,7 @@
  * analyser. The test calls the hook as an EHR would and follows the result into the chart.
  *
  * Data: the three GE abdominal CT slices of the dcmqi `ct-3slice` case and its liver DICOM SEG. The
- * liver stands in for the tumour, so the numbers are not clinically meaningful.
+ * liver replaces the tumour, so the numbers are not clinically meaningful.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -27,7 +27,7 @@ function seriesResult(uid: string, modality: string, description: string, count:
   };
 }
 
-/** An in-memory PACS holding the ct-3slice study, optionally without its SEG. */
+/** Builds an in-memory PACS containing the ct-3slice study, optionally without its SEG. */
 function fakePacs(ctFiles: ArrayBuffer[], segFile: ArrayBuffer | null): StudySource & { calls: string[] } {
   const calls: string[] = [];
   return {
