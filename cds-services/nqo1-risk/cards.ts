@@ -4,7 +4,7 @@
  * same for the same study, model version and status, so an EHR can recognise a card it has shown.
  *
  * A probability appears only when the stored result carries one. Without calibration, the card
- * lists the measured features and says that a probability needs site calibration.
+ * lists the measured features and states that a probability needs site calibration.
  *
  * @see https://cds-hooks.hl7.org/2.0/#card-attributes
  */
@@ -21,7 +21,7 @@ import { CARD_MESSAGES, type CardMessages, type FailureKind } from './messages.j
 /** Coding system of the card topic. */
 export const CARD_TOPIC_SYSTEM = 'urn:nqo1-cds:card-topic';
 
-/** What every card of one hook call needs besides the stored analysis. */
+/** Inputs that every card of one hook call needs besides the stored analysis. */
 export interface CardContext {
   readonly studyInstanceUid: string;
   readonly modelCard: Pick<ModelCard, 'id' | 'version' | 'title' | 'citation' | 'features'>;
@@ -51,7 +51,7 @@ const FAILURE_KIND_BY_CODE: Readonly<Record<string, FailureKind>> = {
   ERR_TOO_MANY_GRAY_LEVELS: 'model',
 };
 
-/** The card shown while the study waits in the queue or is being analysed. */
+/** Builds the card shown while the study waits in the queue or is being analysed. */
 export function buildInProgressCard(context: CardContext): CdsCard {
   const messages = CARD_MESSAGES[context.locale];
   return {
@@ -63,7 +63,7 @@ export function buildInProgressCard(context: CardContext): CdsCard {
   };
 }
 
-/** The card for a stored analysis: in progress, result, or what is missing after a failure. */
+/** Builds the card for a stored analysis: in progress, result, or what is missing after a failure. */
 export function buildCard(context: CardContext, analysis: StoredAnalysis): CdsCard {
   switch (analysis.status) {
     case 'pending':
@@ -76,7 +76,7 @@ export function buildCard(context: CardContext, analysis: StoredAnalysis): CdsCa
   }
 }
 
-/** The result card: probability against threshold, or the feature values when there is none. */
+/** Builds the result card: probability against threshold, or the feature values when there is none. */
 export function buildResultCard(context: CardContext, result: ScoreResult, analysisId: string): CdsCard {
   const messages = CARD_MESSAGES[context.locale];
   const { probability } = result;
@@ -103,12 +103,14 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
   }
 
   const atOrAbove = probability >= result.threshold;
-  const shown = probability.toFixed(2);
+  const probabilityText = probability.toFixed(2);
   return {
     uuid: cardUuid(context, atOrAbove ? 'done-high' : 'done-low'),
-    summary: atOrAbove ? messages.likelyHighSummary(shown) : messages.likelyLowSummary(shown),
+    summary: atOrAbove
+      ? messages.likelyHighSummary(probabilityText)
+      : messages.likelyLowSummary(probabilityText),
     detail: joinParagraphs([
-      messages.probabilityLine(shown, String(result.threshold), atOrAbove),
+      messages.probabilityLine(probabilityText, String(result.threshold), atOrAbove),
       atOrAbove ? messages.highRiskContext : '',
       ...footer(context, messages),
     ]),
@@ -118,7 +120,7 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
   };
 }
 
-/** The card after a failed analysis, saying what is missing and giving the error code for IT. */
+/** Builds the card after a failed analysis, stating what is missing and giving the error code for IT. */
 export function buildFailureCard(context: CardContext, code: string): CdsCard {
   const messages = CARD_MESSAGES[context.locale];
   const kind = FAILURE_KIND_BY_CODE[code] ?? 'unavailable';
@@ -155,7 +157,7 @@ function buildViewerLink(context: CardContext, messages: CardMessages): CdsLink 
   return { label: messages.viewerLinkLabel, url, type: 'absolute' };
 }
 
-/** A Markdown table of the model's features in card order, with values to 4 significant digits. */
+/** Formats a Markdown table of the model's features in card order, with values to 4 significant digits. */
 function featureTable(context: CardContext, result: ScoreResult, messages: CardMessages): string {
   const [feature, region, value] = messages.featureTableHeader;
   const rows = context.modelCard.features.flatMap((spec) => {

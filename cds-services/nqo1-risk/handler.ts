@@ -1,6 +1,6 @@
 /**
- * Handler of `POST /cds-services/nqo1-risk` (hook `patient-view`). It never computes: it reads the
- * result store and answers with one card, enqueueing the study when it has not been seen before.
+ * Handler of `POST /cds-services/nqo1-risk` (hook `patient-view`). It never computes features. It
+ * reads the result store and responds with one card, enqueueing the study when it is not stored.
  * The JWT is verified by middleware before this runs.
  *
  * @see https://cds-hooks.hl7.org/2.0/#calling-a-cds-service
@@ -92,8 +92,9 @@ function parseHookRequest(body: unknown): HookRequest {
  * prefetch). A `fhirServer` outside the allowlist is rejected with `ERR_URL_NOT_ALLOWED` first.
  *
  * LIMITATION: the service does not yet query `fhirServer` itself when prefetch is missing, because
- * the FHIR read path with the client's `fhirAuthorization` token is not built; the EHR must send the
- * prefetch. Adding a FHIR search for ImagingStudy with that token here would remove the 412.
+ * the FHIR read path with the client's `fhirAuthorization` token is not built. Until then the EHR
+ * must send the prefetch. Adding a FHIR search for ImagingStudy with that token here would remove
+ * the 412.
  */
 function requireStudiesPrefetch(request: HookRequest, allowedFhirBaseUrls: readonly string[]): unknown {
   const studies = request.prefetch?.studies;

@@ -5,10 +5,10 @@
 
 import type { Locale } from '../../src/server/config.js';
 
-/** Why an analysis produced no result, grouped by what the clinician or IT can do about it. */
+/** Category of a failed analysis, grouped by what the clinician or IT can do about it. */
 export type FailureKind = 'segmentation' | 'series' | 'model' | 'unavailable';
 
-/** Why a finished result carries no probability (mirrors `ScoreResult.probabilityUnavailableReason`). */
+/** Reason a finished result carries no probability (mirrors `ScoreResult.probabilityUnavailableReason`). */
 export type NoProbabilityReason = 'uncalibrated' | 'coefficients-missing';
 
 export interface CardMessages {

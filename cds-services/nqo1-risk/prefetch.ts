@@ -83,8 +83,14 @@ export function selectNewestCtStudy(bundle: unknown, patientId: string): Selecte
   }
 
   // Array.prototype.sort is stable, so equal start times keep the server's order.
-  candidates.sort((a, b) => (a.startedMs === b.startedMs ? 0 : b.startedMs > a.startedMs ? 1 : -1));
+  candidates.sort((a, b) => compareNewestFirst(a.startedMs, b.startedMs));
   return candidates[0]?.study;
+}
+
+/** Orders start times newest first; `-Infinity` (no start time) compares equal to itself. */
+function compareNewestFirst(aMs: number, bMs: number): number {
+  if (aMs === bMs) return 0;
+  return bMs > aMs ? 1 : -1;
 }
 
 function isUsable(study: ImagingStudy, patientId: string): boolean {
@@ -102,7 +108,7 @@ function modalityCodes(modality: z.infer<typeof modalitySchema> | undefined): st
   return modality.code === undefined ? codes : [modality.code, ...codes];
 }
 
-/** The Study Instance UID from the `urn:dicom:uid` identifier, or undefined when absent or malformed. */
+/** Reads the Study Instance UID from the `urn:dicom:uid` identifier, or undefined when absent or malformed. */
 export function readStudyInstanceUid(study: Pick<ImagingStudy, 'identifier'>): string | undefined {
   for (const identifier of study.identifier ?? []) {
     if (identifier.system !== DICOM_UID_SYSTEM || identifier.value === undefined) continue;

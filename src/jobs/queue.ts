@@ -27,7 +27,7 @@ export interface AnalysisQueueOptions {
   readonly now?: () => Date;
 }
 
-/** What `enqueue` did: inserted a new row, requeued a failed one, or found the study already there. */
+/** Result of `enqueue`: inserted a new row, requeued a failed one, or found the study already there. */
 export type EnqueueOutcome = 'enqueued' | 'requeued' | 'exists';
 
 export class AnalysisQueue {
@@ -143,7 +143,7 @@ export class AnalysisQueue {
       log.info({ durationMs: Math.round(performance.now() - startedAt) }, 'analysis done');
     } catch (error) {
       const failure = toFailure(error);
-      const errorName = isNqo1Error(error) ? undefined : error instanceof Error ? error.name : typeof error;
+      const errorName = untypedErrorName(error);
       log.warn(
         {
           code: failure.code,
@@ -169,10 +169,17 @@ export class AnalysisQueue {
 }
 
 /**
- * The failure stored for a thrown value. A typed error keeps its code and message (which name UIDs
+ * Converts a thrown value to the failure stored for it. A typed error keeps its code and message (which name UIDs
  * and settings, never patient data); anything else becomes a generic `ERR_INTERNAL`.
  */
 function toFailure(error: unknown): AnalysisFailure {
   if (isNqo1Error(error)) return { code: error.code, message: error.message };
   return { code: 'ERR_INTERNAL', message: ERROR_CODES.ERR_INTERNAL };
+}
+
+/** Name of an error that is not an {@link Nqo1Error}, for the log; undefined for a typed error. */
+function untypedErrorName(error: unknown): string | undefined {
+  if (isNqo1Error(error)) return undefined;
+  if (error instanceof Error) return error.name;
+  return typeof error;
 }

@@ -18,7 +18,7 @@ export interface AnalysisJob {
   readonly modelVersion: string;
 }
 
-/** What a successful analysis returns to the queue. */
+/** Output of a successful analysis, returned to the queue. */
 export interface AnalysisOutput {
   readonly result: ScoreResult;
   /** Logical id of the FHIR Observation written back, when write-back is configured. */
@@ -27,7 +27,7 @@ export interface AnalysisOutput {
 
 /**
  * Analyses one study: locate the series and segmentation, compute the features and score them.
- * Throws an {@link Nqo1Error} whose code tells the card what is missing (e.g. no segmentation).
+ * Throws an {@link Nqo1Error} whose code lets the card state what is missing (e.g. no segmentation).
  */
 export type AnalyseStudy = (job: AnalysisJob) => Promise<AnalysisOutput>;
 

@@ -10,6 +10,7 @@ import express from 'express';
 
 import { CDS_SERVICES, type ServiceDeps } from '../../cds-services/index.js';
 import { Nqo1Error } from '../errors.js';
+import type { ResultStore } from '../jobs/result-store.js';
 import { CdsJwtVerifier, requireCdsJwt } from './auth.js';
 import type { CdsDiscoveryResponse } from './cds-types.js';
 import { corsForOrigins } from './cors.js';
@@ -20,6 +21,7 @@ import { errorHandler } from './outcome.js';
 const MAX_BODY_BYTES = '5mb';
 
 export interface AppDeps extends ServiceDeps {
+  readonly store: Pick<ResultStore, 'getResult' | 'countByStatus'>;
   readonly logger: Logger;
   /** JWT verifier; defaults to one built from `config.auth`. Tests inject one with a frozen clock. */
   readonly verifier?: CdsJwtVerifier;
@@ -41,8 +43,13 @@ export function createApp(deps: AppDeps): express.Application {
     next();
   });
 
+  // Public: the counts tell hospital IT whether analyses pile up or fail, and carry no patient data.
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({
+      status: 'ok',
+      model: { id: deps.modelCard.id, version: deps.modelCard.version },
+      analyses: deps.store.countByStatus(),
+    });
   });
 
   app.get('/cds-services', (_req, res) => {

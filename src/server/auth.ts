@@ -3,8 +3,9 @@
  * Clients"). The token must:
  *
  * - come from an allowlisted issuer, and be signed with an allowlisted asymmetric algorithm by a key
- *   with a `kid` from that issuer's JWKS (inline, or fetched only from the issuer's configured
- *   `jwksUrl`; a `jku` header in the token is ignored, so a token can never name its own key);
+ *   with a `kid` from that issuer's JWKS. The JWKS is inline or fetched only from the issuer's
+ *   configured `jwksUrl`. A `jku` or `jwk` header in the token is ignored, so a token cannot name
+ *   its own key;
  * - carry `aud` equal to the URL of the service called (`${publicUrl}/cds-services/<id>`);
  * - carry `exp`, `iat` (not in the future, at most `maxTokenAgeSeconds` old) and a `jti` never seen
  *   before from that issuer (remembered until the token expires).
@@ -31,7 +32,7 @@ import { Nqo1Error } from '../errors.js';
 import type { AppConfig } from './config.js';
 import { ReplayCache } from './replay-cache.js';
 
-/** Why a token was rejected; logged, never sent to the caller. */
+/** Reason a token was rejected, written to the log and never sent to the caller. */
 export type AuthFailureReason =
   | 'missing_authorization'
   | 'not_bearer'

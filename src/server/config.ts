@@ -3,7 +3,7 @@
  * environment overrides, then validated once at start-up by a strict zod schema. An unknown or
  * misspelled key is an error that names its path, so a typo can never fall back to a default.
  *
- * Secrets never live in configuration files: a section names the environment variable that holds a
+ * The schema has no field for a secret. A section names the environment variable that contains the
  * secret (`fhir.bearerTokenEnv`), and the variable is read where the secret is used.
  */
 

@@ -3,8 +3,8 @@
  *
  * What may be logged: request ids, route templates, status codes, durations, error codes, resource
  * ids, DICOM UIDs and counts. Never tokens, prefetch bodies, pixel data or patient identifiers. The
- * code logs only such fields; the redaction list below is a second line of defence that censors the
- * sensitive paths should an object carrying them ever be logged.
+ * code logs only such fields. The redaction list below is a second line of defence: it censors the
+ * sensitive paths if an object that contains them is ever logged.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -39,7 +39,7 @@ export const REDACTED_PATHS: readonly string[] = [
 export interface CreateLoggerOptions {
   /** Minimum level; defaults to `info`. */
   readonly level?: string;
-  /** Where JSON lines go; defaults to stdout. Tests pass a stream that collects lines. */
+  /** Destination of the JSON lines; defaults to stdout. Tests pass a stream that collects them. */
   readonly destination?: DestinationStream;
 }
 
@@ -99,7 +99,7 @@ export function requestLogging(logger: Logger) {
   };
 }
 
-/** The matched route's template (`/cds-services/nqo1-risk`), or `(unmatched)` for a 404. */
+/** Returns the matched route's template (`/cds-services/nqo1-risk`), or `(unmatched)` for a 404. */
 function routeTemplate(req: Request): string {
   const route: unknown = req.route;
   if (typeof route === 'object' && route !== null && 'path' in route && typeof route.path === 'string') {

@@ -180,7 +180,7 @@ function serverError(status: number, issueType: IssueType, code: ErrorCode, requ
 }
 
 function isTimeoutError(cause: unknown): boolean {
-  return cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
+  return cause instanceof Error && cause.name === 'TimeoutError';
 }
 
 /** Status of an error raised by Express's JSON body parser, recognised by its `type` field. */

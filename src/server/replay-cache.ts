@@ -27,8 +27,8 @@ export class ReplayCache {
     const nowSeconds = now.getTime() / 1000;
     this.#sweep(now.getTime());
 
-    const held = this.#expiresAtSeconds.get(key);
-    if (held !== undefined && held >= nowSeconds) return 'replayed';
+    const storedExpiry = this.#expiresAtSeconds.get(key);
+    if (storedExpiry !== undefined && storedExpiry >= nowSeconds) return 'replayed';
     if (this.#expiresAtSeconds.size >= this.#maxEntries) return 'full';
 
     this.#expiresAtSeconds.set(key, expiresAtSeconds);

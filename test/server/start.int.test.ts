@@ -62,6 +62,11 @@ describe('startServer', () => {
 
     const health = await fetch(`${running.url}/healthz`);
     expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({
+      status: 'ok',
+      model: { id: 'br-ro', version: '1.0.0' },
+      analyses: { pending: 0, running: 0, done: PRELOADED_ROWS, failed: 0 },
+    });
 
     const tokens = await Promise.all(
       Array.from({ length: TIMED_CALLS + 1 }, () => issuer.sign({ aud: HOOK_URL, now: new Date() })),
