@@ -139,7 +139,18 @@ const configSchema = z
     /** Launch URL of the SMART app, put in the card's `smart` link. */
     smartAppUrl: httpUrl,
     /** Template of a viewer link; `{{studyInstanceUid}}` is replaced by the study UID. */
-    viewerUrlTemplate: z.string().min(1).optional(),
+    viewerUrlTemplate: z
+      .string()
+      .refine(
+        (template) =>
+          template.includes('{{studyInstanceUid}}') &&
+          URL.canParse(template.replaceAll('{{studyInstanceUid}}', '1.2.3')),
+        {
+          error: (issue) =>
+            `expected a URL containing {{studyInstanceUid}}, got ${JSON.stringify(issue.input)}`,
+        },
+      )
+      .optional(),
   })
   .superRefine((config, context) => {
     for (const section of ['dicomweb', 'fhir'] as const) {

@@ -60,7 +60,7 @@ function outcomeOf(response: request.Response): OperationOutcome {
   return JSON.parse(response.text) as OperationOutcome;
 }
 
-/** A fake analyse that records its jobs and returns `result` for the model version of each job. */
+/** A fake analyse that records its jobs and returns `makeResult(job)` for each. */
 function recordingAnalyse(makeResult: (job: AnalysisJob) => ReturnType<typeof calibratedResult>): {
   analyse: AnalyseStudy;
   jobs: AnalysisJob[];
@@ -236,6 +236,25 @@ describe('POST /cds-services/nqo1-risk', () => {
     const response = await callHook(harness);
 
     expect(onlyCard(response).summary).toBe('NQO1 风险：正在分析肝脏 CT');
+  });
+
+  test('adds a viewer link when configured', async () => {
+    harness = await createHarness({
+      analyse: () => Promise.resolve({ result: uncalibratedResult() }),
+      configOverrides: {
+        viewerUrlTemplate: 'http://127.0.0.1:3000/viewer?StudyInstanceUIDs={{studyInstanceUid}}',
+      },
+    });
+    await callHook(harness);
+    await harness.queue.drain();
+
+    const card = onlyCard(await callHook(harness));
+    expect(card.links?.map((link) => link.type)).toEqual(['smart', 'absolute']);
+    expect(card.links?.[1]).toEqual({
+      label: 'View the study in the image viewer',
+      url: `http://127.0.0.1:3000/viewer?StudyInstanceUIDs=${STUDY_UID}`,
+      type: 'absolute',
+    });
   });
 
   test('says a segmentation is missing after that failure', async () => {

@@ -135,6 +135,12 @@ describe('loadConfig', () => {
     );
   });
 
+  test('rejects a viewer template without the UID', () => {
+    expect(loadError({ viewerUrlTemplate: 'http://127.0.0.1:3000/viewer' })).toContain(
+      'viewerUrlTemplate: expected a URL containing {{studyInstanceUid}}, got "http://127.0.0.1:3000/viewer"',
+    );
+  });
+
   test('names an unreadable site file', () => {
     expect(() => loadConfig({ configPath: '/nonexistent/site.json', env: {} })).toThrow(
       /Cannot read configuration file \/nonexistent\/site.json/,

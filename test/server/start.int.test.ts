@@ -14,7 +14,7 @@ import { hookRequest, HOOK_URL, testConfig } from '../support/cds-fixtures.js';
 import { captureLogs } from '../support/log-capture.js';
 import { uncalibratedResult } from '../support/score-result.js';
 
-/** Rows put in the store before start, so lookups run against a store of realistic size. */
+/** Rows put in the store before start, so each lookup searches a table of this many rows. */
 const PRELOADED_ROWS = 5_000;
 const TIMED_CALLS = 200;
 
