@@ -14,7 +14,7 @@
  * @see DICOM PS3.3 section C.7.6.2.1.1 (Image Position and Image Orientation).
  */
 
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { Nqo1Error } from '../errors.js';
@@ -66,7 +66,8 @@ export function readCtSeries(files: readonly ArrayBuffer[]): CtSeries {
 }
 
 /**
- * Reads every regular file directly inside `folderPath` (no subfolders) as one CT series.
+ * Reads every regular file directly inside `folderPath`, or symbolic link to one, as one CT series.
+ * Subfolders are not searched.
  *
  * Skipping rule: a file is skipped when it does not start with the DICOM Part 10 prefix (128-byte
  * preamble, then "DICM"), and a file named DICOMDIR is skipped. Every other file must be a slice of
@@ -76,10 +77,14 @@ export function readCtSeries(files: readonly ArrayBuffer[]): CtSeries {
  */
 export async function readCtSeriesFromFolder(folderPath: string): Promise<CtSeries> {
   const entries = await readdir(folderPath, { withFileTypes: true });
-  const names = entries
-    .filter((entry) => entry.isFile() && entry.name.toUpperCase() !== 'DICOMDIR')
-    .map((entry) => entry.name)
-    .sort();
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.toUpperCase() === 'DICOMDIR') continue;
+    const isFile =
+      entry.isFile() || (entry.isSymbolicLink() && (await stat(join(folderPath, entry.name))).isFile());
+    if (isFile) names.push(entry.name);
+  }
+  names.sort();
 
   const slices: CtSlice[] = [];
   let skipped = 0;

@@ -3,7 +3,7 @@
  * independent walker in raw-dicom.ts.
  */
 
-import { mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -249,9 +249,19 @@ describe('readCtSeriesFromFolder', () => {
     await writeFile(join(folder, 'README.txt'), 'exported by a PACS\n');
     await writeFile(join(folder, 'empty'), '');
     await copyFile(join(CT_3SLICE_DIR, '01.dcm'), join(folder, 'DICOMDIR'));
+    await mkdir(join(folder, 'subfolder'));
+    await copyFile(join(CT5N_DIR, CT5N_NAMES[0]!), join(folder, 'subfolder', 'other-series.dcm'));
 
     const series = await readCtSeriesFromFolder(folder);
     expect(series.volume.grid.dimensions).toEqual([512, 512, 3]);
+  });
+
+  it('follows symbolic links to slice files', async () => {
+    const linked = await mkdtemp(join(tmpdir(), 'nqo1-ct-links-'));
+    for (const name of CT_3SLICE_NAMES) await symlink(join(CT_3SLICE_DIR, name), join(linked, name));
+    const series = await readCtSeriesFromFolder(linked);
+    expect(series.volume.grid.dimensions).toEqual([512, 512, 3]);
+    await rm(linked, { recursive: true, force: true });
   });
 
   it('rejects a folder with no DICOM file', async () => {
