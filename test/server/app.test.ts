@@ -1,0 +1,64 @@
+import request from 'supertest';
+import { afterEach, describe, expect, test } from 'vitest';
+
+import { createHarness, type Harness } from '../support/cds-fixtures.js';
+
+const SANDBOX_ORIGIN = 'http://127.0.0.1:5555';
+
+let harness: Harness | undefined;
+
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+describe('createApp', () => {
+  test('reports health with analysis counts', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app).get('/healthz');
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      status: 'ok',
+      model: { id: 'br-ro', version: '1.0.0' },
+      analyses: { pending: 0, running: 0, done: 0, failed: 0 },
+    });
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['x-powered-by']).toBeUndefined();
+  });
+
+  test('returns a 404 OperationOutcome for unknown routes', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app).post('/cds-services/unknown-service').send({});
+
+    expect(response.status).toBe(404);
+    expect(JSON.parse(response.text)).toMatchObject({
+      resourceType: 'OperationOutcome',
+      issue: [{ code: 'not-found', diagnostics: expect.stringContaining('GET /cds-services') as unknown }],
+    });
+  });
+
+  test('answers a CORS preflight from an allowed origin', async () => {
+    harness = await createHarness({
+      configOverrides: { server: { publicUrl: 'http://127.0.0.1:8080', corsOrigins: [SANDBOX_ORIGIN] } },
+    });
+    const preflight = await request(harness.app)
+      .options('/cds-services/nqo1-risk')
+      .set('Origin', SANDBOX_ORIGIN)
+      .set('Access-Control-Request-Method', 'POST');
+
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(SANDBOX_ORIGIN);
+    expect(preflight.headers['access-control-allow-headers']).toContain('Authorization');
+  });
+
+  test('sends no CORS headers to other origins', async () => {
+    harness = await createHarness({
+      configOverrides: { server: { publicUrl: 'http://127.0.0.1:8080', corsOrigins: [SANDBOX_ORIGIN] } },
+    });
+    const response = await request(harness.app).get('/cds-services').set('Origin', 'http://127.0.0.1:6666');
+
+    expect(response.status).toBe(200);
+    expect(response.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
