@@ -12,6 +12,7 @@ import { Nqo1Error } from '../errors.js';
 import type { ImageVolume, MaskVolume } from '../imaging/volume.js';
 import { discretise } from './discretise.js';
 import { prepareFirstOrder, type FirstOrderInput } from './firstorder.js';
+import { buildGlcm, type Glcm } from './glcm.js';
 import { buildGldm, type Gldm } from './gldm.js';
 import { buildGlrlm, type Glrlm } from './glrlm.js';
 import { buildGlszm, type Glszm } from './glszm.js';
@@ -46,6 +47,7 @@ export function computeFeatures(
 
   const inputs: ClassInputs = {
     firstorder: once((): FirstOrderInput => prepareFirstOrder(roi, discretised, settings.voxelArrayShift)),
+    glcm: once((): Glcm => buildGlcm(texture, settings.distances)),
     gldm: once((): Gldm => buildGldm(texture, settings.distances, settings.gldm_a)),
     glrlm: once((): Glrlm => buildGlrlm(texture)),
     glszm: once((): Glszm => buildGlszm(texture)),
@@ -64,7 +66,7 @@ function lookUpFeature(name: string): FeatureDefinition {
   throw new Nqo1Error(
     'ERR_SETTINGS_INVALID',
     `Unknown radiomic feature "${name}". Use a pyradiomics name such as original_glszm_SmallAreaEmphasis; ` +
-      'the engine implements the firstorder, gldm, glrlm, glszm and ngtdm classes.',
+      'the engine implements the firstorder, glcm, gldm, glrlm, glszm and ngtdm classes.',
     { details: { feature: name } },
   );
 }

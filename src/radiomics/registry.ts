@@ -6,6 +6,8 @@
 
 import * as firstorder from './firstorder.js';
 import type { FirstOrderInput } from './firstorder.js';
+import * as glcm from './glcm.js';
+import type { Glcm } from './glcm.js';
 import * as gldm from './gldm.js';
 import type { Gldm } from './gldm.js';
 import * as glrlm from './glrlm.js';
@@ -16,11 +18,12 @@ import * as ngtdm from './ngtdm.js';
 import type { Ngtdm } from './ngtdm.js';
 
 /** Feature classes the engine implements, in pyradiomics naming. */
-export type FeatureClass = 'firstorder' | 'gldm' | 'glrlm' | 'glszm' | 'ngtdm';
+export type FeatureClass = 'firstorder' | 'glcm' | 'gldm' | 'glrlm' | 'glszm' | 'ngtdm';
 
 /** Accessors for the prepared input of each class; `computeFeatures` builds each one at most once. */
 export interface ClassInputs {
   firstorder(): FirstOrderInput;
+  glcm(): Glcm;
   gldm(): Gldm;
   glrlm(): Glrlm;
   glszm(): Glszm;
@@ -54,6 +57,33 @@ const FIRSTORDER: Readonly<Record<string, (input: FirstOrderInput) => number>> =
   TotalEnergy: firstorder.totalEnergy,
   Uniformity: firstorder.uniformity,
   Variance: firstorder.variance,
+};
+
+const GLCM: Readonly<Record<string, (matrix: Glcm) => number>> = {
+  Autocorrelation: glcm.autocorrelation,
+  ClusterProminence: glcm.clusterProminence,
+  ClusterShade: glcm.clusterShade,
+  ClusterTendency: glcm.clusterTendency,
+  Contrast: glcm.contrast,
+  Correlation: glcm.correlation,
+  DifferenceAverage: glcm.differenceAverage,
+  DifferenceEntropy: glcm.differenceEntropy,
+  DifferenceVariance: glcm.differenceVariance,
+  Id: glcm.id,
+  Idm: glcm.idm,
+  Idmn: glcm.idmn,
+  Idn: glcm.idn,
+  Imc1: glcm.imc1,
+  Imc2: glcm.imc2,
+  InverseVariance: glcm.inverseVariance,
+  JointAverage: glcm.jointAverage,
+  JointEnergy: glcm.jointEnergy,
+  JointEntropy: glcm.jointEntropy,
+  MCC: glcm.mcc,
+  MaximumProbability: glcm.maximumProbability,
+  SumAverage: glcm.sumAverage,
+  SumEntropy: glcm.sumEntropy,
+  SumSquares: glcm.sumSquares,
 };
 
 const GLDM: Readonly<Record<string, (matrix: Gldm) => number>> = {
@@ -133,6 +163,9 @@ function buildRegistry(): ReadonlyMap<string, FeatureDefinition> {
   const definitions = new Map<string, FeatureDefinition>();
   for (const [name, feature] of Object.entries(FIRSTORDER)) {
     register(definitions, 'firstorder', name, (inputs) => feature(inputs.firstorder()));
+  }
+  for (const [name, feature] of Object.entries(GLCM)) {
+    register(definitions, 'glcm', name, (inputs) => feature(inputs.glcm()));
   }
   for (const [name, feature] of Object.entries(GLDM)) {
     register(definitions, 'gldm', name, (inputs) => feature(inputs.gldm()));

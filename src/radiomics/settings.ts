@@ -24,7 +24,7 @@ export interface RadiomicsSettings {
   readonly minimumROIDimensions: number;
   /** When present, a region of this many voxels or fewer is rejected. */
   readonly minimumROISize?: number;
-  /** Infinity-norm neighbour distances in voxels, used by NGTDM and GLDM (GLSZM and GLRLM always use 1). */
+  /** Infinity-norm neighbour distances in voxels, used by GLCM, NGTDM and GLDM (GLSZM and GLRLM always use 1). */
   readonly distances: readonly number[];
   /** Restricts texture neighbourhoods to the plane orthogonal to `force2Ddimension`. */
   readonly force2D: boolean;

@@ -23,7 +23,7 @@ import { columnSettings, loadCase, parseCNumber, readBaseline } from './support/
 const RELATIVE_TOLERANCE = 1e-9;
 const ABSOLUTE_FLOOR = 1e-12;
 const CASES = ['brain1', 'brain2'] as const;
-const CLASSES = ['firstorder', 'gldm', 'glrlm', 'glszm', 'ngtdm'] as const;
+const CLASSES = ['firstorder', 'glcm', 'gldm', 'glrlm', 'glszm', 'ngtdm'] as const;
 const SUFFIXES = ['', '_2d', '_FBN', '_flatRegion'] as const;
 
 function relativeError(actual: number, expected: number): number {

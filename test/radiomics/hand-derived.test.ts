@@ -53,6 +53,19 @@ describe('flat 3×3×3 ROI', () => {
     expect(values.original_glszm_ZonePercentage).toBe(1 / 27);
   });
 
+  it('GLCM guard values', () => {
+    // One gray level: σ = 0 so Correlation falls back to 1, MCC is 1 by definition, and HX = HY = 0
+    // and HXY2 = HXY, so both Imc guards give 0. p(1, 1) = 1 makes every inverse difference 1.
+    expect(values.original_glcm_Correlation).toBe(1);
+    expect(values.original_glcm_MCC).toBe(1);
+    expect(values.original_glcm_Imc1).toBe(0);
+    expect(values.original_glcm_Imc2).toBe(0);
+    expect(values.original_glcm_Id).toBe(1);
+    expect(values.original_glcm_Idmn).toBe(1);
+    // The mean over 13 directions may round the last bit of −log2(1 + ε).
+    expect(Math.abs(values.original_glcm_JointEntropy! + Math.log2(1 + EPSILON))).toBeLessThan(1e-30);
+  });
+
   it('histogram entropy is -log2(1 + eps)', () => {
     // p = 1 for the only bin, so Entropy = −1·log2(1 + ε), a tiny negative number.
     expect(values.original_firstorder_Entropy).toBe(-Math.log2(1 + EPSILON));

@@ -1,6 +1,6 @@
 /**
  * Texture matrices against the .npy matrices stored with the pyradiomics baselines (default
- * configuration: binWidth 25, 13 GLRLM directions, 26-connected GLSZM zones, NGTDM and GLDM at
+ * configuration: binWidth 25, 13 GLCM and GLRLM directions, 26-connected GLSZM zones, NGTDM and GLDM at
  * distance 1, GLDM α = 0).
  * The matrices hold counts and sums of small rationals, so the gate is 1e-12 relative per cell.
  */
@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { discretise } from '../../src/radiomics/discretise.js';
+import { buildGlcm } from '../../src/radiomics/glcm.js';
 import { buildGldm } from '../../src/radiomics/gldm.js';
 import { buildGlrlm } from '../../src/radiomics/glrlm.js';
 import { buildGlszm } from '../../src/radiomics/glszm.js';
@@ -119,5 +120,22 @@ describe.each(['brain1', 'brain2'])('%s texture matrices', (caseName) => {
         );
       }
     }
+  });
+
+  it('GLCM equals the .npy matrix, direction by direction', () => {
+    // The .npy holds the symmetric GLCM of each direction, normalised to sum 1.
+    const expected = loadMatrix(caseName, 'glcm');
+    const glcm = buildGlcm(input, [1]);
+    const [levelCount, , angleCount] = expected.shape as [number, number, number];
+    expect(glcm.grayLevels.length).toBe(levelCount);
+    expect(glcm.angles).toHaveLength(angleCount);
+    glcm.angles.forEach((angle, a) => {
+      for (let row = 0; row < levelCount; row++) {
+        for (let column = 0; column < levelCount; column++) {
+          const actual = angle.p[row * levelCount + column]!;
+          expectClose(actual, npyAt(expected, row, column, a), `angle ${a} cell (${row}, ${column})`);
+        }
+      }
+    });
   });
 });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isNqo1Error } from '../../src/errors.js';
 import { buildOffsets } from '../../src/radiomics/angles.js';
 import { discretise } from '../../src/radiomics/discretise.js';
+import { symmetricEigenvalues } from '../../src/radiomics/eigen.js';
 import { FEATURE_REGISTRY } from '../../src/radiomics/registry.js';
 import { extractRoi } from '../../src/radiomics/roi.js';
 import {
@@ -145,7 +146,7 @@ describe('angles', () => {
 describe('feature documentation', () => {
   // Every registered feature must be described in a doc comment of its class module that names it.
   const docBlocks = new Map<string, string[]>();
-  for (const featureClass of ['firstorder', 'gldm', 'glrlm', 'glszm', 'ngtdm']) {
+  for (const featureClass of ['firstorder', 'glcm', 'gldm', 'glrlm', 'glszm', 'ngtdm']) {
     const source = readFileSync(new URL(`../../src/radiomics/${featureClass}.ts`, import.meta.url), 'utf8');
     docBlocks.set(featureClass, source.match(/\/\*\*[\s\S]*?\*\//g) ?? []);
   }
@@ -157,4 +158,46 @@ describe('feature documentation', () => {
       expect(blocks).toHaveLength(1);
     },
   );
+});
+
+describe('symmetric eigenvalues', () => {
+  it('second-difference matrix', () => {
+    // The n×n matrix with 2 on the diagonal and −1 beside it has eigenvalues 2 − 2cos(kπ/(n + 1)).
+    const n = 12;
+    const matrix = new Float64Array(n * n);
+    for (let row = 0; row < n; row++) {
+      matrix[row * n + row] = 2;
+      if (row > 0) matrix[row * n + row - 1] = matrix[(row - 1) * n + row] = -1;
+    }
+    const expected = Array.from({ length: n }, (_, k) => 2 - 2 * Math.cos(((k + 1) * Math.PI) / (n + 1)));
+    const actual = symmetricEigenvalues(matrix, n);
+    expected.forEach((value, k) => {
+      expect(Math.abs(actual[k]! - value)).toBeLessThan(1e-13);
+    });
+  });
+
+  it('rotated diagonal matrix', () => {
+    // R·diag(3, −1, 0.5)·Rᵀ with a rotation about z by 30°; eigenvalues are invariant.
+    const c = Math.cos(Math.PI / 6),
+      s = Math.sin(Math.PI / 6);
+    const rotation = [c, -s, 0, s, c, 0, 0, 0, 1];
+    const diagonal = [3, -1, 0.5];
+    const matrix = new Float64Array(9);
+    for (let row = 0; row < 3; row++) {
+      for (let column = 0; column < 3; column++) {
+        let sum = 0;
+        for (let k = 0; k < 3; k++) sum += rotation[row * 3 + k]! * diagonal[k]! * rotation[column * 3 + k]!;
+        matrix[row * 3 + column] = sum;
+      }
+    }
+    const actual = Array.from(symmetricEigenvalues(matrix, 3));
+    [-1, 0.5, 3].forEach((value, k) => {
+      expect(Math.abs(actual[k]! - value)).toBeLessThan(1e-14);
+    });
+  });
+
+  it('empty and single matrices', () => {
+    expect(symmetricEigenvalues(new Float64Array(0), 0)).toHaveLength(0);
+    expect(Array.from(symmetricEigenvalues(Float64Array.of(-4.5), 1))).toEqual([-4.5]);
+  });
 });
