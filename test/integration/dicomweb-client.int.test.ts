@@ -10,14 +10,15 @@ if (unavailable !== null && process.env.CI === 'true') throw new Error(unavailab
 if (unavailable !== null) console.warn(`Skipping DICOMweb client tests: ${unavailable}`);
 
 describe.skipIf(unavailable !== null)('DicomWebClient against Orthanc', () => {
-  let orthanc: OrthancHandle;
+  let orthanc: OrthancHandle | undefined;
   let pacs: DicomWebClient;
 
   beforeAll(async () => {
-    orthanc = await startOrthanc();
+    const started = await startOrthanc();
+    orthanc = started;
     pacs = new DicomWebClient({
-      baseUrl: orthanc.dicomWebUrl,
-      allowlist: [orthanc.dicomWebUrl],
+      baseUrl: started.dicomWebUrl,
+      allowlist: [started.dicomWebUrl],
       timeoutMs: 20_000,
     });
     const files = await Promise.all([...CT_3SLICE_FILES, LIVER_SEG_FILE].map(readArrayBuffer));
@@ -25,7 +26,7 @@ describe.skipIf(unavailable !== null)('DicomWebClient against Orthanc', () => {
   });
 
   afterAll(async () => {
-    await orthanc.stop();
+    await orthanc?.stop();
   });
 
   test('QIDO-RS lists the CT and SEG series', async () => {

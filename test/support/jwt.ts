@@ -18,7 +18,7 @@ export interface EhrKeys {
 }
 
 /** Generates an RS384 key pair and its JWKS for the issuer `iss`. */
-export async function createEhrKeys(iss: string, kid = randomUUID()): Promise<EhrKeys> {
+export async function createEhrKeys(iss: string, kid: string = randomUUID()): Promise<EhrKeys> {
   const { privateKey, publicKey } = await generateKeyPair(EHR_ALGORITHM, { extractable: true });
   const publicJwk = await exportJWK(publicKey);
   return { iss, kid, privateKey, jwks: { keys: [{ ...publicJwk, kid, alg: EHR_ALGORITHM, use: 'sig' }] } };
