@@ -12,7 +12,13 @@ declare module 'dcmjs' {
     readonly forceStoreRaw?: boolean;
   }
 
+  /** A loglevel logger, as dcmjs exposes it. */
+  interface DcmjsLogger {
+    setLevel(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'): void;
+  }
+
   interface DcmjsApi {
+    readonly log: { getLogger(name: string): DcmjsLogger };
     readonly data: {
       readonly DicomMessage: {
         readFile(buffer: ArrayBuffer, options?: ReadFileOptions): unknown;

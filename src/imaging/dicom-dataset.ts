@@ -12,6 +12,11 @@ import dcmjs from 'dcmjs';
 
 import { Nqo1Error } from '../errors.js';
 
+// dcmjs reports every dictionary VR it resolves for implicit-VR files ("Invalid vr type xs") on
+// stderr through its "validation.dcmjs" logger. Those lines are not errors of the file; the checks
+// that matter are made here and raise typed errors, so the logger is silenced.
+dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
+
 /** A native transfer syntax: pixel data stored uncompressed, in one byte order. */
 export interface NativeTransferSyntax {
   readonly uid: string;
