@@ -1,0 +1,176 @@
+/**
+ * Gray Level Co-occurrence Matrix (GLCM) construction, as pyradiomics 3.x builds it (`cmatrices.c`
+ * calculate_glcm) with its defaults `symmetricalGLCM` True and `weightingNorm` None. The symbols are
+ * defined in glcm.ts, which holds the features.
+ */
+
+import { Nqo1Error } from '../errors.js';
+import { buildOffsets } from './angles.js';
+import { MAX_MATRIX_CELLS, occupiedLevels, type TextureInput } from './texture.js';
+
+const EPSILON = 2.220446049250313e-16;
+
+/** Normalised co-occurrence matrix of one direction with its derived coefficients. */
+export interface GlcmAngle {
+  /** p(i, j), row-major over the occupied levels. */
+  readonly p: Float64Array;
+  readonly px: Float64Array;
+  readonly py: Float64Array;
+  readonly ux: number;
+  readonly uy: number;
+  readonly sigmaX: number;
+  readonly sigmaY: number;
+  /** p_{x+y}(k), indexed by k = i + j. */
+  readonly pSum: Float64Array;
+  /** p_{x−y}(k), indexed by k = |i − j|. */
+  readonly pDifference: Float64Array;
+  readonly hx: number;
+  readonly hy: number;
+  readonly hxy: number;
+  readonly hxy1: number;
+  readonly hxy2: number;
+}
+
+/** GLCMs of the kept directions. */
+export interface Glcm {
+  /** Occupied bin numbers, ascending. */
+  readonly grayLevels: Float64Array;
+  /** Largest bin number N_g. */
+  readonly levelCount: number;
+  readonly angles: readonly GlcmAngle[];
+}
+
+/**
+ * Builds the symmetric, normalised GLCM of every direction.
+ *
+ * @throws Nqo1Error ERR_TOO_MANY_GRAY_LEVELS when the matrices would exceed MAX_MATRIX_CELLS.
+ * @throws Nqo1Error ERR_ROI_TOO_SMALL when no direction has a pair of ROI voxels.
+ */
+export function buildGlcm(input: TextureInput, distances: readonly number[]): Glcm {
+  const [sx, sy, sz] = input.size;
+  const { levels, positionOf } = occupiedLevels(input.histogram);
+  const n = levels.length;
+  const offsets = buildOffsets(input.size, distances, {
+    bidirectional: false,
+    force2D: input.force2D,
+    force2Ddimension: input.force2Ddimension,
+  });
+
+  const cells = n * n * offsets.length;
+  if (cells > MAX_MATRIX_CELLS) {
+    throw new Nqo1Error(
+      'ERR_TOO_MANY_GRAY_LEVELS',
+      `The GLCM would need ${cells} cells (${n}² gray levels × ${offsets.length} directions), more than the ` +
+        `limit of ${MAX_MATRIX_CELLS}. Use a larger binWidth or a smaller binCount.`,
+    );
+  }
+
+  const bins = input.bins;
+  const angles: GlcmAngle[] = [];
+  for (const [di, dj, dk] of offsets) {
+    const counts = new Float64Array(n * n);
+    let index = 0;
+    for (let k = 0; k < sz; k++) {
+      for (let j = 0; j < sy; j++) {
+        for (let i = 0; i < sx; i++, index++) {
+          const level = bins[index]!;
+          if (level === 0) continue;
+          const ni = i + di,
+            nj = j + dj,
+            nk = k + dk;
+          if (ni < 0 || ni >= sx || nj < 0 || nj >= sy || nk < 0 || nk >= sz) continue;
+          const neighbour = bins[ni + sx * (nj + sy * nk)]!;
+          if (neighbour === 0) continue;
+          counts[positionOf[level]! * n + positionOf[neighbour]!]!++;
+        }
+      }
+    }
+
+    // Symmetrise, then normalise; a direction without pairs is dropped.
+    let total = 0;
+    const p = new Float64Array(n * n);
+    for (let row = 0; row < n; row++) {
+      for (let column = 0; column < n; column++) {
+        const value = counts[row * n + column]! + counts[column * n + row]!;
+        p[row * n + column] = value;
+        total += value;
+      }
+    }
+    if (total === 0) continue;
+    for (let cell = 0; cell < p.length; cell++) p[cell] = p[cell]! / total;
+    angles.push(angleCoefficients(p, levels, input.levelCount));
+  }
+
+  if (angles.length === 0) {
+    throw new Nqo1Error(
+      'ERR_ROI_TOO_SMALL',
+      'No GLCM direction has a pair of neighbouring voxels in the region. Check the segmentation.',
+    );
+  }
+  return { grayLevels: levels, levelCount: input.levelCount, angles };
+}
+
+/** Computes the marginals, means, deviations, sum and difference distributions and entropies. */
+function angleCoefficients(p: Float64Array, levels: Float64Array, levelCount: number): GlcmAngle {
+  const n = levels.length;
+  const px = new Float64Array(n);
+  const py = new Float64Array(n);
+  let ux = 0;
+  let uy = 0;
+  for (let row = 0; row < n; row++) {
+    for (let column = 0; column < n; column++) {
+      const value = p[row * n + column]!;
+      px[row]! += value;
+      py[column]! += value;
+      ux += value * levels[row]!;
+      uy += value * levels[column]!;
+    }
+  }
+
+  let varianceX = 0;
+  let varianceY = 0;
+  const pSum = new Float64Array(2 * levelCount + 1);
+  const pDifference = new Float64Array(levelCount);
+  let hxy = 0;
+  let hxy1 = 0;
+  let hxy2 = 0;
+  for (let row = 0; row < n; row++) {
+    const i = levels[row]!;
+    for (let column = 0; column < n; column++) {
+      const j = levels[column]!;
+      const value = p[row * n + column]!;
+      varianceX += value * (i - ux) ** 2;
+      varianceY += value * (j - uy) ** 2;
+      pSum[i + j]! += value;
+      pDifference[Math.abs(i - j)]! += value;
+      const product = px[row]! * py[column]!;
+      hxy -= value * Math.log2(value + EPSILON);
+      hxy1 -= value * Math.log2(product + EPSILON);
+      hxy2 -= product * Math.log2(product + EPSILON);
+    }
+  }
+
+  return {
+    p,
+    px,
+    py,
+    ux,
+    uy,
+    sigmaX: Math.sqrt(varianceX),
+    sigmaY: Math.sqrt(varianceY),
+    pSum,
+    pDifference,
+    hx: entropyOf(px),
+    hy: entropyOf(py),
+    hxy,
+    hxy1,
+    hxy2,
+  };
+}
+
+/** Returns −Σ p log2(p + ε) of a distribution. */
+export function entropyOf(distribution: Float64Array): number {
+  let sum = 0;
+  for (const value of distribution) sum -= value * Math.log2(value + EPSILON);
+  return sum;
+}
