@@ -2,9 +2,9 @@
  * Golden comparison with the pyradiomics baselines (data/baseline in AIM-Harvard/pyradiomics).
  *
  * Every registered feature is compared with every baseline column of brain1 and brain2 whose
- * configuration the engine models: the default columns (binWidth 25, voxelArrayShift 2000,
- * minimumROIDimensions 1), `2d` (force2D), `FBN` (binCount 64) and `flatRegion` (binWidth 5000, so
- * every voxel lands in bin 1 and every guard value fires). Settings are read per column from
+ * configuration the engine models. These are the default columns (binWidth 25, voxelArrayShift 2000,
+ * minimumROIDimensions 1), `2d` (force2D) and `FBN` (binCount 64). The `flatRegion` columns use
+ * binWidth 5000, so every voxel lands in bin 1 and every guard value fires. Settings are read per column from
  * baseline_configurations.json, never assumed. The flatRegion columns also set resegmentRange [0],
  * which the engine does not model. It keeps voxels ≥ 0, and the brain ROIs have no negative voxel,
  * so the test checks that and then treats the range as a no-op.
