@@ -26,6 +26,7 @@ export const DEFAULT_ARTERIAL_PHASE_PATTERNS: readonly RegExp[] = [/\b(arterial|
 
 /** DICOM JSON tags this module reads (PS3.6 data dictionary). */
 const TAG = {
+  StudyDate: '00080020',
   Modality: '00080060',
   SeriesDescription: '0008103E',
   SeriesDate: '00080021',
@@ -45,6 +46,11 @@ export interface SeriesSummary {
   readonly seriesNumber: number | null;
   /** Number of instances in the series, or null when the server omits the attribute. */
   readonly instanceCount: number | null;
+  /**
+   * SeriesDate, else StudyDate, as a FHIR date `YYYY-MM-DD`, or null when neither is a valid DICOM
+   * date. The time of day is left out because DICOM times carry no time zone, which FHIR requires.
+   */
+  readonly acquisitionDate: string | null;
 }
 
 /** The attributes of one SEG instance that the selection uses, read from WADO-RS metadata. */
@@ -93,6 +99,8 @@ export function summariseSeries(dataset: DicomJsonDataset): SeriesSummary {
     description: stringValue(dataset, TAG.SeriesDescription),
     seriesNumber: numberValue(dataset, TAG.SeriesNumber),
     instanceCount: numberValue(dataset, TAG.NumberOfSeriesRelatedInstances),
+    acquisitionDate:
+      fhirDate(stringValue(dataset, TAG.SeriesDate)) ?? fhirDate(stringValue(dataset, TAG.StudyDate)),
   };
 }
 
@@ -198,6 +206,16 @@ function compareSegCandidates(a: SegInstanceSummary, b: SegInstanceSummary): num
   const byNumber = (b.seriesNumber ?? -1) - (a.seriesNumber ?? -1);
   if (byNumber !== 0) return byNumber;
   return a.sopInstanceUid < b.sopInstanceUid ? -1 : a.sopInstanceUid > b.sopInstanceUid ? 1 : 0;
+}
+
+/** Converts a DICOM DA value `YYYYMMDD` to a FHIR date `YYYY-MM-DD`, or null when it is not a calendar date. */
+function fhirDate(value: string): string | null {
+  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(value);
+  if (match === null) return null;
+  const [, year, month, day] = match;
+  const date = `${year}-${month}-${day}`;
+  const parsed = new Date(`${date}T00:00:00Z`);
+  return Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date ? null : date;
 }
 
 function firstValue(dataset: DicomJsonDataset, tag: string): unknown {

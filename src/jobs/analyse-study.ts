@@ -134,6 +134,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       patientId: job.patientId,
       imagingStudyId: job.imagingStudyId,
       studyInstanceUid: study,
+      ...(ct.series.acquisitionDate === null ? {} : { effectiveDateTime: ct.series.acquisitionDate }),
     });
     log.info(
       { studyInstanceUid: study, observationId: written.observationId, activity: written.activity },

@@ -17,7 +17,14 @@ function ct(
   instanceCount: number | null,
   seriesNumber: number | null = null,
 ): SeriesSummary {
-  return { seriesInstanceUid: uid, modality: 'CT', description, seriesNumber, instanceCount };
+  return {
+    seriesInstanceUid: uid,
+    modality: 'CT',
+    description,
+    seriesNumber,
+    instanceCount,
+    acquisitionDate: null,
+  };
 }
 
 function seg(
@@ -52,6 +59,7 @@ describe('summariseSeries', () => {
       '0020000E': { vr: 'UI', Value: ['1.2.3'] },
       '00200011': { vr: 'IS', Value: [4] },
       '00201209': { vr: 'IS', Value: ['120'] },
+      '00080020': { vr: 'DA', Value: ['20030417'] },
     };
 
     expect(summariseSeries(dataset)).toEqual({
@@ -60,7 +68,25 @@ describe('summariseSeries', () => {
       description: 'ABD ART 1.25mm',
       seriesNumber: 4,
       instanceCount: 120,
+      acquisitionDate: '2003-04-17',
     });
+  });
+
+  test.each([
+    [
+      { '00080021': { vr: 'DA', Value: ['20240229'] }, '00080020': { vr: 'DA', Value: ['20240101'] } },
+      '2024-02-29',
+    ],
+    [
+      { '00080021': { vr: 'DA', Value: ['20230229'] }, '00080020': { vr: 'DA', Value: ['20240101'] } },
+      '2024-01-01',
+    ],
+    [{ '00080020': { vr: 'DA', Value: ['2024.01.01'] } }, null],
+    [{}, null],
+  ] as const)('acquisition date from %j is %s', (dates, expected) => {
+    const dataset: DicomJsonDataset = { '0020000E': { vr: 'UI', Value: ['1.2.3'] }, ...dates };
+
+    expect(summariseSeries(dataset).acquisitionDate).toBe(expected);
   });
 
   test('missing optional attributes become null', () => {

@@ -196,6 +196,8 @@ describe.skipIf(unavailable !== null)('walking skeleton: EHR hook → PACS → m
     const observation = stored[0]!;
 
     expect(observation.status).toBe('preliminary');
+    // StudyDate of the CT files; DICOM times carry no time zone, so only the date is kept.
+    expect(observation.effectiveDateTime).toBe('2003-04-17');
     expect(observation.subject?.reference).toBe(`Patient/${patientId}`);
     expect(observation.derivedFrom).toEqual([{ reference: `ImagingStudy/${imagingStudyId}` }]);
     expect(observation.identifier).toEqual([

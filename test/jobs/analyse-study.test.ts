@@ -24,6 +24,7 @@ function seriesResult(uid: string, modality: string, description: string, count:
     '00080060': { vr: 'CS', Value: [modality] },
     '0008103E': { vr: 'LO', Value: [description] },
     '00201209': { vr: 'IS', Value: [count] },
+    '00080020': { vr: 'DA', Value: ['20030417'] },
   };
 }
 
@@ -133,6 +134,7 @@ describe('createStudyAnalyser', () => {
     expect(writes).toHaveLength(1);
     expect(writes[0]?.patientId).toBe(PATIENT_ID);
     expect(writes[0]?.imagingStudyId).toBe('img-1');
+    expect(writes[0]?.effectiveDateTime).toBe('2003-04-17');
     expect(lines.length).toBeGreaterThanOrEqual(4);
     expect(lines.join('')).not.toContain(PATIENT_ID);
   });
