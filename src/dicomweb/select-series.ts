@@ -6,9 +6,9 @@
  *  1. Candidates are the series with Modality (0008,0060) `CT`.
  *  2. If any candidate's SeriesDescription (0008,103E) matches an arterial-phase pattern, only
  *     those candidates remain.
- *  3. The candidate with the most instances (NumberOfSeriesRelatedInstances, 0020,1209) wins; ties
- *     go to the lower SeriesNumber (0020,0011), then to the lexically smaller SeriesInstanceUID, so
- *     the choice never depends on the order the PACS returns.
+ *  3. The candidate with the most instances (NumberOfSeriesRelatedInstances, 0020,1209) wins.
+ *     Ties go to the lower SeriesNumber (0020,0011), then to the lexically smaller
+ *     SeriesInstanceUID, so the choice never depends on the order in which the PACS lists series.
  *
  * SEG rule: the SEG instance whose ReferencedSeriesSequence (0008,1115) names the chosen CT series;
  * among several, the one with the latest SeriesDate/SeriesTime, then the higher SeriesNumber. When
@@ -64,7 +64,7 @@ export interface SegInstanceSummary {
   readonly referencedSeriesUids: readonly string[];
 }
 
-/** Why the CT series was chosen, for logs and the SMART app. */
+/** Reason the CT series was chosen, for logs and the SMART app. */
 export type CtSelectionReason = 'arterial-phase-description' | 'most-instances';
 
 export interface CtSelection {
@@ -72,7 +72,7 @@ export interface CtSelection {
   readonly reason: CtSelectionReason;
 }
 
-/** Why the SEG was chosen. */
+/** Reason the SEG was chosen. */
 export type SegSelectionReason = 'references-ct-series' | 'only-seg-in-study';
 
 export interface SegSelection {
@@ -198,14 +198,14 @@ function compareCtCandidates(a: SeriesSummary, b: SeriesSummary): number {
   if (byCount !== 0) return byCount;
   const byNumber = (a.seriesNumber ?? Number.MAX_SAFE_INTEGER) - (b.seriesNumber ?? Number.MAX_SAFE_INTEGER);
   if (byNumber !== 0) return byNumber;
-  return a.seriesInstanceUid < b.seriesInstanceUid ? -1 : a.seriesInstanceUid > b.seriesInstanceUid ? 1 : 0;
+  return compareStrings(a.seriesInstanceUid, b.seriesInstanceUid);
 }
 
 function compareSegCandidates(a: SegInstanceSummary, b: SegInstanceSummary): number {
   if (a.seriesDateTime !== b.seriesDateTime) return a.seriesDateTime > b.seriesDateTime ? -1 : 1;
   const byNumber = (b.seriesNumber ?? -1) - (a.seriesNumber ?? -1);
   if (byNumber !== 0) return byNumber;
-  return a.sopInstanceUid < b.sopInstanceUid ? -1 : a.sopInstanceUid > b.sopInstanceUid ? 1 : 0;
+  return compareStrings(a.sopInstanceUid, b.sopInstanceUid);
 }
 
 /** Converts a DICOM DA value `YYYYMMDD` to a FHIR date `YYYY-MM-DD`, or null when it is not a calendar date. */
@@ -216,6 +216,13 @@ function fhirDate(value: string): string | null {
   const date = `${year}-${month}-${day}`;
   const parsed = new Date(`${date}T00:00:00Z`);
   return Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date ? null : date;
+}
+
+/** Orders strings by UTF-16 code units, independent of the locale. */
+function compareStrings(a: string, b: string): number {
+  if (a < b) return -1;
+  if (a > b) return 1;
+  return 0;
 }
 
 function firstValue(dataset: DicomJsonDataset, tag: string): unknown {
