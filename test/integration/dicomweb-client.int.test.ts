@@ -2,14 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { DicomWebClient } from '../../src/dicomweb/client.js';
 import { isNqo1Error } from '../../src/errors.js';
-import { startOrthanc, orthancUnavailableReason, type OrthancHandle } from '../support/orthanc.js';
+import { orthancSkipReason, startOrthanc, type OrthancHandle } from '../support/orthanc.js';
 import { CT_3SLICE, CT_3SLICE_FILES, LIVER_SEG_FILE, readArrayBuffer } from '../support/shared-data.js';
 
-const unavailable = orthancUnavailableReason();
-if (unavailable !== null && process.env.CI === 'true') throw new Error(unavailable);
-if (unavailable !== null) console.warn(`Skipping DICOMweb client tests: ${unavailable}`);
+const skipReason = orthancSkipReason('the DICOMweb client tests');
 
-describe.skipIf(unavailable !== null)('DicomWebClient against Orthanc', () => {
+describe.skipIf(skipReason !== null)('DicomWebClient against Orthanc', () => {
   let orthanc: OrthancHandle | undefined;
   let pacs: DicomWebClient;
 

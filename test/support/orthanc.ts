@@ -48,6 +48,21 @@ export function orthancUnavailableReason(): string | null {
   return null;
 }
 
+/**
+ * Decides whether a test file that needs Orthanc runs. Returns null when Orthanc is installed. When
+ * it is missing, it throws under `CI=true`, because CI installs Orthanc and a skip there would hide
+ * a broken set-up. Elsewhere it prints why and returns the reason, for `describe.skipIf`.
+ *
+ * @param suite - Name of the test suite, for the message.
+ */
+export function orthancSkipReason(suite: string): string | null {
+  const unavailable = orthancUnavailableReason();
+  if (unavailable === null) return null;
+  if (process.env.CI === 'true') throw new Error(`${suite} needs Orthanc under CI: ${unavailable}`);
+  console.warn(`Skipping ${suite}: ${unavailable}`);
+  return unavailable;
+}
+
 /** Returns a TCP port that was free on 127.0.0.1 a moment ago. */
 export async function findFreeLoopbackPort(): Promise<number> {
   return await new Promise((resolve, reject) => {
