@@ -10,6 +10,7 @@ import express from 'express';
 
 import { CDS_SERVICES, type ServiceDeps } from '../../cds-services/index.js';
 import { Nqo1Error } from '../errors.js';
+import { packagePath } from '../paths.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import { CdsJwtVerifier, requireCdsJwt } from './auth.js';
 import type { CdsDiscoveryResponse } from './cds-types.js';
@@ -70,6 +71,13 @@ export function createApp(deps: AppDeps): express.Application {
       service.createHandler(deps),
     );
   }
+
+  // LIMITATION: the SMART app is a static placeholder page until the app itself is built; the
+  // card's smart link opens it so that the link never leads to an error.
+  app.use(
+    '/smart-app',
+    express.static(packagePath('smart-app'), { index: ['launch.html'], fallthrough: true }),
+  );
 
   app.use((req, _res, next) => {
     next(

@@ -7,13 +7,12 @@
  * secret (`fhir.bearerTokenEnv`), and the variable is read where the secret is used.
  */
 
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 
 import * as z from 'zod';
 
 import { Nqo1Error } from '../errors.js';
+import { packagePath } from '../paths.js';
 import { isUrlAllowed } from '../net/url-allowlist.js';
 
 /** Asymmetric JWS algorithms an EHR may sign CDS Hooks tokens with. `none` and HS* are never allowed. */
@@ -183,7 +182,7 @@ export interface LoadConfigOptions {
  */
 export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const env = options.env ?? process.env;
-  const defaultsPath = options.defaultsPath ?? path.join(findPackageRoot(), 'config', 'default.json');
+  const defaultsPath = options.defaultsPath ?? packagePath('config', 'default.json');
   const sitePath = options.configPath ?? nonEmpty(env.NQO1_CONFIG);
   const sources = [defaultsPath];
 
@@ -287,16 +286,4 @@ function setPath(target: JsonObject, keyPath: readonly string[], value: unknown)
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
-}
-
-/** Walks up from this module to the directory holding `package.json` (works from `src/` and `dist/`). */
-function findPackageRoot(): string {
-  let directory = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(directory, 'package.json'))) {
-    const parent = path.dirname(directory);
-    if (parent === directory)
-      throw new Nqo1Error('ERR_CONFIG_INVALID', 'Cannot find the package root of nqo1-cds');
-    directory = parent;
-  }
-  return directory;
 }
