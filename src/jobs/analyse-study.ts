@@ -88,6 +88,10 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       'series selected',
     );
 
+    // LIMITATION: the whole CT series is retrieved, although the features need only the slices
+    // within the dilation distance of the tumour. For a 300-slice series around a small tumour that
+    // moves most of the series for nothing. Retrieving the SEG first, reading slice positions from
+    // WADO-RS metadata and fetching only the instances that span the dilated tumour would fix it.
     const ctFiles = await deps.pacs.retrieveSeriesInstances(study, ct.series.seriesInstanceUid);
     const segFile = await deps.pacs.retrieveInstance(
       study,

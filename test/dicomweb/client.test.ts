@@ -104,3 +104,37 @@ describe('DicomWebClient', () => {
     ).toThrow(/timeout/);
   });
 });
+
+describe('DicomWebClient STOW-RS', () => {
+  test.each([
+    [200, null],
+    [202, 'HTTP 202'],
+    [409, 'HTTP 409'],
+  ])('store answered with %i', async (status, message) => {
+    let contentType = '';
+    listener = await startLoopbackListener((request, response) => {
+      contentType = request.headers['content-type'] ?? '';
+      request.resume();
+      request.on('end', () => {
+        response.statusCode = status;
+        response.setHeader('Content-Type', 'application/dicom+json');
+        response.end('{}');
+      });
+    });
+    const baseUrl = `${listener.origin}/dicom-web`;
+    const pacs = new DicomWebClient({ baseUrl, allowlist: [baseUrl], timeoutMs: 5_000 });
+
+    const outcome: unknown = await pacs.storeInstances([new ArrayBuffer(8)]).then(
+      () => null,
+      (thrown: unknown) => thrown,
+    );
+
+    expect(contentType).toMatch(/^multipart\/related; type="application\/dicom"/);
+    if (message === null) {
+      expect(outcome).toBeNull();
+    } else {
+      expect(isNqo1Error(outcome, 'ERR_DICOMWEB_FAILED')).toBe(true);
+      expect((outcome as Error).message).toContain(message);
+    }
+  });
+});
