@@ -43,7 +43,7 @@ export function computeFeatures(
 
   const roi = extractRoi(image, mask, settings);
   const discretised = discretise(roi, settings);
-  const texture = textureInput(discretised, roi.size, settings);
+  const texture = textureInput(discretised, roi.size, { ...settings, spacingMm: roi.spacingMm });
 
   const inputs: ClassInputs = {
     firstorder: once((): FirstOrderInput => prepareFirstOrder(roi, discretised, settings.voxelArrayShift)),

@@ -1,12 +1,12 @@
 /**
  * Gray Level Co-occurrence Matrix (GLCM) construction, as pyradiomics 3.x builds it (`cmatrices.c`
- * calculate_glcm) with its defaults `symmetricalGLCM` True and `weightingNorm` None. The symbols are
- * defined in glcm.ts, which holds the features.
+ * calculate_glcm) with its default `symmetricalGLCM` True. The symbols and the direction handling are
+ * described in glcm.ts, which holds the features.
  */
 
 import { Nqo1Error } from '../errors.js';
 import { buildOffsets } from './angles.js';
-import { MAX_MATRIX_CELLS, occupiedLevels, type TextureInput } from './texture.js';
+import { MAX_MATRIX_CELLS, occupiedLevels, offsetLengthMm, type TextureInput } from './texture.js';
 
 const EPSILON = 2.220446049250313e-16;
 
@@ -67,7 +67,9 @@ export function buildGlcm(input: TextureInput, distances: readonly number[]): Gl
 
   const bins = input.bins;
   const angles: GlcmAngle[] = [];
-  for (const [di, dj, dk] of offsets) {
+  const merged = new Float64Array(n * n);
+  for (const offset of offsets) {
+    const [di, dj, dk] = offset;
     const counts = new Float64Array(n * n);
     let index = 0;
     for (let k = 0; k < sz; k++) {
@@ -86,19 +88,24 @@ export function buildGlcm(input: TextureInput, distances: readonly number[]): Gl
       }
     }
 
-    // Symmetrise, then normalise; a direction without pairs is dropped.
-    let total = 0;
+    // Symmetrise. With weighting, add the direction to the merged matrix with weight
+    // exp(−length²), where 'no_weighting' has length 0 and so weight 1.
     const p = new Float64Array(n * n);
     for (let row = 0; row < n; row++) {
-      for (let column = 0; column < n; column++) {
-        const value = counts[row * n + column]! + counts[column * n + row]!;
-        p[row * n + column] = value;
-        total += value;
-      }
+      for (let column = 0; column < n; column++)
+        p[row * n + column] = counts[row * n + column]! + counts[column * n + row]!;
     }
-    if (total === 0) continue;
-    for (let cell = 0; cell < p.length; cell++) p[cell] = p[cell]! / total;
-    angles.push(angleCoefficients(p, levels, input.levelCount));
+    if (input.weightingNorm !== undefined) {
+      const weight = Math.exp(-(offsetLengthMm(offset, input.spacingMm, input.weightingNorm) ** 2));
+      for (let cell = 0; cell < p.length; cell++) merged[cell]! += weight * p[cell]!;
+      continue;
+    }
+
+    // Without weighting, each direction is normalised on its own and a direction without pairs is dropped.
+    if (normalise(p)) angles.push(angleCoefficients(p, levels, input.levelCount));
+  }
+  if (input.weightingNorm !== undefined && normalise(merged)) {
+    angles.push(angleCoefficients(merged, levels, input.levelCount));
   }
 
   if (angles.length === 0) {
@@ -108,6 +115,15 @@ export function buildGlcm(input: TextureInput, distances: readonly number[]): Gl
     );
   }
   return { grayLevels: levels, levelCount: input.levelCount, angles };
+}
+
+/** Divides `p` by its sum in place. Returns false, leaving `p` unchanged, when the sum is 0. */
+function normalise(p: Float64Array): boolean {
+  let total = 0;
+  for (const value of p) total += value;
+  if (total === 0) return false;
+  for (let cell = 0; cell < p.length; cell++) p[cell] = p[cell]! / total;
+  return true;
 }
 
 /** Computes the marginals, means, deviations, sum and difference distributions and entropies. */

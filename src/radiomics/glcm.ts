@@ -1,6 +1,6 @@
 /**
- * Gray Level Co-occurrence Matrix (GLCM), as pyradiomics 3.x builds it (`cmatrices.c` calculate_glcm)
- * with its defaults `symmetricalGLCM` True and `weightingNorm` None.
+ * Gray Level Co-occurrence Matrix (GLCM) features, as pyradiomics 3.x computes them with its default
+ * `symmetricalGLCM` True.
  *
  * Symbols: for direction θ, P(i, j | θ) counts ROI voxels of gray level i whose neighbour at offset θ
  * is an ROI voxel of level j. The transpose is added (symmetric GLCM) and each direction is normalised
@@ -12,7 +12,10 @@
  *
  * Directions are the unidirectional offsets of the `distances` setting (13 at distance 1), limited by
  * the bounding box. A direction without pairs is dropped. Every feature is computed per direction and
- * the mean over directions is returned, skipping NaN values (IBSI "3-D averaged").
+ * the mean over directions is returned, skipping NaN values (IBSI "3-D averaged"). With the
+ * `weightingNorm` setting the directions are first summed into one matrix, each weighted by
+ * exp(−length²) with its length in millimetres under that norm ('no_weighting': weight 1, IBSI
+ * "3-D merged"), and the features use that single matrix.
  */
 
 import { symmetricEigenvalues } from './eigen.js';

@@ -10,12 +10,14 @@
  * Directions are the 13 unidirectional offsets at distance 1 (fewer when the bounding box is thin,
  * see angles.ts). A direction along which every line crosses at most one ROI voxel is dropped, and so
  * is a direction without runs. Every feature is computed per direction and averaged over the kept
- * directions (IBSI "3-D averaged", aggregation code BTW3).
+ * directions (IBSI "3-D averaged", aggregation code BTW3). With the `weightingNorm` setting the
+ * directions are instead summed into one matrix, each scaled by its length in millimetres under that
+ * norm ('no_weighting' scales by 1, giving IBSI "3-D merged"), and features use that single matrix.
  */
 
 import { Nqo1Error } from '../errors.js';
 import { buildOffsets, type Offset } from './angles.js';
-import { MAX_MATRIX_CELLS, occupiedLevels, type TextureInput } from './texture.js';
+import { MAX_MATRIX_CELLS, occupiedLevels, offsetLengthMm, type TextureInput } from './texture.js';
 
 const EPSILON = 2.220446049250313e-16;
 
@@ -27,7 +29,10 @@ export interface Glrlm {
   readonly maxRunLength: number;
   /** Kept directions, in pyradiomics order. */
   readonly angles: readonly Offset[];
-  /** One matrix per kept direction, row-major: `counts[a][row · maxRunLength + (length − 1)]`. */
+  /**
+   * One matrix per kept direction, row-major: `counts[a][row · maxRunLength + (length − 1)]`. With
+   * `weightingNorm` there is a single matrix: the weighted sum over the kept directions.
+   */
   readonly counts: readonly Float64Array[];
 }
 
@@ -74,7 +79,17 @@ export function buildGlrlm(input: TextureInput): Glrlm {
       'No run-length direction crosses two voxels of the region, so the GLRLM is empty. Check the segmentation.',
     );
   }
-  return { grayLevels: levels, maxRunLength, angles, counts };
+  if (input.weightingNorm === undefined) return { grayLevels: levels, maxRunLength, angles, counts };
+
+  // Weighted merge: each direction is scaled by its length in mm ('no_weighting': by 1) and summed.
+  const norm = input.weightingNorm;
+  const merged = new Float64Array(levels.length * maxRunLength);
+  angles.forEach((offset, a) => {
+    const weight = norm === 'no_weighting' ? 1 : offsetLengthMm(offset, input.spacingMm, norm);
+    const matrix = counts[a]!;
+    for (let cell = 0; cell < merged.length; cell++) merged[cell]! += weight * matrix[cell]!;
+  });
+  return { grayLevels: levels, maxRunLength, angles, counts: [merged] };
 }
 
 /**

@@ -10,6 +10,9 @@ import { z } from 'zod';
 
 import { Nqo1Error } from '../errors.js';
 
+/** Distance weighting of merged GLCM and GLRLM directions, as named in pyradiomics. */
+export type WeightingNorm = 'manhattan' | 'euclidean' | 'infinity' | 'no_weighting';
+
 /** Settings that decide the value of a radiomic feature. */
 export interface RadiomicsSettings {
   /** Fixed bin width in image units (HU for CT). Used when `binCount` is absent. */
@@ -30,6 +33,11 @@ export interface RadiomicsSettings {
   readonly force2D: boolean;
   /** Axis left out when `force2D` is set, in NumPy order: 0 = slices (k), 1 = rows (j), 2 = columns (i). */
   readonly force2Ddimension: number;
+  /**
+   * When present, GLCM and GLRLM sum their directions into one matrix with distance weights instead of
+   * averaging features over directions (pyradiomics `weightingNorm`; 'no_weighting' is IBSI "3-D merged").
+   */
+  readonly weightingNorm?: WeightingNorm;
   /** GLDM coarseness α: largest bin difference at which a neighbour still counts as dependent. */
   readonly gldm_a: number;
 }
@@ -62,6 +70,7 @@ export const radiomicsSettingsSchema = z.strictObject({
   force2D: z.boolean().optional(),
   force2Ddimension: z.number().int().min(0).max(2).optional(),
   gldm_a: z.number().int().min(0).optional(),
+  weightingNorm: z.enum(['manhattan', 'euclidean', 'infinity', 'no_weighting']).optional(),
 });
 
 /** Settings as accepted by {@link parseRadiomicsSettings}. */
@@ -99,6 +108,7 @@ export function parseRadiomicsSettings(input: unknown): RadiomicsSettings {
     gldm_a: parsed.gldm_a ?? defaults.gldm_a,
     ...(parsed.binCount === undefined ? {} : { binCount: parsed.binCount }),
     ...(parsed.minimumROISize === undefined ? {} : { minimumROISize: parsed.minimumROISize }),
+    ...(parsed.weightingNorm === undefined ? {} : { weightingNorm: parsed.weightingNorm }),
   };
   return settings;
 }

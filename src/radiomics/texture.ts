@@ -5,7 +5,9 @@
  */
 
 import type { Vec3 } from '../imaging/volume.js';
+import type { Offset } from './angles.js';
 import type { DiscretisedRoi } from './discretise.js';
+import type { WeightingNorm } from './settings.js';
 
 /** Discretised ROI plus the box geometry the texture classes need. */
 export interface TextureInput {
@@ -19,13 +21,21 @@ export interface TextureInput {
   readonly histogram: Float64Array;
   readonly force2D: boolean;
   readonly force2Ddimension: number;
+  /** Voxel spacing in millimetres along i, j and k; only the direction weights use it. */
+  readonly spacingMm: Vec3;
+  readonly weightingNorm?: WeightingNorm;
 }
 
 /** Builds the texture input from a discretised ROI. */
 export function textureInput(
   discretised: DiscretisedRoi,
   size: Vec3,
-  options: { readonly force2D: boolean; readonly force2Ddimension: number },
+  options: {
+    readonly force2D: boolean;
+    readonly force2Ddimension: number;
+    readonly spacingMm: Vec3;
+    readonly weightingNorm?: WeightingNorm;
+  },
 ): TextureInput {
   return {
     bins: discretised.bins,
@@ -34,7 +44,32 @@ export function textureInput(
     histogram: discretised.histogram,
     force2D: options.force2D,
     force2Ddimension: options.force2Ddimension,
+    spacingMm: options.spacingMm,
+    ...(options.weightingNorm === undefined ? {} : { weightingNorm: options.weightingNorm }),
   };
+}
+
+/**
+ * Returns the physical length in millimetres of an offset under `norm`: the largest component
+ * (infinity), the Euclidean length, or the sum of components (manhattan). 'no_weighting' gives 0.
+ *
+ * NOTE: only 'no_weighting' is checked against pyradiomics output (the "combined" baseline columns).
+ * The three distance norms follow the pyradiomics formulas, but no reference value covers them.
+ */
+export function offsetLengthMm(offset: Offset, spacingMm: Vec3, norm: WeightingNorm): number {
+  const x = Math.abs(offset[0]) * spacingMm[0];
+  const y = Math.abs(offset[1]) * spacingMm[1];
+  const z = Math.abs(offset[2]) * spacingMm[2];
+  switch (norm) {
+    case 'infinity':
+      return Math.max(x, y, z);
+    case 'euclidean':
+      return Math.sqrt(x * x + y * y + z * z);
+    case 'manhattan':
+      return x + y + z;
+    case 'no_weighting':
+      return 0;
+  }
 }
 
 /**

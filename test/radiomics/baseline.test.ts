@@ -24,7 +24,7 @@ const RELATIVE_TOLERANCE = 1e-9;
 const ABSOLUTE_FLOOR = 1e-12;
 const CASES = ['brain1', 'brain2'] as const;
 const CLASSES = ['firstorder', 'glcm', 'gldm', 'glrlm', 'glszm', 'ngtdm'] as const;
-const SUFFIXES = ['', '_2d', '_FBN', '_flatRegion'] as const;
+const SUFFIXES = ['', '_2d', '_FBN', '_flatRegion', '_combined'] as const;
 
 function relativeError(actual: number, expected: number): number {
   return Math.abs(actual - expected) / Math.max(Math.abs(expected), ABSOLUTE_FLOOR);

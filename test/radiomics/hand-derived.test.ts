@@ -123,6 +123,24 @@ describe('2×2×1 ROI', () => {
   });
 });
 
+describe('2×2×1 ROI with weighted GLRLM', () => {
+  it('manhattan weights merge the directions', () => {
+    // Same image as above, spacing 0.5 × 2 × 3 mm. Manhattan lengths of the 4 in-plane directions:
+    // (1,1,0) → 2.5, (0,1,0) → 2, (−1,1,0) → 2.5, (1,0,0) → 0.5 mm.
+    // Runs of length 1: 2.5·4 + 2·4 + 2.5·4 + 0.5·2 = 29; of length 2: 0.5·1 = 0.5; N_r = 29.5.
+    // RunLengthNonUniformity = (29² + 0.5²) / 29.5.
+    const grid = makeGrid([2, 2, 1], [0.5, 2, 3]);
+    const settings = parseRadiomicsSettings({ weightingNorm: 'manhattan' });
+    const values = computeFeatures(
+      makeImage(grid, [0, 10, 30, 60]),
+      makeMask(grid, [1, 1, 1, 1]),
+      ['original_glrlm_RunLengthNonUniformity'],
+      settings,
+    );
+    expect(values.original_glrlm_RunLengthNonUniformity).toBeCloseTo((29 * 29 + 0.25) / 29.5, 12);
+  });
+});
+
 describe('ROI errors', () => {
   const grid = makeGrid([3, 3, 2]);
   const image = makeImage(

@@ -30,7 +30,7 @@ function prepare(caseName: string): TextureInput {
   const { image, mask } = loadCase(caseName);
   const { settings } = columnSettings(caseName, 'glrlm');
   const roi = extractRoi(image, mask, settings);
-  return textureInput(discretise(roi, settings), roi.size, settings);
+  return textureInput(discretise(roi, settings), roi.size, { ...settings, spacingMm: roi.spacingMm });
 }
 
 function expectClose(actual: number, expected: number, where: string): void {

@@ -84,6 +84,7 @@ const ENGINE_KEYS = [
   'force2D',
   'force2Ddimension',
   'gldm_a',
+  'weightingNorm',
 ] as const;
 
 /**
