@@ -1,7 +1,7 @@
 /**
  * Gray Level Co-occurrence Matrix (GLCM) construction, as pyradiomics 3.x builds it (`cmatrices.c`
  * calculate_glcm) with its default `symmetricalGLCM` True. The symbols and the direction handling are
- * described in glcm.ts, which holds the features.
+ * described in glcm.ts, which contains the features.
  */
 
 import { Nqo1Error } from '../errors.js';

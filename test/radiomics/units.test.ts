@@ -47,6 +47,7 @@ describe('radiomics settings', () => {
     expect(() => parseRadiomicsSettings({ binWidth: 0 })).toThrow(/binWidth/);
     expect(() => parseRadiomicsSettings({ label: 0 })).toThrow(/label/);
     expect(() => parseRadiomicsSettings({ distances: [] })).toThrow(/distances/);
+    expect(() => parseRadiomicsSettings({ weightingNorm: 'cosine' })).toThrow(/weightingNorm/);
   });
 
   it('optional keys stay absent unless given', () => {
