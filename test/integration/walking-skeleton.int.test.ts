@@ -34,7 +34,14 @@ import {
   startOrthanc,
   type OrthancHandle,
 } from '../support/orthanc.js';
-import { CT_3SLICE, CT_3SLICE_FILES, LIVER_SEG_FILE, readArrayBuffer } from '../support/shared-data.js';
+import {
+  CT_24X38X3,
+  CT_24X38X3_FILES,
+  CT_3SLICE,
+  CT_3SLICE_FILES,
+  LIVER_SEG_FILE,
+  readArrayBuffer,
+} from '../support/shared-data.js';
 
 const skipReason = orthancSkipReason('the walking-skeleton test');
 
@@ -73,7 +80,9 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
       allowlist: [orthanc.dicomWebUrl],
       timeoutMs: 20_000,
     });
-    await pacs.storeInstances(await Promise.all([...CT_3SLICE_FILES, LIVER_SEG_FILE].map(readArrayBuffer)));
+    await pacs.storeInstances(
+      await Promise.all([...CT_3SLICE_FILES, LIVER_SEG_FILE, ...CT_24X38X3_FILES].map(readArrayBuffer)),
+    );
 
     const patient = await fhir.repository.createResource<Patient>({
       resourceType: 'Patient',
@@ -126,37 +135,48 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
   const serviceUrl = (): string => `${config.server.publicUrl}/cds-services/${SERVICE_ID}`;
 
   /** Builds the hook body an EHR sends, with the prefetch it reads from its FHIR server. */
-  async function hookBody(): Promise<Record<string, unknown>> {
-    const patient = await getJson<Patient>(`${fhir.baseUrl}/Patient/${patientId}`);
+  async function hookBody(forPatientId: string): Promise<Record<string, unknown>> {
+    const patient = await getJson<Patient>(`${fhir.baseUrl}/Patient/${forPatientId}`);
     // The prefetch template is `ImagingStudy?patient={{context.patientId}}&…`. The medplum 4.5
     // in-memory repository matches a reference search only in its `Patient/<id>` form, which FHIR
     // defines as equivalent, so this EHR expands the template that way.
     const studies = await getJson<Bundle>(
-      `${fhir.baseUrl}/ImagingStudy?patient=Patient/${patientId}&modality=CT&_sort=-started`,
+      `${fhir.baseUrl}/ImagingStudy?patient=Patient/${forPatientId}&modality=CT&_sort=-started`,
     );
     return {
       hook: 'patient-view',
       hookInstance: randomUUID(),
       fhirServer: fhir.baseUrl,
-      context: { userId: 'Practitioner/example', patientId },
+      context: { userId: 'Practitioner/example', patientId: forPatientId },
       prefetch: { patient, studies },
     };
   }
 
-  async function callHook(token: string): Promise<Response> {
+  async function callHook(token: string, forPatientId = patientId): Promise<Response> {
     return await fetch(serviceUrl(), {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify(await hookBody()),
+      body: JSON.stringify(await hookBody(forPatientId)),
     });
   }
 
-  async function callHookForCard(): Promise<CdsCard> {
-    const response = await callHook(await signCdsJwt(ehrKeys, { aud: serviceUrl() }));
+  async function callHookForCard(forPatientId = patientId): Promise<CdsCard> {
+    const response = await callHook(await signCdsJwt(ehrKeys, { aud: serviceUrl() }), forPatientId);
     expect(response.status).toBe(200);
     const body = (await response.json()) as CdsResponse;
     expect(body.cards).toHaveLength(1);
     return body.cards[0]!;
+  }
+
+  /** Calls the hook every 250 ms until its card differs from `first`, as an EHR refreshing the chart. */
+  async function waitForNextCard(first: CdsCard, forPatientId = patientId): Promise<CdsCard> {
+    const deadline = Date.now() + RESULT_TIMEOUT_MS;
+    let card = first;
+    while (card.uuid === first.uuid && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      card = await callHookForCard(forPatientId);
+    }
+    return card;
   }
 
   async function observations(): Promise<Observation[]> {
@@ -172,12 +192,7 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
     expect(first.indicator).toBe('info');
     expect(first.links).toBeUndefined();
 
-    const deadline = Date.now() + RESULT_TIMEOUT_MS;
-    let card = first;
-    while (card.uuid === first.uuid && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      card = await callHookForCard();
-    }
+    const card = await waitForNextCard(first);
 
     expect(card.uuid).not.toBe(first.uuid);
     expect(card.summary).toBe(CARD_MESSAGES.en.featuresOnlySummary);
@@ -237,6 +252,30 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
     const after = await observations();
     expect(after).toHaveLength(1);
     expect(after[0]?.meta?.versionId).not.toBe(before.meta?.versionId);
+  });
+
+  test('study without SEG gets the segmentation card', async () => {
+    const patient = await fhir.repository.createResource<Patient>({ resourceType: 'Patient' });
+    await fhir.repository.createResource<ImagingStudy>({
+      resourceType: 'ImagingStudy',
+      status: 'available',
+      subject: { reference: `Patient/${patient.id}` },
+      identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${CT_24X38X3.studyInstanceUid}` }],
+      series: [
+        {
+          uid: CT_24X38X3.ctSeriesInstanceUid,
+          modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' },
+        },
+      ],
+    });
+
+    const first = await callHookForCard(patient.id);
+    const card = await waitForNextCard(first, patient.id);
+
+    expect(first.summary).toBe(CARD_MESSAGES.en.inProgressSummary);
+    expect(card.summary).toBe(CARD_MESSAGES.en.failureSummary.segmentation);
+    expect(card.detail).toContain('ERR_SEGMENTATION_MISSING');
+    expect(await observations()).toHaveLength(1);
   });
 
   test('forged and expired tokens get 401', async () => {

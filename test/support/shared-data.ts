@@ -23,6 +23,19 @@ export const CT_3SLICE = {
   segSopInstanceUid: '1.2.276.0.7230010.3.1.4.0.42154.1458337731.665796',
 } as const;
 
+/** The three slices of the dcmqi `24x38x3` CT case (38 rows × 24 columns), without their SEG. */
+export const CT_24X38X3_FILES = ['IMG0001.dcm', 'IMG0002.dcm', 'IMG0003.dcm'].map((name) =>
+  fileURLToPath(
+    new URL(`../../../shared/data/dicom/dcmqi/segmentations/24x38x3/image/${name}`, import.meta.url),
+  ),
+);
+
+/** UIDs of the `24x38x3` case, read from its files with dcmjs. */
+export const CT_24X38X3 = {
+  studyInstanceUid: '1.2.826.0.1.3680043.2.1125.1.38642757998921184026476030292472423',
+  ctSeriesInstanceUid: '1.2.826.0.1.3680043.2.1125.1.9881642883347102869241902700569139',
+} as const;
+
 /** Reads a file into an ArrayBuffer of its own (not a view on a shared Node buffer pool). */
 export async function readArrayBuffer(filePath: string): Promise<ArrayBuffer> {
   const bytes = await readFile(filePath);
