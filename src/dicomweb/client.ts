@@ -113,7 +113,7 @@ export class DicomWebClient {
    *   (PS3.18 table 10.6.3-5: Modality, SeriesInstanceUID, SeriesNumber, NumberOfSeriesRelatedInstances…).
    */
   async searchSeries(studyInstanceUid: string): Promise<DicomJsonDataset[]> {
-    const path = `studies/${studyInstanceUid}/series`;
+    const path = `studies/${checkUid(studyInstanceUid, 'StudyInstanceUID')}/series`;
     const body = await this.#call('QIDO-RS search', path, (request) =>
       this.#library.searchForSeries({ studyInstanceUID: studyInstanceUid, request }),
     );
@@ -125,7 +125,7 @@ export class DicomWebClient {
     studyInstanceUid: string,
     seriesInstanceUid: string,
   ): Promise<DicomJsonDataset[]> {
-    const path = `studies/${studyInstanceUid}/series/${seriesInstanceUid}/metadata`;
+    const path = `${seriesPath(studyInstanceUid, seriesInstanceUid)}/metadata`;
     const body = await this.#call('WADO-RS metadata', path, (request) =>
       this.#library.retrieveSeriesMetadata({
         studyInstanceUID: studyInstanceUid,
@@ -143,7 +143,7 @@ export class DicomWebClient {
    * @throws Nqo1Error `ERR_DICOMWEB_FAILED` on an HTTP error, timeout or an empty series.
    */
   async retrieveSeriesInstances(studyInstanceUid: string, seriesInstanceUid: string): Promise<ArrayBuffer[]> {
-    const path = `studies/${studyInstanceUid}/series/${seriesInstanceUid}`;
+    const path = seriesPath(studyInstanceUid, seriesInstanceUid);
     const body = await this.#call('WADO-RS retrieve', path, (request) =>
       this.#library.retrieveSeries({
         studyInstanceUID: studyInstanceUid,
@@ -168,7 +168,7 @@ export class DicomWebClient {
     seriesInstanceUid: string,
     sopInstanceUid: string,
   ): Promise<ArrayBuffer> {
-    const path = `studies/${studyInstanceUid}/series/${seriesInstanceUid}/instances/${sopInstanceUid}`;
+    const path = `${seriesPath(studyInstanceUid, seriesInstanceUid)}/instances/${checkUid(sopInstanceUid, 'SOPInstanceUID')}`;
     const body = await this.#call('WADO-RS retrieve', path, (request) =>
       this.#library.retrieveInstance({
         studyInstanceUID: studyInstanceUid,
@@ -262,6 +262,29 @@ export class DicomWebClient {
       clearTimeout(timer);
     }
   }
+}
+
+/** A DICOM UID: dot-separated numeric components without leading zeros, at most 64 characters (PS3.5 section 9.1). */
+const DICOM_UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
+
+/**
+ * Returns `uid` when it is a valid DICOM UID. UIDs become URL path segments, so this check also
+ * keeps a crafted value (`..`, `/`, `?`) from reaching another endpoint of the allowlisted server.
+ *
+ * @throws Nqo1Error `ERR_REQUEST_INVALID` naming the attribute.
+ */
+function checkUid(uid: string, attribute: string): string {
+  if (uid.length <= 64 && DICOM_UID.test(uid)) return uid;
+  throw new Nqo1Error(
+    'ERR_REQUEST_INVALID',
+    `The ${attribute} ${JSON.stringify(uid.slice(0, 80))} is not a DICOM UID (digits and dots, at most 64 characters); ` +
+      'check the study reference in the request or the FHIR ImagingStudy.',
+    { details: { attribute } },
+  );
+}
+
+function seriesPath(studyInstanceUid: string, seriesInstanceUid: string): string {
+  return `studies/${checkUid(studyInstanceUid, 'StudyInstanceUID')}/series/${checkUid(seriesInstanceUid, 'SeriesInstanceUID')}`;
 }
 
 function statusOf(error: unknown): number {

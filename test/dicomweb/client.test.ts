@@ -138,3 +138,23 @@ describe('DicomWebClient STOW-RS', () => {
     }
   });
 });
+
+describe('DicomWebClient UID checks', () => {
+  test.each(['../../tools/reset', '1.2.3/../../x', '1.2.3?x=1', '01.2', '', `1.${'2'.repeat(70)}`])(
+    'UID %j is rejected before any request',
+    async (uid) => {
+      listener = await startLoopbackListener((_request, response) => response.end('[]'));
+      const baseUrl = `${listener.origin}/dicom-web`;
+      const pacs = new DicomWebClient({ baseUrl, allowlist: [baseUrl], timeoutMs: 1_000 });
+
+      const errors = await Promise.all([
+        failure(pacs.searchSeries(uid)),
+        failure(pacs.retrieveSeriesInstances('1.2.3', uid)),
+        failure(pacs.retrieveInstance('1.2.3', '1.2.4', uid)),
+      ]);
+
+      for (const error of errors) expect(error.code).toBe('ERR_REQUEST_INVALID');
+      expect(listener.requestCount()).toBe(0);
+    },
+  );
+});
