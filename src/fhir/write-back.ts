@@ -80,11 +80,14 @@ export class FhirWriteBack {
   /**
    * Upserts the Device and the Observation of `input.result`, then creates a Provenance.
    *
-   * @throws Nqo1Error `ERR_FHIR_FAILED` on an HTTP error, a timeout, a response without an id, or
+   * @throws Nqo1Error `ERR_REQUEST_INVALID` when the patient or study id is not a FHIR id;
+   *   `ERR_FHIR_FAILED` on an HTTP error, a timeout, a response without an id, or
    *   when more than one resource carries the identifier (duplicates on the server to resolve).
    */
   async write(input: WriteBackInput): Promise<WriteBackOutcome> {
     const { result } = input;
+    checkFhirId(input.patientId, 'Patient');
+    checkFhirId(input.imagingStudyId, 'ImagingStudy');
 
     const device = await this.#upsert<Device>(
       'Device',
@@ -222,6 +225,23 @@ export class FhirWriteBack {
  */
 export function escapeSearchValue(value: string): string {
   return value.replace(/[\\|,$]/g, (character) => `\\${character}`);
+}
+
+/** A FHIR logical id (R4 `id` datatype). */
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * Rejects a logical id that is not a FHIR id before it goes into a reference, so a crafted value
+ * cannot point the Observation at another resource.
+ */
+function checkFhirId(id: string, resourceType: string): void {
+  if (FHIR_ID.test(id)) return;
+  throw new Nqo1Error(
+    'ERR_REQUEST_INVALID',
+    `The ${resourceType} id is not a FHIR id (letters, digits, '-' and '.', at most 64 characters); ` +
+      'check the ids the hook request carried.',
+    { details: { resourceType } },
+  );
 }
 
 /** The error shape of fhir-kit-client 2.0.3 for non-2xx responses. */

@@ -72,3 +72,20 @@ describe('escapeSearchValue', () => {
     expect(escapeSearchValue(value)).toBe(escaped);
   });
 });
+
+describe('FhirWriteBack id checks', () => {
+  test.each([
+    ['patientId', '../Group/1'],
+    ['patientId', ''],
+    ['imagingStudyId', 'a/b'],
+  ] as const)('%s %j is rejected before any request', async (field, id) => {
+    listener = await startLoopbackListener((_request, response) => response.end('{}'));
+    const baseUrl = `${listener.origin}/fhir/R4`;
+    const writer = new FhirWriteBack({ baseUrl, allowlist: [baseUrl], timeoutMs: 1_000 });
+
+    const error: unknown = await writer.write({ ...INPUT, [field]: id }).catch((thrown: unknown) => thrown);
+
+    expect(isNqo1Error(error, 'ERR_REQUEST_INVALID')).toBe(true);
+    expect(listener.requestCount()).toBe(0);
+  });
+});
