@@ -98,6 +98,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       seg.instance.seriesInstanceUid,
       seg.instance.sopInstanceUid,
     );
+    checkInstanceCount(ct.series.instanceCount, ctFiles.length, ct.series.seriesInstanceUid);
     const series = readCtSeries(ctFiles);
     const tumour = readSegMask(segFile, series, deps.segment ?? {});
     log.info(
@@ -211,6 +212,21 @@ function checkModel(job: AnalysisJob, card: ModelCard): void {
     `The job asks for model ${job.modelId} version ${job.modelVersion}, but this worker runs ${card.id} ` +
       `version ${card.version}; enqueue the study again for the loaded card.`,
     { details: { studyInstanceUid: job.studyInstanceUid } },
+  );
+}
+
+/**
+ * Rejects a retrieval that returned fewer or more instances than QIDO-RS counted. A series that the
+ * PACS is still receiving can form a regular but shortened volume, whose features would be wrong
+ * without any other sign.
+ */
+function checkInstanceCount(expected: number | null, retrieved: number, seriesInstanceUid: string): void {
+  if (expected === null || expected === retrieved) return;
+  throw new Nqo1Error(
+    'ERR_DICOMWEB_FAILED',
+    `WADO-RS returned ${retrieved} instances of CT series ${seriesInstanceUid}, but QIDO-RS counts ${expected}; ` +
+      "the series may still be arriving at the PACS. A hook call after the queue's retry interval runs the analysis again.",
+    { details: { seriesInstanceUid, expected, retrieved } },
   );
 }
 

@@ -162,6 +162,16 @@ describe('createStudyAnalyser', () => {
     expect(pacs.calls.some((call) => call.startsWith('wado'))).toBe(false);
   });
 
+  test('partly received series is rejected', async () => {
+    const pacs = fakePacs(ctFiles.slice(0, 2), segFile);
+    const analyse = createStudyAnalyser({ pacs, modelCard: card, logger: pino({ level: 'silent' }) });
+
+    const error: unknown = await analyse(job).catch((thrown: unknown) => thrown);
+
+    expect(isNqo1Error(error, 'ERR_DICOMWEB_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('returned 2 instances');
+  });
+
   test('job for another card version is rejected', async () => {
     const pacs = fakePacs(ctFiles, segFile);
     const analyse = createStudyAnalyser({ pacs, modelCard: card, logger: pino({ level: 'silent' }) });
