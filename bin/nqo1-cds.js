@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const main = new URL('../dist/src/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
-  process.stderr.write('nqo1-cds is not built yet. Run `npm install` (or `npm run build`) in the checkout first.\n');
+  process.stderr.write(
+    'nqo1-cds is not built yet. Run `npm install` (or `npm run build`) in the checkout first.\n',
+  );
   process.exit(2);
 }
 const { runCli } = await import(main.href);
