@@ -256,7 +256,7 @@ export class DicomWebClient {
       throw new Nqo1Error(
         'ERR_DICOMWEB_FAILED',
         `${operation} of ${path} ${problem}; expected 200. Check the PACS address, its DICOMweb plugin and that the study exists.`,
-        { cause: error, details: { status, path } },
+        { cause: withoutPayload(error), details: { status, path } },
       );
     } finally {
       clearTimeout(timer);
@@ -285,6 +285,16 @@ function checkUid(uid: string, attribute: string): string {
 
 function seriesPath(studyInstanceUid: string, seriesInstanceUid: string): string {
   return `studies/${checkUid(studyInstanceUid, 'StudyInstanceUID')}/series/${checkUid(seriesInstanceUid, 'SeriesInstanceUID')}`;
+}
+
+/**
+ * Copies the name and message of a library error into a plain Error. dicomweb-client attaches the
+ * XMLHttpRequest to its errors, request headers such as `Authorization` included, so the original
+ * must not become a `cause` that a logger might serialise.
+ */
+function withoutPayload(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error('non-Error value thrown');
+  return new Error(`${error.name}: ${error.message}`);
 }
 
 function statusOf(error: unknown): number {

@@ -204,7 +204,7 @@ export class FhirWriteBack {
           'ERR_FHIR_FAILED',
           `FHIR ${interaction} of ${resourceType} at ${path} timed out after ${this.#timeoutMs} ms; ` +
             'check that the FHIR server is reachable or raise the FHIR timeout.',
-          { cause: error, details: { path, timeoutMs: this.#timeoutMs } },
+          { details: { path, timeoutMs: this.#timeoutMs } },
         );
       }
       const status = statusOf(error);
@@ -213,7 +213,7 @@ export class FhirWriteBack {
         'ERR_FHIR_FAILED',
         `FHIR ${interaction} of ${resourceType} at ${path} ${problem}; ` +
           'check the FHIR base URL, the access token and the server log.',
-        { cause: error, details: { status, path } },
+        { cause: withoutPayload(error, status), details: { status, path } },
       );
     }
   }
@@ -242,6 +242,18 @@ function checkFhirId(id: string, resourceType: string): void {
       'check the ids the hook request carried.',
     { details: { resourceType } },
   );
+}
+
+/**
+ * Describes a fhir-kit-client or fetch error without its payload. fhir-kit-client puts the full
+ * request URL, search parameters included, into its messages and the response body into the error,
+ * so neither may become a `cause` that a logger might serialise.
+ */
+function withoutPayload(error: unknown, status: number): Error {
+  if (status !== 0) return new Error(`HTTP ${status}`);
+  if (!(error instanceof Error)) return new Error('non-Error value thrown');
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return new Error(`${error.name}: ${error.message}${typeof code === 'string' ? ` (${code})` : ''}`);
 }
 
 /** The error shape of fhir-kit-client 2.0.3 for non-2xx responses. */

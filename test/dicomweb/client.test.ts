@@ -158,3 +158,25 @@ describe('DicomWebClient UID checks', () => {
     },
   );
 });
+
+describe('DicomWebClient error cause', () => {
+  test('cause carries no request headers', async () => {
+    listener = await startLoopbackListener((_request, response) => {
+      response.statusCode = 500;
+      response.end();
+    });
+    const baseUrl = `${listener.origin}/dicom-web`;
+    const pacs = new DicomWebClient({
+      baseUrl,
+      allowlist: [baseUrl],
+      timeoutMs: 5_000,
+      headers: { Authorization: 'Bearer secret-token' },
+    });
+
+    const error = await failure(pacs.searchSeries('1.2.3'));
+
+    expect(error.cause).toBeInstanceOf(Error);
+    expect(Object.keys(error.cause as object)).toEqual([]);
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('secret-token');
+  });
+});

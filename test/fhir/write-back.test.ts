@@ -89,3 +89,20 @@ describe('FhirWriteBack id checks', () => {
     expect(listener.requestCount()).toBe(0);
   });
 });
+
+describe('FhirWriteBack error cause', () => {
+  test('cause carries neither URL nor response body', async () => {
+    listener = await startLoopbackListener((_request, response) => {
+      response.statusCode = 500;
+      response.setHeader('Content-Type', 'application/fhir+json');
+      response.end('{"resourceType":"OperationOutcome","issue":[{"diagnostics":"patient p secret"}]}');
+    });
+    const baseUrl = `${listener.origin}/fhir/R4`;
+    const writer = new FhirWriteBack({ baseUrl, allowlist: [baseUrl], timeoutMs: 5_000 });
+
+    const error: unknown = await writer.write(INPUT).catch((thrown: unknown) => thrown);
+
+    expect((error as Error).cause).toEqual(new Error('HTTP 500'));
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('identifier=');
+  });
+});
