@@ -70,6 +70,20 @@ export function createApp(deps: AppDeps): express.Application {
       parseJson,
       service.createHandler(deps),
     );
+
+    // LIMITATION: card feedback (CDS Hooks 2.0 "Feedback") is not stored yet, so the endpoint
+    // answers 501 after the JWT check. Storing accepted/overridden outcomes per card uuid and model
+    // version in the result store would implement it.
+    app.post(
+      `${path}/feedback`,
+      requireCdsJwt(verifier, `${config.server.publicUrl}${path}/feedback`),
+      () => {
+        throw new Nqo1Error(
+          'ERR_NOT_IMPLEMENTED',
+          `Feedback for ${service.definition.id} is not stored in this release; the card outcome was not recorded.`,
+        );
+      },
+    );
   }
 
   // LIMITATION: the SMART app is a static placeholder page until the app itself is built; the
