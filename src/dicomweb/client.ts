@@ -6,9 +6,11 @@
  * the `xhr2` polyfill as `globalThis.XMLHttpRequest` when no implementation is present. Only this
  * module sets or relies on that global.
  *
- * Retrieval asks for the transfer syntax the server stores (`transfer-syntax=*`, the
- * dicomweb-client default), because dicomweb-client 0.11.3 throws when asked for a specific one;
- * decoding happens locally in `src/imaging`.
+ * Retrieval sends `Accept: multipart/related; type="application/dicom"` with no transfer-syntax
+ * parameter, because dicomweb-client 0.11.3 throws when given one. PS3.18 names Explicit VR
+ * Little Endian as the default transfer syntax of that media type, so a conformant PACS sends
+ * uncompressed files (Orthanc 1.10 transcodes Implicit VR files to it). A PACS that sends its
+ * stored compressed syntax instead is decoded, or rejected, by `src/imaging`.
  */
 import { api } from 'dicomweb-client';
 import XHR2 from 'xhr2';
@@ -110,7 +112,7 @@ export class DicomWebClient {
    * Searches the series of a study (QIDO-RS `GET {base}/studies/{study}/series`).
    *
    * @returns One DICOM JSON dataset per series, with the attributes the server returns by default
-   *   (PS3.18 table 10.6.3-5: Modality, SeriesInstanceUID, SeriesNumber, NumberOfSeriesRelatedInstances…).
+   *   (for series: Modality, SeriesInstanceUID, SeriesNumber, NumberOfSeriesRelatedInstances and more).
    */
   async searchSeries(studyInstanceUid: string): Promise<DicomJsonDataset[]> {
     const path = `studies/${checkUid(studyInstanceUid, 'StudyInstanceUID')}/series`;
@@ -138,7 +140,7 @@ export class DicomWebClient {
 
   /**
    * Retrieves every instance of a series as DICOM Part 10 files (WADO-RS `…/series/{series}`),
-   * in the transfer syntax the server stores them.
+   * in the server's default transfer syntax (see the module header).
    *
    * @throws Nqo1Error `ERR_DICOMWEB_FAILED` on an HTTP error, timeout or an empty series.
    */

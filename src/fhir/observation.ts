@@ -136,11 +136,16 @@ function featureComponent(name: string, value: number): ObservationComponent {
       coding: [
         {
           system: HL7.dataAbsentReason,
-          code: Number.isNaN(value) ? 'not-a-number' : value > 0 ? 'positive-infinity' : 'negative-infinity',
+          code: nonFiniteReason(value),
         },
       ],
     },
   };
+}
+
+function nonFiniteReason(value: number): string {
+  if (Number.isNaN(value)) return 'not-a-number';
+  return value > 0 ? 'positive-infinity' : 'negative-infinity';
 }
 
 function methodText(result: ScoreResult): string {

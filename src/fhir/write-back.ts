@@ -6,9 +6,9 @@
  * (`GET [type]?identifier=system|value`). An existing resource is replaced by `PUT [type]/[id]`,
  * and a missing one is created by `POST [type]`. This is the client-side form of FHIR conditional
  * update (https://hl7.org/fhir/R4/http.html#cond-update), used because not every server supports
- * `PUT [type]?search`. Two writers racing on the same study could both create; the job queue runs
- * one job per study and model version, which prevents that within one deployment. Each write adds
- * one Provenance, so the history of writes stays visible.
+ * `PUT [type]?search`. Two writers racing on the same study could both create. The embedded job
+ * queue runs one job at a time and one per study and model version, which prevents that within one
+ * process. Each write adds one Provenance, so the history of writes stays visible.
  */
 import type { Device, Identifier, Observation, Resource } from '@medplum/fhirtypes';
 import { Client, type FhirResource } from 'fhir-kit-client';

@@ -10,7 +10,7 @@
  */
 import { Nqo1Error } from '../errors.js';
 
-/** Which kind of server the URL is for, used in error messages. */
+/** Kind of server a URL belongs to, named in error messages. */
 export type AllowlistedService = 'DICOMweb' | 'FHIR';
 
 /**
