@@ -49,6 +49,8 @@ const EHR_ISSUER = 'https://ehr.example/cds-client';
 const SERVICE_ID = 'nqo1-risk';
 /** How long the analysis of three 512×512 slices may take before the test gives up, in ms. */
 const RESULT_TIMEOUT_MS = 60_000;
+/** Timeout of a test that waits for an analysis: the wait above plus the hook calls around it. */
+const TEST_TIMEOUT_MS = RESULT_TIMEOUT_MS + 30_000;
 
 describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → model → chart', () => {
   let orthanc: OrthancHandle;
@@ -186,22 +188,26 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
     });
   }
 
-  test('hook returns in-progress card, then the result card', async () => {
-    const first = await callHookForCard();
-    expect(first.summary).toBe(CARD_MESSAGES.en.inProgressSummary);
-    expect(first.indicator).toBe('info');
-    expect(first.links).toBeUndefined();
+  test(
+    'hook returns in-progress card, then the result card',
+    async () => {
+      const first = await callHookForCard();
+      expect(first.summary).toBe(CARD_MESSAGES.en.inProgressSummary);
+      expect(first.indicator).toBe('info');
+      expect(first.links).toBeUndefined();
 
-    const card = await waitForNextCard(first);
+      const card = await waitForNextCard(first);
 
-    expect(card.uuid).not.toBe(first.uuid);
-    expect(card.summary).toBe(CARD_MESSAGES.en.featuresOnlySummary);
-    expect(card.links?.[0]?.type).toBe('smart');
-    expect(card.source.url).toBe(`https://doi.org/${modelCard.citation.doi}`);
-    // The shipped card has no site scaling, so the card lists features instead of a probability.
-    for (const feature of modelCard.features) expect(card.detail).toContain(feature.name);
-    expect(card.detail).toContain(CT_3SLICE.studyInstanceUid);
-  });
+      expect(card.uuid).not.toBe(first.uuid);
+      expect(card.summary).toBe(CARD_MESSAGES.en.featuresOnlySummary);
+      expect(card.links?.[0]?.type).toBe('smart');
+      expect(card.source.url).toBe(`https://doi.org/${modelCard.citation.doi}`);
+      // The shipped card has no site scaling, so the card lists features instead of a probability.
+      for (const feature of modelCard.features) expect(card.detail).toContain(feature.name);
+      expect(card.detail).toContain(CT_3SLICE.studyInstanceUid);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
   test('observation in the chart has features, study link and identifier', async () => {
     const stored = await observations();
@@ -254,29 +260,33 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
     expect(after[0]?.meta?.versionId).not.toBe(before.meta?.versionId);
   });
 
-  test('study without SEG gets the segmentation card', async () => {
-    const patient = await fhir.repository.createResource<Patient>({ resourceType: 'Patient' });
-    await fhir.repository.createResource<ImagingStudy>({
-      resourceType: 'ImagingStudy',
-      status: 'available',
-      subject: { reference: `Patient/${patient.id}` },
-      identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${CT_24X38X3.studyInstanceUid}` }],
-      series: [
-        {
-          uid: CT_24X38X3.ctSeriesInstanceUid,
-          modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' },
-        },
-      ],
-    });
+  test(
+    'study without SEG gets the segmentation card',
+    async () => {
+      const patient = await fhir.repository.createResource<Patient>({ resourceType: 'Patient' });
+      await fhir.repository.createResource<ImagingStudy>({
+        resourceType: 'ImagingStudy',
+        status: 'available',
+        subject: { reference: `Patient/${patient.id}` },
+        identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${CT_24X38X3.studyInstanceUid}` }],
+        series: [
+          {
+            uid: CT_24X38X3.ctSeriesInstanceUid,
+            modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' },
+          },
+        ],
+      });
 
-    const first = await callHookForCard(patient.id);
-    const card = await waitForNextCard(first, patient.id);
+      const first = await callHookForCard(patient.id);
+      const card = await waitForNextCard(first, patient.id);
 
-    expect(first.summary).toBe(CARD_MESSAGES.en.inProgressSummary);
-    expect(card.summary).toBe(CARD_MESSAGES.en.failureSummary.segmentation);
-    expect(card.detail).toContain('ERR_SEGMENTATION_MISSING');
-    expect(await observations()).toHaveLength(1);
-  });
+      expect(first.summary).toBe(CARD_MESSAGES.en.inProgressSummary);
+      expect(card.summary).toBe(CARD_MESSAGES.en.failureSummary.segmentation);
+      expect(card.detail).toContain('ERR_SEGMENTATION_MISSING');
+      expect(await observations()).toHaveLength(1);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
   test('forged and expired tokens get 401', async () => {
     const forger = await createEhrKeys(EHR_ISSUER, ehrKeys.kid);
