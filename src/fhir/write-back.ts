@@ -181,8 +181,13 @@ export class FhirWriteBack {
     };
   }
 
-  #options(): { signal: AbortSignal } {
-    return { signal: AbortSignal.timeout(this.#timeoutMs) };
+  /**
+   * Per-request options: the deadline, and `Prefer: return=representation` so that create and
+   * update return the stored resource with its id (the Prefer header of the FHIR RESTful API). Servers default
+   * differently without it.
+   */
+  #options(): { signal: AbortSignal; headers: Record<string, string> } {
+    return { signal: AbortSignal.timeout(this.#timeoutMs), headers: { Prefer: 'return=representation' } };
   }
 
   #pathOf(resourceType: string): string {

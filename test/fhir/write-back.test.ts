@@ -90,6 +90,47 @@ describe('FhirWriteBack id checks', () => {
   });
 });
 
+describe('FhirWriteBack requests', () => {
+  test('create asks for the stored representation', async () => {
+    const requests: { method: string; path: string; prefer: string | undefined }[] = [];
+    listener = await startLoopbackListener((request, response) => {
+      requests.push({
+        method: request.method ?? '',
+        path: request.url ?? '',
+        prefer: request.headers.prefer,
+      });
+      request.resume();
+      response.setHeader('Content-Type', 'application/fhir+json');
+      if (request.method === 'GET') {
+        response.end('{"resourceType":"Bundle","type":"searchset","entry":[]}');
+        return;
+      }
+      response.statusCode = 201;
+      const type = (request.url ?? '').split('/').at(-1);
+      response.end(JSON.stringify({ resourceType: type, id: `${type}-1` }));
+    });
+    const baseUrl = `${listener.origin}/fhir/R4`;
+    const writer = new FhirWriteBack({ baseUrl, allowlist: [baseUrl], timeoutMs: 5_000 });
+
+    const outcome = await writer.write(INPUT);
+
+    expect(outcome).toEqual({
+      observationId: 'Observation-1',
+      activity: 'create',
+      deviceId: 'Device-1',
+      provenanceId: 'Provenance-1',
+    });
+    expect(requests.map((request) => `${request.method} ${request.path.split('?')[0]}`)).toEqual([
+      'GET /fhir/R4/Device',
+      'POST /fhir/R4/Device',
+      'GET /fhir/R4/Observation',
+      'POST /fhir/R4/Observation',
+      'POST /fhir/R4/Provenance',
+    ]);
+    for (const request of requests) expect(request.prefer).toBe('return=representation');
+  });
+});
+
 describe('FhirWriteBack error cause', () => {
   test('cause carries neither URL nor response body', async () => {
     listener = await startLoopbackListener((_request, response) => {
