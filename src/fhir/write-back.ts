@@ -182,9 +182,8 @@ export class FhirWriteBack {
   }
 
   /**
-   * Per-request options: the deadline, and `Prefer: return=representation` so that create and
-   * update return the stored resource with its id (the Prefer header of the FHIR RESTful API). Servers default
-   * differently without it.
+   * Per-request options: the deadline, and the FHIR `Prefer: return=representation` header so that
+   * create and update return the stored resource with its id. Servers default differently without it.
    */
   #options(): { signal: AbortSignal; headers: Record<string, string> } {
     return { signal: AbortSignal.timeout(this.#timeoutMs), headers: { Prefer: 'return=representation' } };
