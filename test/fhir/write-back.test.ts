@@ -97,7 +97,7 @@ describe('FhirWriteBack requests', () => {
       requests.push({
         method: request.method ?? '',
         path: request.url ?? '',
-        prefer: request.headers.prefer,
+        prefer: request.headers.prefer?.toString(),
       });
       request.resume();
       response.setHeader('Content-Type', 'application/fhir+json');
