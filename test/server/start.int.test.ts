@@ -16,7 +16,8 @@ import { uncalibratedResult } from '../support/score-result.js';
 
 /** Rows put in the store before start, so each lookup searches a table of this many rows. */
 const PRELOADED_ROWS = 5_000;
-const TIMED_CALLS = 200;
+/** Hook calls after the first; latency is measured by `npm run bench`, not asserted here. */
+const REPEATED_CALLS = 5;
 
 let running: RunningServer | undefined;
 
@@ -25,12 +26,8 @@ afterEach(async () => {
   running = undefined;
 });
 
-function percentile(sortedMs: readonly number[], fraction: number): number {
-  return sortedMs[Math.min(sortedMs.length - 1, Math.floor(fraction * sortedMs.length))] ?? Number.NaN;
-}
-
 describe('startServer', () => {
-  test('serves the hook over HTTP well under a second', async () => {
+  test('serves the hook over HTTP from the stored results', async () => {
     const issuer = await createTestIssuer();
     const sqlitePath = path.join(mkdtempSync(path.join(tmpdir(), 'nqo1-start-')), 'results.sqlite');
     const preload = new ResultStore(sqlitePath);
@@ -69,7 +66,7 @@ describe('startServer', () => {
     });
 
     const tokens = await Promise.all(
-      Array.from({ length: TIMED_CALLS + 1 }, () => issuer.sign({ aud: HOOK_URL, now: new Date() })),
+      Array.from({ length: REPEATED_CALLS + 1 }, () => issuer.sign({ aud: HOOK_URL, now: new Date() })),
     );
     const callHook = async (token: string): Promise<CdsResponse> => {
       const response = await fetch(`${running?.url ?? ''}/cds-services/nqo1-risk`, {
@@ -87,20 +84,9 @@ describe('startServer', () => {
     expect(first.cards[0]?.summary).toContain('in progress');
     await running.queue.drain();
 
-    const durationsMs: number[] = [];
     for (const token of tokens.slice(1)) {
-      const startedAt = performance.now();
       const body = await callHook(token);
-      durationsMs.push(performance.now() - startedAt);
       expect(body.cards[0]?.summary).toContain('a probability needs site calibration');
     }
-
-    durationsMs.sort((a, b) => a - b);
-    const p50 = percentile(durationsMs, 0.5);
-    const p95 = percentile(durationsMs, 0.95);
-    console.info(
-      `hook latency over ${TIMED_CALLS} calls, ${PRELOADED_ROWS} stored rows: p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${durationsMs.at(-1)?.toFixed(1) ?? ''} ms`,
-    );
-    expect(p95).toBeLessThan(500);
   });
 });

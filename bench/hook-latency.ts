@@ -1,0 +1,97 @@
+/**
+ * Latency of the CDS hook over loopback HTTP with results ready: a SQLite store preloaded with
+ * `PRELOADED_ROWS` finished analyses, `CALLS` signed hook calls sent `CONCURRENCY` at a time.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { ResultStore } from '../src/jobs/result-store.js';
+import { startServer } from '../src/server/start.js';
+import { createLogger } from '../src/server/logger.js';
+import { createTestIssuer } from '../test/support/cds-jwt.js';
+import { HOOK_URL, hookRequest, testConfig } from '../test/support/cds-fixtures.js';
+import { uncalibratedResult } from '../test/support/score-result.js';
+
+const PRELOADED_ROWS = 5_000;
+const CALLS = 1_000;
+const CONCURRENCY = 20;
+
+export interface HookBenchResult {
+  readonly calls: number;
+  readonly concurrency: number;
+  readonly preloadedRows: number;
+  readonly errors: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly maxMs: number;
+  readonly rssMb: number;
+}
+
+function percentile(sorted: readonly number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? Number.NaN;
+}
+
+/** Runs the hook latency benchmark against a server started on a free loopback port. */
+export async function benchHookLatency(): Promise<HookBenchResult> {
+  const folder = mkdtempSync(path.join(tmpdir(), 'nqo1-bench-'));
+  const sqlitePath = path.join(folder, 'results.sqlite');
+  const store = new ResultStore(sqlitePath);
+  for (let index = 0; index < PRELOADED_ROWS; index++) {
+    const job = {
+      studyInstanceUid: index === 0 ? '1.2.826.0.1.1' : `2.25.${index}`,
+      imagingStudyId: `s${index}`,
+      patientId: `p${index}`,
+      modelId: 'br-ro',
+      modelVersion: '1.0.0',
+    };
+    store.insertPending(job);
+    store.markDone(job, uncalibratedResult());
+  }
+  store.close();
+
+  const issuer = await createTestIssuer();
+  const config = testConfig(issuer, {
+    server: { port: 0, publicUrl: 'http://127.0.0.1:8080' },
+    store: { sqlitePath },
+  });
+  const running = await startServer(config, {
+    logger: createLogger({ level: 'warn' }),
+    analyse: () => Promise.reject(new Error('the benchmark preloads every result')),
+  });
+
+  const body = JSON.stringify(hookRequest());
+  const durations: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < CALLS) {
+      next++;
+      const token = await issuer.sign({ aud: HOOK_URL, now: new Date() });
+      const started = performance.now();
+      const response = await fetch(`${running.url}/cds-services/nqo1-risk`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body,
+      });
+      await response.arrayBuffer();
+      durations.push(performance.now() - started);
+      if (response.status !== 200) errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  await running.close();
+  rmSync(folder, { recursive: true, force: true });
+
+  durations.sort((a, b) => a - b);
+  return {
+    calls: durations.length,
+    concurrency: CONCURRENCY,
+    preloadedRows: PRELOADED_ROWS,
+    errors,
+    p50Ms: percentile(durations, 0.5),
+    p95Ms: percentile(durations, 0.95),
+    maxMs: durations.at(-1) ?? Number.NaN,
+    rssMb: process.memoryUsage().rss / 2 ** 20,
+  };
+}

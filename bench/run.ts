@@ -1,0 +1,30 @@
+/**
+ * `npm run bench`: speed and memory figures of NQO1 CDS, printed as Markdown tables. Targets are
+ * reported here rather than asserted in tests, because timings depend on the machine.
+ */
+import { cpus } from 'node:os';
+
+import { benchHookLatency } from './hook-latency.js';
+import { benchRadiomics } from './radiomics.js';
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+console.log(`# NQO1 CDS benchmark\n\nNode ${process.version}, ${cpus().length} × ${cpu}\n`);
+
+console.log('## BR-RO features and score per case (median of 5 runs, one thread)\n');
+console.log('| case | tumour voxels | peri voxels | median ms | min ms | heap used after, MB |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const row of await benchRadiomics()) {
+  console.log(
+    `| ${row.name} | ${row.tumourVoxels} | ${row.periVoxels} | ${row.medianMs.toFixed(0)} | ${row.minMs.toFixed(0)} | ${row.heapUsedMb.toFixed(0)} |`,
+  );
+}
+
+const hook = await benchHookLatency();
+console.log(
+  `\n## Hook latency, results ready (${hook.calls} calls, ${hook.concurrency} concurrent, ${hook.preloadedRows} stored results)\n`,
+);
+console.log('| errors | p50 ms | p95 ms | max ms | RSS MB |');
+console.log('| ---: | ---: | ---: | ---: | ---: |');
+console.log(
+  `| ${hook.errors} | ${hook.p50Ms.toFixed(1)} | ${hook.p95Ms.toFixed(1)} | ${hook.maxMs.toFixed(1)} | ${hook.rssMb.toFixed(0)} |`,
+);
