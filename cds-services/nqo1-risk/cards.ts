@@ -90,7 +90,7 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
     const reason = result.probabilityUnavailableReason ?? 'uncalibrated';
     return {
       uuid: cardUuid(context, 'done-features'),
-      summary: messages.featuresOnlySummary,
+      summary: messages.featuresOnlySummary[reason],
       detail: joinParagraphs([
         messages.noProbability[reason],
         featureTable(context, result, messages),

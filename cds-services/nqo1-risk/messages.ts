@@ -20,7 +20,8 @@ export interface CardMessages {
   readonly inProgressDetail: string;
   readonly likelyHighSummary: (probability: string) => string;
   readonly likelyLowSummary: (probability: string) => string;
-  readonly featuresOnlySummary: string;
+  /** Summary of a result without probability, by the reason it has none. */
+  readonly featuresOnlySummary: Readonly<Record<NoProbabilityReason, string>>;
   readonly probabilityLine: (probability: string, threshold: string, atOrAbove: boolean) => string;
   readonly highRiskContext: string;
   readonly noProbability: Readonly<Record<NoProbabilityReason, string>>;
@@ -46,7 +47,10 @@ const en: CardMessages = {
     'Reopen the chart in a few minutes to see the result.',
   likelyHighSummary: (probability) => `NQO1 expression likely high (probability ${probability})`,
   likelyLowSummary: (probability) => `NQO1 expression likely low (probability ${probability})`,
-  featuresOnlySummary: 'NQO1 radiomic features measured; a probability needs site calibration',
+  featuresOnlySummary: {
+    uncalibrated: 'NQO1 radiomic features measured; a probability needs site calibration',
+    'coefficients-missing': 'NQO1 radiomic features measured; a probability needs the model coefficients',
+  },
   probabilityLine: (probability, threshold, atOrAbove) =>
     `Probability of high NQO1 expression: **${probability}** (threshold ${threshold}), ` +
     `${atOrAbove ? 'at or above' : 'below'} the threshold.`,
@@ -97,7 +101,10 @@ const zhCN: CardMessages = {
   inProgressDetail: '正在分析该患者的动脉期 CT，以评估 NQO1 高表达的风险。请几分钟后重新打开病历查看结果。',
   likelyHighSummary: (probability) => `NQO1 可能高表达（概率 ${probability}）`,
   likelyLowSummary: (probability) => `NQO1 可能低表达（概率 ${probability}）`,
-  featuresOnlySummary: '已测得 NQO1 影像组学特征；需本院校准后才能给出概率',
+  featuresOnlySummary: {
+    uncalibrated: '已测得 NQO1 影像组学特征；需本院校准后才能给出概率',
+    'coefficients-missing': '已测得 NQO1 影像组学特征；需填入模型系数后才能给出概率',
+  },
   probabilityLine: (probability, threshold, atOrAbove) =>
     `NQO1 高表达概率：**${probability}**（阈值 ${threshold}），${atOrAbove ? '达到或高于' : '低于'}阈值。`,
   highRiskContext: 'NQO1 高表达是肝细胞癌总生存较差的独立危险因素。',

@@ -204,6 +204,21 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(card.detail).toContain('| Whole_ngtdm_Coarseness | Tumour | 0.0042 |');
   });
 
+  test('says coefficients are missing after calibration', async () => {
+    const result = uncalibratedResult({
+      calibrated: true,
+      probabilityUnavailableReason: 'coefficients-missing',
+    });
+    harness = await createHarness({ analyse: () => Promise.resolve({ result }) });
+    await callHook(harness);
+    await harness.queue.drain();
+
+    const card = onlyCard(await callHook(harness));
+    expect(card.summary).toBe('NQO1 radiomic features measured; a probability needs the model coefficients');
+    expect(card.detail).toContain('lacks the coefficient of at least one feature');
+    expect(card.detail).not.toContain('needs site calibration');
+  });
+
   test('answers in Simplified Chinese for Accept-Language zh-CN', async () => {
     harness = await createHarness({
       analyse: () =>

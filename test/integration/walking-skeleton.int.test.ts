@@ -199,7 +199,7 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
       const card = await waitForNextCard(first);
 
       expect(card.uuid).not.toBe(first.uuid);
-      expect(card.summary).toBe(CARD_MESSAGES.en.featuresOnlySummary);
+      expect(card.summary).toBe(CARD_MESSAGES.en.featuresOnlySummary.uncalibrated);
       expect(card.links?.[0]?.type).toBe('smart');
       expect(card.source.url).toBe(`https://doi.org/${modelCard.citation.doi}`);
       // The shipped card has no site scaling, so the card lists features instead of a probability.

@@ -42,8 +42,8 @@ export function calibratedResult(overrides: Partial<ScoreResult> = {}): ScoreRes
   };
 }
 
-/** Builds an uncalibrated result: features only, no probability. */
-export function uncalibratedResult(): ScoreResult {
+/** Builds an uncalibrated result: features only, no probability; override any field. */
+export function uncalibratedResult(overrides: Partial<ScoreResult> = {}): ScoreResult {
   return calibratedResult({
     model: { id: 'br-ro', version: '1.0.0' },
     calibrated: false,
@@ -52,5 +52,6 @@ export function uncalibratedResult(): ScoreResult {
     class: null,
     linearPredictor: null,
     contributions: null,
+    ...overrides,
   });
 }
