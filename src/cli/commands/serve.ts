@@ -30,6 +30,13 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
 
   const modelCard = await loadModelCard(resolveCardPath(config.model.cardPath));
 
+  if (config.auth.issuers.length === 0) {
+    logger.warn(
+      { key: 'auth.issuers' },
+      'no EHR issuer is configured, so every hook call is rejected with 401; add the EHR issuer and its JWKS to the site configuration',
+    );
+  }
+
   const analyse = createStudyAnalyserFromConfig(config, { modelCard, logger });
   const running = await startServer(config, { analyse, logger, modelCard });
 
