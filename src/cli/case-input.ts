@@ -10,9 +10,19 @@ import { readCtSeriesFromFolder, type CtSeries } from '../imaging/ct-series.js';
 import { readDicomFile } from '../imaging/dicom-dataset.js';
 import { maskFromNrrdOnGrid } from '../imaging/nrrd-mask.js';
 import { readNrrd } from '../imaging/nrrd.js';
-import { readSegMask } from '../imaging/seg.js';
+import { readSegMask, type SegmentSelection } from '../imaging/seg.js';
 import type { ImageVolume, MaskVolume } from '../imaging/volume.js';
 import type { CaseReferences } from '../model/analyse.js';
+
+/**
+ * Parses a `--segment` value: digits select by SegmentNumber, anything else by SegmentLabel.
+ */
+export function parseSegmentOption(value: string | undefined): SegmentSelection {
+  if (value === undefined || value.trim() === '') return {};
+  return /^\d+$/.test(value.trim())
+    ? { segmentNumber: Number(value.trim()) }
+    : { segmentLabel: value.trim() };
+}
 
 export interface LoadedCase {
   readonly image: ImageVolume;
@@ -44,8 +54,14 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
  * @param imagePath - A folder of DICOM CT files of one series, or an NRRD file.
  * @param maskPath - A DICOM SEG file (needs a DICOM image) or an NRRD label map on the image grid.
  * @param label - Label value of the tumour in an NRRD label map.
+ * @param segment - Which segment of a DICOM SEG is the tumour; by default the SEG must hold one.
  */
-export async function loadCase(imagePath: string, maskPath: string, label: number): Promise<LoadedCase> {
+export async function loadCase(
+  imagePath: string,
+  maskPath: string,
+  label: number,
+  segment: SegmentSelection = {},
+): Promise<LoadedCase> {
   let image: ImageVolume;
   let series: CtSeries | null = null;
   const imageStat = await stat(imagePath).catch((error: unknown) => {
@@ -80,7 +96,7 @@ export async function loadCase(imagePath: string, maskPath: string, label: numbe
     );
   }
   const segBuffer = toArrayBuffer(maskBytes);
-  const tumour = readSegMask(segBuffer, series);
+  const tumour = readSegMask(segBuffer, series, segment);
   const segInstanceUid = readDicomFile(segBuffer, `SEG file ${maskPath}`).dataset.requireString(
     'SOPInstanceUID',
   );

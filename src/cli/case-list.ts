@@ -1,6 +1,7 @@
 /**
  * The case list read by `calibrate`: a CSV file with a header row that names at least the columns
- * `image` and `mask`. Relative paths are resolved from the folder of the list file. Fields may be
+ * `image` and `mask`, and optionally `segment` (SEG segment number or label of the tumour) and
+ * `label` (tumour label in an NRRD label map). Relative paths are resolved from the folder of the list file. Fields may be
  * quoted with double quotes (RFC 4180) so that paths can contain commas.
  */
 import { readFile } from 'node:fs/promises';
@@ -13,6 +14,9 @@ export interface CaseListEntry {
   readonly line: number;
   readonly image: string;
   readonly mask: string;
+  /** Empty when the column is absent or the cell is empty. */
+  readonly segment: string;
+  readonly label: number | null;
 }
 
 /** Splits one CSV line into fields, honouring double-quoted fields with doubled quotes inside. */
@@ -63,6 +67,8 @@ export async function readCaseList(path: string): Promise<CaseListEntry[]> {
   const header = splitCsvLine(lines[0] ?? '').map((name) => name.toLowerCase());
   const imageColumn = header.indexOf('image');
   const maskColumn = header.indexOf('mask');
+  const segmentColumn = header.indexOf('segment');
+  const labelColumn = header.indexOf('label');
   if (imageColumn < 0 || maskColumn < 0) {
     throw new Nqo1Error(
       'ERR_REQUEST_INVALID',
@@ -83,7 +89,21 @@ export async function readCaseList(path: string): Promise<CaseListEntry[]> {
         `Case list ${path}, line ${index + 2}: both "image" and "mask" need a path. Fill in the row or delete it.`,
       );
     }
-    entries.push({ line: index + 2, image: resolve(base, image), mask: resolve(base, mask) });
+    const labelText = labelColumn < 0 ? '' : (fields[labelColumn] ?? '');
+    const label = labelText === '' ? null : Number(labelText);
+    if (label !== null && !(Number.isInteger(label) && label >= 1 && label <= 255)) {
+      throw new Nqo1Error(
+        'ERR_REQUEST_INVALID',
+        `Case list ${path}, line ${index + 2}: label "${labelText}" is not an integer from 1 to 255.`,
+      );
+    }
+    entries.push({
+      line: index + 2,
+      image: resolve(base, image),
+      mask: resolve(base, mask),
+      segment: segmentColumn < 0 ? '' : (fields[segmentColumn] ?? ''),
+      label,
+    });
   });
   return entries;
 }

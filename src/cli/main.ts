@@ -2,7 +2,7 @@
  * The `nqo1-cds` command line: score, calibrate, demo and serve. Errors of the product print one
  * line with their code and fix and give exit code 1; a wrong command line gives exit code 2.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 import { errorCodeText } from '../error-text.js';
 import { isNqo1Error } from '../errors.js';
@@ -15,6 +15,15 @@ import { message, resolveLocale } from './messages.js';
 
 interface GlobalOptions {
   readonly lang?: string;
+}
+
+/** Parses `--label`: an integer from 1 to 255, as mask labels are stored. */
+function parseLabel(value: string): number {
+  const label = Number(value);
+  if (!Number.isInteger(label) || label < 1 || label > 255) {
+    throw new InvalidArgumentError(`expected an integer from 1 to 255, got "${value}"`);
+  }
+  return label;
 }
 
 function buildProgram(): Command {
@@ -32,15 +41,36 @@ function buildProgram(): Command {
     .requiredOption('--image <path>', 'folder of one DICOM CT series, or an NRRD volume')
     .requiredOption('--mask <path>', 'DICOM SEG file, or an NRRD label map on the image grid')
     .option('--model <card>', 'model card JSON (default: the published BR-RO card)')
+    .option(
+      '--segment <number|label>',
+      'tumour segment of a DICOM SEG with several segments (number or label)',
+    )
+    .option(
+      '--label <value>',
+      'tumour label value in an NRRD label map (default: the card label, 1)',
+      parseLabel,
+    )
     .option('--json', 'print the result as JSON')
-    .action(async (options: { image: string; mask: string; model?: string; json?: boolean }) => {
-      await scoreCommand(options, locale(), process.stdout);
-    });
+    .action(
+      async (options: {
+        image: string;
+        mask: string;
+        model?: string;
+        json?: boolean;
+        segment?: string;
+        label?: number;
+      }) => {
+        await scoreCommand(options, locale(), process.stdout);
+      },
+    );
 
   program
     .command('calibrate')
     .description('write a site model card with z-score scaling computed from local cases')
-    .requiredOption('--cases <list.csv>', 'CSV file with columns image and mask, one case per row')
+    .requiredOption(
+      '--cases <list.csv>',
+      'CSV file with columns image and mask (optional: segment, label), one case per row',
+    )
     .requiredOption('--out <card.json>', 'where to write the site model card')
     .option('--model <card>', 'model card to calibrate (default: the published BR-RO card)')
     .option('--description <text>', 'description of the cohort, stored in the card')

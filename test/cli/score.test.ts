@@ -102,3 +102,35 @@ describe('nqo1-cds command line', () => {
     expect(code).toBe(2);
   });
 });
+
+describe('score mask selection', () => {
+  const OVERLAPS = `${SHARED}dicom/dcmqi/segmentations/partial_overlaps.dcm`;
+
+  it('asks which segment of a multi-segment SEG', async () => {
+    await expect(
+      scoreCommand({ image: CT_3SLICE, mask: OVERLAPS }, 'en', new TextSink()),
+    ).rejects.toMatchObject({
+      code: 'ERR_SEGMENT_SELECTION',
+    });
+  });
+
+  it('takes the segment given by --segment', async () => {
+    const bySegment = await scoreCommand(
+      { image: CT_3SLICE, mask: OVERLAPS, segment: '3' },
+      'en',
+      new TextSink(),
+    );
+    expect(bySegment.provenance.tumourVoxelCount).toBeGreaterThan(0);
+  });
+
+  it('reads the NRRD label given by --label', async () => {
+    const spine = `${SHARED}dicom/dcmqi/segmentations/spine_seg_label5.nrrd`;
+    await expect(scoreCommand({ image: CT_3SLICE, mask: spine }, 'en', new TextSink())).rejects.toMatchObject(
+      {
+        code: 'ERR_MASK_EMPTY',
+      },
+    );
+    const result = await scoreCommand({ image: CT_3SLICE, mask: spine, label: 5 }, 'en', new TextSink());
+    expect(result.provenance.tumourVoxelCount).toBeGreaterThan(0);
+  });
+});

@@ -6,7 +6,7 @@ import { isNqo1Error, Nqo1Error } from '../../errors.js';
 import { analyseCase, cardRadiomicsSettings } from '../../model/analyse.js';
 import { computeZScoreScaling, withSiteScaling } from '../../model/calibrate.js';
 import { BR_RO_CARD_PATH, loadModelCard, parseModelCard, type ModelCard } from '../../model/card.js';
-import { loadCase } from '../case-input.js';
+import { loadCase, parseSegmentOption } from '../case-input.js';
 import { readCaseList } from '../case-list.js';
 import { message, type Locale } from '../messages.js';
 
@@ -40,7 +40,12 @@ export async function calibrateCommand(
   for (const [index, entry] of entries.entries()) {
     const started = performance.now();
     try {
-      const loaded = await loadCase(entry.image, entry.mask, label);
+      const loaded = await loadCase(
+        entry.image,
+        entry.mask,
+        entry.label ?? label,
+        parseSegmentOption(entry.segment),
+      );
       rows.push({ ...analyseCase({ ...loaded, card }).features });
     } catch (error) {
       if (!isNqo1Error(error)) throw error;

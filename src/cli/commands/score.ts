@@ -2,7 +2,7 @@
 import { analyseCase, cardRadiomicsSettings } from '../../model/analyse.js';
 import { BR_RO_CARD_PATH, loadModelCard } from '../../model/card.js';
 import type { ScoreResult } from '../../model/result.js';
-import { loadCase } from '../case-input.js';
+import { loadCase, parseSegmentOption } from '../case-input.js';
 import { formatScoreSummary } from '../format.js';
 import type { Locale } from '../messages.js';
 
@@ -11,6 +11,10 @@ export interface ScoreOptions {
   readonly mask: string;
   readonly model?: string;
   readonly json?: boolean;
+  /** SEG segment number or label of the tumour. */
+  readonly segment?: string;
+  /** Tumour label in an NRRD label map; defaults to the card's label. */
+  readonly label?: number;
 }
 
 /** Scores one case and writes the summary or the JSON result to `output`. */
@@ -20,7 +24,8 @@ export async function scoreCommand(
   output: NodeJS.WritableStream,
 ): Promise<ScoreResult> {
   const card = await loadModelCard(options.model ?? BR_RO_CARD_PATH);
-  const loaded = await loadCase(options.image, options.mask, cardRadiomicsSettings(card).label);
+  const label = options.label ?? cardRadiomicsSettings(card).label;
+  const loaded = await loadCase(options.image, options.mask, label, parseSegmentOption(options.segment));
   const result = analyseCase({ ...loaded, card });
   output.write(
     options.json === true
