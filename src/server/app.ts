@@ -45,11 +45,14 @@ export function createApp(deps: AppDeps): express.Application {
   });
 
   // Public: the counts tell hospital IT whether analyses pile up or fail, and carry no patient data.
+  // A full replay cache rejects every hook call, so the check then answers 503 `degraded`.
   app.get('/healthz', (_req, res) => {
-    res.json({
-      status: 'ok',
+    const replayCache = verifier.replayCacheStatus();
+    res.status(replayCache.full ? 503 : 200).json({
+      status: replayCache.full ? 'degraded' : 'ok',
       model: { id: deps.modelCard.id, version: deps.modelCard.version },
       analyses: deps.store.countByStatus(),
+      replayCache,
     });
   });
 

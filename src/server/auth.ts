@@ -8,7 +8,11 @@
  *   its own key;
  * - carry `aud` equal to the URL of the service called (`${publicUrl}/cds-services/<id>`);
  * - carry `exp`, `iat` (not in the future, at most `maxTokenAgeSeconds` old) and a `jti` never seen
- *   before from that issuer (remembered until the token expires).
+ *   before from that issuer;
+ * - expire at most `maxTokenAgeSeconds` (plus the clock tolerance) from now. A token valid for
+ *   years would otherwise hold its `jti` in the replay cache for years, and enough of them would
+ *   fill it. Each `jti` is kept until `min(exp, iat + maxTokenAgeSeconds)` plus the tolerance,
+ *   after which the token is rejected as expired or too old anyway.
  *
  * Every failure is `ERR_UNAUTHORIZED` with a `reason` in its details for the log; the caller sees
  * a bare 401.
@@ -30,7 +34,7 @@ import {
 
 import { Nqo1Error } from '../errors.js';
 import type { AppConfig } from './config.js';
-import { ReplayCache } from './replay-cache.js';
+import { MAX_REPLAY_ENTRIES, ReplayCache, type ReplayCacheStatus } from './replay-cache.js';
 
 /** Reason a token was rejected, written to the log and never sent to the caller. */
 export type AuthFailureReason =
@@ -47,6 +51,7 @@ export type AuthFailureReason =
   | 'invalid_claim'
   | 'expired'
   | 'token_too_old'
+  | 'token_lifetime_too_long'
   | 'iat_in_future'
   | 'not_yet_valid'
   | 'replayed_jti'
@@ -75,6 +80,8 @@ interface IssuerKeys {
 export interface CdsJwtVerifierOptions {
   /** Clock; defaults to the system clock. Tests freeze it. */
   readonly now?: () => Date;
+  /** Capacity of the replay cache; defaults to {@link MAX_REPLAY_ENTRIES}. */
+  readonly replayCacheCapacity?: number;
 }
 
 /** Verifies CDS Hooks bearer tokens against the configured issuers. One instance per process. */
@@ -82,11 +89,12 @@ export class CdsJwtVerifier {
   readonly #issuers: ReadonlyMap<string, IssuerKeys>;
   readonly #auth: AppConfig['auth'];
   readonly #now: () => Date;
-  readonly #replayCache = new ReplayCache();
+  readonly #replayCache: ReplayCache;
 
   constructor(auth: AppConfig['auth'], options: CdsJwtVerifierOptions = {}) {
     this.#auth = auth;
     this.#now = options.now ?? (() => new Date());
+    this.#replayCache = new ReplayCache(options.replayCacheCapacity ?? MAX_REPLAY_ENTRIES);
     this.#issuers = new Map(
       auth.issuers.map((issuer) => [
         issuer.iss,
@@ -136,16 +144,27 @@ export class CdsJwtVerifier {
       reject(reasonForJoseError(error), { iss }, error);
     }
 
-    const { jti, exp, sub } = payload;
-    if (typeof jti !== 'string' || jti === '' || exp === undefined) reject('invalid_claim', { iss });
-    const remembered = this.#replayCache.remember(
-      `${iss}\u0000${jti}`,
-      exp + this.#auth.clockToleranceSeconds,
-      now,
-    );
+    const { jti, exp, iat, sub } = payload;
+    if (typeof jti !== 'string' || jti === '' || exp === undefined || iat === undefined) {
+      reject('invalid_claim', { iss });
+    }
+
+    const { maxTokenAgeSeconds, clockToleranceSeconds } = this.#auth;
+    const nowSeconds = now.getTime() / 1000;
+    if (exp > nowSeconds + maxTokenAgeSeconds + clockToleranceSeconds) {
+      reject('token_lifetime_too_long', { iss, maxTokenAgeSeconds: String(maxTokenAgeSeconds) });
+    }
+
+    const keepUntilSeconds = Math.min(exp, iat + maxTokenAgeSeconds) + clockToleranceSeconds;
+    const remembered = this.#replayCache.remember(`${iss}\u0000${jti}`, keepUntilSeconds, now);
     if (remembered !== 'new') reject(remembered === 'full' ? 'replay_cache_full' : 'replayed_jti', { iss });
 
     return { iss, jti, exp, ...(sub === undefined ? {} : { sub }) };
+  }
+
+  /** Fill level of the replay cache; `full` means every new token is rejected until entries expire. */
+  replayCacheStatus(): ReplayCacheStatus {
+    return this.#replayCache.status();
   }
 }
 

@@ -104,6 +104,18 @@ describe('CDS Hooks JWT verification', () => {
       async (h) =>
         `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, claims: { iat: NOW_SECONDS + 120, exp: NOW_SECONDS + 400 } })}`,
     ],
+    [
+      'token valid for three years',
+      'token_lifetime_too_long',
+      async (h) =>
+        `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, claims: { exp: NOW_SECONDS + 3 * 365 * 86_400 } })}`,
+    ],
+    [
+      'exp beyond maxTokenAgeSeconds plus tolerance',
+      'token_lifetime_too_long',
+      async (h) =>
+        `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, claims: { exp: NOW_SECONDS + 306 } })}`,
+    ],
     ['alg none', 'alg_not_allowed', () => Promise.resolve(`Bearer ${unsecuredToken(validClaims())}`)],
     [
       'HS256 with a shared secret',
@@ -168,6 +180,68 @@ describe('CDS Hooks JWT verification', () => {
     expect(replay.status).toBe(401);
     expect(replay.text).toBe('');
     expect(loggedReason(harness)).toBe('replayed_jti');
+  });
+
+  test('accepts exp at the lifetime limit', async () => {
+    harness = await createHarness({ now: () => NOW });
+    const token = await harness.issuer.sign({ aud: HOOK_URL, now: NOW, claims: { exp: NOW_SECONDS + 305 } });
+
+    expect((await post(harness, `Bearer ${token}`)).status).toBe(200);
+  });
+
+  test('forgets a jti once its token is too old', async () => {
+    let clock = NOW;
+    harness = await createHarness({ now: () => clock, replayCacheCapacity: 1 });
+    // iat 200 s ago and exp in 300 s: the token is too old 100 s from now (maxTokenAgeSeconds 300),
+    // so its jti is kept until then plus the 5 s tolerance, not until exp.
+    const first = await harness.issuer.sign({
+      aud: HOOK_URL,
+      now: NOW,
+      claims: { iat: NOW_SECONDS - 200, exp: NOW_SECONDS + 300 },
+    });
+    expect((await post(harness, `Bearer ${first}`)).status).toBe(200);
+
+    clock = new Date(NOW.getTime() + 110_000);
+    const second = await harness.issuer.sign({ aud: HOOK_URL, now: clock });
+    const response = await post(harness, `Bearer ${second}`);
+
+    expect(response.status).toBe(200);
+    expect(harness.logs.withMessage('request rejected')).toEqual([]);
+  });
+
+  test('reports a full replay cache until entries expire', async () => {
+    let clock = NOW;
+    harness = await createHarness({ now: () => clock, replayCacheCapacity: 2 });
+    for (let index = 0; index < 2; index += 1) {
+      const token = await harness.issuer.sign({ aud: HOOK_URL, now: clock });
+      expect((await post(harness, `Bearer ${token}`)).status).toBe(200);
+    }
+
+    const rejected = await post(
+      harness,
+      `Bearer ${await harness.issuer.sign({ aud: HOOK_URL, now: clock })}`,
+    );
+    const fullHealth = await request(harness.app).get('/healthz');
+
+    expect(rejected.status).toBe(401);
+    expect(loggedReason(harness)).toBe('replay_cache_full');
+    expect(fullHealth.status).toBe(503);
+    expect(fullHealth.body).toMatchObject({
+      status: 'degraded',
+      replayCache: { entries: 2, capacity: 2, full: true },
+    });
+
+    // Both entries expire at iat + 300 s + 5 s tolerance; the next call purges them before checking.
+    clock = new Date(NOW.getTime() + 306_000);
+    const accepted = await post(
+      harness,
+      `Bearer ${await harness.issuer.sign({ aud: HOOK_URL, now: clock })}`,
+    );
+    const health = await request(harness.app).get('/healthz');
+
+    expect(accepted.status).toBe(200);
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'ok', replayCache: { entries: 1, full: false } });
   });
 
   test('fetches keys only from the configured jwksUrl', async () => {

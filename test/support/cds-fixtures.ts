@@ -116,6 +116,8 @@ export interface HarnessOptions {
   readonly configOverrides?: Record<string, unknown>;
   /** Clock of the JWT verifier; defaults to the system clock. */
   readonly now?: () => Date;
+  /** Capacity of the verifier's replay cache; defaults to the production value. */
+  readonly replayCacheCapacity?: number;
 }
 
 /** Builds the app over the shipped BR-RO model card and an in-memory store. */
@@ -130,7 +132,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const queue = new AnalysisQueue({ store, analyse, logger: logs.logger });
   queue.start();
   const now = options.now ?? (() => new Date());
-  const verifier = new CdsJwtVerifier(config.auth, { now });
+  const verifier = new CdsJwtVerifier(config.auth, {
+    now,
+    ...(options.replayCacheCapacity === undefined
+      ? {}
+      : { replayCacheCapacity: options.replayCacheCapacity }),
+  });
   const app = createApp({ config, logger: logs.logger, store, queue, modelCard, verifier });
 
   return {
