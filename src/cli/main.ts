@@ -26,11 +26,19 @@ function parseLabel(value: string): number {
   return label;
 }
 
+/** Parses `--lang`: English or Simplified Chinese, with the usual spellings of each. */
+function parseLang(value: string): string {
+  if (!/^(en|zh)([-_][A-Za-z]+)?$/i.test(value)) {
+    throw new InvalidArgumentError(`expected en or zh-CN, got "${value}"`);
+  }
+  return value;
+}
+
 function buildProgram(): Command {
   const program = new Command('nqo1-cds')
     .description('NQO1 CDS: BR-RO CT radiomics for NQO1 expression in hepatocellular carcinoma')
     .version(ENGINE_VERSION)
-    .option('--lang <locale>', 'language of messages for people: en or zh-CN (default: from LANG)')
+    .option('--lang <locale>', 'language of messages for people: en or zh-CN (default: from LANG)', parseLang)
     .exitOverride()
     .showHelpAfterError();
   const locale = (): ReturnType<typeof resolveLocale> => resolveLocale(program.opts<GlobalOptions>().lang);
@@ -81,7 +89,11 @@ function buildProgram(): Command {
   program
     .command('demo')
     .description('generate a synthetic CT study, calibrate on a synthetic cohort, and print the EHR card')
-    .option('--out <folder>', 'folder for the generated files (replaced on each run)', 'nqo1-demo')
+    .option(
+      '--out <folder>',
+      'folder for the generated files: new, empty, or an earlier demo output (which is replaced)',
+      'nqo1-demo',
+    )
     .action(async (options: { out: string }) => {
       await demoCommand(options, locale(), process.stdout);
     });
@@ -107,6 +119,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     const locale = resolveLocale(program.opts<GlobalOptions>().lang);
     if (isNqo1Error(error)) {
+      // With --json a script reads stdout, so the error goes there as JSON too.
+      if (argv.includes('--json')) {
+        process.stdout.write(
+          `${JSON.stringify({ error: { code: error.code, message: error.message } }, null, 2)}\n`,
+        );
+      }
       const summary = locale === 'en' ? '' : `${errorCodeText(error.code, locale)}\n  `;
       process.stderr.write(`${message(locale, 'errorPrefix')} ${error.code}: ${summary}${error.message}\n`);
       return 1;

@@ -53,7 +53,7 @@ describe('calibrate', () => {
     await writeFile(join(folder, 'cases.csv'), `${rows.join('\n')}\n`);
 
     const progress = new TextSink();
-    const out = join(folder, 'site', 'card.json');
+    const out = join(folder, 'site-card.json');
     await calibrateCommand(
       { cases: join(folder, 'cases.csv'), out, description: 'test cohort' },
       'en',
@@ -77,16 +77,54 @@ describe('calibrate', () => {
     expect(progress.text).toContain('[10/10] case 9.nrrd: ok');
   });
 
-  it('names the line of a failing case', async () => {
+  it('checks paths and count before extracting', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'nqo1-calibrate-'));
-    await writeFile(join(folder, 'cases.csv'), 'image,mask\nmissing.nrrd,missing-label.nrrd\n');
+    const image = join(folder, 'image.nrrd');
+    const mask = join(folder, 'mask.nrrd');
+    const empty = new Int16Array(8 * 8 * 4);
+    await writeFile(image, nrrdBytes([8, 8, 4], [1, 1, 1], empty));
+    await writeFile(mask, nrrdBytes([8, 8, 4], [1, 1, 1], empty));
+    const run = (list: string, out = join(folder, 'card.json')) =>
+      calibrateCommand({ cases: list, out }, 'en', new TextSink());
+
+    const rows = Array.from({ length: 10 }, (_, index) =>
+      index === 9 ? 'image.nrrd,gone.nrrd' : 'image.nrrd,mask.nrrd',
+    );
+    await writeFile(join(folder, 'ten.csv'), ['image,mask', ...rows].join('\n'));
+    await expect(run(join(folder, 'ten.csv'))).rejects.toThrow(
+      /ten\.csv, line 11: .*gone\.nrrd does not exist/,
+    );
+
+    await writeFile(join(folder, 'three.csv'), ['image,mask', ...rows.slice(0, 3)].join('\n'));
+    await expect(run(join(folder, 'three.csv'))).rejects.toThrow(
+      /at least 10 cases, and .*three\.csv lists 3/,
+    );
+
+    await expect(run(join(folder, 'ten.csv'), join(folder, 'ten.csv'))).rejects.toThrow(
+      /is the case list itself/,
+    );
+    await expect(run(join(folder, 'ten.csv'), join(folder, 'absent', 'card.json'))).rejects.toThrow(
+      /absent for --out does not exist/,
+    );
+  });
+
+  it('names the line of a case that fails to extract', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'nqo1-calibrate-'));
+    const empty = new Int16Array(8 * 8 * 4);
+    await writeFile(join(folder, 'image.nrrd'), nrrdBytes([8, 8, 4], [1, 1, 1], empty));
+    await writeFile(join(folder, 'mask.nrrd'), nrrdBytes([8, 8, 4], [1, 1, 1], empty));
+    const rows = Array.from({ length: 10 }, () => 'image.nrrd,mask.nrrd');
+    await writeFile(join(folder, 'cases.csv'), ['image,mask', ...rows].join('\n'));
     await expect(
       calibrateCommand(
         { cases: join(folder, 'cases.csv'), out: join(folder, 'card.json') },
         'en',
         new TextSink(),
       ),
-    ).rejects.toThrow(/line 2 of .*cases\.csv: Image path .*missing\.nrrd does not exist/);
+    ).rejects.toMatchObject({
+      code: 'ERR_MASK_EMPTY',
+      message: expect.stringMatching(/^Case on line 2 of /) as unknown,
+    });
   });
 
   it('rejects a list without the header', async () => {
@@ -144,5 +182,24 @@ describe('demo', () => {
     await demoCommand({ out }, 'zh-CN', sink);
     expect(sink.text).toContain('合成演示');
     expect(sink.text).toContain('不得用于临床');
+  });
+});
+
+describe('demo output folder', () => {
+  it('leaves a folder it did not write untouched', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'nqo1-precious-'));
+    await writeFile(join(out, 'notes.txt'), 'important');
+    await expect(demoCommand({ out }, 'en', new TextSink())).rejects.toMatchObject({
+      code: 'ERR_REQUEST_INVALID',
+    });
+    expect(await readFile(join(out, 'notes.txt'), 'utf8')).toBe('important');
+  });
+
+  it('replaces its own earlier output', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'nqo1-demo-')), 'demo');
+    await demoCommand({ out }, 'en', new TextSink());
+    await writeFile(join(out, 'left-over.txt'), 'from the first run');
+    await demoCommand({ out }, 'en', new TextSink());
+    await expect(readFile(join(out, 'left-over.txt'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

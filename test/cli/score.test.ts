@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { scoreCommand } from '../../src/cli/commands/score.js';
 import { runCli } from '../../src/cli/main.js';
@@ -95,6 +95,32 @@ describe('nqo1-cds command line', () => {
   it('returns 1 with the code for a missing mask', async () => {
     const code = await runCli(['score', '--image', CT_3SLICE, '--mask', '/nonexistent/mask.dcm']);
     expect(code).toBe(1);
+  });
+
+  it('prints the error as JSON with --json', async () => {
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const code = await runCli(['score', '--image', CT_3SLICE, '--mask', '/nonexistent/mask.dcm', '--json']);
+      expect(code).toBe(1);
+      const printed = stdout.mock.calls.map(([chunk]) => String(chunk)).join('');
+      expect(JSON.parse(printed)).toMatchObject({ error: { code: 'ERR_NOT_FOUND' } });
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+  });
+
+  it('rejects an unknown --lang', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await runCli(['--lang', 'fr', 'score', '--image', CT_3SLICE, '--mask', LIVER_SEG])).toBe(2);
+      expect(stderr.mock.calls.map(([chunk]) => String(chunk)).join('')).toContain(
+        'expected en or zh-CN, got "fr"',
+      );
+    } finally {
+      stderr.mockRestore();
+    }
   });
 
   it('returns 2 for an unknown option', async () => {

@@ -1,13 +1,13 @@
 /** `nqo1-cds calibrate`: a site card with z-score scaling from the features of local cases. */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 
 import { isNqo1Error, Nqo1Error } from '../../errors.js';
 import { analyseCase, cardRadiomicsSettings } from '../../model/analyse.js';
-import { computeZScoreScaling, withSiteScaling } from '../../model/calibrate.js';
+import { computeZScoreScaling, MIN_CALIBRATION_CASES, withSiteScaling } from '../../model/calibrate.js';
 import { BR_RO_CARD_PATH, loadModelCard, parseModelCard, type ModelCard } from '../../model/card.js';
 import { loadCase, parseSegmentOption } from '../case-input.js';
-import { readCaseList } from '../case-list.js';
+import { readCaseList, type CaseListEntry } from '../case-list.js';
 import { message, type Locale } from '../messages.js';
 
 export interface CalibrateOptions {
@@ -23,6 +23,50 @@ export function siteVersion(at: Date): string {
 }
 
 /**
+ * Checks everything that can be checked before the slow extraction: the output path, the number of
+ * cases, and that every listed file exists.
+ */
+async function checkBeforeExtraction(
+  options: CalibrateOptions,
+  entries: readonly CaseListEntry[],
+): Promise<void> {
+  if (resolve(options.out) === resolve(options.cases)) {
+    throw new Nqo1Error(
+      'ERR_REQUEST_INVALID',
+      `--out ${options.out} is the case list itself. Write the card to another file.`,
+    );
+  }
+  const folder = dirname(resolve(options.out));
+  const folderStat = await stat(folder).catch(() => null);
+  if (folderStat === null || !folderStat.isDirectory()) {
+    throw new Nqo1Error(
+      'ERR_NOT_FOUND',
+      `Folder ${folder} for --out does not exist. Create it or choose another path.`,
+    );
+  }
+
+  if (entries.length < MIN_CALIBRATION_CASES) {
+    throw new Nqo1Error(
+      'ERR_CALIBRATION_COHORT',
+      `Calibration needs at least ${MIN_CALIBRATION_CASES} cases, and ${options.cases} lists ${entries.length}. Add cases to the list.`,
+    );
+  }
+  for (const entry of entries) {
+    for (const path of [entry.image, entry.mask]) {
+      await access(path).catch((error: unknown) => {
+        throw new Nqo1Error(
+          'ERR_NOT_FOUND',
+          `Case list ${options.cases}, line ${entry.line}: ${path} does not exist.`,
+          {
+            cause: error,
+          },
+        );
+      });
+    }
+  }
+}
+
+/**
  * Extracts the card's features from every listed case, prints progress to `progress`, computes the
  * scaling and writes the site card. A case that fails stops the calibration with its line number,
  * because a silently smaller cohort would change the scaling.
@@ -34,6 +78,7 @@ export async function calibrateCommand(
 ): Promise<ModelCard> {
   const card = await loadModelCard(options.model ?? BR_RO_CARD_PATH);
   const entries = await readCaseList(options.cases);
+  await checkBeforeExtraction(options, entries);
   const label = cardRadiomicsSettings(card).label;
 
   const rows: Record<string, number>[] = [];
@@ -72,7 +117,6 @@ export async function calibrateCommand(
     createdAt: now.toISOString(),
   });
   const siteCard = parseModelCard(withSiteScaling(card, scaling, siteVersion(now)), options.out);
-  await mkdir(dirname(options.out), { recursive: true });
   await writeFile(options.out, `${JSON.stringify(siteCard, null, 2)}\n`);
   progress.write(`${message(locale, 'calibrationWritten', { path: options.out, count: rows.length })}\n`);
   return siteCard;

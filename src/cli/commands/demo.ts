@@ -7,9 +7,10 @@
  * 3. Read the study back from the DICOM files with the product's readers, score it with the
  *    synthetic site card, and print the card the EHR would show.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { Nqo1Error } from '../../errors.js';
 import { analyseCase } from '../../model/analyse.js';
 import { computeZScoreScaling, withSiteScaling } from '../../model/calibrate.js';
 import { BR_RO_CARD_PATH, loadModelCard, parseModelCard } from '../../model/card.js';
@@ -29,6 +30,39 @@ export interface DemoOptions {
   readonly out: string;
 }
 
+/** File that marks a folder as demo output, so that a later run may replace it. */
+export const DEMO_MARKER_FILE = '.nqo1-demo';
+
+/**
+ * Empties the output folder for a new run. Only a missing folder, an empty one, or one that an
+ * earlier demo run marked is touched: any other folder may hold someone's files.
+ *
+ * @throws Nqo1Error ERR_REQUEST_INVALID when the folder exists, is not empty and was not made by the demo.
+ */
+async function prepareOutputFolder(out: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(out);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    entries = [];
+  }
+
+  if (entries.length > 0 && !entries.includes(DEMO_MARKER_FILE)) {
+    throw new Nqo1Error(
+      'ERR_REQUEST_INVALID',
+      `Folder ${out} already exists and was not written by the demo, so it is left untouched. ` +
+        'Pass an empty or new folder with --out.',
+    );
+  }
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+  await writeFile(
+    join(out, DEMO_MARKER_FILE),
+    'Output of `nqo1-cds demo`; the next demo run replaces this folder.\n',
+  );
+}
+
 /** Runs the demo and returns the score of the synthetic study. */
 export async function demoCommand(
   options: DemoOptions,
@@ -38,7 +72,7 @@ export async function demoCommand(
   const say = (text: string): void => void output.write(`${text}\n`);
   say(`${message(locale, 'demoTitle')}\n${message(locale, 'demoSynthetic')}\n`);
 
-  await rm(options.out, { recursive: true, force: true });
+  await prepareOutputFolder(options.out);
   const ctFolder = join(options.out, 'study', 'ct');
   await mkdir(ctFolder, { recursive: true });
 

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
 import { createStudyAnalyserFromConfig } from '../../jobs/analyse-study.js';
+import { Nqo1Error } from '../../errors.js';
 import { loadModelCard } from '../../model/card.js';
 import { packagePath } from '../../paths.js';
 import { loadConfig } from '../../server/config.js';
@@ -29,6 +30,13 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   const logger = createLogger();
 
   const modelCard = await loadModelCard(resolveCardPath(config.model.cardPath));
+  if (modelCard.scaling?.cohort.synthetic === true) {
+    throw new Nqo1Error(
+      'ERR_MODEL_CARD_INVALID',
+      `Model card ${config.model.cardPath} was calibrated on a synthetic cohort (version ${modelCard.version}) and must not ` +
+        'answer clinical hooks. Point model.cardPath at the published card or a card calibrated on real site cases.',
+    );
+  }
 
   if (config.auth.issuers.length === 0) {
     logger.warn(
