@@ -11,6 +11,7 @@
  * ERR_NRRD_MALFORMED naming the field; supporting them needs file access and a bzip2 decoder.
  */
 
+import { constants as bufferConstants } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 
 import { Nqo1Error } from '../errors.js';
@@ -103,7 +104,7 @@ export function readNrrd(bytes: Uint8Array): NrrdVolume {
   if (encoding === 'ascii' || encoding === 'text' || encoding === 'txt') {
     voxels = decodeAscii(payload, voxelTotal);
   } else if (encoding === 'raw' || encoding === 'gzip' || encoding === 'gz') {
-    const raw = encoding === 'raw' ? payload : gunzip(payload);
+    const raw = encoding === 'raw' ? payload : gunzip(payload, declaredByteLength(dimensions, type));
     voxels = decodeBinary(raw, voxelTotal, type, littleEndian(fields, type));
   } else {
     throw malformed('encoding', `unsupported encoding "${encoding}", expected raw, gzip or ascii`);
@@ -240,10 +241,42 @@ function littleEndian(fields: Map<string, string>, type: SampleType): boolean {
   throw malformed('endian', `expected "little" or "big", got "${endian}"`);
 }
 
-function gunzip(payload: Uint8Array): Uint8Array {
+/**
+ * Returns the byte count of the data that `sizes` and `type` declare: sizes[0] × sizes[1] × sizes[2]
+ * × bytes per sample.
+ */
+function declaredByteLength(dimensions: Vec3, type: SampleType): number {
+  const byteLength = dimensions[0] * dimensions[1] * dimensions[2] * type.bytes;
+  if (byteLength > bufferConstants.MAX_LENGTH) {
+    throw malformed(
+      'sizes',
+      `sizes ${dimensions.join(' ')} of ${type.name} declare ${byteLength} bytes of data, more than the ` +
+        `${bufferConstants.MAX_LENGTH} bytes Node.js can hold in one buffer`,
+    );
+  }
+  return byteLength;
+}
+
+/**
+ * Inflates gzip data to at most `declaredBytes`. The limit stops a small file that inflates to far
+ * more than its header declares (a decompression bomb) before it is held in memory, because zlib
+ * raises ERR_BUFFER_TOO_LARGE as soon as the output would pass the limit.
+ *
+ * NOTE: memory still grows with what the header declares (the inflated bytes plus 8 bytes per voxel
+ * after decoding), because no cap on the voxel count exists.
+ */
+function gunzip(payload: Uint8Array, declaredBytes: number): Uint8Array {
   try {
-    return gunzipSync(payload);
+    return gunzipSync(payload, { maxOutputLength: declaredBytes });
   } catch (error) {
+    if (isBufferTooLarge(error)) {
+      throw new Nqo1Error(
+        'ERR_NRRD_MALFORMED',
+        `NRRD field "sizes": the gzip data inflates to more than the ${declaredBytes} bytes that sizes and ` +
+          'type declare, so the header does not describe the data. Check or re-export the NRRD file.',
+        { cause: error, details: { field: 'sizes', declaredBytes } },
+      );
+    }
     throw new Nqo1Error(
       'ERR_NRRD_MALFORMED',
       'NRRD field "encoding": the gzip data could not be decompressed. Check or re-export the NRRD file.',
@@ -253,6 +286,10 @@ function gunzip(payload: Uint8Array): Uint8Array {
       },
     );
   }
+}
+
+function isBufferTooLarge(error: unknown): boolean {
+  return error instanceof RangeError && 'code' in error && error.code === 'ERR_BUFFER_TOO_LARGE';
 }
 
 function decodeBinary(raw: Uint8Array, voxelTotal: number, type: SampleType, little: boolean): Float64Array {

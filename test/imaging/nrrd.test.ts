@@ -199,3 +199,43 @@ describe('readNrrd malformed headers', () => {
     expect(malformedField(nrrd([...valid, 'data file: volume.raw'], ''))).toBe('data file');
   });
 });
+
+describe('readNrrd gzip size limit', () => {
+  /** Returns the ERR_NRRD_MALFORMED error `bytes` raise. */
+  function malformedError(bytes: Uint8Array): Error {
+    try {
+      readNrrd(bytes);
+    } catch (error) {
+      if (isNqo1Error(error, 'ERR_NRRD_MALFORMED')) return error;
+      throw error;
+    }
+    throw new Error('expected ERR_NRRD_MALFORMED');
+  }
+
+  it('rejects data larger than declared', () => {
+    // sizes 2 1 2 of uint8 declare 4 bytes; 8 MiB of zeros gzip to about 8 KiB.
+    const bomb = gzipSync(new Uint8Array(8 * 1024 * 1024));
+    const error = malformedError(nrrd(['type: uint8', ...GEOMETRY, 'encoding: gzip'], bomb));
+    expect(error.message).toContain('more than the 4 bytes that sizes and type declare');
+    expect(isNqo1Error(error) && error.details.declaredBytes).toBe(4);
+  });
+
+  it('accepts data of exactly the declared size', () => {
+    const lines = ['type: uint8', ...GEOMETRY, 'encoding: gzip'];
+    const volume = readNrrd(nrrd(lines, gzipSync(new Uint8Array([1, 2, 3, 4]))));
+    expect([...volume.voxels]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('rejects sizes beyond one buffer', () => {
+    const lines = [
+      'type: double',
+      'dimension: 3',
+      'sizes: 4096 4096 4096',
+      'spacings: 1 1 1',
+      'endian: little',
+      'encoding: gzip',
+    ];
+    const error = malformedError(nrrd(lines, gzipSync(new Uint8Array(8))));
+    expect(error.message).toContain('549755813888 bytes of data');
+  });
+});
