@@ -140,6 +140,21 @@ export function buildFailureCard(context: CardContext, code: string): CdsCard {
   };
 }
 
+/**
+ * Builds the warning shown instead of a result when the study's stored analysis belongs to another
+ * patient record, so one patient's result never appears in another patient's chart.
+ */
+export function buildPatientConflictCard(context: CardContext): CdsCard {
+  const messages = CARD_MESSAGES[context.locale];
+  return {
+    uuid: cardUuid(context, 'patient-conflict'),
+    summary: messages.patientConflictSummary,
+    detail: joinParagraphs([messages.patientConflictDetail, messages.studyLine(context.studyInstanceUid)]),
+    indicator: 'warning',
+    source: buildSource(context, messages),
+  };
+}
+
 function buildSource(context: CardContext, messages: CardMessages): CdsSource {
   return {
     label: messages.sourceLabel,

@@ -12,9 +12,10 @@ import * as z from 'zod';
 import { Nqo1Error } from '../../src/errors.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import type { CdsResponse } from '../../src/server/cds-types.js';
+import { requestContext } from '../../src/server/logger.js';
 import type { ServiceDeps } from '../types.js';
 import { assertUrlAllowed } from '../../src/net/url-allowlist.js';
-import { buildCard, buildInProgressCard, type CardContext } from './cards.js';
+import { buildCard, buildInProgressCard, buildPatientConflictCard, type CardContext } from './cards.js';
 import { nqo1RiskDefinition } from './definition.js';
 import { negotiateLocale } from './messages.js';
 import { selectNewestCtStudy } from './prefetch.js';
@@ -67,8 +68,20 @@ export function createNqo1RiskHandler(deps: ServiceDeps): RequestHandler {
       modelVersion: deps.modelCard.version,
     };
 
-    // A new study is enqueued; a failed one is requeued once its retry interval has passed.
+    // A stored analysis is bound to the patient it was computed for. The same Study Instance UID in
+    // another patient's prefetch means the PACS or EHR links one study to two records, so no result
+    // is shown and nothing is enqueued until IT resolves it. The log names only the study.
     let stored = deps.store.getResult(job);
+    if (stored !== undefined && stored.job.patientId !== job.patientId) {
+      requestContext(res).log.warn(
+        { studyInstanceUid: study.studyInstanceUid },
+        'study already analysed for another patient record; result withheld',
+      );
+      res.json({ cards: [buildPatientConflictCard(context)] } satisfies CdsResponse);
+      return;
+    }
+
+    // A new study is enqueued; a failed one is requeued once its retry interval has passed.
     if (stored === undefined || stored.status === 'failed') {
       if (deps.queue.enqueue(job) !== 'exists') stored = undefined;
     }

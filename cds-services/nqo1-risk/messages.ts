@@ -34,6 +34,9 @@ export interface CardMessages {
   readonly failureSummary: Readonly<Record<FailureKind, string>>;
   readonly failureDetail: Readonly<Record<FailureKind, string>>;
   readonly failureCodeLine: (code: string) => string;
+  /** Card shown when the study's stored analysis was computed for another patient record. */
+  readonly patientConflictSummary: string;
+  readonly patientConflictDetail: string;
 }
 
 const en: CardMessages = {
@@ -90,6 +93,10 @@ const en: CardMessages = {
       'the chart is opened later; if this persists, contact hospital IT.',
   },
   failureCodeLine: (code) => `Error code for hospital IT: \`${code}\``,
+  patientConflictSummary: 'NQO1 risk not shown: this CT study is linked to more than one patient record',
+  patientConflictDetail:
+    'The Study Instance UID of this CT study is also linked to another patient record, so no result is ' +
+    'shown here. Hospital IT must check which patient the study belongs to in PACS and in the EHR.',
 };
 
 const zhCN: CardMessages = {
@@ -134,6 +141,10 @@ const zhCN: CardMessages = {
       '影像或 FHIR 服务器未响应，或发生内部错误。稍后再次打开病历时将重试；如持续出现，请联系信息科。',
   },
   failureCodeLine: (code) => `供信息科参考的错误代码：\`${code}\``,
+  patientConflictSummary: 'NQO1 风险未显示：该 CT 检查关联了多个患者记录',
+  patientConflictDetail:
+    '该 CT 检查的检查实例 UID 同时关联了另一名患者的记录，因此此处不显示结果。' +
+    '请信息科在 PACS 和电子病历中核实该检查属于哪位患者。',
 };
 
 export const CARD_MESSAGES: Readonly<Record<Locale, CardMessages>> = { en, 'zh-CN': zhCN };

@@ -12,7 +12,7 @@ export interface AnalysisJob {
   readonly studyInstanceUid: string;
   /** Logical id of the FHIR ImagingStudy the hook saw, used for write-back and `derivedFrom`. */
   readonly imagingStudyId: string;
-  /** Logical id of the FHIR Patient. Stored for write-back; never logged. */
+  /** Logical id of the FHIR Patient. Stored for write-back and to bind the result to its patient; never logged. */
   readonly patientId: string;
   readonly modelId: string;
   readonly modelVersion: string;

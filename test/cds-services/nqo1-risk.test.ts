@@ -299,6 +299,77 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(card.detail).not.toContain('index out of range');
   });
 
+  test('withholds a study analysed for another patient', async () => {
+    const { analyse, jobs } = recordingAnalyse((job) =>
+      calibratedResult({ model: { id: job.modelId, version: job.modelVersion }, probability: 0.81 }),
+    );
+    harness = await createHarness({ analyse });
+    await callHook(harness);
+    await harness.queue.drain();
+
+    const otherPatient = 'pat-2';
+    const body = hookRequest({
+      context: { userId: 'Practitioner/dr-1', patientId: otherPatient },
+      prefetch: {
+        studies: searchsetBundle([
+          imagingStudy({
+            id: 'study-b',
+            uid: STUDY_UID,
+            patientId: otherPatient,
+            started: '2026-11-03T09:00:00Z',
+          }),
+        ]),
+      },
+    });
+    const english = onlyCard(await callHook(harness, body));
+    const chinese = onlyCard(await callHook(harness, body, { 'Accept-Language': 'zh-CN' }));
+    await harness.queue.drain();
+
+    expect(english.indicator).toBe('warning');
+    expect(english.summary).toBe(
+      'NQO1 risk not shown: this CT study is linked to more than one patient record',
+    );
+    expect(english.detail).toContain('Hospital IT must check');
+    expect(english.detail).not.toContain('0.81');
+    expect(english.links).toBeUndefined();
+    expect(chinese.summary).toBe('NQO1 风险未显示：该 CT 检查关联了多个患者记录');
+    expect(chinese.detail).toContain('信息科');
+    expect(jobs).toHaveLength(1);
+    expect(harness.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 1, failed: 0 });
+
+    const warnings = harness.logs.withMessage(
+      'study already analysed for another patient record; result withheld',
+    );
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]?.studyInstanceUid).toBe(STUDY_UID);
+    expect(harness.logs.text()).not.toContain(otherPatient);
+    expect(harness.logs.text()).not.toContain(PATIENT_ID);
+
+    const own = onlyCard(await callHook(harness));
+    expect(own.summary).toBe('NQO1 expression likely high (probability 0.81)');
+  });
+
+  test('does not requeue a failed study for another patient', async () => {
+    harness = await createHarness({
+      analyse: () => Promise.reject(new Nqo1Error('ERR_MASK_EMPTY', 'No tumour segment in 1.2.826.0.1.1')),
+      retryFailedAfterMs: 0,
+    });
+    await callHook(harness);
+    await harness.queue.drain();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+
+    const body = hookRequest({
+      context: { userId: 'Practitioner/dr-1', patientId: 'pat-2' },
+      prefetch: {
+        studies: searchsetBundle([imagingStudy({ id: 'study-b', uid: STUDY_UID, patientId: 'pat-2' })]),
+      },
+    });
+    const card = onlyCard(await callHook(harness, body));
+
+    expect(card.summary).toContain('more than one patient record');
+    expect(harness.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 0, failed: 1 });
+  });
+
   test('returns no card when the patient has no CT study', async () => {
     harness = await createHarness();
     const body = hookRequest({

@@ -116,6 +116,8 @@ export interface HarnessOptions {
   readonly configOverrides?: Record<string, unknown>;
   /** Clock of the JWT verifier; defaults to the system clock. */
   readonly now?: () => Date;
+  /** Wait before the queue reruns a failed analysis; defaults to the queue's default. */
+  readonly retryFailedAfterMs?: number;
   /** Capacity of the verifier's replay cache; defaults to the production value. */
   readonly replayCacheCapacity?: number;
 }
@@ -129,7 +131,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const store = new ResultStore(':memory:');
   const analyse: AnalyseStudy =
     options.analyse ?? (() => Promise.reject(new Error('no analyse function given to this test harness')));
-  const queue = new AnalysisQueue({ store, analyse, logger: logs.logger });
+  const queue = new AnalysisQueue({
+    store,
+    analyse,
+    logger: logs.logger,
+    ...(options.retryFailedAfterMs === undefined ? {} : { retryFailedAfterMs: options.retryFailedAfterMs }),
+  });
   queue.start();
   const now = options.now ?? (() => new Date());
   const verifier = new CdsJwtVerifier(config.auth, {
