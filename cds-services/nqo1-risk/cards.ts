@@ -11,6 +11,7 @@
 
 import { createHash } from 'node:crypto';
 
+import { DEFAULT_RETRY_FAILED_AFTER_MS } from '../../src/jobs/queue.js';
 import type { StoredAnalysis } from '../../src/jobs/types.js';
 import type { ModelCard } from '../../src/model/card.js';
 import type { ScoreResult } from '../../src/model/result.js';
@@ -27,12 +28,19 @@ export interface CardContext {
   readonly modelCard: Pick<ModelCard, 'id' | 'version' | 'title' | 'citation' | 'features'>;
   readonly locale: Locale;
   readonly smartAppUrl: string;
+  /**
+   * Wait before a failed analysis runs again (`jobs.retryFailedAfterMs`), stated on failure cards.
+   * Defaults to {@link DEFAULT_RETRY_FAILED_AFTER_MS}.
+   */
+  readonly retryFailedAfterMs?: number;
   /** Template of a viewer link with `{{studyInstanceUid}}`, when configured. */
   readonly viewerUrlTemplate?: string;
 }
 
 /** Error codes grouped by what is missing; any other code is `unavailable`. */
 const FAILURE_KIND_BY_CODE: Readonly<Record<string, FailureKind>> = {
+  ERR_DICOMWEB_FAILED: 'images-unavailable',
+  ERR_FHIR_FAILED: 'write-back',
   ERR_MASK_EMPTY: 'segmentation',
   ERR_MASK_GEOMETRY: 'segmentation',
   ERR_SEG_MALFORMED: 'segmentation',
@@ -131,6 +139,7 @@ export function buildFailureCard(context: CardContext, code: string): CdsCard {
     summary: messages.failureSummary[kind],
     detail: joinParagraphs([
       messages.failureDetail[kind],
+      messages.retryLine(retryMinutes(context.retryFailedAfterMs ?? DEFAULT_RETRY_FAILED_AFTER_MS)),
       messages.failureCodeLine(code),
       messages.studyLine(context.studyInstanceUid),
     ]),
@@ -153,6 +162,11 @@ export function buildPatientConflictCard(context: CardContext): CdsCard {
     indicator: 'warning',
     source: buildSource(context, messages),
   };
+}
+
+/** Whole minutes of a retry wait, rounded up and at least 1, for the card text. */
+function retryMinutes(retryFailedAfterMs: number): number {
+  return Math.max(1, Math.ceil(retryFailedAfterMs / 60_000));
 }
 
 function buildSource(context: CardContext, messages: CardMessages): CdsSource {
@@ -183,8 +197,33 @@ function featureTable(context: CardContext, result: ScoreResult, messages: CardM
   return [`| ${feature} | ${region} | ${value} |`, '|---|---|---:|', ...rows].join('\n');
 }
 
-function formatFeatureValue(value: number): string {
-  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+/** Magnitudes shown in plain decimal notation; others are shown as `m × 10ⁿ`. */
+const PLAIN_NOTATION_MIN = 1e-3;
+const PLAIN_NOTATION_MAX = 1e5;
+
+const SUPERSCRIPT_DIGITS = '⁰¹²³⁴⁵⁶⁷⁸⁹';
+
+/**
+ * Formats a feature value to 4 significant digits: plain for magnitudes in [0.001, 100 000) (whole
+ * numbers exactly), else in scientific notation, e.g. 307 000 000 as `3.07 × 10⁸`.
+ */
+export function formatFeatureValue(value: number): string {
+  const magnitude = Math.abs(value);
+  if (value === 0 || !Number.isFinite(value)) return String(value);
+  if (magnitude >= PLAIN_NOTATION_MIN && magnitude < PLAIN_NOTATION_MAX) {
+    return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+  }
+
+  const [mantissa = '', exponent = '0'] = value.toExponential(3).split('e');
+  return `${Number(mantissa)} × 10${toSuperscript(Number(exponent))}`;
+}
+
+function toSuperscript(exponent: number): string {
+  const digits = String(Math.abs(exponent)).replace(
+    /\d/g,
+    (digit) => SUPERSCRIPT_DIGITS[Number(digit)] ?? digit,
+  );
+  return exponent < 0 ? `⁻${digits}` : digits;
 }
 
 function footer(context: CardContext, messages: CardMessages): string[] {

@@ -57,6 +57,7 @@ export function createNqo1RiskHandler(deps: ServiceDeps): RequestHandler {
         deps.config.locale,
       ),
       smartAppUrl: deps.config.smartAppUrl,
+      retryFailedAfterMs: deps.config.jobs.retryFailedAfterMs,
       ...(deps.config.viewerUrlTemplate === undefined
         ? {}
         : { viewerUrlTemplate: deps.config.viewerUrlTemplate }),

@@ -6,7 +6,8 @@
 import type { Locale } from '../../src/server/config.js';
 
 /** Category of a failed analysis, grouped by what the clinician or IT can do about it. */
-export type FailureKind = 'segmentation' | 'series' | 'model' | 'unavailable';
+export type FailureKind =
+  'segmentation' | 'series' | 'model' | 'images-unavailable' | 'write-back' | 'unavailable';
 
 /** Reason a finished result carries no probability (mirrors `ScoreResult.probabilityUnavailableReason`). */
 export type NoProbabilityReason = 'uncalibrated' | 'coefficients-missing';
@@ -33,6 +34,8 @@ export interface CardMessages {
   readonly decisionSupportNote: string;
   readonly failureSummary: Readonly<Record<FailureKind, string>>;
   readonly failureDetail: Readonly<Record<FailureKind, string>>;
+  /** When a failed analysis runs again, given `jobs.retryFailedAfterMs` in whole minutes. */
+  readonly retryLine: (minutes: number) => string;
   readonly failureCodeLine: (code: string) => string;
   /** Card shown when the study's stored analysis was computed for another patient record. */
   readonly patientConflictSummary: string;
@@ -77,21 +80,29 @@ const en: CardMessages = {
     segmentation: 'NQO1 risk not available: the liver CT has no usable tumour segmentation',
     series: 'NQO1 risk not available: no usable arterial-phase CT series',
     model: 'NQO1 risk not available: the model could not score this study',
+    'images-unavailable': 'NQO1 risk not available: the CT images could not be retrieved from PACS',
+    'write-back': 'NQO1 risk not available: the result could not be written to the chart',
     unavailable: 'NQO1 risk not available: the analysis failed',
   },
   failureDetail: {
     segmentation:
       'The analysis needs a segmentation of the tumour on the arterial-phase CT. Ask radiology to segment ' +
-      'the lesion (DICOM SEG); the analysis runs again when the chart is opened later.',
+      'the lesion (DICOM SEG).',
     series:
       'The analysis needs an arterial-phase contrast-enhanced CT series with regular slice spacing. ' +
       'Check that the study in PACS contains that series.',
     model:
       'The features or the model card did not allow scoring. Hospital IT can find the details in the service log.',
-    unavailable:
-      'The image or FHIR server did not respond, or an internal error occurred. The analysis is retried when ' +
-      'the chart is opened later; if this persists, contact hospital IT.',
+    'images-unavailable':
+      'The images of this study could not be retrieved from PACS: the image server did not respond, or ' +
+      'returned fewer images than the study lists. If this persists, contact hospital IT.',
+    'write-back':
+      'The analysis finished, but its result could not be written to the patient chart because the FHIR ' +
+      'server did not accept it. If this persists, contact hospital IT.',
+    unavailable: 'An internal error occurred during the analysis. If this persists, contact hospital IT.',
   },
+  retryLine: (minutes) =>
+    `The analysis runs again when the chart is opened ${minutes} minute${minutes === 1 ? '' : 's'} or more after this failure.`,
   failureCodeLine: (code) => `Error code for hospital IT: \`${code}\``,
   patientConflictSummary: 'NQO1 risk not shown: this CT study is linked to more than one patient record',
   patientConflictDetail:
@@ -130,16 +141,20 @@ const zhCN: CardMessages = {
     segmentation: 'NQO1 风险暂无法评估：肝脏 CT 缺少可用的肿瘤分割',
     series: 'NQO1 风险暂无法评估：缺少可用的动脉期 CT 序列',
     model: 'NQO1 风险暂无法评估：模型无法为该检查评分',
+    'images-unavailable': 'NQO1 风险暂无法评估：无法从 PACS 获取 CT 图像',
+    'write-back': 'NQO1 风险暂无法评估：结果无法写入病历',
     unavailable: 'NQO1 风险暂无法评估：分析失败',
   },
   failureDetail: {
-    segmentation:
-      '分析需要动脉期 CT 上的肿瘤分割。请放射科勾画病灶（DICOM SEG）；之后再次打开病历时将重新分析。',
+    segmentation: '分析需要动脉期 CT 上的肿瘤分割。请放射科勾画病灶（DICOM SEG）。',
     series: '分析需要层间距规则的动脉期增强 CT 序列。请确认 PACS 中的该检查包含此序列。',
     model: '特征或模型卡不支持评分，信息科可在服务日志中查看详情。',
-    unavailable:
-      '影像或 FHIR 服务器未响应，或发生内部错误。稍后再次打开病历时将重试；如持续出现，请联系信息科。',
+    'images-unavailable':
+      '无法从 PACS 获取该检查的图像：影像服务器未响应，或返回的图像少于检查所列数量。如持续出现，请联系信息科。',
+    'write-back': '分析已完成，但 FHIR 服务器未接受结果，因此无法写入患者病历。如持续出现，请联系信息科。',
+    unavailable: '分析过程中发生内部错误。如持续出现，请联系信息科。',
   },
+  retryLine: (minutes) => `本次失败 ${minutes} 分钟或更久之后再次打开病历时，将重新分析。`,
   failureCodeLine: (code) => `供信息科参考的错误代码：\`${code}\``,
   patientConflictSummary: 'NQO1 风险未显示：该 CT 检查关联了多个患者记录',
   patientConflictDetail:

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 
 import { Nqo1Error } from '../errors.js';
+import { DEFAULT_RETRY_FAILED_AFTER_MS } from '../jobs/queue.js';
 import { packagePath } from '../paths.js';
 import { isUrlAllowed } from '../net/url-allowlist.js';
 
@@ -126,12 +127,21 @@ const fhirSchema = z.strictObject({
     .optional(),
 });
 
+const jobsSchema = z.strictObject({
+  /**
+   * Milliseconds after a failed analysis before a hook call for the same study runs it again (a
+   * segmentation may have been added, or the PACS may be back). Default 15 minutes.
+   */
+  retryFailedAfterMs: z.number().int().min(0).default(DEFAULT_RETRY_FAILED_AFTER_MS),
+});
+
 const configSchema = z
   .strictObject({
     server: serverSchema.prefault({}),
     auth: authSchema.prefault({}),
     dicomweb: dicomwebSchema,
     fhir: fhirSchema,
+    jobs: jobsSchema.prefault({}),
     store: z.strictObject({ sqlitePath: z.string().min(1).default('.nqo1/results.sqlite') }).prefault({}),
     model: z.strictObject({ cardPath: z.string().min(1).default('config/models/br-ro.json') }).prefault({}),
     locale: z.enum(LOCALES).default('en'),

@@ -37,7 +37,12 @@ export async function startServer(config: AppConfig, options: StartServerOptions
   const logger = options.logger ?? createLogger();
   const modelCard = options.modelCard ?? (await loadModelCard(config.model.cardPath));
   const store = new ResultStore(config.store.sqlitePath);
-  const queue = new AnalysisQueue({ store, analyse: options.analyse, logger });
+  const queue = new AnalysisQueue({
+    store,
+    analyse: options.analyse,
+    logger,
+    retryFailedAfterMs: config.jobs.retryFailedAfterMs,
+  });
   queue.start();
 
   const app = createApp({ config, logger, store, queue, modelCard });

@@ -197,10 +197,11 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(card.summary).toBe('NQO1 radiomic features measured; a probability needs site calibration');
     expect(card.indicator).toBe('info');
     expect(card.detail).toContain('A probability needs site calibration');
+    expect(card.detail).not.toContain('3200000000');
     expect(card.detail).not.toMatch(/probability of high NQO1 expression/i);
     expect(card.detail).not.toMatch(/0\.81/);
     for (const name of Object.keys(SAMPLE_FEATURES)) expect(card.detail).toContain(`| ${name} |`);
-    expect(card.detail).toContain('| Whole_peri_firstorder_TotalEnergy | Tumour with margin | 3200000000 |');
+    expect(card.detail).toContain('| Whole_peri_firstorder_TotalEnergy | Tumour with margin | 3.2 × 10⁹ |');
     expect(card.detail).toContain('| Whole_ngtdm_Coarseness | Tumour | 0.0042 |');
   });
 
@@ -287,6 +288,49 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(card.links).toBeUndefined();
   });
 
+  test.each([
+    [
+      'ERR_DICOMWEB_FAILED',
+      'NQO1 risk not available: the CT images could not be retrieved from PACS',
+      'could not be retrieved from PACS',
+      'NQO1 风险暂无法评估：无法从 PACS 获取 CT 图像',
+    ],
+    [
+      'ERR_FHIR_FAILED',
+      'NQO1 risk not available: the result could not be written to the chart',
+      'could not be written to the patient chart',
+      'NQO1 风险暂无法评估：结果无法写入病历',
+    ],
+  ] as const)('names the cause of %s', async (code, summary, detail, zhSummary) => {
+    harness = await createHarness({
+      analyse: () => Promise.reject(new Nqo1Error(code, 'Request to 127.0.0.1 failed: 503')),
+      configOverrides: { jobs: { retryFailedAfterMs: 30 * 60 * 1000 } },
+    });
+    await callHook(harness);
+    await harness.queue.drain();
+
+    const card = onlyCard(await callHook(harness));
+    const chinese = onlyCard(await callHook(harness, hookRequest(), { 'Accept-Language': 'zh-CN' }));
+
+    expect(card.summary).toBe(summary);
+    expect(card.indicator).toBe('warning');
+    expect(card.detail).toContain(detail);
+    expect(card.detail).toContain('opened 30 minutes or more after this failure');
+    expect(card.detail).toContain(`\`${code}\``);
+    expect(chinese.summary).toBe(zhSummary);
+    expect(chinese.detail).toContain('30 分钟');
+  });
+
+  test('states the default retry delay', async () => {
+    harness = await createHarness({
+      analyse: () => Promise.reject(new Nqo1Error('ERR_MASK_EMPTY', 'No tumour segment in 1.2.826.0.1.1')),
+    });
+    await callHook(harness);
+    await harness.queue.drain();
+
+    expect(onlyCard(await callHook(harness)).detail).toContain('15 minutes or more after this failure');
+  });
+
   test('shows a warning after an unexpected failure', async () => {
     harness = await createHarness({ analyse: () => Promise.reject(new RangeError('index out of range')) });
     await callHook(harness);
@@ -352,7 +396,7 @@ describe('POST /cds-services/nqo1-risk', () => {
   test('does not requeue a failed study for another patient', async () => {
     harness = await createHarness({
       analyse: () => Promise.reject(new Nqo1Error('ERR_MASK_EMPTY', 'No tumour segment in 1.2.826.0.1.1')),
-      retryFailedAfterMs: 0,
+      configOverrides: { jobs: { retryFailedAfterMs: 0 } },
     });
     await callHook(harness);
     await harness.queue.drain();

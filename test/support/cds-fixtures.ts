@@ -116,8 +116,6 @@ export interface HarnessOptions {
   readonly configOverrides?: Record<string, unknown>;
   /** Clock of the JWT verifier; defaults to the system clock. */
   readonly now?: () => Date;
-  /** Wait before the queue reruns a failed analysis; defaults to the queue's default. */
-  readonly retryFailedAfterMs?: number;
   /** Capacity of the verifier's replay cache; defaults to the production value. */
   readonly replayCacheCapacity?: number;
 }
@@ -135,7 +133,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     store,
     analyse,
     logger: logs.logger,
-    ...(options.retryFailedAfterMs === undefined ? {} : { retryFailedAfterMs: options.retryFailedAfterMs }),
+    retryFailedAfterMs: config.jobs.retryFailedAfterMs,
   });
   queue.start();
   const now = options.now ?? (() => new Date());
