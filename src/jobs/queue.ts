@@ -14,6 +14,7 @@
 import type { Logger } from 'pino';
 
 import { ERROR_CODES, Nqo1Error, isNqo1Error } from '../errors.js';
+import { truncateForLog } from '../server/logger.js';
 import type { ResultStore } from './result-store.js';
 import type { AnalyseStudy, AnalysisFailure, AnalysisJob, ResultKey } from './types.js';
 
@@ -150,11 +151,14 @@ export class AnalysisQueue {
     } catch (error) {
       const failure = toFailure(error);
       const errorName = untypedErrorName(error);
+      // A typed error's message names UIDs, paths, settings and values, never patient data, so it is
+      // logged. An untyped error's message comes from a library and may quote anything: only its
+      // name is logged.
       log.warn(
         {
           code: failure.code,
           durationMs: Math.round(performance.now() - startedAt),
-          ...(errorName === undefined ? {} : { errorName }),
+          ...(errorName === undefined ? { message: truncateForLog(failure.message) } : { errorName }),
         },
         'analysis failed',
       );

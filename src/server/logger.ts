@@ -54,6 +54,14 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   return options.destination === undefined ? pino(settings) : pino(settings, options.destination);
 }
 
+/** Longest error message copied into a log line, in characters. */
+export const MAX_LOGGED_MESSAGE_CHARS = 500;
+
+/** Shortens `message` to {@link MAX_LOGGED_MESSAGE_CHARS} characters, marking the cut with `…`. */
+export function truncateForLog(message: string, maxChars = MAX_LOGGED_MESSAGE_CHARS): string {
+  return message.length <= maxChars ? message : `${message.slice(0, maxChars - 1)}…`;
+}
+
 /** Accepts an incoming `X-Request-Id` only when it is a short token that cannot inject log content. */
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 

@@ -12,7 +12,7 @@
 import type { ErrorRequestHandler } from 'express';
 
 import { ERROR_CODES, type ErrorCode, isNqo1Error } from '../errors.js';
-import { requestContext } from './logger.js';
+import { requestContext, truncateForLog } from './logger.js';
 
 /** FHIR IssueType codes used here (value set http://hl7.org/fhir/issue-type). */
 export type IssueType =
@@ -143,8 +143,8 @@ export function buildOutcome(issueType: IssueType, code: ErrorCode, diagnostics:
 }
 
 /**
- * Express error middleware: logs the error code (and, for 5xx, the message) with the request id and
- * sends the mapped outcome as `application/fhir+json`.
+ * Express error middleware: logs the error code and the message (for 4xx the diagnostics sent to
+ * the caller) with the request id, and sends the mapped outcome as `application/fhir+json`.
  */
 export function errorHandler(): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
@@ -162,7 +162,17 @@ export function errorHandler(): ErrorRequestHandler {
         'request failed',
       );
     } else {
-      log.warn({ code: mapped.code, status: mapped.status, details }, 'request rejected');
+      // The diagnostics of a 4xx name the rejected field or value, so IT can see why without the body.
+      const reason = mapped.outcome?.issue[0].diagnostics;
+      log.warn(
+        {
+          code: mapped.code,
+          status: mapped.status,
+          ...(reason === undefined ? {} : { reason: truncateForLog(reason) }),
+          details,
+        },
+        'request rejected',
+      );
     }
 
     res.status(mapped.status);

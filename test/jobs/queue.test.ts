@@ -110,9 +110,24 @@ describe('AnalysisQueue', () => {
 
     const failures = logs.withMessage('analysis failed');
     expect(failures.map((entry) => entry.code)).toEqual(['ERR_SEGMENTATION_MISSING', 'ERR_INTERNAL']);
+    expect(failures[0]?.message).toBe('no SEG in study 1.1');
+    expect(failures[1]?.errorName).toBe('TypeError');
+    expect(failures[1]?.message).toBeUndefined();
     expect(logs.text()).not.toContain('patient Zhang');
-    expect(logs.text()).not.toContain('no SEG in study');
     expect(logs.text()).not.toContain('pat-secret-42');
+  });
+
+  test('truncates a long failure message', async () => {
+    const longMessage = `WADO-RS of series 1.1 failed: ${'x'.repeat(2000)}`;
+    const { queue, logs } = setUp(() => Promise.reject(new Nqo1Error('ERR_DICOMWEB_FAILED', longMessage)));
+    queue.enqueue(job('1.1'));
+    await queue.drain();
+
+    const [failure] = logs.withMessage('analysis failed');
+    const message = failure?.message as string;
+    expect(message).toHaveLength(500);
+    expect(message.startsWith('WADO-RS of series 1.1 failed: x')).toBe(true);
+    expect(message.endsWith('…')).toBe(true);
   });
 
   test('rejects a result for another model version', async () => {

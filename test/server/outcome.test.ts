@@ -157,6 +157,20 @@ describe('errorHandler', () => {
     expect(large.status).toBe(413);
   });
 
+  test('logs the reason of a 4xx', async () => {
+    const app = appThrowing(
+      new Nqo1Error('ERR_REQUEST_INVALID', 'Invalid CDS Hooks request: hookInstance: expected a string'),
+    ) as express.Application & { logs: ReturnType<typeof captureLogs> };
+    await request(app).get('/fail');
+
+    const [rejected] = app.logs.withMessage('request rejected');
+    expect(rejected).toMatchObject({
+      code: 'ERR_REQUEST_INVALID',
+      status: 400,
+      reason: 'Invalid CDS Hooks request: hookInstance: expected a string',
+    });
+  });
+
   test('logs a 500 with its message and request id', async () => {
     const app = appThrowing(new Error('database exploded')) as express.Application & {
       logs: ReturnType<typeof captureLogs>;
