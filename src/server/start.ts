@@ -6,6 +6,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import type { Application } from 'express';
+
+import { Nqo1Error } from '../errors.js';
 import { AnalysisQueue } from '../jobs/queue.js';
 import { ResultStore } from '../jobs/result-store.js';
 import type { AnalyseStudy } from '../jobs/types.js';
@@ -46,12 +49,14 @@ export async function startServer(config: AppConfig, options: StartServerOptions
   queue.start();
 
   const app = createApp({ config, logger, store, queue, modelCard });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.server.port, config.server.host, (error?: Error) => {
-      if (error === undefined) resolve(listening);
-      else reject(error);
-    });
-  });
+  let server: Server;
+  try {
+    server = await listen(app, config.server.host, config.server.port);
+  } catch (error) {
+    await queue.stop();
+    store.close();
+    throw error;
+  }
 
   const { port } = server.address() as AddressInfo;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
@@ -74,4 +79,39 @@ export async function startServer(config: AppConfig, options: StartServerOptions
       logger.info('server stopped');
     },
   };
+}
+
+/** Fix named in the error when the socket cannot be bound, by Node's error code. */
+const LISTEN_FIXES: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'another process already listens there; stop it or set another server.port (or $NQO1_PORT)',
+  EACCES: 'this user may not bind that port; use a port above 1023 or run with the needed permission',
+  EADDRNOTAVAIL:
+    'the host is not an address of this machine; set server.host (or $NQO1_HOST) to one, e.g. 127.0.0.1',
+  ENOTFOUND: 'the host name does not resolve; set server.host (or $NQO1_HOST) to an address of this machine',
+};
+
+/**
+ * Listens on `host`:`port` and resolves with the server once bound.
+ *
+ * @throws Nqo1Error `ERR_CONFIG_INVALID` naming server.host and server.port when the bind fails.
+ */
+async function listen(app: Application, host: string, port: number): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const server = app.listen(port, host, (error?: Error) => {
+      if (error === undefined) {
+        resolve(server);
+        return;
+      }
+
+      const code = (error as NodeJS.ErrnoException).code ?? error.name;
+      const fix = LISTEN_FIXES[code] ?? 'check server.host and server.port';
+      reject(
+        new Nqo1Error(
+          'ERR_CONFIG_INVALID',
+          `Cannot listen on server.host ${host}, server.port ${port} (${code}): ${fix}.`,
+          { cause: error, details: { host, port, errorCode: code } },
+        ),
+      );
+    });
+  });
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, test } from 'vitest';
 
+import { Nqo1Error } from '../../src/errors.js';
 import { ResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
@@ -12,6 +13,7 @@ import { validateCdsResponse } from '../support/cds-response.js';
 import { createTestIssuer } from '../support/cds-jwt.js';
 import { hookRequest, HOOK_URL, testConfig } from '../support/cds-fixtures.js';
 import { captureLogs } from '../support/log-capture.js';
+import { startLoopbackListener } from '../support/loopback-listener.js';
 import { uncalibratedResult } from '../support/score-result.js';
 
 /** Rows put in the store before start, so each lookup searches a table of this many rows. */
@@ -88,6 +90,34 @@ describe('startServer', () => {
     for (const token of tokens.slice(1)) {
       const body = await callHook(token);
       expect(body.cards[0]?.summary).toContain('a probability needs site calibration');
+    }
+  });
+});
+
+describe('startServer on a busy port', () => {
+  test('rejects with ERR_CONFIG_INVALID naming the port', async () => {
+    const occupied = await startLoopbackListener();
+    const port = Number(new URL(occupied.origin).port);
+    const issuer = await createTestIssuer();
+    const config = testConfig(issuer, { server: { host: '127.0.0.1', port } });
+
+    try {
+      const failure = await startServer(config, {
+        analyse: () => Promise.resolve({ result: uncalibratedResult() }),
+        logger: captureLogs().logger,
+      }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+      expect(failure).toBeInstanceOf(Nqo1Error);
+      expect((failure as Nqo1Error).code).toBe('ERR_CONFIG_INVALID');
+      expect((failure as Nqo1Error).message).toContain(
+        `server.host 127.0.0.1, server.port ${port} (EADDRINUSE)`,
+      );
+      expect((failure as Nqo1Error).message).toContain('set another server.port');
+    } finally {
+      await occupied.close();
     }
   });
 });
