@@ -12,6 +12,8 @@ import dcmjs from 'dcmjs';
 
 import { Nqo1Error } from '../errors.js';
 
+import { MAX_INFLATED_DATASET_BYTES, checkDeflatedDatasetSize } from './deflated-dataset.js';
+
 // dcmjs reports every dictionary VR it resolves for implicit-VR files ("Invalid vr type xs") on
 // stderr through its "validation.dcmjs" logger. Those lines are not errors of the file; the checks
 // that matter are made here and raise typed errors, so the logger is silenced.
@@ -25,8 +27,9 @@ export interface NativeTransferSyntax {
 }
 
 /**
- * The transfer syntaxes this release reads. dcmjs inflates the deflated syntax itself, so its
- * dataset reaches us as explicit VR little endian.
+ * The transfer syntaxes this release reads. dcmjs inflates the deflated syntax itself, after
+ * `deflated-dataset.ts` has checked the inflated size, so its dataset reaches us as explicit VR
+ * little endian.
  */
 export const NATIVE_TRANSFER_SYNTAXES: ReadonlyMap<string, NativeTransferSyntax> = new Map(
   [
@@ -200,10 +203,17 @@ export interface DicomFile {
  *
  * @param bytes - the whole file
  * @param context - names the file in error messages, e.g. "CT file 2 (01.dcm)"
+ * @param options - `maxInflatedBytes`: the largest dataset a deflated file may inflate to, in bytes
+ *   (default {@link MAX_INFLATED_DATASET_BYTES}, 1 GiB)
  * @throws Nqo1Error ERR_DICOM_MALFORMED when the bytes are not a Part 10 file, cannot be parsed or
- *   end inside the pixel data; ERR_DICOM_UNSUPPORTED when the transfer syntax is compressed.
+ *   end inside the pixel data; ERR_DICOM_UNSUPPORTED when the transfer syntax is compressed or a
+ *   deflated dataset inflates to more than `maxInflatedBytes`.
  */
-export function readDicomFile(bytes: ArrayBuffer, context: string): DicomFile {
+export function readDicomFile(
+  bytes: ArrayBuffer,
+  context: string,
+  options: { readonly maxInflatedBytes?: number } = {},
+): DicomFile {
   const view = new Uint8Array(bytes);
   if (!isDicomPart10(view)) {
     throw new Nqo1Error(
@@ -213,6 +223,7 @@ export function readDicomFile(bytes: ArrayBuffer, context: string): DicomFile {
     );
   }
 
+  checkDeflatedDatasetSize(view, context, options.maxInflatedBytes ?? MAX_INFLATED_DATASET_BYTES);
   const parsed = parseWithDcmjs(bytes, context);
   const meta = new DicomItem(parsed.meta, `${context} file meta information`);
   const dataset = new DicomItem(parsed.dataset, context);
