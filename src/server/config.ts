@@ -89,19 +89,30 @@ const issuerSchema = z
     error: 'expected exactly one of jwksUrl or jwks (inline JWKS) for this issuer',
   });
 
-const serverSchema = z.strictObject({
-  host: z.string().min(1).default('127.0.0.1'),
-  port: z
-    .number({ error: (issue) => `expected a port number, got ${JSON.stringify(issue.input)}` })
-    .int()
-    .min(0)
-    .max(65535)
-    .default(8080),
-  /** URL at which the EHR reaches this service; JWT `aud` must be `${publicUrl}/cds-services/<id>`. */
-  publicUrl: baseUrl.default('http://127.0.0.1:8080'),
-  /** Browser origins allowed to call the service (e.g. a CDS Hooks sandbox); empty disables CORS. */
-  corsOrigins: z.array(z.url()).default([]),
-});
+const serverSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z
+      .number({ error: (issue) => `expected a port number, got ${JSON.stringify(issue.input)}` })
+      .int()
+      .min(0)
+      .max(65535)
+      .default(8080),
+    /**
+     * URL at which the EHR reaches this service; JWT `aud` must be `${publicUrl}/cds-services/<id>`.
+     * Defaults to `http://<host>:<port>`, which is wrong behind a reverse proxy or on 0.0.0.0.
+     */
+    publicUrl: baseUrl.optional(),
+    /** Browser origins allowed to call the service (e.g. a CDS Hooks sandbox); empty disables CORS. */
+    corsOrigins: z.array(z.url()).default([]),
+  })
+  .transform((server) => ({ ...server, publicUrl: server.publicUrl ?? directUrl(server.host, server.port) }));
+
+/** Returns `http://<host>:<port>`, with an IPv6 host in brackets. */
+function directUrl(host: string, port: number): string {
+  const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${urlHost}:${port}`;
+}
 
 const authSchema = z.strictObject({
   issuers: z.array(issuerSchema).default([]),

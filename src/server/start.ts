@@ -61,7 +61,10 @@ export async function startServer(config: AppConfig, options: StartServerOptions
   const { port } = server.address() as AddressInfo;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = `http://${host}:${port}`;
-  logger.info({ url, modelId: modelCard.id, modelVersion: modelCard.version }, 'server listening');
+  logger.info(
+    { url, publicUrl: config.server.publicUrl, modelId: modelCard.id, modelVersion: modelCard.version },
+    'server listening',
+  );
 
   return {
     url,

@@ -182,6 +182,16 @@ describe('CDS Hooks JWT verification', () => {
     expect(loggedReason(harness)).toBe('replayed_jti');
   });
 
+  test('accepts aud on a changed port without publicUrl', async () => {
+    harness = await createHarness({ now: () => NOW, configOverrides: { server: { port: 9090 } } });
+    const token = await harness.issuer.sign({
+      aud: 'http://127.0.0.1:9090/cds-services/nqo1-risk',
+      now: NOW,
+    });
+
+    expect((await post(harness, `Bearer ${token}`)).status).toBe(200);
+  });
+
   test('accepts exp at the lifetime limit', async () => {
     harness = await createHarness({ now: () => NOW });
     const token = await harness.issuer.sign({ aud: HOOK_URL, now: NOW, claims: { exp: NOW_SECONDS + 305 } });

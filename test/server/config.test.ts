@@ -42,6 +42,23 @@ describe('loadConfig', () => {
     expect(config.locale).toBe('en');
   });
 
+  test('derives publicUrl from host and port', () => {
+    const fromSite = loadConfig({
+      configPath: writeSiteFile({ server: { host: '10.0.0.5', port: 9090 } }),
+      env: {},
+    });
+    const fromEnv = loadConfig({ env: { NQO1_PORT: '9091' } });
+    const ipv6 = loadConfig({ configPath: writeSiteFile({ server: { host: '::1' } }), env: {} });
+    const explicit = loadConfig({
+      env: { NQO1_PORT: '9092', NQO1_PUBLIC_URL: 'https://cds.hospital.test/nqo1' },
+    });
+
+    expect(fromSite.server.publicUrl).toBe('http://10.0.0.5:9090');
+    expect(fromEnv.server.publicUrl).toBe('http://127.0.0.1:9091');
+    expect(ipv6.server.publicUrl).toBe('http://[::1]:8080');
+    expect(explicit.server.publicUrl).toBe('https://cds.hospital.test/nqo1');
+  });
+
   test('merges a site file over the defaults', () => {
     const site = writeSiteFile({
       server: { port: 9090, publicUrl: 'https://cds.hospital.test/nqo1/' },
