@@ -14,6 +14,7 @@ import { Nqo1Error } from '../errors.js';
 
 import { readDicomFile } from './dicom-dataset.js';
 import { readPixelFormat, unpackBinaryFrames } from './pixel-data.js';
+import { checkReferencedSeries } from './seg-references.js';
 import { selectSegment } from './seg-segments.js';
 import {
   GEOMETRY_TOLERANCE,
@@ -38,7 +39,9 @@ const LABEL_MAP_SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.7';
  * Reads one segment of a BINARY DICOM SEG as a 0/1 mask on the grid of `series`.
  *
  * The SEG must share the series' FrameOfReferenceUID (when both state one), orientation, pixel
- * spacing, rows and columns. A segment without frames gives an empty mask.
+ * spacing, rows and columns, and name the series in its ReferencedSeriesSequence when it has one.
+ * A frame that references source images must reference images of the series. A segment without
+ * frames gives an empty mask.
  *
  * @param bytes - the SEG Part 10 file
  * @param series - the CT series the segmentation was drawn on
@@ -65,6 +68,7 @@ export function readSegMask(
 
   const grid = series.volume.grid;
   checkFrameOfReference(dataset.string('FrameOfReferenceUID'), series.frameOfReferenceUid);
+  checkReferencedSeries(dataset, series);
   checkFrameSize(format, grid);
 
   const perFrame = dataset.sequence('PerFrameFunctionalGroupsSequence');
@@ -204,11 +208,19 @@ function checkFramePlane(groups: FrameGroups, frame: number, grid: Grid): void {
 
 /**
  * Returns the CT slice index of a frame: from its plane position when present, else from the
- * CT image it was derived from. When both are present they must agree.
+ * CT image it was derived from. When both are present they must agree, and a source image outside
+ * the series is rejected even when the position matches, because the frame was drawn on other images.
  */
 function sliceOfFrame(groups: FrameGroups, frame: number, series: CtSeries): number {
   const byPosition = sliceFromPosition(groups, frame, series.volume.grid);
   const byReference = sliceFromReference(groups, frame, series);
+  if (byPosition !== null && byReference.unknownUids.length > 0) {
+    throw maskGeometryError(
+      `frame ${frame + 1} references source images ${byReference.unknownUids.join(', ')}, which are not images of ` +
+        `CT series ${series.seriesInstanceUid}, although its ImagePositionPatient lies on slice k=${byPosition}. ` +
+        'Pass the SEG made on this CT series',
+    );
+  }
   if (byPosition !== null && byReference.k !== null && byPosition !== byReference.k) {
     throw segError(
       `frame ${frame + 1} lies on CT slice k=${byPosition} by its ImagePositionPatient but references the image ` +

@@ -182,6 +182,31 @@ describe('readSegMask on the liver SEG of ct-3slice', () => {
     expect(error.message).toContain('FrameOfReferenceUID');
   });
 
+  it('rejects a SEG of another series', () => {
+    // Rename the series in ReferencedSeriesSequence (same length), so only that reference changes.
+    const bytes = new Uint8Array(liverSeg.slice(0));
+    expect(swapAscii(bytes, '10.23430.1', '10.29430.1')).toBe(1);
+
+    const error = errorOf(() => readSegMask(bytes.buffer, series));
+    expect(isNqo1Error(error, 'ERR_MASK_GEOMETRY')).toBe(true);
+    expect(error.message).toContain('1.2.392.200103.20080913.113635.1.2009.6.22.21.43.10.29430.1');
+    expect(error.message).toContain(series.seriesInstanceUid);
+    expect(error.message).toContain('Pass the SEG made on this CT series');
+  });
+
+  it('rejects frames sourced from other images', () => {
+    // Rename the three referenced CT images (same length); the plane positions still match the CT.
+    const bytes = new Uint8Array(liverSeg.slice(0));
+    for (const instance of ['10.23431.1', '10.23432.1', '10.23433.1']) {
+      expect(swapAscii(bytes, instance, instance.replace('10.234', '10.294'))).toBeGreaterThanOrEqual(2);
+    }
+
+    const error = errorOf(() => readSegMask(bytes.buffer, series));
+    expect(isNqo1Error(error, 'ERR_MASK_GEOMETRY')).toBe(true);
+    expect(error.message).toMatch(/frame \d+ references source images .*10\.2943\d\.1/);
+    expect(error.message).toContain('Pass the SEG made on this CT series');
+  });
+
   it.each([
     ['FRACTIONAL', 'dicom/highdicom/seg_image_ct_true_fractional.dcm'],
     ['Label Map SOP class', 'dicom/dcmqi/segmentations/sparse-labelmap-noppv.dcm'],
