@@ -18,7 +18,7 @@ import { assertUrlAllowed } from '../../src/net/url-allowlist.js';
 import { buildCard, buildInProgressCard, buildPatientConflictCard, type CardContext } from './cards.js';
 import { nqo1RiskDefinition } from './definition.js';
 import { negotiateLocale } from './messages.js';
-import { selectNewestCtStudy } from './prefetch.js';
+import { scanCtStudies, UNEXPECTED_SKIP_REASONS } from './prefetch.js';
 
 /** A FHIR logical id (R4 `id` datatype). */
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -42,7 +42,14 @@ export function createNqo1RiskHandler(deps: ServiceDeps): RequestHandler {
   return (req, res) => {
     const request = parseHookRequest(req.body);
     const studies = requireStudiesPrefetch(request, deps.config.fhir.allowedBaseUrls);
-    const study = selectNewestCtStudy(studies, request.context.patientId);
+    const { study, skipped } = scanCtStudies(studies, request.context.patientId);
+    if (UNEXPECTED_SKIP_REASONS.some((reason) => skipped[reason] !== undefined)) {
+      // Counts only: the skipped resources may belong to other patients.
+      requestContext(res).log.warn(
+        { skipped, studySelected: study !== undefined },
+        'imaging studies in the prefetch skipped',
+      );
+    }
     if (study === undefined) {
       res.json({ cards: [] } satisfies CdsResponse);
       return;

@@ -50,6 +50,27 @@ export interface SelectedStudy {
 }
 
 /**
+ * Why an ImagingStudy of the prefetch Bundle was not a candidate for analysis. `invalid-study-uid`
+ * covers a missing `urn:dicom:uid` identifier and a value that is not a DICOM UID (e.g. injected text).
+ */
+export type StudySkipReason =
+  'invalid-imaging-study' | 'other-patient' | 'inactive-status' | 'no-ct-series' | 'invalid-study-uid';
+
+/** Reasons that point at a wrong prefetch or EHR record rather than a patient without CT. */
+export const UNEXPECTED_SKIP_REASONS: readonly StudySkipReason[] = [
+  'invalid-imaging-study',
+  'other-patient',
+  'invalid-study-uid',
+];
+
+export interface StudyScan {
+  /** The newest usable CT study, or undefined when none qualifies. */
+  readonly study: SelectedStudy | undefined;
+  /** Number of skipped entries per reason; reasons that did not occur are absent. */
+  readonly skipped: Readonly<Partial<Record<StudySkipReason, number>>>;
+}
+
+/**
  * Picks the newest ImagingStudy of `patientId` that has a CT series and a DICOM Study Instance UID,
  * by `started` (studies without it come last, in bundle order). Cancelled studies and studies
  * entered in error are skipped.
@@ -58,6 +79,16 @@ export interface SelectedStudy {
  * @throws Nqo1Error `ERR_REQUEST_INVALID` when `bundle` is not a FHIR Bundle.
  */
 export function selectNewestCtStudy(bundle: unknown, patientId: string): SelectedStudy | undefined {
+  return scanCtStudies(bundle, patientId).study;
+}
+
+/**
+ * Does what {@link selectNewestCtStudy} does, and also counts the skipped entries by reason, so the
+ * hook can log why a prefetch with studies produced no card.
+ *
+ * @throws Nqo1Error `ERR_REQUEST_INVALID` when `bundle` is not a FHIR Bundle.
+ */
+export function scanCtStudies(bundle: unknown, patientId: string): StudyScan {
   const parsed = bundleSchema.safeParse(bundle);
   if (!parsed.success) {
     throw new Nqo1Error(
@@ -66,13 +97,27 @@ export function selectNewestCtStudy(bundle: unknown, patientId: string): Selecte
     );
   }
 
+  const skipped: Partial<Record<StudySkipReason, number>> = {};
   const candidates: { study: SelectedStudy; startedMs: number }[] = [];
   for (const entry of parsed.data.entry ?? []) {
     const study = imagingStudySchema.safeParse(entry.resource);
-    if (!study.success || !isUsable(study.data, patientId)) continue;
+    if (!study.success) {
+      // Other resource types (an OperationOutcome the server added to the search result) are expected.
+      if (isImagingStudyResource(entry.resource)) count(skipped, 'invalid-imaging-study');
+      continue;
+    }
+
+    const reason = skipReason(study.data, patientId);
+    if (reason !== undefined) {
+      count(skipped, reason);
+      continue;
+    }
 
     const studyInstanceUid = readStudyInstanceUid(study.data);
-    if (studyInstanceUid === undefined) continue;
+    if (studyInstanceUid === undefined) {
+      count(skipped, 'invalid-study-uid');
+      continue;
+    }
 
     const startedMs =
       study.data.started === undefined ? Number.NEGATIVE_INFINITY : Date.parse(study.data.started);
@@ -84,7 +129,20 @@ export function selectNewestCtStudy(bundle: unknown, patientId: string): Selecte
 
   // Array.prototype.sort is stable, so equal start times keep the server's order.
   candidates.sort((a, b) => compareNewestFirst(a.startedMs, b.startedMs));
-  return candidates[0]?.study;
+  return { study: candidates[0]?.study, skipped };
+}
+
+function isImagingStudyResource(resource: unknown): boolean {
+  return (
+    typeof resource === 'object' &&
+    resource !== null &&
+    'resourceType' in resource &&
+    resource.resourceType === 'ImagingStudy'
+  );
+}
+
+function count(skipped: Partial<Record<StudySkipReason, number>>, reason: StudySkipReason): void {
+  skipped[reason] = (skipped[reason] ?? 0) + 1;
 }
 
 /** Orders start times newest first; `-Infinity` (no start time) compares equal to itself. */
@@ -93,13 +151,16 @@ function compareNewestFirst(aMs: number, bMs: number): number {
   return bMs > aMs ? 1 : -1;
 }
 
-function isUsable(study: ImagingStudy, patientId: string): boolean {
-  if (study.status === 'cancelled' || study.status === 'entered-in-error') return false;
+function skipReason(study: ImagingStudy, patientId: string): StudySkipReason | undefined {
+  if (study.status === 'cancelled' || study.status === 'entered-in-error') return 'inactive-status';
 
   const reference = study.subject?.reference;
   const ofPatient =
     reference === `Patient/${patientId}` || (reference?.endsWith(`/Patient/${patientId}`) ?? false);
-  return ofPatient && (study.series ?? []).some((series) => modalityCodes(series.modality).includes('CT'));
+  if (!ofPatient) return 'other-patient';
+  if (!(study.series ?? []).some((series) => modalityCodes(series.modality).includes('CT')))
+    return 'no-ct-series';
+  return undefined;
 }
 
 function modalityCodes(modality: z.infer<typeof modalitySchema> | undefined): string[] {

@@ -429,6 +429,21 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(harness.store.countByStatus().pending).toBe(0);
   });
 
+  test('logs why an injected Study UID gave no card', async () => {
+    harness = await createHarness();
+    const studies = searchsetBundle([
+      imagingStudy({ id: 'study-x', uid: '1.2.3</script><script>alert(1)</script>' }),
+    ]);
+    const response = await callHook(harness, hookRequest({ prefetch: { patient: PATIENT, studies } }));
+
+    expect(response.body).toEqual({ cards: [] });
+    const [warning] = harness.logs.withMessage('imaging studies in the prefetch skipped');
+    expect(warning?.skipped).toEqual({ 'invalid-study-uid': 1 });
+    expect(warning?.studySelected).toBe(false);
+    expect(harness.logs.text()).not.toContain('alert(1)');
+    expect(harness.logs.text()).not.toContain('study-x');
+  });
+
   test('analyses the newest CT study', async () => {
     const { analyse, jobs } = recordingAnalyse(() => uncalibratedResult());
     harness = await createHarness({ analyse });

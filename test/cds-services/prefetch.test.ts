@@ -1,6 +1,10 @@
 import { describe, expect, test } from 'vitest';
 
-import { readStudyInstanceUid, selectNewestCtStudy } from '../../cds-services/nqo1-risk/prefetch.js';
+import {
+  readStudyInstanceUid,
+  scanCtStudies,
+  selectNewestCtStudy,
+} from '../../cds-services/nqo1-risk/prefetch.js';
 import { imagingStudy, PATIENT_ID, searchsetBundle } from '../support/cds-fixtures.js';
 
 describe('selectNewestCtStudy', () => {
@@ -73,6 +77,37 @@ describe('selectNewestCtStudy', () => {
     expect(() => selectNewestCtStudy({ resourceType: 'Patient' }, PATIENT_ID)).toThrow(
       /prefetch.studies is not a FHIR Bundle/,
     );
+  });
+});
+
+describe('scanCtStudies', () => {
+  test('counts skipped studies by reason', () => {
+    const bundle = searchsetBundle([
+      imagingStudy({ id: 'injected', uid: "1.2.3' OR 1=1" }),
+      imagingStudy({ id: 'too-long', uid: `1.${'2'.repeat(70)}` }),
+      imagingStudy({ id: 'other', uid: '1.4', patientId: 'someone-else' }),
+      imagingStudy({ id: 'mr', uid: '1.5', seriesModalities: ['MR'] }),
+      imagingStudy({ id: 'gone', uid: '1.6', status: 'entered-in-error' }),
+      { resourceType: 'ImagingStudy', status: 'available' },
+      { resourceType: 'OperationOutcome', issue: [] },
+    ]);
+    const scan = scanCtStudies(bundle, PATIENT_ID);
+
+    expect(scan.study).toBeUndefined();
+    expect(scan.skipped).toEqual({
+      'invalid-study-uid': 2,
+      'other-patient': 1,
+      'no-ct-series': 1,
+      'inactive-status': 1,
+      'invalid-imaging-study': 1,
+    });
+  });
+
+  test('counts nothing for a clean bundle', () => {
+    const scan = scanCtStudies(searchsetBundle([imagingStudy({ id: 'a', uid: '1.1' })]), PATIENT_ID);
+
+    expect(scan.study?.studyInstanceUid).toBe('1.1');
+    expect(scan.skipped).toEqual({});
   });
 });
 
