@@ -40,8 +40,9 @@ export const ERROR_CODES = {
 
   // HTTP and integration edges
   ERR_REQUEST_INVALID: 'The request body is invalid.',
+  ERR_REQUEST_TOO_LARGE: 'The request body exceeds the size limit of this service.',
   ERR_UNAUTHORIZED: 'The request is not authorized.',
-  ERR_PREFETCH_MISSING: 'The hook request carries neither the prefetch nor FHIR access.',
+  ERR_PREFETCH_MISSING: 'The hook request lacks the prefetch this service needs.',
   ERR_URL_NOT_ALLOWED: 'The URL is not on the configured allowlist.',
   ERR_NOT_FOUND: 'The requested resource does not exist.',
   ERR_NOT_IMPLEMENTED: 'This function is not implemented in this release.',

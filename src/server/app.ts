@@ -21,6 +21,27 @@ import { errorHandler } from './outcome.js';
 /** Largest accepted hook body; prefetch Bundles of imaging studies can be large. */
 const MAX_BODY_BYTES = '5mb';
 
+/** Media types of a hook body; the CDS Hooks specification sends application/json. */
+const JSON_MEDIA_TYPES = ['application/json', 'application/fhir+json'] as const;
+
+/** Rejects a hook call whose body is not JSON, naming the Content-Type it sent. */
+const requireJsonContentType: express.RequestHandler = (req, _res, next) => {
+  // `req.is` returns the matched type, false for another type, and null for a request without body.
+  if (typeof req.is([...JSON_MEDIA_TYPES]) === 'string') {
+    next();
+    return;
+  }
+
+  const contentType = req.get('content-type')?.slice(0, 100) ?? 'missing';
+  next(
+    new Nqo1Error(
+      'ERR_REQUEST_INVALID',
+      `The Content-Type is ${contentType}, but the Content-Type must be application/json; ` +
+        'send the CDS Hooks request as a JSON body.',
+    ),
+  );
+};
+
 export interface AppDeps extends ServiceDeps {
   readonly store: Pick<ResultStore, 'getResult' | 'countByStatus'>;
   readonly logger: Logger;
@@ -61,15 +82,13 @@ export function createApp(deps: AppDeps): express.Application {
   });
 
   // The JWT is verified before the body is parsed, so an unauthenticated caller costs no parsing.
-  const parseJson = express.json({
-    limit: MAX_BODY_BYTES,
-    type: ['application/json', 'application/fhir+json'],
-  });
+  const parseJson = express.json({ limit: MAX_BODY_BYTES, type: [...JSON_MEDIA_TYPES] });
   for (const service of CDS_SERVICES) {
     const path = `/cds-services/${service.definition.id}`;
     app.post(
       path,
       requireCdsJwt(verifier, `${config.server.publicUrl}${path}`),
+      requireJsonContentType,
       parseJson,
       service.createHandler(deps),
     );

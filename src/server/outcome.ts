@@ -62,6 +62,7 @@ export interface MappedError {
  */
 export const STATUS_BY_CODE: Readonly<Record<string, readonly [number, IssueType]>> = {
   ERR_REQUEST_INVALID: [400, 'invalid'],
+  ERR_REQUEST_TOO_LARGE: [413, 'too-costly'],
   ERR_UNAUTHORIZED: [401, 'login'],
   ERR_URL_NOT_ALLOWED: [403, 'forbidden'],
   ERR_NOT_FOUND: [404, 'not-found'],
@@ -112,13 +113,20 @@ export function mapError(error: unknown, requestId: string): MappedError {
   }
 
   const bodyParserStatus = bodyParserErrorStatus(error);
-  if (bodyParserStatus !== undefined) {
+  if (bodyParserStatus === 413) {
     const message =
-      bodyParserStatus === 413
-        ? 'The request body is larger than this service accepts; send a smaller prefetch.'
-        : 'The request body is not valid JSON; send a CDS Hooks request as application/json.';
+      `The request body exceeds the limit of ${formatLimit(bodyLimitBytes(error))}; ` +
+      'send a smaller prefetch, e.g. only the ImagingStudy resources the prefetch template asks for.';
     return {
-      status: bodyParserStatus,
+      status: 413,
+      outcome: buildOutcome('too-costly', 'ERR_REQUEST_TOO_LARGE', message),
+      code: 'ERR_REQUEST_TOO_LARGE',
+    };
+  }
+  if (bodyParserStatus === 400) {
+    const message = 'The request body is not valid JSON; send a CDS Hooks request as application/json.';
+    return {
+      status: 400,
       outcome: buildOutcome('invalid', 'ERR_REQUEST_INVALID', message),
       code: 'ERR_REQUEST_INVALID',
     };
@@ -199,6 +207,20 @@ function bodyParserErrorStatus(error: unknown): number | undefined {
   if (error.type === 'entity.parse.failed' || error.type === 'encoding.unsupported') return 400;
   if (error.type === 'entity.too.large') return 413;
   return undefined;
+}
+
+/** The `limit` in bytes that Express's body parser puts on its 413 error, when present. */
+function bodyLimitBytes(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || !('limit' in error)) return undefined;
+  return typeof error.limit === 'number' ? error.limit : undefined;
+}
+
+/** Formats a byte limit as `5 MB (5242880 bytes)`, or as `the configured size` when unknown. */
+function formatLimit(limitBytes: number | undefined): string {
+  if (limitBytes === undefined) return 'the configured size';
+  const mebibytes = limitBytes / (1024 * 1024);
+  if (mebibytes < 1) return `${limitBytes} bytes`;
+  return `${Number(mebibytes.toPrecision(3))} MB (${limitBytes} bytes)`;
 }
 
 /** Name, message and stack of an error for a server-side log line; the stack helps debug 5xx. */

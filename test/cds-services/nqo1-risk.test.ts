@@ -510,6 +510,22 @@ describe('POST /cds-services/nqo1-risk', () => {
     });
   });
 
+  test('returns 400 naming the Content-Type for text/plain', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .set('Content-Type', 'text/plain')
+      .send(JSON.stringify(hookRequest()));
+
+    expect(response.status).toBe(400);
+    expect(outcomeOf(response).issue[0].diagnostics).toBe(
+      'The Content-Type is text/plain, but the Content-Type must be application/json; ' +
+        'send the CDS Hooks request as a JSON body.',
+    );
+    expect(harness.logs.withMessage('request rejected')[0]?.reason).toContain('must be application/json');
+  });
+
   test('returns 400 for another hook', async () => {
     harness = await createHarness();
     const response = await request(harness.app)

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 
 import { ERROR_CODES, type ErrorCode, Nqo1Error } from '../../src/errors.js';
 import { requestLogging } from '../../src/server/logger.js';
-import { errorHandler, mapError, STATUS_BY_CODE } from '../../src/server/outcome.js';
+import { errorHandler, mapError, type OperationOutcome, STATUS_BY_CODE } from '../../src/server/outcome.js';
 import { captureLogs } from '../support/log-capture.js';
 
 const REQUEST_ID = 'req-123';
@@ -12,6 +12,7 @@ const REQUEST_ID = 'req-123';
 describe('mapError', () => {
   test.each<[ErrorCode, number, string]>([
     ['ERR_REQUEST_INVALID', 400, 'invalid'],
+    ['ERR_REQUEST_TOO_LARGE', 413, 'too-costly'],
     ['ERR_UNAUTHORIZED', 401, 'login'],
     ['ERR_URL_NOT_ALLOWED', 403, 'forbidden'],
     ['ERR_NOT_FOUND', 404, 'not-found'],
@@ -155,6 +156,40 @@ describe('errorHandler', () => {
       issue: [{ details: { coding: [{ code: 'ERR_REQUEST_INVALID' }] } }],
     });
     expect(large.status).toBe(413);
+    expect(JSON.parse(large.text)).toMatchObject({
+      issue: [
+        {
+          code: 'too-costly',
+          details: { coding: [{ code: 'ERR_REQUEST_TOO_LARGE' }] },
+          diagnostics: expect.stringContaining('exceeds the limit of 10 bytes') as unknown,
+        },
+      ],
+    });
+  });
+
+  test('states a 5 MB limit in MB', async () => {
+    const app = express();
+    app.use(requestLogging(captureLogs().logger));
+    app.post('/json', express.json({ limit: '5mb' }), (_req, res) => {
+      res.json({ ok: true });
+    });
+    app.use(errorHandler());
+    const body = JSON.stringify({ padding: 'x'.repeat(5 * 1024 * 1024) });
+    const response = await request(app).post('/json').set('Content-Type', 'application/json').send(body);
+
+    expect(response.status).toBe(413);
+    expect((JSON.parse(response.text) as OperationOutcome).issue[0].diagnostics).toContain(
+      'exceeds the limit of 5 MB (5242880 bytes)',
+    );
+  });
+
+  test('does not promise FHIR access in the 412 text', () => {
+    const mapped = mapError(new Nqo1Error('ERR_PREFETCH_MISSING', 'prefetch.studies is missing'), REQUEST_ID);
+
+    expect(mapped.outcome?.issue[0].details.text).toBe(
+      'The hook request lacks the prefetch this service needs.',
+    );
+    expect(mapped.outcome?.issue[0].details.text).not.toContain('FHIR access');
   });
 
   test('logs the reason of a 4xx', async () => {
