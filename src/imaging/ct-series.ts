@@ -19,6 +19,8 @@ import { join } from 'node:path';
 
 import { Nqo1Error } from '../errors.js';
 
+import { truncateInput } from './input-text.js';
+
 import { readCtSlice } from './ct-slice.js';
 import { isDicomPart10 } from './dicom-dataset.js';
 import {
@@ -161,7 +163,7 @@ function requireSameValue(
   const counts = new Map<string, number>();
   for (const slice of slices) counts.set(read(slice), (counts.get(read(slice)) ?? 0) + 1);
   if (counts.size <= 1) return;
-  const listed = [...counts].map(([value, count]) => `${value} (${count} files)`).join(', ');
+  const listed = [...counts].map(([value, count]) => `${truncateInput(value)} (${count} files)`).join(', ');
   throw new Nqo1Error(
     'ERR_SERIES_MIXED',
     `The files do not share one ${keyword}: ${listed}. Pass the files of exactly one series.`,

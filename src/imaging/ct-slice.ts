@@ -8,6 +8,8 @@
 
 import { Nqo1Error } from '../errors.js';
 
+import { truncateInput } from './input-text.js';
+
 import { readDicomFile } from './dicom-dataset.js';
 import { decodeStoredValues, readPixelFormat } from './pixel-data.js';
 
@@ -72,7 +74,7 @@ export function readCtSlice(bytes: ArrayBuffer, context: string): CtSlice {
     throw new Nqo1Error(
       'ERR_DICOM_UNSUPPORTED',
       `${context}: the object is ${nonImage}, not a slice of an image series. Pass only the image files of the CT series.`,
-      { details: { sopClassUid } },
+      { details: { sopClassUid: sopClassUid === null ? null : truncateInput(sopClassUid) } },
     );
   }
   if (file.pixelData === null) {
@@ -80,7 +82,7 @@ export function readCtSlice(bytes: ArrayBuffer, context: string): CtSlice {
       'ERR_DICOM_MALFORMED',
       `${context}: the file has no Pixel Data (7FE0,0010), so it is truncated or not an image. ` +
         'Retrieve the file again from the PACS, and pass only the image files of the CT series.',
-      { details: { sopClassUid } },
+      { details: { sopClassUid: sopClassUid === null ? null : truncateInput(sopClassUid) } },
     );
   }
   const multiFrameClass = sopClassUid === null ? undefined : MULTI_FRAME_SOP_CLASSES.get(sopClassUid);
@@ -93,7 +95,12 @@ export function readCtSlice(bytes: ArrayBuffer, context: string): CtSlice {
       'ERR_DICOM_UNSUPPORTED',
       `${context}: ${multiFrameClass ?? 'a multi-frame image'} with ${format.numberOfFrames} frames is not read ` +
         'in this release. Export the series as single-frame CT Image Storage objects.',
-      { details: { sopClassUid, numberOfFrames: format.numberOfFrames } },
+      {
+        details: {
+          sopClassUid: sopClassUid === null ? null : truncateInput(sopClassUid),
+          numberOfFrames: format.numberOfFrames,
+        },
+      },
     );
   }
   if (format.bitsAllocated === 1) {
@@ -156,9 +163,9 @@ function readRescale(
   if (modality !== 'CT' && (slope === null || intercept === null)) {
     throw new Nqo1Error(
       'ERR_DICOM_UNSUPPORTED',
-      `${context}: Modality ${modality} without RescaleSlope and RescaleIntercept; default rescale values ` +
+      `${context}: Modality ${truncateInput(modality)} without RescaleSlope and RescaleIntercept; default rescale values ` +
         'are assumed only for CT. Use a CT series, or one whose images state their rescale.',
-      { details: { modality } },
+      { details: { modality: truncateInput(modality) } },
     );
   }
   const resolvedSlope = slope ?? 1;

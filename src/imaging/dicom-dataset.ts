@@ -12,6 +12,8 @@ import dcmjs from 'dcmjs';
 
 import { Nqo1Error } from '../errors.js';
 
+import { truncateInput } from './input-text.js';
+
 import { MAX_INFLATED_DATASET_BYTES, checkDeflatedDatasetSize } from './deflated-dataset.js';
 
 // dcmjs reports every dictionary VR it resolves for implicit-VR files ("Invalid vr type xs") on
@@ -111,7 +113,10 @@ export class DicomItem {
     const values = this.numbers(keyword);
     if (values === null) return null;
     if (values.length !== 1) {
-      throw this.#malformed(keyword, `must hold 1 number, found ${values.length} (${values.join('\\')})`);
+      throw this.#malformed(
+        keyword,
+        `must hold 1 number, found ${values.length} (${truncateInput(values.join('\\'))})`,
+      );
     }
     return values[0] ?? null;
   }
@@ -132,13 +137,16 @@ export class DicomItem {
     if (raw.length === 0) return null;
     const values = raw.map((value) => toFiniteNumber(value));
     if (values.some((value) => value === null)) {
-      throw this.#malformed(keyword, `must hold numbers, found ${raw.map(describeValue).join('\\')}`);
+      throw this.#malformed(
+        keyword,
+        `must hold numbers, found ${truncateInput(raw.map(describeValue).join('\\'))}`,
+      );
     }
     const numbers = values as readonly number[];
     if (count !== undefined && numbers.length !== count) {
       throw this.#malformed(
         keyword,
-        `must hold ${count} numbers, found ${numbers.length} (${numbers.join('\\')})`,
+        `must hold ${count} numbers, found ${numbers.length} (${truncateInput(numbers.join('\\'))})`,
       );
     }
     return numbers;
@@ -237,11 +245,11 @@ export function readDicomFile(
     // would lift this.
     throw new Nqo1Error(
       'ERR_DICOM_UNSUPPORTED',
-      `${context}: transfer syntax ${transferSyntaxUid} (${name}) is not supported. This release reads ` +
+      `${context}: transfer syntax ${truncateInput(transferSyntaxUid)} (${name}) is not supported. This release reads ` +
         'only uncompressed pixel data (Implicit VR Little Endian, Explicit VR Little or Big Endian, ' +
         'Deflated Explicit VR Little Endian); compressed transfer syntaxes come in a later release. ' +
         'Ask the PACS for an uncompressed transfer syntax, or convert the files, e.g. with dcmdjpeg or gdcmconv --raw.',
-      { details: { transferSyntaxUid } },
+      { details: { transferSyntaxUid: truncateInput(transferSyntaxUid) } },
     );
   }
 
@@ -273,7 +281,7 @@ function parseWithDcmjs(bytes: ArrayBuffer, context: string): ParsedFile {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Nqo1Error(
       'ERR_DICOM_MALFORMED',
-      `${context}: the DICOM file could not be parsed (${reason}). The file is truncated or corrupt; ` +
+      `${context}: the DICOM file could not be parsed (${truncateInput(reason)}). The file is truncated or corrupt; ` +
         'retrieve it again from the PACS.',
       { cause: error },
     );
@@ -362,7 +370,7 @@ function toFiniteNumber(value: unknown): number | null {
 }
 
 function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `"${value}"`;
+  if (typeof value === 'string') return `"${truncateInput(value)}"`;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a sequence';

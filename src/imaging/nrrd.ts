@@ -15,6 +15,8 @@ import { constants as bufferConstants } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 
 import { Nqo1Error } from '../errors.js';
+
+import { truncateInput } from './input-text.js';
 import type { Grid, MaskVolume, Vec3 } from './volume.js';
 
 /** A decoded NRRD volume. */
@@ -76,12 +78,13 @@ export function readNrrd(bytes: Uint8Array): NrrdVolume {
   const { fields, dataOffset } = parseHeader(bytes);
 
   const type = SAMPLE_TYPES.get(requireField(fields, 'type'));
-  if (type === undefined) throw malformed('type', `unsupported type "${fields.get('type')}"`);
+  if (type === undefined)
+    throw malformed('type', `unsupported type "${truncateInput(String(fields.get('type')))}"`);
 
   if (requireField(fields, 'dimension') !== '3') {
     throw malformed(
       'dimension',
-      `expected 3, got "${fields.get('dimension')}", because only 3-D volumes are read`,
+      `expected 3, got "${truncateInput(String(fields.get('dimension')))}", because only 3-D volumes are read`,
     );
   }
   const dimensions = parseSizes(requireField(fields, 'sizes'));
@@ -107,7 +110,10 @@ export function readNrrd(bytes: Uint8Array): NrrdVolume {
     const raw = encoding === 'raw' ? payload : gunzip(payload, declaredByteLength(dimensions, type));
     voxels = decodeBinary(raw, voxelTotal, type, littleEndian(fields, type));
   } else {
-    throw malformed('encoding', `unsupported encoding "${encoding}", expected raw, gzip or ascii`);
+    throw malformed(
+      'encoding',
+      `unsupported encoding "${truncateInput(encoding)}", expected raw, gzip or ascii`,
+    );
   }
   return { grid, voxels, type: type.name };
 }
@@ -147,7 +153,8 @@ function parseHeader(bytes: Uint8Array): { fields: Map<string, string>; dataOffs
     if (line.includes(':=')) continue; // key/value comments carry no geometry or encoding
 
     const separator = line.indexOf(': ');
-    if (separator < 0) throw malformed('header', `line "${line}" is neither "field: value" nor a comment`);
+    if (separator < 0)
+      throw malformed('header', `line "${truncateInput(line)}" is neither "field: value" nor a comment`);
     fields.set(line.slice(0, separator).trim().toLowerCase(), line.slice(separator + 2).trim());
   }
   // A header without a blank line may still describe detached data.
@@ -163,7 +170,7 @@ function requireField(fields: Map<string, string>, name: string): string {
 function parseSizes(text: string): Vec3 {
   const sizes = text.split(/\s+/).map(Number);
   if (sizes.length !== 3 || sizes.some((size) => !Number.isInteger(size) || size < 1)) {
-    throw malformed('sizes', `expected three positive integers, got "${text}"`);
+    throw malformed('sizes', `expected three positive integers, got "${truncateInput(text)}"`);
   }
   return [sizes[0]!, sizes[1]!, sizes[2]!];
 }
@@ -172,7 +179,7 @@ function parseVector(field: string, text: string): Vec3 {
   const match = /^\(\s*([^,]+),([^,]+),([^,)]+)\)$/.exec(text.trim());
   const values = match === null ? [] : [match[1], match[2], match[3]].map((part) => Number(part));
   if (values.length !== 3 || values.some((value) => !Number.isFinite(value))) {
-    throw malformed(field, `expected a vector "(x,y,z)" of finite numbers, got "${text}"`);
+    throw malformed(field, `expected a vector "(x,y,z)" of finite numbers, got "${truncateInput(text)}"`);
   }
   return [values[0]!, values[1]!, values[2]!];
 }
@@ -184,7 +191,7 @@ function parseGeometry(fields: Map<string, string>, dimensions: Vec3): Grid {
     const spacingsText = requireField(fields, 'spacings');
     const spacings = spacingsText.split(/\s+/).map(Number);
     if (spacings.length !== 3 || spacings.some((value) => !(value > 0) || !Number.isFinite(value))) {
-      throw malformed('spacings', `expected three positive numbers, got "${spacingsText}"`);
+      throw malformed('spacings', `expected three positive numbers, got "${truncateInput(spacingsText)}"`);
     }
     return {
       dimensions,
@@ -202,11 +209,11 @@ function parseGeometry(fields: Map<string, string>, dimensions: Vec3): Grid {
   let sign: Vec3;
   if (space === 'left-posterior-superior' || space === 'lps') sign = [1, 1, 1];
   else if (space === 'right-anterior-superior' || space === 'ras') sign = [-1, -1, 1];
-  else throw malformed('space', `unsupported space "${space}", expected LPS or RAS`);
+  else throw malformed('space', `unsupported space "${truncateInput(space)}", expected LPS or RAS`);
 
   const vectorTexts = directionsText.match(/\([^)]*\)|none/g) ?? [];
   if (vectorTexts.length !== 3) {
-    throw malformed('space directions', `expected three vectors, got "${directionsText}"`);
+    throw malformed('space directions', `expected three vectors, got "${truncateInput(directionsText)}"`);
   }
   const spacing: number[] = [];
   const axes: Vec3[] = [];
@@ -214,7 +221,8 @@ function parseGeometry(fields: Map<string, string>, dimensions: Vec3): Grid {
     if (vectorText === 'none') throw malformed('space directions', 'a spatial axis has direction "none"');
     const [x, y, z] = parseVector('space directions', vectorText);
     const length = Math.hypot(x, y, z);
-    if (!(length > 0)) throw malformed('space directions', `zero-length vector "${vectorText}"`);
+    if (!(length > 0))
+      throw malformed('space directions', `zero-length vector "${truncateInput(vectorText)}"`);
     spacing.push(length);
     // Adding 0 turns the −0 that a sign flip of 0 gives into +0.
     axes.push([(sign[0] * x) / length + 0, (sign[1] * y) / length + 0, (sign[2] * z) / length + 0]);
@@ -238,7 +246,7 @@ function littleEndian(fields: Map<string, string>, type: SampleType): boolean {
   }
   if (endian === 'little') return true;
   if (endian === 'big') return false;
-  throw malformed('endian', `expected "little" or "big", got "${endian}"`);
+  throw malformed('endian', `expected "little" or "big", got "${truncateInput(endian)}"`);
 }
 
 /**
@@ -322,7 +330,10 @@ function decodeAscii(payload: Uint8Array, voxelTotal: number): Float64Array {
   for (let index = 0; index < voxelTotal; index++) {
     const value = Number(tokens[index]);
     if (Number.isNaN(value) && tokens[index] !== 'nan' && tokens[index] !== 'NaN') {
-      throw malformed('encoding', `ascii value "${tokens[index]}" at position ${index} is not a number`);
+      throw malformed(
+        'encoding',
+        `ascii value "${truncateInput(String(tokens[index]))}" at position ${index} is not a number`,
+      );
     }
     voxels[index] = value;
   }

@@ -7,6 +7,8 @@
 
 import { Nqo1Error } from '../errors.js';
 
+import { truncateInput } from './input-text.js';
+
 import type { CtSeries } from './ct-series.js';
 import type { DicomItem } from './dicom-dataset.js';
 
@@ -26,9 +28,14 @@ export function checkReferencedSeries(dataset: DicomItem, series: CtSeries): voi
 
   throw new Nqo1Error(
     'ERR_MASK_GEOMETRY',
-    `SEG file: the segmentation was made on series ${referencedUids.join(', ')} (ReferencedSeriesSequence), ` +
-      `not on CT series ${series.seriesInstanceUid}. Pass the SEG made on this CT series, or the CT series ` +
+    `SEG file: the segmentation was made on series ${truncateInput(referencedUids.join(', '))} ` +
+      `(ReferencedSeriesSequence), not on CT series ${truncateInput(series.seriesInstanceUid)}. Pass the SEG made on this CT series, or the CT series ` +
       'that the SEG references.',
-    { details: { ctSeriesInstanceUid: series.seriesInstanceUid, referencedSeries: referencedUids.length } },
+    {
+      details: {
+        ctSeriesInstanceUid: truncateInput(series.seriesInstanceUid),
+        referencedSeries: referencedUids.length,
+      },
+    },
   );
 }

@@ -6,6 +6,8 @@
 
 import { Nqo1Error } from '../errors.js';
 
+import { truncateInput } from './input-text.js';
+
 import type { DicomItem } from './dicom-dataset.js';
 
 /** Choice of the segment to read. With neither field, the SEG must contain exactly one segment. */
@@ -54,7 +56,9 @@ export function selectSegment(dataset: DicomItem, selection: SegmentSelection): 
   const chosen = candidates[0];
   if (candidates.length === 1 && chosen !== undefined) return chosen.number;
 
-  const listed = segments.map((segment) => `${segment.number} "${segment.label ?? ''}"`).join(', ');
+  const listed = segments
+    .map((segment) => `${segment.number} "${truncateInput(segment.label ?? '')}"`)
+    .join(', ');
   const problem = describeMismatch(selection, candidates.length);
   throw new Nqo1Error(
     'ERR_SEGMENT_SELECTION',
@@ -70,7 +74,7 @@ function normaliseLabel(label: string): string {
 function describeMismatch(selection: SegmentSelection, matches: number): string {
   const parts: string[] = [];
   if (selection.segmentNumber !== undefined) parts.push(`segment number ${selection.segmentNumber}`);
-  if (selection.segmentLabel !== undefined) parts.push(`label "${selection.segmentLabel}"`);
+  if (selection.segmentLabel !== undefined) parts.push(`label "${truncateInput(selection.segmentLabel)}"`);
   if (parts.length === 0) return `no segment was chosen and the SEG holds ${matches} segments`;
   return matches === 0
     ? `no segment matches ${parts.join(' and ')}`

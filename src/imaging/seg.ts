@@ -12,6 +12,8 @@
 
 import { Nqo1Error } from '../errors.js';
 
+import { truncateInput } from './input-text.js';
+
 import { readDicomFile } from './dicom-dataset.js';
 import { readPixelFormat, unpackBinaryFrames } from './pixel-data.js';
 import { checkReferencedSeries } from './seg-references.js';
@@ -136,8 +138,8 @@ function checkSegmentationType(dataset: DicomItem): void {
   if (sopClassUid !== SEGMENTATION_STORAGE) {
     throw new Nqo1Error(
       'ERR_DICOM_UNSUPPORTED',
-      `SEG file: SOPClassUID is ${String(sopClassUid)}, not Segmentation Storage (${SEGMENTATION_STORAGE}). Pass a DICOM SEG object.`,
-      { details: { sopClassUid } },
+      `SEG file: SOPClassUID is ${truncateInput(String(sopClassUid))}, not Segmentation Storage (${SEGMENTATION_STORAGE}). Pass a DICOM SEG object.`,
+      { details: { sopClassUid: sopClassUid === null ? null : truncateInput(sopClassUid) } },
     );
   }
   const segmentationType = dataset.requireString('SegmentationType');
@@ -147,9 +149,9 @@ function checkSegmentationType(dataset: DicomItem): void {
     // agreed. Decoding the 8-bit frames and thresholding at a model-card setting would lift this.
     throw new Nqo1Error(
       'ERR_DICOM_UNSUPPORTED',
-      `SEG file: SegmentationType ${segmentationType} is not read in this release; only BINARY segmentations are. ` +
+      `SEG file: SegmentationType ${truncateInput(segmentationType)} is not read in this release; only BINARY segmentations are. ` +
         'Export the tumour as a BINARY SEG.',
-      { details: { segmentationType } },
+      { details: { segmentationType: truncateInput(segmentationType) } },
     );
   }
 }
@@ -157,7 +159,7 @@ function checkSegmentationType(dataset: DicomItem): void {
 function checkFrameOfReference(segUid: string | null, ctUid: string | null): void {
   if (segUid !== null && ctUid !== null && segUid !== ctUid) {
     throw maskGeometryError(
-      `the SEG FrameOfReferenceUID ${segUid} differs from the CT series' ${ctUid}, so it was drawn on other images`,
+      `the SEG FrameOfReferenceUID ${truncateInput(segUid)} differs from the CT series' ${truncateInput(ctUid)}, so it was drawn on other images`,
     );
   }
 }
@@ -216,8 +218,8 @@ function sliceOfFrame(groups: FrameGroups, frame: number, series: CtSeries): num
   const byReference = sliceFromReference(groups, frame, series);
   if (byPosition !== null && byReference.unknownUids.length > 0) {
     throw maskGeometryError(
-      `frame ${frame + 1} references source images ${byReference.unknownUids.join(', ')}, which are not images of ` +
-        `CT series ${series.seriesInstanceUid}, although its ImagePositionPatient lies on slice k=${byPosition}. ` +
+      `frame ${frame + 1} references source images ${truncateInput(byReference.unknownUids.join(', '))}, which are ` +
+        `not images of CT series ${truncateInput(series.seriesInstanceUid)}, although its ImagePositionPatient lies on slice k=${byPosition}. ` +
         'Pass the SEG made on this CT series',
     );
   }
@@ -235,8 +237,8 @@ function sliceOfFrame(groups: FrameGroups, frame: number, series: CtSeries): num
   }
   if (k === null) {
     throw maskGeometryError(
-      `frame ${frame + 1} has no PlanePositionSequence and references ${byReference.unknownUids.join(', ')}, ` +
-        `which are not images of CT series ${series.seriesInstanceUid}. Pass the CT series the segmentation was drawn on`,
+      `frame ${frame + 1} has no PlanePositionSequence and references ${truncateInput(byReference.unknownUids.join(', '))}, ` +
+        `which are not images of CT series ${truncateInput(series.seriesInstanceUid)}. Pass the CT series the segmentation was drawn on`,
     );
   }
   return k;

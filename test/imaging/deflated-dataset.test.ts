@@ -13,36 +13,9 @@ import { isNqo1Error } from '../../src/errors.js';
 import { readDicomFile } from '../../src/imaging/dicom-dataset.js';
 import { SHARED_DATA_DIR } from '../support/shared-data.js';
 
+import { part10 } from './build-dicom.js';
+
 const DEFLATED = '1.2.840.10008.1.2.1.99';
-
-/** Builds a Part 10 file: preamble, "DICM", (0002,0000), (0002,0010) and the given dataset bytes. */
-function part10(transferSyntaxUid: string, datasetBytes: Uint8Array): ArrayBuffer {
-  const uid = new TextEncoder().encode(
-    transferSyntaxUid.length % 2 === 0 ? transferSyntaxUid : `${transferSyntaxUid}\0`,
-  );
-  const syntaxElement = new Uint8Array(8 + uid.length);
-  const syntaxView = new DataView(syntaxElement.buffer);
-  syntaxView.setUint16(0, 0x0002, true);
-  syntaxView.setUint16(2, 0x0010, true);
-  syntaxElement.set(new TextEncoder().encode('UI'), 4);
-  syntaxView.setUint16(6, uid.length, true);
-  syntaxElement.set(uid, 8);
-
-  const groupLength = new Uint8Array(12);
-  const groupView = new DataView(groupLength.buffer);
-  groupView.setUint16(0, 0x0002, true);
-  groupView.setUint16(2, 0x0000, true);
-  groupLength.set(new TextEncoder().encode('UL'), 4);
-  groupView.setUint16(6, 4, true);
-  groupView.setUint32(8, syntaxElement.length, true);
-
-  const file = new Uint8Array(132 + groupLength.length + syntaxElement.length + datasetBytes.length);
-  file.set(new TextEncoder().encode('DICM'), 128);
-  file.set(groupLength, 132);
-  file.set(syntaxElement, 144);
-  file.set(datasetBytes, 144 + syntaxElement.length);
-  return file.buffer;
-}
 
 function errorOf(action: () => unknown): Error {
   try {
