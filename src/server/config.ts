@@ -72,9 +72,21 @@ const algorithm = z.enum(JWS_ALGORITHMS, {
     'none and HS* are rejected because CDS Hooks tokens are signed with the EHR private key',
 });
 
+/** JWK members that hold private or symmetric key material (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+/** An inline JWKS of public keys: private key material never belongs in a configuration file. */
 const jsonWebKeySet = z.looseObject({
   keys: z
-    .array(z.looseObject({ kty: z.string() }))
+    .array(
+      z
+        .looseObject({ kty: z.string() })
+        .refine((key) => PRIVATE_JWK_MEMBERS.every((member) => !(member in key)), {
+          error:
+            'expected a public key, but the JWK contains private or symmetric key material; ' +
+            'copy only the public JWKS of the EHR',
+        }),
+    )
     .min(1, { error: 'expected at least one key in the JWKS' }),
 });
 
