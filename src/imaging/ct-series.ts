@@ -80,13 +80,15 @@ export function readCtSeries(files: readonly ArrayBuffer[]): CtSeries {
 export async function readCtSeriesFromFolder(folderPath: string): Promise<CtSeries> {
   const entries = await readdir(folderPath, { withFileTypes: true });
   const names: string[] = [];
+  const subfolders: string[] = [];
   for (const entry of entries) {
     if (entry.name.toUpperCase() === 'DICOMDIR') continue;
-    const isFile =
-      entry.isFile() || (entry.isSymbolicLink() && (await stat(join(folderPath, entry.name))).isFile());
-    if (isFile) names.push(entry.name);
+    const target = entry.isSymbolicLink() ? await stat(join(folderPath, entry.name)) : entry;
+    if (target.isFile()) names.push(entry.name);
+    else if (target.isDirectory()) subfolders.push(entry.name);
   }
   names.sort();
+  subfolders.sort();
 
   const slices: CtSlice[] = [];
   let skipped = 0;
@@ -101,14 +103,27 @@ export async function readCtSeriesFromFolder(folderPath: string): Promise<CtSeri
     slices.push(readCtSlice(copy, `CT file ${name}`));
   }
 
-  if (slices.length === 0) {
-    throw new Nqo1Error(
-      'ERR_SERIES_EMPTY',
-      `Folder ${folderPath} holds no DICOM Part 10 file (${skipped} other files skipped). ` +
-        'Point it at the folder that contains the CT slices.',
-    );
-  }
+  if (slices.length === 0) throw emptyFolderError(folderPath, skipped, subfolders);
   return assembleSeries(slices);
+}
+
+/** Describes a folder without slices, and points at a subfolder when the slices may lie there. */
+function emptyFolderError(
+  folderPath: string,
+  skippedFiles: number,
+  subfolders: readonly string[],
+): Nqo1Error {
+  const found = `Folder ${folderPath} contains no DICOM Part 10 file (${skippedFiles} other files skipped).`;
+  const firstSubfolder = subfolders[0];
+  if (firstSubfolder === undefined) {
+    return new Nqo1Error('ERR_SERIES_EMPTY', `${found} Pass the folder that contains the slice files.`);
+  }
+  return new Nqo1Error(
+    'ERR_SERIES_EMPTY',
+    `${found} Subfolders are not searched, and it has ${subfolders.length} (${firstSubfolder}` +
+      `${subfolders.length > 1 ? ', ...' : ''}). Pass the series folder itself, such as ${join(folderPath, firstSubfolder)}.`,
+    { details: { skippedFiles, subfolders: subfolders.length } },
+  );
 }
 
 /** Checks that the slices belong together and stacks them along the normal. */

@@ -270,6 +270,25 @@ describe('readCtSeriesFromFolder', () => {
     await expect(readCtSeriesFromFolder(empty)).rejects.toMatchObject({ code: 'ERR_SERIES_EMPTY' });
     await rm(empty, { recursive: true, force: true });
   });
+
+  it('names the subfolder holding the slices', async () => {
+    const study = await mkdtemp(join(tmpdir(), 'nqo1-study-'));
+    await mkdir(join(study, 'series1'));
+    for (const name of CT_3SLICE_NAMES)
+      await symlink(join(CT_3SLICE_DIR, name), join(study, 'series1', name));
+    await writeFile(join(study, 'README.txt'), 'exported by a PACS\n');
+
+    const error = await readCtSeriesFromFolder(study).then(
+      () => new Error('expected ERR_SERIES_EMPTY'),
+      (rejection: unknown) => rejection,
+    );
+    expect(isNqo1Error(error, 'ERR_SERIES_EMPTY')).toBe(true);
+    const message = error instanceof Error ? error.message : '';
+    expect(message).toContain('Subfolders are not searched');
+    expect(message).toContain(`Pass the series folder itself, such as ${join(study, 'series1')}`);
+    expect(message).not.toContain('holds no');
+    await rm(study, { recursive: true, force: true });
+  });
 });
 
 describe('readCtSeries geometry and input checks', () => {
