@@ -63,7 +63,9 @@ export function readCtSeries(files: readonly ArrayBuffer[]): CtSeries {
       'No DICOM file was given for the CT series. Pass every slice of the series.',
     );
   }
-  const slices = files.map((bytes, index) => readCtSlice(bytes, `CT file ${index + 1} of ${files.length}`));
+  const slices = files.map((bytes, index) =>
+    readCtSlice(bytes, `Image file ${index + 1} of ${files.length}`),
+  );
   return assembleSeries(slices);
 }
 
@@ -100,7 +102,7 @@ export async function readCtSeriesFromFolder(folderPath: string): Promise<CtSeri
       continue;
     }
     const copy = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
-    slices.push(readCtSlice(copy, `CT file ${name}`));
+    slices.push(readCtSlice(copy, `Image file ${name}`));
   }
 
   if (slices.length === 0) throw emptyFolderError(folderPath, skipped, subfolders);

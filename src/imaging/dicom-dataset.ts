@@ -76,7 +76,7 @@ export function isDicomPart10(bytes: Uint8Array): boolean {
 export class DicomItem {
   readonly #elements: Readonly<Record<string, unknown>>;
 
-  /** Origin of the item for error messages, such as "CT file 2 (01.dcm)". */
+  /** Origin of the item for error messages, such as "Image file 01.dcm". */
   readonly context: string;
 
   constructor(elements: Readonly<Record<string, unknown>>, context: string) {
@@ -210,7 +210,7 @@ export interface DicomFile {
  * Parses a DICOM Part 10 file with dcmjs and checks that its pixel data is native and complete.
  *
  * @param bytes - the whole file
- * @param context - names the file in error messages, e.g. "CT file 2 (01.dcm)"
+ * @param context - names the file in error messages, e.g. "Image file 01.dcm"
  * @param options - `maxInflatedBytes`: the largest dataset a deflated file may inflate to, in bytes
  *   (default {@link MAX_INFLATED_DATASET_BYTES}, 1 GiB)
  * @throws Nqo1Error ERR_DICOM_MALFORMED when the bytes are not a Part 10 file, cannot be parsed or

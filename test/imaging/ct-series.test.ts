@@ -312,6 +312,14 @@ describe('readCtSeries geometry and input checks', () => {
     });
   });
 
+  it('names a non-CT image by its modality', async () => {
+    const mr = await readArrayBuffer(join(SHARED_DATA_DIR, 'dicom/pydicom/MR_small.dcm'));
+    const error = errorOf(() => readCtSeries([mr]));
+    expect(isNqo1Error(error, 'ERR_DICOM_UNSUPPORTED')).toBe(true);
+    expect(error.message).toMatch(/^Image file 1 of 1: Modality MR without RescaleSlope/);
+    expect(error.message).not.toContain('CT file');
+  });
+
   it('rejects an empty file list', () => {
     expect(errorCodeOf(() => readCtSeries([]))).toBe('ERR_SERIES_EMPTY');
   });
