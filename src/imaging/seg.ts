@@ -159,7 +159,8 @@ function checkSegmentationType(dataset: DicomItem): void {
 function checkFrameOfReference(segUid: string | null, ctUid: string | null): void {
   if (segUid !== null && ctUid !== null && segUid !== ctUid) {
     throw maskGeometryError(
-      `the SEG FrameOfReferenceUID ${truncateInput(segUid)} differs from the CT series' ${truncateInput(ctUid)}, so it was drawn on other images`,
+      `the SEG FrameOfReferenceUID ${truncateInput(segUid)} differs from the CT series' ${truncateInput(ctUid)}, ` +
+        'so it was drawn on other images. Pass the SEG made on this CT series, or the CT series the SEG was made on',
     );
   }
 }

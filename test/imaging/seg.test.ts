@@ -180,6 +180,7 @@ describe('readSegMask on the liver SEG of ct-3slice', () => {
     const error = errorOf(() => readSegMask(otherSeg, series));
     expect(isNqo1Error(error, 'ERR_MASK_GEOMETRY')).toBe(true);
     expect(error.message).toContain('FrameOfReferenceUID');
+    expect(error.message).toContain('Pass the SEG made on this CT series');
   });
 
   it('rejects a SEG of another series', () => {
