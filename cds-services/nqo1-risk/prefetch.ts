@@ -50,7 +50,7 @@ export interface SelectedStudy {
 }
 
 /**
- * Why an ImagingStudy of the prefetch Bundle was not a candidate for analysis. `invalid-study-uid`
+ * Reason an ImagingStudy of the prefetch Bundle was skipped as a candidate for analysis. `invalid-study-uid`
  * covers a missing `urn:dicom:uid` identifier and a value that is not a DICOM UID (e.g. injected text).
  */
 export type StudySkipReason =

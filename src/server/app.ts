@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps): express.Application {
   });
 
   // Public: the counts tell hospital IT whether analyses pile up or fail, and carry no patient data.
-  // A full replay cache rejects every hook call, so the check then answers 503 `degraded`.
+  // A full replay cache rejects every hook call, so the check then responds 503 `degraded`.
   app.get('/healthz', (_req, res) => {
     const replayCache = verifier.replayCacheStatus();
     res.status(replayCache.full ? 503 : 200).json({

@@ -209,7 +209,7 @@ function bodyParserErrorStatus(error: unknown): number | undefined {
   return undefined;
 }
 
-/** The `limit` in bytes that Express's body parser puts on its 413 error, when present. */
+/** Returns the `limit` in bytes from Express's body-parser 413 error, or undefined when absent. */
 function bodyLimitBytes(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null || !('limit' in error)) return undefined;
   return typeof error.limit === 'number' ? error.limit : undefined;
