@@ -34,12 +34,21 @@ const LISTED_LABELS = 10;
  * Label values are truncated to integers before the comparison, as in {@link maskFromLabelVolume}.
  *
  * @throws Nqo1Error ERR_MASK_GEOMETRY naming the first property (dimensions, spacing, axis or
- *   origin) that differs; ERR_MASK_EMPTY, listing the labels present, when no voxel has `label`.
+ *   origin) that differs; ERR_MASK_EMPTY when every voxel is zero, or, listing the labels present,
+ *   when no voxel has `label`.
  */
 export function maskFromNrrdOnGrid(nrrd: NrrdVolume, grid: Grid, label: number): MaskVolume {
   checkSameGrid(nrrd.grid, grid);
 
   const mask = maskFromLabelVolume({ grid, voxels: nrrd.voxels }, label);
+  if (!mask.voxels.includes(1) && nrrd.voxels.every((value) => value === 0)) {
+    throw new Nqo1Error(
+      'ERR_MASK_EMPTY',
+      `The NRRD label map is empty because no voxel is non-zero, so it contains no label ${label}. ` +
+        'Check the segmentation, and export it again once the tumour is drawn on it.',
+      { details: { label } },
+    );
+  }
   if (!mask.voxels.includes(1)) {
     const present = new Set<number>();
     for (const value of nrrd.voxels) {

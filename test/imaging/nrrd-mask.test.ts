@@ -65,6 +65,15 @@ describe('maskFromNrrdOnGrid', () => {
     expect(error.message).toContain('0, 1, 2');
   });
 
+  it('calls an all-zero label map empty', () => {
+    const allZero = { ...liverSpine, voxels: new Float64Array(liverSpine.voxels.length) };
+    const error = errorOf(() => maskFromNrrdOnGrid(allZero, ctGrid, 1));
+    expect(isNqo1Error(error, 'ERR_MASK_EMPTY')).toBe(true);
+    expect(error.message).toContain('empty because no voxel is non-zero');
+    expect(error.message).toContain('Check the segmentation');
+    expect(error.message).not.toContain('Pass the label of the tumour');
+  });
+
   it('accepts an origin 0.005 mm off', () => {
     const shifted = {
       ...liverSpine,
