@@ -17,7 +17,7 @@ import type { CtSeries } from '../../src/imaging/ct-series.js';
 
 const SEGMENTATIONS = join(SHARED_DATA_DIR, 'dicom/dcmqi/segmentations');
 
-/** Longest message expected: the fixed text plus a few truncated values. */
+/** Maximum message length expected: the fixed text plus a few truncated values. */
 const MAX_MESSAGE_CHARS = 600;
 
 function errorOf(action: () => unknown): Error {
@@ -75,7 +75,8 @@ describe('imaging errors quoting input', () => {
     expect(isNqo1Error(error, 'ERR_DICOM_UNSUPPORTED')).toBe(true);
     expect(error.message.length).toBeLessThan(MAX_MESSAGE_CHARS);
     expect(error.message).toContain('…(60004 characters)');
-    expect(isNqo1Error(error) && String(error.details.sopClassUid).length).toBeLessThan(MAX_MESSAGE_CHARS);
+    const details = isNqo1Error(error) ? error.details : {};
+    expect(String(details.sopClassUid).length).toBeLessThan(MAX_MESSAGE_CHARS);
   });
 
   it('requested segment label of 1 MB', () => {
