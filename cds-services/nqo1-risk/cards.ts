@@ -130,6 +130,7 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
 
 /** Builds the card after a failed analysis, stating what is missing and giving the error code for IT. */
 export function buildFailureCard(context: CardContext, code: string): CdsCard {
+  if (code === 'ERR_PATIENT_CONFLICT') return buildPatientConflictCard(context);
   const messages = CARD_MESSAGES[context.locale];
   const kind = FAILURE_KIND_BY_CODE[code] ?? 'unavailable';
   const viewerLink = kind === 'segmentation' ? buildViewerLink(context, messages) : undefined;

@@ -107,6 +107,7 @@ export class FhirWriteBack {
       'Observation',
       resultIdentifier(input.studyInstanceUid, result.model),
       observation,
+      (existing) => { checkSameSubject(existing, `Patient/${input.patientId}`, input.studyInstanceUid); },
     );
 
     const provenance = buildProvenance({
@@ -139,6 +140,7 @@ export class FhirWriteBack {
     resourceType: T['resourceType'],
     identifier: Identifier,
     body: T,
+    checkExisting: (existing: MatchedResource) => void = () => undefined,
   ): Promise<{ id: string; versionId: string | undefined; activity: 'create' | 'update' }> {
     const token = `${identifier.system ?? ''}|${escapeSearchValue(identifier.value ?? '')}`;
     const bundle = await this.#send('search', resourceType, () =>
@@ -148,7 +150,7 @@ export class FhirWriteBack {
         options: this.#options(),
       }),
     );
-    const matches = matchingIds(bundle, resourceType);
+    const matches = matchingResources(bundle, resourceType);
 
     if (matches.length > 1) {
       throw new Nqo1Error(
@@ -159,7 +161,9 @@ export class FhirWriteBack {
       );
     }
 
-    const existingId = matches[0];
+    const existing = matches[0];
+    if (existing !== undefined) checkExisting(existing);
+    const existingId = existing?.id;
     const stored =
       existingId === undefined
         ? await this.#send('create', resourceType, () =>
@@ -277,19 +281,49 @@ function asFhirResource(resource: Resource): FhirResource {
 }
 
 /** Returns the ids of the `match` entries of type `resourceType` in a search Bundle. */
-function matchingIds(bundle: FhirResource, resourceType: string): string[] {
+/** A search match: its id and the fields the write-back checks before replacing it. */
+interface MatchedResource {
+  readonly id: string;
+  readonly subjectReference: string | undefined;
+}
+
+function matchingResources(bundle: FhirResource, resourceType: string): MatchedResource[] {
   const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
-  const ids: string[] = [];
+  const matches: MatchedResource[] = [];
   for (const entry of entries) {
     if (typeof entry !== 'object' || entry === null) continue;
     const { resource, search } = entry as {
-      resource?: { resourceType?: unknown; id?: unknown };
+      resource?: { resourceType?: unknown; id?: unknown; subject?: { reference?: unknown } };
       search?: { mode?: unknown };
     };
     if (search?.mode !== undefined && search.mode !== 'match') continue;
-    if (resource?.resourceType === resourceType && typeof resource.id === 'string') ids.push(resource.id);
+    if (resource?.resourceType !== resourceType || typeof resource.id !== 'string') continue;
+    const reference = resource.subject?.reference;
+    matches.push({
+      id: resource.id,
+      subjectReference: typeof reference === 'string' ? reference : undefined,
+    });
   }
-  return ids;
+  return matches;
+}
+
+/**
+ * Rejects replacing an Observation that belongs to another patient: the result identifier names
+ * only the study and the model, so a study linked to two patient records (or a result store that
+ * was lost) would otherwise move a result from one chart to another.
+ */
+function checkSameSubject(
+  existing: MatchedResource,
+  subjectReference: string,
+  studyInstanceUid: string,
+): void {
+  if (existing.subjectReference === subjectReference) return;
+  throw new Nqo1Error(
+    'ERR_PATIENT_CONFLICT',
+    `Observation ${existing.id} for study ${studyInstanceUid} already belongs to another patient record, so it was ` +
+      'left unchanged. Hospital IT must check which patient the study belongs to before the analysis is rerun.',
+    { details: { observationId: existing.id, studyInstanceUid } },
+  );
 }
 
 function idOf(resource: FhirResource, resourceType: string, path: string): string {

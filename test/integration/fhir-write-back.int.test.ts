@@ -77,6 +77,27 @@ describe('FhirWriteBack against a FHIR R4 server', () => {
     expect(stored[0]?.interpretation?.[0]?.coding?.[0]?.code).toBe('L');
   });
 
+  test('result of another patient is left unchanged', async () => {
+    const input = { result: calibratedResult(), patientId, imagingStudyId, studyInstanceUid: '7.8.9' };
+    await writer.write(input);
+    const other = await fhir.repository.createResource({
+      resourceType: 'Patient',
+      name: [{ family: 'Other' }],
+    });
+
+    await expect(
+      writer.write({
+        ...input,
+        patientId: other.id,
+        result: calibratedResult({ probability: 0.2, class: 'low' }),
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_PATIENT_CONFLICT' });
+    const stored = await observationsWith('7.8.9:br-ro:1.0.0-site');
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.subject?.reference).toBe(`Patient/${patientId}`);
+    expect(stored[0]?.valueQuantity?.value).toBe(0.81);
+  });
+
   test('other model version gets its own Observation and Device', async () => {
     const site = await writer.write({
       result: calibratedResult(),
