@@ -107,7 +107,9 @@ export class FhirWriteBack {
       'Observation',
       resultIdentifier(input.studyInstanceUid, result.model),
       observation,
-      (existing) => { checkSameSubject(existing, `Patient/${input.patientId}`, input.studyInstanceUid); },
+      (existing) => {
+        checkSameSubject(existing, `Patient/${input.patientId}`, input.studyInstanceUid);
+      },
     );
 
     const provenance = buildProvenance({
