@@ -82,9 +82,18 @@ function buildProgram(): Command {
     .requiredOption('--out <card.json>', 'where to write the site model card')
     .option('--model <card>', 'model card to calibrate (default: the published BR-RO card)')
     .option('--description <text>', 'description of the cohort, stored in the card')
-    .action(async (options: { cases: string; out: string; model?: string; description?: string }) => {
-      await calibrateCommand(options, locale(), process.stderr);
-    });
+    .option('--force', 'replace an existing file at --out (never one of the inputs)')
+    .action(
+      async (options: {
+        cases: string;
+        out: string;
+        model?: string;
+        description?: string;
+        force?: boolean;
+      }) => {
+        await calibrateCommand(options, locale(), process.stderr);
+      },
+    );
 
   program
     .command('demo')

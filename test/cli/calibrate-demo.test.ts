@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -101,11 +101,35 @@ describe('calibrate', () => {
     );
 
     await expect(run(join(folder, 'ten.csv'), join(folder, 'ten.csv'))).rejects.toThrow(
-      /is the case list itself/,
+      /is the input file .*ten\.csv/,
     );
     await expect(run(join(folder, 'ten.csv'), join(folder, 'absent', 'card.json'))).rejects.toThrow(
       /absent for --out does not exist/,
     );
+  });
+
+  it('never overwrites an input, even through a link', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'nqo1-calibrate-'));
+    const empty = new Int16Array(8 * 8 * 4);
+    await writeFile(join(folder, 'image.nrrd'), nrrdBytes([8, 8, 4], [1, 1, 1], empty));
+    await writeFile(join(folder, 'mask.nrrd'), nrrdBytes([8, 8, 4], [1, 1, 1], empty));
+    const list = join(folder, 'cases.csv');
+    await writeFile(
+      list,
+      ['image,mask', ...Array.from({ length: 10 }, () => 'image.nrrd,mask.nrrd')].join('\n'),
+    );
+    await symlink(list, join(folder, 'soft.json'));
+    await link(join(folder, 'mask.nrrd'), join(folder, 'hard.json'));
+    await writeFile(join(folder, 'old-card.json'), '{}');
+    const run = (out: string) => calibrateCommand({ cases: list, out, force: true }, 'en', new TextSink());
+
+    await expect(run(join(folder, 'soft.json'))).rejects.toThrow(/is the input file .*cases\.csv/);
+    await expect(run(join(folder, 'hard.json'))).rejects.toThrow(/is the input file .*mask\.nrrd/);
+    await expect(
+      calibrateCommand({ cases: list, out: join(folder, 'old-card.json') }, 'en', new TextSink()),
+    ).rejects.toThrow(/already exists\. Choose a new file, or pass --force/);
+    expect(await readFile(list, 'utf8')).toMatch(/^image,mask\n/);
+    expect(await readFile(join(folder, 'old-card.json'), 'utf8')).toBe('{}');
   });
 
   it('names the line of a case that fails to extract', async () => {
@@ -193,6 +217,13 @@ describe('demo output folder', () => {
       code: 'ERR_REQUEST_INVALID',
     });
     expect(await readFile(join(out, 'notes.txt'), 'utf8')).toBe('important');
+  });
+
+  it('rejects a file as the output folder', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'nqo1-demo-')), 'a-file');
+    await writeFile(file, 'not a folder');
+    await expect(demoCommand({ out: file }, 'en', new TextSink())).rejects.toThrow(/is a file, not a folder/);
+    expect(await readFile(file, 'utf8')).toBe('not a folder');
   });
 
   it('replaces its own earlier output', async () => {

@@ -15,6 +15,8 @@ export interface CalibrateOptions {
   readonly out: string;
   readonly model?: string;
   readonly description?: string;
+  /** Replace an existing file at `out`; never one of the inputs. */
+  readonly force?: boolean;
 }
 
 /** Site version suffix from a time: `site.20261204T2130Z`. */
@@ -30,12 +32,6 @@ async function checkBeforeExtraction(
   options: CalibrateOptions,
   entries: readonly CaseListEntry[],
 ): Promise<void> {
-  if (resolve(options.out) === resolve(options.cases)) {
-    throw new Nqo1Error(
-      'ERR_REQUEST_INVALID',
-      `--out ${options.out} is the case list itself. Write the card to another file.`,
-    );
-  }
   const folder = dirname(resolve(options.out));
   const folderStat = await stat(folder).catch(() => null);
   if (folderStat === null || !folderStat.isDirectory()) {
@@ -43,6 +39,28 @@ async function checkBeforeExtraction(
       'ERR_NOT_FOUND',
       `Folder ${folder} for --out does not exist. Create it or choose another path.`,
     );
+  }
+
+  // An existing file is replaced only on request, and never when it is one of the inputs under
+  // another name (a symbolic or hard link): the check compares device and inode numbers.
+  const outStat = await stat(options.out).catch(() => null);
+  if (outStat !== null) {
+    const inputs = [options.cases, ...entries.flatMap((entry) => [entry.image, entry.mask])];
+    for (const input of inputs) {
+      const inputStat = await stat(input).catch(() => null);
+      if (inputStat !== null && inputStat.dev === outStat.dev && inputStat.ino === outStat.ino) {
+        throw new Nqo1Error(
+          'ERR_REQUEST_INVALID',
+          `--out ${options.out} is the input file ${input}. Write the card to a new file.`,
+        );
+      }
+    }
+    if (options.force !== true) {
+      throw new Nqo1Error(
+        'ERR_REQUEST_INVALID',
+        `--out ${options.out} already exists. Choose a new file, or pass --force to replace it.`,
+      );
+    }
   }
 
   if (entries.length < MIN_CALIBRATION_CASES) {

@@ -44,7 +44,17 @@ async function prepareOutputFolder(out: string): Promise<void> {
   try {
     entries = await readdir(out);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') {
+      throw new Nqo1Error(
+        'ERR_REQUEST_INVALID',
+        `--out ${out} is a file, not a folder. Pass a new or empty folder.`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (code !== 'ENOENT') throw error;
     entries = [];
   }
 
