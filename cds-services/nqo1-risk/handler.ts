@@ -118,11 +118,12 @@ function parseHookRequest(body: unknown): HookRequest {
  * the 412.
  */
 function requireStudiesPrefetch(request: HookRequest, allowedFhirBaseUrls: readonly string[]): unknown {
+  // Checked on every call, although the service does not read from fhirServer yet, so that a
+  // misconfigured EHR learns it now rather than when FHIR reads are added.
+  if (request.fhirServer !== undefined) assertUrlAllowed(request.fhirServer, allowedFhirBaseUrls, 'FHIR');
+
   const studies = request.prefetch?.studies;
   if (studies !== undefined && studies !== null) return studies;
-
-  // Checked even though it is not used yet, so a misconfigured EHR learns it now, not later.
-  if (request.fhirServer !== undefined) assertUrlAllowed(request.fhirServer, allowedFhirBaseUrls, 'FHIR');
   throw new Nqo1Error(
     'ERR_PREFETCH_MISSING',
     `prefetch.studies is missing: configure the EHR to send the prefetch "studies" (${nqo1RiskDefinition.prefetch.studies}) ` +

@@ -168,18 +168,22 @@ const configSchema = z
     store: z.strictObject({ sqlitePath: z.string().min(1).default('.nqo1/results.sqlite') }).prefault({}),
     model: z.strictObject({ cardPath: z.string().min(1).default('config/models/br-ro.json') }).prefault({}),
     locale: z.enum(LOCALES).default('en'),
-    /** Launch URL of the SMART app, put in the card's `smart` link. */
-    smartAppUrl: httpUrl,
+    /**
+     * Launch URL of the SMART app, put in the card's `smart` link; defaults to the placeholder page
+     * this service serves, `${server.publicUrl}/smart-app/launch.html`.
+     */
+    smartAppUrl: httpUrl.optional(),
     /** Template of a viewer link; `{{studyInstanceUid}}` is replaced by the study UID. */
     viewerUrlTemplate: z
       .string()
       .refine(
         (template) =>
           template.includes('{{studyInstanceUid}}') &&
+          /^https?:\/\//i.test(template) &&
           URL.canParse(template.replaceAll('{{studyInstanceUid}}', '1.2.3')),
         {
           error: (issue) =>
-            `expected a URL containing {{studyInstanceUid}}, got ${JSON.stringify(issue.input)}`,
+            `expected an http(s) URL containing {{studyInstanceUid}}, got ${JSON.stringify(issue.input)}`,
         },
       )
       .optional(),
@@ -195,7 +199,11 @@ const configSchema = z
         });
       }
     }
-  });
+  })
+  .transform((config) => ({
+    ...config,
+    smartAppUrl: config.smartAppUrl ?? `${config.server.publicUrl}/smart-app/launch.html`,
+  }));
 
 export type AppConfig = z.output<typeof configSchema>;
 

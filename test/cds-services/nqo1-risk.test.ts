@@ -497,6 +497,16 @@ describe('POST /cds-services/nqo1-risk', () => {
     });
   });
 
+  test('returns 403 for that fhirServer with prefetch too', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(hookRequest({ fhirServer: 'http://127.0.0.1:9999/other' }));
+
+    expect(response.status).toBe(403);
+  });
+
   test('returns 400 for a body without patientId', async () => {
     harness = await createHarness();
     const response = await request(harness.app)

@@ -59,6 +59,23 @@ describe('loadConfig', () => {
     expect(explicit.server.publicUrl).toBe('https://cds.hospital.test/nqo1');
   });
 
+  test('derives smartAppUrl from publicUrl', () => {
+    const derived = loadConfig({ env: { NQO1_PORT: '9093' } });
+    const explicit = loadConfig({
+      configPath: writeSiteFile({ smartAppUrl: 'https://apps.hospital.test/nqo1/launch.html' }),
+      env: {},
+    });
+
+    expect(derived.smartAppUrl).toBe('http://127.0.0.1:9093/smart-app/launch.html');
+    expect(explicit.smartAppUrl).toBe('https://apps.hospital.test/nqo1/launch.html');
+  });
+
+  test('rejects a viewer template that is not http(s)', () => {
+    expect(loadError({ viewerUrlTemplate: 'javascript:alert(1)//{{studyInstanceUid}}' })).toContain(
+      'viewerUrlTemplate: expected an http(s) URL containing {{studyInstanceUid}}',
+    );
+  });
+
   test('merges a site file over the defaults', () => {
     const site = writeSiteFile({
       server: { port: 9090, publicUrl: 'https://cds.hospital.test/nqo1/' },
@@ -154,7 +171,7 @@ describe('loadConfig', () => {
 
   test('rejects a viewer template without the UID', () => {
     expect(loadError({ viewerUrlTemplate: 'http://127.0.0.1:3000/viewer' })).toContain(
-      'viewerUrlTemplate: expected a URL containing {{studyInstanceUid}}, got "http://127.0.0.1:3000/viewer"',
+      'viewerUrlTemplate: expected an http(s) URL containing {{studyInstanceUid}}, got "http://127.0.0.1:3000/viewer"',
     );
   });
 
