@@ -18,11 +18,11 @@ import { Nqo1Error } from '../errors.js';
 export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
 
 /**
- * Maximum inflated size of a deflated dataset, in bytes (1 GiB). It is far above a single CT slice
- * (about 0.5 MiB) or a BINARY SEG of 2000 frames of 512 × 512 pixels (64 MiB), and it bounds the
- * memory of the check to about this size.
+ * Maximum inflated size of a deflated dataset, in bytes (256 MiB). It is far above a single CT
+ * slice (about 0.5 MiB) or a BINARY SEG of 2000 frames of 512 × 512 pixels (64 MiB), and it bounds
+ * the memory of the check to about this size.
  */
-export const MAX_INFLATED_DATASET_BYTES = 1024 ** 3;
+export const MAX_INFLATED_DATASET_BYTES = 256 * 1024 ** 2;
 
 /** Offset of the first file meta element: 128-byte preamble plus "DICM". */
 const FILE_META_OFFSET = 132;

@@ -11,7 +11,6 @@
  * ERR_NRRD_MALFORMED naming the field; supporting them needs file access and a bzip2 decoder.
  */
 
-import { constants as bufferConstants } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 
 import { Nqo1Error } from '../errors.js';
@@ -250,18 +249,26 @@ function littleEndian(fields: Map<string, string>, type: SampleType): boolean {
 }
 
 /**
+ * Largest volume read, in voxels: 2^28 (268,435,456), for example 512 × 512 × 1024. Each voxel takes
+ * 8 bytes once decoded, so this bounds a volume at 2 GiB plus its raw data, and a header cannot make
+ * the reader allocate more.
+ */
+export const MAX_NRRD_VOXELS = 2 ** 28;
+
+/**
  * Returns the byte count of the data that `sizes` and `type` declare: sizes[0] × sizes[1] × sizes[2]
  * × bytes per sample.
  */
 function declaredByteLength(dimensions: Vec3, type: SampleType): number {
-  const byteLength = dimensions[0] * dimensions[1] * dimensions[2] * type.bytes;
-  if (byteLength > bufferConstants.MAX_LENGTH) {
+  const voxels = dimensions[0] * dimensions[1] * dimensions[2];
+  if (voxels > MAX_NRRD_VOXELS) {
     throw malformed(
       'sizes',
-      `sizes ${dimensions.join(' ')} of ${type.name} declare ${byteLength} bytes of data, more than the ` +
-        `${bufferConstants.MAX_LENGTH} bytes Node.js can hold in one buffer`,
+      `sizes ${dimensions.join(' ')} declare ${voxels} voxels, more than the ${MAX_NRRD_VOXELS} this reader ` +
+        'accepts; crop the volume around the tumour',
     );
   }
+  const byteLength = voxels * type.bytes;
   return byteLength;
 }
 
@@ -269,9 +276,7 @@ function declaredByteLength(dimensions: Vec3, type: SampleType): number {
  * Inflates gzip data to at most `declaredBytes`. The limit stops a small file that inflates to far
  * more than its header declares (a decompression bomb) before it is held in memory, because zlib
  * raises ERR_BUFFER_TOO_LARGE as soon as the output would pass the limit.
- *
- * NOTE: memory still grows with what the header declares (the inflated bytes plus 8 bytes per voxel
- * after decoding), because no cap on the voxel count exists.
+ * Together with {@link MAX_NRRD_VOXELS} this bounds the memory a header can claim.
  */
 function gunzip(payload: Uint8Array, declaredBytes: number): Uint8Array {
   try {
