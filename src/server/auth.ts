@@ -89,12 +89,14 @@ export class CdsJwtVerifier {
   readonly #issuers: ReadonlyMap<string, IssuerKeys>;
   readonly #auth: AppConfig['auth'];
   readonly #now: () => Date;
-  readonly #replayCache: ReplayCache;
+  /** One replay cache per issuer, so that one issuer filling its cache cannot lock out the others. */
+  readonly #replayCaches: ReadonlyMap<string, ReplayCache>;
 
   constructor(auth: AppConfig['auth'], options: CdsJwtVerifierOptions = {}) {
     this.#auth = auth;
     this.#now = options.now ?? (() => new Date());
-    this.#replayCache = new ReplayCache(options.replayCacheCapacity ?? MAX_REPLAY_ENTRIES);
+    const capacity = options.replayCacheCapacity ?? MAX_REPLAY_ENTRIES;
+    this.#replayCaches = new Map(auth.issuers.map((issuer) => [issuer.iss, new ReplayCache(capacity)]));
     this.#issuers = new Map(
       auth.issuers.map((issuer) => [
         issuer.iss,
@@ -156,15 +158,27 @@ export class CdsJwtVerifier {
     }
 
     const keepUntilSeconds = Math.min(exp, iat + maxTokenAgeSeconds) + clockToleranceSeconds;
-    const remembered = this.#replayCache.remember(`${iss}\u0000${jti}`, keepUntilSeconds, now);
+    const replayCache = this.#replayCaches.get(iss);
+    if (replayCache === undefined) reject('unknown_issuer', { iss });
+    const remembered = replayCache.remember(jti, keepUntilSeconds, now);
     if (remembered !== 'new') reject(remembered === 'full' ? 'replay_cache_full' : 'replayed_jti', { iss });
 
     return { iss, jti, exp, ...(sub === undefined ? {} : { sub }) };
   }
 
-  /** Fill level of the replay cache; `full` means every new token is rejected until entries expire. */
+  /**
+   * Fill level of the replay caches after removing expired entries: the entries of all issuers,
+   * the capacity of each issuer's cache, and `full` when some issuer's cache is full, which means
+   * that issuer's new tokens are rejected until entries expire.
+   */
   replayCacheStatus(): ReplayCacheStatus {
-    return this.#replayCache.status();
+    const now = this.#now();
+    const statuses = [...this.#replayCaches.values()].map((cache) => cache.status(now));
+    return {
+      entries: statuses.reduce((sum, status) => sum + status.entries, 0),
+      capacity: statuses[0]?.capacity ?? 0,
+      full: statuses.some((status) => status.full),
+    };
   }
 }
 

@@ -128,7 +128,8 @@ function directUrl(host: string, port: number): string {
 
 const authSchema = z.strictObject({
   issuers: z.array(issuerSchema).default([]),
-  maxTokenAgeSeconds: z.number().int().positive().default(300),
+  /** Longest accepted token age and lifetime; one hour at most, since each jti is kept this long. */
+  maxTokenAgeSeconds: z.number().int().positive().max(3600).default(300),
   clockToleranceSeconds: z.number().int().min(0).max(300).default(5),
 });
 

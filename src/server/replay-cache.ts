@@ -14,7 +14,7 @@ const SWEEP_INTERVAL_MS = 10_000;
 export interface ReplayCacheStatus {
   readonly entries: number;
   readonly capacity: number;
-  /** True when the cache held `capacity` unexpired entries at the last `remember` call. */
+  /** True when the cache held `capacity` unexpired entries at the last check. */
   readonly full: boolean;
 }
 
@@ -53,7 +53,12 @@ export class ReplayCache {
     return this.#expiresAtSeconds.size;
   }
 
-  status(): ReplayCacheStatus {
+  /** Fill level; with `now`, expired entries are removed first, so a cache that has drained reports it. */
+  status(now?: Date): ReplayCacheStatus {
+    if (now !== undefined) {
+      this.#sweep(now.getTime(), true);
+      this.#full = this.#expiresAtSeconds.size >= this.#maxEntries;
+    }
     return { entries: this.#expiresAtSeconds.size, capacity: this.#maxEntries, full: this.#full };
   }
 

@@ -254,6 +254,49 @@ describe('CDS Hooks JWT verification', () => {
     expect(health.body).toMatchObject({ status: 'ok', replayCache: { entries: 1, full: false } });
   });
 
+  test('keeps a full cache to its own issuer', async () => {
+    const other = await createTestIssuer('other-key');
+    const otherIss = 'https://other-ehr.test/fhir';
+    const first = await createTestIssuer();
+    harness = await createHarness({
+      now: () => NOW,
+      replayCacheCapacity: 1,
+      configOverrides: {
+        auth: {
+          issuers: [
+            { iss: TEST_ISSUER, jwks: first.jwks, algorithms: ['ES384'] },
+            { iss: otherIss, jwks: other.jwks, algorithms: ['ES384'] },
+          ],
+        },
+      },
+      issuer: first,
+    });
+
+    const fill = await first.sign({ aud: HOOK_URL, now: NOW });
+    expect((await post(harness, `Bearer ${fill}`)).status).toBe(200);
+    const blocked = await first.sign({ aud: HOOK_URL, now: NOW });
+    expect((await post(harness, `Bearer ${blocked}`)).status).toBe(401);
+    expect(loggedReason(harness)).toBe('replay_cache_full');
+
+    const fromOther = await other.sign({ aud: HOOK_URL, now: NOW, claims: { iss: otherIss } });
+    expect((await post(harness, `Bearer ${fromOther}`)).status).toBe(200);
+  });
+
+  test('health recovers once entries expire', async () => {
+    let clock = NOW;
+    harness = await createHarness({ now: () => clock, replayCacheCapacity: 1 });
+    const token = await harness.issuer.sign({ aud: HOOK_URL, now: clock });
+    expect((await post(harness, `Bearer ${token}`)).status).toBe(200);
+    const rejected = await harness.issuer.sign({ aud: HOOK_URL, now: clock });
+    expect((await post(harness, `Bearer ${rejected}`)).status).toBe(401);
+    expect((await request(harness.app).get('/healthz')).status).toBe(503);
+
+    clock = new Date(NOW.getTime() + 306_000);
+    const health = await request(harness.app).get('/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ replayCache: { entries: 0, full: false } });
+  });
+
   test('fetches keys only from the configured jwksUrl', async () => {
     const issuer = await createTestIssuer('remote-key');
     const jwksServer = await startLoopbackListener((_req, res) => {

@@ -70,6 +70,10 @@ describe('loadConfig', () => {
     expect(explicit.smartAppUrl).toBe('https://apps.hospital.test/nqo1/launch.html');
   });
 
+  test('rejects a token age above one hour', () => {
+    expect(loadError({ auth: { maxTokenAgeSeconds: 1e12 } })).toContain('auth.maxTokenAgeSeconds');
+  });
+
   test('rejects a viewer template that is not http(s)', () => {
     expect(loadError({ viewerUrlTemplate: 'javascript:alert(1)//{{studyInstanceUid}}' })).toContain(
       'viewerUrlTemplate: expected an http(s) URL containing {{studyInstanceUid}}',

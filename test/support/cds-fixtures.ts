@@ -118,11 +118,13 @@ export interface HarnessOptions {
   readonly now?: () => Date;
   /** Capacity of the verifier's replay cache; defaults to the production value. */
   readonly replayCacheCapacity?: number;
+  /** Signer of `authorization()`; defaults to a new test issuer. */
+  readonly issuer?: TestIssuer;
 }
 
 /** Builds the app over the shipped BR-RO model card and an in-memory store. */
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const issuer = await createTestIssuer();
+  const issuer = options.issuer ?? (await createTestIssuer());
   const config = testConfig(issuer, options.configOverrides);
   const logs = captureLogs();
   const modelCard = await loadModelCard(config.model.cardPath);
