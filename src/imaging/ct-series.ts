@@ -22,7 +22,11 @@ import { Nqo1Error } from '../errors.js';
 import { truncateInput } from './input-text.js';
 
 import { readCtSlice } from './ct-slice.js';
-import { isDicomPart10 } from './dicom-dataset.js';
+import {
+  isDicomPart10,
+  MEDIA_STORAGE_DIRECTORY_SOP_CLASS,
+  mediaStorageSopClassUid,
+} from './dicom-dataset.js';
 import {
   GEOMETRY_TOLERANCE,
   dot,
@@ -74,7 +78,8 @@ export function readCtSeries(files: readonly ArrayBuffer[]): CtSeries {
  * Subfolders are not searched.
  *
  * Skipping rule: a file is skipped when it does not start with the DICOM Part 10 prefix (128-byte
- * preamble, then "DICM"), and a file named DICOMDIR is skipped. Every other file must be a slice of
+ * preamble, then "DICM"), and a DICOMDIR is skipped, whether found by its name or by its Media
+ * Storage SOP Class. Every other file must be a slice of
  * the one series, so a folder holding a second series or a SEG next to the CT is rejected.
  *
  * @throws Nqo1Error ERR_SERIES_EMPTY when no Part 10 file remains, and the errors of {@link readCtSeries}.
@@ -97,7 +102,7 @@ export async function readCtSeriesFromFolder(folderPath: string): Promise<CtSeri
   for (const name of names) {
     const buffer = await readFile(join(folderPath, name));
     const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    if (!isDicomPart10(bytes)) {
+    if (!isDicomPart10(bytes) || mediaStorageSopClassUid(bytes) === MEDIA_STORAGE_DIRECTORY_SOP_CLASS) {
       skipped++;
       continue;
     }

@@ -14,6 +14,7 @@ import { readCtSeries, readCtSeriesFromFolder } from '../../src/imaging/ct-serie
 import { voxelIndex } from '../../src/imaging/volume.js';
 import { SHARED_DATA_DIR, readArrayBuffer } from '../support/shared-data.js';
 
+import { shortElement } from './build-dicom.js';
 import { rawDecimals, rawUint16, requireElement, walkRawDicom } from './raw-dicom.js';
 
 import type { ErrorCode } from '../../src/errors.js';
@@ -251,6 +252,26 @@ describe('readCtSeriesFromFolder', () => {
     await copyFile(join(CT_3SLICE_DIR, '01.dcm'), join(folder, 'DICOMDIR'));
     await mkdir(join(folder, 'subfolder'));
     await copyFile(join(CT5N_DIR, CT5N_NAMES[0]!), join(folder, 'subfolder', 'other-series.dcm'));
+
+    const series = await readCtSeriesFromFolder(folder);
+    expect(series.volume.grid.dimensions).toEqual([512, 512, 3]);
+  });
+
+  it('skips a DICOMDIR under another name', async () => {
+    for (const name of CT_3SLICE_NAMES) await copyFile(join(CT_3SLICE_DIR, name), join(folder, name));
+    // File meta with Media Storage SOP Class UID (0002,0002) of a DICOMDIR, then an empty dataset.
+    const meta = [
+      shortElement(0x0002, 0x0002, 'UI', '1.2.840.10008.1.3.10'),
+      shortElement(0x0002, 0x0010, 'UI', '1.2.840.10008.1.2.1'),
+    ];
+    const metaLength = meta.reduce((total, element) => total + element.length, 0);
+    const groupLength = new Uint8Array(12);
+    new DataView(groupLength.buffer).setUint16(0, 0x0002, true);
+    groupLength.set(new TextEncoder().encode('UL'), 4);
+    new DataView(groupLength.buffer).setUint16(6, 4, true);
+    new DataView(groupLength.buffer).setUint32(8, metaLength, true);
+    const file = Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), groupLength, ...meta]);
+    await writeFile(join(folder, 'DICOMDIR.dcm'), file);
 
     const series = await readCtSeriesFromFolder(folder);
     expect(series.volume.grid.dimensions).toEqual([512, 512, 3]);
