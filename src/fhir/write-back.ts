@@ -82,7 +82,8 @@ export class FhirWriteBack {
    *
    * @throws Nqo1Error `ERR_REQUEST_INVALID` when the patient or study id is not a FHIR id;
    *   `ERR_FHIR_FAILED` on an HTTP error, a timeout, a response without an id, or
-   *   when more than one resource carries the identifier (duplicates on the server to resolve).
+   *   when more than one resource carries the identifier (duplicates on the server to resolve);
+   *   `ERR_PATIENT_CONFLICT` when the Observation with the result identifier has another subject.
    */
   async write(input: WriteBackInput): Promise<WriteBackOutcome> {
     const { result } = input;
@@ -310,9 +311,9 @@ function matchingResources(bundle: FhirResource, resourceType: string): MatchedR
 }
 
 /**
- * Rejects replacing an Observation that belongs to another patient: the result identifier names
- * only the study and the model, so a study linked to two patient records (or a result store that
- * was lost) would otherwise move a result from one chart to another.
+ * Rejects replacing an Observation that belongs to another patient. The result identifier names
+ * only the study and the model, so without this check a study linked to two patient records, or a
+ * lost result store, would move a result from one chart to another.
  */
 function checkSameSubject(
   existing: MatchedResource,

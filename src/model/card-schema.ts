@@ -49,7 +49,7 @@ const zScoreParametersSchema = z.strictObject({
 
 export const scalingSchema = z.strictObject({
   method: z.literal('z-score'),
-  /** Which standard deviation the parameters use: `sample` divides by n − 1. */
+  /** Standard deviation behind the parameters: `sample` divides by n − 1, `population` by n. */
   sd: z.enum(['sample', 'population']),
   parameters: z.record(z.string(), zScoreParametersSchema),
   cohort: z.strictObject({
@@ -74,7 +74,7 @@ export const modelCardSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]+$/, 'use lower-case letters, digits and hyphens'),
   version: z.string().min(1),
   title: localizedTextSchema,
-  /** What the positive class means, e.g. high NQO1 expression. */
+  /** Meaning of the positive class, e.g. high NQO1 expression. */
   positiveClass: localizedTextSchema,
   citation: z.strictObject({
     text: z.string().min(1),
@@ -83,7 +83,7 @@ export const modelCardSchema = z.strictObject({
   }),
   intendedUse: localizedTextSchema,
   limitations: z.array(localizedTextSchema),
-  /** How the peritumoral region is built from the tumour mask. */
+  /** Construction of the peritumoral region from the tumour mask. */
   region: z.strictObject({
     dilationMm: z.number().positive().max(50),
     periMode: z.enum(['dilated', 'ring']),

@@ -94,7 +94,7 @@ export function createApp(deps: AppDeps): express.Application {
     );
 
     // LIMITATION: card feedback (CDS Hooks 2.0 "Feedback") is not stored yet, so the endpoint
-    // answers 501 after the JWT check. Storing accepted/overridden outcomes per card uuid and model
+    // returns 501 after the JWT check. Storing accepted/overridden outcomes per card uuid and model
     // version in the result store would implement it.
     app.post(
       `${path}/feedback`,
@@ -108,8 +108,8 @@ export function createApp(deps: AppDeps): express.Application {
     );
   }
 
-  // LIMITATION: the SMART app is a static placeholder page until the app itself is built; the
-  // card's smart link opens it so that the link never leads to an error.
+  // LIMITATION: the SMART app is a static placeholder page until the app itself is built. The
+  // card's smart link opens it, so the link never leads to an error.
   app.use(
     '/smart-app',
     express.static(packagePath('smart-app'), { index: ['launch.html'], fallthrough: true }),
