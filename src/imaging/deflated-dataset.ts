@@ -14,6 +14,7 @@
 import { inflateRawSync } from 'node:zlib';
 
 import { Nqo1Error } from '../errors.js';
+import { asciiAt, FILE_META_OFFSET, fileMetaString } from './file-meta.js';
 
 export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
 
@@ -24,28 +25,8 @@ export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
  */
 export const MAX_INFLATED_DATASET_BYTES = 256 * 1024 ** 2;
 
-/** Offset of the first file meta element: 128-byte preamble plus "DICM". */
-const FILE_META_OFFSET = 132;
-
 /** Length of the (0002,0000) element in explicit VR: tag 4, VR 2, length 2, UL value 4. */
 const GROUP_LENGTH_ELEMENT_BYTES = 12;
-
-/** VRs whose explicit-VR header has 2 reserved bytes and a 4-byte length (PS3.5 section 7.1.2). */
-const LONG_LENGTH_VRS = new Set([
-  'OB',
-  'OD',
-  'OF',
-  'OL',
-  'OV',
-  'OW',
-  'SQ',
-  'SV',
-  'UC',
-  'UN',
-  'UR',
-  'UT',
-  'UV',
-]);
 
 /**
  * Inflates the dataset of a deflated Part 10 file up to `maxBytes` and raises when it is larger.
@@ -61,7 +42,7 @@ const LONG_LENGTH_VRS = new Set([
 export function checkDeflatedDatasetSize(file: Uint8Array, context: string, maxBytes: number): void {
   const datasetOffset = fileMetaEnd(file);
   if (datasetOffset === null) return;
-  if (transferSyntaxUid(file, datasetOffset) !== DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) return;
+  if (fileMetaString(file, 0x0010) !== DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) return;
 
   try {
     inflateRawSync(file.subarray(datasetOffset), { maxOutputLength: maxBytes });
@@ -96,31 +77,4 @@ function fileMetaEnd(file: Uint8Array): number | null {
   const isGroupLength = view.getUint16(start, true) === 0x0002 && view.getUint16(start + 2, true) === 0x0000;
   if (!isGroupLength || asciiAt(file, start + 4, 2) !== 'UL') return null;
   return start + GROUP_LENGTH_ELEMENT_BYTES + view.getUint32(start + 8, true);
-}
-
-/** Reads TransferSyntaxUID (0002,0010) from the file meta elements before `metaEnd`, or null. */
-function transferSyntaxUid(file: Uint8Array, metaEnd: number): string | null {
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const end = Math.min(metaEnd, file.length);
-  let offset = FILE_META_OFFSET + GROUP_LENGTH_ELEMENT_BYTES;
-
-  while (offset + 8 <= end) {
-    const group = view.getUint16(offset, true);
-    const element = view.getUint16(offset + 2, true);
-    const vr = asciiAt(file, offset + 4, 2);
-    const longLength = LONG_LENGTH_VRS.has(vr);
-    if (longLength && offset + 12 > end) return null;
-    const length = longLength ? view.getUint32(offset + 8, true) : view.getUint16(offset + 6, true);
-    const valueOffset = offset + (longLength ? 12 : 8);
-
-    if (group === 0x0002 && element === 0x0010) {
-      return asciiAt(file, valueOffset, Math.min(length, end - valueOffset)).replace(/[\0 ]+$/, '');
-    }
-    offset = valueOffset + length;
-  }
-  return null;
-}
-
-function asciiAt(file: Uint8Array, offset: number, length: number): string {
-  return new TextDecoder('latin1').decode(file.subarray(offset, offset + length));
 }

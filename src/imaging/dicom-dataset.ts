@@ -15,6 +15,7 @@ import { Nqo1Error } from '../errors.js';
 import { truncateInput } from './input-text.js';
 
 import { MAX_INFLATED_DATASET_BYTES, checkDeflatedDatasetSize } from './deflated-dataset.js';
+import { fileMetaString } from './file-meta.js';
 
 // dcmjs reports every dictionary VR it resolves for implicit-VR files ("Invalid vr type xs") on
 // stderr through its "validation.dcmjs" logger. Those lines are not errors of the file; the checks
@@ -75,46 +76,12 @@ export function isDicomPart10(bytes: Uint8Array): boolean {
 /** SOP Class UID of a DICOMDIR, the Media Storage Directory (PS3.4 annex F). */
 export const MEDIA_STORAGE_DIRECTORY_SOP_CLASS = '1.2.840.10008.1.3.10';
 
-/** Explicit VRs whose length field is 4 bytes after 2 reserved bytes (PS3.5 section 7.1.2). */
-const LONG_LENGTH_VRS = new Set([
-  'OB',
-  'OD',
-  'OF',
-  'OL',
-  'OV',
-  'OW',
-  'SQ',
-  'SV',
-  'UC',
-  'UN',
-  'UR',
-  'UT',
-  'UV',
-]);
-
 /**
- * Reads Media Storage SOP Class UID (0002,0002) from the file meta information of a Part 10 file,
- * which is always explicit VR little endian, without parsing the rest of the file. Returns null
- * when the element is absent or the meta group cannot be walked.
+ * Returns Media Storage SOP Class UID (0002,0002) of a Part 10 file without parsing the rest of the
+ * file, or null when it is absent.
  */
 export function mediaStorageSopClassUid(bytes: Uint8Array): string | null {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = PART10_PREFIX_OFFSET + 4;
-  while (offset + 8 <= bytes.length && view.getUint16(offset, true) === 0x0002) {
-    const element = view.getUint16(offset + 2, true);
-    const vr = String.fromCharCode(bytes[offset + 4] ?? 0, bytes[offset + 5] ?? 0);
-    const long = LONG_LENGTH_VRS.has(vr);
-    if (long && offset + 12 > bytes.length) return null;
-    const length = long ? view.getUint32(offset + 8, true) : view.getUint16(offset + 6, true);
-    const valueOffset = offset + (long ? 12 : 8);
-    if (valueOffset + length > bytes.length) return null;
-    if (element === 0x0002) {
-      const value = String.fromCharCode(...bytes.subarray(valueOffset, valueOffset + length));
-      return value.replace(/[\0 ]+$/, '');
-    }
-    offset = valueOffset + length;
-  }
-  return null;
+  return fileMetaString(bytes, 0x0002);
 }
 
 /** One dataset or sequence item, read by DICOM keyword with run-time type checks. */
