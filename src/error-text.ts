@@ -1,7 +1,7 @@
 /**
  * One-line descriptions of every error code for people, in English and Simplified Chinese. The
  * detailed message of an error stays in English (it quotes DICOM keywords, paths and values);
- * this text tells a Chinese-speaking user what kind of problem it is. The record type makes a new
+ * this text gives a Chinese-speaking user the kind of problem. The record type makes a new
  * code without a Chinese description a compile error.
  */
 import { ERROR_CODES, type ErrorCode } from './errors.js';

@@ -2,7 +2,7 @@
  * Typed errors of NQO1 CDS.
  *
  * Every failure that a caller, a clinician or hospital IT can act on is an {@link Nqo1Error} with a
- * stable `code`. The message names the offending value and says what to do. The HTTP edge maps the
+ * stable `code`. The message names the offending value and the fix. The HTTP edge maps the
  * code to a status and a FHIR OperationOutcome in one place (`src/server/outcome.ts`); the numeric
  * core only throws. `TypeError` stays reserved for programming mistakes.
  */

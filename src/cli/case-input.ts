@@ -1,6 +1,6 @@
 /**
- * Loading one case from files for the command line: the image is a folder of DICOM CT files or an
- * NRRD volume; the mask is a DICOM SEG file or an NRRD label map on the image grid.
+ * Loading of one case from files for the command line. The image is a folder of DICOM CT files or
+ * an NRRD volume, and the mask is a DICOM SEG file or an NRRD label map on the image grid.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';

@@ -1,8 +1,8 @@
 /**
- * The case list read by `calibrate`: a CSV file with a header row that names at least the columns
- * `image` and `mask`, and optionally `segment` (SEG segment number or label of the tumour) and
- * `label` (tumour label in an NRRD label map). Relative paths are resolved from the folder of the list file. Fields may be
- * quoted with double quotes (RFC 4180) so that paths can contain commas.
+ * The case list read by `calibrate`: a CSV file whose header row names at least the columns `image`
+ * and `mask`. Optional columns are `segment` (SEG segment number or label of the tumour) and `label`
+ * (tumour label in an NRRD label map). Relative paths are resolved from the folder of the list file.
+ * Fields may be quoted with double quotes (RFC 4180), so paths can contain commas.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';

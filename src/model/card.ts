@@ -1,6 +1,6 @@
 /**
  * Loading and checking model cards. A card that breaks the schema is rejected with a message that
- * names each offending field, so that a site editing its card sees what to fix.
+ * names each offending field, so that a site editing its card can fix them.
  */
 import { readFile } from 'node:fs/promises';
 

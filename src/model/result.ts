@@ -14,7 +14,7 @@ export interface ModelReference {
   readonly version: string;
 }
 
-/** Where the numbers came from, so a reader can reproduce them. Holds no patient identifier. */
+/** Origin of the numbers, so a reader can reproduce them. Contains no patient identifier. */
 export interface ScoreProvenance {
   readonly studyInstanceUid: string | null;
   readonly seriesInstanceUid: string | null;
@@ -34,7 +34,7 @@ export interface ScoreProvenance {
 
 export interface ScoreResult {
   readonly model: ModelReference;
-  /** Feature values keyed by the model's feature names (for BR-RO, the paper's names). */
+  /** Feature values keyed by the model card's feature names, e.g. `Whole_ngtdm_Coarseness`. */
   readonly features: Readonly<Record<string, number>>;
   /** True when the card carries a scaling, so that a probability may be computed. */
   readonly calibrated: boolean;

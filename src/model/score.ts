@@ -5,7 +5,7 @@
  *   class = high when p ≥ threshold, else low.
  *
  * Without a scaling (the card as published) or without every coefficient, the score stops after
- * the features: the probability stays null and the reason says why. No number is invented.
+ * the features: the probability stays null and the result names the reason. No number is invented.
  */
 import { Nqo1Error } from '../errors.js';
 import { hasAllCoefficients, type ModelCard } from './card.js';

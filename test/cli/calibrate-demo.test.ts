@@ -186,8 +186,9 @@ describe('demo', () => {
   });
 
   it('reads back the same features it wrote', async () => {
-    // The study goes through the DICOM writer and the product's CT and SEG readers; features of the
-    // in-memory phantom must agree to 1e-9 relative (slice spacing is re-derived from positions).
+    // The study goes through the DICOM writer and the product's CT and SEG readers. Its features must
+    // match those of the in-memory phantom to 1e-9 relative, because only the slice spacing is
+    // re-derived from the written positions.
     const out = join(await mkdtemp(join(tmpdir(), 'nqo1-demo-')), 'demo');
     const result: ScoreResult = await demoCommand({ out }, 'en', new TextSink());
     const card = await loadModelCard(BR_RO_CARD_PATH);

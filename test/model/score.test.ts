@@ -14,8 +14,8 @@ const FEATURES = {
 };
 
 /**
- * A test card with coefficients chosen for easy arithmetic. These are NOT the published values:
- * they only check the logistic arithmetic.
+ * Builds a test card with coefficients chosen for easy arithmetic. They are NOT the published
+ * values and only check the logistic arithmetic.
  */
 async function cardWithTestCoefficients(): Promise<ModelCard> {
   const card = await loadModelCard(BR_RO_CARD_PATH);

@@ -15,8 +15,9 @@ export interface ServeOptions {
 }
 
 /**
- * Resolves the model card path: absolute as given; relative to the working folder when the file
- * exists there, else relative to the installed product (so the default works from any folder).
+ * Resolves the model card path. An absolute path is used as given. A relative path is taken from
+ * the working folder when the file exists there, else from the installed product, so the default
+ * works from any folder.
  */
 function resolveCardPath(path: string): string {
   if (isAbsolute(path)) return path;

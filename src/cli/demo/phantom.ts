@@ -1,9 +1,9 @@
 /**
  * Synthetic arterial-phase liver CT with an enhancing tumour, built in physical space so that the
- * same anatomy can be sampled on any grid. Values are plausible, not realistic: soft tissue about
- * 40 HU, subcutaneous fat about −100 HU, liver parenchyma in the arterial phase about 65 HU, and a
- * hyper-enhancing tumour (HCC enhances in the arterial phase) with smooth heterogeneity and
- * Gaussian quantum noise. Everything is driven by a seeded generator, so a seed gives one volume.
+ * same anatomy can be sampled on any grid. Values are plausible, not realistic. Soft tissue is about
+ * 40 HU, subcutaneous fat about −100 HU and arterial-phase liver parenchyma about 65 HU. The tumour
+ * is hyper-enhancing, as HCC is in the arterial phase, with smooth heterogeneity and Gaussian
+ * quantum noise. Everything is driven by a seeded generator, so a seed gives one volume.
  */
 import type { Grid, ImageVolume, MaskVolume } from '../../imaging/volume.js';
 

@@ -1,9 +1,9 @@
 /**
- * Writes a synthetic CT volume and its tumour mask as DICOM Part 10 files with dcmjs: one CT Image
- * Storage instance per slice (Explicit VR Little Endian, signed 16-bit, rescale intercept −1024)
- * and one binary Segmentation Storage instance (PS3.3 A.51) whose frames cover the tumour slices
- * only, each placed by its Plane Position and its source CT instance. Patient attributes are
- * fixed synthetic placeholders: nothing here comes from a real person.
+ * Writes a synthetic CT volume and its tumour mask as DICOM Part 10 files with dcmjs. Each slice
+ * becomes one CT Image Storage instance (Explicit VR Little Endian, signed 16-bit, rescale intercept
+ * −1024). The mask becomes one binary Segmentation Storage instance (PS3.3 A.51) whose frames cover
+ * only the tumour slices, each placed by its Plane Position and its source CT instance. Patient
+ * attributes are fixed synthetic placeholders, so nothing here comes from a real person.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -145,8 +145,8 @@ const CODE_SCT = 'SCT';
 
 /**
  * Writes a binary SEG with one segment ("Tumour") for `mask` on the grid of `series`. Only slices
- * that contain tumour get a frame; frame pixels are packed one bit per pixel, first pixel in the
- * least significant bit (PS3.5 8.1.1), frames back to back.
+ * that contain tumour get a frame. Frame pixels are packed one bit per pixel with the first pixel in
+ * the least significant bit (PS3.5 8.1.1), and frames follow each other without padding.
  */
 export function writeTumourSeg(mask: MaskVolume, study: SyntheticStudy, series: WrittenSeries): Uint8Array {
   const [nx, ny, nz] = mask.grid.dimensions;
