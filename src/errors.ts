@@ -16,12 +16,15 @@ export const ERROR_CODES = {
   ERR_SERIES_GEOMETRY: 'The slices do not form one regular volume.',
   ERR_SERIES_MIXED: 'The files belong to more than one series, study or frame of reference.',
   ERR_NRRD_MALFORMED: 'The NRRD file could not be parsed.',
+  ERR_NIFTI_MALFORMED: 'The NIfTI file could not be parsed.',
+  ERR_INPUT_TOO_LARGE: 'The input exceeds a configured size limit (voxels, bytes or instances).',
   ERR_IMAGE_VALUES: 'The image contains a value the engine cannot use (NaN or infinity) inside the region.',
 
   // Masks and regions of interest
   ERR_MASK_EMPTY: 'The mask contains no voxel of the requested label.',
   ERR_MASK_GEOMETRY: 'The mask does not lie on the image grid.',
   ERR_SEG_MALFORMED: 'The DICOM SEG object is incomplete or inconsistent.',
+  ERR_RTSTRUCT_MALFORMED: 'The RT Structure Set is incomplete or references images that are not present.',
   ERR_SEGMENTATION_MISSING: 'The study has no segmentation of the selected CT series.',
   ERR_SEGMENT_SELECTION: 'No single segment of the segmentation matches the request.',
   ERR_ROI_TOO_SMALL: 'The region of interest has too few dimensions or voxels for texture features.',
