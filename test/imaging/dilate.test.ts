@@ -171,6 +171,30 @@ describe('dilateMaskMm', () => {
     expect(countLabel(dilated)).toBeGreaterThan(countLabel(mask, 1));
   });
 
+  it('equals brute force for random spacings and radii', () => {
+    const random = randomSource(7_301);
+    const dimensions: Vec3 = [14, 12, 9];
+    for (let trial = 0; trial < 12; trial++) {
+      // Spacings from 0.3 to 5 mm per axis and radii from 0.5 to 6 mm, so some radii are shorter
+      // than one spacing and others span many voxels.
+      const spacing: Vec3 = [0.3 + 4.7 * random(), 0.3 + 4.7 * random(), 0.3 + 4.7 * random()];
+      const radius = 0.5 + 5.5 * random();
+      const density = 0.005 + 0.05 * random();
+      const onGrid = grid(dimensions, spacing, trial % 2 === 0 ? rotatedAxes() : IDENTITY_AXES);
+      const mask = {
+        grid: onGrid,
+        voxels: Uint8Array.from({ length: 14 * 12 * 9 }, () => (random() < density ? 1 : 0)),
+      };
+
+      const dilated = dilateMaskMm(mask, radius);
+      const reference = bruteForceDilation(mask, radius);
+      let differences = 0;
+      for (let index = 0; index < reference.length; index++)
+        if (dilated.voxels[index] !== reference[index]) differences++;
+      expect({ trial, spacing, radius, differences }).toEqual({ trial, spacing, radius, differences: 0 });
+    }
+  });
+
   it('returns a 0/1 copy at r = 0', () => {
     const onGrid = grid([3, 3, 3], [1, 1, 1]);
     const mask = singleVoxelMask(onGrid, 1, 1, 1);
