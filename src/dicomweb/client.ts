@@ -42,7 +42,15 @@ export interface DicomWebClientOptions {
   readonly timeoutMs: number;
   /** Extra request headers such as `Authorization`; they never appear in errors or logs. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Largest response body accepted, in bytes; default {@link DEFAULT_MAX_RESPONSE_BYTES}. A larger
+   * Content-Length, or a body that grows past it, aborts the request.
+   */
+  readonly maxResponseBytes?: number;
 }
+
+/** Default response size limit: 2 GiB, about six 512 × 512 × 1000-slice uncompressed CT series. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 2 ** 31;
 
 /** The dicomweb-client operations this module calls, typed as the library behaves at run time. */
 interface DicomWebLibraryClient {
@@ -85,6 +93,7 @@ interface LibraryRequestError {
 export class DicomWebClient {
   readonly #baseUrl: URL;
   readonly #timeoutMs: number;
+  readonly #maxResponseBytes: number;
   readonly #library: DicomWebLibraryClient;
 
   /**
@@ -99,6 +108,13 @@ export class DicomWebClient {
       );
     }
     this.#timeoutMs = options.timeoutMs;
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    if (!Number.isSafeInteger(this.#maxResponseBytes) || this.#maxResponseBytes <= 0) {
+      throw new Nqo1Error(
+        'ERR_CONFIG_INVALID',
+        `The DICOMweb response limit ${options.maxResponseBytes} bytes is not a positive integer; set it in bytes, e.g. ${DEFAULT_MAX_RESPONSE_BYTES}.`,
+      );
+    }
     this.#library = new api.DICOMwebClient({
       url: this.#baseUrl.href.replace(/\/+$/, ''),
       headers: { ...options.headers },
@@ -219,11 +235,14 @@ export class DicomWebClient {
   }
 
   /**
-   * Runs one dicomweb-client request with a deadline of `timeoutMs` and turns every failure into
-   * `ERR_DICOMWEB_FAILED` naming the status and path.
+   * Runs one dicomweb-client request with a deadline of `timeoutMs` and a size limit of
+   * `maxResponseBytes`, and turns every failure into `ERR_DICOMWEB_FAILED` naming the status and
+   * path, or `ERR_INPUT_TOO_LARGE` for a response over the limit.
    *
-   * The deadline is a race, not only `XMLHttpRequest.abort()`: xhr2 0.2.1 aborts the socket without
-   * reaching readyState DONE, so the dicomweb-client promise would never settle.
+   * The deadline and the size limit are races, not only `XMLHttpRequest.abort()`: xhr2 0.2.1 aborts
+   * the socket without reaching readyState DONE, so the dicomweb-client promise would never settle.
+   * The size is checked on each progress event (xhr2 counts received body bytes in `loaded` and
+   * takes `total` from Content-Length), so at most one network chunk beyond the limit is buffered.
    */
   async #call(
     operation: string,
@@ -246,8 +265,24 @@ export class DicomWebClient {
       }, this.#timeoutMs);
     });
 
+    const tooLarge = new Promise<never>((_resolve, reject) => {
+      instance.addEventListener('progress', (event) => {
+        const bytes = Math.max(event.loaded, event.total);
+        if (bytes <= this.#maxResponseBytes) return;
+        instance.abort();
+        reject(
+          new Nqo1Error(
+            'ERR_INPUT_TOO_LARGE',
+            `${operation} of ${path} sent at least ${bytes} bytes, more than the limit of ${this.#maxResponseBytes}; ` +
+              'the request was stopped. Raise dicomweb.maxResponseBytes if series this large are expected.',
+            { details: { path, bytes, maxResponseBytes: this.#maxResponseBytes } },
+          ),
+        );
+      });
+    });
+
     try {
-      return await Promise.race([send({ instance }), deadline]);
+      return await Promise.race([send({ instance }), deadline, tooLarge]);
     } catch (error) {
       if (error instanceof Nqo1Error) throw error;
       const status = statusOf(error);

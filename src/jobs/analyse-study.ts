@@ -41,6 +41,9 @@ export interface ResultWriter {
   write(input: WriteBackInput): Promise<WriteBackOutcome>;
 }
 
+/** Default limit on the instances of one CT series: 2000, above the slice count of any single liver phase. */
+export const DEFAULT_MAX_SERIES_INSTANCES = 2000;
+
 export interface StudyAnalyserDeps {
   readonly pacs: StudySource;
   /** Omit to keep results in the store only, without a FHIR Observation. */
@@ -51,6 +54,8 @@ export interface StudyAnalyserDeps {
   readonly arterialPhasePatterns?: readonly RegExp[];
   /** Segment of the SEG that outlines the tumour; by default the SEG must contain exactly one segment. */
   readonly segment?: SegmentSelection;
+  /** Most instances a CT series may have; default {@link DEFAULT_MAX_SERIES_INSTANCES}. */
+  readonly maxSeriesInstances?: number;
   /** Clock for the result's `computedAt`; tests freeze it. */
   readonly now?: () => Date;
 }
@@ -92,6 +97,11 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     // within the dilation distance of the tumour. For a 300-slice series around a small tumour that
     // moves most of the series for nothing. Retrieving the SEG first, reading slice positions from
     // WADO-RS metadata and fetching only the instances that span the dilated tumour would fix it.
+    checkSeriesSize(
+      ct.series.instanceCount,
+      deps.maxSeriesInstances ?? DEFAULT_MAX_SERIES_INSTANCES,
+      ct.series.seriesInstanceUid,
+    );
     const ctFiles = await deps.pacs.retrieveSeriesInstances(study, ct.series.seriesInstanceUid);
     const segFile = await deps.pacs.retrieveInstance(
       study,
@@ -99,6 +109,11 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       seg.instance.sopInstanceUid,
     );
     checkInstanceCount(ct.series.instanceCount, ctFiles.length, ct.series.seriesInstanceUid);
+    checkSeriesSize(
+      ctFiles.length,
+      deps.maxSeriesInstances ?? DEFAULT_MAX_SERIES_INSTANCES,
+      ct.series.seriesInstanceUid,
+    );
     const series = readCtSeries(ctFiles);
     const tumour = readSegMask(segFile, series, deps.segment ?? {});
     log.info(
@@ -155,7 +170,9 @@ export interface StudyAnalyserConfig {
     readonly baseUrl: string;
     readonly allowedBaseUrls: readonly string[];
     readonly timeoutMs: number;
+    readonly maxResponseBytes?: number;
   };
+  readonly imaging?: { readonly maxSeriesInstances: number };
   readonly fhir?: {
     readonly baseUrl: string;
     readonly allowedBaseUrls: readonly string[];
@@ -182,6 +199,9 @@ export function createStudyAnalyserFromConfig(
     baseUrl: config.dicomweb.baseUrl,
     allowlist: config.dicomweb.allowedBaseUrls,
     timeoutMs: config.dicomweb.timeoutMs,
+    ...(config.dicomweb.maxResponseBytes === undefined
+      ? {}
+      : { maxResponseBytes: config.dicomweb.maxResponseBytes }),
   });
 
   let writer: FhirWriteBack | undefined;
@@ -202,7 +222,12 @@ export function createStudyAnalyserFromConfig(
     });
   }
 
-  return createStudyAnalyser({ ...options, pacs, ...(writer === undefined ? {} : { writer }) });
+  return createStudyAnalyser({
+    ...options,
+    pacs,
+    ...(writer === undefined ? {} : { writer }),
+    ...(config.imaging === undefined ? {} : { maxSeriesInstances: config.imaging.maxSeriesInstances }),
+  });
 }
 
 function checkModel(job: AnalysisJob, card: ModelCard): void {
@@ -227,6 +252,24 @@ function checkInstanceCount(expected: number | null, retrieved: number, seriesIn
     `WADO-RS returned ${retrieved} instances of CT series ${seriesInstanceUid}, but QIDO-RS counts ${expected}; ` +
       "the series may still be arriving at the PACS. A hook call after the queue's retry interval runs the analysis again.",
     { details: { seriesInstanceUid, expected, retrieved } },
+  );
+}
+
+/**
+ * Rejects a CT series with more instances than the configured limit, before its files are retrieved
+ * when QIDO-RS counts them, and after retrieval (before decoding) otherwise.
+ */
+function checkSeriesSize(
+  instanceCount: number | null,
+  maxSeriesInstances: number,
+  seriesInstanceUid: string,
+): void {
+  if (instanceCount === null || instanceCount <= maxSeriesInstances) return;
+  throw new Nqo1Error(
+    'ERR_INPUT_TOO_LARGE',
+    `CT series ${seriesInstanceUid} has ${instanceCount} instances, more than the limit of ${maxSeriesInstances}; ` +
+      'check that it is one phase, or raise imaging.maxSeriesInstances.',
+    { details: { seriesInstanceUid, instanceCount, maxSeriesInstances } },
   );
 }
 

@@ -11,7 +11,9 @@ import { readFileSync } from 'node:fs';
 
 import * as z from 'zod';
 
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../dicomweb/client.js';
 import { Nqo1Error } from '../errors.js';
+import { DEFAULT_MAX_SERIES_INSTANCES } from '../jobs/analyse-study.js';
 import { DEFAULT_RETRY_FAILED_AFTER_MS } from '../jobs/queue.js';
 import { packagePath } from '../paths.js';
 import { isUrlAllowed } from '../net/url-allowlist.js';
@@ -137,6 +139,19 @@ const dicomwebSchema = z.strictObject({
   baseUrl,
   allowedBaseUrls: z.array(baseUrl).min(1),
   timeoutMs: z.number().int().positive().default(30_000),
+  /** Largest DICOMweb response body, in bytes; a larger response is stopped with ERR_INPUT_TOO_LARGE. */
+  maxResponseBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(Number.MAX_SAFE_INTEGER)
+    .default(DEFAULT_MAX_RESPONSE_BYTES),
+});
+
+/** Size limits on the images of one analysis, checked before they are retrieved or allocated. */
+const imagingSchema = z.strictObject({
+  /** Most instances a CT series may have; QIDO-RS's count is checked before retrieval. */
+  maxSeriesInstances: z.number().int().positive().default(DEFAULT_MAX_SERIES_INSTANCES),
 });
 
 const fhirSchema = z.strictObject({
@@ -166,6 +181,7 @@ const configSchema = z
     dicomweb: dicomwebSchema,
     fhir: fhirSchema,
     jobs: jobsSchema.prefault({}),
+    imaging: imagingSchema.prefault({}),
     store: z.strictObject({ sqlitePath: z.string().min(1).default('.nqo1/results.sqlite') }).prefault({}),
     model: z.strictObject({ cardPath: z.string().min(1).default('config/models/br-ro.json') }).prefault({}),
     locale: z.enum(LOCALES).default('en'),

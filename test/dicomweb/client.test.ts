@@ -81,6 +81,60 @@ describe('DicomWebClient', () => {
     expect(error.message).toContain('not a DICOM JSON array');
   });
 
+  test('response over the byte limit is stopped', async () => {
+    // No Content-Length: the body grows chunk by chunk, so only the running count can stop it.
+    listener = await startLoopbackListener((_request, response) => {
+      response.setHeader('Content-Type', 'application/dicom+json');
+      response.write(`[${'{},'.repeat(20_000)}`);
+      response.end('{}]');
+    });
+    const baseUrl = `${listener.origin}/dicom-web`;
+    const pacs = new DicomWebClient({
+      baseUrl,
+      allowlist: [baseUrl],
+      timeoutMs: 5_000,
+      maxResponseBytes: 1_000,
+    });
+
+    const error = await failure(pacs.searchSeries('1.2.3'));
+
+    expect(error.code).toBe('ERR_INPUT_TOO_LARGE');
+    expect(error.message).toContain('limit of 1000');
+    expect(error.message).toContain('dicomweb.maxResponseBytes');
+  });
+
+  test('Content-Length over the byte limit is stopped', async () => {
+    const body = `[${'{},'.repeat(2_000)}{}]`;
+    listener = await startLoopbackListener((_request, response) => {
+      response.setHeader('Content-Type', 'application/dicom+json');
+      response.setHeader('Content-Length', String(body.length));
+      response.end(body);
+    });
+    const baseUrl = `${listener.origin}/dicom-web`;
+    const pacs = new DicomWebClient({
+      baseUrl,
+      allowlist: [baseUrl],
+      timeoutMs: 5_000,
+      maxResponseBytes: 5_000,
+    });
+
+    const error = await failure(pacs.searchSeries('1.2.3'));
+
+    expect(error.code).toBe('ERR_INPUT_TOO_LARGE');
+    expect(error.details.bytes).toBe(body.length);
+  });
+
+  test('response within the byte limit is read', async () => {
+    listener = await startLoopbackListener((_request, response) => {
+      response.setHeader('Content-Type', 'application/dicom+json');
+      response.end('[{}]');
+    });
+    const baseUrl = `${listener.origin}/dicom-web`;
+    const pacs = new DicomWebClient({ baseUrl, allowlist: [baseUrl], timeoutMs: 5_000, maxResponseBytes: 4 });
+
+    await expect(pacs.searchSeries('1.2.3')).resolves.toEqual([{}]);
+  });
+
   test('closed port fails without HTTP status', async () => {
     listener = await startLoopbackListener();
     const baseUrl = `${listener.origin}/dicom-web`;

@@ -172,6 +172,22 @@ describe('createStudyAnalyser', () => {
     expect((error as Error).message).toContain('returned 2 instances');
   });
 
+  test('series over the instance limit is not retrieved', async () => {
+    const pacs = fakePacs(ctFiles, segFile);
+    const analyse = createStudyAnalyser({
+      pacs,
+      modelCard: card,
+      logger: pino({ level: 'silent' }),
+      maxSeriesInstances: 2,
+    });
+
+    const error: unknown = await analyse(job).catch((thrown: unknown) => thrown);
+
+    expect(isNqo1Error(error, 'ERR_INPUT_TOO_LARGE')).toBe(true);
+    expect((error as Error).message).toContain('3 instances, more than the limit of 2');
+    expect(pacs.calls.some((call) => call.startsWith('wado series'))).toBe(false);
+  });
+
   test('job for another card version is rejected', async () => {
     const pacs = fakePacs(ctFiles, segFile);
     const analyse = createStudyAnalyser({ pacs, modelCard: card, logger: pino({ level: 'silent' }) });
