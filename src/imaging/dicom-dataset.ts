@@ -15,6 +15,7 @@ import { Nqo1Error } from '../errors.js';
 import { truncateInput } from './input-text.js';
 
 import { MAX_INFLATED_DATASET_BYTES, checkDeflatedDatasetSize } from './deflated-dataset.js';
+import { characterSetFallback } from './character-set.js';
 import { fileMetaString } from './file-meta.js';
 
 // dcmjs reports every dictionary VR it resolves for implicit-VR files ("Invalid vr type xs") on
@@ -87,13 +88,23 @@ export function mediaStorageSopClassUid(bytes: Uint8Array): string | null {
 /** One dataset or sequence item, read by DICOM keyword with run-time type checks. */
 export class DicomItem {
   readonly #elements: Readonly<Record<string, unknown>>;
+  readonly #decodeText: (text: string) => string;
 
   /** Origin of the item for error messages, such as "Image file 01.dcm". */
   readonly context: string;
 
-  constructor(elements: Readonly<Record<string, unknown>>, context: string) {
+  /**
+   * @param decodeText - turns string values into text; set for ISO 2022 character sets, which
+   *   dcmjs does not decode (see `character-set.ts`)
+   */
+  constructor(
+    elements: Readonly<Record<string, unknown>>,
+    context: string,
+    decodeText: (text: string) => string = (text) => text,
+  ) {
     this.#elements = elements;
     this.context = context;
+    this.#decodeText = decodeText;
   }
 
   /** Returns true when the attribute is present with at least one value. */
@@ -109,7 +120,7 @@ export class DicomItem {
     if (typeof first !== 'string') {
       throw this.#malformed(keyword, `must be a string, found ${describeValue(first)}`);
     }
-    const trimmed = first.trim();
+    const trimmed = this.#decodeText(first).trim();
     return trimmed === '' ? null : trimmed;
   }
 
@@ -182,7 +193,7 @@ export class DicomItem {
       if (!isRecord(item)) {
         throw this.#malformed(keyword, `item ${index + 1} is not a dataset`);
       }
-      return new DicomItem(item, `${this.context} ${keyword}[${index + 1}]`);
+      return new DicomItem(item, `${this.context} ${keyword}[${index + 1}]`, this.#decodeText);
     });
   }
 
@@ -244,9 +255,10 @@ export function readDicomFile(
   }
 
   checkDeflatedDatasetSize(view, context, options.maxInflatedBytes ?? MAX_INFLATED_DATASET_BYTES);
-  const parsed = parseWithDcmjs(bytes, context);
+  const fallback = characterSetFallback(view, fileMetaString(view, 0x0010) ?? '');
+  const parsed = parseWithDcmjs(fallback?.bytes ?? bytes, context);
   const meta = new DicomItem(parsed.meta, `${context} file meta information`);
-  const dataset = new DicomItem(parsed.dataset, context);
+  const dataset = new DicomItem(parsed.dataset, context, fallback?.decodeText);
 
   const transferSyntaxUid = meta.requireString('TransferSyntaxUID');
   const transferSyntax = NATIVE_TRANSFER_SYNTAXES.get(transferSyntaxUid);

@@ -52,3 +52,16 @@ export function fileMetaString(file: Uint8Array, element: number): string | null
 export function asciiAt(file: Uint8Array, offset: number, length: number): string {
   return new TextDecoder('latin1').decode(file.subarray(offset, offset + length));
 }
+
+/** Returns the offset just past the file meta group: the first element of the dataset. */
+export function fileMetaEnd(file: Uint8Array): number {
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  let offset = FILE_META_OFFSET;
+  while (offset + 8 <= file.length && view.getUint16(offset, true) === 0x0002) {
+    const longLength = LONG_LENGTH_VRS.has(asciiAt(file, offset + 4, 2));
+    if (longLength && offset + 12 > file.length) return file.length;
+    const length = longLength ? view.getUint32(offset + 8, true) : view.getUint16(offset + 6, true);
+    offset += (longLength ? 12 : 8) + length;
+  }
+  return offset;
+}
