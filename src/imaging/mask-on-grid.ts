@@ -5,8 +5,8 @@
  * Resampling maps each image voxel centre through both grids' index↔patient transforms:
  * `x = O_img + Σ_a i_a·s_a·u_a` (patient mm), then the mask's continuous index
  * `c = M⁻¹ (x − O_mask)`, where the columns of M are `s_a·u_a` of the mask grid. The index is
- * rounded to the nearest integer per axis, halves upwards; inside the mask grid the image voxel
- * takes that label, outside it takes 0. An index within `toleranceMm / s_a` below a half counts as
+ * rounded to the nearest integer per axis, halves upwards. Inside the mask grid the image voxel
+ * takes that label, and outside it takes 0. An index within `toleranceMm / s_a` below a half counts as
  * the half, so header rounding never flips a voxel centre that lies on a mask voxel boundary.
  *
  * @see src/imaging/volume.ts for the grid convention.
@@ -92,7 +92,9 @@ type Matrix3 = readonly [Vec3, Vec3, Vec3];
 
 /** Inverse of the matrix whose columns are spacing × axis, mapping mm offsets to index units. */
 function inverseIndexTransform(grid: Grid): Matrix3 {
-  const columns = grid.axes.map((axis, a) => axis.map((value) => value * grid.spacingMm[a]!)) as unknown as Matrix3;
+  const columns = grid.axes.map((axis, a) =>
+    axis.map((value) => value * grid.spacingMm[a]!),
+  ) as unknown as Matrix3;
   const [c0, c1, c2] = columns;
   // Rows of the inverse are the cross products of the columns divided by the determinant.
   const r0 = crossOf(c1, c2);
@@ -161,7 +163,8 @@ export function formatBox(box: { readonly minMm: Vec3; readonly maxMm: Vec3 } | 
 export function gridBoxMm(grid: Grid): { readonly minMm: Vec3; readonly maxMm: Vec3 } {
   const [nx, ny, nz] = grid.dimensions;
   const corners: Vec3[] = [];
-  for (const i of [0, nx - 1]) for (const j of [0, ny - 1]) for (const k of [0, nz - 1]) corners.push(voxelCentreMm(grid, i, j, k));
+  for (const i of [0, nx - 1])
+    for (const j of [0, ny - 1]) for (const k of [0, nz - 1]) corners.push(voxelCentreMm(grid, i, j, k));
   const min: [number, number, number] = [Infinity, Infinity, Infinity];
   const max: [number, number, number] = [-Infinity, -Infinity, -Infinity];
   for (const corner of corners) {

@@ -1,21 +1,16 @@
 /**
  * NRRD label maps (and other label volumes, such as NIfTI) as binary masks on the CT grid.
  *
- * A label map on the CT grid is used as it is. Same grid means: equal dimensions, spacings within
+ * A label map on the CT grid is used as it is. Same grid means equal dimensions, spacings within
  * 0.001 mm, axis directions within 1e-4 per component, and the origin within the position
- * tolerance along each axis (default max(0.01 mm, 1 % of the spacing); `toleranceMm` overrides
- * it). A label map on any other grid (other spacing, shifted origin, cropped, other orientation)
+ * tolerance along each axis. That tolerance is max(0.01 mm, 1 % of the spacing) unless
+ * `toleranceMm` sets it. A label map on any other grid (other spacing, shifted origin, cropped, other orientation)
  * is resampled onto the CT grid by nearest neighbour, see `mask-on-grid.ts`.
  */
 
 import { Nqo1Error } from '../errors.js';
 
-import {
-  boundingBoxMm,
-  checkRoiOnGrid,
-  maskToleranceMm,
-  resampleLabels,
-} from './mask-on-grid.js';
+import { boundingBoxMm, checkRoiOnGrid, maskToleranceMm, resampleLabels } from './mask-on-grid.js';
 import { maskFromLabelVolume } from './nrrd.js';
 import { GEOMETRY_TOLERANCE, dot, subtract, vectorsAgree } from './slice-geometry.js';
 

@@ -7,7 +7,7 @@
  *   probability or occupancy in 0..MaximumFractionalValue. A pixel belongs to the segment when
  *   `value ≥ threshold × MaximumFractionalValue` (inclusive), threshold 0.5 by default.
  * - LABELMAP (Label Map Segmentation Storage): 8- or 16-bit frames, each value the SegmentNumber
- *   of the pixel (0 is background), so every frame holds every segment.
+ *   of the pixel (0 is background), so every frame contains every segment.
  *
  * @see DICOM PS3.3 sections C.8.20.2 (Segmentation Image module, SegmentationType and
  *   SegmentationFractionalType) and A.51 / A.51a (Segmentation and Label Map Segmentation IODs).
@@ -38,7 +38,7 @@ export type SegmentationKind =
   | { readonly type: 'LABELMAP' };
 
 /**
- * Reads the SOP class and SegmentationType and refuses what this release cannot place on a CT grid.
+ * Reads the SOP class and SegmentationType, and rejects the objects this release cannot place on a CT grid.
  *
  * @throws Nqo1Error ERR_DICOM_UNSUPPORTED for another SOP class, for tiled (slide microscopy)
  *   segmentations and for an unknown SegmentationType; ERR_SEG_MALFORMED for a FRACTIONAL SEG
@@ -76,7 +76,9 @@ export function readSegmentationKind(dataset: DicomItem): SegmentationKind {
     }
     const maximumFractionalValue = dataset.requireNumber('MaximumFractionalValue');
     if (!Number.isInteger(maximumFractionalValue) || maximumFractionalValue < 1) {
-      throw segMalformed(`MaximumFractionalValue is ${maximumFractionalValue}; it must be a positive integer`);
+      throw segMalformed(
+        `MaximumFractionalValue is ${maximumFractionalValue}; it must be a positive integer`,
+      );
     }
     return { type: 'FRACTIONAL', fractionalType, maximumFractionalValue };
   }
@@ -88,12 +90,13 @@ export function readSegmentationKind(dataset: DicomItem): SegmentationKind {
 }
 
 /**
- * Refuses segmentations of a tiled pixel matrix (slide microscopy): their frames are tiles of one
+ * Rejects segmentations of a tiled pixel matrix (slide microscopy): their frames are tiles of one
  * slide image located by TotalPixelMatrix coordinates, not CT slices in patient space.
  */
 function checkNotTiled(dataset: DicomItem): void {
   const organization = dataset.string('DimensionOrganizationType');
-  const tiled = organization === 'TILED_FULL' || organization === 'TILED_SPARSE' || dataset.has('TotalPixelMatrixRows');
+  const tiled =
+    organization === 'TILED_FULL' || organization === 'TILED_SPARSE' || dataset.has('TotalPixelMatrixRows');
   if (!tiled) return;
   throw new Nqo1Error(
     'ERR_DICOM_UNSUPPORTED',
@@ -128,7 +131,7 @@ export function fractionalCutoff(maximumFractionalValue: number, threshold: numb
 /**
  * Decodes the frames of a SEG and returns, per frame, the 0/1 mask of `segmentNumber`.
  *
- * Seam for compressed SEG frames: this reads native Pixel Data only (`readDicomFile` refuses
+ * Seam for compressed SEG frames: this reads native Pixel Data only (`readDicomFile` rejects
  * compressed transfer syntaxes). A decoder of encapsulated frames returning the stored values of
  * one frame would be called in `storedFrame` in place of `decodeStoredValues`, and for 1-bit
  * frames in place of `unpackBinaryFrames`.

@@ -161,7 +161,9 @@ function sliceFromReference(
     }
   }
   if (slices.size > 1) {
-    throw segMalformed(`frame ${frame + 1} references images of several CT slices (k=${[...slices].join(', ')})`);
+    throw segMalformed(
+      `frame ${frame + 1} references images of several CT slices (k=${[...slices].join(', ')})`,
+    );
   }
   const [k] = slices;
   return { k: k ?? null, unknownUids };

@@ -30,11 +30,7 @@ export interface SegmentDescription {
  * @throws Nqo1Error ERR_SEGMENT_SELECTION listing the segments when none or several match;
  *   ERR_SEG_MALFORMED when the SEG describes no segment.
  */
-export function selectSegment(
-  dataset: DicomItem,
-  selection: SegmentSelection,
-  labelMap = false,
-): number {
+export function selectSegment(dataset: DicomItem, selection: SegmentSelection, labelMap = false): number {
   const segments = describeSegments(dataset, labelMap);
   if (segments.length === 0) {
     throw new Nqo1Error(

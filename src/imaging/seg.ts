@@ -8,10 +8,10 @@
  * `toleranceMm` overrides it). A frame without a plane position is placed by the
  * ReferencedSOPInstanceUID of its DerivationImageSequence/SourceImageSequence.
  *
- * Within the slice, a frame may be cropped, shifted or sampled at another pixel spacing: each CT
- * voxel (i, j) takes the frame pixel nearest to its centre, column `c = round((i·Δx − oᵢ) / Δc)`
- * and row `r = round((j·Δy − oⱼ) / Δr)`, where oᵢ, oⱼ is the frame position relative to the CT
- * origin along the row and column directions, and 0 outside the frame. A frame beyond the first or
+ * Within the slice, a frame may be cropped, shifted or sampled at another pixel spacing. Each CT
+ * voxel (i, j) takes the frame pixel nearest to its centre, at column `c = round((i·Δx − oᵢ) / Δc)`
+ * and row `r = round((j·Δy − oⱼ) / Δr)`, and 0 outside the frame. Here oᵢ, oⱼ is the frame
+ * position relative to the CT origin along the row and column directions. A frame beyond the first or
  * last CT slice lies outside the image and is left out; a frame between two slices is an error.
  *
  * @see DICOM PS3.3 sections A.51 (Segmentation IOD), C.8.20 (Segmentation modules) and C.7.6.16
@@ -35,7 +35,7 @@ import {
 import { FrameGroups, checkFrameOrientation, framePixelSpacing, sliceOfFrame } from './seg-placement.js';
 import { checkReferencedSeries } from './seg-references.js';
 import { describeSegments, listSegments, selectSegment } from './seg-segments.js';
-import { vectorsAgree } from './slice-geometry.js';
+import { GEOMETRY_TOLERANCE, vectorsAgree } from './slice-geometry.js';
 import { voxelCount } from './volume.js';
 
 import type { CtSeries } from './ct-series.js';
@@ -47,7 +47,7 @@ import type { Grid, MaskVolume, Vec3 } from './volume.js';
 
 export type { SegmentSelection } from './seg-segments.js';
 
-/** How to read a SEG: which segment, the geometry tolerance and the fractional threshold. */
+/** Options of {@link readSegMask}: the segment, the geometry tolerance and the fractional threshold. */
 export interface SegReadOptions extends SegmentSelection, MaskGridOptions {
   /**
    * For FRACTIONAL segmentations: a pixel is in the segment when its value is at least this
@@ -111,7 +111,10 @@ export function readSegMask(bytes: ArrayBuffer, series: CtSeries, options: SegRe
     const spacing = framePixelSpacing(groups, frame);
     const placement = sliceOfFrame(groups, frame, series, options);
     box.addFrame(pixels, format, spacing, placement.positionMm, grid);
-    if (placement.k === null) continue; // beyond the first or last CT slice: outside the image
+    // NOTE: a frame beyond the first or last CT slice is left out without a warning, as the part of
+    // a resampled NRRD mask outside the image is. MaskVolume has no field to report the clipped
+    // voxel count; the ERR_MASK_GEOMETRY check below only catches a segment wholly outside.
+    if (placement.k === null) continue;
 
     const earlier = frameOfSlice.get(placement.k);
     if (earlier !== undefined) {
@@ -128,13 +131,17 @@ export function readSegMask(bytes: ArrayBuffer, series: CtSeries, options: SegRe
     const thresholdText = kind.type === 'FRACTIONAL' ? ` at fractionalThreshold ${threshold}` : '';
     throw new Nqo1Error(
       'ERR_MASK_EMPTY',
-      `SEG file: ${description} has no pixel in its ${framesOfSegment} frames${thresholdText}. The SEG holds segments ` +
+      `SEG file: ${description} has no pixel in its ${framesOfSegment} frames${thresholdText}. The SEG contains segments ` +
         `${listSegments(describeSegments(dataset, labelMap))}; choose the segment of the tumour, or check the segmentation.`,
       { details: { segmentNumber, frames: framesOfSegment } },
     );
   }
   const mask = { grid, voxels };
-  checkRoiOnGrid(mask, { description: `SEG file: ${description}`, sourceVoxels: box.count, sourceBoxMm: box.value() });
+  checkRoiOnGrid(mask, {
+    description: `SEG file: ${description}`,
+    sourceVoxels: box.count,
+    sourceBoxMm: box.value(),
+  });
   return mask;
 }
 
@@ -183,7 +190,7 @@ function placeFrame(
   const aligned =
     format.columns === nx &&
     format.rows === ny &&
-    vectorsAgree(spacing, [sx, sy], 1e-3) &&
+    vectorsAgree(spacing, [sx, sy], GEOMETRY_TOLERANCE.spacingMm) &&
     Math.abs(offsetMm[0]) <= maskToleranceMm(sx, options) &&
     Math.abs(offsetMm[1]) <= maskToleranceMm(sy, options);
   if (aligned) {

@@ -22,7 +22,7 @@ const AXES: Grid['axes'] = [
 /** The image: 10 × 10 × 10 voxels of 1 mm, first voxel centre at the origin. */
 const IMAGE: Grid = { dimensions: [10, 10, 10], spacingMm: [1, 1, 1], originMm: [0, 0, 0], axes: AXES };
 
-/** A label map on `grid` with label 1 in the box of voxel indices [from, to] (inclusive) per axis. */
+/** Builds a label map on `grid` with label 1 in the box of voxel indices [from, to] (inclusive) per axis. */
 function boxLabelMap(grid: Grid, from: Vec3, to: Vec3): NrrdVolume {
   const voxels = new Float64Array(grid.dimensions[0] * grid.dimensions[1] * grid.dimensions[2]);
   for (let k = from[2]; k <= to[2]; k++) {
@@ -45,7 +45,12 @@ function errorOf(action: () => unknown): Error {
 describe('maskFromNrrdOnGrid on another grid', () => {
   it('resamples a coarser mask: each 2 mm voxel covers 2 × 2 × 2 image voxels', () => {
     // Mask centres at 0.5 + 2a mm; image voxel i maps to (i − 0.5) / 2, which rounds to ⌊i / 2⌋.
-    const coarse: Grid = { dimensions: [5, 5, 5], spacingMm: [2, 2, 2], originMm: [0.5, 0.5, 0.5], axes: AXES };
+    const coarse: Grid = {
+      dimensions: [5, 5, 5],
+      spacingMm: [2, 2, 2],
+      originMm: [0.5, 0.5, 0.5],
+      axes: AXES,
+    };
     const mask = maskFromNrrdOnGrid(boxLabelMap(coarse, [1, 1, 1], [2, 2, 2]), IMAGE, 1);
     expect(mask.grid).toBe(IMAGE);
     expect(countLabel(mask)).toBe(64);
@@ -89,7 +94,11 @@ describe('maskFromNrrdOnGrid on another grid', () => {
   });
 
   it('rounds a centre on a voxel boundary the same way despite header rounding', () => {
-    const exact = resampleLabels(boxLabelMap({ ...IMAGE, originMm: [0.5, 0, 0] }, [2, 0, 0], [2, 9, 9]).voxels, { ...IMAGE, originMm: [0.5, 0, 0] }, IMAGE);
+    const exact = resampleLabels(
+      boxLabelMap({ ...IMAGE, originMm: [0.5, 0, 0] }, [2, 0, 0], [2, 9, 9]).voxels,
+      { ...IMAGE, originMm: [0.5, 0, 0] },
+      IMAGE,
+    );
     for (const noise of [1e-7, -1e-7]) {
       const grid: Grid = { ...IMAGE, originMm: [0.5 + noise, 0, 0] };
       const labels = resampleLabels(boxLabelMap(grid, [2, 0, 0], [2, 9, 9]).voxels, grid, IMAGE);

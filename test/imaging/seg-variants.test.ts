@@ -89,7 +89,9 @@ describe('FRACTIONAL SEGs on three CT2 slices', () => {
 
     const empty = errorOf(() => readSegMask(seg, series, { fractionalThreshold: 0.6 }));
     expect(isNqo1Error(empty, 'ERR_MASK_EMPTY')).toBe(true);
-    expect(empty.message).toContain('segment 1 "first segment" has no pixel in its 3 frames at fractionalThreshold 0.6');
+    expect(empty.message).toContain(
+      'segment 1 "first segment" has no pixel in its 3 frames at fractionalThreshold 0.6',
+    );
 
     const invalid = errorOf(() => readSegMask(seg, series, { fractionalThreshold: 0 }));
     expect(isNqo1Error(invalid, 'ERR_SETTINGS_INVALID')).toBe(true);
@@ -198,14 +200,18 @@ describe('BINARY SEG frames of other sizes', () => {
     // The frames start at the CT origin, so columns and rows 510 and 511 stay empty.
     for (let k = 0; k < 3; k++) {
       for (let j = 0; j < 512; j++) {
-        expect(mask.voxels[voxelIndex(mask.grid, 510, j, k)]! + mask.voxels[voxelIndex(mask.grid, 511, j, k)]!).toBe(0);
+        expect(
+          mask.voxels[voxelIndex(mask.grid, 510, j, k)]! + mask.voxels[voxelIndex(mask.grid, 511, j, k)]!,
+        ).toBe(0);
       }
     }
   });
 
   it('places cropped frames moved by 0.8 mm one column further', async () => {
     const series = await readCtSeriesFromFolder(join(SEGMENTATIONS, 'ct-3slice'));
-    const bytes = new Uint8Array(await readArrayBuffer(join(DICOM, 'pydicom-data/liver_nonbyte_aligned.dcm')));
+    const bytes = new Uint8Array(
+      await readArrayBuffer(join(DICOM, 'pydicom-data/liver_nonbyte_aligned.dcm')),
+    );
     const liver = readSegMask(bytes.slice().buffer, series);
     // x of every frame from −235.2 to −234.4 mm: CT column i takes frame column
     // round(i − 0.8 / 0.810547) = i − 1.
@@ -221,7 +227,9 @@ describe('BINARY SEG frames of other sizes', () => {
 
   it('resamples frames of twice the CT pixel spacing by nearest neighbour', async () => {
     const series = await readCtSeriesFromFolder(join(SEGMENTATIONS, 'ct-3slice'));
-    const bytes = new Uint8Array(await readArrayBuffer(join(DICOM, 'pydicom-data/liver_nonbyte_aligned.dcm')));
+    const bytes = new Uint8Array(
+      await readArrayBuffer(join(DICOM, 'pydicom-data/liver_nonbyte_aligned.dcm')),
+    );
     const liver = readSegMask(bytes.slice().buffer, series);
     expect(replaceAscii(bytes, '8.105470e-01', '1.621094e+00')).toBe(2);
     const coarse = readSegMask(bytes.buffer, series);
