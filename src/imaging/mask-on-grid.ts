@@ -63,14 +63,18 @@ export function resampleLabels(
   const snap = from.spacingMm.map((spacing) => maskToleranceMm(spacing, options) / spacing);
   const labels = new Uint8Array(voxelCount(to));
 
+  // The mask index is affine in (i, j, k), so each row starts from its first voxel and steps by
+  // the mask index change of one image voxel along i.
+  const origin = applyInverse(inverse, to.originMm, from.originMm);
+  const step = to.axes.map((axis, a) => applyInverse(inverse, scaled(axis, to.spacingMm[a]!), [0, 0, 0]));
+  const [stepI, stepJ, stepK] = step as [Vec3, Vec3, Vec3];
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
+      const rowStart = [0, 1, 2].map((a) => origin[a]! + j * stepJ[a]! + k * stepK[a]!);
       for (let i = 0; i < nx; i++) {
-        const centre = voxelCentreMm(to, i, j, k);
-        const index = applyInverse(inverse, centre, from.originMm);
-        const a = nearestIndex(index[0], snap[0]!);
-        const b = nearestIndex(index[1], snap[1]!);
-        const c = nearestIndex(index[2], snap[2]!);
+        const a = nearestIndex(rowStart[0]! + i * stepI[0], snap[0]!);
+        const b = nearestIndex(rowStart[1]! + i * stepI[1], snap[1]!);
+        const c = nearestIndex(rowStart[2]! + i * stepI[2], snap[2]!);
         if (a < 0 || b < 0 || c < 0 || a >= mx || b >= my || c >= mz) continue;
         const value = Math.trunc(values[a + mx * (b + my * c)]!);
         labels[i + nx * (j + ny * k)] = value < 0 || value > 255 ? 0 : value;
@@ -110,6 +114,10 @@ function inverseIndexTransform(grid: Grid): Matrix3 {
   }
   const scale = (row: Vec3): Vec3 => [row[0] / determinant, row[1] / determinant, row[2] / determinant];
   return [scale(r0), scale(r1), scale(r2)];
+}
+
+function scaled(vector: Vec3, factor: number): Vec3 {
+  return [vector[0] * factor, vector[1] * factor, vector[2] * factor];
 }
 
 function crossOf(a: Vec3, b: Vec3): Vec3 {
