@@ -1,109 +1,95 @@
 /**
- * NRRD label maps as binary masks on the CT grid.
+ * NRRD label maps (and other label volumes, such as NIfTI) as binary masks on the CT grid.
  *
- * The label map must already lie on the CT grid. Dimensions must be equal, spacings within 0.001 mm,
- * and axis directions within 1e-4 per component. The origin may be off by at most
- * max(0.01 mm, 1 % of the spacing) along each axis.
- *
- * LIMITATION: a label map on another grid is rejected rather than resampled, because
- * nearest-neighbour resampling onto the CT grid is not written yet. Resampling voxel centres
- * through both grids' index-to-patient transforms would lift this.
+ * A label map on the CT grid is used as it is. Same grid means equal dimensions, spacings within
+ * 0.001 mm, axis directions within 1e-4 per component, and the origin within the position
+ * tolerance along each axis. That tolerance is max(0.01 mm, 1 % of the spacing) unless
+ * `toleranceMm` sets it. A label map on any other grid (other spacing, shifted origin, cropped, other orientation)
+ * is resampled onto the CT grid by nearest neighbour, see `mask-on-grid.ts`.
  */
 
 import { Nqo1Error } from '../errors.js';
 
+import { boundingBoxMm, checkRoiOnGrid, maskToleranceMm, resampleLabels } from './mask-on-grid.js';
 import { maskFromLabelVolume } from './nrrd.js';
-import {
-  GEOMETRY_TOLERANCE,
-  dot,
-  formatVector,
-  positionToleranceMm,
-  subtract,
-  vectorsAgree,
-} from './slice-geometry.js';
+import { GEOMETRY_TOLERANCE, dot, subtract, vectorsAgree } from './slice-geometry.js';
 
+import type { MaskGridOptions } from './mask-on-grid.js';
 import type { NrrdVolume } from './nrrd.js';
 import type { Grid, MaskVolume } from './volume.js';
+
+export type { MaskGridOptions } from './mask-on-grid.js';
 
 /** Number of distinct label values listed in the error for an absent label. */
 const LISTED_LABELS = 10;
 
 /**
- * Returns the voxels of `nrrd` equal to `label` as a 0/1 mask on `grid`.
+ * Returns the voxels of `nrrd` equal to `label` as a 0/1 mask on `grid`, resampled by nearest
+ * neighbour when the label map lies on another grid.
  *
  * Label values are truncated to integers before the comparison, as in {@link maskFromLabelVolume}.
  *
- * @throws Nqo1Error ERR_MASK_GEOMETRY naming the first property (dimensions, spacing, axis or
- *   origin) that differs; ERR_MASK_EMPTY when every voxel is zero, or, listing the labels present,
- *   when no voxel has `label`.
+ * @param options - `toleranceMm`: position tolerance for treating both grids as one
+ * @throws Nqo1Error ERR_MASK_EMPTY when every voxel is zero, or, listing the labels present, when
+ *   no voxel has `label`; ERR_MASK_GEOMETRY when the label lies wholly outside the image, giving
+ *   both bounding boxes in mm; ERR_ROI_TOO_SMALL when one image voxel carries the label.
  */
-export function maskFromNrrdOnGrid(nrrd: NrrdVolume, grid: Grid, label: number): MaskVolume {
-  checkSameGrid(nrrd.grid, grid);
+export function maskFromNrrdOnGrid(
+  nrrd: NrrdVolume,
+  grid: Grid,
+  label: number,
+  options: MaskGridOptions = {},
+): MaskVolume {
+  const source = maskFromLabelVolume(nrrd, label);
+  let sourceVoxels = 0;
+  for (const value of source.voxels) sourceVoxels += value;
+  if (sourceVoxels === 0) throw absentLabelError(nrrd, label);
 
-  const mask = maskFromLabelVolume({ grid, voxels: nrrd.voxels }, label);
-  if (!mask.voxels.includes(1) && nrrd.voxels.every((value) => value === 0)) {
-    throw new Nqo1Error(
+  const mask = sameGrid(nrrd.grid, grid, options)
+    ? { grid, voxels: source.voxels }
+    : { grid, voxels: resampleLabels(source.voxels, nrrd.grid, grid, options) };
+  checkRoiOnGrid(mask, {
+    description: `The NRRD label ${label}`,
+    sourceVoxels,
+    sourceBoxMm: boundingBoxMm(nrrd.grid, (index) => source.voxels[index] === 1),
+  });
+  return mask;
+}
+
+function absentLabelError(nrrd: NrrdVolume, label: number): Nqo1Error {
+  if (nrrd.voxels.every((value) => value === 0)) {
+    return new Nqo1Error(
       'ERR_MASK_EMPTY',
       `The NRRD label map is empty because no voxel is non-zero, so it contains no label ${label}. ` +
         'Check the segmentation, and export it again once the tumour is drawn on it.',
       { details: { label } },
     );
   }
-  if (!mask.voxels.includes(1)) {
-    const present = new Set<number>();
-    for (const value of nrrd.voxels) {
-      if (present.size > LISTED_LABELS) break;
-      present.add(Math.trunc(value));
-    }
-    const listed = [...present].sort((a, b) => a - b).slice(0, LISTED_LABELS);
-    throw new Nqo1Error(
-      'ERR_MASK_EMPTY',
-      `The NRRD label map has no voxel with label ${label}; it holds the values ${listed.join(', ')}` +
-        `${present.size > LISTED_LABELS ? ', ...' : ''}. Pass the label of the tumour.`,
-      { details: { label } },
-    );
+  const present = new Set<number>();
+  for (const value of nrrd.voxels) {
+    if (present.size > LISTED_LABELS) break;
+    present.add(Math.trunc(value));
   }
-  return mask;
+  const listed = [...present].sort((a, b) => a - b).slice(0, LISTED_LABELS);
+  return new Nqo1Error(
+    'ERR_MASK_EMPTY',
+    `The NRRD label map has no voxel with label ${label}; it holds the values ${listed.join(', ')}` +
+      `${present.size > LISTED_LABELS ? ', ...' : ''}. Pass the label of the tumour.`,
+    { details: { label } },
+  );
 }
 
-function checkSameGrid(mask: Grid, image: Grid): void {
-  if (!vectorsAgree(mask.dimensions, image.dimensions, 0)) {
-    throw geometryError(
-      `its dimensions are ${mask.dimensions.join('×')}, the image's ${image.dimensions.join('×')}`,
-    );
-  }
-  if (!vectorsAgree(mask.spacingMm, image.spacingMm, GEOMETRY_TOLERANCE.spacingMm)) {
-    throw geometryError(
-      `its spacing is ${formatVector(mask.spacingMm)} mm, the image's ${formatVector(image.spacingMm)} mm ` +
-        `(tolerance ${GEOMETRY_TOLERANCE.spacingMm} mm)`,
-    );
-  }
+/** True when the mask grid equals the image grid within the tolerances above. */
+function sameGrid(mask: Grid, image: Grid, options: MaskGridOptions): boolean {
+  if (!vectorsAgree(mask.dimensions, image.dimensions, 0)) return false;
+  if (!vectorsAgree(mask.spacingMm, image.spacingMm, GEOMETRY_TOLERANCE.spacingMm)) return false;
   for (let axis = 0; axis < 3; axis++) {
-    const maskAxis = mask.axes[axis]!;
-    const imageAxis = image.axes[axis]!;
-    if (!vectorsAgree(maskAxis, imageAxis, GEOMETRY_TOLERANCE.directionCosine)) {
-      throw geometryError(
-        `its axis ${'ijk'[axis]} points along ${formatVector(maskAxis)}, the image's along ${formatVector(imageAxis)}`,
-      );
-    }
+    if (!vectorsAgree(mask.axes[axis]!, image.axes[axis]!, GEOMETRY_TOLERANCE.directionCosine)) return false;
   }
   const offset = subtract(mask.originMm, image.originMm);
   for (let axis = 0; axis < 3; axis++) {
     const along = dot(offset, image.axes[axis]!);
-    const tolerance = positionToleranceMm(image.spacingMm[axis]!);
-    if (Math.abs(along) > tolerance) {
-      throw geometryError(
-        `its origin ${formatVector(mask.originMm)} mm is ${along.toFixed(4)} mm from the image's ` +
-          `${formatVector(image.originMm)} mm along axis ${'ijk'[axis]} (tolerance ${tolerance.toFixed(4)} mm)`,
-      );
-    }
+    if (Math.abs(along) > maskToleranceMm(image.spacingMm[axis]!, options)) return false;
   }
-}
-
-function geometryError(problem: string): Nqo1Error {
-  return new Nqo1Error(
-    'ERR_MASK_GEOMETRY',
-    `The NRRD label map does not lie on the image grid: ${problem}. Export the label map on the grid of the ` +
-      'CT series (resampling is not supported yet).',
-  );
+  return true;
 }

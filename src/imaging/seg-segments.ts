@@ -17,7 +17,7 @@ export interface SegmentSelection {
   readonly segmentLabel?: string;
 }
 
-interface SegmentDescription {
+export interface SegmentDescription {
   readonly number: number;
   readonly label: string | null;
 }
@@ -30,11 +30,8 @@ interface SegmentDescription {
  * @throws Nqo1Error ERR_SEGMENT_SELECTION listing the segments when none or several match;
  *   ERR_SEG_MALFORMED when the SEG describes no segment.
  */
-export function selectSegment(dataset: DicomItem, selection: SegmentSelection): number {
-  const segments = dataset.sequence('SegmentSequence').map((item): SegmentDescription => ({
-    number: item.requireNumber('SegmentNumber'),
-    label: item.string('SegmentLabel'),
-  }));
+export function selectSegment(dataset: DicomItem, selection: SegmentSelection, labelMap = false): number {
+  const segments = describeSegments(dataset, labelMap);
   if (segments.length === 0) {
     throw new Nqo1Error(
       'ERR_SEG_MALFORMED',
@@ -56,15 +53,32 @@ export function selectSegment(dataset: DicomItem, selection: SegmentSelection): 
   const chosen = candidates[0];
   if (candidates.length === 1 && chosen !== undefined) return chosen.number;
 
-  const listed = segments
-    .map((segment) => `${segment.number} "${truncateInput(segment.label ?? '')}"`)
-    .join(', ');
+  const listed = listSegments(segments);
   const problem = describeMismatch(selection, candidates.length);
   throw new Nqo1Error(
     'ERR_SEGMENT_SELECTION',
     `SEG file: ${problem}. The SEG holds segments ${listed}; choose one by segment number or label.`,
     { details: { segments: segments.map((segment) => segment.number) } },
   );
+}
+
+/**
+ * Returns the segments of SegmentSequence. In a label map, segment 0 is the background (the value
+ * of unlabelled pixels), so it is left out.
+ */
+export function describeSegments(dataset: DicomItem, labelMap: boolean): readonly SegmentDescription[] {
+  return dataset
+    .sequence('SegmentSequence')
+    .map((item): SegmentDescription => ({
+      number: item.requireNumber('SegmentNumber'),
+      label: item.string('SegmentLabel'),
+    }))
+    .filter((segment) => !labelMap || segment.number !== 0);
+}
+
+/** Formats segments as `1 "Liver", 2 "Tumour"` for messages. */
+export function listSegments(segments: readonly SegmentDescription[]): string {
+  return segments.map((segment) => `${segment.number} "${truncateInput(segment.label ?? '')}"`).join(', ');
 }
 
 function normaliseLabel(label: string): string {

@@ -1,10 +1,18 @@
 /**
  * DICOM Segmentation (SEG) objects as a binary mask on the grid of their CT series.
  *
+ * BINARY, FRACTIONAL (thresholded, see `seg-frames.ts`) and Label Map segmentations are read.
  * Each frame is placed on a CT slice by its own geometry, never by its frame number. The
  * ImagePositionPatient of its PlanePositionSequence is projected on the CT slice normal and
- * matched to a slice within max(0.01 mm, 1 % of the slice step). A frame without a plane position
- * is placed by the ReferencedSOPInstanceUID of its DerivationImageSequence/SourceImageSequence.
+ * matched to a slice within the position tolerance (default max(0.01 mm, 1 % of the slice step);
+ * `toleranceMm` overrides it). A frame without a plane position is placed by the
+ * ReferencedSOPInstanceUID of its DerivationImageSequence/SourceImageSequence.
+ *
+ * Within the slice, a frame may be cropped, shifted or sampled at another pixel spacing. Each CT
+ * voxel (i, j) takes the frame pixel nearest to its centre, at column `c = round((i·Δx − oᵢ) / Δc)`
+ * and row `r = round((j·Δy − oⱼ) / Δr)`, and 0 outside the frame. Here oᵢ, oⱼ is the frame
+ * position relative to the CT origin along the row and column directions. A frame beyond the first or
+ * last CT slice lies outside the image and is left out; a frame between two slices is an error.
  *
  * @see DICOM PS3.3 sections A.51 (Segmentation IOD), C.8.20 (Segmentation modules) and C.7.6.16
  *   (Multi-frame Functional Groups).
@@ -15,163 +23,140 @@ import { Nqo1Error } from '../errors.js';
 import { truncateInput } from './input-text.js';
 
 import { readDicomFile } from './dicom-dataset.js';
-import { readPixelFormat, unpackBinaryFrames } from './pixel-data.js';
-import { checkReferencedSeries } from './seg-references.js';
-import { selectSegment } from './seg-segments.js';
+import { checkRoiOnGrid, maskToleranceMm } from './mask-on-grid.js';
+import { readPixelFormat } from './pixel-data.js';
 import {
-  GEOMETRY_TOLERANCE,
-  formatVector,
-  matchSlice,
-  positionToleranceMm,
-  vectorsAgree,
-} from './slice-geometry.js';
+  DEFAULT_FRACTIONAL_THRESHOLD,
+  checkBitDepth,
+  readSegmentationKind,
+  segMalformed,
+  segmentFrameDecoder,
+} from './seg-frames.js';
+import { FrameGroups, checkFrameOrientation, framePixelSpacing, sliceOfFrame } from './seg-placement.js';
+import { checkReferencedSeries } from './seg-references.js';
+import { describeSegments, listSegments, selectSegment } from './seg-segments.js';
+import { GEOMETRY_TOLERANCE, vectorsAgree } from './slice-geometry.js';
+import { voxelCount } from './volume.js';
 
 import type { CtSeries } from './ct-series.js';
 import type { DicomItem } from './dicom-dataset.js';
+import type { MaskGridOptions } from './mask-on-grid.js';
 import type { PixelFormat } from './pixel-data.js';
 import type { SegmentSelection } from './seg-segments.js';
-import type { Grid, MaskVolume } from './volume.js';
+import type { Grid, MaskVolume, Vec3 } from './volume.js';
 
 export type { SegmentSelection } from './seg-segments.js';
 
-const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
-const LABEL_MAP_SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.7';
+/** Options of {@link readSegMask}: the segment, the geometry tolerance and the fractional threshold. */
+export interface SegReadOptions extends SegmentSelection, MaskGridOptions {
+  /**
+   * For FRACTIONAL segmentations: a pixel is in the segment when its value is at least this
+   * fraction of MaximumFractionalValue (inclusive). In (0, 1]; default 0.5.
+   */
+  readonly fractionalThreshold?: number;
+}
 
 /**
- * Reads one segment of a BINARY DICOM SEG as a 0/1 mask on the grid of `series`.
+ * Reads one segment of a DICOM SEG as a 0/1 mask on the grid of `series`.
  *
- * The SEG must share the series' FrameOfReferenceUID (when both state one), orientation, pixel
- * spacing, rows and columns, and name the series in its ReferencedSeriesSequence when it has one.
- * A frame that references source images must reference images of the series. A segment without
- * frames gives an empty mask.
+ * The SEG must share the series' FrameOfReferenceUID (when both state one) and orientation, and
+ * name the series in its ReferencedSeriesSequence when it has one. A frame that references source
+ * images must reference images of the series.
  *
  * @param bytes - the SEG Part 10 file
  * @param series - the CT series the segmentation was drawn on
- * @param options - which segment to read; by default the only segment of the SEG
- * @throws Nqo1Error ERR_DICOM_UNSUPPORTED for FRACTIONAL and LABELMAP segmentations;
- *   ERR_SEGMENT_SELECTION when no single segment matches; ERR_MASK_GEOMETRY when the SEG does not
- *   lie on the CT grid; ERR_SEG_MALFORMED for missing or contradictory frame information.
+ * @param options - which segment to read (by default the only one), `toleranceMm`, `fractionalThreshold`
+ * @throws Nqo1Error ERR_DICOM_UNSUPPORTED for tiled (microscopy) segmentations;
+ *   ERR_SEGMENT_SELECTION when no single segment matches; ERR_MASK_EMPTY when the segment has no
+ *   pixel; ERR_MASK_GEOMETRY when the SEG does not lie on the CT grid or wholly outside it;
+ *   ERR_ROI_TOO_SMALL for a one-voxel segment; ERR_SEG_MALFORMED for missing or contradictory
+ *   frame information.
  */
-export function readSegMask(
-  bytes: ArrayBuffer,
-  series: CtSeries,
-  options: SegmentSelection = {},
-): MaskVolume {
-  const context = 'SEG file';
-  const file = readDicomFile(bytes, context);
+export function readSegMask(bytes: ArrayBuffer, series: CtSeries, options: SegReadOptions = {}): MaskVolume {
+  const file = readDicomFile(bytes, 'SEG file');
   const dataset = file.dataset;
-  checkSegmentationType(dataset);
-
+  const kind = readSegmentationKind(dataset);
   const format = readPixelFormat(dataset);
-  if (format.bitsAllocated !== 1 || file.pixelData === null) {
-    throw segError(`a BINARY SEG must store 1-bit Pixel Data, found BitsAllocated ${format.bitsAllocated}`);
-  }
-  const segmentNumber = selectSegment(dataset, options);
+  checkBitDepth(kind, format);
+  const labelMap = kind.type === 'LABELMAP';
+  const segmentNumber = selectSegment(dataset, options, labelMap);
 
   const grid = series.volume.grid;
   checkFrameOfReference(dataset.string('FrameOfReferenceUID'), series.frameOfReferenceUid);
   checkReferencedSeries(dataset, series);
-  checkFrameSize(format, grid);
 
   const perFrame = dataset.sequence('PerFrameFunctionalGroupsSequence');
   if (perFrame.length !== format.numberOfFrames) {
-    throw segError(
+    throw segMalformed(
       `PerFrameFunctionalGroupsSequence has ${perFrame.length} items for NumberOfFrames ${format.numberOfFrames}`,
     );
   }
   const shared = dataset.sequence('SharedFunctionalGroupsSequence')[0] ?? null;
-  const frames = unpackBinaryFrames(file.pixelData, format, file.transferSyntax.littleEndian, context);
+  const threshold = options.fractionalThreshold ?? DEFAULT_FRACTIONAL_THRESHOLD;
+  const decode = segmentFrameDecoder(file, format, kind, segmentNumber, threshold);
 
-  const sliceSize = format.rows * format.columns;
-  const voxels = new Uint8Array(sliceSize * grid.dimensions[2]);
+  const voxels = new Uint8Array(voxelCount(grid));
   const frameOfSlice = new Map<number, number>();
+  const box = new BoxMm();
+  let framesOfSegment = 0;
   for (let frame = 0; frame < format.numberOfFrames; frame++) {
     const groups = new FrameGroups(perFrame[frame]!, shared);
-    if (frameSegmentNumber(groups, frame) !== segmentNumber) continue;
+    if (!labelMap && frameSegmentNumber(groups, frame) !== segmentNumber) continue;
+    framesOfSegment++;
 
-    checkFramePlane(groups, frame, grid);
-    const k = sliceOfFrame(groups, frame, series);
-    const earlier = frameOfSlice.get(k);
+    const pixels = decode(frame);
+    if (!pixels.includes(1)) continue; // a frame without a pixel of the segment adds nothing
+
+    checkFrameOrientation(groups, frame, grid);
+    const spacing = framePixelSpacing(groups, frame);
+    const placement = sliceOfFrame(groups, frame, series, options);
+    box.addFrame(pixels, format, spacing, placement.positionMm, grid);
+    // NOTE: a frame beyond the first or last CT slice is left out without a warning, as the part of
+    // a resampled NRRD mask outside the image is. MaskVolume has no field to report the clipped
+    // voxel count; the ERR_MASK_GEOMETRY check below only catches a segment wholly outside.
+    if (placement.k === null) continue;
+
+    const earlier = frameOfSlice.get(placement.k);
     if (earlier !== undefined) {
-      throw segError(
-        `frames ${earlier + 1} and ${frame + 1} both place segment ${segmentNumber} on CT slice k=${k}`,
+      throw segMalformed(
+        `frames ${earlier + 1} and ${frame + 1} both place segment ${segmentNumber} on CT slice k=${placement.k}`,
       );
     }
-    frameOfSlice.set(k, frame);
-    voxels.set(frames.subarray(frame * sliceSize, (frame + 1) * sliceSize), k * sliceSize);
+    frameOfSlice.set(placement.k, frame);
+    placeFrame(pixels, format, spacing, placement.inPlaneOffsetMm, grid, placement.k, voxels, options);
   }
-  return { grid, voxels };
+
+  const description = segmentDescription(dataset, segmentNumber, labelMap);
+  if (box.count === 0) {
+    const thresholdText = kind.type === 'FRACTIONAL' ? ` at fractionalThreshold ${threshold}` : '';
+    throw new Nqo1Error(
+      'ERR_MASK_EMPTY',
+      `SEG file: ${description} has no pixel in its ${framesOfSegment} frames${thresholdText}. The SEG contains segments ` +
+        `${listSegments(describeSegments(dataset, labelMap))}; choose the segment of the tumour, or check the segmentation.`,
+      { details: { segmentNumber, frames: framesOfSegment } },
+    );
+  }
+  const mask = { grid, voxels };
+  checkRoiOnGrid(mask, {
+    description: `SEG file: ${description}`,
+    sourceVoxels: box.count,
+    sourceBoxMm: box.value(),
+  });
+  return mask;
 }
 
-/** The functional groups of one frame: its own item first, then the shared item. */
-class FrameGroups {
-  readonly #perFrame: DicomItem;
-  readonly #shared: DicomItem | null;
-
-  constructor(perFrame: DicomItem, shared: DicomItem | null) {
-    this.#perFrame = perFrame;
-    this.#shared = shared;
-  }
-
-  /** Returns the first item of a functional group macro, per-frame before shared; null when absent. */
-  item(keyword: string): DicomItem | null {
-    return this.#perFrame.sequence(keyword)[0] ?? this.#shared?.sequence(keyword)[0] ?? null;
-  }
-
-  get perFrame(): DicomItem {
-    return this.#perFrame;
-  }
-}
-
-function checkSegmentationType(dataset: DicomItem): void {
-  const sopClassUid = dataset.string('SOPClassUID');
-  if (sopClassUid === LABEL_MAP_SEGMENTATION_STORAGE) {
-    // LIMITATION: Label Map Segmentation objects (one 8- or 16-bit label per pixel) are rejected
-    // because only bit-packed BINARY frames are decoded. Mapping label values to segments with
-    // the 8/16-bit stored-value decoder of pixel-data.ts would lift this.
-    throw new Nqo1Error(
-      'ERR_DICOM_UNSUPPORTED',
-      'SEG file: Label Map Segmentation Storage objects are not read in this release. Export the segmentation as a BINARY SEG.',
-      { details: { sopClassUid } },
-    );
-  }
-  if (sopClassUid !== SEGMENTATION_STORAGE) {
-    throw new Nqo1Error(
-      'ERR_DICOM_UNSUPPORTED',
-      `SEG file: SOPClassUID is ${truncateInput(String(sopClassUid))}, not Segmentation Storage (${SEGMENTATION_STORAGE}). Pass a DICOM SEG object.`,
-      { details: { sopClassUid: sopClassUid === null ? null : truncateInput(sopClassUid) } },
-    );
-  }
-  const segmentationType = dataset.requireString('SegmentationType');
-  if (segmentationType !== 'BINARY') {
-    // LIMITATION: FRACTIONAL segmentations (probability or occupancy per pixel, 8-bit) are
-    // rejected because the product needs a binary tumour mask and no threshold rule has been
-    // agreed. Decoding the 8-bit frames and thresholding at a model-card setting would lift this.
-    throw new Nqo1Error(
-      'ERR_DICOM_UNSUPPORTED',
-      `SEG file: SegmentationType ${truncateInput(segmentationType)} is not read in this release; only BINARY segmentations are. ` +
-        'Export the tumour as a BINARY SEG.',
-      { details: { segmentationType: truncateInput(segmentationType) } },
-    );
-  }
+function segmentDescription(dataset: DicomItem, segmentNumber: number, labelMap: boolean): string {
+  const segment = describeSegments(dataset, labelMap).find((candidate) => candidate.number === segmentNumber);
+  return `segment ${segmentNumber} "${truncateInput(segment?.label ?? '')}"`;
 }
 
 function checkFrameOfReference(segUid: string | null, ctUid: string | null): void {
   if (segUid !== null && ctUid !== null && segUid !== ctUid) {
-    throw maskGeometryError(
-      `the SEG FrameOfReferenceUID ${truncateInput(segUid)} differs from the CT series' ${truncateInput(ctUid)}, ` +
-        'so it was drawn on other images. Pass the SEG made on this CT series, or the CT series the SEG was made on',
-    );
-  }
-}
-
-function checkFrameSize(format: PixelFormat, grid: Grid): void {
-  // LIMITATION: frames must cover the whole CT slice. A SEG whose frames are cropped or sampled on
-  // another grid would need resampling onto the CT grid, which this release does not do.
-  if (format.columns !== grid.dimensions[0] || format.rows !== grid.dimensions[1]) {
-    throw maskGeometryError(
-      `SEG frames have ${format.rows} rows × ${format.columns} columns, but the CT slices have ` +
-        `${grid.dimensions[1]} × ${grid.dimensions[0]}; cropped or resampled segmentations are not read yet`,
+    throw new Nqo1Error(
+      'ERR_MASK_GEOMETRY',
+      `SEG file: the segmentation does not lie on the CT grid: the SEG FrameOfReferenceUID ${truncateInput(segUid)} ` +
+        `differs from the CT series' ${truncateInput(ctUid)}, so it was drawn on other images. Pass the SEG made on ` +
+        'this CT series, or the CT series the SEG was made on.',
     );
   }
 }
@@ -179,128 +164,85 @@ function checkFrameSize(format: PixelFormat, grid: Grid): void {
 function frameSegmentNumber(groups: FrameGroups, frame: number): number {
   const identification = groups.item('SegmentIdentificationSequence');
   if (identification === null) {
-    throw segError(`frame ${frame + 1} has no SegmentIdentificationSequence`);
+    throw segMalformed(`frame ${frame + 1} has no SegmentIdentificationSequence`);
   }
   return identification.requireNumber('ReferencedSegmentNumber');
 }
 
-/** Requires the frame's orientation and pixel spacing to equal the CT's. */
-function checkFramePlane(groups: FrameGroups, frame: number, grid: Grid): void {
-  const orientation = groups.item('PlaneOrientationSequence')?.numbers('ImageOrientationPatient', 6) ?? null;
-  if (orientation === null) {
-    throw segError(`frame ${frame + 1} has no ImageOrientationPatient in PlaneOrientationSequence`);
-  }
-  const ctOrientation = [...grid.axes[0], ...grid.axes[1]];
-  if (!vectorsAgree(orientation, ctOrientation, GEOMETRY_TOLERANCE.directionCosine)) {
-    throw maskGeometryError(
-      `frame ${frame + 1} has ImageOrientationPatient ${formatVector(orientation)}, but the CT has ${formatVector(ctOrientation)}`,
-    );
-  }
-
-  const spacing = groups.item('PixelMeasuresSequence')?.numbers('PixelSpacing', 2) ?? null;
-  if (spacing === null) {
-    throw segError(`frame ${frame + 1} has no PixelSpacing in PixelMeasuresSequence`);
-  }
-  const ctSpacing = [grid.spacingMm[1], grid.spacingMm[0]];
-  if (!vectorsAgree(spacing, ctSpacing, GEOMETRY_TOLERANCE.spacingMm)) {
-    throw maskGeometryError(
-      `frame ${frame + 1} has PixelSpacing ${formatVector(spacing)} mm, but the CT has ${formatVector(ctSpacing)} mm`,
-    );
-  }
-}
-
 /**
- * Returns the CT slice index of a frame: from its plane position when present, else from the
- * CT image it was derived from. When both are present they must agree, and a source image outside
- * the series is rejected even when the position matches, because the frame was drawn on other images.
+ * Copies a frame onto CT slice k, nearest neighbour in the plane. `spacing` is [column step Δc,
+ * row step Δr] of the frame; `offsetMm` the frame's first pixel centre relative to the CT origin
+ * along the CT i and j axes.
  */
-function sliceOfFrame(groups: FrameGroups, frame: number, series: CtSeries): number {
-  const byPosition = sliceFromPosition(groups, frame, series.volume.grid);
-  const byReference = sliceFromReference(groups, frame, series);
-  if (byPosition !== null && byReference.unknownUids.length > 0) {
-    throw maskGeometryError(
-      `frame ${frame + 1} references source images ${truncateInput(byReference.unknownUids.join(', '))}, which are ` +
-        `not images of CT series ${truncateInput(series.seriesInstanceUid)}, although its ImagePositionPatient lies on slice k=${byPosition}. ` +
-        'Pass the SEG made on this CT series',
-    );
+function placeFrame(
+  pixels: Uint8Array,
+  format: PixelFormat,
+  spacing: readonly [number, number],
+  offsetMm: readonly [number, number],
+  grid: Grid,
+  k: number,
+  voxels: Uint8Array,
+  options: MaskGridOptions,
+): void {
+  const [nx, ny] = grid.dimensions;
+  const [sx, sy] = grid.spacingMm;
+  const sliceStart = k * nx * ny;
+  const aligned =
+    format.columns === nx &&
+    format.rows === ny &&
+    vectorsAgree(spacing, [sx, sy], GEOMETRY_TOLERANCE.spacingMm) &&
+    Math.abs(offsetMm[0]) <= maskToleranceMm(sx, options) &&
+    Math.abs(offsetMm[1]) <= maskToleranceMm(sy, options);
+  if (aligned) {
+    voxels.set(pixels, sliceStart);
+    return;
   }
-  if (byPosition !== null && byReference.k !== null && byPosition !== byReference.k) {
-    throw segError(
-      `frame ${frame + 1} lies on CT slice k=${byPosition} by its ImagePositionPatient but references the image ` +
-        `of slice k=${byReference.k}`,
-    );
-  }
-  const k = byPosition ?? byReference.k;
-  if (k === null && byReference.unknownUids.length === 0) {
-    throw segError(
-      `frame ${frame + 1} has neither a PlanePositionSequence nor a source image reference, so it cannot be placed`,
-    );
-  }
-  if (k === null) {
-    throw maskGeometryError(
-      `frame ${frame + 1} has no PlanePositionSequence and references ${truncateInput(byReference.unknownUids.join(', '))}, ` +
-        `which are not images of CT series ${truncateInput(series.seriesInstanceUid)}. Pass the CT series the segmentation was drawn on`,
-    );
-  }
-  return k;
-}
 
-function sliceFromPosition(groups: FrameGroups, frame: number, grid: Grid): number | null {
-  const position = groups.item('PlanePositionSequence')?.numbers('ImagePositionPatient', 3) ?? null;
-  if (position === null) return null;
-
-  const match = matchSlice(grid, [position[0]!, position[1]!, position[2]!]);
-  const normalTolerance = positionToleranceMm(grid.spacingMm[2]);
-  const inside =
-    match.k >= 0 && match.k < grid.dimensions[2] && Math.abs(match.normalOffsetMm) <= normalTolerance;
-  const inPlane =
-    Math.abs(match.inPlaneOffsetMm[0]) <= positionToleranceMm(grid.spacingMm[0]) &&
-    Math.abs(match.inPlaneOffsetMm[1]) <= positionToleranceMm(grid.spacingMm[1]);
-  if (!inside || !inPlane) {
-    throw maskGeometryError(
-      `frame ${frame + 1} at ImagePositionPatient ${formatVector(position)} matches no CT slice: nearest slice ` +
-        `k=${match.k} of 0..${grid.dimensions[2] - 1}, ${match.normalOffsetMm.toFixed(4)} mm off along the normal ` +
-        `and ${formatVector(match.inPlaneOffsetMm)} mm off within the plane (tolerance ${normalTolerance.toFixed(4)} mm). ` +
-        'Pass the complete CT series the segmentation was drawn on',
-    );
-  }
-  return match.k;
-}
-
-/** Finds the CT slice whose SOPInstanceUID the frame's DerivationImageSequence references. */
-function sliceFromReference(
-  groups: FrameGroups,
-  frame: number,
-  series: CtSeries,
-): { readonly k: number | null; readonly unknownUids: readonly string[] } {
-  const slices = new Set<number>();
-  const unknownUids: string[] = [];
-  for (const derivation of groups.perFrame.sequence('DerivationImageSequence')) {
-    for (const source of derivation.sequence('SourceImageSequence')) {
-      const uid = source.string('ReferencedSOPInstanceUID');
-      if (uid === null) continue;
-      const k = series.sopInstanceUids.indexOf(uid);
-      if (k >= 0) slices.add(k);
-      else unknownUids.push(uid);
+  const snapC = maskToleranceMm(spacing[0], options) / spacing[0];
+  const snapR = maskToleranceMm(spacing[1], options) / spacing[1];
+  for (let j = 0; j < ny; j++) {
+    const r = Math.floor((j * sy - offsetMm[1]) / spacing[1] + 0.5 + snapR);
+    if (r < 0 || r >= format.rows) continue;
+    for (let i = 0; i < nx; i++) {
+      const c = Math.floor((i * sx - offsetMm[0]) / spacing[0] + 0.5 + snapC);
+      if (c < 0 || c >= format.columns) continue;
+      if (pixels[c + format.columns * r] === 1) voxels[sliceStart + i + nx * j] = 1;
     }
   }
-  if (slices.size > 1) {
-    throw segError(`frame ${frame + 1} references images of several CT slices (k=${[...slices].join(', ')})`);
+}
+
+/** Counts the segment's pixels and their bounding box in patient coordinates. */
+class BoxMm {
+  count = 0;
+  readonly #min = [Infinity, Infinity, Infinity];
+  readonly #max = [-Infinity, -Infinity, -Infinity];
+
+  addFrame(
+    pixels: Uint8Array,
+    format: PixelFormat,
+    spacing: readonly [number, number],
+    positionMm: Vec3,
+    grid: Grid,
+  ): void {
+    const [row, column] = grid.axes;
+    for (let r = 0; r < format.rows; r++) {
+      for (let c = 0; c < format.columns; c++) {
+        if (pixels[c + format.columns * r] !== 1) continue;
+        this.count++;
+        for (let a = 0; a < 3; a++) {
+          const value = positionMm[a]! + c * spacing[0] * row[a]! + r * spacing[1] * column[a]!;
+          this.#min[a] = Math.min(this.#min[a]!, value);
+          this.#max[a] = Math.max(this.#max[a]!, value);
+        }
+      }
+    }
   }
-  const [k] = slices;
-  return { k: k ?? null, unknownUids };
-}
 
-function segError(problem: string): Nqo1Error {
-  return new Nqo1Error(
-    'ERR_SEG_MALFORMED',
-    `SEG file: ${problem}. Export the segmentation again with a complete header.`,
-  );
-}
-
-function maskGeometryError(problem: string): Nqo1Error {
-  return new Nqo1Error(
-    'ERR_MASK_GEOMETRY',
-    `SEG file: the segmentation does not lie on the CT grid: ${problem}.`,
-  );
+  value(): { readonly minMm: Vec3; readonly maxMm: Vec3 } | null {
+    if (this.count === 0) return null;
+    return {
+      minMm: [this.#min[0]!, this.#min[1]!, this.#min[2]!],
+      maxMm: [this.#max[0]!, this.#max[1]!, this.#max[2]!],
+    };
+  }
 }

@@ -209,8 +209,7 @@ describe('readSegMask on the liver SEG of ct-3slice', () => {
   });
 
   it.each([
-    ['FRACTIONAL', 'dicom/highdicom/seg_image_ct_true_fractional.dcm'],
-    ['Label Map SOP class', 'dicom/dcmqi/segmentations/sparse-labelmap-noppv.dcm'],
+    ['a tiled microscopy label map', 'dicom/highdicom/seg_image_sm_control_labelmap.dcm'],
     ['JPEG 2000 frames', 'dicom/pydicom-data/liver_j2k.dcm'],
     ['deflated frames', 'dicom/pydicom-data/liver_deflate.dcm'],
     ['RLE frames', 'dicom/pydicom-data/liver_rle.dcm'],
