@@ -136,6 +136,44 @@ function applyInverse(inverse: Matrix3, point: Vec3, origin: Vec3): Vec3 {
   ];
 }
 
+/**
+ * Returns a test of whether a patient-coordinate point lies within the image: its continuous index
+ * on each axis lies in [−0.5, n − 0.5], widened by the mask tolerance, so that the point falls in a
+ * voxel of the image.
+ */
+export function insideImage(grid: Grid, options: MaskGridOptions = {}): (pointMm: Vec3) => boolean {
+  const inverse = inverseIndexTransform(grid);
+  const slack = grid.spacingMm.map((spacing) => maskToleranceMm(spacing, options) / spacing);
+  return (pointMm) => {
+    const index = applyInverse(inverse, pointMm, grid.originMm);
+    for (let a = 0; a < 3; a++) {
+      const value = index[a]!;
+      if (value < -0.5 - slack[a]! || value > grid.dimensions[a]! - 0.5 + slack[a]!) return false;
+    }
+    return true;
+  };
+}
+
+/** Counts the voxels where `selected` whose centres lie outside `image`. */
+export function countOutside(
+  grid: Grid,
+  selected: (index: number) => boolean,
+  image: Grid,
+  options: MaskGridOptions = {},
+): number {
+  const inside = insideImage(image, options);
+  const [nx, ny, nz] = grid.dimensions;
+  let outside = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        if (selected(i + nx * (j + ny * k)) && !inside(voxelCentreMm(grid, i, j, k))) outside++;
+      }
+    }
+  }
+  return outside;
+}
+
 /** Axis-aligned bounding box in patient coordinates (mm) of the voxel centres where `selected`. */
 export function boundingBoxMm(
   grid: Grid,
@@ -192,13 +230,16 @@ export interface MaskSourceSummary {
   readonly sourceVoxels: number;
   /** Bounding box of those voxels in patient mm, null when there are none. */
   readonly sourceBoxMm: { readonly minMm: Vec3; readonly maxMm: Vec3 } | null;
+  /** Voxels of the source whose centres lie outside the image (see {@link insideImage}). */
+  readonly outsideVoxels: number;
 }
 
 /**
  * Requires the mask on the image grid to hold at least {@link MIN_ROI_VOXELS} voxels.
  *
  * @throws Nqo1Error ERR_MASK_GEOMETRY when the source has voxels but none lands on the image
- *   (the ROI lies outside the image), naming both bounding boxes; ERR_ROI_TOO_SMALL for a
+ *   (the ROI lies outside the image), or when some of its voxels lie outside the image (a clipped
+ *   ROI), naming both bounding boxes; ERR_ROI_TOO_SMALL for a
  *   single voxel, naming the count. An empty source is the caller's ERR_MASK_EMPTY.
  */
 export function checkRoiOnGrid(mask: MaskVolume, source: MaskSourceSummary): void {
@@ -212,6 +253,16 @@ export function checkRoiOnGrid(mask: MaskVolume, source: MaskSourceSummary): voi
         `but none lies inside the image, whose voxel centres span ${formatBox(gridBoxMm(mask.grid))}. ` +
         'Pass the mask drawn on this image series.',
       { details: { sourceVoxels: source.sourceVoxels } },
+    );
+  }
+  if (source.outsideVoxels > 0) {
+    throw new Nqo1Error(
+      'ERR_MASK_GEOMETRY',
+      `${source.description} has ${source.outsideVoxels} of its ${source.sourceVoxels} voxels outside the image ` +
+        `(mask ${formatBox(source.sourceBoxMm)}; image voxel centres ${formatBox(gridBoxMm(mask.grid))}), so ` +
+        'features would describe a clipped region. The image series may be incomplete: pass the whole series ' +
+        'the mask was drawn on.',
+      { details: { sourceVoxels: source.sourceVoxels, outsideVoxels: source.outsideVoxels } },
     );
   }
   if (count > 0 && count < MIN_ROI_VOXELS) {

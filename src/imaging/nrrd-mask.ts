@@ -10,7 +10,13 @@
 
 import { Nqo1Error } from '../errors.js';
 
-import { boundingBoxMm, checkRoiOnGrid, maskToleranceMm, resampleLabels } from './mask-on-grid.js';
+import {
+  boundingBoxMm,
+  checkRoiOnGrid,
+  countOutside,
+  maskToleranceMm,
+  resampleLabels,
+} from './mask-on-grid.js';
 import { maskFromLabelVolume } from './nrrd.js';
 import { GEOMETRY_TOLERANCE, dot, subtract, vectorsAgree } from './slice-geometry.js';
 
@@ -52,6 +58,7 @@ export function maskFromNrrdOnGrid(
     description: `The NRRD label ${label}`,
     sourceVoxels,
     sourceBoxMm: boundingBoxMm(nrrd.grid, (index) => source.voxels[index] === 1),
+    outsideVoxels: countOutside(nrrd.grid, (index) => source.voxels[index] === 1, grid, options),
   });
   return mask;
 }

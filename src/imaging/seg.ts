@@ -11,8 +11,9 @@
  * Within the slice, a frame may be cropped, shifted or sampled at another pixel spacing. Each CT
  * voxel (i, j) takes the frame pixel nearest to its centre, at column `c = round((i·Δx − oᵢ) / Δc)`
  * and row `r = round((j·Δy − oⱼ) / Δr)`, and 0 outside the frame. Here oᵢ, oⱼ is the frame
- * position relative to the CT origin along the row and column directions. A frame beyond the first or
- * last CT slice lies outside the image and is left out; a frame between two slices is an error.
+ * position relative to the CT origin along the row and column directions. A segment with a pixel
+ * outside the image (a frame beyond the first or last CT slice, or past the slice edges) is an
+ * error, and so is a frame between two slices.
  *
  * @see DICOM PS3.3 sections A.51 (Segmentation IOD), C.8.20 (Segmentation modules) and C.7.6.16
  *   (Multi-frame Functional Groups).
@@ -23,7 +24,7 @@ import { Nqo1Error } from '../errors.js';
 import { truncateInput } from './input-text.js';
 
 import { readDicomFile } from './dicom-dataset.js';
-import { checkRoiOnGrid, maskToleranceMm } from './mask-on-grid.js';
+import { checkRoiOnGrid, insideImage, maskToleranceMm } from './mask-on-grid.js';
 import { readPixelFormat } from './pixel-data.js';
 import {
   DEFAULT_FRACTIONAL_THRESHOLD,
@@ -96,6 +97,7 @@ export function readSegMask(bytes: ArrayBuffer, series: CtSeries, options: SegRe
   const decode = segmentFrameDecoder(file, format, kind, segmentNumber, threshold);
 
   const voxels = new Uint8Array(voxelCount(grid));
+  const inside = insideImage(grid, options);
   const frameOfSlice = new Map<number, number>();
   const box = new BoxMm();
   let framesOfSegment = 0;
@@ -110,10 +112,9 @@ export function readSegMask(bytes: ArrayBuffer, series: CtSeries, options: SegRe
     checkFrameOrientation(groups, frame, grid);
     const spacing = framePixelSpacing(groups, frame);
     const placement = sliceOfFrame(groups, frame, series, options);
-    box.addFrame(pixels, format, spacing, placement.positionMm, grid);
-    // NOTE: a frame beyond the first or last CT slice is left out without a warning, as the part of
-    // a resampled NRRD mask outside the image is. MaskVolume has no field to report the clipped
-    // voxel count; the ERR_MASK_GEOMETRY check below only catches a segment wholly outside.
+    box.addFrame(pixels, format, spacing, placement.positionMm, grid, inside);
+    // A frame beyond the first or last CT slice is not placed; checkRoiOnGrid below rejects the
+    // segment, since its pixels count as outside the image.
     if (placement.k === null) continue;
 
     const earlier = frameOfSlice.get(placement.k);
@@ -141,6 +142,7 @@ export function readSegMask(bytes: ArrayBuffer, series: CtSeries, options: SegRe
     description: `SEG file: ${description}`,
     sourceVoxels: box.count,
     sourceBoxMm: box.value(),
+    outsideVoxels: box.outside,
   });
   return mask;
 }
@@ -214,6 +216,8 @@ function placeFrame(
 /** Counts the segment's pixels and their bounding box in patient coordinates. */
 class BoxMm {
   count = 0;
+  /** Pixels whose centres lie outside the image. */
+  outside = 0;
   readonly #min = [Infinity, Infinity, Infinity];
   readonly #max = [-Infinity, -Infinity, -Infinity];
 
@@ -223,17 +227,21 @@ class BoxMm {
     spacing: readonly [number, number],
     positionMm: Vec3,
     grid: Grid,
+    inside: (pointMm: Vec3) => boolean,
   ): void {
     const [row, column] = grid.axes;
     for (let r = 0; r < format.rows; r++) {
       for (let c = 0; c < format.columns; c++) {
         if (pixels[c + format.columns * r] !== 1) continue;
         this.count++;
+        const point: [number, number, number] = [0, 0, 0];
         for (let a = 0; a < 3; a++) {
           const value = positionMm[a]! + c * spacing[0] * row[a]! + r * spacing[1] * column[a]!;
+          point[a] = value;
           this.#min[a] = Math.min(this.#min[a]!, value);
           this.#max[a] = Math.max(this.#max[a]!, value);
         }
+        if (!inside(point)) this.outside++;
       }
     }
   }

@@ -69,11 +69,16 @@ describe('maskFromNrrdOnGrid on another grid', () => {
     expect(mask.voxels[voxelIndex(IMAGE, 9, 4, 7)]).toBe(1);
   });
 
-  it('keeps the part of a mask inside the image', () => {
-    // Mask j indices 1..3 land on image j = −1..1, so one of the three rows lies outside.
+  it('refuses a mask partly outside the image', () => {
+    // Mask j indices 1..3 land on image j = −1..1, so one of the three rows (9 voxels) lies outside.
     const shifted: Grid = { ...IMAGE, originMm: [3, -2, 1] };
-    const mask = maskFromNrrdOnGrid(boxLabelMap(shifted, [1, 1, 1], [3, 3, 3]), IMAGE, 1);
-    expect(countLabel(mask)).toBe(18);
+    let message = '';
+    try {
+      maskFromNrrdOnGrid(boxLabelMap(shifted, [1, 1, 1], [3, 3, 3]), IMAGE, 1);
+    } catch (error) {
+      message = isNqo1Error(error, 'ERR_MASK_GEOMETRY') ? error.message : String(error);
+    }
+    expect(message).toContain('has 9 of its 27 voxels outside the image');
   });
 
   it('reads a mask stored with mirrored axes as the same physical region', () => {

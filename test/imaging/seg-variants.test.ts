@@ -108,29 +108,27 @@ describe('FRACTIONAL SEGs on three CT2 slices', () => {
     }
   });
 
-  it('leaves out the frames of the slice beyond the volume and reads overlapping segments apart', async () => {
+  it('refuses overlapping segments whose frames reach beyond the volume', async () => {
     // 2 segments × 4 frames; the frames at z = −99.48 mm lie outside these three slices.
     const seg = await readArrayBuffer(join(HIGHDICOM, 'seg_image_ct_binary_overlap.dcm'));
     const unchosen = errorOf(() => readSegMask(seg, series));
     expect(isNqo1Error(unchosen, 'ERR_SEGMENT_SELECTION')).toBe(true);
     expect(unchosen.message).toContain('1 "first segment", 2 "second segment"');
 
-    const first = readSegMask(seg, series, { segmentNumber: 1 });
-    const second = readSegMask(seg, series, { segmentLabel: 'second segment' });
-    expect(countLabel(first)).toBe(3 * 16);
-    expect(countLabel(second)).toBe(3 * 4);
-    let shared = 0;
-    for (let index = 0; index < first.voxels.length; index++) {
-      if (first.voxels[index] === 1 && second.voxels[index] === 1) shared++;
-    }
-    expect(shared).toBeGreaterThan(0);
+    const first = errorOf(() => readSegMask(seg, series, { segmentNumber: 1 }));
+    const second = errorOf(() => readSegMask(seg, series, { segmentLabel: 'second segment' }));
+    expect(isNqo1Error(first, 'ERR_MASK_GEOMETRY')).toBe(true);
+    expect(first.message).toContain('has 16 of its 64 voxels outside the image');
+    expect(isNqo1Error(second, 'ERR_MASK_GEOMETRY')).toBe(true);
+    expect(second.message).toContain('has 4 of its 16 voxels outside the image');
   });
 
-  it('reads the overlap SEG on the lone slice at z = −99.48 mm', async () => {
+  it('refuses the overlap SEG on the lone slice at z = −99.48 mm', async () => {
     const lone = await seriesOf([join(CT2, '17106')]);
     const seg = await readArrayBuffer(join(HIGHDICOM, 'seg_image_ct_binary_overlap.dcm'));
-    expect(countLabel(readSegMask(seg, lone, { segmentNumber: 1 }))).toBe(16);
-    expect(countLabel(readSegMask(seg, lone, { segmentNumber: 2 }))).toBe(4);
+    const error = errorOf(() => readSegMask(seg, lone, { segmentNumber: 1 }));
+    expect(isNqo1Error(error, 'ERR_MASK_GEOMETRY')).toBe(true);
+    expect(error.message).toContain('has 48 of its 64 voxels outside the image');
   });
 
   it('refuses a SEG whose frames all lie beyond the volume', async () => {
@@ -225,25 +223,28 @@ describe('BINARY SEG frames of other sizes', () => {
     expect(matched).toBe(107_098);
   });
 
-  it('resamples frames of twice the CT pixel spacing by nearest neighbour', async () => {
+  it('resamples frames of 1.25 times the CT pixel spacing by nearest neighbour', async () => {
     const series = await readCtSeriesFromFolder(join(SEGMENTATIONS, 'ct-3slice'));
     const bytes = new Uint8Array(
       await readArrayBuffer(join(DICOM, 'pydicom-data/liver_nonbyte_aligned.dcm')),
     );
     const liver = readSegMask(bytes.slice().buffer, series);
-    expect(replaceAscii(bytes, '8.105470e-01', '1.621094e+00')).toBe(2);
+    expect(replaceAscii(bytes, '8.105470e-01', '1.013184e+00')).toBe(2);
     const coarse = readSegMask(bytes.buffer, series);
 
-    // CT voxel (i, j) lies at frame index (i / 2, j / 2); halves round up. The frame content is the
-    // liver mask (frame pixel (c, r) = CT voxel (c, r) of the unaltered SEG, for c, r < 510).
+    // CT voxel (i, j) lies at frame index (i·s, j·s) with s = 0.810547 / 1.013184 ≈ 0.8; halves round
+    // up, and no product lies near a half. The frame content is the liver mask (frame pixel (c, r) =
+    // CT voxel (c, r) of the unaltered SEG, for c, r < 510). The liver reaches column 350 and row 366,
+    // so stretched by 1.25 it still ends inside the 512 × 512 CT.
+    const ratio = 0.810547 / 1.013184;
     const grid = liver.grid;
     let expected = 0;
     let differences = 0;
     for (let k = 0; k < 3; k++) {
       for (let j = 0; j < 512; j++) {
         for (let i = 0; i < 512; i++) {
-          const c = Math.floor(i / 2 + 0.5);
-          const r = Math.floor(j / 2 + 0.5);
+          const c = Math.floor(i * ratio + 0.5);
+          const r = Math.floor(j * ratio + 0.5);
           const value = c < 510 && r < 510 ? liver.voxels[voxelIndex(grid, c, r, k)]! : 0;
           expected += value;
           if (coarse.voxels[voxelIndex(grid, i, j, k)] !== value) differences++;
@@ -252,8 +253,31 @@ describe('BINARY SEG frames of other sizes', () => {
     }
     expect(differences).toBe(0);
     expect(countLabel(coarse)).toBe(expected);
-    // The stretched liver runs past column and row 511, so the part beyond the CT is clipped.
-    expect(expected).toBe(178_855);
+    expect(expected).toBeGreaterThan(1.5 * countLabel(liver));
+  });
+
+  it('refuses frames that reach past the CT, rather than clipping them', async () => {
+    const series = await readCtSeriesFromFolder(join(SEGMENTATIONS, 'ct-3slice'));
+    const bytes = new Uint8Array(
+      await readArrayBuffer(join(DICOM, 'pydicom-data/liver_nonbyte_aligned.dcm')),
+    );
+    const liver = readSegMask(bytes.slice().buffer, series);
+    expect(replaceAscii(bytes, '8.105470e-01', '1.621094e+00')).toBe(2);
+
+    // At twice the spacing, frame pixel (c, r) lies at CT index (2c, 2r): outside when 2c or 2r
+    // passes 511.5, that is c > 255 or r > 255.
+    let outside = 0;
+    for (let k = 0; k < 3; k++) {
+      for (let r = 0; r < 510; r++) {
+        for (let c = 0; c < 510; c++) {
+          if (liver.voxels[voxelIndex(liver.grid, c, r, k)] === 1 && (c > 255 || r > 255)) outside++;
+        }
+      }
+    }
+    const error = errorOf(() => readSegMask(bytes.buffer, series));
+    expect(isNqo1Error(error, 'ERR_MASK_GEOMETRY')).toBe(true);
+    expect(error.message).toContain(`has ${outside} of its ${countLabel(liver)} voxels outside the image`);
+    expect(outside).toBeGreaterThan(0);
   });
 
   it('reads the one-frame SEG of the highdicom CT image', async () => {
