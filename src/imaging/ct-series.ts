@@ -30,13 +30,14 @@ import {
   MEDIA_STORAGE_DIRECTORY_SOP_CLASS,
   mediaStorageSopClassUid,
 } from './dicom-dataset.js';
-import { resampleAlongNormal, resampledSliceCount } from './series-resample.js';
+import { planResampling, resampleStack } from './series-resample.js';
 import { geometryError, orderAlongNormal, selectLargestStack } from './series-stack.js';
 import { GEOMETRY_TOLERANCE, formatVector, vectorsAgree } from './slice-geometry.js';
 import { planSliceSpacing } from './slice-spacing.js';
 
 import type { CtSlice } from './ct-slice.js';
 import type { ExcludedImage } from './series-stack.js';
+import type { SpacingPlan } from './slice-spacing.js';
 import type { Grid, ImageVolume } from './volume.js';
 
 export type { ExcludedImage } from './series-stack.js';
@@ -206,36 +207,44 @@ function assembleSeries(slices: readonly CtSlice[], options: ReadCtSeriesOptions
   );
 
   const stackFirst = ordered.slices[0]!;
-  const sliceSize = stackFirst.rows * stackFirst.columns;
-  const sliceCount =
-    plan.kind === 'uniform' ? ordered.slices.length : resampledSliceCount(ordered.positionsMm, plan.stepMm);
-  checkVoxelCount('the volume', sliceSize * sliceCount, options);
+  const resampling =
+    plan.kind === 'uniform'
+      ? null
+      : planResampling(
+          ordered.slices,
+          ordered.positionsMm,
+          stack.orientation,
+          plan.stepMm,
+          plan.tiltDegrees !== null,
+        );
+  const columns = resampling?.columns ?? stackFirst.columns;
+  const rows = resampling?.rows ?? stackFirst.rows;
+  const sliceCount = resampling?.sliceCount ?? ordered.slices.length;
+  checkVoxelCount('the volume', columns * rows * sliceCount, options);
 
   const excluded = [...stack.excluded, ...ordered.excluded];
   const warnings = excluded.map((image) => `${image.context} was left out: ${image.reason}.`);
   let voxels: Float64Array;
   let sources: (CtSlice | null)[];
-  if (plan.kind === 'uniform') {
+  if (resampling === null || plan.kind === 'uniform') {
+    const sliceSize = rows * columns;
     voxels = new Float64Array(sliceSize * sliceCount);
     ordered.slices.forEach((slice, k) => {
       slice.decodeInto(voxels, k * sliceSize);
     });
     sources = [...ordered.slices];
   } else {
-    const resampled = resampleAlongNormal(ordered.slices, ordered.positionsMm, plan.stepMm, sliceCount);
+    const resampled = resampleStack(ordered.slices, ordered.positionsMm, resampling);
     voxels = resampled.voxels;
     sources = resampled.sourceOfSlice.map((index) => (index === null ? null : ordered.slices[index]!));
-    warnings.push(
-      `The ${ordered.slices.length} slices had varying steps along the normal (${plan.stepsText}) and were ` +
-        `resampled by linear interpolation onto ${sliceCount} slices ${plan.stepMm.toFixed(4)} mm apart.`,
-    );
+    warnings.push(resamplingWarning(ordered.slices.length, plan, sliceCount, resampled.filledVoxels));
   }
 
   const [rowSpacing, columnSpacing] = stackFirst.pixelSpacingMm;
   const grid: Grid = {
-    dimensions: [stackFirst.columns, stackFirst.rows, sliceCount],
+    dimensions: [columns, rows, sliceCount],
     spacingMm: [columnSpacing, rowSpacing, plan.stepMm],
-    originMm: stackFirst.imagePositionMm,
+    originMm: resampling?.originMm ?? stackFirst.imagePositionMm,
     axes: [stack.orientation.row, stack.orientation.column, stack.orientation.normal],
   };
 
@@ -253,6 +262,26 @@ function assembleSeries(slices: readonly CtSlice[], options: ReadCtSeriesOptions
     modality: first.modality,
     seriesDescription: first.seriesDescription,
   };
+}
+
+function resamplingWarning(
+  sourceSlices: number,
+  plan: SpacingPlan & { readonly kind: 'resample' },
+  sliceCount: number,
+  filledVoxels: number,
+): string {
+  const found =
+    plan.tiltDegrees === null
+      ? `had varying steps along the normal (${plan.stepsText})`
+      : `were acquired with a gantry tilt of ${plan.tiltDegrees.toFixed(1)}° (steps along the normal: ${plan.stepsText})`;
+  const filled =
+    filledVoxels === 0
+      ? ''
+      : ` ${filledVoxels} voxels outside the field of view of the slices were set to the smallest value of the series.`;
+  return (
+    `The ${sourceSlices} slices ${found} and were resampled by linear interpolation onto an orthogonal grid of ` +
+    `${sliceCount} slices ${plan.stepMm.toFixed(4)} mm apart.${filled}`
+  );
 }
 
 /**

@@ -19,11 +19,13 @@ import type { SliceOrientation } from './slice-geometry.js';
 export type SpacingPlan =
   | { readonly kind: 'uniform'; readonly stepMm: number }
   | {
-      readonly kind: 'irregular';
-      /** The smallest step, onto which the stack is resampled. */
+      readonly kind: 'resample';
+      /** The output step: the uniform step of a tilted stack, else the smallest step. */
       readonly stepMm: number;
-      /** The distinct steps, formatted for a message. */
+      /** The distinct steps along the normal, formatted for a message. */
       readonly stepsText: string;
+      /** The gantry tilt in degrees, or null for a stack straight along its normal. */
+      readonly tiltDegrees: number | null;
     };
 
 /**
@@ -33,14 +35,15 @@ export type SpacingPlan =
  *   SpacingBetweenSlices is the distance the reconstruction placed between neighbouring slices,
  *   which is what the positions would have given; SliceThickness is the nominal width of the slab
  *   and is used only without it.
- * - Uniform steps: their mean.
+ * - Uniform steps along the normal, slices not shifted within the plane: the mean step.
  * - One group of equal steps covering most of the stack, with larger steps elsewhere: slices are
  *   missing, and the series is rejected even when resampling is allowed, because interpolating
  *   across missing anatomy would invent it.
- * - Other varying steps: rejected unless `resampleIrregular`, then resampled onto the smallest step.
+ * - Other varying steps, or slices shifted within the plane (gantry tilt): rejected unless
+ *   `resampleIrregular`, then resampled (see `series-resample.ts`).
  *
- * @throws Nqo1Error ERR_SERIES_GEOMETRY for a gantry tilt or shear (slices shifted within the image
- *   plane), missing slices, varying steps without `resampleIrregular`, or one slice without a step.
+ * @throws Nqo1Error ERR_SERIES_GEOMETRY for a gantry tilt or varying steps without
+ *   `resampleIrregular`, for missing slices, and for one slice without a step.
  */
 export function planSliceSpacing(
   slices: readonly CtSlice[],
@@ -60,35 +63,44 @@ export function planSliceSpacing(
     )
     .join(', ');
 
-  checkStraightStack(slices, positionsMm, orientation, stepsText);
-
   const meanStep = (positionsMm[positionsMm.length - 1]! - positionsMm[0]!) / steps.length;
   const tolerance = positionToleranceMm(meanStep);
-  if (steps.every((step) => Math.abs(step - meanStep) <= tolerance))
-    return { kind: 'uniform', stepMm: meanStep };
+  const uniform = steps.every((step) => Math.abs(step - meanStep) <= tolerance);
+  const tilt = measureTilt(slices, positionsMm, orientation);
+  if (uniform && tilt === null) return { kind: 'uniform', stepMm: meanStep };
 
-  checkMissingSlices(slices, positionsMm, steps, clusters);
-  if (!resampleIrregular) {
+  if (!uniform) checkMissingSlices(slices, positionsMm, steps, clusters);
+  const stepMm = uniform ? meanStep : clusters[0]!.meanMm;
+  if (resampleIrregular) return { kind: 'resample', stepMm, stepsText, tiltDegrees: tilt?.degrees ?? null };
+
+  const last = slices[slices.length - 1]!;
+  if (tilt !== null) {
     throw geometryError(
-      `the slice steps along the normal vary between ${first.context} and ${slices[slices.length - 1]!.context}: ` +
-        `${stepsText}. Reconstruct the series with uniform spacing, or enable resampling of irregular series ` +
-        '(option resampleIrregular), which interpolates linearly onto the smallest step',
+      `the slices are not stacked along their normal: ${last.context} is shifted by ${tilt.inPlaneMm.toFixed(2)} mm ` +
+        `within the image plane from ${first.context} over ${tilt.alongMm.toFixed(2)} mm along the normal, a gantry ` +
+        `tilt of ${tilt.degrees.toFixed(1)}° (slice steps along the normal: ${stepsText}). Reconstruct the series ` +
+        'without gantry tilt (orthogonal slices), or enable resampling (option resampleIrregular), which ' +
+        'interpolates the series onto an orthogonal grid',
     );
   }
-  return { kind: 'irregular', stepMm: clusters[0]!.meanMm, stepsText };
+  throw geometryError(
+    `the slice steps along the normal vary between ${first.context} and ${last.context}: ${stepsText}. ` +
+      'Reconstruct the series with uniform spacing, or enable resampling (option resampleIrregular), which ' +
+      'interpolates linearly onto the smallest step',
+  );
 }
 
 /**
- * Requires each slice to lie on the normal through the first slice's position. Under a gantry tilt
- * the positions follow the table axis while the normal is tilted, so each slice is shifted within
- * the image plane; the tilt angle is atan(in-plane shift / distance along the normal).
+ * Measures how far the slices leave the normal through the first slice's position. Under a gantry
+ * tilt the positions follow the table axis while the normal is tilted, so each slice is shifted
+ * within the image plane, and the tilt angle is atan(in-plane shift / distance along the normal)
+ * from the first slice to the last. Returns null when every shift is within tolerance.
  */
-function checkStraightStack(
+function measureTilt(
   slices: readonly CtSlice[],
   positionsMm: readonly number[],
   orientation: SliceOrientation,
-  stepsText: string,
-): void {
+): { readonly degrees: number; readonly inPlaneMm: number; readonly alongMm: number } | null {
   const first = slices[0]!;
   const [rowSpacing, columnSpacing] = first.pixelSpacingMm;
   const shifted = slices.some((slice) => {
@@ -98,23 +110,12 @@ function checkStraightStack(
       Math.abs(dot(offset, orientation.column)) > positionToleranceMm(rowSpacing)
     );
   });
-  if (!shifted) return;
+  if (!shifted) return null;
 
-  const last = slices[slices.length - 1]!;
-  const offset = subtract(last.imagePositionMm, first.imagePositionMm);
+  const offset = subtract(slices[slices.length - 1]!.imagePositionMm, first.imagePositionMm);
   const inPlaneMm = Math.hypot(dot(offset, orientation.row), dot(offset, orientation.column));
   const alongMm = positionsMm[positionsMm.length - 1]! - positionsMm[0]!;
-  const tiltDegrees = (Math.atan2(inPlaneMm, alongMm) * 180) / Math.PI;
-  // LIMITATION: a tilted (sheared) stack is rejected even with resampleIrregular, because
-  // resampling onto an orthogonal grid would need interpolation within each plane as well as
-  // between planes. Trilinear resampling onto a grid whose k axis is the row × column normal,
-  // covering the sheared stack, would lift this.
-  throw geometryError(
-    `the slices are not stacked along their normal: ${last.context} is shifted by ${inPlaneMm.toFixed(2)} mm within ` +
-      `the image plane from ${first.context} over ${alongMm.toFixed(2)} mm along the normal, a gantry tilt of ` +
-      `${tiltDegrees.toFixed(1)}° (slice steps along the normal: ${stepsText}). Reconstruct the series without ` +
-      'gantry tilt (tilt-corrected, orthogonal slices); resampling of tilted series is not available in this release',
-  );
+  return { degrees: (Math.atan2(inPlaneMm, alongMm) * 180) / Math.PI, inPlaneMm, alongMm };
 }
 
 /**

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 import { isNqo1Error } from '../../src/errors.js';
 import { readCtSeries, readCtSeriesFromFolder } from '../../src/imaging/ct-series.js';
-import { voxelIndex } from '../../src/imaging/volume.js';
+import { voxelCentreMm, voxelIndex } from '../../src/imaging/volume.js';
 import { SHARED_DATA_DIR, readArrayBuffer } from '../support/shared-data.js';
 
 import { syntheticCtSlice } from './build-dicom.js';
@@ -225,12 +225,82 @@ describe('gantry tilt on the GE dcm_qa_ct series', () => {
     expect(message).toContain('a gantry tilt of 18.5°');
     expect(message).toContain('1.08 mm (1 step), 4.00 mm (13 steps), 7.00 mm (13 steps)');
     expect(message).toContain('Reconstruct the series without gantry tilt');
+    expect(message).toContain('or enable resampling (option resampleIrregular)');
   });
 
-  it('rejects the tilt also with resampling', async () => {
-    await expect(readCtSeriesFromFolder(folder, { resampleIrregular: true })).rejects.toThrow(
-      /gantry tilt of 18\.5°.*resampling of tilted series is not available/,
-    );
+  it('plans an orthogonal grid when resampling', async () => {
+    // The planned grid is 512 × 611 × 134: the column direction grows by ceil(48.21 mm / 0.488 mm)
+    // = 99 rows to cover the shifted slices, and 144.09 mm along the normal at the smallest step
+    // 1.08 mm gives 134 slices. A limit just below its voxel count rejects it before allocation.
+    const voxels = 512 * 611 * 134;
+    await expect(
+      readCtSeriesFromFolder(folder, { resampleIrregular: true, maxVoxels: voxels - 1 }),
+    ).rejects.toThrow(`the volume would hold ${voxels} voxels`);
+  });
+});
+
+describe('gantry tilt resampling on a generated series', () => {
+  // Column direction (0, 0.8, −0.6): a tilt of atan(0.6 / 0.8) = 36.87°. Positions (0, 0, z) for
+  // z = 0, 2, 4, 6 mm, so each slice is shifted by −1.2 mm along the column direction and lies
+  // 1.6 mm further along the normal (0, 0.6, 0.8). Stored value = 10·x + 5·y + 5·z of the pixel
+  // centre, an integer (10·i + j + 5·z), so the resampled values must equal it exactly.
+  const tilted: SyntheticSeries = {
+    ...AXIAL,
+    rows: 5,
+    columns: 6,
+    pixelSpacingMm: [1, 1],
+    orientation: [1, 0, 0, 0, 0.8, -0.6],
+    rescaleSlope: 1,
+    rescaleIntercept: 0,
+  };
+  const valueAt = (point: readonly number[]): number => 10 * point[0]! + 5 * point[1]! + 5 * point[2]!;
+  const files = (): ArrayBuffer[] =>
+    [0, 2, 4, 6].map((z) => {
+      const stored = new Int16Array(30);
+      for (let j = 0; j < 5; j++) for (let i = 0; i < 6; i++) stored[i + 6 * j] = 10 * i + j + 5 * z;
+      return syntheticCtSlice(tilted, { sopInstanceUid: `2.25.60${z}`, positionMm: [0, 0, z], stored });
+    });
+
+  it('rejects the tilt by default', () => {
+    const error = errorOf(() => readCtSeries(files()));
+    expect(isNqo1Error(error, 'ERR_SERIES_GEOMETRY')).toBe(true);
+    expect(error.message).toContain('a gantry tilt of 36.9°');
+    expect(error.message).toContain('slice steps along the normal: 1.60 mm (3 steps)');
+  });
+
+  it('resamples onto an orthogonal grid exactly', () => {
+    const series = readCtSeries(files(), { resampleIrregular: true });
+    const grid = series.volume.grid;
+    expect(grid.dimensions).toEqual([6, 9, 4]);
+    expect(grid.spacingMm[2]).toBeCloseTo(1.6, 12);
+    expect(grid.axes[2][1]).toBeCloseTo(0.6, 12);
+    expect(grid.axes[2][2]).toBeCloseTo(0.8, 12);
+    // Origin: the first position moved by the largest shift, −3.6 mm along the column direction.
+    expect(grid.originMm[0]).toBeCloseTo(0, 12);
+    expect(grid.originMm[1]).toBeCloseTo(-2.88, 12);
+    expect(grid.originMm[2]).toBeCloseTo(2.16, 12);
+
+    let inside = 0;
+    let filled = 0;
+    for (let k = 0; k < 4; k++) {
+      for (let j = 0; j < 9; j++) {
+        for (let i = 0; i < 6; i++) {
+          const value = series.volume.voxels[voxelIndex(grid, i, j, k)]!;
+          const expected = valueAt(voxelCentreMm(grid, i, j, k));
+          if (Math.abs(value - expected) <= 1e-9) inside++;
+          else if (value === 0) filled++;
+          else expect({ i, j, k, value }).toEqual({ i, j, k, value: expected });
+        }
+      }
+    }
+    // Slice n is shifted by 3.6 − 1.2·n mm (rows) from the origin, so output row j samples its row
+    // j − 3.6 + 1.2·n, inside 0..4 for 4, 4, 4 and 5 output rows (n = 0..3): 17 rows of 6 columns.
+    // The other 4 × 9 × 6 − 102 = 114 voxels get the smallest stored value of the series, 0.
+    expect(inside).toBe(17 * 6);
+    expect(filled).toBe(114);
+    expect(series.sopInstanceUids).toEqual(['', '', '', '']);
+    expect(series.warnings[0]).toContain('acquired with a gantry tilt of 36.9°');
+    expect(series.warnings[0]).toContain('114 voxels outside the field of view');
   });
 });
 
@@ -317,7 +387,8 @@ describe('resampling of varying slice steps', () => {
     expect(series.sopInstanceUids[1]).toBe('');
     expect(series.warnings).toEqual([
       'The 5 slices had varying steps along the normal (0.50 mm (1 step), 1.00 mm (1 step), 1.50 mm (1 step), ' +
-        '2.00 mm (1 step)) and were resampled by linear interpolation onto 11 slices 0.5000 mm apart.',
+        '2.00 mm (1 step)) and were resampled by linear interpolation onto an orthogonal grid of 11 slices ' +
+        '0.5000 mm apart.',
     ]);
   });
 
