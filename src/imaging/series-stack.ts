@@ -8,6 +8,8 @@
 
 import { Nqo1Error } from '../errors.js';
 
+import { truncateInput } from './input-text.js';
+
 import {
   GEOMETRY_TOLERANCE,
   dot,
@@ -134,7 +136,29 @@ export function orderAlongNormal(slices: readonly CtSlice[], orientation: SliceO
       excludedImage(slice, `duplicate of ${previous.context}: same position and identical pixel values`),
     );
   }
+  requireDistinctInstances(kept);
   return { slices: kept, positionsMm, excluded };
+}
+
+/**
+ * Requires each SOP instance (and frame) to appear at one position only, because references from
+ * a SEG or RTSTRUCT to that instance would otherwise name two slices.
+ */
+function requireDistinctInstances(slices: readonly CtSlice[]): void {
+  const seen = new Map<string, CtSlice>();
+  for (const slice of slices) {
+    const key = `${slice.sopInstanceUid}#${slice.frameNumber ?? 0}`;
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      throw geometryError(
+        `${earlier.context} and ${slice.context} carry the same SOPInstanceUID ${truncateInput(slice.sopInstanceUid)}` +
+          `${slice.frameNumber === null ? '' : ` and frame number ${slice.frameNumber}`} but lie at different positions ` +
+          `${formatVector(earlier.imagePositionMm)} and ${formatVector(slice.imagePositionMm)}. Retrieve the series ` +
+          'again from the PACS; an edited copy of an image is mixed in',
+      );
+    }
+    seen.set(key, slice);
+  }
 }
 
 function requireSamePlanePosition(kept: CtSlice, duplicate: CtSlice, orientation: SliceOrientation): void {

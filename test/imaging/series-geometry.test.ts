@@ -176,6 +176,17 @@ describe('series gaps and duplicates on real files', () => {
   });
 });
 
+describe('instance identity', () => {
+  it('rejects one SOPInstanceUID at two positions', () => {
+    const files = [axialSlice(0, (i) => i, AXIAL, '2.25.498'), axialSlice(2, (i) => i, AXIAL, '2.25.498')];
+    const error = errorOf(() => readCtSeries(files));
+    expect(isNqo1Error(error, 'ERR_SERIES_GEOMETRY')).toBe(true);
+    expect(error.message).toContain(
+      'Image file 1 of 2 and Image file 2 of 2 carry the same SOPInstanceUID 2.25.498 but lie at different positions',
+    );
+  });
+});
+
 describe('single-slice series on real files', () => {
   it('takes SignedCT spacing from SpacingBetweenSlices', async () => {
     // Header: SpacingBetweenSlices 0.8 mm, SliceThickness 1.25 mm. One position gives no step, so
