@@ -3,9 +3,9 @@
  *
  * The files may be single-frame CT images or Enhanced / Legacy Converted Enhanced CT images (one
  * slice per frame), and a series split over several multi-frame images forms one volume. Slices
- * of another orientation than the largest stack are set aside, slices are ordered by their
- * ImagePositionPatient projected on the slice normal (row direction × column direction), never by
- * InstanceNumber, exact duplicates are dropped, and the spacing along the normal comes from those
+ * of another orientation than the largest stack are set aside, and exact duplicates are dropped.
+ * Slices are ordered by their ImagePositionPatient projected on the slice normal (row direction ×
+ * column direction), never by InstanceNumber. The spacing along the normal comes from those
  * positions, never from SliceThickness (see `series-stack.ts` and `slice-spacing.ts`). Grid axes:
  * i follows the row direction (ImageOrientationPatient[0..2]), j the column direction
  * (ImageOrientationPatient[3..5]) and k the normal; `spacingMm = [PixelSpacing[1], PixelSpacing[0], slice step]`.
@@ -91,10 +91,11 @@ export const DEFAULT_SERIES_LIMITS = { maxInstances: 2000, maxVoxels: 2 ** 30 } 
  * Decodes the files of one CT series into a volume. The order of `files` does not matter.
  *
  * @param files - the complete Part 10 files: one per slice, or multi-frame images
- * @throws Nqo1Error ERR_SERIES_EMPTY for no files; ERR_INPUT_TOO_LARGE when the instances or voxels
- *   exceed the limits of `options`; ERR_SERIES_MIXED when the files come from more than one series,
- *   study or frame of reference; ERR_SERIES_GEOMETRY when the slices do not form a regular volume;
- *   ERR_DICOM_MALFORMED or ERR_DICOM_UNSUPPORTED for an unreadable file.
+ * @throws Nqo1Error ERR_SERIES_EMPTY for no files. ERR_INPUT_TOO_LARGE when the instances or voxels
+ *   exceed the limits of `options`, checked before any voxel is decoded. ERR_SERIES_MIXED when the
+ *   files come from more than one series, study or frame of reference. ERR_SERIES_GEOMETRY when the
+ *   slices do not form a regular volume (see `slice-spacing.ts`). ERR_DICOM_MALFORMED or
+ *   ERR_DICOM_UNSUPPORTED for an unreadable file.
  */
 export function readCtSeries(files: readonly ArrayBuffer[], options: ReadCtSeriesOptions = {}): CtSeries {
   if (files.length === 0) {

@@ -4,8 +4,9 @@
  *
  * Each frame takes its position from PlanePositionSequence, its orientation from
  * PlaneOrientationSequence, its pixel spacing and thickness from PixelMeasuresSequence and its
- * rescale from PixelValueTransformationSequence, each from the frame's item of the Per-Frame
- * Functional Groups Sequence when present there, else from the Shared Functional Groups Sequence.
+ * rescale from PixelValueTransformationSequence. Each macro is read from the frame's item of the
+ * Per-Frame Functional Groups Sequence when present there, else from the Shared Functional Groups
+ * Sequence.
  *
  * @see DICOM PS3.3 sections A.38 (Enhanced CT IOD), A.70 (Legacy Converted Enhanced CT IOD) and
  *   C.7.6.16 (Multi-frame Functional Groups module).

@@ -18,8 +18,8 @@ export class FrameGroups {
   }
 
   /**
-   * Returns the first item of a functional group macro sequence, such as PlanePositionSequence,
-   * from the frame's own item when it has the macro, else from the shared item; null when neither has it.
+   * Returns the first item of a functional group macro sequence, such as PlanePositionSequence.
+   * The frame's own item wins over the shared item, and null means that neither contains the macro.
    */
   item(keyword: string): DicomItem | null {
     return this.#perFrame.sequence(keyword)[0] ?? this.#shared?.sequence(keyword)[0] ?? null;

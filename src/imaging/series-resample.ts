@@ -35,9 +35,9 @@ export interface ResamplingPlan {
 }
 
 /**
- * Plans the output grid: from the first position to the last along the normal with step `stepMm`
- * (the last one included when it lies within the position tolerance of the grid), and in-plane
- * the source grid, enlarged to cover the shifted slices when `tilted`.
+ * Plans the output grid. Along the normal it runs from the first position to the last with step
+ * `stepMm`, and includes the last one when it lies within the position tolerance of the grid.
+ * In-plane it is the source grid, enlarged to cover the shifted slices when `tilted`.
  */
 export function planResampling(
   slices: readonly CtSlice[],
@@ -199,7 +199,8 @@ class SliceSampler {
 
   /**
    * Returns the lower pixel index and the fraction towards the next one for a continuous pixel
-   * coordinate, snapping to a pixel within the position tolerance; null outside 0..count−1.
+   * coordinate. A coordinate within the position tolerance of a pixel snaps to it, and one outside
+   * 0..count−1 gives null.
    */
   #cell(coordinate: number, count: number, spacingMm: number): [number, number] | null {
     const snap = positionToleranceMm(spacingMm) / spacingMm;

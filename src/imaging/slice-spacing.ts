@@ -15,7 +15,7 @@ import { dot, positionToleranceMm, subtract } from './slice-geometry.js';
 import type { CtSlice } from './ct-slice.js';
 import type { SliceOrientation } from './slice-geometry.js';
 
-/** How the stack maps onto a regular grid along the normal. */
+/** The mapping of an ordered stack onto a regular grid along the normal. */
 export type SpacingPlan =
   | { readonly kind: 'uniform'; readonly stepMm: number }
   | {
@@ -93,8 +93,8 @@ export function planSliceSpacing(
 /**
  * Measures how far the slices leave the normal through the first slice's position. Under a gantry
  * tilt the positions follow the table axis while the normal is tilted, so each slice is shifted
- * within the image plane, and the tilt angle is atan(in-plane shift / distance along the normal)
- * from the first slice to the last. Returns null when every shift is within tolerance.
+ * within the image plane. The tilt angle is atan(in-plane shift / distance along the normal) from
+ * the first slice to the last. Returns null when every shift is within tolerance.
  */
 function measureTilt(
   slices: readonly CtSlice[],

@@ -67,7 +67,7 @@ const AXIAL: SyntheticSeries = {
   rescaleIntercept: -1024,
 };
 
-/** A 3 × 2 slice at height z whose stored values are `value(i, j)`. */
+/** Builds a 3 × 2 axial slice at height z whose stored values are `value(i, j)`. */
 function axialSlice(
   z: number,
   value: (i: number, j: number) => number,
