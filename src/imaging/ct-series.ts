@@ -1,11 +1,14 @@
 /**
  * A CT series as one volume in Hounsfield units on a regular grid.
  *
- * Slices are ordered by their ImagePositionPatient projected on the slice normal
- * (row direction × column direction), never by InstanceNumber, and the spacing along the normal
- * comes from those positions, never from SliceThickness. Grid axes: i follows the row direction
- * (ImageOrientationPatient[0..2]), j the column direction (ImageOrientationPatient[3..5]) and k
- * the normal; `spacingMm = [PixelSpacing[1], PixelSpacing[0], slice step]`.
+ * The files may be single-frame CT images or Enhanced / Legacy Converted Enhanced CT images (one
+ * slice per frame), and a series split over several multi-frame images forms one volume. Slices
+ * of another orientation than the largest stack are set aside, and exact duplicates are dropped.
+ * Slices are ordered by their ImagePositionPatient projected on the slice normal (row direction ×
+ * column direction), never by InstanceNumber. The spacing along the normal comes from those
+ * positions, never from SliceThickness (see `series-stack.ts` and `slice-spacing.ts`). Grid axes:
+ * i follows the row direction (ImageOrientationPatient[0..2]), j the column direction
+ * (ImageOrientationPatient[3..5]) and k the normal; `spacingMm = [PixelSpacing[1], PixelSpacing[0], slice step]`.
  *
  * Tolerances (see `slice-geometry.ts`): direction cosines agree within 1e-4, pixel spacings within
  * 0.001 mm, and positions within the larger of 0.01 mm and 1 % of the voxel spacing along the
@@ -21,24 +24,30 @@ import { Nqo1Error } from '../errors.js';
 
 import { truncateInput } from './input-text.js';
 
-import { readCtSlice } from './ct-slice.js';
+import { readCtSlices } from './ct-slice.js';
 import {
   isDicomPart10,
   MEDIA_STORAGE_DIRECTORY_SOP_CLASS,
   mediaStorageSopClassUid,
 } from './dicom-dataset.js';
-import {
-  GEOMETRY_TOLERANCE,
-  dot,
-  formatVector,
-  orientationFromIop,
-  positionToleranceMm,
-  subtract,
-  vectorsAgree,
-} from './slice-geometry.js';
+import { planResampling, resampleStack } from './series-resample.js';
+import { geometryError, orderAlongNormal, selectLargestStack } from './series-stack.js';
+import { GEOMETRY_TOLERANCE, formatVector, vectorsAgree } from './slice-geometry.js';
+import { planSliceSpacing } from './slice-spacing.js';
 
 import type { CtSlice } from './ct-slice.js';
+import type { ExcludedImage } from './series-stack.js';
+import type { SpacingPlan } from './slice-spacing.js';
 import type { Grid, ImageVolume } from './volume.js';
+
+export type { ExcludedImage } from './series-stack.js';
+
+/** The image a slice of the volume was read from. */
+export interface SliceSource {
+  readonly sopInstanceUid: string;
+  /** 1-based frame number within a multi-frame image; null for a single-frame image. */
+  readonly frameNumber: number | null;
+}
 
 /** A CT series decoded to Hounsfield units on one grid. */
 export interface CtSeries {
@@ -46,31 +55,60 @@ export interface CtSeries {
   readonly studyInstanceUid: string;
   readonly seriesInstanceUid: string;
   readonly frameOfReferenceUid: string | null;
-  /** SOPInstanceUID of the image at each slice index k. */
+  /**
+   * SOPInstanceUID of the image at each slice index k. A multi-frame image appears once per frame,
+   * so resolve references to it with {@link findSliceIndex}. A slice interpolated by resampling
+   * has no image and gets the empty string.
+   */
   readonly sopInstanceUids: readonly string[];
+  /** The image and frame of each slice index k; null for a slice interpolated by resampling. */
+  readonly sliceSources: readonly (SliceSource | null)[];
+  /** Slices left out of the volume (other orientation, exact duplicate), with the reason. */
+  readonly excluded: readonly ExcludedImage[];
+  /** Facts a reviewer should see about how the volume was built, one sentence each. */
+  readonly warnings: readonly string[];
   readonly modality: string;
   readonly seriesDescription: string | null;
 }
 
+/** Limits and choices of {@link readCtSeries}. */
+export interface ReadCtSeriesOptions {
+  /**
+   * Resample a straight stack whose slice steps vary onto a regular grid with the smallest step,
+   * by linear interpolation along the normal. Default false: such a series is rejected.
+   */
+  readonly resampleIrregular?: boolean;
+  /** Maximum number of image files (instances). Default 2000. */
+  readonly maxInstances?: number;
+  /** Maximum number of voxels, of the frames read and of the volume built. Default 2^30. */
+  readonly maxVoxels?: number;
+}
+
+/** Default limits: generous for a CT series, while bounding the memory a request can claim. */
+export const DEFAULT_SERIES_LIMITS = { maxInstances: 2000, maxVoxels: 2 ** 30 } as const;
+
 /**
  * Decodes the files of one CT series into a volume. The order of `files` does not matter.
  *
- * @param files - the complete Part 10 files, one per slice
- * @throws Nqo1Error ERR_SERIES_EMPTY for no files; ERR_SERIES_MIXED when the files come from more
- *   than one series, study or frame of reference; ERR_SERIES_GEOMETRY when the slices do not form
- *   a regular volume; ERR_DICOM_MALFORMED or ERR_DICOM_UNSUPPORTED for an unreadable file.
+ * @param files - the complete Part 10 files: one per slice, or multi-frame images
+ * @throws Nqo1Error ERR_SERIES_EMPTY for no files. ERR_INPUT_TOO_LARGE when the instances or voxels
+ *   exceed the limits of `options`, checked before any voxel is decoded. ERR_SERIES_MIXED when the
+ *   files come from more than one series, study or frame of reference. ERR_SERIES_GEOMETRY when the
+ *   slices do not form a regular volume (see `slice-spacing.ts`). ERR_DICOM_MALFORMED or
+ *   ERR_DICOM_UNSUPPORTED for an unreadable file.
  */
-export function readCtSeries(files: readonly ArrayBuffer[]): CtSeries {
+export function readCtSeries(files: readonly ArrayBuffer[], options: ReadCtSeriesOptions = {}): CtSeries {
   if (files.length === 0) {
     throw new Nqo1Error(
       'ERR_SERIES_EMPTY',
       'No DICOM file was given for the CT series. Pass every slice of the series.',
     );
   }
-  const slices = files.map((bytes, index) =>
-    readCtSlice(bytes, `Image file ${index + 1} of ${files.length}`),
+  checkInstanceCount(files.length, options);
+  const slices = files.flatMap((bytes, index) =>
+    readCtSlices(bytes, `Image file ${index + 1} of ${files.length}`),
   );
-  return assembleSeries(slices);
+  return assembleSeries(slices, options);
 }
 
 /**
@@ -84,7 +122,10 @@ export function readCtSeries(files: readonly ArrayBuffer[]): CtSeries {
  *
  * @throws Nqo1Error ERR_SERIES_EMPTY when no Part 10 file remains, and the errors of {@link readCtSeries}.
  */
-export async function readCtSeriesFromFolder(folderPath: string): Promise<CtSeries> {
+export async function readCtSeriesFromFolder(
+  folderPath: string,
+  options: ReadCtSeriesOptions = {},
+): Promise<CtSeries> {
   const entries = await readdir(folderPath, { withFileTypes: true });
   const names: string[] = [];
   const subfolders: string[] = [];
@@ -98,6 +139,7 @@ export async function readCtSeriesFromFolder(folderPath: string): Promise<CtSeri
   subfolders.sort();
 
   const slices: CtSlice[] = [];
+  let instances = 0;
   let skipped = 0;
   for (const name of names) {
     const buffer = await readFile(join(folderPath, name));
@@ -106,12 +148,14 @@ export async function readCtSeriesFromFolder(folderPath: string): Promise<CtSeri
       skipped++;
       continue;
     }
+    instances++;
+    checkInstanceCount(instances, options);
     const copy = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
-    slices.push(readCtSlice(copy, `Image file ${name}`));
+    slices.push(...readCtSlices(copy, `Image file ${name}`));
   }
 
   if (slices.length === 0) throw emptyFolderError(folderPath, skipped, subfolders);
-  return assembleSeries(slices);
+  return assembleSeries(slices, options);
 }
 
 /** Describes a folder without slices, and points at a subfolder when the slices may lie there. */
@@ -133,48 +177,154 @@ function emptyFolderError(
   );
 }
 
-/** Checks that the slices belong together and stacks them along the normal. */
-function assembleSeries(slices: readonly CtSlice[]): CtSeries {
+/**
+ * Checks that the slices belong together, sets aside other orientations and duplicates, checks
+ * the size limits from the headers, and only then decodes the slices into the volume.
+ */
+function assembleSeries(slices: readonly CtSlice[], options: ReadCtSeriesOptions): CtSeries {
   const first = slices[0]!;
   requireSameValue(slices, 'SeriesInstanceUID', (slice) => slice.seriesInstanceUid);
+  // One SeriesInstanceUID under several StudyInstanceUIDs breaks the DICOM information model (a
+  // series belongs to exactly one study), and such files are usually edited or merged exports.
+  // The series is rejected rather than read, because the study that reports and write-back would
+  // name is then unknown.
   requireSameValue(slices, 'StudyInstanceUID', (slice) => slice.studyInstanceUid);
   requireSameValue(slices, 'FrameOfReferenceUID', (slice) => slice.frameOfReferenceUid ?? '(absent)');
   requireSameValue(slices, 'Modality', (slice) => slice.modality);
-  requireSameGeometry(slices);
-
-  const orientation = orientationFromIop(first.imageOrientation, first.context);
-  const [rowSpacing, columnSpacing] = first.pixelSpacingMm;
-  const sorted = [...slices].sort(
-    (a, b) => dot(a.imagePositionMm, orientation.normal) - dot(b.imagePositionMm, orientation.normal),
+  checkVoxelCount(
+    'the frames read',
+    slices.reduce((total, slice) => total + slice.rows * slice.columns, 0),
+    options,
   );
-  const sliceStepMm = sliceStep(sorted, orientation.normal, orientation.row, orientation.column, [
-    columnSpacing,
-    rowSpacing,
-  ]);
 
-  const origin = sorted[0]!.imagePositionMm;
+  const stack = selectLargestStack(slices);
+  requireSameGeometry(stack.slices);
+  const ordered = orderAlongNormal(stack.slices, stack.orientation);
+  const plan = planSliceSpacing(
+    ordered.slices,
+    ordered.positionsMm,
+    stack.orientation,
+    options.resampleIrregular ?? false,
+  );
+
+  const stackFirst = ordered.slices[0]!;
+  const resampling =
+    plan.kind === 'uniform'
+      ? null
+      : planResampling(
+          ordered.slices,
+          ordered.positionsMm,
+          stack.orientation,
+          plan.stepMm,
+          plan.tiltDegrees !== null,
+        );
+  const columns = resampling?.columns ?? stackFirst.columns;
+  const rows = resampling?.rows ?? stackFirst.rows;
+  const sliceCount = resampling?.sliceCount ?? ordered.slices.length;
+  checkVoxelCount('the volume', columns * rows * sliceCount, options);
+
+  const excluded = [...stack.excluded, ...ordered.excluded];
+  const warnings = excluded.map((image) => `${image.context} was left out: ${image.reason}.`);
+  let voxels: Float64Array;
+  let sources: (CtSlice | null)[];
+  if (resampling === null || plan.kind === 'uniform') {
+    const sliceSize = rows * columns;
+    voxels = new Float64Array(sliceSize * sliceCount);
+    ordered.slices.forEach((slice, k) => {
+      slice.decodeInto(voxels, k * sliceSize);
+    });
+    sources = [...ordered.slices];
+  } else {
+    const resampled = resampleStack(ordered.slices, ordered.positionsMm, resampling);
+    voxels = resampled.voxels;
+    sources = resampled.sourceOfSlice.map((index) => (index === null ? null : ordered.slices[index]!));
+    warnings.push(resamplingWarning(ordered.slices.length, plan, sliceCount, resampled.filledVoxels));
+  }
+
+  const [rowSpacing, columnSpacing] = stackFirst.pixelSpacingMm;
   const grid: Grid = {
-    dimensions: [first.columns, first.rows, sorted.length],
-    spacingMm: [columnSpacing, rowSpacing, sliceStepMm],
-    originMm: origin,
-    axes: [orientation.row, orientation.column, orientation.normal],
+    dimensions: [columns, rows, sliceCount],
+    spacingMm: [columnSpacing, rowSpacing, plan.stepMm],
+    originMm: resampling?.originMm ?? stackFirst.imagePositionMm,
+    axes: [stack.orientation.row, stack.orientation.column, stack.orientation.normal],
   };
-
-  const sliceSize = first.rows * first.columns;
-  const voxels = new Float64Array(sliceSize * sorted.length);
-  sorted.forEach((slice, k) => {
-    voxels.set(slice.values, k * sliceSize);
-  });
 
   return {
     volume: { grid, voxels },
     studyInstanceUid: first.studyInstanceUid,
     seriesInstanceUid: first.seriesInstanceUid,
     frameOfReferenceUid: first.frameOfReferenceUid,
-    sopInstanceUids: sorted.map((slice) => slice.sopInstanceUid),
+    sopInstanceUids: sources.map((slice) => slice?.sopInstanceUid ?? ''),
+    sliceSources: sources.map((slice) =>
+      slice === null ? null : { sopInstanceUid: slice.sopInstanceUid, frameNumber: slice.frameNumber },
+    ),
+    excluded,
+    warnings,
     modality: first.modality,
     seriesDescription: first.seriesDescription,
   };
+}
+
+function resamplingWarning(
+  sourceSlices: number,
+  plan: SpacingPlan & { readonly kind: 'resample' },
+  sliceCount: number,
+  filledVoxels: number,
+): string {
+  const found =
+    plan.tiltDegrees === null
+      ? `had varying steps along the normal (${plan.stepsText})`
+      : `were acquired with a gantry tilt of ${plan.tiltDegrees.toFixed(1)}° (steps along the normal: ${plan.stepsText})`;
+  const filled =
+    filledVoxels === 0
+      ? ''
+      : ` ${filledVoxels} voxels outside the field of view of the slices were set to the smallest value of the series.`;
+  return (
+    `The ${sourceSlices} slices ${found} and were resampled by linear interpolation onto an orthogonal grid of ` +
+    `${sliceCount} slices ${plan.stepMm.toFixed(4)} mm apart.${filled}`
+  );
+}
+
+/**
+ * Returns the slice index k of the image `sopInstanceUid` (and, for a multi-frame image, its
+ * 1-based `frameNumber`, as in ReferencedFrameNumber), or null when the series has no such slice.
+ * Without a frame number, a multi-frame image matches only when one of its frames is in the volume.
+ */
+export function findSliceIndex(
+  series: CtSeries,
+  sopInstanceUid: string,
+  frameNumber: number | null,
+): number | null {
+  const matches: number[] = [];
+  series.sliceSources.forEach((source, k) => {
+    if (source === null || source.sopInstanceUid !== sopInstanceUid) return;
+    if (frameNumber === null || source.frameNumber === frameNumber || source.frameNumber === null) {
+      matches.push(k);
+    }
+  });
+  return matches.length === 1 ? matches[0]! : null;
+}
+
+function checkInstanceCount(instances: number, options: ReadCtSeriesOptions): void {
+  const limit = options.maxInstances ?? DEFAULT_SERIES_LIMITS.maxInstances;
+  if (instances <= limit) return;
+  throw new Nqo1Error(
+    'ERR_INPUT_TOO_LARGE',
+    `The CT series has more than ${limit} image files (maxInstances), found at least ${instances}. ` +
+      'Pass one series only, or raise maxInstances in the configuration.',
+    { details: { limit: 'maxInstances', maxInstances: limit, instances } },
+  );
+}
+
+function checkVoxelCount(what: string, voxels: number, options: ReadCtSeriesOptions): void {
+  const limit = options.maxVoxels ?? DEFAULT_SERIES_LIMITS.maxVoxels;
+  if (voxels <= limit) return;
+  throw new Nqo1Error(
+    'ERR_INPUT_TOO_LARGE',
+    `The CT series is too large: ${what} would hold ${voxels} voxels, above the limit of ${limit} (maxVoxels). ` +
+      'Pass a smaller series, or raise maxVoxels in the configuration.',
+    { details: { limit: 'maxVoxels', maxVoxels: limit, voxels } },
+  );
 }
 
 function requireSameValue(
@@ -216,75 +366,4 @@ function requireSameGeometry(slices: readonly CtSlice[]): void {
       );
     }
   }
-}
-
-/**
- * Returns the slice step along the normal from the sorted positions. It first checks that no two
- * slices share a position, that the slices are stacked straight along the normal (a gantry tilt
- * would shift them within the plane), and that the steps are uniform. A single slice takes its
- * step from SpacingBetweenSlices, else SliceThickness, because no second position exists.
- */
-function sliceStep(
-  sorted: readonly CtSlice[],
-  normal: readonly [number, number, number],
-  row: readonly [number, number, number],
-  column: readonly [number, number, number],
-  inPlaneSpacingMm: readonly [number, number],
-): number {
-  const first = sorted[0]!;
-  if (sorted.length === 1) return singleSliceStep(first);
-
-  const projections = sorted.map((slice) => dot(slice.imagePositionMm, normal));
-  for (let k = 0; k < sorted.length; k++) {
-    const slice = sorted[k]!;
-    const offset = subtract(slice.imagePositionMm, first.imagePositionMm);
-    const shift = [dot(offset, row), dot(offset, column)] as const;
-    if (
-      Math.abs(shift[0]) > positionToleranceMm(inPlaneSpacingMm[0]) ||
-      Math.abs(shift[1]) > positionToleranceMm(inPlaneSpacingMm[1])
-    ) {
-      throw geometryError(
-        `${slice.context} at ImagePositionPatient ${formatVector(slice.imagePositionMm)} is shifted by ` +
-          `${formatVector(shift)} mm within the image plane from ${first.context}, so the slices are not stacked ` +
-          'along the slice normal (gantry tilt or a sheared acquisition). Resample the series to an orthogonal grid first',
-      );
-    }
-    if (k === 0) continue;
-    const step = projections[k]! - projections[k - 1]!;
-    if (step <= GEOMETRY_TOLERANCE.minPositionMm) {
-      throw geometryError(
-        `${sorted[k - 1]!.context} and ${slice.context} lie at the same position ${formatVector(slice.imagePositionMm)} ` +
-          '(duplicate slice). Remove the duplicate file or pass one series only',
-      );
-    }
-  }
-
-  const meanStep = (projections[projections.length - 1]! - projections[0]!) / (sorted.length - 1);
-  const tolerance = positionToleranceMm(meanStep);
-  for (let k = 1; k < sorted.length; k++) {
-    const step = projections[k]! - projections[k - 1]!;
-    if (Math.abs(step - meanStep) > tolerance) {
-      throw geometryError(
-        `the slice step between ${sorted[k - 1]!.context} and ${sorted[k]!.context} is ${step.toFixed(4)} mm, but the ` +
-          `mean step is ${meanStep.toFixed(4)} mm (tolerance ${tolerance.toFixed(4)} mm): a slice is missing or the ` +
-          'spacing varies. Retrieve the complete series, or resample it to uniform spacing first',
-      );
-    }
-  }
-  return meanStep;
-}
-
-function singleSliceStep(slice: CtSlice): number {
-  const step = slice.spacingBetweenSlicesMm ?? slice.sliceThicknessMm;
-  if (step === null || !(step > 0)) {
-    throw geometryError(
-      `${slice.context} is the only slice and states neither SpacingBetweenSlices nor a positive SliceThickness ` +
-        `(found ${String(step)}), so the spacing along the normal is unknown. Pass every slice of the series`,
-    );
-  }
-  return step;
-}
-
-function geometryError(problem: string): Nqo1Error {
-  return new Nqo1Error('ERR_SERIES_GEOMETRY', `The slices do not form one regular volume: ${problem}.`);
 }

@@ -10,6 +10,7 @@ import { Nqo1Error } from '../errors.js';
 
 import { truncateInput } from './input-text.js';
 
+import { findSliceIndex } from './ct-series.js';
 import { maskToleranceMm } from './mask-on-grid.js';
 import { segMalformed } from './seg-frames.js';
 import { GEOMETRY_TOLERANCE, formatVector, matchSlice, vectorsAgree } from './slice-geometry.js';
@@ -143,7 +144,10 @@ function placementFromPosition(
   return { k: outside ? null : match.k, positionMm, inPlaneOffsetMm: match.inPlaneOffsetMm };
 }
 
-/** Finds the CT slice whose SOPInstanceUID the frame's DerivationImageSequence references. */
+/**
+ * Finds the CT slice that the frame's DerivationImageSequence references, by SOPInstanceUID and,
+ * for a multi-frame CT, ReferencedFrameNumber.
+ */
 function sliceFromReference(
   groups: FrameGroups,
   frame: number,
@@ -155,9 +159,23 @@ function sliceFromReference(
     for (const source of derivation.sequence('SourceImageSequence')) {
       const uid = source.string('ReferencedSOPInstanceUID');
       if (uid === null) continue;
-      const k = series.sopInstanceUids.indexOf(uid);
-      if (k >= 0) slices.add(k);
-      else unknownUids.push(uid);
+      if (!series.sopInstanceUids.includes(uid)) {
+        unknownUids.push(uid);
+        continue;
+      }
+      // A multi-frame CT instance holds several slices, which ReferencedFrameNumber tells apart.
+      const frameNumbers = source.numbers('ReferencedFrameNumber') ?? [null];
+      for (const frameNumber of frameNumbers) {
+        const k = findSliceIndex(series, uid, frameNumber);
+        if (k === null) {
+          throw segMalformed(
+            `frame ${frame + 1} references image ${truncateInput(uid)}` +
+              (frameNumber === null ? ' without ReferencedFrameNumber' : ` frame ${frameNumber}`) +
+              ', which does not name one slice of the multi-frame CT',
+          );
+        }
+        slices.add(k);
+      }
     }
   }
   if (slices.size > 1) {

@@ -1,7 +1,9 @@
 /**
  * Builders of small DICOM Part 10 files in explicit VR little endian, for tests that need a hostile
- * header no shared file has.
+ * header no shared file has, and synthetic CT series (single-frame and Enhanced CT) written with dcmjs.
  */
+
+import dcmjs from 'dcmjs';
 
 /** Encodes one element with a 2-byte length (VRs such as UI, CS, LO, US). Odd text gets a pad byte. */
 export function shortElement(group: number, element: number, vr: string, value: string): Uint8Array {
@@ -50,4 +52,122 @@ export function dataset(...elements: readonly Uint8Array[]): Uint8Array {
     offset += element.length;
   }
   return bytes;
+}
+
+type NaturalDataset = Record<string, unknown>;
+
+/** The writing half of the dcmjs 0.51.1 data API, which the shared declaration leaves out. */
+interface DcmjsWriteApi {
+  readonly DicomDict: new (meta: unknown) => { dict: unknown; write(): ArrayBuffer };
+  readonly DicomMetaDictionary: { denaturalizeDataset(dataset: NaturalDataset): unknown };
+}
+
+/** Writes a naturalized dataset as a Part 10 file in Explicit VR Little Endian with dcmjs. */
+export function writeNaturalDataset(natural: NaturalDataset): ArrayBuffer {
+  const { DicomDict, DicomMetaDictionary } = dcmjs.data as unknown as DcmjsWriteApi;
+  const meta = {
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: natural.SOPClassUID,
+    MediaStorageSOPInstanceUID: natural.SOPInstanceUID,
+    TransferSyntaxUID: '1.2.840.10008.1.2.1',
+    ImplementationClassUID: '2.25.1',
+  };
+  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
+  dict.dict = DicomMetaDictionary.denaturalizeDataset(natural);
+  return dict.write();
+}
+
+/** Identity and grid shared by the slices of a synthetic CT series. */
+export interface SyntheticSeries {
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly frameOfReferenceUid: string;
+  readonly rows: number;
+  readonly columns: number;
+  /** [between rows, between columns], in millimetres. */
+  readonly pixelSpacingMm: readonly [number, number];
+  readonly orientation: readonly number[];
+  readonly rescaleSlope: number;
+  readonly rescaleIntercept: number;
+}
+
+/** One synthetic slice: its UID, its position and its signed 16-bit stored values (row by row). */
+export interface SyntheticSlice {
+  readonly sopInstanceUid: string;
+  readonly positionMm: readonly [number, number, number];
+  readonly stored: Int16Array;
+}
+
+function commonCtAttributes(series: SyntheticSeries): NaturalDataset {
+  return {
+    StudyInstanceUID: series.studyInstanceUid,
+    SeriesInstanceUID: series.seriesInstanceUid,
+    FrameOfReferenceUID: series.frameOfReferenceUid,
+    Modality: 'CT',
+    Rows: series.rows,
+    Columns: series.columns,
+    SamplesPerPixel: 1,
+    PhotometricInterpretation: 'MONOCHROME2',
+    BitsAllocated: 16,
+    BitsStored: 16,
+    HighBit: 15,
+    PixelRepresentation: 1,
+  };
+}
+
+/** Builds a single-frame CT Image Storage file. */
+export function syntheticCtSlice(series: SyntheticSeries, slice: SyntheticSlice): ArrayBuffer {
+  return writeNaturalDataset({
+    ...commonCtAttributes(series),
+    SOPClassUID: '1.2.840.10008.5.1.4.1.1.2',
+    SOPInstanceUID: slice.sopInstanceUid,
+    ImagePositionPatient: [...slice.positionMm],
+    ImageOrientationPatient: [...series.orientation],
+    PixelSpacing: [...series.pixelSpacingMm],
+    SliceThickness: 5,
+    RescaleSlope: series.rescaleSlope,
+    RescaleIntercept: series.rescaleIntercept,
+    PixelData: [slice.stored.slice().buffer],
+    _vrMap: { PixelData: 'OW' },
+  });
+}
+
+/**
+ * Builds an Enhanced CT Image Storage file with one frame per slice: orientation, pixel measures
+ * and rescale in the shared functional groups, each frame's position in its per-frame item.
+ */
+export function syntheticEnhancedCt(
+  series: SyntheticSeries,
+  sopInstanceUid: string,
+  frames: readonly Omit<SyntheticSlice, 'sopInstanceUid'>[],
+): ArrayBuffer {
+  const frameSize = series.rows * series.columns;
+  const pixels = new Int16Array(frameSize * frames.length);
+  frames.forEach((frame, index) => {
+    pixels.set(frame.stored, index * frameSize);
+  });
+  return writeNaturalDataset({
+    ...commonCtAttributes(series),
+    SOPClassUID: '1.2.840.10008.5.1.4.1.1.2.1',
+    SOPInstanceUID: sopInstanceUid,
+    NumberOfFrames: frames.length,
+    SharedFunctionalGroupsSequence: [
+      {
+        PlaneOrientationSequence: [{ ImageOrientationPatient: [...series.orientation] }],
+        PixelMeasuresSequence: [{ PixelSpacing: [...series.pixelSpacingMm], SliceThickness: 5 }],
+        PixelValueTransformationSequence: [
+          {
+            RescaleSlope: series.rescaleSlope,
+            RescaleIntercept: series.rescaleIntercept,
+            RescaleType: 'HU',
+          },
+        ],
+      },
+    ],
+    PerFrameFunctionalGroupsSequence: frames.map((frame) => ({
+      PlanePositionSequence: [{ ImagePositionPatient: [...frame.positionMm] }],
+    })),
+    PixelData: [pixels.buffer],
+    _vrMap: { PixelData: 'OW' },
+  });
 }

@@ -188,10 +188,13 @@ describe('readCtSeries on dcmqi ct-3slice', () => {
     expect(series.seriesDescription).toBeNull();
   });
 
-  it('rejects a duplicated slice', () => {
-    const error = errorOf(() => readCtSeries([files[0]!, files[1]!, files[0]!]));
-    expect(isNqo1Error(error, 'ERR_SERIES_GEOMETRY')).toBe(true);
-    expect(error.message).toContain('duplicate');
+  it('drops a slice sent twice', () => {
+    const series = readCtSeries([files[0]!, files[1]!, files[0]!]);
+    expect(series.volume.grid.dimensions).toEqual([512, 512, 2]);
+    expect(series.excluded).toHaveLength(1);
+    expect(series.excluded[0]!.context).toBe('Image file 3 of 3');
+    expect(series.excluded[0]!.reason).toContain('duplicate of Image file 1 of 3');
+    expect(series.warnings).toHaveLength(1);
   });
 
   it('rejects files of two series', async () => {
@@ -324,7 +327,10 @@ describe('readCtSeries geometry and input checks', () => {
     const withoutMiddle = [files[0]!, files[1]!, files[3]!, files[4]!];
     const error = errorOf(() => readCtSeries(withoutMiddle));
     expect(isNqo1Error(error, 'ERR_SERIES_GEOMETRY')).toBe(true);
-    expect(error.message).toMatch(/is 2\.5000 mm, but the mean step is 3\.3333 mm/);
+    expect(error.message).toMatch(
+      /regular step of 2\.50 mm but a gap of 5\.00 mm between Image file 3 of 4 at 1\.26 mm and Image file 2 of 4 at 6\.26 mm/,
+    );
+    expect(error.message).toContain('(about 1 slice missing)');
   });
 
   it('rejects a gantry-tilted series', async () => {

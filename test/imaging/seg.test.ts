@@ -148,6 +148,34 @@ describe('readSegMask on the liver SEG of ct-3slice', () => {
     expect(Buffer.from(byReference.voxels).equals(Buffer.from(original.voxels))).toBe(true);
   });
 
+  it('needs ReferencedFrameNumber for a multi-frame source', () => {
+    // Without plane positions, and with all three CT slices presented as frames of one instance,
+    // a reference by SOPInstanceUID alone names no single slice.
+    const bytes = new Uint8Array(liverSeg.slice(0));
+    for (let offset = 0; offset + 4 <= bytes.length; offset++) {
+      if (
+        bytes[offset] === 0x20 &&
+        bytes[offset + 1] === 0x00 &&
+        bytes[offset + 2] === 0x13 &&
+        bytes[offset + 3] === 0x91
+      ) {
+        bytes[offset + 2] = 0xff;
+        bytes[offset + 3] = 0x9f;
+      }
+    }
+    const uid = series.sopInstanceUids[0]!;
+    const multiFrame: CtSeries = {
+      ...series,
+      sopInstanceUids: [uid, uid, uid],
+      sliceSources: [1, 2, 3].map((frameNumber) => ({ sopInstanceUid: uid, frameNumber })),
+    };
+
+    const error = errorOf(() => readSegMask(bytes.buffer, multiFrame));
+
+    expect(isNqo1Error(error, 'ERR_SEG_MALFORMED')).toBe(true);
+    expect(error.message).toContain('without ReferencedFrameNumber');
+  });
+
   it('reads the big endian copy identically', async () => {
     const bigEndian = await readArrayBuffer(join(SHARED_DATA_DIR, 'dicom/pydicom-data/liver_expb.dcm'));
     const mask = readSegMask(bigEndian, series);

@@ -1,6 +1,6 @@
 /**
- * Real files that are not CT slices of a series, or whose headers are unusual, read through the
- * product's single-slice reader. Expected values come from the raw bytes, read without dcmjs.
+ * Real files that are not CT slices of a series, or whose headers are unusual, each read as a
+ * one-file series. Expected values come from the raw bytes, read without dcmjs.
  */
 
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { isNqo1Error } from '../../src/errors.js';
-import { readCtSlice } from '../../src/imaging/ct-slice.js';
+import { readCtSeries } from '../../src/imaging/ct-series.js';
 import { SHARED_DATA_DIR } from '../support/shared-data.js';
 
 import { rawDecimals, rawUint16, requireElement, walkRawDicom } from './raw-dicom.js';
@@ -60,25 +60,23 @@ describe('unusual real files', () => {
     ['orthanc-tests/SignedCT.dcm', 512, 512],
     ['orthanc-tests/2020-09-11-Christopher-ELSCINT1-Raw.dcm', 512, 512],
   ])('reads %s in Hounsfield units', (relativePath, rows, columns) => {
-    const slice = readCtSlice(arrayBuffer(relativePath), relativePath);
+    const { volume } = readCtSeries([arrayBuffer(relativePath)]);
 
-    expect([slice.rows, slice.columns]).toEqual([rows, columns]);
+    expect(volume.grid.dimensions).toEqual([columns, rows, 1]);
     // The centre pixel and one near the first corner, against the raw stored values.
     for (const index of [(rows / 2) * columns + columns / 2, 3 * columns + 5]) {
-      expect(slice.values[index]).toBeCloseTo(rawHounsfield(relativePath, index), 9);
+      expect(volume.voxels[index]).toBeCloseTo(rawHounsfield(relativePath, index), 9);
     }
   });
 
   it('rejects a dataset without the Part 10 header', () => {
-    expect(codeOf(() => readCtSlice(arrayBuffer('pydicom/no_meta.dcm'), 'no_meta.dcm'))).toBe(
-      'ERR_DICOM_MALFORMED',
-    );
+    expect(codeOf(() => readCtSeries([arrayBuffer('pydicom/no_meta.dcm')]))).toBe('ERR_DICOM_MALFORMED');
   });
 
   it('rejects an image mapped through a Modality LUT Sequence', () => {
     let message = '';
     try {
-      readCtSlice(arrayBuffer('pydicom-data/mlut_18.dcm'), 'mlut_18.dcm');
+      readCtSeries([arrayBuffer('pydicom-data/mlut_18.dcm')]);
     } catch (error) {
       message = isNqo1Error(error, 'ERR_DICOM_UNSUPPORTED') ? error.message : String(error);
     }
@@ -90,6 +88,6 @@ describe('unusual real files', () => {
     ['dcmqi/sr-example/sr.dcm', 'ERR_DICOM_UNSUPPORTED'],
     ['dcmqi/sr-example/rwvm.dcm', 'ERR_DICOM_MALFORMED'],
   ])('rejects %s, which is not an image', (relativePath, code) => {
-    expect(codeOf(() => readCtSlice(arrayBuffer(relativePath), relativePath))).toBe(code);
+    expect(codeOf(() => readCtSeries([arrayBuffer(relativePath)]))).toBe(code);
   });
 });
