@@ -80,12 +80,16 @@ export interface ReadCtSeriesOptions {
   readonly resampleIrregular?: boolean;
   /** Maximum number of image files (instances). Default 2000. */
   readonly maxInstances?: number;
-  /** Maximum number of voxels, of the frames read and of the volume built. Default 2^30. */
+  /** Maximum number of voxels, of the frames read and of the volume built. Default 2^29. */
   readonly maxVoxels?: number;
 }
 
 /** Default limits: generous for a CT series, while bounding the memory a request can claim. */
-export const DEFAULT_SERIES_LIMITS = { maxInstances: 2000, maxVoxels: 2 ** 30 } as const;
+/**
+ * Default limits: 2000 instances, above the slice count of any single liver phase, and 2^29 voxels
+ * (4 GiB as 8-byte Hounsfield values, e.g. 512 × 512 × 2048 slices).
+ */
+export const DEFAULT_SERIES_LIMITS = { maxInstances: 2000, maxVoxels: 2 ** 29 } as const;
 
 /**
  * Decodes the files of one CT series into a volume. The order of `files` does not matter.
@@ -311,7 +315,7 @@ function checkInstanceCount(instances: number, options: ReadCtSeriesOptions): vo
   throw new Nqo1Error(
     'ERR_INPUT_TOO_LARGE',
     `The CT series has more than ${limit} image files (maxInstances), found at least ${instances}. ` +
-      'Pass one series only, or raise maxInstances in the configuration.',
+      'Pass one series only, or raise the limit (imaging.maxSeriesInstances in the service configuration).',
     { details: { limit: 'maxInstances', maxInstances: limit, instances } },
   );
 }
@@ -322,7 +326,7 @@ function checkVoxelCount(what: string, voxels: number, options: ReadCtSeriesOpti
   throw new Nqo1Error(
     'ERR_INPUT_TOO_LARGE',
     `The CT series is too large: ${what} would hold ${voxels} voxels, above the limit of ${limit} (maxVoxels). ` +
-      'Pass a smaller series, or raise maxVoxels in the configuration.',
+      'Pass a smaller series, or raise the limit (imaging.maxVolumeVoxels in the service configuration).',
     { details: { limit: 'maxVoxels', maxVoxels: limit, voxels } },
   );
 }

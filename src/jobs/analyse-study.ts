@@ -24,8 +24,8 @@ import {
 } from '../dicomweb/select-series.js';
 import { Nqo1Error } from '../errors.js';
 import { FhirWriteBack, type WriteBackInput, type WriteBackOutcome } from '../fhir/write-back.js';
-import { readCtSeries } from '../imaging/ct-series.js';
-import { readSegMask, type SegmentSelection } from '../imaging/seg.js';
+import { DEFAULT_SERIES_LIMITS, readCtSeries, type ReadCtSeriesOptions } from '../imaging/ct-series.js';
+import { readSegMask, type SegmentSelection, type SegReadOptions } from '../imaging/seg.js';
 import { analyseCase } from '../model/analyse.js';
 import type { ModelCard } from '../model/card.js';
 import type { AnalyseStudy, AnalysisJob, AnalysisOutput } from './types.js';
@@ -41,9 +41,6 @@ export interface ResultWriter {
   write(input: WriteBackInput): Promise<WriteBackOutcome>;
 }
 
-/** Default limit on the instances of one CT series: 2000, above the slice count of any single liver phase. */
-export const DEFAULT_MAX_SERIES_INSTANCES = 2000;
-
 export interface StudyAnalyserDeps {
   readonly pacs: StudySource;
   /** Omit to keep results in the store only, without a FHIR Observation. */
@@ -54,8 +51,10 @@ export interface StudyAnalyserDeps {
   readonly arterialPhasePatterns?: readonly RegExp[];
   /** Segment of the SEG that outlines the tumour; by default the SEG must contain exactly one segment. */
   readonly segment?: SegmentSelection;
-  /** Most instances a CT series may have; default {@link DEFAULT_MAX_SERIES_INSTANCES}. */
-  readonly maxSeriesInstances?: number;
+  /** Size limits and geometry settings of the CT series; defaults as in `readCtSeries`. */
+  readonly series?: ReadCtSeriesOptions;
+  /** Mask tolerance and FRACTIONAL threshold of the SEG; defaults as in `readSegMask`. */
+  readonly segOptions?: Omit<SegReadOptions, keyof SegmentSelection>;
   /** Clock for the result's `computedAt`; tests freeze it. */
   readonly now?: () => Date;
 }
@@ -71,6 +70,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
   const log = deps.logger.child({ component: 'analyse-study' });
   const patterns = deps.arterialPhasePatterns ?? DEFAULT_ARTERIAL_PHASE_PATTERNS;
   const now = deps.now ?? (() => new Date());
+  const maxSeriesInstances = deps.series?.maxInstances ?? DEFAULT_SERIES_LIMITS.maxInstances;
 
   return async (job: AnalysisJob): Promise<AnalysisOutput> => {
     checkModel(job, deps.modelCard);
@@ -97,11 +97,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     // within the dilation distance of the tumour. For a 300-slice series around a small tumour that
     // moves most of the series for nothing. Retrieving the SEG first, reading slice positions from
     // WADO-RS metadata and fetching only the instances that span the dilated tumour would fix it.
-    checkSeriesSize(
-      ct.series.instanceCount,
-      deps.maxSeriesInstances ?? DEFAULT_MAX_SERIES_INSTANCES,
-      ct.series.seriesInstanceUid,
-    );
+    checkSeriesSize(ct.series.instanceCount, maxSeriesInstances, ct.series.seriesInstanceUid);
     const ctFiles = await deps.pacs.retrieveSeriesInstances(study, ct.series.seriesInstanceUid);
     const segFile = await deps.pacs.retrieveInstance(
       study,
@@ -109,13 +105,8 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       seg.instance.sopInstanceUid,
     );
     checkInstanceCount(ct.series.instanceCount, ctFiles.length, ct.series.seriesInstanceUid);
-    checkSeriesSize(
-      ctFiles.length,
-      deps.maxSeriesInstances ?? DEFAULT_MAX_SERIES_INSTANCES,
-      ct.series.seriesInstanceUid,
-    );
-    const series = readCtSeries(ctFiles);
-    const tumour = readSegMask(segFile, series, deps.segment ?? {});
+    const series = readCtSeries(ctFiles, deps.series);
+    const tumour = readSegMask(segFile, series, { ...deps.segOptions, ...deps.segment });
     log.info(
       {
         studyInstanceUid: study,
@@ -172,7 +163,13 @@ export interface StudyAnalyserConfig {
     readonly timeoutMs: number;
     readonly maxResponseBytes?: number;
   };
-  readonly imaging?: { readonly maxSeriesInstances: number };
+  readonly imaging?: {
+    readonly maxSeriesInstances: number;
+    readonly maxVolumeVoxels: number;
+    readonly resampleIrregular: boolean;
+    readonly maskToleranceMm?: number | undefined;
+    readonly fractionalThreshold: number;
+  };
   readonly fhir?: {
     readonly baseUrl: string;
     readonly allowedBaseUrls: readonly string[];
@@ -226,8 +223,25 @@ export function createStudyAnalyserFromConfig(
     ...options,
     pacs,
     ...(writer === undefined ? {} : { writer }),
-    ...(config.imaging === undefined ? {} : { maxSeriesInstances: config.imaging.maxSeriesInstances }),
+    ...(config.imaging === undefined ? {} : imagingOptions(config.imaging)),
   });
+}
+
+/** Maps the `imaging` configuration section onto the series and SEG reader options. */
+function imagingOptions(
+  imaging: NonNullable<StudyAnalyserConfig['imaging']>,
+): Pick<StudyAnalyserDeps, 'series' | 'segOptions'> {
+  return {
+    series: {
+      maxInstances: imaging.maxSeriesInstances,
+      maxVoxels: imaging.maxVolumeVoxels,
+      resampleIrregular: imaging.resampleIrregular,
+    },
+    segOptions: {
+      fractionalThreshold: imaging.fractionalThreshold,
+      ...(imaging.maskToleranceMm === undefined ? {} : { toleranceMm: imaging.maskToleranceMm }),
+    },
+  };
 }
 
 function checkModel(job: AnalysisJob, card: ModelCard): void {

@@ -13,7 +13,8 @@ import * as z from 'zod';
 
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../dicomweb/client.js';
 import { Nqo1Error } from '../errors.js';
-import { DEFAULT_MAX_SERIES_INSTANCES } from '../jobs/analyse-study.js';
+import { DEFAULT_SERIES_LIMITS } from '../imaging/ct-series.js';
+import { DEFAULT_FRACTIONAL_THRESHOLD } from '../imaging/seg-frames.js';
 import { DEFAULT_RETRY_FAILED_AFTER_MS } from '../jobs/queue.js';
 import { packagePath } from '../paths.js';
 import { isUrlAllowed } from '../net/url-allowlist.js';
@@ -148,10 +149,23 @@ const dicomwebSchema = z.strictObject({
     .default(DEFAULT_MAX_RESPONSE_BYTES),
 });
 
-/** Size limits on the images of one analysis, checked before they are retrieved or allocated. */
+/** Size limits and reading settings for the images of one analysis. */
 const imagingSchema = z.strictObject({
   /** Most instances a CT series may have; QIDO-RS's count is checked before retrieval. */
-  maxSeriesInstances: z.number().int().positive().default(DEFAULT_MAX_SERIES_INSTANCES),
+  maxSeriesInstances: z.number().int().positive().default(DEFAULT_SERIES_LIMITS.maxInstances),
+  /** Most voxels a CT volume may have, checked from the headers before any pixel is decoded. */
+  maxVolumeVoxels: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 31)
+    .default(DEFAULT_SERIES_LIMITS.maxVoxels),
+  /** Resample a series with gantry tilt or varying slice steps instead of rejecting it. */
+  resampleIrregular: z.boolean().default(false),
+  /** Position tolerance between mask and CT grid in mm; unset: max(0.01 mm, 1 % of the spacing). */
+  maskToleranceMm: z.number().min(0).max(10).optional(),
+  /** FRACTIONAL SEG threshold as a fraction of MaximumFractionalValue, in (0, 1]. */
+  fractionalThreshold: z.number().gt(0).max(1).default(DEFAULT_FRACTIONAL_THRESHOLD),
 });
 
 const fhirSchema = z.strictObject({

@@ -178,7 +178,7 @@ describe('createStudyAnalyser', () => {
       pacs,
       modelCard: card,
       logger: pino({ level: 'silent' }),
-      maxSeriesInstances: 2,
+      series: { maxInstances: 2 },
     });
 
     const error: unknown = await analyse(job).catch((thrown: unknown) => thrown);
@@ -186,6 +186,21 @@ describe('createStudyAnalyser', () => {
     expect(isNqo1Error(error, 'ERR_INPUT_TOO_LARGE')).toBe(true);
     expect((error as Error).message).toContain('3 instances, more than the limit of 2');
     expect(pacs.calls.some((call) => call.startsWith('wado series'))).toBe(false);
+  });
+
+  test('series over the voxel limit is rejected before decoding', async () => {
+    const pacs = fakePacs(ctFiles, segFile);
+    const analyse = createStudyAnalyser({
+      pacs,
+      modelCard: card,
+      logger: pino({ level: 'silent' }),
+      series: { maxVoxels: 512 * 512 * 3 - 1 },
+    });
+
+    const error: unknown = await analyse(job).catch((thrown: unknown) => thrown);
+
+    expect(isNqo1Error(error, 'ERR_INPUT_TOO_LARGE')).toBe(true);
+    expect((error as Error).message).toContain(`${512 * 512 * 3} voxels`);
   });
 
   test('job for another card version is rejected', async () => {
