@@ -89,7 +89,7 @@ function malformed(field: string, problem: string): Nqo1Error {
 }
 
 /** Returns true when `bytes` starts with the gzip magic number 1f 8b. */
-export function isGzip(bytes: Uint8Array): boolean {
+function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
