@@ -71,6 +71,8 @@ export function readRtStructMask(
   series: CtSeries,
   selection: RoiSelection = {},
 ): MaskVolume {
+  // LIMITATION: a bare dataset without the Part 10 preamble and file meta header is rejected,
+  // because its transfer syntax is unknown. Guessing it from the first elements would lift this.
   const file = readDicomFile(bytes, 'RTSTRUCT file');
   const dataset = file.dataset;
   const sopClassUid = dataset.string('SOPClassUID');
