@@ -101,9 +101,15 @@ export async function loadCase(
 
   if (format === 'nrrd') {
     const volume = readNrrdLayers(maskBytes);
-    const tumour = isSlicerSegmentation(volume)
-      ? maskFromSegNrrd(volume, image.grid, slicerSelection(volume, segment))
-      : maskFromNrrdOnGrid(readNrrd(maskBytes), image.grid, label);
+    let tumour: MaskVolume;
+    if (isSlicerSegmentation(volume)) {
+      tumour = maskFromSegNrrd(volume, image.grid, slicerSelection(volume, segment));
+    } else if (volume.layers === 1) {
+      tumour = maskFromNrrdOnGrid(volume, image.grid, label);
+    } else {
+      // A 4-D file without Slicer segment fields: readNrrd raises its error for dimension 4.
+      tumour = maskFromNrrdOnGrid(readNrrd(maskBytes), image.grid, label);
+    }
     return { image, tumour, references: referencesOf(series, null) };
   }
   if (format === 'nifti') {

@@ -214,6 +214,24 @@ describe('readRtStructMask on built structure sets', () => {
     expect(mask.voxels[11 + 20 * 12]).toBe(1);
   });
 
+  it('combines overlapping contours by exclusive or', () => {
+    // Squares [0, 4] and [2, 6] mm overlap in [2, 4]: 16 + 16 − 2 × 4 = 24 centres.
+    const bytes = buildRtStruct(
+      [
+        {
+          number: 1,
+          name: 'Overlap',
+          contours: [{ points: square(0, 0, 4, 4, 4) }, { points: square(2, 2, 6, 6, 4) }],
+        },
+      ],
+      FRAME,
+    );
+    const mask = readRtStructMask(bytes, SERIES);
+    expect(countLabel(mask)).toBe(24);
+    expect(mask.voxels[3 + 20 * (3 + 40)]).toBe(0);
+    expect(mask.voxels[1 + 20 * (1 + 40)]).toBe(1);
+  });
+
   it('rejects a contour on a slice with no image', () => {
     const bytes = buildRtStruct(
       [{ number: 1, name: 'Tumour', contours: [{ points: square(2, 2, 6, 6, 6) }] }],
