@@ -317,7 +317,12 @@ describe('NIfTI label map on a DICOM grid', () => {
     });
     const series = readCtSeries(written.files.map((file) => file.slice().buffer));
 
-    const labels = Array.from({ length: 120 }, (_, index) => (index % 7 === 0 ? 3 : index % 5 === 0 ? 1 : 0));
+    // Label 3 on every 7th voxel, label 1 on the other multiples of 5, 0 elsewhere.
+    const labels = Array.from({ length: 120 }, (_, index) => {
+      if (index % 7 === 0) return 3;
+      if (index % 5 === 0) return 1;
+      return 0;
+    });
     const nifti = readNifti(
       buildNifti({
         sizes: [6, 5, 4],
