@@ -1,21 +1,36 @@
 /**
- * Loading of one case from files for the command line. The image is a folder of DICOM CT files or
- * an NRRD volume, and the mask is a DICOM SEG file or an NRRD label map on the image grid.
+ * Loading of one case from files for the command line.
+ *
+ * The image is a folder of DICOM CT files, an NRRD volume or a NIfTI volume (.nii, .nii.gz). The
+ * mask is one of these:
+ * - a DICOM SEG or RTSTRUCT, recognised by the Media Storage SOP Class of the file;
+ * - a 3D Slicer segmentation (.seg.nrrd), recognised by its `Segment0_ID` field;
+ * - an NRRD or NIfTI label map on the image grid.
+ * {@link detectFormat} describes how a file's format is recognised.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { extname } from 'node:path';
 
 import { Nqo1Error } from '../errors.js';
 import { readCtSeriesFromFolder, type CtSeries } from '../imaging/ct-series.js';
-import { readDicomFile } from '../imaging/dicom-dataset.js';
+import { isDicomPart10, mediaStorageSopClassUid, readDicomFile } from '../imaging/dicom-dataset.js';
+import { readNifti } from '../imaging/nifti.js';
 import { maskFromNrrdOnGrid } from '../imaging/nrrd-mask.js';
-import { readNrrd } from '../imaging/nrrd.js';
+import { readNrrd, readNrrdLayers } from '../imaging/nrrd.js';
+import { RT_STRUCTURE_SET_STORAGE, readRtStructMask } from '../imaging/rtstruct.js';
+import {
+  isSlicerSegmentation,
+  maskFromSegNrrd,
+  readSlicerSegments,
+  type SlicerSegmentSelection,
+} from '../imaging/seg-nrrd.js';
 import { readSegMask, type SegmentSelection } from '../imaging/seg.js';
+import type { NrrdLayeredVolume } from '../imaging/nrrd.js';
 import type { ImageVolume, MaskVolume } from '../imaging/volume.js';
 import type { CaseReferences } from '../model/analyse.js';
 
 /**
- * Parses a `--segment` value: digits select by SegmentNumber, anything else by SegmentLabel.
+ * Parses a `--segment` value: digits select by SegmentNumber (SEG) or ROINumber (RTSTRUCT), anything
+ * else by SegmentLabel or ROIName. For a .seg.nrrd see {@link slicerSelection}.
  */
 export function parseSegmentOption(value: string | undefined): SegmentSelection {
   if (value === undefined || value.trim() === '') return {};
@@ -30,8 +45,24 @@ export interface LoadedCase {
   readonly references: CaseReferences;
 }
 
-function isNrrdPath(path: string): boolean {
-  return ['.nrrd', '.nhdr'].includes(extname(path).toLowerCase());
+type FileFormat = 'nrrd' | 'nifti' | 'dicom' | 'unknown';
+
+/**
+ * Recognises a file by its first bytes (NRRD magic, DICOM Part 10 prefix, NIfTI sizeof_hdr of 348 or
+ * 540) or by its extension (.nrrd, .nhdr, .nii, .nii.gz).
+ */
+function detectFormat(path: string, bytes: Uint8Array): FileFormat {
+  const name = path.toLowerCase();
+  const magic = new TextDecoder('latin1').decode(bytes.subarray(0, 7));
+  if (magic === 'NRRD000' || name.endsWith('.nrrd') || name.endsWith('.nhdr')) return 'nrrd';
+  if (name.endsWith('.nii') || name.endsWith('.nii.gz')) return 'nifti';
+  if (isDicomPart10(bytes)) return 'dicom';
+  if (bytes.length >= 4) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, 4);
+    const sizes = [view.getInt32(0, true), view.getInt32(0, false)];
+    if (sizes.includes(348) || sizes.includes(540)) return 'nifti';
+  }
+  return 'unknown';
 }
 
 async function readBytes(path: string, role: string): Promise<Uint8Array> {
@@ -51,10 +82,12 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
 /**
  * Reads the image and the tumour mask of one case.
  *
- * @param imagePath - A folder of DICOM CT files of one series, or an NRRD file.
- * @param maskPath - A DICOM SEG file (needs a DICOM image) or an NRRD label map on the image grid.
- * @param label - Label value of the tumour in an NRRD label map.
- * @param segment - Which segment of a DICOM SEG is the tumour; by default the SEG must hold one.
+ * @param imagePath - A folder of DICOM CT files of one series, an NRRD file or a NIfTI file.
+ * @param maskPath - A DICOM SEG or RTSTRUCT (both need a DICOM image), a 3D Slicer .seg.nrrd, or an
+ *   NRRD or NIfTI label map on the image grid.
+ * @param label - Label value of the tumour in an NRRD or NIfTI label map.
+ * @param segment - The tumour segment of a SEG, ROI of an RTSTRUCT or segment of a .seg.nrrd. Without
+ *   it, the file must contain only one.
  */
 export async function loadCase(
   imagePath: string,
@@ -62,45 +95,86 @@ export async function loadCase(
   label: number,
   segment: SegmentSelection = {},
 ): Promise<LoadedCase> {
-  let image: ImageVolume;
-  let series: CtSeries | null = null;
-  const imageStat = await stat(imagePath).catch((error: unknown) => {
-    throw new Nqo1Error('ERR_NOT_FOUND', `Image path ${imagePath} does not exist. Check the path.`, {
-      cause: error,
-    });
-  });
-
-  if (imageStat.isDirectory()) {
-    series = await readCtSeriesFromFolder(imagePath);
-    image = series.volume;
-  } else if (isNrrdPath(imagePath)) {
-    const nrrd = readNrrd(await readBytes(imagePath, 'image'));
-    image = { grid: nrrd.grid, voxels: nrrd.voxels };
-  } else {
-    throw new Nqo1Error(
-      'ERR_REQUEST_INVALID',
-      `Image path ${imagePath} is neither a folder of DICOM files nor an .nrrd file. Pass the series folder or an NRRD volume.`,
-    );
-  }
-
+  const { image, series } = await loadImage(imagePath);
   const maskBytes = await readBytes(maskPath, 'mask');
-  if (isNrrdPath(maskPath)) {
-    const tumour = maskFromNrrdOnGrid(readNrrd(maskBytes), image.grid, label);
+  const format = detectFormat(maskPath, maskBytes);
+
+  if (format === 'nrrd') {
+    const volume = readNrrdLayers(maskBytes);
+    let tumour: MaskVolume;
+    if (isSlicerSegmentation(volume)) {
+      tumour = maskFromSegNrrd(volume, image.grid, slicerSelection(volume, segment));
+    } else if (volume.layers === 1) {
+      tumour = maskFromNrrdOnGrid(volume, image.grid, label);
+    } else {
+      // A 4-D file without Slicer segment fields: readNrrd raises its error for dimension 4.
+      tumour = maskFromNrrdOnGrid(readNrrd(maskBytes), image.grid, label);
+    }
+    return { image, tumour, references: referencesOf(series, null) };
+  }
+  if (format === 'nifti') {
+    const tumour = maskFromNrrdOnGrid(readNifti(maskBytes), image.grid, label);
     return { image, tumour, references: referencesOf(series, null) };
   }
 
   if (series === null) {
     throw new Nqo1Error(
       'ERR_REQUEST_INVALID',
-      `Mask ${maskPath} is not NRRD, so it is read as DICOM SEG, which needs a DICOM image folder; ${imagePath} is NRRD. Pass an NRRD label map or the DICOM series.`,
+      `Mask ${maskPath} is neither NRRD nor NIfTI, so it is read as DICOM SEG or RTSTRUCT, which needs a DICOM ` +
+        `image folder, but ${imagePath} is a volume file. Pass an NRRD or NIfTI label map, or the DICOM series.`,
     );
   }
-  const segBuffer = toArrayBuffer(maskBytes);
-  const tumour = readSegMask(segBuffer, series, segment);
-  const segInstanceUid = readDicomFile(segBuffer, `SEG file ${maskPath}`).dataset.requireString(
-    'SOPInstanceUID',
+  const buffer = toArrayBuffer(maskBytes);
+  if (mediaStorageSopClassUid(maskBytes) === RT_STRUCTURE_SET_STORAGE) {
+    const tumour = readRtStructMask(buffer, series, {
+      ...(segment.segmentNumber === undefined ? {} : { roiNumber: segment.segmentNumber }),
+      ...(segment.segmentLabel === undefined ? {} : { roiName: segment.segmentLabel }),
+    });
+    const uid = readDicomFile(buffer, `RTSTRUCT file ${maskPath}`).dataset.requireString('SOPInstanceUID');
+    return { image, tumour, references: referencesOf(series, uid) };
+  }
+  const tumour = readSegMask(buffer, series, segment);
+  const uid = readDicomFile(buffer, `SEG file ${maskPath}`).dataset.requireString('SOPInstanceUID');
+  return { image, tumour, references: referencesOf(series, uid) };
+}
+
+/** Reads a DICOM series folder, or an NRRD or NIfTI volume file. */
+async function loadImage(imagePath: string): Promise<{ image: ImageVolume; series: CtSeries | null }> {
+  const imageStat = await stat(imagePath).catch((error: unknown) => {
+    throw new Nqo1Error('ERR_NOT_FOUND', `Image path ${imagePath} does not exist. Check the path.`, {
+      cause: error,
+    });
+  });
+  if (imageStat.isDirectory()) {
+    const series = await readCtSeriesFromFolder(imagePath);
+    return { image: series.volume, series };
+  }
+
+  const bytes = await readBytes(imagePath, 'image');
+  const format = detectFormat(imagePath, bytes);
+  if (format === 'nrrd' || format === 'nifti') {
+    const volume = format === 'nrrd' ? readNrrd(bytes) : readNifti(bytes);
+    return { image: { grid: volume.grid, voxels: volume.voxels }, series: null };
+  }
+  throw new Nqo1Error(
+    'ERR_REQUEST_INVALID',
+    `Image path ${imagePath} is neither a folder of DICOM files nor an NRRD or NIfTI (.nii, .nii.gz) file. Pass ` +
+      'the series folder (not a single DICOM file) or a volume file.',
   );
-  return { image, tumour, references: referencesOf(series, segInstanceUid) };
+}
+
+/**
+ * Maps `--segment` onto a .seg.nrrd: text selects by segment ID or name. Digits select the segment
+ * whose ID or name is that number, else the one whose LabelValue it is.
+ */
+function slicerSelection(volume: NrrdLayeredVolume, segment: SegmentSelection): SlicerSegmentSelection {
+  if (segment.segmentLabel !== undefined) return { idOrName: segment.segmentLabel };
+  if (segment.segmentNumber === undefined) return {};
+  const text = String(segment.segmentNumber);
+  const named = readSlicerSegments(volume.keyValues).some(
+    (candidate) => candidate.id === text || candidate.name.trim() === text,
+  );
+  return named ? { idOrName: text } : { labelValue: segment.segmentNumber };
 }
 
 function referencesOf(series: CtSeries | null, segmentationInstanceUid: string | null): CaseReferences {

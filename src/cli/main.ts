@@ -46,16 +46,22 @@ function buildProgram(): Command {
   program
     .command('score')
     .description('compute the model features and score for one case')
-    .requiredOption('--image <path>', 'folder of one DICOM CT series, or an NRRD volume')
-    .requiredOption('--mask <path>', 'DICOM SEG file, or an NRRD label map on the image grid')
+    .requiredOption(
+      '--image <path>',
+      'folder of one DICOM CT series, or an NRRD (.nrrd) or NIfTI (.nii, .nii.gz) volume',
+    )
+    .requiredOption(
+      '--mask <path>',
+      'DICOM SEG or RTSTRUCT file (with a DICOM image), 3D Slicer .seg.nrrd, or an NRRD or NIfTI label map on the image grid',
+    )
     .option('--model <card>', 'model card JSON (default: the published BR-RO card)')
     .option(
       '--segment <number|label>',
-      'tumour segment of a DICOM SEG with several segments (number or label)',
+      'tumour segment of a SEG (number or label), ROI of an RTSTRUCT (number or name), or segment of a .seg.nrrd (ID, name or label value); needed when the file has several',
     )
     .option(
       '--label <value>',
-      'tumour label value in an NRRD label map (default: the card label, 1)',
+      'tumour label value in an NRRD or NIfTI label map (default: the card label, 1)',
       parseLabel,
     )
     .option('--json', 'print the result as JSON')

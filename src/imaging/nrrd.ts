@@ -5,6 +5,8 @@
  * either byte order. Geometry comes from `sizes` with `space directions` and `space origin`, or from
  * `spacings` alone. The space may be LPS or RAS, and RAS is converted to LPS by negating the first two
  * coordinates. The grid axes are the normalised space directions and the spacing their lengths.
+ * {@link readNrrdLayers} also reads 4-D files whose first axis is not spatial (3D Slicer's layered
+ * `.seg.nrrd`), and returns the `key:=value` pairs of the header.
  *
  * LIMITATION: detached data files, bzip2 encoding, `line skip` and `byte skip` are not read, because no
  * NRRD this product receives (Slicer and pyradiomics exports) uses them. They raise
@@ -25,6 +27,22 @@ export interface NrrdVolume {
   readonly voxels: Float64Array;
   /** Canonical NRRD type of the stored samples, such as `int16` or `float`. */
   readonly type: string;
+}
+
+/**
+ * A decoded NRRD file whose first axis may be non-spatial (`kinds: list ...`, direction `none`),
+ * with its key/value pairs.
+ */
+export interface NrrdLayeredVolume {
+  readonly grid: Grid;
+  /** Samples as float64, the non-spatial axis fastest: `index = layer + layers·(i + nx·(j + ny·k))`. */
+  readonly voxels: Float64Array;
+  /** Canonical NRRD type of the stored samples. */
+  readonly type: string;
+  /** Size of the non-spatial first axis; 1 for a 3-D file. */
+  readonly layers: number;
+  /** The header's `key:=value` pairs, keys as written (case-sensitive). */
+  readonly keyValues: ReadonlyMap<string, string>;
 }
 
 interface SampleType {
@@ -74,20 +92,42 @@ function malformed(field: string, problem: string): Nqo1Error {
  * @throws Nqo1Error ERR_NRRD_MALFORMED naming the missing, invalid or unsupported field.
  */
 export function readNrrd(bytes: Uint8Array): NrrdVolume {
-  const { fields, dataOffset } = parseHeader(bytes);
+  const volume = decodeNrrd(bytes, false);
+  return { grid: volume.grid, voxels: volume.voxels, type: volume.type };
+}
+
+/**
+ * Decodes an NRRD file that is 3-D, or 4-D with a non-spatial first axis, and returns its key/value
+ * pairs too. The first axis of a 4-D file must have space direction `none` and a kind other than
+ * `domain` or `space`, as 3D Slicer writes layered segmentations.
+ *
+ * @throws Nqo1Error ERR_NRRD_MALFORMED as {@link readNrrd} does.
+ */
+export function readNrrdLayers(bytes: Uint8Array): NrrdLayeredVolume {
+  return decodeNrrd(bytes, true);
+}
+
+function decodeNrrd(bytes: Uint8Array, allowLayers: boolean): NrrdLayeredVolume {
+  const { fields, keyValues, dataOffset } = parseHeader(bytes);
 
   const type = SAMPLE_TYPES.get(requireField(fields, 'type'));
   if (type === undefined)
     throw malformed('type', `unsupported type "${truncateInput(String(fields.get('type')))}"`);
 
-  if (requireField(fields, 'dimension') !== '3') {
+  const dimension = requireField(fields, 'dimension');
+  if (dimension !== '3' && !(allowLayers && dimension === '4')) {
     throw malformed(
       'dimension',
-      `expected 3, got "${truncateInput(String(fields.get('dimension')))}", because only 3-D volumes are read`,
+      `expected 3, got "${truncateInput(dimension)}", because only 3-D volumes are read` +
+        (allowLayers ? ' (or 4-D with a non-spatial first axis)' : ''),
     );
   }
-  const dimensions = parseSizes(requireField(fields, 'sizes'));
-  const grid = parseGeometry(fields, dimensions);
+  const layered = dimension === '4';
+  const sizes = parseSizes(requireField(fields, 'sizes'), layered ? 4 : 3);
+  const layers = layered ? sizes[0]! : 1;
+  const dimensions: Vec3 = layered ? [sizes[1]!, sizes[2]!, sizes[3]!] : [sizes[0]!, sizes[1]!, sizes[2]!];
+  if (layered) checkListAxis(fields);
+  const grid = parseGeometry(fields, dimensions, layered);
 
   for (const field of ['data file', 'datafile', 'line skip', 'lineskip', 'byte skip', 'byteskip']) {
     const value = fields.get(field);
@@ -99,14 +139,14 @@ export function readNrrd(bytes: Uint8Array): NrrdVolume {
     }
   }
 
-  const voxelTotal = dimensions[0] * dimensions[1] * dimensions[2];
+  const voxelTotal = layers * dimensions[0] * dimensions[1] * dimensions[2];
   const encoding = requireField(fields, 'encoding').toLowerCase();
   const payload = bytes.subarray(dataOffset);
   let voxels: Float64Array;
   if (encoding === 'ascii' || encoding === 'text' || encoding === 'txt') {
     voxels = decodeAscii(payload, voxelTotal);
   } else if (encoding === 'raw' || encoding === 'gzip' || encoding === 'gz') {
-    const raw = encoding === 'raw' ? payload : gunzip(payload, declaredByteLength(dimensions, type));
+    const raw = encoding === 'raw' ? payload : gunzip(payload, declaredByteLength(sizes, type));
     voxels = decodeBinary(raw, voxelTotal, type, littleEndian(fields, type));
   } else {
     throw malformed(
@@ -114,7 +154,25 @@ export function readNrrd(bytes: Uint8Array): NrrdVolume {
       `unsupported encoding "${truncateInput(encoding)}", expected raw, gzip or ascii`,
     );
   }
-  return { grid, voxels, type: type.name };
+  return { grid, voxels, type: type.name, layers, keyValues };
+}
+
+/** Requires the first axis of a 4-D file to be non-spatial: kind not domain/space, direction none. */
+function checkListAxis(fields: Map<string, string>): void {
+  const firstKind = fields.get('kinds')?.split(/\s+/)[0]?.toLowerCase();
+  if (firstKind === 'domain' || firstKind === 'space') {
+    throw malformed(
+      'kinds',
+      `the first of 4 axes has kind "${firstKind}", but only a non-spatial first axis is read`,
+    );
+  }
+  const directions = fields.get('space directions');
+  if (directions !== undefined && !directions.trim().startsWith('none')) {
+    throw malformed(
+      'space directions',
+      'the first of 4 axes must have direction "none" (a non-spatial axis)',
+    );
+  }
 }
 
 /**
@@ -133,12 +191,17 @@ export function maskFromLabelVolume(
 }
 
 /** Splits the header into lower-case field names and values. The data starts after the blank line. */
-function parseHeader(bytes: Uint8Array): { fields: Map<string, string>; dataOffset: number } {
+function parseHeader(bytes: Uint8Array): {
+  fields: Map<string, string>;
+  keyValues: Map<string, string>;
+  dataOffset: number;
+} {
   const magic = new TextDecoder('latin1').decode(bytes.subarray(0, 8));
   if (!/^NRRD000[1-5]$/.test(magic))
     throw malformed('magic', `the file does not start with NRRD0001–NRRD0005`);
 
   const fields = new Map<string, string>();
+  const keyValues = new Map<string, string>();
   let lineStart = 0;
   while (lineStart < bytes.length) {
     let lineEnd = bytes.indexOf(0x0a, lineStart);
@@ -147,9 +210,13 @@ function parseHeader(bytes: Uint8Array): { fields: Map<string, string>; dataOffs
     if (line.endsWith('\r')) line = line.slice(0, -1);
     lineStart = lineEnd + 1;
 
-    if (line === '') return { fields, dataOffset: lineStart };
+    if (line === '') return { fields, keyValues, dataOffset: lineStart };
     if (line.startsWith('#') || line.startsWith('NRRD')) continue;
-    if (line.includes(':=')) continue; // key/value comments carry no geometry or encoding
+    const keyValueSeparator = line.indexOf(':=');
+    if (keyValueSeparator >= 0) {
+      keyValues.set(line.slice(0, keyValueSeparator), line.slice(keyValueSeparator + 2));
+      continue;
+    }
 
     const separator = line.indexOf(': ');
     if (separator < 0)
@@ -157,7 +224,7 @@ function parseHeader(bytes: Uint8Array): { fields: Map<string, string>; dataOffs
     fields.set(line.slice(0, separator).trim().toLowerCase(), line.slice(separator + 2).trim());
   }
   // A header without a blank line may still describe detached data.
-  return { fields, dataOffset: bytes.length };
+  return { fields, keyValues, dataOffset: bytes.length };
 }
 
 function requireField(fields: Map<string, string>, name: string): string {
@@ -166,12 +233,15 @@ function requireField(fields: Map<string, string>, name: string): string {
   return value;
 }
 
-function parseSizes(text: string): Vec3 {
+function parseSizes(text: string, count: number): readonly number[] {
   const sizes = text.split(/\s+/).map(Number);
-  if (sizes.length !== 3 || sizes.some((size) => !Number.isInteger(size) || size < 1)) {
-    throw malformed('sizes', `expected three positive integers, got "${truncateInput(text)}"`);
+  if (sizes.length !== count || sizes.some((size) => !Number.isInteger(size) || size < 1)) {
+    throw malformed(
+      'sizes',
+      `expected ${count === 3 ? 'three' : count} positive integers, got "${truncateInput(text)}"`,
+    );
   }
-  return [sizes[0]!, sizes[1]!, sizes[2]!];
+  return sizes;
 }
 
 function parseVector(field: string, text: string): Vec3 {
@@ -184,11 +254,14 @@ function parseVector(field: string, text: string): Vec3 {
 }
 
 /** Builds the LPS grid from `space`, `space directions` and `space origin`, or from `spacings`. */
-function parseGeometry(fields: Map<string, string>, dimensions: Vec3): Grid {
+function parseGeometry(fields: Map<string, string>, dimensions: Vec3, layered: boolean): Grid {
   const directionsText = fields.get('space directions');
   if (directionsText === undefined) {
     const spacingsText = requireField(fields, 'spacings');
-    const spacings = spacingsText.split(/\s+/).map(Number);
+    const spacings = spacingsText
+      .split(/\s+/)
+      .slice(layered ? 1 : 0)
+      .map(Number);
     if (spacings.length !== 3 || spacings.some((value) => !(value > 0) || !Number.isFinite(value))) {
       throw malformed('spacings', `expected three positive numbers, got "${truncateInput(spacingsText)}"`);
     }
@@ -210,7 +283,7 @@ function parseGeometry(fields: Map<string, string>, dimensions: Vec3): Grid {
   else if (space === 'right-anterior-superior' || space === 'ras') sign = [-1, -1, 1];
   else throw malformed('space', `unsupported space "${truncateInput(space)}", expected LPS or RAS`);
 
-  const vectorTexts = directionsText.match(/\([^)]*\)|none/g) ?? [];
+  const vectorTexts = (directionsText.match(/\([^)]*\)|none/g) ?? []).slice(layered ? 1 : 0);
   if (vectorTexts.length !== 3) {
     throw malformed('space directions', `expected three vectors, got "${truncateInput(directionsText)}"`);
   }
@@ -256,15 +329,15 @@ function littleEndian(fields: Map<string, string>, type: SampleType): boolean {
 export const MAX_NRRD_VOXELS = 2 ** 28;
 
 /**
- * Returns the byte count of the data that `sizes` and `type` declare: sizes[0] × sizes[1] × sizes[2]
- * × bytes per sample.
+ * Returns the byte count of the data that `sizes` and `type` declare: the product of the sizes
+ * (a layered file counts each layer's samples) × bytes per sample.
  */
-function declaredByteLength(dimensions: Vec3, type: SampleType): number {
-  const voxels = dimensions[0] * dimensions[1] * dimensions[2];
+function declaredByteLength(sizes: readonly number[], type: SampleType): number {
+  const voxels = sizes.reduce((product, size) => product * size, 1);
   if (voxels > MAX_NRRD_VOXELS) {
     throw malformed(
       'sizes',
-      `sizes ${dimensions.join(' ')} declare ${voxels} voxels, more than the ${MAX_NRRD_VOXELS} this reader ` +
+      `sizes ${sizes.join(' ')} declare ${voxels} voxels, more than the ${MAX_NRRD_VOXELS} this reader ` +
         'accepts; crop the volume around the tumour',
     );
   }

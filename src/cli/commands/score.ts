@@ -11,9 +11,9 @@ export interface ScoreOptions {
   readonly mask: string;
   readonly model?: string;
   readonly json?: boolean;
-  /** SEG segment number or label of the tumour. */
+  /** Tumour segment of a SEG, ROI of an RTSTRUCT or segment of a .seg.nrrd, by number or name. */
   readonly segment?: string;
-  /** Tumour label in an NRRD label map; defaults to the card's label. */
+  /** Tumour label in an NRRD or NIfTI label map; defaults to the card's label. */
   readonly label?: number;
 }
 
