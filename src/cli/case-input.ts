@@ -11,7 +11,7 @@
 import { readFile, stat } from 'node:fs/promises';
 
 import { Nqo1Error } from '../errors.js';
-import { readCtSeriesFromFolder, type CtSeries } from '../imaging/ct-series.js';
+import { readCtSeriesFromFolder, type CtSeries, type ReadCtSeriesOptions } from '../imaging/ct-series.js';
 import { isDicomPart10, mediaStorageSopClassUid, readDicomFile } from '../imaging/dicom-dataset.js';
 import { readNifti } from '../imaging/nifti.js';
 import { maskFromNrrdOnGrid } from '../imaging/nrrd-mask.js';
@@ -24,6 +24,7 @@ import {
   type SlicerSegmentSelection,
 } from '../imaging/seg-nrrd.js';
 import { readSegMask, type SegmentSelection } from '../imaging/seg.js';
+import type { MaskGridOptions } from '../imaging/mask-on-grid.js';
 import type { NrrdLayeredVolume } from '../imaging/nrrd.js';
 import type { ImageVolume, MaskVolume } from '../imaging/volume.js';
 import type { CaseReferences } from '../model/analyse.js';
@@ -79,6 +80,14 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
+/** How the image and mask files of a case are read; every field defaults as in its reader. */
+export interface CaseReadOptions {
+  /** Series limits and the resampling of tilted or irregular series. */
+  readonly series?: ReadCtSeriesOptions;
+  /** Mask-to-image tolerance and the FRACTIONAL SEG threshold. */
+  readonly mask?: MaskGridOptions & { readonly fractionalThreshold?: number };
+}
+
 /**
  * Reads the image and the tumour mask of one case.
  *
@@ -94,8 +103,10 @@ export async function loadCase(
   maskPath: string,
   label: number,
   segment: SegmentSelection = {},
+  reading: CaseReadOptions = {},
 ): Promise<LoadedCase> {
-  const { image, series } = await loadImage(imagePath);
+  const { image, series } = await loadImage(imagePath, reading.series ?? {});
+  const maskGrid = reading.mask ?? {};
   const maskBytes = await readBytes(maskPath, 'mask');
   const format = detectFormat(maskPath, maskBytes);
 
@@ -103,17 +114,17 @@ export async function loadCase(
     const volume = readNrrdLayers(maskBytes);
     let tumour: MaskVolume;
     if (isSlicerSegmentation(volume)) {
-      tumour = maskFromSegNrrd(volume, image.grid, slicerSelection(volume, segment));
+      tumour = maskFromSegNrrd(volume, image.grid, slicerSelection(volume, segment), maskGrid);
     } else if (volume.layers === 1) {
-      tumour = maskFromNrrdOnGrid(volume, image.grid, label);
+      tumour = maskFromNrrdOnGrid(volume, image.grid, label, maskGrid);
     } else {
       // A 4-D file without Slicer segment fields: readNrrd raises its error for dimension 4.
-      tumour = maskFromNrrdOnGrid(readNrrd(maskBytes), image.grid, label);
+      tumour = maskFromNrrdOnGrid(readNrrd(maskBytes), image.grid, label, maskGrid);
     }
     return { image, tumour, references: referencesOf(series, null) };
   }
   if (format === 'nifti') {
-    const tumour = maskFromNrrdOnGrid(readNifti(maskBytes), image.grid, label);
+    const tumour = maskFromNrrdOnGrid(readNifti(maskBytes), image.grid, label, maskGrid);
     return { image, tumour, references: referencesOf(series, null) };
   }
 
@@ -126,27 +137,35 @@ export async function loadCase(
   }
   const buffer = toArrayBuffer(maskBytes);
   if (mediaStorageSopClassUid(maskBytes) === RT_STRUCTURE_SET_STORAGE) {
-    const tumour = readRtStructMask(buffer, series, {
-      ...(segment.segmentNumber === undefined ? {} : { roiNumber: segment.segmentNumber }),
-      ...(segment.segmentLabel === undefined ? {} : { roiName: segment.segmentLabel }),
-    });
+    const tumour = readRtStructMask(
+      buffer,
+      series,
+      {
+        ...(segment.segmentNumber === undefined ? {} : { roiNumber: segment.segmentNumber }),
+        ...(segment.segmentLabel === undefined ? {} : { roiName: segment.segmentLabel }),
+      },
+      maskGrid,
+    );
     const uid = readDicomFile(buffer, `RTSTRUCT file ${maskPath}`).dataset.requireString('SOPInstanceUID');
     return { image, tumour, references: referencesOf(series, uid) };
   }
-  const tumour = readSegMask(buffer, series, segment);
+  const tumour = readSegMask(buffer, series, { ...maskGrid, ...segment });
   const uid = readDicomFile(buffer, `SEG file ${maskPath}`).dataset.requireString('SOPInstanceUID');
   return { image, tumour, references: referencesOf(series, uid) };
 }
 
 /** Reads a DICOM series folder, or an NRRD or NIfTI volume file. */
-async function loadImage(imagePath: string): Promise<{ image: ImageVolume; series: CtSeries | null }> {
+async function loadImage(
+  imagePath: string,
+  seriesOptions: ReadCtSeriesOptions,
+): Promise<{ image: ImageVolume; series: CtSeries | null }> {
   const imageStat = await stat(imagePath).catch((error: unknown) => {
     throw new Nqo1Error('ERR_NOT_FOUND', `Image path ${imagePath} does not exist. Check the path.`, {
       cause: error,
     });
   });
   if (imageStat.isDirectory()) {
-    const series = await readCtSeriesFromFolder(imagePath);
+    const series = await readCtSeriesFromFolder(imagePath, seriesOptions);
     return { image: series.volume, series };
   }
 

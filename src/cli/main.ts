@@ -26,6 +26,17 @@ function parseLabel(value: string): number {
   return label;
 }
 
+/** Returns a commander parser for a decimal number in [min, max]. */
+function numberBetween(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (value.trim() === '' || !Number.isFinite(parsed) || parsed < min || parsed > max) {
+      throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got "${value}"`);
+    }
+    return parsed;
+  };
+}
+
 /** Parses `--lang`: English or Simplified Chinese, with the usual spellings of each. */
 function parseLang(value: string): string {
   if (!/^(en|zh)([-_][A-Za-z]+)?$/i.test(value)) {
@@ -64,6 +75,20 @@ function buildProgram(): Command {
       'tumour label value in an NRRD or NIfTI label map (default: the card label, 1)',
       parseLabel,
     )
+    .option(
+      '--resample-irregular',
+      'resample a series with gantry tilt or varying slice steps onto a regular grid instead of rejecting it',
+    )
+    .option(
+      '--mask-tolerance-mm <mm>',
+      'how far a mask grid may lie from the image grid and still count as on it (default: max(0.01 mm, 1 % of the spacing))',
+      numberBetween(0, 10),
+    )
+    .option(
+      '--fractional-threshold <fraction>',
+      'a FRACTIONAL SEG pixel is in the segment from this fraction of its maximum value (default 0.5)',
+      numberBetween(Number.MIN_VALUE, 1),
+    )
     .option('--json', 'print the result as JSON')
     .action(
       async (options: {
@@ -73,6 +98,9 @@ function buildProgram(): Command {
         json?: boolean;
         segment?: string;
         label?: number;
+        resampleIrregular?: boolean;
+        maskToleranceMm?: number;
+        fractionalThreshold?: number;
       }) => {
         await scoreCommand(options, locale(), process.stdout);
       },

@@ -21,11 +21,14 @@ import { truncateInput } from './input-text.js';
 
 import { fillContoursEvenOdd } from './contour-raster.js';
 import { readDicomFile } from './dicom-dataset.js';
-import { dot, formatVector, positionToleranceMm, subtract } from './slice-geometry.js';
+import { checkRoiOnGrid, maskToleranceMm } from './mask-on-grid.js';
+import { dot, formatVector, subtract } from './slice-geometry.js';
+import { countLabel } from './volume.js';
 
 import type { SlicePoint } from './contour-raster.js';
 import type { CtSeries } from './ct-series.js';
 import type { DicomItem } from './dicom-dataset.js';
+import type { MaskGridOptions } from './mask-on-grid.js';
 import type { Grid, MaskVolume, Vec3 } from './volume.js';
 
 /** SOP Class UID of RT Structure Set Storage (PS3.4 annex B.5). */
@@ -70,6 +73,7 @@ export function readRtStructMask(
   bytes: ArrayBuffer,
   series: CtSeries,
   selection: RoiSelection = {},
+  options: MaskGridOptions = {},
 ): MaskVolume {
   // LIMITATION: a bare dataset without the Part 10 preamble and file meta header is rejected,
   // because its transfer syntax is unknown. Guessing it from the first elements would lift this.
@@ -94,8 +98,15 @@ export function readRtStructMask(
   checkFrameOfReference(roi, series, everyContourReferencesImage);
 
   const grid = series.volume.grid;
-  const placed = contourItems.map((item, index) => placeContour(item, index, roi, series));
-  return rasterise(placed, roi, grid);
+  const placed = contourItems.map((item, index) => placeContour(item, index, roi, series, options));
+  const mask = rasterise(placed, roi, grid);
+  checkRoiOnGrid(mask, {
+    description: `RTSTRUCT file: ${describeRoi(roi)}`,
+    sourceVoxels: countLabel(mask),
+    sourceBoxMm: null,
+    outsideVoxels: 0,
+  });
+  return mask;
 }
 
 function rtError(problem: string, details: Record<string, string | number> = {}): Nqo1Error {
@@ -235,6 +246,7 @@ function placeContour(
   index: number,
   roi: RoiDescription,
   series: CtSeries,
+  options: MaskGridOptions,
 ): PlacedContour {
   const grid = series.volume.grid;
   const where = `contour ${index + 1} of ${describeRoi(roi)}`;
@@ -271,9 +283,11 @@ function placeContour(
     alongNormal.push(dot(relative, axisK));
   }
 
+  checkInsideSlice(points, grid, where, options);
+
   const meanMm = alongNormal.reduce((sum, value) => sum + value, 0) / alongNormal.length;
   const k = Math.round(meanMm / grid.spacingMm[2]);
-  const tolerance = positionToleranceMm(grid.spacingMm[2]);
+  const tolerance = maskToleranceMm(grid.spacingMm[2], options);
   const worst = Math.max(...alongNormal.map((value) => Math.abs(value - k * grid.spacingMm[2])));
   const firstPoint: Vec3 = [data[0]!, data[1]!, data[2]!];
   if (k < 0 || k >= grid.dimensions[2] || worst > tolerance) {
@@ -314,6 +328,36 @@ function slicesOfImage(series: CtSeries, uid: string, frameNumber: number | null
       slices.push(k);
   });
   return slices;
+}
+
+/**
+ * Requires every point of a contour to lie within the slice: continuous indices in
+ * [−0.5, n − 0.5] on both in-plane axes, widened by the mask tolerance. A contour that reaches past
+ * the image edge outlines a region the image does not fully show, so its features would be wrong.
+ */
+function checkInsideSlice(
+  points: readonly SlicePoint[],
+  grid: Grid,
+  where: string,
+  options: MaskGridOptions,
+): void {
+  const slackI = maskToleranceMm(grid.spacingMm[0], options) / grid.spacingMm[0];
+  const slackJ = maskToleranceMm(grid.spacingMm[1], options) / grid.spacingMm[1];
+  const outside = points.filter(
+    (point) =>
+      point.i < -0.5 - slackI ||
+      point.i > grid.dimensions[0] - 0.5 + slackI ||
+      point.j < -0.5 - slackJ ||
+      point.j > grid.dimensions[1] - 0.5 + slackJ,
+  ).length;
+  if (outside === 0) return;
+  throw new Nqo1Error(
+    'ERR_MASK_GEOMETRY',
+    `RTSTRUCT file: ${where} has ${outside} of its ${points.length} points outside the ${grid.dimensions[0]} × ` +
+      `${grid.dimensions[1]} image plane, so the region is clipped by the image edge. Pass the CT series the ` +
+      'structure set was drawn on, reconstructed with a field of view that contains the ROI.',
+    { details: { outsidePoints: outside, points: points.length } },
+  );
 }
 
 function rasterise(placed: readonly PlacedContour[], roi: RoiDescription, grid: Grid): MaskVolume {

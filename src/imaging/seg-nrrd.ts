@@ -15,6 +15,7 @@ import { truncateInput } from './input-text.js';
 
 import { maskFromNrrdOnGrid } from './nrrd-mask.js';
 
+import type { MaskGridOptions } from './mask-on-grid.js';
 import type { NrrdLayeredVolume } from './nrrd.js';
 import type { Grid, MaskVolume } from './volume.js';
 
@@ -136,6 +137,7 @@ export function maskFromSegNrrd(
   volume: NrrdLayeredVolume,
   grid: Grid,
   selection: SlicerSegmentSelection = {},
+  options: MaskGridOptions = {},
 ): MaskVolume {
   const segments = readSlicerSegments(volume.keyValues);
   if (segments.length === 0) {
@@ -159,6 +161,7 @@ export function maskFromSegNrrd(
       { grid: volume.grid, voxels: layerVoxels, type: volume.type },
       grid,
       segment.labelValue,
+      options,
     );
   } catch (error) {
     if (!isNqo1Error(error, 'ERR_MASK_EMPTY')) throw error;

@@ -79,13 +79,13 @@ export function planSliceSpacing(
       `the slices are not stacked along their normal: ${last.context} is shifted by ${tilt.inPlaneMm.toFixed(2)} mm ` +
         `within the image plane from ${first.context} over ${tilt.alongMm.toFixed(2)} mm along the normal, a gantry ` +
         `tilt of ${tilt.degrees.toFixed(1)}° (slice steps along the normal: ${stepsText}). Reconstruct the series ` +
-        'without gantry tilt (orthogonal slices), or enable resampling (option resampleIrregular), which ' +
+        'without gantry tilt (orthogonal slices), or enable resampling (--resample-irregular on the command line, imaging.resampleIrregular in the service), which ' +
         'interpolates the series onto an orthogonal grid',
     );
   }
   throw geometryError(
     `the slice steps along the normal vary between ${first.context} and ${last.context}: ${stepsText}. ` +
-      'Reconstruct the series with uniform spacing, or enable resampling (option resampleIrregular), which ' +
+      'Reconstruct the series with uniform spacing, or enable resampling (--resample-irregular on the command line, imaging.resampleIrregular in the service), which ' +
       'interpolates linearly onto the smallest step',
   );
 }

@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { scoreCommand } from '../../src/cli/commands/score.js';
+import { isNqo1Error } from '../../src/errors.js';
 import { readNrrd } from '../../src/imaging/nrrd.js';
 import { buildNifti, sformOfGrid } from '../imaging/build-nifti.js';
 import { TextSink } from './support.js';
@@ -143,5 +144,45 @@ describe('score with NIfTI files', () => {
     for (const [name, value] of Object.entries(fromNrrd.features)) {
       expect(Math.abs(fromNifti.features[name]! - value)).toBeLessThanOrEqual(1e-6 * Math.abs(value));
     }
+  });
+});
+
+describe('score reading options', () => {
+  const CT2 = `${SHARED}dicom/pydicom/dicomdirtests/77654033/CT2/`;
+  const FRACTIONAL = `${SHARED}dicom/highdicom/seg_image_ct_true_fractional.dcm`;
+  let ct2Folder = '';
+
+  beforeAll(async () => {
+    // The CT2 series has a 202 mm gap before these three slices, so they are scored on their own.
+    ct2Folder = await mkdtemp(join(tmpdir(), 'nqo1-ct2-'));
+    for (const name of ['17136', '17166', '17196']) await symlink(`${CT2}${name}`, join(ct2Folder, name));
+  });
+
+  afterAll(async () => {
+    await rm(ct2Folder, { recursive: true, force: true });
+  });
+
+  it('passes --fractional-threshold to the SEG reader', async () => {
+    // 638 and 661 pixels reach 0.5 and 0.25 of MaximumFractionalValue, as counted in
+    // test/imaging/seg-variants.test.ts.
+    const atHalf = await scoreCommand({ image: ct2Folder, mask: FRACTIONAL }, 'en', new TextSink());
+    const atQuarter = await scoreCommand(
+      { image: ct2Folder, mask: FRACTIONAL, fractionalThreshold: 0.25 },
+      'en',
+      new TextSink(),
+    );
+    expect(atHalf.provenance.tumourVoxelCount).toBe(638);
+    expect(atQuarter.provenance.tumourVoxelCount).toBe(661);
+  });
+
+  it('names --resample-irregular when it rejects a tilted series', async () => {
+    const error: unknown = await scoreCommand(
+      { image: `${SHARED}dicom/dcm_qa_ct/GE`, mask: FRACTIONAL },
+      'en',
+      new TextSink(),
+    ).catch((thrown: unknown) => thrown);
+    expect(isNqo1Error(error, 'ERR_SERIES_GEOMETRY')).toBe(true);
+    expect((error as Error).message).toContain('gantry tilt of 18.5°');
+    expect((error as Error).message).toContain('--resample-irregular');
   });
 });

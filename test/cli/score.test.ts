@@ -123,6 +123,20 @@ describe('nqo1-cds command line', () => {
     }
   });
 
+  it.each([
+    ['--mask-tolerance-mm', '-1'],
+    ['--fractional-threshold', '0'],
+    ['--fractional-threshold', 'half'],
+  ])('returns 2 for %s %s', async (option, value) => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await runCli(['score', '--image', CT_3SLICE, '--mask', LIVER_SEG, option, value])).toBe(2);
+      expect(stderr.mock.calls.map(([chunk]) => String(chunk)).join('')).toContain(`got "${value}"`);
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
   it('returns 2 for an unknown option', async () => {
     const code = await runCli(['score', '--imag', 'x']);
     expect(code).toBe(2);

@@ -264,6 +264,27 @@ describe('readRtStructMask on built structure sets', () => {
     expect(mask.voxels.subarray(400, 800).includes(1)).toBe(true);
   });
 
+  it('rejects a contour past the image edge', () => {
+    // The 20 × 20 slice ends at 19.5 mm; two corners of the square lie beyond it, and a third on x.
+    const bytes = buildRtStruct(
+      [{ number: 1, name: 'Tumour', contours: [{ points: square(15, 15, 25, 18, 0) }] }],
+      FRAME,
+    );
+    const error = thrown(() => readRtStructMask(bytes, SERIES));
+    expect(error.code).toBe('ERR_MASK_GEOMETRY');
+    expect(error.message).toContain('has 2 of its 4 points outside the 20 × 20 image plane');
+  });
+
+  it('rejects a one-voxel ROI', () => {
+    const bytes = buildRtStruct(
+      [{ number: 1, name: 'Tumour', contours: [{ points: square(2, 2, 3, 3, 0) }] }],
+      FRAME,
+    );
+    const error = thrown(() => readRtStructMask(bytes, SERIES));
+    expect(error.code).toBe('ERR_ROI_TOO_SMALL');
+    expect(error.message).toContain('covers 1 voxel');
+  });
+
   it('rejects a contour between two slices', () => {
     const bytes = buildRtStruct(
       [{ number: 1, name: 'Tumour', contours: [{ points: square(2, 2, 6, 6, 1) }] }],

@@ -236,7 +236,7 @@ describe('gantry tilt on the GE dcm_qa_ct series', () => {
     expect(message).toContain('a gantry tilt of 18.5°');
     expect(message).toContain('1.08 mm (1 step), 4.00 mm (13 steps), 7.00 mm (13 steps)');
     expect(message).toContain('Reconstruct the series without gantry tilt');
-    expect(message).toContain('or enable resampling (option resampleIrregular)');
+    expect(message).toContain('or enable resampling (--resample-irregular on the command line');
   });
 
   it('plans an orthogonal grid when resampling', async () => {
@@ -376,7 +376,7 @@ describe('resampling of varying slice steps', () => {
       'steps along the normal vary between Image file 1 of 5 and Image file 5 of 5: ' +
         '0.50 mm (1 step), 1.00 mm (1 step), 1.50 mm (1 step), 2.00 mm (1 step)',
     );
-    expect(error.message).toContain('option resampleIrregular');
+    expect(error.message).toContain('imaging.resampleIrregular in the service');
   });
 
   it('interpolates onto the smallest step', () => {

@@ -15,6 +15,12 @@ export interface ScoreOptions {
   readonly segment?: string;
   /** Tumour label in an NRRD or NIfTI label map; defaults to the card's label. */
   readonly label?: number;
+  /** Resample a tilted or irregularly spaced series instead of rejecting it. */
+  readonly resampleIrregular?: boolean;
+  /** Tolerance between mask and image grid in mm; default max(0.01 mm, 1 % of the spacing). */
+  readonly maskToleranceMm?: number;
+  /** FRACTIONAL SEG threshold as a fraction of MaximumFractionalValue; default 0.5. */
+  readonly fractionalThreshold?: number;
 }
 
 /** Scores one case and writes the summary or the JSON result to `output`. */
@@ -25,7 +31,15 @@ export async function scoreCommand(
 ): Promise<ScoreResult> {
   const card = await loadModelCard(options.model ?? BR_RO_CARD_PATH);
   const label = options.label ?? cardRadiomicsSettings(card).label;
-  const loaded = await loadCase(options.image, options.mask, label, parseSegmentOption(options.segment));
+  const loaded = await loadCase(options.image, options.mask, label, parseSegmentOption(options.segment), {
+    series: { resampleIrregular: options.resampleIrregular === true },
+    mask: {
+      ...(options.maskToleranceMm === undefined ? {} : { toleranceMm: options.maskToleranceMm }),
+      ...(options.fractionalThreshold === undefined
+        ? {}
+        : { fractionalThreshold: options.fractionalThreshold }),
+    },
+  });
   const result = analyseCase({ ...loaded, card });
   output.write(
     options.json === true
