@@ -10,10 +10,12 @@
  *     Ties go to the lower SeriesNumber (0020,0011), then to the lexically smaller
  *     SeriesInstanceUID, so the choice never depends on the order in which the PACS lists series.
  *
- * SEG rule: the SEG instance whose ReferencedSeriesSequence (0008,1115) names the chosen CT series;
- * among several, the one with the latest SeriesDate/SeriesTime, then the higher SeriesNumber. When
- * no SEG references the CT series and the study has exactly one SEG instance, that one is used, and
- * the mask reader still checks that it lies on the CT grid.
+ * Segmentation rule, for DICOM SEG and RT Structure Set instances alike: the instance that names the
+ * chosen CT series, a SEG in its ReferencedSeriesSequence (0008,1115) and an RTSTRUCT in the
+ * RTReferencedSeriesSequence of its ReferencedFrameOfReferenceSequence (3006,0010); among several,
+ * the one with the latest SeriesDate/SeriesTime, then the higher SeriesNumber. When none references
+ * the CT series and the study has exactly one such instance, that one is used, and the mask reader
+ * still checks that it lies on the CT grid.
  */
 import { Nqo1Error } from '../errors.js';
 import type { DicomJsonDataset } from './client.js';
@@ -36,7 +38,13 @@ const TAG = {
   SOPInstanceUID: '00080018',
   NumberOfSeriesRelatedInstances: '00201209',
   ReferencedSeriesSequence: '00081115',
+  ReferencedFrameOfReferenceSequence: '30060010',
+  RTReferencedStudySequence: '30060012',
+  RTReferencedSeriesSequence: '30060014',
 } as const;
+
+/** Modalities of the segmentation objects the analysis reads. */
+export const SEGMENTATION_MODALITIES: readonly string[] = ['SEG', 'RTSTRUCT'];
 
 /** The attributes of one QIDO-RS series result that the selection uses. */
 export interface SeriesSummary {
@@ -53,14 +61,22 @@ export interface SeriesSummary {
   readonly acquisitionDate: string | null;
 }
 
-/** The attributes of one SEG instance that the selection uses, read from WADO-RS metadata. */
+/**
+ * The attributes of one segmentation instance (DICOM SEG or RT Structure Set) that the selection
+ * uses, read from WADO-RS metadata.
+ */
 export interface SegInstanceSummary {
+  /** `SEG` or `RTSTRUCT`, from Modality (0008,0060); '' when the metadata omits it. */
+  readonly modality: string;
   readonly seriesInstanceUid: string;
   readonly sopInstanceUid: string;
   readonly seriesNumber: number | null;
   /** SeriesDate + SeriesTime as `YYYYMMDDHHMMSS…`, or '' when absent. */
   readonly seriesDateTime: string;
-  /** Series Instance UIDs listed in ReferencedSeriesSequence. */
+  /**
+   * Series Instance UIDs listed in ReferencedSeriesSequence (SEG), or in the RTReferencedSeriesSequence
+   * items of ReferencedFrameOfReferenceSequence (RTSTRUCT).
+   */
   readonly referencedSeriesUids: readonly string[];
 }
 
@@ -119,13 +135,18 @@ export function summariseSegInstance(metadata: DicomJsonDataset): SegInstanceSum
     );
   }
 
-  const referencedSeriesUids: string[] = [];
-  for (const item of sequenceItems(metadata, TAG.ReferencedSeriesSequence)) {
-    const uid = stringValue(item, TAG.SeriesInstanceUID);
-    if (uid !== '') referencedSeriesUids.push(uid);
+  const referencedSeries = [...sequenceItems(metadata, TAG.ReferencedSeriesSequence)];
+  for (const frame of sequenceItems(metadata, TAG.ReferencedFrameOfReferenceSequence)) {
+    for (const study of sequenceItems(frame, TAG.RTReferencedStudySequence)) {
+      referencedSeries.push(...sequenceItems(study, TAG.RTReferencedSeriesSequence));
+    }
   }
+  const referencedSeriesUids = referencedSeries
+    .map((item) => stringValue(item, TAG.SeriesInstanceUID))
+    .filter((uid) => uid !== '');
 
   return {
+    modality: stringValue(metadata, TAG.Modality).toUpperCase(),
     seriesInstanceUid,
     sopInstanceUid,
     seriesNumber: numberValue(metadata, TAG.SeriesNumber),
@@ -184,11 +205,11 @@ export function selectSegmentation(
 
   const problem =
     segInstances.length === 0
-      ? 'The study has no DICOM SEG'
-      : `None of the study's ${segInstances.length} DICOM SEG instances references CT series ${ctSeriesInstanceUid}`;
+      ? 'The study has no DICOM SEG or RT Structure Set'
+      : `None of the study's ${segInstances.length} DICOM SEG and RTSTRUCT instances references CT series ${ctSeriesInstanceUid}`;
   throw new Nqo1Error(
     'ERR_SEGMENTATION_MISSING',
-    `${problem}; segment the tumour on the arterial-phase CT and store the SEG in the same study.`,
+    `${problem}; segment the tumour on the arterial-phase CT and store the SEG or RTSTRUCT in the same study.`,
     { details: { ctSeriesInstanceUid, segInstanceCount: segInstances.length } },
   );
 }

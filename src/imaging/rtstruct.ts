@@ -29,6 +29,7 @@ import type { SlicePoint } from './contour-raster.js';
 import type { CtSeries } from './ct-series.js';
 import type { DicomItem } from './dicom-dataset.js';
 import type { MaskGridOptions } from './mask-on-grid.js';
+import type { SegmentSelection } from './seg-segments.js';
 import type { Grid, MaskVolume, Vec3 } from './volume.js';
 
 /** SOP Class UID of RT Structure Set Storage (PS3.4 annex B.5). */
@@ -42,6 +43,14 @@ export interface RoiSelection {
   readonly roiNumber?: number;
   /** Compared with ROIName ignoring case and surrounding spaces. */
   readonly roiName?: string;
+}
+
+/** Maps a segment choice onto an ROI: the number selects ROINumber, the label ROIName. */
+export function roiSelectionOf(segment: SegmentSelection): RoiSelection {
+  return {
+    ...(segment.segmentNumber === undefined ? {} : { roiNumber: segment.segmentNumber }),
+    ...(segment.segmentLabel === undefined ? {} : { roiName: segment.segmentLabel }),
+  };
 }
 
 interface RoiDescription {

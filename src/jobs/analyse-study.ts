@@ -16,6 +16,7 @@ import type { DicomJsonDataset } from '../dicomweb/client.js';
 import { DicomWebClient } from '../dicomweb/client.js';
 import {
   DEFAULT_ARTERIAL_PHASE_PATTERNS,
+  SEGMENTATION_MODALITIES,
   selectCtSeries,
   selectSegmentation,
   summariseSegInstance,
@@ -25,6 +26,7 @@ import {
 import { Nqo1Error } from '../errors.js';
 import { FhirWriteBack, type WriteBackInput, type WriteBackOutcome } from '../fhir/write-back.js';
 import { DEFAULT_SERIES_LIMITS, readCtSeries, type ReadCtSeriesOptions } from '../imaging/ct-series.js';
+import { readRtStructMask, roiSelectionOf } from '../imaging/rtstruct.js';
 import { readSegMask, type SegmentSelection, type SegReadOptions } from '../imaging/seg.js';
 import { analyseCase } from '../model/analyse.js';
 import type { ModelCard } from '../model/card.js';
@@ -106,7 +108,10 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     );
     checkInstanceCount(ct.series.instanceCount, ctFiles.length, ct.series.seriesInstanceUid);
     const series = readCtSeries(ctFiles, deps.series);
-    const tumour = readSegMask(segFile, series, { ...deps.segOptions, ...deps.segment });
+    const tumour =
+      seg.instance.modality === 'RTSTRUCT'
+        ? readRtStructMask(segFile, series, roiSelectionOf(deps.segment ?? {}), deps.segOptions)
+        : readSegMask(segFile, series, { ...deps.segOptions, ...deps.segment });
     log.info(
       {
         studyInstanceUid: study,
@@ -287,19 +292,27 @@ function checkSeriesSize(
   );
 }
 
-/** Reads the WADO-RS metadata of every SEG series of the study, one summary per SEG instance. */
+/** Reads the WADO-RS metadata of every SEG and RTSTRUCT series of the study, one summary per SEG instance. */
 async function listSegInstances(
   pacs: StudySource,
   studyInstanceUid: string,
   seriesList: readonly { readonly seriesInstanceUid: string; readonly modality: string }[],
 ): Promise<SegInstanceSummary[]> {
   const summaries: SegInstanceSummary[] = [];
-  for (const series of seriesList.filter((candidate) => candidate.modality === 'SEG')) {
+  for (const series of seriesList.filter((candidate) =>
+    SEGMENTATION_MODALITIES.includes(candidate.modality),
+  )) {
     const metadata: DicomJsonDataset[] = await pacs.retrieveSeriesMetadata(
       studyInstanceUid,
       series.seriesInstanceUid,
     );
-    summaries.push(...metadata.map(summariseSegInstance));
+    // The series modality from QIDO-RS decides the reader when the metadata omits Modality.
+    summaries.push(
+      ...metadata.map((item) => {
+        const summary = summariseSegInstance(item);
+        return summary.modality === '' ? { ...summary, modality: series.modality } : summary;
+      }),
+    );
   }
   return summaries;
 }

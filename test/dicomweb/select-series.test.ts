@@ -34,6 +34,7 @@ function seg(
   seriesNumber: number | null = null,
 ): SegInstanceSummary {
   return {
+    modality: 'SEG',
     seriesInstanceUid: `${sopInstanceUid}.s`,
     sopInstanceUid,
     seriesNumber,
@@ -131,6 +132,31 @@ describe('summariseSegInstance', () => {
     expect(summary.referencedSeriesUids).toEqual(['1.2.3', '1.2.4']);
     expect(summary.seriesDateTime).toBe('20240102101500');
     expect(summary.sopInstanceUid).toBe('9.9.1');
+  });
+
+  test('reads the series an RTSTRUCT references', () => {
+    const series = (uid: string): DicomJsonDataset => ({ '0020000E': { vr: 'UI', Value: [uid] } });
+    const metadata: DicomJsonDataset = {
+      '00080060': { vr: 'CS', Value: ['RTSTRUCT'] },
+      '0020000E': { vr: 'UI', Value: ['9.8'] },
+      '00080018': { vr: 'UI', Value: ['9.8.1'] },
+      '30060010': {
+        vr: 'SQ',
+        Value: [
+          {
+            '30060012': {
+              vr: 'SQ',
+              Value: [{ '30060014': { vr: 'SQ', Value: [series('1.2.5'), series('1.2.6')] } }],
+            },
+          },
+        ],
+      },
+    };
+
+    const summary = summariseSegInstance(metadata);
+
+    expect(summary.modality).toBe('RTSTRUCT');
+    expect(summary.referencedSeriesUids).toEqual(['1.2.5', '1.2.6']);
   });
 });
 

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
 import { pino, type Logger } from 'pino';
@@ -14,7 +15,13 @@ import {
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
 import { startLoopbackListener } from '../support/loopback-listener.js';
-import { CT_3SLICE, CT_3SLICE_FILES, LIVER_SEG_FILE, readArrayBuffer } from '../support/shared-data.js';
+import {
+  CT_3SLICE,
+  CT_3SLICE_FILES,
+  LIVER_SEG_FILE,
+  SHARED_DATA_DIR,
+  readArrayBuffer,
+} from '../support/shared-data.js';
 
 const PATIENT_ID = 'patient-secret-42';
 
@@ -255,5 +262,56 @@ describe('createStudyAnalyserFromConfig', () => {
     expect(() =>
       createStudyAnalyserFromConfig(config, { modelCard: card, logger: pino({ level: 'silent' }), env: {} }),
     ).toThrow(/NQO1_TEST_TOKEN/);
+  });
+});
+
+describe('createStudyAnalyser with an RT Structure Set', () => {
+  const RT_UTILS = join(SHARED_DATA_DIR, 'dicom/rt-utils/mock_data');
+  const STUDY = '1.2.840.113619.2.405.3.84541899.902.1605198123.910';
+  const CT_SERIES = '2.16.840.1.114362.1.11940992.23790159890.563423471.893.88';
+  const RT_SERIES = '1.2.826.0.1.3680043.8.498.89741355679709801396840716944014866916';
+  const RT_SOP = '1.2.826.0.1.3680043.8.498.22430495616617216947739970650082853315';
+
+  test('reads the tumour from the RTSTRUCT that references the CT', async () => {
+    const ct = await Promise.all(
+      ['ct_1.dcm', 'ct_2.dcm'].map((name) => readArrayBuffer(join(RT_UTILS, name))),
+    );
+    const rt = await readArrayBuffer(join(RT_UTILS, 'rt.dcm'));
+    const reference = (uid: string): DicomJsonDataset => ({ '0020000E': { vr: 'UI', Value: [uid] } });
+    const pacs: StudySource = {
+      searchSeries: () =>
+        Promise.resolve([
+          seriesResult(CT_SERIES, 'CT', '', 2),
+          seriesResult(RT_SERIES, 'RTSTRUCT', 'ROIs', 1),
+        ]),
+      // Metadata without Modality: the QIDO-RS series modality decides the reader.
+      retrieveSeriesMetadata: () =>
+        Promise.resolve([
+          {
+            '0020000E': { vr: 'UI', Value: [RT_SERIES] },
+            '00080018': { vr: 'UI', Value: [RT_SOP] },
+            '30060010': {
+              vr: 'SQ',
+              Value: [
+                {
+                  '30060012': {
+                    vr: 'SQ',
+                    Value: [{ '30060014': { vr: 'SQ', Value: [reference(CT_SERIES)] } }],
+                  },
+                },
+              ],
+            },
+          },
+        ]),
+      retrieveSeriesInstances: () => Promise.resolve(ct),
+      retrieveInstance: () => Promise.resolve(rt),
+    };
+    const analyse = createStudyAnalyser({ pacs, modelCard: card, logger: pino({ level: 'silent' }) });
+
+    const output = await analyse({ ...job, studyInstanceUid: STUDY });
+
+    // 1443 voxels: the ring of rt.dcm, counted independently in test/imaging/rtstruct.test.ts.
+    expect(output.result.provenance.tumourVoxelCount).toBe(1443);
+    expect(output.result.provenance.segmentationInstanceUid).toBe(RT_SOP);
   });
 });
