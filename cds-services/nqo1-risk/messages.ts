@@ -87,7 +87,7 @@ const en: CardMessages = {
   failureDetail: {
     segmentation:
       'The analysis needs a segmentation of the tumour on the arterial-phase CT. Ask radiology to segment ' +
-      'the lesion (DICOM SEG).',
+      'the lesion (DICOM SEG or RT Structure Set).',
     series:
       'The analysis needs an arterial-phase contrast-enhanced CT series with regular slice spacing. ' +
       'Check that the study in PACS contains that series.',
@@ -146,7 +146,7 @@ const zhCN: CardMessages = {
     unavailable: 'NQO1 风险暂无法评估：分析失败',
   },
   failureDetail: {
-    segmentation: '分析需要动脉期 CT 上的肿瘤分割。请放射科勾画病灶（DICOM SEG）。',
+    segmentation: '分析需要动脉期 CT 上的肿瘤分割。请放射科勾画病灶（DICOM SEG 或 RT 结构集）。',
     series: '分析需要层间距规则的动脉期增强 CT 序列。请确认 PACS 中的该检查包含此序列。',
     model: '特征或模型卡不支持评分，信息科可在服务日志中查看详情。',
     'images-unavailable':
