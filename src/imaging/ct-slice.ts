@@ -11,7 +11,7 @@ import { Nqo1Error } from '../errors.js';
 import { truncateInput } from './input-text.js';
 
 import { readDicomFile } from './dicom-dataset.js';
-import { decodeStoredValues, readPixelFormat } from './pixel-data.js';
+import { decodeFrameStoredValues, readPixelFormat } from './pixel-data.js';
 
 import type { Vec3 } from './volume.js';
 
@@ -131,7 +131,7 @@ export function readCtSlice(bytes: ArrayBuffer, context: string): CtSlice {
   }
   const position = dataset.requireNumbers('ImagePositionPatient', 3);
 
-  const stored = decodeStoredValues(file.pixelData, format, file.transferSyntax.littleEndian, 0, context);
+  const stored = decodeFrameStoredValues(file, format, 0, context);
   const values = new Float64Array(stored.length);
   for (let p = 0; p < stored.length; p++) values[p] = stored[p]! * slope + intercept;
 

@@ -2,8 +2,9 @@
  * A typed, checked view of a DICOM Part 10 file parsed by dcmjs 0.51.1.
  *
  * dcmjs returns untyped objects. This module is the only place that touches them: it parses the
- * file, accepts only the native (uncompressed) transfer syntaxes, and reads attributes by DICOM
- * keyword with run-time checks, so no `any` reaches the rest of the imaging code.
+ * file, accepts the native transfer syntaxes and the encapsulated ones listed in
+ * `transfer-syntax.ts`, and reads attributes by DICOM keyword with run-time checks, so no `any`
+ * reaches the rest of the imaging code.
  *
  * @see DICOM PS3.10 section 7 (file format) and PS3.5 section 10 (transfer syntaxes).
  */
@@ -15,50 +16,21 @@ import { Nqo1Error } from '../errors.js';
 import { truncateInput } from './input-text.js';
 
 import { MAX_INFLATED_DATASET_BYTES, checkDeflatedDatasetSize } from './deflated-dataset.js';
+import { readEncapsulatedPixelData } from './encapsulated-location.js';
 import { fileMetaString } from './file-meta.js';
+import { REJECTED_TRANSFER_SYNTAX_NAMES, findTransferSyntax } from './transfer-syntax.js';
+
+import type { EncapsulatedPixelData } from './encapsulated-pixel-data.js';
+import type { TransferSyntax } from './transfer-syntax.js';
 
 // dcmjs reports every dictionary VR it resolves for implicit-VR files ("Invalid vr type xs") on
 // stderr through its "validation.dcmjs" logger. Those lines are not errors of the file; the checks
 // that matter are made here and raise typed errors, so the logger is silenced.
 dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 
-/** A native transfer syntax: pixel data stored uncompressed, in one byte order. */
-export interface NativeTransferSyntax {
-  readonly uid: string;
-  readonly name: string;
-  readonly littleEndian: boolean;
-}
-
-/**
- * The transfer syntaxes this release reads. dcmjs inflates the deflated syntax itself, after
- * `deflated-dataset.ts` has checked the inflated size, so its dataset reaches us as explicit VR
- * little endian.
- */
-export const NATIVE_TRANSFER_SYNTAXES: ReadonlyMap<string, NativeTransferSyntax> = new Map(
-  [
-    { uid: '1.2.840.10008.1.2', name: 'Implicit VR Little Endian', littleEndian: true },
-    { uid: '1.2.840.10008.1.2.1', name: 'Explicit VR Little Endian', littleEndian: true },
-    { uid: '1.2.840.10008.1.2.1.99', name: 'Deflated Explicit VR Little Endian', littleEndian: true },
-    { uid: '1.2.840.10008.1.2.2', name: 'Explicit VR Big Endian', littleEndian: false },
-  ].map((syntax) => [syntax.uid, syntax]),
-);
-
-/** Names of the compressed transfer syntaxes, used only to make the rejection message readable. */
-const COMPRESSED_TRANSFER_SYNTAX_NAMES: ReadonlyMap<string, string> = new Map([
-  ['1.2.840.10008.1.2.4.50', 'JPEG Baseline (Process 1)'],
-  ['1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)'],
-  ['1.2.840.10008.1.2.4.57', 'JPEG Lossless, Non-Hierarchical (Process 14)'],
-  ['1.2.840.10008.1.2.4.70', 'JPEG Lossless, First-Order Prediction (Process 14, SV1)'],
-  ['1.2.840.10008.1.2.4.80', 'JPEG-LS Lossless'],
-  ['1.2.840.10008.1.2.4.81', 'JPEG-LS Near-Lossless'],
-  ['1.2.840.10008.1.2.4.90', 'JPEG 2000 Lossless'],
-  ['1.2.840.10008.1.2.4.91', 'JPEG 2000'],
-  ['1.2.840.10008.1.2.4.201', 'HTJ2K Lossless'],
-  ['1.2.840.10008.1.2.4.202', 'HTJ2K Lossless RPCL'],
-  ['1.2.840.10008.1.2.4.203', 'HTJ2K'],
-  ['1.2.840.10008.1.2.5', 'RLE Lossless'],
-  ['1.2.840.10008.1.2.8.1', 'Deflated Image Frame Compression'],
-]);
+export { NATIVE_TRANSFER_SYNTAXES } from './transfer-syntax.js';
+export type { NativeTransferSyntax, TransferSyntax } from './transfer-syntax.js';
+export type { EncapsulatedPixelData } from './encapsulated-pixel-data.js';
 
 /** Byte offset of the "DICM" prefix that follows the 128-byte preamble of a Part 10 file. */
 const PART10_PREFIX_OFFSET = 128;
@@ -210,24 +182,35 @@ export interface NativePixelData {
   readonly vr: string;
 }
 
-/** A parsed Part 10 file in a native transfer syntax. */
+/** Pixel Data of either kind: one native value, or encapsulated compressed fragments. */
+export type PixelData = NativePixelData | EncapsulatedPixelData;
+
+/** Returns true when the Pixel Data is encapsulated (compressed). */
+export function isEncapsulated(pixelData: PixelData): pixelData is EncapsulatedPixelData {
+  return 'encapsulated' in pixelData;
+}
+
+/** A parsed Part 10 file. */
 export interface DicomFile {
-  readonly transferSyntax: NativeTransferSyntax;
+  readonly transferSyntax: TransferSyntax;
   readonly dataset: DicomItem;
   /** Null when the file has no Pixel Data (7FE0,0010). */
-  readonly pixelData: NativePixelData | null;
+  readonly pixelData: PixelData | null;
 }
 
 /**
- * Parses a DICOM Part 10 file with dcmjs and checks that its pixel data is native and complete.
+ * Parses a DICOM Part 10 file with dcmjs and checks that its pixel data is complete. Native pixel
+ * data is returned as one value; encapsulated pixel data as its fragments and offset tables, which
+ * `frame-decode.ts` decodes frame by frame.
  *
  * @param bytes - the whole file
  * @param context - names the file in error messages, e.g. "Image file 01.dcm"
  * @param options - `maxInflatedBytes`: the largest dataset a deflated file may inflate to, in bytes
  *   (default {@link MAX_INFLATED_DATASET_BYTES}, 1 GiB)
  * @throws Nqo1Error ERR_DICOM_MALFORMED when the bytes are not a Part 10 file, cannot be parsed or
- *   end inside the pixel data; ERR_DICOM_UNSUPPORTED when the transfer syntax is compressed or a
- *   deflated dataset inflates to more than `maxInflatedBytes`.
+ *   end inside the pixel data; ERR_DICOM_UNSUPPORTED when the transfer syntax is unknown or has no
+ *   decoder here (JPEG Extended 12-bit, MPEG, JPEG XL), when the pixels sit only in a private
+ *   compressed element, or when a deflated dataset inflates to more than `maxInflatedBytes`.
  */
 export function readDicomFile(
   bytes: ArrayBuffer,
@@ -249,27 +232,70 @@ export function readDicomFile(
   const dataset = new DicomItem(parsed.dataset, context);
 
   const transferSyntaxUid = meta.requireString('TransferSyntaxUID');
-  const transferSyntax = NATIVE_TRANSFER_SYNTAXES.get(transferSyntaxUid);
-  if (transferSyntax === undefined) {
-    const name = COMPRESSED_TRANSFER_SYNTAX_NAMES.get(transferSyntaxUid) ?? 'an unknown transfer syntax';
-    // LIMITATION: compressed pixel data is not decoded, because the codecs (JPEG, JPEG-LS,
-    // JPEG 2000, HTJ2K, RLE) are not wired in yet. Decoding them with the cornerstone WASM codecs
-    // would lift this.
-    throw new Nqo1Error(
-      'ERR_DICOM_UNSUPPORTED',
-      `${context}: transfer syntax ${truncateInput(transferSyntaxUid)} (${name}) is not supported. This release reads ` +
-        'only uncompressed pixel data (Implicit VR Little Endian, Explicit VR Little or Big Endian, ' +
-        'Deflated Explicit VR Little Endian); compressed transfer syntaxes come in a later release. ' +
-        'Ask the PACS for an uncompressed transfer syntax, or convert the files, e.g. with dcmdjpeg or gdcmconv --raw.',
-      { details: { transferSyntaxUid: truncateInput(transferSyntaxUid) } },
-    );
+  const transferSyntax = findTransferSyntax(transferSyntaxUid);
+  if (transferSyntax === undefined) throw unsupportedTransferSyntax(transferSyntaxUid, context);
+
+  if (transferSyntax.encapsulated) {
+    const pixelData = readEncapsulatedPixelData(view, parsed.dict, transferSyntax.uid, context);
+    if (pixelData === null) rejectPrivatePixelData(parsed.dict, context);
+    return { transferSyntax, dataset, pixelData };
   }
 
   const pixelData = rawPixelData(parsed.dict, context);
+  if (pixelData === null) rejectPrivatePixelData(parsed.dict, context);
   if (pixelData !== null && transferSyntax.uid !== '1.2.840.10008.1.2.1.99') {
     checkPixelDataWithinFile(view, transferSyntax, pixelData.bytes.length, context);
   }
   return { transferSyntax, dataset, pixelData };
+}
+
+function unsupportedTransferSyntax(uid: string, context: string): Nqo1Error {
+  const name = REJECTED_TRANSFER_SYNTAX_NAMES.get(uid);
+  const shownUid = truncateInput(uid);
+  if (uid === '1.2.840.10008.1.2.4.51') {
+    // LIMITATION: JPEG Extended (12-bit lossy JPEG) is not decoded. The cornerstone libjpeg-turbo
+    // build on npm is 8-bit only and jpeg-lossless-decoder-js reads lossless JPEG only. dcmjs-codecs
+    // 0.0.8 does decode it (its WASM holds a 12-bit IJG decoder), but it initializes only
+    // asynchronously, while this reader and readCtSlice are synchronous. An async codec preload
+    // step in the series reader, or a 12-bit build with a synchronous start, would lift this.
+    return new Nqo1Error(
+      'ERR_DICOM_UNSUPPORTED',
+      `${context}: transfer syntax ${shownUid} (${name ?? 'JPEG Extended'}, 12-bit lossy JPEG) is not decoded in ` +
+        'this release. Ask the PACS for an uncompressed or lossless transfer syntax, or convert the file, e.g. with ' +
+        'dcmdjpeg or gdcmconv --raw.',
+      { details: { transferSyntaxUid: shownUid } },
+    );
+  }
+  return new Nqo1Error(
+    'ERR_DICOM_UNSUPPORTED',
+    `${context}: transfer syntax ${shownUid} (${name ?? 'an unknown transfer syntax'}) is not supported. This ` +
+      'release reads the native syntaxes and JPEG Baseline, JPEG Lossless, JPEG-LS, JPEG 2000, HTJ2K, RLE and ' +
+      'Deflated Image Frame Compression. Ask the PACS for one of these, or convert the file, e.g. with gdcmconv --raw.',
+    { details: { transferSyntaxUid: shownUid } },
+  );
+}
+
+/**
+ * Private elements in which some CT scanners store compressed pixels instead of Pixel Data, keyed by
+ * the dcmjs tag, with their private creator.
+ */
+const PRIVATE_PIXEL_ELEMENTS: ReadonlyMap<string, string> = new Map([['07A1100A', 'ELSCINT1']]);
+
+/** Rejects a file with no Pixel Data whose pixels sit in a known private compressed element. */
+function rejectPrivatePixelData(dict: unknown, context: string): void {
+  if (!isRecord(dict)) return;
+  for (const [tag, creator] of PRIVATE_PIXEL_ELEMENTS) {
+    if (dict[tag] === undefined) continue;
+    const element = `(${tag.slice(0, 4)},${tag.slice(4)})`;
+    throw new Nqo1Error(
+      'ERR_DICOM_UNSUPPORTED',
+      `${context}: the file has no Pixel Data (7FE0,0010). Its pixels are stored only in the private element ` +
+        `${element} of creator ${creator}, in a vendor compression that no DICOM transfer syntax describes. ` +
+        'Export the series from the scanner or PACS as standard DICOM (uncompressed or a standard compressed ' +
+        'transfer syntax), for example with the vendor tool that decompresses the private pixel data.',
+      { details: { privateElement: element, privateCreator: creator } },
+    );
+  }
 }
 
 interface ParsedFile {
@@ -332,7 +358,7 @@ function rawPixelData(dict: unknown, context: string): NativePixelData | null {
  */
 function checkPixelDataWithinFile(
   file: Uint8Array,
-  syntax: NativeTransferSyntax,
+  syntax: TransferSyntax,
   valueLength: number,
   context: string,
 ): void {

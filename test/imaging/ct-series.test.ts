@@ -345,12 +345,12 @@ describe('readCtSeries geometry and input checks', () => {
     expect(errorCodeOf(() => readCtSeries([]))).toBe('ERR_SERIES_EMPTY');
   });
 
-  it('rejects JPEG 2000 pixel data naming the syntax', async () => {
-    const file = await readArrayBuffer(join(SHARED_DATA_DIR, 'dicom/pydicom-data/693_J2KR.dcm'));
+  it('rejects JPEG Extended pixel data naming the syntax', async () => {
+    const file = await readArrayBuffer(join(SHARED_DATA_DIR, 'dicom/pydicom/JPGExtended.dcm'));
     const error = errorOf(() => readCtSeries([file]));
     expect(isNqo1Error(error, 'ERR_DICOM_UNSUPPORTED')).toBe(true);
-    expect(error.message).toContain('1.2.840.10008.1.2.4.90');
-    expect(error.message).toContain('later release');
+    expect(error.message).toContain('1.2.840.10008.1.2.4.51');
+    expect(error.message).toContain('12-bit lossy JPEG');
   });
 
   it('rejects a file truncated inside Pixel Data', async () => {
