@@ -7,8 +7,9 @@
  * encoders. JPEG Baseline is 8-bit only, so it gets the series windowed to 8 bits (W 400, L 40).
  * The decode loop reads every frame once; throughput counts decoded bytes (2 bytes per pixel, 1 for
  * JPEG Baseline) per second. Peak memory is the largest RSS and ArrayBuffer total seen after each
- * frame, minus the value before the loop. The series has `BENCH_DECODE_SLICES` slices (default 300, about 70 s with encoding);
- * throughput per slice does not depend on the count, only the encoding time does.
+ * frame, minus the value before the loop. The series has `BENCH_DECODE_SLICES` slices (default
+ * 300, about 70 s with encoding). Throughput per slice does not depend on the count, but the
+ * encoding time does.
  */
 
 import { encapsulate, encodeFrame } from './frame-encoders.js';

@@ -201,16 +201,17 @@ export interface DicomFile {
 /**
  * Parses a DICOM Part 10 file with dcmjs and checks that its pixel data is complete. Native pixel
  * data is returned as one value; encapsulated pixel data as its fragments and offset tables, which
- * `frame-decode.ts` decodes frame by frame.
+ * `decodeFrameStoredValues` in `pixel-data.ts` decodes frame by frame.
  *
  * @param bytes - the whole file
  * @param context - names the file in error messages, e.g. "Image file 01.dcm"
  * @param options - `maxInflatedBytes`: the largest dataset a deflated file may inflate to, in bytes
  *   (default {@link MAX_INFLATED_DATASET_BYTES}, 1 GiB)
  * @throws Nqo1Error ERR_DICOM_MALFORMED when the bytes are not a Part 10 file, cannot be parsed or
- *   end inside the pixel data; ERR_DICOM_UNSUPPORTED when the transfer syntax is unknown or has no
- *   decoder here (JPEG Extended 12-bit, MPEG, JPEG XL), when the pixels sit only in a private
- *   compressed element, or when a deflated dataset inflates to more than `maxInflatedBytes`.
+ *   end inside the pixel data. ERR_DICOM_UNSUPPORTED when the transfer syntax is unknown or has no
+ *   decoder here (JPEG Extended 12-bit, MPEG, JPEG XL), or when the pixels sit only in a private
+ *   compressed element. Also ERR_DICOM_UNSUPPORTED when a deflated dataset inflates to more than
+ *   `maxInflatedBytes`.
  */
 export function readDicomFile(
   bytes: ArrayBuffer,
@@ -255,7 +256,7 @@ function unsupportedTransferSyntax(uid: string, context: string): Nqo1Error {
   if (uid === '1.2.840.10008.1.2.4.51') {
     // LIMITATION: JPEG Extended (12-bit lossy JPEG) is not decoded. The cornerstone libjpeg-turbo
     // build on npm is 8-bit only and jpeg-lossless-decoder-js reads lossless JPEG only. dcmjs-codecs
-    // 0.0.8 does decode it (its WASM holds a 12-bit IJG decoder), but it initializes only
+    // 0.0.8 does decode it (its WASM contains a 12-bit IJG decoder), but it initializes only
     // asynchronously, while this reader and readCtSlice are synchronous. An async codec preload
     // step in the series reader, or a 12-bit build with a synchronous start, would lift this.
     return new Nqo1Error(

@@ -1,7 +1,7 @@
 /**
  * Codecs that no shared sample file covers (JPEG Baseline 8-bit, HTJ2K, JPEG-LS near-lossless with a
- * known NEAR), decoded after encoding a synthetic frame with the encoders of the same npm packages,
- * and the frame split of encapsulated Pixel Data (Basic and Extended Offset Tables, split frames).
+ * known NEAR) decode a synthetic frame encoded by the same npm packages. The frame split of
+ * encapsulated Pixel Data is tested on synthetic item sequences.
  */
 
 import { describe, expect, it } from 'vitest';

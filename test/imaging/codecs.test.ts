@@ -3,8 +3,9 @@
  * values decoded independently, the sign and precision rules, the SEG frames, and the rejections.
  *
  * Values marked "DCMTK" were read from the file after decompressing it with DCMTK 3.6.7 (dcmdjpeg,
- * dcmdjpls, dcmdrle), which shares no code with the npm codecs; the uncompressed copy was then read
- * by this project's native decoder.
+ * dcmdjpls, dcmdrle), and then reading the uncompressed copy with this project's native decoder.
+ * DCMTK's JPEG and RLE decoders are independent of the npm codecs. Its JPEG-LS decoder is an older
+ * fork of CharLS, so for JPEG-LS the check is against another build of related code.
  */
 
 import { readFileSync } from 'node:fs';

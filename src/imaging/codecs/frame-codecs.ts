@@ -8,7 +8,7 @@
  * node:zlib. The WASM codecs start on first use (`wasm-module.ts`).
  *
  * The values returned are the samples as the codestream defines them (signed when the codestream
- * says so). Applying BitsStored and PixelRepresentation is left to `frame-decode.ts`.
+ * declares signed samples). `encapsulated-decode.ts` then applies BitsStored and PixelRepresentation.
  *
  * @see DICOM PS3.5 sections 8.2 (native and encapsulated formats) and A.4.
  */
@@ -87,7 +87,7 @@ const CODEC_OF_SYNTAX: ReadonlyMap<string, WasmCodecName | 'jpegLossless' | 'rle
 ] as const);
 
 /**
- * Decodes one compressed frame of a single-sample image. For BitsAllocated 1, the result holds one
+ * Decodes one compressed frame of a single-sample image. For BitsAllocated 1, the result contains one
  * value per pixel: the decoded sample (JPEG 2000, JPEG-LS) or the unpacked bit (RLE, deflate).
  *
  * @throws Nqo1Error ERR_DICOM_MALFORMED when the codestream is damaged or decodes to a size other than

@@ -6,7 +6,7 @@
  * number of byte segments (1 to 15) as a 32-bit little endian integer, then 15 segment offsets
  * from the start of the frame. Each segment is PackBits coded: a header byte n in 0..127 copies the
  * next n + 1 bytes, n in −127..−1 repeats the next byte 1 − n times, and −128 does nothing. For
- * each sample, segment 0 holds the most significant byte of every pixel, segment 1 the next one,
+ * each sample, segment 0 contains the most significant byte of every pixel, segment 1 the next one,
  * and so on.
  *
  * @see DICOM PS3.5 annex G (RLE compression).
