@@ -209,7 +209,7 @@ export interface DicomFile {
  *   (default {@link MAX_INFLATED_DATASET_BYTES}, 1 GiB)
  * @throws Nqo1Error ERR_DICOM_MALFORMED when the bytes are not a Part 10 file, cannot be parsed or
  *   end inside the pixel data. ERR_DICOM_UNSUPPORTED when the transfer syntax is unknown or has no
- *   decoder here (JPEG Extended 12-bit, MPEG, JPEG XL), or when the pixels sit only in a private
+ *   decoder here (MPEG, JPEG XL), or when the pixels sit only in a private
  *   compressed element. Also ERR_DICOM_UNSUPPORTED when a deflated dataset inflates to more than
  *   `maxInflatedBytes`.
  */
@@ -233,6 +233,10 @@ export function readDicomFile(
   const dataset = new DicomItem(parsed.dataset, context);
 
   const transferSyntaxUid = meta.requireString('TransferSyntaxUID');
+  // LIMITATION: MPEG, JPEG XL and unknown transfer syntaxes are rejected here, and colour images in
+  // readPixelFormat. JPEG Extended (12-bit) decodes only after an async caller has awaited
+  // preloadJpegExtendedCodec() (see codecs/jpeg-extended.ts). Codecs for the remaining syntaxes
+  // would lift the first part, and a colour pipeline the second.
   const transferSyntax = findTransferSyntax(transferSyntaxUid);
   if (transferSyntax === undefined) throw unsupportedTransferSyntax(transferSyntaxUid, context);
 
@@ -253,25 +257,12 @@ export function readDicomFile(
 function unsupportedTransferSyntax(uid: string, context: string): Nqo1Error {
   const name = REJECTED_TRANSFER_SYNTAX_NAMES.get(uid);
   const shownUid = truncateInput(uid);
-  if (uid === '1.2.840.10008.1.2.4.51') {
-    // LIMITATION: JPEG Extended (12-bit lossy JPEG) is not decoded. The cornerstone libjpeg-turbo
-    // build on npm is 8-bit only and jpeg-lossless-decoder-js reads lossless JPEG only. dcmjs-codecs
-    // 0.0.8 does decode it (its WASM contains a 12-bit IJG decoder), but it initializes only
-    // asynchronously, while this reader and readCtSlice are synchronous. An async codec preload
-    // step in the series reader, or a 12-bit build with a synchronous start, would lift this.
-    return new Nqo1Error(
-      'ERR_DICOM_UNSUPPORTED',
-      `${context}: transfer syntax ${shownUid} (${name ?? 'JPEG Extended'}, 12-bit lossy JPEG) is not decoded in ` +
-        'this release. Ask the PACS for an uncompressed or lossless transfer syntax, or convert the file, e.g. with ' +
-        'dcmdjpeg or gdcmconv --raw.',
-      { details: { transferSyntaxUid: shownUid } },
-    );
-  }
   return new Nqo1Error(
     'ERR_DICOM_UNSUPPORTED',
     `${context}: transfer syntax ${shownUid} (${name ?? 'an unknown transfer syntax'}) is not supported. This ` +
-      'release reads the native syntaxes and JPEG Baseline, JPEG Lossless, JPEG-LS, JPEG 2000, HTJ2K, RLE and ' +
-      'Deflated Image Frame Compression. Ask the PACS for one of these, or convert the file, e.g. with gdcmconv --raw.',
+      'release reads the native syntaxes and JPEG Baseline, JPEG Extended, JPEG Lossless, JPEG-LS, JPEG 2000, ' +
+      'HTJ2K, RLE and Deflated Image Frame Compression. Ask the PACS for one of these, or convert the file, e.g. ' +
+      'with gdcmconv --raw.',
     { details: { transferSyntaxUid: shownUid } },
   );
 }

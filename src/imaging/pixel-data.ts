@@ -15,6 +15,8 @@ import { decodeEncapsulatedStoredValues } from './encapsulated-decode.js';
 
 import type { DicomFile, DicomItem, NativePixelData, PixelData } from './dicom-dataset.js';
 
+export { preloadJpegExtendedCodec } from './codecs/jpeg-extended.js';
+
 /** The attributes of the Image Pixel module that decide how samples are packed. */
 export interface PixelFormat {
   readonly rows: number;

@@ -40,6 +40,7 @@ export const NATIVE_TRANSFER_SYNTAXES: ReadonlyMap<string, TransferSyntax> = new
 export const ENCAPSULATED_TRANSFER_SYNTAXES: ReadonlyMap<string, TransferSyntax> = new Map(
   [
     syntax('1.2.840.10008.1.2.4.50', 'JPEG Baseline (Process 1)', true, true),
+    syntax('1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)', true, true),
     syntax('1.2.840.10008.1.2.4.57', 'JPEG Lossless, Non-Hierarchical (Process 14)', true, true),
     syntax('1.2.840.10008.1.2.4.70', 'JPEG Lossless, First-Order Prediction (Process 14, SV1)', true, true),
     syntax('1.2.840.10008.1.2.4.80', 'JPEG-LS Lossless', true, true),
@@ -56,7 +57,6 @@ export const ENCAPSULATED_TRANSFER_SYNTAXES: ReadonlyMap<string, TransferSyntax>
 
 /** Names of the compressed transfer syntaxes that are rejected, used to make the message readable. */
 export const REJECTED_TRANSFER_SYNTAX_NAMES: ReadonlyMap<string, string> = new Map([
-  ['1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)'],
   ['1.2.840.10008.1.2.4.100', 'MPEG2 Main Profile / Main Level'],
   ['1.2.840.10008.1.2.4.102', 'MPEG-4 AVC/H.264 High Profile / Level 4.1'],
   ['1.2.840.10008.1.2.4.110', 'JPEG XL Lossless'],

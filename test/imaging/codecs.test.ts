@@ -320,11 +320,12 @@ describe('rejections', () => {
   });
 
   it.each(['pydicom/JPGExtended.dcm', 'orthanc-tests/TransferSyntaxes/1.2.840.10008.1.2.4.51.dcm'])(
-    'rejects JPEG Extended %s naming the syntax',
+    'rejects JPEG Extended %s without preload',
     (path) => {
-      const error = errorOf(() => readFile(path));
+      const error = errorOf(() => allFrames(path));
       expect(isNqo1Error(error, 'ERR_DICOM_UNSUPPORTED')).toBe(true);
       expect(error.message).toContain('1.2.840.10008.1.2.4.51');
+      expect(error.message).toContain('preloadJpegExtendedCodec');
     },
   );
 

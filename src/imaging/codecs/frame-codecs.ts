@@ -2,6 +2,7 @@
  * Decoding of one compressed frame into integer sample values, per encapsulated transfer syntax.
  *
  * Codecs, all from npm: JPEG Baseline 8-bit with @cornerstonejs/codec-libjpeg-turbo-8bit; JPEG
+ * Extended 12-bit with dcmjs-codecs (`jpeg-extended.ts`, started asynchronously beforehand); JPEG
  * Lossless (process 14 and its SV1 subset) with jpeg-lossless-decoder-js; JPEG-LS with
  * @cornerstonejs/codec-charls; JPEG 2000 with @cornerstonejs/codec-openjpeg; HTJ2K with
  * @cornerstonejs/codec-openjph. RLE is decoded by `rle.ts` and Deflated Image Frame Compression by
@@ -19,6 +20,7 @@ import { Decoder as JpegLosslessDecoder } from 'jpeg-lossless-decoder-js';
 
 import { Nqo1Error } from '../../errors.js';
 
+import { decodeJpegExtended } from './jpeg-extended.js';
 import { decodeRleSegments } from './rle.js';
 import { loadWasmCodec } from './wasm-module.js';
 
@@ -71,8 +73,12 @@ const WASM_CODECS = {
 type WasmCodecName = keyof typeof WASM_CODECS;
 
 /** The codec of each encapsulated transfer syntax. */
-const CODEC_OF_SYNTAX: ReadonlyMap<string, WasmCodecName | 'jpegLossless' | 'rle' | 'deflate'> = new Map([
+const CODEC_OF_SYNTAX: ReadonlyMap<
+  string,
+  WasmCodecName | 'jpegExtended' | 'jpegLossless' | 'rle' | 'deflate'
+> = new Map([
   ['1.2.840.10008.1.2.4.50', 'jpegBaseline'],
+  ['1.2.840.10008.1.2.4.51', 'jpegExtended'],
   ['1.2.840.10008.1.2.4.57', 'jpegLossless'],
   ['1.2.840.10008.1.2.4.70', 'jpegLossless'],
   ['1.2.840.10008.1.2.4.80', 'jpegLs'],
@@ -109,6 +115,7 @@ export function decodeCompressedFrame(
   if (codec === 'rle') return decodeRleFrame(codestream, shape, context);
   if (codec === 'deflate') return decodeDeflatedFrame(codestream, shape, context);
   if (codec === 'jpegLossless') return decodeJpegLossless(codestream, shape, context);
+  if (codec === 'jpegExtended') return decodeJpegExtended(codestream, shape, context);
   return decodeWithWasm(codec, codestream, shape, context);
 }
 
