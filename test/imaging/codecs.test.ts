@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 
 import { isNqo1Error } from '../../src/errors.js';
 import { readCtSlice } from '../../src/imaging/ct-slice.js';
-import { readDicomFile } from '../../src/imaging/dicom-dataset.js';
+import { isEncapsulated, readDicomFile } from '../../src/imaging/dicom-dataset.js';
 import { decodeEncapsulatedStoredValues } from '../../src/imaging/encapsulated-decode.js';
 import { parseEncapsulatedItems } from '../../src/imaging/encapsulated-pixel-data.js';
 import {
@@ -308,6 +308,25 @@ describe('rejections', () => {
     const error = errorOf(() => allFrames(path));
     expect(isNqo1Error(error, 'ERR_DICOM_MALFORMED')).toBe(true);
     expect(error.message).toContain('truncated');
+  });
+
+  it.each([
+    'pydicom/MR_small_jp2klossless.dcm',
+    'pydicom/MR_small_jpeg_ls_lossless.dcm',
+    'pydicom/MR_small_RLE.dcm',
+    'dcm_qa_ts/In/5.dcm',
+    'pydicom-data/liver_deflate.dcm',
+  ])('rejects a half codestream of %s as malformed', (path) => {
+    const { file, format } = readFile(path);
+    const pixelData = file.pixelData;
+    if (pixelData === null || !isEncapsulated(pixelData)) throw new Error(`${path} is not encapsulated`);
+    const cut = {
+      ...pixelData,
+      fragments: pixelData.fragments.map((fragment) => fragment.subarray(0, fragment.length >> 1)),
+    };
+    const error = errorOf(() => decodeEncapsulatedStoredValues(cut, format, 0, path));
+    expect(isNqo1Error(error, 'ERR_DICOM_MALFORMED')).toBe(true);
+    expect(error.message).toContain('damaged');
   });
 
   it('names the private element of ELSCINT1 compressed pixels', () => {

@@ -133,6 +133,7 @@ function decodeWithWasm(
     decoder.getEncodedBuffer(codestream.length).set(codestream);
     decoder.decode();
     const info = decoder.getFrameInfo();
+    if (info.width === 0 || info.height === 0) throw damaged(codec, 'no image was decoded', context);
     checkShape(info.width, info.height, info.componentCount, shape, context);
     const decoded = decoder.getDecodedBuffer();
     return samplesFromBytes(decoded, info.bitsPerSample, info.isSigned === true, shape, context);
@@ -145,6 +146,11 @@ function decodeWithWasm(
 }
 
 function decodeJpegLossless(codestream: Uint8Array, shape: FrameShape, context: string): DecodedSamples {
+  // jpeg-lossless-decoder-js 2.1.2 decodes a truncated codestream without an error, so the end of
+  // image marker (FFD9H) must be among the last bytes (a fragment may end with padding).
+  if (!endsWithEndOfImage(codestream)) {
+    throw damaged('jpegLossless', 'the codestream lacks its end of image marker (FFD9)', context);
+  }
   const decoder = new JpegLosslessDecoder();
   const bytesPerSample = shape.bitsAllocated > 8 ? 2 : 1;
   let decoded: Uint8Array | Uint16Array;
@@ -155,6 +161,13 @@ function decodeJpegLossless(codestream: Uint8Array, shape: FrameShape, context: 
   }
   checkShape(decoder.frame.dimX, decoder.frame.dimY, decoder.frame.numComp, shape, context);
   return Int32Array.from(decoded);
+}
+
+function endsWithEndOfImage(codestream: Uint8Array): boolean {
+  for (let i = codestream.length - 2; i >= Math.max(0, codestream.length - 16); i--) {
+    if (codestream[i] === 0xff && codestream[i + 1] === 0xd9) return true;
+  }
+  return false;
 }
 
 function decodeRleFrame(codestream: Uint8Array, shape: FrameShape, context: string): DecodedSamples {
@@ -247,7 +260,13 @@ function wrongLength(length: number, shape: FrameShape, context: string): Nqo1Er
 }
 
 function damaged(codec: string, error: unknown, context: string): Nqo1Error {
-  const reason = error instanceof Error ? error.message : String(error);
+  // Emscripten reports a C++ exception as a bare number (a pointer), which names nothing useful.
+  const reason =
+    error instanceof Error
+      ? error.message
+      : typeof error === 'number'
+        ? 'the codec raised an error'
+        : String(error);
   return new Nqo1Error(
     'ERR_DICOM_MALFORMED',
     `${context}: the ${codec} codec could not decode a frame (${reason.slice(0, 200)}). The compressed pixel ` +
