@@ -24,6 +24,7 @@ interface CodecContext {
 
 /** The slice of the dcmjs-codecs 0.0.8 API used here, from its index.d.ts. */
 interface DcmjsCodecs {
+  readonly log: { setLevel(level: 'silent'): void };
   readonly Context: new (attributes: Record<string, unknown>) => CodecContext;
   readonly NativeCodecs: {
     initializeAsync(): Promise<void>;
@@ -41,6 +42,9 @@ let starting: Promise<void> | null = null;
 export function preloadJpegExtendedCodec(): Promise<void> {
   starting ??= (async () => {
     const codecs = require('dcmjs-codecs') as DcmjsCodecs;
+    // Its codecs print decoder warnings through this logger; the imaging core does not log, and
+    // a failed decode raises an error here instead.
+    codecs.log.setLevel('silent');
     await codecs.NativeCodecs.initializeAsync();
     started = codecs;
   })();
