@@ -18,7 +18,8 @@ import { truncateInput } from './input-text.js';
 import { MAX_INFLATED_DATASET_BYTES, checkDeflatedDatasetSize } from './deflated-dataset.js';
 import { readEncapsulatedPixelData } from './encapsulated-location.js';
 import { fileMetaString } from './file-meta.js';
-import { REJECTED_TRANSFER_SYNTAX_NAMES, findTransferSyntax } from './transfer-syntax.js';
+import { rejectPrivatePixelData } from './private-pixel-data.js';
+import { findTransferSyntax, unsupportedTransferSyntax } from './transfer-syntax.js';
 
 import type { EncapsulatedPixelData } from './encapsulated-pixel-data.js';
 import type { TransferSyntax } from './transfer-syntax.js';
@@ -252,42 +253,6 @@ export function readDicomFile(
     checkPixelDataWithinFile(view, transferSyntax, pixelData.bytes.length, context);
   }
   return { transferSyntax, dataset, pixelData };
-}
-
-function unsupportedTransferSyntax(uid: string, context: string): Nqo1Error {
-  const name = REJECTED_TRANSFER_SYNTAX_NAMES.get(uid);
-  const shownUid = truncateInput(uid);
-  return new Nqo1Error(
-    'ERR_DICOM_UNSUPPORTED',
-    `${context}: transfer syntax ${shownUid} (${name ?? 'an unknown transfer syntax'}) is not supported. This ` +
-      'release reads the native syntaxes and JPEG Baseline, JPEG Extended, JPEG Lossless, JPEG-LS, JPEG 2000, ' +
-      'HTJ2K, RLE and Deflated Image Frame Compression. Ask the PACS for one of these, or convert the file, e.g. ' +
-      'with gdcmconv --raw.',
-    { details: { transferSyntaxUid: shownUid } },
-  );
-}
-
-/**
- * Private elements in which some CT scanners store compressed pixels instead of Pixel Data, keyed by
- * the dcmjs tag, with their private creator.
- */
-const PRIVATE_PIXEL_ELEMENTS: ReadonlyMap<string, string> = new Map([['07A1100A', 'ELSCINT1']]);
-
-/** Rejects a file with no Pixel Data whose pixels sit in a known private compressed element. */
-function rejectPrivatePixelData(dict: unknown, context: string): void {
-  if (!isRecord(dict)) return;
-  for (const [tag, creator] of PRIVATE_PIXEL_ELEMENTS) {
-    if (dict[tag] === undefined) continue;
-    const element = `(${tag.slice(0, 4)},${tag.slice(4)})`;
-    throw new Nqo1Error(
-      'ERR_DICOM_UNSUPPORTED',
-      `${context}: the file has no Pixel Data (7FE0,0010). Its pixels are stored only in the private element ` +
-        `${element} of creator ${creator}, in a vendor compression that no DICOM transfer syntax describes. ` +
-        'Export the series from the scanner or PACS as standard DICOM (uncompressed or a standard compressed ' +
-        'transfer syntax), for example with the vendor tool that decompresses the private pixel data.',
-      { details: { privateElement: element, privateCreator: creator } },
-    );
-  }
 }
 
 interface ParsedFile {

@@ -1,9 +1,13 @@
 /**
- * The transfer syntaxes that NQO1 CDS reads, and the names of those it rejects.
+ * The transfer syntaxes that NQO1 CDS reads, and the error for those it rejects.
  *
  * @see DICOM PS3.5 section 10 and annex A (transfer syntax specifications) and PS3.6 annex A
  *   (registry of UIDs).
  */
+
+import { Nqo1Error } from '../errors.js';
+
+import { truncateInput } from './input-text.js';
 
 /** A transfer syntax that the reader accepts. */
 export interface TransferSyntax {
@@ -56,7 +60,7 @@ export const ENCAPSULATED_TRANSFER_SYNTAXES: ReadonlyMap<string, TransferSyntax>
 );
 
 /** Names of the compressed transfer syntaxes that are rejected, used to make the message readable. */
-export const REJECTED_TRANSFER_SYNTAX_NAMES: ReadonlyMap<string, string> = new Map([
+const REJECTED_TRANSFER_SYNTAX_NAMES: ReadonlyMap<string, string> = new Map([
   ['1.2.840.10008.1.2.4.100', 'MPEG2 Main Profile / Main Level'],
   ['1.2.840.10008.1.2.4.102', 'MPEG-4 AVC/H.264 High Profile / Level 4.1'],
   ['1.2.840.10008.1.2.4.110', 'JPEG XL Lossless'],
@@ -66,4 +70,18 @@ export const REJECTED_TRANSFER_SYNTAX_NAMES: ReadonlyMap<string, string> = new M
 /** Returns the accepted transfer syntax with this UID, or undefined. */
 export function findTransferSyntax(uid: string): TransferSyntax | undefined {
   return NATIVE_TRANSFER_SYNTAXES.get(uid) ?? ENCAPSULATED_TRANSFER_SYNTAXES.get(uid);
+}
+
+/** Returns the ERR_DICOM_UNSUPPORTED error for a transfer syntax that no reader here accepts. */
+export function unsupportedTransferSyntax(uid: string, context: string): Nqo1Error {
+  const name = REJECTED_TRANSFER_SYNTAX_NAMES.get(uid);
+  const shownUid = truncateInput(uid);
+  return new Nqo1Error(
+    'ERR_DICOM_UNSUPPORTED',
+    `${context}: transfer syntax ${shownUid} (${name ?? 'an unknown transfer syntax'}) is not supported. This ` +
+      'release reads the native syntaxes and JPEG Baseline, JPEG Extended, JPEG Lossless, JPEG-LS, JPEG 2000, ' +
+      'HTJ2K, RLE and Deflated Image Frame Compression. Ask the PACS for one of these, or convert the file, e.g. ' +
+      'with gdcmconv --raw.',
+    { details: { transferSyntaxUid: shownUid } },
+  );
 }
