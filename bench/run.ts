@@ -4,6 +4,7 @@
  */
 import { cpus } from 'node:os';
 
+import { benchDecode } from './decode.js';
 import { benchHookLatency } from './hook-latency.js';
 import { benchRadiomics } from './radiomics.js';
 
@@ -28,3 +29,15 @@ console.log('| ---: | ---: | ---: | ---: | ---: |');
 console.log(
   `| ${hook.errors} | ${hook.p50Ms.toFixed(1)} | ${hook.p95Ms.toFixed(1)} | ${hook.maxMs.toFixed(1)} | ${hook.rssMb.toFixed(0)} |`,
 );
+
+const decodeRows = benchDecode();
+console.log(
+  `\n## Pixel data decoding, synthetic 512 × 512 int16 CT, ${decodeRows[0]?.slices ?? 0} slices, one thread\n`,
+);
+console.log('| transfer syntax | ratio | MB/s | ms per slice | peak RSS +MB | peak ArrayBuffers +MB |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const row of decodeRows) {
+  console.log(
+    `| ${row.syntax} | ${row.compressionRatio.toFixed(2)} | ${row.decodeMbPerSecond.toFixed(0)} | ${row.msPerSlice.toFixed(1)} | ${row.peakRssMb.toFixed(0)} | ${row.peakArrayBuffersMb.toFixed(0)} |`,
+  );
+}

@@ -16,6 +16,7 @@ import { isDicomPart10, mediaStorageSopClassUid, readDicomFile } from '../imagin
 import { readNifti } from '../imaging/nifti.js';
 import { maskFromNrrdOnGrid } from '../imaging/nrrd-mask.js';
 import { readNrrd, readNrrdLayers } from '../imaging/nrrd.js';
+import { prepareCodecs } from '../imaging/prepare-codecs.js';
 import { RT_STRUCTURE_SET_STORAGE, readRtStructMask, roiSelectionOf } from '../imaging/rtstruct.js';
 import {
   isSlicerSegmentation,
@@ -136,6 +137,7 @@ export async function loadCase(
     );
   }
   const buffer = toArrayBuffer(maskBytes);
+  await prepareCodecs([maskBytes]);
   if (mediaStorageSopClassUid(maskBytes) === RT_STRUCTURE_SET_STORAGE) {
     const tumour = readRtStructMask(buffer, series, roiSelectionOf(segment), maskGrid);
     const uid = readDicomFile(buffer, `RTSTRUCT file ${maskPath}`).dataset.requireString('SOPInstanceUID');

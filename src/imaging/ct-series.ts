@@ -30,6 +30,7 @@ import {
   MEDIA_STORAGE_DIRECTORY_SOP_CLASS,
   mediaStorageSopClassUid,
 } from './dicom-dataset.js';
+import { prepareCodecs } from './prepare-codecs.js';
 import { planResampling, resampleStack } from './series-resample.js';
 import { geometryError, orderAlongNormal, selectLargestStack } from './series-stack.js';
 import { GEOMETRY_TOLERANCE, formatVector, vectorsAgree } from './slice-geometry.js';
@@ -155,6 +156,7 @@ export async function readCtSeriesFromFolder(
     instances++;
     checkInstanceCount(instances, options);
     const copy = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
+    await prepareCodecs([bytes]);
     slices.push(...readCtSlices(copy, `Image file ${name}`));
   }
 

@@ -2,8 +2,9 @@
  * A typed, checked view of a DICOM Part 10 file parsed by dcmjs 0.51.1.
  *
  * dcmjs returns untyped objects. This module is the only place that touches them: it parses the
- * file, accepts only the native (uncompressed) transfer syntaxes, and reads attributes by DICOM
- * keyword with run-time checks, so no `any` reaches the rest of the imaging code.
+ * file, accepts the native transfer syntaxes and the encapsulated ones listed in
+ * `transfer-syntax.ts`, and reads attributes by DICOM keyword with run-time checks, so no `any`
+ * reaches the rest of the imaging code.
  *
  * @see DICOM PS3.10 section 7 (file format) and PS3.5 section 10 (transfer syntaxes).
  */
@@ -16,50 +17,22 @@ import { truncateInput } from './input-text.js';
 
 import { MAX_INFLATED_DATASET_BYTES, checkDeflatedDatasetSize } from './deflated-dataset.js';
 import { characterSetFallback } from './character-set.js';
+import { readEncapsulatedPixelData } from './encapsulated-location.js';
 import { fileMetaString } from './file-meta.js';
+import { rejectPrivatePixelData } from './private-pixel-data.js';
+import { findTransferSyntax, unsupportedTransferSyntax } from './transfer-syntax.js';
+
+import type { EncapsulatedPixelData } from './encapsulated-pixel-data.js';
+import type { TransferSyntax } from './transfer-syntax.js';
 
 // dcmjs reports every dictionary VR it resolves for implicit-VR files ("Invalid vr type xs") on
 // stderr through its "validation.dcmjs" logger. Those lines are not errors of the file; the checks
 // that matter are made here and raise typed errors, so the logger is silenced.
 dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 
-/** A native transfer syntax: pixel data stored uncompressed, in one byte order. */
-export interface NativeTransferSyntax {
-  readonly uid: string;
-  readonly name: string;
-  readonly littleEndian: boolean;
-}
-
-/**
- * The transfer syntaxes this release reads. dcmjs inflates the deflated syntax itself, after
- * `deflated-dataset.ts` has checked the inflated size, so its dataset reaches us as explicit VR
- * little endian.
- */
-export const NATIVE_TRANSFER_SYNTAXES: ReadonlyMap<string, NativeTransferSyntax> = new Map(
-  [
-    { uid: '1.2.840.10008.1.2', name: 'Implicit VR Little Endian', littleEndian: true },
-    { uid: '1.2.840.10008.1.2.1', name: 'Explicit VR Little Endian', littleEndian: true },
-    { uid: '1.2.840.10008.1.2.1.99', name: 'Deflated Explicit VR Little Endian', littleEndian: true },
-    { uid: '1.2.840.10008.1.2.2', name: 'Explicit VR Big Endian', littleEndian: false },
-  ].map((syntax) => [syntax.uid, syntax]),
-);
-
-/** Names of the compressed transfer syntaxes, used only to make the rejection message readable. */
-const COMPRESSED_TRANSFER_SYNTAX_NAMES: ReadonlyMap<string, string> = new Map([
-  ['1.2.840.10008.1.2.4.50', 'JPEG Baseline (Process 1)'],
-  ['1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)'],
-  ['1.2.840.10008.1.2.4.57', 'JPEG Lossless, Non-Hierarchical (Process 14)'],
-  ['1.2.840.10008.1.2.4.70', 'JPEG Lossless, First-Order Prediction (Process 14, SV1)'],
-  ['1.2.840.10008.1.2.4.80', 'JPEG-LS Lossless'],
-  ['1.2.840.10008.1.2.4.81', 'JPEG-LS Near-Lossless'],
-  ['1.2.840.10008.1.2.4.90', 'JPEG 2000 Lossless'],
-  ['1.2.840.10008.1.2.4.91', 'JPEG 2000'],
-  ['1.2.840.10008.1.2.4.201', 'HTJ2K Lossless'],
-  ['1.2.840.10008.1.2.4.202', 'HTJ2K Lossless RPCL'],
-  ['1.2.840.10008.1.2.4.203', 'HTJ2K'],
-  ['1.2.840.10008.1.2.5', 'RLE Lossless'],
-  ['1.2.840.10008.1.2.8.1', 'Deflated Image Frame Compression'],
-]);
+export { NATIVE_TRANSFER_SYNTAXES } from './transfer-syntax.js';
+export type { NativeTransferSyntax, TransferSyntax } from './transfer-syntax.js';
+export type { EncapsulatedPixelData } from './encapsulated-pixel-data.js';
 
 /** Byte offset of the "DICM" prefix that follows the 128-byte preamble of a Part 10 file. */
 const PART10_PREFIX_OFFSET = 128;
@@ -221,24 +194,36 @@ export interface NativePixelData {
   readonly vr: string;
 }
 
-/** A parsed Part 10 file in a native transfer syntax. */
+/** Pixel Data of either kind: one native value, or encapsulated compressed fragments. */
+export type PixelData = NativePixelData | EncapsulatedPixelData;
+
+/** Returns true when the Pixel Data is encapsulated (compressed). */
+export function isEncapsulated(pixelData: PixelData): pixelData is EncapsulatedPixelData {
+  return 'encapsulated' in pixelData;
+}
+
+/** A parsed Part 10 file. */
 export interface DicomFile {
-  readonly transferSyntax: NativeTransferSyntax;
+  readonly transferSyntax: TransferSyntax;
   readonly dataset: DicomItem;
   /** Null when the file has no Pixel Data (7FE0,0010). */
-  readonly pixelData: NativePixelData | null;
+  readonly pixelData: PixelData | null;
 }
 
 /**
- * Parses a DICOM Part 10 file with dcmjs and checks that its pixel data is native and complete.
+ * Parses a DICOM Part 10 file with dcmjs and checks that its pixel data is complete. Native pixel
+ * data is returned as one value; encapsulated pixel data as its fragments and offset tables, which
+ * `decodeFrameStoredValues` in `pixel-data.ts` decodes frame by frame.
  *
  * @param bytes - the whole file
  * @param context - names the file in error messages, e.g. "Image file 01.dcm"
  * @param options - `maxInflatedBytes`: the largest dataset a deflated file may inflate to, in bytes
  *   (default {@link MAX_INFLATED_DATASET_BYTES}, 1 GiB)
  * @throws Nqo1Error ERR_DICOM_MALFORMED when the bytes are not a Part 10 file, cannot be parsed or
- *   end inside the pixel data; ERR_DICOM_UNSUPPORTED when the transfer syntax is compressed or a
- *   deflated dataset inflates to more than `maxInflatedBytes`.
+ *   end inside the pixel data. ERR_DICOM_UNSUPPORTED when the transfer syntax is unknown or has no
+ *   decoder here (MPEG, JPEG XL), or when the pixels sit only in a private
+ *   compressed element. Also ERR_DICOM_UNSUPPORTED when a deflated dataset inflates to more than
+ *   `maxInflatedBytes`.
  */
 export function readDicomFile(
   bytes: ArrayBuffer,
@@ -261,23 +246,21 @@ export function readDicomFile(
   const dataset = new DicomItem(parsed.dataset, context, fallback?.decodeText);
 
   const transferSyntaxUid = meta.requireString('TransferSyntaxUID');
-  const transferSyntax = NATIVE_TRANSFER_SYNTAXES.get(transferSyntaxUid);
-  if (transferSyntax === undefined) {
-    const name = COMPRESSED_TRANSFER_SYNTAX_NAMES.get(transferSyntaxUid) ?? 'an unknown transfer syntax';
-    // LIMITATION: compressed pixel data is not decoded, because the codecs (JPEG, JPEG-LS,
-    // JPEG 2000, HTJ2K, RLE) are not wired in yet. Decoding them with the cornerstone WASM codecs
-    // would lift this.
-    throw new Nqo1Error(
-      'ERR_DICOM_UNSUPPORTED',
-      `${context}: transfer syntax ${truncateInput(transferSyntaxUid)} (${name}) is not supported. This release reads ` +
-        'only uncompressed pixel data (Implicit VR Little Endian, Explicit VR Little or Big Endian, ' +
-        'Deflated Explicit VR Little Endian); compressed transfer syntaxes come in a later release. ' +
-        'Ask the PACS for an uncompressed transfer syntax, or convert the files, e.g. with dcmdjpeg or gdcmconv --raw.',
-      { details: { transferSyntaxUid: truncateInput(transferSyntaxUid) } },
-    );
+  // LIMITATION: MPEG, JPEG XL and unknown transfer syntaxes are rejected here, and colour images in
+  // readPixelFormat. JPEG Extended (12-bit) decodes once prepareCodecs has started its codec (see
+  // prepare-codecs.ts). Codecs for the remaining syntaxes would lift the first part, and a colour
+  // pipeline the second.
+  const transferSyntax = findTransferSyntax(transferSyntaxUid);
+  if (transferSyntax === undefined) throw unsupportedTransferSyntax(transferSyntaxUid, context);
+
+  if (transferSyntax.encapsulated) {
+    const pixelData = readEncapsulatedPixelData(view, parsed.dict, transferSyntax.uid, context);
+    if (pixelData === null) rejectPrivatePixelData(parsed.dict, context);
+    return { transferSyntax, dataset, pixelData };
   }
 
   const pixelData = rawPixelData(parsed.dict, context);
+  if (pixelData === null) rejectPrivatePixelData(parsed.dict, context);
   if (pixelData !== null && transferSyntax.uid !== '1.2.840.10008.1.2.1.99') {
     checkPixelDataWithinFile(view, transferSyntax, pixelData.bytes.length, context);
   }
@@ -344,7 +327,7 @@ function rawPixelData(dict: unknown, context: string): NativePixelData | null {
  */
 function checkPixelDataWithinFile(
   file: Uint8Array,
-  syntax: NativeTransferSyntax,
+  syntax: TransferSyntax,
   valueLength: number,
   context: string,
 ): void {

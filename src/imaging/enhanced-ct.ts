@@ -18,7 +18,7 @@ import { FrameGroups } from './functional-groups.js';
 import { checkPixelSpacing, frameDecoder, readRescale } from './modality-values.js';
 
 import type { CtSlice } from './ct-slice.js';
-import type { DicomFile, DicomItem, NativePixelData } from './dicom-dataset.js';
+import type { DicomFile, DicomItem, PixelData } from './dicom-dataset.js';
 import type { PixelFormat } from './pixel-data.js';
 
 /** Multi-frame CT SOP classes read frame by frame. */
@@ -37,7 +37,7 @@ export const ENHANCED_CT_SOP_CLASSES: ReadonlyMap<string, string> = new Map([
  */
 export function readEnhancedCtSlices(
   file: DicomFile,
-  pixelData: NativePixelData,
+  pixelData: PixelData,
   format: PixelFormat,
   context: string,
 ): CtSlice[] {

@@ -12,7 +12,7 @@ import { truncateInput } from './input-text.js';
 
 import { decodeStoredValues } from './pixel-data.js';
 
-import type { NativePixelData } from './dicom-dataset.js';
+import type { PixelData } from './dicom-dataset.js';
 import type { PixelFormat } from './pixel-data.js';
 
 /** The linear rescale `value = stored × slope + intercept`. */
@@ -85,7 +85,7 @@ export function checkPixelSpacing(
  * can be checked against its size limits from the headers before any voxel is allocated.
  */
 export function frameDecoder(
-  pixelData: NativePixelData,
+  pixelData: PixelData,
   format: PixelFormat,
   littleEndian: boolean,
   frameIndex: number,

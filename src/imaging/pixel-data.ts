@@ -1,14 +1,21 @@
 /**
- * Native (uncompressed) pixel data: the Image Pixel module attributes and the decoding of stored
- * values from the bytes of Pixel Data (7FE0,0010).
+ * Pixel data: the Image Pixel module attributes and the decoding of stored values from Pixel Data
+ * (7FE0,0010), native here and encapsulated through `encapsulated-decode.ts`.
+ * {@link decodeFrameStoredValues} and {@link decodeSegmentationFrame} are the entry points for
+ * both kinds.
  *
- * @see DICOM PS3.3 section C.7.6.3 (Image Pixel module) and PS3.5 section 8.1.1 (pixel data
- *   encoding, including 1-bit packing).
+ * @see DICOM PS3.3 section C.7.6.3 (Image Pixel module) and PS3.5 sections 8.1.1 (pixel data
+ *   encoding, including 1-bit packing) and A.4 (encapsulation).
  */
 
 import { Nqo1Error } from '../errors.js';
 
-import type { DicomItem, NativePixelData } from './dicom-dataset.js';
+import { isEncapsulated } from './dicom-dataset.js';
+import { decodeEncapsulatedStoredValues } from './encapsulated-decode.js';
+
+import type { DicomFile, DicomItem, NativePixelData, PixelData } from './dicom-dataset.js';
+
+export { preloadJpegExtendedCodec } from './codecs/jpeg-extended.js';
 
 /** The attributes of the Image Pixel module that decide how samples are packed. */
 export interface PixelFormat {
@@ -87,7 +94,80 @@ export function readPixelFormat(dataset: DicomItem): PixelFormat {
 }
 
 /**
- * Decodes the stored values of one frame of 8- or 16-bit native pixel data.
+ * Decodes the stored values of one frame of an 8- or 16-bit image, native or compressed, before
+ * the Modality LUT (rescale) is applied.
+ *
+ * @param frameIndex - the frame, from 0
+ * @returns rows × columns stored values, column index fastest
+ * @throws Nqo1Error ERR_DICOM_MALFORMED when the file has no Pixel Data, or the pixel data is short,
+ *   damaged or decodes to another size; ERR_DICOM_UNSUPPORTED from the codecs.
+ */
+export function decodeFrameStoredValues(
+  file: DicomFile,
+  format: PixelFormat,
+  frameIndex: number,
+  context: string,
+): Int32Array {
+  const pixelData = requirePixelData(file, context);
+  if (format.bitsAllocated === 1) {
+    throw new TypeError(
+      'decodeFrameStoredValues reads 8- and 16-bit data; use decodeSegmentationFrame for 1-bit data',
+    );
+  }
+  return decodeStoredValues(pixelData, format, file.transferSyntax.littleEndian, frameIndex, context);
+}
+
+/**
+ * Decodes one frame of a segmentation: 0 or 1 per pixel for BitsAllocated 1 (BINARY), the stored
+ * 8-bit value for BitsAllocated 8 (FRACTIONAL, LABELMAP). Compressed 1-bit segmentations decode to
+ * 8-bit samples, of which the low bit is the stored value (BitsStored 1).
+ *
+ * @returns rows × columns values, column index fastest
+ */
+export function decodeSegmentationFrame(
+  file: DicomFile,
+  format: PixelFormat,
+  frameIndex: number,
+  context: string,
+): Uint8Array {
+  const pixelData = requirePixelData(file, context);
+  if (format.bitsAllocated !== 1 && format.bitsAllocated !== 8) {
+    throw new Nqo1Error(
+      'ERR_DICOM_UNSUPPORTED',
+      `${context}: a segmentation with BitsAllocated ${format.bitsAllocated} is not read; it must be 1 or 8.`,
+    );
+  }
+  checkFrameIndex(format, frameIndex);
+
+  const pixels = format.rows * format.columns;
+  if (isEncapsulated(pixelData)) {
+    return Uint8Array.from(decodeEncapsulatedStoredValues(pixelData, format, frameIndex, context));
+  }
+  if (format.bitsAllocated === 1) {
+    const all = unpackBinaryFrames(pixelData, format, file.transferSyntax.littleEndian, context);
+    return all.slice(frameIndex * pixels, (frameIndex + 1) * pixels);
+  }
+  checkPixelDataLength(pixelData, format, context);
+  return pixelData.bytes.slice(frameIndex * pixels, (frameIndex + 1) * pixels);
+}
+
+function requirePixelData(file: DicomFile, context: string): PixelData {
+  if (file.pixelData !== null) return file.pixelData;
+  throw new Nqo1Error(
+    'ERR_DICOM_MALFORMED',
+    `${context}: the file has no Pixel Data (7FE0,0010), so it is truncated or not an image. Retrieve the file again.`,
+  );
+}
+
+function checkFrameIndex(format: PixelFormat, frameIndex: number): void {
+  if (!Number.isInteger(frameIndex) || frameIndex < 0 || frameIndex >= format.numberOfFrames) {
+    throw new RangeError(`frame index ${frameIndex} is outside 0..${format.numberOfFrames - 1}`);
+  }
+}
+
+/**
+ * Decodes the stored values of one frame of 8- or 16-bit pixel data. Encapsulated pixel data is
+ * decoded by its codec (see `encapsulated-decode.ts`); native data is read as follows.
  *
  * Each sample is read in the file's byte order, masked to its low `BitsStored` bits, and, for
  * PixelRepresentation 1, sign-extended from bit `BitsStored − 1`. Bits above `HighBit` may carry
@@ -96,7 +176,7 @@ export function readPixelFormat(dataset: DicomItem): PixelFormat {
  * @returns the stored values in row-major order (column index fastest)
  */
 export function decodeStoredValues(
-  pixelData: NativePixelData,
+  pixelData: PixelData,
   format: PixelFormat,
   littleEndian: boolean,
   frameIndex: number,
@@ -105,6 +185,9 @@ export function decodeStoredValues(
   if (format.bitsAllocated === 1) {
     throw new TypeError('decodeStoredValues reads 8- and 16-bit data; use unpackBinaryFrames for 1-bit data');
   }
+  checkFrameIndex(format, frameIndex);
+  if (isEncapsulated(pixelData))
+    return decodeEncapsulatedStoredValues(pixelData, format, frameIndex, context);
   checkPixelDataLength(pixelData, format, context);
 
   const pixelsPerFrame = format.rows * format.columns;
@@ -127,7 +210,8 @@ export function decodeStoredValues(
 }
 
 /**
- * Unpacks 1-bit pixel data into one byte (0 or 1) per pixel for all frames.
+ * Unpacks 1-bit pixel data into one byte (0 or 1) per pixel for all frames. Encapsulated data is
+ * decoded frame by frame with {@link decodeSegmentationFrame}'s rule (low bit of each sample).
  *
  * Bits are packed least significant bit first, with no padding between frames (PS3.5 section
  * 8.1.1 and annex D). So pixel `p` of the whole object is bit `p mod 8` of byte `⌊p / 8⌋`, even
@@ -137,13 +221,22 @@ export function decodeStoredValues(
  * @returns numberOfFrames × rows × columns values, frame by frame, column index fastest
  */
 export function unpackBinaryFrames(
-  pixelData: NativePixelData,
+  pixelData: PixelData,
   format: PixelFormat,
   littleEndian: boolean,
   context: string,
 ): Uint8Array {
   if (format.bitsAllocated !== 1) {
     throw new TypeError('unpackBinaryFrames reads 1-bit data only');
+  }
+  if (isEncapsulated(pixelData)) {
+    const pixels = format.rows * format.columns;
+    const frames = new Uint8Array(format.numberOfFrames * pixels);
+    for (let f = 0; f < format.numberOfFrames; f++) {
+      const values = decodeEncapsulatedStoredValues(pixelData, format, f, context);
+      frames.set(values, f * pixels);
+    }
+    return frames;
   }
   checkPixelDataLength(pixelData, format, context);
 

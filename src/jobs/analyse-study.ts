@@ -26,6 +26,7 @@ import {
 import { Nqo1Error } from '../errors.js';
 import { FhirWriteBack, type WriteBackInput, type WriteBackOutcome } from '../fhir/write-back.js';
 import { DEFAULT_SERIES_LIMITS, readCtSeries, type ReadCtSeriesOptions } from '../imaging/ct-series.js';
+import { prepareCodecs } from '../imaging/prepare-codecs.js';
 import { readRtStructMask, roiSelectionOf } from '../imaging/rtstruct.js';
 import { readSegMask, type SegmentSelection, type SegReadOptions } from '../imaging/seg.js';
 import { analyseCase } from '../model/analyse.js';
@@ -107,6 +108,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       seg.instance.sopInstanceUid,
     );
     checkInstanceCount(ct.series.instanceCount, ctFiles.length, ct.series.seriesInstanceUid);
+    await prepareCodecs([...ctFiles, segFile]);
     const series = readCtSeries(ctFiles, deps.series);
     const tumour =
       seg.instance.modality === 'RTSTRUCT'

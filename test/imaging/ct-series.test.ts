@@ -351,12 +351,16 @@ describe('readCtSeries geometry and input checks', () => {
     expect(errorCodeOf(() => readCtSeries([]))).toBe('ERR_SERIES_EMPTY');
   });
 
-  it('rejects JPEG 2000 pixel data naming the syntax', async () => {
-    const file = await readArrayBuffer(join(SHARED_DATA_DIR, 'dicom/pydicom-data/693_J2KR.dcm'));
-    const error = errorOf(() => readCtSeries([file]));
-    expect(isNqo1Error(error, 'ERR_DICOM_UNSUPPORTED')).toBe(true);
-    expect(error.message).toContain('1.2.840.10008.1.2.4.90');
-    expect(error.message).toContain('later release');
+  it('reads a JPEG 2000 slice as its uncompressed twin', async () => {
+    const compressed = await readArrayBuffer(join(SHARED_DATA_DIR, 'dicom/pydicom-data/693_J2KR.dcm'));
+    const native = await readArrayBuffer(join(SHARED_DATA_DIR, 'dicom/pydicom-data/693_UNCR.dcm'));
+    const fromJ2k = readCtSeries([compressed]);
+    const fromNative = readCtSeries([native]);
+    expect(fromJ2k.volume.grid.dimensions).toEqual([512, 512, 1]);
+    expect(fromJ2k.volume.voxels[256 * 512 + 256]).toBe(24);
+    expect(
+      Buffer.from(fromJ2k.volume.voxels.buffer).equals(Buffer.from(fromNative.volume.voxels.buffer)),
+    ).toBe(true);
   });
 
   it('rejects a file truncated inside Pixel Data', async () => {

@@ -236,15 +236,24 @@ describe('readSegMask on the liver SEG of ct-3slice', () => {
     expect(error.message).toContain('Pass the SEG made on this CT series');
   });
 
+  it.each([['a tiled microscopy label map', 'dicom/highdicom/seg_image_sm_control_labelmap.dcm']])(
+    'rejects %s as unsupported',
+    async (_name, path) => {
+      const file = await readArrayBuffer(join(SHARED_DATA_DIR, path));
+      const error = errorOf(() => readSegMask(file, series));
+      expect(isNqo1Error(error, 'ERR_DICOM_UNSUPPORTED')).toBe(true);
+    },
+  );
+
   it.each([
-    ['a tiled microscopy label map', 'dicom/highdicom/seg_image_sm_control_labelmap.dcm'],
     ['JPEG 2000 frames', 'dicom/pydicom-data/liver_j2k.dcm'],
     ['deflated frames', 'dicom/pydicom-data/liver_deflate.dcm'],
     ['RLE frames', 'dicom/pydicom-data/liver_rle.dcm'],
-  ])('rejects %s as unsupported', async (_name, path) => {
+  ])('reads %s as the native SEG', async (_name, path) => {
     const file = await readArrayBuffer(join(SHARED_DATA_DIR, path));
-    const error = errorOf(() => readSegMask(file, series));
-    expect(isNqo1Error(error, 'ERR_DICOM_UNSUPPORTED')).toBe(true);
+    const mask = readSegMask(file, series);
+    expect(countSet(mask)).toBe(107_098);
+    expect(Buffer.from(mask.voxels).equals(Buffer.from(readSegMask(liverSeg, series).voxels))).toBe(true);
   });
 
   it('rejects a truncated SEG', () => {
