@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { benchDecode } from './decode.js';
 import { benchHookLatency } from './hook-latency.js';
 import { benchRadiomics } from './radiomics.js';
+import { benchSeriesMemory } from './series-memory.js';
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`# NQO1 CDS benchmark\n\nNode ${process.version}, ${cpus().length} × ${cpu}\n`);
@@ -41,3 +42,11 @@ for (const row of decodeRows) {
     `| ${row.syntax} | ${row.compressionRatio.toFixed(2)} | ${row.decodeMbPerSecond.toFixed(0)} | ${row.msPerSlice.toFixed(1)} | ${row.peakRssMb.toFixed(0)} | ${row.peakArrayBuffersMb.toFixed(0)} |`,
   );
 }
+
+const memory = benchSeriesMemory();
+console.log(`\n## Reading a whole series from a folder, synthetic 512 × 512 × ${memory.slices} int16 CT\n`);
+console.log('| files MB | volume MB (8-byte HU) | peak RSS while reading, +MB | peak / volume | seconds |');
+console.log('| ---: | ---: | ---: | ---: | ---: |');
+console.log(
+  `| ${memory.fileMb.toFixed(0)} | ${memory.volumeMb.toFixed(0)} | ${memory.readPeakMb.toFixed(0)} | ${(memory.readPeakMb / memory.volumeMb).toFixed(2)} | ${memory.seconds.toFixed(1)} |`,
+);
