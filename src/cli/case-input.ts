@@ -5,7 +5,7 @@
  * mask is one of these:
  * - a DICOM SEG or RTSTRUCT, recognised by the Media Storage SOP Class of the file;
  * - a 3D Slicer segmentation (.seg.nrrd), recognised by its `Segment0_ID` field;
- * - an NRRD or NIfTI label map on the image grid.
+ * - an NRRD or NIfTI label map, resampled onto the image when its grid differs.
  * {@link detectFormat} describes how a file's format is recognised.
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -94,7 +94,7 @@ export interface CaseReadOptions {
  *
  * @param imagePath - A folder of DICOM CT files of one series, an NRRD file or a NIfTI file.
  * @param maskPath - A DICOM SEG or RTSTRUCT (both need a DICOM image), a 3D Slicer .seg.nrrd, or an
- *   NRRD or NIfTI label map on the image grid.
+ *   NRRD or NIfTI label map (resampled onto the image when its grid differs).
  * @param label - Label value of the tumour in an NRRD or NIfTI label map.
  * @param segment - The tumour segment of a SEG, ROI of an RTSTRUCT or segment of a .seg.nrrd. Without
  *   it, the file must contain only one.

@@ -63,7 +63,7 @@ function buildProgram(): Command {
     )
     .requiredOption(
       '--mask <path>',
-      'DICOM SEG or RTSTRUCT file (with a DICOM image), 3D Slicer .seg.nrrd, or an NRRD or NIfTI label map on the image grid',
+      'DICOM SEG or RTSTRUCT file (with a DICOM image), 3D Slicer .seg.nrrd, or an NRRD or NIfTI label map (resampled onto the image when its grid differs)',
     )
     .option('--model <card>', 'model card JSON (default: the published BR-RO card)')
     .option(

@@ -218,7 +218,7 @@ export interface DicomFile {
  * @param bytes - the whole file
  * @param context - names the file in error messages, e.g. "Image file 01.dcm"
  * @param options - `maxInflatedBytes`: the largest dataset a deflated file may inflate to, in bytes
- *   (default {@link MAX_INFLATED_DATASET_BYTES}, 1 GiB)
+ *   (default {@link MAX_INFLATED_DATASET_BYTES}, 256 MiB)
  * @throws Nqo1Error ERR_DICOM_MALFORMED when the bytes are not a Part 10 file, cannot be parsed or
  *   end inside the pixel data. ERR_DICOM_UNSUPPORTED when the transfer syntax is unknown or has no
  *   decoder here (MPEG, JPEG XL), or when the pixels sit only in a private
