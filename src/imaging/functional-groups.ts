@@ -24,4 +24,9 @@ export class FrameGroups {
   item(keyword: string): DicomItem | null {
     return this.#perFrame.sequence(keyword)[0] ?? this.#shared?.sequence(keyword)[0] ?? null;
   }
+
+  /** The frame's own item of the Per-Frame Functional Groups Sequence. */
+  get perFrame(): DicomItem {
+    return this.#perFrame;
+  }
 }

@@ -17,29 +17,9 @@ import { GEOMETRY_TOLERANCE, formatVector, matchSlice, vectorsAgree } from './sl
 import { voxelCentreMm } from './volume.js';
 
 import type { CtSeries } from './ct-series.js';
-import type { DicomItem } from './dicom-dataset.js';
+import type { FrameGroups } from './functional-groups.js';
 import type { MaskGridOptions } from './mask-on-grid.js';
 import type { Grid, Vec3 } from './volume.js';
-
-/** The functional groups of one frame: its own item first, then the shared item. */
-export class FrameGroups {
-  readonly #perFrame: DicomItem;
-  readonly #shared: DicomItem | null;
-
-  constructor(perFrame: DicomItem, shared: DicomItem | null) {
-    this.#perFrame = perFrame;
-    this.#shared = shared;
-  }
-
-  /** Returns the first item of a functional group macro, per-frame before shared; null when absent. */
-  item(keyword: string): DicomItem | null {
-    return this.#perFrame.sequence(keyword)[0] ?? this.#shared?.sequence(keyword)[0] ?? null;
-  }
-
-  get perFrame(): DicomItem {
-    return this.#perFrame;
-  }
-}
 
 /** Requires the frame's ImageOrientationPatient to equal the CT's within 1e-4 per component. */
 export function checkFrameOrientation(groups: FrameGroups, frame: number, grid: Grid): void {

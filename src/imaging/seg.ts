@@ -33,7 +33,8 @@ import {
   segMalformed,
   segmentFrameDecoder,
 } from './seg-frames.js';
-import { FrameGroups, checkFrameOrientation, framePixelSpacing, sliceOfFrame } from './seg-placement.js';
+import { FrameGroups } from './functional-groups.js';
+import { checkFrameOrientation, framePixelSpacing, sliceOfFrame } from './seg-placement.js';
 import { checkReferencedSeries } from './seg-references.js';
 import { describeSegments, listSegments, selectSegment } from './seg-segments.js';
 import { GEOMETRY_TOLERANCE, vectorsAgree } from './slice-geometry.js';
