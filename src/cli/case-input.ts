@@ -8,11 +8,12 @@
  * - an NRRD or NIfTI label map, resampled onto the image when its grid differs.
  * {@link detectFormat} describes how a file's format is recognised.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 
 import { Nqo1Error } from '../errors.js';
 import { readCtSeriesFromFolder, type CtSeries, type ReadCtSeriesOptions } from '../imaging/ct-series.js';
 import { isDicomPart10, mediaStorageSopClassUid, readDicomFile } from '../imaging/dicom-dataset.js';
+import { readInputFile } from '../imaging/input-file.js';
 import { readNifti } from '../imaging/nifti.js';
 import { maskFromNrrdOnGrid } from '../imaging/nrrd-mask.js';
 import { readNrrd, readNrrdLayers } from '../imaging/nrrd.js';
@@ -67,14 +68,8 @@ function detectFormat(path: string, bytes: Uint8Array): FileFormat {
   return 'unknown';
 }
 
-async function readBytes(path: string, role: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (error) {
-    throw new Nqo1Error('ERR_NOT_FOUND', `The ${role} file ${path} could not be read. Check the path.`, {
-      cause: error,
-    });
-  }
+function readBytes(path: string, role: string): Promise<Uint8Array> {
+  return readInputFile(path, `${role} file ${path}`);
 }
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {

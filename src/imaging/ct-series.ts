@@ -17,7 +17,7 @@
  * @see DICOM PS3.3 section C.7.6.2.1.1 (Image Position and Image Orientation).
  */
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { Nqo1Error } from '../errors.js';
@@ -30,6 +30,7 @@ import {
   MEDIA_STORAGE_DIRECTORY_SOP_CLASS,
   mediaStorageSopClassUid,
 } from './dicom-dataset.js';
+import { readInputFile } from './input-file.js';
 import { prepareCodecs } from './prepare-codecs.js';
 import { planResampling, resampleStack } from './series-resample.js';
 import { geometryError, orderAlongNormal, selectLargestStack } from './series-stack.js';
@@ -147,15 +148,14 @@ export async function readCtSeriesFromFolder(
   let instances = 0;
   let skipped = 0;
   for (const name of names) {
-    const buffer = await readFile(join(folderPath, name));
-    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    const bytes = await readInputFile(join(folderPath, name), `image file ${name}`);
     if (!isDicomPart10(bytes) || mediaStorageSopClassUid(bytes) === MEDIA_STORAGE_DIRECTORY_SOP_CLASS) {
       skipped++;
       continue;
     }
     instances++;
     checkInstanceCount(instances, options);
-    const copy = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
+    const copy = bytes.slice().buffer;
     await prepareCodecs([bytes]);
     slices.push(...readCtSlices(copy, `Image file ${name}`));
   }
