@@ -1,8 +1,8 @@
 /**
- * Peak memory of reading a whole CT series from a folder: a synthetic 512 × 512 × 300 int16 series
- * is written as single-frame Part 10 files, then read by `readCtSeriesFromFolder` in a child
- * process, whose peak resident set size (getrusage maxrss) is compared with the size of the decoded
- * volume (8-byte Hounsfield values). The target is a peak of at most about twice that size.
+ * Peak memory of reading a whole CT series from a folder. A synthetic 512 × 512 × 300 int16 series
+ * is written as single-frame Part 10 files and read by `readCtSeriesFromFolder` in a child process.
+ * Its peak resident set size (getrusage maxrss) is compared with the size of the decoded volume
+ * (8-byte Hounsfield values); the target is a peak of at most about twice that size.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,8 +1,8 @@
 /**
- * Real files with one unusual trait each: a deflated CT checked against its inflated twin, a
- * header stored as VR UN, 7-bit JPEG-LS, label maps with gaps between labels, and files that must
- * be rejected with a specific code (padded pixel data, inconsistent single-frame SEGs, a SEG of
- * another study, a dangling RTSTRUCT reference).
+ * Real files with one unusual trait each. Some must be read: a deflated CT, a header stored as VR
+ * UN, 7-bit JPEG-LS and label maps with gaps between labels. The others must be rejected with a
+ * specific code: padded pixel data, inconsistent single-frame SEGs, a SEG of another study and a
+ * dangling RTSTRUCT reference.
  */
 
 import { readFileSync } from 'node:fs';
@@ -87,8 +87,8 @@ describe('real files with one unusual trait', () => {
 
     expect([format.rows, format.columns, format.pixelRepresentation]).toEqual([512, 512, 1]);
     expect(file.dataset.string('Modality')).toBe('CT');
-    // An abdominal slice: air outside the body and soft tissue inside both cover a share of the
-    // image; a header misread from UN (sign, rescale, bit depth) would move them by thousands of HU.
+    // In an abdominal slice, air outside the body and soft tissue inside both cover a share of the
+    // image. A header misread from UN (sign, rescale, bit depth) would move them by thousands of HU.
     const share = (low: number, high: number): number =>
       hu.filter((value) => value >= low && value <= high).length / hu.length;
     expect(share(-1100, -900)).toBeGreaterThan(0.05);
