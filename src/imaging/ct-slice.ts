@@ -60,8 +60,8 @@ export interface CtSlice {
  * Reads the header of one image file and returns its slices, whose pixel values are decoded only
  * when `decodeInto` is called: `value = stored × RescaleSlope + RescaleIntercept`.
  *
- * For Modality CT an absent RescaleSlope is taken as 1 and an absent RescaleIntercept as 0, so a
- * CT file that omits them is read as already in Hounsfield units.
+ * Only Modality CT is read, and RescaleSlope and RescaleIntercept must both be present (see
+ * `readRescale`).
  *
  * @throws Nqo1Error ERR_DICOM_MALFORMED, ERR_DICOM_UNSUPPORTED (compressed, multi-frame images of
  *   other SOP classes, colour, Modality LUT Sequence, non-image objects).

@@ -22,12 +22,16 @@ export interface Rescale {
 }
 
 /**
- * Resolves RescaleSlope and RescaleIntercept. For Modality CT an absent slope is taken as 1 and an
- * absent intercept as 0, so a CT image that omits them is read as already in Hounsfield units. For
- * any other modality both must be present, because there the stored values have no fixed unit.
+ * Reads the rescale that turns stored values into Hounsfield units:
+ * `HU = stored × RescaleSlope + RescaleIntercept`.
  *
- * @throws Nqo1Error ERR_DICOM_UNSUPPORTED for a non-CT image without rescale values;
- *   ERR_DICOM_MALFORMED for a slope of 0.
+ * Only CT is read, because the model's features are defined on Hounsfield units. Both attributes
+ * are required (Type 1 in the CT Image module, PS3.3 C.8.2.1, and in the Pixel Value
+ * Transformation macro of Enhanced CT): assuming a default for one slice would shift it by the
+ * intercept of its neighbours (−1024 HU is common) without any sign.
+ *
+ * @throws Nqo1Error ERR_DICOM_UNSUPPORTED for a modality other than CT; ERR_DICOM_MALFORMED when
+ *   either attribute is missing or not a number, or the slope is 0.
  */
 export function readRescale(
   slope: number | null,
@@ -35,22 +39,34 @@ export function readRescale(
   modality: string,
   context: string,
 ): Rescale {
-  if (modality !== 'CT' && (slope === null || intercept === null)) {
+  if (modality !== 'CT') {
     throw new Nqo1Error(
       'ERR_DICOM_UNSUPPORTED',
-      `${context}: Modality ${truncateInput(modality)} without RescaleSlope and RescaleIntercept; default rescale values ` +
-        'are assumed only for CT. Use a CT series, or one whose images state their rescale.',
+      `${context}: Modality is ${truncateInput(modality)}, but NQO1 CDS reads CT only, because its features are ` +
+        'defined on Hounsfield units. Pass the arterial-phase CT series.',
       { details: { modality: truncateInput(modality) } },
     );
   }
-  const resolvedSlope = slope ?? 1;
-  if (resolvedSlope === 0) {
+  const missing = [
+    slope === null ? 'RescaleSlope' : null,
+    intercept === null ? 'RescaleIntercept' : null,
+  ].filter((keyword): keyword is string => keyword !== null);
+  if (slope === null || intercept === null) {
+    throw new Nqo1Error(
+      'ERR_DICOM_MALFORMED',
+      `${context}: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing or not a number. The CT Image ` +
+        'module requires both, and without them the stored values cannot be turned into Hounsfield units. Export ' +
+        'the series again from the scanner or the PACS.',
+      { details: { missing: missing.join(',') } },
+    );
+  }
+  if (slope === 0) {
     throw new Nqo1Error(
       'ERR_DICOM_MALFORMED',
       `${context}: RescaleSlope is 0, which would erase every pixel value.`,
     );
   }
-  return { slope: resolvedSlope, intercept: intercept ?? 0 };
+  return { slope, intercept };
 }
 
 /**

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNqo1Error } from '../../src/errors.js';
 import { readCtSeries, readCtSeriesFromFolder } from '../../src/imaging/ct-series.js';
 import { voxelIndex } from '../../src/imaging/volume.js';
-import { SHARED_DATA_DIR, readArrayBuffer } from '../support/shared-data.js';
+import { CT_3SLICE_FILES, SHARED_DATA_DIR, readArrayBuffer } from '../support/shared-data.js';
 
 import { shortElement } from './build-dicom.js';
 import { rawDecimals, rawUint16, requireElement, walkRawDicom } from './raw-dicom.js';
@@ -343,8 +343,32 @@ describe('readCtSeries geometry and input checks', () => {
     const mr = await readArrayBuffer(join(SHARED_DATA_DIR, 'dicom/pydicom/MR_small.dcm'));
     const error = errorOf(() => readCtSeries([mr]));
     expect(isNqo1Error(error, 'ERR_DICOM_UNSUPPORTED')).toBe(true);
-    expect(error.message).toMatch(/^Image file 1 of 1: Modality MR without RescaleSlope/);
+    expect(error.message).toMatch(/^Image file 1 of 1: Modality is MR, but NQO1 CDS reads CT only/);
     expect(error.message).not.toContain('CT file');
+  });
+
+  it('rejects a slice without RescaleIntercept rather than reading it as 0', async () => {
+    // Retag (0028,1052) as (0028,10FF) in the middle slice, so only that slice lacks the intercept.
+    const files = await Promise.all(CT_3SLICE_FILES.map(readArrayBuffer));
+    const middle = new Uint8Array(files[1]!);
+    let retagged = 0;
+    for (let offset = 0; offset + 4 <= middle.length; offset++) {
+      if (
+        middle[offset] === 0x28 &&
+        middle[offset + 1] === 0x00 &&
+        middle[offset + 2] === 0x52 &&
+        middle[offset + 3] === 0x10
+      ) {
+        middle[offset + 2] = 0xff;
+        retagged++;
+      }
+    }
+    expect(retagged).toBe(1);
+
+    const error = errorOf(() => readCtSeries(files));
+
+    expect(isNqo1Error(error, 'ERR_DICOM_MALFORMED')).toBe(true);
+    expect(error.message).toContain('RescaleIntercept is missing or not a number');
   });
 
   it('rejects an empty file list', () => {
