@@ -21,6 +21,7 @@ import { Decoder as JpegLosslessDecoder } from 'jpeg-lossless-decoder-js';
 import { Nqo1Error } from '../../errors.js';
 
 import { decodeJpegExtended } from './jpeg-extended.js';
+import { jpegStructureProblem } from './jpeg-markers.js';
 import { decodeRleSegments } from './rle.js';
 import { loadWasmCodec } from './wasm-module.js';
 
@@ -92,6 +93,14 @@ const CODEC_OF_SYNTAX: ReadonlyMap<
   ['1.2.840.10008.1.2.8.1', 'deflate'],
 ] as const);
 
+/** JPEG (ITU-T T.81) transfer syntaxes: Baseline, Extended and the two Lossless ones. */
+const JPEG_DCT_AND_LOSSLESS: ReadonlySet<string> = new Set([
+  '1.2.840.10008.1.2.4.50',
+  '1.2.840.10008.1.2.4.51',
+  '1.2.840.10008.1.2.4.57',
+  '1.2.840.10008.1.2.4.70',
+]);
+
 /**
  * Decodes one compressed frame of a single-sample image. For BitsAllocated 1, the result contains one
  * value per pixel: the decoded sample (JPEG 2000, JPEG-LS) or the unpacked bit (RLE, deflate).
@@ -111,6 +120,12 @@ export function decodeCompressedFrame(
       'ERR_DICOM_UNSUPPORTED',
       `${context}: no codec decodes transfer syntax ${transferSyntaxUid}. Convert the file to an uncompressed transfer syntax.`,
     );
+  }
+  if (JPEG_DCT_AND_LOSSLESS.has(transferSyntaxUid)) {
+    // The JPEG decoders turn damaged entropy-coded data into wrong pixels without an error; a
+    // broken marker structure is the sign of such damage that can be checked.
+    const problem = jpegStructureProblem(codestream);
+    if (problem !== null) throw damaged(codec, problem, context);
   }
   if (codec === 'rle') return decodeRleFrame(codestream, shape, context);
   if (codec === 'deflate') return decodeDeflatedFrame(codestream, shape, context);
