@@ -20,9 +20,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { Nqo1Error } from '../errors.js';
+import { Nqo1Error, isNqo1Error } from '../errors.js';
 
-import { truncateInput } from './input-text.js';
+import { countOf, truncateInput } from './input-text.js';
 
 import { readCtSlices } from './ct-slice.js';
 import {
@@ -30,7 +30,7 @@ import {
   MEDIA_STORAGE_DIRECTORY_SOP_CLASS,
   mediaStorageSopClassUid,
 } from './dicom-dataset.js';
-import { readInputFile } from './input-file.js';
+import { readFilePrefix, readInputFile } from './input-file.js';
 import { prepareCodecs } from './prepare-codecs.js';
 import { planResampling, resampleStack } from './series-resample.js';
 import { geometryError, orderAlongNormal, selectLargestStack } from './series-stack.js';
@@ -135,33 +135,69 @@ export async function readCtSeriesFromFolder(
   const entries = await readdir(folderPath, { withFileTypes: true });
   const names: string[] = [];
   const subfolders: string[] = [];
+  const unreadable: string[] = [];
   for (const entry of entries) {
     if (entry.name.toUpperCase() === 'DICOMDIR') continue;
-    const target = entry.isSymbolicLink() ? await stat(join(folderPath, entry.name)) : entry;
-    if (target.isFile()) names.push(entry.name);
+    // A dangling link or a link loop cannot be a slice; it is reported with the other skipped files.
+    const target = entry.isSymbolicLink()
+      ? await stat(join(folderPath, entry.name)).catch(() => null)
+      : entry;
+    if (target === null) unreadable.push(entry.name);
+    else if (target.isFile()) names.push(entry.name);
     else if (target.isDirectory()) subfolders.push(entry.name);
   }
   names.sort();
   subfolders.sort();
 
   const slices: CtSlice[] = [];
+  const skipped: string[] = [...unreadable];
   let instances = 0;
-  let skipped = 0;
   for (const name of names) {
-    const bytes = await readInputFile(join(folderPath, name), `image file ${name}`);
-    if (!isDicomPart10(bytes) || mediaStorageSopClassUid(bytes) === MEDIA_STORAGE_DIRECTORY_SOP_CLASS) {
-      skipped++;
+    const path = join(folderPath, name);
+    // The prefix decides first, so that a large file that is not DICOM is never read whole.
+    const prefix = await readFilePrefix(path, DICOM_PREFIX_BYTES);
+    if (prefix === null || !isDicomPart10(prefix)) {
+      skipped.push(name);
+      continue;
+    }
+    const bytes = await readInputFile(path, `image file ${name}`);
+    if (mediaStorageSopClassUid(bytes) === MEDIA_STORAGE_DIRECTORY_SOP_CLASS) {
+      skipped.push(name);
       continue;
     }
     instances++;
     checkInstanceCount(instances, options);
-    const copy = bytes.slice().buffer;
     await prepareCodecs([bytes]);
-    slices.push(...readCtSlices(copy, `Image file ${name}`));
+    slices.push(...readCtSlices(bytes.slice().buffer, `Image file ${name}`));
   }
 
-  if (slices.length === 0) throw emptyFolderError(folderPath, skipped, subfolders);
-  return assembleSeries(slices, options);
+  if (slices.length === 0) throw emptyFolderError(folderPath, skipped.length, subfolders);
+  try {
+    return assembleSeries(slices, options);
+  } catch (error) {
+    // A slice that was skipped as unreadable may be the one that a geometry error finds missing.
+    if (!isNqo1Error(error, 'ERR_SERIES_GEOMETRY') || skipped.length === 0) throw error;
+    throw withSentence(
+      error,
+      `${countOf(skipped.length, 'file')} in the folder ${skipped.length === 1 ? 'was' : 'were'} skipped because ` +
+        `${skipped.length === 1 ? 'it is not a readable DICOM Part 10 file' : 'they are not readable DICOM Part 10 files'}: ` +
+        `${listNames(skipped)}.`,
+    );
+  }
+}
+
+/** Prefix that marks a DICOM Part 10 file: the 128-byte preamble and "DICM". */
+const DICOM_PREFIX_BYTES = 132;
+
+/** Lists at most five names, then how many more there are. */
+function listNames(names: readonly string[]): string {
+  const shown = names.slice(0, 5).map(truncateInput).join(', ');
+  return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
+}
+
+/** Returns a copy of `error` with one more sentence, keeping its code and details. */
+function withSentence(error: Nqo1Error, sentence: string): Nqo1Error {
+  return new Nqo1Error(error.code, `${error.message} ${sentence}`, { cause: error, details: error.details });
 }
 
 /** Describes a folder without slices, and points at a subfolder when the slices may lie there. */
@@ -206,12 +242,24 @@ function assembleSeries(slices: readonly CtSlice[], options: ReadCtSeriesOptions
   const stack = selectLargestStack(slices);
   requireSameGeometry(stack.slices);
   const ordered = orderAlongNormal(stack.slices, stack.orientation);
-  const plan = planSliceSpacing(
-    ordered.slices,
-    ordered.positionsMm,
-    stack.orientation,
-    options.resampleIrregular ?? false,
-  );
+  let plan: SpacingPlan;
+  try {
+    plan = planSliceSpacing(
+      ordered.slices,
+      ordered.positionsMm,
+      stack.orientation,
+      options.resampleIrregular ?? false,
+    );
+  } catch (error) {
+    // A slice set aside for its orientation may be the one that leaves the gap.
+    if (!isNqo1Error(error, 'ERR_SERIES_GEOMETRY') || stack.excluded.length === 0) throw error;
+    throw withSentence(
+      error,
+      `${countOf(stack.excluded.length, 'image')} ${stack.excluded.length === 1 ? 'was' : 'were'} set aside because ` +
+        `${stack.excluded.length === 1 ? 'its orientation differs' : 'their orientation differs'} from the series: ` +
+        `${listNames(stack.excluded.map((image) => `${image.context} (${image.reason})`))}.`,
+    );
+  }
 
   const stackFirst = ordered.slices[0]!;
   const resampling =

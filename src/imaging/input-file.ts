@@ -3,7 +3,7 @@
  * oversized file fails with a typed error instead of exhausting memory.
  */
 
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 
 import { Nqo1Error } from '../errors.js';
 
@@ -17,8 +17,9 @@ export const MAX_INPUT_FILE_BYTES = 2 ** 30;
  * Reads a whole file after checking its size.
  *
  * @param description - names the file in messages, e.g. "mask file /data/seg.dcm"
- * @throws Nqo1Error ERR_NOT_FOUND when the file cannot be read; ERR_INPUT_TOO_LARGE when it is
- *   larger than `maxBytes`
+ * @throws Nqo1Error ERR_NOT_FOUND when the file cannot be read; ERR_REQUEST_INVALID when it is a
+ *   folder, device, pipe or socket (whose size says nothing about what a read would return);
+ *   ERR_INPUT_TOO_LARGE when it is larger than `maxBytes`
  */
 export async function readInputFile(
   path: string,
@@ -27,8 +28,17 @@ export async function readInputFile(
 ): Promise<Uint8Array> {
   let size: number;
   try {
-    size = (await stat(path)).size;
+    const stats = await stat(path);
+    if (!stats.isFile()) {
+      throw new Nqo1Error(
+        'ERR_REQUEST_INVALID',
+        `The ${description} is ${stats.isDirectory() ? 'a folder' : 'a device, pipe or socket'}, not a regular file. ` +
+          'Pass the path of the file itself.',
+      );
+    }
+    size = stats.size;
   } catch (error) {
+    if (error instanceof Nqo1Error) throw error;
     throw new Nqo1Error('ERR_NOT_FOUND', `The ${description} could not be read. Check the path.`, {
       cause: error,
     });
@@ -49,5 +59,24 @@ export async function readInputFile(
     throw new Nqo1Error('ERR_NOT_FOUND', `The ${description} could not be read. Check the path.`, {
       cause: error,
     });
+  }
+}
+
+/**
+ * Reads at most the first `length` bytes of a regular file, for a format check before the whole
+ * file is read. Returns null when the path cannot be opened or is not a regular file.
+ */
+export async function readFilePrefix(path: string, length: number): Promise<Uint8Array | null> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+    if (!(await handle.stat()).isFile()) return null;
+    const prefix = new Uint8Array(length);
+    const { bytesRead } = await handle.read(prefix, 0, length, 0);
+    return prefix.subarray(0, bytesRead);
+  } catch {
+    return null;
+  } finally {
+    await handle?.close();
   }
 }

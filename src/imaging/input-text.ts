@@ -15,3 +15,8 @@ export function truncateInput(value: string): string {
   if (value.length <= MAX_QUOTED_INPUT_CHARS) return value;
   return `${value.slice(0, MAX_QUOTED_INPUT_CHARS)}…(${value.length} characters)`;
 }
+
+/** Returns a count with its noun in the singular or plural, such as "1 file" or "3 files". */
+export function countOf(count: number, singular: string, plural = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : plural}`;
+}

@@ -17,7 +17,7 @@
 
 import { Nqo1Error } from '../errors.js';
 
-import { truncateInput } from './input-text.js';
+import { countOf, truncateInput } from './input-text.js';
 
 import { fillContoursEvenOdd } from './contour-raster.js';
 import { readDicomFile } from './dicom-dataset.js';
@@ -158,7 +158,7 @@ function selectRoi(dataset: DicomItem, selection: RoiSelection): RoiDescription 
   const problem =
     requested.length === 0
       ? `no ROI was chosen and the structure set contains ${rois.length} ROIs`
-      : `${candidates.length === 0 ? 'no ROI' : `${candidates.length} ROIs`} match ${requested.join(' and ')}`;
+      : `${candidates.length === 0 ? 'no ROI matches' : `${candidates.length} ROIs match`} ${requested.join(' and ')}`;
   throw new Nqo1Error(
     'ERR_SEGMENT_SELECTION',
     `RTSTRUCT file: ${problem}. It contains ${rois.map(describeRoi).join(', ')}; choose one by ROI number or name.`,
@@ -226,8 +226,9 @@ function checkImageReferences(
 
   const listed = missing.slice(0, LISTED_UIDS).map(truncateInput).join(', ');
   throw rtError(
-    `the contours of ${describeRoi(roi)} reference ${referenced.size} images, and ${missing.length} of them ` +
-      `are not in the CT series of ${sopIndex.size} images: ${listed}${missing.length > LISTED_UIDS ? ', ...' : ''}. ` +
+    `the contours of ${describeRoi(roi)} reference ${countOf(referenced.size, 'image')}, and ${missing.length} of ` +
+      `them ${missing.length === 1 ? 'is' : 'are'} not in the CT series of ${countOf(sopIndex.size, 'image')}: ` +
+      `${listed}${missing.length > LISTED_UIDS ? ', ...' : ''}. ` +
       'Pass the complete CT series the structure set was drawn on',
     { roiNumber: roi.number, referencedImages: referenced.size, missingImages: missing.length },
   );

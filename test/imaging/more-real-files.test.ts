@@ -176,6 +176,6 @@ describe('RTSTRUCT with a dangling reference', () => {
       message = isNqo1Error(error, 'ERR_RTSTRUCT_MALFORMED') ? error.message : String(error);
     }
 
-    expect(message).toContain('1 of them are not in the CT series');
+    expect(message).toContain('1 of them is not in the CT series');
   });
 });

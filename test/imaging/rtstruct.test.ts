@@ -98,7 +98,7 @@ describe('readRtStructMask on rt-utils mock data', () => {
     expect(error.code).toBe('ERR_SEGMENT_SELECTION');
     expect(error.message).toContain('ROI 1 "ROI-1", ROI 2 "ROI-2", ROI 3 "ROI-3", ROI 4 "ROI-4"');
     expect(thrown(() => readRtStructMask(bytes, series, { roiNumber: 9 })).message).toContain(
-      'no ROI match ROI number 9',
+      'no ROI matches ROI number 9',
     );
   });
 });
@@ -110,7 +110,7 @@ describe('readRtStructMask on incomplete image sets', () => {
     const error = thrown(() => readRtStructMask(bytes, series, { roiName: 'body' }));
     expect(error.code).toBe('ERR_RTSTRUCT_MALFORMED');
     expect(error.details).toMatchObject({ roiNumber: 1, referencedImages: 98, missingImages: 97 });
-    expect(error.message).toContain('97 of them are not in the CT series of 1 images');
+    expect(error.message).toContain('97 of them are not in the CT series of 1 image');
   });
 
   it('reports the Areola ROI as empty', async () => {

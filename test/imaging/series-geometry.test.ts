@@ -340,6 +340,23 @@ describe('mixed orientations', () => {
     expect(series.warnings[0]).toMatch(/^Image file 2 of 4 was left out: ImageOrientationPatient/);
   });
 
+  it('names a slice set aside for its orientation when the gap it leaves is rejected', () => {
+    // The middle slice of five has another orientation, so the four axial ones show a 4 mm gap.
+    const tilted = syntheticCtSlice(
+      { ...AXIAL, orientation: [0, 1, 0, 1, 0, 0] },
+      { sopInstanceUid: '2.25.499', positionMm: [0, 0, 4], stored: new Int16Array(6) },
+    );
+    const files = [0, 2, 6, 8].map((z) => axialSlice(z, () => 0));
+    files.splice(2, 0, tilted);
+
+    const error = errorOf(() => readCtSeries(files));
+
+    expect(isNqo1Error(error, 'ERR_SERIES_GEOMETRY')).toBe(true);
+    expect(error.message).toContain('gap of 4.00 mm');
+    expect(error.message).toContain('1 image was set aside because its orientation differs from the series');
+    expect(error.message).toContain('Image file 3 of 5');
+  });
+
   it('rejects two equally large stacks', () => {
     const coronal = { ...AXIAL, orientation: [1, 0, 0, 0, 0, -1] };
     const files = [
