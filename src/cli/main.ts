@@ -5,7 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 import { errorCodeText } from '../error-text.js';
-import { isNqo1Error } from '../errors.js';
+import { describeError, isNqo1Error, type ErrorCode } from '../errors.js';
 import { ENGINE_VERSION } from '../version.js';
 import { calibrateCommand } from './commands/calibrate.js';
 import { demoCommand } from './commands/demo.js';
@@ -161,17 +161,22 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     const locale = resolveLocale(program.opts<GlobalOptions>().lang);
-    if (isNqo1Error(error)) {
-      // With --json a script reads stdout, so the error goes there as JSON too.
-      if (argv.includes('--json')) {
-        process.stdout.write(
-          `${JSON.stringify({ error: { code: error.code, message: error.message } }, null, 2)}\n`,
-        );
-      }
-      const summary = locale === 'en' ? '' : `${errorCodeText(error.code, locale)}\n  `;
-      process.stderr.write(`${message(locale, 'errorPrefix')} ${error.code}: ${summary}${error.message}\n`);
-      return 1;
+    // An error that is not an Nqo1Error is a defect of the product: it is reported as ERR_INTERNAL
+    // in the same form, and its stack only with NQO1_DEBUG set, so a user sees one readable line.
+    const { code, message: text } = describeError(error);
+    const errorCode: ErrorCode = isNqo1Error(error) ? error.code : 'ERR_INTERNAL';
+    const detail = isNqo1Error(error)
+      ? text
+      : `${text}. This is a defect of nqo1-cds; please report it with the command line.`;
+    // With --json a script reads stdout, so the error goes there as JSON too.
+    if (argv.includes('--json')) {
+      process.stdout.write(`${JSON.stringify({ error: { code, message: detail } }, null, 2)}\n`);
     }
-    throw error;
+    const summary = locale === 'en' ? '' : `${errorCodeText(errorCode, locale)}\n  `;
+    process.stderr.write(`${message(locale, 'errorPrefix')} ${code}: ${summary}${detail}\n`);
+    if (!isNqo1Error(error) && process.env.NQO1_DEBUG !== undefined && error instanceof Error) {
+      process.stderr.write(`${error.stack ?? ''}\n`);
+    }
+    return 1;
   }
 }
