@@ -15,7 +15,7 @@ import { readCtSeriesFromFolder, type CtSeries, type ReadCtSeriesOptions } from 
 import { isDicomPart10, mediaStorageSopClassUid, readDicomFile } from '../imaging/dicom-dataset.js';
 import { readInputFile } from '../imaging/input-file.js';
 import { readNifti } from '../imaging/nifti.js';
-import { maskFromNrrdOnGrid } from '../imaging/nrrd-mask.js';
+import { isOnImageGrid, maskFromNrrdOnGrid } from '../imaging/nrrd-mask.js';
 import { readNrrd, readNrrdLayers } from '../imaging/nrrd.js';
 import { prepareCodecs } from '../imaging/prepare-codecs.js';
 import { RT_STRUCTURE_SET_STORAGE, readRtStructMask, roiSelectionOf } from '../imaging/rtstruct.js';
@@ -28,7 +28,7 @@ import {
 import { readSegMask, type SegmentSelection } from '../imaging/seg.js';
 import type { MaskGridOptions } from '../imaging/mask-on-grid.js';
 import type { NrrdLayeredVolume } from '../imaging/nrrd.js';
-import type { ImageVolume, MaskVolume } from '../imaging/volume.js';
+import type { Grid, ImageVolume, MaskVolume } from '../imaging/volume.js';
 import type { CaseReferences } from '../model/analyse.js';
 
 /**
@@ -46,6 +46,8 @@ export interface LoadedCase {
   readonly image: ImageVolume;
   readonly tumour: MaskVolume;
   readonly references: CaseReferences;
+  /** Conditions of the input to report with the result: see `ScoreProvenance.warnings`. */
+  readonly warnings: readonly string[];
 }
 
 type FileFormat = 'nrrd' | 'nifti' | 'dicom' | 'unknown';
@@ -106,10 +108,14 @@ export async function loadCase(
   const maskBytes = await readBytes(maskPath, 'mask');
   const format = detectFormat(maskPath, maskBytes);
 
-  if (format === 'nrrd') {
-    const volume = readNrrdLayers(maskBytes);
+  const seriesWarnings = series?.warnings ?? [];
+  if (format === 'nrrd' || format === 'nifti') {
+    const volume =
+      format === 'nrrd'
+        ? readNrrdLayers(maskBytes)
+        : { ...readNifti(maskBytes), layers: 1, keyValues: new Map<string, string>() };
     let tumour: MaskVolume;
-    if (isSlicerSegmentation(volume)) {
+    if (format === 'nrrd' && isSlicerSegmentation(volume)) {
       tumour = maskFromSegNrrd(volume, image.grid, slicerSelection(volume, segment), maskGrid);
     } else if (volume.layers === 1) {
       tumour = maskFromNrrdOnGrid(volume, image.grid, label, maskGrid);
@@ -117,11 +123,10 @@ export async function loadCase(
       // A 4-D file without Slicer segment fields: readNrrd raises its error for dimension 4.
       tumour = maskFromNrrdOnGrid(readNrrd(maskBytes), image.grid, label, maskGrid);
     }
-    return { image, tumour, references: referencesOf(series, null) };
-  }
-  if (format === 'nifti') {
-    const tumour = maskFromNrrdOnGrid(readNifti(maskBytes), image.grid, label, maskGrid);
-    return { image, tumour, references: referencesOf(series, null) };
+    const warnings = isOnImageGrid(volume.grid, image.grid, maskGrid)
+      ? seriesWarnings
+      : [...seriesWarnings, resampledMaskWarning(maskPath, volume.grid, image.grid)];
+    return { image, tumour, references: referencesOf(series, null), warnings };
   }
 
   if (series === null) {
@@ -136,11 +141,22 @@ export async function loadCase(
   if (mediaStorageSopClassUid(maskBytes) === RT_STRUCTURE_SET_STORAGE) {
     const tumour = readRtStructMask(buffer, series, roiSelectionOf(segment), maskGrid);
     const uid = readDicomFile(buffer, `RTSTRUCT file ${maskPath}`).dataset.requireString('SOPInstanceUID');
-    return { image, tumour, references: referencesOf(series, uid) };
+    return { image, tumour, references: referencesOf(series, uid), warnings: seriesWarnings };
   }
   const tumour = readSegMask(buffer, series, { ...maskGrid, ...segment });
   const uid = readDicomFile(buffer, `SEG file ${maskPath}`).dataset.requireString('SOPInstanceUID');
-  return { image, tumour, references: referencesOf(series, uid) };
+  return { image, tumour, references: referencesOf(series, uid), warnings: seriesWarnings };
+}
+
+/** Describes a label map that was resampled onto the image grid. */
+function resampledMaskWarning(maskPath: string, mask: Grid, image: Grid): string {
+  const describe = (grid: Grid): string =>
+    `${grid.dimensions.join(' × ')} voxels of ${grid.spacingMm.map((value) => value.toFixed(3)).join(' × ')} mm from ` +
+    `(${grid.originMm.map((value) => value.toFixed(2)).join(', ')}) mm`;
+  return (
+    `The label map ${maskPath} lies on another grid (${describe(mask)}) than the image (${describe(image)}), so it was ` +
+    'resampled onto the image by nearest neighbour; check that it was drawn on this image.'
+  );
 }
 
 /** Reads a DICOM series folder, or an NRRD or NIfTI volume file. */

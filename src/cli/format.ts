@@ -27,6 +27,11 @@ export function formatScoreSummary(result: ScoreResult, card: ModelCard, locale:
     '',
     `${message(locale, 'featuresTitle')}${colon.trim()}`,
   ];
+  // Input warnings stay in English, like error details, because they quote DICOM keywords and paths.
+  const warnings = (provenance.warnings ?? []).map(
+    (warning) => `${message(locale, 'warningPrefix')}${colon}${warning}`,
+  );
+  if (warnings.length > 0) lines.splice(lines.length - 2, 0, ...warnings);
 
   const width = Math.max(...Object.keys(result.features).map((name) => name.length));
   for (const [name, value] of Object.entries(result.features)) {

@@ -30,6 +30,7 @@ const MESSAGES = {
     demoCardTitle: 'Card the EHR would show',
     demoResult: 'Result JSON written to {path}.',
     errorPrefix: 'Error',
+    warningPrefix: 'Warning',
   },
   'zh-CN': {
     modelLine: '模型',
@@ -52,6 +53,7 @@ const MESSAGES = {
     demoCardTitle: 'EHR 中将显示的卡片',
     demoResult: '结果 JSON 已写入 {path}。',
     errorPrefix: '错误',
+    warningPrefix: '警告',
   },
 } as const satisfies Record<Locale, Record<string, string>>;
 

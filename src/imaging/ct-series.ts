@@ -279,6 +279,14 @@ function assembleSeries(slices: readonly CtSlice[], options: ReadCtSeriesOptions
 
   const excluded = [...stack.excluded, ...ordered.excluded];
   const warnings = excluded.map((image) => `${image.context} was left out: ${image.reason}.`);
+  const lossy = ordered.slices.filter((slice) => slice.lossyCompressed).length;
+  if (lossy > 0) {
+    warnings.push(
+      `${countOf(lossy, 'slice')} of ${ordered.slices.length} ${lossy === 1 ? 'has' : 'have'} been through lossy ` +
+        'compression (LossyImageCompression or a lossy transfer syntax), which changes texture features; ' +
+        'use the original images where the PACS keeps them.',
+    );
+  }
   let voxels: Float64Array;
   let sources: (CtSlice | null)[];
   if (resampling === null || plan.kind === 'uniform') {

@@ -14,7 +14,7 @@ import { truncateInput } from './input-text.js';
 
 import { readDicomFile } from './dicom-dataset.js';
 import { ENHANCED_CT_SOP_CLASSES, readEnhancedCtSlices } from './enhanced-ct.js';
-import { checkPixelSpacing, frameDecoder, readRescale } from './modality-values.js';
+import { checkPixelSpacing, frameDecoder, isLossyCompressed, readRescale } from './modality-values.js';
 import { readPixelFormat } from './pixel-data.js';
 
 import type { Vec3 } from './volume.js';
@@ -49,6 +49,8 @@ export interface CtSlice {
   readonly pixelSpacingMm: readonly [number, number];
   readonly sliceThicknessMm: number | null;
   readonly spacingBetweenSlicesMm: number | null;
+  /** True when the pixels have been through lossy compression (see `isLossyCompressed`). */
+  readonly lossyCompressed: boolean;
   /**
    * Decodes the slice and writes its modality values (Hounsfield units for CT) into `target` from
    * `offset` on: rows × columns values, row by row, column index fastest.
@@ -143,6 +145,7 @@ export function readCtSlices(bytes: ArrayBuffer, context: string): CtSlice[] {
       pixelSpacingMm: pixelSpacing,
       sliceThicknessMm: dataset.number('SliceThickness'),
       spacingBetweenSlicesMm: dataset.number('SpacingBetweenSlices'),
+      lossyCompressed: isLossyCompressed(dataset, file.transferSyntax.uid),
       decodeInto: frameDecoder(pixelData, format, file.transferSyntax.littleEndian, 0, rescale, context),
     },
   ];

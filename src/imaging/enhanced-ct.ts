@@ -15,7 +15,7 @@
 import { Nqo1Error } from '../errors.js';
 
 import { FrameGroups } from './functional-groups.js';
-import { checkPixelSpacing, frameDecoder, readRescale } from './modality-values.js';
+import { checkPixelSpacing, frameDecoder, isLossyCompressed, readRescale } from './modality-values.js';
 
 import type { CtSlice } from './ct-slice.js';
 import type { DicomFile, DicomItem, PixelData } from './dicom-dataset.js';
@@ -60,6 +60,7 @@ export function readEnhancedCtSlices(
     seriesDescription: dataset.string('SeriesDescription'),
   };
 
+  const lossyCompressed = isLossyCompressed(dataset, file.transferSyntax.uid);
   return perFrame.map((frameItem, frameIndex) => {
     const frameContext = `${context} frame ${frameIndex + 1}`;
     const groups = new FrameGroups(frameItem, shared);
@@ -101,6 +102,7 @@ export function readEnhancedCtSlices(
       pixelSpacingMm: pixelSpacing,
       sliceThicknessMm: measures.number('SliceThickness'),
       spacingBetweenSlicesMm: measures.number('SpacingBetweenSlices'),
+      lossyCompressed,
       decodeInto: frameDecoder(
         pixelData,
         format,

@@ -12,7 +12,7 @@ import { truncateInput } from './input-text.js';
 
 import { decodeStoredValues } from './pixel-data.js';
 
-import type { PixelData } from './dicom-dataset.js';
+import type { DicomItem, PixelData } from './dicom-dataset.js';
 import type { PixelFormat } from './pixel-data.js';
 
 /** The linear rescale `value = stored × slope + intercept`. */
@@ -113,4 +113,32 @@ export function frameDecoder(
     for (let p = 0; p < stored.length; p++)
       target[offset + p] = stored[p]! * rescale.slope + rescale.intercept;
   };
+}
+
+/** Transfer syntaxes whose compression loses information (PS3.5 section 10 and annex A.4). */
+const LOSSY_TRANSFER_SYNTAXES: ReadonlySet<string> = new Set([
+  '1.2.840.10008.1.2.4.50', // JPEG Baseline
+  '1.2.840.10008.1.2.4.51', // JPEG Extended
+  '1.2.840.10008.1.2.4.81', // JPEG-LS Near-Lossless
+  '1.2.840.10008.1.2.4.91', // JPEG 2000
+  '1.2.840.10008.1.2.4.203', // HTJ2K
+]);
+
+/**
+ * Tells whether an image has been through lossy compression: LossyImageCompression (0028,2110) is
+ * "01", as a modality or an earlier conversion records it, or the transfer syntax is lossy. JPEG
+ * 2000 and HTJ2K may also hold lossless codestreams under these UIDs, so they count as lossy unless
+ * the header says "00".
+ */
+export function isLossyCompressed(dataset: DicomItem, transferSyntaxUid: string): boolean {
+  const recorded = dataset.string('LossyImageCompression');
+  if (recorded === '01') return true;
+  if (
+    recorded === '00' &&
+    transferSyntaxUid !== '1.2.840.10008.1.2.4.50' &&
+    transferSyntaxUid !== '1.2.840.10008.1.2.4.51'
+  ) {
+    return false;
+  }
+  return LOSSY_TRANSFER_SYNTAXES.has(transferSyntaxUid);
 }

@@ -51,7 +51,7 @@ export function maskFromNrrdOnGrid(
   for (const value of source.voxels) sourceVoxels += value;
   if (sourceVoxels === 0) throw absentLabelError(nrrd, label);
 
-  const mask = sameGrid(nrrd.grid, grid, options)
+  const mask = isOnImageGrid(nrrd.grid, grid, options)
     ? { grid, voxels: source.voxels }
     : { grid, voxels: resampleLabels(source.voxels, nrrd.grid, grid, options) };
   checkRoiOnGrid(mask, {
@@ -86,8 +86,11 @@ function absentLabelError(nrrd: NrrdVolume, label: number): Nqo1Error {
   );
 }
 
-/** True when the mask grid equals the image grid within the tolerances above. */
-function sameGrid(mask: Grid, image: Grid, options: MaskGridOptions): boolean {
+/**
+ * True when the mask grid equals the image grid within the tolerances above, so the mask is taken
+ * voxel for voxel; false when it is resampled.
+ */
+export function isOnImageGrid(mask: Grid, image: Grid, options: MaskGridOptions = {}): boolean {
   if (!vectorsAgree(mask.dimensions, image.dimensions, 0)) return false;
   if (!vectorsAgree(mask.spacingMm, image.spacingMm, GEOMETRY_TOLERANCE.spacingMm)) return false;
   for (let axis = 0; axis < 3; axis++) {

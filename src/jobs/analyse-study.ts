@@ -133,6 +133,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
         seriesInstanceUid: series.seriesInstanceUid,
         segmentationInstanceUid: seg.instance.sopInstanceUid,
       },
+      warnings: series.warnings,
       computedAt: now(),
     });
     log.info(

@@ -26,6 +26,8 @@ export interface CaseInput {
   readonly references: CaseReferences;
   /** Time stamp for the provenance; defaults to now. */
   readonly computedAt?: Date;
+  /** Warnings from reading the image and mask, passed on into the provenance. */
+  readonly warnings?: readonly string[];
 }
 
 /** Returns the radiomics settings of a card: pyradiomics code defaults overlaid with the card's values. */
@@ -84,6 +86,16 @@ export function analyseCase(input: CaseInput): ScoreResult {
   }
 
   const score = scoreFeatures(card, features);
+  const tumourVoxelCount = countLabel(tumour);
+  const periVoxelCount = countLabel(peri);
+  const warnings = [...(input.warnings ?? [])];
+  if (card.region.periMode !== 'ring' && periVoxelCount === tumourVoxelCount) {
+    warnings.push(
+      `The ${card.region.dilationMm} mm dilation added no voxel to the tumour, because the voxel spacing ` +
+        `(${image.grid.spacingMm.map((value) => value.toFixed(2)).join(' × ')} mm) is coarser than the margin, so the ` +
+        'peritumoral features describe the tumour itself.',
+    );
+  }
   return {
     model: { id: card.id, version: card.version },
     features,
@@ -92,12 +104,13 @@ export function analyseCase(input: CaseInput): ScoreResult {
     provenance: {
       ...input.references,
       spacingMm: image.grid.spacingMm,
-      tumourVoxelCount: countLabel(tumour),
-      periVoxelCount: countLabel(peri),
+      tumourVoxelCount,
+      periVoxelCount,
       dilationMm: card.region.dilationMm,
       settings: { ...settings, periMode: card.region.periMode },
       engineVersion: ENGINE_VERSION,
       computedAt: (input.computedAt ?? new Date()).toISOString(),
+      warnings,
     },
   };
 }

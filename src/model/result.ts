@@ -30,6 +30,12 @@ export interface ScoreProvenance {
   readonly engineVersion: string;
   /** ISO 8601 time at which the features were computed. */
   readonly computedAt: string;
+  /**
+   * Conditions of the input that a reader of the numbers should know, in English: images left out
+   * of the series, a series or mask resampled onto another grid, lossy compression, a peritumoral
+   * region no larger than the tumour. Absent in results stored before this field existed.
+   */
+  readonly warnings?: readonly string[];
 }
 
 export interface ScoreResult {

@@ -179,3 +179,15 @@ describe('RTSTRUCT with a dangling reference', () => {
     expect(message).toContain('1 of them is not in the CT series');
   });
 });
+
+describe('lossy compression', () => {
+  it('warns about the lossy JPEG 2000 slice and not about its lossless twin', () => {
+    const lossy = readCtSeries([bufferOf('pydicom/693_J2KI.dcm')]);
+    const lossless = readCtSeries([bufferOf('pydicom-data/693_J2KR.dcm')]);
+
+    expect(
+      lossy.warnings.some((warning) => warning.startsWith('1 slice of 1 has been through lossy compression')),
+    ).toBe(true);
+    expect(lossless.warnings).toEqual([]);
+  });
+});
