@@ -22,9 +22,7 @@ function grid(spacingMm: readonly [number, number, number]): Grid {
 }
 
 /** A 16 × 16 × 8 image of varied values and a 6 × 6 × 4 tumour block in its middle. */
-function caseOn(
-  spacingMm: readonly [number, number, number],
-): Parameters<typeof analyseCase>[0] extends infer T ? Omit<T & object, 'card'> : never {
+function caseOn(spacingMm: readonly [number, number, number]): Omit<CaseInput, 'card'> {
   const onGrid = grid(spacingMm);
   const voxels = Float64Array.from({ length: 16 * 16 * 8 }, (_, index) => ((index * 7919) % 301) - 100);
   const tumour = Uint8Array.from({ length: 16 * 16 * 8 }, (_, index) => {
