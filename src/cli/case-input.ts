@@ -129,6 +129,13 @@ export async function loadCase(
     return { image, tumour, references: referencesOf(series, null), warnings };
   }
 
+  if (format === 'unknown') {
+    throw new Nqo1Error(
+      'ERR_REQUEST_INVALID',
+      `Mask ${maskPath} is not a DICOM Part 10 file, an NRRD file or a NIfTI file (checked by its first bytes and ` +
+        'its extension). Pass a DICOM SEG or RTSTRUCT, a 3D Slicer .seg.nrrd, or an NRRD or NIfTI label map.',
+    );
+  }
   if (series === null) {
     throw new Nqo1Error(
       'ERR_REQUEST_INVALID',

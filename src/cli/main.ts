@@ -26,15 +26,26 @@ function parseLabel(value: string): number {
   return label;
 }
 
-/** Returns a commander parser for a decimal number in [min, max]. */
-function numberBetween(min: number, max: number): (value: string) => number {
+/** Returns a commander parser for a decimal number in [min, max], or (min, max] when `minExclusive`. */
+function numberBetween(min: number, max: number, minExclusive = false): (value: string) => number {
   return (value) => {
     const parsed = Number(value);
-    if (value.trim() === '' || !Number.isFinite(parsed) || parsed < min || parsed > max) {
-      throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got "${value}"`);
+    const belowMin = minExclusive ? parsed <= min : parsed < min;
+    if (value.trim() === '' || !Number.isFinite(parsed) || belowMin || parsed > max) {
+      const range = minExclusive ? `greater than ${min} and at most ${max}` : `from ${min} to ${max}`;
+      throw new InvalidArgumentError(`expected a number ${range}, got "${value}"`);
     }
     return parsed;
   };
+}
+
+/** Parses a positive integer option such as `--max-instances`. */
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < 1) {
+    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  }
+  return parsed;
 }
 
 /** Parses `--lang`: English or Simplified Chinese, with the usual spellings of each. */
@@ -87,8 +98,10 @@ function buildProgram(): Command {
     .option(
       '--fractional-threshold <fraction>',
       'a FRACTIONAL SEG pixel is in the segment from this fraction of its maximum value (default 0.5)',
-      numberBetween(Number.MIN_VALUE, 1),
+      numberBetween(0, 1, true),
     )
+    .option('--max-instances <count>', 'most image files of the CT series (default 2000)', positiveInteger)
+    .option('--max-voxels <count>', 'most voxels of the CT volume (default 536870912, 2^29)', positiveInteger)
     .option('--json', 'print the result as JSON')
     .action(
       async (options: {
@@ -101,6 +114,8 @@ function buildProgram(): Command {
         resampleIrregular?: boolean;
         maskToleranceMm?: number;
         fractionalThreshold?: number;
+        maxInstances?: number;
+        maxVoxels?: number;
       }) => {
         await scoreCommand(options, locale(), process.stdout);
       },

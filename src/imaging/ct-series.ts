@@ -373,7 +373,7 @@ function checkInstanceCount(instances: number, options: ReadCtSeriesOptions): vo
   throw new Nqo1Error(
     'ERR_INPUT_TOO_LARGE',
     `The CT series has more than ${limit} image files (maxInstances), found at least ${instances}. ` +
-      'Pass one series only, or raise the limit (imaging.maxSeriesInstances in the service configuration).',
+      'Pass one series only, or raise the limit (--max-instances on the command line, imaging.maxSeriesInstances in the service).',
     { details: { limit: 'maxInstances', maxInstances: limit, instances } },
   );
 }
@@ -384,7 +384,7 @@ function checkVoxelCount(what: string, voxels: number, options: ReadCtSeriesOpti
   throw new Nqo1Error(
     'ERR_INPUT_TOO_LARGE',
     `The CT series is too large: ${what} would hold ${voxels} voxels, above the limit of ${limit} (maxVoxels). ` +
-      'Pass a smaller series, or raise the limit (imaging.maxVolumeVoxels in the service configuration).',
+      'Pass a smaller series, or raise the limit (--max-voxels on the command line, imaging.maxVolumeVoxels in the service).',
     { details: { limit: 'maxVoxels', maxVoxels: limit, voxels } },
   );
 }

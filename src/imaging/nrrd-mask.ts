@@ -55,7 +55,7 @@ export function maskFromNrrdOnGrid(
     ? { grid, voxels: source.voxels }
     : { grid, voxels: resampleLabels(source.voxels, nrrd.grid, grid, options) };
   checkRoiOnGrid(mask, {
-    description: `The NRRD label ${label}`,
+    description: `The label ${label} of the label map`,
     sourceVoxels,
     sourceBoxMm: boundingBoxMm(nrrd.grid, (index) => source.voxels[index] === 1),
     outsideVoxels: countOutside(nrrd.grid, (index) => source.voxels[index] === 1, grid, options),
@@ -67,7 +67,7 @@ function absentLabelError(nrrd: NrrdVolume, label: number): Nqo1Error {
   if (nrrd.voxels.every((value) => value === 0)) {
     return new Nqo1Error(
       'ERR_MASK_EMPTY',
-      `The NRRD label map is empty because no voxel is non-zero, so it contains no label ${label}. ` +
+      `The label map is empty because no voxel is non-zero, so it contains no label ${label}. ` +
         'Check the segmentation, and export it again once the tumour is drawn on it.',
       { details: { label } },
     );
@@ -80,7 +80,7 @@ function absentLabelError(nrrd: NrrdVolume, label: number): Nqo1Error {
   const listed = [...present].sort((a, b) => a - b).slice(0, LISTED_LABELS);
   return new Nqo1Error(
     'ERR_MASK_EMPTY',
-    `The NRRD label map has no voxel with label ${label}; it holds the values ${listed.join(', ')}` +
+    `The label map has no voxel with label ${label}; it holds the values ${listed.join(', ')} (after truncation to integers)` +
       `${present.size > LISTED_LABELS ? ', ...' : ''}. Pass the label of the tumour.`,
     { details: { label } },
   );

@@ -161,7 +161,7 @@ function selectRoi(dataset: DicomItem, selection: RoiSelection): RoiDescription 
       : `${candidates.length === 0 ? 'no ROI matches' : `${candidates.length} ROIs match`} ${requested.join(' and ')}`;
   throw new Nqo1Error(
     'ERR_SEGMENT_SELECTION',
-    `RTSTRUCT file: ${problem}. It contains ${rois.map(describeRoi).join(', ')}; choose one by ROI number or name.`,
+    `RTSTRUCT file: ${problem}. It contains ${rois.map(describeRoi).join(', ')}; choose one by ROI number or name (--segment on the command line).`,
     { details: { rois: rois.map((roi) => roi.number) } },
   );
 }

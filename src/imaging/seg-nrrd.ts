@@ -120,7 +120,7 @@ export function selectSlicerSegment(
       : `${candidates.length === 0 ? 'no segment matches' : `${candidates.length} segments match`} ${requested.join(' and ')}`;
   throw new Nqo1Error(
     'ERR_SEGMENT_SELECTION',
-    `Slicer segmentation: ${problem}. It contains ${segments.map(describeSegment).join(', ')}; choose one by ID or name.`,
+    `Slicer segmentation: ${problem}. It contains ${segments.map(describeSegment).join(', ')}; choose one by ID or name (--segment on the command line).`,
     { details: { segments: segments.length } },
   );
 }

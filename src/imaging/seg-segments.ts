@@ -57,7 +57,7 @@ export function selectSegment(dataset: DicomItem, selection: SegmentSelection, l
   const problem = describeMismatch(selection, candidates.length);
   throw new Nqo1Error(
     'ERR_SEGMENT_SELECTION',
-    `SEG file: ${problem}. The SEG holds segments ${listed}; choose one by segment number or label.`,
+    `SEG file: ${problem}. The SEG holds segments ${listed}; choose one by segment number or label (--segment on the command line).`,
     { details: { segments: segments.map((segment) => segment.number) } },
   );
 }

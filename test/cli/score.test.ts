@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 
 import { scoreCommand } from '../../src/cli/commands/score.js';
 import { runCli } from '../../src/cli/main.js';
+import { isNqo1Error } from '../../src/errors.js';
 import { TextSink } from './support.js';
 
 const SHARED = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
@@ -14,6 +15,7 @@ const BRAIN1 = {
 };
 const CT_3SLICE = `${SHARED}dicom/dcmqi/segmentations/ct-3slice`;
 const LIVER_SEG = `${SHARED}dicom/dcmqi/segmentations/liver.dcm`;
+const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 
 /** Reads the brain1 default-column cell of a pyradiomics baseline CSV. */
 async function baselineValue(featureClass: string, row: string): Promise<number> {
@@ -135,6 +137,24 @@ describe('nqo1-cds command line', () => {
     } finally {
       stderr.mockRestore();
     }
+  });
+
+  it('stops a series over --max-instances', async () => {
+    const error: unknown = await scoreCommand(
+      { image: CT_3SLICE, mask: LIVER_SEG, maxInstances: 2 },
+      'en',
+      new TextSink(),
+    ).catch((thrown: unknown) => thrown);
+    expect(isNqo1Error(error, 'ERR_INPUT_TOO_LARGE')).toBe(true);
+    expect((error as Error).message).toContain('--max-instances');
+  });
+
+  it('rejects a mask that is no known format', async () => {
+    const error: unknown = await scoreCommand({ image: CT_3SLICE, mask: README }, 'en', new TextSink()).catch(
+      (thrown: unknown) => thrown,
+    );
+    expect(isNqo1Error(error, 'ERR_REQUEST_INVALID')).toBe(true);
+    expect((error as Error).message).toContain('is not a DICOM Part 10 file, an NRRD file or a NIfTI file');
   });
 
   it('returns 2 for an unknown option', async () => {

@@ -21,6 +21,10 @@ export interface ScoreOptions {
   readonly maskToleranceMm?: number;
   /** FRACTIONAL SEG threshold as a fraction of MaximumFractionalValue; default 0.5. */
   readonly fractionalThreshold?: number;
+  /** Most image files of the CT series; default as in `readCtSeries`. */
+  readonly maxInstances?: number;
+  /** Most voxels of the CT volume; default as in `readCtSeries`. */
+  readonly maxVoxels?: number;
 }
 
 /** Scores one case and writes the summary or the JSON result to `output`. */
@@ -32,7 +36,11 @@ export async function scoreCommand(
   const card = await loadModelCard(options.model ?? BR_RO_CARD_PATH);
   const label = options.label ?? cardRadiomicsSettings(card).label;
   const loaded = await loadCase(options.image, options.mask, label, parseSegmentOption(options.segment), {
-    series: { resampleIrregular: options.resampleIrregular === true },
+    series: {
+      resampleIrregular: options.resampleIrregular === true,
+      ...(options.maxInstances === undefined ? {} : { maxInstances: options.maxInstances }),
+      ...(options.maxVoxels === undefined ? {} : { maxVoxels: options.maxVoxels }),
+    },
     mask: {
       ...(options.maskToleranceMm === undefined ? {} : { toleranceMm: options.maskToleranceMm }),
       ...(options.fractionalThreshold === undefined
