@@ -151,7 +151,10 @@ function pointToContinuousIndex(grid: Grid, point: Vec3): Vec3 {
   const offset = [point[0] - grid.originMm[0], point[1] - grid.originMm[1], point[2] - grid.originMm[2]];
   return [0, 1, 2].map((axis) => {
     const direction = grid.axes[axis]!;
-    return (direction[0] * offset[0]! + direction[1] * offset[1]! + direction[2] * offset[2]!) / grid.spacingMm[axis]!;
+    return (
+      (direction[0] * offset[0]! + direction[1] * offset[1]! + direction[2] * offset[2]!) /
+      grid.spacingMm[axis]!
+    );
   }) as unknown as Vec3;
 }
 

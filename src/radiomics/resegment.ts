@@ -118,7 +118,10 @@ export function pairwiseSum(values: ArrayLike<number>, start: number, end: numbe
       for (let lane = 0; lane < 8; lane++) partial[lane]! += values[index + lane]!;
     }
     let sum =
-      (partial[0]! + partial[1]! + (partial[2]! + partial[3]!)) + (partial[4]! + partial[5]! + (partial[6]! + partial[7]!));
+      partial[0]! +
+      partial[1]! +
+      (partial[2]! + partial[3]!) +
+      (partial[4]! + partial[5]! + (partial[6]! + partial[7]!));
     for (; index < end; index++) sum += values[index]!;
     return sum;
   }

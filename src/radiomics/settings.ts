@@ -198,12 +198,41 @@ function dropNullValues(input: unknown): unknown {
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null));
 }
 
-/** One message per key of `input` that is not a setting, each with the nearest valid key. */
+/**
+ * pyradiomics settings (paramSchema.yaml) that this engine does not implement, with the reason.
+ * LIMITATION: each is refused rather than ignored, because ignoring it would change what the
+ * parameter file means. Filter settings belong to image types other than Original; the others need
+ * mask correction, multi-channel labels or resegmented shape, none of which the engine has.
+ */
+export const UNSUPPORTED_PYRADIOMICS_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
+  geometryTolerance: 'image and mask must share one grid (tolerance 1e-6 of the spacing)',
+  correctMask: 'the mask is never resampled onto the image grid; resample it before extraction',
+  label_channel: 'multi-channel label maps are not read',
+  resegmentShape: 'shape always uses the mask before resegmentation',
+  sigma: 'LoG filtering (imageType LoG) is not implemented',
+  start_level: 'wavelet filtering (imageType Wavelet) is not implemented',
+  level: 'wavelet filtering (imageType Wavelet) is not implemented',
+  wavelet: 'wavelet filtering (imageType Wavelet) is not implemented',
+  gradientUseSpacing: 'gradient filtering (imageType Gradient) is not implemented',
+  lbp2DRadius: 'LBP filtering (imageType LBP2D) is not implemented',
+  lbp2DSamples: 'LBP filtering (imageType LBP2D) is not implemented',
+  lbp2DMethod: 'LBP filtering (imageType LBP2D) is not implemented',
+  lbp3DLevels: 'LBP filtering (imageType LBP3D) is not implemented',
+  lbp3DIcosphereRadius: 'LBP filtering (imageType LBP3D) is not implemented',
+  lbp3DIcosphereSubdivision: 'LBP filtering (imageType LBP3D) is not implemented',
+});
+
+/** One message per key of `input` that is not a setting, each with the reason or the nearest valid key. */
 function unknownKeyProblems(input: unknown): string[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return [];
   return Object.keys(input)
     .filter((key) => !SETTING_KEYS.includes(key))
-    .map((key) => `unknown key "${key}" (did you mean "${nearestKey(key, SETTING_KEYS)}"?)`);
+    .map((key) => {
+      const reason = UNSUPPORTED_PYRADIOMICS_SETTINGS[key];
+      if (reason !== undefined)
+        return `"${key}" is a pyradiomics setting this engine does not support (${reason})`;
+      return `unknown key "${key}" (did you mean "${nearestKey(key, SETTING_KEYS)}"?)`;
+    });
 }
 
 /** The candidate with the smallest case-insensitive Levenshtein distance to `key` (first on ties). */

@@ -24,7 +24,15 @@ const MCC_TOLERANCE = 1e-7;
 const ABSOLUTE_FLOOR = 1e-12;
 const CASES = ['brain1', 'brain2'] as const;
 const CLASSES = ['firstorder', 'glcm', 'gldm', 'glrlm', 'glszm', 'ngtdm'] as const;
-const MATCHED = ['default', '2d', 'FBN', 'combined', 'flatRegion', 'resegmentation', 'normalization'] as const;
+const MATCHED = [
+  'default',
+  '2d',
+  'FBN',
+  'combined',
+  'flatRegion',
+  'resegmentation',
+  'normalization',
+] as const;
 
 interface ConfigurationEntry {
   readonly classes: readonly string[];
@@ -58,15 +66,37 @@ describe('pyradiomics baseline configurations', () => {
       }
     }
     expect(parsed.sort()).toEqual(
-      ['2d', 'FBN', 'combined', 'default', 'flatRegion', 'normalization', 'resampling', 'resegmentation'].sort(),
+      [
+        '2d',
+        'FBN',
+        'combined',
+        'default',
+        'flatRegion',
+        'normalization',
+        'resampling',
+        'resegmentation',
+      ].sort(),
     );
   });
 
   it('configurations carry the settings the columns are named after', () => {
-    expect(configurationSettings('default', 'glcm')).toMatchObject({ voxelArrayShift: 2000, minimumROIDimensions: 1 });
-    expect(configurationSettings('normalization', 'glcm')).toMatchObject({ normalize: true, normalizeScale: 100, binWidth: 5 });
-    expect(configurationSettings('resegmentation', 'glcm')).toMatchObject({ resegmentMode: 'sigma', resegmentRange: [-3, 3] });
-    expect(configurationSettings('flatRegion', 'glcm')).toMatchObject({ binWidth: 5000, resegmentRange: [0] });
+    expect(configurationSettings('default', 'glcm')).toMatchObject({
+      voxelArrayShift: 2000,
+      minimumROIDimensions: 1,
+    });
+    expect(configurationSettings('normalization', 'glcm')).toMatchObject({
+      normalize: true,
+      normalizeScale: 100,
+      binWidth: 5,
+    });
+    expect(configurationSettings('resegmentation', 'glcm')).toMatchObject({
+      resegmentMode: 'sigma',
+      resegmentRange: [-3, 3],
+    });
+    expect(configurationSettings('flatRegion', 'glcm')).toMatchObject({
+      binWidth: 5000,
+      resegmentRange: [0],
+    });
     expect(configurationSettings('resampling', 'glcm')).toMatchObject({
       resampledPixelSpacing: [2, 2, 2],
       interpolator: 'sitkBSpline',
@@ -92,9 +122,10 @@ describe('pyradiomics baseline configurations', () => {
             const expected = parseCNumber(table.get(name)!.get(column)!);
             const actual = values[name]!;
             const tolerance = name.endsWith('_MCC') ? MCC_TOLERANCE : RELATIVE_TOLERANCE;
-            expect(relativeError(actual, expected), `${column} ${name}: ${actual} vs ${expected}`).toBeLessThanOrEqual(
-              tolerance,
-            );
+            expect(
+              relativeError(actual, expected),
+              `${column} ${name}: ${actual} vs ${expected}`,
+            ).toBeLessThanOrEqual(tolerance);
           }
         });
       }
@@ -144,7 +175,7 @@ describe('pyradiomics baseline configurations', () => {
         caught = error;
       }
       expect(isNqo1Error(caught) && caught.code).toBe('ERR_SETTINGS_INVALID');
-      expect(String((caught as Error).message)).toContain('sitkBSpline');
+      expect((caught as Error).message).toContain('sitkBSpline');
     });
 
     it(`${caseName}_resampling: grid and nearest-neighbour mask match the interpolated diagnostics`, () => {
@@ -158,7 +189,10 @@ describe('pyradiomics baseline configurations', () => {
           .split(',')
           .map(Number);
 
-      const settings = parseRadiomicsSettings({ resampledPixelSpacing: [2, 2, 2], interpolator: 'sitkNearestNeighbor' });
+      const settings = parseRadiomicsSettings({
+        resampledPixelSpacing: [2, 2, 2],
+        interpolator: 'sitkNearestNeighbor',
+      });
       const resampled = resampleToSpacing(image, mask, settings);
       expect([...resampled.mask.grid.dimensions]).toEqual(diagnostic('Size'));
       expect([...resampled.mask.grid.spacingMm]).toEqual(diagnostic('Spacing'));
@@ -166,9 +200,11 @@ describe('pyradiomics baseline configurations', () => {
       const box = labelBoundingBox(resampled.mask, 1);
       const [bx, by, bz, sx, sy, sz] = diagnostic('BoundingBox');
       expect([...box.lower]).toEqual([bx, by, bz]);
-      expect([box.upper[0] - box.lower[0] + 1, box.upper[1] - box.lower[1] + 1, box.upper[2] - box.lower[2] + 1]).toEqual(
-        [sx, sy, sz],
-      );
+      expect([
+        box.upper[0] - box.lower[0] + 1,
+        box.upper[1] - box.lower[1] + 1,
+        box.upper[2] - box.lower[2] + 1,
+      ]).toEqual([sx, sy, sz]);
       expect(resampled.mask.voxels.filter((value) => value === 1).length).toBe(diagnostic('VoxelNum')[0]);
     });
   }
