@@ -32,7 +32,9 @@ describe('normalisation', () => {
   it('standardises the whole image with the sample σ and scales', () => {
     const voxels = normalizeImage(image, { normalizeScale: 100 }).voxels;
     const expected = [-116.1895003862225, -38.72983346207417, 38.72983346207417, 116.1895003862225];
-    voxels.forEach((value, index) => expect(Math.abs(value - expected[index]!)).toBeLessThan(1e-12));
+    voxels.forEach((value, index) => {
+      expect(Math.abs(value - expected[index]!)).toBeLessThan(1e-12);
+    });
   });
 
   it('clips standardised values at ±removeOutliers before scaling', () => {
