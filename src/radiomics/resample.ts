@@ -10,14 +10,14 @@
  *   clipped to [0, ceil(n·r) − 1]. The new origin is the continuous input index ½·(t − s)/s + low/r
  *   mapped to patient coordinates, so the new grid is aligned at the corner of the original first voxel.
  * Output voxels outside the input get 0. The mask is sampled by nearest neighbour (index rounded half
- * up); the image by `interpolator`. An integer-valued image keeps an integer type as in SimpleITK,
+ * up); the image by `interpolator`: nearest neighbour, trilinear, or the cubic B-spline of bspline.ts. An integer-valued image keeps an integer type as in SimpleITK,
  * where the output pixel type is the input's: interpolated values are truncated towards zero.
  */
 
-import { Nqo1Error } from '../errors.js';
 import type { Grid, ImageVolume, MaskVolume, Vec3 } from '../imaging/volume.js';
 import { cropToRoi, labelBoundingBox } from './crop.js';
-import type { RadiomicsSettings } from './settings.js';
+import { bsplineCoefficients, bsplineSampler } from './bspline.js';
+import type { InterpolatorName, RadiomicsSettings } from './settings.js';
 
 /** Geometry of the resampling: target grid and the continuous input index of its first voxel. */
 export interface ResamplingPlan {
@@ -86,7 +86,7 @@ export function planResampling(mask: MaskVolume, settings: ResampleSettings): Re
 /**
  * Resamples image and mask (on one grid) to `settings.resampledPixelSpacing`.
  *
- * @throws Nqo1Error ERR_SETTINGS_INVALID for the B-spline interpolator (see LIMITATION below).
+ * @throws Nqo1Error ERR_MASK_EMPTY when no voxel carries the label.
  */
 export function resampleToSpacing(
   image: ImageVolume,
@@ -96,22 +96,8 @@ export function resampleToSpacing(
   const plan = planResampling(mask, settings);
   if (plan.cropOnly) return cropToRoi(image, mask, settings.label, settings.padDistance);
 
-  if (settings.interpolator === 'sitkBSpline') {
-    // LIMITATION: SimpleITK's sitkBSpline is a cubic B-spline whose coefficients come from a recursive
-    // prefilter over the whole image with mirror boundaries and a truncated initial sum; it is not
-    // reproduced here, so B-spline resampling would not match pyradiomics. Porting ITK's
-    // BSplineDecompositionImageFilter and BSplineInterpolateImageFunction exactly would fix it.
-    throw new Nqo1Error(
-      'ERR_SETTINGS_INVALID',
-      'interpolator sitkBSpline is not supported for resampling. Use sitkLinear or sitkNearestNeighbor, ' +
-        'or remove resampledPixelSpacing.',
-      { details: { key: 'interpolator', value: settings.interpolator } },
-    );
-  }
-
   const integerImage = image.voxels.every((value) => Number.isInteger(value));
-  const imageSampler =
-    settings.interpolator === 'sitkLinear' ? linearSampler(image) : nearestSampler(image.grid, image.voxels);
+  const imageSampler = samplerFor(image, settings.interpolator);
   const maskSampler = nearestSampler(mask.grid, mask.voxels);
 
   const [nx, ny, nz] = plan.grid.dimensions;
@@ -130,6 +116,14 @@ export function resampleToSpacing(
     }
   }
   return { image: { grid: plan.grid, voxels: imageVoxels }, mask: { grid: plan.grid, voxels: maskVoxels } };
+}
+
+/** The image sampler of an interpolator; B-spline computes its coefficients over the whole image once. */
+function samplerFor(image: ImageVolume, interpolator: InterpolatorName): (index: Vec3) => number {
+  if (interpolator === 'sitkLinear') return linearSampler(image);
+  if (interpolator === 'sitkNearestNeighbor') return nearestSampler(image.grid, image.voxels);
+  const spline = bsplineSampler(bsplineCoefficients(image), image.grid.dimensions);
+  return (index) => (insideBuffer(image.grid, index) ? spline(index) : 0);
 }
 
 /** Patient coordinates of a continuous index: origin + Σ_a axes[a]·spacing[a]·index[a]. */

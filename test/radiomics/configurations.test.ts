@@ -3,16 +3,15 @@
  * from baseline_configurations.json and passed through the engine's own settings parser.
  *
  * Gate: relative error ≤ 1e-9 with an absolute floor of 1e-12 near 0 (MCC ≤ 1e-7, as it comes from
- * eigenvalues); the flat-region guard values must be exact. The `resampling` columns use SimpleITK's
- * B-spline, which the engine does not reproduce (LIMITATION in resample.ts): for them the test checks
- * the resampling grid and the nearest-neighbour mask against the interpolated-mask diagnostics.
+ * eigenvalues); the flat-region guard values must be exact. For the `resampling` columns (B-spline to
+ * 2 mm) the resampled grid, the nearest-neighbour mask and the interpolated intensity statistics are
+ * also checked against the interpolated-image diagnostics of baseline_shape.csv.
  */
 
 import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
-import { isNqo1Error } from '../../src/errors.js';
 import { computeFeatures } from '../../src/radiomics/extract.js';
 import { labelBoundingBox } from '../../src/radiomics/crop.js';
 import { resampleToSpacing } from '../../src/radiomics/resample.js';
@@ -166,19 +165,7 @@ describe('pyradiomics baseline configurations', () => {
       });
     });
 
-    it(`${caseName}_resampling: B-spline is refused with ERR_SETTINGS_INVALID (LIMITATION)`, () => {
-      const settings = configurationSettings('resampling', 'firstorder')!;
-      let caught: unknown;
-      try {
-        computeFeatures(image, mask, ['original_firstorder_Mean'], settings);
-      } catch (error) {
-        caught = error;
-      }
-      expect(isNqo1Error(caught) && caught.code).toBe('ERR_SETTINGS_INVALID');
-      expect((caught as Error).message).toContain('sitkBSpline');
-    });
-
-    it(`${caseName}_resampling: grid and nearest-neighbour mask match the interpolated diagnostics`, () => {
+    it(`${caseName}_resampling: grid, mask and B-spline intensities match the interpolated diagnostics`, () => {
       const shape = readBaseline('shape');
       const column = `${caseName}_resampling`;
       const diagnostic = (key: string): number[] =>
@@ -189,10 +176,7 @@ describe('pyradiomics baseline configurations', () => {
           .split(',')
           .map(Number);
 
-      const settings = parseRadiomicsSettings({
-        resampledPixelSpacing: [2, 2, 2],
-        interpolator: 'sitkNearestNeighbor',
-      });
+      const settings = configurationSettings('resampling', 'firstorder')!;
       const resampled = resampleToSpacing(image, mask, settings);
       expect([...resampled.mask.grid.dimensions]).toEqual(diagnostic('Size'));
       expect([...resampled.mask.grid.spacingMm]).toEqual(diagnostic('Spacing'));
@@ -206,6 +190,24 @@ describe('pyradiomics baseline configurations', () => {
         box.upper[2] - box.lower[2] + 1,
       ]).toEqual([sx, sy, sz]);
       expect(resampled.mask.voxels.filter((value) => value === 1).length).toBe(diagnostic('VoxelNum')[0]);
+
+      // Intensities truncated to int16 as SimpleITK stores them: minimum and maximum exact, means to 1e-12.
+      const roi = Array.from(resampled.image.voxels).filter((_, index) => resampled.mask.voxels[index] === 1);
+      const all = Array.from(resampled.image.voxels);
+      const mean = (values: number[]): number =>
+        values.reduce((sum, value) => sum + value, 0) / values.length;
+      const imageDiagnostic = (key: string): number =>
+        Number(shape.get(`diagnostics_Image-interpolated_${key}`)!.get(column)!);
+      expect([Math.min(...roi), Math.max(...roi)]).toEqual([
+        diagnostic('Minimum')[0],
+        diagnostic('Maximum')[0],
+      ]);
+      expect(relativeError(mean(roi), diagnostic('Mean')[0]!)).toBeLessThanOrEqual(1e-12);
+      expect([Math.min(...all), Math.max(...all)]).toEqual([
+        imageDiagnostic('Minimum'),
+        imageDiagnostic('Maximum'),
+      ]);
+      expect(relativeError(mean(all), imageDiagnostic('Mean'))).toBeLessThanOrEqual(1e-12);
     });
   }
 });
