@@ -17,7 +17,7 @@ import type { RadiomicsSettings } from './settings.js';
  * Q = Σx² over every voxel.
  *
  * @throws Nqo1Error ERR_IMAGE_VALUES when the image is constant (σ = 0), has fewer than two voxels,
- *   or holds a value that is not finite.
+ *   or contains a value that is not finite.
  */
 export function normalizeImage(
   image: ImageVolume,

@@ -7,7 +7,7 @@
  *   Original only. Only Original is supported;
  * - `featureClass`: the classes to compute, each with a list of feature names or null/[] for every
  *   non-deprecated feature of the class. Absent means every class.
- * A `voxelSetting` section (voxel-based maps) and unknown sections are refused.
+ * A `voxelSetting` section (voxel-based maps) and unknown sections are rejected.
  */
 
 import { parse, YAMLParseError } from 'yaml';

@@ -96,6 +96,8 @@ export function resampleToSpacing(
   const plan = planResampling(mask, settings);
   if (plan.cropOnly) return cropToRoi(image, mask, settings.label, settings.padDistance);
 
+  // NOTE: ImageVolume stores no pixel type, so an all-integer image is treated like SimpleITK's integer
+  // input types. SimpleITK would also clamp to the type's range; values here are only truncated.
   const integerImage = image.voxels.every((value) => Number.isInteger(value));
   const imageSampler = samplerFor(image, settings.interpolator);
   const maskSampler = nearestSampler(mask.grid, mask.voxels);

@@ -13,7 +13,7 @@ import { Nqo1Error } from '../errors.js';
 /** Distance weighting of merged GLCM and GLRLM directions, as named in pyradiomics. */
 export type WeightingNorm = 'manhattan' | 'euclidean' | 'infinity' | 'no_weighting';
 
-/** How `resegmentRange` is read: in image units, as fractions of the ROI maximum, or in ROI standard deviations. */
+/** Unit of `resegmentRange`: image units, fractions of the ROI maximum, or ROI standard deviations around the ROI mean. */
 export type ResegmentMode = 'absolute' | 'relative' | 'sigma';
 
 /** SimpleITK interpolator names accepted by pyradiomics' `interpolator` setting. */
@@ -200,7 +200,7 @@ function dropNullValues(input: unknown): unknown {
 
 /**
  * pyradiomics settings (paramSchema.yaml) that this engine does not implement, with the reason.
- * LIMITATION: each is refused rather than ignored, because ignoring it would change what the
+ * LIMITATION: each is rejected rather than ignored, because ignoring it would change what the
  * parameter file means. Filter settings belong to image types other than Original; the others need
  * mask correction, multi-channel labels or resegmented shape, none of which the engine has.
  */

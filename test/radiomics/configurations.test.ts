@@ -2,8 +2,8 @@
  * Every pyradiomics baseline configuration of brain1 and brain2, with the settings of each column read
  * from baseline_configurations.json and passed through the engine's own settings parser.
  *
- * Gate: relative error ≤ 1e-9 with an absolute floor of 1e-12 near 0 (MCC ≤ 1e-7, as it comes from
- * eigenvalues); the flat-region guard values must be exact. For the `resampling` columns (B-spline to
+ * Gate: relative error ≤ 1e-9 with an absolute floor of 1e-12 near 0. MCC comes from eigenvalues, so
+ * its gate is 1e-7. The flat-region guard values must be exact. For the `resampling` columns (B-spline to
  * 2 mm) the resampled grid, the nearest-neighbour mask and the interpolated intensity statistics are
  * also checked against the interpolated-image diagnostics of baseline_shape.csv.
  */
@@ -44,7 +44,7 @@ const configurations = (
   }
 ).configurations;
 
-/** The settings of configuration `name` for `featureClass`, parsed by the engine, or undefined. */
+/** Parses the settings of configuration `name` for `featureClass` with the engine's parser (undefined if absent). */
 function configurationSettings(name: string, featureClass: string): RadiomicsSettings | undefined {
   const entry = configurations[name]?.find((candidate) => candidate.classes.includes(featureClass));
   return entry === undefined ? undefined : parseRadiomicsSettings(entry.settings);

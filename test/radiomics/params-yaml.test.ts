@@ -15,7 +15,7 @@ import { PYRADIOMICS_DIR } from './support/baseline.js';
 
 const PARAMS_DIR = new URL('params/', PYRADIOMICS_DIR);
 
-/** The ERR_SETTINGS_INVALID message thrown by `run`; fails the test for any other outcome. */
+/** Returns the message of the ERR_SETTINGS_INVALID that `run` throws, and fails the test otherwise. */
 function settingsError(run: () => unknown): string {
   try {
     run();
@@ -196,7 +196,7 @@ describe('radiomics settings beyond the defaults', () => {
     expect(settingsError(() => parseRadiomicsSettings({ padDistance: -1 }))).toContain('padDistance');
   });
 
-  it('symmetricalGLCM false is refused (LIMITATION)', () => {
+  it('rejects symmetricalGLCM false (LIMITATION)', () => {
     expect(settingsError(() => parseRadiomicsSettings({ symmetricalGLCM: false }))).toContain(
       'symmetricalGLCM',
     );
