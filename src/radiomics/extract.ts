@@ -3,9 +3,9 @@
  *
  * The steps follow pyradiomics 3.x `RadiomicsFeatureExtractor.execute` for segment-based extraction
  * of the original image. The mask is checked against the image grid and the label, and both are
- * cropped to the ROI bounding box. Then the ROI is discretised, each needed class matrix is built once
- * and the requested features are evaluated.
- * There is no normalisation, resampling or resegmentation here; callers resample masks beforehand.
+ * cropped to the ROI bounding box. Before that, preprocess.ts applies normalisation, resampling and
+ * resegmentation as the settings ask. Then the ROI is discretised, each needed class matrix is built
+ * once and the requested features are evaluated.
  */
 
 import { Nqo1Error } from '../errors.js';
@@ -17,6 +17,7 @@ import { buildGldm, type Gldm } from './gldm.js';
 import { buildGlrlm, type Glrlm } from './glrlm.js';
 import { buildGlszm, type Glszm } from './glszm.js';
 import { buildNgtdm, type Ngtdm } from './ngtdm.js';
+import { preprocess } from './preprocess.js';
 import { FEATURE_REGISTRY, type ClassInputs, type FeatureDefinition } from './registry.js';
 import { extractRoi } from './roi.js';
 import type { RadiomicsSettings } from './settings.js';
@@ -25,8 +26,8 @@ import { textureInput } from './texture.js';
 /**
  * Computes the named features of the ROI `mask == settings.label` in `image`.
  *
- * Texture features work in voxel index space. TotalEnergy uses the voxel volume from
- * `image.grid.spacingMm`.
+ * Texture features work in voxel index space. TotalEnergy uses the voxel volume of the image after
+ * resampling.
  *
  * @returns values keyed by pyradiomics name, in the order of `names`.
  * @throws Nqo1Error ERR_SETTINGS_INVALID naming the first unknown feature name, before any work.
@@ -41,7 +42,8 @@ export function computeFeatures(
 ): Record<string, number> {
   const definitions = names.map((name) => lookUpFeature(name));
 
-  const roi = extractRoi(image, mask, settings);
+  const prepared = preprocess(image, mask, settings);
+  const roi = extractRoi(prepared.image, prepared.resegmentedMask, settings);
   const discretised = discretise(roi, settings);
   const texture = textureInput(discretised, roi.size, { ...settings, spacingMm: roi.spacingMm });
 

@@ -5,9 +5,9 @@
  * configuration the engine models. These are the default columns (binWidth 25, voxelArrayShift 2000,
  * minimumROIDimensions 1), `2d` (force2D) and `FBN` (binCount 64). The `flatRegion` columns use
  * binWidth 5000, so every voxel lands in bin 1 and every guard value fires. Settings are read per column from
- * baseline_configurations.json, never assumed. The flatRegion columns also set resegmentRange [0],
- * which the engine does not model. It keeps voxels ≥ 0, and the brain ROIs have no negative voxel,
- * so the test checks that and then treats the range as a no-op.
+ * baseline_configurations.json, never assumed. The flatRegion columns also set resegmentRange [0].
+ * It keeps voxels ≥ 0, and the brain ROIs have no negative voxel, so this test checks that and then
+ * treats the range as a no-op. configurations.test.ts runs every column with resegmentation applied.
  *
  * Gate: relative error ≤ 1e-9, with an absolute floor of 1e-12 for values near 0. pyradiomics' own
  * tests allow 3%.

@@ -27,7 +27,14 @@ describe('radiomics settings', () => {
       distances: [1],
       force2D: false,
       force2Ddimension: 0,
+      symmetricalGLCM: true,
       gldm_a: 0,
+      resegmentMode: 'absolute',
+      normalize: false,
+      normalizeScale: 1,
+      interpolator: 'sitkBSpline',
+      padDistance: 5,
+      preCrop: false,
     });
     expect(DEFAULT_RADIOMICS_SETTINGS.binCount).toBeUndefined();
   });
