@@ -19,11 +19,14 @@
  *    its right. Chained, the segments then form loops whose right-hand normal points out of the mask.
  * 3. Loops. Every crossed edge starts exactly one segment and ends one, so following the segments
  *    gives closed loops of 3 to 6 edge midpoints.
- * 4. Triangulation. A loop of n points becomes n − 2 triangles. Loops of 5 or 6 points are often not
- *    planar, so the area depends on the choice of diagonals. The rule used here: the triangulation with
- *    the largest total area in the unit cube, ties broken by the first found. This rule reproduces
- *    pyradiomics' hand-made table in every case that the pyradiomics baselines exercise (brain1,
- *    brain2, lung1 surface areas agree to the 12 digits printed); see test/radiomics/shape.test.ts.
+ * 4. Triangulation. A loop of n points becomes n − 2 triangles. Loops of 5 to 7 points are often not
+ *    planar, so the area depends on the choice of diagonals. pyradiomics uses the classic hand-made
+ *    table; these two rules reproduce it (checked case by case, and on the pyradiomics baselines):
+ *    - up to 6 points: the triangulation with the largest total area in the unit cube (ties are
+ *      mirror images with equal area and volume);
+ *    - 7 points: a fan from the one loop point that a mirror symmetry of the case maps onto itself.
+ *      Every 7-point loop is mirror-symmetric; a symmetric curve meets the mirror plane twice, once
+ *      at a loop point and once halfway along the opposite loop side, so that point is unique.
  */
 
 /** The two corners of each of the 12 cube edges, as corner numbers `x + 2y + 4z`. */
@@ -193,13 +196,58 @@ function triangulate(loop: readonly number[]): number[][] {
   return triangles;
 }
 
+/** The 9 mirror planes of the cube as corner permutations: x, y, z flips and the 6 diagonal swaps. */
+function cubeMirrors(): number[][] {
+  const mirrors: ((p: [number, number, number]) => [number, number, number])[] = [
+    ([x, y, z]) => [1 - x, y, z],
+    ([x, y, z]) => [x, 1 - y, z],
+    ([x, y, z]) => [x, y, 1 - z],
+    ([x, y, z]) => [y, x, z],
+    ([x, y, z]) => [1 - y, 1 - x, z],
+    ([x, y, z]) => [z, y, x],
+    ([x, y, z]) => [1 - z, y, 1 - x],
+    ([x, y, z]) => [x, z, y],
+    ([x, y, z]) => [x, 1 - z, 1 - y],
+  ];
+  return mirrors.map((mirror) =>
+    Array.from({ length: 8 }, (_, corner) => {
+      const [x, y, z] = mirror(cornerPosition(corner));
+      return x + 2 * y + 4 * z;
+    }),
+  );
+}
+
+/** Fans a 7-point loop from the point fixed by a mirror symmetry of the case. */
+function triangulateSymmetric(loop: readonly number[], caseIndex: number): number[][] {
+  const inside = (corner: number): boolean => ((caseIndex >> corner) & 1) === 1;
+  for (const mirror of cubeMirrors()) {
+    if (![0, 1, 2, 3, 4, 5, 6, 7].every((corner) => inside(corner) === inside(mirror[corner]!))) continue;
+    const fixed = loop.filter((edge) => {
+      const [a, b] = EDGE_CORNERS[edge]!;
+      return edgeIndex(mirror[a]!, mirror[b]!) === edge;
+    });
+    if (fixed.length !== 1) continue;
+    const start = loop.indexOf(fixed[0]!);
+    const triangles: number[][] = [];
+    for (let k = 1; k + 1 < loop.length; k++) {
+      triangles.push([loop[start]!, loop[(start + k) % loop.length]!, loop[(start + k + 1) % loop.length]!]);
+    }
+    return triangles;
+  }
+  throw new Error(`case ${caseIndex}: no mirror symmetry fixes one point of the 7-point loop`);
+}
+
 function buildTable(): Int8Array {
   const table = new Int8Array(256 * MAX_TRIANGLES * 3).fill(-1);
   for (let caseIndex = 1; caseIndex < 255; caseIndex++) {
     if (((caseIndex >> COMPLEMENT_CORNER) & 1) === 1) continue;
-    const triangles = loops(faceSegments(caseIndex), caseIndex).flatMap((loop) => triangulate(loop));
+    const triangles = loops(faceSegments(caseIndex), caseIndex).flatMap((loop) =>
+      loop.length === 7 ? triangulateSymmetric(loop, caseIndex) : triangulate(loop),
+    );
     if (triangles.length > MAX_TRIANGLES) throw new Error(`case ${caseIndex}: ${triangles.length} triangles`);
-    triangles.forEach((triangle, t) => table.set(triangle, caseIndex * MAX_TRIANGLES * 3 + 3 * t));
+    triangles.forEach((triangle, t) => {
+      table.set(triangle, caseIndex * MAX_TRIANGLES * 3 + 3 * t);
+    });
   }
   return table;
 }

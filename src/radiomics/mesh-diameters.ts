@@ -154,7 +154,7 @@ function planeDiameters(
   const hull = new Int32Array(count + 1);
   let maximumSquared = 0;
   for (let bucket = 0; bucket + 1 < starts.length; bucket++) {
-    const members = order.subarray(starts[bucket]!, starts[bucket + 1]!);
+    const members = order.subarray(starts[bucket], starts[bucket + 1]);
     if (members.length === 0) continue;
     const hullSize = convexHull2d(u, v, members, hull);
     for (let a = 0; a < hullSize; a++) {
