@@ -7,11 +7,11 @@
 
 /**
  * Returns the indices (into `u`/`v`) of the extreme points among `members`, in counter-clockwise hull
- * order. `members` is reordered in place (sorted by u, then v).
+ * order.
  *
  * @param u first coordinate of every point (integer-valued).
  * @param v second coordinate of every point (integer-valued).
- * @param members indices of the points of this set.
+ * @param members indices of the points of this set, sorted by u, then v, without duplicates.
  * @param hull scratch array of at least `members.length + 1` entries; the result is its first entries.
  * @returns the number of extreme points written to `hull`.
  */
@@ -21,7 +21,6 @@ export function convexHull2d(u: Int32Array, v: Int32Array, members: Int32Array, 
     hull.set(members);
     return n === 2 && u[members[0]!] === u[members[1]!] && v[members[0]!] === v[members[1]!] ? 1 : n;
   }
-  members.sort((a, b) => u[a]! - u[b]! || v[a]! - v[b]!);
 
   // z-component of (b − a) × (c − a); > 0 for a left turn.
   const turn = (a: number, b: number, c: number): number =>

@@ -48,34 +48,50 @@ export interface MeshVertices {
 /** Lists the mesh vertices of `mask` (1 = inside, i fastest) of `size` voxels, padded with zeros. */
 export function meshVertices(mask: Uint8Array, size: Vec3): MeshVertices {
   const [nx, ny, nz] = size;
-  const at = (i: number, j: number, k: number): number =>
-    i < 0 || j < 0 || k < 0 || i >= nx || j >= ny || k >= nz ? 0 : mask[i + nx * (j + ny * k)]!;
-
-  // Count first so the coordinate arrays are allocated once.
+  const rowStride = nx;
+  const sliceStride = nx * ny;
+  let capacity = 1024;
+  let x = new Int32Array(capacity);
+  let y = new Int32Array(capacity);
+  let z = new Int32Array(capacity);
   let count = 0;
-  const visit = (emit: (x: number, y: number, z: number) => void): void => {
-    for (let k = 0; k <= nz; k++) {
-      for (let j = 0; j <= ny; j++) {
-        for (let i = 0; i <= nx; i++) {
-          const here = at(i, j, k);
-          if (j < ny && k < nz && at(i - 1, j, k) !== here) emit(2 * i - 1, 2 * j, 2 * k);
-          if (i < nx && k < nz && at(i, j - 1, k) !== here) emit(2 * i, 2 * j - 1, 2 * k);
-          if (i < nx && j < ny && at(i, j, k - 1) !== here) emit(2 * i, 2 * j, 2 * k - 1);
-        }
+  const emit = (vx: number, vy: number, vz: number): void => {
+    if (count === capacity) {
+      capacity *= 2;
+      const grow = (old: Int32Array): Int32Array<ArrayBuffer> => {
+        const next = new Int32Array(capacity);
+        next.set(old);
+        return next;
+      };
+      x = grow(x);
+      y = grow(y);
+      z = grow(z);
+    }
+    x[count] = vx;
+    y[count] = vy;
+    z[count] = vz;
+    count++;
+  };
+
+  // A voxel at (i, j, k) differs from its lower neighbour along an axis (outside = 0): vertex halfway.
+  // The upper end of each line is closed against the padding after the loop over that axis.
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      const row = rowStride * j + sliceStride * k;
+      for (let i = 0; i < nx; i++) {
+        const here = mask[row + i]!;
+        const lowerI = i === 0 ? 0 : mask[row + i - 1]!;
+        const lowerJ = j === 0 ? 0 : mask[row + i - rowStride]!;
+        const lowerK = k === 0 ? 0 : mask[row + i - sliceStride]!;
+        if (here !== lowerI) emit(2 * i - 1, 2 * j, 2 * k);
+        if (here !== lowerJ) emit(2 * i, 2 * j - 1, 2 * k);
+        if (here !== lowerK) emit(2 * i, 2 * j, 2 * k - 1);
+        if (here === 1 && i === nx - 1) emit(2 * nx - 1, 2 * j, 2 * k);
+        if (here === 1 && j === ny - 1) emit(2 * i, 2 * ny - 1, 2 * k);
+        if (here === 1 && k === nz - 1) emit(2 * i, 2 * j, 2 * nz - 1);
       }
     }
-  };
-  visit(() => count++);
-  const x = new Int32Array(count);
-  const y = new Int32Array(count);
-  const z = new Int32Array(count);
-  let index = 0;
-  visit((vx, vy, vz) => {
-    x[index] = vx;
-    y[index] = vy;
-    z[index] = vz;
-    index++;
-  });
+  }
   return { count, x, y, z };
 }
 
@@ -83,39 +99,48 @@ export function meshVertices(mask: Uint8Array, size: Vec3): MeshVertices {
 export function meshDiameters(vertices: MeshVertices, spacingMm: Vec3): MeshDiameters {
   const { count, x, y, z } = vertices;
   const [sx, sy, sz] = spacingMm;
-  // Doubled coordinates: one doubled unit is half a voxel.
-  const hx = sx / 2,
-    hy = sy / 2,
-    hz = sz / 2;
-  const squared = (a: number, b: number): number => {
-    const dx = (x[a]! - x[b]!) * hx;
-    const dy = (y[a]! - y[b]!) * hy;
-    const dz = (z[a]! - z[b]!) * hz;
-    return dx * dx + dy * dy + dz * dz;
+
+  // Positions in millimetres; one doubled unit is half a voxel.
+  const physical = (coordinates: Int32Array, spacing: number): Float64Array => {
+    const result = new Float64Array(count);
+    for (let vertex = 0; vertex < count; vertex++) result[vertex] = coordinates[vertex]! * (spacing / 2);
+    return result;
   };
+  const px = physical(x, sx);
+  const py = physical(y, sy);
+  const pz = physical(z, sz);
 
   // extremeIn[v] has bit a set when vertex v is extreme in its plane normal to axis a.
   const extremeIn = new Uint8Array(count);
-  const planeMaximum = (plane: Int32Array, u: Int32Array, v: Int32Array, bit: number): number =>
-    planeDiameters(plane, u, v, count, (hullPoint) => (extremeIn[hullPoint]! |= bit), squared);
-
-  const rowSquared = planeMaximum(x, y, z, 1);
-  const columnSquared = planeMaximum(y, x, z, 2);
-  const sliceSquared = planeMaximum(z, x, y, 4);
+  const rowSquared = planeDiameters(x, y, z, py, pz, count, extremeIn, 1);
+  const columnSquared = planeDiameters(y, x, z, px, pz, count, extremeIn, 2);
+  const sliceSquared = planeDiameters(z, x, y, px, py, count, extremeIn, 4);
 
   // Candidates for the 3-D diameter: extreme in all three planes.
   let candidateCount = 0;
   for (let vertex = 0; vertex < count; vertex++) if (extremeIn[vertex] === 7) candidateCount++;
-  const candidates = new Int32Array(candidateCount);
+  const cx = new Float64Array(candidateCount);
+  const cy = new Float64Array(candidateCount);
+  const cz = new Float64Array(candidateCount);
   candidateCount = 0;
-  for (let vertex = 0; vertex < count; vertex++)
-    if (extremeIn[vertex] === 7) candidates[candidateCount++] = vertex;
+  for (let vertex = 0; vertex < count; vertex++) {
+    if (extremeIn[vertex] !== 7) continue;
+    cx[candidateCount] = px[vertex]!;
+    cy[candidateCount] = py[vertex]!;
+    cz[candidateCount] = pz[vertex]!;
+    candidateCount++;
+  }
 
   let maximumSquared = 0;
   for (let a = 0; a < candidateCount; a++) {
-    const p = candidates[a]!;
+    const ax = cx[a]!,
+      ay = cy[a]!,
+      az = cz[a]!;
     for (let b = a + 1; b < candidateCount; b++) {
-      const distance = squared(p, candidates[b]!);
+      const dx = ax - cx[b]!,
+        dy = ay - cy[b]!,
+        dz = az - cz[b]!;
+      const distance = dx * dx + dy * dy + dz * dz;
       if (distance > maximumSquared) maximumSquared = distance;
     }
   }
@@ -129,38 +154,64 @@ export function meshDiameters(vertices: MeshVertices, spacingMm: Vec3): MeshDiam
 }
 
 /**
- * Groups the vertices by their `plane` coordinate, finds each group's 2-D hull in (u, v), reports
- * every hull point through `markExtreme` and returns the largest squared distance within a group.
+ * Groups the vertices by their `plane` coordinate, finds each group's 2-D hull in (u, v), sets `bit`
+ * in `extremeIn` for every hull point and returns the largest squared distance (mm²) within a group.
+ *
+ * Only the smallest and largest u of each (plane, v) line can be extreme, since the points between
+ * them on that line are not. Visiting v in increasing order lists those candidates already sorted by
+ * (v, u), which is the order the monotone chain needs.
  */
 function planeDiameters(
   plane: Int32Array,
   u: Int32Array,
   v: Int32Array,
+  uMm: Float64Array,
+  vMm: Float64Array,
   count: number,
-  markExtreme: (vertex: number) => void,
-  squared: (a: number, b: number) => number,
+  extremeIn: Uint8Array,
+  bit: number,
 ): number {
-  // Counting sort of the vertices by plane coordinate (which starts at −1).
-  let maximumPlane = -1;
-  for (let vertex = 0; vertex < count; vertex++)
-    if (plane[vertex]! > maximumPlane) maximumPlane = plane[vertex]!;
-  const starts = new Int32Array(maximumPlane + 3);
-  for (let vertex = 0; vertex < count; vertex++) starts[plane[vertex]! + 2]!++;
-  for (let bucket = 1; bucket < starts.length; bucket++) starts[bucket]! += starts[bucket - 1]!;
-  const order = new Int32Array(count);
-  const fill = starts.slice();
-  for (let vertex = 0; vertex < count; vertex++) order[fill[plane[vertex]! + 1]!++] = vertex;
+  // Doubled coordinates run from −1 to their maximum; shift by 1 to index arrays.
+  let planeCount = 0;
+  let lineCount = 0;
+  for (let vertex = 0; vertex < count; vertex++) {
+    if (plane[vertex]! + 2 > planeCount) planeCount = plane[vertex]! + 2;
+    if (v[vertex]! + 2 > lineCount) lineCount = v[vertex]! + 2;
+  }
+  const lowest = new Int32Array(planeCount * lineCount).fill(-1);
+  const highest = new Int32Array(planeCount * lineCount).fill(-1);
+  for (let vertex = 0; vertex < count; vertex++) {
+    const slot = (plane[vertex]! + 1) * lineCount + v[vertex]! + 1;
+    const low = lowest[slot]!;
+    if (low < 0 || u[vertex]! < u[low]!) lowest[slot] = vertex;
+    const high = highest[slot]!;
+    if (high < 0 || u[vertex]! > u[high]!) highest[slot] = vertex;
+  }
 
-  const hull = new Int32Array(count + 1);
+  const members = new Int32Array(2 * lineCount);
+  const hull = new Int32Array(2 * lineCount + 1);
   let maximumSquared = 0;
-  for (let bucket = 0; bucket + 1 < starts.length; bucket++) {
-    const members = order.subarray(starts[bucket], starts[bucket + 1]);
-    if (members.length === 0) continue;
-    const hullSize = convexHull2d(u, v, members, hull);
+  for (let planeIndex = 0; planeIndex < planeCount; planeIndex++) {
+    let memberCount = 0;
+    for (let line = 0; line < lineCount; line++) {
+      const slot = planeIndex * lineCount + line;
+      const low = lowest[slot]!;
+      if (low < 0) continue;
+      members[memberCount++] = low;
+      if (highest[slot] !== low) members[memberCount++] = highest[slot]!;
+    }
+    if (memberCount === 0) continue;
+    // Sorted by (v, u): v is the hull's first coordinate.
+    const hullSize = convexHull2d(v, u, members.subarray(0, memberCount), hull);
     for (let a = 0; a < hullSize; a++) {
-      markExtreme(hull[a]!);
+      const first = hull[a]!;
+      extremeIn[first]! |= bit;
+      const au = uMm[first]!,
+        av = vMm[first]!;
       for (let b = a + 1; b < hullSize; b++) {
-        const distance = squared(hull[a]!, hull[b]!);
+        const du = au - uMm[hull[b]!]!,
+          dv = av - vMm[hull[b]!]!;
+        const distance = du * du + dv * dv;
         if (distance > maximumSquared) maximumSquared = distance;
       }
     }
