@@ -8,6 +8,11 @@
  * - Area: A = Σ |(b − a) × (c − a)| / 2 over triangles.
  * - Volume by the divergence theorem: V = Σ s·det(a, b, c) / 6, where s = −1 for a complemented case.
  *
+ * The mesh is not always closed: where two cells share an ambiguous face and one of them is looked up
+ * through its complement, the two resolve the face differently and leave a small gap. The volume sum
+ * then depends on where the coordinate origin is, so the origin is pyradiomics' own: the first corner
+ * of the padded, cropped mask (index −1 of the bounding box along each axis).
+ *
  * Both sums only depend on the case and the cell position, so they are gathered per case: for a cell
  * at p, det(p + u, p + v, p + w) = det(u, v, w) + p · (v × w + w × u + u × v). The mesh is never
  * materialised, and a cell costs one table look-up.
@@ -37,7 +42,8 @@ export interface MeshMeasures {
 export function measureMesh(mask: Uint8Array, size: Vec3, spacingMm: Vec3): MeshMeasures {
   const [nx, ny, nz] = size;
 
-  // Occurrences of each of the 256 cases, and the sum of their cell origins (in voxel units).
+  // Occurrences of each of the 256 cases, and the sum of their cell origins in voxel units, counted
+  // from the padding corner (bounding-box index −1), as pyradiomics does.
   const counts = new Float64Array(256);
   const originSums = new Float64Array(256 * 3);
 
@@ -69,9 +75,9 @@ export function measureMesh(mask: Uint8Array, size: Vec3, spacingMm: Vec3): Mesh
         left = right;
         if (caseIndex === 0 || caseIndex === 255) continue;
         counts[caseIndex]! += 1;
-        originSums[3 * caseIndex]! += i - 1;
-        originSums[3 * caseIndex + 1]! += j - 1;
-        originSums[3 * caseIndex + 2]! += k - 1;
+        originSums[3 * caseIndex]! += i;
+        originSums[3 * caseIndex + 1]! += j;
+        originSums[3 * caseIndex + 2]! += k;
       }
     }
   }
