@@ -79,16 +79,16 @@ export function meshVertices(mask: Uint8Array, size: Vec3): MeshVertices {
     for (let j = 0; j < ny; j++) {
       const row = rowStride * j + sliceStride * k;
       for (let i = 0; i < nx; i++) {
-        const here = mask[row + i]!;
+        const value = mask[row + i]!;
         const lowerI = i === 0 ? 0 : mask[row + i - 1]!;
         const lowerJ = j === 0 ? 0 : mask[row + i - rowStride]!;
         const lowerK = k === 0 ? 0 : mask[row + i - sliceStride]!;
-        if (here !== lowerI) emit(2 * i - 1, 2 * j, 2 * k);
-        if (here !== lowerJ) emit(2 * i, 2 * j - 1, 2 * k);
-        if (here !== lowerK) emit(2 * i, 2 * j, 2 * k - 1);
-        if (here === 1 && i === nx - 1) emit(2 * nx - 1, 2 * j, 2 * k);
-        if (here === 1 && j === ny - 1) emit(2 * i, 2 * ny - 1, 2 * k);
-        if (here === 1 && k === nz - 1) emit(2 * i, 2 * j, 2 * nz - 1);
+        if (value !== lowerI) emit(2 * i - 1, 2 * j, 2 * k);
+        if (value !== lowerJ) emit(2 * i, 2 * j - 1, 2 * k);
+        if (value !== lowerK) emit(2 * i, 2 * j, 2 * k - 1);
+        if (value === 1 && i === nx - 1) emit(2 * nx - 1, 2 * j, 2 * k);
+        if (value === 1 && j === ny - 1) emit(2 * i, 2 * ny - 1, 2 * k);
+        if (value === 1 && k === nz - 1) emit(2 * i, 2 * j, 2 * nz - 1);
       }
     }
   }

@@ -5,7 +5,8 @@
  * - Mesh: marching cubes at the 0.5 level with vertices at edge midpoints (`marching-cubes.ts`).
  * - Diameters: largest vertex distances overall and within axis planes (`mesh-diameters.ts`).
  * - Principal axes: eigenvalues λ1 ≤ λ2 ≤ λ3 of the population covariance (divisor N) of the
- *   voxel-centre coordinates in millimetres (index × spacing; origin and axes do not matter).
+ *   voxel-centre coordinates in millimetres. Coordinates are index × spacing, because the origin and
+ *   the axis directions do not change the eigenvalues.
  *   Eigenvalues in (−1e-10, 0) are set to 0; an axis length or ratio that involves a remaining
  *   negative eigenvalue is NaN, as in pyradiomics.
  */
@@ -127,50 +128,62 @@ function eigenvalues3(matrix: Float64Array): Float64Array {
   return symmetricEigenvalues(matrix, 3);
 }
 
-/** MeshVolume: V, the volume enclosed by the marching-cubes mesh, mm³. */
+/**
+ * MeshVolume: V = Σ ±det(a, b, c) / 6 over the mesh triangles, mm³. pyradiomics
+ * `original_shape_MeshVolume`, IBSI RNU0. IBSI's mesh may be triangulated differently.
+ */
 export function meshVolume(input: ShapeInput): number {
   return input.mesh().volumeMm3;
 }
 
-/** VoxelVolume: N·sx·sy·sz, mm³. */
+/** VoxelVolume: N·sx·sy·sz, mm³. pyradiomics `original_shape_VoxelVolume`, IBSI YEKZ. */
 export function voxelVolume(input: ShapeInput): number {
   const [sx, sy, sz] = input.spacingMm;
   return input.voxelCount * sx * sy * sz;
 }
 
-/** SurfaceArea: A, the area of the marching-cubes mesh, mm². */
+/** SurfaceArea: A = Σ |(b − a) × (c − a)| / 2 over the mesh triangles, mm². pyradiomics `original_shape_SurfaceArea`, IBSI C0JK. */
 export function surfaceArea(input: ShapeInput): number {
   return input.mesh().surfaceAreaMm2;
 }
 
-/** SurfaceVolumeRatio: A / V, mm⁻¹. */
+/** SurfaceVolumeRatio: A / V, mm⁻¹. pyradiomics `original_shape_SurfaceVolumeRatio`, IBSI 2PR5. */
 export function surfaceVolumeRatio(input: ShapeInput): number {
   const { surfaceAreaMm2, volumeMm3 } = input.mesh();
   return surfaceAreaMm2 / volumeMm3;
 }
 
-/** Sphericity: (36π V²)^(1/3) / A. */
+/** Sphericity: (36π V²)^(1/3) / A. pyradiomics `original_shape_Sphericity`, IBSI QCFX. */
 export function sphericity(input: ShapeInput): number {
   const { surfaceAreaMm2, volumeMm3 } = input.mesh();
   return Math.cbrt(36 * Math.PI * volumeMm3 * volumeMm3) / surfaceAreaMm2;
 }
 
-/** Maximum3DDiameter: largest distance between two mesh vertices, mm. */
+/** Maximum3DDiameter: largest distance between two mesh vertices, mm. pyradiomics `original_shape_Maximum3DDiameter`, IBSI L0JK. */
 export function maximum3dDiameter(input: ShapeInput): number {
   return input.diameters().maximum3dMm;
 }
 
-/** Maximum2DDiameterSlice: largest distance between mesh vertices with equal k, mm. */
+/**
+ * Maximum2DDiameterSlice: largest distance between mesh vertices with equal k (axial plane), mm;
+ * 0 if no plane holds two vertices. pyradiomics `original_shape_Maximum2DDiameterSlice`, no IBSI code.
+ */
 export function maximum2dDiameterSlice(input: ShapeInput): number {
   return input.diameters().sliceMm;
 }
 
-/** Maximum2DDiameterColumn: largest distance between mesh vertices with equal j, mm. */
+/**
+ * Maximum2DDiameterColumn: largest distance between mesh vertices with equal j (coronal plane), mm.
+ * pyradiomics `original_shape_Maximum2DDiameterColumn`, no IBSI code.
+ */
 export function maximum2dDiameterColumn(input: ShapeInput): number {
   return input.diameters().columnMm;
 }
 
-/** Maximum2DDiameterRow: largest distance between mesh vertices with equal i, mm. */
+/**
+ * Maximum2DDiameterRow: largest distance between mesh vertices with equal i (sagittal plane), mm.
+ * pyradiomics `original_shape_Maximum2DDiameterRow`, no IBSI code.
+ */
 export function maximum2dDiameterRow(input: ShapeInput): number {
   return input.diameters().rowMm;
 }
@@ -180,17 +193,20 @@ function axisLength(eigenvalue: number): number {
   return eigenvalue < 0 ? Number.NaN : 4 * Math.sqrt(eigenvalue);
 }
 
-/** MajorAxisLength: 4·√λ3, mm. */
+/**
+ * MajorAxisLength: 4·√λ3, mm. pyradiomics `original_shape_MajorAxisLength`, IBSI TDIC. The covariance
+ * divisor is N, where IBSI's reference values correspond to N − 1.
+ */
 export function majorAxisLength(input: ShapeInput): number {
   return axisLength(input.eigenvalues()[2]!);
 }
 
-/** MinorAxisLength: 4·√λ2, mm. */
+/** MinorAxisLength: 4·√λ2, mm; 0 for a line. pyradiomics `original_shape_MinorAxisLength`, IBSI P9VJ (divisor N, not N − 1). */
 export function minorAxisLength(input: ShapeInput): number {
   return axisLength(input.eigenvalues()[1]!);
 }
 
-/** LeastAxisLength: 4·√λ1, mm. */
+/** LeastAxisLength: 4·√λ1, mm; 0 for a flat ROI. pyradiomics `original_shape_LeastAxisLength`, IBSI 7J51 (divisor N, not N − 1). */
 export function leastAxisLength(input: ShapeInput): number {
   return axisLength(input.eigenvalues()[0]!);
 }
@@ -201,13 +217,13 @@ function axisRatio(eigenvalue: number, largest: number): number {
   return Math.sqrt(eigenvalue / largest);
 }
 
-/** Elongation: √(λ2 / λ3). */
+/** Elongation: √(λ2 / λ3); 0 for a line, NaN for a single voxel. pyradiomics `original_shape_Elongation`, IBSI Q3CK. */
 export function elongation(input: ShapeInput): number {
   const values = input.eigenvalues();
   return axisRatio(values[1]!, values[2]!);
 }
 
-/** Flatness: √(λ1 / λ3). */
+/** Flatness: √(λ1 / λ3); 0 for a flat ROI, NaN for a single voxel. pyradiomics `original_shape_Flatness`, IBSI N17B. */
 export function flatness(input: ShapeInput): number {
   const values = input.eigenvalues();
   return axisRatio(values[0]!, values[2]!);

@@ -24,9 +24,9 @@ import type { ImageVolume, MaskVolume, Vec3 } from '../../src/imaging/volume.js'
 import { computeFeatures } from '../../src/radiomics/extract.js';
 import { measureMesh } from '../../src/radiomics/marching-cubes.js';
 import { meshDiameters, meshVertices } from '../../src/radiomics/mesh-diameters.js';
-import { FEATURE_REGISTRY } from '../../src/radiomics/registry.js';
+import { FEATURE_REGISTRY, type ClassInputs } from '../../src/radiomics/registry.js';
 import { parseRadiomicsSettings } from '../../src/radiomics/settings.js';
-import { prepareShape } from '../../src/radiomics/shape.js';
+import * as shape from '../../src/radiomics/shape.js';
 import { columnSettings, loadCase, parseCNumber, PYRADIOMICS_DIR, readBaseline } from './support/baseline.js';
 import { makeGrid, makeImage, makeMask } from './support/volumes.js';
 
@@ -126,14 +126,15 @@ describe('shape of degenerate ROIs', () => {
 
   it('single voxel: octahedron mesh; axis lengths 0 and ratios NaN', () => {
     // computeFeatures refuses a single voxel (as pyradiomics does), so the shape input is built directly.
-    const input = prepareShape({
+    const input = shape.prepareShape({
       mask: Uint8Array.of(1),
       size: [1, 1, 1],
       spacingMm: spacing,
       voxelCount: 1,
     });
-    const value = (name: string): number =>
-      FEATURE_REGISTRY.get(`original_shape_${name}`)!.compute({ shape: () => input } as never);
+    // Only the shape accessor is needed by shape features.
+    const inputs = { shape: () => input } as Pick<ClassInputs, 'shape'> as ClassInputs;
+    const value = (name: string): number => FEATURE_REGISTRY.get(`original_shape_${name}`)!.compute(inputs);
 
     // Vertices at ±s/2 on each axis: volume sx·sy·sz/6, area √((sy·sz)² + (sx·sz)² + (sx·sy)²).
     expect(value('MeshVolume')).toBeCloseTo((sx * sy * sz) / 6, 14);
@@ -252,12 +253,12 @@ describe('mesh invariants and diameters on random masks', () => {
       [box, new Uint8Array(60).fill(1)],
       [ball, ballMask],
     ] as const) {
-      const here = measureMesh(mask, size, spacing);
+      const original = measureMesh(mask, size, spacing);
       const outer: Vec3 = [size[0] + 4, size[1] + 3, size[2] + 5];
       const moved = measureMesh(embed(mask, size, [3, 1, 2], outer), outer, spacing);
-      expect(Math.abs(moved.volumeMm3 - here.volumeMm3)).toBeLessThanOrEqual(1e-12 * here.volumeMm3);
-      expect(Math.abs(moved.surfaceAreaMm2 - here.surfaceAreaMm2)).toBeLessThanOrEqual(
-        1e-12 * here.surfaceAreaMm2,
+      expect(Math.abs(moved.volumeMm3 - original.volumeMm3)).toBeLessThanOrEqual(1e-12 * original.volumeMm3);
+      expect(Math.abs(moved.surfaceAreaMm2 - original.surfaceAreaMm2)).toBeLessThanOrEqual(
+        1e-12 * original.surfaceAreaMm2,
       );
     }
   });
