@@ -12,6 +12,9 @@
  * through its complement, the two resolve the face differently and leave a small gap. The volume sum
  * then depends on where the coordinate origin is, so the origin is pyradiomics' own: the first corner
  * of the padded, cropped mask (index −1 of the bounding box along each axis).
+ * NOTE: for voxels that touch only along edges the sum can even be negative. For example, three voxels
+ * at (1,1,0), (1,0,1) and (0,1,1) give −1/12 voxel. pyradiomics' table gives the same value, and
+ * MeshVolume keeps it so that the results stay comparable.
  *
  * Both sums only depend on the case and the cell position, so they are gathered per case: for a cell
  * at p, det(p + u, p + v, p + w) = det(u, v, w) + p · (v × w + w × u + u × v). The mesh is never
