@@ -53,7 +53,7 @@ export function computeFeatures(
     glrlm: once((): Glrlm => buildGlrlm(texture)),
     glszm: once((): Glszm => buildGlszm(texture)),
     ngtdm: once((): Ngtdm => buildNgtdm(texture, settings.distances)),
-    // Shape reads the ROI mask and spacing only; its parts are computed lazily inside.
+    // Shape reads only the label mask and the spacing, before any resegmentation (pyradiomics default).
     shape: once(() => prepareShape(roi)),
   };
 
