@@ -8,6 +8,7 @@ import { benchDecode } from './decode.js';
 import { benchHookLatency } from './hook-latency.js';
 import { benchRadiomics } from './radiomics.js';
 import { benchSeriesMemory } from './series-memory.js';
+import { benchShape } from './shape.js';
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`# NQO1 CDS benchmark\n\nNode ${process.version}, ${cpus().length} × ${cpu}\n`);
@@ -20,6 +21,16 @@ for (const row of await benchRadiomics()) {
     `| ${row.name} | ${row.tumourVoxels} | ${row.periVoxels} | ${row.medianMs.toFixed(0)} | ${row.minMs.toFixed(0)} | ${row.heapUsedMb.toFixed(0)} |`,
   );
 }
+
+const shape = benchShape();
+console.log(
+  '\n## Shape features, 40 mm sphere in 512 × 512 × 120 at 0.7 × 0.7 × 1.25 mm (median of 5 runs)\n',
+);
+console.log(
+  '| ROI voxels | 14 shape features, ms | computeFeatures with shape names (incl. mask scan), ms |',
+);
+console.log('| ---: | ---: | ---: |');
+console.log(`| ${shape.voxels} | ${shape.shapeOnlyMs.toFixed(1)} | ${shape.computeFeaturesMs.toFixed(1)} |`);
 
 const hook = await benchHookLatency();
 console.log(

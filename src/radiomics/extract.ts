@@ -21,6 +21,7 @@ import { preprocess } from './preprocess.js';
 import { FEATURE_REGISTRY, type ClassInputs, type FeatureDefinition } from './registry.js';
 import { extractRoi } from './roi.js';
 import type { RadiomicsSettings } from './settings.js';
+import { prepareShape } from './shape.js';
 import { textureInput } from './texture.js';
 
 /**
@@ -54,6 +55,8 @@ export function computeFeatures(
     glrlm: once((): Glrlm => buildGlrlm(texture)),
     glszm: once((): Glszm => buildGlszm(texture)),
     ngtdm: once((): Ngtdm => buildNgtdm(texture, settings.distances)),
+    // Shape reads only the label mask and the spacing, before any resegmentation (pyradiomics default).
+    shape: once(() => prepareShape(roi)),
   };
 
   const values: Record<string, number> = {};
@@ -68,7 +71,7 @@ function lookUpFeature(name: string): FeatureDefinition {
   throw new Nqo1Error(
     'ERR_SETTINGS_INVALID',
     `Unknown radiomic feature "${name}". Use a pyradiomics name such as original_glszm_SmallAreaEmphasis; ` +
-      'the engine implements the firstorder, glcm, gldm, glrlm, glszm and ngtdm classes.',
+      'the engine implements the firstorder, glcm, gldm, glrlm, glszm, ngtdm and shape classes.',
     { details: { feature: name } },
   );
 }

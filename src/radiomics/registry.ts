@@ -16,9 +16,11 @@ import * as glszm from './glszm.js';
 import type { Glszm } from './glszm.js';
 import * as ngtdm from './ngtdm.js';
 import type { Ngtdm } from './ngtdm.js';
+import * as shape from './shape.js';
+import type { ShapeInput } from './shape.js';
 
 /** Feature classes the engine implements, in pyradiomics naming. */
-export type FeatureClass = 'firstorder' | 'glcm' | 'gldm' | 'glrlm' | 'glszm' | 'ngtdm';
+export type FeatureClass = 'firstorder' | 'glcm' | 'gldm' | 'glrlm' | 'glszm' | 'ngtdm' | 'shape';
 
 /** Accessors for the prepared input of each class; `computeFeatures` builds each one at most once. */
 export interface ClassInputs {
@@ -28,6 +30,7 @@ export interface ClassInputs {
   glrlm(): Glrlm;
   glszm(): Glszm;
   ngtdm(): Ngtdm;
+  shape(): ShapeInput;
 }
 
 /** One registered feature. */
@@ -149,6 +152,48 @@ const NGTDM: Readonly<Record<string, (matrix: Ngtdm) => number>> = {
   Strength: ngtdm.strength,
 };
 
+/**
+ * Shape (3-D). V = mesh volume, A = mesh area, λ1 ≤ λ2 ≤ λ3 = eigenvalues of the population
+ * covariance of the voxel-centre coordinates in mm. An ROI reaching this point has at least two
+ * voxels, so V > 0 and A > 0.
+ */
+const SHAPE: Readonly<Record<string, (input: ShapeInput) => number>> = {
+  /** V by the divergence theorem over the marching-cubes mesh. IBSI "Volume" RNU0. */
+  MeshVolume: shape.meshVolume,
+  /** N·sx·sy·sz. IBSI "Approximate volume" YEKZ. */
+  VoxelVolume: shape.voxelVolume,
+  /** A = Σ triangle areas. IBSI "Surface area" C0JK. */
+  SurfaceArea: shape.surfaceArea,
+  /** A / V. IBSI "Surface to volume ratio" 2PR5. */
+  SurfaceVolumeRatio: shape.surfaceVolumeRatio,
+  /** (36πV²)^(1/3) / A. IBSI "Sphericity" QCFX. */
+  Sphericity: shape.sphericity,
+  /**
+   * Largest distance between mesh vertices. IBSI "Maximum 3D diameter" L0JK; IBSI measures between
+   * mesh vertices too.
+   */
+  Maximum3DDiameter: shape.maximum3dDiameter,
+  /** Largest vertex distance within an axial plane (equal k); 0 if no plane holds two vertices. No IBSI code. */
+  Maximum2DDiameterSlice: shape.maximum2dDiameterSlice,
+  /** Largest vertex distance within a coronal plane (equal j). No IBSI code. */
+  Maximum2DDiameterColumn: shape.maximum2dDiameterColumn,
+  /** Largest vertex distance within a sagittal plane (equal i). No IBSI code. */
+  Maximum2DDiameterRow: shape.maximum2dDiameterRow,
+  /**
+   * 4√λ3; NaN if λ3 < −1e-10. IBSI "Major axis length" TDIC. Deviation: covariance divisor N, where
+   * the IBSI reference values correspond to N − 1.
+   */
+  MajorAxisLength: shape.majorAxisLength,
+  /** 4√λ2; NaN if λ2 < −1e-10. IBSI "Minor axis length" P9VJ; same divisor deviation. */
+  MinorAxisLength: shape.minorAxisLength,
+  /** 4√λ1; 0 for a flat ROI, NaN if λ1 < −1e-10. IBSI "Least axis length" 7J51; same divisor deviation. */
+  LeastAxisLength: shape.leastAxisLength,
+  /** √(λ2/λ3); 0 for a line, NaN if λ3 = 0 or an eigenvalue is negative. IBSI "Elongation" Q3CK. */
+  Elongation: shape.elongation,
+  /** √(λ1/λ3); 0 for a flat ROI, NaN if λ3 = 0 or an eigenvalue is negative. IBSI "Flatness" N17B. */
+  Flatness: shape.flatness,
+};
+
 function register(
   definitions: Map<string, FeatureDefinition>,
   featureClass: FeatureClass,
@@ -178,6 +223,9 @@ function buildRegistry(): ReadonlyMap<string, FeatureDefinition> {
   }
   for (const [name, feature] of Object.entries(NGTDM)) {
     register(definitions, 'ngtdm', name, (inputs) => feature(inputs.ngtdm()));
+  }
+  for (const [name, feature] of Object.entries(SHAPE)) {
+    register(definitions, 'shape', name, (inputs) => feature(inputs.shape()));
   }
   return definitions;
 }

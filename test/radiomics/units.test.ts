@@ -154,7 +154,7 @@ describe('angles', () => {
 describe('feature documentation', () => {
   // Every registered feature must be described in a doc comment of its class module that names it.
   const docBlocks = new Map<string, string[]>();
-  for (const featureClass of ['firstorder', 'glcm', 'gldm', 'glrlm', 'glszm', 'ngtdm']) {
+  for (const featureClass of ['firstorder', 'glcm', 'gldm', 'glrlm', 'glszm', 'ngtdm', 'shape']) {
     const source = readFileSync(new URL(`../../src/radiomics/${featureClass}.ts`, import.meta.url), 'utf8');
     docBlocks.set(featureClass, source.match(/\/\*\*[\s\S]*?\*\//g) ?? []);
   }
