@@ -29,6 +29,10 @@ const MESSAGES = {
     demoCohort: 'Synthetic calibration cohort: {count} phantom cases.',
     demoCardTitle: 'Card the EHR would show',
     demoResult: 'Result JSON written to {path}.',
+    extractProgress: '[{index}/{count}] {name}: {status} ({seconds} s)',
+    extractOk: 'done',
+    extractFailed: 'failed, {code}',
+    extractSummary: 'Extracted {ok} of {count} cases ({failed} failed). Results written to {path}.',
     errorPrefix: 'Error',
   },
   'zh-CN': {
@@ -51,6 +55,10 @@ const MESSAGES = {
     demoCohort: '合成校准队列：{count} 例体模。',
     demoCardTitle: 'EHR 中将显示的卡片',
     demoResult: '结果 JSON 已写入 {path}。',
+    extractProgress: '[{index}/{count}] {name}：{status}（{seconds} 秒）',
+    extractOk: '完成',
+    extractFailed: '失败，{code}',
+    extractSummary: '已提取 {count} 例中的 {ok} 例（{failed} 例失败）。结果已写入 {path}。',
     errorPrefix: '错误',
   },
 } as const satisfies Record<Locale, Record<string, string>>;

@@ -47,45 +47,31 @@ export interface MaskDiagnostics {
   readonly centerOfMassMm: Vec3;
 }
 
+/** Typed-array constructor of each sample type; conversion follows ECMAScript (truncation, wrap-around). */
+const ARRAY_TYPES = {
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  float: Float32Array,
+  float32: Float32Array,
+  double: Float64Array,
+  float64: Float64Array,
+} as const;
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Encodes `values` as little-endian samples of `type`. */
 export function encodeSamples(values: Float64Array | Uint8Array, type: SampleType): Uint8Array {
-  const count = values.length;
-  switch (type) {
-    case 'int8':
-      return new Uint8Array(Int8Array.from(values).buffer);
-    case 'uint8':
-      return Uint8Array.from(values);
-    case 'int16':
-    case 'uint16': {
-      const view = new DataView(new ArrayBuffer(count * 2));
-      for (let index = 0; index < count; index++) {
-        if (type === 'int16') view.setInt16(index * 2, values[index]!, true);
-        else view.setUint16(index * 2, values[index]!, true);
-      }
-      return new Uint8Array(view.buffer);
-    }
-    case 'int32':
-    case 'uint32': {
-      const view = new DataView(new ArrayBuffer(count * 4));
-      for (let index = 0; index < count; index++) {
-        if (type === 'int32') view.setInt32(index * 4, values[index]!, true);
-        else view.setUint32(index * 4, values[index]!, true);
-      }
-      return new Uint8Array(view.buffer);
-    }
-    case 'float':
-    case 'float32': {
-      const view = new DataView(new ArrayBuffer(count * 4));
-      for (let index = 0; index < count; index++) view.setFloat32(index * 4, values[index]!, true);
-      return new Uint8Array(view.buffer);
-    }
-    case 'double':
-    case 'float64': {
-      const view = new DataView(new ArrayBuffer(count * 8));
-      for (let index = 0; index < count; index++) view.setFloat64(index * 8, values[index]!, true);
-      return new Uint8Array(view.buffer);
-    }
-  }
+  const samples = ARRAY_TYPES[type].from(values);
+  const bytes = new Uint8Array(samples.buffer);
+  if (LITTLE_ENDIAN_HOST || samples.BYTES_PER_ELEMENT === 1) return bytes;
+  // Big-endian host: reverse the bytes of each sample.
+  const width = samples.BYTES_PER_ELEMENT;
+  for (let start = 0; start < bytes.length; start += width) bytes.subarray(start, start + width).reverse();
+  return bytes;
 }
 
 /** Returns `type` as a {@link SampleType}, or throws ERR_NOT_IMPLEMENTED for an unknown name. */
@@ -152,6 +138,11 @@ export function maskDiagnostics(
   const upper = [-1, -1, -1];
   const sumIndex = [0, 0, 0];
   let voxelNum = 0;
+  const track = (axis: number, position: number): void => {
+    if (position < lower[axis]!) lower[axis] = position;
+    if (position > upper[axis]!) upper[axis] = position;
+    sumIndex[axis]! += position;
+  };
   let index = 0;
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
@@ -159,23 +150,19 @@ export function maskDiagnostics(
         if (Math.trunc(labels.voxels[index]!) !== label) continue;
         inLabel[index] = 1;
         voxelNum++;
-        const position = [i, j, k];
-        for (let axis = 0; axis < 3; axis++) {
-          lower[axis] = Math.min(lower[axis]!, position[axis]!);
-          upper[axis] = Math.max(upper[axis]!, position[axis]!);
-          sumIndex[axis]! += position[axis]!;
-        }
+        track(0, i);
+        track(1, j);
+        track(2, k);
       }
     }
   }
 
-  const uint32Labels = Float64Array.from(labels.voxels, (value) => Math.trunc(value));
   const centre: Vec3 =
     voxelNum === 0
       ? [NaN, NaN, NaN]
       : [sumIndex[0]! / voxelNum, sumIndex[1]! / voxelNum, sumIndex[2]! / voxelNum];
   return {
-    hash: volumeHash(uint32Labels, 'uint32'),
+    hash: volumeHash(labels.voxels, 'uint32'),
     spacingMm: labels.grid.spacingMm,
     size: labels.grid.dimensions,
     boundingBox:
