@@ -1,8 +1,8 @@
 /**
  * `nqo1-cds extract --batch`: many cases from a CSV in pyradiomics' batch layout.
  *
- * The input CSV has a header row with the columns `Image` and `Mask` and optionally `Label` (and
- * `Segment`, which pyradiomics lacks); other columns are carried to the output unchanged. Relative
+ * The input CSV has a header row with the columns `Image` and `Mask`, and optionally `Label` and
+ * `Segment` (an addition to pyradiomics' layout). Other columns are copied to the output unchanged. Relative
  * paths are resolved from the CSV's folder. Cases run in child processes, `jobs` at a time; each
  * output row is written in input order as soon as the rows before it are done. A failed case keeps
  * its row, with `error_code` and `error_message` filled and the result columns empty.

@@ -5,9 +5,9 @@
  * shape, firstorder, glcm, gldm, glrlm, glszm, ngtdm, each class in ASCII order of feature names.
  *
  * The features come from the same case loading as `score` (every image and mask format it reads).
- * The diagnostics describe the files as given: for an NRRD or NIfTI image and label map the file is
- * decoded once more to keep its stored sample type and its other labels, so the hashes equal
- * pyradiomics' values (checked on brain1 and brain2). A DICOM series is hashed as int16 when every
+ * The diagnostics describe the files as given. An NRRD or NIfTI image or label map is decoded once
+ * more to keep its stored sample type and its other labels. So the hashes equal pyradiomics' values,
+ * as checked on brain1 and brain2. A DICOM series is hashed as int16 when every
  * value is an integer in the int16 range, else as float64; a DICOM SEG, RTSTRUCT or .seg.nrrd mask is
  * described as the 0/1 tumour mask on the image grid. pyradiomics reads neither, so no reference
  * value exists for them.

@@ -15,7 +15,7 @@ export function extractSettings(base: RadiomicsSettings, label: number | undefin
  * Reads a pyradiomics parameter file, or returns the pyradiomics code defaults without one.
  *
  * LIMITATION: no YAML reader is installed and the pyradiomics parameter-file loader is being written
- * in parallel, so a given file is refused with ERR_NOT_IMPLEMENTED. Fix: call that loader here
+ * in parallel, so a given file is rejected with ERR_NOT_IMPLEMENTED. Fix: call that loader here
  * (path → RadiomicsSettings) once it lands; nothing else in the command changes.
  *
  * @throws Nqo1Error ERR_NOT_IMPLEMENTED whenever `path` is given.

@@ -1,6 +1,6 @@
 /**
  * Child process of `nqo1-cds extract --batch`: extracts the cases its parent sends, one at a time,
- * and answers each with the record or the error. Messages use the `advanced` serialisation, so
+ * and sends back the record or the error of each. Messages use the `advanced` serialisation, so
  * Maps and NaN arrive intact.
  */
 import { describeError } from '../errors.js';

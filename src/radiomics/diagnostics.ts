@@ -5,8 +5,8 @@
  * - Hash: SHA-1 of the voxel array as little-endian samples of the stored type, i fastest. This is
  *   what SimpleITK's `Hash` computes over an image buffer. For the pyradiomics test volume brain1
  *   (int16 image, int32 label map) it reproduces the baseline hashes exactly. The mask is hashed as
- *   uint32 samples, because pyradiomics casts the mask to UInt32 before it describes it; for an int32
- *   or uint32 label map with non-negative labels the bytes are the same.
+ *   uint32 samples, because pyradiomics casts the mask to UInt32 before it describes it. An int32 or
+ *   uint32 label map with non-negative labels has the same bytes either way.
  * - Mean, Minimum, Maximum: over every voxel of the image, not only the ROI.
  * - BoundingBox: SimpleITK's label bounding box, (i0, j0, k0, size_i, size_j, size_k) in voxels.
  * - VolumeNum: connected components of the label with 26-connectivity (SimpleITK's "fully connected").

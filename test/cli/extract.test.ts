@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { loadCase } from '../../src/cli/case-input.js';
 import { extractCommand } from '../../src/cli/commands/extract.js';
@@ -74,7 +74,7 @@ describe('extract, one case', () => {
     json = JSON.parse(out.stdout.text) as Record<string, unknown>;
   });
 
-  it('keys the brain1 output as pyradiomics does, features in class and ASCII order', () => {
+  it('orders keys like pyradiomics', () => {
     const names = baselineFeatureNames();
     expect(names).toHaveLength(93);
     const keys = Object.keys(json).filter((key) => key !== 'timings');
@@ -84,37 +84,45 @@ describe('extract, one case', () => {
     expect(keys.slice(0, 2 + DIAGNOSTIC_KEYS.length)).toEqual(['Image', 'Mask', ...DIAGNOSTIC_KEYS]);
   });
 
-  it('gives the values of computeFeatures exactly', async () => {
+  it('equals computeFeatures values', async () => {
     const loaded = await loadCase(BRAIN1.image, BRAIN1.mask, 1);
     const names = baselineFeatureNames();
     const expected = computeFeatures(loaded.image, loaded.tumour, names, DEFAULT_RADIOMICS_SETTINGS);
     for (const name of names) expect(json[name], name).toBe(expected[name]);
-    // A value with the pyradiomics meaning: brain1 Energy without voxelArrayShift (RADIOMICS.md §0.1).
+    // brain1 Energy without voxelArrayShift, as pyradiomics computes it with its code defaults.
     expect(json.original_firstorder_Energy).toBe(2918821481);
   });
 
-  it('matches the brain1 diagnostics of the pyradiomics baseline exactly', () => {
+  it('matches baseline diagnostics exactly', () => {
     // The default brain1 column lacks the rows added in pyradiomics 2.0; brain1_normalization has them
     // for the same files (its Image-original rows describe the image before normalisation).
     const table = readBaseline('firstorder');
     const cell = (row: string, column = 'brain1'): string => table.get(row)!.get(column)!;
-    const v2 = (row: string): string => cell(row, 'brain1_normalization');
+    const version2Cell = (row: string): string => cell(row, 'brain1_normalization');
 
     expect(json['diagnostics_Image-original_Hash']).toBe(cell('diagnostics_Image-original_Hash'));
     expect(json['diagnostics_Mask-original_Hash']).toBe(cell('diagnostics_Mask-original_Hash'));
     expect(json['diagnostics_Image-original_Spacing']).toEqual(
       tuple(cell('diagnostics_Image-original_Spacing')),
     );
-    expect(json['diagnostics_Image-original_Size']).toEqual(tuple(v2('diagnostics_Image-original_Size')));
-    expect(json['diagnostics_Image-original_Mean']).toBe(parseCNumber(v2('diagnostics_Image-original_Mean')));
+    expect(json['diagnostics_Image-original_Size']).toEqual(
+      tuple(version2Cell('diagnostics_Image-original_Size')),
+    );
+    expect(json['diagnostics_Image-original_Mean']).toBe(
+      parseCNumber(version2Cell('diagnostics_Image-original_Mean')),
+    );
     expect(json['diagnostics_Image-original_Minimum']).toBe(
-      parseCNumber(v2('diagnostics_Image-original_Minimum')),
+      parseCNumber(version2Cell('diagnostics_Image-original_Minimum')),
     );
     expect(json['diagnostics_Image-original_Maximum']).toBe(
-      parseCNumber(v2('diagnostics_Image-original_Maximum')),
+      parseCNumber(version2Cell('diagnostics_Image-original_Maximum')),
     );
-    expect(json['diagnostics_Mask-original_Spacing']).toEqual(tuple(v2('diagnostics_Mask-original_Spacing')));
-    expect(json['diagnostics_Mask-original_Size']).toEqual(tuple(v2('diagnostics_Mask-original_Size')));
+    expect(json['diagnostics_Mask-original_Spacing']).toEqual(
+      tuple(version2Cell('diagnostics_Mask-original_Spacing')),
+    );
+    expect(json['diagnostics_Mask-original_Size']).toEqual(
+      tuple(version2Cell('diagnostics_Mask-original_Size')),
+    );
     expect(json['diagnostics_Mask-original_BoundingBox']).toEqual(
       tuple(cell('diagnostics_Mask-original_BoundingBox')),
     );
@@ -127,10 +135,10 @@ describe('extract, one case', () => {
       parseCNumber(cell('diagnostics_Mask-original_VolumeNum')),
     );
     expect(json['diagnostics_Mask-original_CenterOfMassIndex']).toEqual(
-      tuple(v2('diagnostics_Mask-original_CenterOfMassIndex')),
+      tuple(version2Cell('diagnostics_Mask-original_CenterOfMassIndex')),
     );
     expect(json['diagnostics_Mask-original_CenterOfMass']).toEqual(
-      tuple(v2('diagnostics_Mask-original_CenterOfMass')),
+      tuple(version2Cell('diagnostics_Mask-original_CenterOfMass')),
     );
     expect(json['diagnostics_Image-original_Dimensionality']).toBe('3D');
     expect(json['diagnostics_Configuration_EnabledImageTypes']).toEqual({ Original: {} });
@@ -141,7 +149,7 @@ describe('extract, one case', () => {
     });
   });
 
-  it('adds the time of each class with --timings', () => {
+  it('adds class timings with --timings', () => {
     const timings = json.timings as Record<string, number>;
     expect(Object.keys(timings)).toEqual([
       'totalMs',
@@ -154,7 +162,7 @@ describe('extract, one case', () => {
     expect(timings.totalMs).toBeGreaterThanOrEqual(sum);
   });
 
-  it('writes one header row and one case row in CSV, with Python number text', async () => {
+  it('writes pyradiomics CSV layout', async () => {
     const out = streams();
     await extractCommand({ ...BRAIN1, format: 'csv' }, 'en', out);
     const lines = out.stdout.text.split('\n');
@@ -175,7 +183,7 @@ describe('extract, one case', () => {
     expect(Number(cell('original_glszm_SmallAreaEmphasis'))).toBe(json.original_glszm_SmallAreaEmphasis);
   });
 
-  it('writes floats as Python repr does', () => {
+  it('writes floats like Python repr', () => {
     expect(pythonFloat(1e-5)).toBe('1e-05');
     expect(pythonFloat(0.0001)).toBe('0.0001');
     expect(pythonFloat(1e16)).toBe('1e+16');
@@ -184,7 +192,7 @@ describe('extract, one case', () => {
     expect(pythonFloat(Number.NaN)).toBe('nan');
   });
 
-  it('refuses --params until a parameter-file loader exists', async () => {
+  it('rejects --params without loader', async () => {
     await expect(extractCommand({ ...BRAIN1, params: 'Params.yaml' }, 'en', streams())).rejects.toMatchObject(
       {
         code: 'ERR_NOT_IMPLEMENTED',
@@ -217,16 +225,30 @@ describe('extract --batch', () => {
     await rm(folder, { recursive: true, force: true });
   });
 
-  async function runBatch(jobs: number): Promise<{ code: number; header: string[]; rows: string[][] }> {
+  async function runBatch(
+    jobs: number,
+  ): Promise<{ code: number; header: string[]; rows: string[][]; stderr: string }> {
     const out = join(folder, `results-${jobs}.csv`);
-    const code = await runCli(['extract', '--batch', casesCsv, '--out', out, '--jobs', String(jobs)]);
-    const lines = (await readFile(out, 'utf8')).split('\n').filter((line) => line !== '');
-    return { code, header: splitCsvLine(lines[0]!), rows: lines.slice(1).map(splitCsvLine) };
+    let stderr = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr += String(chunk);
+      return true;
+    });
+    try {
+      const code = await runCli(['extract', '--batch', casesCsv, '--out', out, '--jobs', String(jobs)]);
+      const lines = (await readFile(out, 'utf8')).split('\n').filter((line) => line !== '');
+      return { code, header: splitCsvLine(lines[0]!), rows: lines.slice(1).map(splitCsvLine), stderr };
+    } finally {
+      spy.mockRestore();
+    }
   }
 
-  it('writes one row per case in input order and exits 1 when a case fails', async () => {
-    const { code, header, rows } = await runBatch(1);
+  it('keeps order and failed rows', async () => {
+    const { code, header, rows, stderr } = await runBatch(1);
     expect(code).toBe(1);
+    expect(stderr).toMatch(/^\[1\/3\] brain1_image\.nrrd: done \(/m);
+    expect(stderr).toMatch(/^\[3\/3\] missing_image\.nrrd: failed, ERR_NOT_FOUND \(/m);
+    expect(stderr).toContain('Error ERR_NOT_FOUND: 1 of 3 cases failed.');
     expect(rows).toHaveLength(3);
     expect(header.slice(0, 3)).toEqual(['Image', 'Mask', 'Note']);
     expect(header.slice(3, 3 + DIAGNOSTIC_KEYS.length)).toEqual(DIAGNOSTIC_KEYS);
@@ -245,11 +267,24 @@ describe('extract --batch', () => {
     expect(at(rows[2]!, 'original_firstorder_Mean')).toBe('');
   });
 
-  it('gives the same rows with --jobs 2 as with --jobs 1', async () => {
-    const one = await runBatch(1);
-    const two = await runBatch(2);
-    expect(two.code).toBe(1);
-    expect(two.header).toEqual(one.header);
-    expect(two.rows).toEqual(one.rows);
+  it('gives identical rows for 1 and 2 jobs', async () => {
+    const serial = await runBatch(1);
+    const parallel = await runBatch(2);
+    expect(parallel.code).toBe(1);
+    expect(parallel.header).toEqual(serial.header);
+    expect(parallel.rows).toEqual(serial.rows);
   }, 60_000);
+
+  it('draws a terminal bar in Chinese', async () => {
+    const stderr = Object.assign(new TextSink(), { isTTY: true });
+    const out = join(folder, 'results-tty.csv');
+    const summary = await extractCommand({ batch: casesCsv, out, jobs: 1 }, 'zh-CN', {
+      stdout: new TextSink(),
+      stderr,
+    });
+    expect(summary).toEqual({ count: 3, failed: 1, firstFailureCode: 'ERR_NOT_FOUND' });
+    expect(stderr.text).toContain(`[${'#'.repeat(30)}] 3/3`);
+    expect(stderr.text).toContain('missing_image.nrrd：失败，ERR_NOT_FOUND');
+    expect(stderr.text).toContain('已提取 3 例中的 2 例（1 例失败）');
+  });
 });

@@ -32,7 +32,7 @@ export interface ExtractStreams {
   readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean };
 }
 
-/** What a run did: cases seen, cases failed and the error code of the first failure. */
+/** Summary of a run: the number of cases, the number that failed and the code of the first failure. */
 export interface ExtractSummary {
   readonly count: number;
   readonly failed: number;
