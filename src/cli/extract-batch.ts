@@ -118,7 +118,7 @@ function isRunnable(input: BatchCase['input']): input is ExtractCaseInput {
 
 /**
  * Extracts every case, `jobs` at a time, and reports each outcome through `onOutcome` in input
- * order. With one job the cases run in this process; otherwise in `jobs` child processes.
+ * order. With one job the cases run in this process, otherwise in `jobs` child processes.
  */
 export async function runBatch(
   cases: readonly BatchCase[],
@@ -126,16 +126,21 @@ export async function runBatch(
   jobs: number,
   onOutcome: (index: number, outcome: CaseOutcome) => Promise<void> | void,
 ): Promise<void> {
+  // Outcomes wait here until every case before them has been reported.
   const outcomes = new Map<number, CaseOutcome>();
   let nextToReport = 0;
-  const settle = async (index: number, outcome: CaseOutcome): Promise<void> => {
+  let reporting: Promise<void> = Promise.resolve();
+  const settle = (index: number, outcome: CaseOutcome): Promise<void> => {
     outcomes.set(index, outcome);
-    while (outcomes.has(nextToReport)) {
-      const ready = outcomes.get(nextToReport)!;
-      outcomes.delete(nextToReport);
-      await onOutcome(nextToReport, ready);
-      nextToReport++;
-    }
+    reporting = reporting.then(async () => {
+      while (outcomes.has(nextToReport)) {
+        const ready = outcomes.get(nextToReport)!;
+        outcomes.delete(nextToReport);
+        await onOutcome(nextToReport, ready);
+        nextToReport++;
+      }
+    });
+    return reporting;
   };
 
   const runnable: number[] = [];
@@ -151,53 +156,79 @@ export async function runBatch(
     return;
   }
 
+  const queue = [...runnable];
+  const requestOf = (index: number): WorkerRequest => ({
+    index,
+    input: cases[index]!.input as ExtractCaseInput,
+    settings,
+  });
+  const workers = Array.from({ length: Math.min(jobs, queue.length) }, () =>
+    runWorker(queue, requestOf, settle),
+  );
+  await Promise.all(workers);
+  await reporting;
+}
+
+/** Leaves a rejection to the final `await reporting` in {@link runBatch}, which rethrows it. */
+function ignoreHere(): void {}
+
+/**
+ * Runs cases from `queue` in one child process until the queue is empty. When the child stops
+ * during a case (killed, out of memory), that case fails with ERR_INTERNAL and a new child takes
+ * the rest of the queue, so one bad case cannot stop the batch.
+ */
+function runWorker(
+  queue: number[],
+  requestOf: (index: number) => WorkerRequest,
+  settle: (index: number, outcome: CaseOutcome) => Promise<void>,
+): Promise<void> {
   const worker = workerModule();
-  const children: ChildProcess[] = [];
-  let next = 0;
-  let reporting: Promise<void> = Promise.resolve();
-  try {
-    await new Promise<void>((resolveAll, rejectAll) => {
-      let pending = runnable.length;
-      const dispatch = (child: ChildProcess): void => {
-        const index = runnable[next++];
-        if (index === undefined) {
-          child.disconnect();
-          return;
-        }
-        const request: WorkerRequest = {
-          index,
-          input: cases[index]!.input as ExtractCaseInput,
-          settings,
-        };
-        child.send(request);
-      };
-      for (let slot = 0; slot < Math.min(jobs, runnable.length); slot++) {
-        const child = fork(worker.path, [], {
-          execArgv: worker.execArgv,
-          serialization: 'advanced',
-          stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-        });
-        children.push(child);
-        child.on('message', (reply: { index: number; outcome: CaseOutcome }) => {
-          reporting = reporting.then(() => settle(reply.index, reply.outcome));
-          reporting.then(() => {
-            pending--;
-            if (pending === 0) resolveAll();
-          }, rejectAll);
-          dispatch(child);
-        });
-        child.on('error', rejectAll);
-        child.on('exit', (code) => {
-          if (pending > 0 && code !== 0) {
-            rejectAll(
-              new Nqo1Error('ERR_INTERNAL', `A batch worker process stopped with exit code ${code}.`),
-            );
-          }
-        });
-        dispatch(child);
-      }
+  return new Promise<void>((resolveWorker) => {
+    const child: ChildProcess = fork(worker.path, [], {
+      execArgv: worker.execArgv,
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
-  } finally {
-    for (const child of children) if (child.exitCode === null) child.kill();
-  }
+    let current: number | undefined;
+    let stopped = false;
+
+    const sendNext = (): void => {
+      current = queue.shift();
+      if (current === undefined) child.disconnect();
+      else child.send(requestOf(current));
+    };
+    const onStop = (reason: string): void => {
+      if (stopped) return;
+      stopped = true;
+      const lost = current;
+      current = undefined;
+      if (lost === undefined) {
+        resolveWorker();
+        return;
+      }
+      settle(lost, {
+        ok: false,
+        code: 'ERR_INTERNAL',
+        message:
+          `The worker process extracting this case stopped (${reason}). Run the case alone with ` +
+          '`nqo1-cds extract --image ... --mask ...` to see its error.',
+      }).catch(ignoreHere);
+      if (queue.length === 0) resolveWorker();
+      else void runWorker(queue, requestOf, settle).then(resolveWorker);
+    };
+
+    child.on('message', (reply: { index: number; outcome: CaseOutcome }) => {
+      current = undefined;
+      settle(reply.index, reply.outcome).catch(ignoreHere);
+      sendNext();
+    });
+    child.on('exit', (code, signal) => {
+      onStop(signal === null ? `exit code ${code}` : `signal ${signal}`);
+    });
+    child.on('error', (error) => {
+      child.kill();
+      onStop(error.message);
+    });
+    sendNext();
+  });
 }
