@@ -118,13 +118,15 @@ function isRunnable(input: BatchCase['input']): input is ExtractCaseInput {
 
 /**
  * Extracts every case, `jobs` at a time, and reports each outcome through `onOutcome` in input
- * order. With one job the cases run in this process, otherwise in `jobs` child processes.
+ * order. With one job the cases run in this process, otherwise in `jobs` child processes. A case in
+ * `reused` is reported with that outcome and not extracted.
  */
 export async function runBatch(
   cases: readonly BatchCase[],
   settings: RadiomicsSettings,
   jobs: number,
   onOutcome: (index: number, outcome: CaseOutcome) => Promise<void> | void,
+  reused: ReadonlyMap<number, CaseOutcome> = new Map(),
 ): Promise<void> {
   // Outcomes wait here until every case before them has been reported.
   const outcomes = new Map<number, CaseOutcome>();
@@ -145,7 +147,9 @@ export async function runBatch(
 
   const runnable: number[] = [];
   for (const [index, batchCase] of cases.entries()) {
-    if (isRunnable(batchCase.input)) runnable.push(index);
+    const earlier = reused.get(index);
+    if (earlier !== undefined) await settle(index, earlier);
+    else if (isRunnable(batchCase.input)) runnable.push(index);
     else await settle(index, { ok: false, ...batchCase.input });
   }
 

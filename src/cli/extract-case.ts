@@ -59,7 +59,7 @@ export interface ExtractCaseResult {
 
 /** Outcome of one case of a batch: its record, or the error code and message. */
 export type CaseOutcome =
-  | { readonly ok: true; readonly record: ExtractRecord }
+  | { readonly ok: true; readonly record: ExtractRecord; readonly reused?: boolean }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
 /** Feature classes in pyradiomics' output order; a class not listed here comes after these. */

@@ -188,6 +188,10 @@ function buildProgram(): Command {
       'cases extracted in parallel in a batch (default: number of cores - 1, at least 1)',
       parseJobs,
     )
+    .option(
+      '--resume',
+      'keep the successful rows of an earlier run in --out and extract only the other cases',
+    )
     .action(async (options: ExtractOptions) => {
       const summary = await extractCommand(options, locale(), {
         stdout: process.stdout,

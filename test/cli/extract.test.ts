@@ -287,4 +287,29 @@ describe('extract --batch', () => {
     expect(stderr.text).toContain('missing_image.nrrd：失败，ERR_NOT_FOUND');
     expect(stderr.text).toContain('已提取 3 例中的 2 例（1 例失败）');
   });
+
+  it('reuses successful rows with --resume', async () => {
+    const out = join(folder, 'results-resume.csv');
+    const quiet = { stdout: new TextSink(), stderr: new TextSink() };
+    await extractCommand({ batch: casesCsv, out, jobs: 1 }, 'en', quiet);
+    const first = await readFile(out, 'utf8');
+    // Simulate an interrupted run: only the header and the first case's row were written.
+    await writeFile(out, first.split('\n').slice(0, 2).join('\n') + '\n');
+
+    const again = streams();
+    const summary = await extractCommand({ batch: casesCsv, out, jobs: 1, resume: true }, 'en', again);
+    expect(summary.failed).toBe(1);
+    expect(again.stderr.text).toContain('[1/3] brain1_image.nrrd: kept from the earlier run');
+    expect(again.stderr.text).toContain('[2/3] brain2_image.nrrd: done');
+    expect(await readFile(out, 'utf8')).toBe(first);
+  });
+
+  it('rejects --resume into other columns', async () => {
+    const out = join(folder, 'results-other.csv');
+    await writeFile(out, 'Image,Mask,something_else\n');
+    await expect(
+      extractCommand({ batch: casesCsv, out, jobs: 1, resume: true }, 'en', streams()),
+    ).rejects.toMatchObject({ code: 'ERR_REQUEST_INVALID' });
+    expect(await readFile(out, 'utf8')).toBe('Image,Mask,something_else\n');
+  });
 });

@@ -11,6 +11,7 @@ import { readBatchCases, runBatch, defaultJobs, type BatchCase } from '../extrac
 import { caseColumns, extractCase, recordKeys, type CaseOutcome } from '../extract-case.js';
 import { cellText, csvRow, recordObject, recordRow } from '../extract-format.js';
 import { extractSettings, loadParams } from '../extract-params.js';
+import { reusableOutcomes } from '../extract-resume.js';
 import { message, type Locale } from '../messages.js';
 
 export interface ExtractOptions {
@@ -24,6 +25,7 @@ export interface ExtractOptions {
   readonly timings?: boolean;
   readonly out?: string;
   readonly jobs?: number;
+  readonly resume?: boolean;
 }
 
 /** Streams the command writes to: results (when no --out) and progress for people. */
@@ -104,21 +106,31 @@ async function extractBatch(
   const caseNames = uniqueColumns(cases);
   const columns = [...caseNames, ...recordKeys(), 'error_code', 'error_message'];
 
+  const reused =
+    options.resume === true
+      ? await reusableOutcomes(options.out, columns, caseNames, cases)
+      : new Map<number, CaseOutcome>();
   const output = await open(options.out, 'w');
   const progress = progressReporter(cases, locale, streams.stderr);
   let failed = 0;
   let firstFailureCode: ErrorCode | null = null;
   try {
     await output.write(csvRow(columns));
-    await runBatch(cases, settings, options.jobs ?? defaultJobs(), async (index, outcome) => {
-      if (!outcome.ok) {
-        failed++;
-        // Outcome codes come from Nqo1Error or describeError, so they are error codes.
-        firstFailureCode ??= outcome.code as ErrorCode;
-      }
-      await output.write(rowOf(columns, cases[index]!, outcome));
-      progress(index, outcome);
-    });
+    await runBatch(
+      cases,
+      settings,
+      options.jobs ?? defaultJobs(),
+      async (index, outcome) => {
+        if (!outcome.ok) {
+          failed++;
+          // Outcome codes come from Nqo1Error or describeError, so they are error codes.
+          firstFailureCode ??= outcome.code as ErrorCode;
+        }
+        await output.write(rowOf(columns, cases[index]!, outcome));
+        progress(index, outcome);
+      },
+      reused,
+    );
   } finally {
     await output.close();
   }
@@ -164,7 +176,7 @@ function progressReporter(
     done++;
     const name = basename(cases[index]!.columns.get('Image') ?? `line ${cases[index]!.line}`);
     const status = outcome.ok
-      ? message(locale, 'extractOk')
+      ? message(locale, outcome.reused === true ? 'extractReused' : 'extractOk')
       : message(locale, 'extractFailed', { code: outcome.code });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const line = message(locale, 'extractProgress', {
