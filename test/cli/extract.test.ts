@@ -192,6 +192,19 @@ describe('extract, one case', () => {
     expect(pythonFloat(Number.NaN)).toBe('nan');
   });
 
+  it('rejects options of the other mode', async () => {
+    await expect(extractCommand({ ...BRAIN1, jobs: 2 }, 'en', streams())).rejects.toMatchObject({
+      code: 'ERR_REQUEST_INVALID',
+      message: expect.stringContaining('--jobs applies only with --batch') as unknown,
+    });
+    await expect(
+      extractCommand({ batch: 'cases.csv', out: 'results.csv', timings: true }, 'en', streams()),
+    ).rejects.toMatchObject({
+      code: 'ERR_REQUEST_INVALID',
+      message: expect.stringContaining('--timings applies only to one case') as unknown,
+    });
+  });
+
   it('rejects --params without loader', async () => {
     await expect(extractCommand({ ...BRAIN1, params: 'Params.yaml' }, 'en', streams())).rejects.toMatchObject(
       {

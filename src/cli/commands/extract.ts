@@ -50,6 +50,7 @@ export async function extractCommand(
   locale: Locale,
   streams: ExtractStreams,
 ): Promise<ExtractSummary> {
+  checkOptionMix(options);
   const settings = extractSettings(await loadParams(options.params), options.label);
   if (options.batch !== undefined) return extractBatch(options.batch, options, settings, locale, streams);
 
@@ -87,6 +88,27 @@ export async function extractCommand(
   if (options.out === undefined) streams.stdout.write(text);
   else await writeFile(options.out, text);
   return { count: 1, failed: 0, firstFailureCode: null };
+}
+
+/** Rejects options that belong to the other mode (one case or batch), instead of ignoring them. */
+function checkOptionMix(options: ExtractOptions): void {
+  const batchOnly = [options.jobs !== undefined && '--jobs', options.resume === true && '--resume'];
+  const caseOnly = [
+    options.image !== undefined && '--image',
+    options.mask !== undefined && '--mask',
+    options.timings === true && '--timings',
+  ];
+  const misplaced = (options.batch === undefined ? batchOnly : caseOnly).filter(
+    (name): name is string => name !== false,
+  );
+  if (misplaced.length === 0) return;
+  const subject = `${misplaced.join(' and ')} ${misplaced.length === 1 ? 'applies' : 'apply'}`;
+  throw new Nqo1Error(
+    'ERR_REQUEST_INVALID',
+    options.batch === undefined
+      ? `${subject} only with --batch. Add --batch CASES.csv, or remove it.`
+      : `${subject} only to one case, not with --batch. Remove it, or drop --batch.`,
+  );
 }
 
 async function extractBatch(
