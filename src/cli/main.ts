@@ -1,14 +1,15 @@
 /**
- * The `nqo1-cds` command line: score, calibrate, demo and serve. Errors of the product print one
+ * The `nqo1-cds` command line: score, calibrate, demo, extract and serve. Errors of the product print one
  * line with their code and fix and give exit code 1; a wrong command line gives exit code 2.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 import { errorCodeText } from '../error-text.js';
-import { describeError, isNqo1Error, type ErrorCode } from '../errors.js';
+import { Nqo1Error, describeError, isNqo1Error, type ErrorCode } from '../errors.js';
 import { ENGINE_VERSION } from '../version.js';
 import { calibrateCommand } from './commands/calibrate.js';
 import { demoCommand } from './commands/demo.js';
+import { extractCommand, type ExtractOptions } from './commands/extract.js';
 import { scoreCommand } from './commands/score.js';
 import { serveCommand } from './commands/serve.js';
 import { message, resolveLocale } from './messages.js';
@@ -46,6 +47,23 @@ function positiveInteger(value: string): number {
     throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
   }
   return parsed;
+}
+
+/** Parses `--jobs`: a whole number of parallel cases from 1 to 256. */
+function parseJobs(value: string): number {
+  const jobs = Number(value);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) {
+    throw new InvalidArgumentError(`expected an integer from 1 to 256, got "${value}"`);
+  }
+  return jobs;
+}
+
+/** Parses `--format` of extract: json or csv. */
+function parseFormat(value: string): 'json' | 'csv' {
+  if (value !== 'json' && value !== 'csv') {
+    throw new InvalidArgumentError(`expected json or csv, got "${value}"`);
+  }
+  return value;
 }
 
 /** Parses `--lang`: English or Simplified Chinese, with the usual spellings of each. */
@@ -154,6 +172,53 @@ function buildProgram(): Command {
     )
     .action(async (options: { out: string }) => {
       await demoCommand(options, locale(), process.stdout);
+    });
+
+  program
+    .command('extract')
+    .description(
+      'compute every radiomic feature of one case, or of a batch, with pyradiomics output keys and layout',
+    )
+    .option('--image <path>', 'image of one case: NRRD, NIfTI or a folder of one DICOM CT series')
+    .option('--mask <path>', 'mask of one case: NRRD or NIfTI label map, DICOM SEG or RTSTRUCT, or .seg.nrrd')
+    .option(
+      '--batch <cases.csv>',
+      'CSV in pyradiomics batch layout: columns Image and Mask, optional Label; paths relative to the CSV',
+    )
+    .option('--params <file.yaml>', 'pyradiomics parameter file (not readable yet in this release)')
+    .option('--label <value>', 'label value of the region in a label map (default 1)', parseLabel)
+    .option('--segment <number|label>', 'segment of a SEG or .seg.nrrd, or ROI of an RTSTRUCT')
+    .option(
+      '--format <format>',
+      'output of one case: json (default) or csv; a batch always writes CSV',
+      parseFormat,
+    )
+    .option('--timings', 'add the milliseconds of each feature class, file reading excluded (one case)')
+    .option(
+      '--out <file>',
+      'write the result to this file instead of standard output (required with --batch)',
+    )
+    .option(
+      '--jobs <n>',
+      'cases extracted in parallel in a batch (default: number of cores - 1, at least 1)',
+      parseJobs,
+    )
+    .option(
+      '--resume',
+      'keep the successful rows of an earlier run in --out and extract only the other cases',
+    )
+    .action(async (options: ExtractOptions) => {
+      const summary = await extractCommand(options, locale(), {
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
+      if (summary.failed > 0) {
+        throw new Nqo1Error(
+          summary.firstFailureCode ?? 'ERR_INTERNAL',
+          `${summary.failed} of ${summary.count} cases failed. Their rows in ${options.out ?? 'the output'} ` +
+            'carry error_code and error_message; fix those cases and run the batch again.',
+        );
+      }
     });
 
   program

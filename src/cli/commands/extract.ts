@@ -1,0 +1,224 @@
+/**
+ * `nqo1-cds extract`: every registered radiomic feature of one case, or of a batch of cases, with
+ * pyradiomics' output keys and layout, so scripts written for `pyradiomics` read the results.
+ */
+import { open, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { Nqo1Error, type ErrorCode } from '../../errors.js';
+import { readBatchCases, runBatch, defaultJobs, type BatchCase } from '../extract-batch.js';
+import { caseColumns, extractCase, recordKeys, type CaseOutcome } from '../extract-case.js';
+import { cellText, csvRow, recordObject, recordRow } from '../extract-format.js';
+import { extractSettings, loadParams } from '../extract-params.js';
+import { reusableOutcomes } from '../extract-resume.js';
+import { message, type Locale } from '../messages.js';
+
+export interface ExtractOptions {
+  readonly image?: string;
+  readonly mask?: string;
+  readonly batch?: string;
+  readonly params?: string;
+  readonly label?: number;
+  readonly segment?: string;
+  readonly format?: 'json' | 'csv';
+  readonly timings?: boolean;
+  readonly out?: string;
+  readonly jobs?: number;
+  readonly resume?: boolean;
+}
+
+/** Streams the command writes to: results (when no --out) and progress for people. */
+export interface ExtractStreams {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean };
+}
+
+/** Summary of a run: the number of cases, the number that failed and the code of the first failure. */
+export interface ExtractSummary {
+  readonly count: number;
+  readonly failed: number;
+  readonly firstFailureCode: ErrorCode | null;
+}
+
+/**
+ * Runs the command. A failed single case throws; a failed batch case is counted and reported in its
+ * row, and the batch goes on.
+ */
+export async function extractCommand(
+  options: ExtractOptions,
+  locale: Locale,
+  streams: ExtractStreams,
+): Promise<ExtractSummary> {
+  checkOptionMix(options);
+  const settings = extractSettings(await loadParams(options.params), options.label);
+  if (options.batch !== undefined) return extractBatch(options.batch, options, settings, locale, streams);
+
+  if (options.image === undefined || options.mask === undefined) {
+    throw new Nqo1Error(
+      'ERR_REQUEST_INVALID',
+      'extract needs --image and --mask for one case, or --batch CASES.csv --out RESULTS.csv for many.',
+    );
+  }
+  const { record, timings } = await extractCase(
+    {
+      image: options.image,
+      mask: options.mask,
+      label: settings.label,
+      ...(options.segment === undefined ? {} : { segment: options.segment }),
+    },
+    settings,
+  );
+  const full = new Map([...caseColumns(options.image, options.mask), ...record]);
+
+  let text: string;
+  if (options.format === 'csv') {
+    const timingEntries = options.timings === true ? Object.entries(timings) : [];
+    const columns = [...full.keys(), ...timingEntries.map(([key]) => `timings_${key}`)];
+    const cells = [
+      ...[...full].map(([key, value]) => cellText(key, value)),
+      ...timingEntries.map(([, ms]) => String(ms)),
+    ];
+    text = csvRow(columns) + csvRow(cells);
+  } else {
+    const object = recordObject(full);
+    text = `${JSON.stringify(options.timings === true ? { ...object, timings } : object)}\n`;
+  }
+
+  if (options.out === undefined) streams.stdout.write(text);
+  else await writeFile(options.out, text);
+  return { count: 1, failed: 0, firstFailureCode: null };
+}
+
+/** Rejects options that belong to the other mode (one case or batch), instead of ignoring them. */
+function checkOptionMix(options: ExtractOptions): void {
+  const batchOnly = [options.jobs !== undefined && '--jobs', options.resume === true && '--resume'];
+  const caseOnly = [
+    options.image !== undefined && '--image',
+    options.mask !== undefined && '--mask',
+    options.timings === true && '--timings',
+  ];
+  const misplaced = (options.batch === undefined ? batchOnly : caseOnly).filter(
+    (name): name is string => name !== false,
+  );
+  if (misplaced.length === 0) return;
+  const subject = `${misplaced.join(' and ')} ${misplaced.length === 1 ? 'applies' : 'apply'}`;
+  throw new Nqo1Error(
+    'ERR_REQUEST_INVALID',
+    options.batch === undefined
+      ? `${subject} only with --batch. Add --batch CASES.csv, or remove it.`
+      : `${subject} only to one case, not with --batch. Remove it, or drop --batch.`,
+  );
+}
+
+async function extractBatch(
+  batchPath: string,
+  options: ExtractOptions,
+  settings: Parameters<typeof runBatch>[1],
+  locale: Locale,
+  streams: ExtractStreams,
+): Promise<ExtractSummary> {
+  if (options.out === undefined) {
+    throw new Nqo1Error('ERR_REQUEST_INVALID', 'extract --batch needs --out RESULTS.csv for the results.');
+  }
+  if (options.format === 'json') {
+    throw new Nqo1Error('ERR_REQUEST_INVALID', 'extract --batch writes CSV only; leave out --format json.');
+  }
+  const cases = await readBatchCases(batchPath, settings.label);
+  const caseNames = uniqueColumns(cases);
+  const columns = [...caseNames, ...recordKeys(), 'error_code', 'error_message'];
+
+  const reused =
+    options.resume === true
+      ? await reusableOutcomes(options.out, columns, caseNames, cases)
+      : new Map<number, CaseOutcome>();
+  const output = await open(options.out, 'w');
+  const progress = progressReporter(cases, locale, streams.stderr);
+  let failed = 0;
+  let firstFailureCode: ErrorCode | null = null;
+  try {
+    await output.write(csvRow(columns));
+    await runBatch(
+      cases,
+      settings,
+      options.jobs ?? defaultJobs(),
+      async (index, outcome) => {
+        if (!outcome.ok) {
+          failed++;
+          // Outcome codes come from Nqo1Error or describeError, so they are error codes.
+          firstFailureCode ??= outcome.code as ErrorCode;
+        }
+        await output.write(rowOf(columns, cases[index]!, outcome));
+        progress(index, outcome);
+      },
+      reused,
+    );
+  } finally {
+    await output.close();
+  }
+
+  streams.stderr.write(
+    `${message(locale, 'extractSummary', { ok: cases.length - failed, count: cases.length, failed, path: options.out })}\n`,
+  );
+  return { count: cases.length, failed, firstFailureCode };
+}
+
+/** Case columns of the output: the union of the input headers, in first-seen order. */
+function uniqueColumns(cases: readonly BatchCase[]): string[] {
+  const names = new Set<string>();
+  for (const batchCase of cases) for (const name of batchCase.columns.keys()) names.add(name);
+  return [...names];
+}
+
+function rowOf(columns: readonly string[], batchCase: BatchCase, outcome: CaseOutcome): string {
+  const values = new Map<string, string | number | readonly number[] | Readonly<Record<string, unknown>>>(
+    batchCase.columns,
+  );
+  if (outcome.ok) {
+    for (const [key, value] of outcome.record) values.set(key, value);
+  } else {
+    values.set('error_code', outcome.code);
+    values.set('error_message', outcome.message);
+  }
+  return recordRow(columns, values);
+}
+
+/**
+ * Returns a reporter for finished cases: a bar redrawn in place when `stderr` is a terminal,
+ * otherwise one line per case.
+ */
+function progressReporter(
+  cases: readonly BatchCase[],
+  locale: Locale,
+  stderr: ExtractStreams['stderr'],
+): (index: number, outcome: CaseOutcome) => void {
+  const started = performance.now();
+  let done = 0;
+  return (index, outcome) => {
+    done++;
+    const name = basename(cases[index]!.columns.get('Image') ?? `line ${cases[index]!.line}`);
+    const status = outcome.ok
+      ? message(locale, outcome.reused === true ? 'extractReused' : 'extractOk')
+      : message(locale, 'extractFailed', { code: outcome.code });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    const line = message(locale, 'extractProgress', {
+      index: index + 1,
+      count: cases.length,
+      name,
+      status,
+      seconds,
+    });
+    if (stderr.isTTY !== true) {
+      stderr.write(`${line}\n`);
+      return;
+    }
+    // On a terminal: failures keep their line, and one bar is redrawn below them.
+    if (!outcome.ok) stderr.write(`\r\x1b[K${line}\n`);
+    const width = 30;
+    const filled = Math.round((width * done) / cases.length);
+    stderr.write(
+      `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${cases.length}  ${seconds} s`,
+    );
+    if (done === cases.length) stderr.write('\n');
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Child process of `nqo1-cds extract --batch`: extracts the cases its parent sends, one at a time,
+ * and sends back the record or the error of each. Messages use the `advanced` serialisation, so
+ * Maps and NaN arrive intact.
+ */
+import { describeError } from '../errors.js';
+import type { RadiomicsSettings } from '../radiomics/settings.js';
+import { extractCase, type CaseOutcome, type ExtractCaseInput } from './extract-case.js';
+
+/** A case sent to a worker: its position in the batch, what to read and the settings. */
+export interface WorkerRequest {
+  readonly index: number;
+  readonly input: ExtractCaseInput;
+  readonly settings: RadiomicsSettings;
+}
+
+/** Extracts one case and describes the outcome without throwing. */
+export async function runCase(input: ExtractCaseInput, settings: RadiomicsSettings): Promise<CaseOutcome> {
+  try {
+    const { record } = await extractCase(input, settings);
+    return { ok: true, record };
+  } catch (error) {
+    const { code, message } = describeError(error);
+    return { ok: false, code, message };
+  }
+}
+
+if (process.send !== undefined) {
+  process.on('message', (request: WorkerRequest) => {
+    void runCase(request.input, request.settings).then((outcome) => {
+      process.send?.({ index: request.index, outcome });
+    });
+  });
+}
