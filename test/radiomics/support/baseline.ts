@@ -12,7 +12,7 @@ export const PYRADIOMICS_DIR = new URL('../../../../shared/data/radiomics/pyradi
 export const BASELINE_DIR = new URL('baseline/', PYRADIOMICS_DIR);
 
 /** Splits one CSV line, honouring double-quoted fields. */
-function splitCsvLine(line: string): string[] {
+export function splitCsvLine(line: string): string[] {
   const cells: string[] = [];
   let cell = '';
   let quoted = false;
