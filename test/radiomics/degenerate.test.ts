@@ -14,6 +14,7 @@ import { MAX_GRAY_LEVELS } from '../../src/radiomics/discretise.js';
 import { computeFeatures } from '../../src/radiomics/extract.js';
 import { FEATURE_REGISTRY } from '../../src/radiomics/registry.js';
 import { extractRoi } from '../../src/radiomics/roi.js';
+import { MAX_MATRIX_CELLS } from '../../src/radiomics/texture.js';
 import { parseRadiomicsSettings, type RadiomicsSettingsInput } from '../../src/radiomics/settings.js';
 import { configurationSettings, loadCase, parseCNumber, readBaseline } from './support/baseline.js';
 import { makeGrid, makeImage, makeMask } from './support/volumes.js';
@@ -518,6 +519,28 @@ describe('too many gray levels', () => {
     expect(error.code).toBe('ERR_TOO_MANY_GRAY_LEVELS');
     expect(error.message).toContain('binCount 20000');
     expect(error.message).toContain(`limit of ${MAX_GRAY_LEVELS}`);
+  });
+
+  it('GLCM over the cell limit: throws before allocating, first order still works', () => {
+    // 21×10×10 voxels with the distinct values 0..2099 at binWidth 1: 2100 occupied levels, within the
+    // level limit, but the GLCM would need 2100² × 13 directions = 57 330 000 cells.
+    const many = volume([21, 10, 10], (i, j, k) => i + 21 * (j + 10 * k));
+    const started = performance.now();
+    const error = thrownBy(() =>
+      computeFeatures(many.image, many.mask, ['original_glcm_Contrast'], settings({ binWidth: 1 })),
+    );
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(error.code).toBe('ERR_TOO_MANY_GRAY_LEVELS');
+    expect(error.message).toContain('57330000 cells');
+    expect(error.message).toContain(`limit of ${MAX_MATRIX_CELLS}`);
+
+    const firstOrder = computeFeatures(
+      many.image,
+      many.mask,
+      ['original_firstorder_Range'],
+      settings({ binWidth: 1 }),
+    );
+    expect(firstOrder['original_firstorder_Range']).toBe(2099);
   });
 
   it('exactly the limit is accepted, one more is rejected', () => {
