@@ -25,11 +25,13 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 
 import { isNqo1Error } from '../../src/errors.js';
+import { readNifti } from '../../src/imaging/nifti.js';
 import { computeFeatures } from '../../src/radiomics/extract.js';
 import { loadPyradiomicsParams, type PyradiomicsParams } from '../../src/radiomics/params-yaml.js';
 import { FEATURE_REGISTRY } from '../../src/radiomics/registry.js';
 import {
   BENCHMARK_DIR,
+  IBSI_DIR,
   loadPhantom,
   readPhantomMapping,
   readPhantomReferences,
@@ -247,6 +249,21 @@ describe('IBSI digital phantom', () => {
         'shape.SphericalDisproportion',
       ].sort(),
     );
+  });
+
+  it('NRRD phantom equals the IBSI NIfTI', () => {
+    // The references belong to the phantom the IBSI distributes as NIfTI. The benchmark's ASCII NRRD
+    // must contain the same 80 voxels in the same order, on the same 2 mm grid.
+    const folder = new URL('ibsi_1_digital_phantom/nifti/', IBSI_DIR);
+    const niftiImage = readNifti(readFileSync(new URL('image/phantom.nii.gz', folder)));
+    const niftiMask = readNifti(readFileSync(new URL('mask/mask.nii.gz', folder)));
+    expect([...niftiImage.grid.dimensions]).toEqual([5, 4, 4]);
+    expect([...image.grid.dimensions]).toEqual([5, 4, 4]);
+    expect([...niftiImage.grid.spacingMm]).toEqual([2, 2, 2]);
+    expect([...image.grid.spacingMm]).toEqual([2, 2, 2]);
+    expect([...niftiImage.voxels]).toEqual([...image.voxels]);
+    expect([...niftiMask.voxels]).toEqual([...mask.voxels]);
+    expect(mask.voxels.filter((value) => value === 1).length).toBe(VOXEL_COUNT);
   });
 
   it('loaded settings: binWidth 1, shift 0', () => {
