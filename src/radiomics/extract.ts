@@ -56,7 +56,13 @@ export function computeFeatures(
     glszm: once((): Glszm => buildGlszm(texture)),
     ngtdm: once((): Ngtdm => buildNgtdm(texture, settings.distances)),
     // Shape reads only the label mask and the spacing, before any resegmentation (pyradiomics default).
-    shape: once(() => prepareShape(roi)),
+    shape: once(() =>
+      prepareShape(
+        prepared.resegmentedMask === prepared.mask
+          ? roi
+          : extractRoi(prepared.image, prepared.mask, settings),
+      ),
+    ),
   };
 
   const values: Record<string, number> = {};

@@ -11,7 +11,7 @@
  */
 
 import { buildOffsets } from './angles.js';
-import { occupiedLevels, type TextureInput } from './texture.js';
+import { grayLevelVariance as levelVariance, occupiedLevels, type TextureInput } from './texture.js';
 
 const EPSILON = 2.220446049250313e-16;
 
@@ -169,9 +169,7 @@ export function dependenceNonUniformityNormalized(gldm: Gldm): number {
  * IBSI 1PFV. A flat ROI gives 0.
  */
 export function grayLevelVariance(gldm: Gldm): number {
-  const nz = gldm.voxelCount;
-  const mean = weightedSum(gldm, (i) => i / nz);
-  return weightedSum(gldm, (i) => ((i - mean) * (i - mean)) / nz);
+  return levelVariance(gldm.grayLevels, gldm.counts, gldm.dependences.length, gldm.voxelCount);
 }
 
 /**

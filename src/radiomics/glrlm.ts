@@ -17,7 +17,13 @@
 
 import { Nqo1Error } from '../errors.js';
 import { buildOffsets, type Offset } from './angles.js';
-import { MAX_MATRIX_CELLS, occupiedLevels, offsetLengthMm, type TextureInput } from './texture.js';
+import {
+  grayLevelVariance as levelVariance,
+  MAX_MATRIX_CELLS,
+  occupiedLevels,
+  offsetLengthMm,
+  type TextureInput,
+} from './texture.js';
 
 const EPSILON = 2.220446049250313e-16;
 
@@ -258,10 +264,7 @@ export function runPercentage(glrlm: Glrlm): number {
  * `original_glrlm_GrayLevelVariance`, IBSI 8CE5. A flat ROI gives 0.
  */
 export function grayLevelVariance(glrlm: Glrlm): number {
-  return meanOverAngles(glrlm, (m, nr) => {
-    const mean = weightedSum(glrlm, m, (i) => i / nr);
-    return weightedSum(glrlm, m, (i) => ((i - mean) * (i - mean)) / nr);
-  });
+  return meanOverAngles(glrlm, (m, nr) => levelVariance(glrlm.grayLevels, m, glrlm.maxRunLength, nr));
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 
 import { buildOffsets } from './angles.js';
-import { occupiedLevels, type TextureInput } from './texture.js';
+import { grayLevelVariance as levelVariance, occupiedLevels, type TextureInput } from './texture.js';
 
 const EPSILON = 2.220446049250313e-16;
 
@@ -197,9 +197,7 @@ export function zonePercentage(glszm: Glszm): number {
  * IBSI BYLV. Flat ROI: 0.
  */
 export function grayLevelVariance(glszm: Glszm): number {
-  const nz = glszm.zoneCount;
-  const mean = weightedSum(glszm, (i) => i / nz);
-  return weightedSum(glszm, (i) => ((i - mean) * (i - mean)) / nz);
+  return levelVariance(glszm.grayLevels, glszm.counts, glszm.zoneSizes.length, glszm.zoneCount);
 }
 
 /**

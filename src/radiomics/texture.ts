@@ -94,3 +94,28 @@ export function occupiedLevels(histogram: Float64Array): { levels: Float64Array;
  * server process, which means a setting produced far too many gray levels or an absurdly large box.
  */
 export const MAX_MATRIX_CELLS = 50_000_000;
+
+/**
+ * Computes the Gray Level Variance of a matrix with one row per gray level: p_i = (Σ_j P(i, j)) / total,
+ * μ = Σ p_i·i, result Σ p_i (i − μ)². Each row is summed before dividing, as pyradiomics does with its
+ * marginals, so a single gray level gives p = 1 and exactly 0 (cell-by-cell weighting left about 1e-32).
+ */
+export function grayLevelVariance(
+  levels: Float64Array,
+  counts: Float64Array,
+  columns: number,
+  total: number,
+): number {
+  const probabilities = new Float64Array(levels.length);
+  for (let row = 0; row < levels.length; row++) {
+    let marginal = 0;
+    for (let column = 0; column < columns; column++) marginal += counts[row * columns + column]!;
+    probabilities[row] = marginal / total;
+  }
+
+  let mean = 0;
+  for (let row = 0; row < levels.length; row++) mean += probabilities[row]! * levels[row]!;
+  let variance = 0;
+  for (let row = 0; row < levels.length; row++) variance += probabilities[row]! * (levels[row]! - mean) ** 2;
+  return variance;
+}

@@ -8,8 +8,13 @@
  * compared with that bound plus 1e-14·|e| for our own rounding. Full-precision cells use relative
  * error ≤ 1e-9.
  *
- * Columns. Only the default columns (brain1, brain2, lung1) are compared. The `_resampling` columns need
- * B-spline resampling to 2 mm, which the engine does not implement, so they are skipped.
+ * Columns. Every column is compared: the default columns (brain1, brain2, lung1) and the `_resampling`
+ * columns (nearest-neighbour mask resampled to 2 mm). The settings of each column are every setting of
+ * its configuration in baseline_configurations.json, read by the engine's parser, and the values come
+ * from computeFeatures, so resampling runs through the same preprocessing as the other classes.
+ * The configurations without shape (2d, FBN, combined, flatRegion, normalization, resegmentation) must
+ * give the default column's values, because shape reads the mask before resegmentation and ignores
+ * intensities, binning and texture settings.
  *
  * Out-of-date cells. The shared data README lists the current pyradiomics values for four brain1
  * cells, and those are used here instead of the CSV.
@@ -34,7 +39,16 @@ import { meshDiameters, meshVertices } from '../../src/radiomics/mesh-diameters.
 import { FEATURE_REGISTRY, type ClassInputs } from '../../src/radiomics/registry.js';
 import { parseRadiomicsSettings } from '../../src/radiomics/settings.js';
 import * as shape from '../../src/radiomics/shape.js';
-import { columnSettings, loadCase, parseCNumber, PYRADIOMICS_DIR, readBaseline } from './support/baseline.js';
+import {
+  columnSettings,
+  CONFIGURATION_NAMES,
+  configurationOfColumn,
+  configurationSettings,
+  loadCase,
+  parseCNumber,
+  PYRADIOMICS_DIR,
+  readBaseline,
+} from './support/baseline.js';
 import { makeGrid, makeImage, makeMask } from './support/volumes.js';
 
 const FULL_PRECISION_RELATIVE = 1e-9;
@@ -83,13 +97,16 @@ describe('shape against the pyradiomics baselines', () => {
   const baselineNames = [...table.keys()].filter((name) => name.startsWith('original_shape_'));
   const current = currentBrain1Values();
 
-  it('skips only the resampling columns', () => {
-    // Resampling to 2 mm with a B-spline is not implemented in the engine.
-    const columns = [...table.get('diagnostics_Configuration_TestCase')!.keys()];
-    expect(columns.filter((column) => !column.endsWith('_resampling'))).toEqual([
+  const columns = [...table.get('diagnostics_Configuration_TestCase')!.keys()];
+
+  it('has default and resampling columns', () => {
+    expect(columns).toEqual([
       'brain1',
+      'brain1_resampling',
       'brain2',
+      'brain2_resampling',
       'lung1',
+      'lung1_resampling',
     ]);
   });
 
@@ -113,27 +130,80 @@ describe('shape against the pyradiomics baselines', () => {
     lung1: loadLung1,
   };
 
-  for (const [caseName, load] of Object.entries(cases)) {
-    it(`${caseName}: every shape cell of the default column`, () => {
-      const { settings, unmodelled } = columnSettings(caseName, 'shape');
-      expect(unmodelled).toEqual({});
-      const { image, mask } = load();
-      const values = computeFeatures(image, mask, baselineNames, settings);
+  /** Asserts every shape cell of `column` (with the README's current brain1 values) against `values`. */
+  function expectColumn(column: string, values: Readonly<Record<string, number>>, label: string): void {
+    const expectedText = new Map(baselineNames.map((name) => [name, table.get(name)!.get(column)!]));
+    if (column === 'brain1') for (const [name, text] of current) expectedText.set(name, text);
 
-      const expectedText = new Map(baselineNames.map((name) => [name, table.get(name)!.get(caseName)!]));
-      if (caseName === 'brain1') for (const [name, text] of current) expectedText.set(name, text);
+    for (const [name, text] of expectedText) {
+      const expected = parseCNumber(text);
+      const difference = Math.abs(values[name]! - expected);
+      expect(difference, `${label} ${name}: ${values[name]} vs ${expected}`).toBeLessThanOrEqual(
+        tolerance(text),
+      );
+    }
+  }
 
-      const expected = new Map([...expectedText].map(([name, text]) => [name, parseCNumber(text)]));
-      const allowed = new Map([...expectedText].map(([name, text]) => [name, tolerance(text)]));
-      for (const name of baselineNames) {
-        const difference = Math.abs(values[name]! - expected.get(name)!);
-        expect(
-          difference,
-          `${caseName} ${name}: ${values[name]} vs ${expected.get(name)}`,
-        ).toBeLessThanOrEqual(allowed.get(name)!);
+  for (const column of columns) {
+    const caseName = column.split('_')[0] as keyof typeof cases;
+    const configuration = configurationOfColumn(column);
+
+    it(`${column}: every shape cell`, () => {
+      const settings = configurationSettings(configuration, 'shape')!;
+      if (configuration === 'resampling') expect(settings.resampledPixelSpacing).toEqual([2, 2, 2]);
+      const { image, mask } = cases[caseName]();
+      expectColumn(column, computeFeatures(image, mask, baselineNames, settings), column);
+    });
+  }
+
+  it('default columns: all settings modelled', () => {
+    for (const caseName of Object.keys(cases))
+      expect(columnSettings(caseName, 'shape').unmodelled).toEqual({});
+  });
+
+  const withoutShape = CONFIGURATION_NAMES.filter(
+    (name) =>
+      configurationSettings(name, 'shape') === undefined &&
+      configurationSettings(name, 'firstorder') !== undefined,
+  );
+  const textureOnly = CONFIGURATION_NAMES.filter(
+    (name) =>
+      configurationSettings(name, 'shape') === undefined && configurationSettings(name, 'glcm') !== undefined,
+  );
+
+  it('lists six configurations without shape', () => {
+    expect([...new Set([...withoutShape, ...textureOnly])].sort()).toEqual(
+      ['2d', 'FBN', 'combined', 'flatRegion', 'normalization', 'resegmentation'].sort(),
+    );
+  });
+
+  for (const caseName of ['brain1', 'brain2'] as const) {
+    it(`${caseName}: texture-only configurations, default shape`, () => {
+      const { image, mask } = cases[caseName]();
+      for (const configuration of new Set([...withoutShape, ...textureOnly])) {
+        const settings =
+          configurationSettings(configuration, 'firstorder') ?? configurationSettings(configuration, 'glcm')!;
+        const values = computeFeatures(image, mask, baselineNames, settings);
+        expectColumn(caseName, values, `${caseName} with ${configuration} settings`);
       }
     });
   }
+
+  it('brain1: shape ignores resegmentation', () => {
+    // Mean ± 1 σ keeps 62 % of the brain1 ROI, so firstorder uses fewer voxels, but shape reads the mask
+    // before resegmentation.
+    const { image, mask } = cases.brain1();
+    const settings = parseRadiomicsSettings({ resegmentRange: [-1, 1], resegmentMode: 'sigma' });
+    const values = computeFeatures(image, mask, [...baselineNames, 'original_firstorder_Minimum'], settings);
+    const defaults = computeFeatures(
+      image,
+      mask,
+      ['original_firstorder_Minimum'],
+      parseRadiomicsSettings({}),
+    );
+    expect(values['original_firstorder_Minimum']).toBeGreaterThan(defaults['original_firstorder_Minimum']!);
+    expectColumn('brain1', values, 'brain1 resegmented to mean ± 1 σ');
+  });
 });
 
 describe('shape of degenerate ROIs', () => {

@@ -12,7 +12,7 @@ export const PYRADIOMICS_DIR = new URL('../../../../shared/data/radiomics/pyradi
 export const BASELINE_DIR = new URL('baseline/', PYRADIOMICS_DIR);
 
 /** Splits one CSV line, honouring double-quoted fields. */
-function splitCsvLine(line: string): string[] {
+export function splitCsvLine(line: string): string[] {
   const cells: string[] = [];
   let cell = '';
   let quoted = false;
@@ -71,6 +71,27 @@ interface ConfigurationEntry {
 const configurations = JSON.parse(
   readFileSync(new URL('baseline_configurations.json', BASELINE_DIR), 'utf8'),
 ) as { configurations: Record<string, ConfigurationEntry[]> };
+
+/** Names of the configurations in baseline_configurations.json ('default', '2d', 'resampling', ...). */
+export const CONFIGURATION_NAMES: readonly string[] = Object.keys(configurations.configurations);
+
+/** Returns the configuration name of a baseline column: `brain1` → 'default', `brain1_2d` → '2d'. */
+export function configurationOfColumn(column: string): string {
+  const underscore = column.indexOf('_');
+  return underscore < 0 ? 'default' : column.slice(underscore + 1);
+}
+
+/**
+ * Parses every setting of configuration `name` for `featureClass` with the engine's own parser, with
+ * nothing left out (unlike {@link columnSettings}). Returns undefined when the configuration does not
+ * cover the class.
+ */
+export function configurationSettings(name: string, featureClass: string): RadiomicsSettings | undefined {
+  const entry = configurations.configurations[name]?.find((candidate) =>
+    candidate.classes.includes(featureClass),
+  );
+  return entry === undefined ? undefined : parseRadiomicsSettings(entry.settings);
+}
 
 /** Settings keys of the baseline configurations that this engine reads. */
 const ENGINE_KEYS = [
