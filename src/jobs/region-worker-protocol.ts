@@ -17,7 +17,12 @@ export interface RegionRequest {
 
 /** A thrown value reduced to what crosses the thread boundary. */
 export type SerialisedError =
-  | { readonly kind: 'nqo1'; readonly code: ErrorCode; readonly message: string; readonly details: ErrorDetails }
+  | {
+      readonly kind: 'nqo1';
+      readonly code: ErrorCode;
+      readonly message: string;
+      readonly details: ErrorDetails;
+    }
   | { readonly kind: 'other'; readonly name: string; readonly message: string };
 
 /** The reply of a worker thread to one {@link RegionRequest}. */

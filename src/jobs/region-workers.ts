@@ -99,8 +99,14 @@ export class RegionWorkerPool {
    *   thread crashed or the pool was closed.
    */
   async analyseCase(input: CaseInput): Promise<ScoreResult> {
-    const image: ImageVolume = { grid: input.image.grid, voxels: new Float64Array(await share(input.image.voxels)) };
-    const tumour: MaskVolume = { grid: input.tumour.grid, voxels: new Uint8Array(await share(input.tumour.voxels)) };
+    const image: ImageVolume = {
+      grid: input.image.grid,
+      voxels: new Float64Array(await share(input.image.voxels)),
+    };
+    const tumour: MaskVolume = {
+      grid: input.tumour.grid,
+      voxels: new Uint8Array(await share(input.tumour.voxels)),
+    };
     return analyseCaseAsync({ ...input, image, tumour }, (regionImage, tumourLabels, task) =>
       this.computeRegion(regionImage, tumourLabels, task),
     );
@@ -142,12 +148,16 @@ export class RegionWorkerPool {
   #spawn(): Worker {
     const worker = new Worker(this.#module.url);
     this.#workers.add(worker);
-    worker.on('message', (response: RegionResponse) => this.#settle(worker, response));
+    worker.on('message', (response: RegionResponse) => {
+      this.#settle(worker, response);
+    });
     worker.on('error', (error: Error) => {
       const code = (error as NodeJS.ErrnoException).code;
       this.#retire(worker, `${error.name}${code === undefined ? '' : ` ${code}`}`);
     });
-    worker.on('exit', (exitCode: number) => this.#retire(worker, `exit code ${exitCode}`));
+    worker.on('exit', (exitCode: number) => {
+      this.#retire(worker, `exit code ${exitCode}`);
+    });
     return worker;
   }
 
@@ -203,7 +213,8 @@ function closedError(task: RegionTask): Nqo1Error {
  */
 async function share(view: Float64Array | Uint8Array): Promise<SharedArrayBuffer> {
   const { buffer, byteOffset, byteLength } = view;
-  if (buffer instanceof SharedArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength) return buffer;
+  if (buffer instanceof SharedArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength)
+    return buffer;
 
   const shared = new SharedArrayBuffer(byteLength);
   const target = new Uint8Array(shared);

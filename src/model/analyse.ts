@@ -74,7 +74,10 @@ export function analyseCase(input: CaseInput): ScoreResult {
  * instance in a worker thread. Both regions start at once. When both fail, the tumour's error is
  * thrown, as `analyseCase` would throw it.
  */
-export async function analyseCaseAsync(input: CaseInput, computeRegion: RegionComputer): Promise<ScoreResult> {
+export async function analyseCaseAsync(
+  input: CaseInput,
+  computeRegion: RegionComputer,
+): Promise<ScoreResult> {
   const [tumourTask, periTask] = regionTasks(input.card);
   const [tumourOutcome, periOutcome] = await Promise.allSettled([
     computeRegion(input.image, input.tumour, tumourTask),
