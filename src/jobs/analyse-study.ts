@@ -62,8 +62,8 @@ export interface StudyAnalyserDeps {
   /** Clock for the result's `computedAt`; tests freeze it. */
   readonly now?: () => Date;
   /**
-   * Worker threads that compute the region features off the event loop; without a pool they are
-   * computed in this thread, which holds up the hooks meanwhile. The caller closes the pool.
+   * Worker threads that compute the region features off the event loop. Without a pool, the
+   * features are computed in this thread and hook calls wait meanwhile. The caller closes the pool.
    */
   readonly regionWorkers?: RegionWorkerPool;
 }

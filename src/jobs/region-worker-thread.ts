@@ -1,7 +1,7 @@
 /**
  * Entry module of a region worker thread: computes each {@link RegionRequest} its pool posts and
- * posts back the {@link RegionResponse}. One request at a time; the pool never sends a second one
- * before the reply to the first.
+ * posts back the {@link RegionResponse}. The pool sends a thread its next request only after the
+ * reply to the previous one, so requests never overlap.
  */
 import { parentPort } from 'node:worker_threads';
 

@@ -3,10 +3,10 @@
  * peritumoral region of a case in parallel, off the event loop that serves the CDS hooks.
  *
  * Memory: the image and the tumour label mask are copied once per case into SharedArrayBuffers,
- * which every worker reads without a further copy: 9 bytes per voxel (8 for the Float64 image, 1 for
- * the mask) on top of the caller's volumes, e.g. 0.71 GiB for a 512 × 512 × 300 CT, freed after the
- * case. Each worker then builds its binary region masks (1 to 3 bytes per voxel), as `analyseCase`
- * does in one thread. The copy runs in 16 MiB steps with a turn of the event loop between them, so
+ * which every worker reads without a further copy. The copies take 9 bytes per voxel (8 for the
+ * Float64 image, 1 for the mask) on top of the caller's volumes, e.g. 0.66 GiB for a 512 × 512 × 300
+ * CT, and are freed after the case. Each worker then builds its binary region masks (1 to 3 bytes
+ * per voxel), as `analyseCase` does in one thread. The copy runs in 16 MiB steps with a turn of the event loop between them, so
  * even a large series does not hold up a hook for long.
  *
  * A worker that crashes fails only the region it was computing, with ERR_INTERNAL; the pool starts
@@ -33,14 +33,14 @@ export interface WorkerModule {
 }
 
 export interface RegionWorkerPoolOptions {
-  /** Most worker threads running at once, at least 1. */
+  /** Maximum number of worker threads running at once, at least 1. */
   readonly size: number;
   /** Defaults to {@link defaultWorkerModule}; tests substitute a module that crashes. */
   readonly workerModule?: WorkerModule;
 }
 
 /**
- * The worker module next to this file: the compiled `.js` when this file runs from `dist/`, or the
+ * Returns the worker module next to this file: the compiled `.js` when this file runs from `dist/`, or the
  * `.ts` source loaded through tsx (a devDependency) when it runs from source, as under Vitest.
  */
 export function defaultWorkerModule(): WorkerModule {
@@ -50,7 +50,7 @@ export function defaultWorkerModule(): WorkerModule {
 }
 
 /**
- * A worker module that registers tsx's loader hooks in the worker thread and then imports the
+ * Builds a worker module that registers tsx's loader hooks in the worker thread and then imports the
  * TypeScript module `source`. On Node 20, `execArgv: ['--import', 'tsx']` runs tsx in the worker
  * but its hooks do not reach the worker's entry module, which then fails with
  * ERR_UNKNOWN_FILE_EXTENSION, so a small `data:` module does the two steps instead.

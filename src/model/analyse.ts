@@ -89,7 +89,7 @@ export async function analyseCaseAsync(
   return scoreRegions(input, tumourOutcome.value, periOutcome.value);
 }
 
-/** The tumour task, then the peritumoral task, each with the card's features of that region. */
+/** Lists the tumour task, then the peritumoral task, each with the card's features of that region. */
 function regionTasks(card: ModelCard): [RegionTask, RegionTask] {
   const settings = cardRadiomicsSettings(card);
   const task = (region: RegionName): RegionTask => ({

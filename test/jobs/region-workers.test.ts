@@ -11,7 +11,7 @@ const NO_REFERENCES = { studyInstanceUid: null, seriesInstanceUid: null, segment
 const COMPUTED_AT = new Date('2026-12-04T20:00:00Z');
 
 /**
- * A synthetic CT-like case: an image of pseudo-random values from −100 to 200 HU on an
+ * Builds a synthetic CT-like case: an image of pseudo-random values from −100 to 200 HU on an
  * `n × n × slices` grid of 0.8 × 0.8 × 1.25 mm voxels, and a spherical tumour of `radius` voxels
  * (in-plane) at its centre, labelled `label`.
  */
