@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Nqo1Error } from '../errors.js';
 import type { RadiomicsSettings } from '../radiomics/settings.js';
 import { splitCsvLine } from './case-list.js';
-import type { CaseOutcome, ExtractCaseInput } from './extract-case.js';
+import type { CaseOutcome, ExtractCaseInput, FeatureSelection } from './extract-case.js';
 import type { WorkerRequest } from './extract-worker.js';
 import { runCase } from './extract-worker.js';
 
@@ -117,13 +117,14 @@ function isRunnable(input: BatchCase['input']): input is ExtractCaseInput {
 }
 
 /**
- * Extracts every case, `jobs` at a time, and reports each outcome through `onOutcome` in input
- * order. With one job the cases run in this process, otherwise in `jobs` child processes. A case in
+ * Extracts the enabled `features` (every feature when undefined) of every case, `jobs` at a time,
+ * and reports each outcome through `onOutcome` in input order. With one job the cases run in this process, otherwise in `jobs` child processes. A case in
  * `reused` is reported with that outcome and not extracted.
  */
 export async function runBatch(
   cases: readonly BatchCase[],
   settings: RadiomicsSettings,
+  features: FeatureSelection | undefined,
   jobs: number,
   onOutcome: (index: number, outcome: CaseOutcome) => Promise<void> | void,
   reused: ReadonlyMap<number, CaseOutcome> = new Map(),
@@ -155,7 +156,7 @@ export async function runBatch(
 
   if (jobs <= 1 || runnable.length <= 1) {
     for (const index of runnable) {
-      await settle(index, await runCase(cases[index]!.input as ExtractCaseInput, settings));
+      await settle(index, await runCase(cases[index]!.input as ExtractCaseInput, settings, features));
     }
     return;
   }
@@ -165,6 +166,7 @@ export async function runBatch(
     index,
     input: cases[index]!.input as ExtractCaseInput,
     settings,
+    ...(features === undefined ? {} : { features }),
   });
   const workers = Array.from({ length: Math.min(jobs, queue.length) }, () =>
     runWorker(queue, requestOf, settle),

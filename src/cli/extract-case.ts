@@ -1,6 +1,6 @@
 /**
  * One case of `nqo1-cds extract`: read the image and mask, describe them as pyradiomics does and
- * compute every registered feature. The result is keyed and ordered like pyradiomics 3.x
+ * compute every registered feature, or those a parameter file's `featureClass` section enables. The result is keyed and ordered like pyradiomics 3.x
  * `RadiomicsFeatureExtractor.execute`: diagnostics first, then the feature classes in the order
  * shape, firstorder, glcm, gldm, glrlm, glszm, ngtdm, each class in ASCII order of feature names.
  *
@@ -27,6 +27,7 @@ import {
   type SampleType,
 } from '../radiomics/diagnostics.js';
 import { computeFeatures } from '../radiomics/extract.js';
+import type { PyradiomicsParams } from '../radiomics/params-yaml.js';
 import { FEATURE_REGISTRY } from '../radiomics/registry.js';
 import type { RadiomicsSettings } from '../radiomics/settings.js';
 import { ENGINE_VERSION } from '../version.js';
@@ -70,8 +71,17 @@ function asciiCompare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Every registered feature grouped by class, in pyradiomics' output order. */
-export function featureNamesByClass(): ReadonlyMap<string, readonly string[]> {
+/**
+ * Enabled feature classes (pyradiomics `featureClass`), each with its feature names without the
+ * `original_<class>_` prefix, or null for every feature of the class. A class not listed is off.
+ */
+export type FeatureSelection = PyradiomicsParams['featureClasses'];
+
+/**
+ * Lists the registered features grouped by class, in pyradiomics' output order: every feature, or
+ * only those `selection` enables.
+ */
+export function featureNamesByClass(selection?: FeatureSelection): ReadonlyMap<string, readonly string[]> {
   const groups = new Map<string, string[]>();
   for (const definition of FEATURE_REGISTRY.values()) {
     const group = groups.get(definition.featureClass) ?? [];
@@ -83,7 +93,26 @@ export function featureNamesByClass(): ReadonlyMap<string, readonly string[]> {
     return position < 0 ? CLASS_ORDER.length : position;
   };
   const classes = [...groups.keys()].sort((a, b) => rank(a) - rank(b) || asciiCompare(a, b));
-  return new Map(classes.map((name) => [name, [...(groups.get(name) ?? [])].sort(asciiCompare)]));
+  const ordered = classes.map((name): [string, string[]] => [
+    name,
+    [...(groups.get(name) ?? [])].sort(asciiCompare),
+  ]);
+  if (selection === undefined) return new Map(ordered);
+
+  const enabled = new Map<string, string[]>();
+  for (const [featureClass, names] of ordered) {
+    if (!Object.hasOwn(selection, featureClass)) continue;
+    const requested = (selection as Readonly<Record<string, readonly string[] | null | undefined>>)[
+      featureClass
+    ];
+    const prefix = `original_${featureClass}_`;
+    const selected =
+      requested === null || requested === undefined
+        ? names
+        : names.filter((name) => requested.includes(name.slice(prefix.length)));
+    if (selected.length > 0) enabled.set(featureClass, selected);
+  }
+  return enabled;
 }
 
 /** The settings as pyradiomics' `diagnostics_Configuration_Settings` shows them: every key written. */
@@ -157,15 +186,19 @@ export const DIAGNOSTIC_KEYS: readonly string[] = [
   'diagnostics_Mask-original_CenterOfMass',
 ];
 
-/** Every key of a record in output order: the diagnostics, then each class's features. */
-export function recordKeys(): string[] {
-  return [...DIAGNOSTIC_KEYS, ...[...featureNamesByClass().values()].flat()];
+/** Lists every key of a record in output order: the diagnostics, then each enabled class's features. */
+export function recordKeys(selection?: FeatureSelection): string[] {
+  return [...DIAGNOSTIC_KEYS, ...[...featureNamesByClass(selection).values()].flat()];
 }
 
-/** Reads one case and returns its pyradiomics-style record and the time of each step. */
+/**
+ * Reads one case and returns its pyradiomics-style record and the time of each step. The record has
+ * the features `selection` enables, or every registered feature without one.
+ */
 export async function extractCase(
   input: ExtractCaseInput,
   settings: RadiomicsSettings,
+  selection?: FeatureSelection,
 ): Promise<ExtractCaseResult> {
   const loaded = await loadCase(
     input.image,
@@ -212,7 +245,7 @@ export async function extractCase(
 
   // The loaded tumour mask is 0/1 whatever the label in the file, so the engine looks for 1.
   const engineSettings: RadiomicsSettings = { ...settings, label: 1 };
-  for (const [featureClass, names] of featureNamesByClass()) {
+  for (const [featureClass, names] of featureNamesByClass(selection)) {
     const classStarted = performance.now();
     const values = computeFeatures(loaded.image, loaded.tumour, names, engineSettings);
     for (const name of names) record.set(name, values[name]!);

@@ -5,19 +5,29 @@
  */
 import { describeError } from '../errors.js';
 import type { RadiomicsSettings } from '../radiomics/settings.js';
-import { extractCase, type CaseOutcome, type ExtractCaseInput } from './extract-case.js';
+import {
+  extractCase,
+  type CaseOutcome,
+  type ExtractCaseInput,
+  type FeatureSelection,
+} from './extract-case.js';
 
-/** A case sent to a worker: its position in the batch, what to read and the settings. */
+/** A case sent to a worker: its position in the batch, what to read, the settings and the enabled features. */
 export interface WorkerRequest {
   readonly index: number;
   readonly input: ExtractCaseInput;
   readonly settings: RadiomicsSettings;
+  readonly features?: FeatureSelection;
 }
 
 /** Extracts one case and describes the outcome without throwing. */
-export async function runCase(input: ExtractCaseInput, settings: RadiomicsSettings): Promise<CaseOutcome> {
+export async function runCase(
+  input: ExtractCaseInput,
+  settings: RadiomicsSettings,
+  features?: FeatureSelection,
+): Promise<CaseOutcome> {
   try {
-    const { record } = await extractCase(input, settings);
+    const { record } = await extractCase(input, settings, features);
     return { ok: true, record };
   } catch (error) {
     const { code, message } = describeError(error);
@@ -27,7 +37,7 @@ export async function runCase(input: ExtractCaseInput, settings: RadiomicsSettin
 
 if (process.send !== undefined) {
   process.on('message', (request: WorkerRequest) => {
-    void runCase(request.input, request.settings).then((outcome) => {
+    void runCase(request.input, request.settings, request.features).then((outcome) => {
       process.send?.({ index: request.index, outcome });
     });
   });

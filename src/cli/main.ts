@@ -185,7 +185,10 @@ function buildProgram(): Command {
       '--batch <cases.csv>',
       'CSV in pyradiomics batch layout: columns Image and Mask, optional Label; paths relative to the CSV',
     )
-    .option('--params <file.yaml>', 'pyradiomics parameter file (not readable yet in this release)')
+    .option(
+      '--params <file.yaml>',
+      'pyradiomics parameter file: its settings and the featureClass selection of features',
+    )
     .option('--label <value>', 'label value of the region in a label map (default 1)', parseLabel)
     .option('--segment <number|label>', 'segment of a SEG or .seg.nrrd, or ROI of an RTSTRUCT')
     .option(

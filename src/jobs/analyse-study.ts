@@ -29,8 +29,9 @@ import { DEFAULT_SERIES_LIMITS, readCtSeries, type ReadCtSeriesOptions } from '.
 import { prepareCodecs } from '../imaging/prepare-codecs.js';
 import { readRtStructMask, roiSelectionOf } from '../imaging/rtstruct.js';
 import { readSegMask, type SegmentSelection, type SegReadOptions } from '../imaging/seg.js';
-import { analyseCase } from '../model/analyse.js';
+import { analyseCase, type CaseInput } from '../model/analyse.js';
 import type { ModelCard } from '../model/card.js';
+import { DEFAULT_WORKER_THREADS, RegionWorkerPool } from './region-workers.js';
 import type { AnalyseStudy, AnalysisJob, AnalysisOutput } from './types.js';
 
 /** The DICOMweb operations the analyser uses; {@link DicomWebClient} implements them. */
@@ -60,7 +61,18 @@ export interface StudyAnalyserDeps {
   readonly segOptions?: Omit<SegReadOptions, keyof SegmentSelection>;
   /** Clock for the result's `computedAt`; tests freeze it. */
   readonly now?: () => Date;
+  /**
+   * Worker threads that compute the region features off the event loop. Without a pool, the
+   * features are computed in this thread and hook calls wait meanwhile. The caller closes the pool.
+   */
+  readonly regionWorkers?: RegionWorkerPool;
 }
+
+/** An {@link AnalyseStudy} that owns resources, such as worker threads, to release on shutdown. */
+export type ClosableAnalyseStudy = AnalyseStudy & {
+  /** Stops the analyser's worker threads; call after the queue has stopped. */
+  close(): Promise<void>;
+};
 
 /**
  * Creates the `analyse(job)` function that the analysis queue runs for each study.
@@ -124,7 +136,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       'images decoded',
     );
 
-    const result = analyseCase({
+    const caseInput: CaseInput = {
       image: series.volume,
       tumour,
       card: deps.modelCard,
@@ -135,7 +147,11 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       },
       warnings: series.warnings,
       computedAt: now(),
-    });
+    };
+    const result =
+      deps.regionWorkers === undefined
+        ? analyseCase(caseInput)
+        : await deps.regionWorkers.analyseCase(caseInput);
     log.info(
       {
         studyInstanceUid: study,
@@ -185,11 +201,17 @@ export interface StudyAnalyserConfig {
     /** Name of the environment variable holding the FHIR bearer token. */
     readonly bearerTokenEnv?: string | undefined;
   };
+  readonly jobs?: {
+    /** Worker threads for feature extraction; 0 computes on the event loop. */
+    readonly workerThreads: number;
+  };
 }
 
 /**
- * Creates the analyser with a {@link DicomWebClient} and, when `config.fhir` is present, a
- * {@link FhirWriteBack}, both checked against their allowlists before any connection.
+ * Creates the analyser with a {@link DicomWebClient}, a {@link FhirWriteBack} when `config.fhir`
+ * is present (both checked against their allowlists before any connection), and a pool of
+ * `config.jobs.workerThreads` worker threads ({@link DEFAULT_WORKER_THREADS} when `jobs` is absent)
+ * that its `close` stops.
  *
  * @throws Nqo1Error `ERR_URL_NOT_ALLOWED` for a base URL outside its allowlist; `ERR_CONFIG_INVALID`
  *   when the named bearer-token variable is unset.
@@ -199,7 +221,7 @@ export function createStudyAnalyserFromConfig(
   options: Omit<StudyAnalyserDeps, 'pacs' | 'writer'> & {
     readonly env?: Readonly<Record<string, string | undefined>>;
   },
-): AnalyseStudy {
+): ClosableAnalyseStudy {
   const pacs = new DicomWebClient({
     baseUrl: config.dicomweb.baseUrl,
     allowlist: config.dicomweb.allowedBaseUrls,
@@ -227,12 +249,16 @@ export function createStudyAnalyserFromConfig(
     });
   }
 
-  return createStudyAnalyser({
+  const workerThreads = config.jobs?.workerThreads ?? DEFAULT_WORKER_THREADS;
+  const regionWorkers = workerThreads === 0 ? undefined : new RegionWorkerPool({ size: workerThreads });
+  const analyse = createStudyAnalyser({
     ...options,
     pacs,
     ...(writer === undefined ? {} : { writer }),
     ...(config.imaging === undefined ? {} : imagingOptions(config.imaging)),
+    ...(regionWorkers === undefined ? {} : { regionWorkers }),
   });
+  return Object.assign(analyse, { close: async () => regionWorkers?.close() });
 }
 
 /** Maps the `imaging` configuration section onto the series and SEG reader options. */

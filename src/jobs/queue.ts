@@ -2,13 +2,12 @@
  * The in-process analysis queue of the embedded deployment. The queue's state lives in the result
  * store (pending rows), so `enqueue` is one idempotent insert and a restarted process resumes the
  * rows left pending or running. One worker loop runs the injected `analyse` function on one job at
- * a time (concurrency 1: feature extraction is CPU-bound and shares the event loop with the hook).
+ * a time (concurrency 1: an analysis is CPU-bound).
  *
- * LIMITATION: `analyse` runs on the event loop that serves the hooks, so a hook that arrives during
- * a synchronous step (DICOM decoding, feature extraction) waits for that step to end. The BR-RO
- * features of a 108,000-voxel ROI take about 0.2 s (test/radiomics/performance.test.ts), so hook
- * latency grows by up to that much while a study is analysed. Running `analyse` in a
- * `worker_threads` Worker or a separate worker process would remove the wait.
+ * LIMITATION: `analyse` runs on the event loop that serves the hooks. Feature extraction moves to
+ * worker threads when `jobs.workerThreads` ≥ 1 (`region-workers.ts`), but DICOM decoding and mask
+ * reading stay synchronous steps here, so a hook that arrives during them waits until they end.
+ * Running those steps in the worker threads too would remove the wait.
  */
 
 import type { Logger } from 'pino';

@@ -2,11 +2,15 @@
  * One case end to end inside the numeric core: tumour mask → peritumoral region → features of
  * each region → model score. Pure: volumes in, a {@link ScoreResult} out.
  */
-import { dilateMaskMm, ringMask } from '../imaging/dilate.js';
-import { countLabel, type ImageVolume, type MaskVolume } from '../imaging/volume.js';
-import { computeFeatures } from '../radiomics/extract.js';
+import type { ImageVolume, MaskVolume } from '../imaging/volume.js';
 import { DEFAULT_RADIOMICS_SETTINGS, type RadiomicsSettings } from '../radiomics/settings.js';
 import { ENGINE_VERSION } from '../version.js';
+import {
+  computeRegionFeatures,
+  type RegionFeatures,
+  type RegionName,
+  type RegionTask,
+} from './analyse-region.js';
 import type { ModelCard } from './card.js';
 import type { ScoreResult } from './result.js';
 import { scoreFeatures } from './score.js';
@@ -45,12 +49,12 @@ export function cardRadiomicsSettings(card: ModelCard): RadiomicsSettings {
   };
 }
 
-/** Builds the binary tumour mask (value 1) from the voxels that carry the card's label. */
-function binaryMask(mask: MaskVolume, label: number): MaskVolume {
-  const voxels = new Uint8Array(mask.voxels.length);
-  for (let index = 0; index < voxels.length; index++) voxels[index] = mask.voxels[index] === label ? 1 : 0;
-  return { grid: mask.grid, voxels };
-}
+/** Computes one region's features; {@link analyseCaseAsync} calls it once per region. */
+export type RegionComputer = (
+  image: ImageVolume,
+  tumourLabels: MaskVolume,
+  task: RegionTask,
+) => Promise<RegionFeatures>;
 
 /**
  * Computes the card's features on the tumour and peritumoral regions and scores them.
@@ -59,35 +63,70 @@ function binaryMask(mask: MaskVolume, label: number): MaskVolume {
  *   scoring (missing feature).
  */
 export function analyseCase(input: CaseInput): ScoreResult {
+  const [tumourTask, periTask] = regionTasks(input.card);
+  const tumourRegion = computeRegionFeatures(input.image, input.tumour, tumourTask);
+  const periRegion = computeRegionFeatures(input.image, input.tumour, periTask);
+  return scoreRegions(input, tumourRegion, periRegion);
+}
+
+/**
+ * Same result as {@link analyseCase}, with each region's features computed by `computeRegion`, for
+ * instance in a worker thread. Both regions start at once. When both fail, the tumour's error is
+ * thrown, as `analyseCase` would throw it.
+ */
+export async function analyseCaseAsync(
+  input: CaseInput,
+  computeRegion: RegionComputer,
+): Promise<ScoreResult> {
+  const [tumourTask, periTask] = regionTasks(input.card);
+  const [tumourOutcome, periOutcome] = await Promise.allSettled([
+    computeRegion(input.image, input.tumour, tumourTask),
+    computeRegion(input.image, input.tumour, periTask),
+  ]);
+
+  if (tumourOutcome.status === 'rejected') throw tumourOutcome.reason;
+  if (periOutcome.status === 'rejected') throw periOutcome.reason;
+  return scoreRegions(input, tumourOutcome.value, periOutcome.value);
+}
+
+/** Lists the tumour task, then the peritumoral task, each with the card's features of that region. */
+function regionTasks(card: ModelCard): [RegionTask, RegionTask] {
+  const settings = cardRadiomicsSettings(card);
+  const task = (region: RegionName): RegionTask => ({
+    region,
+    featureNames: card.features
+      .filter((feature) => feature.region === region)
+      .map((feature) => feature.pyradiomicsName),
+    settings,
+    dilationMm: card.region.dilationMm,
+    periMode: card.region.periMode,
+  });
+  return [task('tumour'), task('peri')];
+}
+
+/** Names the features of both regions by the card, scores them and writes the provenance. */
+function scoreRegions(
+  input: CaseInput,
+  tumourRegion: RegionFeatures,
+  periRegion: RegionFeatures,
+): ScoreResult {
   const { image, card } = input;
   const settings = cardRadiomicsSettings(card);
-  const tumour = binaryMask(input.tumour, settings.label);
-  const dilated = dilateMaskMm(tumour, card.region.dilationMm);
-  const peri = card.region.periMode === 'ring' ? ringMask(dilated, tumour) : dilated;
-  const regionSettings: RadiomicsSettings = { ...settings, label: 1 };
 
   const features: Record<string, number> = {};
-  for (const [region, mask] of [
-    ['tumour', tumour],
-    ['peri', peri],
+  for (const [name, region] of [
+    ['tumour', tumourRegion],
+    ['peri', periRegion],
   ] as const) {
-    const specs = card.features.filter((feature) => feature.region === region);
-    if (specs.length === 0) continue;
-    const values = computeFeatures(
-      image,
-      mask,
-      specs.map((feature) => feature.pyradiomicsName),
-      regionSettings,
-    );
-    for (const feature of specs) {
-      const value = values[feature.pyradiomicsName];
+    for (const feature of card.features.filter((candidate) => candidate.region === name)) {
+      const value = region.values[feature.pyradiomicsName];
       if (value !== undefined) features[feature.name] = value;
     }
   }
 
   const score = scoreFeatures(card, features);
-  const tumourVoxelCount = countLabel(tumour);
-  const periVoxelCount = countLabel(peri);
+  const tumourVoxelCount = tumourRegion.voxelCount;
+  const periVoxelCount = periRegion.voxelCount;
   const warnings = [...(input.warnings ?? [])];
   if (card.region.periMode !== 'ring' && periVoxelCount === tumourVoxelCount) {
     warnings.push(

@@ -226,6 +226,66 @@ describe('extract, one case', () => {
     }
   });
 
+  it('computes only the featureClass selection', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'nqo1-params-'));
+    try {
+      const params = join(folder, 'params.yaml');
+      // glcm names listed out of ASCII order: the output still follows pyradiomics' sorted order.
+      await writeFile(params, 'featureClass:\n  glcm: [JointEnergy, Contrast]\n  firstorder:\n');
+      const out = streams();
+      await extractCommand({ ...BRAIN1, params }, 'en', out);
+      const record = JSON.parse(out.stdout.text) as Record<string, unknown>;
+
+      const keys = Object.keys(record).filter((key) => key.startsWith('original_'));
+      const firstorder = keys.filter((key) => key.startsWith('original_firstorder_'));
+      // pyradiomics' 19 firstorder features less the deprecated StandardDeviation.
+      expect(firstorder).toHaveLength(18);
+      expect(firstorder).toEqual([...firstorder].sort());
+      expect(keys).toEqual([...firstorder, 'original_glcm_Contrast', 'original_glcm_JointEnergy']);
+      expect(Object.keys(record).slice(2, 2 + DIAGNOSTIC_KEYS.length)).toEqual(DIAGNOSTIC_KEYS);
+
+      const loaded = await loadCase(BRAIN1.image, BRAIN1.mask, 1);
+      const expected = computeFeatures(
+        loaded.image,
+        loaded.tumour,
+        ['original_glcm_Contrast', 'original_glcm_JointEnergy', 'original_firstorder_Median'],
+        DEFAULT_RADIOMICS_SETTINGS,
+      );
+      expect(record.original_glcm_Contrast).toBe(expected.original_glcm_Contrast);
+      expect(record.original_glcm_JointEnergy).toBe(expected.original_glcm_JointEnergy);
+      expect(record.original_firstorder_Median).toBe(expected.original_firstorder_Median);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('uses the selection for batch columns', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'nqo1-params-'));
+    try {
+      const params = join(folder, 'params.yaml');
+      await writeFile(params, 'featureClass:\n  glcm: [JointEnergy, Contrast]\n  firstorder:\n');
+      const cases = join(folder, 'cases.csv');
+      await writeFile(cases, `Image,Mask\n${BRAIN1.image},${BRAIN1.mask}\n${BRAIN2.image},${BRAIN2.mask}\n`);
+      const results = join(folder, 'results.csv');
+      const summary = await extractCommand({ batch: cases, out: results, params, jobs: 2 }, 'en', streams());
+      const lines = (await readFile(results, 'utf8')).split('\n').filter((line) => line !== '');
+      const header = splitCsvLine(lines[0]!);
+
+      expect(summary).toEqual({ count: 2, failed: 0, firstFailureCode: null });
+      const features = header.filter((column) => column.startsWith('original_'));
+      expect(features).toHaveLength(20);
+      expect(features.slice(-2)).toEqual(['original_glcm_Contrast', 'original_glcm_JointEnergy']);
+      expect(header).toHaveLength(2 + DIAGNOSTIC_KEYS.length + 20 + 2);
+      for (const line of lines.slice(1)) {
+        const row = splitCsvLine(line);
+        expect(row).toHaveLength(header.length);
+        expect(row[header.indexOf('original_glcm_Contrast')]).not.toBe('');
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it('names a misspelt setting of a --params file', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'nqo1-params-'));
     try {

@@ -19,8 +19,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CARD_MESSAGES } from '../../cds-services/nqo1-risk/messages.js';
 import { DicomWebClient } from '../../src/dicomweb/client.js';
 import { PRODUCT_CODE_SYSTEM, RESULT_CODE, RESULT_ID_SYSTEM } from '../../src/fhir/codes.js';
-import { createStudyAnalyserFromConfig } from '../../src/jobs/analyse-study.js';
-import type { AnalyseStudy } from '../../src/jobs/types.js';
+import { createStudyAnalyserFromConfig, type ClosableAnalyseStudy } from '../../src/jobs/analyse-study.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
 import type { CdsCard, CdsResponse } from '../../src/server/cds-types.js';
 import { parseConfig, type AppConfig } from '../../src/server/config.js';
@@ -60,7 +59,7 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
   let ehrKeys: EhrKeys;
   let config: AppConfig;
   let modelCard: ModelCard;
-  let analyse: AnalyseStudy;
+  let analyse: ClosableAnalyseStudy;
   let patientId: string;
   let imagingStudyId: string;
   const logLines: string[] = [];
@@ -126,6 +125,7 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
       }),
     });
     analyse = createStudyAnalyserFromConfig(config, { logger, modelCard });
+    cleanups.push(() => analyse.close());
     service = await startServer(config, { analyse, logger, modelCard });
     cleanups.push(() => service.close());
   });

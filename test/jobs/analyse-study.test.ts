@@ -12,6 +12,7 @@ import {
   createStudyAnalyserFromConfig,
   type StudySource,
 } from '../../src/jobs/analyse-study.js';
+import { RegionWorkerPool } from '../../src/jobs/region-workers.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
 import { startLoopbackListener } from '../support/loopback-listener.js';
@@ -220,6 +221,61 @@ describe('createStudyAnalyser', () => {
 
     expect(isNqo1Error(error, 'ERR_CONFIG_INVALID')).toBe(true);
     expect(pacs.calls).toEqual([]);
+  });
+});
+
+describe('createStudyAnalyser with worker threads', () => {
+  test('scores the liver SEG as in one thread', async () => {
+    const regionWorkers = new RegionWorkerPool({ size: 2 });
+    const options = {
+      modelCard: card,
+      logger: pino({ level: 'silent' }),
+      now: () => new Date('2026-12-04T20:00:00Z'),
+    };
+    try {
+      const inline = await createStudyAnalyser({ ...options, pacs: fakePacs(ctFiles, segFile) })(job);
+      const threaded = await createStudyAnalyser({
+        ...options,
+        pacs: fakePacs(ctFiles, segFile),
+        regionWorkers,
+      })(job);
+
+      expect(threaded).toEqual(inline);
+      expect(threaded.result.provenance.tumourVoxelCount).toBeGreaterThan(1000);
+    } finally {
+      await regionWorkers.close();
+    }
+  });
+
+  test('engine error arrives as in one thread', async () => {
+    const regionWorkers = new RegionWorkerPool({ size: 2 });
+    // A peritumoral feature name the engine does not know: ERR_SETTINGS_INVALID from the worker.
+    const badCard = {
+      ...card,
+      features: card.features.map((feature, index) =>
+        index === card.features.length - 1 ? { ...feature, pyradiomicsName: 'original_glcm_Nope' } : feature,
+      ),
+    };
+    const options = { modelCard: badCard, logger: pino({ level: 'silent' }) };
+    try {
+      const inline: unknown = await createStudyAnalyser({ ...options, pacs: fakePacs(ctFiles, segFile) })(
+        job,
+      ).catch((thrown: unknown) => thrown);
+      const threaded: unknown = await createStudyAnalyser({
+        ...options,
+        pacs: fakePacs(ctFiles, segFile),
+        regionWorkers,
+      })(job).catch((thrown: unknown) => thrown);
+
+      expect(isNqo1Error(inline, 'ERR_SETTINGS_INVALID')).toBe(true);
+      expect(isNqo1Error(threaded, 'ERR_SETTINGS_INVALID')).toBe(true);
+      expect(threaded).toMatchObject({
+        code: (inline as { code: string }).code,
+        message: (inline as Error).message,
+      });
+    } finally {
+      await regionWorkers.close();
+    }
   });
 });
 

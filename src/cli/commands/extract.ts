@@ -1,5 +1,6 @@
 /**
- * `nqo1-cds extract`: every registered radiomic feature of one case, or of a batch of cases, with
+ * `nqo1-cds extract`: every registered radiomic feature (or those a `--params` file enables) of one
+ * case, or of a batch of cases, with
  * pyradiomics' output keys and layout, so scripts written for `pyradiomics` read the results.
  */
 import { open, writeFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { Nqo1Error, type ErrorCode } from '../../errors.js';
 import { readBatchCases, runBatch, defaultJobs, type BatchCase } from '../extract-batch.js';
 import { caseColumns, extractCase, recordKeys, type CaseOutcome } from '../extract-case.js';
 import { cellText, csvRow, recordObject, recordRow } from '../extract-format.js';
-import { extractSettings, loadParams } from '../extract-params.js';
+import { extractSettings, loadParams, type ExtractParams } from '../extract-params.js';
 import { reusableOutcomes } from '../extract-resume.js';
 import { message, type Locale } from '../messages.js';
 
@@ -51,8 +52,11 @@ export async function extractCommand(
   streams: ExtractStreams,
 ): Promise<ExtractSummary> {
   checkOptionMix(options);
-  const settings = extractSettings(await loadParams(options.params), options.label);
-  if (options.batch !== undefined) return extractBatch(options.batch, options, settings, locale, streams);
+  const params = await loadParams(options.params);
+  const settings = extractSettings(params.settings, options.label);
+  if (options.batch !== undefined) {
+    return extractBatch(options.batch, options, { ...params, settings }, locale, streams);
+  }
 
   if (options.image === undefined || options.mask === undefined) {
     throw new Nqo1Error(
@@ -68,6 +72,7 @@ export async function extractCommand(
       ...(options.segment === undefined ? {} : { segment: options.segment }),
     },
     settings,
+    params.features,
   );
   const full = new Map([...caseColumns(options.image, options.mask), ...record]);
 
@@ -114,7 +119,7 @@ function checkOptionMix(options: ExtractOptions): void {
 async function extractBatch(
   batchPath: string,
   options: ExtractOptions,
-  settings: Parameters<typeof runBatch>[1],
+  { settings, features }: ExtractParams,
   locale: Locale,
   streams: ExtractStreams,
 ): Promise<ExtractSummary> {
@@ -126,7 +131,7 @@ async function extractBatch(
   }
   const cases = await readBatchCases(batchPath, settings.label);
   const caseNames = uniqueColumns(cases);
-  const columns = [...caseNames, ...recordKeys(), 'error_code', 'error_message'];
+  const columns = [...caseNames, ...recordKeys(features), 'error_code', 'error_message'];
 
   const reused =
     options.resume === true
@@ -141,6 +146,7 @@ async function extractBatch(
     await runBatch(
       cases,
       settings,
+      features,
       options.jobs ?? defaultJobs(),
       async (index, outcome) => {
         if (!outcome.ok) {

@@ -52,7 +52,10 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   await new Promise<void>((resolveStop) => {
     const stop = (signal: NodeJS.Signals): void => {
       logger.info({ signal }, 'stopping');
-      void running.close().then(resolveStop);
+      void running
+        .close()
+        .then(() => analyse.close())
+        .then(resolveStop);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
