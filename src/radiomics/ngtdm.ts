@@ -11,6 +11,7 @@
  */
 
 import { buildOffsets } from './angles.js';
+import { offsetReach, paddedBins, paddedIndex, paddedStride } from './padded-bins.js';
 import { occupiedLevels, type TextureInput } from './texture.js';
 
 /** NGTDM rows of the occupied gray levels. */
@@ -34,29 +35,26 @@ export function buildNgtdm(input: TextureInput, distances: readonly number[]): N
     force2D: input.force2D,
     force2Ddimension: input.force2Ddimension,
   });
-  const flatOffsets = offsets.flatMap(([di, dj, dk]) => [di, dj, dk]);
-  const offsetCount = offsets.length;
+  const padded = paddedBins(input, offsetReach(offsets));
+  const bins = padded.bins;
+  const strides = Int32Array.from(offsets, (offset) => paddedStride(padded, offset));
+  const offsetCount = strides.length;
 
   const { levels, positionOf } = occupiedLevels(input.histogram);
   const counts = new Float64Array(levels.length);
   const differenceSums = new Float64Array(levels.length);
-  const bins = input.bins;
 
-  let index = 0;
   for (let k = 0; k < sz; k++) {
     for (let j = 0; j < sy; j++) {
-      for (let i = 0; i < sx; i++, index++) {
+      const rowStart = paddedIndex(padded, 0, j, k);
+      for (let index = rowStart; index < rowStart + sx; index++) {
         const level = bins[index]!;
         if (level === 0) continue;
 
         let neighbourCount = 0;
         let neighbourSum = 0;
         for (let a = 0; a < offsetCount; a++) {
-          const ni = i + flatOffsets[3 * a]!;
-          const nj = j + flatOffsets[3 * a + 1]!;
-          const nk = k + flatOffsets[3 * a + 2]!;
-          if (ni < 0 || ni >= sx || nj < 0 || nj >= sy || nk < 0 || nk >= sz) continue;
-          const neighbour = bins[ni + sx * (nj + sy * nk)]!;
+          const neighbour = bins[index + strides[a]!]!;
           if (neighbour === 0) continue;
           neighbourCount++;
           neighbourSum += neighbour;

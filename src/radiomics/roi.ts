@@ -101,7 +101,7 @@ export function labelsPresent(mask: MaskVolume): number[] {
 export function extractRoi(image: ImageVolume, mask: MaskVolume, settings: RadiomicsSettings): Roi {
   assertSameGrid(image.grid, mask.grid);
 
-  const [nx, ny, nz] = mask.grid.dimensions;
+  const [nx, ny] = mask.grid.dimensions;
   const label = settings.label;
 
   const box = labelBoundingBox(mask.voxels, mask.grid.dimensions, label);
