@@ -63,9 +63,10 @@ export function buildGlrlm(input: TextureInput): Glrlm {
 
   const angles: Offset[] = [];
   const counts: Float64Array[] = [];
+  const padded = sentinelBins(input.bins, input.size);
   for (const offset of offsets) {
     const matrix = new Float64Array(levels.length * maxRunLength);
-    const hasLineWithTwoVoxels = countRuns(input.bins, input.size, offset, positionOf, maxRunLength, matrix);
+    const hasLineWithTwoVoxels = countRuns(padded, input.size, offset, positionOf, maxRunLength, matrix);
 
     // A direction is kept only if some line crosses two ROI voxels and it has runs.
     if (!hasLineWithTwoVoxels || !matrix.some((value) => value > 0)) continue;
@@ -93,11 +94,30 @@ export function buildGlrlm(input: TextureInput): Glrlm {
 }
 
 /**
- * Traces every line of the box along `offset` and adds its runs to `matrix`. Returns true when some
- * line crosses more than one ROI voxel.
+ * Copies the bins into a box padded by one voxel of −1 on every side, so that a line walk stops at
+ * the first −1 instead of counting steps.
+ */
+function sentinelBins(bins: Int32Array, size: readonly [number, number, number]): Int32Array {
+  const [sx, sy, sz] = size;
+  const px = sx + 2;
+  const py = sy + 2;
+  const padded = new Int32Array(px * py * (sz + 2)).fill(-1);
+  for (let k = 0; k < sz; k++) {
+    for (let j = 0; j < sy; j++) {
+      const from = sx * (j + sy * k);
+      padded.set(bins.subarray(from, from + sx), 1 + px * (j + 1 + py * (k + 1)));
+    }
+  }
+  return padded;
+}
+
+/**
+ * Traces every line of the box along `offset` and adds its runs to `matrix`. `padded` holds the bins
+ * with a border of −1 (see {@link sentinelBins}). Returns true when some line crosses more than one
+ * ROI voxel.
  */
 function countRuns(
-  bins: Int32Array,
+  padded: Int32Array,
   size: readonly [number, number, number],
   offset: Offset,
   positionOf: Int32Array,
@@ -105,34 +125,25 @@ function countRuns(
   matrix: Float64Array,
 ): boolean {
   const [sx, sy, sz] = size;
+  const px = sx + 2;
+  const py = sy + 2;
   const [di, dj, dk] = offset;
-  const stride = di + sx * (dj + sy * dk);
+  const stride = di + px * (dj + py * dk);
   let hasLineWithTwoVoxels = false;
 
-  let start = 0;
   for (let k = 0; k < sz; k++) {
     for (let j = 0; j < sy; j++) {
-      for (let i = 0; i < sx; i++, start++) {
+      const rowStart = 1 + px * (j + 1 + py * (k + 1));
+      for (let start = rowStart; start < rowStart + sx; start++) {
         // A line starts where stepping back by the offset leaves the box.
-        const pi = i - di,
-          pj = j - dj,
-          pk = k - dk;
-        if (pi >= 0 && pi < sx && pj >= 0 && pj < sy && pk >= 0 && pk < sz) continue;
-
-        let steps = Infinity;
-        if (di > 0) steps = Math.min(steps, sx - i);
-        else if (di < 0) steps = Math.min(steps, i + 1);
-        if (dj > 0) steps = Math.min(steps, sy - j);
-        else if (dj < 0) steps = Math.min(steps, j + 1);
-        if (dk > 0) steps = Math.min(steps, sz - k);
-        else if (dk < 0) steps = Math.min(steps, k + 1);
+        if (padded[start - stride]! >= 0) continue;
 
         let roiVoxels = 0;
         let level = 0;
         let runLength = 0;
-        let index = start;
-        for (let step = 0; step < steps; step++, index += stride) {
-          const bin = bins[index]!;
+        for (let index = start; ; index += stride) {
+          const bin = padded[index]!;
+          if (bin < 0) break;
           if (bin === level && bin > 0) {
             runLength++;
           } else {
