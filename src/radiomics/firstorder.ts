@@ -111,15 +111,49 @@ function centralMoment(input: FirstOrderInput, order: 2 | 3 | 4): number {
     let sum2 = 0;
     let sum3 = 0;
     let sum4 = 0;
-    for (const value of input.values) {
-      sum2 += (value - input.mean) ** 2;
-      sum3 += (value - input.mean) ** 3;
-      sum4 += (value - input.mean) ** 4;
+    const values = input.values;
+    const table = integerPowerTable(input);
+    if (table !== undefined) {
+      // The same powers, computed once per distinct integer value and added in the same order.
+      const { lowest, powers } = table;
+      for (let index = 0; index < values.length; index++) {
+        const cell = 3 * (values[index]! - lowest);
+        sum2 += powers[cell]!;
+        sum3 += powers[cell + 1]!;
+        sum4 += powers[cell + 2]!;
+      }
+    } else {
+      for (const value of values) {
+        sum2 += (value - input.mean) ** 2;
+        sum3 += (value - input.mean) ** 3;
+        sum4 += (value - input.mean) ** 4;
+      }
     }
     sums = [sum2, sum3, sum4];
     momentSums.set(input, sums);
   }
   return sums[order - 2]! / input.values.length;
+}
+
+/**
+ * For integer intensities spanning fewer than {@link COUNTING_SORT_RANGE} values, returns
+ * (v − mean)², (v − mean)³ and (v − mean)⁴ for every integer v from the lowest value up, three cells
+ * per v; else undefined.
+ */
+function integerPowerTable(input: FirstOrderInput): { lowest: number; powers: Float64Array } | undefined {
+  const lowest = input.sorted[0];
+  const highest = input.sorted[input.sorted.length - 1];
+  if (lowest === undefined || highest === undefined || !(highest - lowest < COUNTING_SORT_RANGE))
+    return undefined;
+  for (const value of input.values) if (!Number.isInteger(value)) return undefined;
+  const powers = new Float64Array(3 * (highest - lowest + 1));
+  for (let offset = 0; offset <= highest - lowest; offset++) {
+    const value = lowest + offset;
+    powers[3 * offset] = (value - input.mean) ** 2;
+    powers[3 * offset + 1] = (value - input.mean) ** 3;
+    powers[3 * offset + 2] = (value - input.mean) ** 4;
+  }
+  return { lowest, powers };
 }
 
 /** Σ (X(i) + c)², kept per input. */

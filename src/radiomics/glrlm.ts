@@ -63,10 +63,16 @@ export function buildGlrlm(input: TextureInput): Glrlm {
 
   const angles: Offset[] = [];
   const counts: Float64Array[] = [];
-  const padded = sentinelBins(input.bins, input.size);
+  const padded = sentinelBins(input.bins, input.size, input.levelCount);
+  const rowBase = new Int32Array(input.levelCount + 1);
+  for (let bin = 1; bin <= input.levelCount; bin++) {
+    if (positionOf[bin]! >= 0) rowBase[bin] = (positionOf[bin]! + 1) * maxRunLength;
+  }
+  const extended = new Float64Array((levels.length + 1) * maxRunLength + 1);
   for (const offset of offsets) {
-    const matrix = new Float64Array(levels.length * maxRunLength);
-    const hasLineWithTwoVoxels = countRuns(padded, input.size, offset, positionOf, maxRunLength, matrix);
+    extended.fill(0);
+    const hasLineWithTwoVoxels = countRuns(padded, input.size, offset, rowBase, extended);
+    const matrix = extended.slice(maxRunLength, (levels.length + 1) * maxRunLength);
 
     // A direction is kept only if some line crosses two ROI voxels and it has runs.
     if (!hasLineWithTwoVoxels || !matrix.some((value) => value > 0)) continue;
@@ -95,13 +101,20 @@ export function buildGlrlm(input: TextureInput): Glrlm {
 
 /**
  * Copies the bins into a box padded by one voxel of −1 on every side, so that a line walk stops at
- * the first −1 instead of counting steps.
+ * the first −1 instead of counting steps. 16-bit cells when the levels fit, to halve the memory the
+ * walks along k stride through.
  */
-function sentinelBins(bins: Int32Array, size: readonly [number, number, number]): Int32Array {
+function sentinelBins(
+  bins: Int32Array,
+  size: readonly [number, number, number],
+  levelCount: number,
+): Int16Array | Int32Array {
   const [sx, sy, sz] = size;
   const px = sx + 2;
   const py = sy + 2;
-  const padded = new Int32Array(px * py * (sz + 2)).fill(-1);
+  const cells = px * py * (sz + 2);
+  const padded = levelCount < 2 ** 15 ? new Int16Array(cells) : new Int32Array(cells);
+  padded.fill(-1);
   for (let k = 0; k < sz; k++) {
     for (let j = 0; j < sy; j++) {
       const from = sx * (j + sy * k);
@@ -112,23 +125,26 @@ function sentinelBins(bins: Int32Array, size: readonly [number, number, number])
 }
 
 /**
- * Traces every line of the box along `offset` and adds its runs to `matrix`. `padded` holds the bins
- * with a border of −1 (see {@link sentinelBins}). Returns true when some line crosses more than one
- * ROI voxel.
+ * Traces every line of the box along `offset` and adds its runs to `extended`. `padded` holds the
+ * bins with a border of −1 (see {@link sentinelBins}). `extended` has one row of `maxRunLength`
+ * cells per bin position + 1, row 0 collecting the runs of non-ROI voxels, and one last cell that
+ * collects the steps without a run end; `rowBase[bin]` is the first cell of the row of `bin`.
+ * The walk has no data-dependent branch: each step adds 1 either to the cell of the run that just
+ * ended or to the last cell. Returns true when some line crosses more than one ROI voxel.
  */
 function countRuns(
-  padded: Int32Array,
+  padded: Int16Array | Int32Array,
   size: readonly [number, number, number],
   offset: Offset,
-  positionOf: Int32Array,
-  maxRunLength: number,
-  matrix: Float64Array,
+  rowBase: Int32Array,
+  extended: Float64Array,
 ): boolean {
   const [sx, sy, sz] = size;
   const px = sx + 2;
   const py = sy + 2;
   const [di, dj, dk] = offset;
   const stride = di + px * (dj + py * dk);
+  const spare = extended.length - 1;
   let hasLineWithTwoVoxels = false;
 
   for (let k = 0; k < sz; k++) {
@@ -138,22 +154,21 @@ function countRuns(
         // A line starts where stepping back by the offset leaves the box.
         if (padded[start - stride]! >= 0) continue;
 
-        let roiVoxels = 0;
-        let level = 0;
-        let runLength = 0;
-        for (let index = start; ; index += stride) {
+        let level = padded[start]!;
+        let roiVoxels = level > 0 ? 1 : 0;
+        let runStart = 0;
+        let step = 1;
+        for (let index = start + stride; ; index += stride, step++) {
           const bin = padded[index]!;
           if (bin < 0) break;
-          if (bin === level && bin > 0) {
-            runLength++;
-          } else {
-            if (level > 0) matrix[positionOf[level]! * maxRunLength + runLength - 1]!++;
-            level = bin;
-            runLength = bin > 0 ? 1 : 0;
-          }
-          if (bin > 0) roiVoxels++;
+          const ended = +(bin !== level);
+          const cell = rowBase[level]! + step - runStart - 1;
+          extended[spare + ended * (cell - spare)]!++;
+          runStart += ended * (step - runStart);
+          level = bin;
+          roiVoxels += +(bin > 0);
         }
-        if (level > 0) matrix[positionOf[level]! * maxRunLength + runLength - 1]!++;
+        extended[rowBase[level]! + step - runStart - 1]!++;
         if (roiVoxels > 1) hasLineWithTwoVoxels = true;
       }
     }
