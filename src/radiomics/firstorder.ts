@@ -36,13 +36,17 @@ export function prepareFirstOrder(
   voxelArrayShift: number,
 ): FirstOrderInput {
   const values = roi.roiIntensities;
-  const sorted = sortedCopy(values);
+  let sorted: Float64Array | undefined;
   let sum = 0;
   for (const value of values) sum += value;
   const [di, dj, dk] = roi.spacingMm;
   return {
     values,
-    sorted,
+    // Sorted on first use: energy and the moments do not need it.
+    get sorted(): Float64Array {
+      sorted ??= sortedCopy(values);
+      return sorted;
+    },
     mean: sum / values.length,
     voxelVolumeMm3: di * dj * dk,
     voxelArrayShift,
