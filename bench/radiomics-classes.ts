@@ -138,7 +138,9 @@ export function benchClasses(
   const sharedMs = timeMedian(() => sharedInputs(image, mask, settings));
   const classMs = {} as Record<FeatureClass, number>;
   for (const featureClass of CLASSES) {
-    classMs[featureClass] = timeMedian(() => { runClass(shared.inputs(), featureClass); });
+    classMs[featureClass] = timeMedian(() => {
+      runClass(shared.inputs(), featureClass);
+    });
   }
   const allNames = [...FEATURE_REGISTRY.keys()];
   const allMs = timeMedian(() => computeFeatures(image, mask, allNames, settings));

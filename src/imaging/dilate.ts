@@ -58,9 +58,9 @@ export function structuringElement(
  * Dilates `mask` (non-zero voxels) by `radiusMm` and returns a 0/1 mask on the same grid.
  *
  * The result is the union of the structuring element placed on every mask voxel, clipped at the
- * volume edge. It is built row by row: the element is convex, so each of its rows (fixed dj, dk) is
- * one interval of di, and a run of consecutive mask voxels along i placed on that row covers one
- * interval of the target row. Only the bounding box of the mask is scanned.
+ * volume edge. It is built row by row. The element is convex, so each of its rows (fixed dj, dk) is
+ * one interval of di. A run of consecutive mask voxels along i, placed on that row, therefore covers
+ * one interval of the target row. Only the bounding box of the mask is scanned.
  *
  * @throws Nqo1Error ERR_SETTINGS_INVALID for a negative or non-finite radius; ERR_MASK_GEOMETRY when
  *   the grid axes are not orthonormal.

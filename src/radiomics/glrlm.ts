@@ -125,7 +125,7 @@ function sentinelBins(
 }
 
 /**
- * Traces every line of the box along `offset` and adds its runs to `extended`. `padded` holds the
+ * Traces every line of the box along `offset` and adds its runs to `extended`. `padded` contains the
  * bins with a border of −1 (see {@link sentinelBins}). `extended` has one row of `maxRunLength`
  * cells per bin position + 1, row 0 collecting the runs of non-ROI voxels, and one last cell that
  * collects the steps without a run end; `rowBase[bin]` is the first cell of the row of `bin`.

@@ -3,7 +3,7 @@
  * checks.
  *
  * A texture builder that visits the neighbours of each ROI voxel at infinity-norm distance ≤ d can
- * read them at fixed flat offsets in a box padded by d voxels on every side: a neighbour outside the
+ * read them at fixed flat offsets in a box padded by d voxels on every side. A neighbour outside the
  * original box then reads 0, which every builder already treats as "not in the ROI". The values and
  * the visiting order stay those of the unpadded box, so every count is unchanged.
  */
