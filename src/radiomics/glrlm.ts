@@ -17,6 +17,7 @@
 
 import { Nqo1Error } from '../errors.js';
 import { buildOffsets, type Offset } from './angles.js';
+import { paddedBins, paddedStride, type PaddedBins } from './padded-bins.js';
 import { MAX_MATRIX_CELLS, occupiedLevels, offsetLengthMm, type TextureInput } from './texture.js';
 
 const EPSILON = 2.220446049250313e-16;
@@ -63,7 +64,9 @@ export function buildGlrlm(input: TextureInput): Glrlm {
 
   const angles: Offset[] = [];
   const counts: Float64Array[] = [];
-  const padded = sentinelBins(input.bins, input.size, input.levelCount);
+  const zeroPadded = paddedBins(input, 1);
+  const runLengths = new Int32Array(zeroPadded.bins.length);
+  let sentinelPadded: Int16Array | Int32Array | undefined;
   const rowBase = new Int32Array(input.levelCount + 1);
   for (let bin = 1; bin <= input.levelCount; bin++) {
     if (positionOf[bin]! >= 0) rowBase[bin] = (positionOf[bin]! + 1) * maxRunLength;
@@ -71,7 +74,13 @@ export function buildGlrlm(input: TextureInput): Glrlm {
   const extended = new Float64Array((levels.length + 1) * maxRunLength + 1);
   for (const offset of offsets) {
     extended.fill(0);
-    const hasLineWithTwoVoxels = countRuns(padded, input.size, offset, rowBase, extended);
+    let hasLineWithTwoVoxels = countRunsByLength(zeroPadded, offset, rowBase, runLengths, extended);
+    if (!hasLineWithTwoVoxels) {
+      // No two ROI voxels are adjacent along the offset, but two may still share a line with a gap.
+      sentinelPadded ??= sentinelBins(input.bins, input.size, input.levelCount);
+      const scratch = new Float64Array(extended.length);
+      hasLineWithTwoVoxels = countRuns(sentinelPadded, input.size, offset, rowBase, scratch);
+    }
     const matrix = extended.slice(maxRunLength, (levels.length + 1) * maxRunLength);
 
     // A direction is kept only if some line crosses two ROI voxels and it has runs.
@@ -97,6 +106,47 @@ export function buildGlrlm(input: TextureInput): Glrlm {
     for (let cell = 0; cell < merged.length; cell++) merged[cell]! += weight * matrix[cell]!;
   });
   return { grayLevels: levels, maxRunLength, angles, counts: [merged] };
+}
+
+/**
+ * Adds the runs along `offset` to `extended` (laid out as for {@link countRuns}) in one pass over the
+ * box in storage order. A run along the offset is also a run along its opposite, so the walk uses
+ * the direction with a positive flat step s. The run length at voxel v is 1 plus the run length at
+ * v − s when v − s has the same bin, else 1, and v ends a run when v + s has another bin; both
+ * neighbours lie inside the zero-padded box. Each ROI voxel adds 1 either to the cell of the run it
+ * ends or to the spare last cell, without a data-dependent branch. `runLengths` is scratch space of
+ * the padded size. Returns true when two ROI voxels are adjacent along the offset, which implies a
+ * line with two ROI voxels; false means the caller must look for such a line with gaps.
+ */
+function countRunsByLength(
+  padded: PaddedBins,
+  offset: Offset,
+  rowBase: Int32Array,
+  runLengths: Int32Array,
+  extended: Float64Array,
+): boolean {
+  const [px, py, pz] = padded.paddedSize;
+  const bins = padded.bins;
+  const stride = Math.abs(paddedStride(padded, offset));
+  const spare = extended.length - 1;
+  let adjacent = 0;
+
+  for (let k = 1; k < pz - 1; k++) {
+    for (let j = 1; j < py - 1; j++) {
+      const rowStart = 1 + px * (j + py * k);
+      for (let voxel = rowStart; voxel < rowStart + px - 2; voxel++) {
+        const bin = bins[voxel]!;
+        if (bin === 0) continue;
+        const previous = bins[voxel - stride]!;
+        const length = 1 + +(previous === bin) * runLengths[voxel - stride]!;
+        runLengths[voxel] = length;
+        const ends = +(bins[voxel + stride] !== bin);
+        extended[spare + ends * (rowBase[bin]! + length - 1 - spare)]!++;
+        adjacent |= +(previous !== 0);
+      }
+    }
+  }
+  return adjacent !== 0;
 }
 
 /**
