@@ -128,39 +128,59 @@ export function dilateMaskMm(mask: MaskVolume, radiusMm: number): MaskVolume {
 
 /**
  * Returns the inclusive index box [lowI, lowJ, lowK, highI, highJ, highK] of the nonzero voxels, or
- * undefined for an all-zero mask. The mask is read four voxels at a time through a 32-bit view when
- * the buffer is aligned; only nonzero words are looked at voxel by voxel.
+ * undefined for an all-zero mask. Each row is tested four voxels at a time through a 32-bit view
+ * when the buffer is aligned, and only a row with a nonzero word is searched voxel by voxel.
  */
 function nonzeroBox(
   voxels: Uint8Array,
   dimensions: readonly [number, number, number],
 ): [number, number, number, number, number, number] | undefined {
-  const [nx, ny] = dimensions;
-  const box: [number, number, number, number, number, number] = [Infinity, Infinity, Infinity, -1, -1, -1];
-  const include = (index: number): void => {
-    const k = Math.floor(index / (nx * ny));
-    const rest = index - k * nx * ny;
-    const j = Math.floor(rest / nx);
-    const i = rest - j * nx;
-    if (i < box[0]) box[0] = i;
-    if (j < box[1]) box[1] = j;
-    if (k < box[2]) box[2] = k;
-    if (i > box[3]) box[3] = i;
-    if (j > box[4]) box[4] = j;
-    if (k > box[5]) box[5] = k;
-  };
+  const [nx, ny, nz] = dimensions;
+  const words =
+    voxels.byteOffset % 4 === 0
+      ? new Uint32Array(voxels.buffer, voxels.byteOffset, voxels.length >>> 2)
+      : undefined;
+  let lowI = nx,
+    lowJ = ny,
+    lowK = nz,
+    highI = -1,
+    highJ = -1,
+    highK = -1;
 
-  let byteStart = 0;
-  if (voxels.byteOffset % 4 === 0) {
-    const words = new Uint32Array(voxels.buffer, voxels.byteOffset, voxels.length >>> 2);
-    for (let w = 0; w < words.length; w++) {
-      if (words[w] === 0) continue;
-      for (let index = 4 * w; index < 4 * w + 4; index++) if (voxels[index] !== 0) include(index);
+  let rowStart = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++, rowStart += nx) {
+      const rowEnd = rowStart + nx;
+
+      // Skip a row whose whole words and loose bytes at both ends are all 0.
+      if (words !== undefined) {
+        const firstWord = (rowStart + 3) >>> 2;
+        const endWord = rowEnd >>> 2;
+        let word = firstWord;
+        while (word < endWord && words[word] === 0) word++;
+        if (word >= endWord) {
+          let loose = 0;
+          for (let index = rowStart; index < Math.min(firstWord << 2, rowEnd); index++)
+            loose |= voxels[index]!;
+          for (let index = Math.max(endWord << 2, rowStart); index < rowEnd; index++) loose |= voxels[index]!;
+          if (loose === 0) continue;
+        }
+      }
+
+      let first = rowStart;
+      while (first < rowEnd && voxels[first] === 0) first++;
+      if (first === rowEnd) continue;
+      let last = rowEnd - 1;
+      while (voxels[last] === 0) last--;
+      if (first - rowStart < lowI) lowI = first - rowStart;
+      if (last - rowStart > highI) highI = last - rowStart;
+      if (j < lowJ) lowJ = j;
+      if (j > highJ) highJ = j;
+      if (k < lowK) lowK = k;
+      if (k > highK) highK = k;
     }
-    byteStart = words.length * 4;
   }
-  for (let index = byteStart; index < voxels.length; index++) if (voxels[index] !== 0) include(index);
-  return box[5] < 0 ? undefined : box;
+  return highK < 0 ? undefined : [lowI, lowJ, lowK, highI, highJ, highK];
 }
 
 /**
