@@ -128,15 +128,17 @@ export function extractRoi(image: ImageVolume, mask: MaskVolume, settings: Radio
   const boxMask = new Uint8Array(sx * sy * sz);
   const intensities = new Float64Array(sx * sy * sz);
   const roiIntensities = new Float64Array(voxelCount);
-  let boxIndex = 0;
+  const imageVoxels = image.voxels;
+  const maskVoxels = mask.voxels;
   let roiIndex = 0;
   for (let k = 0; k < sz; k++) {
     for (let j = 0; j < sy; j++) {
-      let source = minI + nx * (minJ + j + ny * (minK + k));
-      for (let i = 0; i < sx; i++, boxIndex++, source++) {
-        const value = image.voxels[source]!;
-        intensities[boxIndex] = value;
-        if (mask.voxels[source] !== label) continue;
+      const source = minI + nx * (minJ + j + ny * (minK + k));
+      const boxRow = sx * (j + sy * k);
+      intensities.set(imageVoxels.subarray(source, source + sx), boxRow);
+      for (let i = 0; i < sx; i++) {
+        if (maskVoxels[source + i] !== label) continue;
+        const value = intensities[boxRow + i]!;
         if (!Number.isFinite(value)) {
           throw new Nqo1Error(
             'ERR_IMAGE_VALUES',
@@ -144,7 +146,7 @@ export function extractRoi(image: ImageVolume, mask: MaskVolume, settings: Radio
               'Check the image decoding or exclude such voxels from the mask.',
           );
         }
-        boxMask[boxIndex] = 1;
+        boxMask[boxRow + i] = 1;
         roiIntensities[roiIndex++] = value;
       }
     }
