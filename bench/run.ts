@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 
 import { benchDecode } from './decode.js';
 import { benchHookLatency } from './hook-latency.js';
+import { benchRadiomicsClasses } from './radiomics-cases.js';
 import { benchRadiomics } from './radiomics.js';
 import { benchSeriesMemory } from './series-memory.js';
 import { benchShape } from './shape.js';
@@ -21,6 +22,8 @@ for (const row of await benchRadiomics()) {
     `| ${row.name} | ${row.tumourVoxels} | ${row.periVoxels} | ${row.medianMs.toFixed(0)} | ${row.minMs.toFixed(0)} | ${row.heapUsedMb.toFixed(0)} |`,
   );
 }
+
+await benchRadiomicsClasses();
 
 const shape = benchShape();
 console.log(

@@ -55,6 +55,26 @@ export function sphereCase(): { image: ImageVolume; mask: MaskVolume } {
   return { image: { grid, voxels: new Float64Array(voxels.length) }, mask: { grid, voxels } };
 }
 
+/**
+ * The sphere of {@link sphereCase} on a CT-like image of integer HU values: soft tissue of about
+ * 40 HU around a lesion of about 80 HU, each with deterministic noise (sum of three uniform draws,
+ * σ ≈ 12 HU outside and 20 HU inside), so that the texture classes see realistic gray levels.
+ */
+export function ctSphereCase(): { image: ImageVolume; mask: MaskVolume } {
+  const { image, mask } = sphereCase();
+  let state = 20261204;
+  const uniform = (): number => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+  const voxels = image.voxels;
+  for (let index = 0; index < voxels.length; index++) {
+    const noise = uniform() + uniform() + uniform() - 1.5;
+    voxels[index] = mask.voxels[index] === 1 ? Math.round(80 + 40 * noise) : Math.round(40 + 24 * noise);
+  }
+  return { image, mask };
+}
+
 /** Runs the shape benchmark. */
 export function benchShape(): ShapeBenchRow {
   const { image, mask } = sphereCase();

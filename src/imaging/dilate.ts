@@ -57,11 +57,10 @@ export function structuringElement(
 /**
  * Dilates `mask` (non-zero voxels) by `radiusMm` and returns a 0/1 mask on the same grid.
  *
- * Only boundary voxels, mask voxels with a 6-neighbour inside the volume that is not in the mask,
- * are stamped with the structuring element. That suffices because the mask voxel nearest to any
- * outside voxel always has such a neighbour: stepping from an interior voxel towards the outside
- * voxel along one axis would reach a mask voxel that is closer still. Stamps are clipped at the
- * volume edge.
+ * The result is the union of the structuring element placed on every mask voxel, clipped at the
+ * volume edge. It is built row by row. The element is convex, so each of its rows (fixed dj, dk) is
+ * one interval of di. A run of consecutive mask voxels along i, placed on that row, therefore covers
+ * one interval of the target row. Only the bounding box of the mask is scanned.
  *
  * @throws Nqo1Error ERR_SETTINGS_INVALID for a negative or non-finite radius; ERR_MASK_GEOMETRY when
  *   the grid axes are not orthonormal.
@@ -79,34 +78,109 @@ export function dilateMaskMm(mask: MaskVolume, radiusMm: number): MaskVolume {
   const [nx, ny, nz] = mask.grid.dimensions;
   const source = mask.voxels;
   const result = new Uint8Array(source.length);
-  for (let index = 0; index < source.length; index++) if (source[index] !== 0) result[index] = 1;
+  const box = nonzeroBox(source, mask.grid.dimensions);
+  if (box === undefined) return { grid: mask.grid, voxels: result };
+  const [lowI, lowJ, lowK, highI, highJ, highK] = box;
 
+  // The element is convex, so for each (dj, dk) its offsets cover one interval of di.
   const element = structuringElement(mask.grid.spacingMm, radiusMm);
-  const [ri, rj, rk] = element.reach;
-  const flatOffsets = Int32Array.from(element.offsets, ([di, dj, dk]) => di + nx * (dj + ny * dk));
+  const elementRows = new Map<string, [number, number, number, number]>();
+  for (const [di, dj, dk] of element.offsets) {
+    const key = `${dj},${dk}`;
+    const row = elementRows.get(key);
+    if (row === undefined) elementRows.set(key, [dj, dk, di, di]);
+    else {
+      row[2] = Math.min(row[2], di);
+      row[3] = Math.max(row[3], di);
+    }
+  }
+  const rows = Int32Array.from([...elementRows.values()].flat());
 
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      for (let i = 0; i < nx; i++) {
-        const index = i + nx * (j + ny * k);
-        if (source[index] === 0 || !isBoundary(source, mask.grid, i, j, k, index)) continue;
-
-        const clear = i >= ri && i < nx - ri && j >= rj && j < ny - rj && k >= rk && k < nz - rk;
-        if (clear) {
-          for (const delta of flatOffsets) result[index + delta] = 1;
+  // The dilation is the union of the element placed on every mask voxel. Each run of mask voxels
+  // along i, placed on one element row, covers one interval of the target row, clipped to the volume.
+  for (let k = lowK; k <= highK; k++) {
+    for (let j = lowJ; j <= highJ; j++) {
+      const row = nx * (j + ny * k);
+      let i = lowI;
+      while (i <= highI) {
+        if (source[row + i] === 0) {
+          i++;
           continue;
         }
-        for (const [di, dj, dk] of element.offsets) {
-          const ii = i + di;
-          const jj = j + dj;
-          const kk = k + dk;
-          if (ii < 0 || ii >= nx || jj < 0 || jj >= ny || kk < 0 || kk >= nz) continue;
-          result[ii + nx * (jj + ny * kk)] = 1;
+        const runStart = i;
+        while (i <= highI && source[row + i] !== 0) i++;
+        const runEnd = i - 1;
+
+        for (let r = 0; r < rows.length; r += 4) {
+          const jj = j + rows[r]!;
+          const kk = k + rows[r + 1]!;
+          if (jj < 0 || jj >= ny || kk < 0 || kk >= nz) continue;
+          const target = nx * (jj + ny * kk);
+          const from = Math.max(0, runStart + rows[r + 2]!);
+          const to = Math.min(nx - 1, runEnd + rows[r + 3]!);
+          result.fill(1, target + from, target + to + 1);
         }
       }
     }
   }
   return { grid: mask.grid, voxels: result };
+}
+
+/**
+ * Returns the inclusive index box [lowI, lowJ, lowK, highI, highJ, highK] of the nonzero voxels, or
+ * undefined for an all-zero mask. Each row is tested four voxels at a time through a 32-bit view
+ * when the buffer is aligned, and only a row with a nonzero word is searched voxel by voxel.
+ */
+function nonzeroBox(
+  voxels: Uint8Array,
+  dimensions: readonly [number, number, number],
+): [number, number, number, number, number, number] | undefined {
+  const [nx, ny, nz] = dimensions;
+  const words =
+    voxels.byteOffset % 4 === 0
+      ? new Uint32Array(voxels.buffer, voxels.byteOffset, voxels.length >>> 2)
+      : undefined;
+  let lowI = nx,
+    lowJ = ny,
+    lowK = nz,
+    highI = -1,
+    highJ = -1,
+    highK = -1;
+
+  let rowStart = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++, rowStart += nx) {
+      const rowEnd = rowStart + nx;
+
+      // Skip a row whose whole words and loose bytes at both ends are all 0.
+      if (words !== undefined) {
+        const firstWord = (rowStart + 3) >>> 2;
+        const endWord = rowEnd >>> 2;
+        let word = firstWord;
+        while (word < endWord && words[word] === 0) word++;
+        if (word >= endWord) {
+          let loose = 0;
+          for (let index = rowStart; index < Math.min(firstWord << 2, rowEnd); index++)
+            loose |= voxels[index]!;
+          for (let index = Math.max(endWord << 2, rowStart); index < rowEnd; index++) loose |= voxels[index]!;
+          if (loose === 0) continue;
+        }
+      }
+
+      let first = rowStart;
+      while (first < rowEnd && voxels[first] === 0) first++;
+      if (first === rowEnd) continue;
+      let last = rowEnd - 1;
+      while (voxels[last] === 0) last--;
+      if (first - rowStart < lowI) lowI = first - rowStart;
+      if (last - rowStart > highI) highI = last - rowStart;
+      if (j < lowJ) lowJ = j;
+      if (j > highJ) highJ = j;
+      if (k < lowK) lowK = k;
+      if (k > highK) highK = k;
+    }
+  }
+  return highK < 0 ? undefined : [lowI, lowJ, lowK, highI, highJ, highK];
 }
 
 /**
@@ -130,20 +204,6 @@ export function ringMask(dilated: MaskVolume, tumour: MaskVolume): MaskVolume {
     if (dilated.voxels[index] !== 0 && tumour.voxels[index] === 0) voxels[index] = 1;
   }
   return { grid: dilated.grid, voxels };
-}
-
-/** Returns true when a 6-neighbour of (i, j, k) lies inside the volume and outside the mask. */
-function isBoundary(voxels: Uint8Array, grid: Grid, i: number, j: number, k: number, index: number): boolean {
-  const [nx, ny, nz] = grid.dimensions;
-  const slice = nx * ny;
-  return (
-    (i > 0 && voxels[index - 1] === 0) ||
-    (i < nx - 1 && voxels[index + 1] === 0) ||
-    (j > 0 && voxels[index - nx] === 0) ||
-    (j < ny - 1 && voxels[index + nx] === 0) ||
-    (k > 0 && voxels[index - slice] === 0) ||
-    (k < nz - 1 && voxels[index + slice] === 0)
-  );
 }
 
 function checkOrthonormalAxes(grid: Grid): void {

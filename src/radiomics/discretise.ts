@@ -53,12 +53,25 @@ export function discretise(roi: Roi, settings: RadiomicsSettings): DiscretisedRo
       : fixedCountEdges(minimum, maximum, settings.binCount);
 
   const bins = new Int32Array(roi.mask.length);
+  const mask = roi.mask;
+  const intensities = roi.intensities;
   let levelCount = 0;
-  for (let index = 0; index < bins.length; index++) {
-    if (roi.mask[index] === 0) continue;
-    const bin = edges.binOf(roi.intensities[index]!);
-    bins[index] = bin;
-    if (bin > levelCount) levelCount = bin;
+  const table = integerBinTable(roi.roiIntensities, minimum, maximum, edges);
+  if (table !== undefined) {
+    // Integer intensities: the bin of each possible value is looked up instead of searched.
+    for (let index = 0; index < bins.length; index++) {
+      if (mask[index] === 0) continue;
+      const bin = table[intensities[index]! - minimum]!;
+      bins[index] = bin;
+      if (bin > levelCount) levelCount = bin;
+    }
+  } else {
+    for (let index = 0; index < bins.length; index++) {
+      if (mask[index] === 0) continue;
+      const bin = edges.binOf(intensities[index]!);
+      bins[index] = bin;
+      if (bin > levelCount) levelCount = bin;
+    }
   }
 
   const histogram = new Float64Array(levelCount + 1);
@@ -67,6 +80,26 @@ export function discretise(roi: Roi, settings: RadiomicsSettings): DiscretisedRo
     if (bin > 0) histogram[bin]!++;
   }
   return { bins, levelCount, histogram };
+}
+
+/** Widest integer intensity range for which {@link integerBinTable} builds a table. */
+const BIN_TABLE_RANGE = 2 ** 20;
+
+/**
+ * When every ROI intensity is an integer and max − min is below {@link BIN_TABLE_RANGE}, returns the
+ * bin of each integer from min to max (index value − min), computed with `edges.binOf`; else undefined.
+ */
+function integerBinTable(
+  values: Float64Array,
+  minimum: number,
+  maximum: number,
+  edges: BinEdges,
+): Int32Array | undefined {
+  if (!(maximum - minimum < BIN_TABLE_RANGE)) return undefined;
+  for (let index = 0; index < values.length; index++) if (!Number.isInteger(values[index]!)) return undefined;
+  const table = new Int32Array(maximum - minimum + 1);
+  for (let offset = 0; offset < table.length; offset++) table[offset] = edges.binOf(minimum + offset);
+  return table;
 }
 
 /** A set of bin edges and the digitize rule on them. */

@@ -36,18 +36,61 @@ export function prepareFirstOrder(
   voxelArrayShift: number,
 ): FirstOrderInput {
   const values = roi.roiIntensities;
-  const sorted = Float64Array.from(values).sort();
+  let sorted: Float64Array | undefined;
   let sum = 0;
   for (const value of values) sum += value;
   const [di, dj, dk] = roi.spacingMm;
   return {
     values,
-    sorted,
+    // Sorted on first use: energy and the moments do not need it.
+    get sorted(): Float64Array {
+      sorted ??= sortedCopy(values);
+      return sorted;
+    },
     mean: sum / values.length,
     voxelVolumeMm3: di * dj * dk,
     voxelArrayShift,
     histogram: discretised.histogram,
   };
+}
+
+/** Widest value range, max − min, that {@link sortedCopy} sorts by counting (32 MB of counts). */
+const COUNTING_SORT_RANGE = 2 ** 22;
+
+/**
+ * Returns `values` sorted ascending. When every value is an integer (CT in HU, or stored values)
+ * within a range of {@link COUNTING_SORT_RANGE}, the values are counted per integer and written back
+ * in order, which gives the same array as a comparison sort in linear time. −0 is not an integer
+ * here, so an array holding it takes the comparison sort, which orders −0 before +0.
+ */
+export function sortedCopy(values: Float64Array): Float64Array {
+  let minimum = Infinity;
+  let maximum = -Infinity;
+  let integral = true;
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index]!;
+    if (!Number.isInteger(value) || Object.is(value, -0)) {
+      integral = false;
+      break;
+    }
+    if (value < minimum) minimum = value;
+    if (value > maximum) maximum = value;
+  }
+  if (!integral || values.length === 0 || maximum - minimum >= COUNTING_SORT_RANGE) {
+    return Float64Array.from(values).sort();
+  }
+
+  const counts = new Int32Array(maximum - minimum + 1);
+  for (let index = 0; index < values.length; index++) counts[values[index]! - minimum]!++;
+  const sorted = new Float64Array(values.length);
+  let position = 0;
+  for (let offset = 0; offset < counts.length; offset++) {
+    const count = counts[offset]!;
+    if (count === 0) continue;
+    sorted.fill(minimum + offset, position, position + count);
+    position += count;
+  }
+  return sorted;
 }
 
 /** Returns the q-quantile (0 ≤ q ≤ 1) of sorted values with NumPy's linear method. */
@@ -62,23 +105,77 @@ function quantile(sorted: Float64Array, q: number): number {
   return fraction >= 0.5 ? b - (b - a) * (1 - fraction) : a + (b - a) * fraction;
 }
 
-/** Returns the central moment Σ (x − mean)^order / N_p. */
-function centralMoment(input: FirstOrderInput, order: number): number {
-  let sum = 0;
-  for (const value of input.values) sum += (value - input.mean) ** order;
-  return sum / input.values.length;
+/** Σ (x − mean)^order for orders 2, 3 and 4, computed in one pass and kept per input. */
+const momentSums = new WeakMap<FirstOrderInput, readonly [number, number, number]>();
+
+/** Returns the central moment Σ (x − mean)^order / N_p for order 2, 3 or 4. */
+function centralMoment(input: FirstOrderInput, order: 2 | 3 | 4): number {
+  let sums = momentSums.get(input);
+  if (sums === undefined) {
+    let sum2 = 0;
+    let sum3 = 0;
+    let sum4 = 0;
+    const values = input.values;
+    const table = integerPowerTable(input);
+    if (table !== undefined) {
+      // The same powers, computed once per distinct integer value and added in the same order.
+      const { lowest, powers } = table;
+      for (let index = 0; index < values.length; index++) {
+        const cell = 3 * (values[index]! - lowest);
+        sum2 += powers[cell]!;
+        sum3 += powers[cell + 1]!;
+        sum4 += powers[cell + 2]!;
+      }
+    } else {
+      for (const value of values) {
+        sum2 += (value - input.mean) ** 2;
+        sum3 += (value - input.mean) ** 3;
+        sum4 += (value - input.mean) ** 4;
+      }
+    }
+    sums = [sum2, sum3, sum4];
+    momentSums.set(input, sums);
+  }
+  return sums[order - 2]! / input.values.length;
 }
+
+/**
+ * For integer intensities spanning fewer than {@link COUNTING_SORT_RANGE} values, returns
+ * (v − mean)², (v − mean)³ and (v − mean)⁴ for every integer v from the lowest value up, three cells
+ * per v; else undefined.
+ */
+function integerPowerTable(input: FirstOrderInput): { lowest: number; powers: Float64Array } | undefined {
+  const lowest = input.sorted[0];
+  const highest = input.sorted[input.sorted.length - 1];
+  if (lowest === undefined || highest === undefined || !(highest - lowest < COUNTING_SORT_RANGE))
+    return undefined;
+  for (const value of input.values) if (!Number.isInteger(value)) return undefined;
+  const powers = new Float64Array(3 * (highest - lowest + 1));
+  for (let offset = 0; offset <= highest - lowest; offset++) {
+    const value = lowest + offset;
+    powers[3 * offset] = (value - input.mean) ** 2;
+    powers[3 * offset + 1] = (value - input.mean) ** 3;
+    powers[3 * offset + 2] = (value - input.mean) ** 4;
+  }
+  return { lowest, powers };
+}
+
+/** Σ (X(i) + c)², kept per input. */
+const energies = new WeakMap<FirstOrderInput, number>();
 
 /**
  * Energy: Σ (X(i) + c)². pyradiomics `original_firstorder_Energy`, IBSI N8CA (IBSI has no shift, so
  * it matches only for c = 0). In squared image units. It is 0 only when every shifted value is 0.
  */
 export function energy(input: FirstOrderInput): number {
+  const known = energies.get(input);
+  if (known !== undefined) return known;
   let sum = 0;
   for (const value of input.values) {
     const shifted = value + input.voxelArrayShift;
     sum += shifted * shifted;
   }
+  energies.set(input, sum);
   return sum;
 }
 

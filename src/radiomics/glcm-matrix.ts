@@ -6,6 +6,7 @@
 
 import { Nqo1Error } from '../errors.js';
 import { buildOffsets } from './angles.js';
+import { offsetReach, paddedBins, paddedIndex, paddedStride } from './padded-bins.js';
 import { MAX_MATRIX_CELLS, occupiedLevels, offsetLengthMm, type TextureInput } from './texture.js';
 
 const EPSILON = 2.220446049250313e-16;
@@ -65,26 +66,41 @@ export function buildGlcm(input: TextureInput, distances: readonly number[]): Gl
     );
   }
 
-  const bins = input.bins;
+  // One pass over the padded box counts the pairs of every direction. Each voxel carries its level
+  // position + 1, with 0 outside the ROI; the counts have an extra row and column 0 for pairs with a
+  // non-ROI voxel, which are then left out.
+  const padded = paddedBins(input, offsetReach(offsets));
+  const positions = new Int32Array(padded.bins.length);
+  for (let index = 0; index < positions.length; index++) {
+    const bin = padded.bins[index]!;
+    if (bin !== 0) positions[index] = positionOf[bin]! + 1;
+  }
+  const strides = Int32Array.from(offsets, (offset) => paddedStride(padded, offset));
+  const width = n + 1;
+  const square = width * width;
+  const allCounts = new Float64Array(square * offsets.length);
+  for (let k = 0; k < sz; k++) {
+    for (let j = 0; j < sy; j++) {
+      const rowStart = paddedIndex(padded, 0, j, k);
+      for (let index = rowStart; index < rowStart + sx; index++) {
+        const position = positions[index]!;
+        if (position === 0) continue;
+        const row = position * width;
+        for (let a = 0, base = row; a < strides.length; a++, base += square) {
+          allCounts[base + positions[index + strides[a]!]!]!++;
+        }
+      }
+    }
+  }
+
   const angles: GlcmAngle[] = [];
   const merged = new Float64Array(n * n);
-  for (const offset of offsets) {
-    const [di, dj, dk] = offset;
+  for (let a = 0; a < offsets.length; a++) {
+    const offset = offsets[a]!;
     const counts = new Float64Array(n * n);
-    let index = 0;
-    for (let k = 0; k < sz; k++) {
-      for (let j = 0; j < sy; j++) {
-        for (let i = 0; i < sx; i++, index++) {
-          const level = bins[index]!;
-          if (level === 0) continue;
-          const ni = i + di,
-            nj = j + dj,
-            nk = k + dk;
-          if (ni < 0 || ni >= sx || nj < 0 || nj >= sy || nk < 0 || nk >= sz) continue;
-          const neighbour = bins[ni + sx * (nj + sy * nk)]!;
-          if (neighbour === 0) continue;
-          counts[positionOf[level]! * n + positionOf[neighbour]!]!++;
-        }
+    for (let row = 0; row < n; row++) {
+      for (let column = 0; column < n; column++) {
+        counts[row * n + column] = allCounts[a * square + (row + 1) * width + column + 1]!;
       }
     }
 

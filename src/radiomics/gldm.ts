@@ -11,9 +11,13 @@
  */
 
 import { buildOffsets } from './angles.js';
+import { offsetReach, paddedBins, paddedIndex, paddedStride } from './padded-bins.js';
 import { grayLevelVariance as levelVariance, occupiedLevels, type TextureInput } from './texture.js';
 
 const EPSILON = 2.220446049250313e-16;
+
+/** Largest level-pair table used for the dependence test (4 MB). */
+const DEPENDENCE_TABLE_CELLS = 4 * 2 ** 20;
 
 /** A GLDM with empty gray levels and dependence counts removed. */
 export interface Gldm {
@@ -35,29 +39,47 @@ export function buildGldm(input: TextureInput, distances: readonly number[], alp
     force2D: input.force2D,
     force2Ddimension: input.force2Ddimension,
   });
-  const flatOffsets = offsets.flatMap(([di, dj, dk]) => [di, dj, dk]);
   const { levels, positionOf } = occupiedLevels(input.histogram);
-  const bins = input.bins;
+  const padded = paddedBins(input, offsetReach(offsets));
+  const bins = padded.bins;
+  const strides = Int32Array.from(offsets, (offset) => paddedStride(padded, offset));
+  const offsetCount = strides.length;
+
+  // With few levels, the dependence test is a table lookup, which avoids a hard-to-predict branch per
+  // neighbour: dependentTable[level · width + neighbour] is 1 when the neighbour is in the ROI and
+  // within alpha of the level.
+  const tableWidth = input.levelCount + 1;
+  const dependentTable =
+    tableWidth * tableWidth <= DEPENDENCE_TABLE_CELLS ? new Uint8Array(tableWidth * tableWidth) : undefined;
+  if (dependentTable !== undefined) {
+    for (let level = 1; level < tableWidth; level++) {
+      for (let neighbour = 1; neighbour < tableWidth; neighbour++) {
+        if (Math.abs(neighbour - level) <= alpha) dependentTable[level * tableWidth + neighbour] = 1;
+      }
+    }
+  }
 
   // Full table first: rows are occupied levels, columns j = 1..offsets+1.
   const columnCount = offsets.length + 1;
   const full = new Float64Array(levels.length * columnCount);
   let voxelCount = 0;
-  let index = 0;
   for (let k = 0; k < sz; k++) {
     for (let j = 0; j < sy; j++) {
-      for (let i = 0; i < sx; i++, index++) {
+      const rowStart = paddedIndex(padded, 0, j, k);
+      for (let index = rowStart; index < rowStart + sx; index++) {
         const level = bins[index]!;
         if (level === 0) continue;
 
         let dependent = 0;
-        for (let a = 0; a < offsets.length; a++) {
-          const ni = i + flatOffsets[3 * a]!;
-          const nj = j + flatOffsets[3 * a + 1]!;
-          const nk = k + flatOffsets[3 * a + 2]!;
-          if (ni < 0 || ni >= sx || nj < 0 || nj >= sy || nk < 0 || nk >= sz) continue;
-          const neighbour = bins[ni + sx * (nj + sy * nk)]!;
-          if (neighbour !== 0 && Math.abs(neighbour - level) <= alpha) dependent++;
+        if (dependentTable !== undefined) {
+          const tableRow = level * tableWidth;
+          for (let a = 0; a < offsetCount; a++)
+            dependent += dependentTable[tableRow + bins[index + strides[a]!]!]!;
+        } else {
+          for (let a = 0; a < offsetCount; a++) {
+            const neighbour = bins[index + strides[a]!]!;
+            if (neighbour !== 0 && Math.abs(neighbour - level) <= alpha) dependent++;
+          }
         }
         full[positionOf[level]! * columnCount + dependent]!++;
         voxelCount++;

@@ -17,6 +17,7 @@
 
 import { Nqo1Error } from '../errors.js';
 import { buildOffsets, type Offset } from './angles.js';
+import { paddedBins, paddedStride, type PaddedBins } from './padded-bins.js';
 import {
   grayLevelVariance as levelVariance,
   MAX_MATRIX_CELLS,
@@ -69,9 +70,24 @@ export function buildGlrlm(input: TextureInput): Glrlm {
 
   const angles: Offset[] = [];
   const counts: Float64Array[] = [];
+  const zeroPadded = paddedBins(input, 1);
+  const runLengths = new Int32Array(zeroPadded.bins.length);
+  let sentinelPadded: Int16Array | Int32Array | undefined;
+  const rowBase = new Int32Array(input.levelCount + 1);
+  for (let bin = 1; bin <= input.levelCount; bin++) {
+    if (positionOf[bin]! >= 0) rowBase[bin] = (positionOf[bin]! + 1) * maxRunLength;
+  }
+  const extended = new Float64Array((levels.length + 1) * maxRunLength + 1);
   for (const offset of offsets) {
-    const matrix = new Float64Array(levels.length * maxRunLength);
-    const hasLineWithTwoVoxels = countRuns(input.bins, input.size, offset, positionOf, maxRunLength, matrix);
+    extended.fill(0);
+    let hasLineWithTwoVoxels = countRunsByLength(zeroPadded, offset, rowBase, runLengths, extended);
+    if (!hasLineWithTwoVoxels) {
+      // No two ROI voxels are adjacent along the offset, but two may still share a line with a gap.
+      sentinelPadded ??= sentinelBins(input.bins, input.size, input.levelCount);
+      const scratch = new Float64Array(extended.length);
+      hasLineWithTwoVoxels = countRuns(sentinelPadded, input.size, offset, rowBase, scratch);
+    }
+    const matrix = extended.slice(maxRunLength, (levels.length + 1) * maxRunLength);
 
     // A direction is kept only if some line crosses two ROI voxels and it has runs.
     if (!hasLineWithTwoVoxels || !matrix.some((value) => value > 0)) continue;
@@ -99,56 +115,116 @@ export function buildGlrlm(input: TextureInput): Glrlm {
 }
 
 /**
- * Traces every line of the box along `offset` and adds its runs to `matrix`. Returns true when some
- * line crosses more than one ROI voxel.
+ * Adds the runs along `offset` to `extended` (laid out as for {@link countRuns}) in one pass over the
+ * box in storage order. A run along the offset is also a run along its opposite, so the walk uses
+ * the direction with a positive flat step s. The run length at voxel v is 1 plus the run length at
+ * v − s when v − s has the same bin, else 1, and v ends a run when v + s has another bin; both
+ * neighbours lie inside the zero-padded box. Each ROI voxel adds 1 either to the cell of the run it
+ * ends or to the spare last cell, without a data-dependent branch. `runLengths` is scratch space of
+ * the padded size. Returns true when two ROI voxels are adjacent along the offset, which implies a
+ * line with two ROI voxels; false means the caller must look for such a line with gaps.
  */
-function countRuns(
+function countRunsByLength(
+  padded: PaddedBins,
+  offset: Offset,
+  rowBase: Int32Array,
+  runLengths: Int32Array,
+  extended: Float64Array,
+): boolean {
+  const [px, py, pz] = padded.paddedSize;
+  const bins = padded.bins;
+  const stride = Math.abs(paddedStride(padded, offset));
+  const spare = extended.length - 1;
+  let adjacent = 0;
+
+  for (let k = 1; k < pz - 1; k++) {
+    for (let j = 1; j < py - 1; j++) {
+      const rowStart = 1 + px * (j + py * k);
+      for (let voxel = rowStart; voxel < rowStart + px - 2; voxel++) {
+        const bin = bins[voxel]!;
+        if (bin === 0) continue;
+        const previous = bins[voxel - stride]!;
+        const length = 1 + +(previous === bin) * runLengths[voxel - stride]!;
+        runLengths[voxel] = length;
+        const ends = +(bins[voxel + stride] !== bin);
+        extended[spare + ends * (rowBase[bin]! + length - 1 - spare)]!++;
+        adjacent |= +(previous !== 0);
+      }
+    }
+  }
+  return adjacent !== 0;
+}
+
+/**
+ * Copies the bins into a box padded by one voxel of −1 on every side, so that a line walk stops at
+ * the first −1 instead of counting steps. 16-bit cells when the levels fit, to halve the memory the
+ * walks along k stride through.
+ */
+function sentinelBins(
   bins: Int32Array,
   size: readonly [number, number, number],
-  offset: Offset,
-  positionOf: Int32Array,
-  maxRunLength: number,
-  matrix: Float64Array,
-): boolean {
+  levelCount: number,
+): Int16Array | Int32Array {
   const [sx, sy, sz] = size;
-  const [di, dj, dk] = offset;
-  const stride = di + sx * (dj + sy * dk);
-  let hasLineWithTwoVoxels = false;
-
-  let start = 0;
+  const px = sx + 2;
+  const py = sy + 2;
+  const cells = px * py * (sz + 2);
+  const padded = levelCount < 2 ** 15 ? new Int16Array(cells) : new Int32Array(cells);
+  padded.fill(-1);
   for (let k = 0; k < sz; k++) {
     for (let j = 0; j < sy; j++) {
-      for (let i = 0; i < sx; i++, start++) {
+      const from = sx * (j + sy * k);
+      padded.set(bins.subarray(from, from + sx), 1 + px * (j + 1 + py * (k + 1)));
+    }
+  }
+  return padded;
+}
+
+/**
+ * Traces every line of the box along `offset` and adds its runs to `extended`. `padded` contains the
+ * bins with a border of −1 (see {@link sentinelBins}). `extended` has one row of `maxRunLength`
+ * cells per bin position + 1, row 0 collecting the runs of non-ROI voxels, and one last cell that
+ * collects the steps without a run end; `rowBase[bin]` is the first cell of the row of `bin`.
+ * The walk has no data-dependent branch: each step adds 1 either to the cell of the run that just
+ * ended or to the last cell. Returns true when some line crosses more than one ROI voxel.
+ */
+function countRuns(
+  padded: Int16Array | Int32Array,
+  size: readonly [number, number, number],
+  offset: Offset,
+  rowBase: Int32Array,
+  extended: Float64Array,
+): boolean {
+  const [sx, sy, sz] = size;
+  const px = sx + 2;
+  const py = sy + 2;
+  const [di, dj, dk] = offset;
+  const stride = di + px * (dj + py * dk);
+  const spare = extended.length - 1;
+  let hasLineWithTwoVoxels = false;
+
+  for (let k = 0; k < sz; k++) {
+    for (let j = 0; j < sy; j++) {
+      const rowStart = 1 + px * (j + 1 + py * (k + 1));
+      for (let start = rowStart; start < rowStart + sx; start++) {
         // A line starts where stepping back by the offset leaves the box.
-        const pi = i - di,
-          pj = j - dj,
-          pk = k - dk;
-        if (pi >= 0 && pi < sx && pj >= 0 && pj < sy && pk >= 0 && pk < sz) continue;
+        if (padded[start - stride]! >= 0) continue;
 
-        let steps = Infinity;
-        if (di > 0) steps = Math.min(steps, sx - i);
-        else if (di < 0) steps = Math.min(steps, i + 1);
-        if (dj > 0) steps = Math.min(steps, sy - j);
-        else if (dj < 0) steps = Math.min(steps, j + 1);
-        if (dk > 0) steps = Math.min(steps, sz - k);
-        else if (dk < 0) steps = Math.min(steps, k + 1);
-
-        let roiVoxels = 0;
-        let level = 0;
-        let runLength = 0;
-        let index = start;
-        for (let step = 0; step < steps; step++, index += stride) {
-          const bin = bins[index]!;
-          if (bin === level && bin > 0) {
-            runLength++;
-          } else {
-            if (level > 0) matrix[positionOf[level]! * maxRunLength + runLength - 1]!++;
-            level = bin;
-            runLength = bin > 0 ? 1 : 0;
-          }
-          if (bin > 0) roiVoxels++;
+        let level = padded[start]!;
+        let roiVoxels = level > 0 ? 1 : 0;
+        let runStart = 0;
+        let step = 1;
+        for (let index = start + stride; ; index += stride, step++) {
+          const bin = padded[index]!;
+          if (bin < 0) break;
+          const ended = +(bin !== level);
+          const cell = rowBase[level]! + step - runStart - 1;
+          extended[spare + ended * (cell - spare)]!++;
+          runStart += ended * (step - runStart);
+          level = bin;
+          roiVoxels += +(bin > 0);
         }
-        if (level > 0) matrix[positionOf[level]! * maxRunLength + runLength - 1]!++;
+        extended[rowBase[level]! + step - runStart - 1]!++;
         if (roiVoxels > 1) hasLineWithTwoVoxels = true;
       }
     }

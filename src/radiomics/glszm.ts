@@ -10,6 +10,7 @@
  */
 
 import { buildOffsets } from './angles.js';
+import { offsetReach, paddedBins, paddedIndex, paddedStride } from './padded-bins.js';
 import { grayLevelVariance as levelVariance, occupiedLevels, type TextureInput } from './texture.js';
 
 const EPSILON = 2.220446049250313e-16;
@@ -37,42 +38,41 @@ export function buildGlszm(input: TextureInput): Glszm {
     force2Ddimension: input.force2Ddimension,
   });
 
-  // Region growing with an explicit stack; `visited` marks voxels already assigned to a zone.
-  const bins = input.bins;
-  const visited = new Uint8Array(bins.length);
-  const stack = new Int32Array(bins.length);
+  // Region growing with an explicit stack over a copy of the padded box, in which a voxel is set to
+  // 0 once it joins a zone. Border voxels hold bin 0 and so never join a zone.
+  const padded = paddedBins(input, offsetReach(offsets));
+  const bins = padded.bins.slice();
+  const strides = Int32Array.from(offsets, (offset) => paddedStride(padded, offset));
+  const offsetCount = strides.length;
+  const stack = new Int32Array(input.bins.length);
   const zoneLevels: number[] = [];
   const zoneSizes: number[] = [];
-  const sliceSize = sx * sy;
 
-  for (let seed = 0; seed < bins.length; seed++) {
-    const level = bins[seed]!;
-    if (level === 0 || visited[seed] === 1) continue;
+  for (let k = 0; k < sz; k++) {
+    for (let j = 0; j < sy; j++) {
+      const rowStart = paddedIndex(padded, 0, j, k);
+      for (let seed = rowStart; seed < rowStart + sx; seed++) {
+        const level = bins[seed]!;
+        if (level === 0) continue;
 
-    let top = 0;
-    stack[top++] = seed;
-    visited[seed] = 1;
-    let zoneSize = 0;
-    while (top > 0) {
-      const current = stack[--top]!;
-      zoneSize++;
-      const k = Math.floor(current / sliceSize);
-      const rest = current - k * sliceSize;
-      const j = Math.floor(rest / sx);
-      const i = rest - j * sx;
-      for (const [di, dj, dk] of offsets) {
-        const ni = i + di,
-          nj = j + dj,
-          nk = k + dk;
-        if (ni < 0 || ni >= sx || nj < 0 || nj >= sy || nk < 0 || nk >= sz) continue;
-        const neighbour = ni + sx * (nj + sy * nk);
-        if (visited[neighbour] === 1 || bins[neighbour] !== level) continue;
-        visited[neighbour] = 1;
-        stack[top++] = neighbour;
+        let top = 0;
+        stack[top++] = seed;
+        bins[seed] = 0;
+        let zoneSize = 0;
+        while (top > 0) {
+          const current = stack[--top]!;
+          zoneSize++;
+          for (let a = 0; a < offsetCount; a++) {
+            const neighbour = current + strides[a]!;
+            if (bins[neighbour] !== level) continue;
+            bins[neighbour] = 0;
+            stack[top++] = neighbour;
+          }
+        }
+        zoneLevels.push(level);
+        zoneSizes.push(zoneSize);
       }
     }
-    zoneLevels.push(level);
-    zoneSizes.push(zoneSize);
   }
 
   return tabulateZones(input.histogram, zoneLevels, zoneSizes);
@@ -82,15 +82,21 @@ export function buildGlszm(input: TextureInput): Glszm {
 function tabulateZones(histogram: Float64Array, zoneLevels: number[], zoneSizes: number[]): Glszm {
   const { levels, positionOf } = occupiedLevels(histogram);
 
-  const sizes = Float64Array.from(new Set(zoneSizes)).sort();
-  const columnOf = new Map<number, number>();
-  sizes.forEach((size, column) => columnOf.set(size, column));
+  // Column of each occurring zone size, through a table indexed by size.
+  let largest = 0;
+  for (const size of zoneSizes) if (size > largest) largest = size;
+  const columnOf = new Int32Array(largest + 1).fill(-1);
+  for (const size of zoneSizes) columnOf[size] = 0;
+  let columnCount = 0;
+  for (let size = 1; size <= largest; size++) if (columnOf[size] === 0) columnOf[size] = columnCount++;
+  const sizes = new Float64Array(columnCount);
+  for (let size = 1; size <= largest; size++) if (columnOf[size]! >= 0) sizes[columnOf[size]!] = size;
 
   const counts = new Float64Array(levels.length * sizes.length);
   let voxelCount = 0;
   for (let zone = 0; zone < zoneLevels.length; zone++) {
     const row = positionOf[zoneLevels[zone]!]!;
-    const column = columnOf.get(zoneSizes[zone]!)!;
+    const column = columnOf[zoneSizes[zone]!]!;
     counts[row * sizes.length + column]!++;
     voxelCount += zoneSizes[zone]!;
   }

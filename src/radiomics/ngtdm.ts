@@ -11,6 +11,7 @@
  */
 
 import { buildOffsets } from './angles.js';
+import { offsetReach, paddedBins, paddedIndex, paddedStride } from './padded-bins.js';
 import { occupiedLevels, type TextureInput } from './texture.js';
 
 /** NGTDM rows of the occupied gray levels. */
@@ -28,39 +29,94 @@ export const COARSENESS_OF_FLAT_ROI = 1_000_000;
 
 /** Builds the NGTDM with neighbours at the infinity-norm `distances`. */
 export function buildNgtdm(input: TextureInput, distances: readonly number[]): Ngtdm {
+  if (!input.force2D && distances.length === 1 && distances[0] === 1) return buildNgtdmByBoxSums(input);
   const [sx, sy, sz] = input.size;
   const offsets = buildOffsets(input.size, distances, {
     bidirectional: true,
     force2D: input.force2D,
     force2Ddimension: input.force2Ddimension,
   });
-  const flatOffsets = offsets.flatMap(([di, dj, dk]) => [di, dj, dk]);
-  const offsetCount = offsets.length;
+  const padded = paddedBins(input, offsetReach(offsets));
+  const bins = padded.bins;
+  const strides = Int32Array.from(offsets, (offset) => paddedStride(padded, offset));
+  const offsetCount = strides.length;
 
   const { levels, positionOf } = occupiedLevels(input.histogram);
   const counts = new Float64Array(levels.length);
   const differenceSums = new Float64Array(levels.length);
-  const bins = input.bins;
 
-  let index = 0;
   for (let k = 0; k < sz; k++) {
     for (let j = 0; j < sy; j++) {
-      for (let i = 0; i < sx; i++, index++) {
+      const rowStart = paddedIndex(padded, 0, j, k);
+      for (let index = rowStart; index < rowStart + sx; index++) {
         const level = bins[index]!;
         if (level === 0) continue;
 
         let neighbourCount = 0;
         let neighbourSum = 0;
         for (let a = 0; a < offsetCount; a++) {
-          const ni = i + flatOffsets[3 * a]!;
-          const nj = j + flatOffsets[3 * a + 1]!;
-          const nk = k + flatOffsets[3 * a + 2]!;
-          if (ni < 0 || ni >= sx || nj < 0 || nj >= sy || nk < 0 || nk >= sz) continue;
-          const neighbour = bins[ni + sx * (nj + sy * nk)]!;
+          const neighbour = bins[index + strides[a]!]!;
           if (neighbour === 0) continue;
           neighbourCount++;
           neighbourSum += neighbour;
         }
+
+        const row = positionOf[level]!;
+        counts[row]!++;
+        if (neighbourCount > 0) differenceSums[row]! += Math.abs(level - neighbourSum / neighbourCount);
+      }
+    }
+  }
+  return { grayLevels: levels, counts, differenceSums };
+}
+
+/**
+ * Builds the NGTDM for the 26 neighbours at distance 1 from 3 × 3 × 3 box sums over the zero-padded
+ * box. Each voxel carries 32·bin + 1 inside the ROI and 0 outside, so one sum gives 32·(Σ bins) +
+ * (ROI voxel count) over the box around a voxel; the count never reaches 32. Subtracting the voxel
+ * itself leaves the neighbour sum and count. The sums are of integers, so they are exact in any
+ * order, and s_i adds |i − Ā| over the voxels in storage order as the neighbour loop does. Offsets
+ * that buildOffsets drops because they leave a thin box read the zero padding here, which adds
+ * nothing, so the result is the same.
+ */
+function buildNgtdmByBoxSums(input: TextureInput): Ngtdm {
+  const [sx, sy, sz] = input.size;
+  const padded = paddedBins(input, 1);
+  const [px, py] = padded.paddedSize;
+  const slice = px * py;
+  const bins = padded.bins;
+  const length = bins.length;
+
+  // Sums along i, then along j; the sum along k is taken per voxel below. Reads that wrap across a
+  // row or slice edge land on padding, which is 0.
+  const alongI = new Int32Array(length);
+  for (let index = 1; index < length - 1; index++) {
+    const left = bins[index - 1]!;
+    const centre = bins[index]!;
+    const right = bins[index + 1]!;
+    alongI[index] =
+      (left === 0 ? 0 : 32 * left + 1) +
+      (centre === 0 ? 0 : 32 * centre + 1) +
+      (right === 0 ? 0 : 32 * right + 1);
+  }
+  const alongJ = new Int32Array(length);
+  for (let index = px; index < length - px; index++) {
+    alongJ[index] = alongI[index - px]! + alongI[index]! + alongI[index + px]!;
+  }
+
+  const { levels, positionOf } = occupiedLevels(input.histogram);
+  const counts = new Float64Array(levels.length);
+  const differenceSums = new Float64Array(levels.length);
+  for (let k = 0; k < sz; k++) {
+    for (let j = 0; j < sy; j++) {
+      const rowStart = paddedIndex(padded, 0, j, k);
+      for (let index = rowStart; index < rowStart + sx; index++) {
+        const level = bins[index]!;
+        if (level === 0) continue;
+
+        const box = alongJ[index - slice]! + alongJ[index]! + alongJ[index + slice]! - (32 * level + 1);
+        const neighbourCount = box & 31;
+        const neighbourSum = (box - neighbourCount) / 32;
 
         const row = positionOf[level]!;
         counts[row]!++;

@@ -101,32 +101,13 @@ export function labelsPresent(mask: MaskVolume): number[] {
 export function extractRoi(image: ImageVolume, mask: MaskVolume, settings: RadiomicsSettings): Roi {
   assertSameGrid(image.grid, mask.grid);
 
-  const [nx, ny, nz] = mask.grid.dimensions;
+  const [nx, ny] = mask.grid.dimensions;
   const label = settings.label;
 
-  // Bounding box of the label, inclusive on both ends.
-  let minI = nx,
-    minJ = ny,
-    minK = nz;
-  let maxI = -1,
-    maxJ = -1,
-    maxK = -1;
-  let voxelCount = 0;
-  let index = 0;
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      for (let i = 0; i < nx; i++, index++) {
-        if (mask.voxels[index] !== label) continue;
-        voxelCount++;
-        if (i < minI) minI = i;
-        if (i > maxI) maxI = i;
-        if (j < minJ) minJ = j;
-        if (j > maxJ) maxJ = j;
-        if (k < minK) minK = k;
-        if (k > maxK) maxK = k;
-      }
-    }
-  }
+  const box = labelBoundingBox(mask.voxels, mask.grid.dimensions, label);
+  const voxelCount = box.voxelCount;
+  const [minI, minJ, minK] = box.lower;
+  const [maxI, maxJ, maxK] = box.upper;
 
   if (voxelCount === 0) {
     const present = labelsPresent(mask);
@@ -147,15 +128,17 @@ export function extractRoi(image: ImageVolume, mask: MaskVolume, settings: Radio
   const boxMask = new Uint8Array(sx * sy * sz);
   const intensities = new Float64Array(sx * sy * sz);
   const roiIntensities = new Float64Array(voxelCount);
-  let boxIndex = 0;
+  const imageVoxels = image.voxels;
+  const maskVoxels = mask.voxels;
   let roiIndex = 0;
   for (let k = 0; k < sz; k++) {
     for (let j = 0; j < sy; j++) {
-      let source = minI + nx * (minJ + j + ny * (minK + k));
-      for (let i = 0; i < sx; i++, boxIndex++, source++) {
-        const value = image.voxels[source]!;
-        intensities[boxIndex] = value;
-        if (mask.voxels[source] !== label) continue;
+      const source = minI + nx * (minJ + j + ny * (minK + k));
+      const boxRow = sx * (j + sy * k);
+      intensities.set(imageVoxels.subarray(source, source + sx), boxRow);
+      for (let i = 0; i < sx; i++) {
+        if (maskVoxels[source + i] !== label) continue;
+        const value = intensities[boxRow + i]!;
         if (!Number.isFinite(value)) {
           throw new Nqo1Error(
             'ERR_IMAGE_VALUES',
@@ -163,7 +146,7 @@ export function extractRoi(image: ImageVolume, mask: MaskVolume, settings: Radio
               'Check the image decoding or exclude such voxels from the mask.',
           );
         }
-        boxMask[boxIndex] = 1;
+        boxMask[boxRow + i] = 1;
         roiIntensities[roiIndex++] = value;
       }
     }
@@ -178,6 +161,88 @@ export function extractRoi(image: ImageVolume, mask: MaskVolume, settings: Radio
     voxelCount,
     spacingMm: image.grid.spacingMm,
   };
+}
+
+/** Bounding box (inclusive) and voxel count of the voxels equal to `label`. */
+export interface LabelBox {
+  readonly lower: Vec3;
+  readonly upper: Vec3;
+  readonly voxelCount: number;
+}
+
+/**
+ * Finds the bounding box of the voxels equal to `label` (1..255) in a mask of `dimensions`.
+ *
+ * The scan reads the mask four voxels at a time through a 32-bit view and looks at single voxels only
+ * in rows that hold a nonzero word, between the first and the last such word. Rows of a CT volume are
+ * mostly empty, so this touches each byte of the volume once, in word loads. An empty label gives
+ * `voxelCount` 0 and `lower` above `upper`.
+ */
+export function labelBoundingBox(voxels: Uint8Array, dimensions: Vec3, label: number): LabelBox {
+  const [nx, ny, nz] = dimensions;
+  let minI = nx,
+    minJ = ny,
+    minK = nz;
+  let maxI = -1,
+    maxJ = -1,
+    maxK = -1;
+  let voxelCount = 0;
+
+  // Word view of the whole buffer when aligned; rows are then scanned word by word.
+  const aligned = voxels.byteOffset % 4 === 0;
+  const words = aligned ? new Uint32Array(voxels.buffer, voxels.byteOffset, voxels.length >>> 2) : undefined;
+  const wordCount = words === undefined ? 0 : words.length;
+
+  let rowStart = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++, rowStart += nx) {
+      const rowEnd = rowStart + nx;
+
+      // First and last byte of the row that may be nonzero, found by words where possible.
+      let first = rowStart;
+      let last = rowEnd - 1;
+      if (words !== undefined) {
+        const firstWord = (rowStart + 3) >>> 2;
+        const endWord = Math.min(rowEnd >>> 2, wordCount);
+        if (endWord > firstWord) {
+          let lowWord = firstWord;
+          while (lowWord < endWord && words[lowWord] === 0) lowWord++;
+          let highWord = endWord - 1;
+          while (highWord >= lowWord && words[highWord] === 0) highWord--;
+          // Bytes before the first whole word and after the last whole word are checked one by one.
+          let headNonzero = false;
+          for (let b = rowStart; b < firstWord << 2; b++) if (voxels[b] !== 0) headNonzero = true;
+          let tailNonzero = false;
+          for (let b = endWord << 2; b < rowEnd; b++) if (voxels[b] !== 0) tailNonzero = true;
+          if (lowWord >= endWord && !headNonzero && !tailNonzero) continue;
+          if (!headNonzero) first = lowWord >= endWord ? endWord << 2 : lowWord << 2;
+          if (!tailNonzero) last = highWord < lowWord ? (firstWord << 2) - 1 : (highWord << 2) + 3;
+        }
+      }
+
+      let rowCount = 0;
+      let rowMin = -1;
+      let rowMax = -1;
+      for (let index = first; index <= last; index++) {
+        if (voxels[index] !== label) continue;
+        if (rowMin < 0) rowMin = index;
+        rowMax = index;
+        rowCount++;
+      }
+      if (rowCount === 0) continue;
+
+      voxelCount += rowCount;
+      const lowI = rowMin - rowStart;
+      const highI = rowMax - rowStart;
+      if (lowI < minI) minI = lowI;
+      if (highI > maxI) maxI = highI;
+      if (j < minJ) minJ = j;
+      if (j > maxJ) maxJ = j;
+      if (k < minK) minK = k;
+      if (k > maxK) maxK = k;
+    }
+  }
+  return { lower: [minI, minJ, minK], upper: [maxI, maxJ, maxK], voxelCount };
 }
 
 /** Rejects an ROI that spans too few axes or has too few voxels. */
