@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -286,6 +286,35 @@ describe('extract, one case', () => {
     }
   });
 
+  it('refuses --out naming an input file, under its own name or a link', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'nqo1-out-'));
+    try {
+      const image = join(folder, 'image.nrrd');
+      const mask = join(folder, 'mask.nrrd');
+      await writeFile(image, await readFile(BRAIN1.image));
+      await writeFile(mask, await readFile(BRAIN1.mask));
+      await symlink(mask, join(folder, 'link.nrrd'));
+      for (const out of [image, join(folder, 'link.nrrd')]) {
+        await expect(extractCommand({ image, mask, out }, 'en', streams())).rejects.toMatchObject({
+          code: 'ERR_REQUEST_INVALID',
+          message: expect.stringContaining('which writing the results would destroy') as unknown,
+        });
+      }
+      expect((await readFile(image)).equals(await readFile(BRAIN1.image))).toBe(true);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('names a missing --out folder as a user error', async () => {
+    await expect(
+      extractCommand({ ...BRAIN1, out: join(tmpdir(), 'nqo1-absent-folder', 'x.json') }, 'en', streams()),
+    ).rejects.toMatchObject({
+      code: 'ERR_NOT_FOUND',
+      message: expect.stringContaining('does not exist') as unknown,
+    });
+  });
+
   it('names a misspelt setting of a --params file', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'nqo1-params-'));
     try {
@@ -342,6 +371,14 @@ describe('extract --batch', () => {
       spy.mockRestore();
     }
   }
+
+  it('refuses --out naming the case list', async () => {
+    const before = await readFile(casesCsv, 'utf8');
+    await expect(extractCommand({ batch: casesCsv, out: casesCsv }, 'en', streams())).rejects.toMatchObject({
+      code: 'ERR_REQUEST_INVALID',
+    });
+    expect(await readFile(casesCsv, 'utf8')).toBe(before);
+  });
 
   it('keeps order and failed rows', async () => {
     const { code, header, rows, stderr } = await runBatch(1);

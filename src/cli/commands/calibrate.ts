@@ -1,6 +1,6 @@
 /** `nqo1-cds calibrate`: a site card with z-score scaling from the features of local cases. */
 import { access, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename } from 'node:path';
 
 import { isNqo1Error, Nqo1Error } from '../../errors.js';
 import { analyseCase, cardRadiomicsSettings } from '../../model/analyse.js';
@@ -9,6 +9,7 @@ import { BR_RO_CARD_PATH, loadModelCard, parseModelCard, type ModelCard } from '
 import { loadCase, parseSegmentOption } from '../case-input.js';
 import { readCaseList, type CaseListEntry } from '../case-list.js';
 import { message, type Locale } from '../messages.js';
+import { checkOutputPath } from '../output-path.js';
 
 export interface CalibrateOptions {
   readonly cases: string;
@@ -32,35 +33,16 @@ async function checkBeforeExtraction(
   options: CalibrateOptions,
   entries: readonly CaseListEntry[],
 ): Promise<void> {
-  const folder = dirname(resolve(options.out));
-  const folderStat = await stat(folder).catch(() => null);
-  if (folderStat === null || !folderStat.isDirectory()) {
-    throw new Nqo1Error(
-      'ERR_NOT_FOUND',
-      `Folder ${folder} for --out does not exist. Create it or choose another path.`,
-    );
-  }
-
-  // An existing file is replaced only on request, and never when it is one of the inputs under
-  // another name (a symbolic or hard link): the check compares device and inode numbers.
+  await checkOutputPath(options.out, [
+    options.cases,
+    ...entries.flatMap((entry) => [entry.image, entry.mask]),
+  ]);
   const outStat = await stat(options.out).catch(() => null);
-  if (outStat !== null) {
-    const inputs = [options.cases, ...entries.flatMap((entry) => [entry.image, entry.mask])];
-    for (const input of inputs) {
-      const inputStat = await stat(input).catch(() => null);
-      if (inputStat !== null && inputStat.dev === outStat.dev && inputStat.ino === outStat.ino) {
-        throw new Nqo1Error(
-          'ERR_REQUEST_INVALID',
-          `--out ${options.out} is the input file ${input}. Write the card to a new file.`,
-        );
-      }
-    }
-    if (options.force !== true) {
-      throw new Nqo1Error(
-        'ERR_REQUEST_INVALID',
-        `--out ${options.out} already exists. Choose a new file, or pass --force to replace it.`,
-      );
-    }
+  if (outStat !== null && options.force !== true) {
+    throw new Nqo1Error(
+      'ERR_REQUEST_INVALID',
+      `--out ${options.out} already exists. Choose a new file, or pass --force to replace it.`,
+    );
   }
 
   if (entries.length < MIN_CALIBRATION_CASES) {

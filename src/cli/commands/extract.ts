@@ -4,6 +4,8 @@
  * pyradiomics' output keys and layout, so scripts written for `pyradiomics` read the results.
  */
 import { open, writeFile } from 'node:fs/promises';
+
+import { checkOutputPath } from '../output-path.js';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -52,6 +54,9 @@ export async function extractCommand(
   streams: ExtractStreams,
 ): Promise<ExtractSummary> {
   checkOptionMix(options);
+  if (options.out !== undefined && options.batch === undefined) {
+    await checkOutputPath(options.out, [options.image, options.mask, options.params]);
+  }
   const params = await loadParams(options.params);
   const settings = extractSettings(params.settings, options.label);
   if (options.batch !== undefined) {
@@ -130,6 +135,11 @@ async function extractBatch(
     throw new Nqo1Error('ERR_REQUEST_INVALID', 'extract --batch writes CSV only; leave out --format json.');
   }
   const cases = await readBatchCases(batchPath, settings.label);
+  await checkOutputPath(options.out, [
+    batchPath,
+    options.params,
+    ...cases.flatMap((entry) => ('image' in entry.input ? [entry.input.image, entry.input.mask] : [])),
+  ]);
   const caseNames = uniqueColumns(cases);
   const columns = [...caseNames, ...recordKeys(features), 'error_code', 'error_message'];
 
