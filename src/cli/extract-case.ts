@@ -29,7 +29,7 @@ import {
 import { computeFeatures } from '../radiomics/extract.js';
 import type { PyradiomicsParams } from '../radiomics/params-yaml.js';
 import { FEATURE_REGISTRY } from '../radiomics/registry.js';
-import type { RadiomicsSettings } from '../radiomics/settings.js';
+import { SETTING_KEYS, type RadiomicsSettings } from '../radiomics/settings.js';
 import { ENGINE_VERSION } from '../version.js';
 import { loadCase, parseSegmentOption, type CaseReadOptions } from './case-input.js';
 
@@ -115,21 +115,18 @@ export function featureNamesByClass(selection?: FeatureSelection): ReadonlyMap<s
   return enabled;
 }
 
-/** The settings as pyradiomics' `diagnostics_Configuration_Settings` shows them: every key written. */
-function settingsObject(settings: RadiomicsSettings): Record<string, unknown> {
-  return {
-    binWidth: settings.binWidth,
-    binCount: settings.binCount ?? null,
-    voxelArrayShift: settings.voxelArrayShift,
-    label: settings.label,
-    minimumROIDimensions: settings.minimumROIDimensions,
-    minimumROISize: settings.minimumROISize ?? null,
-    distances: [...settings.distances],
-    force2D: settings.force2D,
-    force2Ddimension: settings.force2Ddimension,
-    weightingNorm: settings.weightingNorm ?? null,
-    gldm_a: settings.gldm_a,
-  };
+/**
+ * The settings as pyradiomics' `diagnostics_Configuration_Settings` shows them: every setting key,
+ * with null for one that is not set, so that two records with different settings always differ here.
+ */
+export function settingsObject(settings: RadiomicsSettings): Record<string, unknown> {
+  const values = settings as unknown as Readonly<Record<string, unknown>>;
+  return Object.fromEntries(
+    SETTING_KEYS.map((key) => {
+      const value = values[key];
+      return [key, Array.isArray(value) ? [...(value as unknown[])] : (value ?? null)];
+    }),
+  );
 }
 
 type RawVolume = { readonly grid: Grid; readonly voxels: Float64Array; readonly type: string };

@@ -24,6 +24,7 @@ export async function reusableOutcomes(
   columns: readonly string[],
   caseColumns: readonly string[],
   cases: readonly BatchCase[],
+  settingsCellOf: (batchCase: BatchCase) => string,
 ): Promise<Map<number, CaseOutcome>> {
   let text: string;
   try {
@@ -43,6 +44,7 @@ export async function reusableOutcomes(
   }
 
   const errorColumn = columns.indexOf('error_code');
+  const settingsColumn = columns.indexOf('diagnostics_Configuration_Settings');
   const reusable = new Map<number, CaseOutcome>();
   lines.slice(1).forEach((line, index) => {
     const batchCase = cases[index];
@@ -53,6 +55,9 @@ export async function reusableOutcomes(
       (name) => cells[columns.indexOf(name)] === cellText(name, batchCase.columns.get(name)).trim(),
     );
     if (!sameCase) return;
+    // A row computed with other settings (a changed --params file) is extracted again rather than
+    // reused, so that one results file never mixes two configurations.
+    if (cells[settingsColumn] !== settingsCellOf(batchCase).trim()) return;
 
     // The cells go back out unchanged: a string cell is written as it is.
     const record = new Map<string, string>();

@@ -441,6 +441,20 @@ describe('extract --batch', () => {
     expect(await readFile(out, 'utf8')).toBe(first);
   });
 
+  it('extracts again the rows of other settings on --resume', async () => {
+    const out = join(folder, 'results-settings.csv');
+    const quiet = { stdout: new TextSink(), stderr: new TextSink() };
+    await extractCommand({ batch: casesCsv, out, jobs: 1 }, 'en', quiet);
+    const params = join(folder, 'bincount.yaml');
+    await writeFile(params, 'setting:\n  binCount: 32\n');
+
+    const again = streams();
+    await extractCommand({ batch: casesCsv, out, jobs: 1, resume: true, params }, 'en', again);
+
+    expect(again.stderr.text).not.toContain('kept from the earlier run');
+    expect(await readFile(out, 'utf8')).toContain('""binCount"":32');
+  });
+
   it('rejects --resume into other columns', async () => {
     const out = join(folder, 'results-other.csv');
     await writeFile(out, 'Image,Mask,something_else\n');

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 
 import { Nqo1Error, type ErrorCode } from '../../errors.js';
 import { readBatchCases, runBatch, defaultJobs, type BatchCase } from '../extract-batch.js';
-import { caseColumns, extractCase, recordKeys, type CaseOutcome } from '../extract-case.js';
+import { caseColumns, extractCase, recordKeys, settingsObject, type CaseOutcome } from '../extract-case.js';
 import { cellText, csvRow, recordObject, recordRow } from '../extract-format.js';
 import { extractSettings, loadParams, type ExtractParams } from '../extract-params.js';
 import { reusableOutcomes } from '../extract-resume.js';
@@ -145,7 +145,15 @@ async function extractBatch(
 
   const reused =
     options.resume === true
-      ? await reusableOutcomes(options.out, columns, caseNames, cases)
+      ? await reusableOutcomes(options.out, columns, caseNames, cases, (batchCase) =>
+          cellText(
+            'diagnostics_Configuration_Settings',
+            settingsObject({
+              ...settings,
+              label: 'label' in batchCase.input ? batchCase.input.label : settings.label,
+            }),
+          ),
+        )
       : new Map<number, CaseOutcome>();
   const output = await open(options.out, 'w');
   const progress = progressReporter(cases, locale, streams.stderr);
