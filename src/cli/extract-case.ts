@@ -56,11 +56,18 @@ export type ExtractTimings = Readonly<Record<string, number>>;
 export interface ExtractCaseResult {
   readonly record: ExtractRecord;
   readonly timings: ExtractTimings;
+  /** Conditions of the input worth a look, such as a mask resampled from another grid. */
+  readonly warnings: readonly string[];
 }
 
 /** Outcome of one case of a batch: its record, or the error code and message. */
 export type CaseOutcome =
-  | { readonly ok: true; readonly record: ExtractRecord; readonly reused?: boolean }
+  | {
+      readonly ok: true;
+      readonly record: ExtractRecord;
+      readonly reused?: boolean;
+      readonly warnings?: readonly string[];
+    }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
 /** Feature classes in pyradiomics' output order; a class not listed here comes after these. */
@@ -248,7 +255,7 @@ export async function extractCase(
     for (const name of names) record.set(name, values[name]!);
     timings[`${featureClass}Ms`] = performance.now() - classStarted;
   }
-  return { record, timings: { totalMs: performance.now() - started, ...timings } };
+  return { record, timings: { totalMs: performance.now() - started, ...timings }, warnings: loaded.warnings };
 }
 
 /** The case columns pyradiomics puts before the results: the image and mask paths, absolute. */

@@ -27,8 +27,8 @@ export async function runCase(
   features?: FeatureSelection,
 ): Promise<CaseOutcome> {
   try {
-    const { record } = await extractCase(input, settings, features);
-    return { ok: true, record };
+    const { record, warnings } = await extractCase(input, settings, features);
+    return { ok: true, record, warnings };
   } catch (error) {
     const { code, message } = describeError(error);
     return { ok: false, code, message };

@@ -306,6 +306,14 @@ describe('extract, one case', () => {
     }
   });
 
+  it('prints the warning of a mask resampled from another grid', async () => {
+    // brain1's label map (25 slices) on brain2's image (23 slices, another origin).
+    const out = streams();
+    await extractCommand({ image: BRAIN2.image, mask: BRAIN1.mask }, 'en', out);
+    expect(out.stderr.text).toContain('Warning: The label map');
+    expect(out.stderr.text).toContain('resampled onto the image by nearest neighbour');
+  });
+
   it('names a missing --out folder as a user error', async () => {
     await expect(
       extractCommand({ ...BRAIN1, out: join(tmpdir(), 'nqo1-absent-folder', 'x.json') }, 'en', streams()),

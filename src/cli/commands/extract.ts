@@ -69,7 +69,7 @@ export async function extractCommand(
       'extract needs --image and --mask for one case, or --batch CASES.csv --out RESULTS.csv for many.',
     );
   }
-  const { record, timings } = await extractCase(
+  const { record, timings, warnings } = await extractCase(
     {
       image: options.image,
       mask: options.mask,
@@ -95,6 +95,7 @@ export async function extractCommand(
     text = `${JSON.stringify(options.timings === true ? { ...object, timings } : object)}\n`;
   }
 
+  for (const warning of warnings) streams.stderr.write(`${message(locale, 'warningPrefix')}: ${warning}\n`);
   if (options.out === undefined) streams.stdout.write(text);
   else await writeFile(options.out, text);
   return { count: 1, failed: 0, firstFailureCode: null };
@@ -232,10 +233,16 @@ function progressReporter(
       status,
       seconds,
     });
+    // Input warnings follow the case's line, in English like error details.
+    const warnings = outcome.ok ? (outcome.warnings ?? []) : [];
+    const warningLines = warnings
+      .map((warning) => `  ${message(locale, 'warningPrefix')}: ${warning}\n`)
+      .join('');
     if (stderr.isTTY !== true) {
-      stderr.write(`${line}\n`);
+      stderr.write(`${line}\n${warningLines}`);
       return;
     }
+    if (warningLines !== '') stderr.write(`\r\x1b[K${line}\n${warningLines}`);
     // On a terminal: failures keep their line, and one bar is redrawn below them.
     if (!outcome.ok) stderr.write(`\r\x1b[K${line}\n`);
     const width = 30;
