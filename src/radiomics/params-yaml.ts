@@ -139,8 +139,13 @@ function checkFeatureClasses(section: unknown): PyradiomicsParams['featureClasse
     return Object.fromEntries(PARAMETER_FILE_CLASSES.map((name) => [name, null]));
   }
 
+  // An empty featureClass mapping enables every class, as pyradiomics' extractor treats it.
+  const enabled = mapping(section, 'featureClass');
+  if (Object.keys(enabled).length === 0) {
+    return Object.fromEntries(PARAMETER_FILE_CLASSES.map((name) => [name, null]));
+  }
   const classes: Partial<Record<ParameterFileClass, readonly string[] | null>> = {};
-  for (const [name, value] of Object.entries(mapping(section, 'featureClass'))) {
+  for (const [name, value] of Object.entries(enabled)) {
     if (name === 'shape2D') {
       // LIMITATION: shape2D is not implemented (and its pyradiomics baseline labels are unavailable).
       fail('feature class "shape2D" is not supported by this engine. Remove it from featureClass.');

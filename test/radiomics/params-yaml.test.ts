@@ -110,6 +110,12 @@ describe('pyradiomics parameter files', () => {
     ]);
   });
 
+  it('an empty featureClass mapping enables every class', () => {
+    const params = loadPyradiomicsParams('featureClass: {}\n');
+    expect(Object.keys(params.featureClasses)).toHaveLength(7);
+    expect(Object.values(params.featureClasses).every((names) => names === null)).toBe(true);
+  });
+
   it('Original may carry its own settings, which override the setting section', () => {
     const params = loadPyradiomicsParams(
       'setting:\n  binWidth: 25\nimageType:\n  Original:\n    binWidth: 10\n',
