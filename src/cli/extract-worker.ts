@@ -36,9 +36,15 @@ export async function runCase(
 }
 
 if (process.send !== undefined) {
+  // When the batch process stops (Ctrl-C, a signal), the channel closes: this worker ends quietly
+  // instead of failing on a write to the closed channel.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (request: WorkerRequest) => {
     void runCase(request.input, request.settings, request.features).then((outcome) => {
-      process.send?.({ index: request.index, outcome });
+      if (!process.connected) return;
+      process.send?.({ index: request.index, outcome }, (error: Error | null) => {
+        if (error !== null) process.exit(0);
+      });
     });
   });
 }

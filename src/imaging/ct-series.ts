@@ -173,7 +173,12 @@ export async function readCtSeriesFromFolder(
 
   if (slices.length === 0) throw emptyFolderError(folderPath, skipped.length, subfolders);
   try {
-    return assembleSeries(slices, options);
+    const series = assembleSeries(slices, options);
+    if (skipped.length === 0) return series;
+    const skippedWarning =
+      `${countOf(skipped.length, 'file')} in the folder ${skipped.length === 1 ? 'was' : 'were'} skipped as not ` +
+      `readable DICOM Part 10 files: ${listNames(skipped)}.`;
+    return { ...series, warnings: [...series.warnings, skippedWarning] };
   } catch (error) {
     // A slice that was skipped as unreadable may be the one that a geometry error finds missing.
     if (!isNqo1Error(error, 'ERR_SERIES_GEOMETRY') || skipped.length === 0) throw error;

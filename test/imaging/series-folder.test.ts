@@ -52,6 +52,9 @@ describe('readCtSeriesFromFolder on awkward folders', () => {
     const series = await readCtSeriesFromFolder(folder);
 
     expect(series.volume.grid.dimensions).toEqual([512, 512, 3]);
+    expect(series.warnings).toEqual([
+      '3 files in the folder were skipped as not readable DICOM Part 10 files: dangling, loopA, loopB.',
+    ]);
   });
 
   it('skips a large file that is not DICOM without reading it', async () => {
