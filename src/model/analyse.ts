@@ -12,6 +12,7 @@ import {
   type RegionTask,
 } from './analyse-region.js';
 import type { ModelCard } from './card.js';
+import { cropCaseToTumour, type CaseVolumes } from './case-crop.js';
 import type { ScoreResult } from './result.js';
 import { scoreFeatures } from './score.js';
 
@@ -64,8 +65,9 @@ export type RegionComputer = (
  */
 export function analyseCase(input: CaseInput): ScoreResult {
   const [tumourTask, periTask] = regionTasks(input.card);
-  const tumourRegion = computeRegionFeatures(input.image, input.tumour, tumourTask);
-  const periRegion = computeRegionFeatures(input.image, input.tumour, periTask);
+  const { image, tumour } = cropCase(input);
+  const tumourRegion = computeRegionFeatures(image, tumour, tumourTask);
+  const periRegion = computeRegionFeatures(image, tumour, periTask);
   return scoreRegions(input, tumourRegion, periRegion);
 }
 
@@ -79,14 +81,23 @@ export async function analyseCaseAsync(
   computeRegion: RegionComputer,
 ): Promise<ScoreResult> {
   const [tumourTask, periTask] = regionTasks(input.card);
+  const { image, tumour } = cropCase(input);
   const [tumourOutcome, periOutcome] = await Promise.allSettled([
-    computeRegion(input.image, input.tumour, tumourTask),
-    computeRegion(input.image, input.tumour, periTask),
+    computeRegion(image, tumour, tumourTask),
+    computeRegion(image, tumour, periTask),
   ]);
 
   if (tumourOutcome.status === 'rejected') throw tumourOutcome.reason;
   if (periOutcome.status === 'rejected') throw periOutcome.reason;
   return scoreRegions(input, tumourOutcome.value, periOutcome.value);
+}
+
+/**
+ * Cuts the image and tumour mask to the part of the volume the card's regions can reach (see
+ * `case-crop.ts`); the features and voxel counts stay exactly the same.
+ */
+export function cropCase(input: Pick<CaseInput, 'image' | 'tumour' | 'card'>): CaseVolumes {
+  return cropCaseToTumour(input, cardRadiomicsSettings(input.card), input.card.region.dilationMm);
 }
 
 /** Lists the tumour task, then the peritumoral task, each with the card's features of that region. */

@@ -1,0 +1,169 @@
+/**
+ * Cropping a case to the tumour's bounding box widened by the dilation reach: the cut grid, and
+ * results equal (no tolerance) to the uncropped computation on real and generated cases.
+ */
+
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { loadCase } from '../../src/cli/case-input.js';
+import type { Grid, ImageVolume, MaskVolume, Vec3 } from '../../src/imaging/volume.js';
+import { computeRegionFeatures } from '../../src/model/analyse-region.js';
+import { analyseCase, analyseCaseAsync, cropCase, type CaseInput } from '../../src/model/analyse.js';
+import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
+import { CT_3SLICE_FILES, LIVER_SEG_FILE } from '../support/shared-data.js';
+
+const PYRADIOMICS = fileURLToPath(new URL('../../../shared/data/radiomics/pyradiomics/', import.meta.url));
+const BRAIN1 = { image: `${PYRADIOMICS}brain1_image.nrrd`, mask: `${PYRADIOMICS}brain1_label.nrrd` };
+const NO_REFERENCES = { studyInstanceUid: null, seriesInstanceUid: null, segmentationInstanceUid: null };
+const COMPUTED_AT = new Date('2026-12-04T00:00:00Z');
+
+let card: ModelCard;
+let ringCard: ModelCard;
+
+beforeAll(async () => {
+  card = await loadModelCard(BR_RO_CARD_PATH);
+  ringCard = { ...card, region: { ...card.region, periMode: 'ring' } };
+});
+
+/** `analyseCase` as it was before cropping: each region computed on the whole volume. */
+function analyseUncropped(input: CaseInput): Promise<ReturnType<typeof analyseCase>> {
+  return analyseCaseAsync(input, (_image, _tumour, task) =>
+    Promise.resolve(computeRegionFeatures(input.image, input.tumour, task)),
+  );
+}
+
+/** Checks that the case is cut to a smaller box and that the result equals the uncropped one exactly. */
+async function expectCropChangesNothing(input: CaseInput): Promise<void> {
+  const cropped = cropCase(input);
+  const whole = input.image.voxels.length;
+  expect(cropped.image.voxels.length).toBeLessThan(whole);
+  expect(cropped.tumour.voxels.length).toBe(cropped.image.voxels.length);
+
+  const fast = analyseCase(input);
+  const reference = await analyseUncropped(input);
+  expect(Object.keys(fast.features)).toHaveLength(card.features.length);
+  for (const [name, value] of Object.entries(reference.features))
+    expect(fast.features[name], name).toBe(value);
+  expect(fast.provenance.tumourVoxelCount).toBe(reference.provenance.tumourVoxelCount);
+  expect(fast.provenance.periVoxelCount).toBe(reference.provenance.periVoxelCount);
+  expect(fast).toEqual(reference);
+}
+
+/** A grid of `dimensions` with anisotropic spacing and rotated (orthonormal) axes. */
+function rotatedGrid(dimensions: Vec3): Grid {
+  const c = Math.cos(0.3);
+  const s = Math.sin(0.3);
+  return {
+    dimensions,
+    spacingMm: [0.7, 0.8, 1.5],
+    originMm: [-12.5, 30, 7.25],
+    axes: [
+      [c, s, 0],
+      [-s, c, 0],
+      [0, 0, 1],
+    ],
+  };
+}
+
+/**
+ * A 30 × 28 × 12 image of varied values and an 8 × 7 × 4 tumour block (label 1, with scattered voxels
+ * of label 2 that are not tumour), in the middle or against one face of the volume (axis 0–2, low or
+ * high side).
+ */
+function edgeCase(face?: { axis: 0 | 1 | 2; side: 'low' | 'high' }): {
+  image: ImageVolume;
+  tumour: MaskVolume;
+} {
+  const dimensions: Vec3 = [30, 28, 12];
+  const grid = rotatedGrid(dimensions);
+  const extent: Vec3 = [8, 7, 4];
+  const lower = dimensions.map((size, a) => Math.floor((size - extent[a]!) / 2)) as [number, number, number];
+  if (face !== undefined) {
+    lower[face.axis] = face.side === 'low' ? 0 : dimensions[face.axis] - extent[face.axis];
+  }
+  const count = dimensions[0] * dimensions[1] * dimensions[2];
+  const voxels = Float64Array.from({ length: count }, (_, index) => ((index * 7919) % 301) - 100);
+  const tumour = new Uint8Array(count);
+  for (let k = 0; k < dimensions[2]; k++) {
+    for (let j = 0; j < dimensions[1]; j++) {
+      for (let i = 0; i < dimensions[0]; i++) {
+        const position = [i, j, k];
+        const inside = [0, 1, 2].every(
+          (a) => position[a]! >= lower[a]! && position[a]! < lower[a]! + extent[a]!,
+        );
+        const index = i + dimensions[0] * (j + dimensions[1] * k);
+        if (inside) tumour[index] = (i + j + k) % 5 === 0 && k !== lower[2] ? 2 : 1;
+      }
+    }
+  }
+  return { image: { grid, voxels }, tumour: { grid, voxels: tumour } };
+}
+
+describe('cropCase', () => {
+  it('cuts the tumour box widened by the dilation reach, with the origin at the first kept voxel', () => {
+    // Tumour box i 11..18, j 10..16, k 4..7; 3 mm reach ⌊3/0.7⌋ = 4, ⌊3/0.8⌋ = 3, ⌊3/1.5⌋ = 2 voxels.
+    const { image, tumour } = edgeCase();
+    const cropped = cropCase({ image, tumour, card });
+
+    expect(cropped.image.grid.dimensions).toEqual([8 + 2 * 4, 7 + 2 * 3, 4 + 2 * 2]);
+    expect(cropped.image.grid.spacingMm).toEqual([0.7, 0.8, 1.5]);
+    expect(cropped.image.grid.axes).toEqual(image.grid.axes);
+    expect(cropped.tumour.grid).toBe(cropped.image.grid);
+
+    // Origin: centre of the first kept voxel (7, 7, 2), to 1e-12 mm.
+    const [u, v, w] = image.grid.axes;
+    const steps = [7, 7, 2].map((index, a) => index * image.grid.spacingMm[a]!);
+    for (let c = 0; c < 3; c++) {
+      const expected = image.grid.originMm[c]! + steps[0]! * u[c]! + steps[1]! * v[c]! + steps[2]! * w[c]!;
+      expect(cropped.image.grid.originMm[c]).toBeCloseTo(expected, 12);
+    }
+
+    // Voxel (0, 0, 0) of the cut box is voxel (7, 7, 2); voxel (4, 3, 2) is the tumour corner (11, 10, 4).
+    expect(cropped.image.voxels[0]).toBe(image.voxels[7 + 30 * (7 + 28 * 2)]);
+    const corner = 4 + 16 * (3 + 13 * 2);
+    expect(cropped.image.voxels[corner]).toBe(image.voxels[11 + 30 * (10 + 28 * 4)]);
+    expect(cropped.tumour.voxels[corner]).toBe(tumour.voxels[11 + 30 * (10 + 28 * 4)]);
+    expect(cropped.tumour.voxels[corner]).toBe(1);
+  });
+
+  it('returns the inputs themselves when the tumour label is absent', () => {
+    const { image, tumour } = edgeCase({ axis: 1, side: 'high' });
+    const empty = { grid: tumour.grid, voxels: tumour.voxels.map((value) => (value === 1 ? 0 : value)) };
+    const cropped = cropCase({ image, tumour: empty, card });
+    expect(cropped.image).toBe(image);
+    expect(cropped.tumour).toBe(empty);
+  });
+});
+
+describe('analyseCase on the cropped case equals the uncropped computation', () => {
+  it('dcmqi ct-3slice CT with its liver SEG', async () => {
+    const loaded = await loadCase(dirname(CT_3SLICE_FILES[0]!), LIVER_SEG_FILE, 1);
+    await expectCropChangesNothing({ ...loaded, card, computedAt: COMPUTED_AT });
+    await expectCropChangesNothing({ ...loaded, card: ringCard, computedAt: COMPUTED_AT });
+  });
+
+  it('pyradiomics brain1 (NRRD image and label map)', async () => {
+    const loaded = await loadCase(BRAIN1.image, BRAIN1.mask, 1);
+    await expectCropChangesNothing({ ...loaded, card, computedAt: COMPUTED_AT });
+    await expectCropChangesNothing({ ...loaded, card: ringCard, computedAt: COMPUTED_AT });
+  });
+
+  for (const axis of [0, 1, 2] as const) {
+    for (const side of ['low', 'high'] as const) {
+      it(`a tumour touching the ${side} face of axis ${axis}, dilated and ring`, async () => {
+        const volumes = edgeCase({ axis, side });
+        for (const onCard of [card, ringCard]) {
+          await expectCropChangesNothing({
+            ...volumes,
+            card: onCard,
+            references: NO_REFERENCES,
+            computedAt: COMPUTED_AT,
+          });
+        }
+      });
+    }
+  }
+});
