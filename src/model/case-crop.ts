@@ -2,13 +2,13 @@
  * Cropping of a case to the part of the volume its regions can reach: the tumour's bounding box
  * widened by the reach of the peritumoral dilation on each axis, clipped at the volume edge.
  *
- * The crop changes no result. The dilated tumour lies inside the widened box, because the
- * structuring element of `dilateMaskMm` reaches at most `reach[axis]` voxels along each axis; where
- * the box meets the volume edge, the dilation is clipped there in both volumes alike. Features are
- * computed on each region's own bounding box in voxel index space, and TotalEnergy uses the voxel
- * volume only, so the cropped grid (same spacing and axes, origin at the first kept voxel) gives the
- * same values. Normalisation (statistics of the whole image) and resampling (a grid anchored at the
- * origin) depend on the whole volume, so a case whose settings ask for either is not cropped.
+ * The crop changes no result. The structuring element of `dilateMaskMm` reaches at most `reach[axis]`
+ * voxels along each axis, so the dilated tumour lies inside the widened box. Where the box meets the
+ * volume edge, the dilation is clipped at that edge in both volumes alike. Features are computed on
+ * each region's own bounding box in voxel index space, and TotalEnergy uses only the voxel volume.
+ * The cropped grid (same spacing and axes, origin at the first kept voxel) therefore gives the same
+ * values. Normalisation uses statistics of the whole image and resampling anchors its grid at the
+ * origin, so a case whose settings enable either is not cropped.
  */
 import { RADIUS_SQUARED_RELATIVE_SLACK } from '../imaging/dilate.js';
 import type { ImageVolume, MaskVolume, Vec3 } from '../imaging/volume.js';
@@ -16,17 +16,17 @@ import { subGrid, type IndexBox } from '../radiomics/crop.js';
 import { assertSameGrid, labelBoundingBox } from '../radiomics/roi.js';
 import type { RadiomicsSettings } from '../radiomics/settings.js';
 
-/** Image and tumour label mask of a case, on one grid. */
+/** Image and tumour label mask of one case, on one grid. */
 export interface CaseVolumes {
   readonly image: ImageVolume;
   readonly tumour: MaskVolume;
 }
 
 /**
- * Returns the image and tumour mask cut to the tumour's bounding box widened by the dilation reach,
- * or the inputs themselves when the crop would keep the whole volume, when the tumour label is
- * absent (so the region code reports the empty mask on the full volume, as before), when the
- * dilation radius is invalid (the dilation rejects it) or when the settings normalise or resample.
+ * Returns the image and tumour mask cut to the tumour's bounding box widened by the dilation reach.
+ * Returns the inputs unchanged when the box covers the whole volume, when the tumour label is absent
+ * (so the region code reports the empty mask as before), when the dilation radius is invalid (the
+ * dilation rejects it) or when the settings enable normalisation or resampling.
  *
  * @throws Nqo1Error ERR_MASK_GEOMETRY when the mask is not on the image grid.
  */
@@ -61,8 +61,8 @@ export function cropCaseToTumour(
 }
 
 /**
- * Largest index offset of the dilation's structuring element along i, j and k:
- * ⌊r·√(1 + 1e-9) / spacing⌋, as in `structuringElement`. Zero for a radius the dilation rejects.
+ * Returns the largest index offset of the dilation's structuring element along i, j and k,
+ * ⌊r·√(1 + 1e-9) / spacing⌋ as in `structuringElement`, or zero for a radius the dilation rejects.
  */
 function dilationReach(spacingMm: Vec3, dilationMm: number): Vec3 {
   if (!Number.isFinite(dilationMm) || dilationMm < 0) return [0, 0, 0];
@@ -70,7 +70,7 @@ function dilationReach(spacingMm: Vec3, dilationMm: number): Vec3 {
   return spacingMm.map((spacing) => Math.floor(reachMm / spacing)) as unknown as Vec3;
 }
 
-/** Copies the voxels of `box` (inclusive) out of a volume of `dimensions`, row by row along i. */
+/** Copies the voxels of the inclusive `box` out of a volume of `dimensions` into `out`, one i row at a time. */
 function cropBox3d<T extends Float64Array | Uint8Array>(
   voxels: T,
   dimensions: Vec3,

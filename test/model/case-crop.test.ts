@@ -1,6 +1,6 @@
 /**
- * Cropping a case to the tumour's bounding box widened by the dilation reach: the cut grid, and
- * results equal (no tolerance) to the uncropped computation on real and generated cases.
+ * Tests of cropping a case to the tumour's bounding box widened by the dilation reach. They check the
+ * cut grid, and that results equal the uncropped computation exactly on real and generated cases.
  */
 
 import { dirname } from 'node:path';
@@ -9,8 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadCase } from '../../src/cli/case-input.js';
+import { RegionWorkerPool } from '../../src/jobs/region-workers.js';
 import type { Grid, ImageVolume, MaskVolume, Vec3 } from '../../src/imaging/volume.js';
-import { computeRegionFeatures } from '../../src/model/analyse-region.js';
+import {
+  computeRegionFeatures,
+  type RegionFeatures,
+  type RegionTask,
+} from '../../src/model/analyse-region.js';
 import { analyseCase, analyseCaseAsync, cropCase, type CaseInput } from '../../src/model/analyse.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
 import { CT_3SLICE_FILES, LIVER_SEG_FILE } from '../support/shared-data.js';
@@ -28,7 +33,7 @@ beforeAll(async () => {
   ringCard = { ...card, region: { ...card.region, periMode: 'ring' } };
 });
 
-/** `analyseCase` as it was before cropping: each region computed on the whole volume. */
+/** Runs `analyseCase` as it was before cropping, with each region computed on the whole volume. */
 function analyseUncropped(input: CaseInput): Promise<ReturnType<typeof analyseCase>> {
   return analyseCaseAsync(input, (_image, _tumour, task) =>
     Promise.resolve(computeRegionFeatures(input.image, input.tumour, task)),
@@ -52,7 +57,7 @@ async function expectCropChangesNothing(input: CaseInput): Promise<void> {
   expect(fast).toEqual(reference);
 }
 
-/** A grid of `dimensions` with anisotropic spacing and rotated (orthonormal) axes. */
+/** Builds a grid of `dimensions` with anisotropic spacing and rotated orthonormal axes. */
 function rotatedGrid(dimensions: Vec3): Grid {
   const c = Math.cos(0.3);
   const s = Math.sin(0.3);
@@ -69,9 +74,8 @@ function rotatedGrid(dimensions: Vec3): Grid {
 }
 
 /**
- * A 30 × 28 × 12 image of varied values and an 8 × 7 × 4 tumour block (label 1, with scattered voxels
- * of label 2 that are not tumour), in the middle or against one face of the volume (axis 0–2, low or
- * high side).
+ * Builds a 30 × 28 × 12 image of varied values and an 8 × 7 × 4 tumour block of label 1, with scattered
+ * voxels of label 2 that are not tumour. The block is in the middle, or against one face of the volume.
  */
 function edgeCase(face?: { axis: 0 | 1 | 2; side: 'low' | 'high' }): {
   image: ImageVolume;
@@ -103,8 +107,8 @@ function edgeCase(face?: { axis: 0 | 1 | 2; side: 'low' | 'high' }): {
 }
 
 describe('cropCase', () => {
-  it('cuts the tumour box widened by the dilation reach, with the origin at the first kept voxel', () => {
-    // Tumour box i 11..18, j 10..16, k 4..7; 3 mm reach ⌊3/0.7⌋ = 4, ⌊3/0.8⌋ = 3, ⌊3/1.5⌋ = 2 voxels.
+  it('cuts the widened tumour box', () => {
+    // The tumour box is i 11..18, j 10..16, k 4..7. The 3 mm reach is ⌊3/0.7⌋ = 4, ⌊3/0.8⌋ = 3 and ⌊3/1.5⌋ = 2 voxels.
     const { image, tumour } = edgeCase();
     const cropped = cropCase({ image, tumour, card });
 
@@ -113,7 +117,7 @@ describe('cropCase', () => {
     expect(cropped.image.grid.axes).toEqual(image.grid.axes);
     expect(cropped.tumour.grid).toBe(cropped.image.grid);
 
-    // Origin: centre of the first kept voxel (7, 7, 2), to 1e-12 mm.
+    // The origin is the centre of the first kept voxel (7, 7, 2), checked to 1e-12 mm.
     const [u, v, w] = image.grid.axes;
     const steps = [7, 7, 2].map((index, a) => index * image.grid.spacingMm[a]!);
     for (let c = 0; c < 3; c++) {
@@ -121,7 +125,7 @@ describe('cropCase', () => {
       expect(cropped.image.grid.originMm[c]).toBeCloseTo(expected, 12);
     }
 
-    // Voxel (0, 0, 0) of the cut box is voxel (7, 7, 2); voxel (4, 3, 2) is the tumour corner (11, 10, 4).
+    // Voxel (0, 0, 0) of the cut box is voxel (7, 7, 2), and voxel (4, 3, 2) is the tumour corner (11, 10, 4).
     expect(cropped.image.voxels[0]).toBe(image.voxels[7 + 30 * (7 + 28 * 2)]);
     const corner = 4 + 16 * (3 + 13 * 2);
     expect(cropped.image.voxels[corner]).toBe(image.voxels[11 + 30 * (10 + 28 * 4)]);
@@ -129,7 +133,7 @@ describe('cropCase', () => {
     expect(cropped.tumour.voxels[corner]).toBe(1);
   });
 
-  it('returns the inputs themselves when the tumour label is absent', () => {
+  it('keeps an absent tumour uncut', () => {
     const { image, tumour } = edgeCase({ axis: 1, side: 'high' });
     const empty = { grid: tumour.grid, voxels: tumour.voxels.map((value) => (value === 1 ? 0 : value)) };
     const cropped = cropCase({ image, tumour: empty, card });
@@ -138,14 +142,14 @@ describe('cropCase', () => {
   });
 });
 
-describe('analyseCase on the cropped case equals the uncropped computation', () => {
-  it('dcmqi ct-3slice CT with its liver SEG', async () => {
+describe('analyseCase cropped equals uncropped', () => {
+  it('dcmqi CT with liver SEG', async () => {
     const loaded = await loadCase(dirname(CT_3SLICE_FILES[0]!), LIVER_SEG_FILE, 1);
     await expectCropChangesNothing({ ...loaded, card, computedAt: COMPUTED_AT });
     await expectCropChangesNothing({ ...loaded, card: ringCard, computedAt: COMPUTED_AT });
   });
 
-  it('pyradiomics brain1 (NRRD image and label map)', async () => {
+  it('pyradiomics brain1 NRRD case', async () => {
     const loaded = await loadCase(BRAIN1.image, BRAIN1.mask, 1);
     await expectCropChangesNothing({ ...loaded, card, computedAt: COMPUTED_AT });
     await expectCropChangesNothing({ ...loaded, card: ringCard, computedAt: COMPUTED_AT });
@@ -153,7 +157,7 @@ describe('analyseCase on the cropped case equals the uncropped computation', () 
 
   for (const axis of [0, 1, 2] as const) {
     for (const side of ['low', 'high'] as const) {
-      it(`a tumour touching the ${side} face of axis ${axis}, dilated and ring`, async () => {
+      it(`tumour on ${side} face of axis ${axis}`, async () => {
         const volumes = edgeCase({ axis, side });
         for (const onCard of [card, ringCard]) {
           await expectCropChangesNothing({
@@ -166,4 +170,34 @@ describe('analyseCase on the cropped case equals the uncropped computation', () 
       });
     }
   }
+});
+
+/** Records the grid each region request would ship and computes the region in this thread. */
+class RecordingPool extends RegionWorkerPool {
+  readonly shipped: Grid[] = [];
+
+  override computeRegion(
+    image: ImageVolume,
+    tumourLabels: MaskVolume,
+    task: RegionTask,
+  ): Promise<RegionFeatures> {
+    this.shipped.push(image.grid, tumourLabels.grid);
+    return Promise.resolve(computeRegionFeatures(image, tumourLabels, task));
+  }
+}
+
+describe('RegionWorkerPool with cropping', () => {
+  it('ships the cut box', async () => {
+    const volumes = edgeCase({ axis: 2, side: 'high' });
+    const input = { ...volumes, card, references: NO_REFERENCES, computedAt: COMPUTED_AT };
+    const pool = new RecordingPool({ size: 1 });
+
+    const result = await pool.analyseCase(input);
+
+    // Tumour box i 11..18, j 10..16, k 8..11, widened by 4, 3 and 2 voxels and clipped at k = 11.
+    expect(pool.shipped).toHaveLength(4);
+    for (const grid of pool.shipped) expect(grid.dimensions).toEqual([16, 13, 6]);
+    expect(result).toEqual(analyseCase(input));
+    await pool.close();
+  });
 });
