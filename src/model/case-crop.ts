@@ -11,7 +11,7 @@
  * origin, so a case whose settings enable either is not cropped.
  */
 import { RADIUS_SQUARED_RELATIVE_SLACK } from '../imaging/dilate.js';
-import type { ImageVolume, MaskVolume, Vec3 } from '../imaging/volume.js';
+import type { Grid, ImageVolume, MaskVolume, Vec3 } from '../imaging/volume.js';
 import { subGrid, type IndexBox } from '../radiomics/crop.js';
 import { assertSameGrid, labelBoundingBox } from '../radiomics/roi.js';
 import type { RadiomicsSettings } from '../radiomics/settings.js';
@@ -51,12 +51,24 @@ export function cropCaseToTumour(
   const whole = [0, 1, 2].every((axis) => lower[axis] === 0 && upper[axis] === dimensions[axis]! - 1);
   if (whole) return volumes;
 
+  // Each volume keeps its own spacing and axes, and both origins move by the same vector, so the
+  // grid check in the engine compares the same differences as on the whole volumes.
   const cropBox: IndexBox = { lower, upper };
-  const grid = subGrid(tumour.grid, cropBox);
-  const count = grid.dimensions[0] * grid.dimensions[1] * grid.dimensions[2];
+  const imageGrid = subGrid(image.grid, cropBox);
+  const shiftMm = [0, 1, 2].map((c) => imageGrid.originMm[c]! - image.grid.originMm[c]!);
+  const tumourGrid: Grid = {
+    ...imageGrid,
+    spacingMm: tumour.grid.spacingMm,
+    axes: tumour.grid.axes,
+    originMm: [0, 1, 2].map((c) => tumour.grid.originMm[c]! + shiftMm[c]!) as unknown as Vec3,
+  };
+  const count = imageGrid.dimensions[0] * imageGrid.dimensions[1] * imageGrid.dimensions[2];
   return {
-    image: { grid, voxels: cropBox3d(image.voxels, dimensions, cropBox, new Float64Array(count)) },
-    tumour: { grid, voxels: cropBox3d(tumour.voxels, dimensions, cropBox, new Uint8Array(count)) },
+    image: { grid: imageGrid, voxels: cropBox3d(image.voxels, dimensions, cropBox, new Float64Array(count)) },
+    tumour: {
+      grid: tumourGrid,
+      voxels: cropBox3d(tumour.voxels, dimensions, cropBox, new Uint8Array(count)),
+    },
   };
 }
 

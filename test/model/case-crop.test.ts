@@ -115,7 +115,7 @@ describe('cropCase', () => {
     expect(cropped.image.grid.dimensions).toEqual([8 + 2 * 4, 7 + 2 * 3, 4 + 2 * 2]);
     expect(cropped.image.grid.spacingMm).toEqual([0.7, 0.8, 1.5]);
     expect(cropped.image.grid.axes).toEqual(image.grid.axes);
-    expect(cropped.tumour.grid).toBe(cropped.image.grid);
+    expect(cropped.tumour.grid).toEqual(cropped.image.grid);
 
     // The origin is the centre of the first kept voxel (7, 7, 2), checked to 1e-12 mm.
     const [u, v, w] = image.grid.axes;
@@ -143,6 +143,42 @@ describe('cropCase', () => {
 });
 
 describe('analyseCase cropped equals uncropped', () => {
+  it('names the image voxel of a NaN', async () => {
+    // Tumour block i 11..18, j 10..16, k 4..7. The NaN sits at (12, 11, 5), index 12 + 30 · (11 + 28 · 5).
+    const { image, tumour } = edgeCase();
+    const voxels = Float64Array.from(image.voxels);
+    voxels[12 + 30 * (11 + 28 * 5)] = Number.NaN;
+    const input = { image: { grid: image.grid, voxels }, tumour, card, references: NO_REFERENCES };
+
+    const reference = await analyseUncropped(input).catch((error: unknown) => error);
+    expect(reference).toMatchObject({ code: 'ERR_IMAGE_VALUES' });
+    expect((reference as Error).message).toContain('(12, 11, 5)');
+    expect(() => analyseCase(input)).toThrow((reference as Error).message);
+    await expect(new RecordingPool({ size: 1 }).analyseCase(input)).rejects.toThrow(
+      (reference as Error).message,
+    );
+  });
+
+  it('keeps a mask spacing within tolerance', async () => {
+    // The mask spacing differs from the image spacing by 1e-7 relative, inside the 1e-6 grid tolerance.
+    const { image, tumour } = edgeCase({ axis: 0, side: 'high' });
+    const maskGrid: Grid = {
+      ...tumour.grid,
+      spacingMm: tumour.grid.spacingMm.map((spacing) => spacing * (1 + 1e-7)) as unknown as Vec3,
+    };
+    const cropped = cropCase({ image, tumour: { grid: maskGrid, voxels: tumour.voxels }, card });
+    expect(cropped.tumour.grid.spacingMm).toEqual(maskGrid.spacingMm);
+    expect(cropped.image.grid.spacingMm).toEqual(image.grid.spacingMm);
+
+    await expectCropChangesNothing({
+      image,
+      tumour: { grid: maskGrid, voxels: tumour.voxels },
+      card,
+      references: NO_REFERENCES,
+      computedAt: COMPUTED_AT,
+    });
+  });
+
   it('dcmqi CT with liver SEG', async () => {
     const loaded = await loadCase(dirname(CT_3SLICE_FILES[0]!), LIVER_SEG_FILE, 1);
     await expectCropChangesNothing({ ...loaded, card, computedAt: COMPUTED_AT });
