@@ -2,12 +2,15 @@
  * A pool of worker threads (node:worker_threads) that computes the features of the tumour and the
  * peritumoral region of a case in parallel, off the event loop that serves the CDS hooks.
  *
- * Memory: the image and the tumour label mask are copied once per case into SharedArrayBuffers,
- * which every worker reads without a further copy. The copies take 9 bytes per voxel (8 for the
- * Float64 image, 1 for the mask) on top of the caller's volumes, e.g. 0.66 GiB for a 512 × 512 × 300
- * CT, and are freed after the case. Each worker then builds its binary region masks (1 to 3 bytes
- * per voxel), as `analyseCase` does in one thread. The copy runs in 16 MiB steps with a turn of the event loop between them, so
- * even a large series does not hold up a hook for long.
+ * Memory: `analyseCaseAsync` first cuts the image and the tumour label mask to the tumour's
+ * bounding box widened by the dilation reach. The cut volumes are then copied once per case into
+ * SharedArrayBuffers, which every worker reads without a further copy. The copies take 9 bytes per
+ * voxel of the cut box, 8 for the Float64 image and 1 for the mask. That is under 1 MB for a tumour of
+ * 40 mm diameter on 0.7 × 0.7 × 3 mm voxels. It reaches 0.66 GiB for a 512 × 512 × 300 CT when the box
+ * covers the whole volume, or when an image value error makes the case run again uncut. The copies
+ * are freed after the case. Each worker then builds its binary region masks on the cut box (1 to 3
+ * bytes per voxel), as `analyseCase` does in one thread. The copy runs in 16 MiB steps with a turn of
+ * the event loop between them, so even a large box does not hold up a hook for long.
  *
  * A worker that crashes fails only the region it was computing, with ERR_INTERNAL; the pool starts
  * a new worker for the next request.
@@ -92,24 +95,35 @@ export class RegionWorkerPool {
   }
 
   /**
-   * Same result as `analyseCase(input)`, with both regions computed in worker threads. The image
+   * Same result as `analyseCase(input)`, with both regions computed in worker threads. The cut image
    * and mask are copied into shared memory first (see the module comment).
    *
    * @throws Nqo1Error with the code and message `analyseCase` throws, or ERR_INTERNAL when a worker
    *   thread crashed or the pool was closed.
    */
   async analyseCase(input: CaseInput): Promise<ScoreResult> {
-    const image: ImageVolume = {
-      grid: input.image.grid,
-      voxels: new Float64Array(await share(input.image.voxels)),
+    // analyseCaseAsync passes the same cut volumes for both regions, so each is shared only once.
+    const shared = new Map<Float64Array | Uint8Array, Promise<SharedArrayBuffer>>();
+    const shareOnce = (view: Float64Array | Uint8Array): Promise<SharedArrayBuffer> => {
+      let buffer = shared.get(view);
+      if (buffer === undefined) {
+        buffer = share(view);
+        shared.set(view, buffer);
+      }
+      return buffer;
     };
-    const tumour: MaskVolume = {
-      grid: input.tumour.grid,
-      voxels: new Uint8Array(await share(input.tumour.voxels)),
-    };
-    return analyseCaseAsync({ ...input, image, tumour }, (regionImage, tumourLabels, task) =>
-      this.computeRegion(regionImage, tumourLabels, task),
-    );
+
+    return analyseCaseAsync(input, async (regionImage, tumourLabels, task) => {
+      const image: ImageVolume = {
+        grid: regionImage.grid,
+        voxels: new Float64Array(await shareOnce(regionImage.voxels)),
+      };
+      const tumour: MaskVolume = {
+        grid: tumourLabels.grid,
+        voxels: new Uint8Array(await shareOnce(tumourLabels.voxels)),
+      };
+      return this.computeRegion(image, tumour, task);
+    });
   }
 
   /**

@@ -2,6 +2,7 @@
  * One case end to end inside the numeric core: tumour mask → peritumoral region → features of
  * each region → model score. Pure: volumes in, a {@link ScoreResult} out.
  */
+import { Nqo1Error } from '../errors.js';
 import type { ImageVolume, MaskVolume } from '../imaging/volume.js';
 import { DEFAULT_RADIOMICS_SETTINGS, type RadiomicsSettings } from '../radiomics/settings.js';
 import { ENGINE_VERSION } from '../version.js';
@@ -12,6 +13,7 @@ import {
   type RegionTask,
 } from './analyse-region.js';
 import type { ModelCard } from './card.js';
+import { cropCaseToTumour, type CaseVolumes } from './case-crop.js';
 import type { ScoreResult } from './result.js';
 import { scoreFeatures } from './score.js';
 
@@ -64,9 +66,19 @@ export type RegionComputer = (
  */
 export function analyseCase(input: CaseInput): ScoreResult {
   const [tumourTask, periTask] = regionTasks(input.card);
-  const tumourRegion = computeRegionFeatures(input.image, input.tumour, tumourTask);
-  const periRegion = computeRegionFeatures(input.image, input.tumour, periTask);
-  return scoreRegions(input, tumourRegion, periRegion);
+  const analyse = ({ image, tumour }: CaseVolumes): ScoreResult => {
+    const tumourRegion = computeRegionFeatures(image, tumour, tumourTask);
+    const periRegion = computeRegionFeatures(image, tumour, periTask);
+    return scoreRegions(input, tumourRegion, periRegion);
+  };
+
+  const cropped = cropCase(input);
+  try {
+    return analyse(cropped);
+  } catch (error) {
+    if (!needsWholeVolumeRerun(input, cropped, error)) throw error;
+    return analyse(input);
+  }
 }
 
 /**
@@ -79,14 +91,40 @@ export async function analyseCaseAsync(
   computeRegion: RegionComputer,
 ): Promise<ScoreResult> {
   const [tumourTask, periTask] = regionTasks(input.card);
-  const [tumourOutcome, periOutcome] = await Promise.allSettled([
-    computeRegion(input.image, input.tumour, tumourTask),
-    computeRegion(input.image, input.tumour, periTask),
-  ]);
+  const analyse = async ({ image, tumour }: CaseVolumes): Promise<ScoreResult> => {
+    const [tumourOutcome, periOutcome] = await Promise.allSettled([
+      computeRegion(image, tumour, tumourTask),
+      computeRegion(image, tumour, periTask),
+    ]);
+    if (tumourOutcome.status === 'rejected') throw tumourOutcome.reason;
+    if (periOutcome.status === 'rejected') throw periOutcome.reason;
+    return scoreRegions(input, tumourOutcome.value, periOutcome.value);
+  };
 
-  if (tumourOutcome.status === 'rejected') throw tumourOutcome.reason;
-  if (periOutcome.status === 'rejected') throw periOutcome.reason;
-  return scoreRegions(input, tumourOutcome.value, periOutcome.value);
+  const cropped = cropCase(input);
+  try {
+    return await analyse(cropped);
+  } catch (error) {
+    if (!needsWholeVolumeRerun(input, cropped, error)) throw error;
+    return analyse(input);
+  }
+}
+
+/**
+ * Returns whether an error from the cut case must be raised again from the whole volumes. Only
+ * ERR_IMAGE_VALUES names a voxel position, and on the cut case that is an index in the box. The
+ * failing case therefore runs again uncut, so the message gives the index in the image.
+ */
+function needsWholeVolumeRerun(input: CaseVolumes, cropped: CaseVolumes, error: unknown): boolean {
+  return cropped.image !== input.image && error instanceof Nqo1Error && error.code === 'ERR_IMAGE_VALUES';
+}
+
+/**
+ * Cuts the image and tumour mask to the part of the volume the card's regions can reach, as
+ * `case-crop.ts` describes. Features and voxel counts stay exactly the same.
+ */
+export function cropCase(input: Pick<CaseInput, 'image' | 'tumour' | 'card'>): CaseVolumes {
+  return cropCaseToTumour(input, cardRadiomicsSettings(input.card), input.card.region.dilationMm);
 }
 
 /** Lists the tumour task, then the peritumoral task, each with the card's features of that region. */
