@@ -39,7 +39,7 @@ export type ExtractValue = number | string | readonly number[] | Readonly<Record
 /** Output of one case, in output order. */
 export type ExtractRecord = ReadonlyMap<string, ExtractValue>;
 
-/** Where the case comes from and how to read it. */
+/** The source files of a case and how to read them. */
 export interface ExtractCaseInput {
   readonly image: string;
   readonly mask: string;
@@ -75,7 +75,8 @@ const CLASS_ORDER: readonly string[] = ['shape', 'firstorder', 'glcm', 'gldm', '
 
 /** Compares by UTF-16 code units, which for feature names is Python's ASCII sort. */
 function asciiCompare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a < b) return -1;
+  return a > b ? 1 : 0;
 }
 
 /**
@@ -258,7 +259,7 @@ export async function extractCase(
   return { record, timings: { totalMs: performance.now() - started, ...timings }, warnings: loaded.warnings };
 }
 
-/** The case columns pyradiomics puts before the results: the image and mask paths, absolute. */
+/** Returns the case columns pyradiomics puts before the results: the absolute image and mask paths. */
 export function caseColumns(image: string, mask: string): Map<string, string> {
   return new Map([
     ['Image', resolve(image)],

@@ -51,7 +51,7 @@ export function cellText(key: string, value: ExtractValue | undefined): string {
   return JSON.stringify(value);
 }
 
-/** Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180, as Python's csv). */
+/** Quotes a CSV field when it contains a comma, a quote or a line break (RFC 4180, as Python's csv). */
 export function csvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

@@ -147,7 +147,7 @@ function frameFragmentRanges(
   context: string,
 ): [number, number][] {
   const fragmentCount = pixelData.fragments.length;
-  if (fragmentCount === 0) throw malformed('the encapsulated Pixel Data holds no fragment', context);
+  if (fragmentCount === 0) throw malformed('the encapsulated Pixel Data contains no fragment', context);
 
   const offsets = pixelData.extendedOffsetTable ?? pixelData.basicOffsetTable;
   if (offsets.length > 0) {
@@ -176,7 +176,7 @@ function frameFragmentRanges(
     return rangesFromStarts(codestreamStarts, fragmentCount, context);
   }
   throw malformed(
-    `the encapsulated Pixel Data holds ${fragmentCount} fragments for ${numberOfFrames} frames with an empty ` +
+    `the encapsulated Pixel Data contains ${fragmentCount} fragments for ${numberOfFrames} frames with an empty ` +
       'Basic Offset Table, so the frame boundaries are unknown',
     context,
   );

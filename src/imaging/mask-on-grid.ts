@@ -222,7 +222,7 @@ export function gridBoxMm(grid: Grid): { readonly minMm: Vec3; readonly maxMm: V
   return { minMm: min, maxMm: max };
 }
 
-/** What a mask source held, reported when the mask on the image grid is unusable. */
+/** A summary of the mask source, reported when the mask on the image grid is unusable. */
 export interface MaskSourceSummary {
   /** Names the source in messages, e.g. "The NRRD label map" or "SEG segment 2 \"Liver\"". */
   readonly description: string;

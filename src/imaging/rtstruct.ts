@@ -280,7 +280,7 @@ function placeContour(
   const declared = contour.number('NumberOfContourPoints');
   if (declared !== null && declared * 3 !== data.length) {
     throw rtError(
-      `${where} declares NumberOfContourPoints ${declared} but ContourData holds ${data.length / 3} points`,
+      `${where} declares NumberOfContourPoints ${declared} but ContourData contains ${data.length / 3} points`,
     );
   }
 
@@ -315,7 +315,7 @@ function placeContour(
   for (const image of contour.sequence('ContourImageSequence')) {
     const uid = image.string('ReferencedSOPInstanceUID');
     if (uid === null) continue;
-    // A multi-frame CT instance holds several slices; ReferencedFrameNumber, when given, names one.
+    // A multi-frame CT instance contains several slices, and ReferencedFrameNumber, when given, names one.
     const frameNumber = image.numbers('ReferencedFrameNumber')?.[0] ?? null;
     const referencedSlices = slicesOfImage(series, uid, frameNumber);
     if (referencedSlices.length > 0 && !referencedSlices.includes(k)) {

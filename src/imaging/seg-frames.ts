@@ -109,7 +109,9 @@ function checkNotTiled(dataset: DicomItem): void {
 
 /** Requires the bit depth the kind stores: 1 for BINARY, 8 for FRACTIONAL, 8 or 16 for LABELMAP. */
 export function checkBitDepth(kind: SegmentationKind, format: PixelFormat): void {
-  const allowed = kind.type === 'BINARY' ? [1] : kind.type === 'FRACTIONAL' ? [8] : [8, 16];
+  let allowed = [8, 16];
+  if (kind.type === 'BINARY') allowed = [1];
+  if (kind.type === 'FRACTIONAL') allowed = [8];
   if (!allowed.includes(format.bitsAllocated)) {
     throw segMalformed(
       `a ${kind.type} segmentation must store ${allowed.join(' or ')}-bit Pixel Data, found BitsAllocated ${format.bitsAllocated}`,

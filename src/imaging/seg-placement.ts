@@ -143,7 +143,7 @@ function sliceFromReference(
         unknownUids.push(uid);
         continue;
       }
-      // A multi-frame CT instance holds several slices, which ReferencedFrameNumber tells apart.
+      // A multi-frame CT instance contains several slices, which ReferencedFrameNumber tells apart.
       const frameNumbers = source.numbers('ReferencedFrameNumber') ?? [null];
       for (const frameNumber of frameNumbers) {
         const k = findSliceIndex(series, uid, frameNumber);

@@ -30,7 +30,7 @@ export const PARAMETER_FILE_CLASSES = [
 /** A feature class a parameter file may enable. */
 export type ParameterFileClass = (typeof PARAMETER_FILE_CLASSES)[number];
 
-/** Image types pyradiomics knows; only Original is implemented. */
+/** Image types pyradiomics defines; only Original is implemented. */
 const PYRADIOMICS_IMAGE_TYPES = [
   'Original',
   'LoG',
