@@ -1,7 +1,7 @@
 /**
  * The whole BR-RO model path on the generated 40 mm sphere: `analyseCase` with the BR-RO card, which
  * crops the case, dilates the tumour by 3 mm, computes the six features on both regions and scores
- * them. The figure is the median of `RUNS` runs after one warm-up run.
+ * them. The figure is the median of 5 runs after one warm-up run.
  */
 import { analyseCase } from '../src/model/analyse.js';
 import { BR_RO_CARD_PATH, loadModelCard } from '../src/model/card.js';
