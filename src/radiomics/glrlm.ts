@@ -72,6 +72,7 @@ export function buildGlrlm(input: TextureInput): Glrlm {
   const counts: Float64Array[] = [];
   const zeroPadded = paddedBins(input, 1);
   const runLengths = new Int32Array(zeroPadded.bins.length);
+  const spans = roiRowSpans(zeroPadded);
   let sentinelPadded: Int16Array | Int32Array | undefined;
   const rowBase = new Int32Array(input.levelCount + 1);
   for (let bin = 1; bin <= input.levelCount; bin++) {
@@ -80,7 +81,7 @@ export function buildGlrlm(input: TextureInput): Glrlm {
   const extended = new Float64Array((levels.length + 1) * maxRunLength + 1);
   for (const offset of offsets) {
     extended.fill(0);
-    let hasLineWithTwoVoxels = countRunningLengths(zeroPadded, offset, rowBase, runLengths, extended);
+    let hasLineWithTwoVoxels = countRunningLengths(zeroPadded, spans, offset, rowBase, runLengths, extended);
     runsFromRunningLengths(extended, levels.length, maxRunLength);
     if (!hasLineWithTwoVoxels) {
       // No two ROI voxels are adjacent along the offset, but two may still share a line with a gap.
@@ -128,31 +129,66 @@ export function buildGlrlm(input: TextureInput): Glrlm {
  */
 function countRunningLengths(
   padded: PaddedBins,
+  spans: RowSpans,
   offset: Offset,
   rowBase: Int32Array,
   runLengths: Int32Array,
   extended: Float64Array,
 ): boolean {
-  const [px, py, pz] = padded.paddedSize;
   const bins = padded.bins;
   const stride = Math.abs(paddedStride(padded, offset));
+  const { first, end } = spans;
   let adjacent = 0;
 
-  for (let k = 1; k < pz - 1; k++) {
-    for (let j = 1; j < py - 1; j++) {
-      const rowStart = 1 + px * (j + py * k);
-      for (let voxel = rowStart; voxel < rowStart + px - 2; voxel++) {
-        const bin = bins[voxel]!;
-        if (bin === 0) continue;
-        const previous = bins[voxel - stride]!;
-        const length = 1 + +(previous === bin) * runLengths[voxel - stride]!;
-        runLengths[voxel] = length;
-        extended[rowBase[bin]! + length - 1]!++;
-        adjacent |= +(previous !== 0);
-      }
+  for (let row = 0; row < first.length; row++) {
+    const rowEnd = end[row]!;
+    for (let voxel = first[row]!; voxel < rowEnd; voxel++) {
+      const bin = bins[voxel]!;
+      if (bin === 0) continue;
+      const previous = bins[voxel - stride]!;
+      const length = 1 + +(previous === bin) * runLengths[voxel - stride]!;
+      runLengths[voxel] = length;
+      extended[rowBase[bin]! + length - 1]!++;
+      adjacent |= +(previous !== 0);
     }
   }
   return adjacent !== 0;
+}
+
+/** Flat indices, in the padded box, of the first ROI voxel of each box row and one past its last. */
+interface RowSpans {
+  readonly first: Int32Array;
+  readonly end: Int32Array;
+}
+
+/**
+ * Finds the ROI part of each row of the box (rows in storage order, j fastest), so that the
+ * direction walks skip the empty ends of the rows; about half of the box of a sphere. A row without
+ * ROI voxels gets an empty span.
+ */
+function roiRowSpans(padded: PaddedBins): RowSpans {
+  const [px, py, pz] = padded.paddedSize;
+  const bins = padded.bins;
+  const rowCount = (py - 2) * (pz - 2);
+  const first = new Int32Array(rowCount);
+  const end = new Int32Array(rowCount);
+
+  let row = 0;
+  for (let k = 1; k < pz - 1; k++) {
+    for (let j = 1; j < py - 1; j++, row++) {
+      const rowStart = 1 + px * (j + py * k);
+      let lower = rowStart + px - 2;
+      let upper = lower;
+      for (let voxel = rowStart; voxel < rowStart + px - 2; voxel++) {
+        if (bins[voxel] === 0) continue;
+        if (voxel < lower) lower = voxel;
+        upper = voxel + 1;
+      }
+      first[row] = lower;
+      end[row] = upper;
+    }
+  }
+  return { first, end };
 }
 
 /**
