@@ -163,8 +163,8 @@ interface RowSpans {
 
 /**
  * Finds the ROI part of each row of the box (rows in storage order, j fastest), so that the
- * direction walks skip the empty ends of the rows; about half of the box of a sphere. A row without
- * ROI voxels gets an empty span.
+ * direction walks skip the empty ends of the rows. For a sphere these ends are about half the box.
+ * A row without ROI voxels gets an empty span.
  */
 function roiRowSpans(padded: PaddedBins): RowSpans {
   const [px, py, pz] = padded.paddedSize;
