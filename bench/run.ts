@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 
 import { benchDecode } from './decode.js';
 import { benchHookLatency } from './hook-latency.js';
+import { benchModelPath } from './model-path.js';
 import { benchRadiomicsClasses } from './radiomics-cases.js';
 import { benchRadiomics } from './radiomics.js';
 import { benchSeriesMemory } from './series-memory.js';
@@ -24,6 +25,14 @@ for (const row of await benchRadiomics()) {
 }
 
 await benchRadiomicsClasses();
+
+const modelPath = await benchModelPath();
+console.log(
+  '\n## BR-RO model path: analyseCase on the 40 mm sphere in 512 × 512 × 120 (median of 5 after a warm-up)\n',
+);
+console.log('| tumour voxels | peri voxels | analyseCase ms |');
+console.log('| ---: | ---: | ---: |');
+console.log(`| ${modelPath.tumourVoxels} | ${modelPath.periVoxels} | ${modelPath.medianMs.toFixed(1)} |`);
 
 const shape = benchShape();
 console.log(

@@ -72,6 +72,7 @@ export function buildGlrlm(input: TextureInput): Glrlm {
   const counts: Float64Array[] = [];
   const zeroPadded = paddedBins(input, 1);
   const runLengths = new Int32Array(zeroPadded.bins.length);
+  const spans = roiRowSpans(zeroPadded);
   let sentinelPadded: Int16Array | Int32Array | undefined;
   const rowBase = new Int32Array(input.levelCount + 1);
   for (let bin = 1; bin <= input.levelCount; bin++) {
@@ -80,7 +81,8 @@ export function buildGlrlm(input: TextureInput): Glrlm {
   const extended = new Float64Array((levels.length + 1) * maxRunLength + 1);
   for (const offset of offsets) {
     extended.fill(0);
-    let hasLineWithTwoVoxels = countRunsByLength(zeroPadded, offset, rowBase, runLengths, extended);
+    let hasLineWithTwoVoxels = countRunningLengths(zeroPadded, spans, offset, rowBase, runLengths, extended);
+    runsFromRunningLengths(extended, levels.length, maxRunLength);
     if (!hasLineWithTwoVoxels) {
       // No two ROI voxels are adjacent along the offset, but two may still share a line with a gap.
       sentinelPadded ??= sentinelBins(input.bins, input.size, input.levelCount);
@@ -115,44 +117,92 @@ export function buildGlrlm(input: TextureInput): Glrlm {
 }
 
 /**
- * Adds the runs along `offset` to `extended` (laid out as for {@link countRuns}) in one pass over the
- * box in storage order. A run along the offset is also a run along its opposite, so the walk uses
- * the direction with a positive flat step s. The run length at voxel v is 1 plus the run length at
- * v − s when v − s has the same bin, else 1, and v ends a run when v + s has another bin; both
- * neighbours lie inside the zero-padded box. Each ROI voxel adds 1 either to the cell of the run it
- * ends or to the spare last cell, without a data-dependent branch. `runLengths` is scratch space of
- * the padded size. Returns true when two ROI voxels are adjacent along the offset, which implies a
- * line with two ROI voxels; false means the caller must look for such a line with gaps.
+ * Adds to `extended` (laid out as for {@link countRuns}) how many ROI voxels along `offset` have each
+ * running length, in one pass over the box in storage order. The walk uses s, the positive flat step
+ * of the offset or of its opposite, because a run along one is a run along the other. The running
+ * length of voxel v is its position in its run: 1 plus that of v − s when v − s has the same bin,
+ * else 1. A run of length n has one voxel of each running length 1..n, so the count H(i, r) of voxels
+ * of bin i with running length r is the number of runs of length ≥ r, and
+ * {@link runsFromRunningLengths} turns it into P(i, r). `runLengths` is scratch space of the padded
+ * size. Returns true when two ROI voxels are adjacent along the offset, which implies a line with two
+ * ROI voxels; false means the caller must look for such a line with gaps.
  */
-function countRunsByLength(
+function countRunningLengths(
   padded: PaddedBins,
+  spans: RowSpans,
   offset: Offset,
   rowBase: Int32Array,
   runLengths: Int32Array,
   extended: Float64Array,
 ): boolean {
-  const [px, py, pz] = padded.paddedSize;
   const bins = padded.bins;
   const stride = Math.abs(paddedStride(padded, offset));
-  const spare = extended.length - 1;
+  const { first, end } = spans;
   let adjacent = 0;
 
-  for (let k = 1; k < pz - 1; k++) {
-    for (let j = 1; j < py - 1; j++) {
-      const rowStart = 1 + px * (j + py * k);
-      for (let voxel = rowStart; voxel < rowStart + px - 2; voxel++) {
-        const bin = bins[voxel]!;
-        if (bin === 0) continue;
-        const previous = bins[voxel - stride]!;
-        const length = 1 + +(previous === bin) * runLengths[voxel - stride]!;
-        runLengths[voxel] = length;
-        const ends = +(bins[voxel + stride] !== bin);
-        extended[spare + ends * (rowBase[bin]! + length - 1 - spare)]!++;
-        adjacent |= +(previous !== 0);
-      }
+  for (let row = 0; row < first.length; row++) {
+    const rowEnd = end[row]!;
+    for (let voxel = first[row]!; voxel < rowEnd; voxel++) {
+      const bin = bins[voxel]!;
+      if (bin === 0) continue;
+      const previous = bins[voxel - stride]!;
+      const length = 1 + +(previous === bin) * runLengths[voxel - stride]!;
+      runLengths[voxel] = length;
+      extended[rowBase[bin]! + length - 1]!++;
+      adjacent |= +(previous !== 0);
     }
   }
   return adjacent !== 0;
+}
+
+/** Flat indices, in the padded box, of the first ROI voxel of each box row and one past its last. */
+interface RowSpans {
+  readonly first: Int32Array;
+  readonly end: Int32Array;
+}
+
+/**
+ * Finds the ROI part of each row of the box (rows in storage order, j fastest), so that the
+ * direction walks skip the empty ends of the rows. For a sphere these ends are about half the box.
+ * A row without ROI voxels gets an empty span.
+ */
+function roiRowSpans(padded: PaddedBins): RowSpans {
+  const [px, py, pz] = padded.paddedSize;
+  const bins = padded.bins;
+  const rowCount = (py - 2) * (pz - 2);
+  const first = new Int32Array(rowCount);
+  const end = new Int32Array(rowCount);
+
+  let row = 0;
+  for (let k = 1; k < pz - 1; k++) {
+    for (let j = 1; j < py - 1; j++, row++) {
+      const rowStart = 1 + px * (j + py * k);
+      let lower = rowStart + px - 2;
+      let upper = lower;
+      for (let voxel = rowStart; voxel < rowStart + px - 2; voxel++) {
+        if (bins[voxel] === 0) continue;
+        if (voxel < lower) lower = voxel;
+        upper = voxel + 1;
+      }
+      first[row] = lower;
+      end[row] = upper;
+    }
+  }
+  return { first, end };
+}
+
+/**
+ * Replaces, in rows 1..rowCount of `extended`, the counts H(i, r) of runs of length ≥ r by the counts
+ * of runs of length exactly r: P(i, r) = H(i, r) − H(i, r + 1), with H(i, maxRunLength + 1) = 0.
+ * Counts are integers, so the result is exact.
+ */
+function runsFromRunningLengths(extended: Float64Array, rowCount: number, maxRunLength: number): void {
+  for (let row = 1; row <= rowCount; row++) {
+    const base = row * maxRunLength;
+    for (let column = 0; column < maxRunLength - 1; column++) {
+      extended[base + column]! -= extended[base + column + 1]!;
+    }
+  }
 }
 
 /**

@@ -39,9 +39,11 @@ export function buildGlszm(input: TextureInput): Glszm {
   });
 
   // Region growing with an explicit stack over a copy of the padded box, in which a voxel is set to
-  // 0 once it joins a zone. Border voxels hold bin 0 and so never join a zone.
+  // 0 once it joins a zone. Border voxels hold bin 0 and so never join a zone. With fewer than 256
+  // levels the copy has 8-bit cells: the 26 neighbours then span a quarter of the memory, which on
+  // the 40 mm bench sphere cut the time from about 45 to 30 ms in one measurement.
   const padded = paddedBins(input, offsetReach(offsets));
-  const bins = padded.bins.slice();
+  const bins = input.levelCount < 2 ** 8 ? new Uint8Array(padded.bins) : padded.bins.slice();
   const strides = Int32Array.from(offsets, (offset) => paddedStride(padded, offset));
   const offsetCount = strides.length;
   const stack = new Int32Array(input.bins.length);
