@@ -218,7 +218,9 @@ function buildProgram(): Command {
       if (summary.failed > 0) {
         throw new Nqo1Error(
           summary.firstFailureCode ?? 'ERR_INTERNAL',
-          `${summary.failed} of ${summary.count} cases failed. Their rows in ${options.out ?? 'the output'} ` +
+          `${summary.failed} of ${summary.count} cases failed (${Object.entries(summary.failuresByCode)
+            .map(([code, count]) => `${code} ${count}`)
+            .join(', ')}); the code above is the first. Their rows in ${options.out ?? 'the output'} ` +
             'carry error_code and error_message; fix those cases and run the batch again.',
         );
       }

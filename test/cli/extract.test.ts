@@ -393,7 +393,7 @@ describe('extract --batch', () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/^\[1\/3\] brain1_image\.nrrd: done \(/m);
     expect(stderr).toMatch(/^\[3\/3\] missing_image\.nrrd: failed, ERR_NOT_FOUND \(/m);
-    expect(stderr).toContain('Error ERR_NOT_FOUND: 1 of 3 cases failed.');
+    expect(stderr).toContain('Error ERR_NOT_FOUND: 1 of 3 cases failed (ERR_NOT_FOUND 1); the code above is the first.');
     expect(rows).toHaveLength(3);
     expect(header.slice(0, 3)).toEqual(['Image', 'Mask', 'Note']);
     expect(header.slice(3, 3 + DIAGNOSTIC_KEYS.length)).toEqual(DIAGNOSTIC_KEYS);

@@ -37,11 +37,13 @@ export interface ExtractStreams {
   readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean };
 }
 
-/** Summary of a run: the number of cases, the number that failed and the code of the first failure. */
+/** Summary of a run: the number of cases, the number that failed and their error codes. */
 export interface ExtractSummary {
   readonly count: number;
   readonly failed: number;
   readonly firstFailureCode: ErrorCode | null;
+  /** Failed cases per error code, in the order the codes first occurred. */
+  readonly failuresByCode: Readonly<Record<string, number>>;
 }
 
 /**
@@ -98,7 +100,7 @@ export async function extractCommand(
   for (const warning of warnings) streams.stderr.write(`${message(locale, 'warningPrefix')}: ${warning}\n`);
   if (options.out === undefined) streams.stdout.write(text);
   else await writeFile(options.out, text);
-  return { count: 1, failed: 0, firstFailureCode: null };
+  return { count: 1, failed: 0, firstFailureCode: null, failuresByCode: {} };
 }
 
 /** Rejects options that belong to the other mode (one case or batch), instead of ignoring them. */
@@ -160,6 +162,7 @@ async function extractBatch(
   const progress = progressReporter(cases, locale, streams.stderr);
   let failed = 0;
   let firstFailureCode: ErrorCode | null = null;
+  const failuresByCode: Record<string, number> = {};
   try {
     await output.write(csvRow(columns));
     await runBatch(
@@ -172,6 +175,7 @@ async function extractBatch(
           failed++;
           // Outcome codes come from Nqo1Error or describeError, so they are error codes.
           firstFailureCode ??= outcome.code as ErrorCode;
+          failuresByCode[outcome.code] = (failuresByCode[outcome.code] ?? 0) + 1;
         }
         await output.write(rowOf(columns, cases[index]!, outcome));
         progress(index, outcome);
@@ -185,7 +189,7 @@ async function extractBatch(
   streams.stderr.write(
     `${message(locale, 'extractSummary', { ok: cases.length - failed, count: cases.length, failed, path: options.out })}\n`,
   );
-  return { count: cases.length, failed, firstFailureCode };
+  return { count: cases.length, failed, firstFailureCode, failuresByCode };
 }
 
 /** Case columns of the output: the union of the input headers, in first-seen order. */
