@@ -271,7 +271,7 @@ describe('extract, one case', () => {
       const lines = (await readFile(results, 'utf8')).split('\n').filter((line) => line !== '');
       const header = splitCsvLine(lines[0]!);
 
-      expect(summary).toEqual({ count: 2, failed: 0, firstFailureCode: null });
+      expect(summary).toEqual({ count: 2, failed: 0, firstFailureCode: null, failuresByCode: {} });
       const features = header.filter((column) => column.startsWith('original_'));
       expect(features).toHaveLength(20);
       expect(features.slice(-2)).toEqual(['original_glcm_Contrast', 'original_glcm_JointEnergy']);
@@ -393,7 +393,9 @@ describe('extract --batch', () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/^\[1\/3\] brain1_image\.nrrd: done \(/m);
     expect(stderr).toMatch(/^\[3\/3\] missing_image\.nrrd: failed, ERR_NOT_FOUND \(/m);
-    expect(stderr).toContain('Error ERR_NOT_FOUND: 1 of 3 cases failed (ERR_NOT_FOUND 1); the code above is the first.');
+    expect(stderr).toContain(
+      'Error ERR_NOT_FOUND: 1 of 3 cases failed (ERR_NOT_FOUND 1); the code above is the first.',
+    );
     expect(rows).toHaveLength(3);
     expect(header.slice(0, 3)).toEqual(['Image', 'Mask', 'Note']);
     expect(header.slice(3, 3 + DIAGNOSTIC_KEYS.length)).toEqual(DIAGNOSTIC_KEYS);
@@ -427,7 +429,12 @@ describe('extract --batch', () => {
       stdout: new TextSink(),
       stderr,
     });
-    expect(summary).toEqual({ count: 3, failed: 1, firstFailureCode: 'ERR_NOT_FOUND' });
+    expect(summary).toEqual({
+      count: 3,
+      failed: 1,
+      firstFailureCode: 'ERR_NOT_FOUND',
+      failuresByCode: { ERR_NOT_FOUND: 1 },
+    });
     expect(stderr.text).toContain(`[${'#'.repeat(30)}] 3/3`);
     expect(stderr.text).toContain('missing_image.nrrd：失败，ERR_NOT_FOUND');
     expect(stderr.text).toContain('已提取 3 例中的 2 例（1 例失败）');
