@@ -26,7 +26,7 @@ export interface BatchCase {
   readonly line: number;
   /** The cells of the row by header name, Image and Mask made absolute. */
   readonly columns: ReadonlyMap<string, string>;
-  /** What to extract, or the error that makes the row unusable. */
+  /** The case to extract, or the error that makes the row unusable. */
   readonly input: ExtractCaseInput | { readonly code: string; readonly message: string };
 }
 

@@ -124,7 +124,7 @@ export function featureNamesByClass(selection?: FeatureSelection): ReadonlyMap<s
 }
 
 /**
- * The settings as pyradiomics' `diagnostics_Configuration_Settings` shows them: every setting key,
+ * Returns the settings as pyradiomics' `diagnostics_Configuration_Settings` shows them: every setting key,
  * with null for one that is not set, so that two records with different settings always differ here.
  */
 export function settingsObject(settings: RadiomicsSettings): Record<string, unknown> {

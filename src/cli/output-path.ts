@@ -1,6 +1,6 @@
 /**
  * Checks of an output path given on the command line, before anything is computed: its folder
- * exists, and it is none of the command's input files under any name.
+ * exists, and it is not one of the command's input files under any name.
  */
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';

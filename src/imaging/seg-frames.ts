@@ -163,7 +163,8 @@ export function segmentFrameDecoder(
     const mask = new Uint8Array(sliceSize);
     for (let p = 0; p < sliceSize; p++) {
       const value = stored[p]!;
-      mask[p] = kind.type === 'LABELMAP' ? (value === segmentNumber ? 1 : 0) : value >= cutoff ? 1 : 0;
+      const inSegment = kind.type === 'LABELMAP' ? value === segmentNumber : value >= cutoff;
+      mask[p] = inSegment ? 1 : 0;
     }
     return mask;
   };

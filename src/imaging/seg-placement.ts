@@ -1,5 +1,5 @@
 /**
- * Where a SEG frame lies relative to a CT series: its functional groups, its orientation and pixel
+ * Placement of a SEG frame on a CT series: its functional groups, its orientation and pixel
  * spacing, and the CT slice it belongs to (by plane position or by referenced source image).
  *
  * @see DICOM PS3.3 sections C.7.6.16 (Multi-frame Functional Groups), C.7.6.16.2.3 (Plane
@@ -46,7 +46,7 @@ export function framePixelSpacing(groups: FrameGroups, frame: number): readonly 
   return [spacing[1]!, spacing[0]!];
 }
 
-/** Where a frame lies: its CT slice (null when beyond the first or last slice) and its position. */
+/** The place of a frame: its CT slice (null when beyond the first or last slice) and its position. */
 export interface FramePlacement {
   readonly k: number | null;
   /** Patient position of the frame's first pixel centre, in mm. */
@@ -143,7 +143,7 @@ function sliceFromReference(
         unknownUids.push(uid);
         continue;
       }
-      // A multi-frame CT instance contains several slices, which ReferencedFrameNumber tells apart.
+      // A multi-frame CT instance contains several slices, and ReferencedFrameNumber distinguishes them.
       const frameNumbers = source.numbers('ReferencedFrameNumber') ?? [null];
       for (const frameNumber of frameNumbers) {
         const k = findSliceIndex(series, uid, frameNumber);

@@ -91,7 +91,7 @@ export function resegmentMask(
   return { grid: mask.grid, voxels };
 }
 
-/** The image values under `mask == label`, in storage order. */
+/** Returns the image values under `mask == label`, in storage order. */
 function roiValues(image: ImageVolume, mask: MaskVolume, label: number): number[] {
   const values: number[] = [];
   for (let index = 0; index < mask.voxels.length; index++) {

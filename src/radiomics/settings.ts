@@ -222,7 +222,7 @@ export const UNSUPPORTED_PYRADIOMICS_SETTINGS: Readonly<Record<string, string>> 
   lbp3DIcosphereSubdivision: 'LBP filtering (imageType LBP3D) is not implemented',
 });
 
-/** One message per key of `input` that is not a setting, each with the reason or the nearest valid key. */
+/** Returns one message per key of `input` that is not a setting, with the reason or the nearest valid key. */
 function unknownKeyProblems(input: unknown): string[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return [];
   return Object.keys(input)
@@ -235,7 +235,7 @@ function unknownKeyProblems(input: unknown): string[] {
     });
 }
 
-/** The candidate with the smallest case-insensitive Levenshtein distance to `key` (first on ties). */
+/** Returns the candidate with the smallest case-insensitive Levenshtein distance to `key` (first on ties). */
 export function nearestKey(key: string, candidates: readonly string[]): string {
   let best = candidates[0] ?? '';
   let bestDistance = Infinity;

@@ -59,9 +59,7 @@ function tuple(text: string): number[] {
 /** Non-shape feature names of the pyradiomics baseline tables, in pyradiomics' output order. */
 function baselineFeatureNames(): string[] {
   return TEXTURE_CLASSES.flatMap((featureClass) =>
-    [...readBaseline(featureClass).keys()]
-      .filter((name) => name.startsWith('original_'))
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    [...readBaseline(featureClass).keys()].filter((name) => name.startsWith('original_')).sort(),
   );
 }
 

@@ -85,7 +85,7 @@ function currentBrain1Values(): Map<string, string> {
 
 function loadLung1(): { image: ImageVolume; mask: MaskVolume } {
   const label = readNrrd(readFileSync(new URL('lung1_label.nrrd', PYRADIOMICS_DIR)));
-  // lung1 has no image; shape ignores intensities, so a zero image on the label grid stands in.
+  // lung1 has no image; shape ignores intensities, so a zero image on the label grid takes its place.
   return {
     image: { grid: label.grid, voxels: new Float64Array(label.voxels.length) },
     mask: maskFromLabelVolume(label, 1),
