@@ -244,7 +244,8 @@ export interface MaskSourceSummary {
  */
 export function checkRoiOnGrid(mask: MaskVolume, source: MaskSourceSummary): void {
   let count = 0;
-  for (const value of mask.voxels) if (value !== 0) count++;
+  const voxels = mask.voxels;
+  for (let index = 0; index < voxels.length; index++) if (voxels[index] !== 0) count++;
 
   if (count === 0 && source.sourceVoxels > 0) {
     throw new Nqo1Error(

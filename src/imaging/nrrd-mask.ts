@@ -48,7 +48,8 @@ export function maskFromNrrdOnGrid(
 ): MaskVolume {
   const source = maskFromLabelVolume(nrrd, label);
   let sourceVoxels = 0;
-  for (const value of source.voxels) sourceVoxels += value;
+  const voxels = source.voxels;
+  for (let index = 0; index < voxels.length; index++) sourceVoxels += voxels[index]!;
   if (sourceVoxels === 0) throw absentLabelError(nrrd, label);
 
   const mask = isOnImageGrid(nrrd.grid, grid, options)

@@ -116,7 +116,10 @@ export function resampleStack(
     slice.decodeInto(source, index * sourceSize);
   });
   let minimum = Infinity;
-  for (const value of source) if (value < minimum) minimum = value;
+  for (let index = 0; index < source.length; index++) {
+    const value = source[index]!;
+    if (value < minimum) minimum = value;
+  }
 
   const sampler = new SliceSampler(source, first, plan);
   const outputSize = plan.rows * plan.columns;

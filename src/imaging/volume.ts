@@ -62,6 +62,7 @@ export function voxelCentreMm(grid: Grid, i: number, j: number, k: number): Vec3
 /** Counts voxels whose mask value equals `label`. */
 export function countLabel(mask: MaskVolume, label = 1): number {
   let count = 0;
-  for (const value of mask.voxels) if (value === label) count++;
+  const voxels = mask.voxels;
+  for (let index = 0; index < voxels.length; index++) if (voxels[index] === label) count++;
   return count;
 }

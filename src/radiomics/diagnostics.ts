@@ -108,7 +108,9 @@ export function imageDiagnostics(
   let sum = 0;
   let minimum = Infinity;
   let maximum = -Infinity;
-  for (const value of image.voxels) {
+  const voxels = image.voxels;
+  for (let index = 0; index < voxels.length; index++) {
+    const value = voxels[index]!;
     sum += value;
     if (value < minimum) minimum = value;
     if (value > maximum) maximum = value;

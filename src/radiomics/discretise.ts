@@ -40,11 +40,16 @@ export interface DiscretisedRoi {
  * @throws Nqo1Error ERR_SETTINGS_INVALID for a bin width or bin count that is not positive.
  */
 export function discretise(roi: Roi, settings: RadiomicsSettings): DiscretisedRoi {
+  // One pass over the ROI values: range, and whether every value is an integer.
+  const roiValues = roi.roiIntensities;
   let minimum = Infinity;
   let maximum = -Infinity;
-  for (const value of roi.roiIntensities) {
+  let integral = true;
+  for (let index = 0; index < roiValues.length; index++) {
+    const value = roiValues[index]!;
     if (value < minimum) minimum = value;
     if (value > maximum) maximum = value;
+    if (integral && !Number.isInteger(value)) integral = false;
   }
 
   const edges =
@@ -52,55 +57,37 @@ export function discretise(roi: Roi, settings: RadiomicsSettings): DiscretisedRo
       ? fixedWidthEdges(minimum, maximum, settings.binWidth)
       : fixedCountEdges(minimum, maximum, settings.binCount);
 
+  // Digitising is monotonic, so the maximum holds the highest occupied bin.
+  const levelCount = edges.binOf(maximum);
+  const counts = new Int32Array(levelCount + 1);
   const bins = new Int32Array(roi.mask.length);
   const mask = roi.mask;
-  const intensities = roi.intensities;
-  let levelCount = 0;
-  const table = integerBinTable(roi.roiIntensities, minimum, maximum, edges);
-  if (table !== undefined) {
+  // ROI values come in the storage order of the box, so the n-th ROI voxel of the box holds roiValues[n].
+  let next = 0;
+  if (integral && maximum - minimum < BIN_TABLE_RANGE) {
     // Integer intensities: the bin of each possible value is looked up instead of searched.
+    const table = new Int32Array(maximum - minimum + 1);
+    for (let offset = 0; offset < table.length; offset++) table[offset] = edges.binOf(minimum + offset);
     for (let index = 0; index < bins.length; index++) {
       if (mask[index] === 0) continue;
-      const bin = table[intensities[index]! - minimum]!;
+      const bin = table[roiValues[next++]! - minimum]!;
       bins[index] = bin;
-      if (bin > levelCount) levelCount = bin;
+      counts[bin]!++;
     }
   } else {
     for (let index = 0; index < bins.length; index++) {
       if (mask[index] === 0) continue;
-      const bin = edges.binOf(intensities[index]!);
+      const bin = edges.binOf(roiValues[next++]!);
       bins[index] = bin;
-      if (bin > levelCount) levelCount = bin;
+      counts[bin]!++;
     }
   }
 
-  const histogram = new Float64Array(levelCount + 1);
-  for (let index = 0; index < bins.length; index++) {
-    const bin = bins[index]!;
-    if (bin > 0) histogram[bin]!++;
-  }
-  return { bins, levelCount, histogram };
+  return { bins, levelCount, histogram: Float64Array.from(counts) };
 }
 
-/** Widest integer intensity range for which {@link integerBinTable} builds a table. */
+/** Widest integer intensity range, max − min, for which `discretise` builds a lookup table. */
 const BIN_TABLE_RANGE = 2 ** 20;
-
-/**
- * When every ROI intensity is an integer and max − min is below {@link BIN_TABLE_RANGE}, returns the
- * bin of each integer from min to max (index value − min), computed with `edges.binOf`; else undefined.
- */
-function integerBinTable(
-  values: Float64Array,
-  minimum: number,
-  maximum: number,
-  edges: BinEdges,
-): Int32Array | undefined {
-  if (!(maximum - minimum < BIN_TABLE_RANGE)) return undefined;
-  for (let index = 0; index < values.length; index++) if (!Number.isInteger(values[index]!)) return undefined;
-  const table = new Int32Array(maximum - minimum + 1);
-  for (let offset = 0; offset < table.length; offset++) table[offset] = edges.binOf(minimum + offset);
-  return table;
-}
 
 /** A set of bin edges and the digitize rule on them. */
 interface BinEdges {

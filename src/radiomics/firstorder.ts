@@ -38,7 +38,7 @@ export function prepareFirstOrder(
   const values = roi.roiIntensities;
   let sorted: Float64Array | undefined;
   let sum = 0;
-  for (const value of values) sum += value;
+  for (let index = 0; index < values.length; index++) sum += values[index]!;
   const [di, dj, dk] = roi.spacingMm;
   return {
     values,
@@ -127,7 +127,8 @@ function centralMoment(input: FirstOrderInput, order: 2 | 3 | 4): number {
         sum4 += powers[cell + 2]!;
       }
     } else {
-      for (const value of values) {
+      for (let index = 0; index < values.length; index++) {
+        const value = values[index]!;
         sum2 += (value - input.mean) ** 2;
         sum3 += (value - input.mean) ** 3;
         sum4 += (value - input.mean) ** 4;
@@ -149,7 +150,8 @@ function integerPowerTable(input: FirstOrderInput): { lowest: number; powers: Fl
   const highest = input.sorted[input.sorted.length - 1];
   if (lowest === undefined || highest === undefined || !(highest - lowest < COUNTING_SORT_RANGE))
     return undefined;
-  for (const value of input.values) if (!Number.isInteger(value)) return undefined;
+  const values = input.values;
+  for (let index = 0; index < values.length; index++) if (!Number.isInteger(values[index]!)) return undefined;
   const powers = new Float64Array(3 * (highest - lowest + 1));
   for (let offset = 0; offset <= highest - lowest; offset++) {
     const value = lowest + offset;
@@ -171,7 +173,9 @@ export function energy(input: FirstOrderInput): number {
   const known = energies.get(input);
   if (known !== undefined) return known;
   let sum = 0;
-  for (const value of input.values) {
+  const values = input.values;
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index]!;
     const shifted = value + input.voxelArrayShift;
     sum += shifted * shifted;
   }
@@ -250,7 +254,9 @@ export function interquartileRange(input: FirstOrderInput): number {
  */
 export function meanAbsoluteDeviation(input: FirstOrderInput): number {
   let sum = 0;
-  for (const value of input.values) sum += Math.abs(value - input.mean);
+  const values = input.values;
+  const mean = input.mean;
+  for (let index = 0; index < values.length; index++) sum += Math.abs(values[index]! - mean);
   return sum / input.values.length;
 }
 
@@ -264,14 +270,17 @@ export function robustMeanAbsoluteDeviation(input: FirstOrderInput): number {
   const high = percentile90(input);
   let count = 0;
   let sum = 0;
-  for (const value of input.values) {
+  const values = input.values;
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index]!;
     if (value < low || value > high) continue;
     count++;
     sum += value;
   }
   const subsetMean = sum / count;
   let deviation = 0;
-  for (const value of input.values) {
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index]!;
     if (value >= low && value <= high) deviation += Math.abs(value - subsetMean);
   }
   return deviation / count;

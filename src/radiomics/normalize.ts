@@ -26,7 +26,9 @@ export function normalizeImage(
   const count = image.voxels.length;
   let sum = 0;
   let sumOfSquares = 0;
-  for (const value of image.voxels) {
+  const source = image.voxels;
+  for (let index = 0; index < count; index++) {
+    const value = source[index]!;
     sum += value;
     sumOfSquares += value * value;
   }
@@ -48,7 +50,7 @@ export function normalizeImage(
   const outlierLimit = settings.removeOutliers;
   const voxels = new Float64Array(count);
   for (let index = 0; index < count; index++) {
-    let z = (image.voxels[index]! + shift) * scale;
+    let z = (source[index]! + shift) * scale;
     if (outlierLimit !== undefined) {
       if (z > outlierLimit) z = outlierLimit;
       else if (z < -outlierLimit) z = -outlierLimit;

@@ -40,7 +40,10 @@ export function resegmentThresholds(
     const values = roiValues(image, mask, settings.label);
     if (settings.resegmentMode === 'relative') {
       let maximum = -Infinity;
-      for (const value of values) if (value > maximum) maximum = value;
+      for (let index = 0; index < values.length; index++) {
+        const value = values[index]!;
+        if (value > maximum) maximum = value;
+      }
       factorOf = (value) => maximum * value;
     } else {
       const mean = pairwiseSum(values, 0, values.length) / values.length;

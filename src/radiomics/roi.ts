@@ -25,8 +25,6 @@ export interface Roi {
   readonly size: Vec3;
   /** 1 where the cropped voxel belongs to the ROI, else 0. */
   readonly mask: Uint8Array;
-  /** Image values of every bounding-box voxel, ROI or not. */
-  readonly intensities: Float64Array;
   /** Image values of the ROI voxels only, in storage order. */
   readonly roiIntensities: Float64Array;
   /** Number of ROI voxels. */
@@ -82,7 +80,8 @@ export function assertSameGrid(image: Grid, mask: Grid): void {
 /** Returns the distinct nonzero values of a mask in ascending order. */
 export function labelsPresent(mask: MaskVolume): number[] {
   const seen = new Uint8Array(256);
-  for (const value of mask.voxels) seen[value] = 1;
+  const voxels = mask.voxels;
+  for (let index = 0; index < voxels.length; index++) seen[voxels[index]!] = 1;
   const labels: number[] = [];
   for (let value = 1; value < 256; value++) if (seen[value] === 1) labels.push(value);
   return labels;
@@ -123,10 +122,9 @@ export function extractRoi(image: ImageVolume, mask: MaskVolume, settings: Radio
   const size: Vec3 = [maxI - minI + 1, maxJ - minJ + 1, maxK - minK + 1];
   checkRoiSize(size, voxelCount, settings);
 
-  // Crop image and mask to the box.
+  // Crop the mask to the box and gather the ROI values in storage order.
   const [sx, sy, sz] = size;
   const boxMask = new Uint8Array(sx * sy * sz);
-  const intensities = new Float64Array(sx * sy * sz);
   const roiIntensities = new Float64Array(voxelCount);
   const imageVoxels = image.voxels;
   const maskVoxels = mask.voxels;
@@ -135,10 +133,9 @@ export function extractRoi(image: ImageVolume, mask: MaskVolume, settings: Radio
     for (let j = 0; j < sy; j++) {
       const source = minI + nx * (minJ + j + ny * (minK + k));
       const boxRow = sx * (j + sy * k);
-      intensities.set(imageVoxels.subarray(source, source + sx), boxRow);
       for (let i = 0; i < sx; i++) {
         if (maskVoxels[source + i] !== label) continue;
-        const value = intensities[boxRow + i]!;
+        const value = imageVoxels[source + i]!;
         if (!Number.isFinite(value)) {
           throw new Nqo1Error(
             'ERR_IMAGE_VALUES',
@@ -156,7 +153,6 @@ export function extractRoi(image: ImageVolume, mask: MaskVolume, settings: Radio
     lower: [minI, minJ, minK],
     size,
     mask: boxMask,
-    intensities,
     roiIntensities,
     voxelCount,
     spacingMm: image.grid.spacingMm,
