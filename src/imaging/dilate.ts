@@ -80,7 +80,7 @@ export function dilateMaskMm(mask: MaskVolume, radiusMm: number): MaskVolume {
   const result = new Uint8Array(source.length);
   const box = nonzeroBox(source, mask.grid.dimensions);
   if (box === undefined) return { grid: mask.grid, voxels: result };
-  const [lowI, lowJ, lowK, highI, highJ, highK] = box;
+  const [, lowJ, lowK, , highJ, highK] = box;
 
   // The element is convex, so for each (dj, dk) its offsets cover one interval of di.
   const element = structuringElement(mask.grid.spacingMm, radiusMm);
@@ -96,10 +96,71 @@ export function dilateMaskMm(mask: MaskVolume, radiusMm: number): MaskVolume {
   }
   const rows = Int32Array.from([...elementRows.values()].flat());
 
-  // The dilation is the union of the element placed on every mask voxel. Each run of mask voxels
-  // along i, placed on one element row, covers one interval of the target row, clipped to the volume.
+  const runs = maskRuns(source, mask.grid.dimensions, box);
+  const boxRows = highJ - lowJ + 1;
+  const [, reachJ, reachK] = element.reach;
+
+  // Each target row is the union of intervals: every run of a source row, placed on the element row
+  // that maps that source row onto the target row. The intervals are added to a difference array
+  // (+1 at the start, −1 after the end) and the row is written once from its prefix sums.
+  const difference = new Int32Array(nx + 1);
+  for (let kk = Math.max(0, lowK - reachK); kk <= Math.min(nz - 1, highK + reachK); kk++) {
+    for (let jj = Math.max(0, lowJ - reachJ); jj <= Math.min(ny - 1, highJ + reachJ); jj++) {
+      let first = nx;
+      let last = -1;
+      for (let r = 0; r < rows.length; r += 4) {
+        const j = jj - rows[r]!;
+        const k = kk - rows[r + 1]!;
+        if (j < lowJ || j > highJ || k < lowK || k > highK) continue;
+        const boxRow = j - lowJ + boxRows * (k - lowK);
+        for (let run = runs.firstRun[boxRow]!; run < runs.firstRun[boxRow + 1]!; run++) {
+          const from = Math.max(0, runs.starts[run]! + rows[r + 2]!);
+          const to = Math.min(nx - 1, runs.ends[run]! + rows[r + 3]!);
+          difference[from]!++;
+          difference[to + 1]!--;
+          if (from < first) first = from;
+          if (to > last) last = to;
+        }
+      }
+      if (last < 0) continue;
+
+      const target = nx * (jj + ny * kk);
+      let cover = 0;
+      for (let i = first; i <= last; i++) {
+        cover += difference[i]!;
+        difference[i] = 0;
+        if (cover > 0) result[target + i] = 1;
+      }
+      difference[last + 1] = 0;
+    }
+  }
+  return { grid: mask.grid, voxels: result };
+}
+
+/** Runs of nonzero voxels along i, row by row over the mask's bounding box. */
+interface MaskRuns {
+  /** Index of the first run of each box row (j fastest, then k), plus one entry for the end. */
+  readonly firstRun: Int32Array;
+  /** First and last i of each run, inclusive. */
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+}
+
+/** Lists the runs of nonzero voxels of every row of `box` = [lowI, lowJ, lowK, highI, highJ, highK]. */
+function maskRuns(
+  source: Uint8Array,
+  dimensions: readonly [number, number, number],
+  box: readonly [number, number, number, number, number, number],
+): MaskRuns {
+  const [nx, ny] = dimensions;
+  const [lowI, lowJ, lowK, highI, highJ, highK] = box;
+  const firstRun = new Int32Array((highJ - lowJ + 1) * (highK - lowK + 1) + 1);
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let boxRow = 0;
   for (let k = lowK; k <= highK; k++) {
-    for (let j = lowJ; j <= highJ; j++) {
+    for (let j = lowJ; j <= highJ; j++, boxRow++) {
+      firstRun[boxRow] = starts.length;
       const row = nx * (j + ny * k);
       let i = lowI;
       while (i <= highI) {
@@ -107,23 +168,14 @@ export function dilateMaskMm(mask: MaskVolume, radiusMm: number): MaskVolume {
           i++;
           continue;
         }
-        const runStart = i;
+        starts.push(i);
         while (i <= highI && source[row + i] !== 0) i++;
-        const runEnd = i - 1;
-
-        for (let r = 0; r < rows.length; r += 4) {
-          const jj = j + rows[r]!;
-          const kk = k + rows[r + 1]!;
-          if (jj < 0 || jj >= ny || kk < 0 || kk >= nz) continue;
-          const target = nx * (jj + ny * kk);
-          const from = Math.max(0, runStart + rows[r + 2]!);
-          const to = Math.min(nx - 1, runEnd + rows[r + 3]!);
-          result.fill(1, target + from, target + to + 1);
-        }
+        ends.push(i - 1);
       }
     }
   }
-  return { grid: mask.grid, voxels: result };
+  firstRun[boxRow] = starts.length;
+  return { firstRun, starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
 }
 
 /**
