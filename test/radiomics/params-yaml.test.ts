@@ -141,6 +141,36 @@ describe('pyradiomics parameter files', () => {
     );
   });
 
+  it('reports every problem of a file in one error, numbered', () => {
+    const text = [
+      'imageType:',
+      '  Original: {}',
+      '  Wavelet: {}',
+      'setting:',
+      '  binWidht: 25',
+      'featureClass:',
+      '  glcm: [Contrast, Contrsat]',
+      '  glrlmm:',
+      'extra: 1',
+      '',
+    ].join('\n');
+    let error: unknown;
+    try {
+      loadPyradiomicsParams(text);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isNqo1Error(error, 'ERR_SETTINGS_INVALID')).toBe(true);
+    const message = (error as Error).message;
+    expect(message).toContain('(1) unknown section "extra"');
+    expect(message).toContain('image type "Wavelet" is not supported');
+    expect(message).toContain('unknown feature "glcm.Contrsat" (did you mean "Contrast"?)');
+    expect(message).toContain('unknown feature class "glrlmm" (did you mean "glrlm"?)');
+    expect(message).toContain('binWidht');
+    expect(message).toContain('(5) ');
+    expect(message).not.toContain('(6) ');
+  });
+
   it('invalid YAML and unsupported pyradiomics settings are specific errors', () => {
     expect(settingsError(() => loadPyradiomicsParams('setting: [unclosed\n'))).toContain('not valid YAML');
     expect(settingsError(() => loadPyradiomicsParams('setting:\n  correctMask: true\n'))).toContain(
