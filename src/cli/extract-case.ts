@@ -31,7 +31,7 @@ import type { PyradiomicsParams } from '../radiomics/params-yaml.js';
 import { FEATURE_REGISTRY } from '../radiomics/registry.js';
 import { SETTING_KEYS, type RadiomicsSettings } from '../radiomics/settings.js';
 import { ENGINE_VERSION } from '../version.js';
-import { loadCase, parseSegmentOption, type CaseReadOptions } from './case-input.js';
+import { loadCase, parseSegmentOption, type CaseReadOptions, type LoadedCase } from './case-input.js';
 
 /** A value of the output: a number, text, a tuple of numbers or a settings object. */
 export type ExtractValue = number | string | readonly number[] | Readonly<Record<string, unknown>>;
@@ -162,7 +162,9 @@ async function readRawVolume(path: string, role: string): Promise<RawVolume | nu
 
 /** Sample type for a volume without a stored type: int16 when every value fits, else float64. */
 function inferredSampleType(image: ImageVolume): SampleType {
-  for (const value of image.voxels) {
+  const voxels = image.voxels;
+  for (let index = 0; index < voxels.length; index++) {
+    const value = voxels[index]!;
     if (!Number.isInteger(value) || value < -32768 || value > 32767) return 'float64';
   }
   return 'int16';
@@ -191,9 +193,12 @@ export const DIAGNOSTIC_KEYS: readonly string[] = [
   'diagnostics_Mask-original_CenterOfMass',
 ];
 
-/** Lists every key of a record in output order: the diagnostics, then each enabled class's features. */
-export function recordKeys(selection?: FeatureSelection): string[] {
-  return [...DIAGNOSTIC_KEYS, ...[...featureNamesByClass(selection).values()].flat()];
+/**
+ * Lists every key of a record in output order: the diagnostics (unless `additionalInfo` is false),
+ * then each enabled class's features.
+ */
+export function recordKeys(selection?: FeatureSelection, additionalInfo = true): string[] {
+  return [...(additionalInfo ? DIAGNOSTIC_KEYS : []), ...[...featureNamesByClass(selection).values()].flat()];
 }
 
 /**
@@ -212,12 +217,43 @@ export async function extractCase(
     parseSegmentOption(input.segment),
     input.reading ?? {},
   );
-  const rawImage = await readRawVolume(input.image, 'image');
-  const rawMask = await readRawVolume(input.mask, 'mask');
+  const withDiagnostics = settings.additionalInfo !== false;
+  const raw = withDiagnostics
+    ? { image: await readRawVolume(input.image, 'image'), mask: await readRawVolume(input.mask, 'mask') }
+    : undefined;
 
   const started = performance.now();
   const record = new Map<string, ExtractValue>();
   const timings: Record<string, number> = {};
+  if (raw !== undefined) {
+    for (const [key, value] of diagnosticsOf(input, loaded, raw, settings)) record.set(key, value);
+    timings.diagnosticsMs = performance.now() - started;
+  }
+
+  // The loaded tumour mask is 0/1 whatever the label in the file, so the engine looks for 1.
+  const engineSettings: RadiomicsSettings = { ...settings, label: 1 };
+  for (const [featureClass, names] of featureNamesByClass(selection)) {
+    const classStarted = performance.now();
+    const values = computeFeatures(loaded.image, loaded.tumour, names, engineSettings);
+    for (const name of names) record.set(name, values[name]!);
+    timings[`${featureClass}Ms`] = performance.now() - classStarted;
+  }
+  return { record, timings: { totalMs: performance.now() - started, ...timings }, warnings: loaded.warnings };
+}
+
+/**
+ * The `diagnostics_*` entries of one case: versions, settings, and the image and mask as given
+ * (`raw` holds the NRRD or NIfTI volumes with their stored sample types, or null for DICOM).
+ */
+function diagnosticsOf(
+  input: ExtractCaseInput,
+  loaded: LoadedCase,
+  raw: { readonly image: RawVolume | null; readonly mask: RawVolume | null },
+  settings: RadiomicsSettings,
+): Map<string, ExtractValue> {
+  const rawImage = raw.image;
+  const rawMask = raw.mask;
+  const record = new Map<string, ExtractValue>();
   const reported = { ...settings, label: input.label };
 
   record.set('diagnostics_Versions_NQO1CDS', ENGINE_VERSION);
@@ -246,17 +282,7 @@ export async function extractCase(
   record.set('diagnostics_Mask-original_VolumeNum', mask.volumeNum);
   record.set('diagnostics_Mask-original_CenterOfMassIndex', mask.centerOfMassIndex);
   record.set('diagnostics_Mask-original_CenterOfMass', mask.centerOfMassMm);
-  timings.diagnosticsMs = performance.now() - started;
-
-  // The loaded tumour mask is 0/1 whatever the label in the file, so the engine looks for 1.
-  const engineSettings: RadiomicsSettings = { ...settings, label: 1 };
-  for (const [featureClass, names] of featureNamesByClass(selection)) {
-    const classStarted = performance.now();
-    const values = computeFeatures(loaded.image, loaded.tumour, names, engineSettings);
-    for (const name of names) record.set(name, values[name]!);
-    timings[`${featureClass}Ms`] = performance.now() - classStarted;
-  }
-  return { record, timings: { totalMs: performance.now() - started, ...timings }, warnings: loaded.warnings };
+  return record;
 }
 
 /** Returns the case columns pyradiomics puts before the results: the absolute image and mask paths. */

@@ -69,6 +69,11 @@ export interface RadiomicsSettings {
   readonly padDistance: number;
   /** Crop image and mask to the padded ROI bounding box before resampling. */
   readonly preCrop: boolean;
+  /**
+   * pyradiomics `additionalInfo`: false leaves the `diagnostics_*` entries out of the extract output.
+   * Absent means true. It does not change any feature value.
+   */
+  readonly additionalInfo?: boolean;
 }
 
 /** pyradiomics 3.x code defaults. */
@@ -94,7 +99,7 @@ export const DEFAULT_RADIOMICS_SETTINGS: RadiomicsSettings = Object.freeze({
  * Schema of a settings object as written in a model card, a request or a pyradiomics parameter file.
  * Every key is optional and falls back to {@link DEFAULT_RADIOMICS_SETTINGS}. An unknown key is an
  * error, because a misspelt setting would otherwise fall back to its default without notice.
- * `additionalInfo` only switches pyradiomics' diagnostics output; it is accepted and has no effect.
+ * `additionalInfo` only switches the diagnostics output of `nqo1-cds extract`.
  */
 export const radiomicsSettingsSchema = z.strictObject({
   binWidth: z.number().positive().optional(),
@@ -181,6 +186,7 @@ export function parseRadiomicsSettings(input: unknown): RadiomicsSettings {
     padDistance: parsed.padDistance ?? defaults.padDistance,
     preCrop: parsed.preCrop ?? defaults.preCrop,
     ...(parsed.binCount === undefined ? {} : { binCount: parsed.binCount }),
+    ...(parsed.additionalInfo === undefined ? {} : { additionalInfo: parsed.additionalInfo }),
     ...(parsed.minimumROISize === undefined ? {} : { minimumROISize: parsed.minimumROISize }),
     ...(parsed.weightingNorm === undefined ? {} : { weightingNorm: parsed.weightingNorm }),
     ...(parsed.resegmentRange === undefined ? {} : { resegmentRange: parsed.resegmentRange }),

@@ -476,4 +476,19 @@ describe('extract --batch', () => {
     ).rejects.toMatchObject({ code: 'ERR_REQUEST_INVALID' });
     expect(await readFile(out, 'utf8')).toBe('Image,Mask,something_else\n');
   });
+
+  it('leaves out the diagnostics columns with additionalInfo: false, and refuses --resume then', async () => {
+    const params = join(folder, 'no-diagnostics.yaml');
+    await writeFile(params, 'setting:\n  additionalInfo: false\nfeatureClass:\n  firstorder: [Mean]\n');
+    const out = join(folder, 'results-no-diagnostics.csv');
+    await extractCommand({ batch: casesCsv, out, jobs: 1, params }, 'en', streams());
+    const [header, firstRow] = (await readFile(out, 'utf8')).split('\n');
+    expect(header).toBe('Image,Mask,Note,original_firstorder_Mean,error_code,error_message');
+    // brain1 mean over its 4137 ROI voxels, as the pyradiomics baseline has it.
+    expect(Number(firstRow!.split(',')[3])).toBeCloseTo(825.2354363065023, 9);
+
+    const refused = extractCommand({ batch: casesCsv, out, jobs: 1, resume: true, params }, 'en', streams());
+    await expect(refused).rejects.toMatchObject({ code: 'ERR_REQUEST_INVALID' });
+    await expect(refused).rejects.toThrow(/additionalInfo/);
+  });
 });

@@ -144,7 +144,20 @@ async function extractBatch(
     ...cases.flatMap((entry) => ('image' in entry.input ? [entry.input.image, entry.input.mask] : [])),
   ]);
   const caseNames = uniqueColumns(cases);
-  const columns = [...caseNames, ...recordKeys(features), 'error_code', 'error_message'];
+  const columns = [
+    ...caseNames,
+    ...recordKeys(features, settings.additionalInfo !== false),
+    'error_code',
+    'error_message',
+  ];
+  if (options.resume === true && settings.additionalInfo === false) {
+    throw new Nqo1Error(
+      'ERR_REQUEST_INVALID',
+      '--resume compares the diagnostics_Configuration_Settings cell of each earlier row with this run, and ' +
+        'additionalInfo: false leaves that column out. Remove additionalInfo: false from the parameter file, ' +
+        'or leave out --resume.',
+    );
+  }
 
   const reused =
     options.resume === true
