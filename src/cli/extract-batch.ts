@@ -112,14 +112,24 @@ function workerModule(): { path: string; execArgv: string[] } {
   return { path: fileURLToPath(new URL('./extract-worker.js', self)), execArgv: [] };
 }
 
+/** True once `signal` has aborted; a function so that each call reads the current state. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
 function isRunnable(input: BatchCase['input']): input is ExtractCaseInput {
   return 'image' in input;
 }
 
 /**
  * Extracts the enabled `features` (every feature when undefined) of every case, `jobs` at a time,
- * and reports each outcome through `onOutcome` in input order. With one job the cases run in this process, otherwise in `jobs` child processes. A case in
- * `reused` is reported with that outcome and not extracted.
+ * and reports each outcome through `onOutcome` in input order. With one job the cases run in this
+ * process, otherwise in `jobs` child processes. A case in `reused` is reported with that outcome and
+ * not extracted.
+ *
+ * When `signal` aborts (Ctrl-C), no further case starts, the child processes are stopped, and the
+ * cases they were running are not reported: the output then holds the rows before the first
+ * unfinished case, which `--resume` keeps.
  */
 export async function runBatch(
   cases: readonly BatchCase[],
@@ -128,6 +138,7 @@ export async function runBatch(
   jobs: number,
   onOutcome: (index: number, outcome: CaseOutcome) => Promise<void> | void,
   reused: ReadonlyMap<number, CaseOutcome> = new Map(),
+  signal?: AbortSignal,
 ): Promise<void> {
   // Outcomes wait here until every case before them has been reported.
   const outcomes = new Map<number, CaseOutcome>();
@@ -136,7 +147,7 @@ export async function runBatch(
   const settle = (index: number, outcome: CaseOutcome): Promise<void> => {
     outcomes.set(index, outcome);
     reporting = reporting.then(async () => {
-      while (outcomes.has(nextToReport)) {
+      while (outcomes.has(nextToReport) && !isAborted(signal)) {
         const ready = outcomes.get(nextToReport)!;
         outcomes.delete(nextToReport);
         await onOutcome(nextToReport, ready);
@@ -156,8 +167,13 @@ export async function runBatch(
 
   if (jobs <= 1 || runnable.length <= 1) {
     for (const index of runnable) {
-      await settle(index, await runCase(cases[index]!.input as ExtractCaseInput, settings, features));
+      if (isAborted(signal)) break;
+      const outcome = await runCase(cases[index]!.input as ExtractCaseInput, settings, features);
+      // Ctrl-C during the case: its outcome is not written, so --resume extracts it again.
+      if (isAborted(signal)) break;
+      await settle(index, outcome);
     }
+    await reporting;
     return;
   }
 
@@ -168,8 +184,9 @@ export async function runBatch(
     settings,
     ...(features === undefined ? {} : { features }),
   });
+  signal?.addEventListener('abort', () => queue.splice(0), { once: true });
   const workers = Array.from({ length: Math.min(jobs, queue.length) }, () =>
-    runWorker(queue, requestOf, settle),
+    runWorker(queue, requestOf, settle, signal),
   );
   await Promise.all(workers);
   await reporting;
@@ -181,12 +198,14 @@ function ignoreHere(): void {}
 /**
  * Runs cases from `queue` in one child process until the queue is empty. When the child stops
  * during a case (killed, out of memory), that case fails with ERR_INTERNAL and a new child takes
- * the rest of the queue, so one bad case cannot stop the batch.
+ * the rest of the queue, so one bad case cannot stop the batch. After `signal` aborts, the child is
+ * stopped and its case is left unreported.
  */
 function runWorker(
   queue: number[],
   requestOf: (index: number) => WorkerRequest,
   settle: (index: number, outcome: CaseOutcome) => Promise<void>,
+  signal?: AbortSignal,
 ): Promise<void> {
   const worker = workerModule();
   return new Promise<void>((resolveWorker) => {
@@ -206,9 +225,10 @@ function runWorker(
     const onStop = (reason: string): void => {
       if (stopped) return;
       stopped = true;
+      signal?.removeEventListener('abort', onAbort);
       const lost = current;
       current = undefined;
-      if (lost === undefined) {
+      if (lost === undefined || isAborted(signal)) {
         resolveWorker();
         return;
       }
@@ -220,11 +240,16 @@ function runWorker(
           '`nqo1-cds extract --image ... --mask ...` to see its error.',
       }).catch(ignoreHere);
       if (queue.length === 0) resolveWorker();
-      else void runWorker(queue, requestOf, settle).then(resolveWorker);
+      else void runWorker(queue, requestOf, settle, signal).then(resolveWorker);
     };
+    const onAbort = (): void => {
+      child.kill();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
 
     child.on('message', (reply: { index: number; outcome: CaseOutcome }) => {
       current = undefined;
+      if (isAborted(signal)) return;
       settle(reply.index, reply.outcome).catch(ignoreHere);
       sendNext();
     });

@@ -211,10 +211,23 @@ function buildProgram(): Command {
       'keep the successful rows of an earlier run in --out and extract only the other cases',
     )
     .action(async (options: ExtractOptions) => {
-      const summary = await extractCommand(options, locale(), {
-        stdout: process.stdout,
-        stderr: process.stderr,
-      });
+      // Ctrl-C stops a batch between cases and keeps its rows; a second Ctrl-C ends the process.
+      const interruption = new AbortController();
+      const onInterrupt = (): void => {
+        interruption.abort();
+      };
+      process.once('SIGINT', onInterrupt);
+      let summary;
+      try {
+        summary = await extractCommand(options, locale(), {
+          stdout: process.stdout,
+          stderr: process.stderr,
+          signal: interruption.signal,
+        });
+      } finally {
+        process.off('SIGINT', onInterrupt);
+      }
+      if (summary.interrupted === true) throw new CliExit(INTERRUPTED_EXIT_CODE);
       if (summary.failed > 0) {
         throw new Nqo1Error(
           summary.firstFailureCode ?? 'ERR_INTERNAL',
@@ -237,6 +250,16 @@ function buildProgram(): Command {
   return program;
 }
 
+/** Exit status of a command stopped by Ctrl-C, as shells report SIGINT (128 + 2). */
+const INTERRUPTED_EXIT_CODE = 130;
+
+/** Ends a command with `exitCode` after the command has already told the user why. */
+class CliExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
 /** Runs the command line and returns the process exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
@@ -245,6 +268,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof CliExit) return error.exitCode;
     const locale = resolveLocale(program.opts<GlobalOptions>().lang);
     // An error that is not an Nqo1Error is a defect of the product: it is reported as ERR_INTERNAL
     // in the same form, and its stack only with NQO1_DEBUG set, so a user sees one readable line.

@@ -34,6 +34,8 @@ const MESSAGES = {
     extractReused: 'kept from the earlier run',
     extractFailed: 'failed, {code}',
     extractSummary: 'Extracted {ok} of {count} cases ({failed} failed). Results written to {path}.',
+    extractInterrupted:
+      'Interrupted: {path} holds the rows of the first {written} of {count} cases. Run the same command with --resume to extract the rest.',
     errorPrefix: 'Error',
     warningPrefix: 'Warning',
   },
@@ -62,6 +64,8 @@ const MESSAGES = {
     extractReused: '沿用上次结果',
     extractFailed: '失败，{code}',
     extractSummary: '已提取 {count} 例中的 {ok} 例（{failed} 例失败）。结果已写入 {path}。',
+    extractInterrupted:
+      '已中断：{path} 中保存了 {count} 例中前 {written} 例的结果。加上 --resume 重新运行同一命令即可提取其余病例。',
     errorPrefix: '错误',
     warningPrefix: '警告',
   },

@@ -491,4 +491,40 @@ describe('extract --batch', () => {
     await expect(refused).rejects.toMatchObject({ code: 'ERR_REQUEST_INVALID' });
     await expect(refused).rejects.toThrow(/additionalInfo/);
   });
+
+  for (const jobs of [1, 2]) {
+    it(`stops on the abort signal with ${jobs} job(s), keeps the rows so far, and --resume completes them`, async () => {
+      const out = join(folder, `results-interrupted-${jobs}.csv`);
+      const complete = join(folder, `results-complete-${jobs}.csv`);
+      const quiet = { stdout: new TextSink(), stderr: new TextSink() };
+      await extractCommand({ batch: casesCsv, out: complete, jobs }, 'en', quiet);
+
+      // Ctrl-C as soon as the first case's progress line appears.
+      const interruption = new AbortController();
+      const stderr = new TextSink();
+      const watched = Object.assign(stderr, {
+        write(chunk: string): boolean {
+          stderr.text += chunk;
+          if (chunk.startsWith('[1/3]')) interruption.abort();
+          return true;
+        },
+      });
+      const summary = await extractCommand({ batch: casesCsv, out, jobs }, 'en', {
+        stdout: new TextSink(),
+        stderr: watched,
+        signal: interruption.signal,
+      });
+      expect(summary.interrupted).toBe(true);
+      const lines = (await readFile(out, 'utf8')).split('\n').filter((line) => line !== '');
+      expect(lines).toHaveLength(2);
+      expect(watched.text).toContain(`Interrupted: ${out} holds the rows of the first 1 of 3 cases.`);
+      expect(watched.text).not.toContain('[2/3]');
+
+      const again = streams();
+      const resumed = await extractCommand({ batch: casesCsv, out, jobs, resume: true }, 'en', again);
+      expect(resumed.interrupted).toBeUndefined();
+      expect(again.stderr.text).toContain('[1/3] brain1_image.nrrd: kept from the earlier run');
+      expect(await readFile(out, 'utf8')).toBe(await readFile(complete, 'utf8'));
+    }, 60_000);
+  }
 });

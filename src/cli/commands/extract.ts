@@ -35,6 +35,8 @@ export interface ExtractOptions {
 export interface ExtractStreams {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean };
+  /** Aborts a batch (Ctrl-C): no further case starts, and the rows written so far stay. */
+  readonly signal?: AbortSignal;
 }
 
 /** Summary of a run: the number of cases, the number that failed and their error codes. */
@@ -44,6 +46,8 @@ export interface ExtractSummary {
   readonly firstFailureCode: ErrorCode | null;
   /** Failed cases per error code, in the order the codes first occurred. */
   readonly failuresByCode: Readonly<Record<string, number>>;
+  /** True when the batch stopped on `signal` before every case had its row. */
+  readonly interrupted?: boolean;
 }
 
 /**
@@ -174,6 +178,7 @@ async function extractBatch(
   const output = await open(options.out, 'w');
   const progress = progressReporter(cases, locale, streams.stderr);
   let failed = 0;
+  let written = 0;
   let firstFailureCode: ErrorCode | null = null;
   const failuresByCode: Record<string, number> = {};
   try {
@@ -191,12 +196,21 @@ async function extractBatch(
           failuresByCode[outcome.code] = (failuresByCode[outcome.code] ?? 0) + 1;
         }
         await output.write(rowOf(columns, cases[index]!, outcome));
+        written++;
         progress(index, outcome);
       },
       reused,
+      streams.signal,
     );
   } finally {
     await output.close();
+  }
+
+  if (written < cases.length) {
+    streams.stderr.write(
+      `\n${message(locale, 'extractInterrupted', { written, count: cases.length, path: options.out })}\n`,
+    );
+    return { count: cases.length, failed, firstFailureCode, failuresByCode, interrupted: true };
   }
 
   streams.stderr.write(
