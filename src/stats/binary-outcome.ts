@@ -37,16 +37,27 @@ export function validateBinaryOutcome(
     );
   }
 
-  let positives = 0;
-  let negatives = 0;
   for (let i = 0; i < values.length; i++) {
     const value = values[i]!;
-    const label = labels[i]!;
     if (!Number.isFinite(value)) {
       throw cohortError(
         `The ${valueName} of case ${i + 1} is ${value}, not a finite number. Remove the case or compute its ${valueName}.`,
       );
     }
+  }
+  return validateLabels(labels, minimumPerClass);
+}
+
+/**
+ * Checks that every label is 0 or 1 and that each class has at least `minimumPerClass` cases.
+ *
+ * @throws Nqo1Error ERR_CALIBRATION_COHORT naming the first bad label or the missing class.
+ */
+export function validateLabels(labels: readonly number[], minimumPerClass = 1): ClassCounts {
+  let positives = 0;
+  let negatives = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i]!;
     if (label === 1) positives++;
     else if (label === 0) negatives++;
     else {
