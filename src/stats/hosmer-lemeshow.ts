@@ -67,8 +67,8 @@ function groupIndex(breaks: readonly number[], value: number): number {
  * Hosmer–Lemeshow test of `probabilities` (predicted Pr(label = 1)) against `labels` with `groups`
  * quantile groups (default 10).
  *
- * Deviation from R: where hoslem.test returns NaN or Inf, because a group is empty (two breaks
- * interpolated between the same pair of tied probabilities) or has an expected count of 0, this
+ * Deviation from R: a group can be empty, when two breaks are interpolated between the same pair of
+ * tied probabilities, or have an expected count of 0. hoslem.test then returns NaN or Inf, but this
  * function throws, naming the group and suggesting fewer groups.
  *
  * @throws Nqo1Error ERR_CALIBRATION_COHORT for invalid input, probabilities outside [0, 1], fewer
@@ -120,7 +120,7 @@ export function hosmerLemeshow(
     const interval = `${k === 0 ? '[' : '('}${lower}, ${upper}]`;
     if (count[k] === 0) {
       throw cohortError(
-        `Risk group ${k + 1} of ${groupCount}, probabilities in ${interval}, holds no case because the probabilities are heavily tied. Use fewer groups than ${groups}.`,
+        `Risk group ${k + 1} of ${groupCount}, probabilities in ${interval}, contains no case because the probabilities are heavily tied. Use fewer groups than ${groups}.`,
       );
     }
     if (expectedPositive[k] === 0 || expectedNegative[k] === 0) {

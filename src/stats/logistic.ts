@@ -63,8 +63,9 @@ const ETA_THRESHOLD = 30;
 
 /** Inverse logit as R's C_logit_linkinv computes it, clamped to [ε/(1 + ε), 1/(1 + ε)]. */
 function inverseLogit(eta: number): number {
-  const odds =
-    eta < -ETA_THRESHOLD ? DOUBLE_EPSILON : eta > ETA_THRESHOLD ? 1 / DOUBLE_EPSILON : Math.exp(eta);
+  let odds = Math.exp(eta);
+  if (eta < -ETA_THRESHOLD) odds = DOUBLE_EPSILON;
+  else if (eta > ETA_THRESHOLD) odds = 1 / DOUBLE_EPSILON;
   return odds / (1 + odds);
 }
 
@@ -97,9 +98,9 @@ interface IrlsState {
 }
 
 /**
- * One IRLS step from the current η and μ, as one pass of glm.fit's loop. R halves the step when the
- * deviance is not finite or μ leaves (0, 1); with the clamped logit link neither can happen, so
- * that branch of glm.fit is left out.
+ * Takes one IRLS step from the current η and μ, as one pass of glm.fit's loop. R halves the step
+ * when the deviance is not finite or μ leaves (0, 1). The clamped logit link rules out both, so that
+ * branch of glm.fit is left out.
  */
 function irlsStep(
   x: readonly number[][],
@@ -138,10 +139,10 @@ function irlsStep(
 const SEPARATION_STEP = 1e-3;
 
 /**
- * Throws when the converged fit shows complete or quasi-complete separation: a fitted probability
- * within 10ε of 0 or 1 (R's "fitted probabilities numerically 0 or 1" warning), or coefficients
- * that keep growing when one more IRLS step is taken (R converges there silently, with huge
- * standard errors).
+ * Rejects a converged fit that shows complete or quasi-complete separation. One sign is a fitted
+ * probability within 10ε of 0 or 1, where R warns "fitted probabilities numerically 0 or 1
+ * occurred". The other is coefficients that keep growing when one more IRLS step is taken; R
+ * reports convergence there without a warning, with huge standard errors.
  */
 function checkSeparation(
   x: readonly number[][],
@@ -198,11 +199,11 @@ function validateDesign(design: readonly (readonly number[])[], labels: readonly
  * Fits a logistic regression of the 0/1 `labels` on the columns of `design` (rows = cases, no
  * intercept column) by IRLS as R's glm does.
  *
- * @throws Nqo1Error ERR_CALIBRATION_COHORT for invalid input; for a design column that is a linear
- *   combination of the others (R would report NA); when the fit does not converge in 25 iterations;
- *   and when a fitted probability is within 10ε of 0 or 1, the sign of complete or quasi-complete
- *   separation, where the maximum-likelihood estimate does not exist (R only warns "fitted
- *   probabilities numerically 0 or 1 occurred" and reports meaningless estimates).
+ * @throws Nqo1Error ERR_CALIBRATION_COHORT for invalid input and in three cases where R returns a
+ *   result. A design column that is a linear combination of the others gets NA in R. A fit that does
+ *   not converge in 25 iterations only gets a warning. Complete or quasi-complete separation (see
+ *   `checkSeparation`), where the maximum-likelihood estimate does not exist, gets a warning or
+ *   none, with meaningless estimates.
  */
 export function fitLogistic(
   design: readonly (readonly number[])[],

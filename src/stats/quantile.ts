@@ -28,8 +28,8 @@ export function quantileType7(values: readonly number[], probabilities: readonly
 }
 
 /**
- * The probabilities R's `seq(0, 1, 1/g)` produces: k·(1/g) for k = 0 … g, capped at 1. They differ
- * from k/g in the last bit for some k (3·(1/10) = 0.30000000000000004), which moves quantiles.
+ * Computes the probabilities of R's `seq(0, 1, 1/g)`: k·(1/g) for k = 0 … g, capped at 1. They
+ * differ from k/g in the last bit for some k (3·(1/10) = 0.30000000000000004), which moves quantiles.
  */
 export function equalStepProbabilities(groups: number): number[] {
   const step = 1 / groups;

@@ -1,8 +1,8 @@
 /**
  * Receiver operating characteristic (ROC) curve, area under it (AUC) with DeLong's variance and
- * confidence interval, and DeLong's test of two correlated AUCs, matching pROC 1.18.0 in R with
- * `roc(labels, scores, levels = c(0, 1), direction = "<")`: label 0 marks the controls, label 1 the
- * cases (high NQO1), and higher scores point to a case.
+ * confidence interval, and DeLong's test of two correlated AUCs. The functions match pROC 1.18.0
+ * in R with `roc(labels, scores, levels = c(0, 1), direction = "<")`. Label 0 marks the controls
+ * and label 1 the cases (high NQO1), and higher scores point to a case.
  *
  * DeLong, DeLong & Clarke-Pearson (Biometrics 1988;44:837–845) write the AUC as a mean of placement
  * values (structural components). With m cases X_i and n controls Y_j, and
@@ -70,9 +70,9 @@ function midpoint(a: number, b: number): number {
 
 /**
  * Thresholds of the ROC curve as pROC's `roc.utils.thresholds` builds them for direction "<":
- * −∞, the midpoints between consecutive distinct sorted scores, and +∞. When two distinct scores
- * are adjacent doubles their midpoint rounds onto one of them; a midpoint that lands on the lower
- * score is moved to the upper one, so that "score ≥ threshold" still separates the two.
+ * −∞, the midpoints between consecutive distinct sorted scores, and +∞. The midpoint of two
+ * adjacent doubles rounds onto one of them. When it lands on the lower score it is moved to the
+ * upper one, so that "score ≥ threshold" still separates the two.
  */
 export function rocThresholds(scores: readonly number[]): number[] {
   const distinct = [...new Set(scores)].sort((a, b) => a - b);

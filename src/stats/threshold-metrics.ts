@@ -85,7 +85,7 @@ export function metricsAtThreshold(
 }
 
 /**
- * The ROC threshold that maximises Youden's J, as pROC's `coords(roc, "best",
+ * Finds the ROC threshold that maximises Youden's J, as pROC's `coords(roc, "best",
  * best.method = "youden")` finds it for `roc(labels, scores, levels = c(0, 1), direction = "<")`:
  * the candidates are the thresholds of {@link rocCurve} (midpoints between distinct scores and ±∞)
  * and a case is positive at score ≥ threshold.

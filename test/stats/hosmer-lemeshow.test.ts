@@ -71,7 +71,10 @@ describe('Hosmer-Lemeshow with tied probabilities', () => {
       const cohort = readCohort(name);
       expect(R_REFERENCE.cohorts[name].hosmerLemeshowCoarse.statistic).toBeNaN();
       expect(R_REFERENCE.cohorts[name].hosmerLemeshowCoarse.count).toContain(0);
-      expectCohortError(() => hosmerLemeshow(cohort.probabilityCoarse, cohort.labels, 10), 'holds no case');
+      expectCohortError(
+        () => hosmerLemeshow(cohort.probabilityCoarse, cohort.labels, 10),
+        'contains no case',
+      );
     }
   });
 });
@@ -85,9 +88,9 @@ describe('quantileType7', () => {
   });
 
   it('interpolates between order statistics', () => {
-    // n = 5, p = 0.3: h = 1 + 4·0.3 ≈ 2.2, so about 0.8·x(2) + 0.2·x(3) = 0.8·2 + 0.2·10 = 3.6. R 4.2.2
-    // prints quantile(c(10, 1, 2, 20, 30), c(0, 0.3, 0.5, 1)) as 1, 3.6000000000000014, 10, 30,
-    // because 4·0.3 rounds up; the values must agree exactly.
+    // n = 5, p = 0.3: h = 1 + 4·0.3 ≈ 2.2, so about 0.8·x(2) + 0.2·x(3) = 0.8·2 + 0.2·10 = 3.6.
+    // 4·0.3 rounds up, so R 4.2.2 gives quantile(c(10, 1, 2, 20, 30), c(0, 0.3, 0.5, 1)) as
+    // 1, 3.6000000000000014, 10, 30, and the values must agree exactly.
     expect(quantileType7([10, 1, 2, 20, 30], [0, 0.3, 0.5, 1])).toEqual([1, 3.6000000000000014, 10, 30]);
   });
 });

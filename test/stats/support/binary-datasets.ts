@@ -90,7 +90,7 @@ function normalSource(uniform: () => number): () => number {
   };
 }
 
-/** Rounds to `decimals` places through the decimal text, so the CSV holds exactly this value. */
+/** Rounds to `decimals` places through the decimal text, so the CSV contains exactly this value. */
 function roundTo(value: number, decimals: number): number {
   return Number(value.toFixed(decimals));
 }
