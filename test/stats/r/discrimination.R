@@ -8,6 +8,7 @@
 #         (written by `node --import tsx scripts/stats-binary-datasets.ts`)
 # Writes  test/stats/fixtures/discrimination-reference.json
 # Run from the repository root: Rscript test/stats/r/discrimination.R
+# then format the output as the repository does: npx prettier --write test/stats/fixtures/*.json
 #
 # Numbers are printed with sprintf("%.17g"), enough to restore every double exactly. Non-finite
 # numbers are written as the strings "Inf", "-Inf" and "NaN", because JSON has no literal for them.
