@@ -102,7 +102,7 @@ export function youdenOptimum(scores: readonly number[], labels: readonly number
 
   // pROC's criterion is sensitivity + r·specificity with r = (1 − 0.5)/(1 · 0.5) = 1 by default.
   const criteria = points.map((point) => point.sensitivity + point.specificity);
-  const best = Math.max(...criteria);
+  const best = criteria.reduce((max, value) => Math.max(max, value), -Infinity);
   const tiedThresholds = points.filter((_, k) => criteria[k] === best).map((point) => point.threshold);
 
   const threshold = tiedThresholds[0]!;
