@@ -176,23 +176,23 @@ function medianSurvival(steps: readonly KaplanMeierStep[]): MedianSurvival | nul
 }
 
 /**
- * The smallest time where curve(t) ≤ 0.5 (within the tolerance), or the midpoint rule when the
- * curve equals 0.5 there and later falls below it; null when the curve never reaches 0.5.
+ * Finds the smallest time where curve(t) ≤ 0.5 within the tolerance. When the curve equals 0.5 there
+ * and later falls below it, returns the midpoint rule instead, and null when it never reaches 0.5.
  */
 function firstTimeAtOrBelowHalf(
   steps: readonly KaplanMeierStep[],
   curve: (step: KaplanMeierStep) => number | null,
 ): number | null {
-  const kept = steps.filter((step) => {
+  const atOrBelowHalf = steps.filter((step) => {
     const value = curve(step);
     return value !== null && value < 0.5 + MEDIAN_TOLERANCE;
   });
-  const first = kept[0];
+  const first = atOrBelowHalf[0];
   if (first === undefined) return null;
 
   const firstValue = curve(first)!;
   if (Math.abs(firstValue - 0.5) < MEDIAN_TOLERANCE) {
-    const below = kept.find((step) => curve(step)! < firstValue);
+    const below = atOrBelowHalf.find((step) => curve(step)! < firstValue);
     if (below !== undefined) return (first.time + below.time) / 2;
   }
   return first.time;

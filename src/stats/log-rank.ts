@@ -127,14 +127,14 @@ function chiSquareOverInformativeGroups(
     );
   }
 
-  const kept = informative.slice(1);
-  const difference = kept.map((g) => observed[g]! - expected[g]!);
-  const reduced = kept.map((g) => kept.map((h) => variance[g]![h]!));
+  const testedGroups = informative.slice(1);
+  const difference = testedGroups.map((g) => observed[g]! - expected[g]!);
+  const reduced = testedGroups.map((g) => testedGroups.map((h) => variance[g]![h]!));
   const factor = choleskyFactor(reduced);
   if (factor === null) {
     throw new Nqo1Error(
       'ERR_CALIBRATION_COHORT',
-      `The log-rank variance matrix of groups ${kept.map((g) => labels[g]).join(', ')} is singular, ` +
+      `The log-rank variance matrix of groups ${testedGroups.map((g) => labels[g]).join(', ')} is singular, ` +
         'so the groups cannot be compared. Merge groups that have too few cases at the event times.',
     );
   }

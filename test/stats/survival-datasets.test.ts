@@ -1,6 +1,6 @@
 /**
- * The committed survival CSVs are exactly what the seeded generator produces, so the R reference
- * computed from them stays reproducible; and the reference records its R and survival versions.
+ * Checks that the seeded generator reproduces the committed survival CSVs byte for byte, so the R
+ * reference computed from them stays reproducible. The reference must record its R and survival versions.
  */
 import { readFileSync } from 'node:fs';
 

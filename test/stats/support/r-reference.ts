@@ -20,7 +20,7 @@ export function readCohort(name: string): SurvivalCase[] {
   return parseCsv(readFileSync(new URL(`${name}.csv`, FIXTURES), 'utf8'));
 }
 
-/** The R reference; its shape is fixed by survival.R and checked by the tests that read it. */
+/** Reads the R reference. survival.R fixes its shape, and the tests that read it check it. */
 export function readReference(): SurvivalReference {
   return JSON.parse(readFileSync(new URL('survival-reference.json', FIXTURES), 'utf8')) as SurvivalReference;
 }

@@ -51,6 +51,9 @@ function roundTo(value: number, decimals: number): number {
 
 const STAGES = ['A', 'B', 'C'] as const;
 
+/** Hazard multiplier of each stage in the tied cohort. */
+const STAGE_HAZARD_FACTORS = { A: 1, B: 1.2, C: 1.5 } as const;
+
 /**
  * n = 80, times rounded up to 30-day steps so that deaths tie with deaths and with censorings;
  * three stages with different hazards.
@@ -62,7 +65,8 @@ export function tiedCohort(): SurvivalDataset {
     const group = uniform() < 0.45 ? 'high' : 'low';
     const stage = STAGES[Math.floor(uniform() * 3)]!;
     const score = roundTo(normal(uniform), 2);
-    const rate = (1 / 900) * (group === 'high' ? 1.8 : 1) * (stage === 'C' ? 1.5 : stage === 'B' ? 1.2 : 1);
+    const stageFactor = STAGE_HAZARD_FACTORS[stage];
+    const rate = (1 / 900) * (group === 'high' ? 1.8 : 1) * stageFactor;
     const deathDay = exponential(uniform, rate * Math.exp(0.3 * score));
     const censorDay = 200 + uniform() * 1600;
     const observed = Math.min(deathDay, censorDay);
@@ -78,8 +82,8 @@ export function tiedCohort(): SurvivalDataset {
 }
 
 /**
- * n = 300, exponential survival with hazard ratio 1.7 for the high class (the seed gives an estimate
- * of 1.70; the paper reported 1.643 for high NQO1),
+ * n = 300, exponential survival with hazard ratio 1.7 for the high class (this seed gives an
+ * estimate of 1.70; He et al., PLoS ONE 2023, reported 1.643 for high NQO1 expression),
  * administrative censoring between 1 and 5 years plus 10 % early loss to follow-up, whole days.
  */
 export function exponentialCohort(): SurvivalDataset {
@@ -133,7 +137,7 @@ export function halfSurvivalCohort(): SurvivalDataset {
   return { name: 'survival-half-n30', description: 'n = 30, S = 0.5 over an interval', cases };
 }
 
-/** Every dataset the R reference covers. */
+/** Returns every dataset the R reference covers. */
 export function survivalDatasets(): SurvivalDataset[] {
   return [tiedCohort(), exponentialCohort(), halfSurvivalCohort()];
 }
