@@ -69,6 +69,17 @@ describe('kaplanMeier against survfit', () => {
     expectMatchesSurvfit(result, reference.kaplanMeier[name], name);
   });
 
+  it('tied cohort at level 0.90', () => {
+    const cohort = cohorts.tied;
+    const result = kaplanMeier(
+      cohort.map((row) => row.time),
+      cohort.map((row) => row.event),
+      0.9,
+    );
+    expect(result.level).toBe(0.9);
+    expectMatchesSurvfit(result, reference.kaplanMeier.tiedLevel90, 'tied 0.90');
+  });
+
   it('median at S = 0.5 over an interval is the midpoint', () => {
     // The 15th death (day 708) brings S to exactly 15/30; day 715 is censored; day 898 is a death.
     const cohort = cohorts.half;

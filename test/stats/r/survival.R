@@ -60,9 +60,12 @@ km_median <- function(table_row) {
   list(value = table_row[["median"]], lower = table_row[["0.95LCL"]], upper = table_row[["0.95UCL"]])
 }
 
-kaplan_meier <- function(d) {
-  fit <- survfit(Surv(time, event) ~ 1, data = d)
-  c(km_steps(fit), list(median = km_median(summary(fit)$table)))
+kaplan_meier <- function(d, conf_int = 0.95) {
+  fit <- survfit(Surv(time, event) ~ 1, data = d, conf.int = conf_int)
+  table <- summary(fit)$table
+  limits <- paste0(conf_int, c("LCL", "UCL"))
+  median <- list(value = table[["median"]], lower = table[[limits[1]]], upper = table[[limits[2]]])
+  c(km_steps(fit), list(median = median))
 }
 
 kaplan_meier_by_group <- function(d) {
@@ -149,7 +152,8 @@ reference <- list(
   kaplanMeier = list(
     tied = kaplan_meier(tied),
     exponential = kaplan_meier(exponential),
-    half = kaplan_meier(half)
+    half = kaplan_meier(half),
+    tiedLevel90 = kaplan_meier(tied, conf_int = 0.9)
   ),
   kaplanMeierByGroup = list(
     tied = kaplan_meier_by_group(tied),

@@ -108,7 +108,7 @@ export interface CoxReference {
 export interface SurvivalReference {
   readonly rVersion: string;
   readonly survivalVersion: string;
-  readonly kaplanMeier: Record<'tied' | 'exponential' | 'half', KaplanMeierReference>;
+  readonly kaplanMeier: Record<'tied' | 'exponential' | 'half' | 'tiedLevel90', KaplanMeierReference>;
   readonly kaplanMeierByGroup: Record<'tied' | 'exponential', KaplanMeierGroupReference[]>;
   readonly logRank: Record<
     'tiedByGroup' | 'tiedByStage' | 'exponentialByGroup' | 'exponentialByStage',
