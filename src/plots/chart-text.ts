@@ -1,7 +1,7 @@
 /**
  * Text of the evaluation charts in English and Simplified Chinese: titles, axis titles, legend
  * entries and the PNG renderer's warnings. Numbers keep ASCII digits in both languages, and p-values
- * are written "P" in Chinese as Chinese medical journals print them.
+ * are written with a capital P in both, as Chinese medical journals print them.
  */
 
 /** Language of the chart text; the same values as the command line's `--lang`. */

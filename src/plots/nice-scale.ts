@@ -12,7 +12,7 @@ export interface AxisScale {
   readonly decimals: number;
 }
 
-/** Number of intervals an axis aims for; the nice step gives at most this many. */
+/** Number of intervals an axis aims for. The nice step gives at most this many. */
 const TARGET_INTERVALS = 5;
 
 /**
@@ -43,10 +43,10 @@ export function niceStep(roughStep: number): { step: number; decimals: number } 
 }
 
 /**
- * Builds an axis over [min, max]. With `fixed` the domain stays exactly [min, max] (a probability
- * axis stays [0, 1]) and the ticks are the step multiples inside it; otherwise the domain widens
- * outward to the nearest step multiples. A zero-width range widens to ±1 around its value, or ±10 %
- * of it, so that a constant series still gets an axis.
+ * Builds an axis over [min, max]. With `fixed` the domain stays exactly [min, max], as a probability
+ * axis stays [0, 1], and the ticks are the step multiples inside it. Otherwise the domain widens
+ * outward to the nearest step multiples. A zero-width range widens to ±1 around zero, or ±10 % of
+ * a non-zero value, so that a constant series still gets an axis.
  */
 export function linearAxis(min: number, max: number, fixed = false): AxisScale {
   if (!Number.isFinite(min) || !Number.isFinite(max) || min > max) {

@@ -3,7 +3,7 @@
  * browser. resvg draws text only with the fonts it is given, so this module loads the system fonts
  * (the fontconfig folders) plus any font files the caller names. When the SVG contains Chinese text
  * and none of those fonts has Chinese glyphs, the PNG is still written, with boxes or gaps in place
- * of the characters, and a warning says which font package to install.
+ * of the characters, and a warning names the font package to install.
  */
 
 import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
@@ -18,6 +18,11 @@ export interface PngOptions {
   readonly fontFiles?: readonly string[];
   /** Loads the fonts installed in the system font folders. Default true. */
   readonly loadSystemFonts?: boolean;
+  /**
+   * Font for text whose font list matches no loaded font. resvg's default is the first font it
+   * loaded, which may be a symbol or CJK font, so a site can name a Latin sans-serif here.
+   */
+  readonly defaultFontFamily?: string;
   /** Language of the warnings. Default `en`. */
   readonly locale?: ChartLocale;
 }
@@ -37,7 +42,7 @@ export interface PngRendering {
 }
 
 /** Font settings that decide which glyphs resvg can draw. */
-type FontSettings = Pick<PngOptions, 'fontFiles' | 'loadSystemFonts'>;
+type FontSettings = Pick<PngOptions, 'fontFiles' | 'loadSystemFonts' | 'defaultFontFamily'>;
 
 /**
  * Renders an SVG document to PNG on a white background.
@@ -71,12 +76,16 @@ const hanProbeCache = new Map<string, boolean>();
 
 /**
  * Returns whether the fonts of these settings draw Chinese characters. resvg draws a missing glyph
- * as the font's empty-box glyph (or nothing without fonts), so the probe draws two different
- * characters in equal cells with the chart font list: real glyphs leave ink that differs between
- * the cells, while two boxes or two blanks do not.
+ * as the font's empty box (or draws nothing when no font is loaded). So the probe draws two
+ * different characters in equal cells with the chart font list. Real glyphs leave ink that differs
+ * between the cells, while two boxes or two blanks are identical.
  */
 export function canRenderHan(settings: FontSettings = {}): boolean {
-  const key = JSON.stringify([settings.loadSystemFonts ?? true, settings.fontFiles ?? []]);
+  const key = JSON.stringify([
+    settings.loadSystemFonts ?? true,
+    settings.fontFiles ?? [],
+    settings.defaultFontFamily,
+  ]);
   const cached = hanProbeCache.get(key);
   if (cached !== undefined) return cached;
 
@@ -111,6 +120,7 @@ function resvgFontOptions(settings: FontSettings): ResvgRenderOptions {
     font: {
       loadSystemFonts: settings.loadSystemFonts ?? true,
       ...(settings.fontFiles === undefined ? {} : { fontFiles: [...settings.fontFiles] }),
+      ...(settings.defaultFontFamily === undefined ? {} : { defaultFontFamily: settings.defaultFontFamily }),
     },
   };
 }

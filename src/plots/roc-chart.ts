@@ -21,9 +21,9 @@ export interface RocChartData {
 }
 
 /**
- * Draws the ROC curve. The points are sorted by 1 − specificity, then by sensitivity, so ties form
- * the vertical runs of an empirical ROC curve, and the end points (0, 0) and (1, 1), which the
- * thresholds above the highest and below the lowest score give, are added when missing.
+ * Draws the ROC curve. The points are sorted by 1 − specificity, then by sensitivity, so that ties
+ * form the vertical runs of an empirical ROC curve. The end points (0, 0) and (1, 1) are added when
+ * missing, because the thresholds above the highest and below the lowest score always give them.
  *
  * @throws TypeError when a specificity or sensitivity lies outside [0, 1].
  */

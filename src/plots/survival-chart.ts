@@ -8,7 +8,7 @@ import { formatFixed } from './nice-scale.js';
 import { type ChartSeries, type LineStyle, lineChartSvg } from './svg-chart.js';
 
 /**
- * The Kaplan–Meier estimate from `timeDays` on, with its confidence bounds; a non-finite bound
+ * The Kaplan–Meier estimate from `time` (days) on, with its confidence bounds. A non-finite bound
  * leaves that step without a band.
  */
 export interface SurvivalStep {

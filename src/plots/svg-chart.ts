@@ -36,7 +36,7 @@ export interface ReferenceLine {
 
 /**
  * An axis. Without `min` and `max` the domain comes from the data. With `fixed` the domain is
- * exactly [min, max]; otherwise it widens to the nearest tick multiples. Data outside the domain
+ * exactly [min, max]. Otherwise it widens to the nearest tick multiples. Data outside the domain
  * is clipped at the plot area's edge.
  */
 export interface AxisSpec {
@@ -52,7 +52,7 @@ export interface LineChartSpec {
   readonly yAxis: AxisSpec;
   readonly series: readonly ChartSeries[];
   readonly referenceLines?: readonly ReferenceLine[];
-  /** Corner of the plot area that holds the legend. Default `bottom-right`. */
+  /** Corner of the plot area that contains the legend. Default `bottom-right`. */
   readonly legendCorner?: LegendCorner;
   /** Text lines under the legend entries, for statistics such as a p-value. */
   readonly notes?: readonly string[];
@@ -158,7 +158,7 @@ function checkFinite(spec: LineChartSpec): void {
   }
 }
 
-/** Every finite data value along one axis: points, finite band bounds and reference-line ends. */
+/** Collects every finite data value along one axis: points, finite band bounds and reference-line ends. */
 function dataValues(spec: LineChartSpec, axis: 'x' | 'y'): number[] {
   const values: number[] = [];
   for (const series of spec.series) {

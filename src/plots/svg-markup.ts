@@ -5,7 +5,7 @@
 
 export type LineStyle = 'solid' | 'dashed' | 'dotted';
 
-/** `stroke-dasharray` of each line style, in pixels; solid lines have none. */
+/** `stroke-dasharray` of each line style, in pixels. Solid lines have none. */
 export const DASH_ARRAYS: Readonly<Record<LineStyle, string | undefined>> = {
   solid: undefined,
   dashed: '7 4',

@@ -11,7 +11,7 @@ export interface ChartPoint {
   readonly y: number;
 }
 
-/** The bounds of a shaded band at one x, in data units; a non-finite bound leaves a gap. */
+/** The bounds of a shaded band at one x, in data units. A non-finite bound leaves a gap. */
 export interface BandPoint {
   readonly x: number;
   readonly lower: number;
@@ -20,19 +20,19 @@ export interface BandPoint {
 
 /** One data series. */
 export interface ChartSeries {
-  /** Legend text; an empty label leaves the series out of the legend. */
+  /** Legend text. An empty label leaves the series out of the legend. */
   readonly label: string;
   readonly points: readonly ChartPoint[];
   /**
-   * `line` joins the points straight; `step` holds each y until the next x and then drops, the
-   * right-continuous step of a Kaplan–Meier curve. Default `line`.
+   * `line` joins the points straight. `step` keeps each y until the next x and then drops, as the
+   * right-continuous step function of a Kaplan–Meier curve does. Default `line`.
    */
   readonly shape?: 'line' | 'step';
   /** Default `solid`. */
   readonly lineStyle?: LineStyle;
   /** Draws a dot at each point. Default false. */
   readonly markers?: boolean;
-  /** CSS colour; by default the palette colour at the series' position. */
+  /** CSS colour. The default is the palette colour at the series' position. */
   readonly colour?: string;
   /** Band shaded in the series colour, drawn with the series' shape (a confidence interval). */
   readonly band?: readonly BandPoint[];
@@ -63,7 +63,7 @@ export function seriesGroup(series: ChartSeries, colour: string, map: PixelMappi
 
 /**
  * Turns the band into one polygon per run of finite bounds: the upper bound forward, the lower
- * bound back. A step band holds each bound up to the next x, also past the last point of a run.
+ * bound back. A step band keeps each bound up to the next x, also past the last point of a run.
  */
 export function bandPolygons(series: ChartSeries, colour: string, map: PixelMapping): string[] {
   const band = series.band ?? [];

@@ -26,7 +26,7 @@ const CJK_FONT_CANDIDATES = [
   '/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc',
   '/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf',
 ];
-/** A Latin-only font (fonts-dejavu-core), whose box glyph stands in for Chinese characters. */
+/** A Latin-only font (fonts-dejavu-core). resvg draws its box glyph for each Chinese character. */
 const LATIN_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 
 function installedCjkFont(): string {
@@ -100,6 +100,16 @@ describe('svgToPng', () => {
 
   it('English chart needs no CJK font', () => {
     expect(svgToPng(rocChart(ROC_DATA, 'en'), { loadSystemFonts: false }).warnings).toEqual([]);
+  });
+
+  it('defaultFontFamily sets the fallback font', () => {
+    const liberation = '/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf';
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="30"><text x="4" y="22" font-size="18" font-family="NoSuchFont">Sample</text></svg>';
+    const render = (defaultFontFamily: string) =>
+      svgToPng(svg, { loadSystemFonts: false, fontFiles: [LATIN_FONT, liberation], defaultFontFamily }).png;
+    expect(Buffer.from(render('DejaVu Sans')).equals(Buffer.from(render('DejaVu Sans')))).toBe(true);
+    expect(Buffer.from(render('DejaVu Sans')).equals(Buffer.from(render('Liberation Sans')))).toBe(false);
   });
 
   it('rejects a zero scale', () => {

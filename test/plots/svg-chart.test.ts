@@ -1,7 +1,7 @@
 /**
- * The SVG line-chart builder. Pixel positions follow from the fixed plot area: x from 72 to 616
- * (544 px) and y from 416 up to 48 (368 px), so a data point at fraction (fx, fy) of the axis
- * domains lands at (72 + 544·fx, 416 − 368·fy). Coordinates are written with two decimals.
+ * The SVG line-chart builder. Pixel positions follow from the fixed plot area, with x from 72 to 616
+ * (544 px) and y from 416 up to 48 (368 px). A data point at fraction (fx, fy) of the axis domains
+ * therefore lands at (72 + 544·fx, 416 − 368·fy). Coordinates are written with two decimals.
  */
 import { Resvg } from '@resvg/resvg-js';
 import { describe, expect, it } from 'vitest';
@@ -236,7 +236,7 @@ describe('series, bands and legend', () => {
     expect(pointsOf(polygons[1]!)).toHaveLength(4);
   });
 
-  it('holds a step band to the next x', () => {
+  it('extends step band to next x', () => {
     const root = parseXml(
       chart({
         series: [

@@ -1,7 +1,7 @@
 /**
  * A decoder for the PNGs resvg writes (8-bit RGBA, non-interlaced), enough to check the size and
- * the pixels of a rendered chart: it reads IHDR, inflates the joined IDAT chunks with node:zlib and
- * reverses the per-row filters of PNG specification section 9.
+ * the pixels of a rendered chart. It reads IHDR, inflates the joined IDAT chunks with node:zlib and
+ * reverses the per-row filters of the PNG specification, section 9.
  */
 
 import { inflateSync } from 'node:zlib';

@@ -129,7 +129,7 @@ export function parseXml(text: string): XmlElement {
   return root;
 }
 
-/** Every element below (and including) `root`, depth first, that satisfies the predicate. */
+/** Finds every element below (and including) `root`, depth first, that satisfies the predicate. */
 export function findElements(root: XmlElement, predicate: (element: XmlElement) => boolean): XmlElement[] {
   const found: XmlElement[] = [];
   const visit = (element: XmlElement): void => {
@@ -140,17 +140,17 @@ export function findElements(root: XmlElement, predicate: (element: XmlElement) 
   return found;
 }
 
-/** Elements with the given `class` attribute. */
+/** Finds the elements with the given `class` attribute. */
 export function byClass(root: XmlElement, className: string): XmlElement[] {
   return findElements(root, (element) => element.attributes.class === className);
 }
 
-/** The concatenated text of an element and its descendants. */
+/** Joins the text of an element and its descendants. */
 export function textContent(element: XmlElement): string {
   return element.children.map((child) => (typeof child === 'string' ? child : textContent(child))).join('');
 }
 
-/** The vertices of a `points` attribute of a polyline or polygon. */
+/** Reads the vertices of the `points` attribute of a polyline or polygon. */
 export function pointsOf(element: XmlElement): { x: number; y: number }[] {
   const list = element.attributes.points ?? '';
   return list
