@@ -34,6 +34,8 @@ const CHART_TEXT = {
     hazardRatio: 'HR {value} (95% CI {lower}–{upper})',
     predictedHigh: 'Predicted high NQO1',
     predictedLow: 'Predicted low NQO1',
+    fontMissing:
+      'No installed font has Latin letters, so the PNG shows its text as empty boxes or leaves it out. Install the Debian package fonts-wqy-microhei, which covers Latin and Chinese text, or pass font files in fontFiles.',
     cjkFontMissing:
       'No installed font has Chinese characters, so the PNG shows them as empty boxes or leaves them out. Install the Debian package fonts-wqy-microhei (or fonts-noto-cjk), or pass a CJK font file in fontFiles.',
   },
@@ -63,6 +65,8 @@ const CHART_TEXT = {
     hazardRatio: 'HR {value}（95% CI {lower}–{upper}）',
     predictedHigh: '预测 NQO1 高表达',
     predictedLow: '预测 NQO1 低表达',
+    fontMissing:
+      '系统中没有含西文字母的字体，PNG 中的文字将显示为方框或缺失。请安装 Debian 软件包 fonts-wqy-microhei（同时包含西文和中文字符），或通过 fontFiles 传入字体文件。',
     cjkFontMissing:
       '系统中没有含中文字符的字体，PNG 中的中文将显示为方框或缺失。请安装 Debian 软件包 fonts-wqy-microhei（或 fonts-noto-cjk），或通过 fontFiles 传入中文字体文件。',
   },

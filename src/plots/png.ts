@@ -1,9 +1,9 @@
 /**
  * PNG rendering of the chart SVGs with resvg (`@resvg/resvg-js`), which rasterises SVG without a
  * browser. resvg draws text only with the fonts it is given, so this module loads the system fonts
- * (the fontconfig folders) plus any font files the caller names. When the SVG contains Chinese text
- * and none of those fonts has Chinese glyphs, the PNG is still written, with boxes or gaps in place
- * of the characters, and a warning names the font package to install.
+ * (the fontconfig folders) plus any font files the caller names. When no loaded font draws the
+ * chart's Latin text, or its Chinese text, the PNG is still written with gaps or boxes in place of
+ * the characters, and a warning names the font package to install.
  */
 
 import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
@@ -29,8 +29,12 @@ export interface PngOptions {
 
 /** A problem that still let the PNG be written. */
 export interface PngWarning {
-  /** `cjk-font-missing`: the SVG has Chinese text, and no loaded font has Chinese glyphs. */
-  readonly code: 'cjk-font-missing';
+  /**
+   * `font-missing`: no loaded font has Latin letters, so the PNG's text is missing or drawn as
+   * boxes. A slim container image with no fonts at all gets this warning.
+   * `cjk-font-missing`: the SVG has Chinese text, and no loaded font has Chinese glyphs.
+   */
+  readonly code: 'font-missing' | 'cjk-font-missing';
   readonly message: string;
 }
 
@@ -62,9 +66,13 @@ export function svgToPng(svg: string, options: PngOptions = {}): PngRendering {
     background: '#FFFFFF',
   }).render();
 
+  // The font-missing message names a package with Chinese glyphs too, so it replaces the CJK warning.
+  const locale = options.locale ?? 'en';
   const warnings: PngWarning[] = [];
-  if (HAN_CHARACTER.test(svg) && !canRenderHan(options)) {
-    warnings.push({ code: 'cjk-font-missing', message: chartText(options.locale ?? 'en', 'cjkFontMissing') });
+  if (/<text[\s>]/.test(svg) && !canRenderScript('latin', options)) {
+    warnings.push({ code: 'font-missing', message: chartText(locale, 'fontMissing') });
+  } else if (HAN_CHARACTER.test(svg) && !canRenderScript('han', options)) {
+    warnings.push({ code: 'cjk-font-missing', message: chartText(locale, 'cjkFontMissing') });
   }
   return { png: new Uint8Array(image.asPng()), widthPx: image.width, heightPx: image.height, warnings };
 }
@@ -72,28 +80,32 @@ export function svgToPng(svg: string, options: PngOptions = {}): PngRendering {
 const HAN_CHARACTER = /\p{Script=Han}/u;
 
 /** Probe results per font setting, because the installed fonts do not change while the process runs. */
-const hanProbeCache = new Map<string, boolean>();
+const probeCache = new Map<string, boolean>();
+
+/** Two different characters of each script the charts use. */
+const PROBE_CHARACTERS = { latin: ['R', 'a'], han: ['中', '文'] } as const;
 
 /**
- * Returns whether the fonts of these settings draw Chinese characters. resvg draws a missing glyph
- * as the font's empty box (or draws nothing when no font is loaded). So the probe draws two
+ * Returns whether the fonts of these settings draw characters of the script. resvg draws a missing
+ * glyph as the font's empty box (or draws nothing when no font is loaded). So the probe draws two
  * different characters in equal cells with the chart font list. Real glyphs leave ink that differs
  * between the cells, while two boxes or two blanks are identical.
  */
-export function canRenderHan(settings: FontSettings = {}): boolean {
+export function canRenderScript(script: 'latin' | 'han', settings: FontSettings = {}): boolean {
   const key = JSON.stringify([
+    script,
     settings.loadSystemFonts ?? true,
     settings.fontFiles ?? [],
     settings.defaultFontFamily,
   ]);
-  const cached = hanProbeCache.get(key);
+  const cached = probeCache.get(key);
   if (cached !== undefined) return cached;
 
   const cellPx = 48;
   const probe = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * cellPx}" height="${cellPx}" font-family="${escapeXml(CHART_FONT_FAMILY)}" font-size="32">`,
-    `<text x="8" y="38">中</text>`,
-    `<text x="${cellPx + 8}" y="38">文</text>`,
+    `<text x="8" y="38">${PROBE_CHARACTERS[script][0]}</text>`,
+    `<text x="${cellPx + 8}" y="38">${PROBE_CHARACTERS[script][1]}</text>`,
     '</svg>',
   ].join('');
   const rendered = new Resvg(probe, resvgFontOptions(settings)).render();
@@ -111,7 +123,7 @@ export function canRenderHan(settings: FontSettings = {}): boolean {
     }
   }
   const result = inked && differs;
-  hanProbeCache.set(key, result);
+  probeCache.set(key, result);
   return result;
 }
 

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
-import { canRenderHan, svgToPng } from '../../src/plots/png.js';
+import { canRenderScript, svgToPng } from '../../src/plots/png.js';
 import { rocChart } from '../../src/plots/roc-chart.js';
 import { PNG_SIGNATURE, countNonWhitePixels, decodePng, readPngSize } from '../support/png-pixels.js';
 
@@ -70,7 +70,7 @@ describe('svgToPng', () => {
   it('renders Chinese text with a CJK font', () => {
     const withFont = svgToPng(rocChart(ROC_DATA, 'zh-CN'), {
       loadSystemFonts: false,
-      fontFiles: [installedCjkFont()],
+      fontFiles: [LATIN_FONT, installedCjkFont()],
     });
     expect(withFont.warnings).toEqual([]);
     // "ROC 曲线" leaves ink in the title band.
@@ -82,9 +82,10 @@ describe('svgToPng', () => {
     expect(svgToPng(rocChart(ROC_DATA, 'zh-CN')).warnings).toEqual([]);
   });
 
-  it('warns but still renders when no font has Chinese glyphs', () => {
+  it('warns but renders without Chinese glyphs', () => {
     const { png, warnings } = svgToPng(rocChart(ROC_DATA, 'zh-CN'), {
       loadSystemFonts: false,
+      fontFiles: [LATIN_FONT],
       locale: 'zh-CN',
     });
     expect(warnings).toHaveLength(1);
@@ -93,13 +94,27 @@ describe('svgToPng', () => {
     expect(warnings[0]!.message).toContain('系统中没有含中文字符的字体');
     const image = decodePng(png);
     expect([image.width, image.height]).toEqual([640, 480]);
-    // Lines are drawn; without any font the title band is left blank.
+    // "ROC" and the box glyphs still leave ink in the title band.
+    expect(countNonWhitePixels(image, TITLE_REGION)).toBeGreaterThan(50);
+  });
+
+  it('warns but renders without any font', () => {
+    const { png, warnings } = svgToPng(rocChart(ROC_DATA, 'zh-CN'), { loadSystemFonts: false });
+    expect(warnings.map((warning) => warning.code)).toEqual(['font-missing']);
+    expect(warnings[0]!.message).toContain('No installed font has Latin letters');
+    const image = decodePng(png);
+    // Lines are drawn, but the title band stays blank.
     expect(countNonWhitePixels(image)).toBeGreaterThan(3000);
     expect(countNonWhitePixels(image, TITLE_REGION)).toBe(0);
   });
 
   it('English chart needs no CJK font', () => {
-    expect(svgToPng(rocChart(ROC_DATA, 'en'), { loadSystemFonts: false }).warnings).toEqual([]);
+    expect(
+      svgToPng(rocChart(ROC_DATA, 'en'), { loadSystemFonts: false, fontFiles: [LATIN_FONT] }).warnings,
+    ).toEqual([]);
+    expect(svgToPng(rocChart(ROC_DATA, 'en'), { loadSystemFonts: false }).warnings[0]?.code).toBe(
+      'font-missing',
+    );
   });
 
   it('defaultFontFamily sets the fallback font', () => {
@@ -121,17 +136,24 @@ describe('svgToPng', () => {
   });
 });
 
-describe('canRenderHan', () => {
-  it('false without fonts', () => {
-    expect(canRenderHan({ loadSystemFonts: false })).toBe(false);
+describe('canRenderScript', () => {
+  it('Latin: false without fonts, true with one', () => {
+    expect(canRenderScript('latin', { loadSystemFonts: false })).toBe(false);
+    expect(canRenderScript('latin', { loadSystemFonts: false, fontFiles: [LATIN_FONT] })).toBe(true);
   });
 
-  it('false with a Latin-only font, whose box glyphs look alike', () => {
+  it('Han: false without fonts', () => {
+    expect(canRenderScript('han', { loadSystemFonts: false })).toBe(false);
+  });
+
+  it('Han: false with a Latin-only font, whose box glyphs look alike', () => {
     expect(existsSync(LATIN_FONT), `${LATIN_FONT} (fonts-dejavu-core) is missing`).toBe(true);
-    expect(canRenderHan({ loadSystemFonts: false, fontFiles: [LATIN_FONT] })).toBe(false);
+    expect(canRenderScript('han', { loadSystemFonts: false, fontFiles: [LATIN_FONT] })).toBe(false);
   });
 
-  it('true with a CJK font', () => {
-    expect(canRenderHan({ loadSystemFonts: false, fontFiles: [LATIN_FONT, installedCjkFont()] })).toBe(true);
+  it('Han: true with a CJK font', () => {
+    expect(
+      canRenderScript('han', { loadSystemFonts: false, fontFiles: [LATIN_FONT, installedCjkFont()] }),
+    ).toBe(true);
   });
 });
