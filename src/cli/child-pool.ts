@@ -12,6 +12,7 @@
  * were running are not reported.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** A child process module: the compiled .js next to the caller, or the .ts source under tsx. */
@@ -174,12 +175,19 @@ function runChild<Request, Outcome>(
 
 /**
  * Serves jobs in a child process: runs each request with `run` (which must not throw) and sends
- * the outcome back. When the parent stops, the channel closes and the child ends quietly.
+ * the outcome back. `moduleUrl` is the caller's `import.meta.url`: the jobs are served only when
+ * that module is the process's entry point, so importing it elsewhere (a test runner's own child
+ * process has an IPC channel too) registers nothing. When the parent stops, the channel closes and
+ * the child ends quietly.
  */
 // The request type is fixed by the caller's `run`, so the parameter names what the parent sends.
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
-export function serveChildJobs<Request, Outcome>(run: (request: Request) => Promise<Outcome>): void {
-  if (process.send === undefined) return;
+export function serveChildJobs<Request, Outcome>(
+  moduleUrl: string,
+  run: (request: Request) => Promise<Outcome>,
+): void {
+  if (process.send === undefined || process.argv[1] === undefined) return;
+  if (resolve(process.argv[1]) !== fileURLToPath(moduleUrl)) return;
   process.on('disconnect', () => process.exit(0));
   process.on('message', (job: ChildJob<Request>) => {
     void run(job.request).then((outcome) => {

@@ -54,4 +54,4 @@ export async function runCohortCase(request: CohortRequest): Promise<CohortOutco
   }
 }
 
-serveChildJobs(runCohortCase);
+serveChildJobs(import.meta.url, runCohortCase);

@@ -35,4 +35,6 @@ export async function runCase(
   }
 }
 
-serveChildJobs((request: WorkerRequest) => runCase(request.input, request.settings, request.features));
+serveChildJobs(import.meta.url, (request: WorkerRequest) =>
+  runCase(request.input, request.settings, request.features),
+);
