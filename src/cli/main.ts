@@ -9,6 +9,7 @@ import { Nqo1Error, describeError, isNqo1Error, type ErrorCode } from '../errors
 import { ENGINE_VERSION } from '../version.js';
 import { calibrateCommand, type CalibrateOptions } from './commands/calibrate.js';
 import { evaluateCommand, type EvaluateOptions } from './commands/evaluate.js';
+import { refitCommand, type RefitCommandOptions } from './commands/refit.js';
 import { demoCommand } from './commands/demo.js';
 import { extractCommand, type ExtractOptions } from './commands/extract.js';
 import { scoreCommand } from './commands/score.js';
@@ -57,6 +58,15 @@ function parseJobs(value: string): number {
     throw new InvalidArgumentError(`expected an integer from 1 to 256, got "${value}"`);
   }
   return jobs;
+}
+
+/** Parses a count such as --keep: a whole number of 1 or more. */
+function parsePositiveInteger(value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new InvalidArgumentError(`expected a whole number of 1 or more, got "${value}"`);
+  }
+  return count;
 }
 
 /** Parses `--format` of extract: json or csv. */
@@ -194,6 +204,37 @@ function buildProgram(): Command {
     .action(async (options: EvaluateOptions) => {
       const summary = await withInterruption((signal) =>
         evaluateCommand(options, locale(), { progress: process.stderr, signal }),
+      );
+      if (summary.interrupted) {
+        process.stderr.write(`\n${message(locale(), 'cohortInterrupted')}\n`);
+        throw new CliExit(INTERRUPTED_EXIT_CODE);
+      }
+    });
+
+  program
+    .command('refit')
+    .description(
+      "for researchers: the paper's pipeline on a labelled cohort (every feature on tumour and peritumoral " +
+        'region, mRMR, recursive feature elimination, logistic regression), written as a new model card',
+    )
+    .requiredOption(
+      '--cohort <cohort.csv>',
+      'CSV with columns image, mask and nqo1 (high/low); optional id, segment, label',
+    )
+    .requiredOption('--out <card.json>', 'where to write the new model card')
+    .option('--model <card>', 'card whose extraction settings and peritumoral region to use (default: BR-RO)')
+    .option('--keep <n>', 'features in the final model (default 6)', parsePositiveInteger)
+    .option('--candidates <n>', 'features kept by mRMR before elimination (default 20)', parsePositiveInteger)
+    .option('--jobs <n>', 'cases computed in parallel (default: number of cores - 1, at least 1)', parseJobs)
+    .option(
+      '--features <file.csv>',
+      'features cache, reused when the command runs again (default: <out>.features.csv)',
+    )
+    .option('--skip-failed', 'refit without the cases whose features fail, instead of stopping')
+    .option('--force', 'replace an existing file at --out (never one of the inputs)')
+    .action(async (options: RefitCommandOptions) => {
+      const summary = await withInterruption((signal) =>
+        refitCommand(options, locale(), { progress: process.stderr, signal }),
       );
       if (summary.interrupted) {
         process.stderr.write(`\n${message(locale(), 'cohortInterrupted')}\n`);

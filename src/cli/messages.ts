@@ -33,6 +33,8 @@ const MESSAGES = {
       'Overall survival, predicted high vs low: log-rank p = {p} ({cases} cases, {events} deaths).',
     evaluationHazardRatio: 'Cox hazard ratio, predicted high vs low: {hr} (95% CI {lower}–{upper}), p = {p}.',
     evaluationWritten: 'Evaluation written to {path} ({count} files: evaluation.json and the pictures).',
+    refitWritten:
+      'Refitted card written to {path}: {features}, fitted on {cases} labelled cases. For research; evaluate it on other cases.',
     demoTitle: 'NQO1 CDS demo',
     demoSynthetic:
       'SYNTHETIC DEMONSTRATION: the CT, the segmentation and the calibration cohort are generated phantoms. Not for clinical use.',
@@ -74,6 +76,8 @@ const MESSAGES = {
     evaluationLogRank: '预测高表达与低表达的总生存期：log-rank p = {p}（{cases} 例，{events} 例死亡）。',
     evaluationHazardRatio: 'Cox 风险比（预测高表达 vs 低表达）：{hr}（95% CI {lower}–{upper}），p = {p}。',
     evaluationWritten: '评估结果已写入 {path}（{count} 个文件：evaluation.json 及图片）。',
+    refitWritten:
+      '重新建模的模型卡已写入 {path}：{features}，基于 {cases} 例有标签病例拟合。仅供科研；请在其他病例上评估。',
     demoTitle: 'NQO1 CDS 演示',
     demoSynthetic: '合成演示：CT、分割和校准队列均为生成的体模数据，不得用于临床。',
     demoStudy: '合成检查已写入 {path}（{slices} 层 CT 及一个 DICOM SEG）。',

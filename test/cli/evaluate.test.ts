@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { calibrateCommand } from '../../src/cli/commands/calibrate.js';
 import { evaluateCommand, type EvaluationReport } from '../../src/cli/commands/evaluate.js';
+import { refitCommand } from '../../src/cli/commands/refit.js';
 import { createRandom, demoCases, renderPhantom } from '../../src/cli/demo/phantom.js';
 import type { Grid } from '../../src/imaging/volume.js';
 import { BR_RO_CARD_PATH, parseModelCard, type ModelCard } from '../../src/model/card.js';
@@ -168,4 +169,35 @@ describe('calibrate --cohort and evaluate', () => {
       }),
     ).rejects.toMatchObject({ code: 'ERR_MODEL_NOT_CALIBRATED' });
   });
+
+  it('refit selects, fits and writes a card that evaluate accepts', async () => {
+    const out = join(folder, 'refit.json');
+    const progress = new TextSink();
+    const summary = await refitCommand({ cohort, out, keep: 3, candidates: 10, jobs: 2 }, 'en', { progress });
+    const card = parseModelCard(JSON.parse(await readFile(out, 'utf8')), out);
+    expect(card.id).toBe('br-ro-refit');
+    expect(card.features).toHaveLength(3);
+    expect(card.features.every((feature) => /^(tumour|peri)_[a-z]+_[A-Za-z]+$/.test(feature.name))).toBe(
+      true,
+    );
+    expect(card.coefficientSource).toMatchObject({
+      kind: 'refit',
+      caseCount: CASES,
+      selection: expect.stringMatching(/^mRMR top 10 of \d+ candidates, then RFE to 3$/) as unknown,
+    });
+    expect(card.threshold).toBeGreaterThan(0);
+    expect(card.evidence).toEqual([]);
+    expect(summary.card?.intercept).toBe(card.intercept);
+    expect(progress.text).toMatch(/Refitted card written to .*refit\.json/);
+
+    const report = await evaluateCommand(
+      { cohort, model: out, out: join(folder, 'refit-report'), jobs: 2 },
+      'en',
+      {
+        progress: new TextSink(),
+      },
+    );
+    expect(report.report?.model).toMatchObject({ id: 'br-ro-refit', coefficientSource: 'refit' });
+    expect(report.report?.statistics.discrimination?.auc.auc).toBeGreaterThan(0.5);
+  }, 180_000);
 });
