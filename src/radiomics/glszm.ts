@@ -6,7 +6,8 @@
  * P(i, j) counts zones of gray level i (the bin number) and size j voxels. N_z = Σ P(i, j) is the
  * number of zones and N_p = Σ j·P(i, j) the number of ROI voxels. p(i, j) = P(i, j) / N_z.
  * ε = 2.220446049250313e-16. One matrix, no directions and no averaging. Disconnected parts of the
- * ROI simply contribute their own zones.
+ * ROI simply contribute their own zones. Only the multiset of (gray level, size) pairs enters P, so
+ * the order in which `findZones` (glszm-zones.ts) finds the zones does not matter.
  */
 
 import { findZones } from './glszm-zones.js';

@@ -1,8 +1,8 @@
 /**
- * The GLSZM builder against the flood fill it replaced (test/radiomics/support/glszm-flood-fill.ts),
- * on random boxes: every shape from 1 to 6 voxels per axis, so one-voxel-thick boxes along each
- * axis occur, random holes, bins 1..4 (or 1..300 for the 32-bit copy), with and without force2D
- * along each axis. The two must give identical matrices.
+ * The GLSZM builder against the flood fill it replaced (test/radiomics/support/glszm-flood-fill.ts).
+ * The random boxes have 1 to 6 voxels per axis, so one-voxel-thick boxes along each axis occur.
+ * They have random holes and bins 1..4, or 1..300 for the 32-bit copy, and run with and without
+ * force2D along each axis. The two builders must give identical matrices.
  */
 import { describe, expect, it } from 'vitest';
 
