@@ -1,0 +1,226 @@
+/**
+ * Run counting for the GLRLM (glrlm.ts): the count H(g, r) of ROI voxels of gray-level row g whose
+ * running length along a direction is r, from one pass over the ROI per direction in storage order.
+ *
+ * Running length: for the positive flat step s of a direction (of the offset or of its opposite; a
+ * run along one is a run along the other), the running length of voxel v is L(v) = 1 + L(v − s) when
+ * v − s has the same gray level, else 1. A run of length n holds one voxel of each running length
+ * 1..n, so H(g, r) is the number of runs of row g with length ≥ r, and the run counts are
+ * P(g, r) = H(g, r) − H(g, r + 1).
+ *
+ * Layout: the box is copied once, padded by at least one empty voxel on every side (the row length
+ * rounded up to a multiple of 4), each voxel holding its gray-level row g = position among the
+ * occupied levels + 1, or 0 outside the ROI. Since v − s lies in the padded row (s within a slice)
+ * or slice (s across slices) just before that of v, L is kept for two rows or two slices only. Along
+ * i it is a local variable.
+ *
+ * Word path: with fewer than 256 rows and runs of at most 255 voxels, g and L fit in one byte, and
+ * four voxels are handled at once as the bytes of a 32-bit word. For words a (rows at v) and b (rows
+ * at v − s), a byte of a ^ b is zero exactly where the levels agree; with the byte masks N(a) (row
+ * ≠ 0) and E = N(a) ∧ (a ^ b = 0), the running lengths are L = ((L(v − s) ∧ E) + 1) ∧ N(a), byte by
+ * byte, without carries because no byte exceeds 255. Each byte then adds 1 to H at (g, L).
+ * Otherwise each voxel is handled on its own in the same order.
+ */
+
+import type { Offset } from './angles.js';
+
+/** Gray-level rows of the padded box, the ROI part of each box row, and scratch space. */
+export interface RunBox {
+  /** Row g per padded voxel, 0 outside the ROI and in the padding. */
+  readonly cells: Uint8Array | Uint16Array | Int32Array;
+  /** Voxel counts of the padded box along i, j and k; the count along i is a multiple of 4. */
+  readonly paddedSize: readonly [number, number, number];
+  /** Flat index of the first ROI voxel of each box row (j fastest, then k). */
+  readonly first: Int32Array;
+  /** Flat index one past the last ROI voxel of each box row; equal to `first` for an empty row. */
+  readonly end: Int32Array;
+  /** Cells of H per row g: `counts[g · columns + r]` is H(g, r); row 0 and column 0 are junk. */
+  readonly columns: number;
+  /** True when the word path applies. */
+  readonly wordPath: boolean;
+}
+
+const LOW_SEVEN = 0x7f7f7f7f;
+const HIGH_BITS = 0x80808080 | 0;
+const ONES = 0x01010101;
+const EVEN_BYTES = 0x00ff00ff;
+const ODD_BYTES = 0xff00ff00 | 0;
+
+/**
+ * Copies `bins` (box of `size`, i fastest) into the padded box, replacing each bin number b by
+ * positionOf[b] + 1, and finds the ROI part of each row.
+ */
+export function runBox(
+  bins: Int32Array,
+  size: readonly [number, number, number],
+  positionOf: Int32Array,
+  occupiedCount: number,
+  maxRunLength: number,
+): RunBox {
+  const [sx, sy, sz] = size;
+  const px = (sx + 5) & ~3;
+  const py = sy + 2;
+  const length = px * py * (sz + 2);
+  const wordPath = occupiedCount < 2 ** 8 && maxRunLength < 2 ** 8;
+  const cells =
+    occupiedCount < 2 ** 8
+      ? new Uint8Array(length)
+      : occupiedCount < 2 ** 16
+        ? new Uint16Array(length)
+        : new Int32Array(length);
+  const rowOf = new Int32Array(positionOf.length);
+  for (let bin = 1; bin < positionOf.length; bin++) rowOf[bin] = positionOf[bin]! + 1;
+  const first = new Int32Array(sy * sz);
+  const end = new Int32Array(sy * sz);
+
+  let row = 0;
+  for (let k = 1; k <= sz; k++) {
+    for (let j = 1; j <= sy; j++, row++) {
+      const rowStart = 1 + px * (j + py * k);
+      const from = sx * (j - 1 + sy * (k - 1));
+      let lower = 0;
+      while (lower < sx && bins[from + lower] === 0) lower++;
+      let upper = sx;
+      while (upper > lower && bins[from + upper - 1] === 0) upper--;
+      first[row] = rowStart + lower;
+      end[row] = rowStart + upper;
+      for (let i = lower; i < upper; i++) cells[rowStart + i] = rowOf[bins[from + i]!]!;
+    }
+  }
+  const columns = wordPath ? 2 ** 8 : maxRunLength + 1;
+  return { cells, paddedSize: [px, py, sz + 2], first, end, columns, wordPath };
+}
+
+/** Scratch space for {@link countRunningLengths}: running lengths of two padded slices. */
+export function runScratch(box: RunBox): Int32Array {
+  const [px, py] = box.paddedSize;
+  return new Int32Array(box.wordPath ? (2 * px * py) / 4 + 2 : 2 * px * py);
+}
+
+/**
+ * Adds H(g, r) along `offset` to `counts` (layout of {@link RunBox.columns}). `scratch` comes from
+ * {@link runScratch}. Returns true when two ROI voxels are adjacent along the offset.
+ */
+export function countRunningLengths(box: RunBox, offset: Offset, counts: Int32Array, scratch: Int32Array): boolean {
+  const [px, py] = box.paddedSize;
+  const flat = offset[0] + px * (offset[1] + py * offset[2]);
+  const sign = flat < 0 ? -1 : 1;
+  const dj = sign * offset[1];
+  const dk = sign * offset[2];
+  if (dj === 0 && dk === 0) return countAlongI(box, counts);
+  const unit = dk === 0 ? px : px * py;
+  const step = Math.abs(flat);
+  if (box.wordPath) return countWords(box, unit, step, counts, scratch);
+  return countVoxels(box, unit, step, counts, scratch);
+}
+
+/** Running lengths along i, kept in a local per row. Non-ROI voxels inside a row span go to row 0. */
+function countAlongI(box: RunBox, counts: Int32Array): boolean {
+  const { cells, first, end, columns } = box;
+  let adjacent = 0;
+  for (let row = 0; row < first.length; row++) {
+    const rowEnd = end[row]!;
+    let previous = 0;
+    let length = 0;
+    for (let voxel = first[row]!; voxel < rowEnd; voxel++) {
+      const cell = cells[voxel]!;
+      length = 1 + +(cell === previous) * length;
+      counts[cell * columns + length]!++;
+      adjacent |= +(cell !== 0) & +(previous !== 0);
+      previous = cell;
+    }
+  }
+  return adjacent !== 0;
+}
+
+/**
+ * The shift, in units of `unit` cells, that maps unit u (padded row or slice number) to its half
+ * of the two-unit ring: (u mod 2) · unit − u · unit.
+ */
+function ringShift(row: number, rowsPerSlice: number, px: number, py: number, unit: number, back: number): number {
+  const j = 1 + (row % rowsPerSlice);
+  const k = 1 + Math.floor(row / rowsPerSlice);
+  const u = (unit === px ? j + py * k : k) - back;
+  return (u & 1) * unit - u * unit;
+}
+
+/** Voxel-by-voxel running lengths along a step that crosses into the previous unit. */
+function countVoxels(box: RunBox, unit: number, step: number, counts: Int32Array, ring: Int32Array): boolean {
+  const { cells, first, end, columns } = box;
+  const [px, py] = box.paddedSize;
+  let adjacent = 0;
+
+  for (let row = 0; row < first.length; row++) {
+    const rowEnd = end[row]!;
+    const rowStart = first[row]!;
+    if (rowStart >= rowEnd) continue;
+    const currentShift = ringShift(row, py - 2, px, py, unit, 0);
+    const previousShift = ringShift(row, py - 2, px, py, unit, 1) - step;
+
+    for (let voxel = rowStart; voxel < rowEnd; voxel++) {
+      const cell = cells[voxel]!;
+      if (cell === 0) continue;
+      const previous = cells[voxel - step]!;
+      const length = 1 + +(previous === cell) * ring[voxel + previousShift]!;
+      ring[voxel + currentShift] = length;
+      counts[cell * columns + length]!++;
+      adjacent |= previous;
+    }
+  }
+  return adjacent !== 0;
+}
+
+/** High bit of each byte of `word` that is not zero. */
+function nonZeroBytes(word: number): number {
+  return (((word & LOW_SEVEN) + LOW_SEVEN) | word) & HIGH_BITS;
+}
+
+/**
+ * The word path: four voxels per step. The ring holds the byte lengths of two units as words, offset
+ * by one guard word on each side, so that the unaligned reads of the padding around a unit stay in
+ * the array; those bytes belong to padding voxels, whose lengths are masked out.
+ */
+function countWords(box: RunBox, unit: number, step: number, counts: Int32Array, ring: Int32Array): boolean {
+  const { first, end } = box;
+  const words = new Int32Array(box.cells.buffer, box.cells.byteOffset, box.cells.length / 4);
+  const [px, py] = box.paddedSize;
+
+  // Bytes at v − s for a word-aligned v: (word[low] >>> lowShift) | (word[low + 1] << highShift).
+  const misalignment = (4 - (step & 3)) & 3;
+  const wordsBack = (step + misalignment) >> 2;
+  const lowShift = 8 * misalignment;
+  const highShift = 32 - lowShift;
+  const highMask = misalignment === 0 ? 0 : -1;
+  let adjacent = 0;
+
+  for (let row = 0; row < first.length; row++) {
+    const rowEnd = end[row]!;
+    const rowStart = first[row]!;
+    if (rowStart >= rowEnd) continue;
+    const currentShift = 1 + (ringShift(row, py - 2, px, py, unit, 0) >> 2);
+    const previousShift = 1 + (ringShift(row, py - 2, px, py, unit, 1) >> 2) - wordsBack;
+    const wordEnd = (rowEnd + 3) >> 2;
+
+    for (let word = rowStart >> 2; word < wordEnd; word++) {
+      const a = words[word]!;
+      const b = (words[word - wordsBack]! >>> lowShift) | ((words[word - wordsBack + 1]! << highShift) & highMask);
+      const before =
+        (ring[word + previousShift]! >>> lowShift) | ((ring[word + previousShift + 1]! << highShift) & highMask);
+
+      const inRoi = nonZeroBytes(a);
+      const same = ~nonZeroBytes(a ^ b) & inRoi;
+      const lengths = ((before & Math.imul(same >>> 7, 0xff)) + ONES) & Math.imul(inRoi >>> 7, 0xff);
+      ring[word + currentShift] = lengths;
+      adjacent |= inRoi & nonZeroBytes(b);
+
+      // Keys g · 256 + L of bytes 0 and 2, then of bytes 1 and 3.
+      const even = ((a & EVEN_BYTES) << 8) | (lengths & EVEN_BYTES);
+      const odd = (a & ODD_BYTES) | ((lengths >>> 8) & EVEN_BYTES);
+      counts[even & 0xffff]!++;
+      counts[odd & 0xffff]!++;
+      counts[even >>> 16]!++;
+      counts[odd >>> 16]!++;
+    }
+  }
+  return adjacent !== 0;
+}
