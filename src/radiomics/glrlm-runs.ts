@@ -101,7 +101,12 @@ export function runScratch(box: RunBox): Int32Array {
  * Adds H(g, r) along `offset` to `counts` (layout of {@link RunBox.columns}). `scratch` comes from
  * {@link runScratch}. Returns true when two ROI voxels are adjacent along the offset.
  */
-export function countRunningLengths(box: RunBox, offset: Offset, counts: Int32Array, scratch: Int32Array): boolean {
+export function countRunningLengths(
+  box: RunBox,
+  offset: Offset,
+  counts: Int32Array,
+  scratch: Int32Array,
+): boolean {
   const [px, py] = box.paddedSize;
   const flat = offset[0] + px * (offset[1] + py * offset[2]);
   const sign = flat < 0 ? -1 : 1;
@@ -137,7 +142,14 @@ function countAlongI(box: RunBox, counts: Int32Array): boolean {
  * The shift, in units of `unit` cells, that maps unit u (padded row or slice number) to its half
  * of the two-unit ring: (u mod 2) · unit − u · unit.
  */
-function ringShift(row: number, rowsPerSlice: number, px: number, py: number, unit: number, back: number): number {
+function ringShift(
+  row: number,
+  rowsPerSlice: number,
+  px: number,
+  py: number,
+  unit: number,
+  back: number,
+): number {
   const j = 1 + (row % rowsPerSlice);
   const k = 1 + Math.floor(row / rowsPerSlice);
   const u = (unit === px ? j + py * k : k) - back;
@@ -203,9 +215,11 @@ function countWords(box: RunBox, unit: number, step: number, counts: Int32Array,
 
     for (let word = rowStart >> 2; word < wordEnd; word++) {
       const a = words[word]!;
-      const b = (words[word - wordsBack]! >>> lowShift) | ((words[word - wordsBack + 1]! << highShift) & highMask);
+      const b =
+        (words[word - wordsBack]! >>> lowShift) | ((words[word - wordsBack + 1]! << highShift) & highMask);
       const before =
-        (ring[word + previousShift]! >>> lowShift) | ((ring[word + previousShift + 1]! << highShift) & highMask);
+        (ring[word + previousShift]! >>> lowShift) |
+        ((ring[word + previousShift + 1]! << highShift) & highMask);
 
       const inRoi = nonZeroBytes(a);
       const same = ~nonZeroBytes(a ^ b) & inRoi;

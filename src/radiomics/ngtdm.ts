@@ -72,12 +72,16 @@ export function buildNgtdm(input: TextureInput, distances: readonly number[]): N
 
 /**
  * Builds the NGTDM for the 26 neighbours at distance 1 from 3 × 3 × 3 box sums over the zero-padded
- * box. Each voxel carries 32·bin + 1 inside the ROI and 0 outside, so one sum gives 32·(Σ bins) +
- * (ROI voxel count) over the box around a voxel; the count never reaches 32. Subtracting the voxel
- * itself leaves the neighbour sum and count. The sums are of integers, so they are exact in any
- * order, and s_i adds |i − Ā| over the voxels in storage order as the neighbour loop does. Offsets
- * that buildOffsets drops because they leave a thin box read the zero padding here, which adds
- * nothing, so the result is the same.
+ * box. Each voxel carries e = 32·bin + 1 inside the ROI and 0 outside, so the box sum around a voxel
+ * is 32·(Σ bins) + (ROI voxel count); the count never reaches 32. Subtracting the voxel's own e
+ * leaves 32·S + n for its n ROI neighbours with bin sum S, and Ā = S / n.
+ *
+ * The box sum is separable: sums along i, then along j, are formed one padded slice at a time and
+ * kept for three slices (k − 1, k, k + 1) in a ring, and the sum along k is taken per ROI voxel. The
+ * sums are of integers, so they are exact in any order; s_i adds |i − Ā| over the voxels in storage
+ * order as the neighbour loop does, and n_i is the voxel count of bin i. Offsets that buildOffsets
+ * drops because they leave a thin box read the zero padding here, which adds nothing, so the result
+ * is the same.
  */
 function buildNgtdmByBoxSums(input: TextureInput): Ngtdm {
   const [sx, sy, sz] = input.size;
@@ -85,46 +89,68 @@ function buildNgtdmByBoxSums(input: TextureInput): Ngtdm {
   const [px, py] = padded.paddedSize;
   const slice = px * py;
   const bins = padded.bins;
-  const length = bins.length;
+  const alongI = new Int32Array(slice);
+  const planes = new Int32Array(3 * slice);
+  const sums = new Float64Array(input.levelCount + 1);
 
-  // Sums along i, then along j; the sum along k is taken per voxel below. Reads that wrap across a
-  // row or slice edge land on padding, which is 0.
-  const alongI = new Int32Array(length);
-  for (let index = 1; index < length - 1; index++) {
-    const left = bins[index - 1]!;
-    const centre = bins[index]!;
-    const right = bins[index + 1]!;
-    alongI[index] =
-      (left === 0 ? 0 : 32 * left + 1) +
-      (centre === 0 ? 0 : 32 * centre + 1) +
-      (right === 0 ? 0 : 32 * right + 1);
-  }
-  const alongJ = new Int32Array(length);
-  for (let index = px; index < length - px; index++) {
-    alongJ[index] = alongI[index - px]! + alongI[index]! + alongI[index + px]!;
-  }
+  // Padded slice 0 is all padding; its plane stays 0.
+  boxPlane(bins, px, py, 1, alongI, planes.subarray(slice, 2 * slice));
+  for (let k = 1; k <= sz; k++) {
+    const next = planes.subarray(((k + 1) % 3) * slice, ((k + 1) % 3) * slice + slice);
+    if (k < sz) boxPlane(bins, px, py, k + 1, alongI, next);
+    else next.fill(0);
 
-  const { levels, positionOf } = occupiedLevels(input.histogram);
-  const counts = new Float64Array(levels.length);
-  const differenceSums = new Float64Array(levels.length);
-  for (let k = 0; k < sz; k++) {
-    for (let j = 0; j < sy; j++) {
-      const rowStart = paddedIndex(padded, 0, j, k);
+    const before = ((k - 1) % 3) * slice - (k - 1) * slice - slice;
+    const here = (k % 3) * slice - k * slice;
+    const after = ((k + 1) % 3) * slice - (k + 1) * slice + slice;
+    for (let j = 1; j <= sy; j++) {
+      const rowStart = 1 + px * (j + py * k);
       for (let index = rowStart; index < rowStart + sx; index++) {
         const level = bins[index]!;
         if (level === 0) continue;
 
-        const box = alongJ[index - slice]! + alongJ[index]! + alongJ[index + slice]! - (32 * level + 1);
+        const box =
+          planes[index + before]! + planes[index + here]! + planes[index + after]! - ((level << 5) | 1);
         const neighbourCount = box & 31;
-        const neighbourSum = (box - neighbourCount) / 32;
-
-        const row = positionOf[level]!;
-        counts[row]!++;
-        if (neighbourCount > 0) differenceSums[row]! += Math.abs(level - neighbourSum / neighbourCount);
+        if (neighbourCount > 0) sums[level]! += Math.abs(level - (box >> 5) / neighbourCount);
       }
     }
   }
+
+  const { levels } = occupiedLevels(input.histogram);
+  const counts = levels.map((level) => input.histogram[level]!);
+  const differenceSums = levels.map((level) => sums[level]!);
   return { grayLevels: levels, counts, differenceSums };
+}
+
+/**
+ * Writes into `plane` (one padded slice) the 3 × 3 sums along i and j of e over padded slice k, at
+ * the interior voxels; `alongI` is scratch space of one slice whose first and last rows stay 0.
+ */
+function boxPlane(
+  bins: Int32Array,
+  px: number,
+  py: number,
+  k: number,
+  alongI: Int32Array,
+  plane: Int32Array,
+): void {
+  const base = px * py * k;
+  for (let j = 1; j < py - 1; j++) {
+    const rowStart = px * j;
+    let left = 0;
+    let centre = 0;
+    for (let i = 0; i < px - 1; i++) {
+      const bin = bins[base + rowStart + i + 1]!;
+      const right = (bin << 5) | ((0 - bin) >>> 31);
+      alongI[rowStart + i] = left + centre + right;
+      left = centre;
+      centre = right;
+    }
+  }
+  for (let index = px; index < px * (py - 1); index++) {
+    plane[index] = alongI[index - px]! + alongI[index]! + alongI[index + px]!;
+  }
 }
 
 /** Derived coefficients p_i, s_i, i, N_vp and N_gp. */

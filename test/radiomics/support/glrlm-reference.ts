@@ -18,7 +18,12 @@
 import { Nqo1Error } from '../../../src/errors.js';
 import { buildOffsets, type Offset } from '../../../src/radiomics/angles.js';
 import { paddedBins, paddedStride, type PaddedBins } from '../../../src/radiomics/padded-bins.js';
-import { MAX_MATRIX_CELLS, occupiedLevels, offsetLengthMm, type TextureInput } from '../../../src/radiomics/texture.js';
+import {
+  MAX_MATRIX_CELLS,
+  occupiedLevels,
+  offsetLengthMm,
+  type TextureInput,
+} from '../../../src/radiomics/texture.js';
 
 /** Run length matrices of the kept directions. */
 interface Glrlm {
@@ -273,4 +278,3 @@ function countRuns(
   }
   return hasLineWithTwoVoxels;
 }
-

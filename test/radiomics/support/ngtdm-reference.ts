@@ -123,4 +123,3 @@ function buildNgtdmByBoxSums(input: TextureInput): Ngtdm {
   }
   return { grayLevels: levels, counts, differenceSums };
 }
-
