@@ -34,6 +34,8 @@ export interface RunBox {
   readonly first: Int32Array;
   /** Flat index one past the last ROI voxel of each box row; equal to `first` for an empty row. */
   readonly end: Int32Array;
+  /** Number of rows g: the occupied levels + 1. */
+  readonly rows: number;
   /** Cells of H per row g: `counts[g · columns + r]` is H(g, r); row 0 and column 0 are junk. */
   readonly columns: number;
   /** True when the word path applies. */
@@ -88,41 +90,57 @@ export function runBox(
     }
   }
   const columns = wordPath ? 2 ** 8 : maxRunLength + 1;
-  return { cells, paddedSize: [px, py, sz + 2], first, end, columns, wordPath };
-}
-
-/** Scratch space for {@link countRunningLengths}: running lengths of two padded slices. */
-export function runScratch(box: RunBox): Int32Array {
-  const [px, py] = box.paddedSize;
-  return new Int32Array(box.wordPath ? (2 * px * py) / 4 + 2 : 2 * px * py);
+  return { cells, paddedSize: [px, py, sz + 2], first, end, rows: occupiedCount + 1, columns, wordPath };
 }
 
 /**
- * Adds H(g, r) along `offset` to `counts` (layout of {@link RunBox.columns}). `scratch` comes from
- * {@link runScratch}. Returns true when two ROI voxels are adjacent along the offset.
+ * Counts H(g, r) along each of `offsets`: `result[d][g · columns + r]` (layout of
+ * {@link RunBox.columns}) for offset d. On the word path the three offsets that differ only in
+ * their i component share one pass, which reads the rows at v once for all three.
  */
-export function countRunningLengths(
-  box: RunBox,
-  offset: Offset,
-  counts: Int32Array,
-  scratch: Int32Array,
-): boolean {
+export function countRunningLengths(box: RunBox, offsets: readonly Offset[]): Int32Array[] {
   const [px, py] = box.paddedSize;
-  const flat = offset[0] + px * (offset[1] + py * offset[2]);
-  const sign = flat < 0 ? -1 : 1;
-  const dj = sign * offset[1];
-  const dk = sign * offset[2];
-  if (dj === 0 && dk === 0) return countAlongI(box, counts);
-  const unit = dk === 0 ? px : px * py;
-  const step = Math.abs(flat);
-  if (box.wordPath) return countWords(box, unit, step, counts, scratch);
-  return countVoxels(box, unit, step, counts, scratch);
+  const newRing = (): Int32Array => new Int32Array(box.wordPath ? (2 * px * py) / 4 + 2 : 2 * px * py);
+  const rings = [newRing(), newRing(), newRing()];
+  const result = offsets.map(() => new Int32Array(box.rows * box.columns));
+
+  // Positive flat steps, and the unit (padded row or slice) that v − step falls in; 0 along i.
+  const steps = offsets.map(([di, dj, dk]) => Math.abs(di + px * (dj + py * dk)));
+  const units = offsets.map(([, dj, dk]) => (dk !== 0 ? px * py : dj !== 0 ? px : 0));
+  const counted = offsets.map(() => false);
+
+  // Triples first: the centre offset (i component 0) with both of its i neighbours.
+  steps.forEach((step, d) => {
+    const below = steps.indexOf(step - 1);
+    const above = steps.indexOf(step + 1);
+    if (!box.wordPath || units[d] === 0 || step % 4 !== 0 || below < 0 || above < 0) return;
+    countWordTriple(box, units[d]!, step, [result[below]!, result[d]!, result[above]!], rings);
+    counted[below] = counted[d] = counted[above] = true;
+  });
+  steps.forEach((step, d) => {
+    if (counted[d]) return;
+    if (units[d] === 0) countAlongI(box, result[d]!);
+    else if (box.wordPath) countWords(box, units[d]!, step, result[d]!, rings[0]!);
+    else countVoxels(box, units[d]!, step, result[d]!, rings[0]!);
+  });
+  return result;
+}
+
+/**
+ * True when some row g ≥ 1 of `counts` has H(g, 2) > 0: two adjacent ROI voxels of one level, hence
+ * a line with two ROI voxels.
+ */
+export function hasRunOfTwo(box: RunBox, counts: Int32Array): boolean {
+  if (box.columns < 3) return false;
+  for (let index = box.columns + 2; index < counts.length; index += box.columns) {
+    if (counts[index]! > 0) return true;
+  }
+  return false;
 }
 
 /** Running lengths along i, kept in a local per row. Non-ROI voxels inside a row span go to row 0. */
-function countAlongI(box: RunBox, counts: Int32Array): boolean {
+function countAlongI(box: RunBox, counts: Int32Array): void {
   const { cells, first, end, columns } = box;
-  let adjacent = 0;
   for (let row = 0; row < first.length; row++) {
     const rowEnd = end[row]!;
     let previous = 0;
@@ -131,11 +149,9 @@ function countAlongI(box: RunBox, counts: Int32Array): boolean {
       const cell = cells[voxel]!;
       length = 1 + +(cell === previous) * length;
       counts[cell * columns + length]!++;
-      adjacent |= +(cell !== 0) & +(previous !== 0);
       previous = cell;
     }
   }
-  return adjacent !== 0;
 }
 
 /**
@@ -157,10 +173,9 @@ function ringShift(
 }
 
 /** Voxel-by-voxel running lengths along a step that crosses into the previous unit. */
-function countVoxels(box: RunBox, unit: number, step: number, counts: Int32Array, ring: Int32Array): boolean {
+function countVoxels(box: RunBox, unit: number, step: number, counts: Int32Array, ring: Int32Array): void {
   const { cells, first, end, columns } = box;
   const [px, py] = box.paddedSize;
-  let adjacent = 0;
 
   for (let row = 0; row < first.length; row++) {
     const rowEnd = end[row]!;
@@ -176,10 +191,8 @@ function countVoxels(box: RunBox, unit: number, step: number, counts: Int32Array
       const length = 1 + +(previous === cell) * ring[voxel + previousShift]!;
       ring[voxel + currentShift] = length;
       counts[cell * columns + length]!++;
-      adjacent |= previous;
     }
   }
-  return adjacent !== 0;
 }
 
 /** High bit of each byte of `word` that is not zero. */
@@ -192,7 +205,7 @@ function nonZeroBytes(word: number): number {
  * by one guard word on each side, so that the unaligned reads of the padding around a unit stay in
  * the array; those bytes belong to padding voxels, whose lengths are masked out.
  */
-function countWords(box: RunBox, unit: number, step: number, counts: Int32Array, ring: Int32Array): boolean {
+function countWords(box: RunBox, unit: number, step: number, counts: Int32Array, ring: Int32Array): void {
   const { first, end } = box;
   const words = new Int32Array(box.cells.buffer, box.cells.byteOffset, box.cells.length / 4);
   const [px, py] = box.paddedSize;
@@ -203,7 +216,6 @@ function countWords(box: RunBox, unit: number, step: number, counts: Int32Array,
   const lowShift = 8 * misalignment;
   const highShift = 32 - lowShift;
   const highMask = misalignment === 0 ? 0 : -1;
-  let adjacent = 0;
 
   for (let row = 0; row < first.length; row++) {
     const rowEnd = end[row]!;
@@ -225,7 +237,6 @@ function countWords(box: RunBox, unit: number, step: number, counts: Int32Array,
       const same = ~nonZeroBytes(a ^ b) & inRoi;
       const lengths = ((before & Math.imul(same >>> 7, 0xff)) + ONES) & Math.imul(inRoi >>> 7, 0xff);
       ring[word + currentShift] = lengths;
-      adjacent |= inRoi & nonZeroBytes(b);
 
       // Keys g · 256 + L of bytes 0 and 2, then of bytes 1 and 3.
       const even = ((a & EVEN_BYTES) << 8) | (lengths & EVEN_BYTES);
@@ -236,5 +247,77 @@ function countWords(box: RunBox, unit: number, step: number, counts: Int32Array,
       counts[odd >>> 16]!++;
     }
   }
-  return adjacent !== 0;
+}
+
+/**
+ * The word path for the three steps `centre` − 1, `centre`, `centre` + 1 (`centre` a multiple of 4:
+ * the offsets with i component −1, 0, +1 and the same j and k components), in one pass. `counts`
+ * and `rings` are in that order.
+ */
+function countWordTriple(
+  box: RunBox,
+  unit: number,
+  centre: number,
+  counts: readonly [Int32Array, Int32Array, Int32Array],
+  rings: readonly Int32Array[],
+): void {
+  const { first, end } = box;
+  const words = new Int32Array(box.cells.buffer, box.cells.byteOffset, box.cells.length / 4);
+  const [px, py] = box.paddedSize;
+  const [countsBelow, countsCentre, countsAbove] = counts;
+  const ringBelow = rings[0]!;
+  const ringCentre = rings[1]!;
+  const ringAbove = rings[2]!;
+  const wordsBack = centre >> 2;
+
+  for (let row = 0; row < first.length; row++) {
+    const rowEnd = end[row]!;
+    const rowStart = first[row]!;
+    if (rowStart >= rowEnd) continue;
+    const currentShift = 1 + (ringShift(row, py - 2, px, py, unit, 0) >> 2);
+    const previousShift = 1 + (ringShift(row, py - 2, px, py, unit, 1) >> 2) - wordsBack;
+    const wordEnd = (rowEnd + 3) >> 2;
+
+    for (let word = rowStart >> 2; word < wordEnd; word++) {
+      const a = words[word]!;
+      const inRoi = nonZeroBytes(a);
+      const roiBytes = Math.imul(inRoi >>> 7, 0xff);
+      const evenRows = (a & EVEN_BYTES) << 8;
+      const oddRows = a & ODD_BYTES;
+      const early = words[word - wordsBack - 1]!;
+      const middle = words[word - wordsBack]!;
+      const late = words[word - wordsBack + 1]!;
+      const previous = word + previousShift;
+
+      // Step centre − 1: the bytes from v − centre + 1.
+      const belowSame = ~nonZeroBytes(a ^ ((middle >>> 8) | (late << 24))) & inRoi;
+      const belowBefore = (ringBelow[previous]! >>> 8) | (ringBelow[previous + 1]! << 24);
+      const belowLengths = ((belowBefore & Math.imul(belowSame >>> 7, 0xff)) + ONES) & roiBytes;
+      ringBelow[word + currentShift] = belowLengths;
+      addKeys(countsBelow, evenRows, oddRows, belowLengths);
+
+      // Step centre: the bytes from v − centre, aligned.
+      const centreSame = ~nonZeroBytes(a ^ middle) & inRoi;
+      const centreLengths = ((ringCentre[previous]! & Math.imul(centreSame >>> 7, 0xff)) + ONES) & roiBytes;
+      ringCentre[word + currentShift] = centreLengths;
+      addKeys(countsCentre, evenRows, oddRows, centreLengths);
+
+      // Step centre + 1: the bytes from v − centre − 1.
+      const aboveSame = ~nonZeroBytes(a ^ ((early >>> 24) | (middle << 8))) & inRoi;
+      const aboveBefore = (ringAbove[previous - 1]! >>> 24) | (ringAbove[previous]! << 8);
+      const aboveLengths = ((aboveBefore & Math.imul(aboveSame >>> 7, 0xff)) + ONES) & roiBytes;
+      ringAbove[word + currentShift] = aboveLengths;
+      addKeys(countsAbove, evenRows, oddRows, aboveLengths);
+    }
+  }
+}
+
+/** Adds 1 to H at the keys g · 256 + L of the four bytes; `evenRows` and `oddRows` hold g in place. */
+function addKeys(counts: Int32Array, evenRows: number, oddRows: number, lengths: number): void {
+  const even = evenRows | (lengths & EVEN_BYTES);
+  const odd = oddRows | ((lengths >>> 8) & EVEN_BYTES);
+  counts[even & 0xffff]!++;
+  counts[odd & 0xffff]!++;
+  counts[even >>> 16]!++;
+  counts[odd >>> 16]!++;
 }

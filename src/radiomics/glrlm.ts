@@ -17,7 +17,7 @@
 
 import { Nqo1Error } from '../errors.js';
 import { buildOffsets, type Offset } from './angles.js';
-import { countRunningLengths, runBox, runScratch } from './glrlm-runs.js';
+import { countRunningLengths, hasRunOfTwo, runBox } from './glrlm-runs.js';
 import {
   grayLevelVariance as levelVariance,
   MAX_MATRIX_CELLS,
@@ -71,16 +71,14 @@ export function buildGlrlm(input: TextureInput): Glrlm {
   const angles: Offset[] = [];
   const counts: Float64Array[] = [];
   const box = runBox(input.bins, input.size, positionOf, levels.length, maxRunLength);
-  const scratch = runScratch(box);
-  const runningLengths = new Int32Array((levels.length + 1) * box.columns);
+  const runningLengths = countRunningLengths(box, offsets);
   let sentinelPadded: Int16Array | Int32Array | undefined;
   let rowBase: Int32Array | undefined;
-  for (const offset of offsets) {
-    runningLengths.fill(0);
-    let hasLineWithTwoVoxels = countRunningLengths(box, offset, runningLengths, scratch);
-    const matrix = runsFromRunningLengths(runningLengths, box.columns, levels.length, maxRunLength);
+  for (const [d, offset] of offsets.entries()) {
+    let hasLineWithTwoVoxels = hasRunOfTwo(box, runningLengths[d]!);
+    const matrix = runsFromRunningLengths(runningLengths[d]!, box.columns, levels.length, maxRunLength);
     if (!hasLineWithTwoVoxels) {
-      // No two ROI voxels are adjacent along the offset, but two may still share a line with a gap.
+      // No run along the offset is two voxels long, but two ROI voxels may still share a line.
       sentinelPadded ??= sentinelBins(input.bins, input.size, input.levelCount);
       rowBase ??= binRowBases(positionOf, input.levelCount, maxRunLength);
       const runs = new Float64Array((levels.length + 1) * maxRunLength + 1);
