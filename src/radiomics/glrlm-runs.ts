@@ -86,11 +86,36 @@ export function runBox(
       while (upper > lower && bins[from + upper - 1] === 0) upper--;
       first[row] = rowStart + lower;
       end[row] = rowStart + upper;
-      for (let i = lower; i < upper; i++) cells[rowStart + i] = rowOf[bins[from + i]!]!;
     }
   }
+  if (cells instanceof Uint8Array) copyRows(bins, rowOf, cells, first, end, sx, sy, px, py);
+  else copyRows(bins, rowOf, cells, first, end, sx, sy, px, py);
   const columns = wordPath ? 2 ** 8 : maxRunLength + 1;
   return { cells, paddedSize: [px, py, sz + 2], first, end, rows: occupiedCount + 1, columns, wordPath };
+}
+
+/**
+ * Writes rowOf[bin] into `cells` over the ROI part of each row. Called with one array type per
+ * call site, so that each copy loop stores into a single typed-array kind.
+ */
+function copyRows(
+  bins: Int32Array,
+  rowOf: Int32Array,
+  cells: Uint8Array | Uint16Array | Int32Array,
+  first: Int32Array,
+  end: Int32Array,
+  sx: number,
+  sy: number,
+  px: number,
+  py: number,
+): void {
+  for (let row = 0; row < first.length; row++) {
+    const j = 1 + (row % sy);
+    const k = 1 + Math.floor(row / sy);
+    const shift = 1 + px * (j + py * k) - sx * row;
+    const rowEnd = end[row]!;
+    for (let voxel = first[row]!; voxel < rowEnd; voxel++) cells[voxel] = rowOf[bins[voxel - shift]!]!;
+  }
 }
 
 /**
