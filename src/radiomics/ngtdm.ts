@@ -11,7 +11,7 @@
  */
 
 import { buildOffsets } from './angles.js';
-import { offsetReach, paddedBins, paddedIndex, paddedStride } from './padded-bins.js';
+import { offsetReach, paddedBins, paddedIndex, paddedStride, type PaddedBins } from './padded-bins.js';
 import { occupiedLevels, type TextureInput } from './texture.js';
 
 /** NGTDM rows of the occupied gray levels. */
@@ -84,28 +84,34 @@ export function buildNgtdm(input: TextureInput, distances: readonly number[]): N
  * is the same.
  */
 function buildNgtdmByBoxSums(input: TextureInput): Ngtdm {
-  const [sx, sy, sz] = input.size;
+  const [, , sz] = input.size;
   const padded = paddedBins(input, 1);
   const [px, py] = padded.paddedSize;
   const slice = px * py;
   const bins = padded.bins;
+  const spans = roiSpans(padded);
   const alongI = new Int32Array(slice);
   const planes = new Int32Array(3 * slice);
   const sums = new Float64Array(input.levelCount + 1);
 
-  // Padded slice 0 is all padding; its plane stays 0.
-  boxPlane(bins, px, py, 1, alongI, planes.subarray(slice, 2 * slice));
+  const plane = (k: number): void => {
+    const area = planeArea(spans, k);
+    if (area === undefined) return;
+    const ring = (k % 3) * slice;
+    boxPlane(bins, px, k * slice, area, alongI, planes.subarray(ring, ring + slice));
+  };
+  plane(0);
+  plane(1);
   for (let k = 1; k <= sz; k++) {
-    const next = planes.subarray(((k + 1) % 3) * slice, ((k + 1) % 3) * slice + slice);
-    if (k < sz) boxPlane(bins, px, py, k + 1, alongI, next);
-    else next.fill(0);
-
-    const before = ((k - 1) % 3) * slice - (k - 1) * slice - slice;
+    plane(k + 1);
+    const before = ((k - 1) % 3) * slice - k * slice;
     const here = (k % 3) * slice - k * slice;
-    const after = ((k + 1) % 3) * slice - (k + 1) * slice + slice;
-    for (let j = 1; j <= sy; j++) {
-      const rowStart = 1 + px * (j + py * k);
-      for (let index = rowStart; index < rowStart + sx; index++) {
+    const after = ((k + 1) % 3) * slice - k * slice;
+
+    for (let j = 1; j < py - 1; j++) {
+      const row = j - 1 + (py - 2) * (k - 1);
+      const rowEnd = spans.end[row]!;
+      for (let index = spans.first[row]!; index < rowEnd; index++) {
         const level = bins[index]!;
         if (level === 0) continue;
 
@@ -124,33 +130,109 @@ function buildNgtdmByBoxSums(input: TextureInput): Ngtdm {
 }
 
 /**
- * Writes into `plane` (one padded slice) the 3 × 3 sums along i and j of e over padded slice k, at
- * the interior voxels; `alongI` is scratch space of one slice whose first and last rows stay 0.
+ * The ROI part of each box row of the padded box (rows with j fastest, then k): flat indices of its
+ * first ROI voxel and one past its last, equal for an empty row; and, per padded slice, the
+ * rectangle of rows and columns that holds its ROI voxels (empty slices have jLow > jHigh).
+ */
+interface RoiSpans {
+  readonly first: Int32Array;
+  readonly end: Int32Array;
+  /** Per padded slice: lowest and highest padded j and i of its ROI voxels. */
+  readonly jLow: Int32Array;
+  readonly jHigh: Int32Array;
+  readonly iLow: Int32Array;
+  readonly iHigh: Int32Array;
+}
+
+function roiSpans(padded: PaddedBins): RoiSpans {
+  const [px, py, pz] = padded.paddedSize;
+  const bins = padded.bins;
+  const rows = (py - 2) * (pz - 2);
+  const first = new Int32Array(rows);
+  const end = new Int32Array(rows);
+  const jLow = new Int32Array(pz).fill(py);
+  const jHigh = new Int32Array(pz).fill(-1);
+  const iLow = new Int32Array(pz).fill(px);
+  const iHigh = new Int32Array(pz).fill(-1);
+
+  let row = 0;
+  for (let k = 1; k < pz - 1; k++) {
+    for (let j = 1; j < py - 1; j++, row++) {
+      const rowStart = px * (j + py * k);
+      let lower = 1;
+      while (lower < px - 1 && bins[rowStart + lower] === 0) lower++;
+      let upper = px - 1;
+      while (upper > lower && bins[rowStart + upper - 1] === 0) upper--;
+      first[row] = rowStart + lower;
+      end[row] = rowStart + Math.max(lower, upper);
+      if (upper <= lower) continue;
+      jLow[k] = Math.min(jLow[k]!, j);
+      jHigh[k] = j;
+      iLow[k] = Math.min(iLow[k]!, lower);
+      iHigh[k] = Math.max(iHigh[k]!, upper - 1);
+    }
+  }
+  return { first, end, jLow, jHigh, iLow, iHigh };
+}
+
+/** Rows and columns of padded slice k whose box sums are read: those of the ROI in slices k − 1..k + 1. */
+interface PlaneArea {
+  readonly jLow: number;
+  readonly jHigh: number;
+  readonly iLow: number;
+  readonly iHigh: number;
+}
+
+function planeArea(spans: RoiSpans, k: number): PlaneArea | undefined {
+  let jLow = Infinity;
+  let jHigh = -1;
+  let iLow = Infinity;
+  let iHigh = -1;
+  for (let m = Math.max(k - 1, 0); m <= Math.min(k + 1, spans.jLow.length - 1); m++) {
+    if (spans.jHigh[m]! < 0) continue;
+    jLow = Math.min(jLow, spans.jLow[m]!);
+    jHigh = Math.max(jHigh, spans.jHigh[m]!);
+    iLow = Math.min(iLow, spans.iLow[m]!);
+    iHigh = Math.max(iHigh, spans.iHigh[m]!);
+  }
+  return jHigh < 0 ? undefined : { jLow, jHigh, iLow, iHigh };
+}
+
+/**
+ * Writes into `plane` (one padded slice) the 3 × 3 sums along i and j of e over the padded slice
+ * starting at `base`, within `area`. `alongI` is scratch space of one slice; its rows jLow − 1 and
+ * jHigh + 1 are rewritten too, so that nothing from an earlier slice is read.
  */
 function boxPlane(
   bins: Int32Array,
   px: number,
-  py: number,
-  k: number,
+  base: number,
+  area: PlaneArea,
   alongI: Int32Array,
   plane: Int32Array,
 ): void {
-  const base = px * py * k;
-  for (let j = 1; j < py - 1; j++) {
+  const { jLow, jHigh, iLow, iHigh } = area;
+  for (let j = jLow - 1; j <= jHigh + 1; j++) {
     const rowStart = px * j;
-    let left = 0;
-    let centre = 0;
-    for (let i = 0; i < px - 1; i++) {
-      const bin = bins[base + rowStart + i + 1]!;
-      const right = (bin << 5) | ((0 - bin) >>> 31);
+    let left = encode(bins[base + rowStart + iLow - 1]!);
+    let centre = encode(bins[base + rowStart + iLow]!);
+    for (let i = iLow; i <= iHigh; i++) {
+      const right = encode(bins[base + rowStart + i + 1]!);
       alongI[rowStart + i] = left + centre + right;
       left = centre;
       centre = right;
     }
   }
-  for (let index = px; index < px * (py - 1); index++) {
-    plane[index] = alongI[index - px]! + alongI[index]! + alongI[index + px]!;
+  for (let j = jLow; j <= jHigh; j++) {
+    for (let index = px * j + iLow; index <= px * j + iHigh; index++) {
+      plane[index] = alongI[index - px]! + alongI[index]! + alongI[index + px]!;
+    }
   }
+}
+
+/** e = 32·bin + 1 inside the ROI, 0 outside. */
+function encode(bin: number): number {
+  return (bin << 5) | ((0 - bin) >>> 31);
 }
 
 /** Derived coefficients p_i, s_i, i, N_vp and N_gp. */
