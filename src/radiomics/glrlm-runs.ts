@@ -4,7 +4,7 @@
  *
  * Running length: for the positive flat step s of a direction (of the offset or of its opposite; a
  * run along one is a run along the other), the running length of voxel v is L(v) = 1 + L(v − s) when
- * v − s has the same gray level, else 1. A run of length n holds one voxel of each running length
+ * v − s has the same gray level, else 1. A run of length n contains one voxel of each running length
  * 1..n, so H(g, r) is the number of runs of row g with length ≥ r, and the run counts are
  * P(g, r) = H(g, r) − H(g, r + 1).
  *
@@ -18,13 +18,15 @@
  * four voxels are handled at once as the bytes of a 32-bit word. For words a (rows at v) and b (rows
  * at v − s), a byte of a ^ b is zero exactly where the levels agree; with the byte masks N(a) (row
  * ≠ 0) and E = N(a) ∧ (a ^ b = 0), the running lengths are L = ((L(v − s) ∧ E) + 1) ∧ N(a), byte by
- * byte, without carries because no byte exceeds 255. Each byte then adds 1 to H at (g, L).
- * Otherwise each voxel is handled on its own in the same order.
+ * byte, without carries because no byte exceeds 255. Each byte then adds 1 to H at (g, L), cell
+ * g · 256 + L. The three directions whose steps differ by ±1 (i component −1, 0, +1) share one pass
+ * over the words at v. Otherwise, and always along i, each voxel is handled on its own in the same
+ * order. H is counted in Int32.
  */
 
 import type { Offset } from './angles.js';
 
-/** Gray-level rows of the padded box, the ROI part of each box row, and scratch space. */
+/** Gray-level rows of the padded box, the ROI part of each box row, and the layout of H. */
 export interface RunBox {
   /** Row g per padded voxel, 0 outside the ROI and in the padding. */
   readonly cells: Uint8Array | Uint16Array | Int32Array;
@@ -88,16 +90,12 @@ export function runBox(
       end[row] = rowStart + upper;
     }
   }
-  if (cells instanceof Uint8Array) copyRows(bins, rowOf, cells, first, end, sx, sy, px, py);
-  else copyRows(bins, rowOf, cells, first, end, sx, sy, px, py);
+  copyRows(bins, rowOf, cells, first, end, sx, sy, px, py);
   const columns = wordPath ? 2 ** 8 : maxRunLength + 1;
   return { cells, paddedSize: [px, py, sz + 2], first, end, rows: occupiedCount + 1, columns, wordPath };
 }
 
-/**
- * Writes rowOf[bin] into `cells` over the ROI part of each row. Called with one array type per
- * call site, so that each copy loop stores into a single typed-array kind.
- */
+/** Writes rowOf[bin] into `cells` over the ROI part of each row; the rest stays 0. */
 function copyRows(
   bins: Int32Array,
   rowOf: Int32Array,
@@ -131,7 +129,7 @@ export function countRunningLengths(box: RunBox, offsets: readonly Offset[]): In
 
   // Positive flat steps, and the unit (padded row or slice) that v − step falls in; 0 along i.
   const steps = offsets.map(([di, dj, dk]) => Math.abs(di + px * (dj + py * dk)));
-  const units = offsets.map(([, dj, dk]) => (dk !== 0 ? px * py : dj !== 0 ? px : 0));
+  const units = offsets.map(([, dj, dk]) => unitOf(dj, dk, px, py));
   const counted = offsets.map(() => false);
 
   // Triples first: the centre offset (i component 0) with both of its i neighbours.
@@ -163,6 +161,13 @@ export function hasRunOfTwo(box: RunBox, counts: Int32Array): boolean {
   return false;
 }
 
+/** Returns the unit that v − step falls in: the padded slice or row before v, or 0 along i. */
+function unitOf(dj: number, dk: number, px: number, py: number): number {
+  if (dk !== 0) return px * py;
+  if (dj !== 0) return px;
+  return 0;
+}
+
 /** Running lengths along i, kept in a local per row. Non-ROI voxels inside a row span go to row 0. */
 function countAlongI(box: RunBox, counts: Int32Array): void {
   const { cells, first, end, columns } = box;
@@ -180,8 +185,8 @@ function countAlongI(box: RunBox, counts: Int32Array): void {
 }
 
 /**
- * The shift, in units of `unit` cells, that maps unit u (padded row or slice number) to its half
- * of the two-unit ring: (u mod 2) · unit − u · unit.
+ * Returns the shift that maps the flat index of a voxel in unit u (padded row or slice number) to
+ * its half of the two-unit ring: (u mod 2) · unit − u · unit.
  */
 function ringShift(
   row: number,
@@ -226,9 +231,9 @@ function nonZeroBytes(word: number): number {
 }
 
 /**
- * The word path: four voxels per step. The ring holds the byte lengths of two units as words, offset
- * by one guard word on each side, so that the unaligned reads of the padding around a unit stay in
- * the array; those bytes belong to padding voxels, whose lengths are masked out.
+ * Counts H on the word path, four voxels per step. The ring stores the byte lengths of two units as
+ * words between two guard words. An unaligned read at a unit edge may touch a guard word or the other
+ * half, but only for bytes of padding voxels, whose lengths are masked out.
  */
 function countWords(box: RunBox, unit: number, step: number, counts: Int32Array, ring: Int32Array): void {
   const { first, end } = box;
@@ -275,9 +280,9 @@ function countWords(box: RunBox, unit: number, step: number, counts: Int32Array,
 }
 
 /**
- * The word path for the three steps `centre` − 1, `centre`, `centre` + 1 (`centre` a multiple of 4:
- * the offsets with i component −1, 0, +1 and the same j and k components), in one pass. `counts`
- * and `rings` are in that order.
+ * Counts H on the word path for the steps `centre` − 1, `centre` and `centre` + 1 in one pass.
+ * `centre` is a multiple of 4, so these are the offsets with i component −1, 0 and +1 and the same
+ * j and k components. `counts` and `rings` follow that order.
  */
 function countWordTriple(
   box: RunBox,

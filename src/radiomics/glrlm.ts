@@ -44,7 +44,10 @@ export interface Glrlm {
 }
 
 /**
- * Builds the GLRLM of every direction.
+ * Builds the GLRLM of every direction. The run counts come from the counts H(i, r) of voxels whose
+ * running length is r (glrlm-runs.ts), one pass over the ROI per direction: P(i, r) = H(i, r) −
+ * H(i, r + 1). A direction with H(i, 2) > 0 for some i has a line with two ROI voxels; for the others
+ * the lines are walked to find out.
  *
  * @throws Nqo1Error ERR_ROI_TOO_SMALL when no direction has a line with two ROI voxels.
  * @throws Nqo1Error ERR_TOO_MANY_GRAY_LEVELS when the matrices would exceed MAX_MATRIX_CELLS.

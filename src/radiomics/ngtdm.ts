@@ -76,8 +76,8 @@ export function buildNgtdm(input: TextureInput, distances: readonly number[]): N
  * is 32·(Σ bins) + (ROI voxel count); the count never reaches 32. Subtracting the voxel's own e
  * leaves 32·S + n for its n ROI neighbours with bin sum S, and Ā = S / n.
  *
- * The box sum is separable: sums along i, then along j, are formed one padded slice at a time and
- * kept for three slices (k − 1, k, k + 1) in a ring, and the sum along k is taken per ROI voxel. The
+ * The box sum is separable. Sums along i, then along j, are formed one padded slice at a time and
+ * kept for three slices (k − 1, k, k + 1) in a ring. The sum along k is taken per ROI voxel. The
  * sums are of integers, so they are exact in any order; s_i adds |i − Ā| over the voxels in storage
  * order as the neighbour loop does, and n_i is the voxel count of bin i. Offsets that buildOffsets
  * drops because they leave a thin box read the zero padding here, which adds nothing, so the result
@@ -132,7 +132,7 @@ function buildNgtdmByBoxSums(input: TextureInput): Ngtdm {
 /**
  * The ROI part of each box row of the padded box (rows with j fastest, then k): flat indices of its
  * first ROI voxel and one past its last, equal for an empty row; and, per padded slice, the
- * rectangle of rows and columns that holds its ROI voxels (empty slices have jLow > jHigh).
+ * rectangle of rows and columns that contains its ROI voxels (empty slices have jLow > jHigh).
  */
 interface RoiSpans {
   readonly first: Int32Array;
@@ -200,8 +200,8 @@ function planeArea(spans: RoiSpans, k: number): PlaneArea | undefined {
 
 /**
  * Writes into `plane` (one padded slice) the 3 × 3 sums along i and j of e over the padded slice
- * starting at `base`, within `area`. `alongI` is scratch space of one slice; its rows jLow − 1 and
- * jHigh + 1 are rewritten too, so that nothing from an earlier slice is read.
+ * starting at `base`, within `area`. `alongI` is scratch space of one slice. Its rows jLow − 1 and
+ * jHigh + 1 are rewritten too, because the sums along j read them.
  */
 function boxPlane(
   bins: Int32Array,

@@ -1,4 +1,7 @@
 /**
+ * The GLRLM builder as it was before the word-path run counting (src/radiomics/glrlm-runs.ts), kept
+ * only as a reference for test/radiomics/run-ngtdm-builders.test.ts.
+ *
  * Gray Level Run Length Matrix (GLRLM), as pyradiomics 3.x builds it (`cmatrices.c` calculate_glrlm)
  * with its default `weightingNorm` None.
  *

@@ -1,4 +1,7 @@
 /**
+ * The NGTDM builder as it was before the slice-by-slice box sums, kept only as a reference for
+ * test/radiomics/run-ngtdm-builders.test.ts.
+ *
  * Neighbouring Gray Tone Difference Matrix (NGTDM), as pyradiomics 3.x builds it (`cmatrices.c`
  * calculate_ngtdm).
  *
