@@ -25,6 +25,7 @@
  */
 
 import type { Offset } from './angles.js';
+import type { RoiRows } from './roi-rows.js';
 
 /** Gray-level rows of the padded box, the ROI part of each box row, and the layout of H. */
 export interface RunBox {
@@ -52,11 +53,12 @@ const ODD_BYTES = 0xff00ff00 | 0;
 
 /**
  * Copies `bins` (box of `size`, i fastest) into the padded box, replacing each bin number b by
- * positionOf[b] + 1, and finds the ROI part of each row.
+ * positionOf[b] + 1, over the ROI part of each row (`rows`).
  */
 export function runBox(
   bins: Int32Array,
   size: readonly [number, number, number],
+  rows: RoiRows,
   positionOf: Int32Array,
   occupiedCount: number,
   maxRunLength: number,
@@ -81,13 +83,8 @@ export function runBox(
   for (let k = 1; k <= sz; k++) {
     for (let j = 1; j <= sy; j++, row++) {
       const rowStart = 1 + px * (j + py * k);
-      const from = sx * (j - 1 + sy * (k - 1));
-      let lower = 0;
-      while (lower < sx && bins[from + lower] === 0) lower++;
-      let upper = sx;
-      while (upper > lower && bins[from + upper - 1] === 0) upper--;
-      first[row] = rowStart + lower;
-      end[row] = rowStart + upper;
+      first[row] = rowStart + rows.lower[row]!;
+      end[row] = rowStart + rows.upper[row]!;
     }
   }
   copyRows(bins, rowOf, cells, first, end, sx, sy, px, py);

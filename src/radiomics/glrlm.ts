@@ -18,6 +18,7 @@
 import { Nqo1Error } from '../errors.js';
 import { buildOffsets, type Offset } from './angles.js';
 import { countRunningLengths, hasRunOfTwo, runBox } from './glrlm-runs.js';
+import { roiRows } from './roi-rows.js';
 import {
   grayLevelVariance as levelVariance,
   MAX_MATRIX_CELLS,
@@ -73,7 +74,7 @@ export function buildGlrlm(input: TextureInput): Glrlm {
 
   const angles: Offset[] = [];
   const counts: Float64Array[] = [];
-  const box = runBox(input.bins, input.size, positionOf, levels.length, maxRunLength);
+  const box = runBox(input.bins, input.size, roiRows(input), positionOf, levels.length, maxRunLength);
   const runningLengths = countRunningLengths(box, offsets);
   let sentinelPadded: Int16Array | Int32Array | undefined;
   let rowBase: Int32Array | undefined;

@@ -12,6 +12,7 @@
 
 import { buildOffsets } from './angles.js';
 import { offsetReach, paddedBins, paddedIndex, paddedStride, type PaddedBins } from './padded-bins.js';
+import { roiRows, type RoiRows } from './roi-rows.js';
 import { occupiedLevels, type TextureInput } from './texture.js';
 
 /** NGTDM rows of the occupied gray levels. */
@@ -89,7 +90,7 @@ function buildNgtdmByBoxSums(input: TextureInput): Ngtdm {
   const [px, py] = padded.paddedSize;
   const slice = px * py;
   const bins = padded.bins;
-  const spans = roiSpans(padded);
+  const spans = roiSpans(padded, roiRows(input));
   const alongI = new Int32Array(slice);
   const planes = new Int32Array(3 * slice);
   const sums = new Float64Array(input.levelCount + 1);
@@ -144,9 +145,9 @@ interface RoiSpans {
   readonly iHigh: Int32Array;
 }
 
-function roiSpans(padded: PaddedBins): RoiSpans {
+/** Places the ROI rows of the box in the padded box and finds the ROI rectangle of each slice. */
+function roiSpans(padded: PaddedBins, roi: RoiRows): RoiSpans {
   const [px, py, pz] = padded.paddedSize;
-  const bins = padded.bins;
   const rows = (py - 2) * (pz - 2);
   const first = new Int32Array(rows);
   const end = new Int32Array(rows);
@@ -159,12 +160,10 @@ function roiSpans(padded: PaddedBins): RoiSpans {
   for (let k = 1; k < pz - 1; k++) {
     for (let j = 1; j < py - 1; j++, row++) {
       const rowStart = px * (j + py * k);
-      let lower = 1;
-      while (lower < px - 1 && bins[rowStart + lower] === 0) lower++;
-      let upper = px - 1;
-      while (upper > lower && bins[rowStart + upper - 1] === 0) upper--;
+      const lower = 1 + roi.lower[row]!;
+      const upper = 1 + roi.upper[row]!;
       first[row] = rowStart + lower;
-      end[row] = rowStart + Math.max(lower, upper);
+      end[row] = rowStart + upper;
       if (upper <= lower) continue;
       jLow[k] = Math.min(jLow[k]!, j);
       jHigh[k] = j;
