@@ -70,7 +70,8 @@ export function discretise(roi: Roi, settings: RadiomicsSettings): DiscretisedRo
     for (let offset = 0; offset < table.length; offset++) table[offset] = edges.binOf(minimum + offset);
     for (let index = 0; index < bins.length; index++) {
       if (mask[index] === 0) continue;
-      const bin = table[roiValues[next++]! - minimum]!;
+      // Integral values within BIN_TABLE_RANGE: the 32-bit conversion is exact and gives an integer index.
+      const bin = table[(roiValues[next++]! - minimum) | 0]!;
       bins[index] = bin;
       counts[bin]!++;
     }

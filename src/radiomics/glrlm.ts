@@ -17,7 +17,8 @@
 
 import { Nqo1Error } from '../errors.js';
 import { buildOffsets, type Offset } from './angles.js';
-import { paddedBins, paddedStride, type PaddedBins } from './padded-bins.js';
+import { countRunningLengths, hasRunOfTwo, runBox } from './glrlm-runs.js';
+import { roiRows } from './roi-rows.js';
 import {
   grayLevelVariance as levelVariance,
   MAX_MATRIX_CELLS,
@@ -44,7 +45,10 @@ export interface Glrlm {
 }
 
 /**
- * Builds the GLRLM of every direction.
+ * Builds the GLRLM of every direction. The run counts come from the counts H(i, r) of voxels whose
+ * running length is r (glrlm-runs.ts), one pass over the ROI per direction: P(i, r) = H(i, r) −
+ * H(i, r + 1). A direction with H(i, 2) > 0 for some i has a line with two ROI voxels; for the others
+ * the lines are walked to find out.
  *
  * @throws Nqo1Error ERR_ROI_TOO_SMALL when no direction has a line with two ROI voxels.
  * @throws Nqo1Error ERR_TOO_MANY_GRAY_LEVELS when the matrices would exceed MAX_MATRIX_CELLS.
@@ -70,26 +74,20 @@ export function buildGlrlm(input: TextureInput): Glrlm {
 
   const angles: Offset[] = [];
   const counts: Float64Array[] = [];
-  const zeroPadded = paddedBins(input, 1);
-  const runLengths = new Int32Array(zeroPadded.bins.length);
-  const spans = roiRowSpans(zeroPadded);
+  const box = runBox(input.bins, input.size, roiRows(input), positionOf, levels.length, maxRunLength);
+  const runningLengths = countRunningLengths(box, offsets);
   let sentinelPadded: Int16Array | Int32Array | undefined;
-  const rowBase = new Int32Array(input.levelCount + 1);
-  for (let bin = 1; bin <= input.levelCount; bin++) {
-    if (positionOf[bin]! >= 0) rowBase[bin] = (positionOf[bin]! + 1) * maxRunLength;
-  }
-  const extended = new Float64Array((levels.length + 1) * maxRunLength + 1);
-  for (const offset of offsets) {
-    extended.fill(0);
-    let hasLineWithTwoVoxels = countRunningLengths(zeroPadded, spans, offset, rowBase, runLengths, extended);
-    runsFromRunningLengths(extended, levels.length, maxRunLength);
+  let rowBase: Int32Array | undefined;
+  for (const [d, offset] of offsets.entries()) {
+    let hasLineWithTwoVoxels = hasRunOfTwo(box, runningLengths[d]!);
+    const matrix = runsFromRunningLengths(runningLengths[d]!, box.columns, levels.length, maxRunLength);
     if (!hasLineWithTwoVoxels) {
-      // No two ROI voxels are adjacent along the offset, but two may still share a line with a gap.
+      // No run along the offset is two voxels long, but two ROI voxels may still share a line.
       sentinelPadded ??= sentinelBins(input.bins, input.size, input.levelCount);
-      const scratch = new Float64Array(extended.length);
-      hasLineWithTwoVoxels = countRuns(sentinelPadded, input.size, offset, rowBase, scratch);
+      rowBase ??= binRowBases(positionOf, input.levelCount, maxRunLength);
+      const runs = new Float64Array((levels.length + 1) * maxRunLength + 1);
+      hasLineWithTwoVoxels = countRuns(sentinelPadded, input.size, offset, rowBase, runs);
     }
-    const matrix = extended.slice(maxRunLength, (levels.length + 1) * maxRunLength);
 
     // A direction is kept only if some line crosses two ROI voxels and it has runs.
     if (!hasLineWithTwoVoxels || !matrix.some((value) => value > 0)) continue;
@@ -117,92 +115,35 @@ export function buildGlrlm(input: TextureInput): Glrlm {
 }
 
 /**
- * Adds to `extended` (laid out as for {@link countRuns}) how many ROI voxels along `offset` have each
- * running length, in one pass over the box in storage order. The walk uses s, the positive flat step
- * of the offset or of its opposite, because a run along one is a run along the other. The running
- * length of voxel v is its position in its run: 1 plus that of v − s when v − s has the same bin,
- * else 1. A run of length n has one voxel of each running length 1..n, so the count H(i, r) of voxels
- * of bin i with running length r is the number of runs of length ≥ r, and
- * {@link runsFromRunningLengths} turns it into P(i, r). `runLengths` is scratch space of the padded
- * size. Returns true when two ROI voxels are adjacent along the offset, which implies a line with two
- * ROI voxels; false means the caller must look for such a line with gaps.
+ * Turns the running-length counts H(g, r) (`runningLengths[g · columns + r]`, rows g = 1..rowCount)
+ * into the run counts P(g, r) = H(g, r) − H(g, r + 1), with H(g, maxRunLength + 1) = 0, as a float64
+ * matrix of rowCount rows and maxRunLength columns. Counts are integers, so the result is exact.
  */
-function countRunningLengths(
-  padded: PaddedBins,
-  spans: RowSpans,
-  offset: Offset,
-  rowBase: Int32Array,
-  runLengths: Int32Array,
-  extended: Float64Array,
-): boolean {
-  const bins = padded.bins;
-  const stride = Math.abs(paddedStride(padded, offset));
-  const { first, end } = spans;
-  let adjacent = 0;
-
-  for (let row = 0; row < first.length; row++) {
-    const rowEnd = end[row]!;
-    for (let voxel = first[row]!; voxel < rowEnd; voxel++) {
-      const bin = bins[voxel]!;
-      if (bin === 0) continue;
-      const previous = bins[voxel - stride]!;
-      const length = 1 + +(previous === bin) * runLengths[voxel - stride]!;
-      runLengths[voxel] = length;
-      extended[rowBase[bin]! + length - 1]!++;
-      adjacent |= +(previous !== 0);
+function runsFromRunningLengths(
+  runningLengths: Int32Array,
+  columns: number,
+  rowCount: number,
+  maxRunLength: number,
+): Float64Array {
+  const matrix = new Float64Array(rowCount * maxRunLength);
+  for (let row = 0; row < rowCount; row++) {
+    const from = (row + 1) * columns;
+    const to = row * maxRunLength;
+    for (let length = 1; length < maxRunLength; length++) {
+      matrix[to + length - 1] = runningLengths[from + length]! - runningLengths[from + length + 1]!;
     }
+    matrix[to + maxRunLength - 1] = runningLengths[from + maxRunLength]!;
   }
-  return adjacent !== 0;
+  return matrix;
 }
 
-/** Flat indices, in the padded box, of the first ROI voxel of each box row and one past its last. */
-interface RowSpans {
-  readonly first: Int32Array;
-  readonly end: Int32Array;
-}
-
-/**
- * Finds the ROI part of each row of the box (rows in storage order, j fastest), so that the
- * direction walks skip the empty ends of the rows. For a sphere these ends are about half the box.
- * A row without ROI voxels gets an empty span.
- */
-function roiRowSpans(padded: PaddedBins): RowSpans {
-  const [px, py, pz] = padded.paddedSize;
-  const bins = padded.bins;
-  const rowCount = (py - 2) * (pz - 2);
-  const first = new Int32Array(rowCount);
-  const end = new Int32Array(rowCount);
-
-  let row = 0;
-  for (let k = 1; k < pz - 1; k++) {
-    for (let j = 1; j < py - 1; j++, row++) {
-      const rowStart = 1 + px * (j + py * k);
-      let lower = rowStart + px - 2;
-      let upper = lower;
-      for (let voxel = rowStart; voxel < rowStart + px - 2; voxel++) {
-        if (bins[voxel] === 0) continue;
-        if (voxel < lower) lower = voxel;
-        upper = voxel + 1;
-      }
-      first[row] = lower;
-      end[row] = upper;
-    }
+/** `rowBase[bin]`: first cell of the row of `bin` in the layout of {@link countRuns}. */
+function binRowBases(positionOf: Int32Array, levelCount: number, maxRunLength: number): Int32Array {
+  const rowBase = new Int32Array(levelCount + 1);
+  for (let bin = 1; bin <= levelCount; bin++) {
+    if (positionOf[bin]! >= 0) rowBase[bin] = (positionOf[bin]! + 1) * maxRunLength;
   }
-  return { first, end };
-}
-
-/**
- * Replaces, in rows 1..rowCount of `extended`, the counts H(i, r) of runs of length ≥ r by the counts
- * of runs of length exactly r: P(i, r) = H(i, r) − H(i, r + 1), with H(i, maxRunLength + 1) = 0.
- * Counts are integers, so the result is exact.
- */
-function runsFromRunningLengths(extended: Float64Array, rowCount: number, maxRunLength: number): void {
-  for (let row = 1; row <= rowCount; row++) {
-    const base = row * maxRunLength;
-    for (let column = 0; column < maxRunLength - 1; column++) {
-      extended[base + column]! -= extended[base + column + 1]!;
-    }
-  }
+  return rowBase;
 }
 
 /**

@@ -11,7 +11,8 @@
  */
 
 import { buildOffsets } from './angles.js';
-import { offsetReach, paddedBins, paddedIndex, paddedStride } from './padded-bins.js';
+import { offsetReach, paddedBins, paddedIndex, paddedStride, type PaddedBins } from './padded-bins.js';
+import { roiRows, type RoiRows } from './roi-rows.js';
 import { occupiedLevels, type TextureInput } from './texture.js';
 
 /** NGTDM rows of the occupied gray levels. */
@@ -72,59 +73,165 @@ export function buildNgtdm(input: TextureInput, distances: readonly number[]): N
 
 /**
  * Builds the NGTDM for the 26 neighbours at distance 1 from 3 × 3 × 3 box sums over the zero-padded
- * box. Each voxel carries 32·bin + 1 inside the ROI and 0 outside, so one sum gives 32·(Σ bins) +
- * (ROI voxel count) over the box around a voxel; the count never reaches 32. Subtracting the voxel
- * itself leaves the neighbour sum and count. The sums are of integers, so they are exact in any
- * order, and s_i adds |i − Ā| over the voxels in storage order as the neighbour loop does. Offsets
- * that buildOffsets drops because they leave a thin box read the zero padding here, which adds
- * nothing, so the result is the same.
+ * box. Each voxel carries e = 32·bin + 1 inside the ROI and 0 outside, so the box sum around a voxel
+ * is 32·(Σ bins) + (ROI voxel count); the count never reaches 32. Subtracting the voxel's own e
+ * leaves 32·S + n for its n ROI neighbours with bin sum S, and Ā = S / n.
+ *
+ * The box sum is separable. Sums along i, then along j, are formed one padded slice at a time and
+ * kept for three slices (k − 1, k, k + 1) in a ring. The sum along k is taken per ROI voxel. The
+ * sums are of integers, so they are exact in any order; s_i adds |i − Ā| over the voxels in storage
+ * order as the neighbour loop does, and n_i is the voxel count of bin i. Offsets that buildOffsets
+ * drops because they leave a thin box read the zero padding here, which adds nothing, so the result
+ * is the same.
  */
 function buildNgtdmByBoxSums(input: TextureInput): Ngtdm {
-  const [sx, sy, sz] = input.size;
+  const [, , sz] = input.size;
   const padded = paddedBins(input, 1);
   const [px, py] = padded.paddedSize;
   const slice = px * py;
   const bins = padded.bins;
-  const length = bins.length;
+  const spans = roiSpans(padded, roiRows(input));
+  const alongI = new Int32Array(slice);
+  const planes = new Int32Array(3 * slice);
+  const sums = new Float64Array(input.levelCount + 1);
 
-  // Sums along i, then along j; the sum along k is taken per voxel below. Reads that wrap across a
-  // row or slice edge land on padding, which is 0.
-  const alongI = new Int32Array(length);
-  for (let index = 1; index < length - 1; index++) {
-    const left = bins[index - 1]!;
-    const centre = bins[index]!;
-    const right = bins[index + 1]!;
-    alongI[index] =
-      (left === 0 ? 0 : 32 * left + 1) +
-      (centre === 0 ? 0 : 32 * centre + 1) +
-      (right === 0 ? 0 : 32 * right + 1);
-  }
-  const alongJ = new Int32Array(length);
-  for (let index = px; index < length - px; index++) {
-    alongJ[index] = alongI[index - px]! + alongI[index]! + alongI[index + px]!;
-  }
+  const plane = (k: number): void => {
+    const area = planeArea(spans, k);
+    if (area === undefined) return;
+    const ring = (k % 3) * slice;
+    boxPlane(bins, px, k * slice, area, alongI, planes.subarray(ring, ring + slice));
+  };
+  plane(0);
+  plane(1);
+  for (let k = 1; k <= sz; k++) {
+    plane(k + 1);
+    const before = ((k - 1) % 3) * slice - k * slice;
+    const here = (k % 3) * slice - k * slice;
+    const after = ((k + 1) % 3) * slice - k * slice;
 
-  const { levels, positionOf } = occupiedLevels(input.histogram);
-  const counts = new Float64Array(levels.length);
-  const differenceSums = new Float64Array(levels.length);
-  for (let k = 0; k < sz; k++) {
-    for (let j = 0; j < sy; j++) {
-      const rowStart = paddedIndex(padded, 0, j, k);
-      for (let index = rowStart; index < rowStart + sx; index++) {
+    for (let j = 1; j < py - 1; j++) {
+      const row = j - 1 + (py - 2) * (k - 1);
+      const rowEnd = spans.end[row]!;
+      for (let index = spans.first[row]!; index < rowEnd; index++) {
         const level = bins[index]!;
         if (level === 0) continue;
 
-        const box = alongJ[index - slice]! + alongJ[index]! + alongJ[index + slice]! - (32 * level + 1);
+        const box =
+          planes[index + before]! + planes[index + here]! + planes[index + after]! - ((level << 5) | 1);
         const neighbourCount = box & 31;
-        const neighbourSum = (box - neighbourCount) / 32;
-
-        const row = positionOf[level]!;
-        counts[row]!++;
-        if (neighbourCount > 0) differenceSums[row]! += Math.abs(level - neighbourSum / neighbourCount);
+        if (neighbourCount > 0) sums[level]! += Math.abs(level - (box >> 5) / neighbourCount);
       }
     }
   }
+
+  const { levels } = occupiedLevels(input.histogram);
+  const counts = levels.map((level) => input.histogram[level]!);
+  const differenceSums = levels.map((level) => sums[level]!);
   return { grayLevels: levels, counts, differenceSums };
+}
+
+/**
+ * The ROI part of each box row of the padded box (rows with j fastest, then k): flat indices of its
+ * first ROI voxel and one past its last, equal for an empty row; and, per padded slice, the
+ * rectangle of rows and columns that contains its ROI voxels (empty slices have jLow > jHigh).
+ */
+interface RoiSpans {
+  readonly first: Int32Array;
+  readonly end: Int32Array;
+  /** Per padded slice: lowest and highest padded j and i of its ROI voxels. */
+  readonly jLow: Int32Array;
+  readonly jHigh: Int32Array;
+  readonly iLow: Int32Array;
+  readonly iHigh: Int32Array;
+}
+
+/** Places the ROI rows of the box in the padded box and finds the ROI rectangle of each slice. */
+function roiSpans(padded: PaddedBins, roi: RoiRows): RoiSpans {
+  const [px, py, pz] = padded.paddedSize;
+  const rows = (py - 2) * (pz - 2);
+  const first = new Int32Array(rows);
+  const end = new Int32Array(rows);
+  const jLow = new Int32Array(pz).fill(py);
+  const jHigh = new Int32Array(pz).fill(-1);
+  const iLow = new Int32Array(pz).fill(px);
+  const iHigh = new Int32Array(pz).fill(-1);
+
+  let row = 0;
+  for (let k = 1; k < pz - 1; k++) {
+    for (let j = 1; j < py - 1; j++, row++) {
+      const rowStart = px * (j + py * k);
+      const lower = 1 + roi.lower[row]!;
+      const upper = 1 + roi.upper[row]!;
+      first[row] = rowStart + lower;
+      end[row] = rowStart + upper;
+      if (upper <= lower) continue;
+      jLow[k] = Math.min(jLow[k]!, j);
+      jHigh[k] = j;
+      iLow[k] = Math.min(iLow[k]!, lower);
+      iHigh[k] = Math.max(iHigh[k]!, upper - 1);
+    }
+  }
+  return { first, end, jLow, jHigh, iLow, iHigh };
+}
+
+/** Rows and columns of padded slice k whose box sums are read: those of the ROI in slices k − 1..k + 1. */
+interface PlaneArea {
+  readonly jLow: number;
+  readonly jHigh: number;
+  readonly iLow: number;
+  readonly iHigh: number;
+}
+
+function planeArea(spans: RoiSpans, k: number): PlaneArea | undefined {
+  let jLow = Infinity;
+  let jHigh = -1;
+  let iLow = Infinity;
+  let iHigh = -1;
+  for (let m = Math.max(k - 1, 0); m <= Math.min(k + 1, spans.jLow.length - 1); m++) {
+    if (spans.jHigh[m]! < 0) continue;
+    jLow = Math.min(jLow, spans.jLow[m]!);
+    jHigh = Math.max(jHigh, spans.jHigh[m]!);
+    iLow = Math.min(iLow, spans.iLow[m]!);
+    iHigh = Math.max(iHigh, spans.iHigh[m]!);
+  }
+  return jHigh < 0 ? undefined : { jLow, jHigh, iLow, iHigh };
+}
+
+/**
+ * Writes into `plane` (one padded slice) the 3 × 3 sums along i and j of e over the padded slice
+ * starting at `base`, within `area`. `alongI` is scratch space of one slice. Its rows jLow − 1 and
+ * jHigh + 1 are rewritten too, because the sums along j read them.
+ */
+function boxPlane(
+  bins: Int32Array,
+  px: number,
+  base: number,
+  area: PlaneArea,
+  alongI: Int32Array,
+  plane: Int32Array,
+): void {
+  const { jLow, jHigh, iLow, iHigh } = area;
+  for (let j = jLow - 1; j <= jHigh + 1; j++) {
+    const rowStart = px * j;
+    let left = encode(bins[base + rowStart + iLow - 1]!);
+    let centre = encode(bins[base + rowStart + iLow]!);
+    for (let i = iLow; i <= iHigh; i++) {
+      const right = encode(bins[base + rowStart + i + 1]!);
+      alongI[rowStart + i] = left + centre + right;
+      left = centre;
+      centre = right;
+    }
+  }
+  for (let j = jLow; j <= jHigh; j++) {
+    for (let index = px * j + iLow; index <= px * j + iHigh; index++) {
+      plane[index] = alongI[index - px]! + alongI[index]! + alongI[index + px]!;
+    }
+  }
+}
+
+/** e = 32·bin + 1 inside the ROI, 0 outside. */
+function encode(bin: number): number {
+  return (bin << 5) | ((0 - bin) >>> 31);
 }
 
 /** Derived coefficients p_i, s_i, i, N_vp and N_gp. */
