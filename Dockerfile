@@ -12,6 +12,8 @@ RUN npm ci && npm run build && npm prune --omit=dev
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production NQO1_HOST=0.0.0.0
 WORKDIR /app
+# Fonts for the PNG pictures of `nqo1-cds evaluate`, Latin and Chinese.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-wqy-microhei && rm -rf /var/lib/apt/lists/*
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

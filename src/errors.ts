@@ -36,7 +36,8 @@ export const ERROR_CODES = {
   // Model cards
   ERR_MODEL_CARD_INVALID: 'The model card does not match the model card schema.',
   ERR_MODEL_FEATURE_MISSING: 'A feature the model needs was not computed.',
-  ERR_CALIBRATION_COHORT: 'The calibration cohort cannot produce a scaling.',
+  ERR_CALIBRATION_COHORT: 'The cohort cannot give the scaling, fit or statistic asked for.',
+  ERR_MODEL_NOT_CALIBRATED: 'The model card gives no probability: it lacks a site scaling or coefficients.',
 
   // Configuration
   ERR_CONFIG_INVALID: 'The configuration does not match its schema.',

@@ -5,6 +5,7 @@
  */
 import { describeError } from '../errors.js';
 import type { RadiomicsSettings } from '../radiomics/settings.js';
+import { serveChildJobs } from './child-pool.js';
 import {
   extractCase,
   type CaseOutcome,
@@ -12,9 +13,8 @@ import {
   type FeatureSelection,
 } from './extract-case.js';
 
-/** A case sent to a worker: its position in the batch, what to read, the settings and the enabled features. */
+/** A case sent to a worker: what to read, the settings and the enabled features. */
 export interface WorkerRequest {
-  readonly index: number;
   readonly input: ExtractCaseInput;
   readonly settings: RadiomicsSettings;
   readonly features?: FeatureSelection;
@@ -35,16 +35,6 @@ export async function runCase(
   }
 }
 
-if (process.send !== undefined) {
-  // When the batch process stops (Ctrl-C, a signal), the channel closes: this worker ends quietly
-  // instead of failing on a write to the closed channel.
-  process.on('disconnect', () => process.exit(0));
-  process.on('message', (request: WorkerRequest) => {
-    void runCase(request.input, request.settings, request.features).then((outcome) => {
-      if (!process.connected) return;
-      process.send?.({ index: request.index, outcome }, (error: Error | null) => {
-        if (error !== null) process.exit(0);
-      });
-    });
-  });
-}
+serveChildJobs(import.meta.url, (request: WorkerRequest) =>
+  runCase(request.input, request.settings, request.features),
+);

@@ -7,7 +7,9 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { errorCodeText } from '../error-text.js';
 import { Nqo1Error, describeError, isNqo1Error, type ErrorCode } from '../errors.js';
 import { ENGINE_VERSION } from '../version.js';
-import { calibrateCommand } from './commands/calibrate.js';
+import { calibrateCommand, type CalibrateOptions } from './commands/calibrate.js';
+import { evaluateCommand, type EvaluateOptions } from './commands/evaluate.js';
+import { refitCommand, type RefitCommandOptions } from './commands/refit.js';
 import { demoCommand } from './commands/demo.js';
 import { extractCommand, type ExtractOptions } from './commands/extract.js';
 import { scoreCommand } from './commands/score.js';
@@ -56,6 +58,15 @@ function parseJobs(value: string): number {
     throw new InvalidArgumentError(`expected an integer from 1 to 256, got "${value}"`);
   }
   return jobs;
+}
+
+/** Parses a count such as --keep: a whole number of 1 or more. */
+function parsePositiveInteger(value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new InvalidArgumentError(`expected a whole number of 1 or more, got "${value}"`);
+  }
+  return count;
 }
 
 /** Parses `--format` of extract: json or csv. */
@@ -141,26 +152,95 @@ function buildProgram(): Command {
 
   program
     .command('calibrate')
-    .description('write a site model card with z-score scaling computed from local cases')
-    .requiredOption(
-      '--cases <list.csv>',
-      'CSV file with columns image and mask (optional: segment, label), one case per row',
+    .description(
+      'write a site model card: z-score scaling and feature distributions from local cases, and with ' +
+        'reference classes a coefficient fit (cards without coefficients) or a recalibration',
     )
+    .option(
+      '--cohort <cohort.csv>',
+      'CSV with columns image and mask (optional: id, segment, label, nqo1 high/low, time_days, event)',
+    )
+    .option('--cases <list.csv>', 'older name of --cohort')
     .requiredOption('--out <card.json>', 'where to write the site model card')
     .option('--model <card>', 'model card to calibrate (default: the published BR-RO card)')
     .option('--description <text>', 'description of the cohort, stored in the card')
     .option('--force', 'replace an existing file at --out (never one of the inputs)')
-    .action(
-      async (options: {
-        cases: string;
-        out: string;
-        model?: string;
-        description?: string;
-        force?: boolean;
-      }) => {
-        await calibrateCommand(options, locale(), process.stderr);
-      },
-    );
+    .option('--jobs <n>', 'cases computed in parallel (default: number of cores - 1, at least 1)', parseJobs)
+    .option(
+      '--features <file.csv>',
+      'features cache, reused when the command runs again (default: <out>.features.csv)',
+    )
+    .option('--skip-failed', 'calibrate without the cases whose features fail, instead of stopping')
+    .option('--recalibrate', 'fit a logistic recalibration (intercept and slope) of a card with coefficients')
+    .action(async (options: CalibrateOptions) => {
+      const summary = await withInterruption((signal) =>
+        calibrateCommand(options, locale(), { progress: process.stderr, signal }),
+      );
+      if (summary.interrupted) {
+        process.stderr.write(`\n${message(locale(), 'cohortInterrupted')}\n`);
+        throw new CliExit(INTERRUPTED_EXIT_CODE);
+      }
+    });
+
+  program
+    .command('evaluate')
+    .description(
+      'evaluate a model card on a cohort: AUC with DeLong CI, threshold metrics, Hosmer-Lemeshow, decision ' +
+        'curve, survival by predicted class; writes evaluation.json and SVG and PNG pictures',
+    )
+    .requiredOption(
+      '--cohort <cohort.csv>',
+      'CSV with columns image and mask (optional: id, segment, label, nqo1 high/low, time_days, event)',
+    )
+    .requiredOption('--out <folder>', 'folder for evaluation.json and the pictures (created if missing)')
+    .option('--model <card>', 'model card to evaluate; it must give probabilities (a calibrated site card)')
+    .option('--compare <card>', 'second model card for the DeLong test of the two AUCs on the same cases')
+    .option('--jobs <n>', 'cases computed in parallel (default: number of cores - 1, at least 1)', parseJobs)
+    .option(
+      '--features <file.csv>',
+      'features cache, reused when the command runs again (default: <out>/features.csv)',
+    )
+    .option('--skip-failed', 'evaluate without the cases whose features fail, instead of stopping')
+    .action(async (options: EvaluateOptions) => {
+      const summary = await withInterruption((signal) =>
+        evaluateCommand(options, locale(), { progress: process.stderr, signal }),
+      );
+      if (summary.interrupted) {
+        process.stderr.write(`\n${message(locale(), 'cohortInterrupted')}\n`);
+        throw new CliExit(INTERRUPTED_EXIT_CODE);
+      }
+    });
+
+  program
+    .command('refit')
+    .description(
+      "for researchers: the paper's pipeline on a labelled cohort (every feature on tumour and peritumoral " +
+        'region, mRMR, recursive feature elimination, logistic regression), written as a new model card',
+    )
+    .requiredOption(
+      '--cohort <cohort.csv>',
+      'CSV with columns image, mask and nqo1 (high/low); optional id, segment, label',
+    )
+    .requiredOption('--out <card.json>', 'where to write the new model card')
+    .option('--model <card>', 'card whose extraction settings and peritumoral region to use (default: BR-RO)')
+    .option('--keep <n>', 'features in the final model (default 6)', parsePositiveInteger)
+    .option('--candidates <n>', 'features kept by mRMR before elimination (default 20)', parsePositiveInteger)
+    .option('--jobs <n>', 'cases computed in parallel (default: number of cores - 1, at least 1)', parseJobs)
+    .option(
+      '--features <file.csv>',
+      'features cache, reused when the command runs again (default: <out>.features.csv)',
+    )
+    .option('--skip-failed', 'refit without the cases whose features fail, instead of stopping')
+    .option('--force', 'replace an existing file at --out (never one of the inputs)')
+    .action(async (options: RefitCommandOptions) => {
+      const summary = await withInterruption((signal) =>
+        refitCommand(options, locale(), { progress: process.stderr, signal }),
+      );
+      if (summary.interrupted) {
+        process.stderr.write(`\n${message(locale(), 'cohortInterrupted')}\n`);
+        throw new CliExit(INTERRUPTED_EXIT_CODE);
+      }
+    });
 
   program
     .command('demo')
@@ -211,22 +291,9 @@ function buildProgram(): Command {
       'keep the successful rows of an earlier run in --out and extract only the other cases',
     )
     .action(async (options: ExtractOptions) => {
-      // Ctrl-C stops a batch between cases and keeps its rows; a second Ctrl-C ends the process.
-      const interruption = new AbortController();
-      const onInterrupt = (): void => {
-        interruption.abort();
-      };
-      process.once('SIGINT', onInterrupt);
-      let summary;
-      try {
-        summary = await extractCommand(options, locale(), {
-          stdout: process.stdout,
-          stderr: process.stderr,
-          signal: interruption.signal,
-        });
-      } finally {
-        process.off('SIGINT', onInterrupt);
-      }
+      const summary = await withInterruption((signal) =>
+        extractCommand(options, locale(), { stdout: process.stdout, stderr: process.stderr, signal }),
+      );
       if (summary.interrupted === true) throw new CliExit(INTERRUPTED_EXIT_CODE);
       if (summary.failed > 0) {
         throw new Nqo1Error(
@@ -257,6 +324,23 @@ const INTERRUPTED_EXIT_CODE = 130;
 class CliExit extends Error {
   constructor(readonly exitCode: number) {
     super(`exit ${exitCode}`);
+  }
+}
+
+/**
+ * Runs a batch command with an abort signal tied to Ctrl-C: the first Ctrl-C stops the batch
+ * between cases and keeps what is written; a second one ends the process.
+ */
+async function withInterruption<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const interruption = new AbortController();
+  const onInterrupt = (): void => {
+    interruption.abort();
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    return await run(interruption.signal);
+  } finally {
+    process.off('SIGINT', onInterrupt);
   }
 }
 

@@ -22,6 +22,19 @@ const MESSAGES = {
       'No probability: the model card lacks published coefficients for some features. Enter them in the card first.',
     calibrationProgress: '[{index}/{count}] {name}: {status} ({seconds} s)',
     calibrationWritten: 'Site card written to {path} ({count} cases, z-score with sample SD).',
+    cohortInterrupted:
+      'Interrupted. The features computed so far are kept in the features file; run the same command again to go on.',
+    evaluationAuc: 'AUC {auc} (95% CI {lower}–{upper}, DeLong), {cases} cases, {positives} with high NQO1.',
+    evaluationThreshold:
+      'At threshold {threshold}: accuracy {accuracy}, sensitivity {sensitivity}, specificity {specificity}.',
+    evaluationHosmerLemeshow: 'Hosmer–Lemeshow: statistic {statistic}, p = {p}.',
+    evaluationDeLong: 'DeLong test against the comparison model: AUC difference {difference}, p = {p}.',
+    evaluationLogRank:
+      'Overall survival, predicted high vs low: log-rank p = {p} ({cases} cases, {events} deaths).',
+    evaluationHazardRatio: 'Cox hazard ratio, predicted high vs low: {hr} (95% CI {lower}–{upper}), p = {p}.',
+    evaluationWritten: 'Evaluation written to {path} ({count} files: evaluation.json and the pictures).',
+    refitWritten:
+      'Refitted card written to {path}: {features}, fitted on {cases} labelled cases. For research; evaluate it on other cases.',
     demoTitle: 'NQO1 CDS demo',
     demoSynthetic:
       'SYNTHETIC DEMONSTRATION: the CT, the segmentation and the calibration cohort are generated phantoms. Not for clinical use.',
@@ -53,6 +66,18 @@ const MESSAGES = {
     coefficientsMissing: '无概率：模型卡缺少部分特征的已发表系数。请先在模型卡中填入系数。',
     calibrationProgress: '[{index}/{count}] {name}：{status}（{seconds} 秒）',
     calibrationWritten: '本院模型卡已写入 {path}（{count} 例，z 分数标准化，样本标准差）。',
+    cohortInterrupted: '已中断。已计算的特征保存在特征文件中；重新运行同一命令即可继续。',
+    evaluationAuc:
+      'AUC {auc}（95% CI {lower}–{upper}，DeLong 法），共 {cases} 例，其中 NQO1 高表达 {positives} 例。',
+    evaluationThreshold:
+      '阈值 {threshold} 时：准确率 {accuracy}，灵敏度 {sensitivity}，特异度 {specificity}。',
+    evaluationHosmerLemeshow: 'Hosmer–Lemeshow 检验：统计量 {statistic}，p = {p}。',
+    evaluationDeLong: '与对照模型的 DeLong 检验：AUC 差值 {difference}，p = {p}。',
+    evaluationLogRank: '预测高表达与低表达的总生存期：log-rank p = {p}（{cases} 例，{events} 例死亡）。',
+    evaluationHazardRatio: 'Cox 风险比（预测高表达 vs 低表达）：{hr}（95% CI {lower}–{upper}），p = {p}。',
+    evaluationWritten: '评估结果已写入 {path}（{count} 个文件：evaluation.json 及图片）。',
+    refitWritten:
+      '重新建模的模型卡已写入 {path}：{features}，基于 {cases} 例有标签病例拟合。仅供科研；请在其他病例上评估。',
     demoTitle: 'NQO1 CDS 演示',
     demoSynthetic: '合成演示：CT、分割和校准队列均为生成的体模数据，不得用于临床。',
     demoStudy: '合成检查已写入 {path}（{slices} 层 CT 及一个 DICOM SEG）。',

@@ -3,6 +3,8 @@
  *
  *   z_f = (x_f − μ_f) / σ_f,   η = β_0 + Σ_f β_f·z_f,   p = 1 / (1 + e^(−η)),
  *   class = high when p ≥ threshold, else low.
+ * With a site recalibration (a, b) on the card, p = 1 / (1 + e^(−(a + b·η))) and the linear
+ * predictor reported is a + b·η.
  *
  * Without a scaling (the card as published) or without every coefficient, the score stops after
  * the features: the probability stays null and the result names the reason. No number is invented.
@@ -65,6 +67,7 @@ export function scoreFeatures(card: ModelCard, features: Readonly<Record<string,
     eta += term;
   }
 
+  if (card.recalibration !== undefined) eta = card.recalibration.intercept + card.recalibration.slope * eta;
   const probability = logistic(eta);
   const predicted: PredictedClass = probability >= card.threshold ? 'high' : 'low';
   return {

@@ -89,6 +89,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, readonly [number, IssueType
   ERR_MODEL_CARD_INVALID: [422, 'processing'],
   ERR_MODEL_FEATURE_MISSING: [422, 'processing'],
   ERR_CALIBRATION_COHORT: [422, 'processing'],
+  ERR_MODEL_NOT_CALIBRATED: [409, 'conflict'],
   ERR_NOT_IMPLEMENTED: [501, 'not-supported'],
   ERR_DICOMWEB_FAILED: [502, 'transient'],
   ERR_FHIR_FAILED: [502, 'transient'],

@@ -55,9 +55,9 @@ describe('calibrate', () => {
     const progress = new TextSink();
     const out = join(folder, 'site-card.json');
     await calibrateCommand(
-      { cases: join(folder, 'cases.csv'), out, description: 'test cohort' },
+      { cases: join(folder, 'cases.csv'), out, description: 'test cohort', jobs: 1 },
       'en',
-      progress,
+      { progress },
     );
 
     const written = parseModelCard(JSON.parse(await readFile(out, 'utf8')), out);
@@ -74,7 +74,7 @@ describe('calibrate', () => {
       expect(written.scaling?.parameters[feature.name]?.mean).toBeCloseTo(mean, 9);
       expect(written.scaling?.parameters[feature.name]?.sd).toBeCloseTo(sd, 9);
     }
-    expect(progress.text).toContain('[10/10] case 9.nrrd: ok');
+    expect(progress.text).toContain('[10/10] case 9.nrrd: done');
   });
 
   it('checks paths and count before extracting', async () => {
@@ -85,7 +85,7 @@ describe('calibrate', () => {
     await writeFile(image, nrrdBytes([8, 8, 4], [1, 1, 1], empty));
     await writeFile(mask, nrrdBytes([8, 8, 4], [1, 1, 1], empty));
     const run = (list: string, out = join(folder, 'card.json')) =>
-      calibrateCommand({ cases: list, out }, 'en', new TextSink());
+      calibrateCommand({ cases: list, out }, 'en', { progress: new TextSink() });
 
     const rows = Array.from({ length: 10 }, (_, index) =>
       index === 9 ? 'image.nrrd,gone.nrrd' : 'image.nrrd,mask.nrrd',
@@ -121,12 +121,15 @@ describe('calibrate', () => {
     await symlink(list, join(folder, 'soft.json'));
     await link(join(folder, 'mask.nrrd'), join(folder, 'hard.json'));
     await writeFile(join(folder, 'old-card.json'), '{}');
-    const run = (out: string) => calibrateCommand({ cases: list, out, force: true }, 'en', new TextSink());
+    const run = (out: string) =>
+      calibrateCommand({ cases: list, out, force: true }, 'en', { progress: new TextSink() });
 
     await expect(run(join(folder, 'soft.json'))).rejects.toThrow(/is the input file .*cases\.csv/);
     await expect(run(join(folder, 'hard.json'))).rejects.toThrow(/is the input file .*mask\.nrrd/);
     await expect(
-      calibrateCommand({ cases: list, out: join(folder, 'old-card.json') }, 'en', new TextSink()),
+      calibrateCommand({ cases: list, out: join(folder, 'old-card.json') }, 'en', {
+        progress: new TextSink(),
+      }),
     ).rejects.toThrow(/already exists\. Choose a new file, or pass --force/);
     expect(await readFile(list, 'utf8')).toMatch(/^image,mask\n/);
     expect(await readFile(join(folder, 'old-card.json'), 'utf8')).toBe('{}');
@@ -140,14 +143,14 @@ describe('calibrate', () => {
     const rows = Array.from({ length: 10 }, () => 'image.nrrd,mask.nrrd');
     await writeFile(join(folder, 'cases.csv'), ['image,mask', ...rows].join('\n'));
     await expect(
-      calibrateCommand(
-        { cases: join(folder, 'cases.csv'), out: join(folder, 'card.json') },
-        'en',
-        new TextSink(),
-      ),
+      calibrateCommand({ cases: join(folder, 'cases.csv'), out: join(folder, 'card.json'), jobs: 1 }, 'en', {
+        progress: new TextSink(),
+      }),
     ).rejects.toMatchObject({
-      code: 'ERR_MASK_EMPTY',
-      message: expect.stringMatching(/^Case on line 2 of /) as unknown,
+      code: 'ERR_CALIBRATION_COHORT',
+      message: expect.stringMatching(
+        /^10 of 10 cases failed: line 2 \(image\.nrrd\): ERR_MASK_EMPTY .*; and 5 more\. Fix those cases/,
+      ) as unknown,
     });
   });
 
@@ -155,11 +158,9 @@ describe('calibrate', () => {
     const folder = await mkdtemp(join(tmpdir(), 'nqo1-calibrate-'));
     await writeFile(join(folder, 'cases.csv'), 'a.nrrd,b.nrrd\n');
     await expect(
-      calibrateCommand(
-        { cases: join(folder, 'cases.csv'), out: join(folder, 'card.json') },
-        'en',
-        new TextSink(),
-      ),
+      calibrateCommand({ cases: join(folder, 'cases.csv'), out: join(folder, 'card.json') }, 'en', {
+        progress: new TextSink(),
+      }),
     ).rejects.toMatchObject({ code: 'ERR_REQUEST_INVALID' });
   });
 });

@@ -55,6 +55,18 @@ describe('BR-RO model card', () => {
         pValue: 0.011,
       }),
     );
+    expect(hazardRatios).toContainEqual(
+      expect.objectContaining({
+        value: 1.643,
+        ci: { lower: 1.088, upper: 2.481, level: 0.95 },
+        pValue: 0.018,
+      }),
+    );
+    const byKind = (kind: string) => card.evidence.find((item) => item.kind === kind);
+    expect(byKind('log-rank')?.estimate?.pValue).toBe(0.017);
+    expect(byKind('median-survival-days')?.medianDays).toEqual({ positive: 2456, negative: 2532 });
+    expect(byKind('association')?.description.en).toMatch(/vascular invasion/);
+    expect(card.coefficientSource).toEqual({ kind: 'published' });
   });
 
   it('has text in English and Simplified Chinese', async () => {

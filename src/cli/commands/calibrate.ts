@@ -1,23 +1,64 @@
-/** `nqo1-cds calibrate`: a site card with z-score scaling from the features of local cases. */
-import { access, stat, writeFile } from 'node:fs/promises';
+/**
+ * `nqo1-cds calibrate --cohort FILE.csv --out SITE.json`: a site card from the site's own cases.
+ *
+ * 1. Reads the cohort (cohort.ts) and checks the paths before any slow work.
+ * 2. Computes the card's features of every case in parallel, with progress, through the features
+ *    cache (cohort-features.ts), so an interrupted run resumes where it stopped.
+ * 3. Computes the z-score scaling (mean and sample SD, n − 1) and each feature's distribution.
+ * 4. With labelled cases (column nqo1): fits the coefficients when the card has none (BR-RO), or
+ *    with --recalibrate fits a logistic recalibration of a card that has them.
+ * 5. Writes the card; it must pass the card schema.
+ */
+import { stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 
-import { isNqo1Error, Nqo1Error } from '../../errors.js';
-import { analyseCase, cardRadiomicsSettings } from '../../model/analyse.js';
+import { Nqo1Error } from '../../errors.js';
 import { computeZScoreScaling, MIN_CALIBRATION_CASES, withSiteScaling } from '../../model/calibrate.js';
-import { BR_RO_CARD_PATH, loadModelCard, parseModelCard, type ModelCard } from '../../model/card.js';
-import { loadCase, parseSegmentOption } from '../case-input.js';
-import { readCaseList, type CaseListEntry } from '../case-list.js';
+import {
+  BR_RO_CARD_PATH,
+  hasAllCoefficients,
+  loadModelCard,
+  parseModelCard,
+  type ModelCard,
+} from '../../model/card.js';
+import { fitSiteCoefficients, recalibrateCard, type LabelledCase } from '../../model/site-fit.js';
+import { describeDistribution } from '../../stats/summary.js';
+import { defaultJobs } from '../extract-batch.js';
+import { cohortFeatures } from '../cohort-features.js';
+import { readCohort, type CohortCase } from '../cohort.js';
 import { message, type Locale } from '../messages.js';
 import { checkOutputPath } from '../output-path.js';
 
 export interface CalibrateOptions {
-  readonly cases: string;
+  /** Cohort file (cohort.ts); `cases` is its older name. */
+  readonly cohort?: string;
+  readonly cases?: string;
   readonly out: string;
   readonly model?: string;
   readonly description?: string;
   /** Replace an existing file at `out`; never one of the inputs. */
   readonly force?: boolean;
+  readonly jobs?: number;
+  /** Features cache; default `<out>.features.csv`. */
+  readonly features?: string;
+  /** Leave out cases whose features fail instead of stopping. */
+  readonly skipFailed?: boolean;
+  /** Fit a logistic recalibration of a card that has coefficients. */
+  readonly recalibrate?: boolean;
+}
+
+export interface CalibrateStreams {
+  readonly progress: NodeJS.WritableStream;
+  readonly signal?: AbortSignal;
+}
+
+/** What the command did; `card` is undefined when it was interrupted. */
+export interface CalibrateSummary {
+  readonly card?: ModelCard;
+  readonly interrupted: boolean;
+  readonly usedCount: number;
+  readonly skippedCount: number;
+  readonly warnings: readonly string[];
 }
 
 /** Site version suffix from a time: `site.20261204T2130Z`. */
@@ -25,18 +66,21 @@ export function siteVersion(at: Date): string {
   return `site.${at.toISOString().slice(0, 16).replace(/[-:]/g, '')}Z`;
 }
 
-/**
- * Checks everything that can be checked before the slow extraction: the output path, the number of
- * cases, and that every listed file exists.
- */
-async function checkBeforeExtraction(
-  options: CalibrateOptions,
-  entries: readonly CaseListEntry[],
-): Promise<void> {
-  await checkOutputPath(options.out, [
-    options.cases,
-    ...entries.flatMap((entry) => [entry.image, entry.mask]),
-  ]);
+/** Path of the cohort file, from --cohort or its older name --cases. */
+function cohortPath(options: CalibrateOptions): string {
+  const path = options.cohort ?? options.cases;
+  if (path === undefined || (options.cohort !== undefined && options.cases !== undefined)) {
+    throw new Nqo1Error(
+      'ERR_REQUEST_INVALID',
+      'calibrate needs --cohort FILE.csv (or its older name --cases), once.',
+    );
+  }
+  return path;
+}
+
+/** Checks the output path, the cohort size and that every listed file exists, before extraction. */
+async function checkBeforeExtraction(options: CalibrateOptions, path: string, cases: readonly CohortCase[]) {
+  await checkOutputPath(options.out, [path, ...cases.flatMap((entry) => [entry.image, entry.mask])]);
   const outStat = await stat(options.out).catch(() => null);
   if (outStat !== null && options.force !== true) {
     throw new Nqo1Error(
@@ -44,80 +88,117 @@ async function checkBeforeExtraction(
       `--out ${options.out} already exists. Choose a new file, or pass --force to replace it.`,
     );
   }
-
-  if (entries.length < MIN_CALIBRATION_CASES) {
+  if (cases.length < MIN_CALIBRATION_CASES) {
     throw new Nqo1Error(
       'ERR_CALIBRATION_COHORT',
-      `Calibration needs at least ${MIN_CALIBRATION_CASES} cases, and ${options.cases} lists ${entries.length}. Add cases to the list.`,
+      `Calibration needs at least ${MIN_CALIBRATION_CASES} cases, and ${path} lists ${cases.length}. Add cases to the file.`,
     );
   }
-  for (const entry of entries) {
-    for (const path of [entry.image, entry.mask]) {
-      await access(path).catch((error: unknown) => {
+  for (const entry of cases) {
+    for (const file of [entry.image, entry.mask]) {
+      if ((await stat(file).catch(() => null)) === null) {
         throw new Nqo1Error(
           'ERR_NOT_FOUND',
-          `Case list ${options.cases}, line ${entry.line}: ${path} does not exist.`,
-          {
-            cause: error,
-          },
+          `Cohort file ${path}, line ${entry.line}: ${file} does not exist.`,
         );
-      });
+      }
     }
   }
 }
 
-/**
- * Extracts the card's features from every listed case, prints progress to `progress`, computes the
- * scaling and writes the site card. A case that fails stops the calibration with its line number,
- * because a silently smaller cohort would change the scaling.
- */
+/** Lists at most five failed cases as "line N (id): CODE message". */
+function failureList(failures: readonly { entry: CohortCase; code: string; message: string }[]): string {
+  const shown = failures
+    .slice(0, 5)
+    .map(({ entry, code, message: text }) => `line ${entry.line} (${entry.id}): ${code} ${text}`);
+  return `${shown.join('; ')}${failures.length > 5 ? `; and ${failures.length - 5} more` : ''}`;
+}
+
+/** Runs the command; see the module comment. */
 export async function calibrateCommand(
   options: CalibrateOptions,
   locale: Locale,
-  progress: NodeJS.WritableStream,
-): Promise<ModelCard> {
+  streams: CalibrateStreams,
+): Promise<CalibrateSummary> {
+  const path = cohortPath(options);
   const card = await loadModelCard(options.model ?? BR_RO_CARD_PATH);
-  const entries = await readCaseList(options.cases);
-  await checkBeforeExtraction(options, entries);
-  const label = cardRadiomicsSettings(card).label;
+  const cases = await readCohort(path);
+  await checkBeforeExtraction(options, path, cases);
 
-  const rows: Record<string, number>[] = [];
-  for (const [index, entry] of entries.entries()) {
-    const started = performance.now();
-    try {
-      const loaded = await loadCase(
-        entry.image,
-        entry.mask,
-        entry.label ?? label,
-        parseSegmentOption(entry.segment),
-      );
-      rows.push({ ...analyseCase({ ...loaded, card }).features });
-    } catch (error) {
-      if (!isNqo1Error(error)) throw error;
-      throw new Nqo1Error(error.code, `Case on line ${entry.line} of ${options.cases}: ${error.message}`, {
-        cause: error,
-        details: error.details,
-      });
-    }
-    progress.write(
-      `${message(locale, 'calibrationProgress', {
-        index: index + 1,
-        count: entries.length,
-        name: basename(entry.image),
-        status: 'ok',
-        seconds: ((performance.now() - started) / 1000).toFixed(1),
-      })}\n`,
+  const computed = await cohortFeatures(cases, card, {
+    jobs: options.jobs ?? defaultJobs(),
+    cachePath: options.features ?? `${options.out}.features.csv`,
+    locale,
+    progress: streams.progress,
+    ...(streams.signal === undefined ? {} : { signal: streams.signal }),
+  });
+  if (computed.interrupted) return { interrupted: true, usedCount: 0, skippedCount: 0, warnings: [] };
+
+  const used: { entry: CohortCase; features: Readonly<Record<string, number>> }[] = [];
+  const failures: { entry: CohortCase; code: string; message: string }[] = [];
+  computed.outcomes.forEach((outcome, index) => {
+    const entry = cases[index]!;
+    if (outcome?.ok === true) used.push({ entry, features: outcome.features });
+    else if (outcome !== undefined) failures.push({ entry, code: outcome.code, message: outcome.message });
+  });
+  if (failures.length > 0 && options.skipFailed !== true) {
+    throw new Nqo1Error(
+      'ERR_CALIBRATION_COHORT',
+      `${failures.length} of ${cases.length} cases failed: ${failureList(failures)}. Fix those cases and run the ` +
+        'same command again (computed cases are kept in the features file), or pass --skip-failed to calibrate without them.',
     );
   }
 
   const now = new Date();
+  const createdAt = now.toISOString();
+  const rows = used.map((item) => item.features);
   const scaling = computeZScoreScaling(card, rows, {
-    description: options.description ?? `Site cohort from ${basename(options.cases)}`,
+    description: options.description ?? `Site cohort from ${basename(path)}`,
     synthetic: false,
-    createdAt: now.toISOString(),
+    createdAt,
   });
-  const siteCard = parseModelCard(withSiteScaling(card, scaling, siteVersion(now)), options.out);
-  await writeFile(options.out, `${JSON.stringify(siteCard, null, 2)}\n`);
-  progress.write(`${message(locale, 'calibrationWritten', { path: options.out, count: rows.length })}\n`);
-  return siteCard;
+  const distribution = Object.fromEntries(
+    card.features.map((feature) => [
+      feature.name,
+      describeDistribution(rows.map((row) => row[feature.name]!)),
+    ]),
+  );
+  let siteCard = withSiteScaling(card, { ...scaling, distribution }, siteVersion(now));
+
+  const warnings: string[] = [];
+  const labelled: LabelledCase[] = used.flatMap(({ entry, features }) =>
+    entry.outcome === null ? [] : [{ features, outcome: entry.outcome }],
+  );
+  if (labelled.length > 0 && !hasAllCoefficients(card)) {
+    siteCard = fitSiteCoefficients(siteCard, labelled, createdAt, warnings);
+    warnings.push(
+      `The coefficients were fitted on ${labelled.length} labelled cases of this cohort; an evaluation on the same ` +
+        'cases reports apparent (optimistic) performance.',
+    );
+  } else if (options.recalibrate === true) {
+    if (labelled.length === 0) {
+      throw new Nqo1Error(
+        'ERR_CALIBRATION_COHORT',
+        `--recalibrate needs reference classes, and no case of ${path} has an nqo1 value. Fill the nqo1 column (high or low).`,
+      );
+    }
+    siteCard = recalibrateCard(siteCard, labelled, createdAt);
+  }
+
+  const written = parseModelCard(siteCard, options.out);
+  await writeFile(options.out, `${JSON.stringify(written, null, 2)}\n`);
+  if (failures.length > 0) {
+    warnings.push(`${failures.length} failed cases were left out (--skip-failed): ${failureList(failures)}.`);
+  }
+  for (const warning of warnings) streams.progress.write(`${message(locale, 'warningPrefix')}: ${warning}\n`);
+  streams.progress.write(
+    `${message(locale, 'calibrationWritten', { path: options.out, count: rows.length })}\n`,
+  );
+  return {
+    card: written,
+    interrupted: false,
+    usedCount: rows.length,
+    skippedCount: failures.length,
+    warnings,
+  };
 }
