@@ -1,9 +1,9 @@
 /**
  * Runs numbered jobs in child processes, a few at a time, and reports their outcomes in job order.
  *
- * The batch commands (`extract --batch`, `calibrate --cohort`, `evaluate`) share this: each job is
- * one case; a child process takes one job at a time; an outcome is reported as soon as every job
- * before it is reported, so a results file grows as a prefix of the input. When a child stops during
+ * The batch commands (`extract --batch`, `calibrate --cohort`, `evaluate`, `refit`) share this pool.
+ * Each job is one case, and a child process takes one job at a time. An outcome is reported as soon
+ * as every job before it is reported, so a results file grows as a prefix of the input. When a child stops during
  * a job (killed, out of memory), that job gets the pool's failure outcome and a new child takes the
  * remaining jobs, so one bad case cannot stop the batch. With one job at a time, or a single job,
  * the jobs run in this process.
@@ -29,11 +29,12 @@ export function childModuleBeside(selfUrl: string, name: string): ChildModule {
   return { path: fileURLToPath(new URL(`./${name}.js`, selfUrl)), execArgv: [] };
 }
 
-/** What a child receives and sends back. */
+/** Message to a child: the job's index and its request. */
 export interface ChildJob<Request> {
   readonly index: number;
   readonly request: Request;
 }
+/** Message from a child: the job's index and its outcome. */
 export interface ChildReply<Outcome> {
   readonly index: number;
   readonly outcome: Outcome;

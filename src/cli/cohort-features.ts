@@ -5,8 +5,8 @@
  * The cache is a CSV file with one row per computed case: the case cells (image, mask, segment,
  * label), the card fingerprint, the card's features, the region voxel counts and the error cells.
  * Rows are only ever appended, and a later row of a case replaces an earlier one, so an interrupted
- * run loses nothing. A row is reused when its case cells and card fingerprint match and it holds no
- * error. The fingerprint covers everything that changes a feature value: the extraction settings,
+ * run loses nothing. A row is reused when its case cells and card fingerprint match and its error
+ * cells are empty. The fingerprint covers everything that changes a feature value: the extraction settings,
  * the region, the feature list and the engine version.
  */
 import { createHash } from 'node:crypto';
@@ -104,7 +104,7 @@ async function readCache(path: string, columns: readonly string[], fingerprint: 
   return { reusable, valid: true };
 }
 
-/** One cache row for a computed case. */
+/** Formats the cache row of a computed case. */
 function cacheRow(entry: CohortCase, fingerprint: string, card: ModelCard, outcome: CohortOutcome): string {
   const cells = [...caseCells(entry), fingerprint];
   if (outcome.ok) {

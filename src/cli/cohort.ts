@@ -29,6 +29,9 @@ export interface CohortCase extends CaseListEntry {
 
 const OUTCOME_VALUES: Readonly<Record<string, 0 | 1>> = { high: 1, '1': 1, low: 0, '0': 0 };
 
+/** Event cell values; an empty cell means no follow-up. */
+const EVENT_VALUES: Readonly<Record<string, 0 | 1 | null>> = { '': null, '1': 1, '0': 0 };
+
 /**
  * Reads and checks a cohort file.
  *
@@ -74,7 +77,7 @@ export async function readCohort(path: string): Promise<CohortCase[]> {
     if (timeDays !== null && !(Number.isFinite(timeDays) && timeDays >= 0)) {
       fail(entry.line, `time_days "${timeText}" is not a number of days of 0 or more.`);
     }
-    const event = eventText === '' ? null : eventText === '1' ? 1 : eventText === '0' ? 0 : undefined;
+    const event = EVENT_VALUES[eventText];
     if (event === undefined) {
       fail(entry.line, `event "${eventText}" is not 1 (death) or 0 (censored).`);
     }

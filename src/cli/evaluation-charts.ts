@@ -21,35 +21,48 @@ const PNG_SCALE = 2;
 /** Returns the SVG text of every curve the statistics allow, keyed by file stem. */
 export function evaluationSvgs(statistics: EvaluationStatistics, locale: Locale): Map<string, string> {
   const charts = new Map<string, string>();
-  const d = statistics.discrimination;
-  if (d !== null) {
-    charts.set('roc', rocChart({ points: d.roc, auc: d.auc.auc, ci: d.auc.ci }, locale));
-    if ('groups' in d.hosmerLemeshow) {
+  const discrimination = statistics.discrimination;
+  if (discrimination !== null) {
+    charts.set(
+      'roc',
+      rocChart(
+        { points: discrimination.roc, auc: discrimination.auc.auc, ci: discrimination.auc.ci },
+        locale,
+      ),
+    );
+    if ('groups' in discrimination.hosmerLemeshow) {
       charts.set(
         'calibration',
         calibrationChart(
           {
-            groups: d.hosmerLemeshow.groups,
-            hosmerLemeshow: { statistic: d.hosmerLemeshow.statistic, pValue: d.hosmerLemeshow.pValue },
+            groups: discrimination.hosmerLemeshow.groups,
+            hosmerLemeshow: {
+              statistic: discrimination.hosmerLemeshow.statistic,
+              pValue: discrimination.hosmerLemeshow.pValue,
+            },
           },
           locale,
         ),
       );
     }
-    charts.set('decision-curve', decisionCurveChart({ rows: d.decisionCurve }, locale));
+    charts.set('decision-curve', decisionCurveChart({ rows: discrimination.decisionCurve }, locale));
   }
 
-  const s = statistics.survival;
-  if (s !== null) {
+  const survival = statistics.survival;
+  if (survival !== null) {
     const hazardRatio =
-      'hazardRatios' in s.cox
-        ? { value: s.cox.hazardRatios[0]!, lower: s.cox.ci[0]!.lower, upper: s.cox.ci[0]!.upper }
+      'hazardRatios' in survival.cox
+        ? {
+            value: survival.cox.hazardRatios[0]!,
+            lower: survival.cox.ci[0]!.lower,
+            upper: survival.cox.ci[0]!.upper,
+          }
         : undefined;
     charts.set(
       'survival',
       survivalChart(
         {
-          groups: s.kaplanMeier.map((group) => ({
+          groups: survival.kaplanMeier.map((group) => ({
             label: `${chartText(locale, group.group === 'high' ? 'predictedHigh' : 'predictedLow')} (n = ${group.n})`,
             // A step where S(t) = 0 has no limits; the band then collapses onto the curve.
             steps: group.steps.map((step) => ({
@@ -59,7 +72,7 @@ export function evaluationSvgs(statistics: EvaluationStatistics, locale: Locale)
               upper: step.upper ?? step.survival,
             })),
           })),
-          logRankP: s.logRank.pValue,
+          logRankP: survival.logRank.pValue,
           ...(hazardRatio === undefined ? {} : { hazardRatio }),
         },
         locale,

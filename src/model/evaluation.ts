@@ -1,6 +1,6 @@
 /**
- * Evaluation of a model card on a labelled cohort, with the statistics the BR-RO paper reports:
- * discrimination (ROC, AUC with DeLong's 95 % CI, DeLong's test against a second model),
+ * Evaluation of a model card on a labelled cohort, with the statistics the BR-RO paper reports.
+ * They are discrimination (ROC, AUC with DeLong's 95 % CI, DeLong's test against a second model),
  * classification at the card's threshold and at the Youden optimum, calibration (Hosmer–Lemeshow
  * groups and test), clinical usefulness (decision curve), and, when survival is known, overall
  * survival by predicted class (Kaplan–Meier, log-rank test, Cox hazard ratio of the high class).
@@ -60,7 +60,7 @@ export interface SurvivalReport {
 export interface EvaluationStatistics {
   readonly discrimination: DiscriminationReport | null;
   readonly survival: SurvivalReport | null;
-  /** Why a section is missing or incomplete, in English. */
+  /** Reasons, in English, for each missing or incomplete section. */
   readonly notes: readonly string[];
 }
 

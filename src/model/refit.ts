@@ -1,5 +1,5 @@
 /**
- * The paper's modelling pipeline on a site's labelled cohort, for researchers: every pyradiomics
+ * The modelling pipeline of He et al. (PLoS ONE 2023) on a site's labelled cohort, for researchers: every pyradiomics
  * feature on the tumour and on the peritumoral region as candidates, mRMR ranking to the best
  * `candidates`, recursive feature elimination to `keep`, then an unpenalised logistic regression on
  * the z-scored kept features. The result is a new model card with its own scaling, coefficients and
@@ -21,7 +21,7 @@ function candidateName(region: FeatureSpec['region'], pyradiomicsName: string): 
 }
 
 /**
- * A card computing every registered feature on both regions with the base card's settings and
+ * Returns a card computing every registered feature on both regions with the base card's settings and
  * region, used to extract the candidates. It gives no probability.
  */
 export function candidateCard(base: ModelCard): ModelCard {

@@ -5,8 +5,8 @@
  *   published): logistic regression of the class on the z-scored features, as R's
  *   `glm(y ~ z_1 + … + z_k, family = binomial)`, gives the intercept and the coefficients.
  * - Recalibration (card with coefficients): logistic regression of the class on the card's linear
- *   predictor η, `glm(y ~ η, family = binomial)`, gives the calibration intercept a and slope b;
- *   the site's probability is then 1 / (1 + e^(−(a + b·η))).
+ *   predictor η, `glm(y ~ η, family = binomial)`, gives the calibration intercept a and slope b.
+ *   The site's probability is then 1 / (1 + e^(−(a + b·η))).
  */
 import { Nqo1Error } from '../errors.js';
 import { fitLogistic, logisticRecalibration } from '../stats/logistic.js';
@@ -103,7 +103,7 @@ export function recalibrateCard(
   };
 }
 
-/** The card without its recalibration, so that its probabilities are those of the fit itself. */
+/** Returns the card without its recalibration, so that it scores with the fit itself. */
 function withoutRecalibration(card: ModelCard): ModelCard {
   const copy: { -readonly [K in keyof ModelCard]?: ModelCard[K] } = { ...card };
   delete copy.recalibration;

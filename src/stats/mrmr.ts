@@ -97,13 +97,13 @@ export function mrmrRanking(
   );
   const redundancySum = new Array<number>(columnCount).fill(0);
   const picked: MrmrPick[] = [];
-  const taken = new Array<boolean>(columnCount).fill(false);
+  const selected = new Array<boolean>(columnCount).fill(false);
 
   while (picked.length < Math.min(count, columnCount)) {
     let best = -1;
     let bestScore = Number.NEGATIVE_INFINITY;
     for (let column = 0; column < columnCount; column++) {
-      if (taken[column] || constant[column]) continue;
+      if (selected[column] || constant[column]) continue;
       const redundancy = picked.length === 0 ? 0 : redundancySum[column]! / picked.length;
       const score = relevance[column]! - redundancy;
       if (score > bestScore) {
@@ -112,14 +112,14 @@ export function mrmrRanking(
       }
     }
     if (best < 0) break;
-    taken[best] = true;
+    selected[best] = true;
     picked.push({
       column: best,
       relevance: relevance[best]!,
       redundancy: picked.length === 0 ? 0 : redundancySum[best]! / picked.length,
     });
     for (let column = 0; column < columnCount; column++) {
-      if (!taken[column] && !constant[column]) {
+      if (!selected[column] && !constant[column]) {
         redundancySum[column]! += gaussianMutualInformation(pearson(columns[column]!, columns[best]!));
       }
     }

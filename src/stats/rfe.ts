@@ -39,7 +39,7 @@ export function standardiseColumns(rows: readonly (readonly number[])[]): number
   return out;
 }
 
-/** Ridge logistic fit on `design` (no intercept column; one is added); returns [β_0, β_1, …]. */
+/** Fits a ridge logistic model on `design` plus an intercept and returns [β_0, β_1, …]. */
 export function ridgeLogistic(
   design: readonly (readonly number[])[],
   labels: readonly number[],

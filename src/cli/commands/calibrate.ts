@@ -52,7 +52,7 @@ export interface CalibrateStreams {
   readonly signal?: AbortSignal;
 }
 
-/** What the command did; `card` is undefined when it was interrupted. */
+/** Outcome of the command; `card` is undefined after an interruption. */
 export interface CalibrateSummary {
   readonly card?: ModelCard;
   readonly interrupted: boolean;

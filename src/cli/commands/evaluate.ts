@@ -64,12 +64,9 @@ export interface EvaluationReport {
 
 /** Throws unless the card can give a probability: it needs a scaling and every coefficient. */
 function requireScorable(card: ModelCard, path: string): void {
-  const reason =
-    card.scaling === null
-      ? 'has no site scaling'
-      : card.features.some((f) => f.coefficient === null)
-        ? 'lacks coefficients'
-        : null;
+  let reason: string | null = null;
+  if (card.scaling === null) reason = 'has no site scaling';
+  else if (card.features.some((feature) => feature.coefficient === null)) reason = 'lacks coefficients';
   if (reason !== null) {
     throw new Nqo1Error(
       'ERR_MODEL_NOT_CALIBRATED',
@@ -225,63 +222,63 @@ function fixed(value: number): string {
 }
 
 /** Formats a p-value: 3 significant digits, or "< 0.001". */
-function pText(value: number): string {
+function formatPValue(value: number): string {
   return value < 0.001 ? '< 0.001' : value.toPrecision(3);
 }
 
-/** One line per headline figure, for the terminal. */
+/** Formats the headline figures for the terminal, one line each. */
 export function evaluationSummary(statistics: EvaluationStatistics, locale: Locale): string {
   const lines: string[] = [];
-  const d = statistics.discrimination;
-  if (d !== null) {
+  const discrimination = statistics.discrimination;
+  if (discrimination !== null) {
     lines.push(
       message(locale, 'evaluationAuc', {
-        auc: fixed(d.auc.auc),
-        lower: fixed(d.auc.ci.lower),
-        upper: fixed(d.auc.ci.upper),
-        cases: d.caseCount,
-        positives: d.positiveCount,
+        auc: fixed(discrimination.auc.auc),
+        lower: fixed(discrimination.auc.ci.lower),
+        upper: fixed(discrimination.auc.ci.upper),
+        cases: discrimination.caseCount,
+        positives: discrimination.positiveCount,
       }),
       message(locale, 'evaluationThreshold', {
-        threshold: fixed(d.atCardThreshold.threshold),
-        accuracy: fixed(d.atCardThreshold.accuracy),
-        sensitivity: fixed(d.atCardThreshold.sensitivity),
-        specificity: fixed(d.atCardThreshold.specificity),
+        threshold: fixed(discrimination.atCardThreshold.threshold),
+        accuracy: fixed(discrimination.atCardThreshold.accuracy),
+        sensitivity: fixed(discrimination.atCardThreshold.sensitivity),
+        specificity: fixed(discrimination.atCardThreshold.specificity),
       }),
     );
-    if ('pValue' in d.hosmerLemeshow) {
+    if ('pValue' in discrimination.hosmerLemeshow) {
       lines.push(
         message(locale, 'evaluationHosmerLemeshow', {
-          statistic: fixed(d.hosmerLemeshow.statistic),
-          p: pText(d.hosmerLemeshow.pValue),
+          statistic: fixed(discrimination.hosmerLemeshow.statistic),
+          p: formatPValue(discrimination.hosmerLemeshow.pValue),
         }),
       );
     }
-    if (d.comparison !== undefined) {
+    if (discrimination.comparison !== undefined) {
       lines.push(
         message(locale, 'evaluationDeLong', {
-          difference: fixed(d.comparison.difference),
-          p: pText(d.comparison.pValue),
+          difference: fixed(discrimination.comparison.difference),
+          p: formatPValue(discrimination.comparison.pValue),
         }),
       );
     }
   }
-  const s = statistics.survival;
-  if (s !== null) {
+  const survival = statistics.survival;
+  if (survival !== null) {
     lines.push(
       message(locale, 'evaluationLogRank', {
-        p: pText(s.logRank.pValue),
-        cases: s.caseCount,
-        events: s.eventCount,
+        p: formatPValue(survival.logRank.pValue),
+        cases: survival.caseCount,
+        events: survival.eventCount,
       }),
     );
-    if ('hazardRatios' in s.cox) {
+    if ('hazardRatios' in survival.cox) {
       lines.push(
         message(locale, 'evaluationHazardRatio', {
-          hr: fixed(s.cox.hazardRatios[0]!),
-          lower: fixed(s.cox.ci[0]!.lower),
-          upper: fixed(s.cox.ci[0]!.upper),
-          p: pText(s.cox.pValues[0]!),
+          hr: fixed(survival.cox.hazardRatios[0]!),
+          lower: fixed(survival.cox.ci[0]!.lower),
+          upper: fixed(survival.cox.ci[0]!.upper),
+          p: formatPValue(survival.cox.pValues[0]!),
         }),
       );
     }
