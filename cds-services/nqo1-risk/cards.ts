@@ -25,7 +25,8 @@ export const CARD_TOPIC_SYSTEM = 'urn:nqo1-cds:card-topic';
 /** Inputs that every card of one hook call needs besides the stored analysis. */
 export interface CardContext {
   readonly studyInstanceUid: string;
-  readonly modelCard: Pick<ModelCard, 'id' | 'version' | 'title' | 'citation' | 'features'>;
+  readonly modelCard: Pick<ModelCard, 'id' | 'version' | 'title' | 'citation' | 'features'> &
+    Partial<Pick<ModelCard, 'evidence'>>;
   readonly locale: Locale;
   readonly smartAppUrl: string;
   /**
@@ -119,13 +120,33 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
       : messages.likelyLowSummary(probabilityText),
     detail: joinParagraphs([
       messages.probabilityLine(probabilityText, String(result.threshold), atOrAbove),
-      atOrAbove ? messages.highRiskContext : '',
+      atOrAbove ? prognosisLine(context, messages) : '',
       ...footer(context, messages),
     ]),
     indicator: atOrAbove ? 'warning' : 'info',
     source: buildSource(context, messages),
     links,
   };
+}
+
+/**
+ * States the prognosis of the positive class from the model card's first hazard-ratio evidence with
+ * a confidence interval (for BR-RO the multivariate Cox model: HR 1.761, 95 % CI 1.136–2.73,
+ * p = 0.011), so that the card shows the figures the model card carries.
+ */
+function prognosisLine(context: CardContext, messages: CardMessages): string {
+  const hazard = context.modelCard.evidence?.find(
+    (item) => item.kind === 'hazard-ratio' && item.estimate?.ci !== undefined,
+  );
+  const estimate = hazard?.estimate;
+  if (hazard === undefined || estimate?.ci === undefined) return messages.highRiskContext;
+  const level = Math.round(estimate.ci.level * 100);
+  const pText = estimate.pValue === undefined ? '' : `, p = ${estimate.pValue}`;
+  return messages.hazardRatioLine(
+    hazard.description[context.locale],
+    `HR ${estimate.value}, ${level}% CI ${estimate.ci.lower}–${estimate.ci.upper}${pText}`,
+    estimate.cohort,
+  );
 }
 
 /** Builds the card after a failed analysis, stating what is missing and giving the error code for IT. */

@@ -24,7 +24,10 @@ export interface CardMessages {
   /** Summary of a result without probability, by the reason it has none. */
   readonly featuresOnlySummary: Readonly<Record<NoProbabilityReason, string>>;
   readonly probabilityLine: (probability: string, threshold: string, atOrAbove: boolean) => string;
+  /** Prognosis line when the model card carries no hazard-ratio evidence. */
   readonly highRiskContext: string;
+  /** Prognosis line from the model card's hazard-ratio evidence: its description and estimate. */
+  readonly hazardRatioLine: (description: string, estimate: string, cohort: string) => string;
   readonly noProbability: Readonly<Record<NoProbabilityReason, string>>;
   readonly featureTableHeader: readonly [feature: string, region: string, value: string];
   readonly regionNames: Readonly<Record<'tumour' | 'peri', string>>;
@@ -62,13 +65,14 @@ const en: CardMessages = {
     `${atOrAbove ? 'at or above' : 'below'} the threshold.`,
   highRiskContext:
     'High NQO1 expression is an independent risk factor for worse overall survival in hepatocellular carcinoma.',
+  hazardRatioLine: (description, estimate, cohort) => `${description} (${estimate}; ${cohort})`,
   noProbability: {
     uncalibrated:
       'A probability needs site calibration: the publication does not state how the features were scaled, ' +
       'so no probability is shown until this hospital calibrates the model on its own cohort.',
     'coefficients-missing':
       'No probability is shown because the model card lacks the coefficient of at least one feature; ' +
-      'hospital IT can enter the coefficients from the publication.',
+      'hospital IT can fit them on labelled local cases with nqo1-cds calibrate --cohort.',
   },
   featureTableHeader: ['Feature', 'Region', 'Value'],
   regionNames: { tumour: 'Tumour', peri: 'Tumour with margin' },
@@ -126,10 +130,12 @@ const zhCN: CardMessages = {
   probabilityLine: (probability, threshold, atOrAbove) =>
     `NQO1 高表达概率：**${probability}**（阈值 ${threshold}），${atOrAbove ? '达到或高于' : '低于'}阈值。`,
   highRiskContext: 'NQO1 高表达是肝细胞癌总生存较差的独立危险因素。',
+  hazardRatioLine: (description, estimate, cohort) => `${description}（${estimate}；${cohort}）`,
   noProbability: {
     uncalibrated:
       '需本院校准后才能给出概率：原文未说明特征的标准化方法，因此在本院用自有病例校准模型之前不显示概率。',
-    'coefficients-missing': '模型卡缺少至少一个特征的系数，因此不显示概率；信息科可依据原文填入系数。',
+    'coefficients-missing':
+      '模型卡缺少至少一个特征的系数，因此不显示概率；信息科可用 nqo1-cds calibrate --cohort 在本院有标签的病例上拟合系数。',
   },
   featureTableHeader: ['特征', '区域', '数值'],
   regionNames: { tumour: '肿瘤', peri: '肿瘤及外扩边缘' },

@@ -19,7 +19,7 @@ const MESSAGES = {
     uncalibrated:
       'No probability: this model card has no site calibration. Run `nqo1-cds calibrate` on local cases first.',
     coefficientsMissing:
-      'No probability: the model card lacks published coefficients for some features. Enter them in the card first.',
+      'No probability: the model card lacks published coefficients for some features. Fit them on local cases with nqo1 classes: nqo1-cds calibrate --cohort.',
     calibrationProgress: '[{index}/{count}] {name}: {status} ({seconds} s)',
     calibrationWritten: 'Site card written to {path} ({count} cases, z-score with sample SD).',
     cohortInterrupted:
@@ -63,7 +63,8 @@ const MESSAGES = {
     classLow: 'NQO1 可能低表达',
     thresholdLine: '阈值 {threshold}',
     uncalibrated: '无概率：该模型卡尚未进行本院校准。请先用本院病例运行 `nqo1-cds calibrate`。',
-    coefficientsMissing: '无概率：模型卡缺少部分特征的已发表系数。请先在模型卡中填入系数。',
+    coefficientsMissing:
+      '无概率：模型卡缺少部分特征的已发表系数。请用 nqo1-cds calibrate --cohort 在本院有 nqo1 分类的病例上拟合系数。',
     calibrationProgress: '[{index}/{count}] {name}：{status}（{seconds} 秒）',
     calibrationWritten: '本院模型卡已写入 {path}（{count} 例，z 分数标准化，样本标准差）。',
     cohortInterrupted: '已中断。已计算的特征保存在特征文件中；重新运行同一命令即可继续。',

@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 
-import { formatFeatureValue } from '../../cds-services/nqo1-risk/cards.js';
+import { buildResultCard, formatFeatureValue } from '../../cds-services/nqo1-risk/cards.js';
+import { BR_RO_CARD_PATH, loadModelCard } from '../../src/model/card.js';
+import type { ScoreResult } from '../../src/model/result.js';
 
 describe('formatFeatureValue', () => {
   test.each([
@@ -17,5 +19,56 @@ describe('formatFeatureValue', () => {
     [0, '0'],
   ])('formats %d as %s', (value, expected) => {
     expect(formatFeatureValue(value)).toBe(expected);
+  });
+});
+
+describe('buildResultCard prognosis line', () => {
+  const result = (probability: number): ScoreResult =>
+    ({
+      model: { id: 'br-ro', version: '1.0.0' },
+      features: {},
+      calibrated: true,
+      probability,
+      probabilityUnavailableReason: null,
+      threshold: 0.404,
+      class: probability >= 0.404 ? 'high' : 'low',
+      linearPredictor: 0,
+      contributions: {},
+      provenance: {
+        studyInstanceUid: '1.2.3',
+        seriesInstanceUid: null,
+        segmentationInstanceUid: null,
+        spacingMm: [1, 1, 1],
+        tumourVoxelCount: 1,
+        periVoxelCount: 2,
+        dilationMm: 3,
+        settings: {},
+        engineVersion: 'test',
+        computedAt: '2026-12-05T00:00:00.000Z',
+      },
+    });
+
+  test('a high result cites the hazard ratio the model card carries, in each language', async () => {
+    const modelCard = await loadModelCard(BR_RO_CARD_PATH);
+    const context = { studyInstanceUid: '1.2.3', modelCard, smartAppUrl: 'http://127.0.0.1:8080/app' };
+    const english = buildResultCard({ ...context, locale: 'en' }, result(0.7), 'a1');
+    expect(english.detail).toContain('HR 1.761, 95% CI 1.136–2.73, p = 0.011; TCGA-LIHC, 286 patients)');
+    expect(english.detail).toContain('independent risk factor for worse overall survival');
+    const chinese = buildResultCard({ ...context, locale: 'zh-CN' }, result(0.7), 'a1');
+    expect(chinese.detail).toContain('NQO1 高表达是总生存期较差的独立危险因素');
+    expect(chinese.detail).toContain('HR 1.761, 95% CI 1.136–2.73, p = 0.011；TCGA-LIHC, 286 patients）');
+    const low = buildResultCard({ ...context, locale: 'en' }, result(0.2), 'a1');
+    expect(low.detail).not.toContain('HR 1.761');
+  });
+
+  test('a card without hazard-ratio evidence keeps the general line', async () => {
+    const modelCard = { ...(await loadModelCard(BR_RO_CARD_PATH)), evidence: [] };
+    const card = buildResultCard(
+      { studyInstanceUid: '1.2.3', modelCard, smartAppUrl: 'http://127.0.0.1:8080/app', locale: 'en' },
+      result(0.7),
+      'a1',
+    );
+    expect(card.detail).toContain('High NQO1 expression is an independent risk factor');
+    expect(card.detail).not.toContain('HR ');
   });
 });
