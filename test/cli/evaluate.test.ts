@@ -199,5 +199,28 @@ describe('calibrate --cohort and evaluate', () => {
     );
     expect(report.report?.model).toMatchObject({ id: 'br-ro-refit', coefficientSource: 'refit' });
     expect(report.report?.statistics.discrimination?.auc.auc).toBeGreaterThan(0.5);
+
+    // DeLong's test of the refit against the site card on the same cases.
+    const compared = await evaluateCommand(
+      {
+        cohort,
+        model: out,
+        compare: join(folder, 'site.json'),
+        out: join(folder, 'compare-report'),
+        jobs: 2,
+      },
+      'en',
+      { progress: new TextSink() },
+    );
+    const site = JSON.parse(
+      await readFile(join(folder, 'report', 'evaluation.json'), 'utf8'),
+    ) as EvaluationReport;
+    const comparison = compared.report?.statistics.discrimination?.comparison;
+    expect(comparison?.aucA).toBe(report.report?.statistics.discrimination?.auc.auc);
+    expect(comparison?.aucB).toBe(site.statistics.discrimination?.auc.auc);
+    expect(comparison?.difference).toBeCloseTo(comparison!.aucA - comparison!.aucB, 15);
+    expect(comparison?.pValue).toBeGreaterThan(0);
+    expect(comparison?.pValue).toBeLessThanOrEqual(1);
+    expect(compared.report?.comparisonModel?.id).toBe('br-ro');
   }, 180_000);
 });
