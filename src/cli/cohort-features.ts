@@ -20,7 +20,8 @@ import { childModuleBeside, runOrderedPool } from './child-pool.js';
 import type { CohortCase } from './cohort.js';
 import { runCohortCase, type CohortOutcome, type CohortRequest } from './cohort-worker.js';
 import { csvRow } from './extract-format.js';
-import { message, type Locale } from './messages.js';
+import type { Locale } from './messages.js';
+import { caseProgressReporter } from './progress.js';
 
 export interface CohortFeatureOptions {
   readonly jobs: number;
@@ -138,7 +139,7 @@ export async function cohortFeatures(
   });
 
   const outcomes: (CohortOutcome | undefined)[] = cases.map(() => undefined);
-  const started = performance.now();
+  const progress = caseProgressReporter(cases.length, options.locale, options.progress);
   await runOrderedPool<CohortRequest, CohortOutcome>({
     count: cases.length,
     preset,
@@ -159,19 +160,13 @@ export async function cohortFeatures(
       const entry = cases[index]!;
       if (!preset.has(index))
         await appendFile(options.cachePath, cacheRow(entry, fingerprint, card, outcome));
-      const status = outcome.ok
-        ? message(options.locale, preset.has(index) ? 'extractReused' : 'extractOk')
-        : message(options.locale, 'extractFailed', { code: outcome.code });
-      options.progress.write(
-        `${message(options.locale, 'extractProgress', {
-          index: index + 1,
-          count: cases.length,
-          name: entry.id === basename(entry.image) ? entry.id : `${entry.id} (${basename(entry.image)})`,
-          status,
-          seconds: ((performance.now() - started) / 1000).toFixed(1),
-        })}\n`,
+      progress(
+        index,
+        entry.id === basename(entry.image) ? entry.id : `${entry.id} (${basename(entry.image)})`,
+        outcome.ok
+          ? { ok: true, reused: preset.has(index) }
+          : { ok: false, code: outcome.code, detail: outcome.message },
       );
-      if (!outcome.ok) options.progress.write(`  ${outcome.message}\n`);
     },
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });

@@ -7,7 +7,6 @@ import { open, writeFile } from 'node:fs/promises';
 
 import { checkOutputPath } from '../output-path.js';
 import { basename } from 'node:path';
-import { performance } from 'node:perf_hooks';
 
 import { Nqo1Error, type ErrorCode } from '../../errors.js';
 import { readBatchCases, runBatch, defaultJobs, type BatchCase } from '../extract-batch.js';
@@ -16,6 +15,7 @@ import { cellText, csvRow, recordObject, recordRow } from '../extract-format.js'
 import { extractSettings, loadParams, type ExtractParams } from '../extract-params.js';
 import { reusableOutcomes } from '../extract-resume.js';
 import { message, type Locale } from '../messages.js';
+import { caseProgressReporter } from '../progress.js';
 
 export interface ExtractOptions {
   readonly image?: string;
@@ -176,7 +176,11 @@ async function extractBatch(
         )
       : new Map<number, CaseOutcome>();
   const output = await open(options.out, 'w');
-  const progress = progressReporter(cases, locale, streams.stderr);
+  const report = caseProgressReporter(cases.length, locale, streams.stderr);
+  const progress = (index: number, outcome: CaseOutcome): void => {
+    const name = basename(cases[index]!.columns.get('Image') ?? `line ${cases[index]!.line}`);
+    report(index, name, outcome.ok ? outcome : { ok: false, code: outcome.code });
+  };
   let failed = 0;
   let written = 0;
   let firstFailureCode: ErrorCode | null = null;
@@ -237,50 +241,4 @@ function rowOf(columns: readonly string[], batchCase: BatchCase, outcome: CaseOu
     values.set('error_message', outcome.message);
   }
   return recordRow(columns, values);
-}
-
-/**
- * Returns a reporter for finished cases: a bar redrawn in place when `stderr` is a terminal,
- * otherwise one line per case.
- */
-function progressReporter(
-  cases: readonly BatchCase[],
-  locale: Locale,
-  stderr: ExtractStreams['stderr'],
-): (index: number, outcome: CaseOutcome) => void {
-  const started = performance.now();
-  let done = 0;
-  return (index, outcome) => {
-    done++;
-    const name = basename(cases[index]!.columns.get('Image') ?? `line ${cases[index]!.line}`);
-    const status = outcome.ok
-      ? message(locale, outcome.reused === true ? 'extractReused' : 'extractOk')
-      : message(locale, 'extractFailed', { code: outcome.code });
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    const line = message(locale, 'extractProgress', {
-      index: index + 1,
-      count: cases.length,
-      name,
-      status,
-      seconds,
-    });
-    // Input warnings follow the case's line, in English like error details.
-    const warnings = outcome.ok ? (outcome.warnings ?? []) : [];
-    const warningLines = warnings
-      .map((warning) => `  ${message(locale, 'warningPrefix')}: ${warning}\n`)
-      .join('');
-    if (stderr.isTTY !== true) {
-      stderr.write(`${line}\n${warningLines}`);
-      return;
-    }
-    if (warningLines !== '') stderr.write(`\r\x1b[K${line}\n${warningLines}`);
-    // On a terminal: failures keep their line, and one bar is redrawn below them.
-    if (!outcome.ok) stderr.write(`\r\x1b[K${line}\n`);
-    const width = 30;
-    const filled = Math.round((width * done) / cases.length);
-    stderr.write(
-      `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${cases.length}  ${seconds} s`,
-    );
-    if (done === cases.length) stderr.write('\n');
-  };
 }
