@@ -3,7 +3,7 @@
  * case, and kept in a cache file so that an interrupted or partly failed run can resume.
  *
  * The cache is a CSV file with one row per computed case: the case cells (image, mask, segment,
- * label), the card fingerprint, the card's features, the region voxel counts and the error cells.
+ * label, and the change stamp of image and mask, input-stamp.ts), the card fingerprint, the card's features, the region voxel counts and the error cells.
  * Rows are only ever appended, and a later row of a case replaces an earlier one, so an interrupted
  * run loses nothing. A row is reused when its case cells and card fingerprint match and its error
  * cells are empty. The fingerprint covers everything that changes a feature value: the extraction settings,
@@ -20,6 +20,7 @@ import { childModuleBeside, runOrderedPool } from './child-pool.js';
 import type { CohortCase } from './cohort.js';
 import { runCohortCase, type CohortOutcome, type CohortRequest } from './cohort-worker.js';
 import { csvRow } from './extract-format.js';
+import { inputStamp } from './input-stamp.js';
 import type { Locale } from './messages.js';
 import { caseProgressReporter } from './progress.js';
 
@@ -39,7 +40,7 @@ export interface CohortFeatures {
   readonly interrupted: boolean;
 }
 
-const CASE_COLUMNS = ['image', 'mask', 'segment', 'label'] as const;
+const CASE_COLUMNS = ['image', 'mask', 'segment', 'label', 'inputs_stamp'] as const;
 
 /** Hex SHA-256 of what fixes the card's feature values. */
 export function cardFingerprint(card: ModelCard): string {
@@ -52,8 +53,9 @@ export function cardFingerprint(card: ModelCard): string {
   return createHash('sha256').update(JSON.stringify(fixed)).digest('hex').slice(0, 16);
 }
 
-function caseCells(entry: CohortCase): string[] {
-  return [entry.image, entry.mask, entry.segment, entry.label === null ? '' : String(entry.label)];
+/** The cells that identify a case in the cache, with the change stamp of its image and mask. */
+function caseCells(entry: CohortCase, stamp: string): string[] {
+  return [entry.image, entry.mask, entry.segment, entry.label === null ? '' : String(entry.label), stamp];
 }
 
 function cacheColumns(card: ModelCard): string[] {
@@ -106,8 +108,13 @@ async function readCache(path: string, columns: readonly string[], fingerprint: 
 }
 
 /** Formats the cache row of a computed case. */
-function cacheRow(entry: CohortCase, fingerprint: string, card: ModelCard, outcome: CohortOutcome): string {
-  const cells = [...caseCells(entry), fingerprint];
+function cacheRow(
+  identity: readonly string[],
+  fingerprint: string,
+  card: ModelCard,
+  outcome: CohortOutcome,
+): string {
+  const cells = [...identity, fingerprint];
   if (outcome.ok) {
     // String(number) round-trips every float64 exactly.
     cells.push(...card.features.map((feature) => String(outcome.features[feature.name])));
@@ -132,9 +139,15 @@ export async function cohortFeatures(
   const cache = await readCache(options.cachePath, columns, fingerprint, card);
   if (!cache.valid) await writeFile(options.cachePath, csvRow(columns));
 
+  // A case is reused only while its image and mask are unchanged since the cached row was written.
+  const identities: string[][] = [];
+  for (const entry of cases) {
+    const stamp = `${await inputStamp(entry.image)}|${await inputStamp(entry.mask)}`;
+    identities.push(caseCells(entry, stamp));
+  }
   const preset = new Map<number, CohortOutcome>();
-  cases.forEach((entry, index) => {
-    const reused = cache.reusable.get(JSON.stringify(caseCells(entry)));
+  identities.forEach((cells, index) => {
+    const reused = cache.reusable.get(JSON.stringify(cells));
     if (reused !== undefined) preset.set(index, reused);
   });
 
@@ -159,7 +172,7 @@ export async function cohortFeatures(
       outcomes[index] = outcome;
       const entry = cases[index]!;
       if (!preset.has(index))
-        await appendFile(options.cachePath, cacheRow(entry, fingerprint, card, outcome));
+        await appendFile(options.cachePath, cacheRow(identities[index]!, fingerprint, card, outcome));
       progress(
         index,
         entry.id === basename(entry.image) ? entry.id : `${entry.id} (${basename(entry.image)})`,

@@ -3,7 +3,7 @@
  * as SVG and as PNG (twice the SVG's pixel size) into the output folder. A curve whose statistics
  * are missing from the report is not drawn.
  */
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { EvaluationStatistics } from '../model/evaluation.js';
@@ -14,6 +14,9 @@ import { rocChart } from '../plots/roc-chart.js';
 import { chartText } from '../plots/chart-text.js';
 import { survivalChart } from '../plots/survival-chart.js';
 import type { Locale } from './messages.js';
+
+/** File stems of the pictures, so that a new run can remove those of an earlier one. */
+const CHART_STEMS = ['roc', 'calibration', 'decision-curve', 'survival'] as const;
 
 /** Raster pixels per SVG pixel of the PNG files. */
 const PNG_SCALE = 2;
@@ -80,6 +83,16 @@ export function evaluationSvgs(statistics: EvaluationStatistics, locale: Locale)
     );
   }
   return charts;
+}
+
+/**
+ * Removes the pictures an earlier evaluation wrote into `folder`, so that a curve the new cohort
+ * does not allow (no survival columns, say) is not left over from the earlier run.
+ */
+export async function removeEarlierCharts(folder: string): Promise<void> {
+  for (const stem of CHART_STEMS) {
+    for (const extension of ['svg', 'png']) await rm(join(folder, `${stem}.${extension}`), { force: true });
+  }
 }
 
 /** Writes each curve as `<stem>.svg` and `<stem>.png` into `folder`; returns the paths and PNG warnings. */

@@ -70,7 +70,15 @@ export function computeZScoreScaling(
   };
 }
 
-/** Returns a copy of the card with the site scaling and a version that marks it as site-calibrated. */
+/**
+ * Returns a copy of the card with the site scaling and a version that marks it as site-calibrated.
+ * Limitations that only held until a site scaling existed are dropped.
+ */
 export function withSiteScaling(card: ModelCard, scaling: Scaling, siteVersion: string): ModelCard {
-  return { ...card, version: `${card.version}+${siteVersion}`, scaling };
+  return {
+    ...card,
+    version: `${card.version}+${siteVersion}`,
+    scaling,
+    limitations: card.limitations.filter((limitation) => limitation.until !== 'site-scaling'),
+  };
 }

@@ -127,7 +127,14 @@ export const modelCardSchema = z.strictObject({
     })
     .describe('The publication that defines the model.'),
   intendedUse: localizedTextSchema.describe('Who may use the result, for which patients and decisions.'),
-  limitations: z.array(localizedTextSchema).describe('Known limits of the model, shown with every result.'),
+  limitations: z
+    .array(
+      localizedTextSchema.extend({
+        /** A limit that calibrate removes once the site scaling or the site coefficients exist. */
+        until: z.enum(['site-scaling', 'site-coefficients']).optional(),
+      }),
+    )
+    .describe('Known limits of the model, shown with every result.'),
   /** Construction of the peritumoral region from the tumour mask. */
   region: z
     .strictObject({

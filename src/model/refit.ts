@@ -128,7 +128,7 @@ export function refitModel(
         en: `Selected and fitted on the same ${labels.length} cases (${positives} high NQO1); its apparent performance on them is optimistic.`,
         'zh-CN': `特征选择与拟合使用同一组 ${labels.length} 例（NQO1 高表达 ${positives} 例）；在这些病例上的表现偏乐观。`,
       },
-      ...base.limitations,
+      ...base.limitations.filter((limitation) => limitation.until === undefined),
     ],
     features,
     intercept: fit.coefficients[0]!,

@@ -70,8 +70,18 @@ export function fitSiteCoefficients(
         'Evaluate it on other cases before clinical use.',
     );
   }
+  // The published performance describes the published coefficients, not these, and the limits that
+  // held until coefficients existed no longer apply.
   return {
     ...card,
+    performance: {},
+    limitations: [
+      {
+        en: `The coefficients were fitted on ${cases.length} labelled cases of this site (${positives} high NQO1); the published performance figures do not apply to them.`,
+        'zh-CN': `系数由本院 ${cases.length} 例有标签病例拟合（NQO1 高表达 ${positives} 例）；已发表的性能指标不适用于这些系数。`,
+      },
+      ...card.limitations.filter((limitation) => limitation.until !== 'site-coefficients'),
+    ],
     intercept: fit.coefficients[0]!,
     features: card.features.map((feature, index) => ({
       ...feature,

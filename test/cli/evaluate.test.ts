@@ -90,6 +90,11 @@ describe('calibrate --cohort and evaluate', () => {
     expect(calibrateProgress.text).toContain('[60/60] case-59 (c59.nrrd): done');
     expect(calibrateProgress.text).toMatch(/fewer than 10 per feature/);
     expect(calibrateProgress.text).toMatch(/apparent \(optimistic\) performance/);
+    // Limits that held until the site scaling and coefficients existed are gone, and the published
+    // performance, which described other coefficients, is not carried over.
+    expect(written.limitations.some((limitation) => limitation.until !== undefined)).toBe(false);
+    expect(written.limitations[0]?.en).toMatch(/^The coefficients were fitted on 60 labelled cases/);
+    expect(written.performance).toEqual({});
   });
 
   it('evaluate writes the report and the pictures, with figures that match direct counts', async () => {
@@ -223,4 +228,50 @@ describe('calibrate --cohort and evaluate', () => {
     expect(comparison?.pValue).toBeLessThanOrEqual(1);
     expect(compared.report?.comparisonModel?.id).toBe('br-ro');
   }, 180_000);
+
+  it('recomputes a case whose image changed since its cached row', async () => {
+    // Rewrite one image with other content; its stamp (size, modification time) changes.
+    const { image } = renderPhantom(GRID, { ...demoCases(1).study, tumourRadiusMm: 7 });
+    await writeFile(join(folder, 'c3.nrrd'), nrrdBytes(GRID.dimensions, GRID.spacingMm, image.voxels));
+    const progress = new TextSink();
+    await evaluateCommand(
+      { cohort, model: join(folder, 'site.json'), out: join(folder, 'report'), jobs: 1 },
+      'en',
+      {
+        progress,
+      },
+    );
+    expect(progress.text.match(/kept from the earlier run/g)).toHaveLength(CASES - 1);
+    expect(progress.text).toMatch(/\[4\/60\] case-3 \(c3\.nrrd\): done/);
+  }, 60_000);
+
+  it('refuses a features cache that is an input', async () => {
+    await expect(
+      calibrateCommand({ cohort, out: join(folder, 'other.json'), features: cohort }, 'en', {
+        progress: new TextSink(),
+      }),
+    ).rejects.toMatchObject({
+      code: 'ERR_REQUEST_INVALID',
+      message: expect.stringMatching(/^--features .*is the input file/) as unknown,
+    });
+    await expect(
+      evaluateCommand(
+        {
+          cohort,
+          model: join(folder, 'site.json'),
+          out: join(folder, 'r2'),
+          features: join(folder, 'c0.nrrd'),
+        },
+        'en',
+        { progress: new TextSink() },
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_REQUEST_INVALID' });
+    await expect(
+      calibrateCommand(
+        { cohort, out: join(folder, 'same.json'), features: join(folder, 'same.json') },
+        'en',
+        { progress: new TextSink() },
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_REQUEST_INVALID' });
+  });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -360,6 +360,13 @@ describe('extract --batch', () => {
     await rm(folder, { recursive: true, force: true });
   });
 
+  /** A parameter file with first order only, for quick batch runs. */
+  let firstOrderParams: string;
+  beforeAll(async () => {
+    firstOrderParams = join(folder, 'firstorder.yaml');
+    await writeFile(firstOrderParams, 'featureClass:\n  firstorder: [Mean]\n');
+  });
+
   async function runBatch(
     jobs: number,
   ): Promise<{ code: number; header: string[]; rows: string[][]; stderr: string }> {
@@ -527,4 +534,21 @@ describe('extract --batch', () => {
       expect(await readFile(out, 'utf8')).toBe(await readFile(complete, 'utf8'));
     }, 60_000);
   }
+
+  it('extracts again on --resume a case whose image changed after the results were written', async () => {
+    const image = join(folder, 'copied_image.nrrd');
+    await copyFile(BRAIN1.image, image);
+    const list = join(folder, 'copied.csv');
+    await writeFile(list, `Image,Mask\n${image},${BRAIN1.mask}\n`);
+    const out = join(folder, 'results-changed.csv');
+    await extractCommand({ batch: list, out, jobs: 1, params: firstOrderParams }, 'en', streams());
+
+    // The image is replaced after the results file was written: a later modification time.
+    const later = new Date(Date.now() + 60_000);
+    await utimes(image, later, later);
+    const again = streams();
+    await extractCommand({ batch: list, out, jobs: 1, params: firstOrderParams, resume: true }, 'en', again);
+    expect(again.stderr.text).toContain('[1/1] copied_image.nrrd: done');
+    expect(again.stderr.text).not.toContain('kept from the earlier run');
+  });
 });

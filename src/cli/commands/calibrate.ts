@@ -78,9 +78,16 @@ function cohortPath(options: CalibrateOptions): string {
   return path;
 }
 
+/** Path of the features cache: --features, or `<out>.features.csv`. */
+function featuresPath(options: CalibrateOptions): string {
+  return options.features ?? `${options.out}.features.csv`;
+}
+
 /** Checks the output path, the cohort size and that every listed file exists, before extraction. */
 async function checkBeforeExtraction(options: CalibrateOptions, path: string, cases: readonly CohortCase[]) {
-  await checkOutputPath(options.out, [path, ...cases.flatMap((entry) => [entry.image, entry.mask])]);
+  const inputs = [path, options.model, ...cases.flatMap((entry) => [entry.image, entry.mask])];
+  await checkOutputPath(options.out, inputs);
+  await checkOutputPath(featuresPath(options), [...inputs, options.out], '--features');
   const outStat = await stat(options.out).catch(() => null);
   if (outStat !== null && options.force !== true) {
     throw new Nqo1Error(
@@ -127,7 +134,7 @@ export async function calibrateCommand(
 
   const computed = await cohortFeatures(cases, card, {
     jobs: options.jobs ?? defaultJobs(),
-    cachePath: options.features ?? `${options.out}.features.csv`,
+    cachePath: featuresPath(options),
     locale,
     progress: streams.progress,
     ...(streams.signal === undefined ? {} : { signal: streams.signal }),

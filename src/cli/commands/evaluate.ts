@@ -11,12 +11,13 @@ import { Nqo1Error } from '../../errors.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../model/card.js';
 import { evaluateCohort, type EvaluatedCase, type EvaluationStatistics } from '../../model/evaluation.js';
 import { scoreFeatures } from '../../model/score.js';
-import { writeEvaluationCharts } from '../evaluation-charts.js';
+import { removeEarlierCharts, writeEvaluationCharts } from '../evaluation-charts.js';
 import { defaultJobs } from '../extract-batch.js';
 import { cohortFeatures } from '../cohort-features.js';
 import { readCohort, type CohortCase } from '../cohort.js';
 import { message, type Locale } from '../messages.js';
 import { ENGINE_VERSION } from '../../version.js';
+import { checkOutputPath } from '../output-path.js';
 
 export interface EvaluateOptions {
   readonly cohort: string;
@@ -117,16 +118,19 @@ export async function evaluateCommand(
       `--out ${options.out} is a file; evaluate writes a folder. Choose a folder path.`,
     );
   }
+  const inputs = [
+    options.cohort,
+    modelPath,
+    options.compare,
+    ...cases.flatMap((entry) => [entry.image, entry.mask]),
+  ];
+  await checkOutputPath(options.out, inputs);
   await mkdir(options.out, { recursive: true });
+  const cachePath = options.features ?? join(options.out, 'features.csv');
+  await checkOutputPath(cachePath, inputs, '--features');
+  await removeEarlierCharts(options.out);
 
-  const main = await cohortProbabilities(
-    cases,
-    card,
-    options.features ?? join(options.out, 'features.csv'),
-    options,
-    locale,
-    streams,
-  );
+  const main = await cohortProbabilities(cases, card, cachePath, options, locale, streams);
   if (main.computed.interrupted) return { interrupted: true, files: [] };
   const other =
     comparison === undefined

@@ -52,10 +52,10 @@ export async function refitCommand(
   }
   const base = await loadModelCard(options.model ?? BR_RO_CARD_PATH);
   const cases = await readCohort(options.cohort);
-  await checkOutputPath(options.out, [
-    options.cohort,
-    ...cases.flatMap((entry) => [entry.image, entry.mask]),
-  ]);
+  const inputs = [options.cohort, options.model, ...cases.flatMap((entry) => [entry.image, entry.mask])];
+  const cachePath = options.features ?? `${options.out}.features.csv`;
+  await checkOutputPath(options.out, inputs);
+  await checkOutputPath(cachePath, [...inputs, options.out], '--features');
   if ((await stat(options.out).catch(() => null)) !== null && options.force !== true) {
     throw new Nqo1Error(
       'ERR_REQUEST_INVALID',
@@ -72,7 +72,7 @@ export async function refitCommand(
 
   const computed = await cohortFeatures(cases, candidateCard(base), {
     jobs: options.jobs ?? defaultJobs(),
-    cachePath: options.features ?? `${options.out}.features.csv`,
+    cachePath,
     locale,
     progress: streams.progress,
     ...(streams.signal === undefined ? {} : { signal: streams.signal }),
