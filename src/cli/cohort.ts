@@ -54,6 +54,7 @@ export async function readCohort(path: string): Promise<CohortCase[]> {
   };
 
   const ids = new Map<string, number>();
+  const inputs = new Map<string, number>();
   return entries.map((entry) => {
     const id = cellOf(entry.line, 'id') || basename(entry.image);
     const earlier = ids.get(id);
@@ -61,6 +62,15 @@ export async function readCohort(path: string): Promise<CohortCase[]> {
       fail(entry.line, `id "${id}" is already used on line ${earlier}. Give each case its own id.`);
     }
     ids.set(id, entry.line);
+    const input = JSON.stringify([entry.image, entry.mask, entry.segment, entry.label]);
+    const sameInput = inputs.get(input);
+    if (sameInput !== undefined) {
+      fail(
+        entry.line,
+        `the image and mask repeat those of line ${sameInput}, so one case would count twice. Delete one of the rows.`,
+      );
+    }
+    inputs.set(input, entry.line);
 
     const classText = cellOf(entry.line, 'nqo1').toLowerCase();
     const outcome = classText === '' ? null : OUTCOME_VALUES[classText];

@@ -28,7 +28,12 @@ const MESSAGES = {
     evaluationThreshold:
       'At threshold {threshold}: accuracy {accuracy}, sensitivity {sensitivity}, specificity {specificity}.',
     evaluationHosmerLemeshow: 'Hosmer–Lemeshow: statistic {statistic}, p = {p}.',
-    evaluationDeLong: 'DeLong test against the comparison model: AUC difference {difference}, p = {p}.',
+    evaluationHosmerLemeshowMissing:
+      'Hosmer–Lemeshow and the calibration picture were not computed: {reason}',
+    evaluationWrittenNoPictures:
+      'Evaluation written to {path}/evaluation.json; the cohort allowed no picture.',
+    evaluationDeLong:
+      'DeLong test, this model against the comparison model: AUC {aucA} − {aucB} = {difference}, p = {p}.',
     evaluationLogRank:
       'Overall survival, predicted high vs low: log-rank p = {p} ({cases} cases, {events} deaths).',
     evaluationHazardRatio: 'Cox hazard ratio, predicted high vs low: {hr} (95% CI {lower}–{upper}), p = {p}.',
@@ -42,7 +47,7 @@ const MESSAGES = {
     demoCohort: 'Synthetic calibration cohort: {count} phantom cases.',
     demoCardTitle: 'Card the EHR would show',
     demoResult: 'Result JSON written to {path}.',
-    extractProgress: '[{index}/{count}] {name}: {status} ({seconds} s)',
+    extractProgress: '[{index}/{count}] {name}: {status} ({seconds} s elapsed)',
     extractOk: 'done',
     extractReused: 'kept from the earlier run',
     extractFailed: 'failed, {code}',
@@ -73,7 +78,9 @@ const MESSAGES = {
     evaluationThreshold:
       '阈值 {threshold} 时：准确率 {accuracy}，灵敏度 {sensitivity}，特异度 {specificity}。',
     evaluationHosmerLemeshow: 'Hosmer–Lemeshow 检验：统计量 {statistic}，p = {p}。',
-    evaluationDeLong: '与对照模型的 DeLong 检验：AUC 差值 {difference}，p = {p}。',
+    evaluationHosmerLemeshowMissing: '未计算 Hosmer–Lemeshow 检验及校准曲线图：{reason}',
+    evaluationWrittenNoPictures: '评估结果已写入 {path}/evaluation.json；该队列无法生成任何图片。',
+    evaluationDeLong: '本模型与对照模型的 DeLong 检验：AUC {aucA} − {aucB} = {difference}，p = {p}。',
     evaluationLogRank: '预测高表达与低表达的总生存期：log-rank p = {p}（{cases} 例，{events} 例死亡）。',
     evaluationHazardRatio: 'Cox 风险比（预测高表达 vs 低表达）：{hr}（95% CI {lower}–{upper}），p = {p}。',
     evaluationWritten: '评估结果已写入 {path}（{count} 个文件：evaluation.json 及图片）。',
@@ -85,7 +92,7 @@ const MESSAGES = {
     demoCohort: '合成校准队列：{count} 例体模。',
     demoCardTitle: 'EHR 中将显示的卡片',
     demoResult: '结果 JSON 已写入 {path}。',
-    extractProgress: '[{index}/{count}] {name}：{status}（{seconds} 秒）',
+    extractProgress: '[{index}/{count}] {name}：{status}（已用 {seconds} 秒）',
     extractOk: '完成',
     extractReused: '沿用上次结果',
     extractFailed: '失败，{code}',

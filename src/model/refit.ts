@@ -76,8 +76,24 @@ export function refitModel(
     );
   }
 
-  // Candidates that are finite in every case; a feature undefined somewhere cannot enter a model.
-  const usable = names.filter((name) => rows.every((row) => Number.isFinite(row[name])));
+  // Candidates that are finite in every case (a feature undefined somewhere cannot enter a model),
+  // and of candidates with identical values in every case only the first, because a model cannot
+  // tell them apart: the maximum intensity of the tumour is often that of its dilation, and a
+  // sphere's row and column diameters are equal.
+  const seen = new Set<string>();
+  const usable = names.filter((name) => {
+    if (!rows.every((row) => Number.isFinite(row[name]))) return false;
+    const key = rows.map((row) => row[name]).join(',');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  if (options.candidates > usable.length) {
+    throw new Nqo1Error(
+      'ERR_CALIBRATION_COHORT',
+      `--candidates ${options.candidates} is more than the ${usable.length} distinct candidate features of this cohort. Use at most ${usable.length}.`,
+    );
+  }
   const matrix = rows.map((row) => usable.map((name) => row[name]!));
   const ranking = mrmrRanking(matrix, labels, options.candidates);
   const ranked = ranking.map((pick) => pick.column);
@@ -97,7 +113,17 @@ export function refitModel(
       (column) => (row[column]! - parameters[usable[column]!]!.mean) / parameters[usable[column]!]!.sd,
     ),
   );
-  const fit = fitLogistic(design, labels, { intercept: true });
+  let fit;
+  try {
+    fit = fitLogistic(design, labels, { intercept: true });
+  } catch (error) {
+    if (!(error instanceof Nqo1Error)) throw error;
+    throw new Nqo1Error(
+      error.code,
+      `The final fit on ${kept.map((column) => usable[column]).join(', ')} failed: ${error.message}`,
+      { cause: error },
+    );
+  }
   const probabilities = design.map((row) =>
     logistic(
       row.reduce((eta, value, index) => eta + fit.coefficients[index + 1]! * value, fit.coefficients[0]!),

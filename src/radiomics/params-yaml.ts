@@ -78,7 +78,8 @@ export interface PyradiomicsParams {
 export function loadPyradiomicsParams(text: string): PyradiomicsParams {
   let document: unknown;
   try {
-    document = parse(text);
+    // YAML 1.1, as PyYAML reads pyradiomics parameter files: yes/no and on/off are booleans there.
+    document = parse(text, { version: '1.1' });
   } catch (error) {
     const where = error instanceof YAMLParseError ? ` at line ${error.linePos?.[0].line ?? '?'}` : '';
     throw new Nqo1Error(

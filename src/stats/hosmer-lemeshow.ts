@@ -120,7 +120,8 @@ export function hosmerLemeshow(
     const interval = `${k === 0 ? '[' : '('}${lower}, ${upper}]`;
     if (count[k] === 0) {
       throw cohortError(
-        `Risk group ${k + 1} of ${groupCount}, probabilities in ${interval}, contains no case because the probabilities are heavily tied. Use fewer groups than ${groups}.`,
+        `Risk group ${k + 1} of ${groupCount}, probabilities in ${interval}, contains no case: ${probabilities.length} cases ` +
+          `${probabilities.length < 2 * groups ? 'are too few' : 'have too many tied probabilities'} for ${groups} quantile groups. Use fewer groups or more cases.`,
       );
     }
     if (expectedPositive[k] === 0 || expectedNegative[k] === 0) {

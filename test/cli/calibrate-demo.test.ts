@@ -87,15 +87,16 @@ describe('calibrate', () => {
     const run = (list: string, out = join(folder, 'card.json')) =>
       calibrateCommand({ cases: list, out }, 'en', { progress: new TextSink() });
 
+    // A distinct label per row, so that no row repeats another case.
     const rows = Array.from({ length: 10 }, (_, index) =>
-      index === 9 ? 'image.nrrd,gone.nrrd' : 'image.nrrd,mask.nrrd',
+      index === 9 ? 'image.nrrd,gone.nrrd,10' : `image.nrrd,mask.nrrd,${index + 1}`,
     );
-    await writeFile(join(folder, 'ten.csv'), ['image,mask', ...rows].join('\n'));
+    await writeFile(join(folder, 'ten.csv'), ['image,mask,label', ...rows].join('\n'));
     await expect(run(join(folder, 'ten.csv'))).rejects.toThrow(
       /ten\.csv, line 11: .*gone\.nrrd does not exist/,
     );
 
-    await writeFile(join(folder, 'three.csv'), ['image,mask', ...rows.slice(0, 3)].join('\n'));
+    await writeFile(join(folder, 'three.csv'), ['image,mask,label', ...rows.slice(0, 3)].join('\n'));
     await expect(run(join(folder, 'three.csv'))).rejects.toThrow(
       /at least 10 cases, and .*three\.csv lists 3/,
     );
@@ -116,7 +117,10 @@ describe('calibrate', () => {
     const list = join(folder, 'cases.csv');
     await writeFile(
       list,
-      ['image,mask', ...Array.from({ length: 10 }, () => 'image.nrrd,mask.nrrd')].join('\n'),
+      [
+        'image,mask,label',
+        ...Array.from({ length: 10 }, (_, index) => `image.nrrd,mask.nrrd,${index + 1}`),
+      ].join('\n'),
     );
     await symlink(list, join(folder, 'soft.json'));
     await link(join(folder, 'mask.nrrd'), join(folder, 'hard.json'));
@@ -131,7 +135,7 @@ describe('calibrate', () => {
         progress: new TextSink(),
       }),
     ).rejects.toThrow(/already exists\. Choose a new file, or pass --force/);
-    expect(await readFile(list, 'utf8')).toMatch(/^image,mask\n/);
+    expect(await readFile(list, 'utf8')).toMatch(/^image,mask,label\n/);
     expect(await readFile(join(folder, 'old-card.json'), 'utf8')).toBe('{}');
   });
 
@@ -140,8 +144,8 @@ describe('calibrate', () => {
     const empty = new Int16Array(8 * 8 * 4);
     await writeFile(join(folder, 'image.nrrd'), nrrdBytes([8, 8, 4], [1, 1, 1], empty));
     await writeFile(join(folder, 'mask.nrrd'), nrrdBytes([8, 8, 4], [1, 1, 1], empty));
-    const rows = Array.from({ length: 10 }, () => 'image.nrrd,mask.nrrd');
-    await writeFile(join(folder, 'cases.csv'), ['image,mask', ...rows].join('\n'));
+    const rows = Array.from({ length: 10 }, (_, index) => `image.nrrd,mask.nrrd,${index + 1}`);
+    await writeFile(join(folder, 'cases.csv'), ['image,mask,label', ...rows].join('\n'));
     await expect(
       calibrateCommand({ cases: join(folder, 'cases.csv'), out: join(folder, 'card.json'), jobs: 1 }, 'en', {
         progress: new TextSink(),

@@ -194,6 +194,11 @@ describe('calibrate --cohort and evaluate', () => {
     expect(card.evidence).toEqual([]);
     expect(summary.card?.intercept).toBe(card.intercept);
     expect(progress.text).toMatch(/Refitted card written to .*refit\.json/);
+    await expect(
+      refitCommand({ cohort, out, keep: 3, candidates: 300, force: true }, 'en', {
+        progress: new TextSink(),
+      }),
+    ).rejects.toThrow(/--candidates 300 is more than the \d+ distinct candidate features/);
 
     const report = await evaluateCommand(
       { cohort, model: out, out: join(folder, 'refit-report'), jobs: 2 },

@@ -141,6 +141,12 @@ describe('pyradiomics parameter files', () => {
     );
   });
 
+  it('reads yes and no as booleans, as PyYAML does', () => {
+    const params = loadPyradiomicsParams('setting:\n  normalize: yes\n  force2D: no\n');
+    expect(params.settings.normalize).toBe(true);
+    expect(params.settings.force2D).toBe(false);
+  });
+
   it('reports every problem of a file in one error, numbered', () => {
     const text = [
       'imageType:',

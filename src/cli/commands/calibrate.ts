@@ -117,7 +117,10 @@ async function checkBeforeExtraction(options: CalibrateOptions, path: string, ca
 function failureList(failures: readonly { entry: CohortCase; code: string; message: string }[]): string {
   const shown = failures
     .slice(0, 5)
-    .map(({ entry, code, message: text }) => `line ${entry.line} (${entry.id}): ${code} ${text}`);
+    .map(
+      ({ entry, code, message: text }) =>
+        `line ${entry.line} (${entry.id}): ${code} ${text.replace(/\.$/, '')}`,
+    );
   return `${shown.join('; ')}${failures.length > 5 ? `; and ${failures.length - 5} more` : ''}`;
 }
 
@@ -177,6 +180,11 @@ export async function calibrateCommand(
     entry.outcome === null ? [] : [{ features, outcome: entry.outcome }],
   );
   if (labelled.length > 0 && !hasAllCoefficients(card)) {
+    if (options.recalibrate === true) {
+      warnings.push(
+        '--recalibrate adjusts the coefficients a card has; this card has none, so they were fitted instead and no recalibration was added.',
+      );
+    }
     siteCard = fitSiteCoefficients(siteCard, labelled, createdAt, warnings);
     warnings.push(
       `The coefficients were fitted on ${labelled.length} labelled cases of this cohort; an evaluation on the same ` +

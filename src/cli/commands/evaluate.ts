@@ -215,7 +215,10 @@ export async function evaluateCommand(
   }
   streams.progress.write(`${evaluationSummary(statistics, locale)}\n`);
   streams.progress.write(
-    `${message(locale, 'evaluationWritten', { path: options.out, count: charts.files.length + 1 })}\n`,
+    `${message(locale, charts.files.length === 0 ? 'evaluationWrittenNoPictures' : 'evaluationWritten', {
+      path: options.out,
+      count: charts.files.length + 1,
+    })}\n`,
   );
   return { interrupted: false, report, files: [reportPath, ...charts.files] };
 }
@@ -250,7 +253,11 @@ export function evaluationSummary(statistics: EvaluationStatistics, locale: Loca
         specificity: fixed(discrimination.atCardThreshold.specificity),
       }),
     );
-    if ('pValue' in discrimination.hosmerLemeshow) {
+    if ('error' in discrimination.hosmerLemeshow) {
+      lines.push(
+        message(locale, 'evaluationHosmerLemeshowMissing', { reason: discrimination.hosmerLemeshow.error }),
+      );
+    } else {
       lines.push(
         message(locale, 'evaluationHosmerLemeshow', {
           statistic: fixed(discrimination.hosmerLemeshow.statistic),
@@ -262,6 +269,8 @@ export function evaluationSummary(statistics: EvaluationStatistics, locale: Loca
       lines.push(
         message(locale, 'evaluationDeLong', {
           difference: fixed(discrimination.comparison.difference),
+          aucA: fixed(discrimination.comparison.aucA),
+          aucB: fixed(discrimination.comparison.aucB),
           p: formatPValue(discrimination.comparison.pValue),
         }),
       );
