@@ -32,6 +32,16 @@ const MESSAGES = {
       'Hosmer–Lemeshow and the calibration picture were not computed: {reason}',
     evaluationWrittenNoPictures:
       'Evaluation written to {path}/evaluation.json; the cohort allowed no picture.',
+    calibrateRecalibrateIgnored:
+      '--recalibrate adjusts the coefficients a card has; this card has none, so they were fitted instead and no recalibration was added.',
+    calibrateFewEvents:
+      'The fit has {smaller} cases of its smaller class for {features} features (fewer than {minimum} per feature), so its coefficients are likely to overfit this cohort. Evaluate it on other cases before clinical use.',
+    calibrateApparent:
+      'The coefficients were fitted on {count} labelled cases of this cohort; an evaluation on the same cases reports apparent (optimistic) performance.',
+    calibrateSkipped: '{count} failed cases were left out (--skip-failed): {list}.',
+    evaluateApparent:
+      "The card's coefficients were fitted on {count} site cases; if this cohort contains them, the figures are apparent performance and overstate how the model does on new patients.",
+    evaluateSynthetic: 'The card was calibrated on a synthetic cohort: not for clinical use.',
     evaluationDeLong:
       'DeLong test, this model against the comparison model: AUC {aucA} − {aucB} = {difference}, p = {p}.',
     evaluationLogRank:
@@ -80,6 +90,16 @@ const MESSAGES = {
     evaluationHosmerLemeshow: 'Hosmer–Lemeshow 检验：统计量 {statistic}，p = {p}。',
     evaluationHosmerLemeshowMissing: '未计算 Hosmer–Lemeshow 检验及校准曲线图：{reason}',
     evaluationWrittenNoPictures: '评估结果已写入 {path}/evaluation.json；该队列无法生成任何图片。',
+    calibrateRecalibrateIgnored:
+      '--recalibrate 用于调整模型卡已有的系数；此模型卡没有系数，因此改为拟合系数，未添加再校准。',
+    calibrateFewEvents:
+      '拟合中较少一类只有 {smaller} 例，却有 {features} 个特征（每个特征少于 {minimum} 例），系数很可能对本队列过拟合。用于临床前请在其他病例上评估。',
+    calibrateApparent:
+      '系数由本队列 {count} 例有标签病例拟合；在同一批病例上的评估只反映表观（偏乐观的）性能。',
+    calibrateSkipped: '已排除 {count} 例失败病例（--skip-failed）：{list}。',
+    evaluateApparent:
+      '模型卡的系数由本院 {count} 例拟合；若本队列包含这些病例，结果为表观性能，会高估模型在新患者中的表现。',
+    evaluateSynthetic: '模型卡基于合成队列校准：不得用于临床。',
     evaluationDeLong: '本模型与对照模型的 DeLong 检验：AUC {aucA} − {aucB} = {difference}，p = {p}。',
     evaluationLogRank: '预测高表达与低表达的总生存期：log-rank p = {p}（{cases} 例，{events} 例死亡）。',
     evaluationHazardRatio: 'Cox 风险比（预测高表达 vs 低表达）：{hr}（95% CI {lower}–{upper}），p = {p}。',

@@ -37,14 +37,13 @@ function countClasses(cases: readonly LabelledCase[]): number {
 
 /**
  * Returns the card with coefficients and intercept fitted on `cases`. The card must carry its
- * scaling. `warnings` receives a note when the smaller class has fewer than
- * {@link MIN_EVENTS_PER_FEATURE} cases per feature.
+ * scaling. A fit whose smaller class has fewer than {@link MIN_EVENTS_PER_FEATURE} cases per
+ * feature is likely to overfit; the caller warns about it.
  */
 export function fitSiteCoefficients(
   card: ModelCard,
   cases: readonly LabelledCase[],
   createdAt: string,
-  warnings: string[],
 ): ModelCard {
   const scaling = card.scaling;
   if (scaling === null) throw new TypeError('fitSiteCoefficients needs a card with its scaling');
@@ -62,14 +61,6 @@ export function fitSiteCoefficients(
     { intercept: true },
   );
 
-  const smallerClass = Math.min(positives, cases.length - positives);
-  if (smallerClass < MIN_EVENTS_PER_FEATURE * card.features.length) {
-    warnings.push(
-      `The fit has ${smallerClass} cases of its smaller class for ${card.features.length} features ` +
-        `(fewer than ${MIN_EVENTS_PER_FEATURE} per feature), so its coefficients are likely to overfit this cohort. ` +
-        'Evaluate it on other cases before clinical use.',
-    );
-  }
   // The published performance describes the published coefficients, not these, and the limits that
   // held until coefficients existed no longer apply.
   return {

@@ -165,6 +165,17 @@ describe('calibrate --cohort and evaluate', () => {
       },
     );
     expect(progress.text.match(/kept from the earlier run/g)).toHaveLength(CASES);
+
+    const chinese = new TextSink();
+    await evaluateCommand(
+      { cohort, model: join(folder, 'site.json'), out: join(folder, 'report'), jobs: 1 },
+      'zh-CN',
+      {
+        progress: chinese,
+      },
+    );
+    expect(chinese.text).toContain('结果为表观性能');
+    expect(chinese.text).toMatch(/^AUC 0\.\d{3}（95% CI /m);
   }, 60_000);
 
   it('refuses a card that gives no probability', async () => {

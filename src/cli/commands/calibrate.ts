@@ -21,7 +21,12 @@ import {
   parseModelCard,
   type ModelCard,
 } from '../../model/card.js';
-import { fitSiteCoefficients, recalibrateCard, type LabelledCase } from '../../model/site-fit.js';
+import {
+  fitSiteCoefficients,
+  MIN_EVENTS_PER_FEATURE,
+  recalibrateCard,
+  type LabelledCase,
+} from '../../model/site-fit.js';
 import { describeDistribution } from '../../stats/summary.js';
 import { defaultJobs } from '../extract-batch.js';
 import { cohortFeatures } from '../cohort-features.js';
@@ -180,16 +185,20 @@ export async function calibrateCommand(
     entry.outcome === null ? [] : [{ features, outcome: entry.outcome }],
   );
   if (labelled.length > 0 && !hasAllCoefficients(card)) {
-    if (options.recalibrate === true) {
+    if (options.recalibrate === true) warnings.push(message(locale, 'calibrateRecalibrateIgnored'));
+    siteCard = fitSiteCoefficients(siteCard, labelled, createdAt);
+    const positives = labelled.filter((entry) => entry.outcome === 1).length;
+    const smallerClass = Math.min(positives, labelled.length - positives);
+    if (smallerClass < MIN_EVENTS_PER_FEATURE * card.features.length) {
       warnings.push(
-        '--recalibrate adjusts the coefficients a card has; this card has none, so they were fitted instead and no recalibration was added.',
+        message(locale, 'calibrateFewEvents', {
+          smaller: smallerClass,
+          features: card.features.length,
+          minimum: MIN_EVENTS_PER_FEATURE,
+        }),
       );
     }
-    siteCard = fitSiteCoefficients(siteCard, labelled, createdAt, warnings);
-    warnings.push(
-      `The coefficients were fitted on ${labelled.length} labelled cases of this cohort; an evaluation on the same ` +
-        'cases reports apparent (optimistic) performance.',
-    );
+    warnings.push(message(locale, 'calibrateApparent', { count: labelled.length }));
   } else if (options.recalibrate === true) {
     if (labelled.length === 0) {
       throw new Nqo1Error(
@@ -203,7 +212,9 @@ export async function calibrateCommand(
   const written = parseModelCard(siteCard, options.out);
   await writeFile(options.out, `${JSON.stringify(written, null, 2)}\n`);
   if (failures.length > 0) {
-    warnings.push(`${failures.length} failed cases were left out (--skip-failed): ${failureList(failures)}.`);
+    warnings.push(
+      message(locale, 'calibrateSkipped', { count: failures.length, list: failureList(failures) }),
+    );
   }
   for (const warning of warnings) streams.progress.write(`${message(locale, 'warningPrefix')}: ${warning}\n`);
   streams.progress.write(

@@ -177,15 +177,18 @@ export async function evaluateCommand(
   });
 
   const statistics = evaluateCohort(evaluated, card.threshold);
+  // The report keeps its warnings in English; the terminal shows them in the user's language.
   const warnings: string[] = [...statistics.notes];
+  const shown: string[] = [...statistics.notes];
   if (card.coefficientSource?.kind === 'site-fit' || card.coefficientSource?.kind === 'refit') {
-    warnings.push(
-      `The card's coefficients were fitted on ${card.coefficientSource.caseCount ?? 'some'} site cases; if this cohort ` +
-        'contains them, the figures are apparent performance and overstate how the model does on new patients.',
-    );
+    const count = card.coefficientSource.caseCount ?? '?';
+    warnings.push(message('en', 'evaluateApparent', { count }));
+    shown.push(message(locale, 'evaluateApparent', { count }));
   }
-  if (card.scaling?.cohort.synthetic === true)
-    warnings.push('The card was calibrated on a synthetic cohort: not for clinical use.');
+  if (card.scaling?.cohort.synthetic === true) {
+    warnings.push(message('en', 'evaluateSynthetic'));
+    shown.push(message(locale, 'evaluateSynthetic'));
+  }
 
   const report: EvaluationReport = {
     model: {
@@ -210,7 +213,7 @@ export async function evaluateCommand(
   await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   const charts = await writeEvaluationCharts(statistics, options.out, locale);
 
-  for (const warning of [...warnings, ...charts.warnings]) {
+  for (const warning of [...shown, ...charts.warnings]) {
     streams.progress.write(`${message(locale, 'warningPrefix')}: ${warning}\n`);
   }
   streams.progress.write(`${evaluationSummary(statistics, locale)}\n`);
