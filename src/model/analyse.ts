@@ -163,6 +163,7 @@ function scoreRegions(
   }
 
   const score = scoreFeatures(card, features);
+  const outside = featuresOutsideCohort(card, features);
   const tumourVoxelCount = tumourRegion.voxelCount;
   const periVoxelCount = periRegion.voxelCount;
   const warnings = [...(input.warnings ?? [])];
@@ -173,6 +174,7 @@ function scoreRegions(
         'peritumoral features describe the tumour itself.',
     );
   }
+  warnings.push(...outside);
   return {
     model: { id: card.id, version: card.version },
     features,
@@ -190,4 +192,27 @@ function scoreRegions(
       warnings,
     },
   };
+}
+
+/**
+ * Lists the features of a case that lie outside the range (minimum to maximum) of the site cohort
+ * the card was calibrated on, from `scaling.distribution`. Such a case is unlike every calibration
+ * case, so its probability extrapolates: the first sign of drift in scanner, protocol or population.
+ */
+export function featuresOutsideCohort(card: ModelCard, features: Readonly<Record<string, number>>): string[] {
+  const distribution = card.scaling?.distribution;
+  if (distribution === undefined) return [];
+  const notes: string[] = [];
+  for (const feature of card.features) {
+    const range = distribution[feature.name];
+    const value = features[feature.name];
+    if (range === undefined || value === undefined) continue;
+    if (value < range.min || value > range.max) {
+      notes.push(
+        `${feature.name} = ${value.toPrecision(4)} lies outside the calibration cohort's range ` +
+          `${range.min.toPrecision(4)} to ${range.max.toPrecision(4)} (${range.count} cases), so the probability extrapolates.`,
+      );
+    }
+  }
+  return notes;
 }

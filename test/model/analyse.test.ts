@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { Grid } from '../../src/imaging/volume.js';
-import { analyseCase, type CaseInput } from '../../src/model/analyse.js';
+import { analyseCase, featuresOutsideCohort, type CaseInput } from '../../src/model/analyse.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
 
 const NO_REFERENCES = { studyInstanceUid: null, seriesInstanceUid: null, segmentationInstanceUid: null };
@@ -59,5 +59,46 @@ describe('analyseCase warnings', () => {
 
     expect(result.provenance.periVoxelCount).toBeGreaterThan(result.provenance.tumourVoxelCount);
     expect(result.provenance.warnings).toEqual(['from the reader']);
+  });
+});
+
+describe('featuresOutsideCohort', () => {
+  it('names a feature outside the calibration range and nothing inside it', async () => {
+    const published = await loadModelCard(BR_RO_CARD_PATH);
+    const name = published.features[0]!.name;
+    const distribution = {
+      count: 40,
+      mean: 5,
+      sd: 1,
+      min: 2,
+      p05: 3,
+      p25: 4,
+      median: 5,
+      p75: 6,
+      p95: 7,
+      max: 8,
+    };
+    const card = {
+      ...published,
+      scaling: {
+        method: 'z-score' as const,
+        sd: 'sample' as const,
+        parameters: Object.fromEntries(
+          published.features.map((feature) => [feature.name, { mean: 5, sd: 1 }]),
+        ),
+        cohort: {
+          description: 'test',
+          caseCount: 40,
+          createdAt: '2026-12-05T00:00:00.000Z',
+          synthetic: true,
+        },
+        distribution: { [name]: distribution },
+      },
+    };
+    expect(featuresOutsideCohort(card, { [name]: 9.5 })).toEqual([
+      `${name} = 9.500 lies outside the calibration cohort's range 2.000 to 8.000 (40 cases), so the probability extrapolates.`,
+    ]);
+    expect(featuresOutsideCohort(card, { [name]: 8 })).toEqual([]);
+    expect(featuresOutsideCohort(published, { [name]: 1e9 })).toEqual([]);
   });
 });
