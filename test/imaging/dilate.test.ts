@@ -3,6 +3,7 @@
  * measures distances between voxel centres in patient coordinates.
  */
 
+import { createRandom } from '../../src/cli/demo/phantom.js';
 import { describe, expect, it } from 'vitest';
 
 import { isNqo1Error } from '../../src/errors.js';
@@ -53,18 +54,6 @@ function bruteForceDilation(mask: MaskVolume, radiusMm: number): Uint8Array {
       ? 1
       : 0,
   );
-}
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Returns an orthonormal basis rotated about an oblique axis, so the grid is not aligned with patient axes. */
@@ -150,7 +139,7 @@ describe('dilateMaskMm', () => {
     },
     { name: 'thick slices, r = 3 mm', spacing: [0.75, 0.75, 3] as Vec3, radius: 3, rotated: true },
   ])('equals brute force on a random mask: $name', ({ spacing, radius, rotated }) => {
-    const random = randomSource(20_231_009);
+    const random = createRandom(20_231_009);
     const dimensions: Vec3 = [20, 18, 12];
     const onGrid = grid(dimensions, spacing, rotated ? rotatedAxes() : IDENTITY_AXES);
     const voxels = Uint8Array.from({ length: 20 * 18 * 12 }, () => (random() < 0.01 ? 1 : 0));
@@ -172,7 +161,7 @@ describe('dilateMaskMm', () => {
   });
 
   it('equals brute force for random spacings and radii', () => {
-    const random = randomSource(7_301);
+    const random = createRandom(7_301);
     const dimensions: Vec3 = [14, 12, 9];
     for (let trial = 0; trial < 12; trial++) {
       // Spacings from 0.3 to 5 mm per axis and radii from 0.5 to 6 mm, so some radii are shorter

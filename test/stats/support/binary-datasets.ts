@@ -11,6 +11,8 @@
  * deliberately miscalibrated, so that the recalibration intercept and slope differ from 0 and 1.
  */
 
+import { createRandom } from '../../../src/cli/demo/phantom.js';
+
 /** One case of a cohort. */
 export interface BinaryCase {
   readonly label: 0 | 1;
@@ -69,18 +71,6 @@ export const COHORT_RECIPES: readonly CohortRecipe[] = [
   },
 ];
 
-/** mulberry32: a 32-bit state PRNG returning uniform numbers in [0, 1). */
-function uniformSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Standard normal numbers by the Box–Muller transform. */
 function normalSource(uniform: () => number): () => number {
   return () => {
@@ -97,7 +87,7 @@ function roundTo(value: number, decimals: number): number {
 
 /** Draws the cases of one cohort, labels shuffled into a random order. */
 export function drawCohort(recipe: CohortRecipe): BinaryCase[] {
-  const uniform = uniformSource(recipe.seed);
+  const uniform = createRandom(recipe.seed);
   const normal = normalSource(uniform);
 
   const labels: (0 | 1)[] = [

@@ -8,6 +8,8 @@
  * ("A"/"B"/"C", for the k-group log-rank test).
  */
 
+import { createRandom } from '../../../src/cli/demo/phantom.js';
+
 export interface SurvivalCase {
   readonly time: number;
   readonly event: 0 | 1;
@@ -21,18 +23,6 @@ export interface SurvivalDataset {
   readonly name: string;
   readonly description: string;
   readonly cases: readonly SurvivalCase[];
-}
-
-/** Mulberry32: a small 32-bit PRNG with a full period, returning uniforms in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function exponential(uniform: () => number, rate: number): number {
@@ -59,7 +49,7 @@ const STAGE_HAZARD_FACTORS = { A: 1, B: 1.2, C: 1.5 } as const;
  * three stages with different hazards.
  */
 export function tiedCohort(): SurvivalDataset {
-  const uniform = mulberry32(20230901);
+  const uniform = createRandom(20230901);
   const cases: SurvivalCase[] = [];
   for (let index = 0; index < 80; index++) {
     const group = uniform() < 0.45 ? 'high' : 'low';
@@ -87,7 +77,7 @@ export function tiedCohort(): SurvivalDataset {
  * administrative censoring between 1 and 5 years plus 10 % early loss to follow-up, whole days.
  */
 export function exponentialCohort(): SurvivalDataset {
-  const uniform = mulberry32(35);
+  const uniform = createRandom(35);
   const cases: SurvivalCase[] = [];
   for (let index = 0; index < 300; index++) {
     const group = uniform() < 0.4 ? 'high' : 'low';
@@ -115,7 +105,7 @@ export function exponentialCohort(): SurvivalDataset {
  * midpoint of the 15th and 17th times. Later cases are a random mix of deaths and censorings.
  */
 export function halfSurvivalCohort(): SurvivalDataset {
-  const uniform = mulberry32(5);
+  const uniform = createRandom(5);
   const days = new Set<number>();
   while (days.size < 30) days.add(10 + Math.floor(uniform() * 1500));
   const times = [...days].sort((a, b) => a - b);
