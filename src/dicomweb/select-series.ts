@@ -86,6 +86,11 @@ export type CtSelectionReason = 'arterial-phase-description' | 'most-instances';
 export interface CtSelection {
   readonly series: SeriesSummary;
   readonly reason: CtSelectionReason;
+  /** Number of CT series in the study, and of those whose description matched a pattern. */
+  readonly ctSeriesCount: number;
+  readonly arterialCount: number;
+  /** Source of the pattern the chosen description matched, when the reason is the description. */
+  readonly matchedPattern?: string;
 }
 
 /** Reason the SEG was chosen. */
@@ -180,7 +185,14 @@ export function selectCtSeries(
   );
   const pool = arterial.length > 0 ? arterial : ctSeries;
   const chosen = [...pool].sort(compareCtCandidates)[0]!;
-  return { series: chosen, reason: arterial.length > 0 ? 'arterial-phase-description' : 'most-instances' };
+  const matched = arterialPhasePatterns.find((pattern) => pattern.test(chosen.description));
+  return {
+    series: chosen,
+    reason: arterial.length > 0 ? 'arterial-phase-description' : 'most-instances',
+    ctSeriesCount: ctSeries.length,
+    arterialCount: arterial.length,
+    ...(arterial.length > 0 && matched !== undefined ? { matchedPattern: matched.source } : {}),
+  };
 }
 
 /**

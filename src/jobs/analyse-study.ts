@@ -31,6 +31,7 @@ import { readRtStructMask, roiSelectionOf } from '../imaging/rtstruct.js';
 import { readSegMask, type SegmentSelection, type SegReadOptions } from '../imaging/seg.js';
 import { analyseCase, type CaseInput } from '../model/analyse.js';
 import type { ModelCard } from '../model/card.js';
+import type { ScoreResult } from '../model/result.js';
 import { DEFAULT_WORKER_THREADS, RegionWorkerPool } from './region-workers.js';
 import type { AnalyseStudy, AnalysisJob, AnalysisOutput } from './types.js';
 
@@ -148,10 +149,25 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       warnings: series.warnings,
       computedAt: now(),
     };
-    const result =
+    const scored =
       deps.regionWorkers === undefined
         ? analyseCase(caseInput)
         : await deps.regionWorkers.analyseCase(caseInput);
+    const result: ScoreResult = {
+      ...scored,
+      provenance: {
+        ...scored.provenance,
+        seriesSelection: {
+          reason: ct.reason,
+          seriesDescription: ct.series.description,
+          seriesNumber: ct.series.seriesNumber,
+          instanceCount: ct.series.instanceCount,
+          ctSeriesCount: ct.ctSeriesCount,
+          arterialCount: ct.arterialCount,
+          ...(ct.matchedPattern === undefined ? {} : { matchedPattern: ct.matchedPattern }),
+        },
+      },
+    };
     log.info(
       {
         studyInstanceUid: study,
@@ -205,6 +221,10 @@ export interface StudyAnalyserConfig {
     /** Worker threads for feature extraction; 0 computes on the event loop. */
     readonly workerThreads: number;
   };
+  readonly series?: {
+    /** Regular expressions (case-insensitive) that mark an arterial-phase SeriesDescription. */
+    readonly arterialPhasePatterns: readonly string[];
+  };
 }
 
 /**
@@ -257,6 +277,13 @@ export function createStudyAnalyserFromConfig(
     ...(writer === undefined ? {} : { writer }),
     ...(config.imaging === undefined ? {} : imagingOptions(config.imaging)),
     ...(regionWorkers === undefined ? {} : { regionWorkers }),
+    ...(config.series === undefined
+      ? {}
+      : {
+          arterialPhasePatterns: config.series.arterialPhasePatterns.map(
+            (source) => new RegExp(source, 'iu'),
+          ),
+        }),
   });
   return Object.assign(analyse, { close: async () => regionWorkers?.close() });
 }

@@ -36,6 +36,22 @@ export interface ScoreProvenance {
    * region no larger than the tumour. Absent in results stored before this field existed.
    */
   readonly warnings?: readonly string[];
+  /** Why this CT series was analysed; present for studies read from the PACS. */
+  readonly seriesSelection?: SeriesSelection;
+}
+
+/** Why the analysis used its CT series, for a radiologist checking the choice. */
+export interface SeriesSelection {
+  /** `arterial-phase-description`: the description matched a phase pattern; `most-instances`: none did. */
+  readonly reason: 'arterial-phase-description' | 'most-instances';
+  readonly seriesDescription: string;
+  readonly seriesNumber: number | null;
+  readonly instanceCount: number | null;
+  /** CT series in the study, and how many of them matched a phase pattern. */
+  readonly ctSeriesCount: number;
+  readonly arterialCount: number;
+  /** The phase pattern the description matched. */
+  readonly matchedPattern?: string;
 }
 
 export interface ScoreResult {

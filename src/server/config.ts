@@ -169,6 +169,30 @@ const imagingSchema = z.strictObject({
   fractionalThreshold: z.number().gt(0).max(1).default(DEFAULT_FRACTIONAL_THRESHOLD),
 });
 
+/**
+ * Rules that choose the CT series of a study (src/dicomweb/select-series.ts). Each pattern is a
+ * regular expression, matched without regard to case against SeriesDescription (0008,103E); a series
+ * that matches one counts as arterial phase.
+ */
+const seriesSchema = z.strictObject({
+  arterialPhasePatterns: z
+    .array(
+      z.string().refine(
+        (source) => {
+          try {
+            new RegExp(source, 'iu');
+            return source.length > 0;
+          } catch {
+            return false;
+          }
+        },
+        { error: 'expected a non-empty regular expression, such as "\\barterial\\b" or "动脉"' },
+      ),
+    )
+    .min(1)
+    .default(['\\b(arterial|art)\\b', '动脉']),
+});
+
 const fhirSchema = z.strictObject({
   /** FHIR server that results are written back to. */
   baseUrl,
@@ -202,6 +226,7 @@ const configSchema = z
     fhir: fhirSchema,
     jobs: jobsSchema.prefault({}),
     imaging: imagingSchema.prefault({}),
+    series: seriesSchema.prefault({}),
     store: z.strictObject({ sqlitePath: z.string().min(1).default('.nqo1/results.sqlite') }).prefault({}),
     model: z.strictObject({ cardPath: z.string().min(1).default('config/models/br-ro.json') }).prefault({}),
     locale: z.enum(LOCALES).default('en'),

@@ -168,6 +168,18 @@ describe('selectCtSeries', () => {
 
     expect(selection.series.seriesInstanceUid).toBe('2');
     expect(selection.reason).toBe('arterial-phase-description');
+    expect(selection.ctSeriesCount).toBe(3);
+    expect(selection.arterialCount).toBe(1);
+    expect(selection.matchedPattern).toBe('\\b(arterial|art)\\b');
+  });
+
+  test('site patterns replace the defaults', () => {
+    const series = [ct('1', 'AP phase 1mm', 120), ct('2', 'Arterial', 300)];
+
+    const selection = selectCtSeries(series, [/AP\s*phase/iu]);
+
+    expect(selection.series.seriesInstanceUid).toBe('1');
+    expect(selection.matchedPattern).toBe('AP\\s*phase');
   });
 
   test.each([
@@ -192,6 +204,7 @@ describe('selectCtSeries', () => {
 
     expect(selection.series.seriesInstanceUid).toBe('2');
     expect(selection.reason).toBe('most-instances');
+    expect(selection.matchedPattern).toBeUndefined();
   });
 
   test('ties go to lower series number, then UID', () => {

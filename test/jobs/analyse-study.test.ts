@@ -139,6 +139,10 @@ describe('createStudyAnalyser', () => {
       output.result.provenance.tumourVoxelCount,
     );
     expect(output.result.provenance.computedAt).toBe('2026-12-04T20:00:00.000Z');
+    expect(output.result.provenance.seriesSelection).toMatchObject({ ctSeriesCount: 1 });
+    expect(['arterial-phase-description', 'most-instances']).toContain(
+      output.result.provenance.seriesSelection?.reason,
+    );
     expect(writes).toHaveLength(1);
     expect(writes[0]?.patientId).toBe(PATIENT_ID);
     expect(writes[0]?.imagingStudyId).toBe('img-1');

@@ -70,6 +70,18 @@ describe('loadConfig', () => {
     expect(explicit.smartAppUrl).toBe('https://apps.hospital.test/nqo1/launch.html');
   });
 
+  test('series patterns default to English and Chinese arterial words', () => {
+    const config = loadConfig({ env: {} });
+
+    expect(config.series.arterialPhasePatterns).toEqual(['\\b(arterial|art)\\b', '动脉']);
+  });
+
+  test('rejects a series pattern that is not a regular expression', () => {
+    expect(loadError({ series: { arterialPhasePatterns: ['art(('] } })).toContain(
+      'series.arterialPhasePatterns[0]: expected a non-empty regular expression',
+    );
+  });
+
   test('rejects a token age above one hour', () => {
     expect(loadError({ auth: { maxTokenAgeSeconds: 1e12 } })).toContain('auth.maxTokenAgeSeconds');
   });
