@@ -23,30 +23,29 @@ describe('formatFeatureValue', () => {
 });
 
 describe('buildResultCard prognosis line', () => {
-  const result = (probability: number): ScoreResult =>
-    ({
-      model: { id: 'br-ro', version: '1.0.0' },
-      features: {},
-      calibrated: true,
-      probability,
-      probabilityUnavailableReason: null,
-      threshold: 0.404,
-      class: probability >= 0.404 ? 'high' : 'low',
-      linearPredictor: 0,
-      contributions: {},
-      provenance: {
-        studyInstanceUid: '1.2.3',
-        seriesInstanceUid: null,
-        segmentationInstanceUid: null,
-        spacingMm: [1, 1, 1],
-        tumourVoxelCount: 1,
-        periVoxelCount: 2,
-        dilationMm: 3,
-        settings: {},
-        engineVersion: 'test',
-        computedAt: '2026-12-05T00:00:00.000Z',
-      },
-    });
+  const result = (probability: number): ScoreResult => ({
+    model: { id: 'br-ro', version: '1.0.0' },
+    features: {},
+    calibrated: true,
+    probability,
+    probabilityUnavailableReason: null,
+    threshold: 0.404,
+    class: probability >= 0.404 ? 'high' : 'low',
+    linearPredictor: 0,
+    contributions: {},
+    provenance: {
+      studyInstanceUid: '1.2.3',
+      seriesInstanceUid: null,
+      segmentationInstanceUid: null,
+      spacingMm: [1, 1, 1],
+      tumourVoxelCount: 1,
+      periVoxelCount: 2,
+      dilationMm: 3,
+      settings: {},
+      engineVersion: 'test',
+      computedAt: '2026-12-05T00:00:00.000Z',
+    },
+  });
 
   test('a high result cites the hazard ratio the model card carries, in each language', async () => {
     const modelCard = await loadModelCard(BR_RO_CARD_PATH);

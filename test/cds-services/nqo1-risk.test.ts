@@ -14,18 +14,23 @@ import {
   PATIENT_BIRTH_DATE,
   PATIENT_ID,
   PATIENT_NAME,
+  PUBLIC_URL,
   searchsetBundle,
   type Harness,
 } from '../support/cds-fixtures.js';
+import { startLoopbackListener, type LoopbackListener } from '../support/loopback-listener.js';
 import { calibratedResult, SAMPLE_FEATURES, uncalibratedResult } from '../support/score-result.js';
 
 const STUDY_UID = '1.2.826.0.1.1';
 
 let harness: Harness | undefined;
+let listener: LoopbackListener | undefined;
 
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
+  await listener?.close();
+  listener = undefined;
 });
 
 interface HookResult {
@@ -47,6 +52,31 @@ async function callHook(
   const parsed = response.body as unknown;
   if (response.status === 200) expect(validateCdsResponse(parsed)).toEqual([]);
   return { status: response.status, body: parsed as CdsResponse };
+}
+
+const ENCOUNTER_SERVICE = '/cds-services/nqo1-risk-encounter';
+
+/** An `encounter-start` request body with the default prefetch. */
+function encounterStartRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return hookRequest({
+    hook: 'encounter-start',
+    context: { userId: 'Practitioner/dr-1', patientId: PATIENT_ID, encounterId: 'enc-1' },
+    ...overrides,
+  });
+}
+
+/** Calls the `encounter-start` service with a token whose `aud` is that service's URL. */
+async function callEncounterStart(
+  h: Harness,
+  body: Record<string, unknown> = encounterStartRequest(),
+): Promise<request.Response> {
+  const token = await h.issuer.sign({ aud: `${PUBLIC_URL}${ENCOUNTER_SERVICE}`, now: new Date() });
+  const response = await request(h.app)
+    .post(ENCOUNTER_SERVICE)
+    .set('Authorization', `Bearer ${token}`)
+    .send(body);
+  if (response.status === 200) expect(validateCdsResponse(response.body as unknown)).toEqual([]);
+  return response;
 }
 
 /** The only card of a hook response. */
@@ -75,8 +105,13 @@ function recordingAnalyse(makeResult: (job: AnalysisJob) => ReturnType<typeof ca
   };
 }
 
+const PREFETCH_TEMPLATES = {
+  patient: 'Patient/{{context.patientId}}',
+  studies: 'ImagingStudy?patient={{context.patientId}}&modality=CT&_sort=-started',
+};
+
 describe('discovery', () => {
-  test('lists the nqo1-risk service with its prefetch', async () => {
+  test('lists the patient-view and encounter-start services with one prefetch', async () => {
     harness = await createHarness();
     const response = await request(harness.app).get('/cds-services');
     const body = response.body as unknown;
@@ -87,12 +122,16 @@ describe('discovery', () => {
         {
           id: 'nqo1-risk',
           hook: 'patient-view',
-          title: expect.any(String) as unknown,
+          title: 'NQO1 expression risk from liver CT',
           description: expect.stringContaining('NQO1') as unknown,
-          prefetch: {
-            patient: 'Patient/{{context.patientId}}',
-            studies: 'ImagingStudy?patient={{context.patientId}}&modality=CT&_sort=-started',
-          },
+          prefetch: PREFETCH_TEMPLATES,
+        },
+        {
+          id: 'nqo1-risk-encounter',
+          hook: 'encounter-start',
+          title: 'NQO1 expression risk from liver CT at encounter start',
+          description: expect.stringContaining('NQO1') as unknown,
+          prefetch: PREFETCH_TEMPLATES,
         },
       ],
     });
@@ -484,27 +523,141 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(outcome.issue[0].diagnostics).toContain('prefetch "studies"');
   });
 
-  test('returns 403 for a fhirServer off the allowlist', async () => {
+  test.each([
+    ['prefetch.studies is null', { patient: PATIENT, studies: null }],
+    ['prefetch is null', null],
+    ['prefetch has no studies key', { patient: PATIENT }],
+  ])('returns 412 when %s', async (_case, prefetch) => {
     harness = await createHarness();
     const response = await request(harness.app)
       .post('/cds-services/nqo1-risk')
       .set('Authorization', await harness.authorization())
-      .send(hookRequest({ prefetch: undefined, fhirServer: 'http://127.0.0.1:9999/other' }));
+      .send(hookRequest({ prefetch }));
+
+    expect(response.status).toBe(412);
+    expect(outcomeOf(response).issue[0].details).toMatchObject({
+      coding: [{ code: 'ERR_PREFETCH_MISSING' }],
+    });
+    expect(outcomeOf(response).issue[0].diagnostics).toMatch(/^prefetch\.studies is missing/);
+    expect(harness.store.countByStatus().pending).toBe(0);
+  });
+
+  test('returns 412 when the studies prefetch is an OperationOutcome', async () => {
+    harness = await createHarness();
+    const failedPrefetch = {
+      resourceType: 'OperationOutcome',
+      issue: [
+        {
+          severity: 'error',
+          code: 'timeout',
+          diagnostics: `ImagingStudy search for Patient/${PATIENT_ID} (${PATIENT_NAME}) timed out`,
+        },
+      ],
+    };
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(hookRequest({ prefetch: { patient: PATIENT, studies: failedPrefetch } }));
+
+    expect(response.status).toBe(412);
+    expect(response.type).toBe('application/fhir+json');
+    const outcome = outcomeOf(response);
+    expect(outcome.issue[0].code).toBe('required');
+    expect(outcome.issue[0].details).toMatchObject({ coding: [{ code: 'ERR_PREFETCH_MISSING' }] });
+    expect(outcome.issue[0].diagnostics).toContain('prefetch.studies is an OperationOutcome');
+    expect(outcome.issue[0].diagnostics).not.toContain(PATIENT_ID);
+
+    const [warning] = harness.logs.withMessage(
+      'studies prefetch is an OperationOutcome; the client could not prefetch',
+    );
+    expect(warning?.issueCodes).toEqual(['timeout']);
+    expect(harness.logs.text()).not.toContain(PATIENT_ID);
+    expect(harness.logs.text()).not.toContain(PATIENT_NAME);
+    expect(harness.store.countByStatus().pending).toBe(0);
+  });
+
+  test('treats a paginated studies prefetch as incomplete and follows no next link', async () => {
+    harness = await createHarness();
+    listener = await startLoopbackListener((_request, response) => response.end('{}'));
+    const nextUrl = `${listener.origin}/fhir/R4/ImagingStudy?patient=${PATIENT_ID}&modality=CT&_sort=-started&_page=2`;
+    const studies = {
+      ...searchsetBundle([imagingStudy({ id: 'study-1', uid: STUDY_UID, started: '2026-11-02T09:00:00Z' })]),
+      total: 3,
+      link: [
+        { relation: 'self', url: `${listener.origin}/fhir/R4/ImagingStudy?patient=${PATIENT_ID}` },
+        { relation: 'next', url: nextUrl },
+      ],
+    };
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(hookRequest({ prefetch: { patient: PATIENT, studies } }));
+
+    expect(response.status).toBe(412);
+    const outcome = outcomeOf(response);
+    expect(outcome.issue[0].details).toMatchObject({ coding: [{ code: 'ERR_PREFETCH_MISSING' }] });
+    expect(outcome.issue[0].diagnostics).toContain('one page of a paginated search (Bundle.link "next")');
+    expect(listener.connectionCount()).toBe(0);
+    expect(harness.store.countByStatus().pending).toBe(0);
+
+    const [warning] = harness.logs.withMessage(
+      'studies prefetch is one page of a paginated search; treated as incomplete',
+    );
+    expect(warning?.entriesOnPage).toBe(1);
+    expect(harness.logs.text()).not.toContain(PATIENT_ID);
+    expect(harness.logs.text()).not.toContain(listener.origin);
+  });
+
+  test('uses a searchset whose links hold no next page', async () => {
+    const { analyse, jobs } = recordingAnalyse(() => uncalibratedResult());
+    harness = await createHarness({ analyse });
+    const studies = {
+      ...searchsetBundle([imagingStudy({ id: 'study-1', uid: STUDY_UID, started: '2026-11-02T09:00:00Z' })]),
+      link: [{ relation: 'self', url: 'http://127.0.0.1:8103/fhir/R4/ImagingStudy?patient=pat-1' }],
+    };
+    const response = await callHook(harness, hookRequest({ prefetch: { patient: PATIENT, studies } }));
+
+    expect(response.status).toBe(200);
+    expect(onlyCard(response).summary).toBe('NQO1 risk: analysis of the liver CT in progress');
+    await harness.queue.drain();
+    expect(jobs.map((job) => job.imagingStudyId)).toEqual(['study-1']);
+  });
+
+  test('returns 403 for a fhirServer off the allowlist without connecting to it', async () => {
+    harness = await createHarness();
+    listener = await startLoopbackListener((_request, response) => response.end('{}'));
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(hookRequest({ prefetch: undefined, fhirServer: `${listener.origin}/fhir/R4` }));
 
     expect(response.status).toBe(403);
     expect(outcomeOf(response)).toMatchObject({
       issue: [{ details: { coding: [{ code: 'ERR_URL_NOT_ALLOWED' }] } }],
     });
+    expect(listener.connectionCount()).toBe(0);
+    expect(listener.requestCount()).toBe(0);
   });
 
-  test('returns 403 for that fhirServer with prefetch too', async () => {
+  test('returns 403 for that fhirServer with prefetch too, without connecting', async () => {
     harness = await createHarness();
+    listener = await startLoopbackListener((_request, response) => response.end('{}'));
     const response = await request(harness.app)
       .post('/cds-services/nqo1-risk')
       .set('Authorization', await harness.authorization())
-      .send(hookRequest({ fhirServer: 'http://127.0.0.1:9999/other' }));
+      .send(hookRequest({ fhirServer: `${listener.origin}/fhir/R4` }));
 
     expect(response.status).toBe(403);
+    expect(listener.connectionCount()).toBe(0);
+  });
+
+  test('the listener of the no-connection tests counts a real connection', async () => {
+    listener = await startLoopbackListener((_request, response) => response.end('{}'));
+    const response = await fetch(`${listener.origin}/fhir/R4/metadata`);
+    await response.text();
+
+    expect(listener.connectionCount()).toBe(1);
+    expect(listener.requestCount()).toBe(1);
   });
 
   test('returns 400 for a body without patientId', async () => {
@@ -576,5 +729,75 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(
       served.every((entry) => typeof entry.requestId === 'string' && typeof entry.durationMs === 'number'),
     ).toBe(true);
+  });
+});
+
+describe('POST /cds-services/nqo1-risk-encounter', () => {
+  test('answers encounter-start with the same cards as patient-view', async () => {
+    const { analyse, jobs } = recordingAnalyse((job) =>
+      calibratedResult({ model: { id: job.modelId, version: job.modelVersion }, probability: 0.81 }),
+    );
+    harness = await createHarness({ analyse });
+
+    const first = await callEncounterStart(harness);
+    expect(first.status).toBe(200);
+    const inProgress = (first.body as CdsResponse).cards;
+    expect(inProgress).toHaveLength(1);
+    expect(inProgress[0]?.summary).toBe('NQO1 risk: analysis of the liver CT in progress');
+
+    await harness.queue.drain();
+    expect(jobs.map((job) => [job.imagingStudyId, job.patientId])).toEqual([['study-1', PATIENT_ID]]);
+
+    const second = await callEncounterStart(harness);
+    const encounterCard = (second.body as CdsResponse).cards[0];
+    const patientViewCard = onlyCard(await callHook(harness));
+    expect(encounterCard?.summary).toBe('NQO1 expression likely high (probability 0.81)');
+    expect(encounterCard?.uuid).toBe(patientViewCard.uuid);
+    expect(jobs).toHaveLength(1);
+  });
+
+  test('rejects a token issued for the patient-view service with a bare 401', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app)
+      .post(ENCOUNTER_SERVICE)
+      .set('Authorization', await harness.authorization())
+      .send(encounterStartRequest());
+
+    expect(response.status).toBe(401);
+    expect(response.text).toBe('');
+  });
+
+  test('returns 400 for encounter-start without encounterId', async () => {
+    harness = await createHarness();
+    const response = await callEncounterStart(
+      harness,
+      encounterStartRequest({ context: { userId: 'Practitioner/dr-1', patientId: PATIENT_ID } }),
+    );
+
+    expect(response.status).toBe(400);
+    expect(outcomeOf(response).issue[0].diagnostics).toContain('context.encounterId');
+  });
+
+  test('returns 400 for a patient-view call on the encounter-start service', async () => {
+    harness = await createHarness();
+    const response = await callEncounterStart(harness, hookRequest());
+
+    expect(response.status).toBe(400);
+    expect(outcomeOf(response).issue[0].diagnostics).toContain(
+      'expected hook "encounter-start", got "patient-view"',
+    );
+  });
+
+  test('returns 412 for an OperationOutcome studies prefetch on encounter-start', async () => {
+    harness = await createHarness();
+    const response = await callEncounterStart(
+      harness,
+      encounterStartRequest({
+        prefetch: { patient: PATIENT, studies: { resourceType: 'OperationOutcome', issue: [] } },
+      }),
+    );
+
+    expect(response.status).toBe(412);
+    expect(outcomeOf(response).issue[0].diagnostics).toContain('prefetch.studies is an OperationOutcome');
   });
 });
