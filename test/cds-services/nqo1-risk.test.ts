@@ -801,3 +801,140 @@ describe('POST /cds-services/nqo1-risk-encounter', () => {
     expect(outcomeOf(response).issue[0].diagnostics).toContain('prefetch.studies is an OperationOutcome');
   });
 });
+
+describe('result of an older study', () => {
+  const OLD_UID = '1.2.826.0.1.41';
+  const NEW_UID = '1.2.826.0.1.42';
+  const oldStudy = imagingStudy({ id: 'old', uid: OLD_UID, started: '2024-03-05T10:00:00+08:00' });
+  const newStudy = imagingStudy({ id: 'new', uid: NEW_UID, started: '2026-11-02T09:00:00+08:00' });
+
+  /** A harness whose analyse scores the old study at once and holds the new one until `release()`. */
+  async function olderStudyHarness(newStudyOutcome: 'result' | 'failure' = 'result') {
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const jobs: AnalysisJob[] = [];
+    const h = await createHarness({
+      analyse: async (job) => {
+        jobs.push(job);
+        if (job.studyInstanceUid === NEW_UID) {
+          await blocked;
+          if (newStudyOutcome === 'failure')
+            throw new Nqo1Error('ERR_MASK_EMPTY', `No tumour segment in ${NEW_UID}`);
+          return {
+            result: calibratedResult({
+              model: { id: job.modelId, version: job.modelVersion },
+              probability: 0.3,
+              class: 'low',
+            }),
+          };
+        }
+        return {
+          result: calibratedResult({
+            model: { id: job.modelId, version: job.modelVersion },
+            probability: 0.81,
+          }),
+        };
+      },
+      configOverrides: { jobs: { retryFailedAfterMs: 30 * 60 * 1000 } },
+    });
+
+    // The old study is analysed first, when it was the patient's only CT study.
+    await callHook(h, hookRequest({ prefetch: { patient: PATIENT, studies: searchsetBundle([oldStudy]) } }));
+    await h.queue.drain();
+    return { h, jobs, release };
+  }
+
+  const bothStudies = (): Record<string, unknown> =>
+    hookRequest({ prefetch: { patient: PATIENT, studies: searchsetBundle([oldStudy, newStudy]) } });
+
+  test('shows the older result, says so, and enqueues the newest study', async () => {
+    const { h, jobs, release } = await olderStudyHarness();
+    harness = h;
+    const onlyOld = onlyCard(
+      await callHook(
+        h,
+        hookRequest({ prefetch: { patient: PATIENT, studies: searchsetBundle([oldStudy]) } }),
+      ),
+    );
+
+    const english = onlyCard(await callHook(h, bothStudies()));
+    const chinese = onlyCard(await callHook(h, bothStudies(), { 'Accept-Language': 'zh-CN' }));
+
+    expect(english.summary).toBe('NQO1 expression likely high (probability 0.81)');
+    expect(english.detail?.split('\n\n')[0]).toBe(
+      '**This result is for an older study (2024-03-05); the newest study (2026-11-02) is being analysed.**',
+    );
+    expect(english.detail).toContain(`Study Instance UID: \`${OLD_UID}\``);
+    expect(english.detail).not.toContain(NEW_UID);
+    expect(english.uuid).not.toBe(onlyOld.uuid);
+    expect(english.links?.[0]?.appContext).toBe(onlyOld.links?.[0]?.appContext);
+    expect(chinese.summary).toBe('NQO1 可能高表达（概率 0.81）');
+    expect(chinese.detail?.split('\n\n')[0]).toBe(
+      '**此结果来自较早的检查（2024-03-05）；最新的检查（2026-11-02）正在分析中。**',
+    );
+    expect(chinese.uuid).toBe(english.uuid);
+    expect(jobs.map((job) => job.imagingStudyId)).toEqual(['old', 'new']);
+
+    release();
+    await h.queue.drain();
+    const newest = onlyCard(await callHook(h, bothStudies()));
+    expect(newest.summary).toBe('NQO1 expression likely low (probability 0.30)');
+    expect(newest.detail).not.toContain('older study');
+    expect(newest.detail).toContain(NEW_UID);
+    expect(jobs).toHaveLength(2);
+  });
+
+  test('shows the failure of the newest study rather than the older result', async () => {
+    const { h, release } = await olderStudyHarness('failure');
+    harness = h;
+    await callHook(h, bothStudies());
+    release();
+    await h.queue.drain();
+
+    const card = onlyCard(await callHook(h, bothStudies()));
+    expect(card.summary).toBe('NQO1 risk not available: the liver CT has no usable tumour segmentation');
+    expect(card.detail).not.toContain('older study');
+    expect(card.detail).not.toContain('0.81');
+  });
+
+  test('says "date not recorded" for studies without started', async () => {
+    const { h, release } = await olderStudyHarness();
+    harness = h;
+    // Without start times the studies keep the bundle order, so the first one counts as the newest.
+    const studies = searchsetBundle([
+      imagingStudy({ id: 'new', uid: NEW_UID }),
+      imagingStudy({ id: 'old', uid: OLD_UID }),
+    ]);
+    const card = onlyCard(await callHook(h, hookRequest({ prefetch: { patient: PATIENT, studies } })));
+    release();
+
+    expect(card.detail?.split('\n\n')[0]).toBe(
+      '**This result is for an older study (date not recorded); the newest study (date not recorded) ' +
+        'is being analysed.**',
+    );
+  });
+
+  test('passes over an older result stored for another patient record', async () => {
+    const { analyse } = recordingAnalyse((job) =>
+      calibratedResult({ model: { id: job.modelId, version: job.modelVersion }, probability: 0.81 }),
+    );
+    harness = await createHarness({ analyse });
+    const otherPatient = 'pat-2';
+    await callHook(
+      harness,
+      hookRequest({
+        context: { userId: 'Practitioner/dr-1', patientId: otherPatient },
+        prefetch: {
+          studies: searchsetBundle([
+            imagingStudy({ id: 'old', uid: OLD_UID, patientId: otherPatient, started: '2024-03-05' }),
+          ]),
+        },
+      }),
+    );
+    await harness.queue.drain();
+
+    const card = onlyCard(await callHook(harness, bothStudies()));
+    expect(card.summary).toBe('NQO1 risk: analysis of the liver CT in progress');
+    expect(card.detail).not.toContain('0.81');
+  });
+});
