@@ -138,8 +138,8 @@ export interface OlderStudyDates {
 /**
  * Builds the result card of an older study, shown while the newest eligible study has no finished
  * result yet. `context.studyInstanceUid` is the older study's. The card opens with a line naming
- * both study dates, so nobody takes the result for the newest study's; its uuid differs from the
- * plain result card's, since the text does.
+ * both study dates, so the reader does not mistake the result for one of the newest study. Its uuid
+ * differs from the plain result card's because its text differs.
  */
 export function buildOlderStudyResultCard(
   context: CardContext,
@@ -161,7 +161,7 @@ export function buildOlderStudyResultCard(
 }
 
 /**
- * The calendar date of a FHIR dateTime as recorded (its first 10 characters, `YYYY-MM-DD`, in the
+ * Extracts the calendar date of a FHIR dateTime as recorded (its first 10 characters, `YYYY-MM-DD`, in the
  * time zone the EHR wrote), or the year or year-month of a partial date.
  */
 function studyDate(started: string | undefined, messages: CardMessages): string {

@@ -2,7 +2,7 @@
  * Discovery entries of the NQO1 risk service. They drive the discovery response, the routes and the
  * prefetch keys the handler reads.
  *
- * The same analysis answers two hooks: `patient-view` (the chart opens) and `encounter-start` (an
+ * The same analysis serves two hooks: `patient-view` (the chart opens) and `encounter-start` (an
  * encounter begins, e.g. the pre-operative visit). A CDS Hooks service has exactly one hook, so each
  * hook is a service of its own id, with its own route `POST /cds-services/<id>` and JWT audience
  * `${publicUrl}/cds-services/<id>`. Both use the same prefetch, so the EHR sends the same studies.

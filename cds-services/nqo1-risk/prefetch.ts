@@ -54,7 +54,7 @@ const operationOutcomeSchema = z.looseObject({
 });
 
 /**
- * What the client sent as `prefetch.studies`, before any study is read:
+ * State of the `prefetch.studies` value the client sent, decided before any study is read:
  * - `absent`: no value, or `null` (the client did not or could not prefetch);
  * - `failed`: an OperationOutcome, which CDS Hooks 2.0 lets a client send when the prefetch query
  *   failed; `issueCodes` are its `issue.code` values (codes only, never the diagnostics text);

@@ -56,7 +56,7 @@ async function callHook(
 
 const ENCOUNTER_SERVICE = '/cds-services/nqo1-risk-encounter';
 
-/** An `encounter-start` request body with the default prefetch. */
+/** Builds an `encounter-start` request body with the default prefetch. */
 function encounterStartRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return hookRequest({
     hook: 'encounter-start',
