@@ -3,12 +3,19 @@
  * mounts one `POST /cds-services/<id>` route per entry.
  */
 
-import { nqo1RiskDefinition } from './nqo1-risk/definition.js';
+import { nqo1RiskDefinition, nqo1RiskEncounterDefinition } from './nqo1-risk/definition.js';
 import { createNqo1RiskHandler } from './nqo1-risk/handler.js';
 import type { CdsServiceModule } from './types.js';
 
 export type { CdsServiceModule, ServiceDeps } from './types.js';
 
 export const CDS_SERVICES: readonly CdsServiceModule[] = [
-  { definition: nqo1RiskDefinition, createHandler: createNqo1RiskHandler },
+  {
+    definition: nqo1RiskDefinition,
+    createHandler: (deps) => createNqo1RiskHandler(deps, nqo1RiskDefinition),
+  },
+  {
+    definition: nqo1RiskEncounterDefinition,
+    createHandler: (deps) => createNqo1RiskHandler(deps, nqo1RiskEncounterDefinition),
+  },
 ];

@@ -129,6 +129,47 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
   };
 }
 
+/** Dates of the two studies named on a result shown for an older study: FHIR `started` values. */
+export interface OlderStudyDates {
+  readonly resultStudyStarted?: string;
+  readonly newestStudyStarted?: string;
+}
+
+/**
+ * Builds the result card of an older study, shown while the newest eligible study has no finished
+ * result yet. `context.studyInstanceUid` is the older study's. The card opens with a line naming
+ * both study dates, so the reader does not mistake the result for one of the newest study. Its uuid
+ * differs from the plain result card's because its text differs.
+ */
+export function buildOlderStudyResultCard(
+  context: CardContext,
+  result: ScoreResult,
+  analysisId: string,
+  dates: OlderStudyDates,
+): CdsCard {
+  const messages = CARD_MESSAGES[context.locale];
+  const card = buildResultCard(context, result, analysisId);
+  const line = messages.olderStudyLine(
+    studyDate(dates.resultStudyStarted, messages),
+    studyDate(dates.newestStudyStarted, messages),
+  );
+  return {
+    ...card,
+    uuid: cardUuid(context, `older-${card.uuid}`),
+    detail: joinParagraphs([line, card.detail ?? '']),
+  };
+}
+
+/**
+ * Extracts the calendar date of a FHIR dateTime as recorded (its first 10 characters, `YYYY-MM-DD`, in the
+ * time zone the EHR wrote), or the year or year-month of a partial date.
+ */
+function studyDate(started: string | undefined, messages: CardMessages): string {
+  if (started === undefined) return messages.unknownStudyDate;
+  const date = /^\d{4}(-\d{2}(-\d{2})?)?/.exec(started)?.[0];
+  return date ?? messages.unknownStudyDate;
+}
+
 /**
  * States the prognosis of the positive class from the model card's first hazard-ratio evidence with
  * a confidence interval (for BR-RO the multivariate Cox model: HR 1.761, 95 % CI 1.136–2.73,

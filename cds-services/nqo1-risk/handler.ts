@@ -1,80 +1,104 @@
 /**
- * Handler of `POST /cds-services/nqo1-risk` (hook `patient-view`). It never computes features. It
+ * Handler of `POST /cds-services/nqo1-risk` (hook `patient-view`) and
+ * `POST /cds-services/nqo1-risk-encounter` (hook `encounter-start`). It never computes features. It
  * reads the result store and responds with one card, enqueueing the study when it is not stored.
  * The JWT is verified by middleware before this runs.
  *
  * @see https://cds-hooks.hl7.org/2.0/#calling-a-cds-service
  */
 
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import * as z from 'zod';
 
 import { Nqo1Error } from '../../src/errors.js';
-import type { AnalysisJob } from '../../src/jobs/types.js';
-import type { CdsResponse } from '../../src/server/cds-types.js';
+import type { AnalysisJob, StoredAnalysis } from '../../src/jobs/types.js';
+import type { CdsCard, CdsResponse } from '../../src/server/cds-types.js';
 import { requestContext } from '../../src/server/logger.js';
 import type { ServiceDeps } from '../types.js';
 import { assertUrlAllowed } from '../../src/net/url-allowlist.js';
-import { buildCard, buildInProgressCard, buildPatientConflictCard, type CardContext } from './cards.js';
-import { nqo1RiskDefinition } from './definition.js';
+import {
+  buildCard,
+  buildInProgressCard,
+  buildOlderStudyResultCard,
+  buildPatientConflictCard,
+  type CardContext,
+} from './cards.js';
+import type { Nqo1RiskDefinition } from './definition.js';
 import { negotiateLocale } from './messages.js';
-import { scanCtStudies, UNEXPECTED_SKIP_REASONS } from './prefetch.js';
+import {
+  classifyStudiesPrefetch,
+  scanCtStudies,
+  UNEXPECTED_SKIP_REASONS,
+  type CandidateStudy,
+} from './prefetch.js';
 
 /** A FHIR logical id (R4 `id` datatype). */
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-const requestSchema = z.looseObject({
-  hook: z.literal(nqo1RiskDefinition.hook, {
-    error: (issue) => `expected hook "${nqo1RiskDefinition.hook}", got ${JSON.stringify(issue.input)}`,
-  }),
-  hookInstance: z.string().min(1).max(128),
-  fhirServer: z.string().optional(),
-  context: z.looseObject({
-    patientId: z.string().regex(FHIR_ID, { error: 'expected context.patientId to be a FHIR resource id' }),
-  }),
-  prefetch: z.record(z.string(), z.unknown()).nullable().optional(),
-});
+/**
+ * Older studies looked up for a finished result while the newest one is analysed, newest first.
+ * Bounds the store reads of one hook call for a patient with many CT studies.
+ */
+const MAX_OLDER_STUDIES_CHECKED = 10;
 
-type HookRequest = z.infer<typeof requestSchema>;
+/** The request body the handler reads. `encounter-start` also requires `context.encounterId`. */
+function requestSchemaFor(definition: Nqo1RiskDefinition) {
+  const fhirId = (name: string) =>
+    z.string().regex(FHIR_ID, { error: `expected context.${name} to be a FHIR resource id` });
+  const patientContext = z.looseObject({ patientId: fhirId('patientId') });
+  return z.looseObject({
+    hook: z.literal(definition.hook, {
+      error: (issue) => `expected hook "${definition.hook}", got ${JSON.stringify(issue.input)}`,
+    }),
+    hookInstance: z.string().min(1).max(128),
+    fhirServer: z.string().optional(),
+    context:
+      definition.hook === 'encounter-start'
+        ? patientContext.extend({ encounterId: fhirId('encounterId') })
+        : patientContext,
+    prefetch: z.record(z.string(), z.unknown()).nullable().optional(),
+  });
+}
 
-/** Creates the hook handler over the service's dependencies. */
-export function createNqo1RiskHandler(deps: ServiceDeps): RequestHandler {
+type HookRequest = z.infer<ReturnType<typeof requestSchemaFor>>;
+
+/** Creates the handler of `definition`'s hook over the service's dependencies. */
+export function createNqo1RiskHandler(deps: ServiceDeps, definition: Nqo1RiskDefinition): RequestHandler {
+  const requestSchema = requestSchemaFor(definition);
   return (req, res) => {
-    const request = parseHookRequest(req.body);
-    const studies = requireStudiesPrefetch(request, deps.config.fhir.allowedBaseUrls);
-    const { study, skipped } = scanCtStudies(studies, request.context.patientId);
+    const request = parseHookRequest(requestSchema, req.body);
+    const studies = requireStudiesPrefetch(request, definition, deps.config.fhir.allowedBaseUrls, res);
+    const { candidates, skipped } = scanCtStudies(studies, request.context.patientId);
+    const [newest, ...older] = candidates;
     if (UNEXPECTED_SKIP_REASONS.some((reason) => skipped[reason] !== undefined)) {
       // Counts only: the skipped resources may belong to other patients.
       requestContext(res).log.warn(
-        { skipped, studySelected: study !== undefined },
+        { skipped, studySelected: newest !== undefined },
         'imaging studies in the prefetch skipped',
       );
     }
-    if (study === undefined) {
+    if (newest === undefined) {
       res.json({ cards: [] } satisfies CdsResponse);
       return;
     }
 
-    const context: CardContext = {
-      studyInstanceUid: study.studyInstanceUid,
+    const locale = negotiateLocale(
+      req.get('accept-language'),
+      (languages) => req.acceptsLanguages(languages),
+      deps.config.locale,
+    );
+    const cardContext = (studyInstanceUid: string): CardContext => ({
+      studyInstanceUid,
       modelCard: deps.modelCard,
-      locale: negotiateLocale(
-        req.get('accept-language'),
-        (languages) => req.acceptsLanguages(languages),
-        deps.config.locale,
-      ),
+      locale,
       smartAppUrl: deps.config.smartAppUrl,
       retryFailedAfterMs: deps.config.jobs.retryFailedAfterMs,
       ...(deps.config.viewerUrlTemplate === undefined
         ? {}
         : { viewerUrlTemplate: deps.config.viewerUrlTemplate }),
-    };
-    const job: AnalysisJob = {
-      ...study,
-      patientId: request.context.patientId,
-      modelId: deps.modelCard.id,
-      modelVersion: deps.modelCard.version,
-    };
+    });
+    const context = cardContext(newest.studyInstanceUid);
+    const job = jobFor(newest, request.context.patientId, deps);
 
     // A stored analysis is bound to the patient it was computed for. The same Study Instance UID in
     // another patient's prefetch means the PACS or EHR links one study to two records, so no result
@@ -82,7 +106,7 @@ export function createNqo1RiskHandler(deps: ServiceDeps): RequestHandler {
     let stored = deps.store.getResult(job);
     if (stored !== undefined && stored.job.patientId !== job.patientId) {
       requestContext(res).log.warn(
-        { studyInstanceUid: study.studyInstanceUid },
+        { studyInstanceUid: newest.studyInstanceUid },
         'study already analysed for another patient record; result withheld',
       );
       res.json({ cards: [buildPatientConflictCard(context)] } satisfies CdsResponse);
@@ -93,13 +117,60 @@ export function createNqo1RiskHandler(deps: ServiceDeps): RequestHandler {
     if (stored === undefined || stored.status === 'failed') {
       if (deps.queue.enqueue(job) !== 'exists') stored = undefined;
     }
-    const card = stored === undefined ? buildInProgressCard(context) : buildCard(context, stored);
+
+    // While the newest study waits or runs, a finished result of an older study is shown, marked as such.
+    let card: CdsCard;
+    if (stored === undefined || stored.status === 'pending' || stored.status === 'running') {
+      const previous = findOlderResult(older, request.context.patientId, deps);
+      card =
+        previous === undefined
+          ? buildInProgressCard(context)
+          : buildOlderStudyResultCard(
+              cardContext(previous.study.studyInstanceUid),
+              previous.analysis.result,
+              previous.analysis.id,
+              {
+                ...(previous.study.started === undefined
+                  ? {}
+                  : { resultStudyStarted: previous.study.started }),
+                ...(newest.started === undefined ? {} : { newestStudyStarted: newest.started }),
+              },
+            );
+    } else {
+      card = buildCard(context, stored);
+    }
     res.json({ cards: [card] } satisfies CdsResponse);
   };
 }
 
-function parseHookRequest(body: unknown): HookRequest {
-  const parsed = requestSchema.safeParse(body);
+function jobFor(study: CandidateStudy, patientId: string, deps: ServiceDeps): AnalysisJob {
+  return {
+    studyInstanceUid: study.studyInstanceUid,
+    imagingStudyId: study.imagingStudyId,
+    patientId,
+    modelId: deps.modelCard.id,
+    modelVersion: deps.modelCard.version,
+  };
+}
+
+/**
+ * The newest of `older` (sorted newest first) with a finished result of the current model version for
+ * this patient. A result stored for another patient record is passed over, as on the newest study.
+ */
+function findOlderResult(
+  older: readonly CandidateStudy[],
+  patientId: string,
+  deps: ServiceDeps,
+): { study: CandidateStudy; analysis: Extract<StoredAnalysis, { status: 'done' }> } | undefined {
+  for (const study of older.slice(0, MAX_OLDER_STUDIES_CHECKED)) {
+    const analysis = deps.store.getResult(jobFor(study, patientId, deps));
+    if (analysis?.status === 'done' && analysis.job.patientId === patientId) return { study, analysis };
+  }
+  return undefined;
+}
+
+function parseHookRequest(schema: ReturnType<typeof requestSchemaFor>, body: unknown): HookRequest {
+  const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
 
   const problems = parsed.error.issues.map(
@@ -109,24 +180,61 @@ function parseHookRequest(body: unknown): HookRequest {
 }
 
 /**
- * Returns `prefetch.studies`, or rejects the call when it is absent or null (the client could not
- * prefetch). A `fhirServer` outside the allowlist is rejected with `ERR_URL_NOT_ALLOWED` first.
+ * Returns `prefetch.studies` when it holds the whole search result, else rejects the call with 412
+ * (`ERR_PREFETCH_MISSING`). A `fhirServer` outside the allowlist is rejected with
+ * `ERR_URL_NOT_ALLOWED` first. The value is unusable when it is:
+ * - absent or `null`: the client did not prefetch;
+ * - an OperationOutcome: the client's prefetch query failed (CDS Hooks 2.0 allows this);
+ * - a searchset Bundle with a `next` link: only the first page. Picking the newest study from it
+ *   could show a stale result as the current one when the FHIR server ignored `_sort=-started`, so
+ *   the page is treated as incomplete rather than used. Following the `next` link would need the
+ *   FHIR read path below, with the link checked against the FHIR allowlist before connecting.
  *
- * LIMITATION: the service does not yet query `fhirServer` itself when prefetch is missing, because
- * the FHIR read path with the client's `fhirAuthorization` token is not built. Until then the EHR
- * must send the prefetch. Adding a FHIR search for ImagingStudy with that token here would remove
- * the 412.
+ * LIMITATION: the service does not yet query `fhirServer` itself in these cases, because the FHIR
+ * read path with the client's `fhirAuthorization` token is not built. Until then the EHR must send
+ * the complete prefetch. Adding a FHIR search for ImagingStudy with that token here (following
+ * `next` links on the allowlisted server) would remove the 412.
  */
-function requireStudiesPrefetch(request: HookRequest, allowedFhirBaseUrls: readonly string[]): unknown {
+function requireStudiesPrefetch(
+  request: HookRequest,
+  definition: Nqo1RiskDefinition,
+  allowedFhirBaseUrls: readonly string[],
+  res: Response,
+): unknown {
   // Checked on every call, although the service does not read from fhirServer yet, so that a
   // misconfigured EHR learns it now rather than when FHIR reads are added.
   if (request.fhirServer !== undefined) assertUrlAllowed(request.fhirServer, allowedFhirBaseUrls, 'FHIR');
 
   const studies = request.prefetch?.studies;
-  if (studies !== undefined && studies !== null) return studies;
-  throw new Nqo1Error(
-    'ERR_PREFETCH_MISSING',
-    `prefetch.studies is missing: configure the EHR to send the prefetch "studies" (${nqo1RiskDefinition.prefetch.studies}) ` +
-      'from the discovery response. Fetching the studies from fhirServer instead is not supported in this release.',
-  );
+  const state = classifyStudiesPrefetch(studies);
+  const fix =
+    `configure the EHR to send the prefetch "studies" (${definition.prefetch.studies}) ` +
+    'from the discovery response. Fetching the studies from fhirServer instead is not supported in this release.';
+  switch (state.kind) {
+    case 'complete':
+      return studies;
+    case 'absent':
+      throw new Nqo1Error('ERR_PREFETCH_MISSING', `prefetch.studies is missing: ${fix}`);
+    case 'failed':
+      // Issue codes only: the diagnostics text of the client's outcome may name the patient.
+      requestContext(res).log.warn(
+        { prefetchKey: 'studies', issueCodes: state.issueCodes },
+        'studies prefetch is an OperationOutcome; the client could not prefetch',
+      );
+      throw new Nqo1Error(
+        'ERR_PREFETCH_MISSING',
+        `prefetch.studies is an OperationOutcome, so the EHR could not run the prefetch query: ${fix}`,
+      );
+    case 'paginated':
+      // The next link is not logged: its query names the patient.
+      requestContext(res).log.warn(
+        { prefetchKey: 'studies', entriesOnPage: state.entryCount },
+        'studies prefetch is one page of a paginated search; treated as incomplete',
+      );
+      throw new Nqo1Error(
+        'ERR_PREFETCH_MISSING',
+        'prefetch.studies is one page of a paginated search (Bundle.link "next"), so newer studies may be ' +
+          `on later pages: ${fix} Return all matches in one Bundle, e.g. with a larger _count.`,
+      );
+  }
 }

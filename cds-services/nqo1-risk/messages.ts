@@ -43,6 +43,10 @@ export interface CardMessages {
   /** Card shown when the study's stored analysis was computed for another patient record. */
   readonly patientConflictSummary: string;
   readonly patientConflictDetail: string;
+  /** First line of a result shown for an older study while the newest one is analysed; dates as given. */
+  readonly olderStudyLine: (resultStudyDate: string, newestStudyDate: string) => string;
+  /** Stands for the date of a study without `started`. */
+  readonly unknownStudyDate: string;
 }
 
 const en: CardMessages = {
@@ -112,6 +116,9 @@ const en: CardMessages = {
   patientConflictDetail:
     'The Study Instance UID of this CT study is also linked to another patient record, so no result is ' +
     'shown here. Hospital IT must check which patient the study belongs to in PACS and in the EHR.',
+  olderStudyLine: (resultStudyDate, newestStudyDate) =>
+    `**This result is for an older study (${resultStudyDate}); the newest study (${newestStudyDate}) is being analysed.**`,
+  unknownStudyDate: 'date not recorded',
 };
 
 const zhCN: CardMessages = {
@@ -166,6 +173,9 @@ const zhCN: CardMessages = {
   patientConflictDetail:
     '该 CT 检查的检查实例 UID 同时关联了另一名患者的记录，因此此处不显示结果。' +
     '请信息科在 PACS 和电子病历中核实该检查属于哪位患者。',
+  olderStudyLine: (resultStudyDate, newestStudyDate) =>
+    `**此结果来自较早的检查（${resultStudyDate}）；最新的检查（${newestStudyDate}）正在分析中。**`,
+  unknownStudyDate: '日期未记录',
 };
 
 export const CARD_MESSAGES: Readonly<Record<Locale, CardMessages>> = { en, 'zh-CN': zhCN };

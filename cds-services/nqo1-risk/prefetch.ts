@@ -43,10 +43,61 @@ const bundleSchema = z.looseObject({
   entry: z.array(z.looseObject({ resource: z.unknown().optional() })).optional(),
 });
 
+const bundleLinksSchema = z.looseObject({
+  resourceType: z.literal('Bundle'),
+  link: z.array(z.looseObject({ relation: z.string().optional() })).optional(),
+});
+
+const operationOutcomeSchema = z.looseObject({
+  resourceType: z.literal('OperationOutcome'),
+  issue: z.array(z.looseObject({ code: z.string().optional() })).optional(),
+});
+
+/**
+ * State of the `prefetch.studies` value the client sent, decided before any study is read:
+ * - `absent`: no value, or `null` (the client did not or could not prefetch);
+ * - `failed`: an OperationOutcome, which CDS Hooks 2.0 lets a client send when the prefetch query
+ *   failed; `issueCodes` are its `issue.code` values (codes only, never the diagnostics text);
+ * - `paginated`: a Bundle with a `next` link, i.e. only the first page of the search;
+ * - `complete`: any other value, parsed by {@link scanCtStudies}.
+ *
+ * @see https://cds-hooks.hl7.org/2.0/#prefetch-template
+ */
+export type StudiesPrefetchState =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'failed'; readonly issueCodes: readonly string[] }
+  | { readonly kind: 'paginated'; readonly entryCount: number }
+  | { readonly kind: 'complete' };
+
+/** Classifies the `studies` prefetch value; see {@link StudiesPrefetchState}. */
+export function classifyStudiesPrefetch(value: unknown): StudiesPrefetchState {
+  if (value === undefined || value === null) return { kind: 'absent' };
+
+  const outcome = operationOutcomeSchema.safeParse(value);
+  if (outcome.success) {
+    const issueCodes = (outcome.data.issue ?? []).flatMap((issue) =>
+      issue.code === undefined ? [] : [issue.code],
+    );
+    return { kind: 'failed', issueCodes };
+  }
+
+  const bundle = bundleLinksSchema.safeParse(value);
+  if (bundle.success && (bundle.data.link ?? []).some((link) => link.relation === 'next')) {
+    const entries = bundleSchema.safeParse(value);
+    return { kind: 'paginated', entryCount: entries.success ? (entries.data.entry ?? []).length : 0 };
+  }
+  return { kind: 'complete' };
+}
+
 /** The study the hook analyses. */
 export interface SelectedStudy {
   readonly imagingStudyId: string;
   readonly studyInstanceUid: string;
+}
+
+/** A usable CT study of the prefetch, with its FHIR `started` dateTime when the study has one. */
+export interface CandidateStudy extends SelectedStudy {
+  readonly started?: string;
 }
 
 /**
@@ -65,7 +116,9 @@ export const UNEXPECTED_SKIP_REASONS: readonly StudySkipReason[] = [
 
 export interface StudyScan {
   /** The newest usable CT study, or undefined when none qualifies. */
-  readonly study: SelectedStudy | undefined;
+  readonly study: CandidateStudy | undefined;
+  /** Every usable CT study, newest first; `study` is the first. */
+  readonly candidates: readonly CandidateStudy[];
   /** Number of skipped entries per reason; reasons that did not occur are absent. */
   readonly skipped: Readonly<Partial<Record<StudySkipReason, number>>>;
 }
@@ -79,7 +132,10 @@ export interface StudyScan {
  * @throws Nqo1Error `ERR_REQUEST_INVALID` when `bundle` is not a FHIR Bundle.
  */
 export function selectNewestCtStudy(bundle: unknown, patientId: string): SelectedStudy | undefined {
-  return scanCtStudies(bundle, patientId).study;
+  const study = scanCtStudies(bundle, patientId).study;
+  return study === undefined
+    ? undefined
+    : { imagingStudyId: study.imagingStudyId, studyInstanceUid: study.studyInstanceUid };
 }
 
 /**
@@ -98,7 +154,7 @@ export function scanCtStudies(bundle: unknown, patientId: string): StudyScan {
   }
 
   const skipped: Partial<Record<StudySkipReason, number>> = {};
-  const candidates: { study: SelectedStudy; startedMs: number }[] = [];
+  const candidates: { study: CandidateStudy; startedMs: number }[] = [];
   for (const entry of parsed.data.entry ?? []) {
     const study = imagingStudySchema.safeParse(entry.resource);
     if (!study.success) {
@@ -122,14 +178,19 @@ export function scanCtStudies(bundle: unknown, patientId: string): StudyScan {
     const startedMs =
       study.data.started === undefined ? Number.NEGATIVE_INFINITY : Date.parse(study.data.started);
     candidates.push({
-      study: { imagingStudyId: study.data.id, studyInstanceUid },
+      study: {
+        imagingStudyId: study.data.id,
+        studyInstanceUid,
+        ...(study.data.started === undefined ? {} : { started: study.data.started }),
+      },
       startedMs: Number.isNaN(startedMs) ? Number.NEGATIVE_INFINITY : startedMs,
     });
   }
 
   // Array.prototype.sort is stable, so equal start times keep the server's order.
   candidates.sort((a, b) => compareNewestFirst(a.startedMs, b.startedMs));
-  return { study: candidates[0]?.study, skipped };
+  const sorted = candidates.map((candidate) => candidate.study);
+  return { study: sorted[0], candidates: sorted, skipped };
 }
 
 function isImagingStudyResource(resource: unknown): boolean {

@@ -14,18 +14,23 @@ import {
   PATIENT_BIRTH_DATE,
   PATIENT_ID,
   PATIENT_NAME,
+  PUBLIC_URL,
   searchsetBundle,
   type Harness,
 } from '../support/cds-fixtures.js';
+import { startLoopbackListener, type LoopbackListener } from '../support/loopback-listener.js';
 import { calibratedResult, SAMPLE_FEATURES, uncalibratedResult } from '../support/score-result.js';
 
 const STUDY_UID = '1.2.826.0.1.1';
 
 let harness: Harness | undefined;
+let listener: LoopbackListener | undefined;
 
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
+  await listener?.close();
+  listener = undefined;
 });
 
 interface HookResult {
@@ -47,6 +52,31 @@ async function callHook(
   const parsed = response.body as unknown;
   if (response.status === 200) expect(validateCdsResponse(parsed)).toEqual([]);
   return { status: response.status, body: parsed as CdsResponse };
+}
+
+const ENCOUNTER_SERVICE = '/cds-services/nqo1-risk-encounter';
+
+/** Builds an `encounter-start` request body with the default prefetch. */
+function encounterStartRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return hookRequest({
+    hook: 'encounter-start',
+    context: { userId: 'Practitioner/dr-1', patientId: PATIENT_ID, encounterId: 'enc-1' },
+    ...overrides,
+  });
+}
+
+/** Calls the `encounter-start` service with a token whose `aud` is that service's URL. */
+async function callEncounterStart(
+  h: Harness,
+  body: Record<string, unknown> = encounterStartRequest(),
+): Promise<request.Response> {
+  const token = await h.issuer.sign({ aud: `${PUBLIC_URL}${ENCOUNTER_SERVICE}`, now: new Date() });
+  const response = await request(h.app)
+    .post(ENCOUNTER_SERVICE)
+    .set('Authorization', `Bearer ${token}`)
+    .send(body);
+  if (response.status === 200) expect(validateCdsResponse(response.body as unknown)).toEqual([]);
+  return response;
 }
 
 /** The only card of a hook response. */
@@ -75,8 +105,13 @@ function recordingAnalyse(makeResult: (job: AnalysisJob) => ReturnType<typeof ca
   };
 }
 
+const PREFETCH_TEMPLATES = {
+  patient: 'Patient/{{context.patientId}}',
+  studies: 'ImagingStudy?patient={{context.patientId}}&modality=CT&_sort=-started',
+};
+
 describe('discovery', () => {
-  test('lists the nqo1-risk service with its prefetch', async () => {
+  test('lists the patient-view and encounter-start services with one prefetch', async () => {
     harness = await createHarness();
     const response = await request(harness.app).get('/cds-services');
     const body = response.body as unknown;
@@ -87,12 +122,16 @@ describe('discovery', () => {
         {
           id: 'nqo1-risk',
           hook: 'patient-view',
-          title: expect.any(String) as unknown,
+          title: 'NQO1 expression risk from liver CT',
           description: expect.stringContaining('NQO1') as unknown,
-          prefetch: {
-            patient: 'Patient/{{context.patientId}}',
-            studies: 'ImagingStudy?patient={{context.patientId}}&modality=CT&_sort=-started',
-          },
+          prefetch: PREFETCH_TEMPLATES,
+        },
+        {
+          id: 'nqo1-risk-encounter',
+          hook: 'encounter-start',
+          title: 'NQO1 expression risk from liver CT at encounter start',
+          description: expect.stringContaining('NQO1') as unknown,
+          prefetch: PREFETCH_TEMPLATES,
         },
       ],
     });
@@ -484,27 +523,141 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(outcome.issue[0].diagnostics).toContain('prefetch "studies"');
   });
 
-  test('returns 403 for a fhirServer off the allowlist', async () => {
+  test.each([
+    ['prefetch.studies is null', { patient: PATIENT, studies: null }],
+    ['prefetch is null', null],
+    ['prefetch has no studies key', { patient: PATIENT }],
+  ])('returns 412 when %s', async (_case, prefetch) => {
     harness = await createHarness();
     const response = await request(harness.app)
       .post('/cds-services/nqo1-risk')
       .set('Authorization', await harness.authorization())
-      .send(hookRequest({ prefetch: undefined, fhirServer: 'http://127.0.0.1:9999/other' }));
+      .send(hookRequest({ prefetch }));
+
+    expect(response.status).toBe(412);
+    expect(outcomeOf(response).issue[0].details).toMatchObject({
+      coding: [{ code: 'ERR_PREFETCH_MISSING' }],
+    });
+    expect(outcomeOf(response).issue[0].diagnostics).toMatch(/^prefetch\.studies is missing/);
+    expect(harness.store.countByStatus().pending).toBe(0);
+  });
+
+  test('returns 412 when the studies prefetch is an OperationOutcome', async () => {
+    harness = await createHarness();
+    const failedPrefetch = {
+      resourceType: 'OperationOutcome',
+      issue: [
+        {
+          severity: 'error',
+          code: 'timeout',
+          diagnostics: `ImagingStudy search for Patient/${PATIENT_ID} (${PATIENT_NAME}) timed out`,
+        },
+      ],
+    };
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(hookRequest({ prefetch: { patient: PATIENT, studies: failedPrefetch } }));
+
+    expect(response.status).toBe(412);
+    expect(response.type).toBe('application/fhir+json');
+    const outcome = outcomeOf(response);
+    expect(outcome.issue[0].code).toBe('required');
+    expect(outcome.issue[0].details).toMatchObject({ coding: [{ code: 'ERR_PREFETCH_MISSING' }] });
+    expect(outcome.issue[0].diagnostics).toContain('prefetch.studies is an OperationOutcome');
+    expect(outcome.issue[0].diagnostics).not.toContain(PATIENT_ID);
+
+    const [warning] = harness.logs.withMessage(
+      'studies prefetch is an OperationOutcome; the client could not prefetch',
+    );
+    expect(warning?.issueCodes).toEqual(['timeout']);
+    expect(harness.logs.text()).not.toContain(PATIENT_ID);
+    expect(harness.logs.text()).not.toContain(PATIENT_NAME);
+    expect(harness.store.countByStatus().pending).toBe(0);
+  });
+
+  test('treats a paginated studies prefetch as incomplete and follows no next link', async () => {
+    harness = await createHarness();
+    listener = await startLoopbackListener((_request, response) => response.end('{}'));
+    const nextUrl = `${listener.origin}/fhir/R4/ImagingStudy?patient=${PATIENT_ID}&modality=CT&_sort=-started&_page=2`;
+    const studies = {
+      ...searchsetBundle([imagingStudy({ id: 'study-1', uid: STUDY_UID, started: '2026-11-02T09:00:00Z' })]),
+      total: 3,
+      link: [
+        { relation: 'self', url: `${listener.origin}/fhir/R4/ImagingStudy?patient=${PATIENT_ID}` },
+        { relation: 'next', url: nextUrl },
+      ],
+    };
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(hookRequest({ prefetch: { patient: PATIENT, studies } }));
+
+    expect(response.status).toBe(412);
+    const outcome = outcomeOf(response);
+    expect(outcome.issue[0].details).toMatchObject({ coding: [{ code: 'ERR_PREFETCH_MISSING' }] });
+    expect(outcome.issue[0].diagnostics).toContain('one page of a paginated search (Bundle.link "next")');
+    expect(listener.connectionCount()).toBe(0);
+    expect(harness.store.countByStatus().pending).toBe(0);
+
+    const [warning] = harness.logs.withMessage(
+      'studies prefetch is one page of a paginated search; treated as incomplete',
+    );
+    expect(warning?.entriesOnPage).toBe(1);
+    expect(harness.logs.text()).not.toContain(PATIENT_ID);
+    expect(harness.logs.text()).not.toContain(listener.origin);
+  });
+
+  test('uses a searchset whose links hold no next page', async () => {
+    const { analyse, jobs } = recordingAnalyse(() => uncalibratedResult());
+    harness = await createHarness({ analyse });
+    const studies = {
+      ...searchsetBundle([imagingStudy({ id: 'study-1', uid: STUDY_UID, started: '2026-11-02T09:00:00Z' })]),
+      link: [{ relation: 'self', url: 'http://127.0.0.1:8103/fhir/R4/ImagingStudy?patient=pat-1' }],
+    };
+    const response = await callHook(harness, hookRequest({ prefetch: { patient: PATIENT, studies } }));
+
+    expect(response.status).toBe(200);
+    expect(onlyCard(response).summary).toBe('NQO1 risk: analysis of the liver CT in progress');
+    await harness.queue.drain();
+    expect(jobs.map((job) => job.imagingStudyId)).toEqual(['study-1']);
+  });
+
+  test('returns 403 for a fhirServer off the allowlist without connecting to it', async () => {
+    harness = await createHarness();
+    listener = await startLoopbackListener((_request, response) => response.end('{}'));
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(hookRequest({ prefetch: undefined, fhirServer: `${listener.origin}/fhir/R4` }));
 
     expect(response.status).toBe(403);
     expect(outcomeOf(response)).toMatchObject({
       issue: [{ details: { coding: [{ code: 'ERR_URL_NOT_ALLOWED' }] } }],
     });
+    expect(listener.connectionCount()).toBe(0);
+    expect(listener.requestCount()).toBe(0);
   });
 
-  test('returns 403 for that fhirServer with prefetch too', async () => {
+  test('returns 403 for that fhirServer with prefetch too, without connecting', async () => {
     harness = await createHarness();
+    listener = await startLoopbackListener((_request, response) => response.end('{}'));
     const response = await request(harness.app)
       .post('/cds-services/nqo1-risk')
       .set('Authorization', await harness.authorization())
-      .send(hookRequest({ fhirServer: 'http://127.0.0.1:9999/other' }));
+      .send(hookRequest({ fhirServer: `${listener.origin}/fhir/R4` }));
 
     expect(response.status).toBe(403);
+    expect(listener.connectionCount()).toBe(0);
+  });
+
+  test('the listener of the no-connection tests counts a real connection', async () => {
+    listener = await startLoopbackListener((_request, response) => response.end('{}'));
+    const response = await fetch(`${listener.origin}/fhir/R4/metadata`);
+    await response.text();
+
+    expect(listener.connectionCount()).toBe(1);
+    expect(listener.requestCount()).toBe(1);
   });
 
   test('returns 400 for a body without patientId', async () => {
@@ -576,5 +729,212 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(
       served.every((entry) => typeof entry.requestId === 'string' && typeof entry.durationMs === 'number'),
     ).toBe(true);
+  });
+});
+
+describe('POST /cds-services/nqo1-risk-encounter', () => {
+  test('answers encounter-start with the same cards as patient-view', async () => {
+    const { analyse, jobs } = recordingAnalyse((job) =>
+      calibratedResult({ model: { id: job.modelId, version: job.modelVersion }, probability: 0.81 }),
+    );
+    harness = await createHarness({ analyse });
+
+    const first = await callEncounterStart(harness);
+    expect(first.status).toBe(200);
+    const inProgress = (first.body as CdsResponse).cards;
+    expect(inProgress).toHaveLength(1);
+    expect(inProgress[0]?.summary).toBe('NQO1 risk: analysis of the liver CT in progress');
+
+    await harness.queue.drain();
+    expect(jobs.map((job) => [job.imagingStudyId, job.patientId])).toEqual([['study-1', PATIENT_ID]]);
+
+    const second = await callEncounterStart(harness);
+    const encounterCard = (second.body as CdsResponse).cards[0];
+    const patientViewCard = onlyCard(await callHook(harness));
+    expect(encounterCard?.summary).toBe('NQO1 expression likely high (probability 0.81)');
+    expect(encounterCard?.uuid).toBe(patientViewCard.uuid);
+    expect(jobs).toHaveLength(1);
+  });
+
+  test('rejects a token issued for the patient-view service with a bare 401', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app)
+      .post(ENCOUNTER_SERVICE)
+      .set('Authorization', await harness.authorization())
+      .send(encounterStartRequest());
+
+    expect(response.status).toBe(401);
+    expect(response.text).toBe('');
+  });
+
+  test('returns 400 for encounter-start without encounterId', async () => {
+    harness = await createHarness();
+    const response = await callEncounterStart(
+      harness,
+      encounterStartRequest({ context: { userId: 'Practitioner/dr-1', patientId: PATIENT_ID } }),
+    );
+
+    expect(response.status).toBe(400);
+    expect(outcomeOf(response).issue[0].diagnostics).toContain('context.encounterId');
+  });
+
+  test('returns 400 for a patient-view call on the encounter-start service', async () => {
+    harness = await createHarness();
+    const response = await callEncounterStart(harness, hookRequest());
+
+    expect(response.status).toBe(400);
+    expect(outcomeOf(response).issue[0].diagnostics).toContain(
+      'expected hook "encounter-start", got "patient-view"',
+    );
+  });
+
+  test('returns 412 for an OperationOutcome studies prefetch on encounter-start', async () => {
+    harness = await createHarness();
+    const response = await callEncounterStart(
+      harness,
+      encounterStartRequest({
+        prefetch: { patient: PATIENT, studies: { resourceType: 'OperationOutcome', issue: [] } },
+      }),
+    );
+
+    expect(response.status).toBe(412);
+    expect(outcomeOf(response).issue[0].diagnostics).toContain('prefetch.studies is an OperationOutcome');
+  });
+});
+
+describe('result of an older study', () => {
+  const OLD_UID = '1.2.826.0.1.41';
+  const NEW_UID = '1.2.826.0.1.42';
+  const oldStudy = imagingStudy({ id: 'old', uid: OLD_UID, started: '2024-03-05T10:00:00+08:00' });
+  const newStudy = imagingStudy({ id: 'new', uid: NEW_UID, started: '2026-11-02T09:00:00+08:00' });
+
+  /** A harness whose analyse scores the old study at once and holds the new one until `release()`. */
+  async function olderStudyHarness(newStudyOutcome: 'result' | 'failure' = 'result') {
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const jobs: AnalysisJob[] = [];
+    const h = await createHarness({
+      analyse: async (job) => {
+        jobs.push(job);
+        if (job.studyInstanceUid === NEW_UID) {
+          await blocked;
+          if (newStudyOutcome === 'failure')
+            throw new Nqo1Error('ERR_MASK_EMPTY', `No tumour segment in ${NEW_UID}`);
+          return {
+            result: calibratedResult({
+              model: { id: job.modelId, version: job.modelVersion },
+              probability: 0.3,
+              class: 'low',
+            }),
+          };
+        }
+        return {
+          result: calibratedResult({
+            model: { id: job.modelId, version: job.modelVersion },
+            probability: 0.81,
+          }),
+        };
+      },
+      configOverrides: { jobs: { retryFailedAfterMs: 30 * 60 * 1000 } },
+    });
+
+    // The old study is analysed first, when it was the patient's only CT study.
+    await callHook(h, hookRequest({ prefetch: { patient: PATIENT, studies: searchsetBundle([oldStudy]) } }));
+    await h.queue.drain();
+    return { h, jobs, release };
+  }
+
+  const bothStudies = (): Record<string, unknown> =>
+    hookRequest({ prefetch: { patient: PATIENT, studies: searchsetBundle([oldStudy, newStudy]) } });
+
+  test('shows the older result, says so, and enqueues the newest study', async () => {
+    const { h, jobs, release } = await olderStudyHarness();
+    harness = h;
+    const onlyOld = onlyCard(
+      await callHook(
+        h,
+        hookRequest({ prefetch: { patient: PATIENT, studies: searchsetBundle([oldStudy]) } }),
+      ),
+    );
+
+    const english = onlyCard(await callHook(h, bothStudies()));
+    const chinese = onlyCard(await callHook(h, bothStudies(), { 'Accept-Language': 'zh-CN' }));
+
+    expect(english.summary).toBe('NQO1 expression likely high (probability 0.81)');
+    expect(english.detail?.split('\n\n')[0]).toBe(
+      '**This result is for an older study (2024-03-05); the newest study (2026-11-02) is being analysed.**',
+    );
+    expect(english.detail).toContain(`Study Instance UID: \`${OLD_UID}\``);
+    expect(english.detail).not.toContain(NEW_UID);
+    expect(english.uuid).not.toBe(onlyOld.uuid);
+    expect(english.links?.[0]?.appContext).toBe(onlyOld.links?.[0]?.appContext);
+    expect(chinese.summary).toBe('NQO1 可能高表达（概率 0.81）');
+    expect(chinese.detail?.split('\n\n')[0]).toBe(
+      '**此结果来自较早的检查（2024-03-05）；最新的检查（2026-11-02）正在分析中。**',
+    );
+    expect(chinese.uuid).toBe(english.uuid);
+    expect(jobs.map((job) => job.imagingStudyId)).toEqual(['old', 'new']);
+
+    release();
+    await h.queue.drain();
+    const newest = onlyCard(await callHook(h, bothStudies()));
+    expect(newest.summary).toBe('NQO1 expression likely low (probability 0.30)');
+    expect(newest.detail).not.toContain('older study');
+    expect(newest.detail).toContain(NEW_UID);
+    expect(jobs).toHaveLength(2);
+  });
+
+  test('shows the failure of the newest study rather than the older result', async () => {
+    const { h, release } = await olderStudyHarness('failure');
+    harness = h;
+    await callHook(h, bothStudies());
+    release();
+    await h.queue.drain();
+
+    const card = onlyCard(await callHook(h, bothStudies()));
+    expect(card.summary).toBe('NQO1 risk not available: the liver CT has no usable tumour segmentation');
+    expect(card.detail).not.toContain('older study');
+    expect(card.detail).not.toContain('0.81');
+  });
+
+  test('says "date not recorded" for studies without started', async () => {
+    const { h, release } = await olderStudyHarness();
+    harness = h;
+    // Without start times the studies keep the bundle order, so the first one counts as the newest.
+    const studies = searchsetBundle([
+      imagingStudy({ id: 'new', uid: NEW_UID }),
+      imagingStudy({ id: 'old', uid: OLD_UID }),
+    ]);
+    const card = onlyCard(await callHook(h, hookRequest({ prefetch: { patient: PATIENT, studies } })));
+    release();
+
+    expect(card.detail?.split('\n\n')[0]).toBe(
+      '**This result is for an older study (date not recorded); the newest study (date not recorded) ' +
+        'is being analysed.**',
+    );
+  });
+
+  test('passes over an older result stored for another patient record', async () => {
+    const { analyse } = recordingAnalyse((job) =>
+      calibratedResult({ model: { id: job.modelId, version: job.modelVersion }, probability: 0.81 }),
+    );
+    harness = await createHarness({ analyse });
+    const otherPatient = 'pat-2';
+    await callHook(
+      harness,
+      hookRequest({
+        context: { userId: 'Practitioner/dr-1', patientId: otherPatient },
+        prefetch: {
+          studies: searchsetBundle([
+            imagingStudy({ id: 'old', uid: OLD_UID, patientId: otherPatient, started: '2024-03-05' }),
+          ]),
+        },
+      }),
+    );
+    await harness.queue.drain();
+
+    const card = onlyCard(await callHook(harness, bothStudies()));
+    expect(card.summary).toBe('NQO1 risk: analysis of the liver CT in progress');
+    expect(card.detail).not.toContain('0.81');
   });
 });

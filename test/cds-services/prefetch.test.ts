@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 
 import {
+  classifyStudiesPrefetch,
   readStudyInstanceUid,
   scanCtStudies,
   selectNewestCtStudy,
@@ -103,11 +104,74 @@ describe('scanCtStudies', () => {
     });
   });
 
+  test('lists every usable study newest first, with its start time', () => {
+    const bundle = searchsetBundle([
+      imagingStudy({ id: 'undated', uid: '1.9' }),
+      imagingStudy({ id: 'old', uid: '1.1', started: '2024-01-01' }),
+      imagingStudy({ id: 'new', uid: '1.2', started: '2026-05-01T08:30:00+08:00' }),
+      imagingStudy({ id: 'mr', uid: '1.3', started: '2026-09-01', seriesModalities: ['MR'] }),
+    ]);
+    const scan = scanCtStudies(bundle, PATIENT_ID);
+
+    expect(scan.candidates).toEqual([
+      { imagingStudyId: 'new', studyInstanceUid: '1.2', started: '2026-05-01T08:30:00+08:00' },
+      { imagingStudyId: 'old', studyInstanceUid: '1.1', started: '2024-01-01' },
+      { imagingStudyId: 'undated', studyInstanceUid: '1.9' },
+    ]);
+    expect(scan.study).toBe(scan.candidates[0]);
+  });
+
   test('counts nothing for a clean bundle', () => {
     const scan = scanCtStudies(searchsetBundle([imagingStudy({ id: 'a', uid: '1.1' })]), PATIENT_ID);
 
     expect(scan.study?.studyInstanceUid).toBe('1.1');
     expect(scan.skipped).toEqual({});
+  });
+});
+
+describe('classifyStudiesPrefetch', () => {
+  test.each([
+    ['undefined', undefined, { kind: 'absent' }],
+    ['null', null, { kind: 'absent' }],
+    [
+      'an OperationOutcome',
+      {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'timeout' }, { severity: 'error' }],
+      },
+      { kind: 'failed', issueCodes: ['timeout'] },
+    ],
+    [
+      'an OperationOutcome without issues',
+      { resourceType: 'OperationOutcome' },
+      { kind: 'failed', issueCodes: [] },
+    ],
+    [
+      'a Bundle with a next link',
+      {
+        ...searchsetBundle([imagingStudy({ id: 'a' }), imagingStudy({ id: 'b' })]),
+        link: [
+          { relation: 'self', url: 'http://127.0.0.1:8103/fhir/R4/ImagingStudy' },
+          { relation: 'next', url: 'http://127.0.0.1:8103/fhir/R4/ImagingStudy?_page=2' },
+        ],
+      },
+      { kind: 'paginated', entryCount: 2 },
+    ],
+    [
+      'a Bundle with self and previous links only',
+      {
+        ...searchsetBundle([imagingStudy({ id: 'a' })]),
+        link: [
+          { relation: 'self', url: 'http://127.0.0.1:8103/fhir/R4/ImagingStudy?_page=2' },
+          { relation: 'previous', url: 'http://127.0.0.1:8103/fhir/R4/ImagingStudy?_page=1' },
+        ],
+      },
+      { kind: 'complete' },
+    ],
+    ['a Bundle without links', searchsetBundle([]), { kind: 'complete' }],
+    ['a Patient (rejected later by scanCtStudies)', { resourceType: 'Patient' }, { kind: 'complete' }],
+  ])('classifies %s', (_name, value, expected) => {
+    expect(classifyStudiesPrefetch(value)).toEqual(expected);
   });
 });
 
