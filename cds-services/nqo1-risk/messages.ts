@@ -12,6 +12,13 @@ export type FailureKind =
 /** Reason a finished result carries no probability (mirrors `ScoreResult.probabilityUnavailableReason`). */
 export type NoProbabilityReason = 'uncalibrated' | 'coefficients-missing';
 
+/**
+ * Code of a reason a clinician may give for dismissing a result card. Each code names a way the
+ * result can be wrong or useless for this patient, so feedback shows what to fix.
+ */
+export type OverrideReasonCode =
+  'segmentation-incorrect' | 'wrong-series-or-phase' | 'not-relevant-to-patient' | 'already-known';
+
 export interface CardMessages {
   readonly sourceLabel: string;
   readonly topicDisplay: string;
@@ -43,6 +50,8 @@ export interface CardMessages {
   /** Card shown when the study's stored analysis was computed for another patient record. */
   readonly patientConflictSummary: string;
   readonly patientConflictDetail: string;
+  /** Display text of each override reason, shown by the EHR when a clinician dismisses a card. */
+  readonly overrideReasons: Readonly<Record<OverrideReasonCode, string>>;
 }
 
 const en: CardMessages = {
@@ -112,6 +121,12 @@ const en: CardMessages = {
   patientConflictDetail:
     'The Study Instance UID of this CT study is also linked to another patient record, so no result is ' +
     'shown here. Hospital IT must check which patient the study belongs to in PACS and in the EHR.',
+  overrideReasons: {
+    'segmentation-incorrect': 'Tumour segmentation is incorrect',
+    'wrong-series-or-phase': 'Wrong CT series or contrast phase',
+    'not-relevant-to-patient': 'Not relevant to this patient',
+    'already-known': 'Already known',
+  },
 };
 
 const zhCN: CardMessages = {
@@ -166,6 +181,12 @@ const zhCN: CardMessages = {
   patientConflictDetail:
     '该 CT 检查的检查实例 UID 同时关联了另一名患者的记录，因此此处不显示结果。' +
     '请信息科在 PACS 和电子病历中核实该检查属于哪位患者。',
+  overrideReasons: {
+    'segmentation-incorrect': '肿瘤分割不正确',
+    'wrong-series-or-phase': 'CT 序列或增强期相选择错误',
+    'not-relevant-to-patient': '与该患者无关',
+    'already-known': '已知悉',
+  },
 };
 
 export const CARD_MESSAGES: Readonly<Record<Locale, CardMessages>> = { en, 'zh-CN': zhCN };
