@@ -15,12 +15,23 @@ import { DEFAULT_RETRY_FAILED_AFTER_MS } from '../../src/jobs/queue.js';
 import type { StoredAnalysis } from '../../src/jobs/types.js';
 import type { ModelCard } from '../../src/model/card.js';
 import type { ScoreResult } from '../../src/model/result.js';
-import type { CdsCard, CdsLink, CdsSource } from '../../src/server/cds-types.js';
+import type { CdsCard, CdsLink, CdsSource, OverrideReasonCoding } from '../../src/server/cds-types.js';
 import type { Locale } from '../../src/server/config.js';
-import { CARD_MESSAGES, type CardMessages, type FailureKind } from './messages.js';
+import { CARD_MESSAGES, type CardMessages, type FailureKind, type OverrideReasonCode } from './messages.js';
 
 /** Coding system of the card topic. */
 export const CARD_TOPIC_SYSTEM = 'urn:nqo1-cds:card-topic';
+
+/** Coding system of the override reasons offered on result cards. */
+export const OVERRIDE_REASON_SYSTEM = 'urn:nqo1-cds:override-reason';
+
+/** Override reason codes in the order the EHR lists them. */
+export const OVERRIDE_REASON_CODES: readonly OverrideReasonCode[] = [
+  'segmentation-incorrect',
+  'wrong-series-or-phase',
+  'not-relevant-to-patient',
+  'already-known',
+];
 
 /** Inputs that every card of one hook call needs besides the stored analysis. */
 export interface CardContext {
@@ -108,6 +119,7 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
       indicator: 'info',
       source: buildSource(context, messages),
       links,
+      overrideReasons: buildOverrideReasons(messages),
     };
   }
 
@@ -126,6 +138,7 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
     indicator: atOrAbove ? 'warning' : 'info',
     source: buildSource(context, messages),
     links,
+    overrideReasons: buildOverrideReasons(messages),
   };
 }
 
@@ -238,6 +251,20 @@ function buildSource(context: CardContext, messages: CardMessages): CdsSource {
     url: `https://doi.org/${context.modelCard.citation.doi}`,
     topic: { system: CARD_TOPIC_SYSTEM, code: 'nqo1-expression-risk', display: messages.topicDisplay },
   };
+}
+
+/**
+ * Builds the override reasons of a result card, with display text in the card's locale. Only result
+ * cards offer them: each reason disputes a computed result (its segmentation, its series, its
+ * relevance), and feedback counted per model version must count only dismissed results. The
+ * in-progress, failure and patient-conflict cards state a condition and have nothing to dispute.
+ */
+function buildOverrideReasons(messages: CardMessages): OverrideReasonCoding[] {
+  return OVERRIDE_REASON_CODES.map((code) => ({
+    system: OVERRIDE_REASON_SYSTEM,
+    code,
+    display: messages.overrideReasons[code],
+  }));
 }
 
 function buildViewerLink(context: CardContext, messages: CardMessages): CdsLink | undefined {

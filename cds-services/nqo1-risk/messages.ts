@@ -12,6 +12,13 @@ export type FailureKind =
 /** Reason a finished result carries no probability (mirrors `ScoreResult.probabilityUnavailableReason`). */
 export type NoProbabilityReason = 'uncalibrated' | 'coefficients-missing';
 
+/**
+ * Code of a reason a clinician may give for dismissing a result card. Each code names a way the
+ * result can be wrong or useless for this patient, so feedback shows what to fix.
+ */
+export type OverrideReasonCode =
+  'segmentation-incorrect' | 'wrong-series-or-phase' | 'not-relevant-to-patient' | 'already-known';
+
 export interface CardMessages {
   readonly sourceLabel: string;
   readonly topicDisplay: string;
@@ -47,6 +54,8 @@ export interface CardMessages {
   readonly olderStudyLine: (resultStudyDate: string, newestStudyDate: string) => string;
   /** Stands for the date of a study without `started`. */
   readonly unknownStudyDate: string;
+  /** Display text of each override reason, shown by the EHR when a clinician dismisses a card. */
+  readonly overrideReasons: Readonly<Record<OverrideReasonCode, string>>;
 }
 
 const en: CardMessages = {
@@ -119,6 +128,12 @@ const en: CardMessages = {
   olderStudyLine: (resultStudyDate, newestStudyDate) =>
     `**This result is for an older study (${resultStudyDate}); the newest study (${newestStudyDate}) is being analysed.**`,
   unknownStudyDate: 'date not recorded',
+  overrideReasons: {
+    'segmentation-incorrect': 'Tumour segmentation is incorrect',
+    'wrong-series-or-phase': 'Wrong CT series or contrast phase',
+    'not-relevant-to-patient': 'Not relevant to this patient',
+    'already-known': 'Already known',
+  },
 };
 
 const zhCN: CardMessages = {
@@ -176,6 +191,12 @@ const zhCN: CardMessages = {
   olderStudyLine: (resultStudyDate, newestStudyDate) =>
     `**此结果来自较早的检查（${resultStudyDate}）；最新的检查（${newestStudyDate}）正在分析中。**`,
   unknownStudyDate: '日期未记录',
+  overrideReasons: {
+    'segmentation-incorrect': '肿瘤分割不正确',
+    'wrong-series-or-phase': 'CT 序列或增强期相选择错误',
+    'not-relevant-to-patient': '与该患者无关',
+    'already-known': '已知悉',
+  },
 };
 
 export const CARD_MESSAGES: Readonly<Record<Locale, CardMessages>> = { en, 'zh-CN': zhCN };

@@ -14,8 +14,8 @@
  *   fill it. Each `jti` is kept until `min(exp, iat + maxTokenAgeSeconds)` plus the tolerance,
  *   after which the token is rejected as expired or too old anyway.
  *
- * Every failure is `ERR_UNAUTHORIZED` with a `reason` in its details for the log; the caller sees
- * a bare 401.
+ * Every failure is `ERR_UNAUTHORIZED` with a `reason` in its details for the log, plus the name of
+ * the failed claim when a claim check failed. The caller sees a bare 401.
  *
  * @see https://cds-hooks.hl7.org/2.0/#trusting-cds-clients
  */
@@ -143,7 +143,7 @@ export class CdsJwtVerifier {
         currentDate: now,
       }));
     } catch (error) {
-      reject(reasonForJoseError(error), { iss }, error);
+      reject(reasonForJoseError(error), { iss, ...failedClaim(error) }, error);
     }
 
     const { jti, exp, iat, sub } = payload;
@@ -215,6 +215,17 @@ function readUnverifiedHeaderAndIssuer(token: string): { alg?: string; kid?: str
   } catch (error) {
     return reject('malformed_token', {}, error);
   }
+}
+
+/**
+ * Returns the name of the claim a jose claim check failed on (`aud`, `iat`, `nbf`, …), so the log
+ * tells a missing `aud` from a missing `jti`. Only the name is logged, never the claim's value.
+ */
+function failedClaim(error: unknown): { claim?: string } {
+  if (error instanceof joseErrors.JWTClaimValidationFailed || error instanceof joseErrors.JWTExpired) {
+    return { claim: error.claim };
+  }
+  return {};
 }
 
 /** Maps a jose verification error to the reason logged for it. */

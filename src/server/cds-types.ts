@@ -13,6 +13,17 @@ export interface Coding {
 }
 
 /**
+ * An override reason offered on a card. CDS Hooks 2.0 requires `system` and `code` on every Coding
+ * and `display` on the override reasons a service sends, because the EHR shows that text as is.
+ * @see https://cds-hooks.hl7.org/2.0/#coding
+ */
+export interface OverrideReasonCoding extends Coding {
+  readonly system: string;
+  readonly code: string;
+  readonly display: string;
+}
+
+/**
  * One entry of the discovery response.
  * @see https://cds-hooks.hl7.org/2.0/#response
  */
@@ -80,7 +91,7 @@ export interface CdsLink {
 }
 
 /**
- * One card. Suggestions, selection behaviour and override reasons are not used by this service.
+ * One card. Suggestions and selection behaviour are not used by this service.
  * @see https://cds-hooks.hl7.org/2.0/#card-attributes
  */
 export interface CdsCard {
@@ -92,6 +103,12 @@ export interface CdsCard {
   readonly indicator: 'info' | 'warning' | 'critical';
   readonly source: CdsSource;
   readonly links?: readonly CdsLink[];
+  /**
+   * Reasons the clinician may pick when dismissing the card; the EHR returns the chosen one to the
+   * feedback endpoint with outcome `overridden`. A card with them needs a `uuid`, because feedback
+   * names the card by it.
+   */
+  readonly overrideReasons?: readonly OverrideReasonCoding[];
 }
 
 /** @see https://cds-hooks.hl7.org/2.0/#http-response */

@@ -1,6 +1,13 @@
 import { describe, expect, test } from 'vitest';
 
-import { buildResultCard, formatFeatureValue } from '../../cds-services/nqo1-risk/cards.js';
+import {
+  buildFailureCard,
+  buildInProgressCard,
+  buildPatientConflictCard,
+  buildResultCard,
+  formatFeatureValue,
+  OVERRIDE_REASON_SYSTEM,
+} from '../../cds-services/nqo1-risk/cards.js';
 import { BR_RO_CARD_PATH, loadModelCard } from '../../src/model/card.js';
 import type { ScoreResult } from '../../src/model/result.js';
 
@@ -22,31 +29,37 @@ describe('formatFeatureValue', () => {
   });
 });
 
-describe('buildResultCard prognosis line', () => {
-  const result = (probability: number): ScoreResult => ({
-    model: { id: 'br-ro', version: '1.0.0' },
-    features: {},
-    calibrated: true,
-    probability,
-    probabilityUnavailableReason: null,
-    threshold: 0.404,
-    class: probability >= 0.404 ? 'high' : 'low',
-    linearPredictor: 0,
-    contributions: {},
-    provenance: {
-      studyInstanceUid: '1.2.3',
-      seriesInstanceUid: null,
-      segmentationInstanceUid: null,
-      spacingMm: [1, 1, 1],
-      tumourVoxelCount: 1,
-      periVoxelCount: 2,
-      dilationMm: 3,
-      settings: {},
-      engineVersion: 'test',
-      computedAt: '2026-12-05T00:00:00.000Z',
-    },
-  });
+/** Classifies a probability against the BR-RO threshold 0.404, or `null` without a probability. */
+function classOf(probability: number | null): ScoreResult['class'] {
+  if (probability === null) return null;
+  return probability >= 0.404 ? 'high' : 'low';
+}
 
+const result = (probability: number | null): ScoreResult => ({
+  model: { id: 'br-ro', version: '1.0.0' },
+  features: {},
+  calibrated: true,
+  probability,
+  probabilityUnavailableReason: probability === null ? 'uncalibrated' : null,
+  threshold: 0.404,
+  class: classOf(probability),
+  linearPredictor: 0,
+  contributions: {},
+  provenance: {
+    studyInstanceUid: '1.2.3',
+    seriesInstanceUid: null,
+    segmentationInstanceUid: null,
+    spacingMm: [1, 1, 1],
+    tumourVoxelCount: 1,
+    periVoxelCount: 2,
+    dilationMm: 3,
+    settings: {},
+    engineVersion: 'test',
+    computedAt: '2026-12-05T00:00:00.000Z',
+  },
+});
+
+describe('buildResultCard prognosis line', () => {
   test('a high result cites the hazard ratio the model card carries, in each language', async () => {
     const modelCard = await loadModelCard(BR_RO_CARD_PATH);
     const context = { studyInstanceUid: '1.2.3', modelCard, smartAppUrl: 'http://127.0.0.1:8080/app' };
@@ -69,5 +82,65 @@ describe('buildResultCard prognosis line', () => {
     );
     expect(card.detail).toContain('High NQO1 expression is an independent risk factor');
     expect(card.detail).not.toContain('HR ');
+  });
+});
+
+describe('override reasons', () => {
+  const context = async (locale: 'en' | 'zh-CN') => ({
+    studyInstanceUid: '1.2.3',
+    modelCard: await loadModelCard(BR_RO_CARD_PATH),
+    smartAppUrl: 'http://127.0.0.1:8080/app',
+    locale,
+  });
+
+  test('result card reasons in each locale', async () => {
+    const english = buildResultCard(await context('en'), result(0.7), 'a1');
+    const chinese = buildResultCard(await context('zh-CN'), result(0.7), 'a1');
+
+    expect(english.overrideReasons).toEqual([
+      {
+        system: OVERRIDE_REASON_SYSTEM,
+        code: 'segmentation-incorrect',
+        display: 'Tumour segmentation is incorrect',
+      },
+      {
+        system: OVERRIDE_REASON_SYSTEM,
+        code: 'wrong-series-or-phase',
+        display: 'Wrong CT series or contrast phase',
+      },
+      {
+        system: OVERRIDE_REASON_SYSTEM,
+        code: 'not-relevant-to-patient',
+        display: 'Not relevant to this patient',
+      },
+      { system: OVERRIDE_REASON_SYSTEM, code: 'already-known', display: 'Already known' },
+    ]);
+    expect(chinese.overrideReasons?.map((reason) => reason.code)).toEqual(
+      english.overrideReasons?.map((reason) => reason.code),
+    );
+    expect(chinese.overrideReasons?.map((reason) => reason.display)).toEqual([
+      '肿瘤分割不正确',
+      'CT 序列或增强期相选择错误',
+      '与该患者无关',
+      '已知悉',
+    ]);
+  });
+
+  test('low and features-only cards have them', async () => {
+    const low = buildResultCard(await context('en'), result(0.2), 'a1');
+    const featuresOnly = buildResultCard(await context('en'), result(null), 'a1');
+
+    expect(low.overrideReasons).toHaveLength(4);
+    expect(featuresOnly.summary).toContain('needs site calibration');
+    expect(featuresOnly.overrideReasons).toHaveLength(4);
+  });
+
+  test('status cards have none', async () => {
+    const english = await context('en');
+
+    expect(buildInProgressCard(english).overrideReasons).toBeUndefined();
+    expect(buildFailureCard(english, 'ERR_SEGMENTATION_MISSING').overrideReasons).toBeUndefined();
+    expect(buildFailureCard(english, 'ERR_INTERNAL').overrideReasons).toBeUndefined();
+    expect(buildPatientConflictCard(english).overrideReasons).toBeUndefined();
   });
 });

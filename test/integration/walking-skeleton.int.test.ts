@@ -5,6 +5,13 @@
  *
  * Data: the three GE abdominal CT slices of the dcmqi `ct-3slice` case and its liver DICOM SEG. The
  * liver replaces the tumour, so the numbers are not clinically meaningful.
+ *
+ * Every hook response is checked against the CDS Hooks rules. The last test searches the whole log
+ * of the run for the patient's name, MRN and birth date, taken from the FHIR Patient and from the
+ * DICOM headers. It also searches for the JWTs, the FHIR access token and the prefetch body.
+ *
+ * Needs the `Orthanc` binary with the DICOMweb plugin (Debian `orthanc`, `orthanc-dicomweb`). Without
+ * it the suite is skipped with a warning, except under `CI=true`, where it fails.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,9 +20,11 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 
 import { Operator } from '@medplum/core';
+import dcmjs from 'dcmjs';
 import type { Bundle, ImagingStudy, Observation, Patient, Provenance } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
+import { OVERRIDE_REASON_SYSTEM } from '../../cds-services/nqo1-risk/cards.js';
 import { CARD_MESSAGES } from '../../cds-services/nqo1-risk/messages.js';
 import { DicomWebClient } from '../../src/dicomweb/client.js';
 import { PRODUCT_CODE_SYSTEM, RESULT_CODE, RESULT_ID_SYSTEM } from '../../src/fhir/codes.js';
@@ -25,6 +34,7 @@ import type { CdsCard, CdsResponse } from '../../src/server/cds-types.js';
 import { parseConfig, type AppConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
+import { validateCdsResponse, validateDiscoveryResponse } from '../support/cds-response.js';
 import { startFhirServer, type FhirServerHandle } from '../support/fhir-server.js';
 import { createEhrKeys, signCdsJwt, type EhrKeys } from '../support/jwt.js';
 import {
@@ -51,6 +61,19 @@ const RESULT_TIMEOUT_MS = 60_000;
 /** Timeout of a test that waits for an analysis: the wait above plus the hook calls around it. */
 const TEST_TIMEOUT_MS = RESULT_TIMEOUT_MS + 30_000;
 
+/** Identifiers of the EHR's patient, which the service receives in the prefetch and must never log. */
+const PATIENT_FAMILY_NAME = 'Skeletonova';
+const PATIENT_GIVEN_NAME = 'Wenjing';
+const PATIENT_MRN = 'MRN-SKEL-4711';
+const PATIENT_BIRTH_DATE = '1958-07-23';
+/** The FHIR access token the EHR sends in `fhirAuthorization`. */
+const FHIR_ACCESS_TOKEN = 'skeleton-fhir-access-token-6f1c2a';
+
+interface HookResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
 describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → model → chart', () => {
   let orthanc: OrthancHandle;
   let fhir: FhirServerHandle;
@@ -63,6 +86,10 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
   let patientId: string;
   let imagingStudyId: string;
   const logLines: string[] = [];
+  /** Every JWT this EHR signed during the run, to search the log for. */
+  const issuedTokens: string[] = [];
+  /** Hook calls made during the run, each of which must leave one `request served` line. */
+  let hookCallCount = 0;
   /** Stops what beforeAll started, newest first, even when beforeAll failed halfway. */
   const cleanups: (() => Promise<void>)[] = [];
 
@@ -87,8 +114,15 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
 
     const patient = await fhir.repository.createResource<Patient>({
       resourceType: 'Patient',
-      name: [{ family: 'Skeleton', given: ['Test'] }],
-      birthDate: '1960-01-01',
+      identifier: [
+        {
+          type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] },
+          system: 'urn:oid:1.2.156.112604.1.2.1',
+          value: PATIENT_MRN,
+        },
+      ],
+      name: [{ family: PATIENT_FAMILY_NAME, given: [PATIENT_GIVEN_NAME] }],
+      birthDate: PATIENT_BIRTH_DATE,
     });
     patientId = patient.id;
     const study = await fhir.repository.createResource<ImagingStudy>({
@@ -149,23 +183,46 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
       hook: 'patient-view',
       hookInstance: randomUUID(),
       fhirServer: fhir.baseUrl,
+      fhirAuthorization: {
+        access_token: FHIR_ACCESS_TOKEN,
+        token_type: 'Bearer',
+        expires_in: 300,
+        scope: 'patient/Patient.read patient/ImagingStudy.read',
+        subject: 'nqo1-cds',
+        patient: forPatientId,
+      },
       context: { userId: 'Practitioner/example', patientId: forPatientId },
       prefetch: { patient, studies },
     };
   }
 
-  async function callHook(token: string, forPatientId = patientId): Promise<Response> {
-    return await fetch(serviceUrl(), {
+  /** Signs a hook JWT as this EHR and remembers it for the log check. */
+  async function signToken(claims: Parameters<typeof signCdsJwt>[1]): Promise<string> {
+    const token = await signCdsJwt(ehrKeys, claims);
+    issuedTokens.push(token);
+    return token;
+  }
+
+  /** Calls the hook and checks a 200 response against the CDS Hooks response rules. */
+  async function callHook(token: string, forPatientId = patientId): Promise<HookResponse> {
+    hookCallCount += 1;
+    const response = await fetch(serviceUrl(), {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
       body: JSON.stringify(await hookBody(forPatientId)),
     });
+    const text = await response.text();
+    if (response.status !== 200) return { status: response.status, body: text };
+
+    const body = JSON.parse(text) as unknown;
+    expect(validateCdsResponse(body)).toEqual([]);
+    return { status: response.status, body };
   }
 
   async function callHookForCard(forPatientId = patientId): Promise<CdsCard> {
-    const response = await callHook(await signCdsJwt(ehrKeys, { aud: serviceUrl() }), forPatientId);
+    const response = await callHook(await signToken({ aud: serviceUrl() }), forPatientId);
     expect(response.status).toBe(200);
-    const body = (await response.json()) as CdsResponse;
+    const body = response.body as CdsResponse;
     expect(body.cards).toHaveLength(1);
     return body.cards[0]!;
   }
@@ -188,6 +245,14 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
     });
   }
 
+  test('discovery response follows the spec', async () => {
+    const response = await fetch(`${config.server.publicUrl}/cds-services`);
+    const body = (await response.json()) as unknown;
+
+    expect(response.status).toBe(200);
+    expect(validateDiscoveryResponse(body)).toEqual([]);
+  });
+
   test(
     'hook returns in-progress card, then the result card',
     async () => {
@@ -195,6 +260,7 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
       expect(first.summary).toBe(CARD_MESSAGES.en.inProgressSummary);
       expect(first.indicator).toBe('info');
       expect(first.links).toBeUndefined();
+      expect(first.overrideReasons).toBeUndefined();
 
       const card = await waitForNextCard(first);
 
@@ -205,6 +271,9 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
       // The shipped card has no site scaling, so the card lists features instead of a probability.
       for (const feature of modelCard.features) expect(card.detail).toContain(feature.name);
       expect(card.detail).toContain(CT_3SLICE.studyInstanceUid);
+      expect(card.overrideReasons?.map((reason) => reason.system)).toEqual(
+        Array<string>(4).fill(OVERRIDE_REASON_SYSTEM),
+      );
     },
     TEST_TIMEOUT_MS,
   );
@@ -291,12 +360,13 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
   test('forged and expired tokens get 401', async () => {
     const forger = await createEhrKeys(EHR_ISSUER, ehrKeys.kid);
     const forged = await signCdsJwt(forger, { aud: serviceUrl() });
-    const expired = await signCdsJwt(ehrKeys, {
+    issuedTokens.push(forged);
+    const expired = await signToken({
       aud: serviceUrl(),
       issuedAt: new Date(Date.now() - 10 * 60_000),
       expiresInSeconds: 120,
     });
-    const replayed = await signCdsJwt(ehrKeys, { aud: serviceUrl() });
+    const replayed = await signToken({ aud: serviceUrl() });
     expect((await callHook(replayed)).status).toBe(200);
 
     expect((await callHook(forged)).status).toBe(401);
@@ -304,15 +374,72 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
     expect((await callHook(replayed)).status).toBe(401);
   });
 
-  test('logs carry no patient id, name or token', () => {
+  test('logs carry no identifier, token or prefetch', async () => {
     const log = logLines.join('');
+    const dicomIdentifiers = await dicomPatientIdentifiers([
+      ...CT_3SLICE_FILES,
+      LIVER_SEG_FILE,
+      ...CT_24X38X3_FILES,
+    ]);
 
+    // The log covers the run: it names the study, and every hook call, accepted or not, left a line.
     expect(log).toContain(CT_3SLICE.studyInstanceUid);
+    expect(hookCallCount).toBeGreaterThanOrEqual(8);
+    expect(log.split('"route":"/cds-services/nqo1-risk"')).toHaveLength(hookCallCount + 1);
+    // Patient id, name, MRN and birth date of the FHIR Patient, birth date also as DICOM DA.
     expect(log).not.toContain(patientId);
-    expect(log).not.toContain('Skeleton');
+    expect(log).not.toContain(PATIENT_FAMILY_NAME);
+    expect(log).not.toContain(PATIENT_GIVEN_NAME);
+    expect(log).not.toContain(PATIENT_MRN);
+    expect(log).not.toContain(PATIENT_BIRTH_DATE);
+    expect(log).not.toContain(PATIENT_BIRTH_DATE.replaceAll('-', ''));
+    // Patient name, ID and birth date in the headers of the DICOM files stored in PACS.
+    expect(dicomIdentifiers).toEqual(expect.arrayContaining(['JANCT000', '99000', '20060101']));
+    for (const identifier of dicomIdentifiers) {
+      expect(log).not.toMatch(new RegExp(`\\b${escapeRegExp(identifier)}\\b`));
+    }
+    // Tokens: every JWT and its signature, any JWT-shaped string, the FHIR access token.
+    for (const token of issuedTokens) {
+      expect(log).not.toContain(token);
+      expect(log).not.toContain(token.split('.')[2]!);
+    }
     expect(log).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
+    expect(log).not.toContain(FHIR_ACCESS_TOKEN);
+    // The prefetch body: no FHIR resource JSON and none of its fields.
+    expect(log).not.toContain('"resourceType"');
+    expect(log).not.toContain('searchset');
+    expect(log).not.toContain('birthDate');
   });
 });
+
+/**
+ * Reads the patient name, ID, birth date and other IDs from the headers of DICOM files, which the
+ * analysis reads from PACS and must never log. Returns each distinct string value.
+ */
+async function dicomPatientIdentifiers(files: readonly string[]): Promise<string[]> {
+  const values = new Set<string>();
+  for (const file of files) {
+    const message = dcmjs.data.DicomMessage.readFile(await readArrayBuffer(file)) as { dict: unknown };
+    const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.dict) as Record<string, unknown>;
+    for (const keyword of ['PatientName', 'PatientID', 'PatientBirthDate', 'OtherPatientIDs']) {
+      for (const value of stringLeaves(dataset[keyword])) values.add(value.trim());
+    }
+  }
+  values.delete('');
+  return [...values];
+}
+
+/** Collects the strings in a dcmjs value: a string, an array of them, or a PN object of components. */
+function stringLeaves(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringLeaves);
+  if (typeof value === 'object' && value !== null) return Object.values(value).flatMap(stringLeaves);
+  return [];
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url, { headers: { Accept: 'application/fhir+json' } });

@@ -27,11 +27,15 @@ async function post(h: Harness, authorization: string | undefined): Promise<requ
   return call.send(hookRequest());
 }
 
+/** Returns the `details` of the last `request rejected` log line. */
+function loggedDetails(h: Harness): Record<string, unknown> | undefined {
+  const rejected = h.logs.withMessage('request rejected');
+  return rejected.at(-1)?.details as Record<string, unknown> | undefined;
+}
+
 /** The `reason` of the last `request rejected` log line. */
 function loggedReason(h: Harness): unknown {
-  const rejected = h.logs.withMessage('request rejected');
-  const details = rejected.at(-1)?.details as Record<string, unknown> | undefined;
-  return details?.reason;
+  return loggedDetails(h)?.reason;
 }
 
 /** Signs a token with a fresh key that the service does not trust, under the trusted kid. */
@@ -155,6 +159,22 @@ describe('CDS Hooks JWT verification', () => {
       'missing_claim',
       async (h) => `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, omit: ['exp'] })}`,
     ],
+    [
+      'missing iat',
+      'missing_claim',
+      async (h) => `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, omit: ['iat'] })}`,
+    ],
+    [
+      'missing aud',
+      'missing_claim',
+      async (h) => `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, omit: ['aud'] })}`,
+    ],
+    [
+      'nbf in the future',
+      'not_yet_valid',
+      async (h) =>
+        `Bearer ${await h.issuer.sign({ aud: HOOK_URL, now: NOW, claims: { nbf: NOW_SECONDS + 120 } })}`,
+    ],
   ];
 
   test.each(cases)('rejects %s', async (_name, reason, makeHeader) => {
@@ -167,6 +187,78 @@ describe('CDS Hooks JWT verification', () => {
     expect(loggedReason(harness)).toBe(reason);
     const token = authorization?.split(' ')[1];
     if (token !== undefined) expect(harness.logs.text()).not.toContain(token);
+  });
+
+  test.each([
+    ['jti', 'missing jti'],
+    ['exp', 'missing exp'],
+    ['iat', 'missing iat'],
+    ['aud', 'missing aud'],
+  ])('logs the missing claim %s', async (claim) => {
+    harness = await createHarness({ now: () => NOW });
+    const token = await harness.issuer.sign({ aud: HOOK_URL, now: NOW, omit: [claim] });
+
+    expect((await post(harness, `Bearer ${token}`)).status).toBe(401);
+    expect(loggedDetails(harness)).toMatchObject({ reason: 'missing_claim', claim });
+  });
+
+  test('logs the claim of an nbf in the future', async () => {
+    harness = await createHarness({ now: () => NOW });
+    const token = await harness.issuer.sign({ aud: HOOK_URL, now: NOW, claims: { nbf: NOW_SECONDS + 120 } });
+
+    expect((await post(harness, `Bearer ${token}`)).status).toBe(401);
+    expect(loggedDetails(harness)).toMatchObject({ reason: 'not_yet_valid', claim: 'nbf' });
+  });
+
+  test('accepts nbf within the clock tolerance', async () => {
+    harness = await createHarness({ now: () => NOW });
+    const token = await harness.issuer.sign({ aud: HOOK_URL, now: NOW, claims: { nbf: NOW_SECONDS + 4 } });
+
+    expect((await post(harness, `Bearer ${token}`)).status).toBe(200);
+  });
+
+  test('rejects a hook token replayed on the feedback endpoint', async () => {
+    harness = await createHarness({ now: () => NOW });
+    const authorization = `Bearer ${await harness.issuer.sign({ aud: HOOK_URL, now: NOW })}`;
+
+    const hook = await post(harness, authorization);
+    const feedback = await request(harness.app)
+      .post('/cds-services/nqo1-risk/feedback')
+      .set('Authorization', authorization)
+      .send({ feedback: [] });
+
+    expect(hook.status).toBe(200);
+    expect(feedback.status).toBe(401);
+    expect(feedback.text).toBe('');
+    // The audience is checked before the jti, so the log names the endpoint mix-up, not a replay.
+    expect(loggedDetails(harness)).toMatchObject({ reason: 'wrong_audience', claim: 'aud' });
+  });
+
+  test('rejects an unused hook token on the feedback endpoint', async () => {
+    harness = await createHarness({ now: () => NOW });
+    const hookToken = await harness.issuer.sign({ aud: HOOK_URL, now: NOW });
+    const feedbackToken = await harness.issuer.sign({ aud: `${HOOK_URL}/feedback`, now: NOW });
+
+    const wrong = await request(harness.app)
+      .post('/cds-services/nqo1-risk/feedback')
+      .set('Authorization', `Bearer ${hookToken}`)
+      .send({ feedback: [] });
+    const rejectedCount = harness.logs.withMessage('request rejected').length;
+    const right = await request(harness.app)
+      .post('/cds-services/nqo1-risk/feedback')
+      .set('Authorization', `Bearer ${feedbackToken}`)
+      .send({ feedback: [] });
+
+    expect(wrong.status).toBe(401);
+    expect(loggedReason(harness)).toBe('wrong_audience');
+    // Whatever the feedback endpoint does with the body, the token for its own URL passes the JWT check.
+    expect(right.status).not.toBe(401);
+    expect(
+      harness.logs
+        .withMessage('request rejected')
+        .slice(rejectedCount)
+        .map((entry) => (entry.details as Record<string, unknown> | undefined)?.reason),
+    ).not.toContain('wrong_audience');
   });
 
   test('rejects a replayed jti', async () => {
