@@ -1,14 +1,19 @@
 /**
  * The registry of CDS services this product offers. Discovery lists them in this order and the app
- * mounts one `POST /cds-services/<id>` route per entry.
+ * mounts `POST /cds-services/<id>` and `POST /cds-services/<id>/feedback` per entry.
  */
 
 import { nqo1RiskDefinition } from './nqo1-risk/definition.js';
+import { createNqo1RiskFeedbackHandler } from './nqo1-risk/feedback.js';
 import { createNqo1RiskHandler } from './nqo1-risk/handler.js';
 import type { CdsServiceModule } from './types.js';
 
 export type { CdsServiceModule, ServiceDeps } from './types.js';
 
 export const CDS_SERVICES: readonly CdsServiceModule[] = [
-  { definition: nqo1RiskDefinition, createHandler: createNqo1RiskHandler },
+  {
+    definition: nqo1RiskDefinition,
+    createHandler: createNqo1RiskHandler,
+    createFeedbackHandler: createNqo1RiskFeedbackHandler,
+  },
 ];

@@ -1,0 +1,193 @@
+/**
+ * The table of CDS Hooks card feedback, in the result store's SQLite file: one row per
+ * (card uuid, outcome, outcome timestamp), so a CDS client that sends the same feedback again
+ * stores it once. Each row carries the model id and version of the card, so the accepted and
+ * overridden outcomes can be counted per model version.
+ *
+ * @see https://cds-hooks.hl7.org/2.0/#feedback
+ */
+
+import type Database from 'better-sqlite3';
+
+/**
+ * `CREATE TABLE IF NOT EXISTS` keeps the schema set-up safe on a database written by an earlier
+ * release, which has the `analyses` table but no feedback table.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS card_feedback (
+  card_uuid                 TEXT NOT NULL,
+  outcome                   TEXT NOT NULL CHECK (outcome IN ('accepted', 'overridden')),
+  outcome_timestamp         TEXT NOT NULL,
+  service_id                TEXT NOT NULL,
+  model_id                  TEXT NOT NULL,
+  model_version             TEXT NOT NULL,
+  card_status               TEXT,
+  study_instance_uid        TEXT,
+  accepted_suggestions_json TEXT,
+  override_reason_system    TEXT,
+  override_reason_code      TEXT,
+  override_reason_display   TEXT,
+  user_comment              TEXT,
+  received_at               TEXT NOT NULL,
+  PRIMARY KEY (card_uuid, outcome, outcome_timestamp)
+);
+CREATE INDEX IF NOT EXISTS card_feedback_model ON card_feedback (model_id, model_version, outcome);
+`;
+
+/** Most override reason codes listed per model version in {@link FeedbackStore.countByModel}. */
+export const MAX_REASONS_PER_MODEL = 20;
+
+/** The card a feedback entry refers to, as far as the service could link its uuid. */
+export interface CardOrigin {
+  readonly modelId: string;
+  readonly modelVersion: string;
+  /**
+   * Status part of the card uuid (`done-high`, `failed-series`, …) and the study the card was about.
+   * Both are absent when the uuid matched no stored analysis, in which case `modelId` and
+   * `modelVersion` are those the service used when the feedback arrived.
+   */
+  readonly cardStatus?: string;
+  readonly studyInstanceUid?: string;
+}
+
+/** One feedback entry, validated, ready to store. */
+export interface FeedbackRecord {
+  /** Card uuid in lower case. */
+  readonly cardUuid: string;
+  readonly outcome: 'accepted' | 'overridden';
+  /** The client's `outcomeTimestamp`, normalised to UTC `toISOString()` form so equal instants match. */
+  readonly outcomeTimestamp: string;
+  readonly serviceId: string;
+  readonly origin: CardOrigin;
+  readonly acceptedSuggestionIds?: readonly string[];
+  readonly overrideReason?: { readonly system?: string; readonly code?: string; readonly display?: string };
+  /** The clinician's free-text comment, already cut to its stored maximum length. Never logged. */
+  readonly userComment?: string;
+}
+
+/** Count of one override reason coding. */
+export interface OverrideReasonCount {
+  readonly system: string | null;
+  readonly code: string;
+  readonly count: number;
+}
+
+/** Feedback counts of one model version. */
+export interface ModelFeedbackCounts {
+  readonly modelId: string;
+  readonly modelVersion: string;
+  readonly accepted: number;
+  readonly overridden: number;
+  /** Entries whose card uuid matched no stored analysis; they are counted under the service's model. */
+  readonly unlinked: number;
+  /** The most frequent override reason codes, at most {@link MAX_REASONS_PER_MODEL}, most frequent first. */
+  readonly overrideReasons: readonly OverrideReasonCount[];
+}
+
+interface OutcomeCountRow {
+  model_id: string;
+  model_version: string;
+  accepted: number;
+  overridden: number;
+  unlinked: number;
+}
+
+interface ReasonCountRow {
+  model_id: string;
+  model_version: string;
+  system: string | null;
+  code: string;
+  n: number;
+}
+
+/** Feedback table on the result store's open database; the result store creates it. */
+export class FeedbackStore {
+  readonly #db: Database.Database;
+  readonly #now: () => Date;
+
+  /** Creates the table on `db` when it does not exist yet. */
+  constructor(db: Database.Database, now: () => Date) {
+    this.#db = db;
+    this.#now = now;
+    this.#db.exec(SCHEMA);
+  }
+
+  /**
+   * Inserts the records in one transaction, skipping any whose (card uuid, outcome, outcome
+   * timestamp) is already stored.
+   *
+   * @returns the number of records inserted.
+   */
+  insert(records: readonly FeedbackRecord[]): number {
+    const receivedAt = this.#now().toISOString();
+    const statement = this.#db.prepare(
+      `INSERT INTO card_feedback (card_uuid, outcome, outcome_timestamp, service_id, model_id, model_version,
+         card_status, study_instance_uid, accepted_suggestions_json, override_reason_system,
+         override_reason_code, override_reason_display, user_comment, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (card_uuid, outcome, outcome_timestamp) DO NOTHING`,
+    );
+
+    const insertAll = this.#db.transaction((): number => {
+      let inserted = 0;
+      for (const record of records) {
+        const { origin, overrideReason } = record;
+        inserted += statement.run(
+          record.cardUuid,
+          record.outcome,
+          record.outcomeTimestamp,
+          record.serviceId,
+          origin.modelId,
+          origin.modelVersion,
+          origin.cardStatus ?? null,
+          origin.studyInstanceUid ?? null,
+          record.acceptedSuggestionIds === undefined ? null : JSON.stringify(record.acceptedSuggestionIds),
+          overrideReason?.system ?? null,
+          overrideReason?.code ?? null,
+          overrideReason?.display ?? null,
+          record.userComment ?? null,
+          receivedAt,
+        ).changes;
+      }
+      return inserted;
+    });
+    return insertAll.immediate();
+  }
+
+  /** Counts of accepted and overridden outcomes and override reason codes per model version. */
+  countByModel(): ModelFeedbackCounts[] {
+    const outcomeRows = this.#db
+      .prepare<[], OutcomeCountRow>(
+        `SELECT model_id, model_version,
+                SUM(outcome = 'accepted') AS accepted,
+                SUM(outcome = 'overridden') AS overridden,
+                SUM(card_status IS NULL) AS unlinked
+         FROM card_feedback
+         GROUP BY model_id, model_version
+         ORDER BY model_id, model_version`,
+      )
+      .all();
+    const reasonRows = this.#db
+      .prepare<[], ReasonCountRow>(
+        `SELECT model_id, model_version, override_reason_system AS system, override_reason_code AS code,
+                COUNT(*) AS n
+         FROM card_feedback
+         WHERE outcome = 'overridden' AND override_reason_code IS NOT NULL
+         GROUP BY model_id, model_version, override_reason_system, override_reason_code
+         ORDER BY n DESC, code, system`,
+      )
+      .all();
+
+    return outcomeRows.map((row) => ({
+      modelId: row.model_id,
+      modelVersion: row.model_version,
+      accepted: row.accepted,
+      overridden: row.overridden,
+      unlinked: row.unlinked,
+      overrideReasons: reasonRows
+        .filter((reason) => reason.model_id === row.model_id && reason.model_version === row.model_version)
+        .slice(0, MAX_REASONS_PER_MODEL)
+        .map((reason) => ({ system: reason.system, code: reason.code, count: reason.n })),
+    }));
+  }
+}
