@@ -2,14 +2,15 @@
  * Links a card uuid from CDS Hooks feedback back to the stored analysis it was built from. A card
  * uuid is a SHA-1 of (Study Instance UID, model id, model version, card status), see `cardUuid`, so
  * it cannot be decoded. Instead the index computes the uuid of every card status for every stored
- * analysis and looks the feedback's uuid up.
+ * analysis, stores them in the `card_uuids` table, and looks the feedback's uuid up there.
  *
  * Every card the hook returns comes from a stored analysis (a study is stored before its first card),
- * and rows are never deleted, so reading the rows added since the last lookup keeps the index complete.
+ * and analyses are never deleted, so indexing the analyses added since the last lookup keeps the
+ * table complete.
  */
 
-import type { CardOrigin } from '../../src/jobs/feedback-store.js';
-import type { IndexedResultKey, ResultStore } from '../../src/jobs/result-store.js';
+import type { CardOrigin, IndexedCardUuid } from '../../src/jobs/feedback-store.js';
+import type { ResultStore } from '../../src/jobs/result-store.js';
 import { cardUuid } from './cards.js';
 import { CARD_MESSAGES, type FailureKind } from './messages.js';
 
@@ -26,41 +27,39 @@ export const CARD_STATUSES: readonly string[] = [
   ...(Object.keys(CARD_MESSAGES.en.failureSummary) as FailureKind[]).map((kind) => `failed-${kind}`),
 ];
 
-/**
- * In-memory map from card uuid to its origin, filled from the result store on each lookup.
- *
- * NOTE: the map holds one entry per card status per stored analysis, about 11 × 150 bytes, so
- * 100 000 analyses take about 165 MB (an estimate, not measured). Recording each card uuid in the
- * store when the hook returns the card would avoid the map.
- */
+/** Card uuid lookup over the result store, which holds the index. */
 export class CardOriginIndex {
-  readonly #store: Pick<ResultStore, 'keysAfter'>;
-  readonly #origins = new Map<string, CardOrigin>();
-  #lastRowid = 0;
+  readonly #store: Pick<ResultStore, 'keysAfter' | 'feedback'>;
 
-  constructor(store: Pick<ResultStore, 'keysAfter'>) {
+  constructor(store: Pick<ResultStore, 'keysAfter' | 'feedback'>) {
     this.#store = store;
   }
 
-  /** Returns the origin of the card with uuid `uuid` (lower case), or undefined when none matches. */
+  /**
+   * Returns the origin of the card with uuid `uuid` (lower case), or undefined when no stored
+   * analysis has a card with that uuid. Indexes the analyses stored since the previous call first.
+   *
+   * NOTE: the first call after an upgrade indexes every existing analysis at once, on the event
+   * loop: 20 000 analyses (220 000 uuids) took 1.7 s with an in-memory database on a 2-core Node 20
+   * machine. Later calls index only the analyses added since.
+   */
   find(uuid: string): CardOrigin | undefined {
-    for (const key of this.#store.keysAfter(this.#lastRowid)) this.#add(key);
-    return this.#origins.get(uuid);
-  }
-
-  #add(key: IndexedResultKey): void {
-    const context = {
-      studyInstanceUid: key.studyInstanceUid,
-      modelCard: { id: key.modelId, version: key.modelVersion },
-    };
-    for (const cardStatus of CARD_STATUSES) {
-      this.#origins.set(cardUuid(context, cardStatus), {
-        modelId: key.modelId,
-        modelVersion: key.modelVersion,
-        cardStatus,
-        studyInstanceUid: key.studyInstanceUid,
+    const { feedback } = this.#store;
+    const newKeys = this.#store.keysAfter(feedback.lastIndexedAnalysisRowid());
+    if (newKeys.length > 0) {
+      const cards = newKeys.flatMap((key): IndexedCardUuid[] => {
+        const context = {
+          studyInstanceUid: key.studyInstanceUid,
+          modelCard: { id: key.modelId, version: key.modelVersion },
+        };
+        return CARD_STATUSES.map((cardStatus) => ({
+          cardUuid: cardUuid(context, cardStatus),
+          analysisRowid: key.rowid,
+          cardStatus,
+        }));
       });
+      feedback.indexCardUuids(cards);
     }
-    this.#lastRowid = Math.max(this.#lastRowid, key.rowid);
+    return feedback.findCardOrigin(uuid);
   }
 }

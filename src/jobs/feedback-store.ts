@@ -4,6 +4,10 @@
  * stores it once. Each row carries the model id and version of the card, so the accepted and
  * overridden outcomes can be counted per model version.
  *
+ * A second table, `card_uuids`, maps each card uuid the service can build to the stored analysis
+ * and card status it was derived from. The service fills it (see `card-origins.ts`), because a card
+ * uuid is a hash that cannot be decoded back to its analysis.
+ *
  * @see https://cds-hooks.hl7.org/2.0/#feedback
  */
 
@@ -32,6 +36,12 @@ CREATE TABLE IF NOT EXISTS card_feedback (
   PRIMARY KEY (card_uuid, outcome, outcome_timestamp)
 );
 CREATE INDEX IF NOT EXISTS card_feedback_model ON card_feedback (model_id, model_version, outcome);
+CREATE TABLE IF NOT EXISTS card_uuids (
+  card_uuid       TEXT NOT NULL PRIMARY KEY,
+  analysis_rowid  INTEGER NOT NULL,
+  card_status     TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS card_uuids_analysis ON card_uuids (analysis_rowid);
 `;
 
 /** Most override reason codes listed per model version in {@link FeedbackStore.countByModel}. */
@@ -48,6 +58,15 @@ export interface CardOrigin {
    */
   readonly cardStatus?: string;
   readonly studyInstanceUid?: string;
+}
+
+/** One card uuid the service can build for a stored analysis. */
+export interface IndexedCardUuid {
+  /** Lower-case card uuid. */
+  readonly cardUuid: string;
+  /** SQLite rowid of the analysis in the `analyses` table. */
+  readonly analysisRowid: number;
+  readonly cardStatus: string;
 }
 
 /** One feedback entry, validated, ready to store. */
@@ -92,6 +111,13 @@ interface OutcomeCountRow {
   unlinked: number;
 }
 
+interface CardOriginRow {
+  model_id: string;
+  model_version: string;
+  card_status: string;
+  study_instance_uid: string;
+}
+
 interface ReasonCountRow {
   model_id: string;
   model_version: string;
@@ -100,7 +126,10 @@ interface ReasonCountRow {
   n: number;
 }
 
-/** Feedback table on the result store's open database; the result store creates it. */
+/**
+ * Feedback and card uuid tables on the result store's open database; the result store creates them
+ * after its `analyses` table, which {@link FeedbackStore.findCardOrigin} joins.
+ */
 export class FeedbackStore {
   readonly #db: Database.Database;
   readonly #now: () => Date;
@@ -152,6 +181,44 @@ export class FeedbackStore {
       return inserted;
     });
     return insertAll.immediate();
+  }
+
+  /** Largest analysis rowid whose card uuids are stored, or 0 when none are. */
+  lastIndexedAnalysisRowid(): number {
+    const row = this.#db
+      .prepare<[], { last: number }>(`SELECT COALESCE(MAX(analysis_rowid), 0) AS last FROM card_uuids`)
+      .get();
+    return row?.last ?? 0;
+  }
+
+  /** Stores card uuids in one transaction; a uuid already stored is kept as it is. */
+  indexCardUuids(cards: readonly IndexedCardUuid[]): void {
+    const statement = this.#db.prepare(
+      `INSERT INTO card_uuids (card_uuid, analysis_rowid, card_status) VALUES (?, ?, ?)
+       ON CONFLICT (card_uuid) DO NOTHING`,
+    );
+    const insertAll = this.#db.transaction(() => {
+      for (const card of cards) statement.run(card.cardUuid, card.analysisRowid, card.cardStatus);
+    });
+    insertAll.immediate();
+  }
+
+  /** Returns the analysis and card status of a stored card uuid, or undefined when it is not stored. */
+  findCardOrigin(cardUuid: string): CardOrigin | undefined {
+    const row = this.#db
+      .prepare<[string], CardOriginRow>(
+        `SELECT a.model_id, a.model_version, a.study_instance_uid, c.card_status
+         FROM card_uuids c JOIN analyses a ON a.rowid = c.analysis_rowid
+         WHERE c.card_uuid = ?`,
+      )
+      .get(cardUuid);
+    if (row === undefined) return undefined;
+    return {
+      modelId: row.model_id,
+      modelVersion: row.model_version,
+      cardStatus: row.card_status,
+      studyInstanceUid: row.study_instance_uid,
+    };
   }
 
   /** Counts of accepted and overridden outcomes and override reason codes per model version. */

@@ -128,7 +128,44 @@ describe('FeedbackStore', () => {
     expect(counts?.overrideReasons[1]).toEqual({ system: null, code: 'reason-00', count: 1 });
   });
 
-  test('adds its table to an existing result database', () => {
+  test('finds a stored card uuid with its analysis', () => {
+    const store = new ResultStore(':memory:');
+    try {
+      store.insertPending({
+        studyInstanceUid: '1.2.3',
+        imagingStudyId: 's',
+        patientId: 'p',
+        modelId: 'br-ro',
+        modelVersion: '0.9.0',
+      });
+      store.insertPending({
+        studyInstanceUid: '1.2.4',
+        imagingStudyId: 's',
+        patientId: 'p',
+        modelId: 'br-ro',
+        modelVersion: '1.0.0',
+      });
+
+      expect(store.feedback.lastIndexedAnalysisRowid()).toBe(0);
+      store.feedback.indexCardUuids([
+        { cardUuid: ACCEPTED.cardUuid, analysisRowid: 2, cardStatus: 'done-low' },
+        { cardUuid: ACCEPTED.cardUuid, analysisRowid: 1, cardStatus: 'done-high' },
+      ]);
+
+      expect(store.feedback.lastIndexedAnalysisRowid()).toBe(2);
+      expect(store.feedback.findCardOrigin(ACCEPTED.cardUuid)).toEqual({
+        modelId: 'br-ro',
+        modelVersion: '1.0.0',
+        cardStatus: 'done-low',
+        studyInstanceUid: '1.2.4',
+      });
+      expect(store.feedback.findCardOrigin('00000000-0000-5000-8000-000000000009')).toBeUndefined();
+    } finally {
+      store.close();
+    }
+  });
+
+  test('adds its tables to an existing result database', () => {
     const sqlitePath = path.join(mkdtempSync(path.join(tmpdir(), 'nqo1-feedback-')), 'results.sqlite');
     const first = new ResultStore(sqlitePath);
     first.insertPending({
@@ -141,7 +178,7 @@ describe('FeedbackStore', () => {
     first.close();
     // A database written before the feedback table existed.
     const legacy = new Database(sqlitePath);
-    legacy.exec('DROP TABLE card_feedback');
+    legacy.exec('DROP TABLE card_feedback; DROP TABLE card_uuids');
     legacy.close();
 
     const reopened = new ResultStore(sqlitePath);
