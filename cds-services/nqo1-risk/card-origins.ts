@@ -27,7 +27,7 @@ export const CARD_STATUSES: readonly string[] = [
   ...(Object.keys(CARD_MESSAGES.en.failureSummary) as FailureKind[]).map((kind) => `failed-${kind}`),
 ];
 
-/** Card uuid lookup over the result store, which holds the index. */
+/** Card uuid lookup over the result store, which contains the index. */
 export class CardOriginIndex {
   readonly #store: Pick<ResultStore, 'keysAfter' | 'feedback'>;
 

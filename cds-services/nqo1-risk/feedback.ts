@@ -22,9 +22,9 @@ export function createNqo1RiskFeedbackHandler(deps: ServiceDeps): RequestHandler
   return (req, res) => {
     const entries = parseFeedbackRequest(req.body);
 
-    // A uuid that matches no stored analysis (e.g. its row is in another database) is still
-    // recorded. Its model is then the one this service uses now, which is exact unless the model
-    // card changed since the card was shown; `card_status` stays NULL to mark the guess.
+    // A uuid that matches no stored analysis (e.g. a card from another installation) is still
+    // recorded, with the model this service uses now. That is exact unless the model card changed
+    // since the card was shown, so `card_status` stays NULL to mark the guess.
     const currentModel = { modelId: deps.modelCard.id, modelVersion: deps.modelCard.version };
     const records: FeedbackRecord[] = entries.map(({ card, ...entry }) => ({
       ...entry,

@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS card_uuids (
 CREATE INDEX IF NOT EXISTS card_uuids_analysis ON card_uuids (analysis_rowid);
 `;
 
-/** Most override reason codes listed per model version in {@link FeedbackStore.countByModel}. */
+/** Maximum number of override reason codes listed per model version by {@link FeedbackStore.countByModel}. */
 export const MAX_REASONS_PER_MODEL = 20;
 
 /** The card a feedback entry refers to, as far as the service could link its uuid. */

@@ -1,7 +1,7 @@
 /**
  * The embedded result store: one SQLite table (better-sqlite3) with one row per
  * (Study Instance UID, model id, model version). A row moves pending → running → done | failed.
- * The same database file holds the card feedback table ({@link FeedbackStore}).
+ * The same database file contains the card feedback tables ({@link FeedbackStore}).
  *
  * All calls are synchronous and each is one statement or one transaction, so the hook can read the
  * store inside its time budget and two enqueues of the same study insert one row.

@@ -13,7 +13,7 @@ import * as z from 'zod';
 
 import { Nqo1Error } from '../errors.js';
 
-/** Most feedback entries accepted in one call. */
+/** Maximum number of feedback entries in one call. */
 export const MAX_FEEDBACK_ENTRIES = 100;
 
 /**
