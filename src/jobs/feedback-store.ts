@@ -4,9 +4,11 @@
  * stores it once. Each row carries the model id and version of the card, so the accepted and
  * overridden outcomes can be counted per model version.
  *
- * A second table, `card_uuids`, maps each card uuid the service can build to the stored analysis
- * and card status it was derived from. The service fills it (see `card-origins.ts`), because a card
- * uuid is a hash that cannot be decoded back to its analysis.
+ * A second table, `card_uuids`, maps each card uuid the service can build to the key of the stored
+ * analysis and the card status it was derived from. The service fills it (see `card-origins.ts`),
+ * because a card uuid is a hash that cannot be decoded back to its analysis. A row names the
+ * analysis by its key, not its rowid, because VACUUM may renumber rowids. `analysis_rowid` only
+ * records how far the service has read the `analyses` table.
  *
  * @see https://cds-hooks.hl7.org/2.0/#feedback
  */
@@ -37,9 +39,12 @@ CREATE TABLE IF NOT EXISTS card_feedback (
 );
 CREATE INDEX IF NOT EXISTS card_feedback_model ON card_feedback (model_id, model_version, outcome);
 CREATE TABLE IF NOT EXISTS card_uuids (
-  card_uuid       TEXT NOT NULL PRIMARY KEY,
-  analysis_rowid  INTEGER NOT NULL,
-  card_status     TEXT NOT NULL
+  card_uuid           TEXT NOT NULL PRIMARY KEY,
+  analysis_rowid      INTEGER NOT NULL,
+  study_instance_uid  TEXT NOT NULL,
+  model_id            TEXT NOT NULL,
+  model_version       TEXT NOT NULL,
+  card_status         TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS card_uuids_analysis ON card_uuids (analysis_rowid);
 `;
@@ -64,9 +69,9 @@ export interface CardOrigin {
 export interface IndexedCardUuid {
   /** Lower-case card uuid. */
   readonly cardUuid: string;
-  /** SQLite rowid of the analysis in the `analyses` table. */
+  /** SQLite rowid of the analysis in the `analyses` table when it was indexed. */
   readonly analysisRowid: number;
-  readonly cardStatus: string;
+  readonly origin: Required<CardOrigin>;
 }
 
 /** One feedback entry, validated, ready to store. */
@@ -126,10 +131,7 @@ interface ReasonCountRow {
   n: number;
 }
 
-/**
- * Feedback and card uuid tables on the result store's open database; the result store creates them
- * after its `analyses` table, which {@link FeedbackStore.findCardOrigin} joins.
- */
+/** Feedback and card uuid tables on the result store's open database; the result store creates them. */
 export class FeedbackStore {
   readonly #db: Database.Database;
   readonly #now: () => Date;
@@ -194,22 +196,30 @@ export class FeedbackStore {
   /** Stores card uuids in one transaction; a uuid already stored is kept as it is. */
   indexCardUuids(cards: readonly IndexedCardUuid[]): void {
     const statement = this.#db.prepare(
-      `INSERT INTO card_uuids (card_uuid, analysis_rowid, card_status) VALUES (?, ?, ?)
+      `INSERT INTO card_uuids (card_uuid, analysis_rowid, study_instance_uid, model_id, model_version, card_status)
+       VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (card_uuid) DO NOTHING`,
     );
     const insertAll = this.#db.transaction(() => {
-      for (const card of cards) statement.run(card.cardUuid, card.analysisRowid, card.cardStatus);
+      for (const { cardUuid, analysisRowid, origin } of cards) {
+        statement.run(
+          cardUuid,
+          analysisRowid,
+          origin.studyInstanceUid,
+          origin.modelId,
+          origin.modelVersion,
+          origin.cardStatus,
+        );
+      }
     });
     insertAll.immediate();
   }
 
-  /** Returns the analysis and card status of a stored card uuid, or undefined when it is not stored. */
+  /** Returns the analysis key and card status of a stored card uuid, or undefined when it is not stored. */
   findCardOrigin(cardUuid: string): CardOrigin | undefined {
     const row = this.#db
       .prepare<[string], CardOriginRow>(
-        `SELECT a.model_id, a.model_version, a.study_instance_uid, c.card_status
-         FROM card_uuids c JOIN analyses a ON a.rowid = c.analysis_rowid
-         WHERE c.card_uuid = ?`,
+        `SELECT model_id, model_version, study_instance_uid, card_status FROM card_uuids WHERE card_uuid = ?`,
       )
       .get(cardUuid);
     if (row === undefined) return undefined;

@@ -128,41 +128,24 @@ describe('FeedbackStore', () => {
     expect(counts?.overrideReasons[1]).toEqual({ system: null, code: 'reason-00', count: 1 });
   });
 
-  test('finds a stored card uuid with its analysis', () => {
-    const store = new ResultStore(':memory:');
-    try {
-      store.insertPending({
-        studyInstanceUid: '1.2.3',
-        imagingStudyId: 's',
-        patientId: 'p',
-        modelId: 'br-ro',
-        modelVersion: '0.9.0',
-      });
-      store.insertPending({
-        studyInstanceUid: '1.2.4',
-        imagingStudyId: 's',
-        patientId: 'p',
-        modelId: 'br-ro',
-        modelVersion: '1.0.0',
-      });
+  test('keeps the first origin of a card uuid', () => {
+    const { store } = openFeedbackStore();
+    const origin = { modelId: 'br-ro', cardStatus: 'done-low', studyInstanceUid: '1.2.4' };
 
-      expect(store.feedback.lastIndexedAnalysisRowid()).toBe(0);
-      store.feedback.indexCardUuids([
-        { cardUuid: ACCEPTED.cardUuid, analysisRowid: 2, cardStatus: 'done-low' },
-        { cardUuid: ACCEPTED.cardUuid, analysisRowid: 1, cardStatus: 'done-high' },
-      ]);
+    expect(store.lastIndexedAnalysisRowid()).toBe(0);
+    store.indexCardUuids([
+      { cardUuid: ACCEPTED.cardUuid, analysisRowid: 2, origin: { ...origin, modelVersion: '1.0.0' } },
+      { cardUuid: ACCEPTED.cardUuid, analysisRowid: 1, origin: { ...origin, modelVersion: '0.9.0' } },
+    ]);
 
-      expect(store.feedback.lastIndexedAnalysisRowid()).toBe(2);
-      expect(store.feedback.findCardOrigin(ACCEPTED.cardUuid)).toEqual({
-        modelId: 'br-ro',
-        modelVersion: '1.0.0',
-        cardStatus: 'done-low',
-        studyInstanceUid: '1.2.4',
-      });
-      expect(store.feedback.findCardOrigin('00000000-0000-5000-8000-000000000009')).toBeUndefined();
-    } finally {
-      store.close();
-    }
+    expect(store.lastIndexedAnalysisRowid()).toBe(2);
+    expect(store.findCardOrigin(ACCEPTED.cardUuid)).toEqual({
+      modelId: 'br-ro',
+      modelVersion: '1.0.0',
+      cardStatus: 'done-low',
+      studyInstanceUid: '1.2.4',
+    });
+    expect(store.findCardOrigin('00000000-0000-5000-8000-000000000009')).toBeUndefined();
   });
 
   test('adds its tables to an existing result database', () => {
