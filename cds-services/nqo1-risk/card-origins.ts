@@ -42,8 +42,8 @@ export class CardOriginIndex {
    * counted as unlinked, but never under another analysis.
    *
    * NOTE: the first call after an upgrade indexes every existing analysis at once, on the event
-   * loop: 20 000 analyses (220 000 uuids) took 1.1 to 1.7 s (two runs) with an in-memory database on a 2-core Node 20
-   * machine. Later calls index only the analyses added since.
+   * loop. 20 000 analyses (220 000 uuids) took 1.1 to 1.7 s in two runs, with an in-memory
+   * database on a 2-core machine under Node 20. Later calls index only the analyses added since.
    */
   find(uuid: string): CardOrigin | undefined {
     const { feedback } = this.#store;
