@@ -1,9 +1,10 @@
 /**
  * The registry of CDS services this product offers. Discovery lists them in this order and the app
- * mounts one `POST /cds-services/<id>` route per entry.
+ * mounts `POST /cds-services/<id>` and `POST /cds-services/<id>/feedback` per entry.
  */
 
 import { nqo1RiskDefinition, nqo1RiskEncounterDefinition } from './nqo1-risk/definition.js';
+import { createNqo1RiskFeedbackHandler } from './nqo1-risk/feedback.js';
 import { createNqo1RiskHandler } from './nqo1-risk/handler.js';
 import type { CdsServiceModule } from './types.js';
 
@@ -13,9 +14,11 @@ export const CDS_SERVICES: readonly CdsServiceModule[] = [
   {
     definition: nqo1RiskDefinition,
     createHandler: (deps) => createNqo1RiskHandler(deps, nqo1RiskDefinition),
+    createFeedbackHandler: createNqo1RiskFeedbackHandler,
   },
   {
     definition: nqo1RiskEncounterDefinition,
     createHandler: (deps) => createNqo1RiskHandler(deps, nqo1RiskEncounterDefinition),
+    createFeedbackHandler: createNqo1RiskFeedbackHandler,
   },
 ];

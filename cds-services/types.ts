@@ -13,13 +13,15 @@ import type { AppConfig } from '../src/server/config.js';
 /** Dependencies of a service handler. Narrow views, so tests can pass small fakes. */
 export interface ServiceDeps {
   readonly config: AppConfig;
-  readonly store: Pick<ResultStore, 'getResult'>;
+  readonly store: Pick<ResultStore, 'getResult' | 'keysAfter' | 'feedback'>;
   readonly queue: Pick<AnalysisQueue, 'enqueue'>;
   readonly modelCard: ModelCard;
 }
 
-/** One CDS service: its discovery entry and the factory of its hook handler. */
+/** One CDS service: its discovery entry and the factories of its hook and feedback handlers. */
 export interface CdsServiceModule {
   readonly definition: CdsServiceDefinition;
   readonly createHandler: (deps: ServiceDeps) => RequestHandler;
+  /** Handler of `POST /cds-services/<id>/feedback`. */
+  readonly createFeedbackHandler: (deps: ServiceDeps) => RequestHandler;
 }

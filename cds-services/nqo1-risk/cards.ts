@@ -334,7 +334,10 @@ function joinParagraphs(paragraphs: readonly string[]): string {
  * A UUID derived from the SHA-1 of study, model and card status, with the version-5 and variant bits
  * of RFC 9562 set, so the same card keeps the same uuid across hook calls and locales.
  */
-function cardUuid(context: CardContext, status: string): string {
+export function cardUuid(
+  context: Pick<CardContext, 'studyInstanceUid'> & { readonly modelCard: Pick<ModelCard, 'id' | 'version'> },
+  status: string,
+): string {
   const name = [context.studyInstanceUid, context.modelCard.id, context.modelCard.version, status].join('|');
   const bytes = createHash('sha1').update(`nqo1-cds:card:${name}`).digest().subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;

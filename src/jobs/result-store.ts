@@ -1,6 +1,7 @@
 /**
  * The embedded result store: one SQLite table (better-sqlite3) with one row per
  * (Study Instance UID, model id, model version). A row moves pending → running → done | failed.
+ * The same database file contains the card feedback tables ({@link FeedbackStore}).
  *
  * All calls are synchronous and each is one statement or one transaction, so the hook can read the
  * store inside its time budget and two enqueues of the same study insert one row.
@@ -14,6 +15,7 @@ import Database from 'better-sqlite3';
 
 import type { ErrorCode } from '../errors.js';
 import type { ScoreResult } from '../model/result.js';
+import { FeedbackStore } from './feedback-store.js';
 import type { AnalysisFailure, AnalysisJob, ResultKey, ResultStatus, StoredAnalysis } from './types.js';
 
 const SCHEMA = `
@@ -47,6 +49,11 @@ interface AnalysisRow {
   updated_at: string;
 }
 
+/** Key of a stored analysis with its SQLite rowid, which grows with each inserted row. */
+export interface IndexedResultKey extends ResultKey {
+  readonly rowid: number;
+}
+
 export interface ResultStoreOptions {
   /** Clock for `created_at`/`updated_at`; tests freeze it. */
   readonly now?: () => Date;
@@ -56,6 +63,8 @@ export interface ResultStoreOptions {
 export class ResultStore {
   readonly #db: Database.Database;
   readonly #now: () => Date;
+  /** Card feedback, stored in the same database. */
+  readonly feedback: FeedbackStore;
 
   /** Opens (creating if needed) the database at `sqlitePath`, creating its folder too. */
   constructor(sqlitePath: string, options: ResultStoreOptions = {}) {
@@ -65,6 +74,7 @@ export class ResultStore {
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SCHEMA);
     this.#now = options.now ?? (() => new Date());
+    this.feedback = new FeedbackStore(this.#db, this.#now);
   }
 
   /**
@@ -98,6 +108,19 @@ export class ResultStore {
   getById(id: string): StoredAnalysis | undefined {
     const row = this.#db.prepare<[string], AnalysisRow>(`SELECT * FROM analyses WHERE id = ?`).get(id);
     return row === undefined ? undefined : toStoredAnalysis(row);
+  }
+
+  /**
+   * Returns the keys of the analyses inserted after `rowid`, in insertion order. Rows are never
+   * deleted, so a caller that remembers the largest rowid it has seen reads each key once.
+   */
+  keysAfter(rowid: number): IndexedResultKey[] {
+    return this.#db
+      .prepare<[number], IndexedResultKey>(
+        `SELECT rowid, study_instance_uid AS studyInstanceUid, model_id AS modelId, model_version AS modelVersion
+         FROM analyses WHERE rowid > ? ORDER BY rowid`,
+      )
+      .all(rowid);
   }
 
   /** Atomically moves the oldest pending row to running and returns its job, or undefined if none. */

@@ -1,9 +1,10 @@
 /**
- * The Express application: discovery, one hook route per CDS service, a health check, and the
- * error middleware. Routes are thin: each service's handler does the work, and every error goes
- * through the one OperationOutcome mapping.
+ * The Express application: discovery, one hook and one feedback route per CDS service, a health
+ * check with analysis and feedback counts, and the error middleware. Routes are thin: each
+ * service's handlers do the work, and every error goes through the one OperationOutcome mapping.
  *
  * @see https://cds-hooks.hl7.org/2.0/#discovery
+ * @see https://cds-hooks.hl7.org/2.0/#feedback
  */
 
 import express from 'express';
@@ -20,6 +21,12 @@ import { errorHandler } from './outcome.js';
 
 /** Largest accepted hook body; prefetch Bundles of imaging studies can be large. */
 const MAX_BODY_BYTES = '5mb';
+
+/**
+ * Largest accepted feedback body: 100 entries (the most one call may carry), each with a
+ * 1000-character Chinese comment (3 bytes per character in UTF-8), take about 350 kB.
+ */
+const MAX_FEEDBACK_BODY_BYTES = '512kb';
 
 /** Media types of a hook body; the CDS Hooks specification sends application/json. */
 const JSON_MEDIA_TYPES = ['application/json', 'application/fhir+json'] as const;
@@ -43,7 +50,7 @@ const requireJsonContentType: express.RequestHandler = (req, _res, next) => {
 };
 
 export interface AppDeps extends ServiceDeps {
-  readonly store: Pick<ResultStore, 'getResult' | 'countByStatus'>;
+  readonly store: ServiceDeps['store'] & Pick<ResultStore, 'countByStatus'>;
   readonly logger: Logger;
   /** JWT verifier; defaults to one built from `config.auth`. Tests inject one with a frozen clock. */
   readonly verifier?: CdsJwtVerifier;
@@ -65,7 +72,8 @@ export function createApp(deps: AppDeps): express.Application {
     next();
   });
 
-  // Public: the counts tell hospital IT whether analyses pile up or fail, and carry no patient data.
+  // Public: the counts tell hospital IT whether analyses pile up or fail, and how often clinicians
+  // accept or override the cards of each model version. They carry no patient data and no comment.
   // A full replay cache rejects every hook call, so the check then responds 503 `degraded`.
   app.get('/healthz', (_req, res) => {
     const replayCache = verifier.replayCacheStatus();
@@ -73,6 +81,7 @@ export function createApp(deps: AppDeps): express.Application {
       status: replayCache.full ? 'degraded' : 'ok',
       model: { id: deps.modelCard.id, version: deps.modelCard.version },
       analyses: deps.store.countByStatus(),
+      feedback: deps.store.feedback.countByModel(),
       replayCache,
     });
   });
@@ -83,6 +92,7 @@ export function createApp(deps: AppDeps): express.Application {
 
   // The JWT is verified before the body is parsed, so an unauthenticated caller costs no parsing.
   const parseJson = express.json({ limit: MAX_BODY_BYTES, type: [...JSON_MEDIA_TYPES] });
+  const parseFeedbackJson = express.json({ limit: MAX_FEEDBACK_BODY_BYTES, type: [...JSON_MEDIA_TYPES] });
   for (const service of CDS_SERVICES) {
     const path = `/cds-services/${service.definition.id}`;
     app.post(
@@ -93,18 +103,13 @@ export function createApp(deps: AppDeps): express.Application {
       service.createHandler(deps),
     );
 
-    // LIMITATION: card feedback (CDS Hooks 2.0 "Feedback") is not stored yet, so the endpoint
-    // returns 501 after the JWT check. Storing accepted/overridden outcomes per card uuid and model
-    // version in the result store would implement it.
+    // The `aud` of a feedback call is the feedback URL, not the service URL.
     app.post(
       `${path}/feedback`,
       requireCdsJwt(verifier, `${config.server.publicUrl}${path}/feedback`),
-      () => {
-        throw new Nqo1Error(
-          'ERR_NOT_IMPLEMENTED',
-          `Feedback for ${service.definition.id} is not stored in this release; the card outcome was not recorded.`,
-        );
-      },
+      requireJsonContentType,
+      parseFeedbackJson,
+      service.createFeedbackHandler(deps),
     );
   }
 

@@ -2,9 +2,9 @@
  * The service logger: pino, one JSON object per line on stdout (or on an injected stream in tests).
  *
  * What may be logged: request ids, route templates, status codes, durations, error codes, resource
- * ids, DICOM UIDs and counts. Never tokens, prefetch bodies, pixel data or patient identifiers. The
- * code logs only such fields. The redaction list below is a second line of defence: it censors the
- * sensitive paths if an object that contains them is ever logged.
+ * ids, DICOM UIDs and counts. Never tokens, prefetch bodies, pixel data, patient identifiers or a
+ * clinician's feedback comment. The code logs only such fields. The redaction list below is a second
+ * line of defence: it censors the sensitive paths if an object that contains them is ever logged.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -27,6 +27,7 @@ const SENSITIVE_KEYS = [
   'name',
   'birthDate',
   'identifier',
+  'userComment',
 ] as const;
 
 export const REDACTED_PATHS: readonly string[] = [

@@ -244,13 +244,14 @@ describe('CDS Hooks JWT verification', () => {
       .set('Authorization', `Bearer ${hookToken}`)
       .send({ feedback: [] });
     const rejectedCount = harness.logs.withMessage('request rejected').length;
+    const wrongReason = loggedReason(harness);
     const right = await request(harness.app)
       .post('/cds-services/nqo1-risk/feedback')
       .set('Authorization', `Bearer ${feedbackToken}`)
       .send({ feedback: [] });
 
     expect(wrong.status).toBe(401);
-    expect(loggedReason(harness)).toBe('wrong_audience');
+    expect(wrongReason).toBe('wrong_audience');
     // Whatever the feedback endpoint does with the body, the token for its own URL passes the JWT check.
     expect(right.status).not.toBe(401);
     expect(

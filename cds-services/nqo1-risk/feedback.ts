@@ -1,0 +1,42 @@
+/**
+ * Handler of `POST /cds-services/nqo1-risk/feedback`: stores each accepted or overridden outcome
+ * once, with the model version of the card it concerns, and responds 200 with an empty body. The
+ * JWT (whose `aud` is this feedback URL) is verified by middleware before this runs.
+ *
+ * @see https://cds-hooks.hl7.org/2.0/#feedback
+ */
+
+import type { RequestHandler } from 'express';
+
+import type { FeedbackRecord } from '../../src/jobs/feedback-store.js';
+import { parseFeedbackRequest } from '../../src/server/cds-feedback.js';
+import { requestContext } from '../../src/server/logger.js';
+import type { ServiceDeps } from '../types.js';
+import { CardOriginIndex } from './card-origins.js';
+import { nqo1RiskDefinition } from './definition.js';
+
+/** Creates the feedback handler over the service's dependencies. */
+export function createNqo1RiskFeedbackHandler(deps: ServiceDeps): RequestHandler {
+  const origins = new CardOriginIndex(deps.store);
+
+  return (req, res) => {
+    const entries = parseFeedbackRequest(req.body);
+
+    // A uuid that matches no stored analysis (e.g. a card from another installation) is still
+    // recorded, with the model this service uses now. That is exact unless the model card changed
+    // since the card was shown, so `card_status` stays NULL to mark the guess.
+    const currentModel = { modelId: deps.modelCard.id, modelVersion: deps.modelCard.version };
+    const records: FeedbackRecord[] = entries.map(({ card, ...entry }) => ({
+      ...entry,
+      cardUuid: card,
+      serviceId: nqo1RiskDefinition.id,
+      origin: origins.find(card) ?? currentModel,
+    }));
+    const stored = deps.store.feedback.insert(records);
+
+    // Counts only: the entries may carry a clinician's free-text comment.
+    const unlinked = records.filter((record) => record.origin.cardStatus === undefined).length;
+    requestContext(res).log.info({ received: records.length, stored, unlinked }, 'card feedback stored');
+    res.status(200).end();
+  };
+}

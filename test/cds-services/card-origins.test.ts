@@ -1,0 +1,110 @@
+import { describe, expect, test } from 'vitest';
+
+import { CARD_STATUSES, CardOriginIndex } from '../../cds-services/nqo1-risk/card-origins.js';
+import {
+  buildFailureCard,
+  buildInProgressCard,
+  buildPatientConflictCard,
+  buildResultCard,
+  type CardContext,
+} from '../../cds-services/nqo1-risk/cards.js';
+import { ResultStore } from '../../src/jobs/result-store.js';
+import type { AnalysisJob } from '../../src/jobs/types.js';
+import { BR_RO_CARD_PATH, loadModelCard } from '../../src/model/card.js';
+import { calibratedResult, uncalibratedResult } from '../support/score-result.js';
+
+const JOB: AnalysisJob = {
+  studyInstanceUid: '1.2.826.0.1.7',
+  imagingStudyId: 'study-7',
+  patientId: 'pat-7',
+  modelId: 'br-ro',
+  modelVersion: '1.0.0-site',
+};
+
+/** One error code per failure kind of the cards, and one code no kind lists. */
+const FAILURE_CODES = [
+  'ERR_DICOMWEB_FAILED',
+  'ERR_FHIR_FAILED',
+  'ERR_MASK_EMPTY',
+  'ERR_SERIES_MIXED',
+  'ERR_MODEL_FEATURE_MISSING',
+  'ERR_INTERNAL',
+] as const;
+
+describe('CardOriginIndex', () => {
+  test('finds every card the service builds', async () => {
+    const store = new ResultStore(':memory:');
+    try {
+      store.insertPending({ ...JOB, studyInstanceUid: '1.2.826.0.1.6' });
+      store.insertPending(JOB);
+      const modelCard = { ...(await loadModelCard(BR_RO_CARD_PATH)), version: JOB.modelVersion };
+      const context: CardContext = {
+        studyInstanceUid: JOB.studyInstanceUid,
+        modelCard,
+        locale: 'zh-CN',
+        smartAppUrl: 'http://127.0.0.1:8080/smart-app/launch.html',
+      };
+      const cards = [
+        buildInProgressCard(context),
+        buildResultCard(context, calibratedResult({ probability: 0.81 }), 'a1'),
+        buildResultCard(context, calibratedResult({ probability: 0.2 }), 'a1'),
+        buildResultCard(context, uncalibratedResult(), 'a1'),
+        buildPatientConflictCard(context),
+        ...FAILURE_CODES.map((code) => buildFailureCard(context, code)),
+      ];
+      const index = new CardOriginIndex(store);
+
+      const origins = cards.map((card) => index.find(card.uuid ?? ''));
+
+      expect(new Set(cards.map((card) => card.uuid)).size).toBe(CARD_STATUSES.length);
+      expect(origins.map((origin) => origin?.cardStatus)).toEqual([
+        'in-progress',
+        'done-high',
+        'done-low',
+        'done-features',
+        'patient-conflict',
+        'failed-images-unavailable',
+        'failed-write-back',
+        'failed-segmentation',
+        'failed-series',
+        'failed-model',
+        'failed-unavailable',
+      ]);
+      for (const origin of origins) {
+        expect(origin).toMatchObject({
+          modelId: 'br-ro',
+          modelVersion: '1.0.0-site',
+          studyInstanceUid: JOB.studyInstanceUid,
+        });
+      }
+    } finally {
+      store.close();
+    }
+  });
+
+  test('reads analyses stored after the first lookup', async () => {
+    const store = new ResultStore(':memory:');
+    try {
+      const modelCard = await loadModelCard(BR_RO_CARD_PATH);
+      const index = new CardOriginIndex(store);
+      const context: CardContext = {
+        studyInstanceUid: JOB.studyInstanceUid,
+        modelCard,
+        locale: 'en',
+        smartAppUrl: 'http://127.0.0.1:8080/smart-app/launch.html',
+      };
+      const uuid = buildInProgressCard(context).uuid ?? '';
+
+      expect(index.find(uuid)).toBeUndefined();
+      store.insertPending({ ...JOB, modelVersion: modelCard.version });
+      expect(index.find(uuid)).toEqual({
+        modelId: 'br-ro',
+        modelVersion: modelCard.version,
+        cardStatus: 'in-progress',
+        studyInstanceUid: JOB.studyInstanceUid,
+      });
+    } finally {
+      store.close();
+    }
+  });
+});
