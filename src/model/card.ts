@@ -97,3 +97,10 @@ export async function loadModelCard(path: string): Promise<ModelCard> {
 export function hasAllCoefficients(card: ModelCard): boolean {
   return card.features.every((feature) => feature.coefficient !== null);
 }
+
+/** Returns the card without its recalibration, so that it scores with the fit itself. */
+export function withoutRecalibration(card: ModelCard): ModelCard {
+  const copy: { -readonly [K in keyof ModelCard]?: ModelCard[K] } = { ...card };
+  delete copy.recalibration;
+  return copy as ModelCard;
+}

@@ -12,7 +12,7 @@ import { mrmrRanking } from '../stats/mrmr.js';
 import { recursiveFeatureElimination } from '../stats/rfe.js';
 import { describeDistribution } from '../stats/summary.js';
 import { youdenOptimum } from '../stats/threshold-metrics.js';
-import type { FeatureSpec, ModelCard } from './card.js';
+import { withoutRecalibration, type FeatureSpec, type ModelCard } from './card.js';
 import { logistic } from './score.js';
 
 /** Model name of a candidate: region, class and feature, e.g. `peri_ngtdm_Coarseness`. */
@@ -182,9 +182,8 @@ export function refitModel(
     performance: {},
     evidence: [],
   };
-  delete (card as { recalibration?: unknown }).recalibration;
   return {
-    card,
+    card: withoutRecalibration(card),
     mrmrOrder: ranked.map((column) => usable[column]!),
     eliminated: steps.map((step) => usable[step.dropped]!),
   };

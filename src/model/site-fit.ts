@@ -10,7 +10,7 @@
  */
 import { Nqo1Error } from '../errors.js';
 import { fitLogistic, logisticRecalibration } from '../stats/logistic.js';
-import { hasAllCoefficients, type ModelCard } from './card.js';
+import { hasAllCoefficients, withoutRecalibration, type ModelCard } from './card.js';
 import { scoreFeatures } from './score.js';
 
 /** One labelled case: the card's features and the reference class (1 = positive). */
@@ -102,11 +102,4 @@ export function recalibrateCard(
     ...card,
     recalibration: { intercept, slope, caseCount: cases.length, positiveCount: positives, createdAt },
   };
-}
-
-/** Returns the card without its recalibration, so that it scores with the fit itself. */
-function withoutRecalibration(card: ModelCard): ModelCard {
-  const copy: { -readonly [K in keyof ModelCard]?: ModelCard[K] } = { ...card };
-  delete copy.recalibration;
-  return copy as ModelCard;
 }
