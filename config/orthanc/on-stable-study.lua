@@ -1,5 +1,5 @@
 -- NQO1 CDS: tells the service that a study with a CT series is complete in this Orthanc, so that its
--- analysis starts before any EHR hook asks for it.
+-- analysis starts before any EHR hook requests it.
 --
 -- Orthanc calls OnStableStudy once no instance of the study has arrived for "StableAge" seconds
 -- (60 by default). The script posts { "studyInstanceUid": "<UID>" } to the service's

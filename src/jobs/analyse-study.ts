@@ -180,7 +180,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
 
     if (deps.writer === undefined) return { result };
 
-    // LIMITATION: a job started by a PACS notification or the QIDO poller knows no FHIR ids, so its
+    // LIMITATION: a job started by a PACS notification or the QIDO poller has no FHIR ids, so its
     // result is stored without an Observation. A hook that later finds the stored result binds its
     // ids to the row (`ResultStore.bindFhirIds`), but nothing writes the Observation then: only a
     // job still pending when the hook arrives is written back. A write-back step that the queue runs

@@ -19,10 +19,10 @@ import { Nqo1Error, isNqo1Error } from '../errors.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
 import type { EnqueueOutcome } from './queue.js';
 
-/** Studies asked for per QIDO-RS request. */
+/** Page size of one QIDO-RS request, in studies. */
 export const STUDY_PAGE_SIZE = 500;
 
-/** Most pages read in one search (10 000 studies); the rest waits for the next search. */
+/** Maximum pages read in one search (10 000 studies). Later pages wait for the next search. */
 const MAX_PAGES = 20;
 
 /** Study Instance UID (0020,000D) in DICOM JSON (PS3.18 §F.2). */

@@ -1,6 +1,6 @@
 /**
  * `POST /pacs/studies`: the PACS announces a study that has arrived, and the service enqueues its
- * analysis at once, so the result is ready before a hook asks for it. Orthanc sends it from the Lua
+ * analysis at once, so the result is ready before a hook requests it. Orthanc sends it from the Lua
  * script `config/orthanc/on-stable-study.lua`; any PACS that can send an HTTP request can too.
  *
  * The caller proves itself with a shared secret sent as `Authorization: Bearer <secret>`; the
@@ -25,7 +25,7 @@ import { requestContext } from './logger.js';
 /** Path of the notification route. */
 export const PACS_NOTIFICATION_PATH = '/pacs/studies';
 
-/** A notification is one UID; 4 kB leaves room for fields a PACS adds and the service ignores. */
+/** Body size limit. A notification is one UID, and 4 kB leaves room for fields a PACS adds and the service ignores. */
 const MAX_NOTIFICATION_BODY_BYTES = '4kb';
 
 /** A DICOM UID (PS3.5 §9.1): digits in dot-separated components, at most 64 characters. */

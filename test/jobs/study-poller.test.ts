@@ -25,7 +25,7 @@ function studyItem(uid: string): Record<string, unknown> {
   return { '0020000D': { vr: 'UI', Value: [uid] } };
 }
 
-/** A fake QIDO-RS server: records each query and answers with `pages(query)`. */
+/** Starts a fake QIDO-RS server that records each query and responds with `answer(query)`. */
 async function fakeQido(
   answer: (query: URLSearchParams) => { status: number; body?: unknown },
 ): Promise<{ queries: URLSearchParams[]; baseUrl: string }> {
@@ -63,7 +63,7 @@ function createPoller(
 }
 
 describe('StudyPoller', () => {
-  test('searches CT studies from the day before and enqueues each new one once', async () => {
+  test('enqueues each new study once', async () => {
     const qido = await fakeQido(() => ({
       status: 200,
       body: [studyItem('1.2.3.1'), studyItem('1.2.3.2'), { '0020000D': { vr: 'UI', Value: ['x.y'] } }],
@@ -100,7 +100,7 @@ describe('StudyPoller', () => {
     expect(offered).toEqual(['1.2.3.1', '1.2.3.2']);
   });
 
-  test('reads every page of a long answer', async () => {
+  test('reads every result page', async () => {
     const qido = await fakeQido((query) => {
       const offset = Number(query.get('offset'));
       const count = offset === 0 ? STUDY_PAGE_SIZE : 3;
@@ -139,7 +139,7 @@ describe('StudyPoller', () => {
     expect((error as Error).message).toContain('HTTP 503');
   });
 
-  test('start searches at once and keeps going after a failed search', async () => {
+  test('start polls again after a failure', async () => {
     let calls = 0;
     const qido = await fakeQido(() => {
       calls += 1;
@@ -166,10 +166,10 @@ describe('StudyPoller', () => {
     expect(qido.queries[0]?.get('StudyDate')).toBe(`${dicomDate(new Date())}-`);
   });
 
-  test('a base URL off the allowlist is refused before any request', async () => {
+  test('rejects an unlisted base URL', async () => {
     listener = await startLoopbackListener();
 
-    let refused: unknown;
+    let rejected: unknown;
     try {
       new StudyPoller({
         baseUrl: `${listener.origin}/dicom-web`,
@@ -181,10 +181,10 @@ describe('StudyPoller', () => {
         logger: pino({ level: 'silent' }),
       });
     } catch (error) {
-      refused = error;
+      rejected = error;
     }
 
-    expect(isNqo1Error(refused) && refused.code).toBe('ERR_URL_NOT_ALLOWED');
+    expect(isNqo1Error(rejected) && rejected.code).toBe('ERR_URL_NOT_ALLOWED');
     expect(listener.connectionCount()).toBe(0);
   });
 });

@@ -23,7 +23,7 @@ afterEach(async () => {
   vi.unstubAllEnvs();
 });
 
-/** A harness with notifications on, whose analyses wait until `release()` so jobs stay queued. */
+/** Creates a harness with notifications on, whose analyses wait until `release()` so jobs stay queued. */
 async function notifyingHarness(jobs: AnalysisJob[] = []): Promise<Harness> {
   vi.stubEnv(SECRET_ENV, SECRET);
   const blocked = new Promise<void>((resolve) => (release = resolve));
@@ -44,7 +44,7 @@ function notify(h: Harness, body: unknown, authorization?: string): request.Test
   return call.send(body as object);
 }
 
-/** The `reason` of the last `request rejected` log line. */
+/** Returns the `reason` of the last `request rejected` log line. */
 function loggedReason(h: Harness): unknown {
   const details = h.logs.withMessage('request rejected').at(-1)?.details as
     Record<string, unknown> | undefined;
@@ -54,7 +54,7 @@ function loggedReason(h: Harness): unknown {
 const KEY = { studyInstanceUid: STUDY_UID, modelId: 'br-ro', modelVersion: '1.0.0' };
 
 describe('POST /pacs/studies', () => {
-  test('enqueues the study with 202 and no FHIR ids', async () => {
+  test('valid notification enqueues the study', async () => {
     const jobs: AnalysisJob[] = [];
     const h = await notifyingHarness(jobs);
 
@@ -68,7 +68,7 @@ describe('POST /pacs/studies', () => {
     });
   });
 
-  test('a second notification of the study adds no job', async () => {
+  test('duplicate notification adds no job', async () => {
     const jobs: AnalysisJob[] = [];
     const h = await notifyingHarness(jobs);
 
@@ -116,7 +116,7 @@ describe('POST /pacs/studies', () => {
     expect(h.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 0, failed: 0 });
   });
 
-  test('answers 404 naming the setting when notifications are off', async () => {
+  test('route is off without tokenEnv', async () => {
     harness = await createHarness();
 
     const response = await notify(harness, { studyInstanceUid: STUDY_UID }, `Bearer ${SECRET}`);
@@ -126,7 +126,7 @@ describe('POST /pacs/studies', () => {
     expect(harness.store.getResult(KEY)).toBeUndefined();
   });
 
-  test('an unset secret variable is a configuration error', () => {
+  test('unset secret variable is rejected', () => {
     let caught: unknown;
     try {
       pacsNotificationRouter({
