@@ -13,7 +13,7 @@ import type { AppConfig } from '../src/server/config.js';
 /** Dependencies of a service handler. Narrow views, so tests can pass small fakes. */
 export interface ServiceDeps {
   readonly config: AppConfig;
-  readonly store: Pick<ResultStore, 'getResult' | 'keysAfter' | 'feedback'>;
+  readonly store: Pick<ResultStore, 'getResult' | 'bindFhirIds' | 'keysAfter' | 'feedback'>;
   readonly queue: Pick<AnalysisQueue, 'enqueue'>;
   readonly modelCard: ModelCard;
 }

@@ -104,6 +104,8 @@ export function createNqo1RiskHandler(deps: ServiceDeps, definition: Nqo1RiskDef
     // another patient's prefetch means the PACS or EHR links one study to two records, so no result
     // is shown and nothing is enqueued until IT resolves it. The log names only the study.
     let stored = deps.store.getResult(job);
+    // A study that the PACS announced was stored without FHIR ids; the first hook for it binds them.
+    if (stored !== undefined && stored.job.patientId === undefined) stored = deps.store.bindFhirIds(job);
     if (stored !== undefined && stored.job.patientId !== job.patientId) {
       requestContext(res).log.warn(
         { studyInstanceUid: newest.studyInstanceUid },

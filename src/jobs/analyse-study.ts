@@ -180,10 +180,21 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
 
     if (deps.writer === undefined) return { result };
 
+    // LIMITATION: a job started by a PACS notification or the QIDO poller has no FHIR ids, so its
+    // result is stored without an Observation. A hook that later finds the stored result binds its
+    // ids to the row (`ResultStore.bindFhirIds`), but nothing writes the Observation then: only a
+    // job still pending when the hook arrives is written back. A write-back step that the queue runs
+    // for done rows whose ids were bound after the analysis would close the gap.
+    const { patientId, imagingStudyId } = job;
+    if (patientId === undefined || imagingStudyId === undefined) {
+      log.info({ studyInstanceUid: study }, 'write-back skipped: the job has no FHIR ids');
+      return { result };
+    }
+
     const written = await deps.writer.write({
       result,
-      patientId: job.patientId,
-      imagingStudyId: job.imagingStudyId,
+      patientId,
+      imagingStudyId,
       studyInstanceUid: study,
       ...(ct.series.acquisitionDate === null ? {} : { effectiveDateTime: ct.series.acquisitionDate }),
     });

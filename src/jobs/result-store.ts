@@ -104,6 +104,28 @@ export class ResultStore {
     return row === undefined ? undefined : toStoredAnalysis(row);
   }
 
+  /**
+   * Gives a row enqueued without FHIR ids (by a PACS notification or the QIDO poller) the patient
+   * and ImagingStudy ids of `job`, which a hook supplies. A row that already has a patient keeps it,
+   * so the first hook binds the study to its patient record, as when a hook enqueues it. The
+   * update time stays, so the retry interval of a failed row is unchanged.
+   *
+   * @returns the row after the update, or undefined when the key has no row.
+   */
+  bindFhirIds(job: AnalysisJob): StoredAnalysis | undefined {
+    if (job.patientId !== undefined && job.imagingStudyId !== undefined) {
+      this.#db
+        .prepare(
+          `UPDATE analyses
+           SET job_json = json_set(job_json, '$.patientId', ?, '$.imagingStudyId', ?)
+           WHERE study_instance_uid = ? AND model_id = ? AND model_version = ?
+             AND json_extract(job_json, '$.patientId') IS NULL`,
+        )
+        .run(job.patientId, job.imagingStudyId, job.studyInstanceUid, job.modelId, job.modelVersion);
+    }
+    return this.getResult(job);
+  }
+
   /** Returns the row with the given id (the SMART app's `appContext`), or undefined. */
   getById(id: string): StoredAnalysis | undefined {
     const row = this.#db.prepare<[string], AnalysisRow>(`SELECT * FROM analyses WHERE id = ?`).get(id);

@@ -10,10 +10,16 @@ import type { ScoreResult } from '../model/result.js';
 export interface AnalysisJob {
   /** DICOM Study Instance UID (0020,000D), without the `urn:oid:` prefix. */
   readonly studyInstanceUid: string;
-  /** Logical id of the FHIR ImagingStudy the hook saw, used for write-back and `derivedFrom`. */
-  readonly imagingStudyId: string;
-  /** Logical id of the FHIR Patient. Stored for write-back and to bind the result to its patient; never logged. */
-  readonly patientId: string;
+  /**
+   * Logical id of the FHIR ImagingStudy the hook saw, used for write-back and `derivedFrom`. Absent
+   * for a job started by a PACS notification or the QIDO poller, until a hook binds the ids.
+   */
+  readonly imagingStudyId?: string;
+  /**
+   * Logical id of the FHIR Patient. Stored for write-back and to bind the result to its patient;
+   * never logged. Absent, like `imagingStudyId`, for a job started by the PACS.
+   */
+  readonly patientId?: string;
   readonly modelId: string;
   readonly modelVersion: string;
 }

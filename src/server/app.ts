@@ -18,6 +18,7 @@ import type { CdsDiscoveryResponse } from './cds-types.js';
 import { corsForOrigins } from './cors.js';
 import { type Logger, requestLogging } from './logger.js';
 import { errorHandler } from './outcome.js';
+import { pacsNotificationRouter } from './pacs-notifications.js';
 
 /** Largest accepted hook body; prefetch Bundles of imaging studies can be large. */
 const MAX_BODY_BYTES = '5mb';
@@ -112,6 +113,8 @@ export function createApp(deps: AppDeps): express.Application {
       service.createFeedbackHandler(deps),
     );
   }
+
+  app.use(pacsNotificationRouter(deps));
 
   // LIMITATION: the SMART app is a static placeholder page until the app itself is built. The
   // card's smart link opens it, so the link never leads to an error.

@@ -218,6 +218,27 @@ const jobsSchema = z.strictObject({
   workerThreads: z.number().int().min(0).max(64).default(DEFAULT_WORKER_THREADS),
 });
 
+/**
+ * Work started by the PACS: the notification endpoint `POST /pacs/studies` and the QIDO-RS poller
+ * (`src/jobs/study-poller.ts`). Both are off by default.
+ */
+const notificationsSchema = z.strictObject({
+  /**
+   * Name of the environment variable holding the shared secret that the PACS sends as a bearer
+   * token. Unset: the endpoint is off and answers 404.
+   */
+  tokenEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, {
+      error: 'expected an environment variable name such as NQO1_PACS_NOTIFY_TOKEN',
+    })
+    .optional(),
+  /** Seconds between two QIDO-RS searches for new CT studies; 0 turns the poller off. */
+  pollIntervalSeconds: z.number().int().min(0).max(86_400).default(0),
+  /** Days before the last poll's date that each search's StudyDate range starts. */
+  pollLookbackDays: z.number().int().min(0).max(31).default(1),
+});
+
 const configSchema = z
   .strictObject({
     server: serverSchema.prefault({}),
@@ -225,6 +246,7 @@ const configSchema = z
     dicomweb: dicomwebSchema,
     fhir: fhirSchema,
     jobs: jobsSchema.prefault({}),
+    notifications: notificationsSchema.prefault({}),
     imaging: imagingSchema.prefault({}),
     series: seriesSchema.prefault({}),
     store: z.strictObject({ sqlitePath: z.string().min(1).default('.nqo1/results.sqlite') }).prefault({}),

@@ -1,6 +1,7 @@
 /**
  * Start-up of the HTTP service with its real dependencies: the SQLite result store, the in-process
- * queue running the given `analyse` function, and the model card from `config.model.cardPath`.
+ * queue running the given `analyse` function, the model card from `config.model.cardPath`, and the
+ * QIDO-RS poller when `notifications.pollIntervalSeconds` turns it on.
  */
 
 import type { Server } from 'node:http';
@@ -11,6 +12,7 @@ import type { Application } from 'express';
 import { Nqo1Error } from '../errors.js';
 import { AnalysisQueue } from '../jobs/queue.js';
 import { ResultStore } from '../jobs/result-store.js';
+import { StudyPoller } from '../jobs/study-poller.js';
 import type { AnalyseStudy } from '../jobs/types.js';
 import { loadModelCard, type ModelCard } from '../model/card.js';
 import { createApp } from './app.js';
@@ -48,15 +50,18 @@ export async function startServer(config: AppConfig, options: StartServerOptions
   });
   queue.start();
 
-  const app = createApp({ config, logger, store, queue, modelCard });
   let server: Server;
+  let poller: StudyPoller | undefined;
   try {
+    const app = createApp({ config, logger, store, queue, modelCard });
+    poller = createPoller(config, queue, modelCard, logger);
     server = await listen(app, config.server.host, config.server.port);
   } catch (error) {
     await queue.stop();
     store.close();
     throw error;
   }
+  poller?.start();
 
   const { port } = server.address() as AddressInfo;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
@@ -77,11 +82,33 @@ export async function startServer(config: AppConfig, options: StartServerOptions
           else reject(error);
         });
       });
+      await poller?.stop();
       await queue.stop();
       store.close();
       logger.info('server stopped');
     },
   };
+}
+
+/** The QIDO-RS poller when `notifications.pollIntervalSeconds` is above 0, else undefined. */
+function createPoller(
+  config: AppConfig,
+  queue: AnalysisQueue,
+  modelCard: ModelCard,
+  logger: Logger,
+): StudyPoller | undefined {
+  const { pollIntervalSeconds, pollLookbackDays } = config.notifications;
+  if (pollIntervalSeconds === 0) return undefined;
+  return new StudyPoller({
+    baseUrl: config.dicomweb.baseUrl,
+    allowlist: config.dicomweb.allowedBaseUrls,
+    timeoutMs: config.dicomweb.timeoutMs,
+    intervalMs: pollIntervalSeconds * 1000,
+    lookbackDays: pollLookbackDays,
+    enqueue: (studyInstanceUid) =>
+      queue.enqueue({ studyInstanceUid, modelId: modelCard.id, modelVersion: modelCard.version }),
+    logger,
+  });
 }
 
 /** Fix named in the error when the socket cannot be bound, by Node's error code. */

@@ -227,6 +227,31 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(onlyCard(second).uuid).toBe(onlyCard(first).uuid);
   });
 
+  test('shows a result the PACS started and binds the patient to it', async () => {
+    const { analyse, jobs } = recordingAnalyse((job) =>
+      calibratedResult({
+        model: { id: job.modelId, version: job.modelVersion },
+        probability: 0.81,
+        class: 'high',
+      }),
+    );
+    harness = await createHarness({ analyse });
+    const key = { studyInstanceUid: STUDY_UID, modelId: 'br-ro', modelVersion: '1.0.0' };
+
+    expect(harness.queue.enqueue(key)).toBe('enqueued');
+    await harness.queue.drain();
+    const hook = await callHook(harness);
+    await harness.queue.drain();
+
+    expect(jobs).toEqual([key]);
+    expect(onlyCard(hook).summary).toBe('NQO1 expression likely high (probability 0.81)');
+    expect(harness.store.getResult(key)?.job).toEqual({
+      ...key,
+      imagingStudyId: 'study-1',
+      patientId: PATIENT_ID,
+    });
+  });
+
   test('shows features and no probability when uncalibrated', async () => {
     harness = await createHarness({ analyse: () => Promise.resolve({ result: uncalibratedResult() }) });
     await callHook(harness);

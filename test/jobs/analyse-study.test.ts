@@ -151,6 +151,28 @@ describe('createStudyAnalyser', () => {
     expect(lines.join('')).not.toContain(PATIENT_ID);
   });
 
+  test('a job without FHIR ids is scored and not written back', async () => {
+    const writes: WriteBackInput[] = [];
+    const analyse = createStudyAnalyser({
+      pacs: fakePacs(ctFiles, segFile),
+      writer: {
+        write: (input: WriteBackInput): Promise<WriteBackOutcome> => {
+          writes.push(input);
+          return Promise.reject(new Error('write-back must not run without FHIR ids'));
+        },
+      },
+      modelCard: card,
+      logger: pino({ level: 'silent' }),
+    });
+    const { patientId: _patient, imagingStudyId: _study, ...arrival } = job;
+
+    const output = await analyse(arrival);
+
+    expect(writes).toHaveLength(0);
+    expect(output.observationId).toBeUndefined();
+    expect(output.result.provenance.segmentationInstanceUid).toBe(CT_3SLICE.segSopInstanceUid);
+  });
+
   test('without writer keeps the result only', async () => {
     const analyse = createStudyAnalyser({
       pacs: fakePacs(ctFiles, segFile),

@@ -38,6 +38,19 @@ describe('ResultStore', () => {
     expect(s.countByStatus()).toEqual({ pending: 1, running: 0, done: 0, failed: 0 });
   });
 
+  test('binds FHIR ids to a row the PACS enqueued, once', () => {
+    const s = openStore();
+    const { patientId: _patient, imagingStudyId: _study, ...arrival } = JOB;
+    s.insertPending(arrival);
+    const before = s.getResult(JOB)?.updatedAt;
+
+    expect(s.getResult(JOB)?.job.patientId).toBeUndefined();
+    expect(s.bindFhirIds(JOB)).toMatchObject({ status: 'pending', job: JOB, updatedAt: before });
+    expect(s.claimPending()).toEqual(JOB);
+    expect(s.bindFhirIds({ ...JOB, patientId: 'pat-8', imagingStudyId: 'study-8' })?.job).toEqual(JOB);
+    expect(s.bindFhirIds({ ...JOB, studyInstanceUid: '9.9' })).toBeUndefined();
+  });
+
   test('keys rows by study, model id and version', () => {
     const s = openStore();
     s.insertPending(JOB);

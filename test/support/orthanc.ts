@@ -30,6 +30,8 @@ export interface OrthancHandle {
   readonly baseUrl: string;
   /** Base URL of the DICOMweb API (QIDO-RS, WADO-RS and STOW-RS), ending without a slash. */
   readonly dicomWebUrl: string;
+  /** The last lines of Orthanc's log, to explain a failed test. */
+  logTail(): string;
   /** Stops the process and deletes its temporary directory. */
   stop(): Promise<void>;
 }
@@ -83,23 +85,36 @@ export async function findFreeLoopbackPort(): Promise<number> {
   });
 }
 
+export interface StartOrthancOptions {
+  /** Top-level configuration keys added to (or replacing) the defaults, e.g. `LuaScripts`, `StableAge`. */
+  readonly extraConfig?: Readonly<Record<string, unknown>>;
+  /** Environment variables added to the Orthanc process, e.g. a secret its configuration names. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /**
  * Starts Orthanc and resolves once its REST API responds.
  *
  * @throws Error when Orthanc is missing, exits early or does not respond within 30 s; the message
  *   carries the last lines of its log.
  */
-export async function startOrthanc(): Promise<OrthancHandle> {
+export async function startOrthanc(options: StartOrthancOptions = {}): Promise<OrthancHandle> {
   const unavailable = orthancUnavailableReason();
   if (unavailable !== null) throw new Error(unavailable);
 
   const workDir = await mkdtemp(path.join(tmpdir(), 'nqo1-orthanc-'));
   const port = await findFreeLoopbackPort();
   const configPath = path.join(workDir, 'orthanc.json');
-  await writeFile(configPath, JSON.stringify(orthancConfig(workDir, port), null, 2));
+  await writeFile(
+    configPath,
+    JSON.stringify({ ...orthancConfig(workDir, port), ...options.extraConfig }, null, 2),
+  );
 
   const logTail: string[] = [];
-  const child = spawn(ORTHANC_BINARY, [configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(ORTHANC_BINARY, [configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   const keepLog = (chunk: Buffer): void => {
     logTail.push(...chunk.toString('utf8').split('\n').filter(Boolean));
     logTail.splice(0, Math.max(0, logTail.length - LOG_TAIL_LINES));
@@ -122,7 +137,7 @@ export async function startOrthanc(): Promise<OrthancHandle> {
     });
   }
 
-  return { baseUrl, dicomWebUrl: `${baseUrl}/dicom-web`, stop };
+  return { baseUrl, dicomWebUrl: `${baseUrl}/dicom-web`, logTail: () => logTail.join('\n'), stop };
 }
 
 function orthancConfig(workDir: string, port: number): Record<string, unknown> {
