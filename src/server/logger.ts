@@ -82,9 +82,9 @@ export function requestContext(res: Response): RequestLocals {
  * writes one `request served` line when the response finishes: method, route template (never the
  * raw URL, whose query could carry identifiers), status and duration in milliseconds.
  *
- * The child logger is created on first use: most hook calls log nothing but the `request served`
- * line, and a pino child costs a serialisation of its bindings through the redaction paths. When
- * `info` is disabled, that line and its child logger are skipped altogether.
+ * The child logger is created on first use, because a pino child serialises its bindings through
+ * the redaction paths and most hook calls log nothing but the `request served` line. When `info`
+ * is disabled, that line and its child logger are skipped.
  */
 export function requestLogging(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
