@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS analyses (
 CREATE INDEX IF NOT EXISTS analyses_pending ON analyses (status, created_at);
 `;
 
+/** The columns of {@link AnalysisRow}, which {@link toStoredAnalysis} reads. */
+const ANALYSIS_COLUMNS =
+  'id, status, job_json, result_json, observation_id, error_code, error_message, created_at, updated_at';
+
 interface AnalysisRow {
   id: string;
   status: ResultStatus;
@@ -63,6 +67,12 @@ export interface ResultStoreOptions {
 export class ResultStore {
   readonly #db: Database.Database;
   readonly #now: () => Date;
+  /**
+   * The lookups on the hook's hot path, prepared once. Preparing compiles the SQL, which took about
+   * two thirds of each lookup. Both lookups use an index (the primary key, and the UNIQUE `id`).
+   */
+  readonly #selectByKey: Database.Statement<[string, string, string], AnalysisRow>;
+  readonly #selectById: Database.Statement<[string], AnalysisRow>;
   /** Card feedback, stored in the same database. */
   readonly feedback: FeedbackStore;
 
@@ -74,6 +84,10 @@ export class ResultStore {
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SCHEMA);
     this.#now = options.now ?? (() => new Date());
+    this.#selectByKey = this.#db.prepare(
+      `SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE study_instance_uid = ? AND model_id = ? AND model_version = ?`,
+    );
+    this.#selectById = this.#db.prepare(`SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE id = ?`);
     this.feedback = new FeedbackStore(this.#db, this.#now);
   }
 
@@ -96,11 +110,7 @@ export class ResultStore {
 
   /** Returns the row for `key`, or undefined when the study was never enqueued for that model. */
   getResult(key: ResultKey): StoredAnalysis | undefined {
-    const row = this.#db
-      .prepare<[string, string, string], AnalysisRow>(
-        `SELECT * FROM analyses WHERE study_instance_uid = ? AND model_id = ? AND model_version = ?`,
-      )
-      .get(key.studyInstanceUid, key.modelId, key.modelVersion);
+    const row = this.#selectByKey.get(key.studyInstanceUid, key.modelId, key.modelVersion);
     return row === undefined ? undefined : toStoredAnalysis(row);
   }
 
@@ -128,7 +138,7 @@ export class ResultStore {
 
   /** Returns the row with the given id (the SMART app's `appContext`), or undefined. */
   getById(id: string): StoredAnalysis | undefined {
-    const row = this.#db.prepare<[string], AnalysisRow>(`SELECT * FROM analyses WHERE id = ?`).get(id);
+    const row = this.#selectById.get(id);
     return row === undefined ? undefined : toStoredAnalysis(row);
   }
 

@@ -65,6 +65,9 @@ export function createApp(deps: AppDeps): express.Application {
   const discovery: CdsDiscoveryResponse = { services: CDS_SERVICES.map((service) => service.definition) };
 
   app.disable('x-powered-by');
+  // Every response is `Cache-Control: no-store`, so an ETag is never used. Express would otherwise
+  // hash each response body to make one.
+  app.disable('etag');
   app.use(requestLogging(deps.logger));
   app.use(corsForOrigins(config.server.corsOrigins));
   app.use((_req, res, next) => {

@@ -81,20 +81,27 @@ export function requestContext(res: Response): RequestLocals {
  * Middleware that gives each request an id (echoed in `X-Request-Id`) and a child logger, and
  * writes one `request served` line when the response finishes: method, route template (never the
  * raw URL, whose query could carry identifiers), status and duration in milliseconds.
+ *
+ * The child logger is created on first use, because a pino child serialises its bindings through
+ * the redaction paths and most hook calls log nothing but the `request served` line. When `info`
+ * is disabled, that line and its child logger are skipped.
  */
 export function requestLogging(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const startedAt = process.hrtime.bigint();
     const incoming = req.get('x-request-id');
     const requestId = incoming !== undefined && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
-    const log = logger.child({ requestId });
+    let log: Logger | undefined;
+    const requestLog = (): Logger => (log ??= logger.child({ requestId }));
 
-    Object.assign(res.locals, { requestId, log } satisfies RequestLocals);
+    res.locals.requestId = requestId;
+    Object.defineProperty(res.locals, 'log', { get: requestLog, enumerable: true, configurable: true });
     res.setHeader('X-Request-Id', requestId);
 
     res.on('finish', () => {
+      if (!logger.isLevelEnabled('info')) return;
       const durationMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
-      log.info(
+      requestLog().info(
         {
           method: req.method,
           route: routeTemplate(req),
