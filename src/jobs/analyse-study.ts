@@ -2,7 +2,9 @@
  * The worker function of the analysis queue: one study from the PACS to a stored, charted result.
  *
  * Steps: search the study's series (QIDO-RS), then choose the arterial-phase CT and its SEG
- * (`src/dicomweb/select-series.ts`). Retrieve the CT series and the SEG instance (WADO-RS), decode
+ * (`src/dicomweb/select-series.ts`). Retrieve the SEG instance, then, from the CT series' WADO-RS
+ * metadata and the SEG frame positions, only the CT instances the dilated tumour reaches
+ * (`roi-retrieval.ts`; the whole series where that does not apply, with the reason logged). Decode
  * the CT to Hounsfield units and the SEG to a mask on the CT grid. Compute and score the model
  * card's features, then write the Observation, Device and Provenance to FHIR when write-back is
  * configured.
@@ -23,16 +25,23 @@ import {
   summariseSeries,
   type SegInstanceSummary,
 } from '../dicomweb/select-series.js';
-import { Nqo1Error } from '../errors.js';
+import { Nqo1Error, isNqo1Error } from '../errors.js';
 import { FhirWriteBack, type WriteBackInput, type WriteBackOutcome } from '../fhir/write-back.js';
-import { DEFAULT_SERIES_LIMITS, readCtSeries, type ReadCtSeriesOptions } from '../imaging/ct-series.js';
+import {
+  DEFAULT_SERIES_LIMITS,
+  readCtSeries,
+  type CtSeries,
+  type ReadCtSeriesOptions,
+} from '../imaging/ct-series.js';
 import { prepareCodecs } from '../imaging/prepare-codecs.js';
 import { readRtStructMask, roiSelectionOf } from '../imaging/rtstruct.js';
 import { readSegMask, type SegmentSelection, type SegReadOptions } from '../imaging/seg.js';
-import { analyseCase, type CaseInput } from '../model/analyse.js';
+import type { MaskVolume } from '../imaging/volume.js';
+import { analyseCase, cardRadiomicsSettings, type CaseInput } from '../model/analyse.js';
 import type { ModelCard } from '../model/card.js';
-import type { ScoreResult } from '../model/result.js';
+import type { CtRetrieval, ScoreResult } from '../model/result.js';
 import { DEFAULT_WORKER_THREADS, RegionWorkerPool } from './region-workers.js';
+import { planRoiRetrieval, readSegFrameGeometry, type SegFrameGeometry } from './roi-retrieval.js';
 import type { AnalyseStudy, AnalysisJob, AnalysisOutput } from './types.js';
 
 /** The DICOMweb operations the analyser uses; {@link DicomWebClient} implements them. */
@@ -67,6 +76,12 @@ export interface StudyAnalyserDeps {
    * features are computed in this thread and hook calls wait meanwhile. The caller closes the pool.
    */
   readonly regionWorkers?: RegionWorkerPool;
+  /**
+   * `roi-first` (default): retrieve the SEG, then only the CT slices the dilated tumour reaches
+   * (see `roi-retrieval.ts`), falling back to the whole series where that does not apply;
+   * `whole-series`: always retrieve the whole series.
+   */
+  readonly ctRetrieval?: 'roi-first' | 'whole-series';
 }
 
 /** An {@link AnalyseStudy} that owns resources, such as worker threads, to release on shutdown. */
@@ -109,29 +124,53 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       'series selected',
     );
 
-    // LIMITATION: the whole CT series is retrieved, although the features need only the slices
-    // within the dilation distance of the tumour. For a 300-slice series around a small tumour that
-    // moves most of the series for nothing. Retrieving the SEG first, reading slice positions from
-    // WADO-RS metadata and fetching only the instances that span the dilated tumour would fix it.
     checkSeriesSize(ct.series.instanceCount, maxSeriesInstances, ct.series.seriesInstanceUid);
-    const ctFiles = await deps.pacs.retrieveSeriesInstances(study, ct.series.seriesInstanceUid);
     const segFile = await deps.pacs.retrieveInstance(
       study,
       seg.instance.seriesInstanceUid,
       seg.instance.sopInstanceUid,
     );
-    checkInstanceCount(ct.series.instanceCount, ctFiles.length, ct.series.seriesInstanceUid);
-    await prepareCodecs([...ctFiles, segFile]);
-    const series = readCtSeries(ctFiles, deps.series);
-    const tumour =
+    const readMask = (series: CtSeries): MaskVolume =>
       seg.instance.modality === 'RTSTRUCT'
         ? readRtStructMask(segFile, series, roiSelectionOf(deps.segment ?? {}), deps.segOptions)
         : readSegMask(segFile, series, { ...deps.segOptions, ...deps.segment });
+    const ctSource = {
+      study,
+      seriesInstanceUid: ct.series.seriesInstanceUid,
+      instanceCount: ct.series.instanceCount,
+    };
+
+    let retrieved = await retrieveCt(deps, ctSource, seg.instance.modality, segFile);
+    await prepareCodecs([...retrieved.files, segFile]);
+    let series = readCtSeries(retrieved.files, deps.series);
+    let tumour: MaskVolume;
+    try {
+      tumour = readMask(series);
+    } catch (error) {
+      // The plan placed every SEG frame on a retrieved slice, so this should not happen; if the
+      // reader still finds the mask off the sub-volume, the whole series decides.
+      if (retrieved.retrieval.path !== 'roi' || !isNqo1Error(error, 'ERR_MASK_GEOMETRY')) throw error;
+      log.warn(
+        { studyInstanceUid: study, errorCode: error.code },
+        'ROI-first mask does not fit the retrieved slices; retrieving the whole series',
+      );
+      retrieved = await retrieveWholeSeries(deps.pacs, ctSource, 'the mask did not fit the retrieved slices');
+      await prepareCodecs(retrieved.files);
+      series = readCtSeries(retrieved.files, deps.series);
+      tumour = readMask(series);
+    }
+    const retrieval = retrieved.retrieval;
     log.info(
       {
         studyInstanceUid: study,
-        ctInstanceCount: ctFiles.length,
+        ctInstanceCount: retrieved.files.length,
         dimensions: series.volume.grid.dimensions,
+        retrievalPath: retrieval.path,
+        ...(retrieval.fallbackReason === undefined ? {} : { fallbackReason: retrieval.fallbackReason }),
+        ctInstancesFetched: retrieval.instancesFetched,
+        ctSeriesInstanceCount: retrieval.seriesInstanceCount,
+        ctBytesFetched: retrieval.bytesFetched,
+        ctSeriesBytes: retrieval.seriesBytes,
         retrieveAndDecodeMs: Math.round(performance.now() - startedAt),
       },
       'images decoded',
@@ -166,6 +205,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
           arterialCount: ct.arterialCount,
           ...(ct.matchedPattern === undefined ? {} : { matchedPattern: ct.matchedPattern }),
         },
+        ctRetrieval: retrieval,
       },
     };
     log.info(
@@ -346,6 +386,129 @@ function checkSeriesSize(
       'check that it is one phase, or raise imaging.maxSeriesInstances.',
     { details: { seriesInstanceUid, instanceCount, maxSeriesInstances } },
   );
+}
+
+/** The CT series to retrieve, with the instance count QIDO-RS gave (null when it gave none). */
+interface CtSource {
+  readonly study: string;
+  readonly seriesInstanceUid: string;
+  readonly instanceCount: number | null;
+}
+
+/** CT Part 10 files and the account of how they were retrieved. */
+interface RetrievedCt {
+  readonly files: ArrayBuffer[];
+  readonly retrieval: CtRetrieval;
+}
+
+/** Instance retrievals in flight at once on the ROI path. */
+const INSTANCE_RETRIEVAL_CONCURRENCY = 4;
+
+/**
+ * Retrieves the CT instances the analysis needs: on the ROI path (see `roi-retrieval.ts`) only the
+ * slices within the dilated tumour's extent plus one slice spacing, else the whole series.
+ *
+ * The ROI path applies only to a SEG, and only when the card neither normalises nor resamples the
+ * image, since both use the whole image and would change the features of a sub-volume.
+ */
+async function retrieveCt(
+  deps: StudyAnalyserDeps,
+  source: CtSource,
+  segModality: string,
+  segFile: ArrayBuffer,
+): Promise<RetrievedCt> {
+  const reason = roiFirstObstacle(deps, segModality);
+  if (reason !== null) return retrieveWholeSeries(deps.pacs, source, reason);
+
+  let segGeometry: SegFrameGeometry;
+  try {
+    segGeometry = readSegFrameGeometry(segFile);
+  } catch (error) {
+    // The SEG reader reports the fault in full on the whole-series path.
+    if (error instanceof Nqo1Error)
+      return retrieveWholeSeries(deps.pacs, source, `the SEG is unreadable (${error.code})`);
+    throw error;
+  }
+  const metadata = await deps.pacs.retrieveSeriesMetadata(source.study, source.seriesInstanceUid);
+  const plan = planRoiRetrieval(metadata, segGeometry, deps.modelCard.region.dilationMm);
+  if (plan.path === 'whole-series') return retrieveWholeSeries(deps.pacs, source, plan.reason);
+
+  checkInstanceCount(source.instanceCount, plan.seriesInstanceCount, source.seriesInstanceUid);
+  const files = await retrieveInstances(deps.pacs, source, plan.sopInstanceUids);
+  const bytesFetched = byteLengthOf(files);
+  return {
+    files,
+    retrieval: {
+      path: 'roi',
+      instancesFetched: files.length,
+      seriesInstanceCount: plan.seriesInstanceCount,
+      bytesFetched,
+      seriesBytes: Math.round((bytesFetched / files.length) * plan.seriesInstanceCount),
+    },
+  };
+}
+
+/** Returns why ROI-first retrieval does not apply before any request, or null when it may. */
+function roiFirstObstacle(deps: StudyAnalyserDeps, segModality: string): string | null {
+  if (deps.ctRetrieval === 'whole-series') return 'whole-series retrieval is configured';
+  // LIMITATION: an RTSTRUCT tumour always takes the whole series. Its contour z values would give
+  // the extent as SEG frame positions do, but the rasteriser's placement of contours between
+  // slices is not yet checked against a sub-volume; a test on rt-utils data would lift this.
+  if (segModality === 'RTSTRUCT') return 'the tumour is an RTSTRUCT, which ROI-first retrieval does not read';
+  const settings = cardRadiomicsSettings(deps.modelCard);
+  if (settings.normalize || settings.resampledPixelSpacing !== undefined) {
+    return 'the card normalises or resamples the image, which uses the whole series';
+  }
+  return null;
+}
+
+async function retrieveWholeSeries(
+  pacs: StudySource,
+  source: CtSource,
+  reason: string,
+): Promise<RetrievedCt> {
+  const files = await pacs.retrieveSeriesInstances(source.study, source.seriesInstanceUid);
+  checkInstanceCount(source.instanceCount, files.length, source.seriesInstanceUid);
+  const bytesFetched = byteLengthOf(files);
+  return {
+    files,
+    retrieval: {
+      path: 'whole-series',
+      instancesFetched: files.length,
+      seriesInstanceCount: files.length,
+      bytesFetched,
+      seriesBytes: bytesFetched,
+      fallbackReason: reason,
+    },
+  };
+}
+
+/** Retrieves instances one WADO-RS request each, {@link INSTANCE_RETRIEVAL_CONCURRENCY} at a time. */
+async function retrieveInstances(
+  pacs: StudySource,
+  source: CtSource,
+  sopInstanceUids: readonly string[],
+): Promise<ArrayBuffer[]> {
+  const files: ArrayBuffer[] = new Array<ArrayBuffer>(sopInstanceUids.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < sopInstanceUids.length) {
+      const index = next++;
+      files[index] = await pacs.retrieveInstance(
+        source.study,
+        source.seriesInstanceUid,
+        sopInstanceUids[index]!,
+      );
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(INSTANCE_RETRIEVAL_CONCURRENCY, sopInstanceUids.length) }, worker),
+  );
+  return files;
+}
+
+function byteLengthOf(files: readonly ArrayBuffer[]): number {
+  return files.reduce((sum, file) => sum + file.byteLength, 0);
 }
 
 /** Reads the WADO-RS metadata of every SEG and RTSTRUCT series of the study, one summary per SEG instance. */
