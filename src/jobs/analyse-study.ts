@@ -142,7 +142,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
 
     let retrieved = await retrieveCt(deps, ctSource, seg.instance.modality, segFile);
     await prepareCodecs([...retrieved.files, segFile]);
-    let series = readCtSeries(retrieved.files, deps.series);
+    let series = readCtSeries(retrieved.files, seriesOptions(deps.series, retrieved.sliceStepMm));
     let tumour: MaskVolume;
     try {
       tumour = readMask(series);
@@ -398,6 +398,8 @@ interface CtSource {
 /** CT Part 10 files and the account of how they were retrieved. */
 interface RetrievedCt {
   readonly files: ArrayBuffer[];
+  /** The whole series' slice step when `files` are a run of its slices. */
+  readonly sliceStepMm?: number;
   readonly retrieval: CtRetrieval;
 }
 
@@ -438,6 +440,7 @@ async function retrieveCt(
   const bytesFetched = byteLengthOf(files);
   return {
     files,
+    sliceStepMm: plan.sliceStepMm,
     retrieval: {
       path: 'roi',
       instancesFetched: files.length,
@@ -505,6 +508,14 @@ async function retrieveInstances(
     Array.from({ length: Math.min(INSTANCE_RETRIEVAL_CONCURRENCY, sopInstanceUids.length) }, worker),
   );
   return files;
+}
+
+/** The series reader's options, with the whole series' slice step for a run of its slices. */
+function seriesOptions(
+  options: ReadCtSeriesOptions | undefined,
+  sliceStepMm: number | undefined,
+): ReadCtSeriesOptions | undefined {
+  return sliceStepMm === undefined ? options : { ...options, sliceStepMm };
 }
 
 function byteLengthOf(files: readonly ArrayBuffer[]): number {

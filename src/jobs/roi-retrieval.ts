@@ -37,6 +37,11 @@ export type RetrievalPlan =
       /** SOP Instance UIDs of the contiguous slices within the widened extent, by increasing z. */
       readonly sopInstanceUids: readonly string[];
       readonly seriesInstanceCount: number;
+      /**
+       * Mean slice step of the whole series, (z_last − z_first) / (n − 1), as `readCtSeries`
+       * computes it from the complete series; pass it as its `sliceStepMm` option.
+       */
+      readonly sliceStepMm: number;
       /** The widened extent along the slice normal, [lower, upper] in mm. */
       readonly extentMm: readonly [number, number];
     }
@@ -152,6 +157,7 @@ export function planRoiRetrieval(
     path: 'roi',
     sopInstanceUids: kept.map((slice) => slice.sopInstanceUid),
     seriesInstanceCount: slices.length,
+    sliceStepMm: (slices[slices.length - 1]!.zMm - slices[0]!.zMm) / (slices.length - 1),
     extentMm: [lower, upper],
   };
 }

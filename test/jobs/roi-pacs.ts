@@ -1,0 +1,97 @@
+/**
+ * An in-memory PACS for the ROI-first retrieval tests: QIDO-RS series, WADO-RS metadata built from
+ * the stored CT files, and retrieval of the series or of single instances, with every request and
+ * every byte sent counted.
+ */
+import dcmjs from 'dcmjs';
+
+import type { DicomJsonDataset } from '../../src/dicomweb/client.js';
+import type { StudySource } from '../../src/jobs/analyse-study.js';
+
+/** Where the stored files belong. */
+export interface RoiStudy {
+  readonly ctSeriesInstanceUid: string;
+  readonly segSeriesInstanceUid: string;
+  readonly segSopInstanceUid: string;
+}
+
+/** What the analyser asked for, and the CT bytes sent. */
+export interface PacsTraffic {
+  readonly calls: string[];
+  ctBytesSent: number;
+}
+
+type RawDataset = Record<string, { vr: string; Value?: unknown[] }>;
+
+/** The metadata WADO-RS gives for one CT file: its UID, position and orientation as DICOM JSON. */
+export function ctInstanceMetadata(file: ArrayBuffer): DicomJsonDataset {
+  const { dict } = dcmjs.data.DicomMessage.readFile(file.slice(0)) as { dict: RawDataset };
+  const attribute = (tag: string): DicomJsonDataset[string] => ({
+    vr: dict[tag]?.vr ?? 'UN',
+    Value: dict[tag]?.Value ?? [],
+  });
+  return {
+    '00080018': attribute('00080018'),
+    '00200032': attribute('00200032'),
+    '00200037': attribute('00200037'),
+  };
+}
+
+/** Serves CT files and one SEG under the UIDs of `study`; `ctMetadata` defaults to that of the files. */
+export function roiPacs(
+  study: RoiStudy,
+  ctFiles: readonly ArrayBuffer[],
+  segFile: ArrayBuffer,
+  ctMetadata: readonly DicomJsonDataset[] = ctFiles.map(ctInstanceMetadata),
+): StudySource & { traffic: PacsTraffic } {
+  const traffic: PacsTraffic = { calls: [], ctBytesSent: 0 };
+  const bySop = new Map(
+    ctFiles.map((file) => [String(ctInstanceMetadata(file)['00080018']?.Value?.[0]), file]),
+  );
+  const series = (uid: string, modality: string, count: number): DicomJsonDataset => ({
+    '0020000E': { vr: 'UI', Value: [uid] },
+    '00080060': { vr: 'CS', Value: [modality] },
+    '00201209': { vr: 'IS', Value: [count] },
+  });
+  const sent = (files: readonly ArrayBuffer[]): void => {
+    traffic.ctBytesSent += files.reduce((sum, file) => sum + file.byteLength, 0);
+  };
+  return {
+    traffic,
+    searchSeries: () =>
+      Promise.resolve([
+        series(study.ctSeriesInstanceUid, 'CT', ctFiles.length),
+        series(study.segSeriesInstanceUid, 'SEG', 1),
+      ]),
+    retrieveSeriesMetadata: (_study, seriesUid) => {
+      traffic.calls.push(`metadata ${seriesUid}`);
+      if (seriesUid === study.ctSeriesInstanceUid) return Promise.resolve([...ctMetadata]);
+      return Promise.resolve([
+        {
+          '0020000E': { vr: 'UI', Value: [study.segSeriesInstanceUid] },
+          '00080018': { vr: 'UI', Value: [study.segSopInstanceUid] },
+          '00081115': {
+            vr: 'SQ',
+            Value: [{ '0020000E': { vr: 'UI', Value: [study.ctSeriesInstanceUid] } }],
+          },
+        },
+      ]);
+    },
+    retrieveSeriesInstances: (_study, seriesUid) => {
+      traffic.calls.push(`wado series ${seriesUid}`);
+      sent(ctFiles);
+      return Promise.resolve([...ctFiles]);
+    },
+    retrieveInstance: (_study, _series, sop) => {
+      if (sop === study.segSopInstanceUid) {
+        traffic.calls.push('wado seg');
+        return Promise.resolve(segFile);
+      }
+      traffic.calls.push(`wado instance ${sop}`);
+      const file = bySop.get(sop);
+      if (file === undefined) return Promise.reject(new Error(`no instance ${sop}`));
+      sent([file]);
+      return Promise.resolve(file);
+    },
+  };
+}
