@@ -7,9 +7,8 @@ import { isNqo1Error } from '../../src/errors.js';
 import { createStudyAnalyser, type StudySource } from '../../src/jobs/analyse-study.js';
 import type { AnalysisJob, AnalysisOutput } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
-import { movedCopyOfSlice } from '../imaging/build-dicom.js';
 import { CT_3SLICE, CT_3SLICE_FILES, LIVER_SEG_FILE, readArrayBuffer } from '../support/shared-data.js';
-import { ctInstanceMetadata, roiPacs } from './roi-pacs.js';
+import { ctInstanceMetadata, roiPacs, widenCt3Slice } from './roi-pacs.js';
 
 /** Slices of the widened study added on each side of the three real ones. */
 const ADDED_PER_SIDE = 10;
@@ -27,13 +26,7 @@ beforeAll(async () => {
   card = await loadModelCard(BR_RO_CARD_PATH);
   realCt = await Promise.all(CT_3SLICE_FILES.map(readArrayBuffer));
   segFile = await readArrayBuffer(LIVER_SEG_FILE);
-  // 01.dcm lies at z = −126.690002 (top), 03.dcm at −128.690002 (bottom).
-  const [top, , bottom] = realCt as [ArrayBuffer, ArrayBuffer, ArrayBuffer];
-  const added = Array.from({ length: ADDED_PER_SIDE }, (_unused, index) => [
-    movedCopyOfSlice(top, `2.25.9100${index + 1}`, [-235.199997, -226.800003, -126.690002 + index + 1]),
-    movedCopyOfSlice(bottom, `2.25.9200${index + 1}`, [-235.199997, -226.800003, -128.690002 - index - 1]),
-  ]).flat();
-  widenedCt = [...realCt, ...added];
+  widenedCt = widenCt3Slice(realCt, ADDED_PER_SIDE);
   job = {
     studyInstanceUid: CT_3SLICE.studyInstanceUid,
     imagingStudyId: 'img-1',

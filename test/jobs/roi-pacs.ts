@@ -7,6 +7,7 @@ import dcmjs from 'dcmjs';
 
 import type { DicomJsonDataset } from '../../src/dicomweb/client.js';
 import type { StudySource } from '../../src/jobs/analyse-study.js';
+import { movedCopyOfSlice } from '../imaging/build-dicom.js';
 
 /** Where the stored files belong. */
 export interface RoiStudy {
@@ -94,4 +95,18 @@ export function roiPacs(
       return Promise.resolve(file);
     },
   };
+}
+
+/**
+ * Widens the three ct-3slice files (z −128.69 … −126.69 mm, 1 mm apart; 01.dcm on top, 03.dcm at
+ * the bottom) with `perSide` moved copies of the top slice above and of the bottom slice below, 1 mm
+ * apart, named 2.25.9100n above and 2.25.9200n below. The liver SEG still covers the middle three.
+ */
+export function widenCt3Slice(realCt: readonly ArrayBuffer[], perSide: number): ArrayBuffer[] {
+  const [top, , bottom] = realCt as [ArrayBuffer, ArrayBuffer, ArrayBuffer];
+  const added = Array.from({ length: perSide }, (_unused, index) => [
+    movedCopyOfSlice(top, `2.25.9100${index + 1}`, [-235.199997, -226.800003, -126.690002 + index + 1]),
+    movedCopyOfSlice(bottom, `2.25.9200${index + 1}`, [-235.199997, -226.800003, -128.690002 - index - 1]),
+  ]).flat();
+  return [...realCt, ...added];
 }
