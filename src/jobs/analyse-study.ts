@@ -2,10 +2,10 @@
  * The worker function of the analysis queue: one study from the PACS to a stored, charted result.
  *
  * Steps: search the study's series (QIDO-RS), then choose the arterial-phase CT and its SEG
- * (`src/dicomweb/select-series.ts`). Retrieve the SEG instance, then, from the CT series' WADO-RS
- * metadata and the SEG frame positions, only the CT instances the dilated tumour reaches
- * (`roi-retrieval.ts`; the whole series where that does not apply, with the reason logged). Decode
- * the CT to Hounsfield units and the SEG to a mask on the CT grid. Compute and score the model
+ * (`src/dicomweb/select-series.ts`). Retrieve the SEG instance first. From its frame positions and
+ * the CT series' WADO-RS metadata, `roi-retrieval.ts` plans the CT instances that the dilated tumour
+ * reaches, and only those are retrieved; where the plan does not apply, the whole series is, with
+ * the reason logged. Decode the CT to Hounsfield units and the SEG to a mask on the CT grid. Compute and score the model
  * card's features, then write the Observation, Device and Provenance to FHIR when write-back is
  * configured.
  *
@@ -147,8 +147,9 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     try {
       tumour = readMask(series);
     } catch (error) {
-      // The plan placed every SEG frame on a retrieved slice, so this should not happen; if the
-      // reader still finds the mask off the sub-volume, the whole series decides.
+      // The plan placed every SEG frame on a retrieved slice, so the mask should fit the sub-volume.
+      // If the reader still finds it off the grid, the whole series decides. NOTE: no test reaches
+      // this branch, since no SEG is known that passes the plan and then fails here.
       if (retrieved.retrieval.path !== 'roi' || !isNqo1Error(error, 'ERR_MASK_GEOMETRY')) throw error;
       log.warn(
         { studyInstanceUid: study, errorCode: error.code },

@@ -10,10 +10,11 @@
  * `src/model/case-crop.ts` stay strictly inside the retrieved slices and the features equal those
  * of the whole series.
  *
- * Anything this reasoning does not cover returns a whole-series plan with the reason, and the caller
- * retrieves the series as before: missing positions or SOP Instance UIDs, multi-frame (Enhanced) CT,
- * several orientations, a tilted or sheared stack, irregular spacing, duplicate positions, SEG frames
- * without a plane position or off the CT slices, and a ROI that spans every slice anyway.
+ * Any case this reasoning does not cover gets a whole-series plan with the reason, and the caller
+ * retrieves the series as before. These cases are: missing positions or SOP Instance UIDs,
+ * multi-frame (Enhanced) CT, several orientations, a tilted or sheared stack, irregular spacing,
+ * duplicate positions, SEG frames without a plane position or off the CT slices, and a widened ROI
+ * that spans every slice anyway.
  */
 import type { DicomJsonDataset } from '../dicomweb/client.js';
 import { Nqo1Error } from '../errors.js';
@@ -151,11 +152,14 @@ export function planRoiRetrieval(
   const marginMm = dilationMm + stack.spacingMm;
   const lower = Math.min(...segZ) - marginMm;
   const upper = Math.max(...segZ) + marginMm;
-  const kept = slices.filter((slice) => slice.zMm >= lower - tolerance && slice.zMm <= upper + tolerance);
-  if (kept.length === slices.length) return wholeSeries('the widened ROI spans every slice of the series');
+  const retrieved = slices.filter(
+    (slice) => slice.zMm >= lower - tolerance && slice.zMm <= upper + tolerance,
+  );
+  if (retrieved.length === slices.length)
+    return wholeSeries('the widened ROI spans every slice of the series');
   return {
     path: 'roi',
-    sopInstanceUids: kept.map((slice) => slice.sopInstanceUid),
+    sopInstanceUids: retrieved.map((slice) => slice.sopInstanceUid),
     seriesInstanceCount: slices.length,
     sliceStepMm: (slices[slices.length - 1]!.zMm - slices[0]!.zMm) / (slices.length - 1),
     extentMm: [lower, upper],

@@ -179,8 +179,8 @@ interface RawDicomFile {
 }
 
 /**
- * Copies a single-frame image file with a new SOPInstanceUID and ImagePositionPatient, the rest of
- * the header and the pixel data unchanged; used to widen a real CT series with neighbouring slices.
+ * Copies a single-frame image file with a new SOPInstanceUID and ImagePositionPatient. The rest of
+ * the header and the pixel data stay unchanged, so a real CT series can be widened with neighbours.
  */
 export function movedCopyOfSlice(
   file: ArrayBuffer,

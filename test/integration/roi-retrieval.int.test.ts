@@ -58,7 +58,7 @@ describe.skipIf(skipReason !== null)('ROI-first retrieval against Orthanc', () =
     await orthanc?.stop();
   });
 
-  test('retrieves 11 of 23 slices over WADO-RS and scores as the whole series', async () => {
+  test('Orthanc: 11 of 23 slices, same features', async () => {
     const roiLog = capturingLogger();
     const wholeLog = capturingLogger();
     const now = (): Date => new Date('2026-12-05T02:00:00Z');

@@ -66,7 +66,7 @@ async function analyseWith(
 }
 
 describe('ROI-first retrieval', () => {
-  test('on ct-3slice the widened ROI spans the series, which is retrieved whole', async () => {
+  test('ct-3slice: ROI spans series, retrieved whole', async () => {
     const pacs = roiPacs(CT_3SLICE, realCt, segFile);
 
     const output = await analyseWith(pacs, 'roi-first');
@@ -90,7 +90,7 @@ describe('ROI-first retrieval', () => {
     expect(output.result.features).toEqual(whole.result.features);
   });
 
-  test('on the widened study retrieves 11 of 23 slices and computes identical features', async () => {
+  test('widened study: 11 of 23 slices, same features', async () => {
     const roiSource = roiPacs(CT_3SLICE, widenedCt, segFile);
     const wholeSource = roiPacs(CT_3SLICE, widenedCt, segFile);
     const { logger, records } = capturingLogger();
@@ -130,7 +130,7 @@ describe('ROI-first retrieval', () => {
     });
   });
 
-  test('CT metadata that puts the SEG frames off the slices falls back to the whole series', async () => {
+  test('SEG off metadata slices: whole series', async () => {
     // Metadata 0.5 mm off the files' positions: the plan cannot place the SEG frames.
     const shifted = widenedCt.map((file) => {
       const item = ctInstanceMetadata(file);
@@ -153,7 +153,7 @@ describe('ROI-first retrieval', () => {
     });
   });
 
-  test('metadata listing fewer instances than QIDO-RS counts is rejected', async () => {
+  test('metadata short of QIDO-RS count: rejected', async () => {
     // Without the lowest added slice the stack stays regular, so only the count tells it apart.
     const metadata = widenedCt.slice(0, -1).map(ctInstanceMetadata);
     const pacs = roiPacs(CT_3SLICE, widenedCt, segFile, metadata);

@@ -10,7 +10,7 @@ import { LIVER_SEG_FILE, readArrayBuffer } from '../support/shared-data.js';
 
 const AXIAL = [1, 0, 0, 0, 1, 0];
 
-/** WADO-RS metadata of one single-frame CT instance. */
+/** Builds the WADO-RS metadata of one single-frame CT instance. */
 function instance(
   uid: string,
   position: readonly unknown[],
@@ -23,7 +23,7 @@ function instance(
   };
 }
 
-/** An axial stack of `count` slices from z = 0 at `spacingMm`, named `ct.<z index>`. */
+/** Builds an axial stack of `count` slices from z = 0 at `spacingMm`, named `ct.<z index>`. */
 function axialStack(count: number, spacingMm: number): DicomJsonDataset[] {
   return Array.from({ length: count }, (_unused, k) => instance(`ct.${k}`, [-100, -120, k * spacingMm]));
 }
