@@ -1,7 +1,7 @@
 /**
- * Retrieval of the CT instances an analysis needs from the PACS: ROI-first (the slices the dilated
- * tumour reaches, planned by `roi-retrieval.ts`) or the whole series, with an account of the
- * instances and bytes fetched for the log and the result's provenance.
+ * Retrieval of the CT instances an analysis needs from the PACS. ROI-first retrieval fetches the
+ * slices the dilated tumour reaches, as `roi-retrieval.ts` plans them, and the fallback fetches the
+ * whole series. Both count the instances and bytes fetched, for the log and the result's provenance.
  */
 import type { DicomWebClient } from '../dicomweb/client.js';
 import { Nqo1Error } from '../errors.js';
@@ -17,7 +17,7 @@ export type CtRetrievalSource = Pick<
   'retrieveSeriesMetadata' | 'retrieveSeriesInstances' | 'retrieveInstance'
 >;
 
-/** What {@link retrieveCt} needs of the analyser's dependencies. */
+/** The analyser dependencies that {@link retrieveCt} reads. */
 export interface CtRetrievalDeps {
   readonly pacs: CtRetrievalSource;
   readonly modelCard: ModelCard;
@@ -147,7 +147,7 @@ async function retrieveInstances(
   return files;
 }
 
-/** The series reader's options, with the whole series' slice step for a run of its slices. */
+/** Returns the series reader's options, with the whole series' slice step for a run of its slices. */
 export function seriesOptions(
   options: ReadCtSeriesOptions | undefined,
   sliceStepMm: number | undefined,
