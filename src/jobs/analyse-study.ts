@@ -5,9 +5,9 @@
  * (`src/dicomweb/select-series.ts`). Retrieve the SEG instance first. From its frame positions and
  * the CT series' WADO-RS metadata, `roi-retrieval.ts` plans the CT instances that the dilated tumour
  * reaches, and only those are retrieved; where the plan does not apply, the whole series is, with
- * the reason logged. Decode the CT to Hounsfield units and the SEG to a mask on the CT grid. Compute and score the model
- * card's features, then write the Observation, Device and Provenance to FHIR when write-back is
- * configured.
+ * the reason logged. Decode the CT to Hounsfield units and the SEG to a mask on the CT grid.
+ * Compute and score the model card's features, then write the Observation, Device and Provenance
+ * to FHIR when write-back is configured.
  *
  * Logs carry only UIDs, counts, durations and error codes, never patient ids, names, tokens or
  * pixel data.
