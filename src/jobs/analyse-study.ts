@@ -77,7 +77,7 @@ export interface StudyAnalyserDeps {
    */
   readonly regionWorkers?: RegionWorkerPool;
   /**
-   * `roi-first` (default): retrieve the SEG, then only the CT slices the dilated tumour reaches
+   * `roi-first` (default): retrieve the SEG or RTSTRUCT, then only the CT slices the dilated tumour reaches
    * (see `roi-retrieval.ts`), falling back to the whole series where that does not apply;
    * `whole-series`: always retrieve the whole series.
    */
@@ -147,7 +147,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     try {
       tumour = readMask(series);
     } catch (error) {
-      // The plan placed every SEG frame on a retrieved slice, so the mask should fit the sub-volume.
+      // The plan placed every SEG frame or contour point on a retrieved slice, so the mask should fit.
       // If the reader still finds it off the grid, the whole series decides. NOTE: no test reaches
       // this branch, since no SEG is known that passes the plan and then fails here.
       if (retrieved.retrieval.path !== 'roi' || !isNqo1Error(error, 'ERR_MASK_GEOMETRY')) throw error;

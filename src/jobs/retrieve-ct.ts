@@ -9,7 +9,12 @@ import type { ReadCtSeriesOptions } from '../imaging/ct-series.js';
 import { cardRadiomicsSettings } from '../model/analyse.js';
 import type { ModelCard } from '../model/card.js';
 import type { CtRetrieval } from '../model/result.js';
-import { planRoiRetrieval, readSegFrameGeometry, type SegFrameGeometry } from './roi-retrieval.js';
+import {
+  planRoiRetrieval,
+  readRtStructContourPoints,
+  readSegFrameGeometry,
+  type TumourGeometry,
+} from './roi-retrieval.js';
 
 /** The DICOMweb operations CT retrieval uses. */
 export type CtRetrievalSource = Pick<
@@ -47,8 +52,8 @@ const INSTANCE_RETRIEVAL_CONCURRENCY = 4;
  * Retrieves the CT instances the analysis needs: on the ROI path (see `roi-retrieval.ts`) only the
  * slices within the dilated tumour's extent plus one slice spacing, else the whole series.
  *
- * The ROI path applies only to a SEG, and only when the card neither normalises nor resamples the
- * image, since both use the whole image and would change the features of a sub-volume.
+ * The ROI path applies to a SEG and to an RTSTRUCT, and only when the card neither normalises nor
+ * resamples the image, since both use the whole image and would change the features of a sub-volume.
  */
 export async function retrieveCt(
   deps: CtRetrievalDeps,
@@ -56,20 +61,20 @@ export async function retrieveCt(
   segModality: string,
   segFile: ArrayBuffer,
 ): Promise<RetrievedCt> {
-  const reason = roiFirstObstacle(deps, segModality);
+  const reason = roiFirstObstacle(deps);
   if (reason !== null) return retrieveWholeSeries(deps.pacs, source, reason);
 
-  let segGeometry: SegFrameGeometry;
+  let tumour: TumourGeometry;
   try {
-    segGeometry = readSegFrameGeometry(segFile);
+    tumour = segModality === 'RTSTRUCT' ? readRtStructContourPoints(segFile) : readSegFrameGeometry(segFile);
   } catch (error) {
-    // The SEG reader reports the fault in full on the whole-series path.
+    // The mask reader reports the fault in full on the whole-series path.
     if (error instanceof Nqo1Error)
-      return retrieveWholeSeries(deps.pacs, source, `the SEG is unreadable (${error.code})`);
+      return retrieveWholeSeries(deps.pacs, source, `the ${segModality} file is unreadable (${error.code})`);
     throw error;
   }
   const metadata = await deps.pacs.retrieveSeriesMetadata(source.study, source.seriesInstanceUid);
-  const plan = planRoiRetrieval(metadata, segGeometry, deps.modelCard.region.dilationMm);
+  const plan = planRoiRetrieval(metadata, tumour, deps.modelCard.region.dilationMm);
   if (plan.path === 'whole-series') return retrieveWholeSeries(deps.pacs, source, plan.reason);
 
   checkInstanceCount(source.instanceCount, plan.seriesInstanceCount, source.seriesInstanceUid);
@@ -89,12 +94,8 @@ export async function retrieveCt(
 }
 
 /** Returns why ROI-first retrieval does not apply before any request, or null when it may. */
-function roiFirstObstacle(deps: CtRetrievalDeps, segModality: string): string | null {
+function roiFirstObstacle(deps: CtRetrievalDeps): string | null {
   if (deps.ctRetrieval === 'whole-series') return 'whole-series retrieval is configured';
-  // LIMITATION: an RTSTRUCT tumour always takes the whole series. Its contour z values would give
-  // the extent as SEG frame positions do, but the rasteriser's placement of contours between
-  // slices is not yet checked against a sub-volume; a test on rt-utils data would lift this.
-  if (segModality === 'RTSTRUCT') return 'the tumour is an RTSTRUCT, which ROI-first retrieval does not read';
   const settings = cardRadiomicsSettings(deps.modelCard);
   if (settings.normalize || settings.resampledPixelSpacing !== undefined) {
     return 'the card normalises or resamples the image, which uses the whole series';

@@ -3,8 +3,9 @@
  * segmentation's frame positions and the series' WADO-RS metadata before any CT pixel is fetched.
  *
  * Slice positions are measured along the slice normal n = row × column of ImageOrientationPatient:
- * z = ImagePositionPatient · n (DICOM PS3.3 section C.7.6.2.1.1). The tumour spans
- * [min z, max z] of the SEG frames (PlanePositionSequence, PS3.3 section C.7.6.16.2.3). The plan
+ * z = ImagePositionPatient · n (DICOM PS3.3 section C.7.6.2.1.1). The tumour spans [min z, max z]
+ * of the SEG frames (PlanePositionSequence, PS3.3 section C.7.6.16.2.3) or of the RTSTRUCT contour
+ * points (ContourData, PS3.3 section C.8.8.6). The plan
  * keeps every CT slice with z in [min z − margin, max z + margin], where
  * margin = dilationMm + one slice spacing, so the dilated tumour and the case crop of
  * `src/model/case-crop.ts` stay strictly inside the retrieved slices and the features equal those
@@ -13,7 +14,8 @@
  * Any case this reasoning does not cover gets a whole-series plan with the reason, and the caller
  * retrieves the series as before. These cases are: missing positions or SOP Instance UIDs,
  * multi-frame (Enhanced) CT, several orientations, a tilted or sheared stack, irregular spacing,
- * duplicate positions, SEG frames without a plane position or off the CT slices, and a widened ROI
+ * duplicate positions, SEG frames without a plane position, SEG frames or contour points off the CT
+ * slices, and a widened ROI
  * that spans every slice anyway.
  */
 import type { DicomJsonDataset } from '../dicomweb/client.js';
@@ -48,13 +50,23 @@ export type RetrievalPlan =
     }
   | { readonly path: 'whole-series'; readonly reason: string };
 
-/** Position and orientation of the SEG frames, read from the SEG file; the pixel data is not decoded. */
-export interface SegFrameGeometry {
-  /** ImageOrientationPatient of every frame (all frames must agree), or null when any frame lacks it. */
-  readonly orientation: readonly number[] | null;
-  /** ImagePositionPatient of each frame; null when any frame has no PlanePositionSequence. */
-  readonly positionsMm: readonly Vec3[] | null;
-}
+/**
+ * The location of the tumour outline: the frame positions and orientation of a SEG, or the contour points
+ * of an RTSTRUCT. Read from the file without decoding pixel data or rasterising contours.
+ */
+export type TumourGeometry =
+  | {
+      readonly source: 'SEG';
+      /** ImageOrientationPatient of every frame (all frames must agree), or null when any frame lacks it. */
+      readonly orientation: readonly number[] | null;
+      /** ImagePositionPatient of each frame; null when any frame has no PlanePositionSequence. */
+      readonly positionsMm: readonly Vec3[] | null;
+    }
+  | {
+      readonly source: 'RTSTRUCT';
+      /** Every ContourData point of every ROI; null when the structure set has none. */
+      readonly positionsMm: readonly Vec3[] | null;
+    };
 
 /** One CT instance from WADO-RS metadata. */
 interface CtInstanceGeometry {
@@ -77,7 +89,9 @@ const TAG = {
  *
  * @throws Nqo1Error from `readDicomFile` when the file is not a readable DICOM file.
  */
-export function readSegFrameGeometry(segFile: ArrayBuffer): SegFrameGeometry {
+export function readSegFrameGeometry(
+  segFile: ArrayBuffer,
+): Extract<TumourGeometry, { readonly source: 'SEG' }> {
   const dataset = readDicomFile(segFile, 'SEG file').dataset;
   const shared = dataset.sequence('SharedFunctionalGroupsSequence')[0] ?? null;
   const positions: Vec3[] = [];
@@ -98,24 +112,56 @@ export function readSegFrameGeometry(segFile: ArrayBuffer): SegFrameGeometry {
     }
   }
   return {
+    source: 'SEG',
     orientation: orientationsAgree ? orientation : null,
     positionsMm: positionsComplete && positions.length > 0 ? positions : null,
   };
 }
 
 /**
- * Plans the CT instances to retrieve for a tumour outlined by SEG frames at `seg`, dilated by
+ * Reads the points of every contour of every ROI of an RT Structure Set (ROIContourSequence,
+ * ContourSequence, ContourData; DICOM PS3.3 section C.8.8.6). Every ROI counts, not only the one
+ * the analysis reads, so the extent may be wider than the tumour's but never narrower.
+ *
+ * @throws Nqo1Error from `readDicomFile` when the file is not a readable DICOM file.
+ */
+export function readRtStructContourPoints(
+  rtStructFile: ArrayBuffer,
+): Extract<TumourGeometry, { readonly source: 'RTSTRUCT' }> {
+  const dataset = readDicomFile(rtStructFile, 'RTSTRUCT file').dataset;
+  const points: Vec3[] = [];
+  for (const roiContour of dataset.sequence('ROIContourSequence')) {
+    for (const contour of roiContour.sequence('ContourSequence')) {
+      const data = contour.numbers('ContourData') ?? [];
+      for (let offset = 0; offset + 2 < data.length; offset += 3) {
+        points.push([data[offset]!, data[offset + 1]!, data[offset + 2]!]);
+      }
+    }
+  }
+  return { source: 'RTSTRUCT', positionsMm: points.length > 0 ? points : null };
+}
+
+/**
+ * Plans the CT instances to retrieve for a tumour outlined by SEG frames or RTSTRUCT contours, dilated by
  * `dilationMm`, from the series' WADO-RS metadata (one dataset per instance).
  */
 export function planRoiRetrieval(
   ctMetadata: readonly DicomJsonDataset[],
-  seg: SegFrameGeometry,
+  tumour: TumourGeometry,
   dilationMm: number,
 ): RetrievalPlan {
   const instances = readCtGeometry(ctMetadata);
   if (typeof instances === 'string') return wholeSeries(instances);
-  if (seg.positionsMm === null) return wholeSeries('a SEG frame has no PlanePositionSequence');
-  if (seg.orientation === null) return wholeSeries('the SEG frames lack one common ImageOrientationPatient');
+  if (tumour.positionsMm === null) {
+    return wholeSeries(
+      tumour.source === 'SEG'
+        ? 'a SEG frame has no PlanePositionSequence'
+        : 'the RTSTRUCT has no contour point',
+    );
+  }
+  if (tumour.source === 'SEG' && tumour.orientation === null) {
+    return wholeSeries('the SEG frames lack one common ImageOrientationPatient');
+  }
 
   const first = instances[0]!;
   if (
@@ -125,7 +171,10 @@ export function planRoiRetrieval(
   ) {
     return wholeSeries('the CT instances have several orientations');
   }
-  if (!vectorsAgree(seg.orientation, first.orientation, GEOMETRY_TOLERANCE.directionCosine)) {
+  if (
+    tumour.source === 'SEG' &&
+    !vectorsAgree(tumour.orientation!, first.orientation, GEOMETRY_TOLERANCE.directionCosine)
+  ) {
     return wholeSeries('the SEG orientation differs from the CT orientation');
   }
   let orientation: SliceOrientation;
@@ -143,15 +192,17 @@ export function planRoiRetrieval(
   if (typeof stack === 'string') return wholeSeries(stack);
 
   const tolerance = positionToleranceMm(stack.spacingMm);
-  const segZ = seg.positionsMm.map((position) => dot(position, orientation.normal));
-  const offSlice = segZ.find((z) => !slices.some((slice) => Math.abs(slice.zMm - z) <= tolerance));
+  const tumourZ = tumour.positionsMm.map((position) => dot(position, orientation.normal));
+  const offSlice = tumourZ.find((z) => !slices.some((slice) => Math.abs(slice.zMm - z) <= tolerance));
   if (offSlice !== undefined) {
-    return wholeSeries(`a SEG frame at z = ${offSlice.toFixed(3)} mm lies on no CT slice`);
+    const what = tumour.source === 'SEG' ? 'a SEG frame' : 'an RTSTRUCT contour point';
+    return wholeSeries(`${what} at z = ${offSlice.toFixed(3)} mm lies on no CT slice`);
   }
 
   const marginMm = dilationMm + stack.spacingMm;
-  const lower = Math.min(...segZ) - marginMm;
-  const upper = Math.max(...segZ) + marginMm;
+  // A reduction, not Math.min(...), since an RTSTRUCT may have more points than a call takes arguments.
+  const lower = tumourZ.reduce((min, z) => Math.min(min, z), Infinity) - marginMm;
+  const upper = tumourZ.reduce((max, z) => Math.max(max, z), -Infinity) + marginMm;
   const retrieved = slices.filter(
     (slice) => slice.zMm >= lower - tolerance && slice.zMm <= upper + tolerance,
   );

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
 import { pino, type Logger } from 'pino';
@@ -7,8 +8,14 @@ import { isNqo1Error } from '../../src/errors.js';
 import { createStudyAnalyser, type StudySource } from '../../src/jobs/analyse-study.js';
 import type { AnalysisJob, AnalysisOutput } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
-import { CT_3SLICE, CT_3SLICE_FILES, LIVER_SEG_FILE, readArrayBuffer } from '../support/shared-data.js';
-import { ctInstanceMetadata, roiPacs, widenCt3Slice } from './roi-pacs.js';
+import {
+  CT_3SLICE,
+  CT_3SLICE_FILES,
+  LIVER_SEG_FILE,
+  SHARED_DATA_DIR,
+  readArrayBuffer,
+} from '../support/shared-data.js';
+import { ctInstanceMetadata, roiPacs, widenCt3Slice, widenRtUtils } from './roi-pacs.js';
 
 /** Slices of the widened study added on each side of the three real ones. */
 const ADDED_PER_SIDE = 10;
@@ -163,5 +170,49 @@ describe('ROI-first retrieval', () => {
     expect(isNqo1Error(error, 'ERR_DICOMWEB_FAILED')).toBe(true);
     expect((error as Error).message).toContain('returned 22 instances');
     expect(pacs.traffic.calls.some((call) => call.startsWith('wado instance'))).toBe(false);
+  });
+});
+
+describe('ROI-first retrieval with an RT Structure Set', () => {
+  const RT_UTILS = join(SHARED_DATA_DIR, 'dicom/rt-utils/mock_data');
+  const RT_STUDY = {
+    ctSeriesInstanceUid: '2.16.840.1.114362.1.11940992.23790159890.563423471.893.88',
+    segSeriesInstanceUid: '1.2.826.0.1.3680043.8.498.89741355679709801396840716944014866916',
+    segSopInstanceUid: '1.2.826.0.1.3680043.8.498.22430495616617216947739970650082853315',
+    segModality: 'RTSTRUCT',
+  } as const;
+
+  test('widened rt-utils: 3 of 10 slices, same features', async () => {
+    const [ct1, ct2, rt] = await Promise.all(
+      ['ct_1.dcm', 'ct_2.dcm', 'rt.dcm'].map((name) => readArrayBuffer(join(RT_UTILS, name))),
+    );
+    // z 40 … 85 mm, 5 mm apart; the contours lie at z = 60 mm.
+    const ct = widenRtUtils(ct1!, ct2!, 4);
+    const roiSource = roiPacs(RT_STUDY, ct, rt!);
+
+    const roi = await analyseWith(roiSource, 'roi-first');
+    const whole = await analyseWith(roiPacs(RT_STUDY, ct, rt!), 'whole-series');
+
+    // Extent 60 ∓ (3 + 5) mm = [52, 68]: the slices at 55, 60 and 65 mm.
+    expect(roi.result.provenance.ctRetrieval).toMatchObject({
+      path: 'roi',
+      instancesFetched: 3,
+      seriesInstanceCount: 10,
+    });
+    expect(
+      roiSource.traffic.calls
+        .filter((call) => call.startsWith('wado instance'))
+        .map((call) => call.slice(14))
+        .sort(),
+    ).toEqual(
+      [
+        ...[ct1!, ct2!].map((file) => String(ctInstanceMetadata(file)['00080018']?.Value?.[0])),
+        '2.25.93001',
+      ].sort(),
+    );
+    // 1443 voxels: the ring of rt.dcm, counted independently in test/imaging/rtstruct.test.ts.
+    expect(roi.result.provenance.tumourVoxelCount).toBe(1443);
+    expect(roi.result.features).toEqual(whole.result.features);
+    expect(roi.result.provenance.periVoxelCount).toBe(whole.result.provenance.periVoxelCount);
   });
 });

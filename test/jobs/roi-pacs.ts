@@ -14,6 +14,8 @@ export interface RoiStudy {
   readonly ctSeriesInstanceUid: string;
   readonly segSeriesInstanceUid: string;
   readonly segSopInstanceUid: string;
+  /** Modality of the segmentation series in QIDO-RS; default SEG. */
+  readonly segModality?: 'SEG' | 'RTSTRUCT';
 }
 
 /** What the analyser asked for, and the CT bytes sent. */
@@ -24,7 +26,7 @@ export interface PacsTraffic {
 
 type RawDataset = Record<string, { vr: string; Value?: unknown[] }>;
 
-/** The metadata WADO-RS gives for one CT file: its UID, position and orientation as DICOM JSON. */
+/** Builds the metadata WADO-RS gives for one CT file: its UID, position and orientation as DICOM JSON. */
 export function ctInstanceMetadata(file: ArrayBuffer): DicomJsonDataset {
   const { dict } = dcmjs.data.DicomMessage.readFile(file.slice(0)) as { dict: RawDataset };
   const attribute = (tag: string): DicomJsonDataset[string] => ({
@@ -38,7 +40,7 @@ export function ctInstanceMetadata(file: ArrayBuffer): DicomJsonDataset {
   };
 }
 
-/** Serves CT files and one SEG under the UIDs of `study`; `ctMetadata` defaults to that of the files. */
+/** Serves CT files and one SEG or RTSTRUCT under the UIDs of `study`; `ctMetadata` defaults to that of the files. */
 export function roiPacs(
   study: RoiStudy,
   ctFiles: readonly ArrayBuffer[],
@@ -62,7 +64,7 @@ export function roiPacs(
     searchSeries: () =>
       Promise.resolve([
         series(study.ctSeriesInstanceUid, 'CT', ctFiles.length),
-        series(study.segSeriesInstanceUid, 'SEG', 1),
+        series(study.segSeriesInstanceUid, study.segModality ?? 'SEG', 1),
       ]),
     retrieveSeriesMetadata: (_study, seriesUid) => {
       traffic.calls.push(`metadata ${seriesUid}`);
@@ -109,4 +111,17 @@ export function widenCt3Slice(realCt: readonly ArrayBuffer[], perSide: number): 
     movedCopyOfSlice(bottom, `2.25.9200${index + 1}`, [-235.199997, -226.800003, -128.690002 - index - 1]),
   ]).flat();
   return [...realCt, ...added];
+}
+
+/**
+ * Widens the two rt-utils CT slices (ct_1.dcm at z = 60 mm, ct_2.dcm at z = 65 mm) with `perSide`
+ * moved copies 5 mm apart, of ct_1 below (2.25.9300n) and of ct_2 above (2.25.9400n). The rt.dcm
+ * contours lie at z = 60 mm.
+ */
+export function widenRtUtils(ct1: ArrayBuffer, ct2: ArrayBuffer, perSide: number): ArrayBuffer[] {
+  const added = Array.from({ length: perSide }, (_unused, index) => [
+    movedCopyOfSlice(ct1, `2.25.9300${index + 1}`, [-125, -125, 60 - 5 * (index + 1)]),
+    movedCopyOfSlice(ct2, `2.25.9400${index + 1}`, [-125, -125, 65 + 5 * (index + 1)]),
+  ]).flat();
+  return [ct1, ct2, ...added];
 }

@@ -1,12 +1,15 @@
+import { join } from 'node:path';
+
 import { describe, expect, test } from 'vitest';
 
 import type { DicomJsonDataset } from '../../src/dicomweb/client.js';
 import {
   planRoiRetrieval,
+  readRtStructContourPoints,
   readSegFrameGeometry,
-  type SegFrameGeometry,
+  type TumourGeometry,
 } from '../../src/jobs/roi-retrieval.js';
-import { LIVER_SEG_FILE, readArrayBuffer } from '../support/shared-data.js';
+import { LIVER_SEG_FILE, SHARED_DATA_DIR, readArrayBuffer } from '../support/shared-data.js';
 
 const AXIAL = [1, 0, 0, 0, 1, 0];
 
@@ -28,8 +31,8 @@ function axialStack(count: number, spacingMm: number): DicomJsonDataset[] {
   return Array.from({ length: count }, (_unused, k) => instance(`ct.${k}`, [-100, -120, k * spacingMm]));
 }
 
-function segAt(...zMm: number[]): SegFrameGeometry {
-  return { orientation: AXIAL, positionsMm: zMm.map((z) => [-100, -120, z] as const) };
+function segAt(...zMm: number[]): TumourGeometry {
+  return { source: 'SEG', orientation: AXIAL, positionsMm: zMm.map((z) => [-100, -120, z] as const) };
 }
 
 describe('planRoiRetrieval', () => {
@@ -73,7 +76,7 @@ describe('planRoiRetrieval', () => {
     // Rows along +y, columns along −z: the normal y × (−z) is −x, so slices come by decreasing x.
     const sagittal = [0, 1, 0, 0, 0, -1];
     const stack = Array.from({ length: 12 }, (_unused, k) => instance(`ct.${k}`, [k * 2, -50, 80], sagittal));
-    const seg: SegFrameGeometry = { orientation: sagittal, positionsMm: [[12, -50, 80]] };
+    const seg: TumourGeometry = { source: 'SEG', orientation: sagittal, positionsMm: [[12, -50, 80]] };
 
     const plan = planRoiRetrieval(stack, seg, 1);
 
@@ -124,12 +127,12 @@ describe('planRoiRetrieval', () => {
     ['a frame off the slices', segAt(8.5), 'a SEG frame at z = 8.500 mm lies on no CT slice'],
     [
       'frames without position',
-      { orientation: AXIAL, positionsMm: null },
+      { source: 'SEG', orientation: AXIAL, positionsMm: null },
       'a SEG frame has no PlanePositionSequence',
     ],
     [
       'another orientation',
-      { orientation: [1, 0, 0, 0, 0, -1], positionsMm: [[-100, -120, 8]] },
+      { source: 'SEG', orientation: [1, 0, 0, 0, 0, -1], positionsMm: [[-100, -120, 8]] },
       'the SEG orientation differs from the CT orientation',
     ],
     ['a tumour spanning the series', segAt(1, 18), 'the widened ROI spans every slice of the series'],
@@ -148,5 +151,44 @@ describe('readSegFrameGeometry', () => {
       [-235.2, -226.8, -127.69],
       [-235.2, -226.8, -126.69],
     ]);
+  });
+});
+
+describe('RTSTRUCT contours', () => {
+  test('reads the contour points of rt-utils rt.dcm', async () => {
+    const file = await readArrayBuffer(join(SHARED_DATA_DIR, 'dicom/rt-utils/mock_data/rt.dcm'));
+
+    const geometry = readRtStructContourPoints(file);
+
+    // Two closed contours (the ring), both in the plane z = 60 mm of ct_1.dcm.
+    expect(geometry.positionsMm?.length).toBeGreaterThan(8);
+    expect(new Set(geometry.positionsMm?.map((point) => point[2]))).toEqual(new Set([60]));
+  });
+
+  test('plans from contour points without an orientation', () => {
+    const tumour: TumourGeometry = {
+      source: 'RTSTRUCT',
+      positionsMm: [
+        [-90, -100, 10],
+        [-80, -110, 10],
+        [-85, -105, 11],
+      ],
+    };
+
+    // margin 3 + 1 = 4 mm: z 6..15.
+    expect(planRoiRetrieval(axialStack(20, 1), tumour, 3)).toMatchObject({
+      path: 'roi',
+      sopInstanceUids: Array.from({ length: 10 }, (_unused, index) => `ct.${index + 6}`),
+      extentMm: [6, 15],
+    });
+  });
+
+  test('contour point off the slices: whole series', () => {
+    const tumour: TumourGeometry = { source: 'RTSTRUCT', positionsMm: [[-90, -100, 10.5]] };
+
+    expect(planRoiRetrieval(axialStack(20, 1), tumour, 3)).toEqual({
+      path: 'whole-series',
+      reason: 'an RTSTRUCT contour point at z = 10.500 mm lies on no CT slice',
+    });
   });
 });
