@@ -34,7 +34,7 @@ import { readFilePrefix, readInputFile } from './input-file.js';
 import { prepareCodecs } from './prepare-codecs.js';
 import { planResampling, resampleStack } from './series-resample.js';
 import { geometryError, orderAlongNormal, selectLargestStack } from './series-stack.js';
-import { GEOMETRY_TOLERANCE, formatVector, vectorsAgree } from './slice-geometry.js';
+import { GEOMETRY_TOLERANCE, formatVector, positionToleranceMm, vectorsAgree } from './slice-geometry.js';
 import { planSliceSpacing } from './slice-spacing.js';
 
 import type { CtSlice } from './ct-slice.js';
@@ -84,6 +84,14 @@ export interface ReadCtSeriesOptions {
   readonly maxInstances?: number;
   /** Maximum number of voxels, of the frames read and of the volume built. Default 2^29. */
   readonly maxVoxels?: number;
+  /**
+   * The slice step of the complete series, in mm, when `files` are a contiguous run of its slices
+   * (ROI-first retrieval). The mean step of a run differs from that of the series in the last bits,
+   * or by up to the step tolerance where positions are rounded, and voxel volumes and every
+   * spacing-dependent feature would follow it. A uniform run must agree with this step within
+   * max(0.01 mm, 1 % of it); the volume then takes this step. Ignored for a resampled stack.
+   */
+  readonly sliceStepMm?: number;
 }
 
 /** Default limits: generous for a CT series, while bounding the memory a request can claim. */
@@ -266,6 +274,10 @@ function assembleSeries(slices: readonly CtSlice[], options: ReadCtSeriesOptions
     );
   }
 
+  if (options.sliceStepMm !== undefined && plan.kind === 'uniform') {
+    plan = { kind: 'uniform', stepMm: seriesStep(plan.stepMm, options.sliceStepMm, ordered.slices) };
+  }
+
   const stackFirst = ordered.slices[0]!;
   const resampling =
     plan.kind === 'uniform'
@@ -407,6 +419,20 @@ function requireSameValue(
     'ERR_SERIES_MIXED',
     `The files do not share one ${keyword}: ${listed}. Pass the files of exactly one series.`,
     { details: { attribute: keyword, distinctValues: counts.size } },
+  );
+}
+
+/**
+ * Returns the complete series' step when the run's own mean step agrees with it.
+ *
+ * @throws Nqo1Error ERR_SERIES_GEOMETRY when they differ by more than max(0.01 mm, 1 % of the step).
+ */
+function seriesStep(runStepMm: number, sliceStepMm: number, slices: readonly CtSlice[]): number {
+  if (Math.abs(runStepMm - sliceStepMm) <= positionToleranceMm(sliceStepMm)) return sliceStepMm;
+  throw geometryError(
+    `the ${slices.length} slices from ${slices[0]!.context} to ${slices[slices.length - 1]!.context} are ` +
+      `${runStepMm.toFixed(4)} mm apart, but the complete series is ${sliceStepMm.toFixed(4)} mm apart. ` +
+      'Retrieve the whole series',
   );
 }
 

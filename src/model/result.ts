@@ -38,6 +38,27 @@ export interface ScoreProvenance {
   readonly warnings?: readonly string[];
   /** Why this CT series was analysed; present for studies read from the PACS. */
   readonly seriesSelection?: SeriesSelection;
+  /** How much of the CT series was retrieved; present for studies read from the PACS. */
+  readonly ctRetrieval?: CtRetrieval;
+}
+
+/**
+ * The CT instances retrieved for the analysis: only those around the tumour (`roi`), or the whole
+ * series with the reason ROI-first retrieval did not apply.
+ */
+export interface CtRetrieval {
+  readonly path: 'roi' | 'whole-series';
+  readonly instancesFetched: number;
+  readonly seriesInstanceCount: number;
+  /** Bytes of the CT Part 10 files retrieved. */
+  readonly bytesFetched: number;
+  /**
+   * Bytes of the whole series: exact on the whole-series path; on the ROI path estimated as
+   * bytesFetched / instancesFetched × seriesInstanceCount, since WADO-RS metadata gives no file size.
+   */
+  readonly seriesBytes: number;
+  /** Why the whole series was retrieved; absent on the ROI path. */
+  readonly fallbackReason?: string;
 }
 
 /** Why the analysis used its CT series, for a radiologist checking the choice. */

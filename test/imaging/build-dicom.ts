@@ -171,3 +171,28 @@ export function syntheticEnhancedCt(
     _vrMap: { PixelData: 'OW' },
   });
 }
+
+/** The raw dcmjs form of a parsed file: meta and dataset keyed by 8-digit tag. */
+interface RawDicomFile {
+  readonly meta: Record<string, { Value: unknown[] }>;
+  readonly dict: Record<string, { Value: unknown[] }>;
+}
+
+/**
+ * Copies a single-frame image file with a new SOPInstanceUID and ImagePositionPatient. The rest of
+ * the header and the pixel data stay unchanged, so a real CT series can be widened with neighbours.
+ */
+export function movedCopyOfSlice(
+  file: ArrayBuffer,
+  sopInstanceUid: string,
+  positionMm: readonly [number, number, number],
+): ArrayBuffer {
+  const { DicomDict } = dcmjs.data as unknown as DcmjsWriteApi;
+  const parsed = dcmjs.data.DicomMessage.readFile(file.slice(0)) as RawDicomFile;
+  const copy = new DicomDict(parsed.meta);
+  parsed.meta['00020003']!.Value = [sopInstanceUid];
+  parsed.dict['00080018']!.Value = [sopInstanceUid];
+  parsed.dict['00200032']!.Value = [...positionMm];
+  copy.dict = parsed.dict;
+  return copy.write();
+}
