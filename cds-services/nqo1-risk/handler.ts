@@ -30,7 +30,9 @@ import {
   scanCtStudies,
   UNEXPECTED_SKIP_REASONS,
   type CandidateStudy,
+  type StudiesPrefetchState,
 } from './prefetch.js';
+import { readStudiesFromFhir } from './fhir-studies.js';
 
 /** A FHIR logical id (R4 `id` datatype). */
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -40,6 +42,17 @@ const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
  * Bounds the store reads of one hook call for a patient with many CT studies.
  */
 const MAX_OLDER_STUDIES_CHECKED = 10;
+
+/**
+ * `fhirAuthorization` of a CDS Hooks request: an OAuth 2.0 bearer token for `fhirServer`. Only
+ * `access_token` and `token_type` are read; validation messages never echo the values.
+ *
+ * @see https://cds-hooks.hl7.org/2.0/#passing-the-access-token-to-the-cds-service
+ */
+const fhirAuthorizationSchema = z.looseObject({
+  access_token: z.string().min(1, { error: 'expected a non-empty access_token' }),
+  token_type: z.string().regex(/^bearer$/i, { error: 'expected token_type "Bearer"' }),
+});
 
 /** The request body the handler reads. `encounter-start` also requires `context.encounterId`. */
 function requestSchemaFor(definition: Nqo1RiskDefinition) {
@@ -52,6 +65,7 @@ function requestSchemaFor(definition: Nqo1RiskDefinition) {
     }),
     hookInstance: z.string().min(1).max(128),
     fhirServer: z.string().optional(),
+    fhirAuthorization: fhirAuthorizationSchema.optional(),
     context:
       definition.hook === 'encounter-start'
         ? patientContext.extend({ encounterId: fhirId('encounterId') })
@@ -65,9 +79,9 @@ type HookRequest = z.infer<ReturnType<typeof requestSchemaFor>>;
 /** Creates the handler of `definition`'s hook over the service's dependencies. */
 export function createNqo1RiskHandler(deps: ServiceDeps, definition: Nqo1RiskDefinition): RequestHandler {
   const requestSchema = requestSchemaFor(definition);
-  return (req, res) => {
+  return async (req, res) => {
     const request = parseHookRequest(requestSchema, req.body);
-    const studies = requireStudiesPrefetch(request, definition, deps.config.fhir.allowedBaseUrls, res);
+    const studies = await resolveStudies(request, definition, deps, res);
     const { candidates, skipped } = scanCtStudies(studies, request.context.patientId);
     const [newest, ...older] = candidates;
     if (UNEXPECTED_SKIP_REASONS.some((reason) => skipped[reason] !== undefined)) {
@@ -182,61 +196,90 @@ function parseHookRequest(schema: ReturnType<typeof requestSchemaFor>, body: unk
 }
 
 /**
- * Returns `prefetch.studies` when it holds the whole search result, else rejects the call with 412
- * (`ERR_PREFETCH_MISSING`). A `fhirServer` outside the allowlist is rejected with
- * `ERR_URL_NOT_ALLOWED` first. The value is unusable when it is:
+ * Returns `prefetch.studies` when it holds the whole search result. A `fhirServer` outside the
+ * allowlist is rejected with `ERR_URL_NOT_ALLOWED` (403) first, before anything connects to it. The
+ * prefetch is unusable when it is:
  * - absent or `null`: the client did not prefetch;
  * - an OperationOutcome: the client's prefetch query failed (CDS Hooks 2.0 allows this);
  * - a searchset Bundle with a `next` link: only the first page. Picking the newest study from it
- *   could show a stale result as the current one when the FHIR server ignored `_sort=-started`, so
- *   the page is treated as incomplete rather than used. Following the `next` link would need the
- *   FHIR read path below, with the link checked against the FHIR allowlist before connecting.
+ *   could show a stale result as the current one when the FHIR server ignored `_sort=-started`.
  *
- * LIMITATION: the service does not yet query `fhirServer` itself in these cases, because the FHIR
- * read path with the client's `fhirAuthorization` token is not built. Until then the EHR must send
- * the complete prefetch. Adding a FHIR search for ImagingStudy with that token here (following
- * `next` links on the allowlisted server) would remove the 412.
+ * Then, when the request has both `fhirServer` and `fhirAuthorization`, the studies are read from
+ * the FHIR server with that token ({@link readStudiesFromFhir}); a failed read is
+ * `ERR_FHIR_FAILED` (502). Without either, the call is rejected with `ERR_PREFETCH_MISSING` (412).
  */
-function requireStudiesPrefetch(
+async function resolveStudies(
   request: HookRequest,
   definition: Nqo1RiskDefinition,
-  allowedFhirBaseUrls: readonly string[],
+  deps: ServiceDeps,
   res: Response,
-): unknown {
-  // Checked on every call, although the service does not read from fhirServer yet, so that a
-  // misconfigured EHR learns it now rather than when FHIR reads are added.
-  if (request.fhirServer !== undefined) assertUrlAllowed(request.fhirServer, allowedFhirBaseUrls, 'FHIR');
+): Promise<unknown> {
+  const fhirServer =
+    request.fhirServer === undefined
+      ? undefined
+      : assertUrlAllowed(request.fhirServer, deps.config.fhir.allowedBaseUrls, 'FHIR');
 
   const studies = request.prefetch?.studies;
   const state = classifyStudiesPrefetch(studies);
+  if (state.kind === 'complete') return studies;
+
+  logUnusablePrefetch(state, res);
+  if (fhirServer !== undefined && request.fhirAuthorization !== undefined) {
+    const read = await readStudiesFromFhir({
+      fhirServer,
+      accessToken: request.fhirAuthorization.access_token,
+      patientId: request.context.patientId,
+      timeoutMs: deps.config.fhir.timeoutMs,
+    });
+    // Counts only: no URL (its query names the patient) and never the token.
+    requestContext(res).log.info(
+      { prefetchKey: 'studies', pages: read.pages, entries: read.bundle.entry.length },
+      'studies read from fhirServer',
+    );
+    return read.bundle;
+  }
+
   const fix =
     `configure the EHR to send the prefetch "studies" (${definition.prefetch.studies}) ` +
-    'from the discovery response. Fetching the studies from fhirServer instead is not supported in this release.';
+    'from the discovery response, or to send fhirServer and fhirAuthorization so that the service reads them.';
   switch (state.kind) {
-    case 'complete':
-      return studies;
     case 'absent':
       throw new Nqo1Error('ERR_PREFETCH_MISSING', `prefetch.studies is missing: ${fix}`);
+    case 'failed':
+      throw new Nqo1Error(
+        'ERR_PREFETCH_MISSING',
+        `prefetch.studies is an OperationOutcome, so the EHR could not run the prefetch query: ${fix}`,
+      );
+    case 'paginated':
+      throw new Nqo1Error(
+        'ERR_PREFETCH_MISSING',
+        'prefetch.studies is one page of a paginated search (Bundle.link "next"), so newer studies may be ' +
+          `on later pages: ${fix} Or return all matches in one Bundle, e.g. with a larger _count.`,
+      );
+  }
+}
+
+/** Logs why the prefetch is not used; its `next` link is never followed and not logged. */
+function logUnusablePrefetch(
+  state: Exclude<StudiesPrefetchState, { kind: 'complete' }>,
+  res: Response,
+): void {
+  switch (state.kind) {
+    case 'absent':
+      return;
     case 'failed':
       // Issue codes only: the diagnostics text of the client's outcome may name the patient.
       requestContext(res).log.warn(
         { prefetchKey: 'studies', issueCodes: state.issueCodes },
         'studies prefetch is an OperationOutcome; the client could not prefetch',
       );
-      throw new Nqo1Error(
-        'ERR_PREFETCH_MISSING',
-        `prefetch.studies is an OperationOutcome, so the EHR could not run the prefetch query: ${fix}`,
-      );
+      return;
     case 'paginated':
       // The next link is not logged: its query names the patient.
       requestContext(res).log.warn(
         { prefetchKey: 'studies', entriesOnPage: state.entryCount },
         'studies prefetch is one page of a paginated search; treated as incomplete',
       );
-      throw new Nqo1Error(
-        'ERR_PREFETCH_MISSING',
-        'prefetch.studies is one page of a paginated search (Bundle.link "next"), so newer studies may be ' +
-          `on later pages: ${fix} Return all matches in one Bundle, e.g. with a larger _count.`,
-      );
+      return;
   }
 }
