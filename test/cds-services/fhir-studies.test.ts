@@ -23,6 +23,7 @@ import {
   type Harness,
 } from '../support/cds-fixtures.js';
 import { startLoopbackListener, type LoopbackListener } from '../support/loopback-listener.js';
+import { captureLogs } from '../support/log-capture.js';
 import { uncalibratedResult } from '../support/score-result.js';
 
 const TOKEN = 'fhir-access-token-7f3a9c1e5b';
@@ -403,5 +404,19 @@ describe('readStudiesFromFhir', () => {
     await expect(read).rejects.toBeInstanceOf(Nqo1Error);
     await expect(read).rejects.toMatchObject({ code: 'ERR_FHIR_FAILED' });
     await expect(read).rejects.toThrow(/over 200 bytes/);
+  });
+});
+
+describe('logger redaction of fhirAuthorization', () => {
+  test('censors the object and a bare access_token one level down', () => {
+    const logs = captureLogs();
+    logs.logger.warn({ fhirAuthorization: FHIR_AUTHORIZATION }, 'probe 1');
+    logs.logger.warn({ body: { fhirAuthorization: FHIR_AUTHORIZATION } }, 'probe 2');
+    logs.logger.warn({ read: { access_token: TOKEN } }, 'probe 3');
+
+    expect(logs.text()).not.toContain(TOKEN);
+    expect(logs.withMessage('probe 1')[0]).toMatchObject({ fhirAuthorization: '[redacted]' });
+    expect(logs.withMessage('probe 2')[0]).toMatchObject({ body: { fhirAuthorization: '[redacted]' } });
+    expect(logs.withMessage('probe 3')[0]).toMatchObject({ read: { access_token: '[redacted]' } });
   });
 });
