@@ -4,9 +4,9 @@
  * `fhirAuthorization`. The search is the prefetch template of `definition.ts` plus `_count`; the
  * pages are merged into one searchset Bundle that the prefetch parser reads as if it had been sent.
  *
- * Safety limits, so a slow or hostile server cannot hold the hook: one deadline for all pages, a
- * byte cap per page, at most {@link MAX_STUDY_PAGES} pages, no redirects, and `next` links followed
- * only when they stay below the (allowlisted) `fhirServer` base. The token is sent in the
+ * Safety limits, so that a slow or hostile server cannot hold the hook: one deadline for all pages,
+ * a byte cap per page, at most {@link MAX_STUDY_PAGES} pages, no redirects, and `next` links followed
+ * only when they stay below the allowlisted `fhirServer` base. The token is sent in the
  * `Authorization` header of these requests only; it is never logged, stored or put in an error.
  *
  * @see https://cds-hooks.hl7.org/2.0/#passing-the-access-token-to-the-cds-service
@@ -20,10 +20,10 @@ import { Nqo1Error } from '../../src/errors.js';
 /** Page size asked of the FHIR server (`_count`). */
 export const STUDIES_PAGE_SIZE = 100;
 
-/** Pages read at most; a longer result is treated as incomplete (412). */
+/** Maximum number of pages read. A longer result is treated as incomplete (412). */
 export const MAX_STUDY_PAGES = 5;
 
-/** Largest accepted body of one search page, in bytes. */
+/** Maximum body size of one search page, in bytes. */
 export const MAX_STUDY_PAGE_BYTES = 4 * 1024 * 1024;
 
 export interface FhirStudiesRead {
@@ -38,7 +38,7 @@ export interface FhirStudiesRead {
   readonly maxPageBytes?: number;
 }
 
-/** The merged search result and how it was obtained, for the log. */
+/** Merged search result, with the page count for the log. */
 export interface FhirStudiesResult {
   /** A searchset Bundle holding the entries of every page, without links. */
   readonly bundle: { resourceType: 'Bundle'; type: 'searchset'; entry: unknown[] };
@@ -97,7 +97,7 @@ export async function readStudiesFromFhir(read: FhirStudiesRead): Promise<FhirSt
   return { bundle: { resourceType: 'Bundle', type: 'searchset', entry }, pages };
 }
 
-/** `url` with its path's trailing slashes removed, so `${href}/ImagingStudy` has one slash. */
+/** Returns `url` without trailing slashes in its path, so that `${href}/ImagingStudy` has one slash. */
 function withoutTrailingSlash(url: URL): URL {
   const copy = new URL(url.href);
   copy.pathname = copy.pathname.replace(/\/+$/, '');
@@ -190,7 +190,7 @@ async function fetchPage(
 
 class PageTooLargeError extends Error {}
 
-/** Reads the body as UTF-8, cancelling the stream once it passes `maxBytes`. */
+/** Reads the body as UTF-8 and cancels the stream once it exceeds `maxBytes`. */
 async function readCapped(response: Response, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) {

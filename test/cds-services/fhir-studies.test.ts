@@ -123,7 +123,7 @@ function expectCleanLogs(h: Harness): void {
 }
 
 describe('hook without a studies prefetch, reading fhirServer', () => {
-  test('searches ImagingStudy with the bearer token and uses a one-page result', async () => {
+  test('one page with bearer token', async () => {
     const fhir = await startFakeFhir((_url, response) => {
       sendJson(
         response,
@@ -161,7 +161,7 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
     expectCleanLogs(harness);
   });
 
-  test('follows a next link under the same base and picks the newest study across both pages', async () => {
+  test('two pages, newest study wins', async () => {
     const fhir = await startFakeFhir((url, response, origin) => {
       if (url.searchParams.get('_page') === '2') {
         sendJson(
@@ -197,7 +197,7 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
     expectCleanLogs(harness);
   });
 
-  test('reads fhirServer when the prefetch is one page of a paginated search', async () => {
+  test('paginated prefetch read from fhirServer', async () => {
     const fhir = await startFakeFhir((_url, response) => {
       sendJson(
         response,
@@ -224,7 +224,7 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
     expect(jobs.map((job) => job.imagingStudyId)).toEqual(['study-9']);
   });
 
-  test('refuses a next link to another server without connecting to it (412)', async () => {
+  test('next link to other server: 412', async () => {
     const elsewhere = await startLoopbackListener((_request, response) => response.end('{}'));
     listeners.push(elsewhere);
     const fhir = await startFakeFhir((_url, response) => {
@@ -245,7 +245,7 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
     expectCleanLogs(harness);
   });
 
-  test('refuses a next link that leaves the base path on the same origin (412)', async () => {
+  test('next link off base path: 412', async () => {
     const fhir = await startFakeFhir((_url, response, origin) => {
       sendJson(response, 200, {
         ...searchsetBundle([]),
@@ -260,7 +260,7 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
     expect(fhir.seen).toHaveLength(1);
   });
 
-  test('stops after 5 pages and answers 412', async () => {
+  test('more than 5 pages: 412', async () => {
     const fhir = await startFakeFhir((url, response, origin) => {
       const page = Number(url.searchParams.get('_page') ?? '1');
       sendJson(response, 200, {
@@ -276,28 +276,25 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
     expect(fhir.seen).toHaveLength(5);
   });
 
-  test.each([401, 403, 500, 503])(
-    'answers 502 ERR_FHIR_FAILED when the FHIR server returns %i',
-    async (status) => {
-      const fhir = await startFakeFhir((_url, response) => {
-        sendJson(response, status, {
-          resourceType: 'OperationOutcome',
-          issue: [{ severity: 'error', code: 'login' }],
-        });
+  test.each([401, 403, 500, 503])('FHIR HTTP %i: 502', async (status) => {
+    const fhir = await startFakeFhir((_url, response) => {
+      sendJson(response, status, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'login' }],
       });
-      harness = await harnessFor(fhir.base);
+    });
+    harness = await harnessFor(fhir.base);
 
-      const response = await callWithoutPrefetch(harness, fhir.base);
+    const response = await callWithoutPrefetch(harness, fhir.base);
 
-      expect(response.status).toBe(502);
-      expect(errorCodeOf(response)).toBe('ERR_FHIR_FAILED');
-      expect(response.text).not.toContain(TOKEN);
-      expect(harness.store.countByStatus().pending).toBe(0);
-      const [failure] = harness.logs.withMessage('request failed');
-      expect(failure).toMatchObject({ code: 'ERR_FHIR_FAILED', details: { status } });
-      expectCleanLogs(harness);
-    },
-  );
+    expect(response.status).toBe(502);
+    expect(errorCodeOf(response)).toBe('ERR_FHIR_FAILED');
+    expect(response.text).not.toContain(TOKEN);
+    expect(harness.store.countByStatus().pending).toBe(0);
+    const [failure] = harness.logs.withMessage('request failed');
+    expect(failure).toMatchObject({ code: 'ERR_FHIR_FAILED', details: { status } });
+    expectCleanLogs(harness);
+  });
 
   test.each([
     ['a body that is not JSON', (response: ServerResponse) => response.end('<html>login</html>')],
@@ -307,7 +304,7 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
         sendJson(response, 200, { resourceType: 'Patient' });
       },
     ],
-  ])('answers 502 on %s', async (_case, respond) => {
+  ])('%s: 502', async (_case, respond) => {
     const fhir = await startFakeFhir((_url, response) => {
       respond(response);
     });
@@ -320,7 +317,7 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
     expectCleanLogs(harness);
   });
 
-  test('answers 502 within the FHIR timeout when the server never responds', async () => {
+  test('silent FHIR server: 502 at timeout', async () => {
     const silent = await startLoopbackListener();
     listeners.push(silent);
     const base = `${silent.origin}${FHIR_PATH}`;
@@ -338,7 +335,7 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
     expectCleanLogs(harness);
   });
 
-  test('does not follow a redirect to another server', async () => {
+  test('redirect not followed: 502', async () => {
     const elsewhere = await startLoopbackListener((_request, response) => response.end('{}'));
     listeners.push(elsewhere);
     const fhir = await startFakeFhir((_url, response) => {
@@ -353,20 +350,20 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
     expect(elsewhere.connectionCount()).toBe(0);
   });
 
-  test('answers 412 without connecting when fhirAuthorization is absent', async () => {
+  test.each([['fhirAuthorization'], ['fhirServer']])('missing %s: 412, no connection', async (field) => {
     const fhir = await startFakeFhir((_url, response) => {
       sendJson(response, 200, searchsetBundle([]));
     });
     harness = await harnessFor(fhir.base);
 
-    const response = await callWithoutPrefetch(harness, fhir.base, { fhirAuthorization: undefined });
+    const response = await callWithoutPrefetch(harness, fhir.base, { [field]: undefined });
 
     expect(response.status).toBe(412);
     expect(errorCodeOf(response)).toBe('ERR_PREFETCH_MISSING');
     expect(fhir.listener.connectionCount()).toBe(0);
   });
 
-  test('answers 400 for a token type other than Bearer without echoing the token', async () => {
+  test('non-Bearer token type: 400', async () => {
     const fhir = await startFakeFhir((_url, response) => {
       sendJson(response, 200, searchsetBundle([]));
     });
@@ -384,7 +381,7 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
 });
 
 describe('readStudiesFromFhir', () => {
-  test('rejects a page over the byte cap', async () => {
+  test('page over byte cap rejected', async () => {
     const fhir = await startFakeFhir((_url, response) => {
       sendJson(
         response,
@@ -408,7 +405,7 @@ describe('readStudiesFromFhir', () => {
 });
 
 describe('logger redaction of fhirAuthorization', () => {
-  test('censors the object and a bare access_token one level down', () => {
+  test('token fields censored', () => {
     const logs = captureLogs();
     logs.logger.warn({ fhirAuthorization: FHIR_AUTHORIZATION }, 'probe 1');
     logs.logger.warn({ body: { fhirAuthorization: FHIR_AUTHORIZATION } }, 'probe 2');
