@@ -2,6 +2,8 @@
  * Handler of `POST /cds-services/nqo1-risk` (hook `patient-view`) and
  * `POST /cds-services/nqo1-risk-encounter` (hook `encounter-start`). It never computes features. It
  * reads the result store and responds with one card, enqueueing the study when it is not stored.
+ * The studies come from the `studies` prefetch or, when that is unusable, from a search of
+ * `fhirServer` with the request's `fhirAuthorization` token (`fhir-studies.ts`).
  * The JWT is verified by middleware before this runs.
  *
  * @see https://cds-hooks.hl7.org/2.0/#calling-a-cds-service
