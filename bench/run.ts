@@ -11,6 +11,7 @@ import { benchRadiomicsClasses } from './radiomics-cases.js';
 import { benchRadiomics } from './radiomics.js';
 import { benchSeriesMemory } from './series-memory.js';
 import { benchShape } from './shape.js';
+import { printStudyToResult } from './study-to-result.js';
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`# NQO1 CDS benchmark\n\nNode ${process.version}, ${cpus().length} × ${cpu}\n`);
@@ -73,3 +74,5 @@ console.log('| ---: | ---: | ---: | ---: | ---: |');
 console.log(
   `| ${memory.fileMb.toFixed(0)} | ${memory.volumeMb.toFixed(0)} | ${memory.readPeakMb.toFixed(0)} | ${(memory.readPeakMb / memory.volumeMb).toFixed(2)} | ${memory.seconds.toFixed(1)} |`,
 );
+
+await printStudyToResult();
