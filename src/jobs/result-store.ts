@@ -5,7 +5,7 @@
  *
  * A done row owes a FHIR write-back while it has a result, both FHIR ids and no observation id.
  * The state is derived from those columns, so it survives a restart without a flag to keep in
- * step; `writeback_attempted_at` spaces out retries and `writeback_error_*` records the last failure.
+ * step. `writeback_attempted_at` spaces out retries, and `writeback_error_*` records the last failure.
  *
  * All calls are synchronous and each is one statement or one transaction, so the hook can read the
  * store inside its time budget and two enqueues of the same study insert one row.
@@ -66,10 +66,10 @@ export interface OwedWriteBack {
   readonly effectiveDateTime?: string;
 }
 
-/** What the analysis learned about the write-back, stored with its result by {@link ResultStore.markDone}. */
+/** The write-back details of a finished analysis, stored with its result by {@link ResultStore.markDone}. */
 export interface DoneWriteBack {
   readonly effectiveDateTime?: string;
-  /** Why the write-back during the analysis failed; the row then owes a write-back, retried later. */
+  /** The failure of the write-back during the analysis; the row then owes a write-back, retried later. */
   readonly failure?: AnalysisFailure;
 }
 
@@ -221,7 +221,7 @@ export class ResultStore {
   /**
    * Stores a finished result for `key` and clears any earlier failure. Without `observationId`, a
    * row with both FHIR ids owes a write-back: at once, or after the retry interval when
-   * `writeBack.failure` says the write-back during the analysis failed.
+   * `writeBack.failure` is set (the write-back during the analysis failed).
    */
   markDone(key: ResultKey, result: ScoreResult, observationId?: string, writeBack: DoneWriteBack = {}): void {
     const failure = observationId === undefined ? writeBack.failure : undefined;
@@ -239,8 +239,10 @@ export class ResultStore {
   }
 
   /**
-   * Atomically takes the oldest row that owes a write-back and was not attempted since
-   * `retryBefore`, marks it attempted now, and returns what the writer needs; undefined if none.
+   * Atomically takes the oldest row that owes a write-back and was not attempted since `retryBefore`.
+   * It marks the row attempted now.
+   *
+   * @returns the job with its ids, the result and the CT date; undefined when no row is due.
    */
   claimWriteBack(retryBefore: Date): OwedWriteBack | undefined {
     const claim = this.#db.transaction((): OwedWriteBack | undefined => {
