@@ -7,7 +7,8 @@
  * reaches, and only those are retrieved; where the plan does not apply, the whole series is, with
  * the reason logged. Decode the CT to Hounsfield units and the SEG to a mask on the CT grid.
  * Compute and score the model card's features, then write the Observation, Device and Provenance
- * to FHIR when write-back is configured.
+ * to FHIR when write-back is configured and the job has FHIR ids. A failed write-back does not
+ * fail the analysis: the output carries the failure, and the queue retries only the write-back.
  *
  * Logs carry only UIDs, counts, durations and error codes, never patient ids, names, tokens or
  * pixel data.
@@ -88,6 +89,8 @@ export interface StudyAnalyserDeps {
 export type ClosableAnalyseStudy = AnalyseStudy & {
   /** Stops the analyser's worker threads; call after the queue has stopped. */
   close(): Promise<void>;
+  /** The FHIR writer, which the queue also uses for owed write-backs; absent without `fhir`. */
+  readonly writer?: ResultWriter;
 };
 
 /**
@@ -95,7 +98,7 @@ export type ClosableAnalyseStudy = AnalyseStudy & {
  *
  * The returned function throws {@link Nqo1Error}s whose codes name what is missing or broken:
  * `ERR_SERIES_EMPTY` (no CT), `ERR_SEGMENTATION_MISSING` (no SEG on the CT), `ERR_DICOMWEB_FAILED`,
- * the imaging and radiomics codes, and `ERR_FHIR_FAILED`.
+ * and the imaging and radiomics codes. A write-back failure is returned as `writeBackFailure`.
  */
 export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
   const log = deps.logger.child({ component: 'analyse-study' });
@@ -219,31 +222,42 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       'features scored',
     );
 
-    if (deps.writer === undefined) return { result };
+    const effectiveDateTime = ct.series.acquisitionDate ?? undefined;
+    const stored = { result, ...(effectiveDateTime === undefined ? {} : { effectiveDateTime }) };
+    if (deps.writer === undefined) return stored;
 
-    // LIMITATION: a job started by a PACS notification or the QIDO poller has no FHIR ids, so its
-    // result is stored without an Observation. A hook that later finds the stored result binds its
-    // ids to the row (`ResultStore.bindFhirIds`), but nothing writes the Observation then: only a
-    // job still pending when the hook arrives is written back. A write-back step that the queue runs
-    // for done rows whose ids were bound after the analysis would close the gap.
+    // A job started by a PACS notification or the QIDO poller has no FHIR ids yet. Its result is
+    // stored owing a write-back, which the queue runs once a hook binds the ids (`queue.ts`).
     const { patientId, imagingStudyId } = job;
     if (patientId === undefined || imagingStudyId === undefined) {
-      log.info({ studyInstanceUid: study }, 'write-back skipped: the job has no FHIR ids');
-      return { result };
+      log.info({ studyInstanceUid: study }, 'write-back deferred: the job has no FHIR ids yet');
+      return stored;
     }
 
-    const written = await deps.writer.write({
-      result,
-      patientId,
-      imagingStudyId,
-      studyInstanceUid: study,
-      ...(ct.series.acquisitionDate === null ? {} : { effectiveDateTime: ct.series.acquisitionDate }),
-    });
-    log.info(
-      { studyInstanceUid: study, observationId: written.observationId, activity: written.activity },
-      'observation written',
-    );
-    return { result, observationId: written.observationId };
+    try {
+      const written = await deps.writer.write({
+        result,
+        patientId,
+        imagingStudyId,
+        studyInstanceUid: study,
+        ...(effectiveDateTime === undefined ? {} : { effectiveDateTime }),
+      });
+      log.info(
+        { studyInstanceUid: study, observationId: written.observationId, activity: written.activity },
+        'observation written',
+      );
+      return { ...stored, observationId: written.observationId };
+    } catch (error) {
+      // The result is kept and shown; the queue retries only the write-back.
+      const writeBackFailure = isNqo1Error(error)
+        ? { code: error.code, message: error.message }
+        : { code: 'ERR_FHIR_FAILED' as const, message: 'The FHIR write-back failed with an untyped error.' };
+      log.warn(
+        { studyInstanceUid: study, errorCode: writeBackFailure.code },
+        'write-back failed; the result is stored and the write-back retried later',
+      );
+      return { ...stored, writeBackFailure };
+    }
   };
 }
 
@@ -337,7 +351,10 @@ export function createStudyAnalyserFromConfig(
           ),
         }),
   });
-  return Object.assign(analyse, { close: async () => regionWorkers?.close() });
+  return Object.assign(analyse, {
+    close: async () => regionWorkers?.close(),
+    ...(writer === undefined ? {} : { writer }),
+  });
 }
 
 /** Maps the `imaging` configuration section onto the series and SEG reader options. */

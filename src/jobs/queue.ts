@@ -4,6 +4,12 @@
  * rows left pending or running. One worker loop runs the injected `analyse` function on one job at
  * a time (concurrency 1: an analysis is CPU-bound).
  *
+ * With a `writer`, the same loop also writes back stored results that owe an Observation (see
+ * `ResultStore.claimWriteBack`): a result analysed before a hook bound its FHIR ids, or one whose
+ * write-back failed. That step sends the stored result and never analyses again. Owed write-backs
+ * go before pending analyses, since each is a few FHIR requests. A failed one waits
+ * `retryWriteBackAfterMs`, and the queue wakes itself then.
+ *
  * LIMITATION: `analyse` runs on the event loop that serves the hooks. Feature extraction moves to
  * worker threads when `jobs.workerThreads` ≥ 1 (`region-workers.ts`), but DICOM decoding and mask
  * reading stay synchronous steps here, so a hook that arrives during them waits until they end.
@@ -14,11 +20,15 @@ import type { Logger } from 'pino';
 
 import { ERROR_CODES, Nqo1Error, isNqo1Error } from '../errors.js';
 import { truncateForLog } from '../server/logger.js';
-import type { ResultStore } from './result-store.js';
+import type { ResultWriter } from './analyse-study.js';
+import type { OwedWriteBack, ResultStore } from './result-store.js';
 import type { AnalyseStudy, AnalysisFailure, AnalysisJob, ResultKey } from './types.js';
 
 /** Default wait before a failed analysis may be retried by a later enqueue: 15 minutes. */
 export const DEFAULT_RETRY_FAILED_AFTER_MS = 15 * 60 * 1000;
+
+/** Default wait before a failed write-back is tried again: 5 minutes. */
+export const DEFAULT_RETRY_WRITE_BACK_AFTER_MS = 5 * 60 * 1000;
 
 export interface AnalysisQueueOptions {
   readonly store: ResultStore;
@@ -29,6 +39,10 @@ export interface AnalysisQueueOptions {
    * may have been added since). Defaults to {@link DEFAULT_RETRY_FAILED_AFTER_MS}.
    */
   readonly retryFailedAfterMs?: number;
+  /** Writes owed Observations; omit when write-back is not configured. */
+  readonly writer?: ResultWriter;
+  /** Milliseconds before a failed write-back is tried again; defaults to {@link DEFAULT_RETRY_WRITE_BACK_AFTER_MS}. */
+  readonly retryWriteBackAfterMs?: number;
   /** Clock; tests freeze it. */
   readonly now?: () => Date;
 }
@@ -42,7 +56,10 @@ export class AnalysisQueue {
   readonly #log: Logger;
   readonly #retryFailedAfterMs: number;
   readonly #now: () => Date;
+  readonly #writer: ResultWriter | undefined;
+  readonly #retryWriteBackAfterMs: number;
 
+  #retryTimer: NodeJS.Timeout | undefined;
   #worker: Promise<void> | undefined;
   #wakeRequested = false;
   #stopping = false;
@@ -53,6 +70,12 @@ export class AnalysisQueue {
     this.#log = options.logger.child({ component: 'analysis-queue' });
     this.#retryFailedAfterMs = options.retryFailedAfterMs ?? DEFAULT_RETRY_FAILED_AFTER_MS;
     this.#now = options.now ?? (() => new Date());
+    this.#writer = options.writer;
+    this.#retryWriteBackAfterMs = options.retryWriteBackAfterMs ?? DEFAULT_RETRY_WRITE_BACK_AFTER_MS;
+    if (this.#writer !== undefined)
+      this.#store.onFhirIdsBound(() => {
+        this.#kick();
+      });
   }
 
   /**
@@ -62,6 +85,10 @@ export class AnalysisQueue {
   start(): void {
     const requeued = this.#store.requeueRunning();
     if (requeued > 0) this.#log.info({ requeued }, 'requeued analyses left running by a previous process');
+    if (this.#writer !== undefined) {
+      const owed = this.#store.resetWriteBackAttempts();
+      if (owed > 0) this.#log.info({ owed }, 'write-backs owed by a previous process');
+    }
     this.#kick();
   }
 
@@ -98,6 +125,7 @@ export class AnalysisQueue {
   /** Stops taking new jobs and waits for the running one; pending rows stay for the next start. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    clearTimeout(this.#retryTimer);
     await this.drain();
   }
 
@@ -118,6 +146,15 @@ export class AnalysisQueue {
     for (;;) {
       this.#wakeRequested = false;
       if (this.#stopping) return;
+
+      const owed =
+        this.#writer === undefined
+          ? undefined
+          : this.#store.claimWriteBack(new Date(this.#now().getTime() - this.#retryWriteBackAfterMs));
+      if (owed !== undefined && this.#writer !== undefined) {
+        await this.#writeBack(owed, this.#writer);
+        continue;
+      }
 
       const job = this.#store.claimPending();
       if (job === undefined) return;
@@ -145,7 +182,11 @@ export class AnalysisQueue {
         );
       }
 
-      this.#store.markDone(key, output.result, output.observationId);
+      this.#store.markDone(key, output.result, output.observationId, {
+        ...(output.effectiveDateTime === undefined ? {} : { effectiveDateTime: output.effectiveDateTime }),
+        ...(output.writeBackFailure === undefined ? {} : { failure: output.writeBackFailure }),
+      });
+      if (output.writeBackFailure !== undefined) this.#scheduleRetry();
       log.info({ durationMs: Math.round(performance.now() - startedAt) }, 'analysis done');
     } catch (error) {
       const failure = toFailure(error);
@@ -163,6 +204,56 @@ export class AnalysisQueue {
       );
       this.#recordFailure(key, failure, log);
     }
+  }
+
+  /**
+   * Writes the Observation of one stored result and records its id; never throws. A failure is
+   * recorded on the row, whose result stays shown, and retried after `retryWriteBackAfterMs`.
+   */
+  async #writeBack(owed: OwedWriteBack, writer: ResultWriter): Promise<void> {
+    const { job } = owed;
+    const log = this.#log.child({ studyInstanceUid: job.studyInstanceUid, modelId: job.modelId });
+    try {
+      const written = await writer.write({
+        result: owed.result,
+        patientId: job.patientId,
+        imagingStudyId: job.imagingStudyId,
+        studyInstanceUid: job.studyInstanceUid,
+        ...(owed.effectiveDateTime === undefined ? {} : { effectiveDateTime: owed.effectiveDateTime }),
+      });
+      this.#store.recordObservation(job, written.observationId);
+      log.info(
+        { observationId: written.observationId, activity: written.activity },
+        'owed observation written',
+      );
+    } catch (error) {
+      const failure = toFailure(error);
+      const errorName = untypedErrorName(error);
+      log.warn(
+        {
+          code: failure.code,
+          retryAfterMs: this.#retryWriteBackAfterMs,
+          ...(errorName === undefined ? { message: truncateForLog(failure.message) } : { errorName }),
+        },
+        'write-back failed; the result stays stored and the write-back is retried',
+      );
+      try {
+        this.#store.recordWriteBackFailure(job, failure);
+      } catch {
+        log.error({ code: 'ERR_INTERNAL' }, 'cannot record write-back failure');
+      }
+      this.#scheduleRetry();
+    }
+  }
+
+  /** Wakes the worker once the retry interval of a failed write-back has passed. */
+  #scheduleRetry(): void {
+    if (this.#stopping || this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#kick();
+    }, this.#retryWriteBackAfterMs + 1);
+    this.#retryTimer.unref();
   }
 
   #recordFailure(key: ResultKey, failure: AnalysisFailure, log: Logger): void {

@@ -3,6 +3,10 @@
  * (Study Instance UID, model id, model version). A row moves pending → running → done | failed.
  * The same database file contains the card feedback tables ({@link FeedbackStore}).
  *
+ * A done row owes a FHIR write-back while it has a result, both FHIR ids and no observation id.
+ * The state is derived from those columns, so it survives a restart without a flag to keep in
+ * step. `writeback_attempted_at` spaces out retries, and `writeback_error_*` records the last failure.
+ *
  * All calls are synchronous and each is one statement or one transaction, so the hook can read the
  * store inside its time budget and two enqueues of the same study insert one row.
  */
@@ -28,6 +32,10 @@ CREATE TABLE IF NOT EXISTS analyses (
   job_json            TEXT NOT NULL,
   result_json         TEXT,
   observation_id      TEXT,
+  effective_date_time TEXT,
+  writeback_attempted_at  TEXT,
+  writeback_error_code    TEXT,
+  writeback_error_message TEXT,
   error_code          TEXT,
   error_message       TEXT,
   created_at          TEXT NOT NULL,
@@ -36,6 +44,34 @@ CREATE TABLE IF NOT EXISTS analyses (
 );
 CREATE INDEX IF NOT EXISTS analyses_pending ON analyses (status, created_at);
 `;
+
+/** Columns added after the first release, with their types; added to an older file on open. */
+const ADDED_COLUMNS: readonly (readonly [string, string])[] = [
+  ['effective_date_time', 'TEXT'],
+  ['writeback_attempted_at', 'TEXT'],
+  ['writeback_error_code', 'TEXT'],
+  ['writeback_error_message', 'TEXT'],
+];
+
+/** SQL condition of a row that owes a write-back: done, with both FHIR ids, without an Observation. */
+const OWES_WRITE_BACK = `status = 'done' AND observation_id IS NULL
+  AND json_extract(job_json, '$.patientId') IS NOT NULL
+  AND json_extract(job_json, '$.imagingStudyId') IS NOT NULL`;
+
+/** A stored result whose Observation is still to be written, as {@link ResultStore.claimWriteBack} returns it. */
+export interface OwedWriteBack {
+  readonly job: AnalysisJob & { readonly patientId: string; readonly imagingStudyId: string };
+  readonly result: ScoreResult;
+  /** CT acquisition date or time, when the analysis knew it. */
+  readonly effectiveDateTime?: string;
+}
+
+/** The write-back details of a finished analysis, stored with its result by {@link ResultStore.markDone}. */
+export interface DoneWriteBack {
+  readonly effectiveDateTime?: string;
+  /** The failure of the write-back during the analysis; the row then owes a write-back, retried later. */
+  readonly failure?: AnalysisFailure;
+}
 
 /** The columns of {@link AnalysisRow}, which {@link toStoredAnalysis} reads. */
 const ANALYSIS_COLUMNS =
@@ -75,6 +111,8 @@ export class ResultStore {
   readonly #selectById: Database.Statement<[string], AnalysisRow>;
   /** Card feedback, stored in the same database. */
   readonly feedback: FeedbackStore;
+  /** Called after a row gained FHIR ids, so a queue can write back a result that owes it. */
+  readonly #boundListeners: (() => void)[] = [];
 
   /** Opens (creating if needed) the database at `sqlitePath`, creating its folder too. */
   constructor(sqlitePath: string, options: ResultStoreOptions = {}) {
@@ -83,6 +121,7 @@ export class ResultStore {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SCHEMA);
+    this.#addMissingColumns();
     this.#now = options.now ?? (() => new Date());
     this.#selectByKey = this.#db.prepare(
       `SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE study_instance_uid = ? AND model_id = ? AND model_version = ?`,
@@ -124,7 +163,7 @@ export class ResultStore {
    */
   bindFhirIds(job: AnalysisJob): StoredAnalysis | undefined {
     if (job.patientId !== undefined && job.imagingStudyId !== undefined) {
-      this.#db
+      const info = this.#db
         .prepare(
           `UPDATE analyses
            SET job_json = json_set(job_json, '$.patientId', ?, '$.imagingStudyId', ?)
@@ -132,8 +171,14 @@ export class ResultStore {
              AND json_extract(job_json, '$.patientId') IS NULL`,
         )
         .run(job.patientId, job.imagingStudyId, job.studyInstanceUid, job.modelId, job.modelVersion);
+      if (info.changes === 1) for (const listener of this.#boundListeners) listener();
     }
     return this.getResult(job);
+  }
+
+  /** Registers `listener` to run after {@link bindFhirIds} gave a row its ids. */
+  onFhirIdsBound(listener: () => void): void {
+    this.#boundListeners.push(listener);
   }
 
   /** Returns the row with the given id (the SMART app's `appContext`), or undefined. */
@@ -173,13 +218,90 @@ export class ResultStore {
     return claim.immediate();
   }
 
-  /** Stores a finished result for `key` and clears any earlier failure. */
-  markDone(key: ResultKey, result: ScoreResult, observationId?: string): void {
+  /**
+   * Stores a finished result for `key` and clears any earlier failure. Without `observationId`, a
+   * row with both FHIR ids owes a write-back: at once, or after the retry interval when
+   * `writeBack.failure` is set (the write-back during the analysis failed).
+   */
+  markDone(key: ResultKey, result: ScoreResult, observationId?: string, writeBack: DoneWriteBack = {}): void {
+    const failure = observationId === undefined ? writeBack.failure : undefined;
     this.#update(
       key,
-      `status = 'done', result_json = ?, observation_id = ?, error_code = NULL, error_message = NULL`,
+      `status = 'done', result_json = ?, observation_id = ?, error_code = NULL, error_message = NULL,
+       effective_date_time = ?, writeback_attempted_at = ?, writeback_error_code = ?, writeback_error_message = ?`,
       JSON.stringify(result),
       observationId ?? null,
+      writeBack.effectiveDateTime ?? null,
+      failure === undefined ? null : this.#now().toISOString(),
+      failure?.code ?? null,
+      failure?.message ?? null,
+    );
+  }
+
+  /**
+   * Atomically takes the oldest row that owes a write-back and was not attempted since `retryBefore`.
+   * It marks the row attempted now.
+   *
+   * @returns the job with its ids, the result and the CT date; undefined when no row is due.
+   */
+  claimWriteBack(retryBefore: Date): OwedWriteBack | undefined {
+    const claim = this.#db.transaction((): OwedWriteBack | undefined => {
+      const row = this.#db
+        .prepare<
+          [string],
+          { id: string; job_json: string; result_json: string; effective_date_time: string | null }
+        >(
+          `SELECT id, job_json, result_json, effective_date_time FROM analyses
+           WHERE ${OWES_WRITE_BACK} AND (writeback_attempted_at IS NULL OR writeback_attempted_at < ?)
+           ORDER BY rowid LIMIT 1`,
+        )
+        .get(retryBefore.toISOString());
+      if (row === undefined) return undefined;
+
+      this.#db
+        .prepare(`UPDATE analyses SET writeback_attempted_at = ? WHERE id = ?`)
+        .run(this.#now().toISOString(), row.id);
+      return {
+        job: JSON.parse(row.job_json) as OwedWriteBack['job'],
+        result: JSON.parse(row.result_json) as ScoreResult,
+        ...(row.effective_date_time === null ? {} : { effectiveDateTime: row.effective_date_time }),
+      };
+    });
+    return claim.immediate();
+  }
+
+  /** Records the Observation written for the done result of `key` and clears the write-back failure. */
+  recordObservation(key: ResultKey, observationId: string): void {
+    this.#update(
+      key,
+      `observation_id = ?, writeback_error_code = NULL, writeback_error_message = NULL`,
+      observationId,
+    );
+  }
+
+  /** Records why the write-back of `key` failed; the result stays, and the write-back stays owed. */
+  recordWriteBackFailure(key: ResultKey, failure: AnalysisFailure): void {
+    this.#update(key, `writeback_error_code = ?, writeback_error_message = ?`, failure.code, failure.message);
+  }
+
+  /**
+   * Makes every owed write-back due now, so that one interrupted or failed before a restart is
+   * retried at start-up. The writer finds an earlier Observation by its identifier and replaces it,
+   * so a retry after an interrupted write creates no second one.
+   *
+   * @returns the number of rows that owe a write-back.
+   */
+  resetWriteBackAttempts(): number {
+    return this.#db
+      .prepare(`UPDATE analyses SET writeback_attempted_at = NULL WHERE ${OWES_WRITE_BACK}`)
+      .run().changes;
+  }
+
+  /** Number of done rows that owe a write-back, for health checks and tests. */
+  countOwedWriteBacks(): number {
+    return (
+      this.#db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM analyses WHERE ${OWES_WRITE_BACK}`).get()
+        ?.n ?? 0
     );
   }
 
@@ -242,6 +364,19 @@ export class ResultStore {
 
   close(): void {
     this.#db.close();
+  }
+
+  /** Adds the columns of {@link ADDED_COLUMNS} that a file written by an older release lacks. */
+  #addMissingColumns(): void {
+    const present = new Set(
+      this.#db
+        .prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('analyses')`)
+        .all()
+        .map((column) => column.name),
+    );
+    for (const [name, type] of ADDED_COLUMNS) {
+      if (!present.has(name)) this.#db.exec(`ALTER TABLE analyses ADD COLUMN ${name} ${type}`);
+    }
   }
 
   #update(key: ResultKey, assignments: string, ...values: (string | null)[]): void {

@@ -29,6 +29,13 @@ export interface AnalysisOutput {
   readonly result: ScoreResult;
   /** Logical id of the FHIR Observation written back, when write-back is configured. */
   readonly observationId?: string;
+  /** CT acquisition date or time for the Observation, kept for a write-back after the analysis. */
+  readonly effectiveDateTime?: string;
+  /**
+   * Why the write-back during the analysis failed. The result is stored anyway, and the queue
+   * retries only the write-back.
+   */
+  readonly writeBackFailure?: AnalysisFailure;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Application } from 'express';
 
 import { Nqo1Error } from '../errors.js';
+import type { ResultWriter } from '../jobs/analyse-study.js';
 import { AnalysisQueue } from '../jobs/queue.js';
 import { ResultStore } from '../jobs/result-store.js';
 import { StudyPoller } from '../jobs/study-poller.js';
@@ -22,6 +23,8 @@ import { createLogger, type Logger } from './logger.js';
 export interface StartServerOptions {
   /** The worker function the queue runs for each study. */
   readonly analyse: AnalyseStudy;
+  /** The FHIR writer for results that owe a write-back; omit when write-back is not configured. */
+  readonly writer?: ResultWriter;
   /** Defaults to a JSON logger on stdout. */
   readonly logger?: Logger;
   /** Defaults to the card loaded from `config.model.cardPath`. */
@@ -47,6 +50,7 @@ export async function startServer(config: AppConfig, options: StartServerOptions
     analyse: options.analyse,
     logger,
     retryFailedAfterMs: config.jobs.retryFailedAfterMs,
+    ...(options.writer === undefined ? {} : { writer: options.writer }),
   });
   queue.start();
 

@@ -5,7 +5,7 @@ import { pino, type Logger } from 'pino';
 import { beforeAll, describe, expect, test } from 'vitest';
 
 import type { DicomJsonDataset } from '../../src/dicomweb/client.js';
-import { isNqo1Error } from '../../src/errors.js';
+import { Nqo1Error, isNqo1Error } from '../../src/errors.js';
 import type { WriteBackInput, WriteBackOutcome } from '../../src/fhir/write-back.js';
 import {
   createStudyAnalyser,
@@ -170,7 +170,30 @@ describe('createStudyAnalyser', () => {
 
     expect(writes).toHaveLength(0);
     expect(output.observationId).toBeUndefined();
+    expect(output.effectiveDateTime).toBe('2003-04-17');
     expect(output.result.provenance.segmentationInstanceUid).toBe(CT_3SLICE.segSopInstanceUid);
+  });
+
+  test('a failed write-back returns the result with the failure instead of throwing', async () => {
+    const analyse = createStudyAnalyser({
+      pacs: fakePacs(ctFiles, segFile),
+      writer: {
+        write: (): Promise<WriteBackOutcome> =>
+          Promise.reject(new Nqo1Error('ERR_FHIR_FAILED', 'FHIR create of Observation returned HTTP 503')),
+      },
+      modelCard: card,
+      logger: pino({ level: 'silent' }),
+    });
+
+    const output = await analyse(job);
+
+    expect(output.observationId).toBeUndefined();
+    expect(output.writeBackFailure).toEqual({
+      code: 'ERR_FHIR_FAILED',
+      message: 'FHIR create of Observation returned HTTP 503',
+    });
+    expect(output.effectiveDateTime).toBe('2003-04-17');
+    expect(output.result.provenance.tumourVoxelCount).toBeGreaterThan(1000);
   });
 
   test('without writer keeps the result only', async () => {

@@ -3,6 +3,7 @@
  * the app over an in-memory store, a real queue with a fake `analyse`, captured logs and a test
  * issuer whose inline JWKS the configuration trusts.
  */
+import type { ResultWriter } from '../../src/jobs/analyse-study.js';
 import { randomUUID } from 'node:crypto';
 
 import type { Application } from 'express';
@@ -113,6 +114,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   readonly analyse?: AnalyseStudy;
+  /** FHIR writer of the queue's owed write-backs; none by default. */
+  readonly writer?: ResultWriter;
   readonly configOverrides?: Record<string, unknown>;
   /** Clock of the JWT verifier; defaults to the system clock. */
   readonly now?: () => Date;
@@ -136,6 +139,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     analyse,
     logger: logs.logger,
     retryFailedAfterMs: config.jobs.retryFailedAfterMs,
+    ...(options.writer === undefined ? {} : { writer: options.writer }),
   });
   queue.start();
   const now = options.now ?? (() => new Date());

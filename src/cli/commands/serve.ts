@@ -47,7 +47,12 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   }
 
   const analyse = createStudyAnalyserFromConfig(config, { modelCard, logger });
-  const running = await startServer(config, { analyse, logger, modelCard });
+  const running = await startServer(config, {
+    analyse,
+    logger,
+    modelCard,
+    ...(analyse.writer === undefined ? {} : { writer: analyse.writer }),
+  });
 
   await new Promise<void>((resolveStop) => {
     const stop = (signal: NodeJS.Signals): void => {
