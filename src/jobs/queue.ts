@@ -155,6 +155,9 @@ export class AnalysisQueue {
         await this.#writeBack(owed, this.#writer);
         continue;
       }
+      // A write-back still owed but not yet due (its timer may fire a little before the interval has
+      // passed on the wall clock) needs the timer armed again, or it would wait for the next wake.
+      if (this.#writer !== undefined && this.#store.countOwedWriteBacks() > 0) this.#scheduleRetry();
 
       const job = this.#store.claimPending();
       if (job === undefined) return;
