@@ -15,7 +15,7 @@ import { DEFAULT_MAX_RESPONSE_BYTES } from '../dicomweb/client.js';
 import { Nqo1Error } from '../errors.js';
 import { DEFAULT_SERIES_LIMITS } from '../imaging/ct-series.js';
 import { DEFAULT_FRACTIONAL_THRESHOLD } from '../imaging/seg-frames.js';
-import { DEFAULT_RETRY_FAILED_AFTER_MS } from '../jobs/queue.js';
+import { DEFAULT_RETRY_FAILED_AFTER_MS, DEFAULT_RETRY_WRITE_BACK_AFTER_MS } from '../jobs/queue.js';
 import { DEFAULT_WORKER_THREADS } from '../jobs/region-workers.js';
 import { packagePath } from '../paths.js';
 import { isUrlAllowed } from '../net/url-allowlist.js';
@@ -211,6 +211,11 @@ const jobsSchema = z.strictObject({
    * segmentation may have been added, or the PACS may be back). Default 15 minutes.
    */
   retryFailedAfterMs: z.number().int().min(0).default(DEFAULT_RETRY_FAILED_AFTER_MS),
+  /**
+   * Milliseconds after a failed FHIR write-back before it is tried again; the stored result stays
+   * shown meanwhile. At least one second. Default 5 minutes.
+   */
+  retryWriteBackAfterMs: z.number().int().min(1000).default(DEFAULT_RETRY_WRITE_BACK_AFTER_MS),
   /**
    * Worker threads that compute the tumour and peritumoral features of an analysis in parallel, off
    * the event loop that serves the hooks; 0 computes them on the event loop.

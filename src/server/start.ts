@@ -50,6 +50,7 @@ export async function startServer(config: AppConfig, options: StartServerOptions
     analyse: options.analyse,
     logger,
     retryFailedAfterMs: config.jobs.retryFailedAfterMs,
+    retryWriteBackAfterMs: config.jobs.retryWriteBackAfterMs,
     ...(options.writer === undefined ? {} : { writer: options.writer }),
   });
   queue.start();

@@ -70,6 +70,11 @@ describe('loadConfig', () => {
     expect(explicit.smartAppUrl).toBe('https://apps.hospital.test/nqo1/launch.html');
   });
 
+  test('write-back retry defaults to 5 minutes and refuses less than a second', () => {
+    expect(loadConfig({ env: {} }).jobs.retryWriteBackAfterMs).toBe(300_000);
+    expect(loadError({ jobs: { retryWriteBackAfterMs: 10 } })).toContain('jobs.retryWriteBackAfterMs');
+  });
+
   test('series patterns default to English and Chinese arterial words', () => {
     const config = loadConfig({ env: {} });
 
