@@ -53,10 +53,24 @@ const ADDED_COLUMNS: readonly (readonly [string, string])[] = [
   ['writeback_error_message', 'TEXT'],
 ];
 
-/** SQL condition of a row that owes a write-back: done, with both FHIR ids, without an Observation. */
-const OWES_WRITE_BACK = `status = 'done' AND observation_id IS NULL
+/**
+ * Write-back failures that another attempt cannot mend: the FHIR server holds the Observation under
+ * another patient (ERR_PATIENT_CONFLICT). Such a row stops owing a write-back until hospital IT
+ * resolves the conflict; the stored error stays on the row.
+ */
+export const PERMANENT_WRITE_BACK_ERRORS: readonly string[] = ['ERR_PATIENT_CONFLICT'];
+
+/** SQL condition of a done row with both FHIR ids and without an Observation. */
+const LACKS_OBSERVATION = `status = 'done' AND observation_id IS NULL
   AND json_extract(job_json, '$.patientId') IS NOT NULL
   AND json_extract(job_json, '$.imagingStudyId') IS NOT NULL`;
+
+/** SQL list of the permanent write-back error codes. */
+const PERMANENT_CODES_SQL = PERMANENT_WRITE_BACK_ERRORS.map((code) => `'${code}'`).join(', ');
+
+/** SQL condition of a row that owes a write-back: it lacks its Observation and no permanent failure stopped it. */
+const OWES_WRITE_BACK = `${LACKS_OBSERVATION}
+  AND (writeback_error_code IS NULL OR writeback_error_code NOT IN (${PERMANENT_CODES_SQL}))`;
 
 /** A stored result whose Observation is still to be written, as {@link ResultStore.claimWriteBack} returns it. */
 export interface OwedWriteBack {
@@ -286,14 +300,19 @@ export class ResultStore {
 
   /**
    * Makes every owed write-back due now, so that one interrupted or failed before a restart is
-   * retried at start-up. The writer finds an earlier Observation by its identifier and replaces it,
-   * so a retry after an interrupted write creates no second one.
+   * retried at start-up, and lifts the stop of a permanent failure (a restart after hospital IT
+   * resolved a patient conflict tries once more). The writer finds an earlier Observation by its
+   * identifier and replaces it, so a retry after an interrupted write creates no second one.
    *
    * @returns the number of rows that owe a write-back.
    */
   resetWriteBackAttempts(): number {
     return this.#db
-      .prepare(`UPDATE analyses SET writeback_attempted_at = NULL WHERE ${OWES_WRITE_BACK}`)
+      .prepare(
+        `UPDATE analyses SET writeback_attempted_at = NULL,
+           writeback_error_code = CASE WHEN writeback_error_code IN (${PERMANENT_CODES_SQL}) THEN NULL ELSE writeback_error_code END
+         WHERE ${LACKS_OBSERVATION}`,
+      )
       .run().changes;
   }
 
