@@ -2,8 +2,8 @@
  * Features of every case of a cohort, computed in parallel child processes with a progress line per
  * case, and kept in a cache file so that an interrupted or partly failed run can resume.
  *
- * The cache is a CSV file with one row per computed case: the case cells (image, mask, segment,
- * label, and the change stamp of image and mask, input-stamp.ts), the card fingerprint, the card's features, the region voxel counts and the error cells.
+ * The cache is a CSV file with one row per computed case. A row contains the case cells (image,
+ * mask, segment, label, and the change stamp of image and mask from input-stamp.ts), the card fingerprint, the card's features, the region voxel counts and the error cells.
  * Rows are only ever appended, and a later row of a case replaces an earlier one, so an interrupted
  * run loses nothing. A row is reused when its case cells and card fingerprint match and its error
  * cells are empty. The fingerprint covers everything that changes a feature value: the extraction settings,
@@ -53,7 +53,7 @@ export function cardFingerprint(card: ModelCard): string {
   return createHash('sha256').update(JSON.stringify(fixed)).digest('hex').slice(0, 16);
 }
 
-/** The cells that identify a case in the cache, with the change stamp of its image and mask. */
+/** Returns the cells that identify a case in the cache, with the change stamp of its image and mask. */
 function caseCells(entry: CohortCase, stamp: string): string[] {
   return [entry.image, entry.mask, entry.segment, entry.label === null ? '' : String(entry.label), stamp];
 }

@@ -320,7 +320,7 @@ function buildProgram(): Command {
 /** Exit status of a command stopped by Ctrl-C, as shells report SIGINT (128 + 2). */
 const INTERRUPTED_EXIT_CODE = 130;
 
-/** Ends a command with `exitCode` after the command has already told the user why. */
+/** Ends a command with `exitCode` after the command has already printed the reason. */
 class CliExit extends Error {
   constructor(readonly exitCode: number) {
     super(`exit ${exitCode}`);
@@ -328,8 +328,8 @@ class CliExit extends Error {
 }
 
 /**
- * Runs a batch command with an abort signal tied to Ctrl-C: the first Ctrl-C stops the batch
- * between cases and keeps what is written; a second one ends the process.
+ * Runs a batch command with an abort signal tied to Ctrl-C. The first Ctrl-C stops the batch
+ * between cases and keeps what is written, and a second one ends the process.
  */
 async function withInterruption<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const interruption = new AbortController();

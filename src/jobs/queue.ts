@@ -210,8 +210,8 @@ export class AnalysisQueue {
   }
 
   /**
-   * Writes the Observation of one stored result and records its id; never throws. A failure is
-   * recorded on the row, whose result stays shown, and retried after `retryWriteBackAfterMs`.
+   * Writes the Observation of one stored result and records its id. It catches every error: a failure
+   * is recorded on the row, whose result stays shown, and retried after `retryWriteBackAfterMs`.
    */
   async #writeBack(owed: OwedWriteBack, writer: ResultWriter): Promise<void> {
     const { job } = owed;

@@ -54,7 +54,7 @@ const ADDED_COLUMNS: readonly (readonly [string, string])[] = [
 ];
 
 /**
- * Write-back failures that another attempt cannot mend: the FHIR server holds the Observation under
+ * Write-back failures that another attempt cannot mend: the FHIR server has the Observation under
  * another patient (ERR_PATIENT_CONFLICT). Such a row stops owing a write-back until hospital IT
  * resolves the conflict; the stored error stays on the row.
  */

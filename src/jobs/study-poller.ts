@@ -47,7 +47,7 @@ export interface StudyPollerOptions {
   readonly now?: () => Date;
 }
 
-/** What one search found. */
+/** Outcome of one search: its date range and the studies it found. */
 export interface PollSummary {
   /** StudyDate range start, `YYYYMMDD`. */
   readonly fromDate: string;
@@ -114,7 +114,7 @@ export class StudyPoller {
   /**
    * Runs one search and offers each study not seen in the previous one to the queue.
    *
-   * @throws Nqo1Error `ERR_DICOMWEB_FAILED` when the PACS does not answer with DICOM JSON.
+   * @throws Nqo1Error `ERR_DICOMWEB_FAILED` when the PACS response is not DICOM JSON.
    */
   async pollOnce(): Promise<PollSummary> {
     const startedAt = this.#now();
@@ -145,7 +145,7 @@ export class StudyPoller {
     this.#timer.unref();
   }
 
-  /** One search whose outcome is logged; never throws, so a PACS outage does not stop the poller. */
+  /** Runs one search and logs its outcome or its error, so that a PACS outage does not stop the poller. */
   async #pollAndLog(): Promise<void> {
     try {
       const summary = await this.pollOnce();
@@ -241,7 +241,7 @@ export class StudyPoller {
   }
 }
 
-/** The Study Instance UID of one DICOM JSON study, or undefined when absent or not a UID. */
+/** Returns the Study Instance UID of one DICOM JSON study, or undefined when absent or not a UID. */
 function studyUidOf(item: unknown): string | undefined {
   if (typeof item !== 'object' || item === null) return undefined;
   const attribute = (item as Record<string, unknown>)[STUDY_INSTANCE_UID_TAG];
@@ -251,7 +251,7 @@ function studyUidOf(item: unknown): string | undefined {
   return typeof uid === 'string' && uid.length <= 64 && DICOM_UID.test(uid) ? uid : undefined;
 }
 
-/** The local calendar date of `date` as a DICOM DA value, `YYYYMMDD` (PS3.5 §6.2). */
+/** Formats the local calendar date of `date` as a DICOM DA value, `YYYYMMDD` (PS3.5 §6.2). */
 export function dicomDate(date: Date): string {
   const month = String(date.getMonth() + 1).padStart(2, '0');
   const day = String(date.getDate()).padStart(2, '0');

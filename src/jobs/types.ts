@@ -32,7 +32,7 @@ export interface AnalysisOutput {
   /** CT acquisition date or time for the Observation, kept for a write-back after the analysis. */
   readonly effectiveDateTime?: string;
   /**
-   * Why the write-back during the analysis failed. The result is stored anyway, and the queue
+   * Failure of the write-back during the analysis. The result is stored anyway, and the queue
    * retries only the write-back.
    */
   readonly writeBackFailure?: AnalysisFailure;

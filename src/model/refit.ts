@@ -76,10 +76,9 @@ export function refitModel(
     );
   }
 
-  // Candidates that are finite in every case (a feature undefined somewhere cannot enter a model),
-  // and of candidates with identical values in every case only the first, because a model cannot
-  // tell them apart: the maximum intensity of the tumour is often that of its dilation, and a
-  // sphere's row and column diameters are equal.
+  // Keep the candidates that are finite in every case, because a feature undefined somewhere cannot
+  // enter a model. Of candidates with identical values in every case keep only the first, because a
+  // model cannot tell them apart. The tumour's maximum intensity, for example, is often its dilation's.
   const seen = new Set<string>();
   const usable = names.filter((name) => {
     if (!rows.every((row) => Number.isFinite(row[name]))) return false;

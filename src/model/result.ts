@@ -36,7 +36,7 @@ export interface ScoreProvenance {
    * region no larger than the tumour. Absent in results stored before this field existed.
    */
   readonly warnings?: readonly string[];
-  /** Why this CT series was analysed; present for studies read from the PACS. */
+  /** Reason this CT series was analysed; present for studies read from the PACS. */
   readonly seriesSelection?: SeriesSelection;
   /** How much of the CT series was retrieved; present for studies read from the PACS. */
   readonly ctRetrieval?: CtRetrieval;
@@ -53,15 +53,15 @@ export interface CtRetrieval {
   /** Bytes of the CT Part 10 files retrieved. */
   readonly bytesFetched: number;
   /**
-   * Bytes of the whole series: exact on the whole-series path; on the ROI path estimated as
-   * bytesFetched / instancesFetched × seriesInstanceCount, since WADO-RS metadata gives no file size.
+   * Bytes of the whole series, exact on the whole-series path. On the ROI path it is estimated as
+   * bytesFetched / instancesFetched × seriesInstanceCount, because WADO-RS metadata gives no file size.
    */
   readonly seriesBytes: number;
-  /** Why the whole series was retrieved; absent on the ROI path. */
+  /** Reason the whole series was retrieved; absent on the ROI path. */
   readonly fallbackReason?: string;
 }
 
-/** Why the analysis used its CT series, for a radiologist checking the choice. */
+/** Reason the analysis used its CT series, for a radiologist checking the choice. */
 export interface SeriesSelection {
   /** `arterial-phase-description`: the description matched a phase pattern; `most-instances`: none did. */
   readonly reason: 'arterial-phase-description' | 'most-instances';

@@ -57,12 +57,12 @@ export function discretise(roi: Roi, settings: RadiomicsSettings): DiscretisedRo
       ? fixedWidthEdges(minimum, maximum, settings.binWidth)
       : fixedCountEdges(minimum, maximum, settings.binCount);
 
-  // Digitising is monotonic, so the maximum holds the highest occupied bin.
+  // Digitising is monotonic, so the maximum is in the highest occupied bin.
   const levelCount = edges.binOf(maximum);
   const counts = new Int32Array(levelCount + 1);
   const bins = new Int32Array(roi.mask.length);
   const mask = roi.mask;
-  // ROI values come in the storage order of the box, so the n-th ROI voxel of the box holds roiValues[n].
+  // ROI values come in the storage order of the box, so the n-th ROI voxel of the box has the value roiValues[n].
   let next = 0;
   if (integral && maximum - minimum < BIN_TABLE_RANGE) {
     // Integer intensities: the bin of each possible value is looked up instead of searched.

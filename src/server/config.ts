@@ -230,7 +230,7 @@ const jobsSchema = z.strictObject({
 const notificationsSchema = z.strictObject({
   /**
    * Name of the environment variable holding the shared secret that the PACS sends as a bearer
-   * token. Unset: the endpoint is off and answers 404.
+   * token. Unset: the endpoint is off and returns 404.
    */
   tokenEnv: z
     .string()

@@ -95,7 +95,7 @@ export async function startServer(config: AppConfig, options: StartServerOptions
   };
 }
 
-/** The QIDO-RS poller when `notifications.pollIntervalSeconds` is above 0, else undefined. */
+/** Creates the QIDO-RS poller when `notifications.pollIntervalSeconds` is above 0, else undefined. */
 function createPoller(
   config: AppConfig,
   queue: AnalysisQueue,

@@ -10,6 +10,7 @@ import {
 } from '../../cds-services/nqo1-risk/cards.js';
 import { BR_RO_CARD_PATH, loadModelCard } from '../../src/model/card.js';
 import type { ScoreResult } from '../../src/model/result.js';
+import { calibratedResult } from '../support/score-result.js';
 
 describe('formatFeatureValue', () => {
   test.each([
@@ -35,29 +36,12 @@ function classOf(probability: number | null): ScoreResult['class'] {
   return probability >= 0.404 ? 'high' : 'low';
 }
 
-const result = (probability: number | null): ScoreResult => ({
-  model: { id: 'br-ro', version: '1.0.0' },
-  features: {},
-  calibrated: true,
-  probability,
-  probabilityUnavailableReason: probability === null ? 'uncalibrated' : null,
-  threshold: 0.404,
-  class: classOf(probability),
-  linearPredictor: 0,
-  contributions: {},
-  provenance: {
-    studyInstanceUid: '1.2.3',
-    seriesInstanceUid: null,
-    segmentationInstanceUid: null,
-    spacingMm: [1, 1, 1],
-    tumourVoxelCount: 1,
-    periVoxelCount: 2,
-    dilationMm: 3,
-    settings: {},
-    engineVersion: 'test',
-    computedAt: '2026-12-05T00:00:00.000Z',
-  },
-});
+const result = (probability: number | null): ScoreResult =>
+  calibratedResult({
+    probability,
+    probabilityUnavailableReason: probability === null ? 'uncalibrated' : null,
+    class: classOf(probability),
+  });
 
 describe('buildResultCard prognosis line', () => {
   test('a high result cites the hazard ratio the model card carries, in each language', async () => {

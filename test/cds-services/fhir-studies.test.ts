@@ -50,7 +50,7 @@ interface SeenRequest {
   readonly authorization: string | undefined;
 }
 
-/** A fake FHIR server: `respond` answers each request; every request is recorded. */
+/** A fake FHIR server: `respond` handles each request, and every request is recorded. */
 async function startFakeFhir(
   respond: (url: URL, response: ServerResponse, origin: string) => void,
 ): Promise<{ listener: LoopbackListener; base: string; seen: SeenRequest[] }> {
@@ -71,7 +71,7 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
   response.end(JSON.stringify(body));
 }
 
-/** A fake analyse that records its jobs. */
+/** Creates a fake analyser that records its jobs. */
 function recordingAnalyse(): { analyse: AnalyseStudy; jobs: AnalysisJob[] } {
   const jobs: AnalysisJob[] = [];
   return {
@@ -83,7 +83,7 @@ function recordingAnalyse(): { analyse: AnalyseStudy; jobs: AnalysisJob[] } {
   };
 }
 
-/** A harness whose FHIR allowlist holds `base` only. */
+/** A harness whose FHIR allowlist contains only `base`. */
 async function harnessFor(base: string, analyse?: AnalyseStudy, timeoutMs = 2_000): Promise<Harness> {
   return createHarness({
     ...(analyse === undefined ? {} : { analyse }),

@@ -500,7 +500,7 @@ describe('extract --batch', () => {
   });
 
   for (const jobs of [1, 2]) {
-    it(`stops on the abort signal with ${jobs} job(s), keeps the rows so far, and --resume completes them`, async () => {
+    it(`abort with ${jobs} job(s), then resume`, async () => {
       const out = join(folder, `results-interrupted-${jobs}.csv`);
       const complete = join(folder, `results-complete-${jobs}.csv`);
       const quiet = { stdout: new TextSink(), stderr: new TextSink() };
@@ -535,7 +535,7 @@ describe('extract --batch', () => {
     }, 60_000);
   }
 
-  it('extracts again on --resume a case whose image changed after the results were written', async () => {
+  it('resume re-extracts a changed image', async () => {
     const image = join(folder, 'copied_image.nrrd');
     await copyFile(BRAIN1.image, image);
     const list = join(folder, 'copied.csv');

@@ -135,7 +135,8 @@ describe('StudyPoller', () => {
 
     const error: unknown = await p.pollOnce().catch((caught: unknown) => caught);
 
-    expect(isNqo1Error(error) && error.code).toBe('ERR_DICOMWEB_FAILED');
+    expect(isNqo1Error(error)).toBe(true);
+    expect((error as { code?: string }).code).toBe('ERR_DICOMWEB_FAILED');
     expect((error as Error).message).toContain('HTTP 503');
   });
 
@@ -184,7 +185,8 @@ describe('StudyPoller', () => {
       rejected = error;
     }
 
-    expect(isNqo1Error(rejected) && rejected.code).toBe('ERR_URL_NOT_ALLOWED');
+    expect(isNqo1Error(rejected)).toBe(true);
+    expect((rejected as { code?: string }).code).toBe('ERR_URL_NOT_ALLOWED');
     expect(listener.connectionCount()).toBe(0);
   });
 });

@@ -31,7 +31,7 @@ afterEach(async () => {
   }
 });
 
-/** A fake FHIR writer that records each call and fails the first `failures` of them. */
+/** Creates a fake FHIR writer that records each call and fails the first `failures` of them. */
 function fakeWriter(failures = 0): ResultWriter & { calls: WriteBackInput[] } {
   const calls: WriteBackInput[] = [];
   return {
@@ -188,7 +188,7 @@ describe('owed write-back', () => {
     expect(analyse.runs).toHaveLength(1);
   });
 
-  test('a failed write-back during the analysis stores the result and retries only the write-back', async () => {
+  test('analysis write-back failure retries write-back only', async () => {
     const analyse: AnalyseStudy & { runs: number } = Object.assign(
       () => {
         analyse.runs += 1;

@@ -11,32 +11,11 @@ import { BR_RO_CARD_PATH, loadModelCard } from '../../src/model/card.js';
 import type { ScoreResult } from '../../src/model/result.js';
 import { createHarness, type Harness } from './cds-fixtures.js';
 import { validateCdsResponse, validateDiscoveryResponse } from './cds-response.js';
+import { calibratedResult } from './score-result.js';
 
 type Json = Record<string, unknown>;
 
-const SCORE: ScoreResult = {
-  model: { id: 'br-ro', version: '1.0.0' },
-  features: {},
-  calibrated: true,
-  probability: 0.7,
-  probabilityUnavailableReason: null,
-  threshold: 0.404,
-  class: 'high',
-  linearPredictor: 0.85,
-  contributions: {},
-  provenance: {
-    studyInstanceUid: '1.2.3',
-    seriesInstanceUid: null,
-    segmentationInstanceUid: null,
-    spacingMm: [1, 1, 1],
-    tumourVoxelCount: 1,
-    periVoxelCount: 2,
-    dilationMm: 3,
-    settings: {},
-    engineVersion: 'test',
-    computedAt: '2026-12-05T00:00:00.000Z',
-  },
-};
+const SCORE: ScoreResult = calibratedResult({ probability: 0.7 });
 
 /** Builds a response with one result card carrying a smart link, a viewer link and override reasons. */
 async function validResponse(): Promise<Json> {
