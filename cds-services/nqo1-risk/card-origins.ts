@@ -6,7 +6,8 @@
  *
  * Every card the hook returns comes from a stored analysis (a study is stored before its first card),
  * and analyses are never deleted, so indexing the analyses added since the last lookup keeps the
- * table complete.
+ * table complete. The table records the status list it was built with; when a release changes
+ * {@link CARD_STATUSES}, the next lookup empties it and indexes every analysis again.
  */
 
 import type { CardOrigin, IndexedCardUuid } from '../../src/jobs/feedback-store.js';
@@ -14,15 +15,17 @@ import type { ResultStore } from '../../src/jobs/result-store.js';
 import { cardUuid } from './cards.js';
 import { CARD_MESSAGES, type FailureKind } from './messages.js';
 
+/** Status parts of the result cards' uuids (see `resultCardStatus`). */
+const RESULT_STATUSES = ['done-features', 'done-high', 'done-low'] as const;
+
 /**
  * Every status part of a card uuid that `cards.ts` builds: in progress, the three result cards, the
- * patient-record conflict, and one per failure kind.
+ * same three shown for an older study, the patient-record conflict, and one per failure kind.
  */
 export const CARD_STATUSES: readonly string[] = [
   'in-progress',
-  'done-features',
-  'done-high',
-  'done-low',
+  ...RESULT_STATUSES,
+  ...RESULT_STATUSES.map((status) => `older-${status}`),
   'patient-conflict',
   ...(Object.keys(CARD_MESSAGES.en.failureSummary) as FailureKind[]).map((kind) => `failed-${kind}`),
 ];
@@ -47,6 +50,8 @@ export class CardOriginIndex {
    */
   find(uuid: string): CardOrigin | undefined {
     const { feedback } = this.#store;
+    // A release that builds other card statuses indexes every analysis again.
+    feedback.resetCardUuidsUnlessIndexed(CARD_STATUSES);
     const newKeys = this.#store.keysAfter(feedback.lastIndexedAnalysisRowid());
     if (newKeys.length > 0) {
       const cards = newKeys.flatMap((key): IndexedCardUuid[] => {

@@ -109,7 +109,7 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
   if (probability === null) {
     const reason = result.probabilityUnavailableReason ?? 'uncalibrated';
     return {
-      uuid: cardUuid(context, 'done-features'),
+      uuid: cardUuid(context, resultCardStatus(result)),
       summary: messages.featuresOnlySummary[reason],
       detail: joinParagraphs([
         messages.noProbability[reason],
@@ -126,7 +126,7 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
   const atOrAbove = probability >= result.threshold;
   const probabilityText = probability.toFixed(2);
   return {
-    uuid: cardUuid(context, atOrAbove ? 'done-high' : 'done-low'),
+    uuid: cardUuid(context, resultCardStatus(result)),
     summary: atOrAbove
       ? messages.likelyHighSummary(probabilityText)
       : messages.likelyLowSummary(probabilityText),
@@ -142,6 +142,15 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
   };
 }
 
+/**
+ * Status part of a result card's uuid: `done-high` or `done-low` for a probability at or above, or
+ * below, the threshold, and `done-features` when the card shows the features without a probability.
+ */
+export function resultCardStatus(result: ScoreResult): 'done-features' | 'done-high' | 'done-low' {
+  if (result.probability === null) return 'done-features';
+  return result.probability >= result.threshold ? 'done-high' : 'done-low';
+}
+
 /** Dates of the two studies named on a result shown for an older study: FHIR `started` values. */
 export interface OlderStudyDates {
   readonly resultStudyStarted?: string;
@@ -152,7 +161,8 @@ export interface OlderStudyDates {
  * Builds the result card of an older study, shown while the newest eligible study has no finished
  * result yet. `context.studyInstanceUid` is the older study's. The card opens with a line naming
  * both study dates, so the reader does not mistake the result for one of the newest study. Its uuid
- * differs from the plain result card's because its text differs.
+ * differs from the plain result card's because its text differs: its status part is `older-` before
+ * the result card's status, so feedback on it still links to the older study's analysis.
  */
 export function buildOlderStudyResultCard(
   context: CardContext,
@@ -168,7 +178,7 @@ export function buildOlderStudyResultCard(
   );
   return {
     ...card,
-    uuid: cardUuid(context, `older-${card.uuid}`),
+    uuid: cardUuid(context, `older-${resultCardStatus(result)}`),
     detail: joinParagraphs([line, card.detail ?? '']),
   };
 }

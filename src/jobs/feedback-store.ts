@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS card_uuids (
   card_status         TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS card_uuids_analysis ON card_uuids (analysis_rowid);
+CREATE TABLE IF NOT EXISTS card_uuid_statuses (
+  id        INTEGER PRIMARY KEY CHECK (id = 1),
+  statuses  TEXT NOT NULL
+);
 `;
 
 /** Maximum number of override reason codes listed per model version by {@link FeedbackStore.countByModel}. */
@@ -135,6 +139,8 @@ interface ReasonCountRow {
 export class FeedbackStore {
   readonly #db: Database.Database;
   readonly #now: () => Date;
+  /** The status list `card_uuids` was checked against in this process, as JSON; skips the check after it. */
+  #indexedStatuses: string | undefined;
 
   /** Creates the table on `db` when it does not exist yet. */
   constructor(db: Database.Database, now: () => Date) {
@@ -183,6 +189,32 @@ export class FeedbackStore {
       return inserted;
     });
     return insertAll.immediate();
+  }
+
+  /**
+   * Empties `card_uuids` unless it was built with exactly `statuses`, and records `statuses`, in one
+   * transaction. The list of card statuses changes between releases; uuids of a status added since
+   * would otherwise be missing for the analyses indexed before.
+   */
+  resetCardUuidsUnlessIndexed(statuses: readonly string[]): void {
+    const wanted = JSON.stringify(statuses);
+    if (this.#indexedStatuses === wanted) return;
+
+    const reset = this.#db.transaction(() => {
+      const row = this.#db
+        .prepare<[], { statuses: string }>(`SELECT statuses FROM card_uuid_statuses WHERE id = 1`)
+        .get();
+      if (row?.statuses === wanted) return;
+      this.#db.exec(`DELETE FROM card_uuids`);
+      this.#db
+        .prepare(
+          `INSERT INTO card_uuid_statuses (id, statuses) VALUES (1, ?)
+           ON CONFLICT (id) DO UPDATE SET statuses = excluded.statuses`,
+        )
+        .run(wanted);
+    });
+    reset.immediate();
+    this.#indexedStatuses = wanted;
   }
 
   /** Largest analysis rowid whose card uuids are stored, or 0 when none are. */

@@ -4,6 +4,7 @@ import { CARD_STATUSES, CardOriginIndex } from '../../cds-services/nqo1-risk/car
 import {
   buildFailureCard,
   buildInProgressCard,
+  buildOlderStudyResultCard,
   buildPatientConflictCard,
   buildResultCard,
   type CardContext,
@@ -49,6 +50,9 @@ describe('CardOriginIndex', () => {
         buildResultCard(context, calibratedResult({ probability: 0.81 }), 'a1'),
         buildResultCard(context, calibratedResult({ probability: 0.2 }), 'a1'),
         buildResultCard(context, uncalibratedResult(), 'a1'),
+        buildOlderStudyResultCard(context, calibratedResult({ probability: 0.81 }), 'a1', {}),
+        buildOlderStudyResultCard(context, calibratedResult({ probability: 0.2 }), 'a1', {}),
+        buildOlderStudyResultCard(context, uncalibratedResult(), 'a1', {}),
         buildPatientConflictCard(context),
         ...FAILURE_CODES.map((code) => buildFailureCard(context, code)),
       ];
@@ -62,6 +66,9 @@ describe('CardOriginIndex', () => {
         'done-high',
         'done-low',
         'done-features',
+        'older-done-high',
+        'older-done-low',
+        'older-done-features',
         'patient-conflict',
         'failed-images-unavailable',
         'failed-write-back',
@@ -103,6 +110,43 @@ describe('CardOriginIndex', () => {
         cardStatus: 'in-progress',
         studyInstanceUid: JOB.studyInstanceUid,
       });
+    } finally {
+      store.close();
+    }
+  });
+
+  test('indexes every analysis again when the card statuses changed', async () => {
+    const store = new ResultStore(':memory:');
+    try {
+      const modelCard = await loadModelCard(BR_RO_CARD_PATH);
+      const job = { ...JOB, modelVersion: modelCard.version };
+      store.insertPending(job);
+      const context: CardContext = {
+        studyInstanceUid: JOB.studyInstanceUid,
+        modelCard,
+        locale: 'en',
+        smartAppUrl: 'http://127.0.0.1:8080/smart-app/launch.html',
+      };
+      // An index built by a release whose only status was `in-progress`.
+      store.feedback.resetCardUuidsUnlessIndexed(['in-progress']);
+      store.feedback.indexCardUuids([
+        {
+          cardUuid: buildInProgressCard(context).uuid ?? '',
+          analysisRowid: store.keysAfter(0)[0]!.rowid,
+          origin: {
+            modelId: 'br-ro',
+            modelVersion: modelCard.version,
+            cardStatus: 'in-progress',
+            studyInstanceUid: JOB.studyInstanceUid,
+          },
+        },
+      ]);
+      const older = buildOlderStudyResultCard(context, calibratedResult({ probability: 0.2 }), 'a1', {});
+
+      expect(new CardOriginIndex(store).find(older.uuid ?? '')?.cardStatus).toBe('older-done-low');
+      expect(new CardOriginIndex(store).find(buildInProgressCard(context).uuid ?? '')?.cardStatus).toBe(
+        'in-progress',
+      );
     } finally {
       store.close();
     }
