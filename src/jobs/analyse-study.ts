@@ -268,6 +268,7 @@ export interface StudyAnalyserConfig {
     readonly allowedBaseUrls: readonly string[];
     readonly timeoutMs: number;
     readonly maxResponseBytes?: number;
+    readonly ctRetrieval?: 'roi-first' | 'whole-series';
   };
   readonly imaging?: {
     readonly maxSeriesInstances: number;
@@ -340,6 +341,7 @@ export function createStudyAnalyserFromConfig(
   const analyse = createStudyAnalyser({
     ...options,
     pacs,
+    ...(config.dicomweb.ctRetrieval === undefined ? {} : { ctRetrieval: config.dicomweb.ctRetrieval }),
     ...(writer === undefined ? {} : { writer }),
     ...(config.imaging === undefined ? {} : imagingOptions(config.imaging)),
     ...(regionWorkers === undefined ? {} : { regionWorkers }),

@@ -148,6 +148,11 @@ const dicomwebSchema = z.strictObject({
     .positive()
     .max(Number.MAX_SAFE_INTEGER)
     .default(DEFAULT_MAX_RESPONSE_BYTES),
+  /**
+   * `roi-first` fetches the segmentation first and then only the CT slices the tumour and its
+   * dilation need (src/jobs/roi-retrieval.ts); `whole-series` always fetches every slice.
+   */
+  ctRetrieval: z.enum(['roi-first', 'whole-series']).default('roi-first'),
 });
 
 /** Size limits and reading settings for the images of one analysis. */

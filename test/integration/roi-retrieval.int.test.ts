@@ -4,7 +4,11 @@ import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { DicomWebClient } from '../../src/dicomweb/client.js';
-import { createStudyAnalyser } from '../../src/jobs/analyse-study.js';
+import {
+  createStudyAnalyser,
+  createStudyAnalyserFromConfig,
+  type StudyAnalyserConfig,
+} from '../../src/jobs/analyse-study.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
 import { widenCt3Slice } from '../jobs/roi-pacs.js';
@@ -64,13 +68,23 @@ describe.skipIf(skipReason !== null)('ROI-first retrieval against Orthanc', () =
     const now = (): Date => new Date('2026-12-05T02:00:00Z');
 
     const roi = await createStudyAnalyser({ pacs, modelCard: card, logger: roiLog.logger, now })(job);
-    const whole = await createStudyAnalyser({
-      pacs,
+    // The whole-series run is configured as a site would, through `dicomweb.ctRetrieval`.
+    const config: StudyAnalyserConfig = {
+      dicomweb: {
+        baseUrl: orthanc!.dicomWebUrl,
+        allowedBaseUrls: [orthanc!.dicomWebUrl],
+        timeoutMs: 60_000,
+        ctRetrieval: 'whole-series',
+      },
+      jobs: { workerThreads: 0 },
+    };
+    const wholeAnalyser = createStudyAnalyserFromConfig(config, {
       modelCard: card,
       logger: wholeLog.logger,
       now,
-      ctRetrieval: 'whole-series',
-    })(job);
+    });
+    const whole = await wholeAnalyser(job);
+    await wholeAnalyser.close();
 
     expect(roi.result.features).toEqual(whole.result.features);
     expect(roi.result.provenance.tumourVoxelCount).toBe(whole.result.provenance.tumourVoxelCount);
@@ -78,7 +92,11 @@ describe.skipIf(skipReason !== null)('ROI-first retrieval against Orthanc', () =
     const roiRetrieval = roi.result.provenance.ctRetrieval;
     const wholeRetrieval = whole.result.provenance.ctRetrieval;
     expect(roiRetrieval).toMatchObject({ path: 'roi', instancesFetched: 11, seriesInstanceCount: 23 });
-    expect(wholeRetrieval).toMatchObject({ path: 'whole-series', instancesFetched: 23 });
+    expect(wholeRetrieval).toMatchObject({
+      path: 'whole-series',
+      instancesFetched: 23,
+      fallbackReason: 'whole-series retrieval is configured',
+    });
     // Equal-sized uncompressed slices: the ROI path's estimate of the series bytes is within 1 %.
     expect(Math.abs(roiRetrieval!.seriesBytes / wholeRetrieval!.bytesFetched - 1)).toBeLessThan(0.01);
     expect(roiRetrieval!.bytesFetched / wholeRetrieval!.bytesFetched).toBeCloseTo(11 / 23, 2);

@@ -75,6 +75,11 @@ describe('loadConfig', () => {
     expect(loadError({ jobs: { retryWriteBackAfterMs: 10 } })).toContain('jobs.retryWriteBackAfterMs');
   });
 
+  test('CT retrieval defaults to ROI-first and names an unknown mode', () => {
+    expect(loadConfig({ env: {} }).dicomweb.ctRetrieval).toBe('roi-first');
+    expect(loadError({ dicomweb: { ctRetrieval: 'roi' } })).toContain('dicomweb.ctRetrieval');
+  });
+
   test('series patterns default to English and Chinese arterial words', () => {
     const config = loadConfig({ env: {} });
 
