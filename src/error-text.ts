@@ -39,6 +39,7 @@ const ZH_CN: Readonly<Record<ErrorCode, string>> = {
   ERR_NOT_IMPLEMENTED: '本版本尚未实现此功能。',
   ERR_DICOMWEB_FAILED: 'DICOMweb 服务器未返回所请求的内容。',
   ERR_FHIR_FAILED: 'FHIR 服务器未返回所请求的内容。',
+  ERR_FHIR_REJECTED: 'FHIR 服务器拒绝了结果回写，重复发送无法解决。',
   ERR_PATIENT_CONFLICT: '该检查或其已存结果属于另一份患者记录。',
   ERR_INTERNAL: '发生了意外的内部错误。',
 };

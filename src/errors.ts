@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   ERR_NOT_IMPLEMENTED: 'This function is not implemented in this release.',
   ERR_DICOMWEB_FAILED: 'The DICOMweb server did not return what was requested.',
   ERR_FHIR_FAILED: 'The FHIR server did not return what was requested.',
+  ERR_FHIR_REJECTED: 'The FHIR server refused the write-back in a way that sending it again cannot mend.',
   ERR_PATIENT_CONFLICT: 'The study or its stored result belongs to another patient record.',
   ERR_INTERNAL: 'An unexpected internal error occurred.',
 } as const;

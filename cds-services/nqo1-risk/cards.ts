@@ -53,6 +53,7 @@ export interface CardContext {
 const FAILURE_KIND_BY_CODE: Readonly<Record<string, FailureKind>> = {
   ERR_DICOMWEB_FAILED: 'images-unavailable',
   ERR_FHIR_FAILED: 'write-back',
+  ERR_FHIR_REJECTED: 'write-back',
   ERR_MASK_EMPTY: 'segmentation',
   ERR_MASK_GEOMETRY: 'segmentation',
   ERR_SEG_MALFORMED: 'segmentation',

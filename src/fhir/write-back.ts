@@ -83,6 +83,7 @@ export class FhirWriteBack {
    * @throws Nqo1Error `ERR_REQUEST_INVALID` when the patient or study id is not a FHIR id;
    *   `ERR_FHIR_FAILED` on an HTTP error, a timeout, a response without an id, or
    *   when more than one resource carries the identifier (duplicates on the server to resolve);
+   *   `ERR_FHIR_REJECTED` on a refusal that the same request would get again (400, 401, 403, …);
    *   `ERR_PATIENT_CONFLICT` when the Observation with the result identifier has another subject.
    */
   async write(input: WriteBackInput): Promise<WriteBackOutcome> {
@@ -200,7 +201,10 @@ export class FhirWriteBack {
     return `${this.#basePath}/${resourceType}`;
   }
 
-  /** Runs one request and turns every failure into `ERR_FHIR_FAILED` naming the status and path. */
+  /**
+   * Runs one request and turns every failure into `ERR_FHIR_FAILED` naming the status and path, or
+   * `ERR_FHIR_REJECTED` for a status in {@link LASTING_REFUSALS}.
+   */
   async #send(
     interaction: 'search' | 'create' | 'update',
     resourceType: string,
@@ -219,6 +223,15 @@ export class FhirWriteBack {
         );
       }
       const status = statusOf(error);
+      if (LASTING_REFUSALS.has(status)) {
+        throw new Nqo1Error(
+          'ERR_FHIR_REJECTED',
+          `FHIR ${interaction} of ${resourceType} at ${path} was refused with HTTP ${status}, which the same ` +
+            'request would get again; check the access token, its scopes and the server log, then restart the ' +
+            'service to send the write-back again.',
+          { cause: withoutPayload(error, status), details: { status, path } },
+        );
+      }
       const problem = status === 0 ? 'failed without an HTTP response' : `returned HTTP ${status}`;
       throw new Nqo1Error(
         'ERR_FHIR_FAILED',
@@ -229,6 +242,14 @@ export class FhirWriteBack {
     }
   }
 }
+
+/**
+ * HTTP statuses after which sending the same request again gets the same answer (RFC 9110 §15.5):
+ * bad request, unauthorised, forbidden, not found, method not allowed, gone, unsupported media type
+ * and unprocessable content. A timeout (408), a conflict of concurrent writes (409, 412), a rate limit
+ * (429) and every 5xx may pass, so those stay retried.
+ */
+const LASTING_REFUSALS: ReadonlySet<number> = new Set([400, 401, 403, 404, 405, 410, 415, 422]);
 
 /**
  * Escapes the characters that FHIR search gives a meaning inside a parameter value: `\`, `|`, `,`

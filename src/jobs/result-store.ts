@@ -55,10 +55,11 @@ const ADDED_COLUMNS: readonly (readonly [string, string])[] = [
 
 /**
  * Write-back failures that another attempt cannot mend: the FHIR server has the Observation under
- * another patient (ERR_PATIENT_CONFLICT). Such a row stops owing a write-back until hospital IT
- * resolves the conflict; the stored error stays on the row.
+ * another patient (ERR_PATIENT_CONFLICT), or refused the request with a status that the same request
+ * would get again (ERR_FHIR_REJECTED, see `write-back.ts`). Such a row stops owing a write-back until
+ * the next start, after hospital IT has mended the cause; the stored error stays on the row.
  */
-export const PERMANENT_WRITE_BACK_ERRORS: readonly string[] = ['ERR_PATIENT_CONFLICT'];
+export const PERMANENT_WRITE_BACK_ERRORS: readonly string[] = ['ERR_PATIENT_CONFLICT', 'ERR_FHIR_REJECTED'];
 
 /** SQL condition of a done row with both FHIR ids and without an Observation. */
 const LACKS_OBSERVATION = `status = 'done' AND observation_id IS NULL
@@ -321,6 +322,21 @@ export class ResultStore {
     return (
       this.#db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM analyses WHERE ${OWES_WRITE_BACK}`).get()
         ?.n ?? 0
+    );
+  }
+
+  /**
+   * Number of done rows whose write-back a lasting failure stopped ({@link PERMANENT_WRITE_BACK_ERRORS})
+   * until the next start, for health checks.
+   */
+  countStoppedWriteBacks(): number {
+    return (
+      this.#db
+        .prepare<[], { n: number }>(
+          `SELECT COUNT(*) AS n FROM analyses WHERE ${LACKS_OBSERVATION}
+             AND writeback_error_code IN (${PERMANENT_CODES_SQL})`,
+        )
+        .get()?.n ?? 0
     );
   }
 

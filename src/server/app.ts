@@ -51,7 +51,8 @@ const requireJsonContentType: express.RequestHandler = (req, _res, next) => {
 };
 
 export interface AppDeps extends ServiceDeps {
-  readonly store: ServiceDeps['store'] & Pick<ResultStore, 'countByStatus'>;
+  readonly store: ServiceDeps['store'] &
+    Pick<ResultStore, 'countByStatus' | 'countOwedWriteBacks' | 'countStoppedWriteBacks'>;
   readonly logger: Logger;
   /** JWT verifier; defaults to one built from `config.auth`. Tests inject one with a frozen clock. */
   readonly verifier?: CdsJwtVerifier;
@@ -85,6 +86,7 @@ export function createApp(deps: AppDeps): express.Application {
       status: replayCache.full ? 'degraded' : 'ok',
       model: { id: deps.modelCard.id, version: deps.modelCard.version },
       analyses: deps.store.countByStatus(),
+      writeBacks: { owed: deps.store.countOwedWriteBacks(), stopped: deps.store.countStoppedWriteBacks() },
       feedback: deps.store.feedback.countByModel(),
       replayCache,
     });

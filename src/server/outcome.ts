@@ -93,6 +93,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, readonly [number, IssueType
   ERR_NOT_IMPLEMENTED: [501, 'not-supported'],
   ERR_DICOMWEB_FAILED: [502, 'transient'],
   ERR_FHIR_FAILED: [502, 'transient'],
+  ERR_FHIR_REJECTED: [502, 'processing'],
   ERR_PATIENT_CONFLICT: [409, 'conflict'],
   ERR_CONFIG_INVALID: [500, 'exception'],
   ERR_INTERNAL: [500, 'exception'],

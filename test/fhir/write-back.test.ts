@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 
-import { isNqo1Error } from '../../src/errors.js';
+import { isNqo1Error, type Nqo1Error } from '../../src/errors.js';
 import { FhirWriteBack, escapeSearchValue } from '../../src/fhir/write-back.js';
 import { startLoopbackListener, type LoopbackListener } from '../support/loopback-listener.js';
 import { calibratedResult } from '../support/score-result.js';
@@ -55,11 +55,35 @@ describe('FhirWriteBack', () => {
 
     const error: unknown = await writer.write(INPUT).catch((thrown: unknown) => thrown);
 
-    expect(isNqo1Error(error, 'ERR_FHIR_FAILED')).toBe(true);
+    expect(isNqo1Error(error, 'ERR_FHIR_REJECTED')).toBe(true);
     expect((error as Error).message).toContain('HTTP 401');
     expect((error as Error).message).toContain('/fhir/R4/Device');
     expect((error as Error).message).not.toContain('secret-token');
     expect((error as Error).message).not.toContain('identifier=');
+  });
+});
+
+describe('FhirWriteBack refusals', () => {
+  test.each([
+    [400, 'ERR_FHIR_REJECTED'],
+    [403, 'ERR_FHIR_REJECTED'],
+    [422, 'ERR_FHIR_REJECTED'],
+    [408, 'ERR_FHIR_FAILED'],
+    [409, 'ERR_FHIR_FAILED'],
+    [429, 'ERR_FHIR_FAILED'],
+    [503, 'ERR_FHIR_FAILED'],
+  ] as const)('HTTP %i gives %s', async (status, code) => {
+    listener = await startLoopbackListener((_request, response) => {
+      response.statusCode = status;
+      response.end('{"resourceType":"OperationOutcome","issue":[]}');
+    });
+    const baseUrl = `${listener.origin}/fhir/R4`;
+    const writer = new FhirWriteBack({ baseUrl, allowlist: [baseUrl], timeoutMs: 5_000 });
+
+    const error: unknown = await writer.write(INPUT).catch((thrown: unknown) => thrown);
+
+    expect(isNqo1Error(error, code)).toBe(true);
+    expect((error as Nqo1Error).details).toMatchObject({ status, path: '/fhir/R4/Device' });
   });
 });
 

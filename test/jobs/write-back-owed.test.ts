@@ -241,38 +241,41 @@ describe('owed write-back', () => {
     expect(second.store.getResult(ARRIVAL)).toMatchObject({ status: 'done', observationId: 'obs-1' });
   });
 
-  test('a patient conflict stops the retries until the next start', async () => {
-    const file = tempDatabase();
-    const analyse = countingAnalyser();
-    const conflicting: ResultWriter & { calls: WriteBackInput[] } = {
-      calls: [],
-      write(input) {
-        conflicting.calls.push(input);
-        return Promise.reject(
-          new Nqo1Error('ERR_PATIENT_CONFLICT', 'The Observation belongs to another patient.'),
-        );
-      },
-    };
-    // A 1 s retry interval: a second attempt would come well within the wait below.
-    const first = openQueue(file, analyse, conflicting, 1000);
-    first.queue.enqueue(HOOK_JOB);
-    await first.queue.drain();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    await first.queue.drain();
+  test.each(['ERR_PATIENT_CONFLICT', 'ERR_FHIR_REJECTED'] as const)(
+    '%s stops the retries until the next start',
+    async (code) => {
+      const file = tempDatabase();
+      const analyse = countingAnalyser();
+      const conflicting: ResultWriter & { calls: WriteBackInput[] } = {
+        calls: [],
+        write(input) {
+          conflicting.calls.push(input);
+          return Promise.reject(new Nqo1Error(code, 'The FHIR server refused the write-back.'));
+        },
+      };
+      // A 1 s retry interval: a second attempt would come well within the wait below.
+      const first = openQueue(file, analyse, conflicting, 1000);
+      first.queue.enqueue(HOOK_JOB);
+      await first.queue.drain();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await first.queue.drain();
 
-    expect(conflicting.calls).toHaveLength(1);
-    expect(first.store.countOwedWriteBacks()).toBe(0);
-    await first.queue.stop();
-    first.store.close();
-    opened.splice(0);
+      expect(conflicting.calls).toHaveLength(1);
+      expect(first.store.countOwedWriteBacks()).toBe(0);
+      expect(first.store.countStoppedWriteBacks()).toBe(1);
+      await first.queue.stop();
+      first.store.close();
+      opened.splice(0);
 
-    // After hospital IT resolved the conflict, a restart tries once more.
-    const writer = fakeWriter();
-    const second = openQueue(file, analyse, writer, 1000);
-    await second.queue.drain();
-    expect(writer.calls).toHaveLength(1);
-    expect(second.store.getResult(HOOK_JOB)).toMatchObject({ observationId: 'obs-1' });
-  });
+      // After hospital IT mended the cause, a restart tries once more.
+      const writer = fakeWriter();
+      const second = openQueue(file, analyse, writer, 1000);
+      await second.queue.drain();
+      expect(writer.calls).toHaveLength(1);
+      expect(second.store.getResult(HOOK_JOB)).toMatchObject({ observationId: 'obs-1' });
+      expect(second.store.countStoppedWriteBacks()).toBe(0);
+    },
+  );
 
   test('ids bound while no queue runs are written back at the next start', async () => {
     const file = tempDatabase();

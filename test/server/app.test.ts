@@ -22,6 +22,7 @@ describe('createApp', () => {
       status: 'ok',
       model: { id: 'br-ro', version: '1.0.0' },
       analyses: { pending: 0, running: 0, done: 0, failed: 0 },
+      writeBacks: { owed: 0, stopped: 0 },
       feedback: [],
       replayCache: { entries: 0, capacity: 100_000, full: false },
     });

@@ -65,6 +65,8 @@ describe('startServer', () => {
       status: 'ok',
       model: { id: 'br-ro', version: '1.0.0' },
       analyses: { pending: 0, running: 0, done: PRELOADED_ROWS, failed: 0 },
+      // The preloaded results have FHIR ids and no Observation yet.
+      writeBacks: { owed: PRELOADED_ROWS, stopped: 0 },
       feedback: [],
       replayCache: { entries: 0, capacity: 100_000, full: false },
     });
