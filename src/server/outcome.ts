@@ -123,7 +123,8 @@ export function mapError(error: unknown, requestId: string): MappedError {
   if (bodyParserStatus === 413) {
     const message =
       `The request body exceeds the limit of ${formatLimit(bodyLimitBytes(error))}; ` +
-      'send a smaller prefetch, e.g. only the ImagingStudy resources the prefetch template asks for.';
+      'send a smaller body: a hook call with only the resources its prefetch templates ask for, ' +
+      'a feedback call with fewer entries.';
     return {
       status: 413,
       outcome: buildOutcome('too-costly', 'ERR_REQUEST_TOO_LARGE', message),
