@@ -14,11 +14,11 @@ export const CDS_SERVICES: readonly CdsServiceModule[] = [
   {
     definition: nqo1RiskDefinition,
     createHandler: (deps) => createNqo1RiskHandler(deps, nqo1RiskDefinition),
-    createFeedbackHandler: createNqo1RiskFeedbackHandler,
+    createFeedbackHandler: (deps) => createNqo1RiskFeedbackHandler(deps, nqo1RiskDefinition),
   },
   {
     definition: nqo1RiskEncounterDefinition,
     createHandler: (deps) => createNqo1RiskHandler(deps, nqo1RiskEncounterDefinition),
-    createFeedbackHandler: createNqo1RiskFeedbackHandler,
+    createFeedbackHandler: (deps) => createNqo1RiskFeedbackHandler(deps, nqo1RiskEncounterDefinition),
   },
 ];

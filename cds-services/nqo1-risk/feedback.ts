@@ -1,6 +1,7 @@
 /**
- * Handler of `POST /cds-services/nqo1-risk/feedback`: stores each accepted or overridden outcome
- * once, with the model version of the card it concerns, and responds 200 with an empty body. The
+ * Handler of `POST /cds-services/<id>/feedback` of both NQO1 risk services: stores each accepted or
+ * overridden outcome once, with the service id and the model version of the card it concerns, and
+ * responds 200 with an empty body. The
  * JWT (whose `aud` is this feedback URL) is verified by middleware before this runs.
  *
  * @see https://cds-hooks.hl7.org/2.0/#feedback
@@ -13,10 +14,13 @@ import { parseFeedbackRequest } from '../../src/server/cds-feedback.js';
 import { requestContext } from '../../src/server/logger.js';
 import type { ServiceDeps } from '../types.js';
 import { CardOriginIndex } from './card-origins.js';
-import { nqo1RiskDefinition } from './definition.js';
+import type { Nqo1RiskDefinition } from './definition.js';
 
-/** Creates the feedback handler over the service's dependencies. */
-export function createNqo1RiskFeedbackHandler(deps: ServiceDeps): RequestHandler {
+/** Creates the feedback handler of `definition`'s service, which stores its service id with each entry. */
+export function createNqo1RiskFeedbackHandler(
+  deps: ServiceDeps,
+  definition: Nqo1RiskDefinition,
+): RequestHandler {
   const origins = new CardOriginIndex(deps.store);
 
   return (req, res) => {
@@ -29,7 +33,7 @@ export function createNqo1RiskFeedbackHandler(deps: ServiceDeps): RequestHandler
     const records: FeedbackRecord[] = entries.map(({ card, ...entry }) => ({
       ...entry,
       cardUuid: card,
-      serviceId: nqo1RiskDefinition.id,
+      serviceId: definition.id,
       origin: origins.find(card) ?? currentModel,
     }));
     const stored = deps.store.feedback.insert(records);

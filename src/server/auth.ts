@@ -3,9 +3,12 @@
  * Clients"). The token must:
  *
  * - come from an allowlisted issuer, and be signed with an allowlisted asymmetric algorithm by a key
- *   with a `kid` from that issuer's JWKS. The JWKS is inline or fetched only from the issuer's
- *   configured `jwksUrl`. A `jku` or `jwk` header in the token is ignored, so a token cannot name
- *   its own key;
+ *   with a `kid` from that issuer's JWKS. The JWKS is inline (pinned) or fetched only from the
+ *   issuer's configured `jwksUrl`, so a token cannot name its own key. A `jwk` header is ignored;
+ * - name in its `jku` header, when it has one and the issuer's keys come from a `jwksUrl`, that same
+ *   URL. CDS Hooks 2.0 lets the service trust a `jku` only when it is allowlisted for the issuer,
+ *   and the configured `jwksUrl` is the one allowlisted entry. With pinned keys the `jku` is not
+ *   checked: nothing is fetched from it, and the signature must verify with a pinned key anyway;
  * - carry `aud` equal to the URL of the service called (`${publicUrl}/cds-services/<id>`);
  * - carry `exp`, `iat` (not in the future, at most `maxTokenAgeSeconds` old) and a `jti` never seen
  *   before from that issuer;
@@ -28,7 +31,6 @@ import {
   decodeProtectedHeader,
   errors as joseErrors,
   jwtVerify,
-  type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from 'jose';
 
@@ -44,6 +46,7 @@ export type AuthFailureReason =
   | 'alg_not_allowed'
   | 'missing_kid'
   | 'unknown_issuer'
+  | 'jku_not_allowed'
   | 'unknown_kid'
   | 'bad_signature'
   | 'wrong_audience'
@@ -75,6 +78,8 @@ const JWKS_TIMEOUT_MS = 5_000;
 interface IssuerKeys {
   readonly algorithms: readonly string[];
   readonly getKey: JWTVerifyGetKey;
+  /** The configured `jwksUrl` in its parsed form, the only `jku` a token may name; absent with pinned keys. */
+  readonly jwksUrl?: URL;
 }
 
 export interface CdsJwtVerifierOptions {
@@ -97,18 +102,7 @@ export class CdsJwtVerifier {
     this.#now = options.now ?? (() => new Date());
     const capacity = options.replayCacheCapacity ?? MAX_REPLAY_ENTRIES;
     this.#replayCaches = new Map(auth.issuers.map((issuer) => [issuer.iss, new ReplayCache(capacity)]));
-    this.#issuers = new Map(
-      auth.issuers.map((issuer) => [
-        issuer.iss,
-        {
-          algorithms: issuer.algorithms,
-          getKey:
-            issuer.jwks === undefined
-              ? createRemoteJWKSet(new URL(issuer.jwksUrl ?? ''), { timeoutDuration: JWKS_TIMEOUT_MS })
-              : createLocalJWKSet(issuer.jwks as JSONWebKeySet),
-        },
-      ]),
-    );
+    this.#issuers = new Map(auth.issuers.map((issuer) => [issuer.iss, issuerKeys(issuer)]));
   }
 
   /**
@@ -122,13 +116,15 @@ export class CdsJwtVerifier {
     const token = match?.[1];
     if (token === undefined) reject('not_bearer');
 
-    const { alg, kid, iss } = readUnverifiedHeaderAndIssuer(token);
+    const { alg, kid, jku, iss } = readUnverifiedHeaderAndIssuer(token);
     if (alg === undefined || alg === 'none' || alg.startsWith('HS')) reject('alg_not_allowed');
     if (kid === undefined || kid === '') reject('missing_kid');
     if (iss === undefined) reject('missing_claim', { claim: 'iss' });
     const issuer = this.#issuers.get(iss);
     if (issuer === undefined) reject('unknown_issuer', { iss: iss.slice(0, 200) });
     if (!issuer.algorithms.includes(alg)) reject('alg_not_allowed', { iss, alg });
+    // The jku itself is not logged: it is a URL of the caller's choosing.
+    if (jku !== undefined && !isAllowedJku(jku, issuer)) reject('jku_not_allowed', { iss });
 
     const now = this.#now();
     let payload;
@@ -202,14 +198,46 @@ function reject(reason: AuthFailureReason, details: Record<string, string> = {},
   });
 }
 
-/** Reads `alg`, `kid` and `iss` before verification, to choose the issuer's keys and algorithms. */
-function readUnverifiedHeaderAndIssuer(token: string): { alg?: string; kid?: string; iss?: string } {
+/** Builds the key lookup of one configured issuer: its pinned JWKS, or a JWKS fetched from `jwksUrl`. */
+function issuerKeys(issuer: AppConfig['auth']['issuers'][number]): IssuerKeys {
+  if (issuer.jwks !== undefined) {
+    return { algorithms: issuer.algorithms, getKey: createLocalJWKSet(issuer.jwks) };
+  }
+  const jwksUrl = new URL(issuer.jwksUrl ?? '');
+  return {
+    algorithms: issuer.algorithms,
+    getKey: createRemoteJWKSet(jwksUrl, { timeoutDuration: JWKS_TIMEOUT_MS }),
+    jwksUrl,
+  };
+}
+
+/**
+ * Checks a token's `jku` header against the issuer. With pinned keys any value is allowed, because
+ * it is never fetched. With a `jwksUrl` only that URL is allowed. Both are compared after URL
+ * parsing, so `HTTPS://Ehr.example/jwks` equals `https://ehr.example/jwks`, while another path,
+ * query, port or scheme differs.
+ */
+function isAllowedJku(jku: string, issuer: IssuerKeys): boolean {
+  if (issuer.jwksUrl === undefined) return true;
+  if (!URL.canParse(jku)) return false;
+  return new URL(jku).href === issuer.jwksUrl.href;
+}
+
+/** Reads `alg`, `kid`, `jku` and `iss` before verification, to choose the issuer's keys and algorithms. */
+function readUnverifiedHeaderAndIssuer(token: string): {
+  alg?: string;
+  kid?: string;
+  jku?: string;
+  iss?: string;
+} {
   try {
     const header = decodeProtectedHeader(token);
     const { iss } = decodeJwt(token);
     return {
       ...(header.alg === undefined ? {} : { alg: header.alg }),
       ...(header.kid === undefined ? {} : { kid: header.kid }),
+      // A jku that is not a string can match no URL, so it becomes one that cannot be parsed.
+      ...(header.jku === undefined ? {} : { jku: typeof header.jku === 'string' ? header.jku : '' }),
       ...(iss === undefined ? {} : { iss }),
     };
   } catch (error) {

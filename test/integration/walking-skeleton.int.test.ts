@@ -20,7 +20,6 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 
 import { Operator } from '@medplum/core';
-import dcmjs from 'dcmjs';
 import type { Bundle, ImagingStudy, Observation, Patient, Provenance } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
@@ -36,6 +35,7 @@ import { createLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { validateCdsResponse, validateDiscoveryResponse } from '../support/cds-response.js';
 import { startFhirServer, type FhirServerHandle } from '../support/fhir-server.js';
+import { dicomPatientIdentifiers, escapeRegExp } from '../support/dicom-identifiers.js';
 import { createEhrKeys, signCdsJwt, type EhrKeys } from '../support/jwt.js';
 import {
   findFreeLoopbackPort,
@@ -411,35 +411,6 @@ describe.skipIf(skipReason !== null)('walking skeleton: EHR hook → PACS → mo
     expect(log).not.toContain('birthDate');
   });
 });
-
-/**
- * Reads the patient name, ID, birth date and other IDs from the headers of DICOM files, which the
- * analysis reads from PACS and must never log. Returns each distinct string value.
- */
-async function dicomPatientIdentifiers(files: readonly string[]): Promise<string[]> {
-  const values = new Set<string>();
-  for (const file of files) {
-    const message = dcmjs.data.DicomMessage.readFile(await readArrayBuffer(file)) as { dict: unknown };
-    const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.dict) as Record<string, unknown>;
-    for (const keyword of ['PatientName', 'PatientID', 'PatientBirthDate', 'OtherPatientIDs']) {
-      for (const value of stringLeaves(dataset[keyword])) values.add(value.trim());
-    }
-  }
-  values.delete('');
-  return [...values];
-}
-
-/** Collects the strings in a dcmjs value: a string, an array of them, or a PN object of components. */
-function stringLeaves(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap(stringLeaves);
-  if (typeof value === 'object' && value !== null) return Object.values(value).flatMap(stringLeaves);
-  return [];
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url, { headers: { Accept: 'application/fhir+json' } });

@@ -4,7 +4,13 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import request from 'supertest';
 import { afterEach, describe, expect, test } from 'vitest';
 
-import { createTestIssuer, TEST_ISSUER, TEST_KID, unsecuredToken } from '../support/cds-jwt.js';
+import {
+  createTestIssuer,
+  TEST_ISSUER,
+  TEST_KID,
+  unsecuredToken,
+  type TestIssuer,
+} from '../support/cds-jwt.js';
 import { createHarness, hookRequest, HOOK_URL, type Harness } from '../support/cds-fixtures.js';
 import { startLoopbackListener, type LoopbackListener } from '../support/loopback-listener.js';
 
@@ -390,16 +396,28 @@ describe('CDS Hooks JWT verification', () => {
     expect(health.body).toMatchObject({ replayCache: { entries: 0, full: false } });
   });
 
+  /** Starts a loopback JWKS endpoint serving `issuer`'s public keys, and configures the harness with it. */
+  async function harnessWithJwksUrl(issuer: TestIssuer): Promise<{ h: Harness; jwksUrl: string }> {
+    const jwksServer = await startLoopbackListener((_req, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(issuer.jwks));
+    });
+    listeners.push(jwksServer);
+    const jwksUrl = `${jwksServer.origin}/jwks.json`;
+    const h = await createHarness({
+      now: () => NOW,
+      configOverrides: { auth: { issuers: [{ iss: TEST_ISSUER, jwksUrl }] } },
+    });
+    return { h, jwksUrl };
+  }
+
   test('fetches keys only from the configured jwksUrl', async () => {
     const issuer = await createTestIssuer('remote-key');
     const jwksServer = await startLoopbackListener((_req, res) => {
       res.setHeader('Content-Type', 'application/json');
       res.end(JSON.stringify(issuer.jwks));
     });
-    const attacker = await startLoopbackListener((_req, res) => {
-      res.end('{"keys":[]}');
-    });
-    listeners.push(jwksServer, attacker);
+    listeners.push(jwksServer);
     harness = await createHarness({
       now: () => NOW,
       configOverrides: {
@@ -410,21 +428,97 @@ describe('CDS Hooks JWT verification', () => {
     const valid = await post(harness, `Bearer ${await issuer.sign({ aud: HOOK_URL, now: NOW })}`);
     const attackerKey = await generateKeyPair('ES384');
     const attackerJwk = await exportJWK(attackerKey.publicKey);
-    const withJku = await new SignJWT(validClaims())
-      .setProtectedHeader({
-        alg: 'ES384',
-        kid: 'remote-key',
-        jku: `${attacker.origin}/jwks.json`,
-        jwk: attackerJwk,
-      })
+    const withJwk = await new SignJWT(validClaims())
+      .setProtectedHeader({ alg: 'ES384', kid: 'remote-key', jwk: attackerJwk })
       .sign(attackerKey.privateKey);
-    const forged = await post(harness, `Bearer ${withJku}`);
+    const forged = await post(harness, `Bearer ${withJwk}`);
 
     expect(valid.status).toBe(200);
     expect(jwksServer.requestCount()).toBeGreaterThanOrEqual(1);
     expect(forged.status).toBe(401);
     expect(loggedReason(harness)).toBe('bad_signature');
+  });
+
+  test('rejects a jku other than the jwksUrl', async () => {
+    const issuer = await createTestIssuer('remote-key');
+    const attacker = await startLoopbackListener((_req, res) => {
+      res.end('{"keys":[]}');
+    });
+    listeners.push(attacker);
+    const { h } = await harnessWithJwksUrl(issuer);
+    harness = h;
+    const token = await issuer.sign({
+      aud: HOOK_URL,
+      now: NOW,
+      header: { jku: `${attacker.origin}/jwks.json` },
+    });
+    const response = await post(h, `Bearer ${token}`);
+
+    expect(response.status).toBe(401);
+    expect(response.text).toBe('');
+    expect(loggedReason(h)).toBe('jku_not_allowed');
+    expect(loggedDetails(h)?.iss).toBe(TEST_ISSUER);
+    expect(h.logs.text()).not.toContain(attacker.origin);
     expect(attacker.connectionCount()).toBe(0);
+  });
+
+  test.each([
+    ['another path on the same host', (jwksUrl: string) => jwksUrl.replace('/jwks.json', '/other.json')],
+    ['the same URL with a query', (jwksUrl: string) => `${jwksUrl}?kid=remote-key`],
+    ['a relative reference', () => '/jwks.json'],
+    ['a number', () => 42],
+  ])('rejects a jku that is %s', async (_name, makeJku) => {
+    const issuer = await createTestIssuer('remote-key');
+    const { h, jwksUrl } = await harnessWithJwksUrl(issuer);
+    harness = h;
+    const token = await issuer.sign({ aud: HOOK_URL, now: NOW, header: { jku: makeJku(jwksUrl) } });
+    const response = await post(h, `Bearer ${token}`);
+
+    expect(response.status).toBe(401);
+    expect(loggedReason(h)).toBe('jku_not_allowed');
+  });
+
+  test('accepts a jku equal to the jwksUrl', async () => {
+    const issuer = await createTestIssuer('remote-key');
+    const { h, jwksUrl } = await harnessWithJwksUrl(issuer);
+    harness = h;
+    const exact = await issuer.sign({ aud: HOOK_URL, now: NOW, header: { jku: jwksUrl } });
+    // URL parsing lower-cases the scheme and host, so this names the same JWKS.
+    const upperCase = await issuer.sign({
+      aud: HOOK_URL,
+      now: NOW,
+      header: { jku: jwksUrl.replace('http://', 'HTTP://') },
+    });
+
+    expect((await post(h, `Bearer ${exact}`)).status).toBe(200);
+    expect((await post(h, `Bearer ${upperCase}`)).status).toBe(200);
+    expect(h.logs.withMessage('request rejected')).toEqual([]);
+  });
+
+  test('ignores a jku with pinned keys', async () => {
+    const elsewhere = await startLoopbackListener((_req, res) => {
+      res.end('{"keys":[]}');
+    });
+    listeners.push(elsewhere);
+    harness = await createHarness({ now: () => NOW });
+    const token = await harness.issuer.sign({
+      aud: HOOK_URL,
+      now: NOW,
+      header: { jku: `${elsewhere.origin}/jwks.json` },
+    });
+    const response = await post(harness, `Bearer ${token}`);
+
+    expect(response.status).toBe(200);
+    expect(elsewhere.connectionCount()).toBe(0);
+  });
+
+  test('rejects a foreign key behind a pinned-keys jku', async () => {
+    harness = await createHarness({ now: () => NOW });
+    const forged = await signWithForeignKey(validClaims(), { jku: 'https://ehr.test/jwks.json' });
+    const response = await post(harness, `Bearer ${forged}`);
+
+    expect(response.status).toBe(401);
+    expect(loggedReason(harness)).toBe('bad_signature');
   });
 
   test('rejects when the JWKS server is down', async () => {

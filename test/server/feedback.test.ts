@@ -1,9 +1,9 @@
 import request from 'supertest';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 
 import { cardUuid } from '../../cds-services/nqo1-risk/cards.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
-import { createHarness, HOOK_URL, hookRequest, type Harness } from '../support/cds-fixtures.js';
+import { createHarness, HOOK_URL, hookRequest, PUBLIC_URL, type Harness } from '../support/cds-fixtures.js';
 
 const FEEDBACK_PATH = '/cds-services/nqo1-risk/feedback';
 const FEEDBACK_URL = `${HOOK_URL}/feedback`;
@@ -177,6 +177,21 @@ describe('POST /cds-services/nqo1-risk/feedback', () => {
         overrideReasons: [],
       },
     ]);
+  });
+
+  test.each(['nqo1-risk', 'nqo1-risk-encounter'])('stores the service id %s', async (serviceId) => {
+    const h = await openHarness();
+    const insert = vi.spyOn(h.store.feedback, 'insert');
+    const url = `${PUBLIC_URL}/cds-services/${serviceId}/feedback`;
+
+    const response = await request(h.app)
+      .post(`/cds-services/${serviceId}/feedback`)
+      .set('Authorization', await feedbackToken(h, url))
+      .send({ feedback: [accepted('0f8fad5b-d9cb-469f-a165-70867728950e')] });
+
+    expect(response.status).toBe(200);
+    expect(insert).toHaveBeenCalledTimes(1);
+    expect(insert.mock.calls[0]?.[0].map((record) => record.serviceId)).toEqual([serviceId]);
   });
 
   test('never logs the user comment', async () => {

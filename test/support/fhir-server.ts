@@ -5,6 +5,13 @@
  * The router is transport-free: it takes `{ method, url, body }` with `url` relative to the FHIR
  * base (`Observation?identifier=…`) and returns `[OperationOutcome, resource?]`. This wrapper maps
  * that pair to HTTP, taking the status from the outcome.
+ *
+ * FHIR R4 search lets a reference parameter with one target type take a bare id
+ * (`ImagingStudy?patient=123` means `patient=Patient/123`), but the medplum 4.5.2 in-memory
+ * repository matches only the `Type/id` form. This wrapper rewrites a bare `patient` value to
+ * `Patient/<id>` before routing, so clients that send either form get the same result.
+ *
+ * @see https://hl7.org/fhir/R4/search.html#reference
  */
 import type { Server } from 'node:http';
 
@@ -41,6 +48,15 @@ export function loadFhirDefinitions(): void {
   definitionsLoaded = true;
 }
 
+/** One HTTP request the server received, as the client sent it. */
+export interface FhirRequestRecord {
+  readonly method: string;
+  /** Path and query below the FHIR base, e.g. `ImagingStudy?patient=123`. */
+  readonly url: string;
+  /** The `Authorization` header, when the request had one. */
+  readonly authorization?: string;
+}
+
 export interface FhirServerHandle {
   /** FHIR base URL, e.g. `http://127.0.0.1:41235/fhir/R4`. */
   readonly baseUrl: string;
@@ -48,6 +64,8 @@ export interface FhirServerHandle {
   readonly repository: MemoryRepository;
   /** Number of HTTP requests the server has received. */
   requestCount(): number;
+  /** Every request received so far, oldest first. */
+  requests(): readonly FhirRequestRecord[];
   close(): Promise<void>;
 }
 
@@ -56,12 +74,15 @@ export async function startFhirServer(): Promise<FhirServerHandle> {
   loadFhirDefinitions();
   const repository = new MemoryRepository();
   const router = new FhirRouter();
-  let requests = 0;
+  const received: FhirRequestRecord[] = [];
 
   const app = express();
   app.use(express.json({ type: ['application/json', 'application/fhir+json'], limit: '5mb' }));
   app.use(FHIR_BASE_PATH, (request, response, next) => {
-    requests++;
+    // request.url is relative to the mount path, e.g. `/Observation?identifier=…`.
+    const url = request.url.replace(/^\//, '');
+    const authorization = request.get('authorization');
+    received.push({ method: request.method, url, ...(authorization === undefined ? {} : { authorization }) });
     const method = request.method.toUpperCase() as HttpMethod;
     if (!METHODS.includes(method)) {
       next();
@@ -69,8 +90,7 @@ export async function startFhirServer(): Promise<FhirServerHandle> {
     }
     const fhirRequest: FhirRequest = {
       method,
-      // request.url is relative to the mount path, e.g. `/Observation?identifier=…`.
-      url: request.url.replace(/^\//, ''),
+      url: withTypedPatientReference(url),
       pathname: '',
       body: request.body as unknown,
       params: {},
@@ -101,7 +121,8 @@ export async function startFhirServer(): Promise<FhirServerHandle> {
   return {
     baseUrl: `http://127.0.0.1:${address.port}${FHIR_BASE_PATH}`,
     repository,
-    requestCount: () => requests,
+    requestCount: () => received.length,
+    requests: () => [...received],
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => {
@@ -112,4 +133,17 @@ export async function startFhirServer(): Promise<FhirServerHandle> {
       });
     },
   };
+}
+
+/** Rewrites a bare id in the `patient` search parameter of `url` to `Patient/<id>`. */
+function withTypedPatientReference(url: string): string {
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1) return url;
+
+  const params = new URLSearchParams(url.slice(queryStart + 1));
+  const patients = params.getAll('patient');
+  if (patients.every((value) => value.includes('/'))) return url;
+  params.delete('patient');
+  for (const value of patients) params.append('patient', value.includes('/') ? value : `Patient/${value}`);
+  return `${url.slice(0, queryStart)}?${params.toString()}`;
 }

@@ -36,6 +36,16 @@ export const CT_24X38X3 = {
   ctSeriesInstanceUid: '1.2.826.0.1.3680043.2.1125.1.9881642883347102869241902700569139',
 } as const;
 
+/** The single slice of pydicom's `CT_small.dcm`: a CT study of its own, without segmentation. */
+export const CT_SMALL_FILE = fileURLToPath(
+  new URL('../../../shared/data/dicom/pydicom/CT_small.dcm', import.meta.url),
+);
+
+/** UIDs of `CT_small.dcm`, read from the file with dcmjs. */
+export const CT_SMALL = {
+  studyInstanceUid: '1.3.6.1.4.1.5962.1.2.1.20040119072730.12322',
+} as const;
+
 /** Reads a file into an ArrayBuffer of its own (not a view on a shared Node buffer pool). */
 export async function readArrayBuffer(filePath: string): Promise<ArrayBuffer> {
   const bytes = await readFile(filePath);
