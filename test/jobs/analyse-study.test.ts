@@ -48,6 +48,22 @@ function fakePacs(ctFiles: ArrayBuffer[], segFile: ArrayBuffer | null): StudySou
         series.push(seriesResult(CT_3SLICE.segSeriesInstanceUid, 'SEG', 'Liver Segmentation', 1));
       return Promise.resolve(series);
     },
+    // The acquisition attributes of ct-3slice/01.dcm, as a QIDO-RS server that honours includefield returns them.
+    searchInstances: (_study, series) => {
+      calls.push(`qido instances ${series}`);
+      return Promise.resolve([
+        {
+          '00080018': { vr: 'UI', Value: ['1.2.392.200103.20080913.113635.2.2009.6.22.21.43.10.23431.1'] },
+          '00180050': { vr: 'DS', Value: [1.25] },
+          '00181210': { vr: 'SH', Value: ['STANDARD'] },
+          '00080032': { vr: 'TM', Value: ['105028'] },
+        },
+      ]);
+    },
+    retrieveInstanceMetadata: (_study, series) => {
+      calls.push(`instance metadata ${series}`);
+      return Promise.reject(new Error('the QIDO-RS result already holds the attributes'));
+    },
     retrieveSeriesMetadata: (_study, series) => {
       calls.push(`metadata ${series}`);
       return Promise.resolve([
@@ -384,6 +400,9 @@ describe('createStudyAnalyser with an RT Structure Set', () => {
     const rt = await readArrayBuffer(join(RT_UTILS, 'rt.dcm'));
     const reference = (uid: string): DicomJsonDataset => ({ '0020000E': { vr: 'UI', Value: [uid] } });
     const pacs: StudySource = {
+      searchInstances: () => Promise.resolve([]),
+      retrieveInstanceMetadata: () =>
+        Promise.reject(new Error('the RTSTRUCT study has no instance metadata')),
       searchSeries: () =>
         Promise.resolve([
           seriesResult(CT_SERIES, 'CT', '', 2),
