@@ -155,10 +155,28 @@ describe('createStudyAnalyser', () => {
       output.result.provenance.tumourVoxelCount,
     );
     expect(output.result.provenance.computedAt).toBe('2026-12-04T20:00:00.000Z');
-    expect(output.result.provenance.seriesSelection).toMatchObject({ ctSeriesCount: 1 });
-    expect(['arterial-phase-description', 'most-instances']).toContain(
-      output.result.provenance.seriesSelection?.reason,
-    );
+    expect(output.result.provenance.seriesSelection).toEqual({
+      reason: 'most-instances',
+      seriesDescription: '',
+      seriesNumber: null,
+      instanceCount: 3,
+      ctSeriesCount: 1,
+      arterialCount: 0,
+      candidates: [
+        {
+          seriesInstanceUid: CT_3SLICE.ctSeriesInstanceUid,
+          seriesNumber: null,
+          seriesDescription: '',
+          instanceCount: 3,
+          sliceThicknessMm: 1.25,
+          convolutionKernel: 'STANDARD',
+          contrastAgentRecorded: false,
+          acquisitionDelaySeconds: null,
+          outcome: 'chosen',
+          rule: 'most-instances',
+        },
+      ],
+    });
     expect(writes).toHaveLength(1);
     expect(writes[0]?.patientId).toBe(PATIENT_ID);
     expect(writes[0]?.imagingStudyId).toBe('img-1');
@@ -383,6 +401,60 @@ describe('createStudyAnalyserFromConfig', () => {
     expect(() =>
       createStudyAnalyserFromConfig(config, { modelCard: card, logger: pino({ level: 'silent' }), env: {} }),
     ).toThrow(/NQO1_TEST_TOKEN/);
+  });
+});
+
+describe('createStudyAnalyser series rules', () => {
+  test('skips a larger bone-kernel series of the study', async () => {
+    const boneSeries = '1.2.826.0.1.3680043.8.498.1';
+    const base = fakePacs(ctFiles, segFile);
+    const pacs: StudySource & { calls: string[] } = {
+      ...base,
+      searchSeries: async (study) => [
+        ...(await base.searchSeries(study)),
+        seriesResult(boneSeries, 'CT', 'ABD 1.25 bone', 300),
+      ],
+      searchInstances: (study, series, query) =>
+        series === boneSeries
+          ? Promise.resolve([
+              {
+                '00080018': { vr: 'UI', Value: [`${boneSeries}.1`] },
+                '00181210': { vr: 'SH', Value: ['BONE'] },
+              },
+            ])
+          : base.searchInstances(study, series, query),
+    };
+    const analyse = createStudyAnalyser({ pacs, modelCard: card, logger: pino({ level: 'silent' }) });
+
+    const output = await analyse(job);
+
+    const selection = output.result.provenance.seriesSelection;
+    expect(output.result.provenance.seriesInstanceUid).toBe(CT_3SLICE.ctSeriesInstanceUid);
+    expect(selection?.ctSeriesCount).toBe(2);
+    expect(selection?.candidates?.[1]).toMatchObject({
+      seriesInstanceUid: boneSeries,
+      outcome: 'excluded',
+      rule: 'convolution-kernel',
+      pattern: 'bone',
+      instanceCount: 300,
+    });
+    expect(pacs.calls.filter((call) => call.includes(boneSeries))).toEqual([]);
+  });
+
+  test('seriesRules option reaches the selection', async () => {
+    const pacs = fakePacs(ctFiles, segFile);
+    const analyse = createStudyAnalyser({
+      pacs,
+      modelCard: card,
+      logger: pino({ level: 'silent' }),
+      seriesRules: { sliceThicknessMm: { min: 2, max: 5 } },
+    });
+
+    const error: unknown = await analyse(job).catch((thrown: unknown) => thrown);
+
+    expect(isNqo1Error(error, 'ERR_SERIES_EMPTY')).toBe(true);
+    expect((error as Error).message).toContain(`series ${CT_3SLICE.ctSeriesInstanceUid}: slice-thickness`);
+    expect(pacs.calls.some((call) => call.startsWith('wado'))).toBe(false);
   });
 });
 
