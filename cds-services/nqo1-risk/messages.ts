@@ -54,7 +54,7 @@ export interface CardMessages {
   readonly regionNames: Readonly<Record<'tumour' | 'peri', string>>;
   readonly modelLine: (title: string, version: string) => string;
   readonly studyLine: (studyInstanceUid: string) => string;
-  /** Which CT series was analysed and why, with the series the rules excluded. */
+  /** Line naming the analysed CT series, the reason for it and the series the rules excluded. */
   readonly seriesLine: (facts: SeriesLineFacts) => string;
   readonly citationLine: (citation: string) => string;
   readonly decisionSupportNote: string;

@@ -182,7 +182,7 @@ export class DicomWebClient {
   /**
    * Retrieves the metadata of one instance (WADO-RS `…/instances/{sop}/metadata`).
    *
-   * @throws Nqo1Error `ERR_DICOMWEB_FAILED` on an HTTP error, or when the response holds no dataset.
+   * @throws Nqo1Error `ERR_DICOMWEB_FAILED` on an HTTP error, or when the response contains no dataset.
    */
   async retrieveInstanceMetadata(
     studyInstanceUid: string,

@@ -3,11 +3,11 @@
  * it, from QIDO-RS series results and WADO-RS metadata of the SEG instances.
  *
  * CT rule: the candidates are the series with Modality (0008,0060) `CT`. The configured series rules
- * (`ct-series-rules.ts`) exclude some of them, by a non-contrast description, a missing contrast
- * agent, the slice thickness or the convolution kernel, and rank the rest: an arterial-phase
- * description first, then an acquisition delay in the arterial window, then the most instances,
- * then the lower SeriesNumber and the smaller SeriesInstanceUID. The best-ranked series is chosen,
- * and the selection lists every candidate with the rule that excluded or ranked it.
+ * (`ct-series-rules.ts`) exclude a candidate for a non-contrast description, a missing contrast
+ * agent, its slice thickness or its convolution kernel. They rank the rest by an arterial-phase
+ * description, then an acquisition delay in the arterial window, then the most instances, then the
+ * lower SeriesNumber and the smaller SeriesInstanceUID. The best-ranked series is chosen, and the
+ * selection lists every candidate with the rule that excluded or ranked it.
  *
  * Segmentation rule, for DICOM SEG and RT Structure Set instances alike: the instance that names the
  * chosen CT series, a SEG in its ReferencedSeriesSequence (0008,1115) and an RTSTRUCT in the

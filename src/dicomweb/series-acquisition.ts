@@ -4,7 +4,7 @@
  *
  * QIDO-RS series results rarely carry these attributes, because they belong to the image level. So
  * for each CT series this module sends one QIDO-RS instance search (PS3.18 section 10.6) with
- * `limit=1` and `includefield` naming the tags. When the result holds none of the image-level tags,
+ * `limit=1` and `includefield` naming the tags. When the result contains none of the image-level tags,
  * the server ignored `includefield`, and the module retrieves the WADO-RS metadata of that one
  * instance (PS3.18 section 10.4) instead.
  *
@@ -55,7 +55,7 @@ export interface SeriesAcquisition {
   readonly acquisitionDelaySeconds: number | null;
 }
 
-/** Where the attributes of a series came from; `none` when the series has no instance or the request failed. */
+/** Origin of the attributes of a series: `none` when the series has no instance or the request failed. */
 export type AcquisitionSource = 'qido' | 'metadata' | 'none';
 
 /** The DICOMweb operations this module uses; {@link DicomWebClient} implements them. */
@@ -182,11 +182,14 @@ export async function fetchSeriesAcquisitions(
 /** Returns the non-empty string values of an attribute, trimmed. */
 function stringValues(dataset: DicomJsonDataset, tag: string): string[] {
   const values = dataset[tag]?.Value ?? [];
-  return values
-    .map((value) =>
-      typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '',
-    )
-    .filter((value) => value !== '');
+  const strings: string[] = [];
+  for (const value of values) {
+    let text = '';
+    if (typeof value === 'string') text = value.trim();
+    else if (typeof value === 'number') text = String(value);
+    if (text !== '') strings.push(text);
+  }
+  return strings;
 }
 
 /** Reads a DS value, which DICOM JSON encodes as a number (or, from some servers, a string). */

@@ -103,8 +103,8 @@ export interface SeriesCandidate {
   /** `chosen`: analysed; `ranked`: eligible but ranked lower; `excluded`: removed by a rule. */
   readonly outcome: 'chosen' | 'ranked' | 'excluded';
   /**
-   * For `chosen`, the selection reason; for `ranked`, the key on which it lost to the candidate
-   * ranked above it; for `excluded`, the rule that removed it.
+   * Rule behind the outcome. A `chosen` series has the selection reason, and a `ranked` one the key
+   * on which it lost to the candidate ranked above it. An `excluded` series has the rule that removed it.
    */
   readonly rule: SeriesSelectionReason | SeriesRankingRule | SeriesExclusionRule;
   /** Configured pattern that matched, for a description or kernel rule. */

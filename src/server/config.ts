@@ -183,7 +183,7 @@ const seriesPattern = z.string().refine(
   { error: 'expected a non-empty regular expression, such as "\\barterial\\b" or "动脉"' },
 );
 
-/** An inclusive range `{ min, max }` of numbers from `lowest` to `highest`, with min ≤ max. */
+/** Builds the schema of an inclusive range `{ min, max }` within [`lowest`, `highest`], with min ≤ max. */
 function rangeSchema(
   lowest: number,
   highest: number,

@@ -96,7 +96,7 @@ describe('readSeriesAcquisition', () => {
   });
 });
 
-/** A PACS fake that records its calls; `instance` is the QIDO-RS result and `metadata` the WADO-RS one. */
+/** Builds a PACS fake that records its calls, with `instance` as the QIDO-RS result and `metadata` as the WADO-RS one. */
 function fakePacs(
   instance: DicomJsonDataset | null,
   metadata: DicomJsonDataset = {},
