@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_RETRY_FAILED_AFTER_MS } from '../../src/jobs/queue.js';
 import type { StoredAnalysis } from '../../src/jobs/types.js';
 import type { ModelCard } from '../../src/model/card.js';
-import type { ScoreResult } from '../../src/model/result.js';
+import type { ScoreResult, SeriesExclusionRule } from '../../src/model/result.js';
 import type { CdsCard, CdsLink, CdsSource, OverrideReasonCoding } from '../../src/server/cds-types.js';
 import type { Locale } from '../../src/server/config.js';
 import { CARD_MESSAGES, type CardMessages, type FailureKind, type OverrideReasonCode } from './messages.js';
@@ -115,6 +115,7 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
       detail: joinParagraphs([
         messages.noProbability[reason],
         featureTable(context, result, messages),
+        seriesLine(result, messages),
         ...footer(context, messages),
       ]),
       indicator: 'info',
@@ -134,6 +135,7 @@ export function buildResultCard(context: CardContext, result: ScoreResult, analy
     detail: joinParagraphs([
       messages.probabilityLine(probabilityText, String(result.threshold), atOrAbove),
       atOrAbove ? prognosisLine(context, messages) : '',
+      seriesLine(result, messages),
       ...footer(context, messages),
     ]),
     indicator: atOrAbove ? 'warning' : 'info',
@@ -325,6 +327,26 @@ function toSuperscript(exponent: number): string {
     (digit) => SUPERSCRIPT_DIGITS[Number(digit)] ?? digit,
   );
   return exponent < 0 ? `⁻${digits}` : digits;
+}
+
+/**
+ * States which CT series was analysed and why, from the result's series selection; '' for results
+ * without one, such as those scored from files.
+ */
+function seriesLine(result: ScoreResult, messages: CardMessages): string {
+  const selection = result.provenance.seriesSelection;
+  if (selection === undefined) return '';
+
+  const excluded = (selection.candidates ?? []).filter((candidate) => candidate.outcome === 'excluded');
+  return messages.seriesLine({
+    seriesNumber: selection.seriesNumber,
+    description: selection.seriesDescription.replaceAll('`', ''),
+    instanceCount: selection.instanceCount,
+    ctSeriesCount: selection.ctSeriesCount,
+    reason: selection.reason,
+    excludedCount: excluded.length,
+    excludedRules: [...new Set(excluded.map((candidate) => candidate.rule as SeriesExclusionRule))],
+  });
 }
 
 function footer(context: CardContext, messages: CardMessages): string[] {

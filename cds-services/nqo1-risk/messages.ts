@@ -3,6 +3,7 @@
  * picks a {@link CardMessages} by locale and never writes text of its own.
  */
 
+import type { SeriesExclusionRule, SeriesSelectionReason } from '../../src/model/result.js';
 import type { Locale } from '../../src/server/config.js';
 
 /** Category of a failed analysis, grouped by what the clinician or IT can do about it. */
@@ -18,6 +19,19 @@ export type NoProbabilityReason = 'uncalibrated' | 'coefficients-missing';
  */
 export type OverrideReasonCode =
   'segmentation-incorrect' | 'wrong-series-or-phase' | 'not-relevant-to-patient' | 'already-known';
+
+/** Facts of the CT series choice that a result card states (from `provenance.seriesSelection`). */
+export interface SeriesLineFacts {
+  readonly seriesNumber: number | null;
+  /** SeriesDescription with backticks removed, or '' when the series has none. */
+  readonly description: string;
+  readonly instanceCount: number | null;
+  readonly ctSeriesCount: number;
+  readonly reason: SeriesSelectionReason;
+  /** Number of CT series the rules excluded, and their distinct rules in first-seen order. */
+  readonly excludedCount: number;
+  readonly excludedRules: readonly SeriesExclusionRule[];
+}
 
 export interface CardMessages {
   readonly sourceLabel: string;
@@ -40,6 +54,8 @@ export interface CardMessages {
   readonly regionNames: Readonly<Record<'tumour' | 'peri', string>>;
   readonly modelLine: (title: string, version: string) => string;
   readonly studyLine: (studyInstanceUid: string) => string;
+  /** Line naming the analysed CT series, the reason for it and the series the rules excluded. */
+  readonly seriesLine: (facts: SeriesLineFacts) => string;
   readonly citationLine: (citation: string) => string;
   readonly decisionSupportNote: string;
   readonly failureSummary: Readonly<Record<FailureKind, string>>;
@@ -91,6 +107,35 @@ const en: CardMessages = {
   regionNames: { tumour: 'Tumour', peri: 'Tumour with margin' },
   modelLine: (title, version) => `Model: ${title}, version ${version}.`,
   studyLine: (studyInstanceUid) => `Study Instance UID: \`${studyInstanceUid}\``,
+  seriesLine: (facts) => {
+    const name = [facts.seriesNumber ?? '', facts.description === '' ? '' : `\`${facts.description}\``]
+      .filter((part) => part !== '')
+      .join(' ');
+    const images = facts.instanceCount === null ? '' : `, ${facts.instanceCount} images`;
+    const reason = {
+      'arterial-phase-description': 'its description marks the arterial phase',
+      'acquisition-delay': 'it was acquired within the arterial window after contrast injection',
+      'most-instances': 'no series is marked as arterial phase, and it has the most images',
+    }[facts.reason];
+    const rules = facts.excludedRules
+      .map(
+        (rule) =>
+          ({
+            'non-contrast-description': 'described as non-contrast',
+            'no-contrast-agent': 'no contrast agent recorded',
+            'slice-thickness': 'slice thickness',
+            'convolution-kernel': 'reconstruction kernel',
+          })[rule],
+      )
+      .join(', ');
+    const excluded =
+      facts.excludedCount === 0 ? '' : ` Excluded by the series rules: ${facts.excludedCount} (${rules}).`;
+    return (
+      `CT series analysed: ${name === '' ? 'unnamed' : name}${images}, ` +
+      `${facts.ctSeriesCount === 1 ? 'the only CT series' : `one of ${facts.ctSeriesCount} CT series`} in the study. ` +
+      `Reason: ${reason}.${excluded}`
+    );
+  },
   citationLine: (citation) => `Source: ${citation}`,
   decisionSupportNote: 'This estimate supports, and does not replace, pathology and clinical judgement.',
   failureSummary: {
@@ -163,6 +208,35 @@ const zhCN: CardMessages = {
   regionNames: { tumour: '肿瘤', peri: '肿瘤及外扩边缘' },
   modelLine: (title, version) => `模型：${title}，版本 ${version}。`,
   studyLine: (studyInstanceUid) => `检查实例 UID：\`${studyInstanceUid}\``,
+  seriesLine: (facts) => {
+    const name = [facts.seriesNumber ?? '', facts.description === '' ? '' : `\`${facts.description}\``]
+      .filter((part) => part !== '')
+      .join(' ');
+    const images = facts.instanceCount === null ? '' : `，${facts.instanceCount} 幅图像`;
+    const reason = {
+      'arterial-phase-description': '序列描述标明为动脉期',
+      'acquisition-delay': '采集时间处于注射对比剂后的动脉期时间窗内',
+      'most-instances': '没有序列标明为动脉期，且该序列图像最多',
+    }[facts.reason];
+    const rules = facts.excludedRules
+      .map(
+        (rule) =>
+          ({
+            'non-contrast-description': '描述为平扫',
+            'no-contrast-agent': '未记录对比剂',
+            'slice-thickness': '层厚',
+            'convolution-kernel': '重建卷积核',
+          })[rule],
+      )
+      .join('、');
+    const excluded =
+      facts.excludedCount === 0 ? '' : `按序列规则排除 ${facts.excludedCount} 个（${rules}）。`;
+    return (
+      `分析的 CT 序列：${name === '' ? '未命名' : name}${images}，` +
+      `${facts.ctSeriesCount === 1 ? '为本检查唯一的 CT 序列' : `为本检查 ${facts.ctSeriesCount} 个 CT 序列之一`}。` +
+      `原因：${reason}。${excluded}`
+    );
+  },
   citationLine: (citation) => `来源：${citation}`,
   decisionSupportNote: '本结果仅辅助而不替代病理诊断和临床判断。',
   failureSummary: {

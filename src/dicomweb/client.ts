@@ -55,6 +55,18 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 2 ** 31;
 /** The dicomweb-client operations this module calls, typed as the library behaves at run time. */
 interface DicomWebLibraryClient {
   searchForSeries(options: { studyInstanceUID: string; request: LibraryRequest }): Promise<unknown>;
+  searchForInstances(options: {
+    studyInstanceUID: string;
+    seriesInstanceUID: string;
+    queryParams: Record<string, string>;
+    request: LibraryRequest;
+  }): Promise<unknown>;
+  retrieveInstanceMetadata(options: {
+    studyInstanceUID: string;
+    seriesInstanceUID: string;
+    sopInstanceUID: string;
+    request: LibraryRequest;
+  }): Promise<unknown>;
   retrieveSeriesMetadata(options: {
     studyInstanceUID: string;
     seriesInstanceUID: string;
@@ -136,6 +148,65 @@ export class DicomWebClient {
       this.#library.searchForSeries({ studyInstanceUID: studyInstanceUid, request }),
     );
     return expectDatasets(body, this.#pathOf(path));
+  }
+
+  /**
+   * Searches the instances of a series (QIDO-RS `GET {base}/studies/{study}/series/{series}/instances`).
+   *
+   * @param query - `limit`: most results to return; `includeFields`: tags (8 hex digits) to return
+   *   beyond the defaults, sent as one comma-separated `includefield` value.
+   * @returns One DICOM JSON dataset per instance.
+   */
+  async searchInstances(
+    studyInstanceUid: string,
+    seriesInstanceUid: string,
+    query: { readonly limit?: number; readonly includeFields?: readonly string[] } = {},
+  ): Promise<DicomJsonDataset[]> {
+    const path = `${seriesPath(studyInstanceUid, seriesInstanceUid)}/instances`;
+    const queryParams: Record<string, string> = {};
+    if (query.limit !== undefined) queryParams.limit = String(query.limit);
+    if (query.includeFields !== undefined && query.includeFields.length > 0) {
+      queryParams.includefield = query.includeFields.join(',');
+    }
+    const body = await this.#call('QIDO-RS search', path, (request) =>
+      this.#library.searchForInstances({
+        studyInstanceUID: studyInstanceUid,
+        seriesInstanceUID: seriesInstanceUid,
+        queryParams,
+        request,
+      }),
+    );
+    return expectDatasets(body, this.#pathOf(path));
+  }
+
+  /**
+   * Retrieves the metadata of one instance (WADO-RS `…/instances/{sop}/metadata`).
+   *
+   * @throws Nqo1Error `ERR_DICOMWEB_FAILED` on an HTTP error, or when the response contains no dataset.
+   */
+  async retrieveInstanceMetadata(
+    studyInstanceUid: string,
+    seriesInstanceUid: string,
+    sopInstanceUid: string,
+  ): Promise<DicomJsonDataset> {
+    const path = `${seriesPath(studyInstanceUid, seriesInstanceUid)}/instances/${checkUid(sopInstanceUid, 'SOPInstanceUID')}/metadata`;
+    const body = await this.#call('WADO-RS metadata', path, (request) =>
+      this.#library.retrieveInstanceMetadata({
+        studyInstanceUID: studyInstanceUid,
+        seriesInstanceUID: seriesInstanceUid,
+        sopInstanceUID: sopInstanceUid,
+        request,
+      }),
+    );
+    const [dataset] = expectDatasets(body, this.#pathOf(path));
+    if (dataset === undefined) {
+      throw new Nqo1Error(
+        'ERR_DICOMWEB_FAILED',
+        `WADO-RS metadata of ${this.#pathOf(path)} returned an empty array; expected one dataset.`,
+        { details: { path: this.#pathOf(path) } },
+      );
+    }
+    return dataset;
   }
 
   /** Retrieves the metadata of every instance of a series (WADO-RS `…/series/{series}/metadata`). */

@@ -2,13 +2,12 @@
  * Chooses, within one study, the CT series to analyse and the DICOM SEG that outlines the tumour on
  * it, from QIDO-RS series results and WADO-RS metadata of the SEG instances.
  *
- * CT rule, in order:
- *  1. Candidates are the series with Modality (0008,0060) `CT`.
- *  2. If any candidate's SeriesDescription (0008,103E) matches an arterial-phase pattern, only
- *     those candidates remain.
- *  3. The candidate with the most instances (NumberOfSeriesRelatedInstances, 0020,1209) wins.
- *     Ties go to the lower SeriesNumber (0020,0011), then to the lexically smaller
- *     SeriesInstanceUID, so the choice never depends on the order in which the PACS lists series.
+ * CT rule: the candidates are the series with Modality (0008,0060) `CT`. The configured series rules
+ * (`ct-series-rules.ts`) exclude a candidate for a non-contrast description, a missing contrast
+ * agent, its slice thickness or its convolution kernel. They rank the rest by an arterial-phase
+ * description, then an acquisition delay in the arterial window, then the most instances, then the
+ * lower SeriesNumber and the smaller SeriesInstanceUID. The best-ranked series is chosen, and the
+ * selection lists every candidate with the rule that excluded or ranked it.
  *
  * Segmentation rule, for DICOM SEG and RT Structure Set instances alike: the instance that names the
  * chosen CT series, a SEG in its ReferencedSeriesSequence (0008,1115) and an RTSTRUCT in the
@@ -18,13 +17,24 @@
  * still checks that it lies on the CT grid.
  */
 import { Nqo1Error } from '../errors.js';
+import type { SeriesCandidate, SeriesSelectionReason } from '../model/result.js';
 import type { DicomJsonDataset } from './client.js';
+import {
+  DEFAULT_CT_SERIES_RULES,
+  describeCandidates,
+  rankCtSeries,
+  selectionReasonOf,
+  type CtSeriesRules,
+  type EvaluatedSeries,
+} from './ct-series-rules.js';
+import type { SeriesAcquisition } from './series-acquisition.js';
 
 /**
  * Default patterns that mark an arterial-phase series description: English "arterial" or "art" as
  * a word, and Chinese 动脉 (artery), as in 动脉期 (arterial phase).
  */
-export const DEFAULT_ARTERIAL_PHASE_PATTERNS: readonly RegExp[] = [/\b(arterial|art)\b/i, /动脉/];
+export const DEFAULT_ARTERIAL_PHASE_PATTERNS: readonly RegExp[] =
+  DEFAULT_CT_SERIES_RULES.arterialPhasePatterns;
 
 /** DICOM JSON tags this module reads (PS3.6 data dictionary). */
 const TAG = {
@@ -81,16 +91,18 @@ export interface SegInstanceSummary {
 }
 
 /** Reason the CT series was chosen, for logs and the SMART app. */
-export type CtSelectionReason = 'arterial-phase-description' | 'most-instances';
+export type CtSelectionReason = SeriesSelectionReason;
 
 export interface CtSelection {
   readonly series: SeriesSummary;
   readonly reason: CtSelectionReason;
-  /** Number of CT series in the study, and of those whose description matched a pattern. */
+  /** Number of CT series in the study, and of those passing the rules whose description matched a pattern. */
   readonly ctSeriesCount: number;
   readonly arterialCount: number;
   /** Source of the pattern the chosen description matched, when the reason is the description. */
   readonly matchedPattern?: string;
+  /** Every CT series with the rule that excluded or ranked it, the chosen one first. */
+  readonly candidates: readonly SeriesCandidate[];
 }
 
 /** Reason the SEG was chosen. */
@@ -163,12 +175,15 @@ export function summariseSegInstance(metadata: DicomJsonDataset): SegInstanceSum
 /**
  * Chooses the CT series to analyse by the rule in the module header.
  *
- * @param arterialPhasePatterns - Patterns tested against SeriesDescription; configurable per site.
- * @throws Nqo1Error `ERR_SERIES_EMPTY` when the study has no CT series.
+ * @param rules - Series rules; omitted fields take the defaults of `DEFAULT_CT_SERIES_RULES`.
+ * @param acquisitions - Acquisition attributes by SeriesInstanceUID; rules on a series without an
+ *   entry see its attributes as unknown and neither exclude nor prefer it for them.
+ * @throws Nqo1Error `ERR_SERIES_EMPTY` when the study has no CT series, or the rules exclude every one.
  */
 export function selectCtSeries(
   series: readonly SeriesSummary[],
-  arterialPhasePatterns: readonly RegExp[] = DEFAULT_ARTERIAL_PHASE_PATTERNS,
+  rules: Partial<CtSeriesRules> = {},
+  acquisitions: ReadonlyMap<string, SeriesAcquisition> = new Map(),
 ): CtSelection {
   const ctSeries = series.filter((candidate) => candidate.modality === 'CT');
   if (ctSeries.length === 0) {
@@ -180,19 +195,33 @@ export function selectCtSeries(
     );
   }
 
-  const arterial = ctSeries.filter((candidate) =>
-    arterialPhasePatterns.some((pattern) => pattern.test(candidate.description)),
-  );
-  const pool = arterial.length > 0 ? arterial : ctSeries;
-  const chosen = [...pool].sort(compareCtCandidates)[0]!;
-  const matched = arterialPhasePatterns.find((pattern) => pattern.test(chosen.description));
+  const ranking = rankCtSeries(ctSeries, { ...DEFAULT_CT_SERIES_RULES, ...rules }, acquisitions);
+  const [best] = ranking.ranked;
+  if (best === undefined) throw allExcludedError(ranking.excluded);
+
+  const matchedPattern = best.arterialPattern?.source;
   return {
-    series: chosen,
-    reason: arterial.length > 0 ? 'arterial-phase-description' : 'most-instances',
+    series: best.series,
+    reason: selectionReasonOf(best),
     ctSeriesCount: ctSeries.length,
-    arterialCount: arterial.length,
-    ...(arterial.length > 0 && matched !== undefined ? { matchedPattern: matched.source } : {}),
+    arterialCount: ranking.ranked.filter((item) => item.arterialPattern !== null).length,
+    ...(matchedPattern === undefined ? {} : { matchedPattern }),
+    candidates: describeCandidates(ranking),
   };
+}
+
+/** Builds the error for a study whose CT series the rules all exclude, naming each series and its rule. */
+function allExcludedError(excluded: readonly EvaluatedSeries<SeriesSummary>[]): Nqo1Error {
+  const reasons = excluded.map(({ series, exclusion }) => {
+    const name = series.seriesNumber === null ? series.seriesInstanceUid : `number ${series.seriesNumber}`;
+    return `series ${name}: ${exclusion?.rule ?? 'excluded'}`;
+  });
+  return new Nqo1Error(
+    'ERR_SERIES_EMPTY',
+    `The series rules exclude all ${excluded.length} CT series of the study (${reasons.join('; ')}); ` +
+      'send a contrast-enhanced arterial-phase CT with a soft-tissue kernel to the PACS, or adjust the series settings.',
+    { details: { ctSeriesCount: excluded.length } },
+  );
 }
 
 /**
@@ -224,14 +253,6 @@ export function selectSegmentation(
     `${problem}; segment the tumour on the arterial-phase CT and store the SEG or RTSTRUCT in the same study.`,
     { details: { ctSeriesInstanceUid, segInstanceCount: segInstances.length } },
   );
-}
-
-function compareCtCandidates(a: SeriesSummary, b: SeriesSummary): number {
-  const byCount = (b.instanceCount ?? 0) - (a.instanceCount ?? 0);
-  if (byCount !== 0) return byCount;
-  const byNumber = (a.seriesNumber ?? Number.MAX_SAFE_INTEGER) - (b.seriesNumber ?? Number.MAX_SAFE_INTEGER);
-  if (byNumber !== 0) return byNumber;
-  return compareStrings(a.seriesInstanceUid, b.seriesInstanceUid);
 }
 
 function compareSegCandidates(a: SegInstanceSummary, b: SegInstanceSummary): number {

@@ -1,8 +1,9 @@
 /**
  * The worker function of the analysis queue: one study from the PACS to a stored, charted result.
  *
- * Steps: search the study's series (QIDO-RS), then choose the arterial-phase CT and its SEG
- * (`src/dicomweb/select-series.ts`). Retrieve the SEG instance first. From its frame positions and
+ * Steps: search the study's series (QIDO-RS), read the acquisition attributes of one instance of
+ * each CT series (`src/dicomweb/series-acquisition.ts`), then choose the arterial-phase CT by the
+ * series rules and its SEG (`src/dicomweb/select-series.ts`). Retrieve the SEG instance first. From its frame positions and
  * the CT series' WADO-RS metadata, `roi-retrieval.ts` plans the CT instances that the dilated tumour
  * reaches, and only those are retrieved; where the plan does not apply, the whole series is, with
  * the reason logged. Decode the CT to Hounsfield units and the SEG to a mask on the CT grid.
@@ -18,14 +19,21 @@ import type { Logger } from 'pino';
 import type { DicomJsonDataset } from '../dicomweb/client.js';
 import { DicomWebClient } from '../dicomweb/client.js';
 import {
-  DEFAULT_ARTERIAL_PHASE_PATTERNS,
+  DEFAULT_CT_SERIES_RULES,
+  compileSeriesPattern,
+  seriesNeedingAcquisition,
+  type CtSeriesRules,
+} from '../dicomweb/ct-series-rules.js';
+import {
   SEGMENTATION_MODALITIES,
   selectCtSeries,
   selectSegmentation,
   summariseSegInstance,
   summariseSeries,
   type SegInstanceSummary,
+  type SeriesSummary,
 } from '../dicomweb/select-series.js';
+import { fetchSeriesAcquisitions, type SeriesAcquisition } from '../dicomweb/series-acquisition.js';
 import { Nqo1Error, isNqo1Error } from '../errors.js';
 import { FhirWriteBack, type WriteBackInput, type WriteBackOutcome } from '../fhir/write-back.js';
 import {
@@ -48,7 +56,12 @@ import type { AnalyseStudy, AnalysisJob, AnalysisOutput } from './types.js';
 /** The DICOMweb operations the analyser uses; {@link DicomWebClient} implements them. */
 export type StudySource = Pick<
   DicomWebClient,
-  'searchSeries' | 'retrieveSeriesMetadata' | 'retrieveSeriesInstances' | 'retrieveInstance'
+  | 'searchSeries'
+  | 'searchInstances'
+  | 'retrieveSeriesMetadata'
+  | 'retrieveInstanceMetadata'
+  | 'retrieveSeriesInstances'
+  | 'retrieveInstance'
 >;
 
 /** The write-back operation the analyser uses; {@link FhirWriteBack} implements it. */
@@ -62,8 +75,8 @@ export interface StudyAnalyserDeps {
   readonly writer?: ResultWriter;
   readonly modelCard: ModelCard;
   readonly logger: Logger;
-  /** SeriesDescription patterns of the arterial phase; defaults to {@link DEFAULT_ARTERIAL_PHASE_PATTERNS}. */
-  readonly arterialPhasePatterns?: readonly RegExp[];
+  /** Rules that choose the CT series; omitted fields take the defaults of {@link DEFAULT_CT_SERIES_RULES}. */
+  readonly seriesRules?: Partial<CtSeriesRules>;
   /** Segment of the SEG that outlines the tumour; by default the SEG must contain exactly one segment. */
   readonly segment?: SegmentSelection;
   /** Size limits and geometry settings of the CT series; defaults as in `readCtSeries`. */
@@ -102,7 +115,7 @@ export type ClosableAnalyseStudy = AnalyseStudy & {
  */
 export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
   const log = deps.logger.child({ component: 'analyse-study' });
-  const patterns = deps.arterialPhasePatterns ?? DEFAULT_ARTERIAL_PHASE_PATTERNS;
+  const seriesRules: CtSeriesRules = { ...DEFAULT_CT_SERIES_RULES, ...deps.seriesRules };
   const now = deps.now ?? (() => new Date());
   const maxSeriesInstances = deps.series?.maxInstances ?? DEFAULT_SERIES_LIMITS.maxInstances;
 
@@ -112,7 +125,8 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     const startedAt = performance.now();
 
     const seriesList = (await deps.pacs.searchSeries(study)).map(summariseSeries);
-    const ct = selectCtSeries(seriesList, patterns);
+    const acquisitions = await readCtAcquisitions(deps.pacs, study, seriesList, seriesRules, log);
+    const ct = selectCtSeries(seriesList, seriesRules, acquisitions);
     const segInstances = await listSegInstances(deps.pacs, study, seriesList);
     const seg = selectSegmentation(ct.series.seriesInstanceUid, segInstances);
     log.info(
@@ -121,6 +135,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
         seriesCount: seriesList.length,
         ctSeriesInstanceUid: ct.series.seriesInstanceUid,
         ctSelection: ct.reason,
+        ctExcludedCount: ct.candidates.filter((candidate) => candidate.outcome === 'excluded').length,
         segSopInstanceUid: seg.instance.sopInstanceUid,
         segSelection: seg.reason,
       },
@@ -208,6 +223,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
           ctSeriesCount: ct.ctSeriesCount,
           arterialCount: ct.arterialCount,
           ...(ct.matchedPattern === undefined ? {} : { matchedPattern: ct.matchedPattern }),
+          candidates: ct.candidates,
         },
         ctRetrieval: retrieval,
       },
@@ -288,9 +304,17 @@ export interface StudyAnalyserConfig {
     /** Worker threads for feature extraction; 0 computes on the event loop. */
     readonly workerThreads: number;
   };
+  /** Series rules as configured; the patterns are regular-expression sources, compiled case-insensitive. */
   readonly series?: {
-    /** Regular expressions (case-insensitive) that mark an arterial-phase SeriesDescription. */
     readonly arterialPhasePatterns: readonly string[];
+    readonly requireContrast: boolean;
+    readonly nonContrastPatterns: readonly string[];
+    readonly sliceThicknessMm: { readonly min: number; readonly max: number };
+    readonly convolutionKernel: {
+      readonly allowPatterns: readonly string[];
+      readonly denyPatterns: readonly string[];
+    };
+    readonly arterialDelaySeconds: { readonly min: number; readonly max: number };
   };
 }
 
@@ -345,13 +369,7 @@ export function createStudyAnalyserFromConfig(
     ...(writer === undefined ? {} : { writer }),
     ...(config.imaging === undefined ? {} : imagingOptions(config.imaging)),
     ...(regionWorkers === undefined ? {} : { regionWorkers }),
-    ...(config.series === undefined
-      ? {}
-      : {
-          arterialPhasePatterns: config.series.arterialPhasePatterns.map(
-            (source) => new RegExp(source, 'iu'),
-          ),
-        }),
+    ...(config.series === undefined ? {} : { seriesRules: compileSeriesRules(config.series) }),
   });
   return Object.assign(analyse, {
     close: async () => regionWorkers?.close(),
@@ -374,6 +392,54 @@ function imagingOptions(
       ...(imaging.maskToleranceMm === undefined ? {} : { toleranceMm: imaging.maskToleranceMm }),
     },
   };
+}
+
+/** Compiles the `series` configuration section into rules. */
+function compileSeriesRules(series: NonNullable<StudyAnalyserConfig['series']>): CtSeriesRules {
+  return {
+    arterialPhasePatterns: series.arterialPhasePatterns.map(compileSeriesPattern),
+    requireContrast: series.requireContrast,
+    nonContrastPatterns: series.nonContrastPatterns.map(compileSeriesPattern),
+    sliceThicknessMm: series.sliceThicknessMm,
+    convolutionKernel: {
+      allowPatterns: series.convolutionKernel.allowPatterns.map(compileSeriesPattern),
+      denyPatterns: series.convolutionKernel.denyPatterns.map(compileSeriesPattern),
+    },
+    arterialDelaySeconds: series.arterialDelaySeconds,
+  };
+}
+
+/**
+ * Reads the acquisition attributes of the CT series that the rules still need them for, one
+ * instance per series. A series whose attributes could not be read is left out of the map, so the
+ * rules treat its attributes as unknown; the failure is logged.
+ */
+async function readCtAcquisitions(
+  pacs: StudySource,
+  studyInstanceUid: string,
+  seriesList: readonly SeriesSummary[],
+  rules: CtSeriesRules,
+  log: Logger,
+): Promise<Map<string, SeriesAcquisition>> {
+  const ctSeries = seriesList.filter((series) => series.modality === 'CT');
+  const needed = seriesNeedingAcquisition(ctSeries, rules).map((series) => series.seriesInstanceUid);
+  const fetched = await fetchSeriesAcquisitions(pacs, studyInstanceUid, needed, {
+    onFailure: (seriesInstanceUid, error) => {
+      log.warn(
+        { studyInstanceUid, seriesInstanceUid, errorCode: error.code },
+        'series attributes could not be read; the series rules treat them as unknown',
+      );
+    },
+  });
+
+  const acquisitions = new Map<string, SeriesAcquisition>();
+  const sources: Record<string, number> = {};
+  for (const [uid, { acquisition, source }] of fetched) {
+    sources[source] = (sources[source] ?? 0) + 1;
+    if (source !== 'none') acquisitions.set(uid, acquisition);
+  }
+  log.debug({ studyInstanceUid, attributeSources: sources }, 'series attributes read');
+  return acquisitions;
 }
 
 function checkModel(job: AnalysisJob, card: ModelCard): void {

@@ -61,18 +61,72 @@ export interface CtRetrieval {
   readonly fallbackReason?: string;
 }
 
+/**
+ * Why a CT series was analysed: `arterial-phase-description` when its SeriesDescription matched an
+ * arterial-phase pattern, `acquisition-delay` when none matched but its acquisition started within
+ * the arterial delay window after contrast injection, `most-instances` otherwise.
+ */
+export type SeriesSelectionReason = 'arterial-phase-description' | 'acquisition-delay' | 'most-instances';
+
+/** Rule of `series` in the configuration that removed a CT series from the candidates. */
+export type SeriesExclusionRule =
+  'non-contrast-description' | 'no-contrast-agent' | 'slice-thickness' | 'convolution-kernel';
+
+/**
+ * Ranking key on which a candidate lost to the candidate ranked just above it, in the order the
+ * keys are compared.
+ */
+export type SeriesRankingRule =
+  | 'arterial-phase-description'
+  | 'acquisition-delay'
+  | 'instance-count'
+  | 'series-number'
+  | 'series-instance-uid';
+
+/**
+ * One CT series of the study and what the selection rules made of it. The attributes come from one
+ * instance of the series; each is null when the PACS did not return it. Holds no patient data: no
+ * names, ids, dates or times of day.
+ */
+export interface SeriesCandidate {
+  readonly seriesInstanceUid: string;
+  readonly seriesNumber: number | null;
+  readonly seriesDescription: string;
+  readonly instanceCount: number | null;
+  readonly sliceThicknessMm: number | null;
+  /** ConvolutionKernel (0018,1210), values joined with a backslash. */
+  readonly convolutionKernel: string | null;
+  /** Whether ContrastBolusAgent (0018,0010) names an agent; null when the attributes were not read. */
+  readonly contrastAgentRecorded: boolean | null;
+  /** Seconds from ContrastBolusStartTime to AcquisitionTime (else SeriesTime). */
+  readonly acquisitionDelaySeconds: number | null;
+  /** `chosen`: analysed; `ranked`: eligible but ranked lower; `excluded`: removed by a rule. */
+  readonly outcome: 'chosen' | 'ranked' | 'excluded';
+  /**
+   * Rule behind the outcome. A `chosen` series has the selection reason, and a `ranked` one the key
+   * on which it lost to the candidate ranked above it. An `excluded` series has the rule that removed it.
+   */
+  readonly rule: SeriesSelectionReason | SeriesRankingRule | SeriesExclusionRule;
+  /** Configured pattern that matched, for a description or kernel rule. */
+  readonly pattern?: string;
+}
+
 /** Reason the analysis used its CT series, for a radiologist checking the choice. */
 export interface SeriesSelection {
-  /** `arterial-phase-description`: the description matched a phase pattern; `most-instances`: none did. */
-  readonly reason: 'arterial-phase-description' | 'most-instances';
+  readonly reason: SeriesSelectionReason;
   readonly seriesDescription: string;
   readonly seriesNumber: number | null;
   readonly instanceCount: number | null;
-  /** CT series in the study, and how many of them matched a phase pattern. */
+  /** CT series in the study, and how many of those that passed the rules matched a phase pattern. */
   readonly ctSeriesCount: number;
   readonly arterialCount: number;
   /** The phase pattern the description matched. */
   readonly matchedPattern?: string;
+  /**
+   * Every CT series considered, the chosen one first, then the ranked ones in rank order, then the
+   * excluded ones. Absent in results stored before the rules existed.
+   */
+  readonly candidates?: readonly SeriesCandidate[];
 }
 
 export interface ScoreResult {

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../dicomweb/client.js';
+import { DEFAULT_SERIES_RULE_VALUES, compileSeriesPattern } from '../dicomweb/ct-series-rules.js';
 import { Nqo1Error } from '../errors.js';
 import { DEFAULT_SERIES_LIMITS } from '../imaging/ct-series.js';
 import { DEFAULT_FRACTIONAL_THRESHOLD } from '../imaging/seg-frames.js';
@@ -174,28 +175,66 @@ const imagingSchema = z.strictObject({
   fractionalThreshold: z.number().gt(0).max(1).default(DEFAULT_FRACTIONAL_THRESHOLD),
 });
 
+/** A regular-expression source, compiled case-insensitive by the series rules. */
+const seriesPattern = z.string().refine(
+  (source) => {
+    try {
+      compileSeriesPattern(source);
+      return source.length > 0;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected a non-empty regular expression, such as "\\barterial\\b" or "动脉"' },
+);
+
+/** Builds the schema of an inclusive range `{ min, max }` within [`lowest`, `highest`], with min ≤ max. */
+function rangeSchema(
+  lowest: number,
+  highest: number,
+  fallback: { readonly min: number; readonly max: number },
+) {
+  return z
+    .strictObject({
+      min: z.number().min(lowest).max(highest).default(fallback.min),
+      max: z.number().min(lowest).max(highest).default(fallback.max),
+    })
+    .refine((range) => range.min <= range.max, {
+      error: (issue) => `expected min ≤ max, got ${JSON.stringify(issue.input)}`,
+    })
+    .prefault({});
+}
+
 /**
- * Rules that choose the CT series of a study (src/dicomweb/select-series.ts). Each pattern is a
- * regular expression, matched without regard to case against SeriesDescription (0008,103E); a series
- * that matches one counts as arterial phase.
+ * Rules that choose the CT series of a study (src/dicomweb/ct-series-rules.ts, whose header says
+ * which rules exclude a series and which rank it). Patterns are regular expressions, matched without
+ * regard to case. Every rule on an image attribute lets a series pass when the attribute is absent.
  */
 const seriesSchema = z.strictObject({
+  /** SeriesDescription (0008,103E) patterns that mark an arterial-phase series; ranks it first. */
   arterialPhasePatterns: z
-    .array(
-      z.string().refine(
-        (source) => {
-          try {
-            new RegExp(source, 'iu');
-            return source.length > 0;
-          } catch {
-            return false;
-          }
-        },
-        { error: 'expected a non-empty regular expression, such as "\\barterial\\b" or "动脉"' },
-      ),
-    )
+    .array(seriesPattern)
     .min(1)
-    .default(['\\b(arterial|art)\\b', '动脉']),
+    .default([...DEFAULT_SERIES_RULE_VALUES.arterialPhasePatterns]),
+  /** Exclude series marked as non-contrast by the description, or by a missing ContrastBolusAgent. */
+  requireContrast: z.boolean().default(DEFAULT_SERIES_RULE_VALUES.requireContrast),
+  /** SeriesDescription patterns that mark a series acquired without contrast. */
+  nonContrastPatterns: z.array(seriesPattern).default([...DEFAULT_SERIES_RULE_VALUES.nonContrastPatterns]),
+  /** Allowed SliceThickness (0018,0050) in millimetres; a series outside is excluded. */
+  sliceThicknessMm: rangeSchema(0, 100, DEFAULT_SERIES_RULE_VALUES.sliceThicknessMm),
+  /** ConvolutionKernel (0018,1210) patterns; a denied kernel, or none allowed when allow patterns are set, excludes. */
+  convolutionKernel: z
+    .strictObject({
+      allowPatterns: z
+        .array(seriesPattern)
+        .default([...DEFAULT_SERIES_RULE_VALUES.convolutionKernel.allowPatterns]),
+      denyPatterns: z
+        .array(seriesPattern)
+        .default([...DEFAULT_SERIES_RULE_VALUES.convolutionKernel.denyPatterns]),
+    })
+    .prefault({}),
+  /** Seconds from ContrastBolusStartTime to AcquisitionTime that rank a series as arterial phase. */
+  arterialDelaySeconds: rangeSchema(0, 3600, DEFAULT_SERIES_RULE_VALUES.arterialDelaySeconds),
 });
 
 const fhirSchema = z.strictObject({

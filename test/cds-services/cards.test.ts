@@ -128,3 +128,96 @@ describe('override reasons', () => {
     expect(buildPatientConflictCard(english).overrideReasons).toBeUndefined();
   });
 });
+
+describe('buildResultCard series line', () => {
+  const withSelection = (probability: number | null): ScoreResult => {
+    const base = result(probability);
+    const excluded = {
+      seriesNumber: null,
+      seriesDescription: '',
+      instanceCount: 300,
+      sliceThicknessMm: null,
+      convolutionKernel: null,
+      contrastAgentRecorded: null,
+      acquisitionDelaySeconds: null,
+      outcome: 'excluded' as const,
+    };
+    return {
+      ...base,
+      provenance: {
+        ...base.provenance,
+        seriesSelection: {
+          reason: 'arterial-phase-description',
+          seriesDescription: 'ART `1.25mm`',
+          seriesNumber: 3,
+          instanceCount: 120,
+          ctSeriesCount: 4,
+          arterialCount: 1,
+          candidates: [
+            { ...excluded, seriesInstanceUid: '1.1', rule: 'slice-thickness' },
+            { ...excluded, seriesInstanceUid: '1.2', rule: 'convolution-kernel', pattern: 'bone' },
+            { ...excluded, seriesInstanceUid: '1.3', rule: 'slice-thickness' },
+          ],
+        },
+      },
+    };
+  };
+
+  test('states the chosen series and the exclusions in each language', async () => {
+    const modelCard = await loadModelCard(BR_RO_CARD_PATH);
+    const context = { studyInstanceUid: '1.2.3', modelCard, smartAppUrl: 'http://127.0.0.1:8080/app' };
+
+    const english = buildResultCard({ ...context, locale: 'en' }, withSelection(0.7), 'a1');
+    const chinese = buildResultCard({ ...context, locale: 'zh-CN' }, withSelection(null), 'a1');
+
+    expect(english.detail).toContain(
+      'CT series analysed: 3 `ART 1.25mm`, 120 images, one of 4 CT series in the study. ' +
+        'Reason: its description marks the arterial phase. ' +
+        'Excluded by the series rules: 3 (slice thickness, reconstruction kernel).',
+    );
+    expect(chinese.detail).toContain(
+      '分析的 CT 序列：3 `ART 1.25mm`，120 幅图像，为本检查 4 个 CT 序列之一。' +
+        '原因：序列描述标明为动脉期。按序列规则排除 3 个（层厚、重建卷积核）。',
+    );
+  });
+
+  test('leaves out exclusions when there are none', async () => {
+    const modelCard = await loadModelCard(BR_RO_CARD_PATH);
+    const context = { studyInstanceUid: '1.2.3', modelCard, smartAppUrl: 'http://127.0.0.1:8080/app' };
+    const base = withSelection(0.2);
+    const plain: ScoreResult = {
+      ...base,
+      provenance: {
+        ...base.provenance,
+        seriesSelection: {
+          reason: 'acquisition-delay',
+          seriesDescription: '',
+          seriesNumber: null,
+          instanceCount: null,
+          ctSeriesCount: 1,
+          arterialCount: 0,
+        },
+      },
+    };
+
+    const english = buildResultCard({ ...context, locale: 'en' }, plain, 'a1');
+
+    expect(english.detail).toContain(
+      'CT series analysed: unnamed, the only CT series in the study. ' +
+        'Reason: it was acquired within the arterial window after contrast injection.\n\n',
+    );
+    expect(english.detail).not.toContain('Excluded by the series rules');
+    expect(buildResultCard({ ...context, locale: 'zh-CN' }, plain, 'a1').detail).toContain(
+      '分析的 CT 序列：未命名，为本检查唯一的 CT 序列。原因：采集时间处于注射对比剂后的动脉期时间窗内。\n\n',
+    );
+  });
+
+  test('a result without a selection has no series line', async () => {
+    const modelCard = await loadModelCard(BR_RO_CARD_PATH);
+    const context = { studyInstanceUid: '1.2.3', modelCard, smartAppUrl: 'http://127.0.0.1:8080/app' };
+
+    const card = buildResultCard({ ...context, locale: 'en' }, result(0.7), 'a1');
+
+    expect(card.detail).not.toContain('CT series analysed');
+  });
+});

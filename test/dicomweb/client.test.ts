@@ -233,4 +233,63 @@ describe('DicomWebClient error cause', () => {
     expect(Object.keys(error.cause as object)).toEqual([]);
     expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('secret-token');
   });
+
+  test('instance search sends limit and includefield', async () => {
+    const urls: string[] = [];
+    listener = await startLoopbackListener((request, response) => {
+      urls.push(request.url ?? '');
+      response.setHeader('Content-Type', 'application/dicom+json');
+      response.end('[{"00180050":{"vr":"DS","Value":[1.25]}}]');
+    });
+    const baseUrl = `${listener.origin}/dicom-web`;
+    const pacs = new DicomWebClient({ baseUrl, allowlist: [baseUrl], timeoutMs: 5_000 });
+
+    const instances = await pacs.searchInstances('1.2.3', '4.5', {
+      limit: 1,
+      includeFields: ['00180050', '00181210'],
+    });
+
+    expect(instances).toEqual([{ '00180050': { vr: 'DS', Value: [1.25] } }]);
+    expect(urls).toEqual([
+      '/dicom-web/studies/1.2.3/series/4.5/instances?limit=1&includefield=00180050%2C00181210',
+    ]);
+  });
+
+  test('instance metadata returns the one dataset', async () => {
+    const urls: string[] = [];
+    listener = await startLoopbackListener((request, response) => {
+      urls.push(request.url ?? '');
+      response.setHeader('Content-Type', 'application/dicom+json');
+      response.end(
+        request.url?.includes('/instances/7.8/') === true
+          ? '[{"00080018":{"vr":"UI","Value":["7.8"]}}]'
+          : '[]',
+      );
+    });
+    const baseUrl = `${listener.origin}/dicom-web`;
+    const pacs = new DicomWebClient({ baseUrl, allowlist: [baseUrl], timeoutMs: 5_000 });
+
+    await expect(pacs.retrieveInstanceMetadata('1.2.3', '4.5', '7.8')).resolves.toEqual({
+      '00080018': { vr: 'UI', Value: ['7.8'] },
+    });
+    const error = await failure(pacs.retrieveInstanceMetadata('1.2.3', '4.5', '7.9'));
+
+    expect(urls).toEqual([
+      '/dicom-web/studies/1.2.3/series/4.5/instances/7.8/metadata',
+      '/dicom-web/studies/1.2.3/series/4.5/instances/7.9/metadata',
+    ]);
+    expect(error.code).toBe('ERR_DICOMWEB_FAILED');
+    expect(error.message).toContain('returned an empty array');
+  });
+
+  test('instance search rejects a crafted series UID', async () => {
+    listener = await startLoopbackListener((_request, response) => response.end('[]'));
+    const baseUrl = `${listener.origin}/dicom-web`;
+    const pacs = new DicomWebClient({ baseUrl, allowlist: [baseUrl], timeoutMs: 5_000 });
+
+    const error = await failure(pacs.searchInstances('1.2.3', '../4'));
+
+    expect(error.code).toBe('ERR_REQUEST_INVALID');
+    expect(listener.requestCount()).toBe(0);
+  });
 });

@@ -176,7 +176,7 @@ describe('selectCtSeries', () => {
   test('site patterns replace the defaults', () => {
     const series = [ct('1', 'AP phase 1mm', 120), ct('2', 'Arterial', 300)];
 
-    const selection = selectCtSeries(series, [/AP\s*phase/iu]);
+    const selection = selectCtSeries(series, { arterialPhasePatterns: [/AP\s*phase/iu] });
 
     expect(selection.series.seriesInstanceUid).toBe('1');
     expect(selection.matchedPattern).toBe('AP\\s*phase');
@@ -190,7 +190,7 @@ describe('selectCtSeries', () => {
     ['Partial', false],
     ['Portal venous', false],
   ])('description %s matches arterial: %s', (description, matches) => {
-    const selection = selectCtSeries([ct('a', description, 10), ct('b', 'plain', 500)]);
+    const selection = selectCtSeries([ct('a', description, 10), ct('b', 'Abdomen', 500)]);
 
     expect(selection.series.seriesInstanceUid).toBe(matches ? 'a' : 'b');
   });
@@ -217,7 +217,9 @@ describe('selectCtSeries', () => {
   });
 
   test('custom patterns replace the defaults', () => {
-    const selection = selectCtSeries([ct('1', 'Phase A', 10), ct('2', 'Arterial', 10)], [/phase a/i]);
+    const selection = selectCtSeries([ct('1', 'Phase A', 10), ct('2', 'Arterial', 10)], {
+      arterialPhasePatterns: [/phase a/i],
+    });
 
     expect(selection.series.seriesInstanceUid).toBe('1');
   });

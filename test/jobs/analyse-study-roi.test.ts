@@ -89,6 +89,8 @@ describe('ROI-first retrieval', () => {
       fallbackReason: 'the widened ROI spans every slice of the series',
     });
     expect(pacs.traffic.calls).toEqual([
+      `qido instances ${CT_3SLICE.ctSeriesInstanceUid}`,
+      `instance metadata ${CT_3SLICE.ctSeriesInstanceUid}`,
       `metadata ${CT_3SLICE.segSeriesInstanceUid}`,
       'wado seg',
       `metadata ${CT_3SLICE.ctSeriesInstanceUid}`,

@@ -48,6 +48,22 @@ function fakePacs(ctFiles: ArrayBuffer[], segFile: ArrayBuffer | null): StudySou
         series.push(seriesResult(CT_3SLICE.segSeriesInstanceUid, 'SEG', 'Liver Segmentation', 1));
       return Promise.resolve(series);
     },
+    // The acquisition attributes of ct-3slice/01.dcm, as a QIDO-RS server that honours includefield returns them.
+    searchInstances: (_study, series) => {
+      calls.push(`qido instances ${series}`);
+      return Promise.resolve([
+        {
+          '00080018': { vr: 'UI', Value: ['1.2.392.200103.20080913.113635.2.2009.6.22.21.43.10.23431.1'] },
+          '00180050': { vr: 'DS', Value: [1.25] },
+          '00181210': { vr: 'SH', Value: ['STANDARD'] },
+          '00080032': { vr: 'TM', Value: ['105028'] },
+        },
+      ]);
+    },
+    retrieveInstanceMetadata: (_study, series) => {
+      calls.push(`instance metadata ${series}`);
+      return Promise.reject(new Error('the QIDO-RS result already holds the attributes'));
+    },
     retrieveSeriesMetadata: (_study, series) => {
       calls.push(`metadata ${series}`);
       return Promise.resolve([
@@ -139,10 +155,28 @@ describe('createStudyAnalyser', () => {
       output.result.provenance.tumourVoxelCount,
     );
     expect(output.result.provenance.computedAt).toBe('2026-12-04T20:00:00.000Z');
-    expect(output.result.provenance.seriesSelection).toMatchObject({ ctSeriesCount: 1 });
-    expect(['arterial-phase-description', 'most-instances']).toContain(
-      output.result.provenance.seriesSelection?.reason,
-    );
+    expect(output.result.provenance.seriesSelection).toEqual({
+      reason: 'most-instances',
+      seriesDescription: '',
+      seriesNumber: null,
+      instanceCount: 3,
+      ctSeriesCount: 1,
+      arterialCount: 0,
+      candidates: [
+        {
+          seriesInstanceUid: CT_3SLICE.ctSeriesInstanceUid,
+          seriesNumber: null,
+          seriesDescription: '',
+          instanceCount: 3,
+          sliceThicknessMm: 1.25,
+          convolutionKernel: 'STANDARD',
+          contrastAgentRecorded: false,
+          acquisitionDelaySeconds: null,
+          outcome: 'chosen',
+          rule: 'most-instances',
+        },
+      ],
+    });
     expect(writes).toHaveLength(1);
     expect(writes[0]?.patientId).toBe(PATIENT_ID);
     expect(writes[0]?.imagingStudyId).toBe('img-1');
@@ -370,6 +404,60 @@ describe('createStudyAnalyserFromConfig', () => {
   });
 });
 
+describe('createStudyAnalyser series rules', () => {
+  test('skips a larger bone-kernel series of the study', async () => {
+    const boneSeries = '1.2.826.0.1.3680043.8.498.1';
+    const base = fakePacs(ctFiles, segFile);
+    const pacs: StudySource & { calls: string[] } = {
+      ...base,
+      searchSeries: async (study) => [
+        ...(await base.searchSeries(study)),
+        seriesResult(boneSeries, 'CT', 'ABD 1.25 bone', 300),
+      ],
+      searchInstances: (study, series, query) =>
+        series === boneSeries
+          ? Promise.resolve([
+              {
+                '00080018': { vr: 'UI', Value: [`${boneSeries}.1`] },
+                '00181210': { vr: 'SH', Value: ['BONE'] },
+              },
+            ])
+          : base.searchInstances(study, series, query),
+    };
+    const analyse = createStudyAnalyser({ pacs, modelCard: card, logger: pino({ level: 'silent' }) });
+
+    const output = await analyse(job);
+
+    const selection = output.result.provenance.seriesSelection;
+    expect(output.result.provenance.seriesInstanceUid).toBe(CT_3SLICE.ctSeriesInstanceUid);
+    expect(selection?.ctSeriesCount).toBe(2);
+    expect(selection?.candidates?.[1]).toMatchObject({
+      seriesInstanceUid: boneSeries,
+      outcome: 'excluded',
+      rule: 'convolution-kernel',
+      pattern: 'bone',
+      instanceCount: 300,
+    });
+    expect(pacs.calls.filter((call) => call.includes(boneSeries))).toEqual([]);
+  });
+
+  test('seriesRules option reaches the selection', async () => {
+    const pacs = fakePacs(ctFiles, segFile);
+    const analyse = createStudyAnalyser({
+      pacs,
+      modelCard: card,
+      logger: pino({ level: 'silent' }),
+      seriesRules: { sliceThicknessMm: { min: 2, max: 5 } },
+    });
+
+    const error: unknown = await analyse(job).catch((thrown: unknown) => thrown);
+
+    expect(isNqo1Error(error, 'ERR_SERIES_EMPTY')).toBe(true);
+    expect((error as Error).message).toContain(`series ${CT_3SLICE.ctSeriesInstanceUid}: slice-thickness`);
+    expect(pacs.calls.some((call) => call.startsWith('wado'))).toBe(false);
+  });
+});
+
 describe('createStudyAnalyser with an RT Structure Set', () => {
   const RT_UTILS = join(SHARED_DATA_DIR, 'dicom/rt-utils/mock_data');
   const STUDY = '1.2.840.113619.2.405.3.84541899.902.1605198123.910';
@@ -384,6 +472,9 @@ describe('createStudyAnalyser with an RT Structure Set', () => {
     const rt = await readArrayBuffer(join(RT_UTILS, 'rt.dcm'));
     const reference = (uid: string): DicomJsonDataset => ({ '0020000E': { vr: 'UI', Value: [uid] } });
     const pacs: StudySource = {
+      searchInstances: () => Promise.resolve([]),
+      retrieveInstanceMetadata: () =>
+        Promise.reject(new Error('the RTSTRUCT study has no instance metadata')),
       searchSeries: () =>
         Promise.resolve([
           seriesResult(CT_SERIES, 'CT', '', 2),

@@ -40,6 +40,17 @@ export function ctInstanceMetadata(file: ArrayBuffer): DicomJsonDataset {
   };
 }
 
+/** Builds the WADO-RS metadata of one CT file with its acquisition attributes, as the series rules read it. */
+export function ctAcquisitionMetadata(file: ArrayBuffer): DicomJsonDataset {
+  const { dict } = dcmjs.data.DicomMessage.readFile(file.slice(0)) as { dict: RawDataset };
+  const tags = ['00080018', '00080031', '00080032', '00180010', '00180050', '00181210', '00181042'];
+  return Object.fromEntries(
+    tags
+      .filter((tag) => dict[tag] !== undefined)
+      .map((tag) => [tag, { vr: dict[tag]!.vr, Value: dict[tag]!.Value ?? [] }]),
+  );
+}
+
 /** Serves CT files and one SEG or RTSTRUCT under the UIDs of `study`; `ctMetadata` defaults to that of the files. */
 export function roiPacs(
   study: RoiStudy,
@@ -66,6 +77,19 @@ export function roiPacs(
         series(study.ctSeriesInstanceUid, 'CT', ctFiles.length),
         series(study.segSeriesInstanceUid, study.segModality ?? 'SEG', 1),
       ]),
+    // Like Orthanc 1.10 given a percent-encoded includefield list: the SOP Instance UID only.
+    searchInstances: (_study, seriesUid) => {
+      traffic.calls.push(`qido instances ${seriesUid}`);
+      const first = ctMetadata[0];
+      if (seriesUid !== study.ctSeriesInstanceUid || first === undefined) return Promise.resolve([]);
+      return Promise.resolve([{ '00080018': first['00080018']! }]);
+    },
+    retrieveInstanceMetadata: (_study, seriesUid, sop) => {
+      traffic.calls.push(`instance metadata ${seriesUid}`);
+      const file = bySop.get(sop);
+      if (file === undefined) return Promise.reject(new Error(`no instance ${sop}`));
+      return Promise.resolve(ctAcquisitionMetadata(file));
+    },
     retrieveSeriesMetadata: (_study, seriesUid) => {
       traffic.calls.push(`metadata ${seriesUid}`);
       if (seriesUid === study.ctSeriesInstanceUid) return Promise.resolve([...ctMetadata]);

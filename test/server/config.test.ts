@@ -92,6 +92,54 @@ describe('loadConfig', () => {
     );
   });
 
+  test('series rules default to the documented values', () => {
+    const { series } = loadConfig({ env: {} });
+
+    expect(series.requireContrast).toBe(true);
+    expect(series.nonContrastPatterns).toContain('平扫');
+    expect(series.sliceThicknessMm).toEqual({ min: 0.5, max: 5 });
+    expect(series.convolutionKernel).toEqual({
+      allowPatterns: [],
+      denyPatterns: ['bone', 'lung', 'edge', 'sharp', '^[BI][a-z]?[6-9][0-9]'],
+    });
+    expect(series.arterialDelaySeconds).toEqual({ min: 15, max: 45 });
+  });
+
+  test('a partial series range keeps the other default', () => {
+    const config = loadConfig({
+      configPath: writeSiteFile({ series: { sliceThicknessMm: { max: 3 } } }),
+      env: {},
+    });
+
+    expect(config.series.sliceThicknessMm).toEqual({ min: 0.5, max: 3 });
+  });
+
+  test('rejects a slice thickness range with min above max', () => {
+    expect(loadError({ series: { sliceThicknessMm: { min: 6, max: 5 } } })).toContain(
+      'series.sliceThicknessMm: expected min ≤ max',
+    );
+  });
+
+  test('rejects a negative arterial delay', () => {
+    expect(loadError({ series: { arterialDelaySeconds: { min: -5 } } })).toContain(
+      'series.arterialDelaySeconds.min',
+    );
+  });
+
+  test('rejects a kernel pattern that is not a regular expression', () => {
+    expect(loadError({ series: { convolutionKernel: { denyPatterns: ['bone', '[B7'] } } })).toContain(
+      'series.convolutionKernel.denyPatterns[1]: expected a non-empty regular expression',
+    );
+  });
+
+  test('rejects an unknown series key', () => {
+    expect(loadError({ series: { sliceThickness: { min: 1 } } })).toContain('sliceThickness');
+  });
+
+  test('rejects a non-boolean requireContrast', () => {
+    expect(loadError({ series: { requireContrast: 'yes' } })).toContain('series.requireContrast');
+  });
+
   test('rejects a token age above one hour', () => {
     expect(loadError({ auth: { maxTokenAgeSeconds: 1e12 } })).toContain('auth.maxTokenAgeSeconds');
   });
