@@ -140,7 +140,7 @@ describe('FhirWriteBack against a FHIR R4 server', () => {
     expect((error as Error).message).toContain('2 Observation resources');
   });
 
-  test('unknown resource path fails with status', async () => {
+  test('unknown resource path is refused for good, naming the status', async () => {
     const broken = new FhirWriteBack({
       baseUrl: `${fhir.baseUrl}/nowhere`,
       allowlist: [fhir.baseUrl],
@@ -151,7 +151,8 @@ describe('FhirWriteBack against a FHIR R4 server', () => {
       .write({ result: calibratedResult(), patientId, imagingStudyId, studyInstanceUid: '1.1' })
       .catch((thrown: unknown) => thrown);
 
-    expect(isNqo1Error(error, 'ERR_FHIR_FAILED')).toBe(true);
+    // A wrong base path gets the same 4xx on every retry, so the write-back stops until a restart.
+    expect(isNqo1Error(error, 'ERR_FHIR_REJECTED')).toBe(true);
     expect((error as Error).message).toMatch(/HTTP 4\d\d/);
   });
 });
