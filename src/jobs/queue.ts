@@ -93,8 +93,9 @@ export class AnalysisQueue {
   }
 
   /**
-   * Adds `job` to the queue unless its study is already stored for that model, and returns at once.
-   * A failed row older than `retryFailedAfterMs` goes back to pending.
+   * Adds `job` to the queue unless its study is already stored for that model and requested series
+   * and segmentation, and returns at once. A failed row older than `retryFailedAfterMs` goes back to
+   * pending.
    */
   enqueue(job: AnalysisJob): EnqueueOutcome {
     if (this.#stopping)
@@ -109,7 +110,7 @@ export class AnalysisQueue {
 
     if (outcome !== 'exists') {
       this.#log.info(
-        { studyInstanceUid: job.studyInstanceUid, modelId: job.modelId, outcome },
+        { studyInstanceUid: job.studyInstanceUid, ...requestedChoice(job), modelId: job.modelId, outcome },
         'analysis enqueued',
       );
       this.#kick();
@@ -170,6 +171,7 @@ export class AnalysisQueue {
     const key: ResultKey = job;
     const log = this.#log.child({
       studyInstanceUid: job.studyInstanceUid,
+      ...requestedChoice(job),
       modelId: job.modelId,
       modelVersion: job.modelVersion,
     });
@@ -269,6 +271,16 @@ export class AnalysisQueue {
       );
     }
   }
+}
+
+/** The requested series and segmentation UIDs of `job` for a log line; empty for an automatic choice. */
+function requestedChoice(job: AnalysisJob): Record<string, string> {
+  return {
+    ...(job.seriesInstanceUid === undefined ? {} : { requestedSeriesInstanceUid: job.seriesInstanceUid }),
+    ...(job.segmentationSopInstanceUid === undefined
+      ? {}
+      : { requestedSegmentationSopInstanceUid: job.segmentationSopInstanceUid }),
+  };
 }
 
 /**
