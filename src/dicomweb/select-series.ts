@@ -80,8 +80,11 @@ export interface SegInstanceSummary {
   readonly referencedSeriesUids: readonly string[];
 }
 
-/** Reason the CT series was chosen, for logs and the SMART app. */
-export type CtSelectionReason = 'arterial-phase-description' | 'most-instances';
+/**
+ * Reason the CT series was chosen, for logs and the SMART app; `requested` comes from
+ * `select-requested.ts`.
+ */
+export type CtSelectionReason = 'arterial-phase-description' | 'most-instances' | 'requested';
 
 export interface CtSelection {
   readonly series: SeriesSummary;
@@ -93,8 +96,8 @@ export interface CtSelection {
   readonly matchedPattern?: string;
 }
 
-/** Reason the SEG was chosen. */
-export type SegSelectionReason = 'references-ct-series' | 'only-seg-in-study';
+/** Reason the SEG was chosen; `requested` comes from `select-requested.ts`. */
+export type SegSelectionReason = 'references-ct-series' | 'only-seg-in-study' | 'requested';
 
 export interface SegSelection {
   readonly instance: SegInstanceSummary;

@@ -2,7 +2,8 @@
  * The worker function of the analysis queue: one study from the PACS to a stored, charted result.
  *
  * Steps: search the study's series (QIDO-RS), then choose the arterial-phase CT and its SEG
- * (`src/dicomweb/select-series.ts`). Retrieve the SEG instance first. From its frame positions and
+ * (`src/dicomweb/select-series.ts`), or check the series and segmentation that the job requests
+ * (`src/dicomweb/select-requested.ts`). Retrieve the SEG instance first. From its frame positions and
  * the CT series' WADO-RS metadata, `roi-retrieval.ts` plans the CT instances that the dilated tumour
  * reaches, and only those are retrieved; where the plan does not apply, the whole series is, with
  * the reason logged. Decode the CT to Hounsfield units and the SEG to a mask on the CT grid.
@@ -26,6 +27,7 @@ import {
   summariseSeries,
   type SegInstanceSummary,
 } from '../dicomweb/select-series.js';
+import { selectRequestedCtSeries, selectRequestedSegmentation } from '../dicomweb/select-requested.js';
 import { Nqo1Error, isNqo1Error } from '../errors.js';
 import { FhirWriteBack, type WriteBackInput, type WriteBackOutcome } from '../fhir/write-back.js';
 import {
@@ -112,9 +114,16 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     const startedAt = performance.now();
 
     const seriesList = (await deps.pacs.searchSeries(study)).map(summariseSeries);
-    const ct = selectCtSeries(seriesList, patterns);
+    // A series or segmentation requested in the SMART app replaces the automatic choice.
+    const ct =
+      job.seriesInstanceUid === undefined
+        ? selectCtSeries(seriesList, patterns)
+        : selectRequestedCtSeries(seriesList, job.seriesInstanceUid, patterns);
     const segInstances = await listSegInstances(deps.pacs, study, seriesList);
-    const seg = selectSegmentation(ct.series.seriesInstanceUid, segInstances);
+    const seg =
+      job.segmentationSopInstanceUid === undefined
+        ? selectSegmentation(ct.series.seriesInstanceUid, segInstances)
+        : selectRequestedSegmentation(segInstances, job.segmentationSopInstanceUid);
     log.info(
       {
         studyInstanceUid: study,
@@ -208,6 +217,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
           ctSeriesCount: ct.ctSeriesCount,
           arterialCount: ct.arterialCount,
           ...(ct.matchedPattern === undefined ? {} : { matchedPattern: ct.matchedPattern }),
+          segmentationReason: seg.reason,
         },
         ctRetrieval: retrieval,
       },
@@ -225,6 +235,14 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     const effectiveDateTime = ct.series.acquisitionDate ?? undefined;
     const stored = { result, ...(effectiveDateTime === undefined ? {} : { effectiveDateTime }) };
     if (deps.writer === undefined) return stored;
+
+    // LIMITATION: the result of a requested series or segmentation is not written to FHIR. Its
+    // Observation would have the identifier of the automatic result (study, model id, version) and
+    // replace it in the chart. An identifier that includes the requested UIDs would allow both.
+    if (job.seriesInstanceUid !== undefined || job.segmentationSopInstanceUid !== undefined) {
+      log.info({ studyInstanceUid: study }, 'write-back skipped: the series or segmentation was requested');
+      return stored;
+    }
 
     // A job started by a PACS notification or the QIDO poller has no FHIR ids yet. Its result is
     // stored owing a write-back, which the queue runs once a hook binds the ids (`queue.ts`).

@@ -63,15 +63,23 @@ export interface CtRetrieval {
 
 /** Reason the analysis used its CT series, for a radiologist checking the choice. */
 export interface SeriesSelection {
-  /** `arterial-phase-description`: the description matched a phase pattern; `most-instances`: none did. */
-  readonly reason: 'arterial-phase-description' | 'most-instances';
+  /**
+   * `arterial-phase-description`: the description matched a phase pattern; `most-instances`: none
+   * did; `requested`: a user requested this series in the SMART app, and the rules were not applied.
+   */
+  readonly reason: 'arterial-phase-description' | 'most-instances' | 'requested';
+  /**
+   * Reason the segmentation was used: it references the CT series, it is the only one in the study,
+   * or a user requested it. Absent in results stored before this field existed.
+   */
+  readonly segmentationReason?: 'references-ct-series' | 'only-seg-in-study' | 'requested';
   readonly seriesDescription: string;
   readonly seriesNumber: number | null;
   readonly instanceCount: number | null;
   /** CT series in the study, and how many of them matched a phase pattern. */
   readonly ctSeriesCount: number;
   readonly arterialCount: number;
-  /** The phase pattern the description matched. */
+  /** The phase pattern the description matched, also for a requested series. */
   readonly matchedPattern?: string;
 }
 
