@@ -273,7 +273,7 @@ export class AnalysisQueue {
   }
 }
 
-/** The requested series and segmentation UIDs of `job` for a log line; empty for an automatic choice. */
+/** Lists the requested series and segmentation UIDs of `job` for a log line; empty for an automatic choice. */
 function requestedChoice(job: AnalysisJob): Record<string, string> {
   return {
     ...(job.seriesInstanceUid === undefined ? {} : { requestedSeriesInstanceUid: job.seriesInstanceUid }),

@@ -1,8 +1,8 @@
 /**
  * The embedded result store: one SQLite table (better-sqlite3) with one row per (Study Instance UID,
  * requested series, requested segmentation, model id, model version). The requested series and
- * segmentation are '' for the service's automatic choice, which hooks read; the SMART app may ask
- * for another series, which gets its own row (`result-store-schema.ts`). A row moves
+ * segmentation are '' for the service's automatic choice, which hooks read. A series that the SMART
+ * app requests gets its own row (`result-store-schema.ts`). A row moves
  * pending → running → done | failed. The same database file contains the card feedback tables
  * ({@link FeedbackStore}).
  *

@@ -64,8 +64,8 @@ export interface CtRetrieval {
 /** Reason the analysis used its CT series, for a radiologist checking the choice. */
 export interface SeriesSelection {
   /**
-   * `arterial-phase-description`: the description matched a phase pattern; `most-instances`: none
-   * did; `requested`: a user requested this series in the SMART app, and the rules were not applied.
+   * `arterial-phase-description`: the description matched a phase pattern. `most-instances`: none
+   * did. `requested`: a user requested this series in the SMART app, so the rules were not applied.
    */
   readonly reason: 'arterial-phase-description' | 'most-instances' | 'requested';
   /**
