@@ -47,6 +47,15 @@ export interface AnalysisQueueOptions {
   readonly now?: () => Date;
 }
 
+/** Options of {@link AnalysisQueue.enqueue}. */
+export interface EnqueueOptions {
+  /**
+   * Requeues a failed row at once rather than after `retryFailedAfterMs`, for a caller that knows
+   * the study changed since the failure: a PACS notification follows newly stored instances.
+   */
+  readonly retryFailedNow?: boolean;
+}
+
 /** Result of `enqueue`: inserted a new row, requeued a failed one, or found the study already there. */
 export type EnqueueOutcome = 'enqueued' | 'requeued' | 'exists';
 
@@ -95,16 +104,21 @@ export class AnalysisQueue {
   /**
    * Adds `job` to the queue unless its study is already stored for that model and requested series
    * and segmentation, and returns at once. A failed row older than `retryFailedAfterMs` goes back to
-   * pending.
+   * pending, and so does any failed row with `options.retryFailedNow`.
    */
-  enqueue(job: AnalysisJob): EnqueueOutcome {
+  enqueue(job: AnalysisJob, options: EnqueueOptions = {}): EnqueueOutcome {
     if (this.#stopping)
       throw new Nqo1Error('ERR_INTERNAL', 'The analysis queue is stopping; the job was not enqueued');
 
     let outcome: EnqueueOutcome = 'exists';
     if (this.#store.insertPending(job)) {
       outcome = 'enqueued';
-    } else if (this.#store.requeueFailed(job, new Date(this.#now().getTime() - this.#retryFailedAfterMs))) {
+    } else if (
+      this.#store.requeueFailed(
+        job,
+        options.retryFailedNow === true ? null : new Date(this.#now().getTime() - this.#retryFailedAfterMs),
+      )
+    ) {
       outcome = 'requeued';
     }
 

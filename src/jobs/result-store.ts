@@ -328,18 +328,20 @@ export class ResultStore {
 
   /**
    * Moves the failed row of `key` back to pending when its failure was recorded before `before`,
-   * so that a study whose segmentation or series arrived later is analysed again.
+   * or whenever it was recorded when `before` is null, so that a study whose segmentation or series
+   * arrived later is analysed again.
    *
    * @returns true when the row was requeued.
    */
-  requeueFailed(key: ResultKey, before: Date): boolean {
+  requeueFailed(key: ResultKey, before: Date | null): boolean {
+    const beforeIso = before === null ? null : before.toISOString();
     return (
       this.#db
         .prepare(
           `UPDATE analyses SET status = 'pending', error_code = NULL, error_message = NULL, updated_at = ?
-           WHERE ${KEY_CONDITION} AND status = 'failed' AND updated_at < ?`,
+           WHERE ${KEY_CONDITION} AND status = 'failed' AND (? IS NULL OR updated_at < ?)`,
         )
-        .run(this.#now().toISOString(), ...keyValues(key), before.toISOString()).changes === 1
+        .run(this.#now().toISOString(), ...keyValues(key), beforeIso, beforeIso).changes === 1
     );
   }
 

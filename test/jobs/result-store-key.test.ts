@@ -182,6 +182,17 @@ describe('ResultStore key with requested series', () => {
     expect(s.claimWriteBack(new Date())?.job).toEqual(AUTOMATIC);
   });
 
+  test('requeues a failure of any age with null', () => {
+    const s = openStore();
+    s.insertPending(REQUESTED);
+    s.markFailed(REQUESTED, { code: 'ERR_SEGMENTATION_MISSING', message: 'no SEG' });
+
+    expect(s.requeueFailed(REQUESTED, new Date(0))).toBe(false);
+    expect(s.requeueFailed(REQUESTED, null)).toBe(true);
+    expect(s.getResult(REQUESTED)?.status).toBe('pending');
+    expect(s.requeueFailed(REQUESTED, null)).toBe(false);
+  });
+
   test('binds FHIR ids only to the automatic row', () => {
     const s = openStore();
     const { patientId: _patient, imagingStudyId: _study, ...arrival } = AUTOMATIC;
