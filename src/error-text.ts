@@ -12,6 +12,7 @@ const ZH_CN: Readonly<Record<ErrorCode, string>> = {
   ERR_SERIES_EMPTY: '未找到所请求序列的任何图像。',
   ERR_SERIES_GEOMETRY: '各层图像无法组成一个规则的容积。',
   ERR_SERIES_MIXED: '文件分属多个序列、检查或参考坐标系。',
+  ERR_REQUESTED_SERIES_INVALID: '所请求的序列不是该检查中的 CT 序列。',
   ERR_NRRD_MALFORMED: 'NRRD 文件无法解析。',
   ERR_NIFTI_MALFORMED: 'NIfTI 文件无法解析。',
   ERR_INPUT_TOO_LARGE: '输入超过了配置的大小上限（体素数、字节数或实例数）。',
@@ -21,6 +22,7 @@ const ZH_CN: Readonly<Record<ErrorCode, string>> = {
   ERR_SEG_MALFORMED: 'DICOM SEG 对象不完整或前后矛盾。',
   ERR_RTSTRUCT_MALFORMED: 'RT 结构集不完整，或引用了不存在的图像。',
   ERR_SEGMENTATION_MISSING: '该检查中没有所选 CT 序列的分割。',
+  ERR_REQUESTED_SEGMENTATION_INVALID: '所请求的分割不是该检查中的 SEG 或 RTSTRUCT 实例。',
   ERR_SEGMENT_SELECTION: '分割中没有唯一符合要求的分段。',
   ERR_ROI_TOO_SMALL: '感兴趣区的维度或体素数不足以计算纹理特征。',
   ERR_SETTINGS_INVALID: '影像组学参数设置无效。',
@@ -40,6 +42,7 @@ const ZH_CN: Readonly<Record<ErrorCode, string>> = {
   ERR_DICOMWEB_FAILED: 'DICOMweb 服务器未返回所请求的内容。',
   ERR_FHIR_FAILED: 'FHIR 服务器未返回所请求的内容。',
   ERR_FHIR_REJECTED: 'FHIR 服务器拒绝了结果回写，重复发送无法解决。',
+  ERR_FHIR_ACCESS_DENIED: 'FHIR 服务器拒绝了该访问令牌对所请求资源的访问。',
   ERR_PATIENT_CONFLICT: '该检查或其已存结果属于另一份患者记录。',
   ERR_INTERNAL: '发生了意外的内部错误。',
 };

@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   ERR_SERIES_EMPTY: 'No image of the requested series was found.',
   ERR_SERIES_GEOMETRY: 'The slices do not form one regular volume.',
   ERR_SERIES_MIXED: 'The files belong to more than one series, study or frame of reference.',
+  ERR_REQUESTED_SERIES_INVALID: 'The requested series is not a CT series of the study.',
   ERR_NRRD_MALFORMED: 'The NRRD file could not be parsed.',
   ERR_NIFTI_MALFORMED: 'The NIfTI file could not be parsed.',
   ERR_INPUT_TOO_LARGE: 'The input exceeds a configured size limit (voxels, bytes or instances).',
@@ -26,6 +27,8 @@ export const ERROR_CODES = {
   ERR_SEG_MALFORMED: 'The DICOM SEG object is incomplete or inconsistent.',
   ERR_RTSTRUCT_MALFORMED: 'The RT Structure Set is incomplete or references images that are not present.',
   ERR_SEGMENTATION_MISSING: 'The study has no segmentation of the selected CT series.',
+  ERR_REQUESTED_SEGMENTATION_INVALID:
+    'The requested segmentation is not a SEG or RTSTRUCT instance of the study.',
   ERR_SEGMENT_SELECTION: 'No single segment of the segmentation matches the request.',
   ERR_ROI_TOO_SMALL: 'The region of interest has too few dimensions or voxels for texture features.',
 
@@ -53,6 +56,7 @@ export const ERROR_CODES = {
   ERR_DICOMWEB_FAILED: 'The DICOMweb server did not return what was requested.',
   ERR_FHIR_FAILED: 'The FHIR server did not return what was requested.',
   ERR_FHIR_REJECTED: 'The FHIR server refused the write-back in a way that sending it again cannot mend.',
+  ERR_FHIR_ACCESS_DENIED: 'The FHIR server denied the access token for the requested resource.',
   ERR_PATIENT_CONFLICT: 'The study or its stored result belongs to another patient record.',
   ERR_INTERNAL: 'An unexpected internal error occurred.',
 } as const;

@@ -16,6 +16,7 @@
 import * as z from 'zod';
 
 import { Nqo1Error } from '../../src/errors.js';
+import { readCapped, ResponseTooLargeError } from '../../src/net/read-capped.js';
 
 /** Page size asked of the FHIR server (`_count`). */
 export const STUDIES_PAGE_SIZE = 100;
@@ -168,7 +169,7 @@ async function fetchPage(
     if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
       throw failed(`timed out after ${read.timeoutMs} ms`, { timeoutMs: read.timeoutMs });
     }
-    if (error instanceof PageTooLargeError) {
+    if (error instanceof ResponseTooLargeError) {
       throw failed(`returned a page over ${maxPageBytes} bytes`, { maxPageBytes });
     }
     // Only the class name: a fetch error can quote the URL, whose query names the patient.
@@ -186,31 +187,4 @@ async function fetchPage(
   const page = pageSchema.safeParse(json);
   if (!page.success) throw failed('returned something other than a FHIR Bundle', {});
   return page.data;
-}
-
-class PageTooLargeError extends Error {}
-
-/** Reads the body as UTF-8 and cancels the stream once it exceeds `maxBytes`. */
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw new PageTooLargeError();
-  }
-  if (response.body === null) return '';
-
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new PageTooLargeError();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

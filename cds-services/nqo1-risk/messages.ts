@@ -116,6 +116,7 @@ const en: CardMessages = {
       'arterial-phase-description': 'its description marks the arterial phase',
       'acquisition-delay': 'it was acquired within the arterial window after contrast injection',
       'most-instances': 'no series is marked as arterial phase, and it has the most images',
+      requested: 'a user requested it in place of the automatic choice',
     }[facts.reason];
     const rules = facts.excludedRules
       .map(
@@ -217,6 +218,7 @@ const zhCN: CardMessages = {
       'arterial-phase-description': '序列描述标明为动脉期',
       'acquisition-delay': '采集时间处于注射对比剂后的动脉期时间窗内',
       'most-instances': '没有序列标明为动脉期，且该序列图像最多',
+      requested: '用户指定了该序列，取代自动选择',
     }[facts.reason];
     const rules = facts.excludedRules
       .map(

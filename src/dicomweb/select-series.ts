@@ -90,7 +90,10 @@ export interface SegInstanceSummary {
   readonly referencedSeriesUids: readonly string[];
 }
 
-/** Reason the CT series was chosen, for logs and the SMART app. */
+/**
+ * Reason the CT series was chosen, for logs and the SMART app; `requested` comes from
+ * `select-requested.ts`.
+ */
 export type CtSelectionReason = SeriesSelectionReason;
 
 export interface CtSelection {
@@ -105,8 +108,8 @@ export interface CtSelection {
   readonly candidates: readonly SeriesCandidate[];
 }
 
-/** Reason the SEG was chosen. */
-export type SegSelectionReason = 'references-ct-series' | 'only-seg-in-study';
+/** Reason the SEG was chosen; `requested` comes from `select-requested.ts`. */
+export type SegSelectionReason = 'references-ct-series' | 'only-seg-in-study' | 'requested';
 
 export interface SegSelection {
   readonly instance: SegInstanceSummary;

@@ -3,7 +3,8 @@
  *
  * Steps: search the study's series (QIDO-RS), read the acquisition attributes of one instance of
  * each CT series (`src/dicomweb/series-acquisition.ts`), then choose the arterial-phase CT by the
- * series rules and its SEG (`src/dicomweb/select-series.ts`). Retrieve the SEG instance first. From its frame positions and
+ * series rules and its SEG (`src/dicomweb/select-series.ts`), or check the series and segmentation
+ * that the job requests (`src/dicomweb/select-requested.ts`). Retrieve the SEG instance first. From its frame positions and
  * the CT series' WADO-RS metadata, `roi-retrieval.ts` plans the CT instances that the dilated tumour
  * reaches, and only those are retrieved; where the plan does not apply, the whole series is, with
  * the reason logged. Decode the CT to Hounsfield units and the SEG to a mask on the CT grid.
@@ -34,6 +35,7 @@ import {
   type SeriesSummary,
 } from '../dicomweb/select-series.js';
 import { fetchSeriesAcquisitions, type SeriesAcquisition } from '../dicomweb/series-acquisition.js';
+import { selectRequestedCtSeries, selectRequestedSegmentation } from '../dicomweb/select-requested.js';
 import { Nqo1Error, isNqo1Error } from '../errors.js';
 import { FhirWriteBack, type WriteBackInput, type WriteBackOutcome } from '../fhir/write-back.js';
 import {
@@ -125,10 +127,21 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     const startedAt = performance.now();
 
     const seriesList = (await deps.pacs.searchSeries(study)).map(summariseSeries);
-    const acquisitions = await readCtAcquisitions(deps.pacs, study, seriesList, seriesRules, log);
-    const ct = selectCtSeries(seriesList, seriesRules, acquisitions);
+    // A series or segmentation requested in the SMART app replaces the automatic choice, and then
+    // no acquisition attributes are needed.
+    const ct =
+      job.seriesInstanceUid === undefined
+        ? selectCtSeries(
+            seriesList,
+            seriesRules,
+            await readCtAcquisitions(deps.pacs, study, seriesList, seriesRules, log),
+          )
+        : selectRequestedCtSeries(seriesList, job.seriesInstanceUid, seriesRules.arterialPhasePatterns);
     const segInstances = await listSegInstances(deps.pacs, study, seriesList);
-    const seg = selectSegmentation(ct.series.seriesInstanceUid, segInstances);
+    const seg =
+      job.segmentationSopInstanceUid === undefined
+        ? selectSegmentation(ct.series.seriesInstanceUid, segInstances)
+        : selectRequestedSegmentation(segInstances, job.segmentationSopInstanceUid);
     log.info(
       {
         studyInstanceUid: study,
@@ -224,6 +237,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
           arterialCount: ct.arterialCount,
           ...(ct.matchedPattern === undefined ? {} : { matchedPattern: ct.matchedPattern }),
           candidates: ct.candidates,
+          segmentationReason: seg.reason,
         },
         ctRetrieval: retrieval,
       },
@@ -241,6 +255,14 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     const effectiveDateTime = ct.series.acquisitionDate ?? undefined;
     const stored = { result, ...(effectiveDateTime === undefined ? {} : { effectiveDateTime }) };
     if (deps.writer === undefined) return stored;
+
+    // LIMITATION: the result of a requested series or segmentation is not written to FHIR. Its
+    // Observation would have the identifier of the automatic result (study, model id, version) and
+    // replace it in the chart. An identifier that includes the requested UIDs would allow both.
+    if (job.seriesInstanceUid !== undefined || job.segmentationSopInstanceUid !== undefined) {
+      log.info({ studyInstanceUid: study }, 'write-back skipped: the series or segmentation was requested');
+      return stored;
+    }
 
     // A job started by a PACS notification or the QIDO poller has no FHIR ids yet. Its result is
     // stored owing a write-back, which the queue runs once a hook binds the ids (`queue.ts`).

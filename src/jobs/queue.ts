@@ -47,6 +47,15 @@ export interface AnalysisQueueOptions {
   readonly now?: () => Date;
 }
 
+/** Options of {@link AnalysisQueue.enqueue}. */
+export interface EnqueueOptions {
+  /**
+   * Requeues a failed row at once rather than after `retryFailedAfterMs`, for a caller that knows
+   * the study changed since the failure: a PACS notification follows newly stored instances.
+   */
+  readonly retryFailedNow?: boolean;
+}
+
 /** Result of `enqueue`: inserted a new row, requeued a failed one, or found the study already there. */
 export type EnqueueOutcome = 'enqueued' | 'requeued' | 'exists';
 
@@ -93,23 +102,29 @@ export class AnalysisQueue {
   }
 
   /**
-   * Adds `job` to the queue unless its study is already stored for that model, and returns at once.
-   * A failed row older than `retryFailedAfterMs` goes back to pending.
+   * Adds `job` to the queue unless its study is already stored for that model and requested series
+   * and segmentation, and returns at once. A failed row older than `retryFailedAfterMs` goes back to
+   * pending, and so does any failed row with `options.retryFailedNow`.
    */
-  enqueue(job: AnalysisJob): EnqueueOutcome {
+  enqueue(job: AnalysisJob, options: EnqueueOptions = {}): EnqueueOutcome {
     if (this.#stopping)
       throw new Nqo1Error('ERR_INTERNAL', 'The analysis queue is stopping; the job was not enqueued');
 
     let outcome: EnqueueOutcome = 'exists';
     if (this.#store.insertPending(job)) {
       outcome = 'enqueued';
-    } else if (this.#store.requeueFailed(job, new Date(this.#now().getTime() - this.#retryFailedAfterMs))) {
+    } else if (
+      this.#store.requeueFailed(
+        job,
+        options.retryFailedNow === true ? null : new Date(this.#now().getTime() - this.#retryFailedAfterMs),
+      )
+    ) {
       outcome = 'requeued';
     }
 
     if (outcome !== 'exists') {
       this.#log.info(
-        { studyInstanceUid: job.studyInstanceUid, modelId: job.modelId, outcome },
+        { studyInstanceUid: job.studyInstanceUid, ...requestedChoice(job), modelId: job.modelId, outcome },
         'analysis enqueued',
       );
       this.#kick();
@@ -170,6 +185,7 @@ export class AnalysisQueue {
     const key: ResultKey = job;
     const log = this.#log.child({
       studyInstanceUid: job.studyInstanceUid,
+      ...requestedChoice(job),
       modelId: job.modelId,
       modelVersion: job.modelVersion,
     });
@@ -269,6 +285,16 @@ export class AnalysisQueue {
       );
     }
   }
+}
+
+/** Lists the requested series and segmentation UIDs of `job` for a log line; empty for an automatic choice. */
+function requestedChoice(job: AnalysisJob): Record<string, string> {
+  return {
+    ...(job.seriesInstanceUid === undefined ? {} : { requestedSeriesInstanceUid: job.seriesInstanceUid }),
+    ...(job.segmentationSopInstanceUid === undefined
+      ? {}
+      : { requestedSegmentationSopInstanceUid: job.segmentationSopInstanceUid }),
+  };
 }
 
 /**

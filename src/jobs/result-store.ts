@@ -1,9 +1,14 @@
 /**
- * The embedded result store: one SQLite table (better-sqlite3) with one row per
- * (Study Instance UID, model id, model version). A row moves pending → running → done | failed.
- * The same database file contains the card feedback tables ({@link FeedbackStore}).
+ * The embedded result store: one SQLite table (better-sqlite3) with one row per (Study Instance UID,
+ * requested series, requested segmentation, model id, model version). The requested series and
+ * segmentation are '' for the service's automatic choice, which hooks read. A series that the SMART
+ * app requests gets its own row (`result-store-schema.ts`). A row moves
+ * pending → running → done | failed. The same database file contains the card feedback tables
+ * ({@link FeedbackStore}).
  *
- * A done row owes a FHIR write-back while it has a result, both FHIR ids and no observation id.
+ * A done automatic row owes a FHIR write-back while it has a result, both FHIR ids and no observation
+ * id. A row of a requested series never owes one, so it cannot replace the chart's Observation of the
+ * automatic choice, which has the same identifier.
  * The state is derived from those columns, so it survives a restart without a flag to keep in
  * step. `writeback_attempted_at` spaces out retries, and `writeback_error_*` records the last failure.
  *
@@ -20,38 +25,25 @@ import Database from 'better-sqlite3';
 import type { ErrorCode } from '../errors.js';
 import type { ScoreResult } from '../model/result.js';
 import { FeedbackStore } from './feedback-store.js';
+import { KEY_COLUMNS, openAnalysesTable } from './result-store-schema.js';
 import type { AnalysisFailure, AnalysisJob, ResultKey, ResultStatus, StoredAnalysis } from './types.js';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS analyses (
-  id                  TEXT NOT NULL UNIQUE,
-  study_instance_uid  TEXT NOT NULL,
-  model_id            TEXT NOT NULL,
-  model_version       TEXT NOT NULL,
-  status              TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
-  job_json            TEXT NOT NULL,
-  result_json         TEXT,
-  observation_id      TEXT,
-  effective_date_time TEXT,
-  writeback_attempted_at  TEXT,
-  writeback_error_code    TEXT,
-  writeback_error_message TEXT,
-  error_code          TEXT,
-  error_message       TEXT,
-  created_at          TEXT NOT NULL,
-  updated_at          TEXT NOT NULL,
-  PRIMARY KEY (study_instance_uid, model_id, model_version)
-);
-CREATE INDEX IF NOT EXISTS analyses_pending ON analyses (status, created_at);
-`;
+/** SQL condition that selects the row of one {@link ResultKey}; bind {@link keyValues} to it. */
+const KEY_CONDITION = `study_instance_uid = ? AND requested_series_instance_uid = ?
+  AND requested_segmentation_sop_instance_uid = ? AND model_id = ? AND model_version = ?`;
 
-/** Columns added after the first release, with their types; added to an older file on open. */
-const ADDED_COLUMNS: readonly (readonly [string, string])[] = [
-  ['effective_date_time', 'TEXT'],
-  ['writeback_attempted_at', 'TEXT'],
-  ['writeback_error_code', 'TEXT'],
-  ['writeback_error_message', 'TEXT'],
-];
+/** Values of {@link KEY_CONDITION}, with '' for an automatic choice. */
+type KeyValues = [string, string, string, string, string];
+
+function keyValues(key: ResultKey): KeyValues {
+  return [
+    key.studyInstanceUid,
+    key.seriesInstanceUid ?? '',
+    key.segmentationSopInstanceUid ?? '',
+    key.modelId,
+    key.modelVersion,
+  ];
+}
 
 /**
  * Write-back failures that another attempt cannot mend: the FHIR server has the Observation under
@@ -61,8 +53,9 @@ const ADDED_COLUMNS: readonly (readonly [string, string])[] = [
  */
 export const PERMANENT_WRITE_BACK_ERRORS: readonly string[] = ['ERR_PATIENT_CONFLICT', 'ERR_FHIR_REJECTED'];
 
-/** SQL condition of a done row with both FHIR ids and without an Observation. */
+/** SQL condition of a done automatic row with both FHIR ids and without an Observation. */
 const LACKS_OBSERVATION = `status = 'done' AND observation_id IS NULL
+  AND requested_series_instance_uid = '' AND requested_segmentation_sop_instance_uid = ''
   AND json_extract(job_json, '$.patientId') IS NOT NULL
   AND json_extract(job_json, '$.imagingStudyId') IS NOT NULL`;
 
@@ -122,7 +115,7 @@ export class ResultStore {
    * The lookups on the hook's hot path, prepared once. Preparing compiles the SQL, which took about
    * two thirds of each lookup. Both lookups use an index (the primary key, and the UNIQUE `id`).
    */
-  readonly #selectByKey: Database.Statement<[string, string, string], AnalysisRow>;
+  readonly #selectByKey: Database.Statement<KeyValues, AnalysisRow>;
   readonly #selectById: Database.Statement<[string], AnalysisRow>;
   /** Card feedback, stored in the same database. */
   readonly feedback: FeedbackStore;
@@ -135,12 +128,9 @@ export class ResultStore {
     this.#db = new Database(sqlitePath);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('busy_timeout = 5000');
-    this.#db.exec(SCHEMA);
-    this.#addMissingColumns();
+    openAnalysesTable(this.#db);
     this.#now = options.now ?? (() => new Date());
-    this.#selectByKey = this.#db.prepare(
-      `SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE study_instance_uid = ? AND model_id = ? AND model_version = ?`,
-    );
+    this.#selectByKey = this.#db.prepare(`SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE ${KEY_CONDITION}`);
     this.#selectById = this.#db.prepare(`SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE id = ?`);
     this.feedback = new FeedbackStore(this.#db, this.#now);
   }
@@ -154,17 +144,20 @@ export class ResultStore {
     const now = this.#now().toISOString();
     const info = this.#db
       .prepare(
-        `INSERT INTO analyses (id, study_instance_uid, model_id, model_version, status, job_json, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
-         ON CONFLICT (study_instance_uid, model_id, model_version) DO NOTHING`,
+        `INSERT INTO analyses (id, ${KEY_COLUMNS}, status, job_json, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+         ON CONFLICT (${KEY_COLUMNS}) DO NOTHING`,
       )
-      .run(randomUUID(), job.studyInstanceUid, job.modelId, job.modelVersion, JSON.stringify(job), now, now);
+      .run(randomUUID(), ...keyValues(job), JSON.stringify(job), now, now);
     return info.changes === 1;
   }
 
-  /** Returns the row for `key`, or undefined when the study was never enqueued for that model. */
+  /**
+   * Returns the row for `key`, or undefined when the study was never enqueued for that model and
+   * choice. A key without a requested series or segmentation reads the automatic row.
+   */
   getResult(key: ResultKey): StoredAnalysis | undefined {
-    const row = this.#selectByKey.get(key.studyInstanceUid, key.modelId, key.modelVersion);
+    const row = this.#selectByKey.get(...keyValues(key));
     return row === undefined ? undefined : toStoredAnalysis(row);
   }
 
@@ -182,10 +175,9 @@ export class ResultStore {
         .prepare(
           `UPDATE analyses
            SET job_json = json_set(job_json, '$.patientId', ?, '$.imagingStudyId', ?)
-           WHERE study_instance_uid = ? AND model_id = ? AND model_version = ?
-             AND json_extract(job_json, '$.patientId') IS NULL`,
+           WHERE ${KEY_CONDITION} AND json_extract(job_json, '$.patientId') IS NULL`,
         )
-        .run(job.patientId, job.imagingStudyId, job.studyInstanceUid, job.modelId, job.modelVersion);
+        .run(job.patientId, job.imagingStudyId, ...keyValues(job));
       if (info.changes === 1) for (const listener of this.#boundListeners) listener();
     }
     return this.getResult(job);
@@ -352,24 +344,20 @@ export class ResultStore {
 
   /**
    * Moves the failed row of `key` back to pending when its failure was recorded before `before`,
-   * so that a study whose segmentation or series arrived later is analysed again.
+   * or whenever it was recorded when `before` is null, so that a study whose segmentation or series
+   * arrived later is analysed again.
    *
    * @returns true when the row was requeued.
    */
-  requeueFailed(key: ResultKey, before: Date): boolean {
+  requeueFailed(key: ResultKey, before: Date | null): boolean {
+    const beforeIso = before === null ? null : before.toISOString();
     return (
       this.#db
         .prepare(
           `UPDATE analyses SET status = 'pending', error_code = NULL, error_message = NULL, updated_at = ?
-           WHERE study_instance_uid = ? AND model_id = ? AND model_version = ? AND status = 'failed' AND updated_at < ?`,
+           WHERE ${KEY_CONDITION} AND status = 'failed' AND (? IS NULL OR updated_at < ?)`,
         )
-        .run(
-          this.#now().toISOString(),
-          key.studyInstanceUid,
-          key.modelId,
-          key.modelVersion,
-          before.toISOString(),
-        ).changes === 1
+        .run(this.#now().toISOString(), ...keyValues(key), beforeIso, beforeIso).changes === 1
     );
   }
 
@@ -401,29 +389,14 @@ export class ResultStore {
     this.#db.close();
   }
 
-  /** Adds the columns of {@link ADDED_COLUMNS} that a file written by an older release lacks. */
-  #addMissingColumns(): void {
-    const present = new Set(
-      this.#db
-        .prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('analyses')`)
-        .all()
-        .map((column) => column.name),
-    );
-    for (const [name, type] of ADDED_COLUMNS) {
-      if (!present.has(name)) this.#db.exec(`ALTER TABLE analyses ADD COLUMN ${name} ${type}`);
-    }
-  }
-
   #update(key: ResultKey, assignments: string, ...values: (string | null)[]): void {
     const info = this.#db
-      .prepare(
-        `UPDATE analyses SET ${assignments}, updated_at = ?
-         WHERE study_instance_uid = ? AND model_id = ? AND model_version = ?`,
-      )
-      .run(...values, this.#now().toISOString(), key.studyInstanceUid, key.modelId, key.modelVersion);
+      .prepare(`UPDATE analyses SET ${assignments}, updated_at = ? WHERE ${KEY_CONDITION}`)
+      .run(...values, this.#now().toISOString(), ...keyValues(key));
     if (info.changes !== 1) {
       throw new Error(
-        `No stored analysis for study ${key.studyInstanceUid} and model ${key.modelId} ${key.modelVersion}; insert it first`,
+        `No stored analysis for study ${key.studyInstanceUid}, requested series ` +
+          `${key.seriesInstanceUid ?? '(automatic)'} and model ${key.modelId} ${key.modelVersion}; insert it first`,
       );
     }
   }

@@ -20,6 +20,17 @@ export interface AnalysisJob {
    * never logged. Absent, like `imagingStudyId`, for a job started by the PACS.
    */
   readonly patientId?: string;
+  /**
+   * Series Instance UID of the CT series the SMART app requested. Absent: the service chooses the
+   * series by its rules (`src/dicomweb/select-series.ts`), as for every hook, PACS notification and
+   * poller job.
+   */
+  readonly seriesInstanceUid?: string;
+  /**
+   * SOP Instance UID of the requested SEG or RTSTRUCT. Absent: the segmentation rule chooses the one
+   * that references the analysed CT series.
+   */
+  readonly segmentationSopInstanceUid?: string;
   readonly modelId: string;
   readonly modelVersion: string;
 }
@@ -44,9 +55,14 @@ export interface AnalysisOutput {
  */
 export type AnalyseStudy = (job: AnalysisJob) => Promise<AnalysisOutput>;
 
-/** Key of one row in the result store. */
+/**
+ * Key of one row in the result store. Without `seriesInstanceUid` and `segmentationSopInstanceUid`
+ * it names the row of the service's automatic choice, which hooks read.
+ */
 export interface ResultKey {
   readonly studyInstanceUid: string;
+  readonly seriesInstanceUid?: string;
+  readonly segmentationSopInstanceUid?: string;
   readonly modelId: string;
   readonly modelVersion: string;
 }

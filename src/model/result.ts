@@ -64,9 +64,11 @@ export interface CtRetrieval {
 /**
  * Why a CT series was analysed: `arterial-phase-description` when its SeriesDescription matched an
  * arterial-phase pattern, `acquisition-delay` when none matched but its acquisition started within
- * the arterial delay window after contrast injection, `most-instances` otherwise.
+ * the arterial delay window after contrast injection, `most-instances` otherwise, and `requested`
+ * when a user requested this series in the SMART app, so the rules were not applied.
  */
-export type SeriesSelectionReason = 'arterial-phase-description' | 'acquisition-delay' | 'most-instances';
+export type SeriesSelectionReason =
+  'arterial-phase-description' | 'acquisition-delay' | 'most-instances' | 'requested';
 
 /** Rule of `series` in the configuration that removed a CT series from the candidates. */
 export type SeriesExclusionRule =
@@ -114,13 +116,18 @@ export interface SeriesCandidate {
 /** Reason the analysis used its CT series, for a radiologist checking the choice. */
 export interface SeriesSelection {
   readonly reason: SeriesSelectionReason;
+  /**
+   * Reason the segmentation was used: it references the CT series, it is the only one in the study,
+   * or a user requested it. Absent in results stored before this field existed.
+   */
+  readonly segmentationReason?: 'references-ct-series' | 'only-seg-in-study' | 'requested';
   readonly seriesDescription: string;
   readonly seriesNumber: number | null;
   readonly instanceCount: number | null;
   /** CT series in the study, and how many of those that passed the rules matched a phase pattern. */
   readonly ctSeriesCount: number;
   readonly arterialCount: number;
-  /** The phase pattern the description matched. */
+  /** The phase pattern the description matched, also for a requested series. */
   readonly matchedPattern?: string;
   /**
    * Every CT series considered, the chosen one first, then the ranked ones in rank order, then the

@@ -1,6 +1,7 @@
 /**
  * The Express application: discovery, one hook and one feedback route per CDS service, a health
- * check with analysis and feedback counts, and the error middleware. Routes are thin: each
+ * check with analysis and feedback counts, the PACS notification and SMART app analysis routes, and
+ * the error middleware. Routes are thin: each
  * service's handlers do the work, and every error goes through the one OperationOutcome mapping.
  *
  * @see https://cds-hooks.hl7.org/2.0/#discovery
@@ -18,6 +19,7 @@ import type { CdsDiscoveryResponse } from './cds-types.js';
 import { corsForOrigins } from './cors.js';
 import { type Logger, requestLogging } from './logger.js';
 import { errorHandler } from './outcome.js';
+import { analysisRequestRouter } from './analysis-requests.js';
 import { pacsNotificationRouter } from './pacs-notifications.js';
 
 /** Largest accepted hook body; prefetch Bundles of imaging studies can be large. */
@@ -120,6 +122,7 @@ export function createApp(deps: AppDeps): express.Application {
   }
 
   app.use(pacsNotificationRouter(deps));
+  app.use(analysisRequestRouter(deps));
 
   // LIMITATION: the SMART app is a static placeholder page until the app itself is built. The
   // card's smart link opens it, so the link never leads to an error.

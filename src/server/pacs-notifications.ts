@@ -9,6 +9,7 @@
  * records only the reason.
  *
  * The job carries no FHIR ids: the first hook for the study binds them (`ResultStore.bindFhirIds`).
+ * A study whose analysis failed is queued again at once, without waiting `jobs.retryFailedAfterMs`.
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -41,7 +42,10 @@ const notificationSchema = z.object({ studyInstanceUid: dicomUid });
 /** Body of the 202 response. */
 export interface PacsNotificationResponse {
   readonly studyInstanceUid: string;
-  /** `exists` when the study was already queued or analysed for the loaded model version. */
+  /**
+   * `exists` when the study was already queued or analysed for the loaded model version, `requeued`
+   * when its failed analysis runs again.
+   */
   readonly outcome: EnqueueOutcome;
 }
 
@@ -91,12 +95,14 @@ export function pacsNotificationRouter(deps: PacsNotificationDeps): express.Rout
         );
       }
 
+      // The PACS sends a notification when it has stored new instances of the study, which may
+      // include the segmentation whose absence failed the last analysis, so a failed analysis runs
+      // again at once.
       const { studyInstanceUid } = parsed.data;
-      const outcome = deps.queue.enqueue({
-        studyInstanceUid,
-        modelId: deps.modelCard.id,
-        modelVersion: deps.modelCard.version,
-      });
+      const outcome = deps.queue.enqueue(
+        { studyInstanceUid, modelId: deps.modelCard.id, modelVersion: deps.modelCard.version },
+        { retryFailedNow: true },
+      );
       requestContext(res).log.info({ studyInstanceUid, outcome }, 'PACS notification received');
       res.status(202).json({ studyInstanceUid, outcome } satisfies PacsNotificationResponse);
     },
