@@ -137,7 +137,24 @@ describe('createStudyAnalyser with a requested choice', () => {
       ctSeriesCount: 2,
       arterialCount: 1,
       segmentationReason: 'references-ct-series',
+      candidates: [
+        {
+          seriesInstanceUid: CT_3SLICE.ctSeriesInstanceUid,
+          seriesNumber: null,
+          seriesDescription: '',
+          instanceCount: 3,
+          sliceThicknessMm: null,
+          convolutionKernel: null,
+          contrastAgentRecorded: null,
+          acquisitionDelaySeconds: null,
+          outcome: 'chosen',
+          rule: 'requested',
+        },
+      ],
     });
+    expect(
+      pacs.calls.filter((call) => call.startsWith('qido instances') || call.startsWith('instance metadata')),
+    ).toEqual([]);
     expect(pacs.calls).toContain(`wado series ${CT_3SLICE.ctSeriesInstanceUid}`);
     expect(pacs.calls).not.toContain(`wado series ${DECOY_CT_UID}`);
   });

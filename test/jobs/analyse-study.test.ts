@@ -162,6 +162,7 @@ describe('createStudyAnalyser', () => {
       instanceCount: 3,
       ctSeriesCount: 1,
       arterialCount: 0,
+      segmentationReason: 'references-ct-series',
       candidates: [
         {
           seriesInstanceUid: CT_3SLICE.ctSeriesInstanceUid,
