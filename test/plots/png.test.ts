@@ -118,13 +118,14 @@ describe('svgToPng', () => {
   });
 
   it('defaultFontFamily sets the fallback font', () => {
-    const liberation = '/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf';
+    // Both fonts come with fonts-dejavu-core, which .ci/run installs.
+    const serif = '/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf';
     const svg =
       '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="30"><text x="4" y="22" font-size="18" font-family="NoSuchFont">Sample</text></svg>';
     const render = (defaultFontFamily: string) =>
-      svgToPng(svg, { loadSystemFonts: false, fontFiles: [LATIN_FONT, liberation], defaultFontFamily }).png;
+      svgToPng(svg, { loadSystemFonts: false, fontFiles: [LATIN_FONT, serif], defaultFontFamily }).png;
     expect(Buffer.from(render('DejaVu Sans')).equals(Buffer.from(render('DejaVu Sans')))).toBe(true);
-    expect(Buffer.from(render('DejaVu Sans')).equals(Buffer.from(render('Liberation Sans')))).toBe(false);
+    expect(Buffer.from(render('DejaVu Sans')).equals(Buffer.from(render('DejaVu Serif')))).toBe(false);
   });
 
   it('rejects a zero scale', () => {
