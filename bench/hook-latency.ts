@@ -3,7 +3,7 @@
  * `PRELOADED_ROWS` finished analyses, served by this process, and a mock EHR in a child process
  * (`mock-ehr-child.ts`) that sends `CALLS` signed hook calls `CONCURRENCY` at a time after
  * `WARM_UP_CALLS` untimed ones. The EHR signs every token before its first call, and it has its
- * own event loop, so neither its signing nor its `fetch` runs on the server's thread. Both still
+ * own event loop, so neither its signing nor its HTTP client runs on the server's thread. Both still
  * share the machine's cores. A call counts as an error unless it returns the stored result's card.
  *
  * Run alone: `node --import tsx bench/hook-latency.ts [ES384|RS384]`.

@@ -1,9 +1,15 @@
 /**
  * Child process of `hook-latency.ts`: the mock EHR. It creates an issuer for the algorithm given
  * as the only argument, sends its public JWKS to the parent, signs every token before any call,
- * and then sends the hook calls `concurrency` at a time over `fetch`. Messages to the parent are
+ * and then sends the hook calls `concurrency` at a time. Messages to the parent are
  * {@link MockEhrMessage}s and messages from it are {@link BenchCommand}s.
+ *
+ * The calls go through `node:http` with a keep-alive agent of `concurrency` sockets rather than
+ * `fetch`. The EHR stands in for another machine, but here it shares the server's cores, and
+ * `fetch` cost it about three times the CPU time per call (figures in docs/benchmarks.md).
  */
+import { Agent, request } from 'node:http';
+
 import { createTestIssuer } from '../test/support/cds-jwt.js';
 import { HOOK_URL, hookRequest } from '../test/support/cds-fixtures.js';
 
@@ -62,19 +68,43 @@ for (let index = 0; index < warmUpCalls + calls; index++) {
 
 const body = JSON.stringify(hookRequest());
 
+const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+const bodyBytes = Buffer.byteLength(body);
+
 /** Sends one hook call; anything but the stored result's card counts as an error. */
-async function call(token: string): Promise<{ ms: number; ok: boolean }> {
+function call(token: string): Promise<{ ms: number; ok: boolean }> {
   const started = performance.now();
-  const response = await fetch(hookUrl, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body,
+  return new Promise((resolve, reject) => {
+    const req = request(
+      hookUrl,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': 'application/json',
+          'Content-Length': bodyBytes,
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+            cards?: { summary?: string }[];
+          };
+          const card = parsed.cards?.[0];
+          resolve({
+            ms: performance.now() - started,
+            ok: response.statusCode === 200 && card?.summary?.includes('features measured') === true,
+          });
+        });
+        response.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
   });
-  const card = ((await response.json()) as { cards?: { summary?: string }[] }).cards?.[0];
-  return {
-    ms: performance.now() - started,
-    ok: response.status === 200 && card?.summary?.includes('features measured') === true,
-  };
 }
 
 // Warm-up calls let the server's code be optimised before the measured calls.
