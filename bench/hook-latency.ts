@@ -44,7 +44,7 @@ export interface HookBenchResult {
   readonly rssMb: number;
   /** Server CPU time (user + system, all threads) per measured call. */
   readonly serverCpuMsPerCall: number;
-  /** Part of {@link serverCpuMsPerCall} spent on the server's main thread; NaN off Linux. */
+  /** Part of {@link serverCpuMsPerCall} spent on the server's main thread, or NaN without `/proc`. */
   readonly serverMainThreadCpuMsPerCall: number;
   /** Mock EHR CPU time (user + system) per measured call. */
   readonly clientCpuMsPerCall: number;

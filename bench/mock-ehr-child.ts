@@ -5,8 +5,8 @@
  * {@link MockEhrMessage}s and messages from it are {@link BenchCommand}s.
  *
  * The calls go through `node:http` with a keep-alive agent of `concurrency` sockets rather than
- * `fetch`. The EHR stands in for another machine, but here it shares the server's cores, and
- * `fetch` cost it about three times the CPU time per call (figures in docs/benchmarks.md).
+ * `fetch`. A real EHR runs on another machine, but this one shares the server's cores, and `fetch`
+ * cost it about three times the CPU time per call (figures in docs/benchmarks.md).
  */
 import { Agent, request } from 'node:http';
 
@@ -71,7 +71,7 @@ const body = JSON.stringify(hookRequest());
 const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
 const bodyBytes = Buffer.byteLength(body);
 
-/** Sends one hook call; anything but the stored result's card counts as an error. */
+/** Sends one hook call. Anything but the stored result's card counts as an error. */
 function call(token: string): Promise<{ ms: number; ok: boolean }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
