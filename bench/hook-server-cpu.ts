@@ -1,7 +1,7 @@
 /**
  * CPU time the server spends per hook call, measured apart from the client. On a shared machine
  * the latencies of `bench/hook-latency.ts` follow the load average more than the server code. This
- * figure varies less with the load, though it grows with it. Here a child process opens the store
+ * figure varies less with the load. Here a child process opens the store
  * (the same `PRELOADED_ROWS` finished analyses), signs all tokens before the measurement, and
  * serves the hook. The parent sends `CALLS` calls `CONCURRENCY` at a time after `WARM_UP_CALLS`
  * unmeasured ones. The child's `process.cpuUsage()` (user + system, all threads, so the libuv pool
