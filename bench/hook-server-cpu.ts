@@ -1,12 +1,11 @@
 /**
- * CPU time the server spends per hook call, measured apart from the client. `bench/hook-latency.ts`
- * runs client and server in one process, so its latencies include the client's ES384 signing and
- * `fetch`, and on a shared machine they follow the load average more than the server code. Here a
- * child process opens the store (the same `PRELOADED_ROWS` finished analyses), signs all tokens
- * before the measurement, and serves the hook. The parent sends `CALLS` calls `CONCURRENCY` at a
- * time after `WARM_UP_CALLS` unmeasured ones. The child's `process.cpuUsage()` (user + system, all
- * threads, so the libuv pool that verifies signatures is included) over the measured calls,
- * divided by `CALLS`, is the figure.
+ * CPU time the server spends per hook call, measured apart from the client. On a shared machine
+ * the latencies of `bench/hook-latency.ts` follow the load average more than the server code. This
+ * figure varies less with the load. Here a child process opens the store
+ * (the same `PRELOADED_ROWS` finished analyses), signs all tokens before the measurement, and
+ * serves the hook. The parent sends `CALLS` calls `CONCURRENCY` at a time after `WARM_UP_CALLS`
+ * unmeasured ones. The child's `process.cpuUsage()` (user + system, all threads, so the libuv pool
+ * that verifies signatures is included) over the measured calls, divided by `CALLS`, is the figure.
  *
  * Run: `node --import tsx bench/hook-server-cpu.ts [ES384|RS384]`; set `CPU_PROFILE_DIR` to write
  * a `--cpu-prof` profile of the server.

@@ -85,7 +85,10 @@ export function hookRequest(overrides: Record<string, unknown> = {}): Record<str
 }
 
 /** The configuration of the tests: loopback URLs and the test issuer's inline JWKS. */
-export function testConfig(issuer: TestIssuer, overrides: Record<string, unknown> = {}): AppConfig {
+export function testConfig(
+  issuer: Pick<TestIssuer, 'jwks'>,
+  overrides: Record<string, unknown> = {},
+): AppConfig {
   return parseConfig({
     server: { publicUrl: PUBLIC_URL },
     auth: { issuers: [{ iss: TEST_ISSUER, jwks: issuer.jwks, algorithms: ['ES384', 'RS384'] }] },
