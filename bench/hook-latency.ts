@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { ResultStore } from '../src/jobs/result-store.js';
 import { createLogger } from '../src/server/logger.js';
-import { startServer } from '../src/server/start.js';
+import { startServer, type RunningServer } from '../src/server/start.js';
 import { PATIENT_ID, testConfig } from '../test/support/cds-fixtures.js';
 import { uncalibratedResult } from '../test/support/score-result.js';
 import type { BenchCommand, MockEhrMessage, TokenAlgorithm } from './mock-ehr-child.js';
@@ -120,62 +120,70 @@ export async function benchHookLatency(algorithm: TokenAlgorithm = 'ES384'): Pro
     ehr.send(message);
   };
 
-  const jwks = await nextMessage();
-  if (jwks.kind !== 'jwks') throw new Error(`Expected the mock EHR's JWKS, got ${jwks.kind}`);
-  const config = testConfig(jwks, {
-    server: { port: 0, publicUrl: 'http://127.0.0.1:8080' },
-    store: { sqlitePath },
-  });
-  const running = await startServer(config, {
-    logger: createLogger({ level: 'warn' }),
-    analyse: () => Promise.reject(new Error('the benchmark preloads every result')),
-  });
-  let connections = 0;
-  running.server.on('connection', () => {
-    connections++;
-  });
+  // A failed step still stops the child, closes the server and removes the store, so the bench
+  // reports the error instead of hanging.
+  let running: RunningServer | undefined;
+  try {
+    const jwks = await nextMessage();
+    if (jwks.kind !== 'jwks') throw new Error(`Expected the mock EHR's JWKS, got ${jwks.kind}`);
+    const config = testConfig(jwks, {
+      server: { port: 0, publicUrl: 'http://127.0.0.1:8080' },
+      store: { sqlitePath },
+    });
+    running = await startServer(config, {
+      logger: createLogger({ level: 'warn' }),
+      analyse: () => Promise.reject(new Error('the benchmark preloads every result')),
+    });
+    let connections = 0;
+    running.server.on('connection', () => {
+      connections++;
+    });
 
-  command({
-    kind: 'serve',
-    hookUrl: `${running.url}/cds-services/nqo1-risk`,
-    warmUpCalls: WARM_UP_CALLS,
-    calls: CALLS,
-    concurrency: CONCURRENCY,
-  });
-  const warmedUp = await nextMessage();
-  if (warmedUp.kind !== 'warmed-up') throw new Error(`Expected the end of the warm-up, got ${warmedUp.kind}`);
+    command({
+      kind: 'serve',
+      hookUrl: `${running.url}/cds-services/nqo1-risk`,
+      warmUpCalls: WARM_UP_CALLS,
+      calls: CALLS,
+      concurrency: CONCURRENCY,
+    });
+    const warmedUp = await nextMessage();
+    if (warmedUp.kind !== 'warmed-up')
+      throw new Error(`Expected the end of the warm-up, got ${warmedUp.kind}`);
 
-  const loadAverage = loadavg()[0] ?? Number.NaN;
-  const cpuBefore = process.cpuUsage();
-  const mainThreadBefore = mainThreadCpuMs();
-  command({ kind: 'measure' });
-  const measured = await nextMessage();
-  if (measured.kind !== 'measured') throw new Error(`Expected the measured calls, got ${measured.kind}`);
-  const cpu = process.cpuUsage(cpuBefore);
-  const mainThreadMs = mainThreadCpuMs() - mainThreadBefore;
-  const rssMb = process.memoryUsage().rss / 2 ** 20;
+    const loadAverage = loadavg()[0] ?? Number.NaN;
+    const cpuBefore = process.cpuUsage();
+    const mainThreadBefore = mainThreadCpuMs();
+    command({ kind: 'measure' });
+    const measured = await nextMessage();
+    if (measured.kind !== 'measured') throw new Error(`Expected the measured calls, got ${measured.kind}`);
+    const cpu = process.cpuUsage(cpuBefore);
+    const mainThreadMs = mainThreadCpuMs() - mainThreadBefore;
+    const rssMb = process.memoryUsage().rss / 2 ** 20;
 
-  await exited;
-  await running.close();
-  rmSync(folder, { recursive: true, force: true });
+    await exited;
 
-  const durations = [...measured.durationsMs].sort((a, b) => a - b);
-  return {
-    algorithm,
-    calls: durations.length,
-    concurrency: CONCURRENCY,
-    preloadedRows: PRELOADED_ROWS,
-    loadAverage,
-    errors: measured.errors,
-    p50Ms: percentile(durations, 0.5),
-    p95Ms: percentile(durations, 0.95),
-    maxMs: durations.at(-1) ?? Number.NaN,
-    rssMb,
-    serverCpuMsPerCall: (cpu.user + cpu.system) / 1000 / durations.length,
-    serverMainThreadCpuMsPerCall: mainThreadMs / durations.length,
-    clientCpuMsPerCall: measured.clientCpuMs / durations.length,
-    connections,
-  };
+    const durations = [...measured.durationsMs].sort((a, b) => a - b);
+    return {
+      algorithm,
+      calls: durations.length,
+      concurrency: CONCURRENCY,
+      preloadedRows: PRELOADED_ROWS,
+      loadAverage,
+      errors: measured.errors,
+      p50Ms: percentile(durations, 0.5),
+      p95Ms: percentile(durations, 0.95),
+      maxMs: durations.at(-1) ?? Number.NaN,
+      rssMb,
+      serverCpuMsPerCall: (cpu.user + cpu.system) / 1000 / durations.length,
+      serverMainThreadCpuMsPerCall: mainThreadMs / durations.length,
+      clientCpuMsPerCall: measured.clientCpuMs / durations.length,
+      connections,
+    };
+  } finally {
+    if (ehr.exitCode === null && ehr.signalCode === null) ehr.kill();
+    await running?.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
