@@ -485,9 +485,12 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
       outcome: 'exists',
     });
     const stored = storedAnalyses(CT_3SLICE.studyInstanceUid);
+    const health = (await (await fetch(`${publicUrl}/healthz`)).json()) as { analyses: unknown };
     const observations = await fhir.repository.searchResources<Observation>({ resourceType: 'Observation' });
 
     expect(stored.rowCount).toBe(2);
+    // The study's automatic and requested analyses, and the failed one of the study the PACS lacks.
+    expect(health.analyses).toEqual({ pending: 0, running: 0, done: 2, failed: 1 });
     expect(stored.get()?.status).toBe('done');
     expect(stored.get({ seriesInstanceUid: SECOND_SERIES.seriesInstanceUid })?.status).toBe('done');
     expect(
