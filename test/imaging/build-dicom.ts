@@ -196,3 +196,52 @@ export function movedCopyOfSlice(
   copy.dict = parsed.dict;
   return copy.write();
 }
+
+/** A data element in the raw form dcmjs reads and writes: its VR and its values. */
+export interface RawElement {
+  readonly vr: string;
+  readonly Value: readonly unknown[];
+}
+
+/**
+ * Copies a DICOM file with UIDs replaced and elements set. Every UI value found in `uids`, at any
+ * depth of sequences and in the file meta information, becomes the mapped UID, so a CT slice moves
+ * to another series or study and a SEG can reference the moved slices. `elements`, keyed by tag as
+ * `ggggeeee` (e.g. `0008103E` for SeriesDescription), are then set at the top level. Pixel data and
+ * every other element stay unchanged.
+ */
+export function remappedCopy(
+  file: ArrayBuffer,
+  uids: ReadonlyMap<string, string>,
+  elements: Readonly<Record<string, RawElement>> = {},
+): ArrayBuffer {
+  const { DicomDict } = dcmjs.data as unknown as DcmjsWriteApi;
+  const parsed = dcmjs.data.DicomMessage.readFile(file.slice(0)) as {
+    meta: RawDictionary;
+    dict: RawDictionary;
+  };
+  replaceUids(parsed.meta, uids);
+  replaceUids(parsed.dict, uids);
+  for (const [tag, element] of Object.entries(elements)) {
+    parsed.dict[tag] = { vr: element.vr, Value: [...element.Value] };
+  }
+  const copy = new DicomDict(parsed.meta);
+  copy.dict = parsed.dict;
+  return copy.write();
+}
+
+type RawDictionary = Record<string, { vr?: string; Value?: unknown[] }>;
+
+function replaceUids(dictionary: RawDictionary, uids: ReadonlyMap<string, string>): void {
+  for (const element of Object.values(dictionary)) {
+    const values = element.Value;
+    if (values === undefined) continue;
+    if (element.vr === 'SQ') {
+      for (let index = 0; index < values.length; index++) replaceUids(values[index] as RawDictionary, uids);
+    } else if (element.vr === 'UI') {
+      for (let index = 0; index < values.length; index++) {
+        values[index] = uids.get(String(values[index])) ?? values[index];
+      }
+    }
+  }
+}

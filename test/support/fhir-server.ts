@@ -11,6 +11,10 @@
  * repository matches only the `Type/id` form. This wrapper rewrites a bare `patient` value to
  * `Patient/<id>` before routing, so clients that send either form get the same result.
  *
+ * The server accepts every request unless a test opts in to a token check (`acceptsToken`). A
+ * rejected request gets 401 with an OperationOutcome, as a FHIR server responds to an expired or revoked
+ * bearer token.
+ *
  * @see https://hl7.org/fhir/R4/search.html#reference
  */
 import type { Server } from 'node:http';
@@ -30,6 +34,12 @@ import express from 'express';
 const FHIR_BASE_PATH = '/fhir/R4';
 
 const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** Body of the 401 response to a rejected token (FHIR R4 issue type `login`). */
+const REJECTED_TOKEN_OUTCOME = {
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'error', code: 'login', diagnostics: 'The access token is not accepted' }],
+} as const;
 
 let definitionsLoaded = false;
 
@@ -69,8 +79,16 @@ export interface FhirServerHandle {
   close(): Promise<void>;
 }
 
+export interface FhirServerOptions {
+  /**
+   * Decides whether a request's bearer token is accepted, given the token of its
+   * `Authorization: Bearer` header or undefined without one. Omitted: every request is accepted.
+   */
+  readonly acceptsToken?: (token: string | undefined) => boolean;
+}
+
 /** Starts the server on 127.0.0.1 with an empty repository. */
-export async function startFhirServer(): Promise<FhirServerHandle> {
+export async function startFhirServer(options: FhirServerOptions = {}): Promise<FhirServerHandle> {
   loadFhirDefinitions();
   const repository = new MemoryRepository();
   const router = new FhirRouter();
@@ -83,6 +101,14 @@ export async function startFhirServer(): Promise<FhirServerHandle> {
     const url = request.url.replace(/^\//, '');
     const authorization = request.get('authorization');
     received.push({ method: request.method, url, ...(authorization === undefined ? {} : { authorization }) });
+    if (options.acceptsToken?.(/^Bearer (\S+)$/i.exec(authorization ?? '')?.[1]) === false) {
+      response
+        .status(401)
+        .set('WWW-Authenticate', 'Bearer error="invalid_token"')
+        .type('application/fhir+json')
+        .json(REJECTED_TOKEN_OUTCOME);
+      return;
+    }
     const method = request.method.toUpperCase() as HttpMethod;
     if (!METHODS.includes(method)) {
       next();

@@ -7,7 +7,8 @@
  * - reads the service's discovery document and resolves each prefetch template against the FHIR
  *   server, as an EHR does before it calls a hook;
  * - calls hooks (`patient-view`, `encounter-start`) with an optional `Accept-Language`, with or
- *   without prefetch, `fhirServer` and `fhirAuthorization`, and sends card feedback.
+ *   without prefetch, `fhirServer` and `fhirAuthorization`, and sends card feedback;
+ * - grants FHIR access tokens, as its authorization server does for a SMART app launch.
  *
  * Every 200 discovery and hook response is checked with the CDS Hooks validators of
  * `cds-response.ts`, and a broken rule throws. The EHR keeps every JWT and access token it issued,
@@ -124,6 +125,11 @@ export interface MockEhr {
   sendFeedback(serviceId: string, entries: readonly FeedbackEntry[], options?: TokenOptions): Promise<number>;
   /** Sends a CORS preflight for `POST <path>` from `origin`, as a browser would. */
   preflight(path: string, origin: string): Promise<Response>;
+  /**
+   * Grants a new FHIR access token, as the EHR's authorization server does when it launches a SMART
+   * app. The test FHIR server accepts it unless the test rejects it there.
+   */
+  grantAccessToken(): string;
   /** Every JWT and access token this EHR issued so far, which must never appear in a log. */
   issuedSecrets(): string[];
   close(): Promise<void>;
@@ -322,6 +328,11 @@ export async function startMockEhr(options: MockEhrOptions): Promise<MockEhr> {
           'Access-Control-Request-Headers': 'authorization,content-type,accept-language',
         },
       }),
+    grantAccessToken: () => {
+      const token = newSecret('mock-ehr-app-access');
+      issued.push(token);
+      return token;
+    },
     issuedSecrets: () => [...issued],
     close: () => jwksServer.close(),
   };
