@@ -13,8 +13,9 @@
  * chosen CT series, a SEG in its ReferencedSeriesSequence (0008,1115) and an RTSTRUCT in the
  * RTReferencedSeriesSequence of its ReferencedFrameOfReferenceSequence (3006,0010); among several,
  * the one with the latest SeriesDate/SeriesTime, then the higher SeriesNumber. When none references
- * the CT series and the study has exactly one such instance, that one is used, and the mask reader
- * still checks that it lies on the CT grid.
+ * the CT series and the study has exactly one such instance that names no series at all, that one is
+ * used, and the mask reader still checks that it lies on the CT grid. One that names another series
+ * is not used: the mask readers would reject it after the images were retrieved.
  */
 import { Nqo1Error } from '../errors.js';
 import type { SeriesCandidate, SeriesSelectionReason } from '../model/result.js';
@@ -230,8 +231,8 @@ function allExcludedError(excluded: readonly EvaluatedSeries<SeriesSummary>[]): 
 /**
  * Chooses the SEG instance that segments `ctSeriesInstanceUid` by the rule in the module header.
  *
- * @throws Nqo1Error `ERR_SEGMENTATION_MISSING` when the study has no SEG, or several SEGs none of
- *   which references the CT series.
+ * @throws Nqo1Error `ERR_SEGMENTATION_MISSING` when the study has no SEG, when its only SEG names
+ *   another series, or when several SEGs exist and none references the CT series.
  */
 export function selectSegmentation(
   ctSeriesInstanceUid: string,
@@ -245,12 +246,17 @@ export function selectSegmentation(
     return { instance: chosen, reason: 'references-ct-series' };
   }
 
-  if (segInstances.length === 1) return { instance: segInstances[0]!, reason: 'only-seg-in-study' };
+  const lone = segInstances.length === 1 ? segInstances[0]! : undefined;
+  if (lone !== undefined && lone.referencedSeriesUids.length === 0) {
+    return { instance: lone, reason: 'only-seg-in-study' };
+  }
 
   const problem =
-    segInstances.length === 0
-      ? 'The study has no DICOM SEG or RT Structure Set'
-      : `None of the study's ${segInstances.length} DICOM SEG and RTSTRUCT instances references CT series ${ctSeriesInstanceUid}`;
+    lone !== undefined
+      ? `The study's only ${lone.modality || 'segmentation'} (${lone.sopInstanceUid}) outlines series ${lone.referencedSeriesUids.join(', ')}, not CT series ${ctSeriesInstanceUid}`
+      : segInstances.length === 0
+        ? 'The study has no DICOM SEG or RT Structure Set'
+        : `None of the study's ${segInstances.length} DICOM SEG and RTSTRUCT instances references CT series ${ctSeriesInstanceUid}`;
   throw new Nqo1Error(
     'ERR_SEGMENTATION_MISSING',
     `${problem}; segment the tumour on the arterial-phase CT and store the SEG or RTSTRUCT in the same study.`,

@@ -262,6 +262,13 @@ describe('selectSegmentation', () => {
     expect(selection.reason).toBe('only-seg-in-study');
   });
 
+  test('only SEG in study naming another series is not used', () => {
+    const call = () => selectSegmentation('ct', [seg('lone', ['portal'])]);
+
+    expect(call).toThrow(expect.objectContaining({ code: 'ERR_SEGMENTATION_MISSING' }) as Error);
+    expect(call).toThrow("The study's only SEG (lone) outlines series portal, not CT series ct");
+  });
+
   test('no SEG fails with ERR_SEGMENTATION_MISSING', () => {
     const error = thrown(() => selectSegmentation('ct', []));
 

@@ -189,7 +189,9 @@ describe('createStudyAnalyser with a requested choice', () => {
   test('follows the rule without a request', async () => {
     const pacs = fakePacs(ctFiles, segFile);
 
-    await expect(analyserWith(pacs)(job)).rejects.toThrow(`no images in ${DECOY_CT_UID}`);
+    // The rule picks the decoy, which the study's only SEG does not outline, so nothing is retrieved.
+    await expect(analyserWith(pacs)(job)).rejects.toThrow(`not CT series ${DECOY_CT_UID}`);
+    expect(pacs.calls.filter((call) => call.startsWith('wado'))).toEqual([]);
   });
 
   test.each([
