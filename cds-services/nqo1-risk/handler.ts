@@ -52,7 +52,15 @@ const MAX_OLDER_STUDIES_CHECKED = 10;
  * @see https://cds-hooks.hl7.org/2.0/#passing-the-access-token-to-the-cds-service
  */
 const fhirAuthorizationSchema = z.looseObject({
-  access_token: z.string().min(1, { error: 'expected a non-empty access_token' }),
+  // RFC 6750 §2.1: a bearer token is visible ASCII. A space or control character could not be sent
+  // in an Authorization header, so it is refused here rather than failing at the FHIR request.
+  access_token: z
+    .string()
+    .min(1, { error: 'expected a non-empty access_token' })
+    .regex(/^[\x21-\x7E]+$/, {
+      error:
+        'expected access_token of visible ASCII characters only (RFC 6750), without spaces or line breaks',
+    }),
   token_type: z.string().regex(/^bearer$/i, { error: 'expected token_type "Bearer"' }),
 });
 

@@ -378,6 +378,23 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
     expect(fhir.listener.connectionCount()).toBe(0);
     expectCleanLogs(harness);
   });
+
+  test('access token with a line break: 400 naming the field, no connection', async () => {
+    const fhir = await startFakeFhir((_url, response) => {
+      sendJson(response, 200, searchsetBundle([]));
+    });
+    harness = await harnessFor(fhir.base);
+
+    const response = await callWithoutPrefetch(harness, fhir.base, {
+      fhirAuthorization: { ...FHIR_AUTHORIZATION, access_token: `${TOKEN}\r\nX-Injected: 1` },
+    });
+
+    expect(response.status).toBe(400);
+    expect(response.text).toContain('fhirAuthorization.access_token: expected access_token of visible ASCII');
+    expect(response.text).not.toContain(TOKEN);
+    expect(fhir.listener.connectionCount()).toBe(0);
+    expectCleanLogs(harness);
+  });
 });
 
 describe('readStudiesFromFhir', () => {
