@@ -176,17 +176,25 @@ const imagingSchema = z.strictObject({
 });
 
 /** A regular-expression source, compiled case-insensitive by the series rules. */
-const seriesPattern = z.string().refine(
-  (source) => {
-    try {
-      compileSeriesPattern(source);
-      return source.length > 0;
-    } catch {
-      return false;
-    }
-  },
-  { error: 'expected a non-empty regular expression, such as "\\barterial\\b" or "动脉"' },
-);
+const seriesPattern = z.string().superRefine((source, context) => {
+  if (source.length === 0) {
+    context.addIssue({
+      code: 'custom',
+      message: 'expected a non-empty regular expression, such as "\\barterial\\b" or "动脉"',
+    });
+    return;
+  }
+  try {
+    compileSeriesPattern(source);
+  } catch (error) {
+    // The engine's message names the fault, e.g. "Unterminated group".
+    const reason = error instanceof Error ? error.message : String(error);
+    context.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(source)} is not a regular expression: ${reason}`,
+    });
+  }
+});
 
 /** Builds the schema of an inclusive range `{ min, max }` within [`lowest`, `highest`], with min ≤ max. */
 function rangeSchema(

@@ -88,6 +88,9 @@ describe('loadConfig', () => {
 
   test('rejects a series pattern that is not a regular expression', () => {
     expect(loadError({ series: { arterialPhasePatterns: ['art(('] } })).toContain(
+      'series.arterialPhasePatterns[0]: "art((" is not a regular expression: Invalid regular expression: /art((/iu: Unterminated group',
+    );
+    expect(loadError({ series: { arterialPhasePatterns: [''] } })).toContain(
       'series.arterialPhasePatterns[0]: expected a non-empty regular expression',
     );
   });
@@ -128,7 +131,7 @@ describe('loadConfig', () => {
 
   test('rejects a kernel pattern that is not a regular expression', () => {
     expect(loadError({ series: { convolutionKernel: { denyPatterns: ['bone', '[B7'] } } })).toContain(
-      'series.convolutionKernel.denyPatterns[1]: expected a non-empty regular expression',
+      'series.convolutionKernel.denyPatterns[1]: "[B7" is not a regular expression',
     );
   });
 
