@@ -36,4 +36,18 @@ describe('serve', () => {
       message: expect.stringContaining('synthetic cohort') as unknown,
     });
   });
+
+  it('names the configuration key of a card that cannot be read', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'nqo1-serve-'));
+    const missing = join(folder, 'no-such-card.json');
+    await writeFile(
+      join(folder, 'site.json'),
+      JSON.stringify({ model: { cardPath: missing }, store: { sqlitePath: join(folder, 'r.sqlite') } }),
+    );
+
+    await expect(serveCommand({ config: join(folder, 'site.json') })).rejects.toMatchObject({
+      code: 'ERR_MODEL_CARD_INVALID',
+      message: `Model card ${missing} could not be read. Check the path. It is set by model.cardPath (or NQO1_MODEL_CARD) in the site configuration.`,
+    });
+  });
 });

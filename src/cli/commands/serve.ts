@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
 import { createStudyAnalyserFromConfig } from '../../jobs/analyse-study.js';
-import { Nqo1Error } from '../../errors.js';
+import { isNqo1Error, Nqo1Error } from '../../errors.js';
 import { loadModelCard } from '../../model/card.js';
 import { packagePath } from '../../paths.js';
 import { loadConfig } from '../../server/config.js';
@@ -30,7 +30,15 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   const config = loadConfig(options.config === undefined ? {} : { configPath: options.config });
   const logger = createLogger();
 
-  const modelCard = await loadModelCard(resolveCardPath(config.model.cardPath));
+  const modelCard = await loadModelCard(resolveCardPath(config.model.cardPath)).catch((error: unknown) => {
+    // The card's own message names the file; the key tells IT where that path was configured.
+    if (!isNqo1Error(error)) throw error;
+    throw new Nqo1Error(
+      error.code,
+      `${error.message} It is set by model.cardPath (or NQO1_MODEL_CARD) in the site configuration.`,
+      { cause: error, details: error.details },
+    );
+  });
   if (modelCard.scaling?.cohort.synthetic === true) {
     throw new Nqo1Error(
       'ERR_MODEL_CARD_INVALID',
