@@ -127,9 +127,10 @@ const REPORT_REQUEST_ID: Readonly<Record<Locale, (requestId: string) => string>>
 const BODY_PARSER_400_DIAGNOSTICS: Readonly<Record<string, string>> = {
   'entity.parse.failed': 'The request body is not valid JSON; send a JSON body as application/json.',
   'charset.unsupported': 'The charset of the request body is not supported; send the JSON body in UTF-8.',
+  // body-parser 2.4 decompresses gzip, deflate and br (and zstd where Node has it).
   'encoding.unsupported':
     'The Content-Encoding of the request body is not supported; send the body uncompressed, ' +
-    'or compressed with gzip or deflate.',
+    'or compressed with gzip, deflate or br.',
 };
 
 /**

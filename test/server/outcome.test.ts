@@ -230,6 +230,21 @@ describe('errorHandler', () => {
     );
   });
 
+  test('maps an unsupported Content-Encoding to 400', async () => {
+    const response = await request(appThrowing(undefined))
+      .post('/json')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'compress')
+      .send('{}');
+    const issue = (JSON.parse(response.text) as OperationOutcome).issue[0];
+
+    expect(response.status).toBe(400);
+    expect(issue.diagnostics).toBe(
+      'The Content-Encoding of the request body is not supported; send the body uncompressed, ' +
+        'or compressed with gzip, deflate or br.',
+    );
+  });
+
   test('states a 5 MB limit in MB', async () => {
     const app = express();
     app.use(requestLogging(captureLogs().logger));
