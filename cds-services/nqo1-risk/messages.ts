@@ -277,12 +277,23 @@ const zhCN: CardMessages = {
 
 export const CARD_MESSAGES: Readonly<Record<Locale, CardMessages>> = { en, 'zh-CN': zhCN };
 
-/** Language tags offered to `Accept-Language` negotiation and the locale each one selects. */
+/**
+ * Language tags offered to `Accept-Language` negotiation and the locale each one selects. Express
+ * (negotiator 1.1) matches a requested tag to an offered one only when the tags are equal or the
+ * first subtag of one is the whole other tag. So `zh-Hans-CN` does not match `zh-Hans`, and the
+ * script-and-region tags of Simplified Chinese are listed one by one. `zh` matches `zh-CN`, while
+ * `zh-TW` and `zh-Hant` match none.
+ */
 const OFFERED_LANGUAGES: Readonly<Record<string, Locale>> = {
   en: 'en',
   'zh-CN': 'zh-CN',
-  'zh-Hans': 'zh-CN',
   'zh-SG': 'zh-CN',
+  'zh-Hans': 'zh-CN',
+  'zh-Hans-CN': 'zh-CN',
+  'zh-Hans-SG': 'zh-CN',
+  'zh-Hans-MY': 'zh-CN',
+  'zh-Hans-HK': 'zh-CN',
+  'zh-Hans-MO': 'zh-CN',
 };
 
 /**

@@ -139,6 +139,6 @@ export function createApp(deps: AppDeps): express.Application {
       ),
     );
   });
-  app.use(errorHandler());
+  app.use(errorHandler(config.locale));
   return app;
 }

@@ -6,12 +6,24 @@
  * dependency errors (5xx) carry only a generic text and the request id: the details go to the log,
  * never to the caller. A 401 has an empty body, so a probe learns nothing about why it failed.
  *
+ * `details.text` is the one-line description of the error code, in English from `src/errors.ts` or
+ * in Simplified Chinese from `src/error-text.ts`. `Accept-Language` selects the language, and the
+ * site's `locale` is the default. The generic `diagnostics` of a 500, 502 or 504 is in the same
+ * language.
+ *
+ * LIMITATION: the `diagnostics` of a 4xx or a 501 is the error's English message, because the
+ * messages name values and fixes in English where they are thrown. A Chinese message catalogue
+ * per error code, with the values as parameters, would let them follow the locale too.
+ *
  * @see https://hl7.org/fhir/R4/operationoutcome.html
  */
 
 import type { ErrorRequestHandler } from 'express';
 
-import { ERROR_CODES, type ErrorCode, isNqo1Error } from '../errors.js';
+import { negotiateLocale } from '../../cds-services/nqo1-risk/messages.js';
+import { errorCodeText } from '../error-text.js';
+import { type ErrorCode, isNqo1Error } from '../errors.js';
+import type { Locale } from './config.js';
 import { requestContext, truncateForLog } from './logger.js';
 
 /** FHIR IssueType codes used here (value set http://hl7.org/fhir/issue-type). */
@@ -102,13 +114,33 @@ export const STATUS_BY_CODE: Readonly<Record<string, readonly [number, IssueType
   ERR_INTERNAL: [500, 'exception'],
 };
 
+/** Second sentence of a 5xx `diagnostics`, after the generic description of the error code. */
+const REPORT_REQUEST_ID: Readonly<Record<Locale, (requestId: string) => string>> = {
+  en: (requestId) => `Quote request id ${requestId} when reporting this to hospital IT.`,
+  'zh-CN': (requestId) => `向医院信息科报告此问题时，请提供请求编号 ${requestId}。`,
+};
+
 /**
- * Maps any thrown value to a status and an OperationOutcome.
+ * Diagnostics of a body-parser 400, by the parser's error `type`. Every route with a JSON body
+ * (hooks, feedback, PACS notifications, analysis requests) shares them, so they name no route.
+ */
+const BODY_PARSER_400_DIAGNOSTICS: Readonly<Record<string, string>> = {
+  'entity.parse.failed': 'The request body is not valid JSON; send a JSON body as application/json.',
+  'charset.unsupported': 'The charset of the request body is not supported; send the JSON body in UTF-8.',
+  // body-parser 2.4 decompresses gzip, deflate and br (and zstd where Node has it).
+  'encoding.unsupported':
+    'The Content-Encoding of the request body is not supported; send the body uncompressed, ' +
+    'or compressed with gzip, deflate or br.',
+};
+
+/**
+ * Maps any thrown value to a status and an OperationOutcome whose `details.text` is in `locale`.
  *
  * A dependency error whose `details.timedOut` is true, or whose cause is a `TimeoutError`, becomes
- * 504. Body-parser errors (invalid JSON, body too large) become 400 and 413. Anything else is 500.
+ * 504. Body-parser errors (invalid JSON, unsupported charset or encoding, body too large) become
+ * 400 and 413. Anything else is 500.
  */
-export function mapError(error: unknown, requestId: string): MappedError {
+export function mapError(error: unknown, requestId: string, locale: Locale = 'en'): MappedError {
   if (isNqo1Error(error)) {
     const [baseStatus, issueType] = STATUS_BY_CODE[error.code] ?? [500, 'exception'];
     const timedOut = error.details.timedOut === true || isTimeoutError(error.cause);
@@ -117,44 +149,57 @@ export function mapError(error: unknown, requestId: string): MappedError {
     if (status === 401) return { status, outcome: undefined, code: error.code };
     // 501 keeps its message: it names the missing function, which is no internal detail.
     if (status >= 500 && status !== 501) {
-      return serverError(status, status === 504 ? 'timeout' : issueType, error.code, requestId);
+      return serverError(status, status === 504 ? 'timeout' : issueType, error.code, requestId, locale);
     }
-    return { status, outcome: buildOutcome(issueType, error.code, error.message), code: error.code };
+    return {
+      status,
+      outcome: buildOutcome(issueType, error.code, error.message, locale),
+      code: error.code,
+    };
   }
 
-  const bodyParserStatus = bodyParserErrorStatus(error);
-  if (bodyParserStatus === 413) {
+  const bodyParserType = bodyParserErrorType(error);
+  if (bodyParserType === 'entity.too.large') {
     const message =
       `The request body exceeds the limit of ${formatLimit(bodyLimitBytes(error))}; ` +
       'send a smaller body: a hook call with only the resources its prefetch templates ask for, ' +
       'a feedback call with fewer entries.';
     return {
       status: 413,
-      outcome: buildOutcome('too-costly', 'ERR_REQUEST_TOO_LARGE', message),
+      outcome: buildOutcome('too-costly', 'ERR_REQUEST_TOO_LARGE', message, locale),
       code: 'ERR_REQUEST_TOO_LARGE',
     };
   }
-  if (bodyParserStatus === 400) {
-    const message = 'The request body is not valid JSON; send a CDS Hooks request as application/json.';
+  const invalidBodyMessage =
+    bodyParserType === undefined ? undefined : BODY_PARSER_400_DIAGNOSTICS[bodyParserType];
+  if (invalidBodyMessage !== undefined) {
     return {
       status: 400,
-      outcome: buildOutcome('invalid', 'ERR_REQUEST_INVALID', message),
+      outcome: buildOutcome('invalid', 'ERR_REQUEST_INVALID', invalidBodyMessage, locale),
       code: 'ERR_REQUEST_INVALID',
     };
   }
 
-  return serverError(500, 'exception', 'ERR_INTERNAL', requestId);
+  return serverError(500, 'exception', 'ERR_INTERNAL', requestId, locale);
 }
 
-/** Builds a one-issue OperationOutcome with the error code as its `details` coding. */
-export function buildOutcome(issueType: IssueType, code: ErrorCode, diagnostics: string): OperationOutcome {
+/**
+ * Builds a one-issue OperationOutcome with the error code as its `details` coding and the code's
+ * description in `locale` as its `details.text`.
+ */
+export function buildOutcome(
+  issueType: IssueType,
+  code: ErrorCode,
+  diagnostics: string,
+  locale: Locale = 'en',
+): OperationOutcome {
   return {
     resourceType: 'OperationOutcome',
     issue: [
       {
         severity: 'error',
         code: issueType,
-        details: { coding: [{ system: ERROR_CODE_SYSTEM, code }], text: ERROR_CODES[code] },
+        details: { coding: [{ system: ERROR_CODE_SYSTEM, code }], text: errorCodeText(code, locale) },
         diagnostics,
       },
     ],
@@ -163,17 +208,23 @@ export function buildOutcome(issueType: IssueType, code: ErrorCode, diagnostics:
 
 /**
  * Express error middleware: logs the error code and the message (for 4xx the diagnostics sent to
- * the caller) with the request id, and sends the mapped outcome as `application/fhir+json`.
+ * the caller) with the request id, and sends the mapped outcome as `application/fhir+json` in the
+ * locale that `Accept-Language` selects, else in `defaultLocale` (the site's `locale`).
  */
-export function errorHandler(): ErrorRequestHandler {
-  return (error: unknown, _req, res, next) => {
+export function errorHandler(defaultLocale: Locale = 'en'): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
     }
 
     const { requestId, log } = requestContext(res);
-    const mapped = mapError(error, requestId);
+    const locale = negotiateLocale(
+      req.get('accept-language'),
+      (languages) => req.acceptsLanguages(languages),
+      defaultLocale,
+    );
+    const mapped = mapError(error, requestId, locale);
     const details = isNqo1Error(error) ? error.details : {};
     if (mapped.status >= 500) {
       log.error(
@@ -203,21 +254,25 @@ export function errorHandler(): ErrorRequestHandler {
   };
 }
 
-function serverError(status: number, issueType: IssueType, code: ErrorCode, requestId: string): MappedError {
-  const diagnostics = `${ERROR_CODES[code]} Quote request id ${requestId} when reporting this to hospital IT.`;
-  return { status, outcome: buildOutcome(issueType, code, diagnostics), code };
+function serverError(
+  status: number,
+  issueType: IssueType,
+  code: ErrorCode,
+  requestId: string,
+  locale: Locale,
+): MappedError {
+  const diagnostics = `${errorCodeText(code, locale)} ${REPORT_REQUEST_ID[locale](requestId)}`;
+  return { status, outcome: buildOutcome(issueType, code, diagnostics, locale), code };
 }
 
 function isTimeoutError(cause: unknown): boolean {
   return cause instanceof Error && cause.name === 'TimeoutError';
 }
 
-/** Status of an error raised by Express's JSON body parser, recognised by its `type` field. */
-function bodyParserErrorStatus(error: unknown): number | undefined {
+/** Returns the `type` of an error raised by Express's JSON body parser, such as `entity.parse.failed`. */
+function bodyParserErrorType(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
-  if (error.type === 'entity.parse.failed' || error.type === 'encoding.unsupported') return 400;
-  if (error.type === 'entity.too.large') return 413;
-  return undefined;
+  return typeof error.type === 'string' ? error.type : undefined;
 }
 
 /** Returns the `limit` in bytes from Express's body-parser 413 error, or undefined when absent. */

@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { afterEach, describe, expect, test } from 'vitest';
 
-import { createHarness, type Harness } from '../support/cds-fixtures.js';
+import type { OperationOutcome } from '../../src/server/outcome.js';
+import { createHarness, type Harness, hookRequest } from '../support/cds-fixtures.js';
 
 const SANDBOX_ORIGIN = 'http://127.0.0.1:5555';
 
@@ -63,5 +64,47 @@ describe('createApp', () => {
 
     expect(response.status).toBe(200);
     expect(response.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  test('sends Chinese details.text for zh-Hans-CN', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app)
+      .post('/api/analyses')
+      .set('Authorization', 'Bearer any-token')
+      .set('Content-Type', 'application/json')
+      .set('Accept-Language', 'zh-Hans-CN')
+      .send('{"studyInstanceUid":');
+    const issue = (JSON.parse(response.text) as OperationOutcome).issue[0];
+
+    expect(response.status).toBe(400);
+    expect(issue.details.text).toBe('请求内容无效。');
+    expect(issue.diagnostics).toBe(
+      'The request body is not valid JSON; send a JSON body as application/json.',
+    );
+  });
+
+  test('sends Chinese details.text for site locale zh-CN', async () => {
+    harness = await createHarness({ configOverrides: { locale: 'zh-CN' } });
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(hookRequest({ prefetch: {} }));
+    const issue = (JSON.parse(response.text) as OperationOutcome).issue[0];
+
+    expect(response.status).toBe(412);
+    expect(issue.details.coding[0].code).toBe('ERR_PREFETCH_MISSING');
+    expect(issue.details.text).toBe('Hook 请求缺少本服务所需的预取数据。');
+  });
+
+  test('sends English details.text by default', async () => {
+    harness = await createHarness();
+    const response = await request(harness.app)
+      .post('/cds-services/nqo1-risk')
+      .set('Authorization', await harness.authorization())
+      .send(hookRequest({ prefetch: {} }));
+    const issue = (JSON.parse(response.text) as OperationOutcome).issue[0];
+
+    expect(response.status).toBe(412);
+    expect(issue.details.text).toBe('The hook request lacks the prefetch this service needs.');
   });
 });

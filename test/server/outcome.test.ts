@@ -95,6 +95,41 @@ describe('mapError', () => {
   test('maps a thrown string to 500', () => {
     expect(mapError('boom', REQUEST_ID).status).toBe(500);
   });
+
+  test.each<[ErrorCode, number, string]>([
+    ['ERR_REQUEST_INVALID', 400, '请求内容无效。'],
+    ['ERR_PREFETCH_MISSING', 412, 'Hook 请求缺少本服务所需的预取数据。'],
+    ['ERR_FHIR_FAILED', 502, 'FHIR 服务器未返回所请求的内容。'],
+  ])('gives %s (%i) a Chinese details.text', (code, status, text) => {
+    const mapped = mapError(new Nqo1Error(code, `message for ${code}`), REQUEST_ID, 'zh-CN');
+    const issue = mapped.outcome?.issue[0];
+
+    expect(mapped.status).toBe(status);
+    expect(issue?.details.text).toBe(text);
+    expect(issue?.details.coding).toEqual([{ system: 'urn:nqo1-cds:error-code', code }]);
+  });
+
+  test('keeps 4xx diagnostics in English for zh-CN', () => {
+    const mapped = mapError(
+      new Nqo1Error('ERR_REQUEST_INVALID', 'context.patientId: missing'),
+      REQUEST_ID,
+      'zh-CN',
+    );
+
+    expect(mapped.outcome?.issue[0].diagnostics).toBe('context.patientId: missing');
+  });
+
+  test('gives a 5xx generic Chinese diagnostics', () => {
+    const mapped = mapError(
+      new Nqo1Error('ERR_DICOMWEB_FAILED', 'GET http://pacs.internal/secret-path failed'),
+      REQUEST_ID,
+      'zh-CN',
+    );
+
+    expect(mapped.outcome?.issue[0].diagnostics).toBe(
+      `DICOMweb 服务器未返回所请求的内容。 向医院信息科报告此问题时，请提供请求编号 ${REQUEST_ID}。`,
+    );
+  });
 });
 
 describe('errorHandler', () => {
@@ -167,6 +202,49 @@ describe('errorHandler', () => {
     });
   });
 
+  test('names no route in the invalid JSON text', async () => {
+    const response = await request(appThrowing(undefined))
+      .post('/json')
+      .set('Content-Type', 'application/json')
+      .send('{"a":');
+    const issue = (JSON.parse(response.text) as OperationOutcome).issue[0];
+
+    expect(response.status).toBe(400);
+    expect(issue.diagnostics).toBe(
+      'The request body is not valid JSON; send a JSON body as application/json.',
+    );
+    expect(issue.details.text).toBe('The request body is invalid.');
+  });
+
+  test('maps an unsupported charset to 400', async () => {
+    const response = await request(appThrowing(undefined))
+      .post('/json')
+      .set('Content-Type', 'application/json; charset=latin1')
+      .send('{}');
+    const issue = (JSON.parse(response.text) as OperationOutcome).issue[0];
+
+    expect(response.status).toBe(400);
+    expect(issue.details.coding[0].code).toBe('ERR_REQUEST_INVALID');
+    expect(issue.diagnostics).toBe(
+      'The charset of the request body is not supported; send the JSON body in UTF-8.',
+    );
+  });
+
+  test('maps an unsupported Content-Encoding to 400', async () => {
+    const response = await request(appThrowing(undefined))
+      .post('/json')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'compress')
+      .send('{}');
+    const issue = (JSON.parse(response.text) as OperationOutcome).issue[0];
+
+    expect(response.status).toBe(400);
+    expect(issue.diagnostics).toBe(
+      'The Content-Encoding of the request body is not supported; send the body uncompressed, ' +
+        'or compressed with gzip, deflate or br.',
+    );
+  });
+
   test('states a 5 MB limit in MB', async () => {
     const app = express();
     app.use(requestLogging(captureLogs().logger));
@@ -190,6 +268,44 @@ describe('errorHandler', () => {
       'The hook request lacks the prefetch this service needs.',
     );
     expect(mapped.outcome?.issue[0].details.text).not.toContain('FHIR access');
+  });
+
+  test.each<[string, string | undefined, 'en' | 'zh-CN', string]>([
+    ['no header, site en', undefined, 'en', 'The hook request lacks the prefetch this service needs.'],
+    ['zh-CN header', 'zh-CN', 'en', 'Hook 请求缺少本服务所需的预取数据。'],
+    ['zh-Hans-CN header', 'zh-Hans-CN,en;q=0.5', 'en', 'Hook 请求缺少本服务所需的预取数据。'],
+    ['zh-Hans header', 'zh-Hans', 'en', 'Hook 请求缺少本服务所需的预取数据。'],
+    ['zh-SG header', 'zh-SG', 'en', 'Hook 请求缺少本服务所需的预取数据。'],
+    ['zh header', 'zh', 'en', 'Hook 请求缺少本服务所需的预取数据。'],
+    ['zh-TW header', 'zh-TW', 'en', 'The hook request lacks the prefetch this service needs.'],
+    ['zh-Hant header', 'zh-Hant', 'en', 'The hook request lacks the prefetch this service needs.'],
+    ['no header, site zh-CN', undefined, 'zh-CN', 'Hook 请求缺少本服务所需的预取数据。'],
+    ['en header, site zh-CN', 'en-US', 'zh-CN', 'The hook request lacks the prefetch this service needs.'],
+  ])('412 details.text: %s', async (_case, acceptLanguage, siteLocale, text) => {
+    const app = express();
+    app.use(requestLogging(captureLogs().logger));
+    app.get('/fail', () => {
+      throw new Nqo1Error('ERR_PREFETCH_MISSING', 'prefetch.studies is missing');
+    });
+    app.use(errorHandler(siteLocale));
+    const call = request(app).get('/fail');
+    const response = await (acceptLanguage === undefined
+      ? call
+      : call.set('Accept-Language', acceptLanguage));
+    const issue = (JSON.parse(response.text) as OperationOutcome).issue[0];
+
+    expect(response.status).toBe(412);
+    expect(issue.details.text).toBe(text);
+    expect(issue.diagnostics).toBe('prefetch.studies is missing');
+  });
+
+  test('sends a bare 401 for zh-CN', async () => {
+    const response = await request(appThrowing(new Nqo1Error('ERR_UNAUTHORIZED', 'no token')))
+      .get('/fail')
+      .set('Accept-Language', 'zh-CN');
+
+    expect(response.status).toBe(401);
+    expect(response.text).toBe('');
   });
 
   test('logs the reason of a 4xx', async () => {
