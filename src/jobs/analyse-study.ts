@@ -47,8 +47,10 @@ import {
 import { prepareCodecs } from '../imaging/prepare-codecs.js';
 import { readRtStructMask, roiSelectionOf } from '../imaging/rtstruct.js';
 import { readSegMask, type SegmentSelection, type SegReadOptions } from '../imaging/seg.js';
-import type { MaskVolume } from '../imaging/volume.js';
-import { analyseCase, type CaseInput } from '../model/analyse.js';
+import { dilateMaskMm } from '../imaging/dilate.js';
+import { renderRoiOverlay, type RoiOverlay } from '../imaging/roi-overlay.js';
+import type { ImageVolume, MaskVolume } from '../imaging/volume.js';
+import { analyseCase, cardRadiomicsSettings, type CaseInput } from '../model/analyse.js';
 import type { ModelCard } from '../model/card.js';
 import type { ScoreResult } from '../model/result.js';
 import { DEFAULT_WORKER_THREADS, RegionWorkerPool } from './region-workers.js';
@@ -252,8 +254,13 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       'features scored',
     );
 
+    const overlay = drawRegions(series.volume, tumour, deps.modelCard, log, study);
     const effectiveDateTime = ct.series.acquisitionDate ?? undefined;
-    const stored = { result, ...(effectiveDateTime === undefined ? {} : { effectiveDateTime }) };
+    const stored = {
+      result,
+      ...(overlay === undefined ? {} : { overlay }),
+      ...(effectiveDateTime === undefined ? {} : { effectiveDateTime }),
+    };
     if (deps.writer === undefined) return stored;
 
     // LIMITATION: the result of a requested series or segmentation is not written to FHIR. Its
@@ -515,4 +522,33 @@ async function listSegInstances(
     );
   }
   return summaries;
+}
+
+/**
+ * Draws the tumour and its dilation over the CT (`roi-overlay.ts`) from the masks the features used:
+ * the tumour is the card's label, dilated by the card's margin. The pictures help a reader check the
+ * result, so a failure to draw them is logged and the analysis goes on without them.
+ */
+function drawRegions(
+  image: ImageVolume,
+  labels: MaskVolume,
+  card: ModelCard,
+  log: Logger,
+  studyInstanceUid: string,
+): RoiOverlay | undefined {
+  try {
+    const label = cardRadiomicsSettings(card).label;
+    const tumourVoxels = new Uint8Array(labels.voxels.length);
+    for (let index = 0; index < tumourVoxels.length; index++) {
+      tumourVoxels[index] = labels.voxels[index] === label ? 1 : 0;
+    }
+    const tumour: MaskVolume = { grid: labels.grid, voxels: tumourVoxels };
+    return renderRoiOverlay(image, tumour, dilateMaskMm(tumour, card.region.dilationMm));
+  } catch (error) {
+    log.warn(
+      { studyInstanceUid, errorCode: isNqo1Error(error) ? error.code : 'untyped' },
+      'region pictures could not be drawn; the result is stored without them',
+    );
+    return undefined;
+  }
 }

@@ -205,6 +205,10 @@ export class AnalysisQueue {
         ...(output.effectiveDateTime === undefined ? {} : { effectiveDateTime: output.effectiveDateTime }),
         ...(output.writeBackFailure === undefined ? {} : { failure: output.writeBackFailure }),
       });
+      if (output.overlay !== undefined) {
+        const stored = this.#store.getResult(key);
+        if (stored !== undefined) this.#store.overlays.save(stored.id, output.overlay);
+      }
       if (output.writeBackFailure !== undefined) this.#scheduleRetry();
       log.info({ durationMs: Math.round(performance.now() - startedAt) }, 'analysis done');
     } catch (error) {

@@ -25,6 +25,7 @@ import Database from 'better-sqlite3';
 import type { ErrorCode } from '../errors.js';
 import type { ScoreResult } from '../model/result.js';
 import { FeedbackStore } from './feedback-store.js';
+import { OverlayStore } from './overlay-store.js';
 import { KEY_COLUMNS, openAnalysesTable } from './result-store-schema.js';
 import type { AnalysisFailure, AnalysisJob, ResultKey, ResultStatus, StoredAnalysis } from './types.js';
 
@@ -119,6 +120,8 @@ export class ResultStore {
   readonly #selectById: Database.Statement<[string], AnalysisRow>;
   /** Card feedback, stored in the same database. */
   readonly feedback: FeedbackStore;
+  /** The pictures of the regions of each finished analysis, stored in the same database. */
+  readonly overlays: OverlayStore;
   /** Called after a row gained FHIR ids, so a queue can write back a result that owes it. */
   readonly #boundListeners: (() => void)[] = [];
 
@@ -133,6 +136,7 @@ export class ResultStore {
     this.#selectByKey = this.#db.prepare(`SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE ${KEY_CONDITION}`);
     this.#selectById = this.#db.prepare(`SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE id = ?`);
     this.feedback = new FeedbackStore(this.#db, this.#now);
+    this.overlays = new OverlayStore(this.#db);
   }
 
   /**

@@ -4,6 +4,7 @@
  */
 
 import type { ErrorCode } from '../errors.js';
+import type { RoiOverlay } from '../imaging/roi-overlay.js';
 import type { ScoreResult } from '../model/result.js';
 
 /** One request to score one imaging study with one model card version. */
@@ -42,6 +43,8 @@ export interface AnalysisOutput {
   readonly observationId?: string;
   /** CT acquisition date or time for the Observation, kept for a write-back after the analysis. */
   readonly effectiveDateTime?: string;
+  /** Pictures of the tumour and its margin over the CT, for the app; absent when they could not be drawn. */
+  readonly overlay?: RoiOverlay;
   /**
    * Failure of the write-back during the analysis. The result is stored anyway, and the queue
    * retries only the write-back.

@@ -155,6 +155,12 @@ describe('createStudyAnalyser', () => {
       output.result.provenance.tumourVoxelCount,
     );
     expect(output.result.provenance.computedAt).toBe('2026-12-04T20:00:00.000Z');
+    // One picture per slice of the 3-slice CT; together they hold every tumour voxel the features used.
+    const slices = output.overlay?.slices ?? [];
+    expect(slices.map((slice) => slice.sliceIndex)).toEqual([0, 1, 2]);
+    expect(slices.reduce((sum, slice) => sum + slice.tumourVoxelCount, 0)).toBe(
+      output.result.provenance.tumourVoxelCount,
+    );
     expect(output.result.provenance.seriesSelection).toEqual({
       reason: 'most-instances',
       seriesDescription: '',

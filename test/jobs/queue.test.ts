@@ -53,6 +53,41 @@ describe('AnalysisQueue', () => {
     expect(s.getResult(job('1.1'))?.status).toBe('done');
   });
 
+  test('stores the region pictures with the result, replacing earlier ones', async () => {
+    const png = Uint8Array.of(0x89, 0x50, 0x4e, 0x47);
+    const overlay = {
+      window: { levelHu: 60, widthHu: 200 },
+      cropVoxels: { iMin: 0, iMax: 9, jMin: 0, jMax: 9 },
+      pixelsPerVoxel: [8, 8] as const,
+      slices: [4, 5].map((sliceIndex) => ({
+        sliceIndex,
+        tumourVoxelCount: 12,
+        widthPx: 80,
+        heightPx: 80,
+        png,
+      })),
+    };
+    const { store: s, queue } = setUp(() => Promise.resolve({ result: uncalibratedResult(), overlay }));
+    s.overlays.save('stale', { ...overlay, slices: [] });
+
+    queue.enqueue(job('1.1'));
+    await queue.drain();
+    const id = s.getResult(job('1.1'))?.id ?? '';
+
+    expect(
+      s.overlays.list(id).map((slice) => [slice.sliceIndex, slice.widthPx, slice.window.widthHu]),
+    ).toEqual([
+      [4, 80, 200],
+      [5, 80, 200],
+    ]);
+    expect([...(s.overlays.png(id, 5) ?? [])]).toEqual([...png]);
+    expect(s.overlays.png(id, 6)).toBeUndefined();
+
+    // A second save of the same analysis keeps only the new pictures.
+    s.overlays.save(id, { ...overlay, slices: overlay.slices.slice(1) });
+    expect(s.overlays.list(id).map((slice) => slice.sliceIndex)).toEqual([5]);
+  });
+
   test('enqueues the same study once', async () => {
     let calls = 0;
     const { queue } = setUp(() => {

@@ -1,0 +1,106 @@
+/**
+ * The pictures of each finished analysis (`src/imaging/roi-overlay.ts`), in the result store's SQLite
+ * file: one row per (analysis id, slice index) with the PNG. They hold pixels of the patient's CT, so
+ * they are served only behind the same proof of access as the result, and never logged.
+ *
+ * A new analysis of the same row replaces all its pictures in one transaction.
+ */
+
+import type Database from 'better-sqlite3';
+
+import type { HuWindow, RoiOverlay } from '../imaging/roi-overlay.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS analysis_overlays (
+  analysis_id        TEXT NOT NULL,
+  slice_index        INTEGER NOT NULL,
+  tumour_voxel_count INTEGER NOT NULL,
+  width_px           INTEGER NOT NULL,
+  height_px          INTEGER NOT NULL,
+  window_level_hu    REAL NOT NULL,
+  window_width_hu    REAL NOT NULL,
+  png                BLOB NOT NULL,
+  PRIMARY KEY (analysis_id, slice_index)
+) WITHOUT ROWID;
+`;
+
+/** One stored picture without its pixels, as the app lists them. */
+export interface OverlaySliceInfo {
+  readonly sliceIndex: number;
+  readonly tumourVoxelCount: number;
+  readonly widthPx: number;
+  readonly heightPx: number;
+  readonly window: HuWindow;
+}
+
+interface OverlayRow {
+  slice_index: number;
+  tumour_voxel_count: number;
+  width_px: number;
+  height_px: number;
+  window_level_hu: number;
+  window_width_hu: number;
+}
+
+/** Overlay pictures on the result store's open database; the result store creates the table. */
+export class OverlayStore {
+  readonly #db: Database.Database;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#db.exec(SCHEMA);
+  }
+
+  /** Stores the pictures of analysis `analysisId`, replacing any stored before. */
+  save(analysisId: string, overlay: RoiOverlay): void {
+    const remove = this.#db.prepare(`DELETE FROM analysis_overlays WHERE analysis_id = ?`);
+    const insert = this.#db.prepare(
+      `INSERT INTO analysis_overlays
+         (analysis_id, slice_index, tumour_voxel_count, width_px, height_px, window_level_hu, window_width_hu, png)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const replace = this.#db.transaction(() => {
+      remove.run(analysisId);
+      for (const slice of overlay.slices) {
+        insert.run(
+          analysisId,
+          slice.sliceIndex,
+          slice.tumourVoxelCount,
+          slice.widthPx,
+          slice.heightPx,
+          overlay.window.levelHu,
+          overlay.window.widthHu,
+          Buffer.from(slice.png.buffer, slice.png.byteOffset, slice.png.byteLength),
+        );
+      }
+    });
+    replace.immediate();
+  }
+
+  /** The stored pictures of `analysisId` in slice order, without pixels; empty when there are none. */
+  list(analysisId: string): OverlaySliceInfo[] {
+    return this.#db
+      .prepare<[string], OverlayRow>(
+        `SELECT slice_index, tumour_voxel_count, width_px, height_px, window_level_hu, window_width_hu
+         FROM analysis_overlays WHERE analysis_id = ? ORDER BY slice_index`,
+      )
+      .all(analysisId)
+      .map((row) => ({
+        sliceIndex: row.slice_index,
+        tumourVoxelCount: row.tumour_voxel_count,
+        widthPx: row.width_px,
+        heightPx: row.height_px,
+        window: { levelHu: row.window_level_hu, widthHu: row.window_width_hu },
+      }));
+  }
+
+  /** The PNG of one slice, or undefined when it is not stored. */
+  png(analysisId: string, sliceIndex: number): Uint8Array | undefined {
+    const row = this.#db
+      .prepare<[string, number], { png: Buffer }>(
+        `SELECT png FROM analysis_overlays WHERE analysis_id = ? AND slice_index = ?`,
+      )
+      .get(analysisId, sliceIndex);
+    return row === undefined ? undefined : new Uint8Array(row.png);
+  }
+}
