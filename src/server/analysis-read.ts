@@ -43,7 +43,11 @@ export async function readAnalysis(
   res: express.Response,
 ): Promise<void> {
   const accessToken = bearerToken(req.get('authorization')) ?? '';
-  const fhirServer = assertUrlAllowed(fhirServerParameter(req.query), deps.config.fhir.allowedBaseUrls, 'FHIR');
+  const fhirServer = assertUrlAllowed(
+    fhirServerParameter(req.query),
+    deps.config.fhir.allowedBaseUrls,
+    'FHIR',
+  );
 
   const id = typeof req.params.id === 'string' ? req.params.id : '';
   const stored = ANALYSIS_ID.test(id) ? deps.store.getById(id) : undefined;
@@ -67,7 +71,11 @@ export async function readAnalysis(
 
   const study = await readStudyForAnalysis(fhirServer, accessToken, imagingStudyId, deps, stored.id);
   if (study.studyInstanceUid !== studyInstanceUid || study.patientId !== patientId) {
-    throw deniedFor(stored.id, imagingStudyId, 'has another Study Instance UID or Patient subject than the analysis');
+    throw deniedFor(
+      stored.id,
+      imagingStudyId,
+      'has another Study Instance UID or Patient subject than the analysis',
+    );
   }
 
   requestContext(res).log.info(

@@ -53,15 +53,14 @@ async function createStudy(fhir: FhirServerHandle, uid = STUDY_UID, patientId = 
     subject: { reference: `Patient/${patientId}` },
     identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${uid}` }],
   });
-  if (created.id === undefined) throw new Error('the FHIR server gave the ImagingStudy no id');
   return created.id;
 }
 
-function jobFor(imagingStudyId: string | undefined, patientId: string | undefined = PATIENT_ID): AnalysisJob {
+function jobFor(imagingStudyId: string): AnalysisJob {
   return {
     studyInstanceUid: STUDY_UID,
-    ...(imagingStudyId === undefined ? {} : { imagingStudyId }),
-    ...(patientId === undefined ? {} : { patientId }),
+    imagingStudyId,
+    patientId: PATIENT_ID,
     seriesInstanceUid: SERIES_UID,
     modelId: 'br-ro',
     modelVersion: '1.0.0',
@@ -256,18 +255,13 @@ describe('GET /api/analyses/{id}', () => {
     expect(fhir.requestCount()).toBe(0);
   });
 
+  const BASE_JOB: AnalysisJob = { studyInstanceUid: STUDY_UID, modelId: 'br-ro', modelVersion: '1.0.0' };
+
   test.each([
-    ['a row started by the PACS', undefined, undefined],
-    ['a row without patient', 'img-1', undefined],
-  ])('409 for %s, without a FHIR request', async (_case, imagingStudyId, patientId) => {
+    ['a row started by the PACS', BASE_JOB],
+    ['a row without patient', { ...BASE_JOB, imagingStudyId: 'img-1' }],
+  ])('409 for %s, without a FHIR request', async (_case, job) => {
     const { h, fhir } = await start();
-    const job: AnalysisJob = {
-      studyInstanceUid: STUDY_UID,
-      ...(imagingStudyId === undefined ? {} : { imagingStudyId }),
-      ...(patientId === undefined ? {} : { patientId }),
-      modelId: 'br-ro',
-      modelVersion: '1.0.0',
-    };
     const id = storePending(h, job);
 
     const response = await get(h, id, fhir.baseUrl);
