@@ -8,10 +8,12 @@
  * has the row's Study Instance UID and Patient subject. So a token that may read the study in the
  * EHR may read its result, and the analysis id alone grants nothing.
  *
- * Order of checks: the bearer token is present (else a bare 401); `fhirServer` is on
- * `fhir.allowedBaseUrls` (else 403 before any connection); the row exists (else 404, with no FHIR
- * request, which reveals nothing because ids are random UUIDs); the row has an ImagingStudy and a
- * patient (else 409); then the FHIR read and the comparison (403 on a mismatch).
+ * Checks, in order, each with the response when it fails:
+ * 1. a bearer token is present (a bare 401);
+ * 2. `fhirServer` is on `fhir.allowedBaseUrls` (403, before any connection);
+ * 3. the row exists (404 without a FHIR request, which reveals nothing because ids are random UUIDs);
+ * 4. the row has an ImagingStudy id and a patient (409);
+ * 5. the token reads that ImagingStudy, and it has the row's study and patient (403).
  */
 
 import type express from 'express';
@@ -101,8 +103,8 @@ async function readStudyForAnalysis(
       timeoutMs: deps.config.fhir.timeoutMs,
     });
   } catch (error) {
-    // For a POST this is a bad request; here the stored row was analysed from a study that had both,
-    // so the ImagingStudy the token reads now cannot be matched to it.
+    // A POST reports this as a bad request. Here the row was analysed from a study that had both, so
+    // the ImagingStudy that the token reads now cannot be matched to the row.
     if (isNqo1Error(error, 'ERR_REQUEST_INVALID')) {
       throw deniedFor(analysisId, imagingStudyId, 'lacks a DICOM Study Instance UID or a Patient subject');
     }
@@ -119,7 +121,11 @@ function deniedFor(analysisId: string, imagingStudyId: string, problem: string):
   );
 }
 
-/** The one `fhirServer` query parameter, as a string. */
+/**
+ * Returns the single `fhirServer` query parameter.
+ *
+ * @throws Nqo1Error `ERR_REQUEST_INVALID` when it is missing, empty, repeated or too long.
+ */
 function fhirServerParameter(query: express.Request['query']): string {
   const value = query.fhirServer;
   if (typeof value === 'string' && value.length > 0 && value.length <= MAX_FHIR_SERVER_LENGTH) return value;

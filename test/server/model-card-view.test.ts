@@ -23,7 +23,7 @@ afterEach(async () => {
   harness = undefined;
 });
 
-/** The shipped card with invented coefficients and a site scaling; the numbers are not the model's. */
+/** Builds the shipped card with invented coefficients and site scaling; the numbers are not the model's. */
 function calibratedCard(): ModelCard {
   const parameters: Record<string, { mean: number; sd: number }> = {};
   const distribution: Record<string, Record<string, number>> = {};
