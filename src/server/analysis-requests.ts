@@ -14,9 +14,8 @@
  * 202 `{ id, status }` while the row is pending or running, 200 with the stored row once it is done
  * or failed. A failed row runs again only after `jobs.retryFailedAfterMs`, as for hooks.
  *
- * LIMITATION: `GET /api/analyses/{id}` responds with 501. Reading a row by id needs the same proof of
- * access as the request, and the SMART app that would call it is not built yet. Until then the app
- * sends the same `POST` again, which returns the stored row once it is done.
+ * The app reads a row by id with `GET /api/analyses/{id}` (`analysis-read.ts`), which proves access the
+ * same way.
  */
 
 import express from 'express';
@@ -25,10 +24,12 @@ import * as z from 'zod';
 import { Nqo1Error } from '../errors.js';
 import type { AnalysisQueue } from '../jobs/queue.js';
 import type { ResultStore } from '../jobs/result-store.js';
-import type { AnalysisJob, StoredAnalysis } from '../jobs/types.js';
+import type { AnalysisJob } from '../jobs/types.js';
 import type { ModelCard } from '../model/card.js';
-import type { ScoreResult } from '../model/result.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
+import { readAnalysis } from './analysis-read.js';
+import { viewOf } from './analysis-view.js';
+import { bearerToken, requireBearerToken } from './bearer-token.js';
 import type { AppConfig } from './config.js';
 import { readAccessibleStudy } from './imaging-study-access.js';
 import { requestContext } from './logger.js';
@@ -65,24 +66,9 @@ export interface AnalysisAccepted {
   readonly status: 'pending' | 'running';
 }
 
-/** Body of the 200 response: the stored row, without the patient id. */
-export interface AnalysisView {
-  readonly id: string;
-  readonly status: 'done' | 'failed';
-  readonly studyInstanceUid: string;
-  readonly imagingStudyId?: string;
-  readonly seriesInstanceUid?: string;
-  readonly segmentationSopInstanceUid?: string;
-  readonly model: { readonly id: string; readonly version: string };
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly result?: ScoreResult;
-  readonly failure?: { readonly code: string; readonly message: string };
-}
-
 export interface AnalysisRequestDeps {
   readonly config: Pick<AppConfig, 'fhir'>;
-  readonly store: Pick<ResultStore, 'getResult'>;
+  readonly store: Pick<ResultStore, 'getResult' | 'getById'>;
   readonly queue: Pick<AnalysisQueue, 'enqueue'>;
   readonly modelCard: Pick<ModelCard, 'id' | 'version'>;
 }
@@ -94,30 +80,15 @@ export function analysisRequestRouter(deps: AnalysisRequestDeps): express.Router
   router.post(
     ANALYSES_PATH,
     // The token is checked for presence before the body is parsed; the FHIR server checks the rest.
-    (req, _res, next) => {
-      if (bearerToken(req.get('authorization')) !== undefined) {
-        next();
-        return;
-      }
-      const reason = req.get('authorization') === undefined ? 'missing_authorization' : 'not_bearer';
-      next(
-        new Nqo1Error('ERR_UNAUTHORIZED', `Analysis request rejected: ${reason}`, { details: { reason } }),
-      );
-    },
+    requireBearerToken('Analysis request'),
     express.json({ limit: MAX_REQUEST_BODY_BYTES, type: ['application/json', 'application/fhir+json'] }),
     (req, res, next) => {
       handleRequest(deps, req, res).catch(next);
     },
   );
 
-  router.get(`${ANALYSES_PATH}/:id`, (_req, _res, next) => {
-    next(
-      new Nqo1Error(
-        'ERR_NOT_IMPLEMENTED',
-        `GET ${ANALYSES_PATH}/{id} is not implemented in this release; send the same POST ${ANALYSES_PATH} ` +
-          'again, which returns the stored analysis once it is done.',
-      ),
-    );
+  router.get(`${ANALYSES_PATH}/:id`, requireBearerToken('Analysis read'), (req, res, next) => {
+    readAnalysis(deps, req, res).catch(next);
   });
   return router;
 }
@@ -201,27 +172,4 @@ function parseRequest(body: unknown): z.infer<typeof requestSchema> {
     `Invalid analysis request: ${problems.join('; ')}. Send JSON { "fhirServer", "imagingStudyId", ` +
       '"seriesInstanceUid", "segmentationSopInstanceUid" (optional) }.',
   );
-}
-
-/** Extracts the token of an `Authorization: Bearer <token>` header; undefined when there is none. */
-function bearerToken(authorization: string | undefined): string | undefined {
-  return /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
-}
-
-function viewOf(stored: Extract<StoredAnalysis, { status: 'done' | 'failed' }>): AnalysisView {
-  const { job } = stored;
-  return {
-    id: stored.id,
-    status: stored.status,
-    studyInstanceUid: job.studyInstanceUid,
-    ...(job.imagingStudyId === undefined ? {} : { imagingStudyId: job.imagingStudyId }),
-    ...(job.seriesInstanceUid === undefined ? {} : { seriesInstanceUid: job.seriesInstanceUid }),
-    ...(job.segmentationSopInstanceUid === undefined
-      ? {}
-      : { segmentationSopInstanceUid: job.segmentationSopInstanceUid }),
-    model: { id: job.modelId, version: job.modelVersion },
-    createdAt: stored.createdAt,
-    updatedAt: stored.updatedAt,
-    ...(stored.status === 'done' ? { result: stored.result } : { failure: stored.failure }),
-  };
 }

@@ -1,7 +1,7 @@
 /**
  * The Express application: discovery, one hook and one feedback route per CDS service, a health
- * check with analysis and feedback counts, the PACS notification and SMART app analysis routes, and
- * the error middleware. Routes are thin: each
+ * check with analysis and feedback counts, the PACS notification route, the SMART app's analysis and
+ * model card routes, and the error middleware. Routes are thin: each
  * service's handlers do the work, and every error goes through the one OperationOutcome mapping.
  *
  * @see https://cds-hooks.hl7.org/2.0/#discovery
@@ -20,6 +20,7 @@ import { corsForOrigins } from './cors.js';
 import { type Logger, requestLogging } from './logger.js';
 import { errorHandler } from './outcome.js';
 import { analysisRequestRouter } from './analysis-requests.js';
+import { MODEL_CARD_PATH, modelCardHandler } from './model-card-view.js';
 import { pacsNotificationRouter } from './pacs-notifications.js';
 
 /** Largest accepted hook body; prefetch Bundles of imaging studies can be large. */
@@ -54,7 +55,7 @@ const requireJsonContentType: express.RequestHandler = (req, _res, next) => {
 
 export interface AppDeps extends ServiceDeps {
   readonly store: ServiceDeps['store'] &
-    Pick<ResultStore, 'countByStatus' | 'countOwedWriteBacks' | 'countStoppedWriteBacks'>;
+    Pick<ResultStore, 'countByStatus' | 'countOwedWriteBacks' | 'countStoppedWriteBacks' | 'getById'>;
   readonly logger: Logger;
   /** JWT verifier; defaults to one built from `config.auth`. Tests inject one with a frozen clock. */
   readonly verifier?: CdsJwtVerifier;
@@ -123,6 +124,8 @@ export function createApp(deps: AppDeps): express.Application {
 
   app.use(pacsNotificationRouter(deps));
   app.use(analysisRequestRouter(deps));
+  // Public: the model card contains no patient data, and the SMART app shows it as the evidence.
+  app.get(MODEL_CARD_PATH, modelCardHandler(deps.modelCard));
 
   // LIMITATION: the SMART app is a static placeholder page until the app itself is built. The
   // card's smart link opens it, so the link never leads to an error.

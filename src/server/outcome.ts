@@ -79,6 +79,8 @@ export const STATUS_BY_CODE: Readonly<Record<string, readonly [number, IssueType
   ERR_UNAUTHORIZED: [401, 'login'],
   ERR_URL_NOT_ALLOWED: [403, 'forbidden'],
   ERR_FHIR_ACCESS_DENIED: [403, 'forbidden'],
+  ERR_ANALYSIS_ACCESS_DENIED: [403, 'forbidden'],
+  ERR_ANALYSIS_NOT_LINKED: [409, 'conflict'],
   ERR_NOT_FOUND: [404, 'not-found'],
   ERR_PREFETCH_MISSING: [412, 'required'],
   ERR_DICOM_MALFORMED: [422, 'processing'],

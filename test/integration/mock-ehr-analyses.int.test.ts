@@ -10,6 +10,7 @@
  * - the SMART app's `POST /api/analyses` analyses the other series with the app's access token,
  *   once however often it is sent, without changing what the hook shows; the FHIR server rejecting
  *   the token gives 403;
+ * - the app reads the hook's analysis by the card's `appContext`, and its own by the returned id;
  * - the same Study Instance UID in another patient's record gets the conflict card;
  * - the QIDO-RS poller queues a study that arrived without a notification, once.
  *
@@ -288,6 +289,18 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
+  /** Sends `GET /api/analyses/{id}` as the SMART app does, with the app's FHIR access token. */
+  async function readAnalysis(
+    accessToken: string,
+    id: string,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const query = new URLSearchParams({ fhirServer: fhir.baseUrl });
+    const response = await fetch(`${publicUrl}/api/analyses/${encodeURIComponent(id)}?${query.toString()}`, {
+      headers: { Authorization: `Bearer ${accessToken}` },
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
   /** Reads the stored analyses of a study through a second connection to the service's SQLite file. */
   function storedAnalyses(studyInstanceUid: string): {
     rowCount: number;
@@ -462,6 +475,41 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
     },
     TEST_TIMEOUT_MS,
   );
+
+  test('app reads analyses by id', async () => {
+    const accessToken = ehr.grantAccessToken();
+    const appContext = resultCard.links?.[0]?.appContext ?? '';
+    const automatic = storedAnalyses(CT_3SLICE.studyInstanceUid).get();
+    const requested = storedAnalyses(CT_3SLICE.studyInstanceUid).get({
+      seriesInstanceUid: SECOND_SERIES.seriesInstanceUid,
+    });
+    const before = fhir.requests().length;
+
+    const fromCard = await readAnalysis(accessToken, appContext);
+    const fromRequest = await readAnalysis(accessToken, requested?.id ?? '');
+
+    expect(fromCard.status).toBe(200);
+    expect(fromCard.body).toMatchObject({
+      id: automatic?.id,
+      status: 'done',
+      studyInstanceUid: CT_3SLICE.studyInstanceUid,
+      imagingStudyId: imagingStudyA,
+      updatedAt: automatic?.updatedAt,
+    });
+    expect(fromCard.body.result).toEqual(automatic?.status === 'done' ? automatic.result : undefined);
+    expect(fromCard.body).not.toHaveProperty('patientId');
+    expect(fromRequest.status).toBe(200);
+    expect(fromRequest.body).toMatchObject({
+      id: requested?.id,
+      status: 'done',
+      seriesInstanceUid: SECOND_SERIES.seriesInstanceUid,
+    });
+    const reads = fhir.requests().slice(before);
+    expect(reads.map((read) => [read.method, read.url, read.authorization])).toEqual([
+      ['GET', `ImagingStudy/${imagingStudyA}`, `Bearer ${accessToken}`],
+      ['GET', `ImagingStudy/${imagingStudyA}`, `Bearer ${accessToken}`],
+    ]);
+  });
 
   test('rejected access token gets 403', async () => {
     const accessToken = ehr.grantAccessToken();

@@ -371,14 +371,3 @@ describe('POST /api/analyses', () => {
     expect(fhirServer.requestCount()).toBe(1);
   });
 });
-
-describe('GET /api/analyses/{id}', () => {
-  test('answers 501', async () => {
-    const h = await harnessFor('http://127.0.0.1:8103/fhir/R4');
-
-    const response = await request(h.app).get(`${PATH}/some-id`);
-
-    expect(response.status).toBe(501);
-    expect(errorCodeOf(response)).toBe('ERR_NOT_IMPLEMENTED');
-  });
-});
