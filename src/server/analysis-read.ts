@@ -20,6 +20,7 @@ import type express from 'express';
 
 import { Nqo1Error, isNqo1Error } from '../errors.js';
 import type { ResultStore } from '../jobs/result-store.js';
+import type { StoredAnalysis } from '../jobs/types.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
 import { viewOf } from './analysis-view.js';
 import { bearerToken } from './bearer-token.js';
@@ -44,6 +45,22 @@ export async function readAnalysis(
   req: express.Request,
   res: express.Response,
 ): Promise<void> {
+  const stored = await readAccessibleAnalysis(deps, req);
+  requestContext(res).log.info(
+    { analysisId: stored.id, studyInstanceUid: stored.job.studyInstanceUid, status: stored.status },
+    'analysis read',
+  );
+  res.status(200).json(viewOf(stored));
+}
+
+/**
+ * Returns the row named by `req.params.id` once the caller proved access to it, by the checks in the
+ * module header. Shared by every route that serves a part of one analysis.
+ */
+export async function readAccessibleAnalysis(
+  deps: AnalysisReadDeps,
+  req: express.Request,
+): Promise<StoredAnalysis> {
   const accessToken = bearerToken(req.get('authorization')) ?? '';
   const fhirServer = assertUrlAllowed(
     fhirServerParameter(req.query),
@@ -79,12 +96,7 @@ export async function readAnalysis(
       'has another Study Instance UID or Patient subject than the analysis',
     );
   }
-
-  requestContext(res).log.info(
-    { analysisId: stored.id, studyInstanceUid, status: stored.status },
-    'analysis read',
-  );
-  res.status(200).json(viewOf(stored));
+  return stored;
 }
 
 /** Reads the row's ImagingStudy, turning "no UID or no Patient subject" into a denial of access. */

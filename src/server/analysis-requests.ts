@@ -27,6 +27,7 @@ import type { ResultStore } from '../jobs/result-store.js';
 import type { AnalysisJob } from '../jobs/types.js';
 import type { ModelCard } from '../model/card.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
+import { listOverlay, sendOverlaySlice } from './analysis-overlay.js';
 import { readAnalysis } from './analysis-read.js';
 import { viewOf } from './analysis-view.js';
 import { bearerToken, requireBearerToken } from './bearer-token.js';
@@ -68,12 +69,15 @@ export interface AnalysisAccepted {
 
 export interface AnalysisRequestDeps {
   readonly config: Pick<AppConfig, 'fhir'>;
-  readonly store: Pick<ResultStore, 'getResult' | 'getById'>;
+  readonly store: Pick<ResultStore, 'getResult' | 'getById' | 'overlays'>;
   readonly queue: Pick<AnalysisQueue, 'enqueue'>;
   readonly modelCard: Pick<ModelCard, 'id' | 'version'>;
 }
 
-/** Builds the router of `POST /api/analyses` and `GET /api/analyses/{id}`. */
+/**
+ * Builds the router of `POST /api/analyses`, `GET /api/analyses/{id}` and the region pictures under
+ * `GET /api/analyses/{id}/overlay` (`analysis-overlay.ts`).
+ */
 export function analysisRequestRouter(deps: AnalysisRequestDeps): express.Router {
   const router = express.Router();
 
@@ -90,6 +94,16 @@ export function analysisRequestRouter(deps: AnalysisRequestDeps): express.Router
   router.get(`${ANALYSES_PATH}/:id`, requireBearerToken('Analysis read'), (req, res, next) => {
     readAnalysis(deps, req, res).catch(next);
   });
+  router.get(`${ANALYSES_PATH}/:id/overlay`, requireBearerToken('Region picture list'), (req, res, next) => {
+    listOverlay(deps, req, res).catch(next);
+  });
+  router.get(
+    `${ANALYSES_PATH}/:id/overlay/:slice`,
+    requireBearerToken('Region picture'),
+    (req, res, next) => {
+      sendOverlaySlice(deps, req, res).catch(next);
+    },
+  );
   return router;
 }
 

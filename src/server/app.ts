@@ -55,7 +55,10 @@ const requireJsonContentType: express.RequestHandler = (req, _res, next) => {
 
 export interface AppDeps extends ServiceDeps {
   readonly store: ServiceDeps['store'] &
-    Pick<ResultStore, 'countByStatus' | 'countOwedWriteBacks' | 'countStoppedWriteBacks' | 'getById'>;
+    Pick<
+      ResultStore,
+      'countByStatus' | 'countOwedWriteBacks' | 'countStoppedWriteBacks' | 'getById' | 'overlays'
+    >;
   readonly logger: Logger;
   /** JWT verifier; defaults to one built from `config.auth`. Tests inject one with a frozen clock. */
   readonly verifier?: CdsJwtVerifier;

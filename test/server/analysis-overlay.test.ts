@@ -1,0 +1,212 @@
+/**
+ * `GET /api/analyses/{id}`: the SMART app reads a stored analysis by id, proving access by reading
+ * the row's ImagingStudy with its FHIR token. The medplum FHIR server plays the EHR, with a token
+ * check; a loopback listener stands for a FHIR server off the allowlist.
+ */
+import type { ImagingStudy } from '@medplum/fhirtypes';
+import request from 'supertest';
+import { afterEach, describe, expect, test } from 'vitest';
+
+import type { AnalysisJob } from '../../src/jobs/types.js';
+import type { OperationOutcome } from '../../src/server/outcome.js';
+import { createHarness, type Harness } from '../support/cds-fixtures.js';
+import { startFhirServer, type FhirServerHandle } from '../support/fhir-server.js';
+import { renderRoiOverlay } from '../../src/imaging/roi-overlay.js';
+import type { Grid } from '../../src/imaging/volume.js';
+import { decodePng } from '../support/png-pixels.js';
+import { calibratedResult } from '../support/score-result.js';
+
+const TOKEN = 'smart-access-token-7d1c5e90';
+const PATIENT_ID = 'pat-7731';
+const STUDY_UID = '1.2.826.0.1.3680043.8.498.77';
+const SERIES_UID = '1.2.826.0.1.3680043.8.498.77.3';
+const PATH = '/api/analyses';
+
+let harness: Harness | undefined;
+let fhirServer: FhirServerHandle | undefined;
+
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+  await fhirServer?.close();
+  fhirServer = undefined;
+});
+
+/** Starts the FHIR server (accepting only {@link TOKEN}) and the app with it on the allowlist. */
+async function start(): Promise<{ h: Harness; fhir: FhirServerHandle }> {
+  fhirServer = await startFhirServer({ acceptsToken: (token) => token === TOKEN });
+  harness = await createHarness({
+    configOverrides: {
+      fhir: { baseUrl: fhirServer.baseUrl, allowedBaseUrls: [fhirServer.baseUrl], timeoutMs: 2_000 },
+    },
+  });
+  return { h: harness, fhir: fhirServer };
+}
+
+/** Creates an ImagingStudy in the FHIR server and returns its logical id. */
+async function createStudy(fhir: FhirServerHandle, uid = STUDY_UID, patientId = PATIENT_ID): Promise<string> {
+  const created = await fhir.repository.createResource<ImagingStudy>({
+    resourceType: 'ImagingStudy',
+    status: 'available',
+    subject: { reference: `Patient/${patientId}` },
+    identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${uid}` }],
+  });
+  return created.id;
+}
+
+function jobFor(imagingStudyId: string): AnalysisJob {
+  return {
+    studyInstanceUid: STUDY_UID,
+    imagingStudyId,
+    patientId: PATIENT_ID,
+    seriesInstanceUid: SERIES_UID,
+    modelId: 'br-ro',
+    modelVersion: '1.0.0',
+  };
+}
+
+/** Stores `job` as pending and returns its row id. */
+function storePending(h: Harness, job: AnalysisJob): string {
+  h.store.insertPending(job);
+  const stored = h.store.getResult(job);
+  if (stored === undefined) throw new Error('the pending row was not stored');
+  return stored.id;
+}
+
+function errorCodeOf(response: request.Response): string | undefined {
+  return (JSON.parse(response.text) as OperationOutcome).issue[0].details.coding[0].code;
+}
+
+function expectCleanLogs(h: Harness): void {
+  expect(h.logs.text()).not.toContain(TOKEN);
+  expect(h.logs.text()).not.toContain(PATIENT_ID);
+}
+
+/** Pictures of a 2 × 2 tumour on slices 1 and 2 of an 8 × 8 × 3 grid, drawn by the real renderer. */
+function drawnOverlay() {
+  const grid: Grid = {
+    dimensions: [8, 8, 3],
+    spacingMm: [1, 1, 1],
+    originMm: [0, 0, 0],
+    axes: [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ],
+  };
+  const tumour = new Uint8Array(8 * 8 * 3);
+  for (const k of [1, 2]) for (const j of [3, 4]) for (const i of [3, 4]) tumour[i + 8 * (j + 8 * k)] = 1;
+  const mask = { grid, voxels: tumour };
+  return renderRoiOverlay({ grid, voxels: new Float64Array(8 * 8 * 3).fill(40) }, mask, mask, {
+    marginMm: 1,
+    targetSidePx: 24,
+  });
+}
+
+/** A done analysis of a study the FHIR server holds, with its pictures stored. */
+async function doneWithPictures(): Promise<{ h: Harness; fhir: FhirServerHandle; id: string }> {
+  const { h, fhir } = await start();
+  const job = jobFor(await createStudy(fhir));
+  const id = storePending(h, job);
+  h.store.markDone(job, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }));
+  h.store.overlays.save(id, drawnOverlay());
+  return { h, fhir, id };
+}
+
+function getPath(
+  h: Harness,
+  path: string,
+  fhirServerUrl: string,
+  authorization = `Bearer ${TOKEN}`,
+): request.Test {
+  return request(h.app)
+    .get(`${path}?fhirServer=${encodeURIComponent(fhirServerUrl)}`)
+    .set('Authorization', authorization);
+}
+
+describe('GET /api/analyses/{id}/overlay', () => {
+  test('lists the stored slices after reading the ImagingStudy', async () => {
+    const { h, fhir, id } = await doneWithPictures();
+
+    const response = await getPath(h, `${PATH}/${id}/overlay`, fhir.baseUrl);
+
+    expect(response.status).toBe(200);
+    // Crop: voxels 2..5 (the tumour's 3..4 and 1 mm of margin), 24 px / 4 voxels = 6 px per voxel.
+    expect(response.body).toEqual({
+      slices: [1, 2].map((sliceIndex) => ({
+        sliceIndex,
+        tumourVoxelCount: 4,
+        widthPx: 24,
+        heightPx: 24,
+        window: { levelHu: 60, widthHu: 200 },
+      })),
+    });
+    expect(fhir.requests()).toHaveLength(1);
+    expectCleanLogs(h);
+  });
+
+  test('sends one slice as a PNG of the drawn picture', async () => {
+    const { h, fhir, id } = await doneWithPictures();
+
+    const response = await getPath(h, `${PATH}/${id}/overlay/2`, fhir.baseUrl)
+      .buffer(true)
+      .parse((res, done) => {
+        const parts: Buffer[] = [];
+        res.on('data', (part: Buffer) => parts.push(part));
+        res.on('end', () => {
+          done(null, Buffer.concat(parts));
+        });
+      });
+
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toBe('image/png');
+    expect(response.headers['cache-control']).toBe('no-store');
+    const decoded = decodePng(new Uint8Array(response.body as Buffer));
+    expect([decoded.width, decoded.height]).toEqual([24, 24]);
+    // 40 HU in the 60/200 window: 255 · 0.4 = 102 at the corner, far from the outline.
+    expect([...decoded.rgba.subarray(0, 4)]).toEqual([102, 102, 102, 255]);
+  });
+
+  test('404 for a slice without a picture, after the access check', async () => {
+    const { h, fhir, id } = await doneWithPictures();
+
+    const response = await getPath(h, `${PATH}/${id}/overlay/0`, fhir.baseUrl);
+
+    expect(response.status).toBe(404);
+    expect(errorCodeOf(response)).toBe('ERR_NOT_FOUND');
+    expect(fhir.requests()).toHaveLength(1);
+  });
+
+  test('403 and no picture for a token the FHIR server refuses', async () => {
+    const { h, fhir, id } = await doneWithPictures();
+
+    const list = await getPath(h, `${PATH}/${id}/overlay`, fhir.baseUrl, 'Bearer another-token');
+    const slice = await getPath(h, `${PATH}/${id}/overlay/1`, fhir.baseUrl, 'Bearer another-token');
+
+    expect([list.status, slice.status]).toEqual([403, 403]);
+    expect(errorCodeOf(list)).toBe('ERR_FHIR_ACCESS_DENIED');
+    expect(slice.headers['content-type']).not.toBe('image/png');
+  });
+
+  test('401 without a token, and no FHIR request', async () => {
+    const { h, fhir, id } = await doneWithPictures();
+
+    const response = await request(h.app).get(
+      `${PATH}/${id}/overlay/1?fhirServer=${encodeURIComponent(fhir.baseUrl)}`,
+    );
+
+    expect(response.status).toBe(401);
+    expect(response.text).toBe('');
+    expect(fhir.requests()).toEqual([]);
+  });
+
+  test('empty list for an analysis without pictures', async () => {
+    const { h, fhir } = await start();
+    const id = storePending(h, jobFor(await createStudy(fhir)));
+
+    const response = await getPath(h, `${PATH}/${id}/overlay`, fhir.baseUrl);
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ slices: [] });
+  });
+});
