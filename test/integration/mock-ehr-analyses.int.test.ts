@@ -511,6 +511,29 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
     ]);
   });
 
+  test('app reads the region pictures of the analysed CT', async () => {
+    const accessToken = ehr.grantAccessToken();
+    const automatic = storedAnalyses(CT_3SLICE.studyInstanceUid).get();
+    const query = new URLSearchParams({ fhirServer: fhir.baseUrl }).toString();
+    const base = `${publicUrl}/api/analyses/${automatic?.id ?? ''}/overlay`;
+    const headers = { Authorization: `Bearer ${accessToken}` };
+
+    const list = await fetch(`${base}?${query}`, { headers });
+    const { slices } = (await list.json()) as { slices: { sliceIndex: number; tumourVoxelCount: number }[] };
+    const png = await fetch(`${base}/${slices[0]?.sliceIndex ?? 0}?${query}`, { headers });
+
+    expect(list.status).toBe(200);
+    // The 3 slices of ct-3slice; together the pictures hold every tumour voxel the features used.
+    expect(slices.map((slice) => slice.sliceIndex)).toEqual([0, 1, 2]);
+    const tumourVoxels = slices.reduce((sum, slice) => sum + slice.tumourVoxelCount, 0);
+    expect(tumourVoxels).toBe(
+      automatic?.status === 'done' ? automatic.result.provenance.tumourVoxelCount : -1,
+    );
+    expect(png.status).toBe(200);
+    expect(png.headers.get('content-type')).toBe('image/png');
+    expect([...new Uint8Array(await png.arrayBuffer()).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+  });
+
   test('rejected access token gets 403', async () => {
     const accessToken = ehr.grantAccessToken();
     rejectedTokens.add(accessToken);
