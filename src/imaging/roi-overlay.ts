@@ -1,8 +1,8 @@
 /**
- * Axial pictures of the regions the features were computed on, for a radiologist checking that the
- * right lesion and series were used: each slice that the dilated region reaches, cropped around it,
- * the CT in a liver window, the tumour outline and the outer outline of the tumour dilated by the
- * model's margin drawn over it.
+ * Axial pictures of the regions the features were computed on. A radiologist uses them to check that
+ * the right lesion and series were used. Each slice that the dilated region reaches is cropped around
+ * that region and shows the CT in a liver window. The tumour outline and the outer outline of the
+ * tumour dilated by the model's margin are drawn over it.
  *
  * Display: column index i runs left to right and row index j top to bottom, as a DICOM image is shown
  * (the row direction of ImageOrientationPatient points right on screen). For a standard axial CT
@@ -65,7 +65,7 @@ export interface RoiOverlay {
 const TUMOUR_RGB = [0xff, 0x5a, 0x1f] as const;
 const MARGIN_RGB = [0x22, 0xd3, 0xee] as const;
 
-/** Most output pixels per voxel along one axis. */
+/** Maximum output pixels per voxel along one axis. */
 const MAX_SCALE = 8;
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The pictures of each finished analysis (`src/imaging/roi-overlay.ts`), in the result store's SQLite
- * file: one row per (analysis id, slice index) with the PNG. They hold pixels of the patient's CT, so
+ * file: one row per (analysis id, slice index) with the PNG. They contain pixels of the patient's CT, so
  * they are served only behind the same proof of access as the result, and never logged.
  *
  * A new analysis of the same row replaces all its pictures in one transaction.
@@ -77,7 +77,7 @@ export class OverlayStore {
     replace.immediate();
   }
 
-  /** The stored pictures of `analysisId` in slice order, without pixels; empty when there are none. */
+  /** Lists the stored pictures of `analysisId` in slice order, without pixels. The list is empty when there are none. */
   list(analysisId: string): OverlaySliceInfo[] {
     return this.#db
       .prepare<[string], OverlayRow>(
@@ -94,7 +94,7 @@ export class OverlayStore {
       }));
   }
 
-  /** The PNG of one slice, or undefined when it is not stored. */
+  /** Returns the PNG of one slice, or undefined when it is not stored. */
   png(analysisId: string, sliceIndex: number): Uint8Array | undefined {
     const row = this.#db
       .prepare<[string, number], { png: Buffer }>(

@@ -15,7 +15,7 @@ import { Nqo1Error } from '../errors.js';
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
-/** Largest width or height accepted, in pixels; far above any overlay, and it keeps row sizes small. */
+/** Maximum width or height in pixels. It is far above any overlay and keeps row sizes small. */
 const MAX_SIDE_PX = 8192;
 
 /**
@@ -55,7 +55,7 @@ export function encodeRgbaPng(widthPx: number, heightPx: number, rgba: Uint8Arra
   ]);
 }
 
-/** One chunk: length, type, data, CRC-32 of type and data. */
+/** Builds one chunk: length, type, data, and the CRC-32 of type and data. */
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const typeAndData = new Uint8Array(4 + data.length);
   for (let index = 0; index < 4; index++) typeAndData[index] = type.charCodeAt(index);
