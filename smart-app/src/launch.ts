@@ -11,11 +11,8 @@
 
 import { fhirClient } from './fhirclient.js';
 import { messagesFor, resolveLocale } from './messages.js';
+import { SMART_SCOPE } from './launch-scope.js';
 import { fetchAppSettings } from './service-api.js';
-
-/** Scopes in SMART v2 form: read the patient and study, read and write the Observation. */
-export const SMART_SCOPE =
-  'launch launch/patient openid fhirUser patient/Patient.rs patient/ImagingStudy.rs patient/Observation.cruds';
 
 function showLaunchFailure(): void {
   const messages = messagesFor(resolveLocale(navigator.language));
