@@ -68,6 +68,7 @@ export function probabilityBar(input: ProbabilityBarInput): SVGElement {
 }
 
 export interface ForestRow {
+  /** Short row label, such as the number of the estimate in the list beside the plot. */
   readonly label: string;
   readonly value: number;
   readonly lower: number;
@@ -82,8 +83,9 @@ export interface ForestRow {
 export function forestPlot(rows: readonly ForestRow[], label: string): SVGElement {
   const width = 600;
   const rowHeight = 36;
-  const plotLeft = 250;
-  const plotRight = 470;
+  const plotLeft = 60;
+  const plotRight = 380;
+  const textLeft = 400;
   const height = rows.length * rowHeight + 40;
   const root = svgRoot(width, height, label);
   root.classList.add('forest-plot');
@@ -114,7 +116,7 @@ export function forestPlot(rows: readonly ForestRow[], label: string): SVGElemen
     root.append(
       svgElement('rect', { x: xOf(row.value) - 6, y: y - 6, width: 12, height: 12, class: 'estimate' }),
     );
-    root.append(svgText(width, y + 5, row.text, 'end'));
+    root.append(svgText(textLeft, y + 5, row.text, 'start'));
   }
   return root;
 }

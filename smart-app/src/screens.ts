@@ -244,22 +244,22 @@ function evidenceSection(card: ModelCardView, messages: Messages, locale: Locale
     const estimate = item.estimate;
     if (estimate?.ci === undefined) continue;
     rows.push({
-      label: item.description[locale].slice(0, 36),
+      label: `(${rows.length + 1})`,
       value: estimate.value,
       lower: estimate.ci.lower,
       upper: estimate.ci.upper,
-      text: estimateText(estimate, messages),
+      text: `${estimate.value.toFixed(3)} (${estimate.ci.lower.toFixed(3)}–${estimate.ci.upper.toFixed(3)})`,
     });
   }
   if (rows.length > 0) {
     created.append(element('h3', messages.hazardRatioHeading));
     created.append(forestPlot(rows, messages.hazardRatioChartLabel));
-    const list = element('ul', undefined, { id: 'hazard-ratios' });
+    // The list numbers the same estimates as the plot's row labels, with their full description.
+    const list = element('ol', undefined, { id: 'hazard-ratios' });
     for (let i = 0; i < hazardRatios.length; i++) {
       const item = hazardRatios[i]!;
-      const estimate = item.estimate;
-      const suffix = estimate === undefined ? '' : ` HR ${estimateText(estimate, messages)}`;
-      list.append(element('li', `${item.description[locale]}${suffix}`));
+      if (item.estimate?.ci === undefined) continue;
+      list.append(element('li', `${item.description[locale]} HR ${estimateText(item.estimate, messages)}`));
     }
     created.append(list);
   }
