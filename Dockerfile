@@ -7,6 +7,8 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY cds-services ./cds-services
 COPY config ./config
+# `npm ci` runs `prepare`, which compiles the SMART app too.
+COPY smart-app ./smart-app
 RUN npm ci && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -19,7 +21,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY config ./config
-COPY smart-app ./smart-app
+COPY smart-app/public ./smart-app/public
 RUN mkdir -p /app/.nqo1 && chown node:node /app/.nqo1
 USER node
 EXPOSE 8080

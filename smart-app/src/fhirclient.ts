@@ -10,7 +10,7 @@
 export interface SmartTokenResponse {
   readonly access_token?: string;
   readonly patient?: string;
-  /** Opaque string from the CDS card's smart link; this service puts the analysis id there. */
+  /** Opaque string from the CDS card's smart link, which this service sets to the analysis id. */
   readonly appContext?: string;
   /** BCP 47 language tag of the EHR user, e.g. `zh-CN`. */
   readonly locale?: string;
@@ -52,6 +52,7 @@ declare global {
  * @throws Error when the script tag of `vendor/fhir-client.js` did not load.
  */
 export function fhirClient(): FhirClientGlobal {
-  if (window.FHIR === undefined) throw new Error('fhir-client.js did not load');
+  if (window.FHIR === undefined)
+    throw new Error('window.FHIR is missing because vendor/fhir-client.js did not load; reload the page');
   return window.FHIR;
 }

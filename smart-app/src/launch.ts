@@ -1,7 +1,7 @@
 /**
  * `launch.html`: starts the SMART EHR launch. The EHR opens this page with `iss` (its FHIR base) and
- * `launch`; `fhirclient` discovers the authorization server from `iss`, and redirects the browser
- * to it with PKCE S256 and a random `state`.
+ * `launch`. `fhirclient` discovers the authorization server from `iss`, and redirects the browser to
+ * it with PKCE S256 and a random `state`.
  *
  * LIMITATION: only the EHR launch is supported. A standalone launch (no `iss`) needs a configured
  * FHIR base and a patient picker, which are not built; the page then shows the launch-failed text.

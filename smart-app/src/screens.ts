@@ -17,7 +17,7 @@ export type ScreenKey =
   | 'forbidden'
   | 'launchFailed';
 
-/** What the page shows; re-rendered as is when the user switches the language. */
+/** Content of the page, kept so that it is rendered again when the user switches the language. */
 export type View =
   | { readonly kind: 'loading' }
   | { readonly kind: 'screen'; readonly screen: ScreenKey }

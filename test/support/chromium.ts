@@ -25,8 +25,8 @@ export function chromiumSkipReason(suite: string): string | null {
 }
 
 /**
- * Launches headless Chromium. Every host name resolves to "not found", so pages reach only the
- * loopback servers the tests start, which they address by IP. Chromium's sandbox needs user
+ * Launches headless Chromium. Every host but 127.0.0.1 resolves to "not found", so pages reach only
+ * the loopback servers the tests start. Chromium's sandbox needs user
  * namespaces that a root user in a container lacks, so it is turned off only for root.
  */
 export async function launchChromium(): Promise<Browser> {

@@ -1,9 +1,9 @@
 /**
  * A mock SMART on FHIR authorization server on loopback for the SMART app tests. It approves every
- * authorization request that is well formed, without a login page, and enforces what a SMART App
- * Launch 2.0 server enforces for a public client: the registered client id and redirect URI, a
- * known `launch`, `aud` equal to the FHIR base, PKCE with `code_challenge_method=S256` only, one use
- * per code, and the code verifier at the token endpoint (RFC 7636 §4.6).
+ * well-formed authorization request without a login page. It enforces the rules of a SMART App
+ * Launch 2.0 server for a public client: the registered client id and redirect URI, a known
+ * `launch`, and `aud` equal to the FHIR base. PKCE must use `code_challenge_method=S256`, each code
+ * is used once, and the token endpoint checks the code verifier (RFC 7636 §4.6).
  *
  * The token response carries the launch context registered with {@link SmartAuthServer.registerLaunch}:
  * `patient`, `appContext` (the CDS card's appContext) and `locale`. Every response allows any
