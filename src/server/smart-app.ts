@@ -1,13 +1,10 @@
 /**
  * Serves the SMART on FHIR app at `/smart-app`: its HTML and CSS (`smart-app/public`), its compiled
- * scripts (`dist/smart-app`, built by `npm run build` from `smart-app/src`), the browser build of
- * the `fhirclient` package, and `config.json` with the OAuth 2.0 client id from `smartApp.clientId`.
+ * scripts and the browser build of `fhirclient` (`dist/smart-app`, written by `npm run build`), and
+ * `config.json` with the OAuth 2.0 client id from `smartApp.clientId`.
  *
  * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html
  */
-
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 
 import express from 'express';
 
@@ -22,12 +19,6 @@ export interface SmartAppSettings {
   readonly clientId: string;
 }
 
-/** Folder of the `fhirclient` browser builds, resolved through Node's module resolution. */
-function fhirclientBuildFolder(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('fhirclient/package.json')), 'build');
-}
-
 /** Builds the router that serves the app's files and settings. */
 export function smartAppRouter(config: Pick<AppConfig, 'smartApp'>): express.Router {
   const router = express.Router();
@@ -35,14 +26,6 @@ export function smartAppRouter(config: Pick<AppConfig, 'smartApp'>): express.Rou
 
   router.get(`${SMART_APP_PATH}/config.json`, (_req, res) => {
     res.json(settings);
-  });
-
-  // `fhir-client.pure.min.js` is the build without polyfills; the app targets current browsers.
-  const vendor = fhirclientBuildFolder();
-  router.get(`${SMART_APP_PATH}/vendor/fhir-client.js`, (_req, res, next) => {
-    res.type('text/javascript').sendFile(join(vendor, 'fhir-client.pure.min.js'), (error?: Error) => {
-      if (error !== undefined) next(error);
-    });
   });
 
   router.use(SMART_APP_PATH, express.static(packagePath('smart-app', 'public'), { index: ['launch.html'] }));

@@ -14,6 +14,7 @@
  * `CI=true`, where it fails.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -127,13 +128,22 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     for (let i = cleanups.length - 1; i >= 0; i--) await cleanups[i]!();
   });
 
-  /** Compiles the app into dist/smart-app, so the test never serves an outdated build. */
+  /**
+   * Compiles the app into dist/smart-app, so the test never serves an outdated build, and copies the
+   * fhirclient build there when `npm run build` has not. An existing copy is left alone because
+   * other test files may be reading it.
+   */
   function buildApp(): void {
     const require = createRequire(import.meta.url);
     const tsc = require.resolve('typescript/bin/tsc');
     execFileSync(process.execPath, [tsc, '-p', packagePath('smart-app', 'tsconfig.json')], {
       stdio: 'inherit',
     });
+    if (!existsSync(packagePath('dist', 'smart-app', 'vendor', 'fhir-client.js'))) {
+      execFileSync(process.execPath, ['--import', 'tsx', packagePath('scripts', 'smart-app-vendor.ts')], {
+        stdio: 'inherit',
+      });
+    }
   }
 
   /** Inserts a calibrated and an uncalibrated result and a pending analysis, and keeps their ids. */
