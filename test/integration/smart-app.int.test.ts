@@ -25,7 +25,7 @@ import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test, type TestContext } from 'vitest';
 
 import { ResultStore } from '../../src/jobs/result-store.js';
-import type { AnalysisJob } from '../../src/jobs/types.js';
+import type { AnalysisFailure, AnalysisJob } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
 import type { ScoreResult } from '../../src/model/result.js';
 import { packagePath } from '../../src/paths.js';
@@ -48,8 +48,19 @@ const skipReason = chromiumSkipReason('the SMART app browser tests');
 const CLIENT_ID = 'nqo1-cds-test';
 const SCREENSHOTS = packagePath('test-artifacts', 'screenshots');
 
-/** Study UIDs of the three stored analyses. */
-const STUDIES = { done: '2.25.7001', uncalibrated: '2.25.7002', pending: '2.25.7003' } as const;
+/** Study UIDs of the four stored analyses. */
+const STUDIES = {
+  done: '2.25.7001',
+  uncalibrated: '2.25.7002',
+  pending: '2.25.7003',
+  failed: '2.25.7004',
+} as const;
+
+/** Failure stored for the `failed` study. */
+const FAILURE: AnalysisFailure = {
+  code: 'ERR_SEGMENTATION_MISSING',
+  message: 'Study 2.25.7004 has no SEG or RTSTRUCT that references CT series 2.25.7004.1.',
+};
 
 describe.skipIf(skipReason !== null)('SMART app', () => {
   const logs = captureLogs();
@@ -146,7 +157,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     }
   }
 
-  /** Inserts a calibrated and an uncalibrated result and a pending analysis, and keeps their ids. */
+  /** Inserts a calibrated and an uncalibrated result, a pending and a failed analysis, and keeps their ids. */
   async function storeAnalyses(sqlitePath: string): Promise<void> {
     const store = new ResultStore(sqlitePath);
     try {
@@ -178,6 +189,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
           store.markDone(job, result, `observation-${key}`);
           storedResults[key] = result;
         }
+        if (key === 'failed') store.markFailed(job, FAILURE);
         analysisIds[key] = store.getResult(job)!.id;
       }
     } finally {
@@ -397,6 +409,21 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       expect(await page.locator('#predicted-class').count()).toBe(0);
       expect(await page.locator('#features tbody tr').count()).toBe(Object.keys(stored.features).length);
       await screenshot(page, 'uncalibrated-en');
+    } finally {
+      await app.context.close();
+    }
+  });
+
+  test('failed analysis shows code and message', async (context) => {
+    requireApi(context);
+    const app = await launchApp({ patient: patientId, appContext: analysisIds.failed!, locale: 'zh-CN' });
+    try {
+      const { page } = app;
+      expect(await page.getAttribute('main', 'data-screen')).toBe('failed');
+      expect(await page.locator('main h2').textContent()).toBe('分析失败');
+      expect(await page.locator('main .screen p').first().textContent()).toContain(FAILURE.code);
+      expect(await page.locator('.failure-message').textContent()).toBe(FAILURE.message);
+      await screenshot(page, 'failed-zh-CN');
     } finally {
       await app.context.close();
     }
