@@ -27,6 +27,7 @@ export interface Messages {
   readonly featureColumn: string;
   readonly regionColumn: string;
   readonly valueColumn: string;
+  readonly contributionColumn: string;
   readonly regionTumour: string;
   readonly regionPeri: (dilationMm: number) => string;
   readonly seriesHeading: string;
@@ -71,6 +72,7 @@ const EN: Messages = {
   featureColumn: 'Feature',
   regionColumn: 'Region',
   valueColumn: 'Value',
+  contributionColumn: 'Contribution (log-odds)',
   regionTumour: 'Tumour',
   regionPeri: (dilationMm) => `Peritumoral ring (${dilationMm} mm)`,
   seriesHeading: 'CT series analysed',
@@ -157,6 +159,7 @@ const ZH_CN: Messages = {
   featureColumn: '特征',
   regionColumn: '区域',
   valueColumn: '数值',
+  contributionColumn: '贡献（对数几率）',
   regionTumour: '肿瘤',
   regionPeri: (dilationMm) => `瘤周环（${dilationMm} mm）`,
   seriesHeading: '分析的 CT 序列',

@@ -187,6 +187,10 @@ function featureSection(
     element('th', messages.regionColumn, { scope: 'col' }),
     element('th', messages.valueColumn, { scope: 'col', class: 'number' }),
   );
+  const contributions = result.contributions;
+  if (contributions !== null) {
+    head.append(element('th', messages.contributionColumn, { scope: 'col', class: 'number' }));
+  }
   table.append(element('thead'), element('tbody'));
   table.tHead!.append(head);
 
@@ -199,9 +203,19 @@ function featureSection(
     const row = element('tr', undefined, { 'data-feature': name });
     row.append(
       element('th', name, { scope: 'row', class: 'feature-name' }),
-      element('td', regionText),
-      element('td', formatFeature(value, locale), { class: 'number', 'data-value': String(value) }),
+      element('td', regionText, { class: 'region' }),
+      element('td', formatFeature(value, locale), {
+        class: 'number feature-value',
+        'data-value': String(value),
+      }),
     );
+    const contribution = contributions?.[name];
+    if (contributions !== null) {
+      // A feature without a term shows a dash, so the columns stay aligned.
+      const text = contribution === undefined ? '–' : contribution.toFixed(3);
+      const attributes = contribution === undefined ? {} : { 'data-contribution': String(contribution) };
+      row.append(element('td', text, { class: 'number contribution', ...attributes }));
+    }
     table.tBodies[0]!.append(row);
   }
 

@@ -20,6 +20,8 @@ export interface ScoreResultView {
   readonly probabilityUnavailableReason: 'uncalibrated' | 'coefficients-missing' | null;
   readonly threshold: number;
   readonly class: 'high' | 'low' | null;
+  /** Each feature's term coefficient × scaled value in the linear predictor; null without calibration. */
+  readonly contributions: Readonly<Record<string, number>> | null;
   readonly provenance: {
     readonly dilationMm: number;
     readonly seriesSelection?: SeriesSelectionView;

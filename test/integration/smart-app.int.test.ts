@@ -36,7 +36,7 @@ import { chromiumSkipReason, launchChromium } from '../support/chromium.js';
 import { startFhirServer, type FhirServerHandle } from '../support/fhir-server.js';
 import { captureLogs } from '../support/log-capture.js';
 import { findFreeLoopbackPort } from '../support/orthanc.js';
-import { calibratedResult, uncalibratedResult } from '../support/score-result.js';
+import { SAMPLE_FEATURES, calibratedResult, uncalibratedResult } from '../support/score-result.js';
 import {
   startSmartAuthServer,
   type SmartAuthServer,
@@ -55,6 +55,11 @@ const STUDIES = {
   pending: '2.25.7003',
   failed: '2.25.7004',
 } as const;
+
+/** One different term per feature, so a value shown in the wrong row fails the test. */
+const DISTINCT_CONTRIBUTIONS: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.keys(SAMPLE_FEATURES).map((name, index) => [name, 0.125 * (index + 1) - 0.4]),
+);
 
 /** Failure stored for the `failed` study. */
 const FAILURE: AnalysisFailure = {
@@ -181,7 +186,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
         const provenance = { ...calibratedResult().provenance, studyInstanceUid };
         const result =
           key === 'done'
-            ? calibratedResult({ provenance })
+            ? calibratedResult({ provenance, contributions: DISTINCT_CONTRIBUTIONS })
             : key === 'uncalibrated'
               ? uncalibratedResult({ provenance })
               : undefined;
@@ -334,12 +339,18 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       const names = Object.keys(stored.features);
       expect(await page.locator('#features tbody tr').count()).toBe(names.length);
       for (const name of names) {
-        const cell = page.locator(`#features tr[data-feature="${name}"] td.number`);
+        const cell = page.locator(`#features tr[data-feature="${name}"] td.feature-value`);
         expect(Number(await cell.getAttribute('data-value'))).toBe(stored.features[name]);
         const shown = new Intl.NumberFormat('en', { maximumSignificantDigits: 6 }).format(
           stored.features[name]!,
         );
         expect(await cell.textContent()).toBe(shown);
+
+        const contribution = page.locator(`#features tr[data-feature="${name}"] td.contribution`);
+        expect(Number(await contribution.getAttribute('data-contribution'))).toBe(
+          stored.contributions![name],
+        );
+        expect(await contribution.textContent()).toBe(stored.contributions![name]!.toFixed(3));
       }
 
       // No horizontal scrolling at 1024 × 768.
@@ -408,6 +419,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       expect(await page.locator('#probability-value').count()).toBe(0);
       expect(await page.locator('#predicted-class').count()).toBe(0);
       expect(await page.locator('#features tbody tr').count()).toBe(Object.keys(stored.features).length);
+      expect(await page.locator('#features td.contribution').count()).toBe(0);
       await screenshot(page, 'uncalibrated-en');
     } finally {
       await app.context.close();
