@@ -67,6 +67,49 @@ export function probabilityBar(input: ProbabilityBarInput): SVGElement {
   return root;
 }
 
+export interface ContributionBar {
+  readonly label: string;
+  /** Term coefficient × scaled value, in log-odds. */
+  readonly value: number;
+}
+
+/**
+ * Draws one horizontal bar per feature from a zero line: to the right for a term that raises the
+ * linear predictor, to the left for one that lowers it, scaled to the largest absolute term.
+ */
+export function contributionChart(bars: readonly ContributionBar[], label: string): SVGElement {
+  const width = 600;
+  const rowHeight = 28;
+  const zeroX = 420;
+  const halfWidth = 150;
+  const height = bars.length * rowHeight + 8;
+  const root = svgRoot(width, height, label);
+  root.classList.add('contribution-chart');
+
+  let maxAbsolute = 0;
+  for (let i = 0; i < bars.length; i++) maxAbsolute = Math.max(maxAbsolute, Math.abs(bars[i]!.value));
+  const scale = maxAbsolute === 0 ? 0 : halfWidth / maxAbsolute;
+
+  root.append(svgElement('line', { x1: zeroX, x2: zeroX, y1: 0, y2: height, class: 'axis-line' }));
+  for (let i = 0; i < bars.length; i++) {
+    const bar = bars[i]!;
+    const y = i * rowHeight + 6;
+    const length = Math.abs(bar.value) * scale;
+    const x = bar.value >= 0 ? zeroX : zeroX - length;
+    root.append(svgText(0, y + 14, bar.label, 'start'));
+    root.append(
+      svgElement('rect', {
+        x,
+        y,
+        width: length,
+        height: rowHeight - 10,
+        class: bar.value >= 0 ? 'bar-high' : 'bar-low',
+      }),
+    );
+  }
+  return root;
+}
+
 export interface ForestRow {
   /** Short row label, such as the number of the estimate in the list beside the plot. */
   readonly label: string;

@@ -28,6 +28,7 @@ export interface Messages {
   readonly regionColumn: string;
   readonly valueColumn: string;
   readonly contributionColumn: string;
+  readonly contributionChartLabel: string;
   readonly regionTumour: string;
   readonly regionPeri: (dilationMm: number) => string;
   readonly seriesHeading: string;
@@ -73,6 +74,8 @@ const EN: Messages = {
   regionColumn: 'Region',
   valueColumn: 'Value',
   contributionColumn: 'Contribution (log-odds)',
+  contributionChartLabel:
+    'Bar chart of each feature’s contribution: bars to the right raise the probability, bars to the left lower it',
   regionTumour: 'Tumour',
   regionPeri: (dilationMm) => `Peritumoral ring (${dilationMm} mm)`,
   seriesHeading: 'CT series analysed',
@@ -160,6 +163,7 @@ const ZH_CN: Messages = {
   regionColumn: '区域',
   valueColumn: '数值',
   contributionColumn: '贡献（对数几率）',
+  contributionChartLabel: '各特征贡献的条形图：向右的条提高概率，向左的条降低概率',
   regionTumour: '肿瘤',
   regionPeri: (dilationMm) => `瘤周环（${dilationMm} mm）`,
   seriesHeading: '分析的 CT 序列',

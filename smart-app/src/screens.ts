@@ -3,7 +3,13 @@
  * explains why there is no result. `main[data-screen]` names the screen shown, for tests and styles.
  */
 
-import { forestPlot, probabilityBar, type ForestRow } from './charts.js';
+import {
+  contributionChart,
+  forestPlot,
+  probabilityBar,
+  type ContributionBar,
+  type ForestRow,
+} from './charts.js';
 import type { Locale, Messages, ScreenText } from './messages.js';
 import type { Estimate, Fetched, ModelCardView, ScoreResultView } from './service-api.js';
 
@@ -223,6 +229,12 @@ function featureSection(
   scroller.setAttribute('aria-labelledby', 'features-heading');
   scroller.append(table);
   created.append(scroller);
+
+  if (contributions !== null) {
+    const bars: ContributionBar[] = [];
+    for (const [name, value] of Object.entries(contributions)) bars.push({ label: name, value });
+    created.append(contributionChart(bars, messages.contributionChartLabel));
+  }
   return created;
 }
 

@@ -353,6 +353,11 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
         expect(await contribution.textContent()).toBe(stored.contributions![name]!.toFixed(3));
       }
 
+      const bars = page.locator('svg.contribution-chart rect');
+      expect(await bars.count()).toBe(names.length);
+      const positive = Object.values(DISTINCT_CONTRIBUTIONS).filter((value) => value >= 0).length;
+      expect(await page.locator('svg.contribution-chart rect.bar-high').count()).toBe(positive);
+
       // No horizontal scrolling at 1024 × 768.
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
       await screenshot(page, 'result-en');
@@ -420,6 +425,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       expect(await page.locator('#predicted-class').count()).toBe(0);
       expect(await page.locator('#features tbody tr').count()).toBe(Object.keys(stored.features).length);
       expect(await page.locator('#features td.contribution').count()).toBe(0);
+      expect(await page.locator('svg.contribution-chart').count()).toBe(0);
       await screenshot(page, 'uncalibrated-en');
     } finally {
       await app.context.close();
