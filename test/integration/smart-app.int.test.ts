@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, test, type TestContext } from 'v
 import { ResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisFailure, AnalysisJob } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
-import type { ScoreResult } from '../../src/model/result.js';
+import type { ScoreResult, SeriesSelection } from '../../src/model/result.js';
 import { packagePath } from '../../src/paths.js';
 import { parseConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
@@ -60,6 +60,16 @@ const STUDIES = {
 const DISTINCT_CONTRIBUTIONS: Readonly<Record<string, number>> = Object.fromEntries(
   Object.keys(SAMPLE_FEATURES).map((name, index) => [name, 0.125 * (index + 1) - 0.4]),
 );
+
+/** Why the stored results used their CT series. */
+const SERIES_SELECTION: SeriesSelection = {
+  reason: 'arterial-phase-description',
+  seriesDescription: 'Arterial phase 1.25 mm',
+  seriesNumber: 4,
+  instanceCount: 212,
+  ctSeriesCount: 3,
+  arterialCount: 1,
+};
 
 /** Failure stored for the `failed` study. */
 const FAILURE: AnalysisFailure = {
@@ -183,7 +193,11 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
         };
         store.insertPending(job);
 
-        const provenance = { ...calibratedResult().provenance, studyInstanceUid };
+        const provenance = {
+          ...calibratedResult().provenance,
+          studyInstanceUid,
+          seriesSelection: SERIES_SELECTION,
+        };
         const result =
           key === 'done'
             ? calibratedResult({ provenance, contributions: DISTINCT_CONTRIBUTIONS })
@@ -361,6 +375,16 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       // No horizontal scrolling at 1024 × 768.
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
       await screenshot(page, 'result-en');
+
+      expect(await page.locator('#series p').first().textContent()).toBe('Series 4: Arterial phase 1.25 mm');
+      expect(await page.locator('#series p').nth(1).textContent()).toBe(
+        'Chosen because its description names the arterial phase.',
+      );
+
+      // Nor on a tablet held upright.
+      await page.setViewportSize({ width: 768, height: 1024 });
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(768);
+      await screenshot(page, 'result-en-768');
     } finally {
       await app.context.close();
     }
