@@ -3,15 +3,15 @@
  * and checks `state`), then reads the analysis named by the token response's `appContext` and the
  * model card from the service, and renders them.
  *
- * LIMITATION: this first slice shows the result and the evidence only. The overlay of the regions
- * on the CT, the choice of another series, the "open images" link, "Record in chart" and the
- * radiology viewer launch (ImagingStudy in `fhirContext`) are not built.
+ * LIMITATION: this first slice shows the result, the evidence and the viewer link only. The overlay
+ * of the regions on the CT, the choice of another series, "Record in chart" and the radiology viewer
+ * launch (ImagingStudy in `fhirContext`) are not built; docs/limitations.md lists what each needs.
  */
 
 import { fhirClient, type SmartClient } from './fhirclient.js';
 import { messagesFor, resolveLocale, type Locale } from './messages.js';
 import { renderView, type View } from './screens.js';
-import { fetchAnalysis, fetchModelCard } from './service-api.js';
+import { fetchAnalysis, fetchAppSettings, fetchModelCard, type AppSettings } from './service-api.js';
 
 /** Wait between two reads of an analysis that is still pending or running, in milliseconds. */
 const PENDING_POLL_MS = 10_000;
@@ -38,11 +38,25 @@ function show(next: View): void {
   render();
 }
 
+/**
+ * Returns the viewer URL for the study, with `{{studyInstanceUid}}` replaced as on the CDS card, or
+ * undefined without a template or for a URL that is not http(s).
+ */
+function viewerLink(settings: AppSettings, studyInstanceUid: string): string | undefined {
+  if (settings.viewerUrlTemplate === undefined) return undefined;
+  const url = settings.viewerUrlTemplate.replaceAll(
+    '{{studyInstanceUid}}',
+    encodeURIComponent(studyInstanceUid),
+  );
+  return /^https?:\/\//i.test(url) ? url : undefined;
+}
+
 /** Reads the analysis and the model card, shows them, and reads again while the analysis runs. */
 async function showAnalysis(client: SmartClient, analysisId: string, accessToken: string): Promise<void> {
-  const [analysis, card] = await Promise.all([
+  const [analysis, card, settings] = await Promise.all([
     fetchAnalysis(analysisId, client.state.serverUrl, accessToken),
     fetchModelCard(),
+    fetchAppSettings(),
   ]);
 
   if (!analysis.ok) {
@@ -65,7 +79,8 @@ async function showAnalysis(client: SmartClient, analysisId: string, accessToken
     show({ kind: 'failed', code: body.failure?.code ?? 'ERR_UNKNOWN', message: body.failure?.message ?? '' });
     return;
   }
-  show({ kind: 'result', result: body.result, card });
+  const viewerUrl = settings.ok ? viewerLink(settings.body, body.studyInstanceUid) : undefined;
+  show({ kind: 'result', result: body.result, card, viewerUrl });
 }
 
 async function start(): Promise<void> {

@@ -32,6 +32,7 @@ export interface Messages {
   readonly regionTumour: string;
   readonly regionPeri: (dilationMm: number) => string;
   readonly seriesHeading: string;
+  readonly openImages: string;
   readonly seriesReason: Readonly<Record<string, string>>;
   readonly seriesLine: (description: string, seriesNumber: string) => string;
   readonly evidenceHeading: string;
@@ -79,6 +80,7 @@ const EN: Messages = {
   regionTumour: 'Tumour',
   regionPeri: (dilationMm) => `Peritumoral ring (${dilationMm} mm)`,
   seriesHeading: 'CT series analysed',
+  openImages: 'Open images in the viewer',
   seriesReason: {
     'arterial-phase-description': 'Chosen because its description names the arterial phase.',
     'acquisition-delay': 'Chosen because it was acquired within the arterial delay after contrast injection.',
@@ -167,6 +169,7 @@ const ZH_CN: Messages = {
   regionTumour: '肿瘤',
   regionPeri: (dilationMm) => `瘤周环（${dilationMm} mm）`,
   seriesHeading: '分析的 CT 序列',
+  openImages: '在阅片器中打开图像',
   seriesReason: {
     'arterial-phase-description': '选择原因：序列描述注明为动脉期。',
     'acquisition-delay': '选择原因：采集时间位于注射对比剂后的动脉期延迟窗口内。',

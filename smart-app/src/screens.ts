@@ -29,7 +29,13 @@ export type View =
   | { readonly kind: 'screen'; readonly screen: ScreenKey }
   | { readonly kind: 'serviceError'; readonly status: number }
   | { readonly kind: 'failed'; readonly code: string; readonly message: string }
-  | { readonly kind: 'result'; readonly result: ScoreResultView; readonly card: Fetched<ModelCardView> };
+  | {
+      readonly kind: 'result';
+      readonly result: ScoreResultView;
+      readonly card: Fetched<ModelCardView>;
+      /** Link to the study in the configured image viewer; undefined without a viewer. */
+      readonly viewerUrl: string | undefined;
+    };
 
 /** Significant digits of a feature value; enough to compare with the stored double by eye. */
 const FEATURE_SIGNIFICANT_DIGITS = 6;
@@ -94,18 +100,18 @@ export function renderView(main: HTMLElement, view: View, messages: Messages, lo
       return;
     }
     case 'result':
-      renderResult(main, view.result, view.card, messages, locale);
+      renderResult(main, view, messages, locale);
       return;
   }
 }
 
 function renderResult(
   main: HTMLElement,
-  result: ScoreResultView,
-  card: Fetched<ModelCardView>,
+  view: Extract<View, { kind: 'result' }>,
   messages: Messages,
   locale: Locale,
 ): void {
+  const { result, card } = view;
   main.dataset.screen = 'result';
 
   if (result.probability === null) {
@@ -133,6 +139,18 @@ function renderResult(
     const reason = messages.seriesReason[selection.reason];
     if (reason !== undefined) series.append(element('p', reason));
     main.append(series);
+  }
+
+  if (view.viewerUrl !== undefined) {
+    const link = element('a', messages.openImages, {
+      href: view.viewerUrl,
+      target: '_blank',
+      rel: 'noopener',
+    });
+    link.id = 'open-images';
+    const paragraph = element('p');
+    paragraph.append(link);
+    main.append(paragraph);
   }
 
   if (card.ok) main.append(evidenceSection(card.body, messages, locale));

@@ -32,6 +32,7 @@ export interface ScoreResultView {
 export interface AnalysisView {
   readonly id: string;
   readonly status: AnalysisStatus;
+  readonly studyInstanceUid: string;
   readonly result?: ScoreResultView;
   readonly failure?: { readonly code: string; readonly message: string };
 }
@@ -86,9 +87,16 @@ export async function fetchModelCard(): Promise<Fetched<ModelCardView>> {
   return await fetchJson<ModelCardView>('/api/model-card', {});
 }
 
+/** Body of `GET /smart-app/config.json`. */
+export interface AppSettings {
+  readonly clientId: string;
+  /** Viewer URL containing `{{studyInstanceUid}}`; absent when the site configured no viewer. */
+  readonly viewerUrlTemplate?: string;
+}
+
 /** Reads the settings the service serves for the app. */
-export async function fetchAppSettings(): Promise<Fetched<{ readonly clientId: string }>> {
-  return await fetchJson<{ readonly clientId: string }>('config.json', {});
+export async function fetchAppSettings(): Promise<Fetched<AppSettings>> {
+  return await fetchJson<AppSettings>('config.json', {});
 }
 
 async function fetchJson<T>(url: string, headers: Readonly<Record<string, string>>): Promise<Fetched<T>> {

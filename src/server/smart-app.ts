@@ -1,7 +1,7 @@
 /**
  * Serves the SMART on FHIR app at `/smart-app`: its HTML and CSS (`smart-app/public`), its compiled
  * scripts and the browser build of `fhirclient` (`dist/smart-app`, written by `npm run build`), and
- * `config.json` with the OAuth 2.0 client id from `smartApp.clientId`.
+ * `config.json` with the OAuth 2.0 client id from `smartApp.clientId` and the viewer link template.
  *
  * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html
  */
@@ -17,12 +17,17 @@ export const SMART_APP_PATH = '/smart-app';
 /** Body of `GET /smart-app/config.json`. */
 export interface SmartAppSettings {
   readonly clientId: string;
+  /** `viewerUrlTemplate` of the configuration, for the app's "open images" link; absent when unset. */
+  readonly viewerUrlTemplate?: string;
 }
 
 /** Builds the router that serves the app's files and settings. */
-export function smartAppRouter(config: Pick<AppConfig, 'smartApp'>): express.Router {
+export function smartAppRouter(config: Pick<AppConfig, 'smartApp' | 'viewerUrlTemplate'>): express.Router {
   const router = express.Router();
-  const settings: SmartAppSettings = { clientId: config.smartApp.clientId };
+  const settings: SmartAppSettings = {
+    clientId: config.smartApp.clientId,
+    ...(config.viewerUrlTemplate === undefined ? {} : { viewerUrlTemplate: config.viewerUrlTemplate }),
+  };
 
   router.get(`${SMART_APP_PATH}/config.json`, (_req, res) => {
     res.json(settings);

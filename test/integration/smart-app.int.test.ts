@@ -61,6 +61,9 @@ const DISTINCT_CONTRIBUTIONS: Readonly<Record<string, number>> = Object.fromEntr
   Object.keys(SAMPLE_FEATURES).map((name, index) => [name, 0.125 * (index + 1) - 0.4]),
 );
 
+/** Viewer link template; the test only reads the link, so nothing listens there. */
+const VIEWER_URL_TEMPLATE = 'http://127.0.0.1:9/viewer?study={{studyInstanceUid}}';
+
 /** Why the stored results used their CT series. */
 const SERIES_SELECTION: SeriesSelection = {
   reason: 'arterial-phase-description',
@@ -129,6 +132,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       fhir: { baseUrl: fhir.baseUrl, allowedBaseUrls: [fhir.baseUrl] },
       store: { sqlitePath },
       smartApp: { clientId: CLIENT_ID },
+      viewerUrlTemplate: VIEWER_URL_TEMPLATE,
     });
     service = await startServer(config, {
       // The queue claims the pending row; its analysis waits until the service stops.
@@ -379,6 +383,10 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       expect(await page.locator('#series p').first().textContent()).toBe('Series 4: Arterial phase 1.25 mm');
       expect(await page.locator('#series p').nth(1).textContent()).toBe(
         'Chosen because its description names the arterial phase.',
+      );
+
+      expect(await page.getAttribute('#open-images', 'href')).toBe(
+        `http://127.0.0.1:9/viewer?study=${STUDIES.done}`,
       );
 
       // Nor on a tablet held upright.

@@ -38,6 +38,17 @@ describe('SMART app files', () => {
     }
   });
 
+  it('serves the viewer link template when configured', async () => {
+    const template = 'https://viewer.example/study/{{studyInstanceUid}}';
+    const harness = await createHarness({ configOverrides: { viewerUrlTemplate: template } });
+    try {
+      const response = await request(harness.app).get('/smart-app/config.json');
+      expect(response.body).toEqual({ clientId: 'nqo1-cds', viewerUrlTemplate: template });
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('serves the fhirclient browser build', async () => {
     const harness = await createHarness();
     try {
