@@ -3,9 +3,9 @@
  * and checks `state`), then reads the analysis named by the token response's `appContext` and the
  * model card from the service, and renders them.
  *
- * LIMITATION: this first slice shows the result, the evidence and the viewer link only. The overlay
- * of the regions on the CT, the choice of another series, "Record in chart" and the radiology viewer
- * launch (ImagingStudy in `fhirContext`) are not built; docs/limitations.md lists what each needs.
+ * LIMITATION: this first slice shows the result, the evidence and the viewer link only. Not built
+ * yet: the overlay of the regions on the CT, the choice of another series, "Record in chart" and the
+ * radiology viewer launch (ImagingStudy in `fhirContext`). docs/limitations.md lists what each needs.
  */
 
 import { fhirClient, type SmartClient } from './fhirclient.js';

@@ -1,7 +1,8 @@
 /**
- * Serves the SMART on FHIR app at `/smart-app`: its HTML and CSS (`smart-app/public`), its compiled
- * scripts and the browser build of `fhirclient` (`dist/smart-app`, written by `npm run build`), and
- * `config.json` with the OAuth 2.0 client id from `smartApp.clientId` and the viewer link template.
+ * Serves the SMART on FHIR app at `/smart-app`. Its HTML and CSS come from `smart-app/public`, and
+ * its compiled scripts and the browser build of `fhirclient` from `dist/smart-app`, which
+ * `npm run build` writes. `config.json` carries the OAuth 2.0 client id (`smartApp.clientId`) and
+ * the viewer link template.
  *
  * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html
  */
