@@ -3,13 +3,14 @@
  * and checks `state`), then reads the analysis named by the token response's `appContext` and the
  * model card from the service, and renders them.
  *
- * LIMITATION: this first slice shows the result, the evidence and the viewer link only. Not built
- * yet: the overlay of the regions on the CT, the choice of another series, "Record in chart" and the
- * radiology viewer launch (ImagingStudy in `fhirContext`). docs/limitations.md lists what each needs.
+ * LIMITATION: this first slice shows the result, the region pictures, the evidence and the viewer
+ * link only. Not built yet: the choice of another series, "Record in chart" and the radiology viewer
+ * launch (ImagingStudy in `fhirContext`). docs/limitations.md lists what each needs.
  */
 
 import { fhirClient, type SmartClient } from './fhirclient.js';
 import { messagesFor, resolveLocale, type Locale } from './messages.js';
+import { appendOverlay, type OverlaySource } from './overlay.js';
 import { renderView, type View } from './screens.js';
 import { fetchAnalysis, fetchAppSettings, fetchModelCard, type AppSettings } from './service-api.js';
 
@@ -81,12 +82,30 @@ async function showAnalysis(client: SmartClient, analysisId: string, accessToken
   }
   const viewerUrl = settings.ok ? viewerLink(settings.body, body.studyInstanceUid) : undefined;
   show({ kind: 'result', result: body.result, card, viewerUrl });
+  await showOverlay({ analysisId, fhirServer: client.state.serverUrl, accessToken });
+}
+
+/** The analysis whose region pictures are shown, kept to add them again after a language switch. */
+let overlaySource: OverlaySource | undefined;
+
+/**
+ * Adds the region pictures below the feature table. A language switch renders the page again
+ * without them, so they are added again after each render of the result.
+ */
+async function showOverlay(source: OverlaySource): Promise<void> {
+  overlaySource = source;
+  const features = document.getElementById('features');
+  if (features === null) return;
+  const holder = document.createElement('div');
+  features.after(holder);
+  await appendOverlay(holder, source, messagesFor(locale));
 }
 
 async function start(): Promise<void> {
   document.getElementById('language-switch')!.addEventListener('click', () => {
     locale = locale === 'en' ? 'zh-CN' : 'en';
     render();
+    if (view.kind === 'result' && overlaySource !== undefined) void showOverlay(overlaySource);
   });
   render();
 

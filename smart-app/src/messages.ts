@@ -33,6 +33,17 @@ export interface Messages {
   readonly regionPeri: (dilationMm: number) => string;
   readonly seriesHeading: string;
   readonly openImages: string;
+  readonly overlayHeading: string;
+  readonly overlaySliderLabel: string;
+  readonly overlayCaption: (
+    position: number,
+    count: number,
+    tumourVoxels: number,
+    levelHu: number,
+    widthHu: number,
+  ) => string;
+  readonly overlayAlt: (position: number, count: number) => string;
+  readonly overlayUnavailable: (status: number) => string;
   readonly seriesReason: Readonly<Record<string, string>>;
   readonly seriesLine: (description: string, seriesNumber: string) => string;
   readonly evidenceHeading: string;
@@ -81,6 +92,14 @@ const EN: Messages = {
   regionPeri: (dilationMm) => `Peritumoral ring (${dilationMm} mm)`,
   seriesHeading: 'CT series analysed',
   openImages: 'Open images in the viewer',
+  overlayHeading: 'Regions on the CT',
+  overlaySliderLabel: 'Slice',
+  overlayCaption: (position, count, tumourVoxels, levelHu, widthHu) =>
+    `Slice ${position} of ${count}: ${tumourVoxels} tumour voxels; window level ${levelHu} HU, width ${widthHu} HU. ` +
+    'The tumour outline and the peritumoral ring are drawn from the masks the features used.',
+  overlayAlt: (position, count) =>
+    `Axial CT slice ${position} of ${count} with the tumour outline and the peritumoral ring`,
+  overlayUnavailable: (status) => `The region picture could not be loaded (HTTP ${status}).`,
   seriesReason: {
     'arterial-phase-description': 'Chosen because its description names the arterial phase.',
     'acquisition-delay': 'Chosen because it was acquired within the arterial delay after contrast injection.',
@@ -170,6 +189,13 @@ const ZH_CN: Messages = {
   regionPeri: (dilationMm) => `瘤周环（${dilationMm} mm）`,
   seriesHeading: '分析的 CT 序列',
   openImages: '在阅片器中打开图像',
+  overlayHeading: 'CT 上的分析区域',
+  overlaySliderLabel: '层面',
+  overlayCaption: (position, count, tumourVoxels, levelHu, widthHu) =>
+    `第 ${position} / ${count} 层：肿瘤体素 ${tumourVoxels} 个；窗位 ${levelHu} HU，窗宽 ${widthHu} HU。` +
+    '肿瘤轮廓和瘤周环取自特征计算所用的掩膜。',
+  overlayAlt: (position, count) => `第 ${position} / ${count} 层轴位 CT，显示肿瘤轮廓和瘤周环`,
+  overlayUnavailable: (status) => `无法加载区域图像（HTTP ${status}）。`,
   seriesReason: {
     'arterial-phase-description': '选择原因：序列描述注明为动脉期。',
     'acquisition-delay': '选择原因：采集时间位于注射对比剂后的动脉期延迟窗口内。',

@@ -82,6 +82,47 @@ export async function fetchAnalysis(
   return await fetchJson<AnalysisView>(url, { Authorization: `Bearer ${accessToken}` });
 }
 
+/** One stored region picture: an axial slice with the tumour outline and the peritumoral ring. */
+export interface OverlaySliceInfo {
+  readonly sliceIndex: number;
+  readonly tumourVoxelCount: number;
+  readonly widthPx: number;
+  readonly heightPx: number;
+  readonly window: { readonly levelHu: number; readonly widthHu: number };
+}
+
+/** Lists the region pictures of an analysis, with the same proof of access as the analysis read. */
+export async function fetchOverlayList(
+  analysisId: string,
+  fhirServer: string,
+  accessToken: string,
+): Promise<Fetched<{ readonly slices: readonly OverlaySliceInfo[] }>> {
+  const url =
+    `/api/analyses/${encodeURIComponent(analysisId)}/overlay` +
+    `?fhirServer=${encodeURIComponent(fhirServer)}`;
+  return await fetchJson(url, { Authorization: `Bearer ${accessToken}` });
+}
+
+/**
+ * Reads one region picture as a PNG blob. An `<img src>` cannot send the bearer token, so the app
+ * fetches the picture and shows it through an object URL.
+ */
+export async function fetchOverlaySlice(
+  analysisId: string,
+  sliceIndex: number,
+  fhirServer: string,
+  accessToken: string,
+): Promise<Fetched<Blob>> {
+  const url =
+    `/api/analyses/${encodeURIComponent(analysisId)}/overlay/${sliceIndex}` +
+    `?fhirServer=${encodeURIComponent(fhirServer)}`;
+  const response = await fetch(url, {
+    headers: { Accept: 'image/png', Authorization: `Bearer ${accessToken}` },
+  });
+  if (!response.ok) return { ok: false, status: response.status };
+  return { ok: true, body: await response.blob() };
+}
+
 /** Reads the public fields of the model card; the route needs no token. */
 export async function fetchModelCard(): Promise<Fetched<ModelCardView>> {
   return await fetchJson<ModelCardView>('/api/model-card', {});
