@@ -7,6 +7,10 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY cds-services ./cds-services
 COPY config ./config
+# `npm ci` runs `prepare`, which also compiles the SMART app and copies the fhirclient browser build
+# into dist/smart-app with scripts/smart-app-vendor.ts.
+COPY smart-app ./smart-app
+COPY scripts ./scripts
 RUN npm ci && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -19,7 +23,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY config ./config
-COPY smart-app ./smart-app
+COPY smart-app/public ./smart-app/public
 RUN mkdir -p /app/.nqo1 && chown node:node /app/.nqo1
 USER node
 EXPOSE 8080

@@ -1,7 +1,7 @@
 /**
  * The Express application: discovery, one hook and one feedback route per CDS service, a health
  * check with analysis and feedback counts, the PACS notification route, the SMART app's analysis and
- * model card routes, and the error middleware. Routes are thin: each
+ * model card routes, the SMART app's files, and the error middleware. Routes are thin: each
  * service's handlers do the work, and every error goes through the one OperationOutcome mapping.
  *
  * @see https://cds-hooks.hl7.org/2.0/#discovery
@@ -12,7 +12,6 @@ import express from 'express';
 
 import { CDS_SERVICES, type ServiceDeps } from '../../cds-services/index.js';
 import { Nqo1Error } from '../errors.js';
-import { packagePath } from '../paths.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import { CdsJwtVerifier, requireCdsJwt } from './auth.js';
 import type { CdsDiscoveryResponse } from './cds-types.js';
@@ -22,6 +21,7 @@ import { errorHandler } from './outcome.js';
 import { analysisRequestRouter } from './analysis-requests.js';
 import { MODEL_CARD_PATH, modelCardHandler } from './model-card-view.js';
 import { pacsNotificationRouter } from './pacs-notifications.js';
+import { smartAppRouter } from './smart-app.js';
 
 /** Largest accepted hook body; prefetch Bundles of imaging studies can be large. */
 const MAX_BODY_BYTES = '5mb';
@@ -130,12 +130,7 @@ export function createApp(deps: AppDeps): express.Application {
   // Public: the model card contains no patient data, and the SMART app shows it as the evidence.
   app.get(MODEL_CARD_PATH, modelCardHandler(deps.modelCard));
 
-  // LIMITATION: the SMART app is a static placeholder page until the app itself is built. The
-  // card's smart link opens it, so the link never leads to an error.
-  app.use(
-    '/smart-app',
-    express.static(packagePath('smart-app'), { index: ['launch.html'], fallthrough: true }),
-  );
+  app.use(smartAppRouter(config));
 
   app.use((req, _res, next) => {
     next(

@@ -310,10 +310,17 @@ const configSchema = z
     model: z.strictObject({ cardPath: z.string().min(1).default('config/models/br-ro.json') }).prefault({}),
     locale: z.enum(LOCALES).default('en'),
     /**
-     * Launch URL of the SMART app, put in the card's `smart` link; defaults to the placeholder page
-     * this service serves, `${server.publicUrl}/smart-app/launch.html`.
+     * Launch URL of the SMART app, put in the card's `smart` link; defaults to the app this service
+     * serves, `${server.publicUrl}/smart-app/launch.html`.
      */
     smartAppUrl: httpUrl.optional(),
+    /** Settings the SMART app served at `/smart-app` reads from `/smart-app/config.json`. */
+    smartApp: z
+      .strictObject({
+        /** OAuth 2.0 client id under which the EHR registered the app. */
+        clientId: z.string().min(1).max(256).default('nqo1-cds'),
+      })
+      .prefault({}),
     /** Template of a viewer link; `{{studyInstanceUid}}` is replaced by the study UID. */
     viewerUrlTemplate: z
       .string()

@@ -85,6 +85,11 @@ export interface FhirServerOptions {
    * `Authorization: Bearer` header or undefined without one. Omitted: every request is accepted.
    */
   readonly acceptsToken?: (token: string | undefined) => boolean;
+  /**
+   * Body of `<base>/.well-known/smart-configuration`, read on each request, with CORS open to any
+   * origin because a SMART app reads it from the browser. Omitted: that path goes to the router.
+   */
+  readonly smartConfiguration?: () => Record<string, unknown>;
 }
 
 /** Starts the server on 127.0.0.1 with an empty repository. */
@@ -96,6 +101,12 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
 
   const app = express();
   app.use(express.json({ type: ['application/json', 'application/fhir+json'], limit: '5mb' }));
+  const { smartConfiguration } = options;
+  if (smartConfiguration !== undefined) {
+    app.get(`${FHIR_BASE_PATH}/.well-known/smart-configuration`, (_request, response) => {
+      response.set('Access-Control-Allow-Origin', '*').json(smartConfiguration());
+    });
+  }
   app.use(FHIR_BASE_PATH, (request, response, next) => {
     // request.url is relative to the mount path, e.g. `/Observation?identifier=…`.
     const url = request.url.replace(/^\//, '');

@@ -1,0 +1,58 @@
+/**
+ * The part of the `fhirclient` 2.6 browser build (`window.FHIR`, loaded from
+ * `/smart-app/vendor/fhir-client.js`) that the app uses, typed here because the package's own
+ * declarations pull in Node types.
+ *
+ * @see https://docs.smarthealthit.org/client-js/api.html
+ */
+
+/** Token response of the SMART authorization server, with the launch context parameters. */
+export interface SmartTokenResponse {
+  readonly access_token?: string;
+  readonly patient?: string;
+  /** Opaque string from the CDS card's smart link, which this service sets to the analysis id. */
+  readonly appContext?: string;
+  /** BCP 47 language tag of the EHR user, e.g. `zh-CN`. */
+  readonly locale?: string;
+  readonly [parameter: string]: unknown;
+}
+
+export interface SmartClient {
+  readonly state: {
+    /** FHIR base URL of the launch (`iss`). */
+    readonly serverUrl: string;
+    readonly tokenResponse?: SmartTokenResponse;
+  };
+}
+
+/** Parameters of `FHIR.oauth2.authorize`. */
+export interface SmartAuthorizeParams {
+  readonly clientId: string;
+  readonly scope: string;
+  readonly redirectUri: string;
+  readonly pkceMode: 'required';
+}
+
+export interface FhirClientGlobal {
+  readonly oauth2: {
+    authorize(params: SmartAuthorizeParams): Promise<unknown>;
+    ready(): Promise<SmartClient>;
+  };
+}
+
+declare global {
+  interface Window {
+    readonly FHIR?: FhirClientGlobal;
+  }
+}
+
+/**
+ * Returns the `fhirclient` global.
+ *
+ * @throws Error when the script tag of `vendor/fhir-client.js` did not load.
+ */
+export function fhirClient(): FhirClientGlobal {
+  if (window.FHIR === undefined)
+    throw new Error('window.FHIR is missing because vendor/fhir-client.js did not load; reload the page');
+  return window.FHIR;
+}

@@ -1,0 +1,9 @@
+/**
+ * Scopes the app requests, in SMART v2 form: the launch context, the user's identity, read and search
+ * of the patient and their imaging studies, and all operations on Observations, which "Record in
+ * chart" needs.
+ *
+ * @see https://hl7.org/fhir/smart-app-launch/STU2/scopes-and-launch-context.html
+ */
+export const SMART_SCOPE =
+  'launch launch/patient openid fhirUser patient/Patient.rs patient/ImagingStudy.rs patient/Observation.cruds';

@@ -1,0 +1,279 @@
+/**
+ * Every text the app shows, in English and Simplified Chinese, and the choice of language from a
+ * BCP 47 tag.
+ */
+
+export type Locale = 'en' | 'zh-CN';
+
+/** A screen that replaces the result: a title and one or more paragraphs. */
+export interface ScreenText {
+  readonly title: string;
+  readonly body: string;
+}
+
+export interface Messages {
+  readonly appTitle: string;
+  readonly loading: string;
+  /** Label of the button that switches to the other language, written in that language. */
+  readonly otherLanguage: string;
+  readonly probabilityHeading: string;
+  readonly probabilityLabel: string;
+  readonly thresholdLabel: string;
+  readonly probabilityChartLabel: (probability: string, threshold: string) => string;
+  readonly classHigh: string;
+  readonly classLow: string;
+  readonly calibrated: (modelVersion: string) => string;
+  readonly featuresHeading: string;
+  readonly featureColumn: string;
+  readonly regionColumn: string;
+  readonly valueColumn: string;
+  readonly contributionColumn: string;
+  readonly contributionChartLabel: string;
+  readonly regionTumour: string;
+  readonly regionPeri: (dilationMm: number) => string;
+  readonly seriesHeading: string;
+  readonly openImages: string;
+  readonly overlayHeading: string;
+  readonly overlaySliderLabel: string;
+  readonly overlayCaption: (
+    position: number,
+    count: number,
+    tumourVoxels: number,
+    levelHu: number,
+    widthHu: number,
+  ) => string;
+  readonly overlayAlt: (position: number, count: number) => string;
+  readonly overlayUnavailable: (status: number) => string;
+  readonly seriesReason: Readonly<Record<string, string>>;
+  readonly seriesLine: (description: string, seriesNumber: string) => string;
+  readonly evidenceHeading: string;
+  readonly aucDevelopment: string;
+  readonly aucExternal: string;
+  readonly confidenceInterval: (level: number) => string;
+  readonly hazardRatioHeading: string;
+  readonly hazardRatioChartLabel: string;
+  readonly intendedUseHeading: string;
+  readonly limitationsHeading: string;
+  readonly citationHeading: string;
+  readonly modelCardUnavailable: (status: number) => string;
+  readonly sessionExpired: ScreenText;
+  readonly missingPatient: ScreenText;
+  readonly missingAnalysis: ScreenText;
+  readonly pending: ScreenText;
+  readonly failed: (code: string) => ScreenText;
+  readonly uncalibrated: ScreenText;
+  readonly coefficientsMissing: ScreenText;
+  readonly notFound: ScreenText;
+  readonly forbidden: ScreenText;
+  readonly serviceError: (status: number) => ScreenText;
+  readonly launchFailed: ScreenText;
+}
+
+const EN: Messages = {
+  appTitle: 'NQO1 expression risk',
+  loading: 'Loading the analysis…',
+  otherLanguage: '中文',
+  probabilityHeading: 'Probability of high NQO1 expression',
+  probabilityLabel: 'Probability',
+  thresholdLabel: 'Threshold',
+  probabilityChartLabel: (probability, threshold) =>
+    `Probability ${probability} against the threshold ${threshold}`,
+  classHigh: 'Likely high NQO1 expression',
+  classLow: 'Likely low NQO1 expression',
+  calibrated: (modelVersion) => `The model is calibrated for this site (model version ${modelVersion}).`,
+  featuresHeading: 'Radiomic features',
+  featureColumn: 'Feature',
+  regionColumn: 'Region',
+  valueColumn: 'Value',
+  contributionColumn: 'Contribution (log-odds)',
+  contributionChartLabel:
+    'Bar chart of each feature’s contribution: bars to the right raise the probability, bars to the left lower it',
+  regionTumour: 'Tumour',
+  regionPeri: (dilationMm) => `Peritumoral ring (${dilationMm} mm)`,
+  seriesHeading: 'CT series analysed',
+  openImages: 'Open images in the viewer',
+  overlayHeading: 'Regions on the CT',
+  overlaySliderLabel: 'Slice',
+  overlayCaption: (position, count, tumourVoxels, levelHu, widthHu) =>
+    `Slice ${position} of ${count}: ${tumourVoxels} tumour voxels; window level ${levelHu} HU, width ${widthHu} HU. ` +
+    'The tumour outline and the peritumoral ring are drawn from the masks the features used.',
+  overlayAlt: (position, count) =>
+    `Axial CT slice ${position} of ${count} with the tumour outline and the peritumoral ring`,
+  overlayUnavailable: (status) => `The region picture could not be loaded (HTTP ${status}).`,
+  seriesReason: {
+    'arterial-phase-description': 'Chosen because its description names the arterial phase.',
+    'acquisition-delay': 'Chosen because it was acquired within the arterial delay after contrast injection.',
+    'most-instances': 'Chosen because no series was marked arterial and it has the most images.',
+    requested: 'Chosen by a user in this app.',
+  },
+  seriesLine: (description, seriesNumber) => `Series ${seriesNumber}: ${description}`,
+  evidenceHeading: 'Evidence from the model card',
+  aucDevelopment: 'AUC, development cohort',
+  aucExternal: 'AUC, external validation cohort',
+  confidenceInterval: (level) => `${Math.round(level * 100)} % CI`,
+  hazardRatioHeading: 'Hazard ratio for overall survival, high against low NQO1 expression',
+  hazardRatioChartLabel: 'Forest plot of the hazard ratios with their confidence intervals',
+  intendedUseHeading: 'Intended use',
+  limitationsHeading: 'Limitations',
+  citationHeading: 'Source',
+  modelCardUnavailable: (status) =>
+    `The model card could not be loaded (HTTP ${status}), so its evidence is not shown.`,
+  sessionExpired: {
+    title: 'Session expired',
+    body: 'The sign-in of this app has expired or is missing. Open the app again from the EHR.',
+  },
+  missingPatient: {
+    title: 'No patient selected',
+    body: "The EHR launched the app without a patient. Open the app from a patient's record.",
+  },
+  missingAnalysis: {
+    title: 'No analysis named',
+    body: "The launch did not name an analysis. Open the app from the NQO1 card in the patient's record.",
+  },
+  pending: {
+    title: 'Analysis in progress',
+    body: 'The CT study is still being analysed. This page checks again every 10 seconds.',
+  },
+  failed: (code) => ({
+    title: 'Analysis failed',
+    body: `The service could not analyse this study (${code}). The reason reported by the service follows.`,
+  }),
+  uncalibrated: {
+    title: 'No probability: the model is not calibrated for this site',
+    body:
+      'The features below were computed, but the model card has no site scaling, so no probability ' +
+      'or class is shown. The site must calibrate the model on its own cohort first.',
+  },
+  coefficientsMissing: {
+    title: 'No probability: the model card lacks coefficients',
+    body:
+      'The features below were computed, but the model card has no coefficient for every feature, ' +
+      'so no probability or class is shown.',
+  },
+  notFound: {
+    title: 'Analysis not found',
+    body: 'The service has no analysis with this id. Open the app again from the current NQO1 card.',
+  },
+  forbidden: {
+    title: 'Access denied',
+    body: "Your FHIR access does not include this patient's imaging study.",
+  },
+  serviceError: (status) => ({
+    title: 'The service could not return the analysis',
+    body: `The service responded with HTTP ${status}. Try again later; if it persists, tell hospital IT.`,
+  }),
+  launchFailed: {
+    title: 'The app could not start',
+    body: 'The SMART launch failed. Open the app from the EHR, which passes the FHIR server and launch context.',
+  },
+};
+
+const ZH_CN: Messages = {
+  appTitle: 'NQO1 表达风险',
+  loading: '正在加载分析结果…',
+  otherLanguage: 'English',
+  probabilityHeading: 'NQO1 高表达概率',
+  probabilityLabel: '概率',
+  thresholdLabel: '阈值',
+  probabilityChartLabel: (probability, threshold) => `概率 ${probability}，阈值 ${threshold}`,
+  classHigh: '可能为 NQO1 高表达',
+  classLow: '可能为 NQO1 低表达',
+  calibrated: (modelVersion) => `模型已按本院校准（模型版本 ${modelVersion}）。`,
+  featuresHeading: '影像组学特征',
+  featureColumn: '特征',
+  regionColumn: '区域',
+  valueColumn: '数值',
+  contributionColumn: '贡献（对数几率）',
+  contributionChartLabel: '各特征贡献的条形图：向右的条提高概率，向左的条降低概率',
+  regionTumour: '肿瘤',
+  regionPeri: (dilationMm) => `瘤周环（${dilationMm} mm）`,
+  seriesHeading: '分析的 CT 序列',
+  openImages: '在阅片器中打开图像',
+  overlayHeading: 'CT 上的分析区域',
+  overlaySliderLabel: '层面',
+  overlayCaption: (position, count, tumourVoxels, levelHu, widthHu) =>
+    `第 ${position} / ${count} 层：肿瘤体素 ${tumourVoxels} 个；窗位 ${levelHu} HU，窗宽 ${widthHu} HU。` +
+    '肿瘤轮廓和瘤周环取自特征计算所用的掩膜。',
+  overlayAlt: (position, count) => `第 ${position} / ${count} 层轴位 CT，显示肿瘤轮廓和瘤周环`,
+  overlayUnavailable: (status) => `无法加载区域图像（HTTP ${status}）。`,
+  seriesReason: {
+    'arterial-phase-description': '选择原因：序列描述注明为动脉期。',
+    'acquisition-delay': '选择原因：采集时间位于注射对比剂后的动脉期延迟窗口内。',
+    'most-instances': '选择原因：没有序列标注为动脉期，该序列图像最多。',
+    requested: '由用户在本应用中选择。',
+  },
+  seriesLine: (description, seriesNumber) => `序列 ${seriesNumber}：${description}`,
+  evidenceHeading: '模型卡中的证据',
+  aucDevelopment: 'AUC（建模队列）',
+  aucExternal: 'AUC（外部验证队列）',
+  confidenceInterval: (level) => `${Math.round(level * 100)}% 置信区间`,
+  hazardRatioHeading: '总生存期风险比（NQO1 高表达对比低表达）',
+  hazardRatioChartLabel: '风险比及其置信区间的森林图',
+  intendedUseHeading: '预期用途',
+  limitationsHeading: '局限性',
+  citationHeading: '来源',
+  modelCardUnavailable: (status) => `无法加载模型卡（HTTP ${status}），因此未显示其证据。`,
+  sessionExpired: {
+    title: '会话已过期',
+    body: '本应用的登录已过期或不存在。请从 EHR 重新打开本应用。',
+  },
+  missingPatient: {
+    title: '未选择患者',
+    body: 'EHR 启动本应用时未指定患者。请从患者病历中打开本应用。',
+  },
+  missingAnalysis: {
+    title: '未指定分析',
+    body: '启动时未指定分析。请从患者病历中的 NQO1 卡片打开本应用。',
+  },
+  pending: {
+    title: '分析进行中',
+    body: '该 CT 检查仍在分析中。本页面每 10 秒自动重新查询。',
+  },
+  failed: (code) => ({
+    title: '分析失败',
+    body: `服务无法分析该检查（${code}）。以下为服务报告的原因（英文）。`,
+  }),
+  uncalibrated: {
+    title: '无概率：模型尚未按本院校准',
+    body: '已计算下列特征，但模型卡不含本院的标准化参数，因此不显示概率和分类。须先用本院病例完成校准。',
+  },
+  coefficientsMissing: {
+    title: '无概率：模型卡缺少系数',
+    body: '已计算下列特征，但模型卡并非每个特征都有系数，因此不显示概率和分类。',
+  },
+  notFound: {
+    title: '未找到分析',
+    body: '服务中没有该编号的分析。请从当前的 NQO1 卡片重新打开本应用。',
+  },
+  forbidden: {
+    title: '无访问权限',
+    body: '您的 FHIR 访问权限不包括该患者的影像检查。',
+  },
+  serviceError: (status) => ({
+    title: '服务无法返回分析结果',
+    body: `服务返回 HTTP ${status}。请稍后重试；如持续出现，请联系医院信息科。`,
+  }),
+  launchFailed: {
+    title: '应用无法启动',
+    body: 'SMART 启动失败。请从 EHR 打开本应用，EHR 会传递 FHIR 服务器和启动上下文。',
+  },
+};
+
+/** Returns the messages of `locale`. */
+export function messagesFor(locale: Locale): Messages {
+  return locale === 'zh-CN' ? ZH_CN : EN;
+}
+
+/**
+ * Returns `zh-CN` for a tag of Simplified Chinese (`zh`, `zh-CN`, `zh-SG`, any `zh-Hans-*`), and `en`
+ * for any other tag, including Traditional Chinese (`zh-Hant`, `zh-TW`, `zh-HK`, `zh-MO`), or none.
+ */
+export function resolveLocale(tag: string | undefined): Locale {
+  if (tag === undefined) return 'en';
+  const parts = tag.toLowerCase().split(/[-_]/);
+  if (parts[0] !== 'zh') return 'en';
+  if (parts.includes('hans')) return 'zh-CN';
+  if (parts.includes('hant') || parts.includes('tw') || parts.includes('hk') || parts.includes('mo'))
+    return 'en';
+  return 'zh-CN';
+}

@@ -1,0 +1,325 @@
+/**
+ * Renders the app's screens into `<main>`: the result with its evidence, or one screen that
+ * explains why there is no result. `main[data-screen]` names the screen shown, for tests and styles.
+ */
+
+import {
+  contributionChart,
+  forestPlot,
+  probabilityBar,
+  type ContributionBar,
+  type ForestRow,
+} from './charts.js';
+import type { Locale, Messages, ScreenText } from './messages.js';
+import type { Estimate, Fetched, ModelCardView, ScoreResultView } from './service-api.js';
+
+/** Keys of the screens that replace the result. */
+export type ScreenKey =
+  | 'sessionExpired'
+  | 'missingPatient'
+  | 'missingAnalysis'
+  | 'pending'
+  | 'notFound'
+  | 'forbidden'
+  | 'launchFailed';
+
+/** Content of the page, kept so that it is rendered again when the user switches the language. */
+export type View =
+  | { readonly kind: 'loading' }
+  | { readonly kind: 'screen'; readonly screen: ScreenKey }
+  | { readonly kind: 'serviceError'; readonly status: number }
+  | { readonly kind: 'failed'; readonly code: string; readonly message: string }
+  | {
+      readonly kind: 'result';
+      readonly result: ScoreResultView;
+      readonly card: Fetched<ModelCardView>;
+      /** Link to the study in the configured image viewer; undefined without a viewer. */
+      readonly viewerUrl: string | undefined;
+    };
+
+/** Significant digits of a feature value; enough to compare with the stored double by eye. */
+const FEATURE_SIGNIFICANT_DIGITS = 6;
+
+/** Formats a probability or threshold with three decimals, as the CDS card does. */
+export function formatProbability(value: number): string {
+  return value.toFixed(3);
+}
+
+/** Formats a feature value with six significant digits in the given locale. */
+export function formatFeature(value: number, locale: Locale): string {
+  return new Intl.NumberFormat(locale, { maximumSignificantDigits: FEATURE_SIGNIFICANT_DIGITS }).format(
+    value,
+  );
+}
+
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text?: string,
+  attributes: Readonly<Record<string, string>> = {},
+): HTMLElementTagNameMap[K] {
+  const created = document.createElement(tag);
+  if (text !== undefined) created.textContent = text;
+  for (const [key, value] of Object.entries(attributes)) created.setAttribute(key, value);
+  return created;
+}
+
+function section(id: string, heading: string): HTMLElement {
+  const created = element('section', undefined, { id, 'aria-labelledby': `${id}-heading` });
+  created.append(element('h2', heading, { id: `${id}-heading` }));
+  return created;
+}
+
+function screen(main: HTMLElement, key: string, text: ScreenText, role: 'alert' | 'status'): HTMLElement {
+  main.dataset.screen = key;
+  const box = element('section', undefined, { class: `screen screen-${key}`, role });
+  box.append(element('h2', text.title), element('p', text.body));
+  main.append(box);
+  return box;
+}
+
+/** Replaces the content of `main` with `view` in the language of `messages`. */
+export function renderView(main: HTMLElement, view: View, messages: Messages, locale: Locale): void {
+  main.replaceChildren();
+  switch (view.kind) {
+    case 'loading':
+      main.dataset.screen = 'loading';
+      main.append(element('p', messages.loading));
+      return;
+    case 'screen': {
+      const text = messages[view.screen];
+      screen(main, view.screen, text, view.screen === 'pending' ? 'status' : 'alert');
+      return;
+    }
+    case 'serviceError':
+      screen(main, 'serviceError', messages.serviceError(view.status), 'alert');
+      return;
+    case 'failed': {
+      const box = screen(main, 'failed', messages.failed(view.code), 'alert');
+      // NOTE: the service stores failure messages in English only, so they are shown as sent.
+      box.append(element('p', view.message, { lang: 'en', class: 'failure-message' }));
+      return;
+    }
+    case 'result':
+      renderResult(main, view, messages, locale);
+      return;
+  }
+}
+
+function renderResult(
+  main: HTMLElement,
+  view: Extract<View, { kind: 'result' }>,
+  messages: Messages,
+  locale: Locale,
+): void {
+  const { result, card } = view;
+  main.dataset.screen = 'result';
+
+  if (result.probability === null) {
+    const notice =
+      result.probabilityUnavailableReason === 'coefficients-missing'
+        ? messages.coefficientsMissing
+        : messages.uncalibrated;
+    const box = element('section', undefined, {
+      class: 'screen notice',
+      role: 'status',
+      id: 'no-probability',
+    });
+    box.append(element('h2', notice.title), element('p', notice.body));
+    main.append(box);
+  } else {
+    main.append(probabilitySection(result, result.probability, messages));
+  }
+
+  main.append(featureSection(result, card, messages, locale));
+  const selection = result.provenance.seriesSelection;
+  if (selection !== undefined) {
+    const series = section('series', messages.seriesHeading);
+    const number = selection.seriesNumber === null ? '–' : String(selection.seriesNumber);
+    series.append(element('p', messages.seriesLine(selection.seriesDescription, number)));
+    const reason = messages.seriesReason[selection.reason];
+    if (reason !== undefined) series.append(element('p', reason));
+    main.append(series);
+  }
+
+  if (view.viewerUrl !== undefined) {
+    const link = element('a', messages.openImages, {
+      href: view.viewerUrl,
+      target: '_blank',
+      rel: 'noopener',
+    });
+    link.id = 'open-images';
+    const paragraph = element('p');
+    paragraph.append(link);
+    main.append(paragraph);
+  }
+
+  if (card.ok) main.append(evidenceSection(card.body, messages, locale));
+  else
+    main.append(element('p', messages.modelCardUnavailable(card.status), { id: 'model-card-unavailable' }));
+}
+
+function probabilitySection(result: ScoreResultView, probability: number, messages: Messages): HTMLElement {
+  const created = section('probability', messages.probabilityHeading);
+  const probabilityText = formatProbability(probability);
+  const thresholdText = formatProbability(result.threshold);
+
+  created.append(
+    probabilityBar({
+      probability,
+      threshold: result.threshold,
+      probabilityText,
+      thresholdText,
+      thresholdLabel: messages.thresholdLabel,
+      label: messages.probabilityChartLabel(probabilityText, thresholdText),
+    }),
+  );
+
+  const figures = element('dl', undefined, { class: 'figures' });
+  figures.append(
+    element('dt', messages.probabilityLabel),
+    element('dd', probabilityText, { id: 'probability-value', 'data-value': String(probability) }),
+    element('dt', messages.thresholdLabel),
+    element('dd', thresholdText, { id: 'threshold-value', 'data-value': String(result.threshold) }),
+  );
+  created.append(figures);
+
+  if (result.class !== null) {
+    const classText = result.class === 'high' ? messages.classHigh : messages.classLow;
+    created.append(
+      element('p', classText, { id: 'predicted-class', 'data-class': result.class, class: 'class' }),
+    );
+  }
+  if (result.calibrated)
+    created.append(element('p', messages.calibrated(result.model.version), { id: 'calibration' }));
+  return created;
+}
+
+function featureSection(
+  result: ScoreResultView,
+  card: Fetched<ModelCardView>,
+  messages: Messages,
+  locale: Locale,
+): HTMLElement {
+  const created = section('features', messages.featuresHeading);
+  const regions = new Map<string, 'tumour' | 'peri'>();
+  if (card.ok) for (const feature of card.body.features) regions.set(feature.name, feature.region);
+
+  const table = element('table');
+  const head = element('tr');
+  head.append(
+    element('th', messages.featureColumn, { scope: 'col' }),
+    element('th', messages.regionColumn, { scope: 'col' }),
+    element('th', messages.valueColumn, { scope: 'col', class: 'number' }),
+  );
+  const contributions = result.contributions;
+  if (contributions !== null) {
+    head.append(element('th', messages.contributionColumn, { scope: 'col', class: 'number' }));
+  }
+  table.append(element('thead'), element('tbody'));
+  table.tHead!.append(head);
+
+  for (const [name, value] of Object.entries(result.features)) {
+    const region = regions.get(name);
+    let regionText = '–';
+    if (region === 'tumour') regionText = messages.regionTumour;
+    if (region === 'peri') regionText = messages.regionPeri(result.provenance.dilationMm);
+
+    const row = element('tr', undefined, { 'data-feature': name });
+    row.append(
+      element('th', name, { scope: 'row', class: 'feature-name' }),
+      element('td', regionText, { class: 'region' }),
+      element('td', formatFeature(value, locale), {
+        class: 'number feature-value',
+        'data-value': String(value),
+      }),
+    );
+    const contribution = contributions?.[name];
+    if (contributions !== null) {
+      // A feature without a term shows a dash, so the columns stay aligned.
+      const text = contribution === undefined ? '–' : contribution.toFixed(3);
+      const attributes = contribution === undefined ? {} : { 'data-contribution': String(contribution) };
+      row.append(element('td', text, { class: 'number contribution', ...attributes }));
+    }
+    table.tBodies[0]!.append(row);
+  }
+
+  const scroller = element('div', undefined, { class: 'table-scroll', tabindex: '0', role: 'region' });
+  scroller.setAttribute('aria-labelledby', 'features-heading');
+  scroller.append(table);
+  created.append(scroller);
+
+  if (contributions !== null) {
+    const bars: ContributionBar[] = [];
+    for (const [name, value] of Object.entries(contributions)) bars.push({ label: name, value });
+    created.append(contributionChart(bars, messages.contributionChartLabel));
+  }
+  return created;
+}
+
+function estimateText(estimate: Estimate, messages: Messages): string {
+  const value = estimate.value.toFixed(3);
+  if (estimate.ci === undefined) return value;
+  const { lower, upper, level } = estimate.ci;
+  return `${value} (${messages.confidenceInterval(level)} ${lower.toFixed(3)}–${upper.toFixed(3)})`;
+}
+
+function evidenceSection(card: ModelCardView, messages: Messages, locale: Locale): HTMLElement {
+  const created = section('evidence', messages.evidenceHeading);
+  created.append(element('p', card.title[locale], { class: 'card-title' }));
+
+  const performance = element('dl', undefined, { class: 'figures', id: 'auc' });
+  const auc = card.performance?.auc;
+  const externalAuc = card.performance?.externalAuc;
+  if (auc !== undefined) {
+    performance.append(element('dt', messages.aucDevelopment), element('dd', estimateText(auc, messages)));
+  }
+  if (externalAuc !== undefined) {
+    performance.append(
+      element('dt', messages.aucExternal),
+      element('dd', estimateText(externalAuc, messages)),
+    );
+  }
+  created.append(performance);
+
+  const rows: ForestRow[] = [];
+  const hazardRatios = (card.evidence ?? []).filter((item) => item.kind === 'hazard-ratio');
+  for (let i = 0; i < hazardRatios.length; i++) {
+    const item = hazardRatios[i]!;
+    const estimate = item.estimate;
+    if (estimate?.ci === undefined) continue;
+    rows.push({
+      label: `(${rows.length + 1})`,
+      value: estimate.value,
+      lower: estimate.ci.lower,
+      upper: estimate.ci.upper,
+      text: `${estimate.value.toFixed(3)} (${estimate.ci.lower.toFixed(3)}–${estimate.ci.upper.toFixed(3)})`,
+    });
+  }
+  if (rows.length > 0) {
+    created.append(element('h3', messages.hazardRatioHeading));
+    created.append(forestPlot(rows, messages.hazardRatioChartLabel));
+    // The list numbers the same estimates as the plot's row labels, with their full description.
+    const list = element('ol', undefined, { id: 'hazard-ratios' });
+    for (let i = 0; i < hazardRatios.length; i++) {
+      const item = hazardRatios[i]!;
+      if (item.estimate?.ci === undefined) continue;
+      list.append(element('li', `${item.description[locale]} HR ${estimateText(item.estimate, messages)}`));
+    }
+    created.append(list);
+  }
+
+  created.append(element('h3', messages.intendedUseHeading), element('p', card.intendedUse[locale]));
+  const limitations = element('ul', undefined, { id: 'limitations' });
+  for (const limitation of card.limitations) limitations.append(element('li', limitation[locale]));
+  created.append(element('h3', messages.limitationsHeading), limitations);
+
+  const citation = element('p', card.citation.text, { id: 'citation', lang: 'en' });
+  if (card.citation.url !== undefined && /^https:\/\//.test(card.citation.url)) {
+    citation.append(' ');
+    citation.append(
+      element('a', card.citation.url, { href: card.citation.url, target: '_blank', rel: 'noopener' }),
+    );
+  }
+  created.append(element('h3', messages.citationHeading), citation);
+  return created;
+}

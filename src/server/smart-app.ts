@@ -1,0 +1,40 @@
+/**
+ * Serves the SMART on FHIR app at `/smart-app`. Its HTML and CSS come from `smart-app/public`, and
+ * its compiled scripts and the browser build of `fhirclient` from `dist/smart-app`, which
+ * `npm run build` writes. `config.json` carries the OAuth 2.0 client id (`smartApp.clientId`) and
+ * the viewer link template.
+ *
+ * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html
+ */
+
+import express from 'express';
+
+import { packagePath } from '../paths.js';
+import type { AppConfig } from './config.js';
+
+/** Path below which the app is served. */
+export const SMART_APP_PATH = '/smart-app';
+
+/** Body of `GET /smart-app/config.json`. */
+export interface SmartAppSettings {
+  readonly clientId: string;
+  /** `viewerUrlTemplate` of the configuration, for the app's "open images" link; absent when unset. */
+  readonly viewerUrlTemplate?: string;
+}
+
+/** Builds the router that serves the app's files and settings. */
+export function smartAppRouter(config: Pick<AppConfig, 'smartApp' | 'viewerUrlTemplate'>): express.Router {
+  const router = express.Router();
+  const settings: SmartAppSettings = {
+    clientId: config.smartApp.clientId,
+    ...(config.viewerUrlTemplate === undefined ? {} : { viewerUrlTemplate: config.viewerUrlTemplate }),
+  };
+
+  router.get(`${SMART_APP_PATH}/config.json`, (_req, res) => {
+    res.json(settings);
+  });
+
+  router.use(SMART_APP_PATH, express.static(packagePath('smart-app', 'public'), { index: ['launch.html'] }));
+  router.use(SMART_APP_PATH, express.static(packagePath('dist', 'smart-app'), { index: false }));
+  return router;
+}
