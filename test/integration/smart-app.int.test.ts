@@ -22,8 +22,10 @@ import path from 'node:path';
 
 import type { ImagingStudy, Patient } from '@medplum/fhirtypes';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test, type TestContext } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
+import { renderRoiOverlay, type RoiOverlay } from '../../src/imaging/roi-overlay.js';
+import type { Grid } from '../../src/imaging/volume.js';
 import { ResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisFailure, AnalysisJob } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
@@ -80,6 +82,30 @@ const FAILURE: AnalysisFailure = {
   message: 'Study 2.25.7004 has no SEG or RTSTRUCT that references CT series 2.25.7004.1.',
 };
 
+/**
+ * Region pictures of a phantom drawn by the real renderer: a tumour of 2 × 2 voxels on slice 1 and
+ * 4 × 4 voxels on slice 2 of a 16 × 16 × 4 grid, so the app starts at slice 2, the larger one.
+ */
+function phantomOverlay(): RoiOverlay {
+  const grid: Grid = {
+    dimensions: [16, 16, 4],
+    spacingMm: [1, 1, 1],
+    originMm: [0, 0, 0],
+    axes: [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ],
+  };
+  const tumour = new Uint8Array(16 * 16 * 4);
+  for (const j of [7, 8]) for (const i of [7, 8]) tumour[i + 16 * (j + 16 * 1)] = 1;
+  for (let j = 6; j <= 9; j++) for (let i = 6; i <= 9; i++) tumour[i + 16 * (j + 16 * 2)] = 1;
+  const mask = { grid, voxels: tumour };
+  return renderRoiOverlay({ grid, voxels: new Float64Array(16 * 16 * 4).fill(40) }, mask, mask, {
+    marginMm: 2,
+  });
+}
+
 describe.skipIf(skipReason !== null)('SMART app', () => {
   const logs = captureLogs();
   let workDir: string;
@@ -97,8 +123,6 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
   /** Releases the analysis the queue runs for the pending row, so the service can stop. */
   let releaseAnalysis: (error: Error) => void = () => undefined;
   /** Status of `GET /api/analyses/{id}` and `GET /api/model-card` before the tests ran. */
-  let analysesRouteStatus = 0;
-  let modelCardRouteStatus = 0;
 
   beforeAll(async () => {
     buildApp();
@@ -148,8 +172,6 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       await service.close();
     });
 
-    analysesRouteStatus = (await readAnalysis(analysisIds.done!, 'probe-token')).status;
-    modelCardRouteStatus = (await fetch(`${service.url}/api/model-card`)).status;
     browser = await launchChromium();
     cleanups.push(() => browser.close());
   });
@@ -214,24 +236,10 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
         }
         if (key === 'failed') store.markFailed(job, FAILURE);
         analysisIds[key] = store.getResult(job)!.id;
+        if (key === 'done') store.overlays.save(analysisIds[key], phantomOverlay());
       }
     } finally {
       store.close();
-    }
-  }
-
-  async function readAnalysis(id: string, token: string): Promise<Response> {
-    const url = `${service.url}/api/analyses/${id}?fhirServer=${encodeURIComponent(fhir.baseUrl)}`;
-    return await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
-  }
-
-  /** Skips a test that needs a service route which does not exist yet, saying which. */
-  function requireApi(context: TestContext, needsModelCard = false): void {
-    if (analysesRouteStatus !== 200) {
-      context.skip(`waits for GET /api/analyses/{id}, which responds ${analysesRouteStatus}`);
-    }
-    if (needsModelCard && modelCardRouteStatus !== 200) {
-      context.skip(`waits for GET /api/model-card, which responds ${modelCardRouteStatus}`);
     }
   }
 
@@ -340,8 +348,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     }
   });
 
-  test('result shows the stored numbers', async (context) => {
-    requireApi(context);
+  test('result shows the stored numbers', async () => {
     const stored = storedResults.done!;
     const app = await launchApp({ patient: patientId, appContext: analysisIds.done!, locale: 'en' });
     try {
@@ -398,8 +405,31 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     }
   });
 
-  test('result shows the model card evidence', async (context) => {
-    requireApi(context, true);
+  test('result shows the region pictures', async () => {
+    const app = await launchApp({ patient: patientId, appContext: analysisIds.done!, locale: 'en' });
+    try {
+      const { page } = app;
+      const image = page.locator('#overlay img.overlay-image');
+      await image.waitFor();
+
+      // The slice with the most tumour comes first; the picture is the service's PNG, decoded.
+      expect(await image.getAttribute('data-slice-index')).toBe('2');
+      expect(await image.evaluate((element: HTMLImageElement) => element.naturalWidth)).toBeGreaterThan(0);
+      await screenshot(page, 'regions-en');
+
+      // The arrow key moves to the previous slice.
+      await page.focus('#overlay-slider');
+      await page.keyboard.press('ArrowLeft');
+      await page.waitForFunction(
+        () => document.querySelector('#overlay img.overlay-image')?.getAttribute('data-slice-index') === '1',
+      );
+      expect(await page.locator('#overlay-caption').textContent()).toContain('1 of 2');
+    } finally {
+      await app.context.close();
+    }
+  });
+
+  test('result shows the model card evidence', async () => {
     const app = await launchApp({ patient: patientId, appContext: analysisIds.done!, locale: 'en' });
     try {
       const { page } = app;
@@ -416,8 +446,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     }
   });
 
-  test('result renders in zh-CN', async (context) => {
-    requireApi(context);
+  test('result renders in zh-CN', async () => {
     const app = await launchApp({ patient: patientId, appContext: analysisIds.done!, locale: 'zh-CN' });
     try {
       const { page } = app;
@@ -431,8 +460,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     }
   });
 
-  test('pending analysis shows the progress screen', async (context) => {
-    requireApi(context);
+  test('pending analysis shows the progress screen', async () => {
     const app = await launchApp({ patient: patientId, appContext: analysisIds.pending!, locale: 'en' });
     try {
       expect(await app.page.getAttribute('main', 'data-screen')).toBe('pending');
@@ -443,8 +471,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     }
   });
 
-  test('uncalibrated result shows features without probability', async (context) => {
-    requireApi(context);
+  test('uncalibrated result shows features without probability', async () => {
     const stored = storedResults.uncalibrated!;
     const app = await launchApp({ patient: patientId, appContext: analysisIds.uncalibrated!, locale: 'en' });
     try {
@@ -464,8 +491,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     }
   });
 
-  test('failed analysis shows code and message', async (context) => {
-    requireApi(context);
+  test('failed analysis shows code and message', async () => {
     const app = await launchApp({ patient: patientId, appContext: analysisIds.failed!, locale: 'zh-CN' });
     try {
       const { page } = app;
