@@ -53,9 +53,14 @@ function viewerLink(settings: AppSettings, studyInstanceUid: string): string | u
 }
 
 /** Reads the analysis and the model card, shows them, and reads again while the analysis runs. */
-async function showAnalysis(client: SmartClient, analysisId: string, accessToken: string): Promise<void> {
+async function showAnalysis(
+  client: SmartClient,
+  analysisId: string,
+  accessToken: string,
+  patientId: string,
+): Promise<void> {
   const [analysis, card, settings] = await Promise.all([
-    fetchAnalysis(analysisId, client.state.serverUrl, accessToken),
+    fetchAnalysis(analysisId, client.state.serverUrl, accessToken, patientId),
     fetchModelCard(),
     fetchAppSettings(),
   ]);
@@ -63,6 +68,7 @@ async function showAnalysis(client: SmartClient, analysisId: string, accessToken
   if (!analysis.ok) {
     if (analysis.status === 401) show({ kind: 'screen', screen: 'sessionExpired' });
     else if (analysis.status === 403) show({ kind: 'screen', screen: 'forbidden' });
+    else if (analysis.status === 409) show({ kind: 'screen', screen: 'otherPatient' });
     else if (analysis.status === 404) show({ kind: 'screen', screen: 'notFound' });
     else show({ kind: 'serviceError', status: analysis.status });
     return;
@@ -72,7 +78,7 @@ async function showAnalysis(client: SmartClient, analysisId: string, accessToken
   if (body.status === 'pending' || body.status === 'running') {
     show({ kind: 'screen', screen: 'pending' });
     setTimeout(() => {
-      void showAnalysis(client, analysisId, accessToken);
+      void showAnalysis(client, analysisId, accessToken, patientId);
     }, PENDING_POLL_MS);
     return;
   }
@@ -133,7 +139,7 @@ async function start(): Promise<void> {
     show({ kind: 'screen', screen: 'missingAnalysis' });
     return;
   }
-  await showAnalysis(client, token.appContext, token.access_token);
+  await showAnalysis(client, token.appContext, token.access_token, token.patient);
 }
 
 start().catch((error: unknown) => {

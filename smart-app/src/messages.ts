@@ -65,6 +65,7 @@ export interface Messages {
   readonly coefficientsMissing: ScreenText;
   readonly notFound: ScreenText;
   readonly forbidden: ScreenText;
+  readonly otherPatient: ScreenText;
   readonly serviceError: (status: number) => ScreenText;
   readonly launchFailed: ScreenText;
 }
@@ -158,6 +159,12 @@ const EN: Messages = {
     title: 'Access denied',
     body: "Your FHIR access does not include this patient's imaging study.",
   },
+  otherPatient: {
+    title: 'Result of another patient',
+    body:
+      'This analysis belongs to another patient than the record the app was opened from, so it is not ' +
+      "shown. Open the app from the NQO1 card in that patient's record.",
+  },
   serviceError: (status) => ({
     title: 'The service could not return the analysis',
     body: `The service responded with HTTP ${status}. Try again later; if it persists, tell hospital IT.`,
@@ -248,6 +255,10 @@ const ZH_CN: Messages = {
   forbidden: {
     title: '无访问权限',
     body: '您的 FHIR 访问权限不包括该患者的影像检查。',
+  },
+  otherPatient: {
+    title: '其他患者的结果',
+    body: '该分析属于另一位患者，而非打开本应用时所在的病历，因此不予显示。请从该患者病历中的 NQO1 卡片打开本应用。',
   },
   serviceError: (status) => ({
     title: '服务无法返回分析结果',

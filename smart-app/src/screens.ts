@@ -21,6 +21,7 @@ export type ScreenKey =
   | 'pending'
   | 'notFound'
   | 'forbidden'
+  | 'otherPatient'
   | 'launchFailed';
 
 /** Content of the page, kept so that it is rendered again when the user switches the language. */

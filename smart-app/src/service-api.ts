@@ -71,14 +71,17 @@ export type Fetched<T> =
 
 /**
  * Reads one stored analysis with the launch's access token, which the service uses to read the
- * ImagingStudy from `fhirServer` and so check the user's access.
+ * ImagingStudy from `fhirServer` and so check the user's access. With the launch's `patient`, the
+ * service answers 409 when the analysis belongs to another patient.
  */
 export async function fetchAnalysis(
   analysisId: string,
   fhirServer: string,
   accessToken: string,
+  patientId: string,
 ): Promise<Fetched<AnalysisView>> {
-  const url = `/api/analyses/${encodeURIComponent(analysisId)}?fhirServer=${encodeURIComponent(fhirServer)}`;
+  const query = new URLSearchParams({ fhirServer, patient: patientId }).toString();
+  const url = `/api/analyses/${encodeURIComponent(analysisId)}?${query}`;
   return await fetchJson<AnalysisView>(url, { Authorization: `Bearer ${accessToken}` });
 }
 

@@ -13,7 +13,8 @@
  * 2. `fhirServer` is on `fhir.allowedBaseUrls` (403, before any connection);
  * 3. the row exists (404 without a FHIR request, which reveals nothing because ids are random UUIDs);
  * 4. the row has an ImagingStudy id and a patient (409);
- * 5. the token reads that ImagingStudy, and it has the row's study and patient (403).
+ * 5. the token reads that ImagingStudy, and it has the row's study and patient (403);
+ * 6. when the app sends the `patient` of its launch, it is the row's patient (409).
  */
 
 import type express from 'express';
@@ -94,6 +95,18 @@ export async function readAccessibleAnalysis(
       stored.id,
       imagingStudyId,
       'has another Study Instance UID or Patient subject than the analysis',
+    );
+  }
+
+  // The app names the patient of its launch. A clinician's token may read every patient's studies,
+  // so proof of access alone would let a card link of one patient show in another's record.
+  const launchPatient = req.query.patient;
+  if (launchPatient !== undefined && launchPatient !== patientId) {
+    throw new Nqo1Error(
+      'ERR_PATIENT_CONFLICT',
+      `Analysis ${stored.id} belongs to another patient than the one the app was launched for; ` +
+        "open the app from the NQO1 card in that patient's record.",
+      { details: { analysisId: stored.id } },
     );
   }
   return stored;

@@ -337,6 +337,18 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     }
   });
 
+  test('analysis of another patient is not shown', async () => {
+    const app = await launchApp({ patient: 'another-patient', appContext: analysisIds.done!, locale: 'en' });
+    try {
+      expect(await app.page.getAttribute('main', 'data-screen')).toBe('otherPatient');
+      expect(await app.page.locator('main h2').textContent()).toBe('Result of another patient');
+      expect(await app.page.locator('#probability-value').count()).toBe(0);
+      expect(await app.page.locator('#overlay').count()).toBe(0);
+    } finally {
+      await app.context.close();
+    }
+  });
+
   test('launch without appContext names the missing analysis', async () => {
     const app = await launchApp({ patient: patientId, locale: 'en' });
     try {

@@ -315,4 +315,26 @@ describe('GET /api/analyses/{id}', () => {
     expect(issue.code).toBe('forbidden');
     expect(issue.details.text).toBe('用该访问令牌读取的 ImagingStudy 与已存分析的检查或患者不一致。');
   });
+
+  test('409 when the launch patient is another one', async () => {
+    const { h, fhir } = await start();
+    const job = jobFor(await createStudy(fhir));
+    const id = storePending(h, job);
+    h.store.markDone(job, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }));
+    const query = (patient: string): string =>
+      `?fhirServer=${encodeURIComponent(fhir.baseUrl)}&patient=${encodeURIComponent(patient)}`;
+
+    const other = await request(h.app)
+      .get(`${PATH}/${id}${query(OTHER_PATIENT_ID)}`)
+      .set('Authorization', `Bearer ${TOKEN}`);
+    const same = await request(h.app)
+      .get(`${PATH}/${id}${query(PATIENT_ID)}`)
+      .set('Authorization', `Bearer ${TOKEN}`);
+
+    expect(other.status).toBe(409);
+    expect(errorCodeOf(other)).toBe('ERR_PATIENT_CONFLICT');
+    expect(other.text).not.toContain('probability');
+    expect(same.status).toBe(200);
+    expectCleanLogs(h);
+  });
 });
