@@ -17,7 +17,7 @@ export interface OverlaySource {
 /**
  * Appends the region section to `container` when the analysis has pictures. Nothing is appended
  * when the list is empty or the service has no overlay route (404), because a result without
- * pictures is still complete.
+ * pictures is still complete. Any other failed list request appends a notice naming its HTTP status.
  */
 export async function appendOverlay(
   container: HTMLElement,
@@ -25,6 +25,16 @@ export async function appendOverlay(
   messages: Messages,
 ): Promise<void> {
   const listed = await fetchOverlayList(source.analysisId, source.fhirServer, source.accessToken);
+  if (!listed.ok && listed.status !== 404) {
+    // The pictures exist to check the result, so their absence after an error is said, not hidden.
+    const notice = document.createElement('section');
+    notice.id = 'overlay';
+    const text = document.createElement('p');
+    text.textContent = messages.overlayUnavailable(listed.status);
+    notice.append(text);
+    container.append(notice);
+    return;
+  }
   if (!listed.ok || listed.body.slices.length === 0) return;
   const slices = listed.body.slices;
 
@@ -53,14 +63,19 @@ export async function appendOverlay(
   container.append(section);
 
   let objectUrl: string | undefined;
+  // Each request gets a number; a reply that arrives after a newer request was sent is dropped, so the
+  // picture always matches the slider even when the replies arrive out of order.
+  let latestRequest = 0;
   const show = async (position: number): Promise<void> => {
     const slice = slices[position]!;
+    const request = ++latestRequest;
     const picture = await fetchOverlaySlice(
       source.analysisId,
       slice.sliceIndex,
       source.fhirServer,
       source.accessToken,
     );
+    if (request !== latestRequest) return;
     if (objectUrl !== undefined) URL.revokeObjectURL(objectUrl);
     objectUrl = undefined;
     if (!picture.ok) {

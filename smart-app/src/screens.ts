@@ -137,7 +137,10 @@ function renderResult(
     const series = section('series', messages.seriesHeading);
     const number = selection.seriesNumber === null ? '–' : String(selection.seriesNumber);
     series.append(element('p', messages.seriesLine(selection.seriesDescription, number)));
-    const reason = messages.seriesReason[selection.reason];
+    // Own keys only: a stored reason such as "constructor" must not reach Object.prototype.
+    const reason = Object.hasOwn(messages.seriesReason, selection.reason)
+      ? messages.seriesReason[selection.reason]
+      : undefined;
     if (reason !== undefined) series.append(element('p', reason));
     main.append(series);
   }
@@ -237,8 +240,10 @@ function featureSection(
     const contribution = contributions?.[name];
     if (contributions !== null) {
       // A feature without a term shows a dash, so the columns stay aligned.
-      const text = contribution === undefined ? '–' : contribution.toFixed(3);
-      const attributes = contribution === undefined ? {} : { 'data-contribution': String(contribution) };
+      // A non-finite value arrives as JSON null; it shows a dash rather than stopping the page.
+      const known = typeof contribution === 'number' && Number.isFinite(contribution);
+      const text = known ? contribution.toFixed(3) : '–';
+      const attributes = known ? { 'data-contribution': String(contribution) } : {};
       row.append(element('td', text, { class: 'number contribution', ...attributes }));
     }
     table.tBodies[0]!.append(row);
@@ -251,7 +256,9 @@ function featureSection(
 
   if (contributions !== null) {
     const bars: ContributionBar[] = [];
-    for (const [name, value] of Object.entries(contributions)) bars.push({ label: name, value });
+    for (const [name, value] of Object.entries(contributions)) {
+      if (typeof value === 'number' && Number.isFinite(value)) bars.push({ label: name, value });
+    }
     created.append(contributionChart(bars, messages.contributionChartLabel));
   }
   return created;

@@ -251,12 +251,20 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
   }
 
   /** Opens the launch page as the EHR does and waits until the app shows its final screen. */
-  async function launchApp(context: SmartLaunchContext, browserLocale = 'en-US'): Promise<LaunchedApp> {
+  async function launchApp(
+    context: SmartLaunchContext,
+    browserLocale = 'en-US',
+    faults: { readonly failOverlayList?: boolean } = {},
+  ): Promise<LaunchedApp> {
     const browserContext = await browser.newContext({
       viewport: { width: 1024, height: 768 },
       locale: browserLocale,
     });
     const page = await browserContext.newPage();
+    if (faults.failOverlayList === true) {
+      // The service's answer to a broken picture store, without breaking the store.
+      await page.route('**/overlay?*', (route) => route.fulfill({ status: 500, body: '' }));
+    }
     const apiRequests: Request[] = [];
     page.on('request', (request) => {
       if (new URL(request.url()).pathname.startsWith('/api/')) apiRequests.push(request);
@@ -436,6 +444,47 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
         () => document.querySelector('#overlay img.overlay-image')?.getAttribute('data-slice-index') === '1',
       );
       expect(await page.locator('#overlay-caption').textContent()).toContain('1 of 2');
+    } finally {
+      await app.context.close();
+    }
+  });
+
+  test('late slice reply does not replace a newer one', async () => {
+    const app = await launchApp({ patient: patientId, appContext: analysisIds.done!, locale: 'en' });
+    try {
+      const { page } = app;
+      const image = page.locator('#overlay img.overlay-image');
+      await image.waitFor();
+      // Slice 1's picture arrives 1.5 s late; slice 2's at once.
+      await page.route('**/overlay/1?*', async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        await route.continue();
+      });
+
+      await page.focus('#overlay-slider');
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('ArrowRight');
+      await page.waitForTimeout(2_000);
+
+      expect(await image.getAttribute('data-slice-index')).toBe('2');
+      expect(await page.locator('#overlay-caption').textContent()).toContain('2 of 2');
+    } finally {
+      await app.context.close();
+    }
+  });
+
+  test('failed picture list is reported, not hidden', async () => {
+    const app = await launchApp(
+      { patient: patientId, appContext: analysisIds.done!, locale: 'en' },
+      'en-US',
+      {
+        failOverlayList: true,
+      },
+    );
+    try {
+      expect(await app.page.locator('#overlay p').textContent()).toBe(
+        'The region picture could not be loaded (HTTP 500).',
+      );
     } finally {
       await app.context.close();
     }
