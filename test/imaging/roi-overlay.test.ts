@@ -4,19 +4,11 @@ import { dilateMaskMm } from '../../src/imaging/dilate.js';
 import { renderRoiOverlay } from '../../src/imaging/roi-overlay.js';
 import type { Grid, ImageVolume, MaskVolume } from '../../src/imaging/volume.js';
 import { encodeRgbaPng } from '../../src/plots/png-encode.js';
+import { axisAlignedGrid } from '../support/grid.js';
 import { decodePng, readPngSize } from '../support/png-pixels.js';
 
 /** 30 × 30 × 7 voxels of 1 mm, axis-aligned. */
-const GRID: Grid = {
-  dimensions: [30, 30, 7],
-  spacingMm: [1, 1, 1],
-  originMm: [0, 0, 0],
-  axes: [
-    [1, 0, 0],
-    [0, 1, 0],
-    [0, 0, 1],
-  ],
-};
+const GRID: Grid = axisAlignedGrid([30, 30, 7]);
 const [NX, NY, NZ] = GRID.dimensions;
 /** Output pixels per voxel in the overlay under test. */
 const S = 8;

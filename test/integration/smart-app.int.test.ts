@@ -25,7 +25,6 @@ import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { renderRoiOverlay, type RoiOverlay } from '../../src/imaging/roi-overlay.js';
-import type { Grid } from '../../src/imaging/volume.js';
 import { ResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisFailure, AnalysisJob } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
@@ -34,6 +33,7 @@ import { packagePath } from '../../src/paths.js';
 import { parseConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { SMART_SCOPE } from '../../smart-app/src/launch-scope.js';
+import { axisAlignedGrid } from '../support/grid.js';
 import { chromiumSkipReason, launchChromium } from '../support/chromium.js';
 import { startFhirServer, type FhirServerHandle } from '../support/fhir-server.js';
 import { captureLogs } from '../support/log-capture.js';
@@ -87,16 +87,7 @@ const FAILURE: AnalysisFailure = {
  * 4 × 4 voxels on slice 2 of a 16 × 16 × 4 grid, so the app starts at slice 2, the larger one.
  */
 function phantomOverlay(): RoiOverlay {
-  const grid: Grid = {
-    dimensions: [16, 16, 4],
-    spacingMm: [1, 1, 1],
-    originMm: [0, 0, 0],
-    axes: [
-      [1, 0, 0],
-      [0, 1, 0],
-      [0, 0, 1],
-    ],
-  };
+  const grid = axisAlignedGrid([16, 16, 4]);
   const tumour = new Uint8Array(16 * 16 * 4);
   for (const j of [7, 8]) for (const i of [7, 8]) tumour[i + 16 * (j + 16 * 1)] = 1;
   for (let j = 6; j <= 9; j++) for (let i = 6; i <= 9; i++) tumour[i + 16 * (j + 16 * 2)] = 1;

@@ -1,99 +1,43 @@
 /**
- * `GET /api/analyses/{id}`: the SMART app reads a stored analysis by id, proving access by reading
- * the row's ImagingStudy with its FHIR token. The medplum FHIR server plays the EHR, with a token
- * check; a loopback listener stands for a FHIR server off the allowlist.
+ * `GET /api/analyses/{id}/overlay[/{slice}]`: the region pictures of an analysis, behind the same
+ * proof of access as the analysis read. The medplum FHIR server plays the EHR, with a token check.
  */
-import type { ImagingStudy } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { afterEach, describe, expect, test } from 'vitest';
 
-import type { AnalysisJob } from '../../src/jobs/types.js';
-import type { OperationOutcome } from '../../src/server/outcome.js';
-import { createHarness, type Harness } from '../support/cds-fixtures.js';
-import { startFhirServer, type FhirServerHandle } from '../support/fhir-server.js';
 import { renderRoiOverlay } from '../../src/imaging/roi-overlay.js';
-import type { Grid } from '../../src/imaging/volume.js';
+import {
+  PATH,
+  TOKEN,
+  createStudy,
+  errorCodeOf,
+  expectCleanLogs,
+  jobFor,
+  startAnalysisApi,
+  storePending,
+  type AnalysisApi,
+} from '../support/analysis-api.js';
+import type { Harness } from '../support/cds-fixtures.js';
+import { axisAlignedGrid } from '../support/grid.js';
+import type { FhirServerHandle } from '../support/fhir-server.js';
 import { decodePng } from '../support/png-pixels.js';
 import { calibratedResult } from '../support/score-result.js';
 
-const TOKEN = 'smart-access-token-7d1c5e90';
-const PATIENT_ID = 'pat-7731';
-const STUDY_UID = '1.2.826.0.1.3680043.8.498.77';
-const SERIES_UID = '1.2.826.0.1.3680043.8.498.77.3';
-const PATH = '/api/analyses';
-
-let harness: Harness | undefined;
-let fhirServer: FhirServerHandle | undefined;
+let api: AnalysisApi | undefined;
 
 afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-  await fhirServer?.close();
-  fhirServer = undefined;
+  await api?.close();
+  api = undefined;
 });
 
-/** Starts the FHIR server (accepting only {@link TOKEN}) and the app with it on the allowlist. */
-async function start(): Promise<{ h: Harness; fhir: FhirServerHandle }> {
-  fhirServer = await startFhirServer({ acceptsToken: (token) => token === TOKEN });
-  harness = await createHarness({
-    configOverrides: {
-      fhir: { baseUrl: fhirServer.baseUrl, allowedBaseUrls: [fhirServer.baseUrl], timeoutMs: 2_000 },
-    },
-  });
-  return { h: harness, fhir: fhirServer };
-}
-
-/** Creates an ImagingStudy in the FHIR server and returns its logical id. */
-async function createStudy(fhir: FhirServerHandle, uid = STUDY_UID, patientId = PATIENT_ID): Promise<string> {
-  const created = await fhir.repository.createResource<ImagingStudy>({
-    resourceType: 'ImagingStudy',
-    status: 'available',
-    subject: { reference: `Patient/${patientId}` },
-    identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${uid}` }],
-  });
-  return created.id;
-}
-
-function jobFor(imagingStudyId: string): AnalysisJob {
-  return {
-    studyInstanceUid: STUDY_UID,
-    imagingStudyId,
-    patientId: PATIENT_ID,
-    seriesInstanceUid: SERIES_UID,
-    modelId: 'br-ro',
-    modelVersion: '1.0.0',
-  };
-}
-
-/** Stores `job` as pending and returns its row id. */
-function storePending(h: Harness, job: AnalysisJob): string {
-  h.store.insertPending(job);
-  const stored = h.store.getResult(job);
-  if (stored === undefined) throw new Error('the pending row was not stored');
-  return stored.id;
-}
-
-function errorCodeOf(response: request.Response): string | undefined {
-  return (JSON.parse(response.text) as OperationOutcome).issue[0].details.coding[0].code;
-}
-
-function expectCleanLogs(h: Harness): void {
-  expect(h.logs.text()).not.toContain(TOKEN);
-  expect(h.logs.text()).not.toContain(PATIENT_ID);
+async function start(): Promise<AnalysisApi> {
+  api = await startAnalysisApi();
+  return api;
 }
 
 /** Pictures of a 2 × 2 tumour on slices 1 and 2 of an 8 × 8 × 3 grid, drawn by the real renderer. */
 function drawnOverlay() {
-  const grid: Grid = {
-    dimensions: [8, 8, 3],
-    spacingMm: [1, 1, 1],
-    originMm: [0, 0, 0],
-    axes: [
-      [1, 0, 0],
-      [0, 1, 0],
-      [0, 0, 1],
-    ],
-  };
+  const grid = axisAlignedGrid([8, 8, 3]);
   const tumour = new Uint8Array(8 * 8 * 3);
   for (const k of [1, 2]) for (const j of [3, 4]) for (const i of [3, 4]) tumour[i + 8 * (j + 8 * k)] = 1;
   const mask = { grid, voxels: tumour };

@@ -9,18 +9,25 @@ import { afterEach, describe, expect, test } from 'vitest';
 
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import type { OperationOutcome } from '../../src/server/outcome.js';
+import {
+  PATH,
+  PATIENT_ID,
+  SERIES_UID,
+  STUDY_UID,
+  TOKEN,
+  createStudy,
+  errorCodeOf,
+  expectCleanLogs,
+  jobFor,
+  storePending,
+} from '../support/analysis-api.js';
 import { createHarness, type Harness } from '../support/cds-fixtures.js';
 import { startFhirServer, type FhirServerHandle } from '../support/fhir-server.js';
 import { startLoopbackListener, type LoopbackListener } from '../support/loopback-listener.js';
 import { calibratedResult } from '../support/score-result.js';
 
-const TOKEN = 'smart-access-token-7d1c5e90';
-const PATIENT_ID = 'pat-7731';
 const OTHER_PATIENT_ID = 'pat-9902';
-const STUDY_UID = '1.2.826.0.1.3680043.8.498.77';
 const OTHER_STUDY_UID = '1.2.826.0.1.3680043.8.498.78';
-const SERIES_UID = '1.2.826.0.1.3680043.8.498.77.3';
-const PATH = '/api/analyses';
 
 let harness: Harness | undefined;
 let fhirServer: FhirServerHandle | undefined;
@@ -45,36 +52,6 @@ async function start(): Promise<{ h: Harness; fhir: FhirServerHandle }> {
   return { h: harness, fhir: fhirServer };
 }
 
-/** Creates an ImagingStudy in the FHIR server and returns its logical id. */
-async function createStudy(fhir: FhirServerHandle, uid = STUDY_UID, patientId = PATIENT_ID): Promise<string> {
-  const created = await fhir.repository.createResource<ImagingStudy>({
-    resourceType: 'ImagingStudy',
-    status: 'available',
-    subject: { reference: `Patient/${patientId}` },
-    identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${uid}` }],
-  });
-  return created.id;
-}
-
-function jobFor(imagingStudyId: string): AnalysisJob {
-  return {
-    studyInstanceUid: STUDY_UID,
-    imagingStudyId,
-    patientId: PATIENT_ID,
-    seriesInstanceUid: SERIES_UID,
-    modelId: 'br-ro',
-    modelVersion: '1.0.0',
-  };
-}
-
-/** Stores `job` as pending and returns its row id. */
-function storePending(h: Harness, job: AnalysisJob): string {
-  h.store.insertPending(job);
-  const stored = h.store.getResult(job);
-  if (stored === undefined) throw new Error('the pending row was not stored');
-  return stored.id;
-}
-
 function get(
   h: Harness,
   id: string,
@@ -85,15 +62,6 @@ function get(
   const call = request(h.app).get(`${PATH}/${id}${query}`);
   if (authorization !== null) call.set('Authorization', authorization);
   return call;
-}
-
-function errorCodeOf(response: request.Response): string | undefined {
-  return (JSON.parse(response.text) as OperationOutcome).issue[0].details.coding[0].code;
-}
-
-function expectCleanLogs(h: Harness): void {
-  expect(h.logs.text()).not.toContain(TOKEN);
-  expect(h.logs.text()).not.toContain(PATIENT_ID);
 }
 
 describe('GET /api/analyses/{id}', () => {
