@@ -1,7 +1,7 @@
 /**
- * Cost of the region pictures of one analysis (`src/imaging/roi-overlay.ts`): a 512 × 512 × 300 CT
- * at 0.78 × 0.78 × 1.25 mm with noise of about σ 12 HU around 50 HU, and a 40 mm radius spherical
- * tumour dilated by 3 mm. Reports the median drawing time of 3 runs, the slice count, the picture size
+ * Cost of the region pictures of one analysis (`src/imaging/roi-overlay.ts`). The case is a
+ * 512 × 512 × 300 CT at 0.78 × 0.78 × 1.25 mm with noise of about σ 12 HU around 50 HU, and a 40 mm
+ * radius spherical tumour dilated by 3 mm. Reports the median drawing time of 3 runs, the slice count, the picture size
  * and the bytes of all PNGs, which the result store keeps per analysis.
  *
  * Run alone: `node --import tsx bench/roi-overlay.ts`.

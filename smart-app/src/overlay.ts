@@ -26,7 +26,7 @@ export async function appendOverlay(
 ): Promise<void> {
   const listed = await fetchOverlayList(source.analysisId, source.fhirServer, source.accessToken);
   if (!listed.ok && listed.status !== 404) {
-    // The pictures exist to check the result, so their absence after an error is said, not hidden.
+    // The pictures serve to check the result, so a failed list is reported rather than hidden.
     const notice = document.createElement('section');
     notice.id = 'overlay';
     const text = document.createElement('p');
@@ -63,8 +63,8 @@ export async function appendOverlay(
   container.append(section);
 
   let objectUrl: string | undefined;
-  // Each request gets a number; a reply that arrives after a newer request was sent is dropped, so the
-  // picture always matches the slider even when the replies arrive out of order.
+  // Each request gets a number. A reply that arrives after a newer request was sent is dropped, so
+  // the picture matches the slider even when the replies arrive out of order.
   let latestRequest = 0;
   const show = async (position: number): Promise<void> => {
     const slice = slices[position]!;

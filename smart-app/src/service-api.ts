@@ -72,7 +72,7 @@ export type Fetched<T> =
 /**
  * Reads one stored analysis with the launch's access token, which the service uses to read the
  * ImagingStudy from `fhirServer` and so check the user's access. With the launch's `patient`, the
- * service answers 409 when the analysis belongs to another patient.
+ * service returns 409 when the analysis belongs to another patient.
  */
 export async function fetchAnalysis(
   analysisId: string,

@@ -244,7 +244,7 @@ export class FhirWriteBack {
 }
 
 /**
- * HTTP statuses after which sending the same request again gets the same answer (RFC 9110 §15.5):
+ * HTTP statuses that the same request would get again if it were sent again (RFC 9110 §15.5):
  * bad request, unauthorised, forbidden, not found, method not allowed, gone, unsupported media type
  * and unprocessable content. A timeout (408), a conflict of concurrent writes (409, 412), a rate limit
  * (429) and every 5xx may pass, so those stay retried.

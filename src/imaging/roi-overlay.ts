@@ -213,7 +213,7 @@ function drawOutline(
   return count;
 }
 
-/** The in-plane voxel box of a mask over all slices, or null when the mask is empty. */
+/** Returns the in-plane voxel box of a mask over all slices, or null when the mask is empty. */
 function planeBox(mask: MaskVolume): PlaneBox | null {
   const [nx, ny, nz] = mask.grid.dimensions;
   let iMin = nx;

@@ -197,24 +197,24 @@ export class FeedbackStore {
    * would otherwise be missing for the analyses indexed before.
    */
   resetCardUuidsUnlessIndexed(statuses: readonly string[]): void {
-    const wanted = JSON.stringify(statuses);
-    if (this.#indexedStatuses === wanted) return;
+    const expected = JSON.stringify(statuses);
+    if (this.#indexedStatuses === expected) return;
 
     const reset = this.#db.transaction(() => {
       const row = this.#db
         .prepare<[], { statuses: string }>(`SELECT statuses FROM card_uuid_statuses WHERE id = 1`)
         .get();
-      if (row?.statuses === wanted) return;
+      if (row?.statuses === expected) return;
       this.#db.exec(`DELETE FROM card_uuids`);
       this.#db
         .prepare(
           `INSERT INTO card_uuid_statuses (id, statuses) VALUES (1, ?)
            ON CONFLICT (id) DO UPDATE SET statuses = excluded.statuses`,
         )
-        .run(wanted);
+        .run(expected);
     });
     reset.immediate();
-    this.#indexedStatuses = wanted;
+    this.#indexedStatuses = expected;
   }
 
   /** Largest analysis rowid whose card uuids are stored, or 0 when none are. */

@@ -62,10 +62,10 @@ export interface CtRetrieval {
 }
 
 /**
- * Why a CT series was analysed: `arterial-phase-description` when its SeriesDescription matched an
- * arterial-phase pattern, `acquisition-delay` when none matched but its acquisition started within
- * the arterial delay window after contrast injection, `most-instances` otherwise, and `requested`
- * when a user requested this series in the SMART app, so the rules were not applied.
+ * Reason a CT series was analysed. `arterial-phase-description`: its SeriesDescription matched an
+ * arterial-phase pattern. `acquisition-delay`: none matched, but its acquisition started within the
+ * arterial delay window after contrast injection. `most-instances`: otherwise. `requested`: a user
+ * requested this series in the SMART app, so the rules were not applied.
  */
 export type SeriesSelectionReason =
   'arterial-phase-description' | 'acquisition-delay' | 'most-instances' | 'requested';

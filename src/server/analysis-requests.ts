@@ -41,7 +41,7 @@ export const ANALYSES_PATH = '/api/analyses';
 /** Body size limit: four short strings. */
 const MAX_REQUEST_BODY_BYTES = '4kb';
 
-/** A DICOM UID (PS3.5 §9.1): digits in dot-separated components, at most 64 characters. */
+/** Builds the schema of a DICOM UID (PS3.5 §9.1): digits in dot-separated components, at most 64 characters. */
 function dicomUid(field: string): z.ZodString {
   return z
     .string({ error: `expected ${field} as a string` })

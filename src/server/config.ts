@@ -175,7 +175,7 @@ const imagingSchema = z.strictObject({
   fractionalThreshold: z.number().gt(0).max(1).default(DEFAULT_FRACTIONAL_THRESHOLD),
 });
 
-/** A regular-expression source, compiled case-insensitive by the series rules. */
+/** Schema of a regular-expression source, which the series rules compile case-insensitive. */
 const seriesPattern = z.string().superRefine((source, context) => {
   if (source.length === 0) {
     context.addIssue({

@@ -8,8 +8,8 @@
  * - the result names both CT series of the study, read from their real headers, and the card states
  *   which series was analysed and why, in English and Chinese;
  * - the SMART app's `POST /api/analyses` analyses the other series with the app's access token,
- *   once however often it is sent, without changing what the hook shows; the FHIR server rejecting
- *   the token gives 403;
+ *   once however often it is sent, without changing what the hook shows. A token that the FHIR
+ *   server rejects gets 403;
  * - the app reads the hook's analysis by the card's `appContext`, and its own by the returned id;
  * - the same Study Instance UID in another patient's record gets the conflict card;
  * - the QIDO-RS poller queues a study that arrived without a notification, once.

@@ -83,8 +83,8 @@ const FAILURE: AnalysisFailure = {
 };
 
 /**
- * Region pictures of a phantom drawn by the real renderer: a tumour of 2 × 2 voxels on slice 1 and
- * 4 × 4 voxels on slice 2 of a 16 × 16 × 4 grid, so the app starts at slice 2, the larger one.
+ * Draws the region pictures of a phantom with the real renderer. The tumour covers 2 × 2 voxels on
+ * slice 1 and 4 × 4 voxels on slice 2 of a 16 × 16 × 4 grid, so the app starts at slice 2.
  */
 function phantomOverlay(): RoiOverlay {
   const grid = axisAlignedGrid([16, 16, 4]);
@@ -253,7 +253,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     });
     const page = await browserContext.newPage();
     if (faults.failOverlayList === true) {
-      // The service's answer to a broken picture store, without breaking the store.
+      // A 500 as a broken picture store would return it, without breaking the store.
       await page.route('**/overlay?*', (route) => route.fulfill({ status: 500, body: '' }));
     }
     const apiRequests: Request[] = [];

@@ -23,7 +23,7 @@ function seriesResult(uid: string, modality: string, description: string, count:
 }
 
 /**
- * An in-memory PACS with the ct-3slice study and its SEG, plus a decoy arterial-phase CT series
+ * Builds an in-memory PACS with the ct-3slice study and its SEG, plus a decoy arterial-phase CT series
  * and an MR series. Retrieving any series but the ct-3slice CT fails.
  */
 function fakePacs(ctFiles: ArrayBuffer[], segFile: ArrayBuffer): StudySource & { calls: string[] } {

@@ -47,7 +47,7 @@ function drawnOverlay() {
   });
 }
 
-/** A done analysis of a study the FHIR server holds, with its pictures stored. */
+/** Stores a done analysis of a study in the FHIR server, with its pictures. */
 async function doneWithPictures(): Promise<{ h: Harness; fhir: FhirServerHandle; id: string }> {
   const { h, fhir } = await start();
   const job = jobFor(await createStudy(fhir));

@@ -57,7 +57,7 @@ export async function createStudy(
   return created.id;
 }
 
-/** A job of {@link PATIENT_ID} for the requested series {@link SERIES_UID} of {@link STUDY_UID}. */
+/** Builds a job of {@link PATIENT_ID} for the requested series {@link SERIES_UID} of {@link STUDY_UID}. */
 export function jobFor(imagingStudyId: string): AnalysisJob {
   return {
     studyInstanceUid: STUDY_UID,

@@ -1,6 +1,6 @@
 import type { Grid, Vec3 } from '../../src/imaging/volume.js';
 
-/** A grid at the origin with axes along x, y and z, for phantoms. */
+/** Builds a phantom grid at the origin with axes along x, y and z. */
 export function axisAlignedGrid(dimensions: Vec3, spacingMm: Vec3 = [1, 1, 1]): Grid {
   return {
     dimensions,

@@ -31,7 +31,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   const logger = createLogger();
 
   const modelCard = await loadModelCard(resolveCardPath(config.model.cardPath)).catch((error: unknown) => {
-    // The card's own message names the file; the key tells IT where that path was configured.
+    // The card's message names the file, and the key shows IT where that path was configured.
     if (!isNqo1Error(error)) throw error;
     throw new Nqo1Error(
       error.code,
