@@ -54,7 +54,10 @@ describe('FhirWriteBack against a FHIR R4 server', () => {
     expect(observation.valueQuantity?.value).toBe(0.81);
     expect(observation.subject?.reference).toBe(`Patient/${patientId}`);
     expect(observation.device?.reference).toBe(`Device/${outcome.deviceId}`);
-    const provenance = await fhir.repository.readResource<Provenance>('Provenance', outcome.provenanceId);
+    const provenance = await fhir.repository.readResource<Provenance>(
+      'Provenance',
+      outcome.provenanceId ?? '',
+    );
     expect(provenance.target[0]?.reference).toMatch(new RegExp(`^Observation/${outcome.observationId}`));
     expect(provenance.agent[0]?.who.reference).toBe(`Device/${outcome.deviceId}`);
   });
@@ -96,6 +99,35 @@ describe('FhirWriteBack against a FHIR R4 server', () => {
     expect(stored).toHaveLength(1);
     expect(stored[0]?.subject?.reference).toBe(`Patient/${patientId}`);
     expect(stored[0]?.valueQuantity?.value).toBe(0.81);
+  });
+
+  test('an Observation a clinician recorded as final is kept, without a Provenance', async () => {
+    const input = { result: calibratedResult(), patientId, imagingStudyId, studyInstanceUid: '7.7.7' };
+    const first = await writer.write(input);
+    const recorded = await fhir.repository.readResource<Observation>('Observation', first.observationId);
+    await fhir.repository.updateResource<Observation>({ ...recorded, status: 'final' });
+    const provenancesBefore = await fhir.repository.searchResources<Provenance>({
+      resourceType: 'Provenance',
+    });
+
+    const second = await writer.write({
+      ...input,
+      result: calibratedResult({ probability: 0.3, class: 'low' }),
+    });
+
+    expect(second).toEqual({
+      observationId: first.observationId,
+      activity: 'kept',
+      deviceId: first.deviceId,
+    });
+    const stored = await observationsWith('7.7.7:br-ro:1.0.0-site');
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.status).toBe('final');
+    expect(stored[0]?.valueQuantity?.value).toBe(0.81);
+    const provenancesAfter = await fhir.repository.searchResources<Provenance>({
+      resourceType: 'Provenance',
+    });
+    expect(provenancesAfter).toHaveLength(provenancesBefore.length);
   });
 
   test('other model version gets its own Observation and Device', async () => {
