@@ -61,6 +61,9 @@ export const ERROR_CODES = {
     'The ImagingStudy read with the access token is not the study or patient of the stored analysis.',
   ERR_ANALYSIS_NOT_LINKED: 'The stored analysis is not yet linked to an EHR imaging study and patient.',
   ERR_PATIENT_CONFLICT: 'The study or its stored result belongs to another patient record.',
+  ERR_RESULT_NOT_RECORDABLE: 'The analysis has no probability that a clinician could record in the chart.',
+  ERR_CHART_CHANGED: "The chart's Observation changed after the result was shown.",
+  ERR_CHART_WRITE_REFUSED: "The FHIR server refused the clinician's write to the chart.",
   ERR_INTERNAL: 'An unexpected internal error occurred.',
 } as const;
 

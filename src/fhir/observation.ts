@@ -2,7 +2,8 @@
  * Builds the FHIR R4 Observation that records one BR-RO result in the chart.
  *
  * Shape (FHIR R4 Observation, https://hl7.org/fhir/R4/observation.html):
- *  - `status` preliminary, because the result is a model estimate that no clinician has reviewed;
+ *  - `status` preliminary, because the result is a model estimate that no clinician has reviewed, or
+ *    final (amended) with the clinician as `performer` once one recorded it in the chart;
  *  - `category` imaging, `code` from the product code system;
  *  - `valueQuantity` the probability of high NQO1 expression (UCUM unit `1`), or, when the card
  *    cannot give a probability, no value and `dataAbsentReason` with a note that explains why;
@@ -18,7 +19,10 @@ import type {
   Identifier,
   Observation,
   ObservationComponent,
+  Practitioner,
+  PractitionerRole,
   Quantity,
+  Reference,
 } from '@medplum/fhirtypes';
 
 import type { ModelReference, ScoreResult } from '../model/result.js';
@@ -41,6 +45,15 @@ export interface ObservationContext {
   readonly effectiveDateTime?: string;
   /** Time the Observation is made available (FHIR `issued`), ISO 8601 with time zone. */
   readonly issued: string;
+  /**
+   * The review a clinician gave by recording the result in the chart (`chart-record.ts`): the status
+   * `final` (or `amended` over an earlier final one) and the clinician as `performer`. Without it
+   * the Observation is `preliminary`.
+   */
+  readonly review?: {
+    readonly status: 'final' | 'amended';
+    readonly performer: Reference<Practitioner | PractitionerRole>;
+  };
 }
 
 /** Returns the identifier that makes a result unique: one per study, model and model version. */
@@ -56,7 +69,7 @@ export function buildObservation(result: ScoreResult, context: ObservationContex
   const observation: Observation = {
     resourceType: 'Observation',
     identifier: [resultIdentifier(context.studyInstanceUid, result.model)],
-    status: 'preliminary',
+    status: context.review?.status ?? 'preliminary',
     category: [{ coding: [{ system: HL7.observationCategory, code: 'imaging', display: 'Imaging' }] }],
     code: resultCode(),
     subject: { reference: `Patient/${context.patientId}` },
@@ -64,6 +77,7 @@ export function buildObservation(result: ScoreResult, context: ObservationContex
     issued: context.issued,
     derivedFrom: [{ reference: `ImagingStudy/${context.imagingStudyId}` }],
     device: { reference: `Device/${context.deviceId}` },
+    ...(context.review === undefined ? {} : { performer: [context.review.performer] }),
     method: { text: methodText(result) },
     component: Object.entries(result.features).map(([name, value]) => featureComponent(name, value)),
     note: [{ text: inputsNote(result) }],

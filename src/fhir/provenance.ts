@@ -52,22 +52,12 @@ export interface ProvenanceInput {
 
 /** Builds the Provenance of one Observation write: the Device made it from the ImagingStudy. */
 export function buildProvenance(input: ProvenanceInput): Provenance {
-  const target =
-    input.observationVersionId === undefined
-      ? `Observation/${input.observationId}`
-      : `Observation/${input.observationId}/_history/${input.observationVersionId}`;
   return {
     resourceType: 'Provenance',
-    target: [{ reference: target }],
+    target: [{ reference: versionedReference(input.observationId, input.observationVersionId) }],
     occurredDateTime: input.occurred,
     recorded: input.recorded,
-    activity: {
-      coding: [
-        input.activity === 'create'
-          ? { system: HL7.dataOperation, code: 'CREATE', display: 'create' }
-          : { system: HL7.dataOperation, code: 'UPDATE', display: 'revise' },
-      ],
-    },
+    activity: { coding: [dataOperation(input.activity)] },
     agent: [
       {
         type: {
@@ -78,4 +68,81 @@ export function buildProvenance(input: ProvenanceInput): Provenance {
     ],
     entity: [{ role: 'source', what: { reference: `ImagingStudy/${input.imagingStudyId}` } }],
   };
+}
+
+/** The clinician who recorded a result in the chart, as a FHIR reference. */
+export interface ClinicianReference {
+  /** `Practitioner/<id>` or `PractitionerRole/<id>`: the SMART `fhirUser` of a clinician. */
+  readonly reference: string;
+  /** The clinician's name as the FHIR server holds it, when it has one. */
+  readonly display?: string;
+}
+
+export interface ReviewProvenanceInput {
+  readonly observationId: string;
+  /** Version id of the Observation the clinician recorded, when the server returned one. */
+  readonly observationVersionId?: string;
+  /** Version id of the Observation the record replaced, when it replaced one. */
+  readonly replacedVersionId?: string;
+  readonly deviceId: string;
+  readonly imagingStudyId: string;
+  readonly clinician: ClinicianReference;
+  readonly activity: 'create' | 'update';
+  /** Time of the record (FHIR `recorded` and `occurredDateTime`), ISO 8601 with time zone. */
+  readonly recorded: string;
+}
+
+/**
+ * Builds the Provenance of a clinician's record in the chart: the clinician is the `verifier` who
+ * confirmed the result, and the Device stays its `performer`. The ImagingStudy is the `source`, and the
+ * replaced version of the Observation, when there was one, a `revision` entity.
+ */
+export function buildReviewProvenance(input: ReviewProvenanceInput): Provenance {
+  const entity: NonNullable<Provenance['entity']> = [
+    { role: 'source', what: { reference: `ImagingStudy/${input.imagingStudyId}` } },
+  ];
+  if (input.replacedVersionId !== undefined) {
+    entity.push({
+      role: 'revision',
+      what: { reference: `Observation/${input.observationId}/_history/${input.replacedVersionId}` },
+    });
+  }
+
+  return {
+    resourceType: 'Provenance',
+    target: [{ reference: versionedReference(input.observationId, input.observationVersionId) }],
+    occurredDateTime: input.recorded,
+    recorded: input.recorded,
+    activity: { coding: [dataOperation(input.activity)] },
+    agent: [
+      {
+        type: {
+          coding: [{ system: HL7.provenanceParticipantType, code: 'verifier', display: 'Verifier' }],
+        },
+        who: {
+          reference: input.clinician.reference,
+          ...(input.clinician.display === undefined ? {} : { display: input.clinician.display }),
+        },
+      },
+      {
+        type: {
+          coding: [{ system: HL7.provenanceParticipantType, code: 'performer', display: 'Performer' }],
+        },
+        who: { reference: `Device/${input.deviceId}` },
+      },
+    ],
+    entity,
+  };
+}
+
+function versionedReference(observationId: string, versionId: string | undefined): string {
+  return versionId === undefined
+    ? `Observation/${observationId}`
+    : `Observation/${observationId}/_history/${versionId}`;
+}
+
+function dataOperation(activity: 'create' | 'update'): { system: string; code: string; display: string } {
+  return activity === 'create'
+    ? { system: HL7.dataOperation, code: 'CREATE', display: 'create' }
+    : { system: HL7.dataOperation, code: 'UPDATE', display: 'revise' };
 }

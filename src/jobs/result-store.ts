@@ -24,6 +24,7 @@ import Database from 'better-sqlite3';
 
 import type { ErrorCode } from '../errors.js';
 import type { ScoreResult } from '../model/result.js';
+import { ChartRecordStore } from './chart-record-store.js';
 import { FeedbackStore } from './feedback-store.js';
 import { OverlayStore } from './overlay-store.js';
 import { KEY_COLUMNS, openAnalysesTable } from './result-store-schema.js';
@@ -84,7 +85,7 @@ export interface DoneWriteBack {
 
 /** The columns of {@link AnalysisRow}, which {@link toStoredAnalysis} reads. */
 const ANALYSIS_COLUMNS =
-  'id, status, job_json, result_json, observation_id, error_code, error_message, created_at, updated_at';
+  'id, status, job_json, result_json, observation_id, effective_date_time, error_code, error_message, created_at, updated_at';
 
 interface AnalysisRow {
   id: string;
@@ -92,6 +93,7 @@ interface AnalysisRow {
   job_json: string;
   result_json: string | null;
   observation_id: string | null;
+  effective_date_time: string | null;
   error_code: string | null;
   error_message: string | null;
   created_at: string;
@@ -122,6 +124,8 @@ export class ResultStore {
   readonly feedback: FeedbackStore;
   /** The pictures of the regions of each finished analysis, stored in the same database. */
   readonly overlays: OverlayStore;
+  /** The records of results in the chart by clinicians, stored in the same database. */
+  readonly chartRecords: ChartRecordStore;
   /** Called after a row gained FHIR ids, so a queue can write back a result that owes it. */
   readonly #boundListeners: (() => void)[] = [];
 
@@ -137,6 +141,7 @@ export class ResultStore {
     this.#selectById = this.#db.prepare(`SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE id = ?`);
     this.feedback = new FeedbackStore(this.#db, this.#now);
     this.overlays = new OverlayStore(this.#db);
+    this.chartRecords = new ChartRecordStore(this.#db);
   }
 
   /**
@@ -424,6 +429,7 @@ function toStoredAnalysis(row: AnalysisRow): StoredAnalysis {
         status: 'done',
         result: JSON.parse(row.result_json ?? 'null') as ScoreResult,
         ...(row.observation_id === null ? {} : { observationId: row.observation_id }),
+        ...(row.effective_date_time === null ? {} : { effectiveDateTime: row.effective_date_time }),
       };
     case 'failed':
       return {

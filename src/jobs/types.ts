@@ -86,6 +86,8 @@ export type StoredAnalysis =
       readonly status: 'done';
       readonly result: ScoreResult;
       readonly observationId?: string;
+      /** CT acquisition date or time, when the analysis knew it; the Observation's `effectiveDateTime`. */
+      readonly effectiveDateTime?: string;
     })
   | (StoredAnalysisBase & { readonly status: 'failed'; readonly failure: AnalysisFailure });
 

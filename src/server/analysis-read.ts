@@ -37,7 +37,7 @@ const MAX_FHIR_SERVER_LENGTH = 2048;
 
 export interface AnalysisReadDeps {
   readonly config: Pick<AppConfig, 'fhir'>;
-  readonly store: Pick<ResultStore, 'getById'>;
+  readonly store: Pick<ResultStore, 'getById' | 'chartRecords'>;
 }
 
 /** Handles `GET /api/analyses/:id`; the bearer token was checked by an earlier middleware. */
@@ -51,7 +51,7 @@ export async function readAnalysis(
     { analysisId: stored.id, studyInstanceUid: stored.job.studyInstanceUid, status: stored.status },
     'analysis read',
   );
-  res.status(200).json(viewOf(stored));
+  res.status(200).json(viewOf(stored, deps.store.chartRecords.latestForStudy(stored.job)));
 }
 
 /**

@@ -29,6 +29,7 @@ import type { ModelCard } from '../model/card.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
 import { listOverlay, sendOverlaySlice } from './analysis-overlay.js';
 import { readAnalysis } from './analysis-read.js';
+import { chartRecordRouter } from './chart-record-route.js';
 import { viewOf } from './analysis-view.js';
 import { bearerToken, requireBearerToken } from './bearer-token.js';
 import type { AppConfig } from './config.js';
@@ -69,14 +70,18 @@ export interface AnalysisAccepted {
 
 export interface AnalysisRequestDeps {
   readonly config: Pick<AppConfig, 'fhir'>;
-  readonly store: Pick<ResultStore, 'getResult' | 'getById' | 'overlays'>;
+  readonly store: Pick<
+    ResultStore,
+    'getResult' | 'getById' | 'overlays' | 'chartRecords' | 'recordObservation'
+  >;
   readonly queue: Pick<AnalysisQueue, 'enqueue'>;
   readonly modelCard: Pick<ModelCard, 'id' | 'version'>;
 }
 
 /**
- * Builds the router of `POST /api/analyses`, `GET /api/analyses/{id}` and the region pictures under
- * `GET /api/analyses/{id}/overlay` (`analysis-overlay.ts`).
+ * Builds the router of `POST /api/analyses`, `GET /api/analyses/{id}`, the region pictures under
+ * `GET /api/analyses/{id}/overlay` (`analysis-overlay.ts`) and the record in the chart
+ * `POST /api/analyses/{id}/record` (`chart-record-route.ts`).
  */
 export function analysisRequestRouter(deps: AnalysisRequestDeps): express.Router {
   const router = express.Router();
@@ -104,6 +109,7 @@ export function analysisRequestRouter(deps: AnalysisRequestDeps): express.Router
       sendOverlaySlice(deps, req, res).catch(next);
     },
   );
+  router.use(chartRecordRouter(deps, ANALYSES_PATH, requireBearerToken('Chart record')));
   return router;
 }
 

@@ -4,6 +4,7 @@
  * launch context and which this service never sends.
  */
 
+import type { ChartRecord } from '../jobs/chart-record-store.js';
 import type { AnalysisFailure, ResultStatus, StoredAnalysis } from '../jobs/types.js';
 import type { ScoreResult } from '../model/result.js';
 
@@ -25,10 +26,42 @@ export interface AnalysisView {
   readonly failure?: AnalysisFailure;
   /** Logical id of the FHIR Observation written back; present once a done row has one. */
   readonly observationId?: string;
+  /**
+   * The latest record of the study's result in the chart by a clinician, from this analysis or another
+   * analysis of the same study and model version (`analysisId` says which); absent before any record.
+   */
+  readonly chartRecord?: ChartRecordSummary;
 }
 
-/** Builds the {@link AnalysisView} of a stored row; the job's `patientId` is left out. */
-export function viewOf(stored: StoredAnalysis): AnalysisView {
+/** A clinician's record of a result in the chart, as the app shows it. */
+export interface ChartRecordSummary {
+  readonly analysisId: string;
+  readonly observationId: string;
+  readonly observationVersionId?: string;
+  readonly status: 'final' | 'amended';
+  readonly clinician: { readonly reference: string; readonly display?: string };
+  readonly recordedAt: string;
+}
+
+/** Returns what the app sees of a chart record: the record without the study and model keys. */
+export function chartRecordSummary(record: ChartRecord): ChartRecordSummary {
+  return {
+    analysisId: record.analysisId,
+    observationId: record.observationId,
+    ...(record.observationVersionId === undefined
+      ? {}
+      : { observationVersionId: record.observationVersionId }),
+    status: record.status,
+    clinician: record.clinician,
+    recordedAt: record.recordedAt,
+  };
+}
+
+/**
+ * Builds the {@link AnalysisView} of a stored row, with the study's latest chart record when given;
+ * the job's `patientId` is left out.
+ */
+export function viewOf(stored: StoredAnalysis, chartRecord?: ChartRecord): AnalysisView {
   const { job } = stored;
   const view: AnalysisView = {
     id: stored.id,
@@ -53,6 +86,7 @@ export function viewOf(stored: StoredAnalysis): AnalysisView {
         ...view,
         result: stored.result,
         ...(stored.observationId === undefined ? {} : { observationId: stored.observationId }),
+        ...(chartRecord === undefined ? {} : { chartRecord: chartRecordSummary(chartRecord) }),
       };
     case 'failed':
       return { ...view, failure: stored.failure };

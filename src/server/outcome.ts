@@ -34,6 +34,7 @@ export type IssueType =
   | 'forbidden'
   | 'not-found'
   | 'conflict'
+  | 'business-rule'
   | 'not-supported'
   | 'processing'
   | 'too-costly'
@@ -112,6 +113,9 @@ export const STATUS_BY_CODE: Readonly<Record<string, readonly [number, IssueType
   ERR_FHIR_FAILED: [502, 'transient'],
   ERR_FHIR_REJECTED: [502, 'processing'],
   ERR_PATIENT_CONFLICT: [409, 'conflict'],
+  ERR_RESULT_NOT_RECORDABLE: [409, 'business-rule'],
+  ERR_CHART_CHANGED: [409, 'conflict'],
+  ERR_CHART_WRITE_REFUSED: [403, 'forbidden'],
   ERR_CONFIG_INVALID: [500, 'exception'],
   ERR_INTERNAL: [500, 'exception'],
 };

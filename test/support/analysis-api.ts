@@ -10,7 +10,7 @@ import { expect } from 'vitest';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import type { OperationOutcome } from '../../src/server/outcome.js';
 import { createHarness, type Harness } from './cds-fixtures.js';
-import { startFhirServer, type FhirServerHandle } from './fhir-server.js';
+import { startFhirServer, type FhirServerHandle, type FhirServerOptions } from './fhir-server.js';
 
 export const TOKEN = 'smart-access-token-7d1c5e90';
 export const PATIENT_ID = 'pat-7731';
@@ -24,9 +24,14 @@ export interface AnalysisApi {
   readonly close: () => Promise<void>;
 }
 
-/** Starts the FHIR server (accepting only {@link TOKEN}) and the app with it on the allowlist. */
-export async function startAnalysisApi(): Promise<AnalysisApi> {
-  const fhir = await startFhirServer({ acceptsToken: (token) => token === TOKEN });
+/**
+ * Starts the FHIR server (accepting only {@link TOKEN}, and answering `refuse`'s status where it
+ * gives one) and the app with it on the allowlist.
+ */
+export async function startAnalysisApi(
+  options: Pick<FhirServerOptions, 'refuse'> = {},
+): Promise<AnalysisApi> {
+  const fhir = await startFhirServer({ acceptsToken: (token) => token === TOKEN, ...options });
   const h = await createHarness({
     configOverrides: {
       fhir: { baseUrl: fhir.baseUrl, allowedBaseUrls: [fhir.baseUrl], timeoutMs: 2_000 },

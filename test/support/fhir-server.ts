@@ -90,6 +90,11 @@ export interface FhirServerOptions {
    * origin because a SMART app reads it from the browser. Omitted: that path goes to the router.
    */
   readonly smartConfiguration?: () => Record<string, unknown>;
+  /**
+   * Returns an HTTP status to answer a request with, in place of the router, with an OperationOutcome
+   * body, e.g. 403 for the writes of a user without write access. Undefined lets the router answer.
+   */
+  readonly refuse?: (request: FhirRequestRecord) => number | undefined;
 }
 
 /** Starts the server on 127.0.0.1 with an empty repository. */
@@ -120,6 +125,19 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
         .json(REJECTED_TOKEN_OUTCOME);
       return;
     }
+    const refusal = options.refuse?.(received[received.length - 1]!);
+    if (refusal !== undefined) {
+      response
+        .status(refusal)
+        .type('application/fhir+json')
+        .json({
+          resourceType: 'OperationOutcome',
+          issue: [
+            { severity: 'error', code: 'forbidden', diagnostics: `Refused by the test with HTTP ${refusal}` },
+          ],
+        });
+      return;
+    }
     const method = request.method.toUpperCase() as HttpMethod;
     if (!METHODS.includes(method)) {
       next();
@@ -132,6 +150,8 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
       body: request.body as unknown,
       params: {},
       query: {},
+      // The router applies a version-aware update (If-Match) only when it sees the header.
+      headers: ifMatchHeader(request.get('if-match')),
     };
     router
       .handleRequest(fhirRequest, repository)
@@ -183,4 +203,9 @@ function withTypedPatientReference(url: string): string {
   params.delete('patient');
   for (const value of patients) params.append('patient', value.includes('/') ? value : `Patient/${value}`);
   return `${url.slice(0, queryStart)}?${params.toString()}`;
+}
+
+/** The request headers the router reads: `if-match` when the client sent one. */
+function ifMatchHeader(value: string | undefined): Record<string, string> {
+  return value === undefined ? {} : { 'if-match': value };
 }

@@ -1,0 +1,245 @@
+/**
+ * "Record in chart": a clinician confirms a result, and the chart's Observation of it becomes
+ * `final` (or `amended`, over an earlier final one), with a Provenance naming the clinician.
+ *
+ * The writes go to the FHIR server of the SMART launch with the clinician's own access token, so the
+ * EHR decides whether this user may write to this patient's chart, and its audit names the user. The
+ * Observation holds the values the service stored, never values sent by the browser.
+ *
+ * Nothing is duplicated. The Observation is found by the result identifier (`observation.ts`), the
+ * same one the service's preliminary write-back uses, and is replaced in place with a version-aware
+ * update (`If-Match`, FHIR R4 §3.1.0.5.3), so two clinicians recording at once cannot overwrite each
+ * other unseen: the second gets `ERR_CHART_CHANGED`. A missing Observation (the write-back has not run
+ * or is not configured) is created.
+ *
+ * LIMITATION: the clinician is the `fhirUser` of the launch's id_token as the app reports it. The
+ * service checks that the token may read that Practitioner, not the id_token's signature, which would
+ * need the EHR's OpenID Connect keys (`jwks_uri` of its SMART configuration) on the allowlist.
+ *
+ * @see https://hl7.org/fhir/R4/observation-definitions.html#Observation.status
+ * @see https://hl7.org/fhir/R4/http.html#concurrency
+ */
+import { Nqo1Error, isNqo1Error } from '../errors.js';
+import type { ScoreResult } from '../model/result.js';
+import { checkFhirId, type FhirRestClient, type StoredVersion } from './fhir-rest.js';
+import { buildObservation, resultIdentifier } from './observation.js';
+import { buildReviewProvenance, type ClinicianReference } from './provenance.js';
+import { checkSameSubject, isReviewed, upsertDevice } from './write-back.js';
+
+/** `Practitioner/<id>` or `PractitionerRole/<id>`, the clinician types that an Observation's performer allows. */
+const CLINICIAN_REFERENCE = /^(Practitioner|PractitionerRole)\/([A-Za-z0-9\-.]{1,64})$/;
+
+export interface ChartRecordInput {
+  readonly result: ScoreResult;
+  readonly patientId: string;
+  readonly imagingStudyId: string;
+  readonly studyInstanceUid: string;
+  /** CT acquisition time, when known; see `ObservationContext.effectiveDateTime`. */
+  readonly effectiveDateTime?: string;
+  /** The SMART `fhirUser` of the clinician, e.g. `Practitioner/123`. */
+  readonly clinicianReference: string;
+}
+
+/** What one record wrote. */
+export interface ChartRecordOutcome {
+  readonly observationId: string;
+  readonly observationVersionId?: string;
+  readonly status: 'final' | 'amended';
+  /** `create` when no Observation of the result existed yet. */
+  readonly activity: 'create' | 'update';
+  readonly provenanceId: string;
+  readonly clinician: ClinicianReference;
+  /** ISO 8601 time of the record. */
+  readonly recordedAt: string;
+}
+
+/**
+ * Records `input.result` in the chart as confirmed by the clinician.
+ *
+ * @throws Nqo1Error `ERR_REQUEST_INVALID` for a clinician reference that is not a Practitioner or
+ *   PractitionerRole, or ids that are not FHIR ids; `ERR_RESULT_NOT_RECORDABLE` when the result has no
+ *   probability; `ERR_CHART_WRITE_REFUSED` when the FHIR server refuses the token (401, 403);
+ *   `ERR_CHART_CHANGED` when the Observation changed during the record (412);
+ *   `ERR_PATIENT_CONFLICT` when the Observation belongs to another patient; `ERR_FHIR_FAILED` or
+ *   `ERR_FHIR_REJECTED` for other failures of the FHIR server.
+ */
+export async function recordInChart(
+  fhir: FhirRestClient,
+  input: ChartRecordInput,
+  now: () => Date = () => new Date(),
+): Promise<ChartRecordOutcome> {
+  checkFhirId(input.patientId, 'Patient');
+  checkFhirId(input.imagingStudyId, 'ImagingStudy');
+  checkRecordable(input.result);
+  const clinicianReference = parseClinicianReference(input.clinicianReference);
+
+  return asChartRefusal(async () => {
+    const clinician = await readClinician(fhir, clinicianReference);
+
+    const identifier = resultIdentifier(input.studyInstanceUid, input.result.model);
+    const existing = await fhir.findByIdentifier('Observation', identifier);
+    if (existing !== undefined)
+      checkSameSubject(existing, `Patient/${input.patientId}`, input.studyInstanceUid);
+    const status = existing !== undefined && isReviewed(existing) ? 'amended' : 'final';
+
+    const deviceId =
+      deviceIdOf(existing?.deviceReference) ?? (await upsertDevice(fhir, input.result.model)).id;
+    const recordedAt = now().toISOString();
+    const observation = buildObservation(input.result, {
+      patientId: input.patientId,
+      imagingStudyId: input.imagingStudyId,
+      studyInstanceUid: input.studyInstanceUid,
+      deviceId,
+      issued: recordedAt,
+      ...(input.effectiveDateTime === undefined ? {} : { effectiveDateTime: input.effectiveDateTime }),
+      review: { status, performer: clinician },
+    });
+
+    const written: StoredVersion =
+      existing === undefined
+        ? await fhir.create(observation)
+        : await updateUnlessChanged(fhir, existing.id, observation, existing.versionId);
+
+    const provenance = await fhir.create(
+      buildReviewProvenance({
+        observationId: written.id,
+        ...(written.versionId === undefined ? {} : { observationVersionId: written.versionId }),
+        ...(existing?.versionId === undefined ? {} : { replacedVersionId: existing.versionId }),
+        deviceId,
+        imagingStudyId: input.imagingStudyId,
+        clinician,
+        activity: existing === undefined ? 'create' : 'update',
+        recorded: recordedAt,
+      }),
+    );
+
+    return {
+      observationId: written.id,
+      ...(written.versionId === undefined ? {} : { observationVersionId: written.versionId }),
+      status,
+      activity: existing === undefined ? 'create' : 'update',
+      provenanceId: provenance.id,
+      clinician,
+      recordedAt,
+    };
+  });
+}
+
+/**
+ * A result without a probability (the card is uncalibrated or lacks coefficients) says nothing a
+ * clinician could confirm, so it is not recorded as final.
+ */
+function checkRecordable(result: ScoreResult): void {
+  if (result.probability !== null) return;
+  throw new Nqo1Error(
+    'ERR_RESULT_NOT_RECORDABLE',
+    `The result has no probability (${result.probabilityUnavailableReason ?? 'not computed'}), so it cannot be ` +
+      'recorded in the chart as final; calibrate the model card for this site, rerun the analysis, then record it.',
+    { details: { reason: result.probabilityUnavailableReason } },
+  );
+}
+
+/**
+ * Returns the validated clinician reference.
+ *
+ * @throws Nqo1Error `ERR_REQUEST_INVALID` naming the expected form.
+ */
+function parseClinicianReference(reference: string): string {
+  if (CLINICIAN_REFERENCE.test(reference)) return reference;
+  throw new Nqo1Error(
+    'ERR_REQUEST_INVALID',
+    `The clinician "${reference.slice(0, 80)}" is not a Practitioner or PractitionerRole reference such as ` +
+      'Practitioner/123. Only a clinician signed in to the EHR can record a result; launch the app with the ' +
+      'openid and fhirUser scopes.',
+  );
+}
+
+/**
+ * Reads the clinician with the caller's token and returns the reference with the name the server holds.
+ *
+ * @throws Nqo1Error `ERR_REQUEST_INVALID` when the FHIR server has no such resource (404, 410).
+ */
+async function readClinician(fhir: FhirRestClient, reference: string): Promise<ClinicianReference> {
+  const [resourceType, id] = reference.split('/') as [string, string];
+  let resource: Record<string, unknown>;
+  try {
+    resource = await fhir.read(resourceType, id);
+  } catch (error) {
+    const status = isNqo1Error(error, 'ERR_FHIR_REJECTED') ? error.details.status : undefined;
+    if (status !== 404 && status !== 410) throw error;
+    throw new Nqo1Error(
+      'ERR_REQUEST_INVALID',
+      `The FHIR server has no ${reference}, the user the app was launched for, so the record cannot name ` +
+        'who confirmed the result. Launch the app again from the EHR; if this repeats, the EHR sends a fhirUser ' +
+        'that its FHIR server does not hold.',
+      { details: { status } },
+    );
+  }
+  const display = displayName(resource);
+  return display === undefined ? { reference } : { reference, display };
+}
+
+/**
+ * Returns a person's name for display: `HumanName.text`, else the given names and the family name.
+ * A PractitionerRole has no name, so its display stays empty.
+ */
+function displayName(resource: Record<string, unknown>): string | undefined {
+  const names = resource.name;
+  if (!Array.isArray(names)) return undefined;
+  const name = names[0] as { text?: unknown; given?: unknown; family?: unknown } | undefined;
+  if (name === undefined) return undefined;
+  if (typeof name.text === 'string' && name.text.trim() !== '') return name.text.trim();
+  const given = Array.isArray(name.given) ? name.given.filter((part) => typeof part === 'string') : [];
+  const parts = [...given, ...(typeof name.family === 'string' ? [name.family] : [])];
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
+/** Returns the id of a `Device/<id>` reference, or undefined for any other reference. */
+function deviceIdOf(reference: string | undefined): string | undefined {
+  const match = reference === undefined ? null : /^Device\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
+  return match?.[1];
+}
+
+/** Replaces the Observation only while `versionId` is current; a 412 becomes `ERR_CHART_CHANGED`. */
+async function updateUnlessChanged(
+  fhir: FhirRestClient,
+  id: string,
+  observation: Parameters<FhirRestClient['update']>[1],
+  versionId: string | undefined,
+): Promise<StoredVersion> {
+  try {
+    return await fhir.update(id, observation, versionId);
+  } catch (error) {
+    if (isNqo1Error(error, 'ERR_FHIR_FAILED') && error.details.status === 412) {
+      throw new Nqo1Error(
+        'ERR_CHART_CHANGED',
+        `Observation ${id} changed in the chart while the result was being recorded, so nothing was written. ` +
+          'Reload the app to see the current chart, then record again.',
+        { details: { observationId: id } },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Turns the FHIR server's refusal of the clinician's token (401, 403) into `ERR_CHART_WRITE_REFUSED`,
+ * which names what the user can do; other errors pass unchanged.
+ */
+async function asChartRefusal<T>(record: () => Promise<T>): Promise<T> {
+  try {
+    return await record();
+  } catch (error) {
+    const status = isNqo1Error(error, 'ERR_FHIR_REJECTED') ? error.details.status : undefined;
+    if (status === 401 || status === 403) {
+      throw new Nqo1Error(
+        'ERR_CHART_WRITE_REFUSED',
+        `The FHIR server refused the record with HTTP ${status}: this user or the app's authorisation may not ` +
+          "write this patient's Observations and Provenance. Ask the EHR administrator for write access, or " +
+          'launch the app again if the session ended.',
+        { cause: error, details: { status } },
+      );
+    }
+    throw error;
+  }
+}
