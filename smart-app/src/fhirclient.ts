@@ -18,6 +18,11 @@ export interface SmartTokenResponse {
 }
 
 export interface SmartClient {
+  /**
+   * The signed-in user as `Type/id` (e.g. `Practitioner/123`), from the `fhirUser` claim of the
+   * id_token; null without one. fhirclient decodes the id_token without checking its signature.
+   */
+  getFhirUser(): string | null | undefined;
   readonly state: {
     /** FHIR base URL of the launch (`iss`). */
     readonly serverUrl: string;

@@ -3,11 +3,11 @@
  * and checks `state`), then reads the analysis named by the token response's `appContext` and the
  * model card from the service, and renders them.
  *
- * LIMITATION: this first slice shows the result, the region pictures, the evidence and the viewer
- * link only. Not built yet: the choice of another series, "Record in chart" and the radiology viewer
- * launch (ImagingStudy in `fhirContext`). docs/limitations.md lists what each needs.
+ * LIMITATION: not built yet: the choice of another series and the radiology viewer launch
+ * (ImagingStudy in `fhirContext`). docs/limitations.md lists what each needs.
  */
 
+import { appendChartRecord, type ChartRecordSource } from './chart-record.js';
 import { fhirClient, type SmartClient } from './fhirclient.js';
 import { messagesFor, resolveLocale, type Locale } from './messages.js';
 import { appendOverlay, type OverlaySource } from './overlay.js';
@@ -88,7 +88,29 @@ async function showAnalysis(
   }
   const viewerUrl = settings.ok ? viewerLink(settings.body, body.studyInstanceUid) : undefined;
   show({ kind: 'result', result: body.result, card, viewerUrl });
+  chartRecordSource = {
+    analysisId,
+    fhirServer: client.state.serverUrl,
+    accessToken,
+    patientId,
+    clinician: client.getFhirUser() ?? undefined,
+    result: body.result,
+    chartRecord: body.chartRecord,
+  };
+  showChartRecord(chartRecordSource);
   await showOverlay({ analysisId, fhirServer: client.state.serverUrl, accessToken });
+}
+
+/** The result that "Record in chart" records, kept to show the section again after a language switch. */
+let chartRecordSource: ChartRecordSource | undefined;
+
+/** Adds the "Record in chart" section after the probability, where the surgeon reads the result. */
+function showChartRecord(source: ChartRecordSource): void {
+  const probability = document.getElementById('probability') ?? document.getElementById('no-probability');
+  if (probability === null) return;
+  const holder = document.createElement('div');
+  probability.after(holder);
+  appendChartRecord(holder, source, messagesFor(locale), locale);
 }
 
 /** The analysis whose region pictures are shown, kept to add them again after a language switch. */
@@ -111,6 +133,7 @@ async function start(): Promise<void> {
   document.getElementById('language-switch')!.addEventListener('click', () => {
     locale = locale === 'en' ? 'zh-CN' : 'en';
     render();
+    if (view.kind === 'result' && chartRecordSource !== undefined) showChartRecord(chartRecordSource);
     if (view.kind === 'result' && overlaySource !== undefined) void showOverlay(overlaySource);
   });
   render();

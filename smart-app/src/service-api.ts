@@ -28,6 +28,16 @@ export interface ScoreResultView {
   };
 }
 
+/** A clinician's record of a study's result in the chart (`ChartRecordSummary` of the service). */
+export interface ChartRecordView {
+  /** The analysis whose result was recorded; another analysis of the same study is possible. */
+  readonly analysisId: string;
+  readonly observationId: string;
+  readonly status: 'final' | 'amended';
+  readonly clinician: { readonly reference: string; readonly display?: string };
+  readonly recordedAt: string;
+}
+
 /** Body of `GET /api/analyses/{id}`. */
 export interface AnalysisView {
   readonly id: string;
@@ -35,6 +45,8 @@ export interface AnalysisView {
   readonly studyInstanceUid: string;
   readonly result?: ScoreResultView;
   readonly failure?: { readonly code: string; readonly message: string };
+  /** The latest record of the study's result in the chart; absent before any. */
+  readonly chartRecord?: ChartRecordView;
 }
 
 export interface LocalizedText {
@@ -124,6 +136,57 @@ export async function fetchOverlaySlice(
   });
   if (!response.ok) return { ok: false, status: response.status };
   return { ok: true, body: await response.blob() };
+}
+
+/** Outcome of the record: the record on 200, else the HTTP status (0 without a response) and error code. */
+export type RecordOutcome =
+  | { readonly ok: true; readonly body: ChartRecordView }
+  | { readonly ok: false; readonly status: number; readonly code?: string };
+
+/**
+ * Asks the service to record the analysis's result in the chart as final, confirmed by `clinician`
+ * (the launch's `fhirUser`). The service writes with the launch's access token.
+ */
+export async function postChartRecord(
+  analysisId: string,
+  fhirServer: string,
+  accessToken: string,
+  patientId: string,
+  clinician: string,
+): Promise<RecordOutcome> {
+  const query = new URLSearchParams({ fhirServer, patient: patientId }).toString();
+  let response: Response;
+  try {
+    response = await fetch(`/api/analyses/${encodeURIComponent(analysisId)}/record?${query}`, {
+      method: 'POST',
+      headers: {
+        Accept: 'application/json',
+        'Content-Type': 'application/json',
+        Authorization: `Bearer ${accessToken}`,
+      },
+      body: JSON.stringify({ clinician }),
+    });
+  } catch {
+    return { ok: false, status: 0 };
+  }
+  if (response.ok) return { ok: true, body: (await response.json()) as ChartRecordView };
+  const code = await errorCodeOf(response);
+  return code === undefined
+    ? { ok: false, status: response.status }
+    : { ok: false, status: response.status, code };
+}
+
+/** Returns the error code of the service's OperationOutcome (`issue[0].details.coding[0].code`), if any. */
+async function errorCodeOf(response: Response): Promise<string | undefined> {
+  try {
+    const outcome = (await response.json()) as {
+      issue?: readonly { details?: { coding?: readonly { code?: unknown }[] } }[];
+    };
+    const code = outcome.issue?.[0]?.details?.coding?.[0]?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads the public fields of the model card; the route needs no token. */

@@ -4,7 +4,7 @@
  *
  * The writes go to the FHIR server of the SMART launch with the clinician's own access token, so the
  * EHR decides whether this user may write to this patient's chart, and its audit names the user. The
- * Observation holds the values the service stored, never values sent by the browser.
+ * Observation contains the values the service stored, never values sent by the browser.
  *
  * Nothing is duplicated. The Observation is found by the result identifier (`observation.ts`), the
  * same one the service's preliminary write-back uses, and is replaced in place with a version-aware
@@ -20,11 +20,16 @@
  * @see https://hl7.org/fhir/R4/http.html#concurrency
  */
 import { Nqo1Error, isNqo1Error } from '../errors.js';
-import type { ScoreResult } from '../model/result.js';
+import type { ModelReference, ScoreResult } from '../model/result.js';
 import { checkFhirId, type FhirRestClient, type StoredVersion } from './fhir-rest.js';
 import { buildObservation, resultIdentifier } from './observation.js';
-import { buildReviewProvenance, type ClinicianReference } from './provenance.js';
-import { checkSameSubject, isReviewed, upsertDevice } from './write-back.js';
+import {
+  buildDevice,
+  buildReviewProvenance,
+  deviceIdentifier,
+  type ClinicianReference,
+} from './provenance.js';
+import { checkSameSubject, isReviewed } from './write-back.js';
 
 /** `Practitioner/<id>` or `PractitionerRole/<id>`, the clinician types that an Observation's performer allows. */
 const CLINICIAN_REFERENCE = /^(Practitioner|PractitionerRole)\/([A-Za-z0-9\-.]{1,64})$/;
@@ -40,7 +45,7 @@ export interface ChartRecordInput {
   readonly clinicianReference: string;
 }
 
-/** What one record wrote. */
+/** The resources one record wrote. */
 export interface ChartRecordOutcome {
   readonly observationId: string;
   readonly observationVersionId?: string;
@@ -57,11 +62,12 @@ export interface ChartRecordOutcome {
  * Records `input.result` in the chart as confirmed by the clinician.
  *
  * @throws Nqo1Error `ERR_REQUEST_INVALID` for a clinician reference that is not a Practitioner or
- *   PractitionerRole, or ids that are not FHIR ids; `ERR_RESULT_NOT_RECORDABLE` when the result has no
- *   probability; `ERR_CHART_WRITE_REFUSED` when the FHIR server refuses the token (401, 403);
- *   `ERR_CHART_CHANGED` when the Observation changed during the record (412);
- *   `ERR_PATIENT_CONFLICT` when the Observation belongs to another patient; `ERR_FHIR_FAILED` or
- *   `ERR_FHIR_REJECTED` for other failures of the FHIR server.
+ *   PractitionerRole, or ids that are not FHIR ids.
+ * @throws Nqo1Error `ERR_RESULT_NOT_RECORDABLE` when the result has no probability.
+ * @throws Nqo1Error `ERR_CHART_WRITE_REFUSED` when the FHIR server rejects the token (401, 403), and
+ *   `ERR_CHART_CHANGED` when the Observation changed during the record (412).
+ * @throws Nqo1Error `ERR_PATIENT_CONFLICT` when the Observation belongs to another patient.
+ * @throws Nqo1Error `ERR_FHIR_FAILED` or `ERR_FHIR_REJECTED` for other failures of the FHIR server.
  */
 export async function recordInChart(
   fhir: FhirRestClient,
@@ -83,7 +89,7 @@ export async function recordInChart(
     const status = existing !== undefined && isReviewed(existing) ? 'amended' : 'final';
 
     const deviceId =
-      deviceIdOf(existing?.deviceReference) ?? (await upsertDevice(fhir, input.result.model)).id;
+      deviceIdOf(existing?.deviceReference) ?? (await findOrCreateDevice(fhir, input.result.model));
     const recordedAt = now().toISOString();
     const observation = buildObservation(input.result, {
       patientId: input.patientId,
@@ -126,8 +132,8 @@ export async function recordInChart(
 }
 
 /**
- * A result without a probability (the card is uncalibrated or lacks coefficients) says nothing a
- * clinician could confirm, so it is not recorded as final.
+ * Rejects a result without a probability (the card is uncalibrated or lacks coefficients), because it
+ * gives a clinician nothing to confirm as final.
  */
 function checkRecordable(result: ScoreResult): void {
   if (result.probability !== null) return;
@@ -192,6 +198,16 @@ function displayName(resource: Record<string, unknown>): string | undefined {
   const given = Array.isArray(name.given) ? name.given.filter((part) => typeof part === 'string') : [];
   const parts = [...given, ...(typeof name.family === 'string' ? [name.family] : [])];
   return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
+/**
+ * Returns the id of this software's Device, creating it when the server has none. An existing Device
+ * is left as it is: the service's write-back keeps it current, and the clinician's token may create
+ * it but need not update it.
+ */
+async function findOrCreateDevice(fhir: FhirRestClient, model: ModelReference): Promise<string> {
+  const existing = await fhir.findByIdentifier('Device', deviceIdentifier(model));
+  return existing?.id ?? (await fhir.create(buildDevice(model))).id;
 }
 
 /** Returns the id of a `Device/<id>` reference, or undefined for any other reference. */

@@ -87,7 +87,7 @@ export class FhirRestClient {
   /**
    * Replaces resource `id` with `body` by `PUT [type]/[id]`. With `ifMatchVersionId`, the server
    * applies it only while that version is current (`If-Match: W/"<versionId>"`, FHIR R4 §3.1.0.5.3
-   * version-aware updates) and answers 412 otherwise.
+   * version-aware updates) and returns HTTP 412 otherwise.
    */
   async update(id: string, body: Resource, ifMatchVersionId?: string): Promise<StoredVersion> {
     const { resourceType } = body;
@@ -118,7 +118,7 @@ export class FhirRestClient {
 /** The FHIR interactions this service sends. */
 type FhirInteraction = 'search' | 'read' | 'create' | 'update';
 
-/** Where a request went, for messages: the interaction, the resource type and the URL path. */
+/** Target of a request, for messages: the interaction, the resource type and the URL path. */
 interface FhirRequestTarget {
   readonly interaction: FhirInteraction;
   readonly resourceType: string;

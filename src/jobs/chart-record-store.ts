@@ -1,7 +1,7 @@
 /**
  * The records of results in the chart (`src/fhir/chart-record.ts`), in the result store's SQLite
  * file: one row per record, never updated, so the history of who recorded which analysis of a study
- * as final or amended, and when, stays. The chart holds one Observation per study and model version,
+ * as final or amended, and when, stays. The chart contains one Observation per study and model version,
  * so the app shows the latest record of the study, whichever analysis of it (automatic or a requested
  * series) was recorded.
  *

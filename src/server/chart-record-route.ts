@@ -3,8 +3,8 @@
  * records the analysis's result in the chart after the clinician confirmed it. Body:
  * `{ "clinician": "Practitioner/<id>" }`, the `fhirUser` of the launch.
  *
- * Access is proved as for reading the analysis (`analysis-read.ts`), with the caller's bearer token;
- * the same token then writes the Observation and its Provenance (`src/fhir/chart-record.ts`), so the
+ * Access is proved as for reading the analysis (`analysis-read.ts`), with the caller's bearer token.
+ * The same token then writes the Observation and its Provenance (`src/fhir/chart-record.ts`), so the
  * FHIR server decides whether this user may write to the chart. The service never stores the token.
  *
  * After the write the record is kept in the store (`chart-record-store.ts`), and the automatic row of

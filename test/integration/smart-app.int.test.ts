@@ -20,10 +20,11 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import type { ImagingStudy, Patient } from '@medplum/fhirtypes';
+import type { ImagingStudy, Observation, Patient, Practitioner, Provenance } from '@medplum/fhirtypes';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
+import { FhirWriteBack } from '../../src/fhir/write-back.js';
 import { renderRoiOverlay, type RoiOverlay } from '../../src/imaging/roi-overlay.js';
 import { ResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisFailure, AnalysisJob } from '../../src/jobs/types.js';
@@ -555,5 +556,227 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     } finally {
       await app.context.close();
     }
+  });
+  describe('Record in chart', () => {
+    /** A study of its own, so that recording it changes no other test's result. */
+    const RECORD_STUDY_UID = '2.25.7005';
+    const recordResult = calibratedResult({
+      probability: 0.66,
+      provenance: {
+        ...calibratedResult().provenance,
+        studyInstanceUid: RECORD_STUDY_UID,
+        seriesSelection: SERIES_SELECTION,
+      },
+    });
+    let practitioner: string;
+    let recordAnalysisId: string;
+    let preliminaryId: string;
+
+    beforeAll(async () => {
+      const created = await fhir.repository.createResource<Practitioner>({
+        resourceType: 'Practitioner',
+        name: [{ given: ['Wei'], family: 'Zhang' }],
+      });
+      practitioner = `Practitioner/${created.id}`;
+      const study = await fhir.repository.createResource<ImagingStudy>({
+        resourceType: 'ImagingStudy',
+        status: 'available',
+        subject: { reference: `Patient/${patientId}` },
+        identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${RECORD_STUDY_UID}` }],
+      });
+      // The service's own write-back, as after an analysis: the chart holds a preliminary Observation.
+      const written = await new FhirWriteBack({
+        baseUrl: fhir.baseUrl,
+        allowlist: [fhir.baseUrl],
+        timeoutMs: 5_000,
+      }).write({
+        result: recordResult,
+        patientId,
+        imagingStudyId: study.id,
+        studyInstanceUid: RECORD_STUDY_UID,
+      });
+      preliminaryId = written.observationId;
+
+      // A second connection to the service's SQLite file (WAL mode) adds the row while the service runs.
+      const store = new ResultStore(path.join(workDir, 'results.sqlite'));
+      try {
+        const job: AnalysisJob = {
+          studyInstanceUid: RECORD_STUDY_UID,
+          imagingStudyId: study.id,
+          patientId,
+          modelId: modelCard.id,
+          modelVersion: modelCard.version,
+        };
+        store.insertPending(job);
+        store.markDone(job, recordResult, preliminaryId);
+        recordAnalysisId = store.getResult(job)!.id;
+      } finally {
+        store.close();
+      }
+    });
+
+    async function recordObservations(): Promise<Observation[]> {
+      const all = await fhir.repository.searchResources<Observation>({ resourceType: 'Observation' });
+      return all.filter((observation) =>
+        observation.identifier?.some((identifier) => identifier.value?.startsWith(`${RECORD_STUDY_UID}:`)),
+      );
+    }
+
+    async function confirmRecord(page: Page): Promise<void> {
+      await page.click('#chart-record-open');
+      await page.waitForSelector('#chart-record-dialog[open]');
+      await page.click('#chart-record-confirm');
+      await page.waitForSelector('#chart-record-notice[data-outcome]');
+    }
+
+    test('a confirmed record turns the preliminary Observation final in place, naming the clinician', async () => {
+      const app = await launchApp({
+        patient: patientId,
+        appContext: recordAnalysisId,
+        locale: 'en',
+        fhirUser: practitioner,
+      });
+      try {
+        const { page } = app;
+        expect(await page.locator('#chart-record-status').textContent()).toContain(
+          'No clinician has recorded',
+        );
+
+        // The dialog states what is written; Cancel writes nothing.
+        await page.click('#chart-record-open');
+        await page.waitForSelector('#chart-record-dialog[open]');
+        expect(await page.locator('#chart-record-dialog-body').textContent()).toContain('Probability 0.660');
+        expect(await page.locator('#chart-record-dialog-body').textContent()).toContain(
+          'Arterial phase 1.25 mm (#4)',
+        );
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('chart-record-cancel');
+        await screenshot(page, 'record-dialog-en');
+        await page.keyboard.press('Escape');
+        expect(await page.locator('#chart-record-dialog[open]').count()).toBe(0);
+        expect((await recordObservations()).map((observation) => observation.status)).toEqual([
+          'preliminary',
+        ]);
+
+        await confirmRecord(page);
+
+        expect(await page.getAttribute('#chart-record-notice', 'data-outcome')).toBe('recorded');
+        expect(await page.locator('#chart-record-status').textContent()).toContain(
+          'Recorded as final in the chart by Wei Zhang',
+        );
+        const observations = await recordObservations();
+        expect(observations).toHaveLength(1);
+        expect(observations[0]!.id).toBe(preliminaryId);
+        expect(observations[0]!.status).toBe('final');
+        expect(observations[0]!.valueQuantity?.value).toBe(0.66);
+        expect(observations[0]!.performer).toEqual([{ reference: practitioner, display: 'Wei Zhang' }]);
+        const provenances = await fhir.repository.searchResources<Provenance>({ resourceType: 'Provenance' });
+        const review = provenances.filter(
+          (provenance) => provenance.agent[0]?.who.reference === practitioner,
+        );
+        expect(review).toHaveLength(1);
+        expect(review[0]!.target[0]!.reference).toBe(
+          `Observation/${preliminaryId}/_history/${observations[0]!.meta!.versionId}`,
+        );
+        await screenshot(page, 'record-done-en');
+      } finally {
+        await app.context.close();
+      }
+    });
+
+    test('a later record in zh-CN amends the chart and still keeps one Observation', async () => {
+      const app = await launchApp({
+        patient: patientId,
+        appContext: recordAnalysisId,
+        locale: 'zh-CN',
+        fhirUser: practitioner,
+      });
+      try {
+        const { page } = app;
+        expect(await page.locator('#chart-record-heading').textContent()).toBe('记入病历');
+        expect(await page.locator('#chart-record-status').textContent()).toContain('Wei Zhang');
+        expect(await page.locator('#chart-record-status').textContent()).toContain(
+          '已将其作为最终结果记入病历',
+        );
+        expect(await page.locator('#chart-record-open').textContent()).toBe('修订病历记录…');
+
+        await page.click('#chart-record-open');
+        await page.waitForSelector('#chart-record-dialog[open]');
+        expect(await page.locator('#chart-record-dialog-amend').textContent()).toContain('已修订');
+        await screenshot(page, 'record-dialog-zh-CN');
+        await page.click('#chart-record-confirm');
+        await page.waitForSelector('#chart-record-notice[data-outcome]');
+
+        expect(await page.locator('#chart-record-notice').textContent()).toBe('病历记录已修订。');
+        const observations = await recordObservations();
+        expect(observations.map((observation) => [observation.id, observation.status])).toEqual([
+          [preliminaryId, 'amended'],
+        ]);
+      } finally {
+        await app.context.close();
+      }
+    });
+
+    test('a refused write shows why, and a result without probability or a launch without a clinician offers no record', async () => {
+      const refused = await launchApp({
+        patient: patientId,
+        appContext: recordAnalysisId,
+        locale: 'en',
+        fhirUser: practitioner,
+      });
+      try {
+        const before = (await recordObservations())[0]!.meta!.versionId;
+        // The service's answer when the EHR refuses the clinician's write (see test/server/chart-record.test.ts).
+        await refused.page.route('**/record?*', (route) =>
+          route.fulfill({
+            status: 403,
+            contentType: 'application/fhir+json',
+            body: JSON.stringify({
+              resourceType: 'OperationOutcome',
+              issue: [
+                {
+                  severity: 'error',
+                  code: 'forbidden',
+                  details: { coding: [{ code: 'ERR_CHART_WRITE_REFUSED' }] },
+                },
+              ],
+            }),
+          }),
+        );
+        await confirmRecord(refused.page);
+        expect(await refused.page.getAttribute('#chart-record-notice', 'data-outcome')).toBe('failed');
+        expect(await refused.page.locator('#chart-record-notice').textContent()).toContain(
+          'The EHR refused the write',
+        );
+        expect((await recordObservations())[0]!.meta!.versionId).toBe(before);
+        await screenshot(refused.page, 'record-refused-en');
+      } finally {
+        await refused.context.close();
+      }
+
+      const uncalibrated = await launchApp({
+        patient: patientId,
+        appContext: analysisIds.uncalibrated!,
+        locale: 'en',
+        fhirUser: practitioner,
+      });
+      try {
+        expect(await uncalibrated.page.locator('#chart-record-open').count()).toBe(0);
+        expect(await uncalibrated.page.locator('#chart-record-blocked').textContent()).toContain(
+          'no probability',
+        );
+      } finally {
+        await uncalibrated.context.close();
+      }
+
+      const anonymous = await launchApp({ patient: patientId, appContext: recordAnalysisId, locale: 'en' });
+      try {
+        expect(await anonymous.page.locator('#chart-record-open').count()).toBe(0);
+        expect(await anonymous.page.locator('#chart-record-blocked').textContent()).toContain(
+          'Only a clinician',
+        );
+      } finally {
+        await anonymous.context.close();
+      }
+    });
   });
 });

@@ -16,6 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 
 import express from 'express';
+import { SignJWT, generateKeyPair } from 'jose';
 
 /** The context the EHR binds to one launch id. */
 export interface SmartLaunchContext {
@@ -23,6 +24,11 @@ export interface SmartLaunchContext {
   readonly appContext?: string;
   /** BCP 47 tag of the user's language, e.g. `zh-CN`. */
   readonly locale?: string;
+  /**
+   * The signed-in user, e.g. `Practitioner/123`. With the `openid` and `fhirUser` scopes the token
+   * response carries an id_token (ES256, signed by this server) with this `fhirUser` claim.
+   */
+  readonly fhirUser?: string;
 }
 
 export interface SmartAuthServerOptions {
@@ -161,14 +167,33 @@ export async function startSmartAuthServer(options: SmartAuthServerOptions): Pro
     const accessToken = randomToken();
     tokens.push(accessToken);
     events.push({ endpoint: 'token', accepted: true, scope: pending.scope });
-    response.set('Cache-Control', 'no-store').json({
-      access_token: accessToken,
-      token_type: 'Bearer',
-      expires_in: 3600,
-      scope: pending.scope,
-      ...pending.context,
+    const { fhirUser, ...launchContext } = pending.context;
+    const scopes = pending.scope.split(' ');
+    const wantsIdToken = fhirUser !== undefined && scopes.includes('openid') && scopes.includes('fhirUser');
+    void (wantsIdToken ? signIdToken(fhirUser) : Promise.resolve(undefined)).then((idToken) => {
+      response.set('Cache-Control', 'no-store').json({
+        access_token: accessToken,
+        token_type: 'Bearer',
+        expires_in: 3600,
+        scope: pending.scope,
+        ...(idToken === undefined ? {} : { id_token: idToken }),
+        ...launchContext,
+      });
     });
   });
+
+  /** Signs an OpenID Connect id_token for `fhirUser` (SMART App Launch 2.0 §"Scopes for requesting identity data"). */
+  const idTokenKey = await generateKeyPair('ES256');
+  async function signIdToken(fhirUser: string): Promise<string> {
+    return new SignJWT({ fhirUser })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer(origin)
+      .setAudience(options.clientId)
+      .setSubject(fhirUser.replace('/', '-'))
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(idTokenKey.privateKey);
+  }
 
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => {
