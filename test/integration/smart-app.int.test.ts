@@ -37,6 +37,7 @@ import { SMART_SCOPE } from '../../smart-app/src/launch-scope.js';
 import { axisAlignedGrid } from '../support/grid.js';
 import { chromiumSkipReason, launchChromium } from '../support/chromium.js';
 import { startFhirServer, type FhirServerHandle } from '../support/fhir-server.js';
+import { textContrastFailures } from '../support/text-contrast.js';
 import { captureLogs } from '../support/log-capture.js';
 import { findFreeLoopbackPort } from '../support/orthanc.js';
 import { SAMPLE_FEATURES, calibratedResult, uncalibratedResult } from '../support/score-result.js';
@@ -711,6 +712,72 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
         expect(observations.map((observation) => [observation.id, observation.status])).toEqual([
           [preliminaryId, 'amended'],
         ]);
+      } finally {
+        await app.context.close();
+      }
+    });
+
+    test('text contrast meets WCAG AA on the result, the dialog and the screens', async () => {
+      const cases: [SmartLaunchContext, string][] = [
+        [{ patient: patientId, appContext: recordAnalysisId, locale: 'en', fhirUser: practitioner }, 'body'],
+        [{ patient: patientId, appContext: analysisIds.uncalibrated!, locale: 'zh-CN' }, 'body'],
+        [{ patient: patientId, appContext: analysisIds.failed!, locale: 'en' }, 'body'],
+        [{ patient: patientId, appContext: analysisIds.pending!, locale: 'zh-CN' }, 'body'],
+      ];
+      for (const [context, root] of cases) {
+        const app = await launchApp(context);
+        try {
+          expect(await textContrastFailures(app.page, root)).toEqual([]);
+          if (context.fhirUser !== undefined) {
+            // The check itself finds low contrast: #999 on white is 2.85:1.
+            await app.page.evaluate(() => {
+              const probe = document.createElement('p');
+              probe.id = 'contrast-probe';
+              probe.style.color = '#999999';
+              probe.textContent = 'light grey probe';
+              document.body.append(probe);
+            });
+            const probed = await textContrastFailures(app.page, 'body');
+            expect(probed.map((failure) => [failure.text, failure.ratio.toFixed(2)])).toEqual([
+              ['light grey probe', '2.85'],
+            ]);
+            await app.page.evaluate(() => document.getElementById('contrast-probe')?.remove());
+
+            await app.page.click('#chart-record-open');
+            await app.page.waitForSelector('#chart-record-dialog[open]');
+            expect(await textContrastFailures(app.page, '#chart-record-dialog')).toEqual([]);
+          }
+        } finally {
+          await app.context.close();
+        }
+      }
+    });
+
+    test('the record works from the keyboard alone', async () => {
+      const app = await launchApp({
+        patient: patientId,
+        appContext: recordAnalysisId,
+        locale: 'en',
+        fhirUser: practitioner,
+      });
+      try {
+        const { page } = app;
+        const versionBefore = (await recordObservations())[0]!.meta!.versionId;
+        await page.focus('#chart-record-open');
+        await page.keyboard.press('Enter');
+        await page.waitForSelector('#chart-record-dialog[open]');
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('chart-record-cancel');
+
+        await page.keyboard.press('Tab');
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('chart-record-confirm');
+        await page.keyboard.press('Enter');
+        await page.waitForSelector('#chart-record-notice[data-outcome]');
+
+        expect(await page.getAttribute('#chart-record-notice', 'data-outcome')).toBe('recorded');
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('chart-record-open');
+        const observations = await recordObservations();
+        expect(observations).toHaveLength(1);
+        expect(observations[0]!.meta!.versionId).not.toBe(versionBefore);
       } finally {
         await app.context.close();
       }
