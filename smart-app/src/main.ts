@@ -3,25 +3,65 @@
  * and checks `state`), then reads the analysis named by the token response's `appContext` and the
  * model card from the service, and renders them.
  *
- * LIMITATION: this first slice shows the result, the region pictures, the evidence and the viewer
- * link only. Not built yet: the choice of another series, "Record in chart" and the radiology viewer
- * launch (ImagingStudy in `fhirContext`). docs/limitations.md lists what each needs.
+ * From the automatic result, the user may choose another CT series of the study: the app asks for a
+ * confirmation, requests its analysis with `POST /api/analyses`, shows the pending screen while it
+ * reads the new row, and labels the requested result, with a button back to the automatic one.
+ *
+ * LIMITATION: "Record in chart" and the radiology viewer launch (ImagingStudy in `fhirContext`) are
+ * not built yet. docs/limitations.md lists what each needs.
  */
 
 import { fhirClient, type SmartClient } from './fhirclient.js';
 import { messagesFor, resolveLocale, type Locale } from './messages.js';
 import { appendOverlay, type OverlaySource } from './overlay.js';
 import { renderView, type View } from './screens.js';
-import { fetchAnalysis, fetchAppSettings, fetchModelCard, type AppSettings } from './service-api.js';
+import {
+  ANALYSE_SERIES_ACTION,
+  BACK_TO_AUTOMATIC_ACTION,
+  SERIES_CHOICE_NAME,
+  confirmSeriesAnalysis,
+  type RequestedSeries,
+} from './series-choice.js';
+import {
+  fetchAnalysis,
+  fetchAppSettings,
+  fetchModelCard,
+  requestAnalysis,
+  type AppSettings,
+  type SeriesCandidateView,
+} from './service-api.js';
 
 /** Wait between two reads of an analysis that is still pending or running, in milliseconds. */
 const PENDING_POLL_MS = 10_000;
+
+/**
+ * Wait between two reads of a requested analysis, in milliseconds. It is shorter because the user
+ * started it and waits on the screen for an analysis of about a minute.
+ */
+const REQUESTED_POLL_MS = 3_000;
 
 /** The analysis id the CDS card puts in `appContext`: a row id of the result store. */
 const ANALYSIS_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 let locale: Locale = resolveLocale(navigator.language);
 let view: View = { kind: 'loading' };
+
+/** What every service request of this launch needs, and the row of the automatic result. */
+interface Session {
+  readonly client: SmartClient;
+  readonly accessToken: string;
+  readonly patientId: string;
+  readonly automaticAnalysisId: string;
+  /** Logical id of the automatic result's ImagingStudy, once read; a series request needs it. */
+  imagingStudyId: string | undefined;
+}
+let session: Session | undefined;
+
+/**
+ * Counts the analyses the user opened. A read or a poll started for an earlier count drops its
+ * answer, so leaving a requested analysis stops its polling.
+ */
+let displayGeneration = 0;
 
 function render(): void {
   const messages = messagesFor(locale);
@@ -58,12 +98,15 @@ async function showAnalysis(
   analysisId: string,
   accessToken: string,
   patientId: string,
+  requested?: RequestedSeries,
 ): Promise<void> {
+  const generation = displayGeneration;
   const [analysis, card, settings] = await Promise.all([
     fetchAnalysis(analysisId, client.state.serverUrl, accessToken, patientId),
     fetchModelCard(),
     fetchAppSettings(),
   ]);
+  if (generation !== displayGeneration) return;
 
   if (!analysis.ok) {
     if (analysis.status === 401) show({ kind: 'screen', screen: 'sessionExpired' });
@@ -75,19 +118,39 @@ async function showAnalysis(
   }
 
   const body = analysis.body;
+  const origin = requested === undefined ? {} : { requested };
   if (body.status === 'pending' || body.status === 'running') {
-    show({ kind: 'screen', screen: 'pending' });
-    setTimeout(() => {
-      void showAnalysis(client, analysisId, accessToken, patientId);
-    }, PENDING_POLL_MS);
+    show(
+      requested === undefined
+        ? { kind: 'screen', screen: 'pending' }
+        : { kind: 'requestedPending', series: requested },
+    );
+    setTimeout(
+      () => {
+        if (generation === displayGeneration)
+          void showAnalysis(client, analysisId, accessToken, patientId, requested);
+      },
+      requested === undefined ? PENDING_POLL_MS : REQUESTED_POLL_MS,
+    );
     return;
   }
   if (body.status === 'failed' || body.result === undefined) {
-    show({ kind: 'failed', code: body.failure?.code ?? 'ERR_UNKNOWN', message: body.failure?.message ?? '' });
+    show({
+      kind: 'failed',
+      code: body.failure?.code ?? 'ERR_UNKNOWN',
+      message: body.failure?.message ?? '',
+      ...origin,
+    });
     return;
   }
   const viewerUrl = settings.ok ? viewerLink(settings.body, body.studyInstanceUid) : undefined;
-  show({ kind: 'result', result: body.result, card, viewerUrl });
+  if (requested === undefined && session !== undefined) session.imagingStudyId = body.imagingStudyId;
+  // The series choice starts from the automatic result only, and needs its ImagingStudy id.
+  const seriesChoice =
+    requested === undefined && body.imagingStudyId !== undefined
+      ? { seriesChoice: { selectedSeriesUid: undefined, requestError: undefined } }
+      : {};
+  show({ kind: 'result', result: body.result, card, viewerUrl, ...seriesChoice, ...origin });
   await showOverlay({ analysisId, fhirServer: client.state.serverUrl, accessToken });
 }
 
@@ -107,7 +170,94 @@ async function showOverlay(source: OverlaySource): Promise<void> {
   await appendOverlay(holder, source, messagesFor(locale));
 }
 
+/** Returns the candidates of the result on screen, or an empty list on any other view. */
+function candidatesOnScreen(): readonly SeriesCandidateView[] {
+  if (view.kind !== 'result') return [];
+  return view.result.provenance.seriesSelection?.candidates ?? [];
+}
+
+/**
+ * Keeps the selected radio button in the view, so that a language switch keeps it, and enables the
+ * button for any series but the analysed one. The page is not rendered again, which would move the
+ * keyboard focus away from the radio group.
+ */
+function onSeriesSelected(event: Event): void {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.name !== SERIES_CHOICE_NAME) return;
+  if (view.kind !== 'result' || view.seriesChoice === undefined) return;
+
+  view = { ...view, seriesChoice: { ...view.seriesChoice, selectedSeriesUid: input.value } };
+  const chosen = candidatesOnScreen().find((candidate) => candidate.outcome === 'chosen');
+  const button = document.getElementById('analyse-series');
+  if (button instanceof HTMLButtonElement) button.disabled = input.value === chosen?.seriesInstanceUid;
+}
+
+/** Handles the buttons of the series choice, which carry `data-action`. */
+async function onContentClick(event: Event): Promise<void> {
+  const target = event.target instanceof Element ? event.target.closest('[data-action]') : null;
+  if (target === null || session === undefined) return;
+
+  const action = target.getAttribute('data-action');
+  if (action === BACK_TO_AUTOMATIC_ACTION) {
+    displayGeneration++;
+    show({ kind: 'loading' });
+    const { client, automaticAnalysisId, accessToken, patientId } = session;
+    await showAnalysis(client, automaticAnalysisId, accessToken, patientId);
+    return;
+  }
+  if (action !== ANALYSE_SERIES_ACTION || view.kind !== 'result' || view.seriesChoice === undefined) return;
+
+  const selectedUid = view.seriesChoice.selectedSeriesUid;
+  const candidate = candidatesOnScreen().find((item) => item.seriesInstanceUid === selectedUid);
+  if (candidate === undefined) return;
+  if (!(await confirmSeriesAnalysis(candidate, messagesFor(locale)))) {
+    document.getElementById('analyse-series')?.focus();
+    return;
+  }
+  await requestSeries(session, candidate);
+}
+
+/**
+ * Requests the analysis of `candidate`, then shows its pending screen and its result. A failed
+ * request stays on the automatic result with an alert that names the failure.
+ */
+async function requestSeries(current: Session, candidate: SeriesCandidateView): Promise<void> {
+  if (current.imagingStudyId === undefined) return;
+  const outcome = await requestAnalysis(
+    current.client.state.serverUrl,
+    current.imagingStudyId,
+    candidate.seriesInstanceUid,
+    current.accessToken,
+  );
+
+  if (!outcome.ok) {
+    if (view.kind !== 'result' || view.seriesChoice === undefined) return;
+    const requestError = { status: outcome.status, code: outcome.code };
+    show({ ...view, seriesChoice: { ...view.seriesChoice, requestError } });
+    // The render dropped the region pictures, as a language switch does.
+    if (overlaySource !== undefined) void showOverlay(overlaySource);
+    return;
+  }
+
+  displayGeneration++;
+  const requested: RequestedSeries = {
+    seriesInstanceUid: candidate.seriesInstanceUid,
+    seriesDescription: candidate.seriesDescription,
+    seriesNumber: candidate.seriesNumber,
+  };
+  show({ kind: 'requestedPending', series: requested });
+  await showAnalysis(current.client, outcome.analysisId, current.accessToken, current.patientId, requested);
+}
+
 async function start(): Promise<void> {
+  const content = document.getElementById('content')!;
+  content.addEventListener('change', onSeriesSelected);
+  content.addEventListener('click', (event) => {
+    onContentClick(event).catch((error: unknown) => {
+      console.error('the series choice failed', error);
+      show({ kind: 'screen', screen: 'launchFailed' });
+    });
+  });
   document.getElementById('language-switch')!.addEventListener('click', () => {
     locale = locale === 'en' ? 'zh-CN' : 'en';
     render();
@@ -139,6 +289,13 @@ async function start(): Promise<void> {
     show({ kind: 'screen', screen: 'missingAnalysis' });
     return;
   }
+  session = {
+    client,
+    accessToken: token.access_token,
+    patientId: token.patient,
+    automaticAnalysisId: token.appContext,
+    imagingStudyId: undefined,
+  };
   await showAnalysis(client, token.appContext, token.access_token, token.patient);
 }
 
