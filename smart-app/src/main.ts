@@ -3,8 +3,8 @@
  * and checks `state`), then reads the analysis named by the token response's `appContext` and the
  * model card from the service, and renders them.
  *
- * From the automatic result, the user may choose another CT series of the study: the app asks for a
- * confirmation, requests its analysis with `POST /api/analyses`, shows the pending screen while it
+ * From the automatic result, the user may choose another CT series of the study: the app shows a
+ * confirmation dialog, requests its analysis with `POST /api/analyses`, shows the pending screen while it
  * reads the new row, and labels the requested result, with a button back to the automatic one.
  *
  * LIMITATION: "Record in chart" and the radiology viewer launch (ImagingStudy in `fhirContext`) are
@@ -36,7 +36,7 @@ const PENDING_POLL_MS = 10_000;
 
 /**
  * Wait between two reads of a requested analysis, in milliseconds. It is shorter because the user
- * started it and waits on the screen for an analysis of about a minute.
+ * started this analysis and waits on the screen for it.
  */
 const REQUESTED_POLL_MS = 3_000;
 
@@ -46,7 +46,7 @@ const ANALYSIS_ID = /^[A-Za-z0-9-]{1,64}$/;
 let locale: Locale = resolveLocale(navigator.language);
 let view: View = { kind: 'loading' };
 
-/** What every service request of this launch needs, and the row of the automatic result. */
+/** Launch values that every service request needs, and the row id of the automatic result. */
 interface Session {
   readonly client: SmartClient;
   readonly accessToken: string;
@@ -58,8 +58,8 @@ interface Session {
 let session: Session | undefined;
 
 /**
- * Counts the analyses the user opened. A read or a poll started for an earlier count drops its
- * answer, so leaving a requested analysis stops its polling.
+ * Counts the analyses the user opened. A read or a poll started for an earlier count discards
+ * its response, so leaving a requested analysis stops its polling.
  */
 let displayGeneration = 0;
 

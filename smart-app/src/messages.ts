@@ -241,14 +241,14 @@ const EN: Messages = {
   },
   seriesCandidatesUnavailable:
     'The list of CT series is not available for this result, because it was stored before the service ' +
-    'recorded the series it considered. Another series cannot be chosen here until the study is analysed again.',
+    'recorded the series it considered, so another series cannot be chosen here.',
   analyseSeries: 'Analyse this series',
   analyseSeriesHint: 'Select another series in the table to analyse it instead.',
   confirmAnalysisTitle: 'Analyse another series?',
   confirmAnalysisBody: (series) =>
-    `The service will analyse ${series} with the same model, using the segmentation that references it ` +
-    "or the study's only segmentation. This takes about a minute. The automatic result stays as it is, " +
-    'and the new result is not written to the chart.',
+    `The service will analyse ${series} with the same model. It needs a tumour segmentation (SEG or ` +
+    'RTSTRUCT) that references this series, and reports a failure without one. This page shows the result when it is done. ' +
+    'The automatic result stays as it is, and the new result is not written to the chart.',
   confirmExcludedSeries: (rule) =>
     `The series rules excluded this series: ${rule} The result may not be valid.`,
   confirmAnalysis: 'Start the analysis',
@@ -415,12 +415,12 @@ const ZH_CN: Messages = {
     }
   },
   seriesCandidatesUnavailable:
-    '该结果没有 CT 序列列表，因为它保存于服务开始记录候选序列之前。在重新分析该检查之前，无法在此选择其他序列。',
+    '该结果没有 CT 序列列表，因为它保存于服务开始记录候选序列之前，因此无法在此选择其他序列。',
   analyseSeries: '分析此序列',
   analyseSeriesHint: '在表格中选择另一个序列即可改为分析该序列。',
   confirmAnalysisTitle: '分析另一个序列？',
   confirmAnalysisBody: (series) =>
-    `服务将使用同一模型分析${series}，分割取引用该序列的分割或该检查中唯一的分割。约需一分钟。自动分析结果保持不变，新结果不会写入病历。`,
+    `服务将使用同一模型分析${series}。分析需要引用该序列的肿瘤分割（SEG 或 RTSTRUCT），没有则报告失败。分析完成后本页面显示结果。自动分析结果保持不变，新结果不会写入病历。`,
   confirmExcludedSeries: (rule) => `序列规则已排除此序列：${rule}结果可能无效。`,
   confirmAnalysis: '开始分析',
   cancel: '取消',

@@ -13,7 +13,7 @@ import type { SeriesCandidateView, SeriesSelectionView } from './service-api.js'
 /** Name of the radio group; one radio button per candidate, its value the Series Instance UID. */
 export const SERIES_CHOICE_NAME = 'series-choice';
 
-/** `data-action` of the button that asks to analyse the selected series. */
+/** `data-action` of the button that opens the confirmation to analyse the selected series. */
 export const ANALYSE_SERIES_ACTION = 'analyse-series';
 
 /** `data-action` of the button that returns from a requested result to the automatic one. */
@@ -67,8 +67,8 @@ export function candidateRuleText(candidate: SeriesCandidateView, messages: Mess
 }
 
 /**
- * Builds the section. With `choice` (the automatic result) it lists the candidates to choose from;
- * without it (a requested result) it shows the series used and its reason only.
+ * Builds the section. With `choice`, on the automatic result, it lists the candidates to choose from.
+ * Without it, on a requested result, it shows the series used and its reason only.
  */
 export function seriesSection(
   selection: SeriesSelectionView,

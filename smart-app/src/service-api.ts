@@ -175,9 +175,9 @@ export type AnalysisRequestOutcome =
 
 /**
  * Requests the analysis of another CT series of the study with the launch's access token, which the
- * service uses to read the ImagingStudy from `fhirServer`. The service answers 202 with the new row's
- * id, or 200 with the row when the same series was requested before. Status 0 means that the service
- * could not be reached.
+ * service uses to read the ImagingStudy from `fhirServer`. The service responds with 202 and the new
+ * row's id, or 200 with the row when the same series was requested before. Status 0 means that the
+ * service could not be reached.
  */
 export async function requestAnalysis(
   fhirServer: string,
