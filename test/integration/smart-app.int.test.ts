@@ -621,6 +621,8 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
   let modelCard: ModelCard;
   let patientId: string;
   const analysisIds: Partial<Record<keyof typeof CHOICE_STUDIES, string>> = {};
+  /** Logical ids of the studies' FHIR ImagingStudy resources. */
+  const imagingStudyIds: Partial<Record<keyof typeof CHOICE_STUDIES, string>> = {};
   const storedResults: Partial<Record<keyof typeof CHOICE_STUDIES, ScoreResult>> = {};
   /** Jobs the queue handed to the analysis, in order. */
   const analysedJobs: AnalysisJob[] = [];
@@ -762,6 +764,7 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
         store.markDone(job, result, `observation-${key}`);
         storedResults[key] = result;
         analysisIds[key] = store.getResult(job)!.id;
+        imagingStudyIds[key] = study.id;
       }
     } finally {
       store.close();
@@ -833,6 +836,25 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
       expect(await page.isDisabled('#analyse-series')).toBe(true);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
       await screenshot(page, 'series-choice-en');
+
+      // Escape cancels the confirmation: no request, and the focus returns to the button.
+      const posts: string[] = [];
+      page.on('request', (request) => {
+        if (request.method() === 'POST') posts.push(request.url());
+      });
+      await page.click('label[for="series-choice-1"]');
+      await page.click('#analyse-series');
+      await page.locator('dialog#confirm-series').waitFor();
+      await page.keyboard.press('Escape');
+      await page.locator('dialog#confirm-series').waitFor({ state: 'detached' });
+      expect(posts).toEqual([]);
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('analyse-series');
+
+      // A language switch keeps the selected series.
+      await page.click('#language-switch');
+      expect(await page.locator('#analyse-series').textContent()).toBe('分析此序列');
+      expect(await page.isChecked('#series-choice-1')).toBe(true);
+      expect(await page.isDisabled('#analyse-series')).toBe(false);
     } finally {
       await context.close();
     }
@@ -860,7 +882,15 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
       expect(await dialog.locator('#confirm-series-excluded').count()).toBe(0);
       expect(await page.evaluate(() => document.activeElement?.id)).toBe('confirm-series-start');
       await screenshot(page, 'series-confirm-en');
+      const posted = page.waitForRequest(
+        (request) => request.method() === 'POST' && new URL(request.url()).pathname === '/api/analyses',
+      );
       await page.keyboard.press('Enter');
+      expect((await posted).postDataJSON()).toEqual({
+        fhirServer: fhir.baseUrl,
+        imagingStudyId: imagingStudyIds.automatic,
+        seriesInstanceUid: ranked.seriesInstanceUid,
+      });
 
       await page.waitForSelector('main[data-screen="requestedPending"]');
       expect(await page.locator('main .screen h2').last().textContent()).toBe(
@@ -874,7 +904,8 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
       // The service stored a row for the requested series and handed that job to the analysis.
       const row = storedRequest(ranked.seriesInstanceUid);
       expect(row?.status === 'pending' || row?.status === 'running').toBe(true);
-      expect(row?.job.imagingStudyId).toBeDefined();
+      expect(row?.job.imagingStudyId).toBe(imagingStudyIds.automatic);
+      expect(row?.job.patientId).toBe(patientId);
       expect(analysedJobs.map((job) => job.seriesInstanceUid)).toEqual([ranked.seriesInstanceUid]);
 
       releaseRanked();
