@@ -15,21 +15,9 @@ import { fhirClient, type SmartClient } from './fhirclient.js';
 import { messagesFor, resolveLocale, type Locale } from './messages.js';
 import { appendOverlay, type OverlaySource } from './overlay.js';
 import { renderView, type View } from './screens.js';
-import {
-  ANALYSE_SERIES_ACTION,
-  BACK_TO_AUTOMATIC_ACTION,
-  SERIES_CHOICE_NAME,
-  confirmSeriesAnalysis,
-  type RequestedSeries,
-} from './series-choice.js';
-import {
-  fetchAnalysis,
-  fetchAppSettings,
-  fetchModelCard,
-  requestAnalysis,
-  type AppSettings,
-  type SeriesCandidateView,
-} from './service-api.js';
+import type { RequestedSeries } from './series-choice.js';
+import { listenForSeriesChoice } from './series-flow.js';
+import { fetchAnalysis, fetchAppSettings, fetchModelCard, type AppSettings } from './service-api.js';
 
 /** Wait between two reads of an analysis that is still pending or running, in milliseconds. */
 const PENDING_POLL_MS = 10_000;
@@ -170,94 +158,41 @@ async function showOverlay(source: OverlaySource): Promise<void> {
   await appendOverlay(holder, source, messagesFor(locale));
 }
 
-/** Returns the candidates of the result on screen, or an empty list on any other view. */
-function candidatesOnScreen(): readonly SeriesCandidateView[] {
-  if (view.kind !== 'result') return [];
-  return view.result.provenance.seriesSelection?.candidates ?? [];
-}
-
-/**
- * Keeps the selected radio button in the view, so that a language switch keeps it, and enables the
- * button for any series but the analysed one. The page is not rendered again, which would move the
- * keyboard focus away from the radio group.
- */
-function onSeriesSelected(event: Event): void {
-  const input = event.target;
-  if (!(input instanceof HTMLInputElement) || input.name !== SERIES_CHOICE_NAME) return;
-  if (view.kind !== 'result' || view.seriesChoice === undefined) return;
-
-  view = { ...view, seriesChoice: { ...view.seriesChoice, selectedSeriesUid: input.value } };
-  const chosen = candidatesOnScreen().find((candidate) => candidate.outcome === 'chosen');
-  const button = document.getElementById('analyse-series');
-  if (button instanceof HTMLButtonElement) button.disabled = input.value === chosen?.seriesInstanceUid;
-}
-
-/** Handles the buttons of the series choice, which carry `data-action`. */
-async function onContentClick(event: Event): Promise<void> {
-  const target = event.target instanceof Element ? event.target.closest('[data-action]') : null;
-  if (target === null || session === undefined) return;
-
-  const action = target.getAttribute('data-action');
-  if (action === BACK_TO_AUTOMATIC_ACTION) {
-    displayGeneration++;
-    show({ kind: 'loading' });
-    const { client, automaticAnalysisId, accessToken, patientId } = session;
-    await showAnalysis(client, automaticAnalysisId, accessToken, patientId);
-    return;
-  }
-  if (action !== ANALYSE_SERIES_ACTION || view.kind !== 'result' || view.seriesChoice === undefined) return;
-
-  const selectedUid = view.seriesChoice.selectedSeriesUid;
-  const candidate = candidatesOnScreen().find((item) => item.seriesInstanceUid === selectedUid);
-  if (candidate === undefined) return;
-  if (!(await confirmSeriesAnalysis(candidate, messagesFor(locale)))) {
-    document.getElementById('analyse-series')?.focus();
-    return;
-  }
-  await requestSeries(session, candidate);
-}
-
-/**
- * Requests the analysis of `candidate`, then shows its pending screen and its result. A failed
- * request stays on the automatic result with an alert that names the failure.
- */
-async function requestSeries(current: Session, candidate: SeriesCandidateView): Promise<void> {
-  if (current.imagingStudyId === undefined) return;
-  const outcome = await requestAnalysis(
-    current.client.state.serverUrl,
-    current.imagingStudyId,
-    candidate.seriesInstanceUid,
-    current.accessToken,
-  );
-
-  if (!outcome.ok) {
-    if (view.kind !== 'result' || view.seriesChoice === undefined) return;
-    const requestError = { status: outcome.status, code: outcome.code };
-    show({ ...view, seriesChoice: { ...view.seriesChoice, requestError } });
-    // The render dropped the region pictures, as a language switch does.
-    if (overlaySource !== undefined) void showOverlay(overlaySource);
-    return;
-  }
-
+/** Shows another analysis in place of the one on screen, which stops polling the earlier one. */
+async function openAnalysis(analysisId: string, requested?: RequestedSeries): Promise<void> {
+  if (session === undefined) return;
   displayGeneration++;
-  const requested: RequestedSeries = {
-    seriesInstanceUid: candidate.seriesInstanceUid,
-    seriesDescription: candidate.seriesDescription,
-    seriesNumber: candidate.seriesNumber,
-  };
-  show({ kind: 'requestedPending', series: requested });
-  await showAnalysis(current.client, outcome.analysisId, current.accessToken, current.patientId, requested);
+  show(requested === undefined ? { kind: 'loading' } : { kind: 'requestedPending', series: requested });
+  const { client, accessToken, patientId } = session;
+  await showAnalysis(client, analysisId, accessToken, patientId, requested);
 }
 
 async function start(): Promise<void> {
-  const content = document.getElementById('content')!;
-  content.addEventListener('change', onSeriesSelected);
-  content.addEventListener('click', (event) => {
-    onContentClick(event).catch((error: unknown) => {
-      console.error('the series choice failed', error);
-      show({ kind: 'screen', screen: 'launchFailed' });
-    });
+  listenForSeriesChoice(document.getElementById('content')!, {
+    view: () => view,
+    keepView: (next) => {
+      view = next;
+    },
+    show: (next) => {
+      show(next);
+      // The render dropped the region pictures, as a language switch does.
+      if (next.kind === 'result' && overlaySource !== undefined) void showOverlay(overlaySource);
+    },
+    messages: () => messagesFor(locale),
+    session: () =>
+      session === undefined
+        ? undefined
+        : {
+            fhirServer: session.client.state.serverUrl,
+            accessToken: session.accessToken,
+            imagingStudyId: session.imagingStudyId,
+          },
+    openAnalysis,
+    openAutomatic: async () => {
+      if (session !== undefined) await openAnalysis(session.automaticAnalysisId);
+    },
   });
+
   document.getElementById('language-switch')!.addEventListener('click', () => {
     locale = locale === 'en' ? 'zh-CN' : 'en';
     render();
