@@ -3,8 +3,8 @@
  * and checks `state`), then reads the analysis named by the token response's `appContext` and the
  * model card from the service, and renders them.
  *
- * From the automatic result, the user may choose another CT series of the study: the app shows a
- * confirmation dialog, requests its analysis with `POST /api/analyses`, shows the pending screen while it
+ * From the automatic result, the user may choose another CT series of the study (`series-flow.ts`):
+ * the app shows a confirmation dialog, requests its analysis with `POST /api/analyses`, shows the pending screen while it
  * reads the new row, and labels the requested result, with a button back to the automatic one.
  *
  * LIMITATION: "Record in chart" and the radiology viewer launch (ImagingStudy in `fhirContext`) are

@@ -97,6 +97,7 @@ export interface Messages {
   readonly requestedPending: (series: string) => ScreenText;
   readonly requestedResultLabel: (series: string) => string;
   readonly requestedSeriesInvalid: string;
+  readonly requestedSegmentationMissing: string;
   readonly backToAutomatic: string;
 }
 
@@ -284,6 +285,10 @@ const EN: Messages = {
   requestedSeriesInvalid:
     'The requested series is not a CT series of this study, or the PACS no longer has it. Go back to the ' +
     'automatic result and choose another series.',
+  requestedSegmentationMissing:
+    'No tumour segmentation (SEG or RTSTRUCT) in the study references the requested series, so its features ' +
+    'cannot be computed. Segment the tumour on this series and store the segmentation in the study, or go ' +
+    'back to the automatic result.',
   backToAutomatic: 'Back to the automatic result',
 };
 
@@ -450,9 +455,11 @@ const ZH_CN: Messages = {
     title: '正在分析您选择的序列',
     body: `服务正在分析${series}。本页面每 3 秒自动重新查询。`,
   }),
-  requestedResultLabel: (series) => `此为您选择的序列（${series}）的结果，而非自动选择的序列。`,
+  requestedResultLabel: (series) => `此为您选择的${series}的结果，而非自动选择的序列。`,
   requestedSeriesInvalid:
     '所请求的序列不是该检查中的 CT 序列，或 PACS 中已无该序列。请返回自动分析结果并选择其他序列。',
+  requestedSegmentationMissing:
+    '该检查中没有引用所请求序列的肿瘤分割（SEG 或 RTSTRUCT），因此无法计算其特征。请在该序列上分割肿瘤并将分割存入该检查，或返回自动分析结果。',
   backToAutomatic: '返回自动分析结果',
 };
 

@@ -115,11 +115,17 @@ export function renderView(main: HTMLElement, view: View, messages: Messages, lo
     case 'failed': {
       if (view.requested !== undefined) main.append(requestedBanner(view.requested, messages));
       const box = screen(main, 'failed', messages.failed(view.code), 'alert');
+      // NOTE: the service stores failure messages in English only, so they are shown as sent.
+      box.append(element('p', view.message, { lang: 'en', class: 'failure-message' }));
       if (view.code === 'ERR_REQUESTED_SERIES_INVALID') {
         box.append(element('p', messages.requestedSeriesInvalid, { id: 'requested-series-invalid' }));
       }
-      // NOTE: the service stores failure messages in English only, so they are shown as sent.
-      box.append(element('p', view.message, { lang: 'en', class: 'failure-message' }));
+      // A requested series often has no segmentation of its own, because tumours are outlined on one phase.
+      if (view.requested !== undefined && view.code === 'ERR_SEGMENTATION_MISSING') {
+        box.append(
+          element('p', messages.requestedSegmentationMissing, { id: 'requested-segmentation-missing' }),
+        );
+      }
       return;
     }
     case 'requestedPending':

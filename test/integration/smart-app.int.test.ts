@@ -562,7 +562,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
 /** The study whose series the user changes, and a study whose result predates candidates and z. */
 const CHOICE_STUDIES = { automatic: '2.25.8001', older: '2.25.8002' } as const;
 
-/** The three CT series of {@link CHOICE_STUDIES.automatic}, as the selection rules recorded them. */
+/** The four CT series of {@link CHOICE_STUDIES.automatic}, as the selection rules recorded them. */
 const CANDIDATES: readonly SeriesCandidate[] = [
   {
     seriesInstanceUid: '2.25.8001.4',
@@ -588,6 +588,18 @@ const CANDIDATES: readonly SeriesCandidate[] = [
     acquisitionDelaySeconds: 70,
     outcome: 'ranked',
     rule: 'arterial-phase-description',
+  },
+  {
+    seriesInstanceUid: '2.25.8001.6',
+    seriesNumber: 6,
+    seriesDescription: 'Delayed phase 1.25 mm',
+    instanceCount: 150,
+    sliceThicknessMm: 1.25,
+    convolutionKernel: 'B30f',
+    contrastAgentRecorded: true,
+    acquisitionDelaySeconds: 180,
+    outcome: 'ranked',
+    rule: 'instance-count',
   },
   {
     seriesInstanceUid: '2.25.8001.2',
@@ -660,14 +672,21 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
   }
 
   /**
-   * Stands for the analysis of a requested series. The ranked series waits for the test's release;
-   * the excluded series fails as if the PACS no longer had it.
+   * Stands for the analysis of a requested series. The portal-venous series waits for the test's
+   * release, the delayed series has no segmentation, and the excluded series fails as if the PACS no
+   * longer had it.
    */
   async function analyseRequested(job: AnalysisJob): Promise<{ result: ScoreResult }> {
     analysedJobs.push(job);
     if (job.seriesInstanceUid === CANDIDATES[1]!.seriesInstanceUid) {
       await rankedReleased;
       return { result: requestedResult() };
+    }
+    if (job.seriesInstanceUid === CANDIDATES[2]!.seriesInstanceUid) {
+      throw new Nqo1Error(
+        'ERR_SEGMENTATION_MISSING',
+        `The study's only SEG outlines series ${CANDIDATES[0]!.seriesInstanceUid}, not CT series ${job.seriesInstanceUid}.`,
+      );
     }
     throw new Nqo1Error(
       'ERR_REQUESTED_SERIES_INVALID',
@@ -828,6 +847,9 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
         'Ranked lower The series above it has a description that names the arterial phase.',
       );
       expect(await rows.nth(2).locator('.series-outcome').textContent()).toBe(
+        'Ranked lower The series above it has more images.',
+      );
+      expect(await rows.nth(3).locator('.series-outcome').textContent()).toBe(
         'Excluded Its description names a phase without contrast (pattern plain).',
       );
 
@@ -966,11 +988,34 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
     }
   });
 
-  test('excluded series names its rule and failure', async () => {
-    const excluded = CANDIDATES[2]!;
-    const { page, context } = await launchApp('automatic', 'en');
+  test('missing segmentation explained in zh-CN', async () => {
+    const delayed = CANDIDATES[2]!;
+    const { page, context } = await launchApp('automatic', 'zh-CN');
     try {
       await page.click('label[for="series-choice-2"]');
+      await page.click('#analyse-series');
+      await page.click('#confirm-series-start');
+
+      await page.waitForSelector('main[data-screen="failed"]', { timeout: 15_000 });
+      expect(storedRequest(delayed.seriesInstanceUid)?.status).toBe('failed');
+      expect(await page.locator('#requested-series p').textContent()).toBe(
+        '此为您选择的序列 6（Delayed phase 1.25 mm）的结果，而非自动选择的序列。',
+      );
+      expect(await page.locator('main .screen h2').last().textContent()).toBe('分析失败');
+      expect(await page.locator('#requested-segmentation-missing').textContent()).toBe(
+        '该检查中没有引用所请求序列的肿瘤分割（SEG 或 RTSTRUCT），因此无法计算其特征。请在该序列上分割肿瘤并将分割存入该检查，或返回自动分析结果。',
+      );
+      await screenshot(page, 'series-segmentation-missing-zh-CN');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('excluded series names its rule and failure', async () => {
+    const excluded = CANDIDATES[3]!;
+    const { page, context } = await launchApp('automatic', 'en');
+    try {
+      await page.click('label[for="series-choice-3"]');
       await page.click('#analyse-series');
       expect(await page.locator('#confirm-series-excluded').textContent()).toBe(
         'The series rules excluded this series: Its description names a phase without contrast (pattern plain). ' +
