@@ -120,7 +120,7 @@ export function renderView(main: HTMLElement, view: View, messages: Messages, lo
       if (view.code === 'ERR_REQUESTED_SERIES_INVALID') {
         box.append(element('p', messages.requestedSeriesInvalid, { id: 'requested-series-invalid' }));
       }
-      // A requested series often has no segmentation of its own, because tumours are outlined on one phase.
+      // A requested series often lacks a segmentation, because a tumour is usually segmented on one phase.
       if (view.requested !== undefined && view.code === 'ERR_SEGMENTATION_MISSING') {
         box.append(
           element('p', messages.requestedSegmentationMissing, { id: 'requested-segmentation-missing' }),
