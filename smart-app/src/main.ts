@@ -3,8 +3,15 @@
  * and checks `state`), then reads the analysis named by the token response's `appContext` and the
  * model card from the service, and renders them.
  *
- * LIMITATION: not built yet: the choice of another series and the radiology viewer launch
- * (ImagingStudy in `fhirContext`). docs/limitations.md lists what each needs.
+ * From the automatic result, the user may choose another CT series of the study (`series-flow.ts`):
+ * the app shows a confirmation dialog, requests its analysis with `POST /api/analyses`, shows the pending screen while it
+ * reads the new row, and labels the requested result, with a button back to the automatic one.
+ *
+ * Below the probability, "Record in chart" (`chart-record.ts`) lets the signed-in clinician record
+ * the result shown, automatic or requested, as final in the chart.
+ *
+ * LIMITATION: the radiology viewer launch (ImagingStudy in `fhirContext`) is not built yet.
+ * docs/limitations.md lists what it needs.
  */
 
 import { appendChartRecord, type ChartRecordSource } from './chart-record.js';
@@ -12,16 +19,41 @@ import { fhirClient, type SmartClient } from './fhirclient.js';
 import { messagesFor, resolveLocale, type Locale } from './messages.js';
 import { appendOverlay, type OverlaySource } from './overlay.js';
 import { renderView, type View } from './screens.js';
+import type { RequestedSeries } from './series-choice.js';
+import { listenForSeriesChoice } from './series-flow.js';
 import { fetchAnalysis, fetchAppSettings, fetchModelCard, type AppSettings } from './service-api.js';
 
 /** Wait between two reads of an analysis that is still pending or running, in milliseconds. */
 const PENDING_POLL_MS = 10_000;
+
+/**
+ * Wait between two reads of a requested analysis, in milliseconds. It is shorter because the user
+ * started this analysis and waits on the screen for it.
+ */
+const REQUESTED_POLL_MS = 3_000;
 
 /** The analysis id the CDS card puts in `appContext`: a row id of the result store. */
 const ANALYSIS_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 let locale: Locale = resolveLocale(navigator.language);
 let view: View = { kind: 'loading' };
+
+/** Launch values that every service request needs, and the row id of the automatic result. */
+interface Session {
+  readonly client: SmartClient;
+  readonly accessToken: string;
+  readonly patientId: string;
+  readonly automaticAnalysisId: string;
+  /** Logical id of the automatic result's ImagingStudy, once read; a series request needs it. */
+  imagingStudyId: string | undefined;
+}
+let session: Session | undefined;
+
+/**
+ * Counts the analyses the user opened. A read or a poll started for an earlier count discards
+ * its response, so leaving a requested analysis stops its polling.
+ */
+let displayGeneration = 0;
 
 function render(): void {
   const messages = messagesFor(locale);
@@ -32,6 +64,8 @@ function render(): void {
   languageSwitch.textContent = messages.otherLanguage;
   languageSwitch.setAttribute('lang', locale === 'en' ? 'zh-CN' : 'en');
   renderView(document.getElementById('content')!, view, messages, locale);
+  // A render rebuilds <main>, so the sections that the result view does not contain are added again.
+  if (view.kind === 'result') addResultSections();
 }
 
 function show(next: View): void {
@@ -58,12 +92,15 @@ async function showAnalysis(
   analysisId: string,
   accessToken: string,
   patientId: string,
+  requested?: RequestedSeries,
 ): Promise<void> {
+  const generation = displayGeneration;
   const [analysis, card, settings] = await Promise.all([
     fetchAnalysis(analysisId, client.state.serverUrl, accessToken, patientId),
     fetchModelCard(),
     fetchAppSettings(),
   ]);
+  if (generation !== displayGeneration) return;
 
   if (!analysis.ok) {
     if (analysis.status === 401) show({ kind: 'screen', screen: 'sessionExpired' });
@@ -75,19 +112,39 @@ async function showAnalysis(
   }
 
   const body = analysis.body;
+  const origin = requested === undefined ? {} : { requested };
   if (body.status === 'pending' || body.status === 'running') {
-    show({ kind: 'screen', screen: 'pending' });
-    setTimeout(() => {
-      void showAnalysis(client, analysisId, accessToken, patientId);
-    }, PENDING_POLL_MS);
+    show(
+      requested === undefined
+        ? { kind: 'screen', screen: 'pending' }
+        : { kind: 'requestedPending', series: requested },
+    );
+    setTimeout(
+      () => {
+        if (generation === displayGeneration)
+          void showAnalysis(client, analysisId, accessToken, patientId, requested);
+      },
+      requested === undefined ? PENDING_POLL_MS : REQUESTED_POLL_MS,
+    );
     return;
   }
   if (body.status === 'failed' || body.result === undefined) {
-    show({ kind: 'failed', code: body.failure?.code ?? 'ERR_UNKNOWN', message: body.failure?.message ?? '' });
+    show({
+      kind: 'failed',
+      code: body.failure?.code ?? 'ERR_UNKNOWN',
+      message: body.failure?.message ?? '',
+      ...origin,
+    });
     return;
   }
   const viewerUrl = settings.ok ? viewerLink(settings.body, body.studyInstanceUid) : undefined;
-  show({ kind: 'result', result: body.result, card, viewerUrl });
+  if (requested === undefined && session !== undefined) session.imagingStudyId = body.imagingStudyId;
+  // The series choice starts from the automatic result only, and needs its ImagingStudy id.
+  const seriesChoice =
+    requested === undefined && body.imagingStudyId !== undefined
+      ? { seriesChoice: { selectedSeriesUid: undefined, requestError: undefined } }
+      : {};
+  overlaySource = { analysisId, fhirServer: client.state.serverUrl, accessToken };
   chartRecordSource = {
     analysisId,
     fhirServer: client.state.serverUrl,
@@ -97,44 +154,69 @@ async function showAnalysis(
     result: body.result,
     chartRecord: body.chartRecord,
   };
-  showChartRecord(chartRecordSource);
-  await showOverlay({ analysisId, fhirServer: client.state.serverUrl, accessToken });
+  show({ kind: 'result', result: body.result, card, viewerUrl, ...seriesChoice, ...origin });
 }
 
-/** The result that "Record in chart" records, kept to show the section again after a language switch. */
-let chartRecordSource: ChartRecordSource | undefined;
-
-/** Adds the "Record in chart" section after the probability, where the surgeon reads the result. */
-function showChartRecord(source: ChartRecordSource): void {
-  const probability = document.getElementById('probability') ?? document.getElementById('no-probability');
-  if (probability === null) return;
-  const holder = document.createElement('div');
-  probability.after(holder);
-  appendChartRecord(holder, source, messagesFor(locale), locale);
-}
-
-/** The analysis whose region pictures are shown, kept to add them again after a language switch. */
+/** The analysis of the result shown, whose region pictures are added after each render. */
 let overlaySource: OverlaySource | undefined;
 
+/** The result shown, which "Record in chart" records; added after each render. */
+let chartRecordSource: ChartRecordSource | undefined;
+
 /**
- * Adds the region pictures below the feature table. A language switch renders the page again
- * without them, so they are added again after each render of the result.
+ * Adds to a rendered result what it does not render itself: "Record in chart" after the
+ * probability, where the surgeon reads the result, and the region pictures below the feature table.
  */
-async function showOverlay(source: OverlaySource): Promise<void> {
-  overlaySource = source;
+function addResultSections(): void {
+  const probability = document.getElementById('probability') ?? document.getElementById('no-probability');
+  if (chartRecordSource !== undefined && probability !== null) {
+    const holder = document.createElement('div');
+    probability.after(holder);
+    appendChartRecord(holder, chartRecordSource, messagesFor(locale), locale);
+  }
+
   const features = document.getElementById('features');
-  if (features === null) return;
-  const holder = document.createElement('div');
-  features.after(holder);
-  await appendOverlay(holder, source, messagesFor(locale));
+  if (overlaySource !== undefined && features !== null) {
+    const holder = document.createElement('div');
+    features.after(holder);
+    void appendOverlay(holder, overlaySource, messagesFor(locale));
+  }
+}
+
+/** Shows another analysis in place of the one on screen, which stops polling the earlier one. */
+async function openAnalysis(analysisId: string, requested?: RequestedSeries): Promise<void> {
+  if (session === undefined) return;
+  displayGeneration++;
+  show(requested === undefined ? { kind: 'loading' } : { kind: 'requestedPending', series: requested });
+  const { client, accessToken, patientId } = session;
+  await showAnalysis(client, analysisId, accessToken, patientId, requested);
 }
 
 async function start(): Promise<void> {
+  listenForSeriesChoice(document.getElementById('content')!, {
+    view: () => view,
+    keepView: (next) => {
+      view = next;
+    },
+    show,
+    messages: () => messagesFor(locale),
+    session: () =>
+      session === undefined
+        ? undefined
+        : {
+            fhirServer: session.client.state.serverUrl,
+            accessToken: session.accessToken,
+            imagingStudyId: session.imagingStudyId,
+          },
+    openAnalysis,
+    openAutomatic: async () => {
+      if (session !== undefined) await openAnalysis(session.automaticAnalysisId);
+    },
+  });
+
   document.getElementById('language-switch')!.addEventListener('click', () => {
     locale = locale === 'en' ? 'zh-CN' : 'en';
     render();
-    if (view.kind === 'result' && chartRecordSource !== undefined) showChartRecord(chartRecordSource);
-    if (view.kind === 'result' && overlaySource !== undefined) void showOverlay(overlaySource);
   });
   render();
 
@@ -162,6 +244,13 @@ async function start(): Promise<void> {
     show({ kind: 'screen', screen: 'missingAnalysis' });
     return;
   }
+  session = {
+    client,
+    accessToken: token.access_token,
+    patientId: token.patient,
+    automaticAnalysisId: token.appContext,
+    imagingStudyId: undefined,
+  };
   await showAnalysis(client, token.appContext, token.access_token, token.patient);
 }
 

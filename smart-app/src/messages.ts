@@ -68,6 +68,37 @@ export interface Messages {
   readonly otherPatient: ScreenText;
   readonly serviceError: (status: number) => ScreenText;
   readonly launchFailed: ScreenText;
+  readonly scaledColumn: string;
+  readonly scaledNotStored: string;
+  /** A series named in a sentence, from its SeriesNumber and SeriesDescription. */
+  readonly seriesName: (description: string, seriesNumber: string) => string;
+  readonly seriesChoiceLegend: string;
+  readonly seriesDescriptionColumn: string;
+  readonly seriesNumberColumn: string;
+  readonly seriesImagesColumn: string;
+  readonly seriesThicknessColumn: string;
+  readonly seriesKernelColumn: string;
+  readonly seriesOutcomeColumn: string;
+  readonly seriesOutcome: Readonly<Record<'chosen' | 'ranked' | 'excluded', string>>;
+  /** Key on which a ranked series lost to the series ranked just above it. */
+  readonly seriesRankedRule: Readonly<Record<string, string>>;
+  /** Rule that excluded a series; `pattern` is the configured pattern that matched, when known. */
+  readonly seriesExcludedRule: (rule: string, pattern: string | undefined) => string;
+  readonly seriesCandidatesUnavailable: string;
+  readonly analyseSeries: string;
+  readonly analyseSeriesHint: string;
+  readonly confirmAnalysisTitle: string;
+  readonly confirmAnalysisBody: (series: string) => string;
+  readonly confirmExcludedSeries: (rule: string) => string;
+  readonly confirmAnalysis: string;
+  readonly cancel: string;
+  /** Why `POST /api/analyses` failed, from the HTTP status (0: no response) and the error code. */
+  readonly analysisRequestFailed: (status: number, code: string | undefined) => string;
+  readonly requestedPending: (series: string) => ScreenText;
+  readonly requestedResultLabel: (series: string) => string;
+  readonly requestedSeriesInvalid: string;
+  readonly requestedSegmentationMissing: string;
+  readonly backToAutomatic: string;
 }
 
 const EN: Messages = {
@@ -173,6 +204,92 @@ const EN: Messages = {
     title: 'The app could not start',
     body: 'The SMART launch failed. Open the app from the EHR, which passes the FHIR server and launch context.',
   },
+  scaledColumn: 'Scaled value (z)',
+  scaledNotStored:
+    'Scaled values are shown as a dash because this result was stored before the service recorded them. ' +
+    'Each contribution is the coefficient times the scaled value.',
+  seriesName: (description, seriesNumber) => `series ${seriesNumber} (${description})`,
+  seriesChoiceLegend: 'CT series of the study',
+  seriesDescriptionColumn: 'Description',
+  seriesNumberColumn: 'Series number',
+  seriesImagesColumn: 'Images',
+  seriesThicknessColumn: 'Slice thickness',
+  seriesKernelColumn: 'Kernel',
+  seriesOutcomeColumn: 'Outcome of the series rules',
+  seriesOutcome: { chosen: 'Analysed', ranked: 'Ranked lower', excluded: 'Excluded' },
+  seriesRankedRule: {
+    'arterial-phase-description': 'The series above it has a description that names the arterial phase.',
+    'acquisition-delay':
+      'The series above it was acquired within the arterial delay after contrast injection.',
+    'instance-count': 'The series above it has more images.',
+    'series-number': 'Same number of images; the series above it has a lower series number.',
+    'series-instance-uid': 'Equal on every other rule; ordered by Series Instance UID.',
+  },
+  seriesExcludedRule: (rule, pattern) => {
+    const matched = pattern === undefined ? '' : ` (pattern ${pattern})`;
+    switch (rule) {
+      case 'non-contrast-description':
+        return `Its description names a phase without contrast${matched}.`;
+      case 'no-contrast-agent':
+        return 'It records no contrast agent, although another CT series of the study does.';
+      case 'slice-thickness':
+        return 'Its slice thickness is outside the range the site configured.';
+      case 'convolution-kernel':
+        return `Its convolution kernel is not one the site allows${matched}.`;
+      default:
+        return `Excluded by the rule ${rule}.`;
+    }
+  },
+  seriesCandidatesUnavailable:
+    'The list of CT series is not available for this result, because it was stored before the service ' +
+    'recorded the series it considered, so another series cannot be chosen here.',
+  analyseSeries: 'Analyse this series',
+  analyseSeriesHint: 'Select another series in the table to analyse it instead.',
+  confirmAnalysisTitle: 'Analyse another series?',
+  confirmAnalysisBody: (series) =>
+    `The service will analyse ${series} with the same model. It needs a tumour segmentation (SEG or ` +
+    'RTSTRUCT) that references this series, and reports a failure without one. This page shows the result when it is done. ' +
+    'The automatic result stays as it is, and the new result is not written to the chart.',
+  confirmExcludedSeries: (rule) =>
+    `The series rules excluded this series: ${rule} The result may not be valid.`,
+  confirmAnalysis: 'Start the analysis',
+  cancel: 'Cancel',
+  analysisRequestFailed: (status, code) => {
+    if (code === 'ERR_REQUESTED_SERIES_INVALID')
+      return 'The service rejected the series: it is not a CT series of this study. Choose another series.';
+    switch (status) {
+      case 0:
+        return 'The service could not be reached. Check the network connection and try again.';
+      case 400:
+        return `The service rejected the request as invalid (${code ?? 'HTTP 400'}). Open the app again from the EHR; if it persists, tell hospital IT.`;
+      case 401:
+        return 'Your sign-in has expired. Open the app again from the EHR.';
+      case 403:
+        return "Your FHIR access does not include this patient's imaging study, so the service may not analyse it for you.";
+      case 409:
+        return 'The study is linked to more than one patient record, so nothing was analysed. Ask hospital IT to check which patient it belongs to.';
+      case 502:
+        return 'The service could not check your access with the FHIR server. Try again in a minute.';
+      case 504:
+        return 'The FHIR server did not respond in time. Try again in a minute.';
+      default:
+        return `The service responded with HTTP ${status}. Try again later; if it persists, tell hospital IT.`;
+    }
+  },
+  requestedPending: (series) => ({
+    title: 'Analysing the series you requested',
+    body: `The service is analysing ${series}. This page checks again every 3 seconds.`,
+  }),
+  requestedResultLabel: (series) =>
+    `Result for the series you requested, ${series}, in place of the automatic choice.`,
+  requestedSeriesInvalid:
+    'The requested series is not a CT series of this study, or the PACS no longer has it. Go back to the ' +
+    'automatic result and choose another series.',
+  requestedSegmentationMissing:
+    'No tumour segmentation (SEG or RTSTRUCT) in the study references the requested series, so its features ' +
+    'cannot be computed. Segment the tumour on this series and store the segmentation in the study, or go ' +
+    'back to the automatic result.',
+  backToAutomatic: 'Back to the automatic result',
 };
 
 const ZH_CN: Messages = {
@@ -268,6 +385,82 @@ const ZH_CN: Messages = {
     title: '应用无法启动',
     body: 'SMART 启动失败。请从 EHR 打开本应用，EHR 会传递 FHIR 服务器和启动上下文。',
   },
+  scaledColumn: '标准化值（z）',
+  scaledNotStored:
+    '标准化值显示为短横线，因为该结果保存于服务开始记录标准化值之前。每项贡献等于系数乘以标准化值。',
+  seriesName: (description, seriesNumber) => `序列 ${seriesNumber}（${description}）`,
+  seriesChoiceLegend: '该检查的 CT 序列',
+  seriesDescriptionColumn: '描述',
+  seriesNumberColumn: '序列号',
+  seriesImagesColumn: '图像数',
+  seriesThicknessColumn: '层厚',
+  seriesKernelColumn: '重建核',
+  seriesOutcomeColumn: '序列规则的结果',
+  seriesOutcome: { chosen: '已分析', ranked: '排序靠后', excluded: '已排除' },
+  seriesRankedRule: {
+    'arterial-phase-description': '排在其前的序列描述注明为动脉期。',
+    'acquisition-delay': '排在其前的序列采集时间位于注射对比剂后的动脉期延迟窗口内。',
+    'instance-count': '排在其前的序列图像更多。',
+    'series-number': '图像数相同；排在其前的序列序列号更小。',
+    'series-instance-uid': '其他规则均相同；按序列实例 UID 排序。',
+  },
+  seriesExcludedRule: (rule, pattern) => {
+    const matched = pattern === undefined ? '' : `（匹配模式 ${pattern}）`;
+    switch (rule) {
+      case 'non-contrast-description':
+        return `序列描述注明为非增强期相${matched}。`;
+      case 'no-contrast-agent':
+        return '该序列未记录对比剂，而该检查的其他 CT 序列记录了对比剂。';
+      case 'slice-thickness':
+        return '层厚不在本院配置的范围内。';
+      case 'convolution-kernel':
+        return `重建核不在本院允许的范围内${matched}。`;
+      default:
+        return `被规则 ${rule} 排除。`;
+    }
+  },
+  seriesCandidatesUnavailable:
+    '该结果没有 CT 序列列表，因为它保存于服务开始记录候选序列之前，因此无法在此选择其他序列。',
+  analyseSeries: '分析此序列',
+  analyseSeriesHint: '在表格中选择另一个序列即可改为分析该序列。',
+  confirmAnalysisTitle: '分析另一个序列？',
+  confirmAnalysisBody: (series) =>
+    `服务将使用同一模型分析${series}。分析需要引用该序列的肿瘤分割（SEG 或 RTSTRUCT），没有则报告失败。分析完成后本页面显示结果。自动分析结果保持不变，新结果不会写入病历。`,
+  confirmExcludedSeries: (rule) => `序列规则已排除此序列：${rule}结果可能无效。`,
+  confirmAnalysis: '开始分析',
+  cancel: '取消',
+  analysisRequestFailed: (status, code) => {
+    if (code === 'ERR_REQUESTED_SERIES_INVALID')
+      return '服务拒绝了该序列：它不是该检查中的 CT 序列。请选择其他序列。';
+    switch (status) {
+      case 0:
+        return '无法连接服务。请检查网络连接后重试。';
+      case 400:
+        return `服务认为该请求无效（${code ?? 'HTTP 400'}）。请从 EHR 重新打开本应用；如持续出现，请联系医院信息科。`;
+      case 401:
+        return '您的登录已过期。请从 EHR 重新打开本应用。';
+      case 403:
+        return '您的 FHIR 访问权限不包括该患者的影像检查，因此服务不能为您分析。';
+      case 409:
+        return '该检查关联了不止一份患者病历，因此未进行分析。请联系医院信息科核实检查所属患者。';
+      case 502:
+        return '服务无法通过 FHIR 服务器核实您的访问权限。请一分钟后重试。';
+      case 504:
+        return 'FHIR 服务器未及时响应。请一分钟后重试。';
+      default:
+        return `服务返回 HTTP ${status}。请稍后重试；如持续出现，请联系医院信息科。`;
+    }
+  },
+  requestedPending: (series) => ({
+    title: '正在分析您选择的序列',
+    body: `服务正在分析${series}。本页面每 3 秒自动重新查询。`,
+  }),
+  requestedResultLabel: (series) => `此为您选择的${series}的结果，而非自动选择的序列。`,
+  requestedSeriesInvalid:
+    '所请求的序列不是该检查中的 CT 序列，或 PACS 中已无该序列。请返回自动分析结果并选择其他序列。',
+  requestedSegmentationMissing:
+    '该检查中没有引用所请求序列的肿瘤分割（SEG 或 RTSTRUCT），因此无法计算其特征。请在该序列上分割肿瘤并将分割存入该检查，或返回自动分析结果。',
+  backToAutomatic: '返回自动分析结果',
 };
 
 /** Returns the messages of `locale`. */

@@ -11,6 +11,13 @@ import {
   type ForestRow,
 } from './charts.js';
 import type { Locale, Messages, ScreenText } from './messages.js';
+import {
+  requestedBanner,
+  seriesName,
+  seriesSection,
+  type RequestedSeries,
+  type SeriesChoice,
+} from './series-choice.js';
 import type { Estimate, Fetched, ModelCardView, ScoreResultView } from './service-api.js';
 
 /** Keys of the screens that replace the result. */
@@ -29,14 +36,25 @@ export type View =
   | { readonly kind: 'loading' }
   | { readonly kind: 'screen'; readonly screen: ScreenKey }
   | { readonly kind: 'serviceError'; readonly status: number }
-  | { readonly kind: 'failed'; readonly code: string; readonly message: string }
+  | {
+      readonly kind: 'failed';
+      readonly code: string;
+      readonly message: string;
+      /** The series a user requested; undefined when the automatic analysis failed. */
+      readonly requested?: RequestedSeries;
+    }
   | {
       readonly kind: 'result';
       readonly result: ScoreResultView;
       readonly card: Fetched<ModelCardView>;
       /** Link to the study in the configured image viewer; undefined without a viewer. */
       readonly viewerUrl: string | undefined;
-    };
+      /** State of the series choice; undefined on a requested result, which offers none. */
+      readonly seriesChoice?: SeriesChoice;
+      /** The series a user requested; undefined on the automatic result. */
+      readonly requested?: RequestedSeries;
+    }
+  | { readonly kind: 'requestedPending'; readonly series: RequestedSeries };
 
 /** Significant digits of a feature value; enough to compare with the stored double by eye. */
 const FEATURE_SIGNIFICANT_DIGITS = 6;
@@ -95,11 +113,30 @@ export function renderView(main: HTMLElement, view: View, messages: Messages, lo
       screen(main, 'serviceError', messages.serviceError(view.status), 'alert');
       return;
     case 'failed': {
+      if (view.requested !== undefined) main.append(requestedBanner(view.requested, messages));
       const box = screen(main, 'failed', messages.failed(view.code), 'alert');
       // NOTE: the service stores failure messages in English only, so they are shown as sent.
       box.append(element('p', view.message, { lang: 'en', class: 'failure-message' }));
+      if (view.code === 'ERR_REQUESTED_SERIES_INVALID') {
+        box.append(element('p', messages.requestedSeriesInvalid, { id: 'requested-series-invalid' }));
+      }
+      // A requested series often lacks a segmentation, because a tumour is usually segmented on one phase.
+      if (view.requested !== undefined && view.code === 'ERR_SEGMENTATION_MISSING') {
+        box.append(
+          element('p', messages.requestedSegmentationMissing, { id: 'requested-segmentation-missing' }),
+        );
+      }
       return;
     }
+    case 'requestedPending':
+      main.append(requestedBanner(view.series, messages));
+      screen(
+        main,
+        'requestedPending',
+        messages.requestedPending(seriesName(view.series, messages)),
+        'status',
+      );
+      return;
     case 'result':
       renderResult(main, view, messages, locale);
       return;
@@ -114,6 +151,7 @@ function renderResult(
 ): void {
   const { result, card } = view;
   main.dataset.screen = 'result';
+  if (view.requested !== undefined) main.append(requestedBanner(view.requested, messages));
 
   if (result.probability === null) {
     const notice =
@@ -133,17 +171,7 @@ function renderResult(
 
   main.append(featureSection(result, card, messages, locale));
   const selection = result.provenance.seriesSelection;
-  if (selection !== undefined) {
-    const series = section('series', messages.seriesHeading);
-    const number = selection.seriesNumber === null ? '–' : String(selection.seriesNumber);
-    series.append(element('p', messages.seriesLine(selection.seriesDescription, number)));
-    // Own keys only: a stored reason such as "constructor" must not reach Object.prototype.
-    const reason = Object.hasOwn(messages.seriesReason, selection.reason)
-      ? messages.seriesReason[selection.reason]
-      : undefined;
-    if (reason !== undefined) series.append(element('p', reason));
-    main.append(series);
-  }
+  if (selection !== undefined) main.append(seriesSection(selection, view.seriesChoice, messages));
 
   if (view.viewerUrl !== undefined) {
     const link = element('a', messages.openImages, {
@@ -215,6 +243,12 @@ function featureSection(
     element('th', messages.regionColumn, { scope: 'col' }),
     element('th', messages.valueColumn, { scope: 'col', class: 'number' }),
   );
+  // Null: the card has no scaling. Absent on a calibrated result: stored before the field existed.
+  const scaledFeatures = result.scaledFeatures;
+  const scaledNotStored = scaledFeatures === undefined && result.calibrated;
+  if (scaledFeatures != null || scaledNotStored) {
+    head.append(element('th', messages.scaledColumn, { scope: 'col', class: 'number' }));
+  }
   const contributions = result.contributions;
   if (contributions !== null) {
     head.append(element('th', messages.contributionColumn, { scope: 'col', class: 'number' }));
@@ -237,6 +271,7 @@ function featureSection(
         'data-value': String(value),
       }),
     );
+    if (scaledFeatures != null || scaledNotStored) row.append(scaledCell(scaledFeatures?.[name]));
     const contribution = contributions?.[name];
     if (contributions !== null) {
       // A feature without a term shows a dash, so the columns stay aligned.
@@ -253,6 +288,7 @@ function featureSection(
   scroller.setAttribute('aria-labelledby', 'features-heading');
   scroller.append(table);
   created.append(scroller);
+  if (scaledNotStored) created.append(element('p', messages.scaledNotStored, { id: 'scaled-not-stored' }));
 
   if (contributions !== null) {
     const bars: ContributionBar[] = [];
@@ -262,6 +298,14 @@ function featureSection(
     created.append(contributionChart(bars, messages.contributionChartLabel));
   }
   return created;
+}
+
+/** Builds the cell of a scaled value z, three decimals as for contributions, or a dash without one. */
+function scaledCell(value: number | undefined): HTMLElement {
+  // A non-finite value arrives as JSON null and shows a dash, as for a contribution.
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    return element('td', '–', { class: 'number scaled' });
+  return element('td', value.toFixed(3), { class: 'number scaled', 'data-scaled': String(value) });
 }
 
 function estimateText(estimate: Estimate, messages: Messages): string {

@@ -1,5 +1,6 @@
 /**
- * Client of the two service routes the app reads, with the parts of their JSON bodies it shows.
+ * Client of the service routes the app reads and of the analysis request, with the parts of their
+ * JSON bodies it uses.
  * The types mirror `ScoreResult` (src/model/result.ts) and the model card schema
  * (src/model/card-schema.ts) of the service, which this browser build cannot import.
  */
@@ -10,6 +11,21 @@ export interface SeriesSelectionView {
   readonly reason: string;
   readonly seriesDescription: string;
   readonly seriesNumber: number | null;
+  /** Every CT series considered; absent in results stored before the service recorded them. */
+  readonly candidates?: readonly SeriesCandidateView[];
+}
+
+/** One CT series of the study and what the selection rules made of it (`SeriesCandidate`). */
+export interface SeriesCandidateView {
+  readonly seriesInstanceUid: string;
+  readonly seriesNumber: number | null;
+  readonly seriesDescription: string;
+  readonly instanceCount: number | null;
+  readonly sliceThicknessMm: number | null;
+  readonly convolutionKernel: string | null;
+  readonly outcome: 'chosen' | 'ranked' | 'excluded';
+  readonly rule: string;
+  readonly pattern?: string;
 }
 
 export interface ScoreResultView {
@@ -20,6 +36,11 @@ export interface ScoreResultView {
   readonly probabilityUnavailableReason: 'uncalibrated' | 'coefficients-missing' | null;
   readonly threshold: number;
   readonly class: 'high' | 'low' | null;
+  /**
+   * Each feature scaled by the card, z = (x − μ) / σ; null without a scaling, absent in results stored
+   * before the service recorded it.
+   */
+  readonly scaledFeatures?: Readonly<Record<string, number>> | null;
   /** Each feature's term coefficient × scaled value in the linear predictor; null without calibration. */
   readonly contributions: Readonly<Record<string, number>> | null;
   readonly provenance: {
@@ -43,6 +64,10 @@ export interface AnalysisView {
   readonly id: string;
   readonly status: AnalysisStatus;
   readonly studyInstanceUid: string;
+  /** Logical id of the row's FHIR ImagingStudy, which `POST /api/analyses` needs. */
+  readonly imagingStudyId?: string;
+  /** The CT series a user requested; absent for the service's automatic choice. */
+  readonly seriesInstanceUid?: string;
   readonly result?: ScoreResultView;
   readonly failure?: { readonly code: string; readonly message: string };
   /** The latest record of the study's result in the chart; absent before any. */
@@ -176,19 +201,6 @@ export async function postChartRecord(
     : { ok: false, status: response.status, code };
 }
 
-/** Returns the error code of the service's OperationOutcome (`issue[0].details.coding[0].code`), if any. */
-async function errorCodeOf(response: Response): Promise<string | undefined> {
-  try {
-    const outcome = (await response.json()) as {
-      issue?: readonly { details?: { coding?: readonly { code?: unknown }[] } }[];
-    };
-    const code = outcome.issue?.[0]?.details?.coding?.[0]?.code;
-    return typeof code === 'string' ? code : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Reads the public fields of the model card; the route needs no token. */
 export async function fetchModelCard(): Promise<Fetched<ModelCardView>> {
   return await fetchJson<ModelCardView>('/api/model-card', {});
@@ -204,6 +216,63 @@ export interface AppSettings {
 /** Reads the settings the service serves for the app. */
 export async function fetchAppSettings(): Promise<Fetched<AppSettings>> {
   return await fetchJson<AppSettings>('config.json', {});
+}
+
+/** Outcome of `POST /api/analyses`: the new or existing row, or the HTTP status with the error code. */
+export type AnalysisRequestOutcome =
+  | { readonly ok: true; readonly analysisId: string }
+  | { readonly ok: false; readonly status: number; readonly code: string | undefined };
+
+/**
+ * Requests the analysis of another CT series of the study with the launch's access token, which the
+ * service uses to read the ImagingStudy from `fhirServer`. The service responds with 202 and the new
+ * row's id, or 200 with the row when the same series was requested before. Status 0 means that the
+ * service could not be reached.
+ */
+export async function requestAnalysis(
+  fhirServer: string,
+  imagingStudyId: string,
+  seriesInstanceUid: string,
+  accessToken: string,
+): Promise<AnalysisRequestOutcome> {
+  let response: Response;
+  try {
+    response = await fetch('/api/analyses', {
+      method: 'POST',
+      headers: {
+        Accept: 'application/json',
+        'Content-Type': 'application/json',
+        Authorization: `Bearer ${accessToken}`,
+      },
+      body: JSON.stringify({ fhirServer, imagingStudyId, seriesInstanceUid }),
+    });
+  } catch (error) {
+    console.warn('the analysis request did not reach the service', error);
+    return { ok: false, status: 0, code: undefined };
+  }
+
+  if (response.status === 200 || response.status === 202) {
+    const body = (await response.json()) as { readonly id: string };
+    return { ok: true, analysisId: body.id };
+  }
+  return { ok: false, status: response.status, code: await errorCodeOf(response) };
+}
+
+/** Returns the error code of an OperationOutcome body, or undefined for any other body. */
+async function errorCodeOf(response: Response): Promise<string | undefined> {
+  try {
+    const outcome = (await response.json()) as {
+      readonly issue?: readonly {
+        readonly details?: { readonly coding?: readonly { readonly code?: unknown }[] };
+      }[];
+    };
+    const code = outcome.issue?.[0]?.details?.coding?.[0]?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch (error) {
+    // A proxy's HTML error page is not JSON; the status alone then names the failure.
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
 }
 
 async function fetchJson<T>(url: string, headers: Readonly<Record<string, string>>): Promise<Fetched<T>> {

@@ -153,6 +153,13 @@ export interface ScoreResult {
   readonly class: PredictedClass | null;
   /** Linear predictor: intercept + Σ coefficient·scaled feature; null without calibration. */
   readonly linearPredictor: number | null;
+  /**
+   * Each feature scaled by the card: z_f = (x_f − μ_f) / σ_f, the value its coefficient multiplies.
+   * Null when the card has no scaling. Absent in results stored before this field existed: the app
+   * then shows a dash with that reason and derives nothing, because the card loaded now may not be the
+   * card that scored the row.
+   */
+  readonly scaledFeatures?: Readonly<Record<string, number>> | null;
   /** Each feature's term coefficient·scaled value in the linear predictor; null without calibration. */
   readonly contributions: Readonly<Record<string, number>> | null;
   readonly provenance: ScoreProvenance;

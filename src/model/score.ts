@@ -6,11 +6,12 @@
  * With a site recalibration (a, b) on the card, p = 1 / (1 + e^(−(a + b·η))) and the linear
  * predictor reported is a + b·η.
  *
- * Without a scaling (the card as published) or without every coefficient, the score stops after
- * the features: the probability stays null and the result names the reason. No number is invented.
+ * Without a scaling (the card as published) the score stops after the features, and without every
+ * coefficient it stops after the scaled features z_f. The probability then stays null and the result
+ * names the reason. No number is invented.
  */
 import { Nqo1Error } from '../errors.js';
-import { hasAllCoefficients, type ModelCard } from './card.js';
+import { hasAllCoefficients, type ModelCard, type Scaling } from './card.js';
 import type { PredictedClass, ScoreResult } from './result.js';
 
 export type LogisticScore = Pick<
@@ -20,6 +21,7 @@ export type LogisticScore = Pick<
   | 'probabilityUnavailableReason'
   | 'class'
   | 'linearPredictor'
+  | 'scaledFeatures'
   | 'contributions'
 >;
 
@@ -48,21 +50,15 @@ export function scoreFeatures(card: ModelCard, features: Readonly<Record<string,
   }
 
   const scaling = card.scaling;
-  if (scaling === null) return unavailable(false, 'uncalibrated');
-  if (!hasAllCoefficients(card)) return unavailable(true, 'coefficients-missing');
+  if (scaling === null) return unavailable(false, 'uncalibrated', null);
+
+  const scaledFeatures = scaleFeatures(card, scaling, features);
+  if (!hasAllCoefficients(card)) return unavailable(true, 'coefficients-missing', scaledFeatures);
 
   const contributions: Record<string, number> = {};
   let eta = card.intercept;
   for (const feature of card.features) {
-    const parameters = scaling.parameters[feature.name];
-    if (parameters === undefined) {
-      throw new Nqo1Error(
-        'ERR_MODEL_CARD_INVALID',
-        `Model card ${card.id} has no scaling for feature ${feature.name}. Run calibrate again.`,
-      );
-    }
-    const scaled = (features[feature.name]! - parameters.mean) / parameters.sd;
-    const term = feature.coefficient! * scaled;
+    const term = feature.coefficient! * scaledFeatures[feature.name]!;
     contributions[feature.name] = term;
     eta += term;
   }
@@ -76,17 +72,47 @@ export function scoreFeatures(card: ModelCard, features: Readonly<Record<string,
     probabilityUnavailableReason: null,
     class: predicted,
     linearPredictor: eta,
+    scaledFeatures,
     contributions,
   };
 }
 
-function unavailable(calibrated: boolean, reason: 'uncalibrated' | 'coefficients-missing'): LogisticScore {
+/**
+ * Returns z_f = (x_f − μ_f) / σ_f for every feature of the card: the value its coefficient multiplies.
+ *
+ * @throws Nqo1Error ERR_MODEL_CARD_INVALID when the scaling lacks a feature of the card.
+ */
+function scaleFeatures(
+  card: ModelCard,
+  scaling: Scaling,
+  features: Readonly<Record<string, number>>,
+): Record<string, number> {
+  const scaled: Record<string, number> = {};
+  for (const feature of card.features) {
+    const parameters = scaling.parameters[feature.name];
+    if (parameters === undefined) {
+      throw new Nqo1Error(
+        'ERR_MODEL_CARD_INVALID',
+        `Model card ${card.id} has no scaling for feature ${feature.name}. Run calibrate again.`,
+      );
+    }
+    scaled[feature.name] = (features[feature.name]! - parameters.mean) / parameters.sd;
+  }
+  return scaled;
+}
+
+function unavailable(
+  calibrated: boolean,
+  reason: 'uncalibrated' | 'coefficients-missing',
+  scaledFeatures: Readonly<Record<string, number>> | null,
+): LogisticScore {
   return {
     calibrated,
     probability: null,
     probabilityUnavailableReason: reason,
     class: null,
     linearPredictor: null,
+    scaledFeatures,
     contributions: null,
   };
 }

@@ -57,6 +57,7 @@ describe('scoreFeatures', () => {
       probabilityUnavailableReason: 'uncalibrated',
       class: null,
       linearPredictor: null,
+      scaledFeatures: null,
       contributions: null,
     });
   });
@@ -75,6 +76,40 @@ describe('scoreFeatures', () => {
     expect(score.calibrated).toBe(true);
     expect(score.probability).toBeNull();
     expect(score.probabilityUnavailableReason).toBe('coefficients-missing');
+    expect(score.contributions).toBeNull();
+    // Scaled values need only the scaling, so they are there without coefficients.
+    for (const feature of card.features) {
+      const { mean, sd } = scaling.parameters[feature.name]!;
+      expect(score.scaledFeatures?.[feature.name]).toBe(
+        (FEATURES[feature.name as keyof typeof FEATURES] - mean) / sd,
+      );
+    }
+  });
+
+  it('scales each feature by its own mean and SD', async () => {
+    const card = await cardWithTestCoefficients();
+    // z = (x − μ) / σ, chosen so that every feature has another z: 2.5, −1, 0, 4, −2.5, 0.5.
+    const parameters: Record<string, { mean: number; sd: number }> = {
+      Whole_glszm_SmallAreaEmphasis: { mean: 0.5, sd: 0.04 },
+      Whole_ngtdm_Coarseness: { mean: 0.003, sd: 0.001 },
+      Whole_peri_glrlm_RunLengthNonUniformity: { mean: 900, sd: 120 },
+      Whole_peri_ngtdm_Coarseness: { mean: 0.0006, sd: 0.0001 },
+      Whole_peri_firstorder_TotalEnergy: { mean: 1e9, sd: 2e8 },
+      Whole_peri_glszm_SmallAreaLowGrayLevelEmphasis: { mean: 0.04, sd: 0.02 },
+    };
+    const scaled = { ...card, scaling: { ...card.scaling!, parameters } };
+
+    const score = scoreFeatures(scaled, FEATURES);
+
+    const expectedZ = [2.5, -1, 0, 4, -2.5, 0.5];
+    const coefficients = [1, -1, 0.5, 0, 2, -0.5];
+    card.features.forEach((feature, index) => {
+      expect(score.scaledFeatures?.[feature.name]).toBeCloseTo(expectedZ[index]!, 12);
+      expect(score.contributions?.[feature.name]).toBeCloseTo(coefficients[index]! * expectedZ[index]!, 12);
+    });
+    // η = −0.1927 + 2.5 + 1 + 0 + 0 − 5 − 0.25 = −1.9427.
+    expect(score.linearPredictor).toBeCloseTo(-1.9427, 12);
+    expect(score.class).toBe('low');
   });
 
   it('computes probability, class and contributions', async () => {
