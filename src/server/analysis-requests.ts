@@ -29,6 +29,7 @@ import type { ModelCard } from '../model/card.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
 import { listOverlay, sendOverlaySlice } from './analysis-overlay.js';
 import { readAnalysis } from './analysis-read.js';
+import { searchAnalyses } from './analysis-search.js';
 import { viewOf } from './analysis-view.js';
 import { bearerToken, requireBearerToken } from './bearer-token.js';
 import type { AppConfig } from './config.js';
@@ -69,13 +70,14 @@ export interface AnalysisAccepted {
 
 export interface AnalysisRequestDeps {
   readonly config: Pick<AppConfig, 'fhir'>;
-  readonly store: Pick<ResultStore, 'getResult' | 'getById' | 'overlays'>;
+  readonly store: Pick<ResultStore, 'getResult' | 'getById' | 'overlays' | 'listByStudy'>;
   readonly queue: Pick<AnalysisQueue, 'enqueue'>;
   readonly modelCard: Pick<ModelCard, 'id' | 'version'>;
 }
 
 /**
- * Builds the router of `POST /api/analyses`, `GET /api/analyses/{id}` and the region pictures under
+ * Builds the router of `POST /api/analyses`, the search `GET /api/analyses` (`analysis-search.ts`),
+ * `GET /api/analyses/{id}` and the region pictures under
  * `GET /api/analyses/{id}/overlay` (`analysis-overlay.ts`).
  */
 export function analysisRequestRouter(deps: AnalysisRequestDeps): express.Router {
@@ -91,6 +93,9 @@ export function analysisRequestRouter(deps: AnalysisRequestDeps): express.Router
     },
   );
 
+  router.get(ANALYSES_PATH, requireBearerToken('Analysis search'), (req, res, next) => {
+    searchAnalyses(deps, req, res).catch(next);
+  });
   router.get(`${ANALYSES_PATH}/:id`, requireBearerToken('Analysis read'), (req, res, next) => {
     readAnalysis(deps, req, res).catch(next);
   });

@@ -57,7 +57,12 @@ export interface AppDeps extends ServiceDeps {
   readonly store: ServiceDeps['store'] &
     Pick<
       ResultStore,
-      'countByStatus' | 'countOwedWriteBacks' | 'countStoppedWriteBacks' | 'getById' | 'overlays'
+      | 'countByStatus'
+      | 'countOwedWriteBacks'
+      | 'countStoppedWriteBacks'
+      | 'getById'
+      | 'overlays'
+      | 'listByStudy'
     >;
   readonly logger: Logger;
   /** JWT verifier; defaults to one built from `config.auth`. Tests inject one with a frozen clock. */
