@@ -1,8 +1,8 @@
 /**
  * Serves the SMART on FHIR app at `/smart-app`. Its HTML and CSS come from `smart-app/public`, and
  * its compiled scripts and the browser build of `fhirclient` from `dist/smart-app`, which
- * `npm run build` writes. `config.json` carries the OAuth 2.0 client id (`smartApp.clientId`) and
- * the viewer link template.
+ * `npm run build` writes. `config.json` carries the OAuth 2.0 client id (`smartApp.clientId`), the
+ * FHIR base of a standalone launch (`smartApp.standaloneFhirBaseUrl`) and the viewer link template.
  *
  * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html
  */
@@ -20,6 +20,8 @@ export interface SmartAppSettings {
   readonly clientId: string;
   /** `viewerUrlTemplate` of the configuration, for the app's "open images" link; absent when unset. */
   readonly viewerUrlTemplate?: string;
+  /** `smartApp.standaloneFhirBaseUrl`, used when the app is opened without `iss`; absent when unset. */
+  readonly standaloneFhirBaseUrl?: string;
 }
 
 /** Builds the router that serves the app's files and settings. */
@@ -28,6 +30,9 @@ export function smartAppRouter(config: Pick<AppConfig, 'smartApp' | 'viewerUrlTe
   const settings: SmartAppSettings = {
     clientId: config.smartApp.clientId,
     ...(config.viewerUrlTemplate === undefined ? {} : { viewerUrlTemplate: config.viewerUrlTemplate }),
+    ...(config.smartApp.standaloneFhirBaseUrl === undefined
+      ? {}
+      : { standaloneFhirBaseUrl: config.smartApp.standaloneFhirBaseUrl }),
   };
 
   router.get(`${SMART_APP_PATH}/config.json`, (_req, res) => {

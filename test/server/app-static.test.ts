@@ -49,6 +49,21 @@ describe('SMART app files', () => {
     }
   });
 
+  it('serves the standalone FHIR base when configured', async () => {
+    const harness = await createHarness({
+      configOverrides: { smartApp: { standaloneFhirBaseUrl: 'http://127.0.0.1:8103/fhir/R4' } },
+    });
+    try {
+      const response = await request(harness.app).get('/smart-app/config.json');
+      expect(response.body).toEqual({
+        clientId: 'nqo1-cds',
+        standaloneFhirBaseUrl: 'http://127.0.0.1:8103/fhir/R4',
+      });
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('serves the fhirclient browser build', async () => {
     const harness = await createHarness();
     try {
