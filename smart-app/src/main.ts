@@ -1,18 +1,27 @@
 /**
  * `index.html`: completes the SMART launch (`FHIR.oauth2.ready()` exchanges the code for a token
  * and checks `state`), then reads the analysis named by the token response's `appContext` and the
- * model card from the service, and renders them.
+ * model card from the service, and renders them. A launch without `appContext` (standalone, the
+ * EHR's app menu, a radiology viewer) finds the patient's analyses with `GET /api/analyses`, of the
+ * study in `fhirContext` or passed by the viewer when there is one, and shows the first.
  *
  * LIMITATION: this first slice shows the result, the region pictures, the evidence and the viewer
- * link only. Not built yet: the choice of another series, "Record in chart" and the radiology viewer
- * launch (ImagingStudy in `fhirContext`). docs/limitations.md lists what each needs.
+ * link only. Not built yet: the choice of another series and "Record in chart".
+ * docs/limitations.md lists what each needs.
  */
 
 import { fhirClient, type SmartClient } from './fhirclient.js';
+import { launchStudy, type LaunchStudy } from './launch-context.js';
 import { messagesFor, resolveLocale, type Locale } from './messages.js';
 import { appendOverlay, type OverlaySource } from './overlay.js';
 import { renderView, type View } from './screens.js';
-import { fetchAnalysis, fetchAppSettings, fetchModelCard, type AppSettings } from './service-api.js';
+import {
+  fetchAnalysis,
+  fetchAppSettings,
+  fetchModelCard,
+  searchAnalyses,
+  type AppSettings,
+} from './service-api.js';
 
 /** Wait between two reads of an analysis that is still pending or running, in milliseconds. */
 const PENDING_POLL_MS = 10_000;
@@ -91,6 +100,35 @@ async function showAnalysis(
   await showOverlay({ analysisId, fhirServer: client.state.serverUrl, accessToken });
 }
 
+/**
+ * Finds the patient's stored analyses, of `study` when the launch named one, and shows the first: the
+ * service lists the most recent study first, and its automatic analysis before requested series.
+ */
+async function findAnalysis(
+  client: SmartClient,
+  accessToken: string,
+  patientId: string,
+  study: LaunchStudy | undefined,
+): Promise<void> {
+  const found = await searchAnalyses(client.state.serverUrl, accessToken, patientId, study);
+  if (!found.ok) {
+    if (found.status === 401) show({ kind: 'screen', screen: 'sessionExpired' });
+    else if (found.status === 403) show({ kind: 'screen', screen: 'forbidden' });
+    else if (found.status === 409) show({ kind: 'screen', screen: 'otherPatient' });
+    // The viewer's ImagingStudy does not exist in the EHR, so no analysis of it can be shown.
+    else if (found.status === 404) show({ kind: 'screen', screen: 'noEligibleStudy' });
+    else show({ kind: 'serviceError', status: found.status });
+    return;
+  }
+
+  const latest = found.body.analyses[0];
+  if (latest === undefined) {
+    show({ kind: 'screen', screen: 'noEligibleStudy' });
+    return;
+  }
+  await showAnalysis(client, latest.id, accessToken, patientId);
+}
+
 /** The analysis whose region pictures are shown, kept to add them again after a language switch. */
 let overlaySource: OverlaySource | undefined;
 
@@ -135,11 +173,13 @@ async function start(): Promise<void> {
     show({ kind: 'screen', screen: 'missingPatient' });
     return;
   }
-  if (typeof token.appContext !== 'string' || !ANALYSIS_ID.test(token.appContext)) {
-    show({ kind: 'screen', screen: 'missingAnalysis' });
+  if (typeof token.appContext === 'string' && ANALYSIS_ID.test(token.appContext)) {
+    await showAnalysis(client, token.appContext, token.access_token, token.patient);
     return;
   }
-  await showAnalysis(client, token.appContext, token.access_token, token.patient);
+  // Without the card's appContext (or with another app's), the patient's analyses are searched.
+  const study = launchStudy(token.fhirContext, client.state.serverUrl);
+  await findAnalysis(client, token.access_token, token.patient, study);
 }
 
 start().catch((error: unknown) => {

@@ -58,7 +58,6 @@ export interface Messages {
   readonly modelCardUnavailable: (status: number) => string;
   readonly sessionExpired: ScreenText;
   readonly missingPatient: ScreenText;
-  readonly missingAnalysis: ScreenText;
   readonly pending: ScreenText;
   readonly failed: (code: string) => ScreenText;
   readonly uncalibrated: ScreenText;
@@ -68,6 +67,10 @@ export interface Messages {
   readonly otherPatient: ScreenText;
   readonly serviceError: (status: number) => ScreenText;
   readonly launchFailed: ScreenText;
+  /** A standalone launch (no `iss`, no `launch`) on a service without `smartApp.standaloneFhirBaseUrl`. */
+  readonly standaloneNotConfigured: ScreenText;
+  /** A launch without an analysis id found no stored analysis of the patient's studies. */
+  readonly noEligibleStudy: ScreenText;
 }
 
 const EN: Messages = {
@@ -127,10 +130,6 @@ const EN: Messages = {
     title: 'No patient selected',
     body: "The EHR launched the app without a patient. Open the app from a patient's record.",
   },
-  missingAnalysis: {
-    title: 'No analysis named',
-    body: "The launch did not name an analysis. Open the app from the NQO1 card in the patient's record.",
-  },
   pending: {
     title: 'Analysis in progress',
     body: 'The CT study is still being analysed. This page checks again every 10 seconds.',
@@ -172,6 +171,20 @@ const EN: Messages = {
   launchFailed: {
     title: 'The app could not start',
     body: 'The SMART launch failed. Open the app from the EHR, which passes the FHIR server and launch context.',
+  },
+  standaloneNotConfigured: {
+    title: 'Standalone launch is not set up',
+    body:
+      'The app was opened outside the EHR, without a FHIR server to connect to. Open it from the EHR, ' +
+      'or ask hospital IT to set smartApp.standaloneFhirBaseUrl in the NQO1 CDS configuration to the ' +
+      "EHR's FHIR base URL, which must also be listed in fhir.allowedBaseUrls.",
+  },
+  noEligibleStudy: {
+    title: 'No analysed CT study',
+    body:
+      'The service has no NQO1 analysis of a CT study of this patient that your access covers. An ' +
+      "analysis starts when the patient's record is opened in the EHR and a CT study with a tumour " +
+      'segmentation is found. Open the app again from the NQO1 card once it shows a result.',
   },
 };
 
@@ -228,10 +241,6 @@ const ZH_CN: Messages = {
     title: '未选择患者',
     body: 'EHR 启动本应用时未指定患者。请从患者病历中打开本应用。',
   },
-  missingAnalysis: {
-    title: '未指定分析',
-    body: '启动时未指定分析。请从患者病历中的 NQO1 卡片打开本应用。',
-  },
   pending: {
     title: '分析进行中',
     body: '该 CT 检查仍在分析中。本页面每 10 秒自动重新查询。',
@@ -267,6 +276,18 @@ const ZH_CN: Messages = {
   launchFailed: {
     title: '应用无法启动',
     body: 'SMART 启动失败。请从 EHR 打开本应用，EHR 会传递 FHIR 服务器和启动上下文。',
+  },
+  standaloneNotConfigured: {
+    title: '未配置独立启动',
+    body:
+      '本应用在 EHR 之外打开，没有可连接的 FHIR 服务器。请从 EHR 打开本应用，或请医院信息科在 NQO1 CDS ' +
+      '配置中将 smartApp.standaloneFhirBaseUrl 设为 EHR 的 FHIR 基础 URL，该 URL 也须列于 fhir.allowedBaseUrls 中。',
+  },
+  noEligibleStudy: {
+    title: '无已分析的 CT 检查',
+    body:
+      '服务中没有您有权访问的该患者 CT 检查的 NQO1 分析。在 EHR 中打开患者病历并找到带肿瘤分割的 CT 检查时，' +
+      '分析会自动开始。待 NQO1 卡片显示结果后，请从卡片重新打开本应用。',
   },
 };
 

@@ -1,5 +1,5 @@
 /**
- * Client of the two service routes the app reads, with the parts of their JSON bodies it shows.
+ * Client of the service routes the app reads, with the parts of their JSON bodies it shows.
  * The types mirror `ScoreResult` (src/model/result.ts) and the model card schema
  * (src/model/card-schema.ts) of the service, which this browser build cannot import.
  */
@@ -85,6 +85,33 @@ export async function fetchAnalysis(
   return await fetchJson<AnalysisView>(url, { Authorization: `Bearer ${accessToken}` });
 }
 
+/** Body of `GET /api/analyses`: the patient's studies and their stored analyses, most recent first. */
+export interface AnalysisSearchView {
+  readonly studies: readonly {
+    readonly imagingStudyId: string;
+    readonly studyInstanceUid: string;
+    readonly started?: string;
+  }[];
+  readonly analyses: readonly AnalysisView[];
+}
+
+/**
+ * Finds the stored analyses of the launch patient, of one study when the launch named one, with the
+ * launch's access token, which the service uses to search or read the patient's ImagingStudy
+ * resources on `fhirServer`.
+ */
+export async function searchAnalyses(
+  fhirServer: string,
+  accessToken: string,
+  patientId: string,
+  study: { readonly imagingStudy: string } | { readonly studyInstanceUid: string } | undefined,
+): Promise<Fetched<AnalysisSearchView>> {
+  const query = new URLSearchParams({ fhirServer, patient: patientId, ...study }).toString();
+  return await fetchJson<AnalysisSearchView>(`/api/analyses?${query}`, {
+    Authorization: `Bearer ${accessToken}`,
+  });
+}
+
 /** One stored region picture: an axial slice with the tumour outline and the peritumoral ring. */
 export interface OverlaySliceInfo {
   readonly sliceIndex: number;
@@ -136,6 +163,8 @@ export interface AppSettings {
   readonly clientId: string;
   /** Viewer URL containing `{{studyInstanceUid}}`; absent when the site configured no viewer. */
   readonly viewerUrlTemplate?: string;
+  /** FHIR base of a launch without `iss` (`smartApp.standaloneFhirBaseUrl`); absent when unset. */
+  readonly standaloneFhirBaseUrl?: string;
 }
 
 /** Reads the settings the service serves for the app. */
