@@ -229,7 +229,8 @@ async function readLaunchStudy(
 
 /**
  * Turns a failure of the study search into the error of this route: a 401 or 403 of the FHIR server
- * means the token does not grant the search, and too many pages need a narrower query.
+ * means the token does not grant the search, a timeout is marked as one, and too many pages need a
+ * narrower query.
  */
 function searchFailure(error: unknown): unknown {
   if (!isNqo1Error(error)) return error;
@@ -242,6 +243,13 @@ function searchFailure(error: unknown): unknown {
         'the access token sent; launch the app again to get a token that grants patient/ImagingStudy.rs.',
       { details: { status }, cause: error },
     );
+  }
+  // The search reports a timeout by its deadline alone; the error mapping needs `timedOut` for a 504.
+  if (error.code === 'ERR_FHIR_FAILED' && typeof error.details.timeoutMs === 'number') {
+    return new Nqo1Error(error.code, error.message, {
+      details: { ...error.details, timedOut: true },
+      cause: error,
+    });
   }
   if (error.code === 'ERR_PREFETCH_MISSING') {
     return new Nqo1Error(

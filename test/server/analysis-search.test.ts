@@ -21,6 +21,7 @@ import {
 } from '../support/analysis-api.js';
 import type { FhirServerHandle } from '../support/fhir-server.js';
 import { startLoopbackListener, type LoopbackListener } from '../support/loopback-listener.js';
+import { createHarness, type Harness } from '../support/cds-fixtures.js';
 import { calibratedResult } from '../support/score-result.js';
 
 const OTHER_PATIENT_ID = 'pat-9902';
@@ -30,11 +31,14 @@ const UNANALYSED_UID = '1.2.826.0.1.3680043.8.498.103';
 const OTHER_PATIENT_UID = '1.2.826.0.1.3680043.8.498.104';
 
 let api: AnalysisApi | undefined;
+let harness: Harness | undefined;
 const listeners: LoopbackListener[] = [];
 
 afterEach(async () => {
   await api?.close();
   api = undefined;
+  await harness?.close();
+  harness = undefined;
   for (const listener of listeners.splice(0)) await listener.close();
 });
 
@@ -298,6 +302,57 @@ describe('GET /api/analyses', () => {
     expect(other.connectionCount()).toBe(0);
     expect(api.fhir.requestCount()).toBe(0);
     expectCleanLogs(api.h);
+  });
+
+  test('504 when the study search times out', async () => {
+    const silent = await startLoopbackListener();
+    listeners.push(silent);
+    const base = `${silent.origin}/fhir/R4`;
+    harness = await createHarness({
+      configOverrides: { fhir: { baseUrl: base, allowedBaseUrls: [base], timeoutMs: 300 } },
+    });
+
+    const query = new URLSearchParams({ fhirServer: base, patient: PATIENT_ID });
+    const response = await request(harness.app)
+      .get(`${PATH}?${query.toString()}`)
+      .set('Authorization', `Bearer ${TOKEN}`);
+
+    expect(response.status).toBe(504);
+    expect(errorCodeOf(response)).toBe('ERR_FHIR_FAILED');
+    expect(silent.requestCount()).toBe(1);
+    expect(harness.logs.text()).not.toContain(TOKEN);
+    expect(harness.logs.text()).not.toContain(PATIENT_ID);
+  });
+
+  test('502 when a search page links outside the FHIR base', async () => {
+    const fhir = await startLoopbackListener((_request, response) => {
+      response.setHeader('Content-Type', 'application/fhir+json');
+      response.end(
+        JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'searchset',
+          entry: [],
+          link: [{ relation: 'next', url: 'http://127.0.0.1:9/elsewhere/ImagingStudy?page=2' }],
+        }),
+      );
+    });
+    listeners.push(fhir);
+    const base = `${fhir.origin}/fhir/R4`;
+    harness = await createHarness({
+      configOverrides: { fhir: { baseUrl: base, allowedBaseUrls: [base], timeoutMs: 2_000 } },
+    });
+
+    const query = new URLSearchParams({ fhirServer: base, patient: PATIENT_ID });
+    const response = await request(harness.app)
+      .get(`${PATH}?${query.toString()}`)
+      .set('Authorization', `Bearer ${TOKEN}`);
+
+    expect(response.status).toBe(502);
+    expect(errorCodeOf(response)).toBe('ERR_FHIR_FAILED');
+    expect(fhir.requestCount()).toBe(1);
+    // A 502 body is generic; the log has the reason for hospital IT, without the patient id.
+    expect(harness.logs.text()).toContain('has too many pages or leaves the FHIR base');
+    expect(harness.logs.text()).not.toContain(PATIENT_ID);
   });
 
   test.each([
