@@ -16,7 +16,7 @@ export interface SmartTokenResponse {
   readonly locale?: string;
   /**
    * SMART 2.0 launch context beyond the patient: a radiology viewer puts the open study here, as
-   * `{ reference: 'ImagingStudy/123' }` or, from SMART 2.1, `{ type: 'ImagingStudy', identifier }`.
+   * `{ reference: 'ImagingStudy/123' }` or as `{ type: 'ImagingStudy', identifier }`.
    */
   readonly fhirContext?: unknown;
   readonly [parameter: string]: unknown;

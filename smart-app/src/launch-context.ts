@@ -1,8 +1,8 @@
 /**
  * The imaging study a launch names without an analysis id, for a radiology viewer's launch:
  * - an ImagingStudy in the token response's `fhirContext` (SMART App Launch 2.0), as a reference
- *   `{ reference: 'ImagingStudy/123' }` or, from 2.1, as `{ type: 'ImagingStudy', identifier }` with
- *   the DICOM Study Instance UID;
+ *   `{ reference: 'ImagingStudy/123' }`, or as a FHIR logical reference `{ type: 'ImagingStudy',
+ *   identifier }` whose identifier is the DICOM Study Instance UID;
  * - a `studyInstanceUid` query parameter of `launch.html`, which a viewer button adds. `launch.html`
  *   keeps it in `sessionStorage` across the redirect to the authorization server, because that
  *   server returns to `index.html` with its own query only.
@@ -32,8 +32,8 @@ function dicomUid(value: string | null | undefined): string | undefined {
 }
 
 /**
- * Keeps the `studyInstanceUid` query parameter of `launch.html` for `index.html`, and forgets the one
- * of an earlier launch in this tab when the parameter is absent or not a DICOM UID.
+ * Stores the `studyInstanceUid` query parameter of `launch.html` for `index.html`. When the parameter
+ * is absent or not a DICOM UID, it removes the one stored by an earlier launch in this tab.
  */
 export function rememberLaunchStudyUid(query: URLSearchParams): void {
   const uid = dicomUid(query.get('studyInstanceUid'));
@@ -42,7 +42,7 @@ export function rememberLaunchStudyUid(query: URLSearchParams): void {
 }
 
 /**
- * Returns the study of the launch: the first ImagingStudy of `fhirContext`, else the UID kept by
+ * Returns the study of the launch: the first ImagingStudy of `fhirContext`, else the UID stored by
  * `launch.html`, else undefined. An absolute reference counts only below `fhirServer`, because
  * the service reads the study from that server.
  */
@@ -53,8 +53,8 @@ export function launchStudy(fhirContext: unknown, fhirServer: string): LaunchStu
     if (study !== undefined) return study;
   }
 
-  const kept = dicomUid(sessionStorage.getItem(STUDY_UID_KEY));
-  return kept === undefined ? undefined : { studyInstanceUid: kept };
+  const storedUid = dicomUid(sessionStorage.getItem(STUDY_UID_KEY));
+  return storedUid === undefined ? undefined : { studyInstanceUid: storedUid };
 }
 
 function studyOfContextItem(item: unknown, fhirServer: string): LaunchStudy | undefined {

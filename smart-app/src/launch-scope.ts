@@ -10,8 +10,8 @@ export const SMART_SCOPE =
 
 /**
  * Scopes of a standalone launch: those of {@link SMART_SCOPE} without `launch`, which only an EHR
- * launch with a `launch` id may request. `launch/patient` asks the authorization server to have the
- * user pick the patient.
+ * launch with a `launch` id may request. `launch/patient` requests that the authorization server
+ * have the user pick the patient.
  *
  * @see https://hl7.org/fhir/smart-app-launch/STU2/scopes-and-launch-context.html#launch-context-arrives-with-your-access_token
  */

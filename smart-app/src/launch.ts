@@ -6,9 +6,9 @@
  * - Standalone launch: the page is opened without `launch`, e.g. from a bookmark, with an `iss`
  *   query parameter or else the configured `smartApp.standaloneFhirBaseUrl`. The scopes of
  *   {@link STANDALONE_SCOPE} ask the authorization server to have the user pick the patient.
- *   Without either FHIR base the page says what hospital IT must configure.
+ *   Without either FHIR base the page shows what hospital IT must configure.
  *
- * A radiology viewer may add `studyInstanceUid`, which is kept for `index.html` (`launch-context.ts`).
+ * A radiology viewer may add `studyInstanceUid`, which is stored for `index.html` (`launch-context.ts`).
  *
  * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html#launch-app-ehr-launch
  * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html#launch-app-standalone-launch

@@ -107,8 +107,8 @@ export async function searchAnalyses(
     );
     for (let j = 0; j < rows.length; j++) {
       const row = rows[j]!;
-      // A row without a patient was started by the PACS and is not yet linked by a hook; the analysis
-      // read cannot check it, so it is left out like a row bound to another patient record.
+      // A row without a patient was started by the PACS, and no hook has linked it yet. The analysis
+      // read cannot check such a row, so it is left out, like a row bound to another patient record.
       if (row.job.patientId === query.patientId && row.job.imagingStudyId !== undefined) {
         analyses.push(viewOf(row));
       }
@@ -163,8 +163,14 @@ async function searchPatientStudies(
   }
 
   // Array.prototype.sort is stable, so studies with equal start times keep the server's order.
-  studies.sort((a, b) => (a.startedMs === b.startedMs ? 0 : b.startedMs > a.startedMs ? 1 : -1));
+  studies.sort((a, b) => compareNewestFirst(a.startedMs, b.startedMs));
   return studies.map((study) => study.summary);
+}
+
+/** Orders start times newest first; `-Infinity` (no start time) compares equal to itself. */
+function compareNewestFirst(aMs: number, bMs: number): number {
+  if (aMs === bMs) return 0;
+  return bMs > aMs ? 1 : -1;
 }
 
 const searchEntrySchema = z.looseObject({
@@ -228,9 +234,9 @@ async function readLaunchStudy(
 }
 
 /**
- * Turns a failure of the study search into the error of this route: a 401 or 403 of the FHIR server
- * means the token does not grant the search, a timeout is marked as one, and too many pages need a
- * narrower query.
+ * Turns a failure of the study search into the error of this route. A 401 or 403 of the FHIR server
+ * means that the token does not grant the search. A timeout gets `timedOut`, and too many pages call
+ * for a narrower query.
  */
 function searchFailure(error: unknown): unknown {
   if (!isNqo1Error(error)) return error;

@@ -79,7 +79,7 @@ function storeDone(api: AnalysisApi, analysisJob: AnalysisJob): string {
   return api.h.store.getResult(analysisJob)!.id;
 }
 
-/** A patient with an older analysed study, a newer analysed one and an unanalysed one. */
+/** Creates an older analysed study, a newer analysed one and an unanalysed one of {@link PATIENT_ID}. */
 async function patientWithStudies(api: AnalysisApi): Promise<{
   oldStudy: string;
   newStudy: string;
