@@ -96,7 +96,7 @@ export async function searchAnalyses(
   const studies =
     query.imagingStudyId === undefined
       ? await searchPatientStudies(fhirServer, accessToken, query, deps)
-      : [await readLaunchStudy(fhirServer, accessToken, query.imagingStudyId, query.patientId, deps)];
+      : await readLaunchStudy(fhirServer, accessToken, query.imagingStudyId, query.patientId, deps);
 
   const analyses: AnalysisView[] = [];
   for (let i = 0; i < studies.length; i++) {
@@ -208,20 +208,30 @@ function summaryOf(entry: unknown, patientId: string): StudySummary | undefined 
   };
 }
 
-/** Reads the ImagingStudy of a viewer launch with the caller's token and checks its patient. */
+/**
+ * Reads the ImagingStudy of a viewer launch with the caller's token and checks its patient. A study
+ * without a Study Instance UID or a Patient subject cannot have been analysed, so it yields no study.
+ */
 async function readLaunchStudy(
   fhirServer: URL,
   accessToken: string,
   imagingStudyId: string,
   patientId: string,
   deps: AnalysisSearchDeps,
-): Promise<StudySummary> {
-  const study = await readAccessibleStudy({
-    fhirServer,
-    accessToken,
-    imagingStudyId,
-    timeoutMs: deps.config.fhir.timeoutMs,
-  });
+): Promise<StudySummary[]> {
+  let study: Awaited<ReturnType<typeof readAccessibleStudy>>;
+  try {
+    study = await readAccessibleStudy({
+      fhirServer,
+      accessToken,
+      imagingStudyId,
+      timeoutMs: deps.config.fhir.timeoutMs,
+    });
+  } catch (error) {
+    if (isNqo1Error(error, 'ERR_REQUEST_INVALID')) return [];
+    throw error;
+  }
+
   if (study.patientId !== patientId) {
     throw new Nqo1Error(
       'ERR_PATIENT_CONFLICT',
@@ -230,7 +240,7 @@ async function readLaunchStudy(
       { details: { imagingStudyId } },
     );
   }
-  return { imagingStudyId, studyInstanceUid: study.studyInstanceUid };
+  return [{ imagingStudyId, studyInstanceUid: study.studyInstanceUid }];
 }
 
 /**

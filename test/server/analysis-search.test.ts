@@ -249,6 +249,21 @@ describe('GET /api/analyses', () => {
     expectCleanLogs(api.h);
   });
 
+  test('imagingStudy without a Study Instance UID: empty', async () => {
+    api = await startAnalysisApi();
+    const created = await api.fhir.repository.createResource<ImagingStudy>({
+      resourceType: 'ImagingStudy',
+      status: 'available',
+      subject: { reference: `Patient/${PATIENT_ID}` },
+    });
+
+    const response = await search(api, { imagingStudy: `ImagingStudy/${created.id}` });
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ studies: [], analyses: [] });
+    expect(api.fhir.requestCount()).toBe(1);
+  });
+
   test('404 for an imagingStudy that does not exist', async () => {
     api = await startAnalysisApi();
 
