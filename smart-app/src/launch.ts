@@ -8,12 +8,16 @@
  *   {@link STANDALONE_SCOPE} ask the authorization server to have the user pick the patient.
  *   Without either FHIR base the page shows what hospital IT must configure.
  *
+ * Either way `iss` must be under the service's `fhir.allowedBaseUrls` (`fhir-base-check.ts`), or the
+ * page shows why it does not start, because the service would reject the app's requests anyway.
+ *
  * A radiology viewer may add `studyInstanceUid`, which is stored for `index.html` (`launch-context.ts`).
  *
  * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html#launch-app-ehr-launch
  * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html#launch-app-standalone-launch
  */
 
+import { isFhirBaseAllowed } from './fhir-base-check.js';
 import { fhirClient } from './fhirclient.js';
 import { rememberLaunchStudyUid } from './launch-context.js';
 import { messagesFor, resolveLocale } from './messages.js';
@@ -21,7 +25,7 @@ import { SMART_SCOPE, STANDALONE_SCOPE } from './launch-scope.js';
 import { fetchAppSettings } from './service-api.js';
 
 /** Replaces the page with one of the launch page's screens, in the browser's language. */
-function showLaunchScreen(key: 'launchFailed' | 'standaloneNotConfigured'): void {
+function showLaunchScreen(key: 'launchFailed' | 'standaloneNotConfigured' | 'fhirServerNotAllowed'): void {
   const messages = messagesFor(resolveLocale(navigator.language));
   document.documentElement.lang = resolveLocale(navigator.language);
   const main = document.getElementById('content')!;
@@ -38,8 +42,14 @@ async function launch(): Promise<void> {
   rememberLaunchStudyUid(query);
   const settings = await fetchAppSettings();
   if (!settings.ok) throw new Error(`config.json responded with HTTP ${settings.status}`);
+  const allowed = Array.isArray(settings.body.fhirBaseUrls) ? settings.body.fhirBaseUrls : [];
 
   if (query.has('launch')) {
+    const ehrIss = query.get('iss');
+    if (ehrIss !== null && !isFhirBaseAllowed(ehrIss, allowed)) {
+      showLaunchScreen('fhirServerNotAllowed');
+      return;
+    }
     await fhirClient().oauth2.authorize({
       clientId: settings.body.clientId,
       scope: SMART_SCOPE,
@@ -52,6 +62,10 @@ async function launch(): Promise<void> {
   const iss = query.get('iss') ?? settings.body.standaloneFhirBaseUrl;
   if (iss === undefined || iss === '') {
     showLaunchScreen('standaloneNotConfigured');
+    return;
+  }
+  if (!isFhirBaseAllowed(iss, allowed)) {
+    showLaunchScreen('fhirServerNotAllowed');
     return;
   }
   await fhirClient().oauth2.authorize({

@@ -71,6 +71,8 @@ export interface Messages {
   readonly standaloneNotConfigured: ScreenText;
   /** A launch without an analysis id found no stored analysis of the patient's studies. */
   readonly noEligibleStudy: ScreenText;
+  /** A launch whose `iss` is not under the service's `fhir.allowedBaseUrls`. */
+  readonly fhirServerNotAllowed: ScreenText;
 }
 
 const EN: Messages = {
@@ -186,6 +188,13 @@ const EN: Messages = {
       "analysis starts when the patient's record is opened in the EHR and a CT study with a tumour " +
       'segmentation is found. Open the app again from the NQO1 card once it shows a result.',
   },
+  fhirServerNotAllowed: {
+    title: 'FHIR server not allowed',
+    body:
+      'The app was opened for a FHIR server that this NQO1 CDS service does not accept, so it did not ' +
+      'sign in there. Open the app from the EHR. If the EHR opened it, ask hospital IT to add the ' +
+      "EHR's FHIR base URL to fhir.allowedBaseUrls.",
+  },
 };
 
 const ZH_CN: Messages = {
@@ -288,6 +297,12 @@ const ZH_CN: Messages = {
     body:
       '服务中没有您有权访问的该患者 CT 检查的 NQO1 分析。在 EHR 中打开患者病历并找到带肿瘤分割的 CT 检查时，' +
       '分析会自动开始。待 NQO1 卡片显示结果后，请从卡片重新打开本应用。',
+  },
+  fhirServerNotAllowed: {
+    title: 'FHIR 服务器未获允许',
+    body:
+      '本应用被要求连接一个本 NQO1 CDS 服务不接受的 FHIR 服务器，因此未在该服务器登录。请从 EHR 打开本应用。' +
+      '如果正是 EHR 打开的，请医院信息科将 EHR 的 FHIR 基础 URL 加入 fhir.allowedBaseUrls。',
   },
 };
 

@@ -161,6 +161,8 @@ export async function fetchModelCard(): Promise<Fetched<ModelCardView>> {
 /** Body of `GET /smart-app/config.json`. */
 export interface AppSettings {
   readonly clientId: string;
+  /** The service's `fhir.allowedBaseUrls`; a launch with another `iss` is not started. */
+  readonly fhirBaseUrls: readonly string[];
   /** Viewer URL containing `{{studyInstanceUid}}`; absent when the site configured no viewer. */
   readonly viewerUrlTemplate?: string;
   /** FHIR base of a launch without `iss` (`smartApp.standaloneFhirBaseUrl`); absent when unset. */

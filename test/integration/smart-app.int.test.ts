@@ -783,7 +783,7 @@ describe.skipIf(skipReason !== null)('SMART app launch without appContext', () =
     const before = auth.events().length;
     // Without the configured base, only the iss parameter names the FHIR server.
     const app = await openApp(`?iss=${encodeURIComponent(fhir.baseUrl)}`, {
-      configJson: { clientId: CLIENT_ID },
+      configJson: { clientId: CLIENT_ID, fhirBaseUrls: [fhir.baseUrl] },
     });
     try {
       expect(auth.events().slice(before)[0]).toMatchObject({
@@ -806,7 +806,7 @@ describe.skipIf(skipReason !== null)('SMART app launch without appContext', () =
     const app = await openApp('', {
       browserLocale,
       screen: 'standaloneNotConfigured',
-      configJson: { clientId: CLIENT_ID },
+      configJson: { clientId: CLIENT_ID, fhirBaseUrls: [fhir.baseUrl] },
     });
     try {
       expect(await app.page.getAttribute('html', 'lang')).toBe(lang);
@@ -819,6 +819,35 @@ describe.skipIf(skipReason !== null)('SMART app launch without appContext', () =
       await screenshot(app.page, `standalone-not-configured-${lang}`);
     } finally {
       await app.context.close();
+    }
+  });
+
+  test.each([
+    [
+      'EHR',
+      `?iss=${encodeURIComponent('http://127.0.0.1:9/fhir/R4')}&launch=any`,
+      'en-US',
+      'FHIR server not allowed',
+    ],
+    [
+      'standalone',
+      `?iss=${encodeURIComponent('http://127.0.0.1:9/fhir/R4')}`,
+      'zh-CN',
+      'FHIR 服务器未获允许',
+    ],
+  ])('%s launch with iss off the allowlist', async (_kind, query, browserLocale, title) => {
+    auth.setStandaloneContext({ patient: patientA, locale: 'en' });
+    const before = auth.events().length;
+    const app = await openApp(query, { browserLocale, screen: 'fhirServerNotAllowed' });
+    try {
+      expect(await app.page.locator('main h2').textContent()).toBe(title);
+      expect(await app.page.locator('main p').textContent()).toContain('fhir.allowedBaseUrls');
+      expect(new URL(app.page.url()).pathname).toBe('/smart-app/launch.html');
+      expect(auth.events().length).toBe(before);
+      expect(app.apiRequests).toEqual([]);
+    } finally {
+      await app.context.close();
+      auth.setStandaloneContext(undefined);
     }
   });
 
