@@ -14,6 +14,11 @@ export interface SmartTokenResponse {
   readonly appContext?: string;
   /** BCP 47 language tag of the EHR user, e.g. `zh-CN`. */
   readonly locale?: string;
+  /**
+   * SMART 2.0 launch context beyond the patient: a radiology viewer puts the open study here, as
+   * `{ reference: 'ImagingStudy/123' }` or as `{ type: 'ImagingStudy', identifier }`.
+   */
+  readonly fhirContext?: unknown;
   readonly [parameter: string]: unknown;
 }
 
@@ -36,6 +41,11 @@ export interface SmartAuthorizeParams {
   readonly scope: string;
   readonly redirectUri: string;
   readonly pkceMode: 'required';
+  /**
+   * FHIR base URL of a standalone launch. fhirclient prefers an `iss` query parameter of the page;
+   * without either and without `launch` it cannot start.
+   */
+  readonly iss?: string;
 }
 
 export interface FhirClientGlobal {

@@ -1,43 +1,83 @@
 /**
- * `launch.html`: starts the SMART EHR launch. The EHR opens this page with `iss` (its FHIR base) and
- * `launch`. `fhirclient` discovers the authorization server from `iss`, and redirects the browser to
- * it with PKCE S256 and a random `state`.
+ * `launch.html`: starts the SMART launch, with PKCE S256 and a random `state` that fhirclient
+ * checks when the authorization server returns to `index.html`.
+ * - EHR launch: the EHR opens this page with `iss` (its FHIR base) and `launch`. fhirclient discovers
+ *   the authorization server from `iss` and sends `launch` with the scopes of {@link SMART_SCOPE}.
+ * - Standalone launch: the page is opened without `launch`, e.g. from a bookmark, with an `iss`
+ *   query parameter or else the configured `smartApp.standaloneFhirBaseUrl`. The scopes of
+ *   {@link STANDALONE_SCOPE} ask the authorization server to have the user pick the patient.
+ *   Without either FHIR base the page shows what hospital IT must configure.
  *
- * LIMITATION: only the EHR launch is supported. A standalone launch (no `iss`) needs a configured
- * FHIR base and a patient picker, which are not built; the page then shows the launch-failed text.
+ * Either way `iss` must be under the service's `fhir.allowedBaseUrls` (`fhir-base-check.ts`), or the
+ * page shows why it does not start, because the service would reject the app's requests anyway.
+ *
+ * A radiology viewer may add `studyInstanceUid`, which is stored for `index.html` (`launch-context.ts`).
  *
  * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html#launch-app-ehr-launch
+ * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html#launch-app-standalone-launch
  */
 
+import { isFhirBaseAllowed } from './fhir-base-check.js';
 import { fhirClient } from './fhirclient.js';
+import { rememberLaunchStudyUid } from './launch-context.js';
 import { messagesFor, resolveLocale } from './messages.js';
-import { SMART_SCOPE } from './launch-scope.js';
+import { SMART_SCOPE, STANDALONE_SCOPE } from './launch-scope.js';
 import { fetchAppSettings } from './service-api.js';
 
-function showLaunchFailure(): void {
+/** Replaces the page with one of the launch page's screens, in the browser's language. */
+function showLaunchScreen(key: 'launchFailed' | 'standaloneNotConfigured' | 'fhirServerNotAllowed'): void {
   const messages = messagesFor(resolveLocale(navigator.language));
+  document.documentElement.lang = resolveLocale(navigator.language);
   const main = document.getElementById('content')!;
-  main.dataset.screen = 'launchFailed';
+  main.dataset.screen = key;
   const title = document.createElement('h2');
-  title.textContent = messages.launchFailed.title;
+  title.textContent = messages[key].title;
   const body = document.createElement('p');
-  body.textContent = messages.launchFailed.body;
+  body.textContent = messages[key].body;
   main.replaceChildren(title, body);
 }
 
 async function launch(): Promise<void> {
+  const query = new URLSearchParams(window.location.search);
+  rememberLaunchStudyUid(query);
   const settings = await fetchAppSettings();
   if (!settings.ok) throw new Error(`config.json responded with HTTP ${settings.status}`);
+  const allowed = Array.isArray(settings.body.fhirBaseUrls) ? settings.body.fhirBaseUrls : [];
 
+  if (query.has('launch')) {
+    const ehrIss = query.get('iss');
+    if (ehrIss !== null && !isFhirBaseAllowed(ehrIss, allowed)) {
+      showLaunchScreen('fhirServerNotAllowed');
+      return;
+    }
+    await fhirClient().oauth2.authorize({
+      clientId: settings.body.clientId,
+      scope: SMART_SCOPE,
+      redirectUri: 'index.html',
+      pkceMode: 'required',
+    });
+    return;
+  }
+
+  const iss = query.get('iss') ?? settings.body.standaloneFhirBaseUrl;
+  if (iss === undefined || iss === '') {
+    showLaunchScreen('standaloneNotConfigured');
+    return;
+  }
+  if (!isFhirBaseAllowed(iss, allowed)) {
+    showLaunchScreen('fhirServerNotAllowed');
+    return;
+  }
   await fhirClient().oauth2.authorize({
     clientId: settings.body.clientId,
-    scope: SMART_SCOPE,
+    scope: STANDALONE_SCOPE,
     redirectUri: 'index.html',
     pkceMode: 'required',
+    iss,
   });
 }
 
 launch().catch((error: unknown) => {
   console.error('SMART launch failed', error);
-  showLaunchFailure();
+  showLaunchScreen('launchFailed');
 });

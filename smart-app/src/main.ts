@@ -1,7 +1,9 @@
 /**
  * `index.html`: completes the SMART launch (`FHIR.oauth2.ready()` exchanges the code for a token
  * and checks `state`), then reads the analysis named by the token response's `appContext` and the
- * model card from the service, and renders them.
+ * model card from the service, and renders them. A launch without `appContext` (standalone, the
+ * EHR's app menu, a radiology viewer) finds the patient's analyses with `GET /api/analyses`, of the
+ * study in `fhirContext` or passed by the viewer when there is one, and shows the first.
  *
  * From the automatic result, the user may choose another CT series of the study (`series-flow.ts`):
  * the app shows a confirmation dialog, requests its analysis with `POST /api/analyses`, shows the pending screen while it
@@ -10,18 +12,25 @@
  * Below the probability, "Record in chart" (`chart-record.ts`) lets the signed-in clinician record
  * the result shown, automatic or requested, as final in the chart.
  *
- * LIMITATION: the radiology viewer launch (ImagingStudy in `fhirContext`) is not built yet.
- * docs/limitations.md lists what it needs.
+ * LIMITATION: with several analysed studies the app shows the most recent one and offers no choice
+ * among them (docs/limitations.md).
  */
 
 import { appendChartRecord, type ChartRecordSource } from './chart-record.js';
 import { fhirClient, type SmartClient } from './fhirclient.js';
+import { launchStudy, type LaunchStudy } from './launch-context.js';
 import { messagesFor, resolveLocale, type Locale } from './messages.js';
 import { appendOverlay, type OverlaySource } from './overlay.js';
 import { renderView, type View } from './screens.js';
 import type { RequestedSeries } from './series-choice.js';
 import { listenForSeriesChoice } from './series-flow.js';
-import { fetchAnalysis, fetchAppSettings, fetchModelCard, type AppSettings } from './service-api.js';
+import {
+  fetchAnalysis,
+  fetchAppSettings,
+  fetchModelCard,
+  searchAnalyses,
+  type AppSettings,
+} from './service-api.js';
 
 /** Wait between two reads of an analysis that is still pending or running, in milliseconds. */
 const PENDING_POLL_MS = 10_000;
@@ -157,6 +166,33 @@ async function showAnalysis(
   show({ kind: 'result', result: body.result, card, viewerUrl, ...seriesChoice, ...origin });
 }
 
+/**
+ * Finds the patient's stored analyses, of `study` when the launch named one, and returns the first:
+ * the service lists the most recent study first, and its automatic analysis before requested series.
+ * Without one it shows the screen that says why and returns undefined.
+ */
+async function findAnalysis(
+  client: SmartClient,
+  accessToken: string,
+  patientId: string,
+  study: LaunchStudy | undefined,
+): Promise<string | undefined> {
+  const found = await searchAnalyses(client.state.serverUrl, accessToken, patientId, study);
+  if (!found.ok) {
+    if (found.status === 401) show({ kind: 'screen', screen: 'sessionExpired' });
+    else if (found.status === 403) show({ kind: 'screen', screen: 'forbidden' });
+    else if (found.status === 409) show({ kind: 'screen', screen: 'otherPatient' });
+    // The viewer's ImagingStudy does not exist in the EHR, so no analysis of it can be shown.
+    else if (found.status === 404) show({ kind: 'screen', screen: 'noEligibleStudy' });
+    else show({ kind: 'serviceError', status: found.status });
+    return undefined;
+  }
+
+  const latest = found.body.analyses[0];
+  if (latest === undefined) show({ kind: 'screen', screen: 'noEligibleStudy' });
+  return latest?.id;
+}
+
 /** The analysis of the result shown, whose region pictures are added after each render. */
 let overlaySource: OverlaySource | undefined;
 
@@ -240,18 +276,26 @@ async function start(): Promise<void> {
     show({ kind: 'screen', screen: 'missingPatient' });
     return;
   }
-  if (typeof token.appContext !== 'string' || !ANALYSIS_ID.test(token.appContext)) {
-    show({ kind: 'screen', screen: 'missingAnalysis' });
-    return;
-  }
+  // Without the card's appContext (or with another app's), the patient's analyses are searched.
+  const analysisId =
+    typeof token.appContext === 'string' && ANALYSIS_ID.test(token.appContext)
+      ? token.appContext
+      : await findAnalysis(
+          client,
+          token.access_token,
+          token.patient,
+          launchStudy(token.fhirContext, client.state.serverUrl),
+        );
+  if (analysisId === undefined) return;
+
   session = {
     client,
     accessToken: token.access_token,
     patientId: token.patient,
-    automaticAnalysisId: token.appContext,
+    automaticAnalysisId: analysisId,
     imagingStudyId: undefined,
   };
-  await showAnalysis(client, token.appContext, token.access_token, token.patient);
+  await showAnalysis(client, analysisId, token.access_token, token.patient);
 }
 
 start().catch((error: unknown) => {

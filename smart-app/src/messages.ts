@@ -58,7 +58,6 @@ export interface Messages {
   readonly modelCardUnavailable: (status: number) => string;
   readonly sessionExpired: ScreenText;
   readonly missingPatient: ScreenText;
-  readonly missingAnalysis: ScreenText;
   readonly pending: ScreenText;
   readonly failed: (code: string) => ScreenText;
   readonly uncalibrated: ScreenText;
@@ -99,6 +98,12 @@ export interface Messages {
   readonly requestedSeriesInvalid: string;
   readonly requestedSegmentationMissing: string;
   readonly backToAutomatic: string;
+  /** A standalone launch (no `iss`, no `launch`) on a service without `smartApp.standaloneFhirBaseUrl`. */
+  readonly standaloneNotConfigured: ScreenText;
+  /** A launch without an analysis id found no stored analysis of the patient's studies. */
+  readonly noEligibleStudy: ScreenText;
+  /** A launch whose `iss` is not under the service's `fhir.allowedBaseUrls`. */
+  readonly fhirServerNotAllowed: ScreenText;
 }
 
 const EN: Messages = {
@@ -157,10 +162,6 @@ const EN: Messages = {
   missingPatient: {
     title: 'No patient selected',
     body: "The EHR launched the app without a patient. Open the app from a patient's record.",
-  },
-  missingAnalysis: {
-    title: 'No analysis named',
-    body: "The launch did not name an analysis. Open the app from the NQO1 card in the patient's record.",
   },
   pending: {
     title: 'Analysis in progress',
@@ -290,6 +291,27 @@ const EN: Messages = {
     'cannot be computed. Segment the tumour on this series and store the segmentation in the study, or go ' +
     'back to the automatic result.',
   backToAutomatic: 'Back to the automatic result',
+  standaloneNotConfigured: {
+    title: 'Standalone launch is not set up',
+    body:
+      'The app was opened outside the EHR, without a FHIR server to connect to. Open it from the EHR, ' +
+      'or ask hospital IT to set smartApp.standaloneFhirBaseUrl in the NQO1 CDS configuration to the ' +
+      "EHR's FHIR base URL, which must also be listed in fhir.allowedBaseUrls.",
+  },
+  noEligibleStudy: {
+    title: 'No analysed CT study',
+    body:
+      'The service has no NQO1 analysis of a CT study of this patient that your access covers. An ' +
+      "analysis starts when the patient's record is opened in the EHR and a CT study with a tumour " +
+      'segmentation is found. Open the app again from the NQO1 card once it shows a result.',
+  },
+  fhirServerNotAllowed: {
+    title: 'FHIR server not allowed',
+    body:
+      'The app was opened for a FHIR server that this NQO1 CDS service does not accept, so it did not ' +
+      'sign in there. Open the app from the EHR. If the EHR opened it, ask hospital IT to add the ' +
+      "EHR's FHIR base URL to fhir.allowedBaseUrls.",
+  },
 };
 
 const ZH_CN: Messages = {
@@ -344,10 +366,6 @@ const ZH_CN: Messages = {
   missingPatient: {
     title: '未选择患者',
     body: 'EHR 启动本应用时未指定患者。请从患者病历中打开本应用。',
-  },
-  missingAnalysis: {
-    title: '未指定分析',
-    body: '启动时未指定分析。请从患者病历中的 NQO1 卡片打开本应用。',
   },
   pending: {
     title: '分析进行中',
@@ -461,6 +479,24 @@ const ZH_CN: Messages = {
   requestedSegmentationMissing:
     '该检查中没有引用所请求序列的肿瘤分割（SEG 或 RTSTRUCT），因此无法计算其特征。请在该序列上分割肿瘤并将分割存入该检查，或返回自动分析结果。',
   backToAutomatic: '返回自动分析结果',
+  standaloneNotConfigured: {
+    title: '未配置独立启动',
+    body:
+      '本应用在 EHR 之外打开，没有可连接的 FHIR 服务器。请从 EHR 打开本应用，或请医院信息科在 NQO1 CDS ' +
+      '配置中将 smartApp.standaloneFhirBaseUrl 设为 EHR 的 FHIR 基础 URL，该 URL 也须列于 fhir.allowedBaseUrls 中。',
+  },
+  noEligibleStudy: {
+    title: '无已分析的 CT 检查',
+    body:
+      '服务中没有您有权访问的该患者 CT 检查的 NQO1 分析。在 EHR 中打开患者病历并找到带肿瘤分割的 CT 检查时，' +
+      '分析会自动开始。待 NQO1 卡片显示结果后，请从卡片重新打开本应用。',
+  },
+  fhirServerNotAllowed: {
+    title: 'FHIR 服务器未获允许',
+    body:
+      '本应用被要求连接一个本 NQO1 CDS 服务不接受的 FHIR 服务器，因此未在该服务器登录。请从 EHR 打开本应用。' +
+      '如果正是 EHR 打开的，请医院信息科将 EHR 的 FHIR 基础 URL 加入 fhir.allowedBaseUrls。',
+  },
 };
 
 /** Returns the messages of `locale`. */

@@ -24,7 +24,7 @@ import type { Estimate, Fetched, ModelCardView, ScoreResultView } from './servic
 export type ScreenKey =
   | 'sessionExpired'
   | 'missingPatient'
-  | 'missingAnalysis'
+  | 'noEligibleStudy'
   | 'pending'
   | 'notFound'
   | 'forbidden'

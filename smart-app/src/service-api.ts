@@ -122,6 +122,33 @@ export async function fetchAnalysis(
   return await fetchJson<AnalysisView>(url, { Authorization: `Bearer ${accessToken}` });
 }
 
+/** Body of `GET /api/analyses`: the patient's studies and their stored analyses, most recent first. */
+export interface AnalysisSearchView {
+  readonly studies: readonly {
+    readonly imagingStudyId: string;
+    readonly studyInstanceUid: string;
+    readonly started?: string;
+  }[];
+  readonly analyses: readonly AnalysisView[];
+}
+
+/**
+ * Finds the stored analyses of the launch patient, of one study when the launch named one, with the
+ * launch's access token, which the service uses to search or read the patient's ImagingStudy
+ * resources on `fhirServer`.
+ */
+export async function searchAnalyses(
+  fhirServer: string,
+  accessToken: string,
+  patientId: string,
+  study: { readonly imagingStudy: string } | { readonly studyInstanceUid: string } | undefined,
+): Promise<Fetched<AnalysisSearchView>> {
+  const query = new URLSearchParams({ fhirServer, patient: patientId, ...study }).toString();
+  return await fetchJson<AnalysisSearchView>(`/api/analyses?${query}`, {
+    Authorization: `Bearer ${accessToken}`,
+  });
+}
+
 /** One stored region picture: an axial slice with the tumour outline and the peritumoral ring. */
 export interface OverlaySliceInfo {
   readonly sliceIndex: number;
@@ -209,8 +236,12 @@ export async function fetchModelCard(): Promise<Fetched<ModelCardView>> {
 /** Body of `GET /smart-app/config.json`. */
 export interface AppSettings {
   readonly clientId: string;
+  /** The service's `fhir.allowedBaseUrls`; a launch with another `iss` is not started. */
+  readonly fhirBaseUrls: readonly string[];
   /** Viewer URL containing `{{studyInstanceUid}}`; absent when the site configured no viewer. */
   readonly viewerUrlTemplate?: string;
+  /** FHIR base of a launch without `iss` (`smartApp.standaloneFhirBaseUrl`); absent when unset. */
+  readonly standaloneFhirBaseUrl?: string;
 }
 
 /** Reads the settings the service serves for the app. */

@@ -204,6 +204,23 @@ export class ResultStore {
   }
 
   /**
+   * Returns every row of one study for one model version: the automatic row first, then the rows of
+   * requested series, most recently updated first. The primary key starts with the study UID, so the
+   * lookup uses its index.
+   */
+  listByStudy(studyInstanceUid: string, modelId: string, modelVersion: string): StoredAnalysis[] {
+    return this.#db
+      .prepare<[string, string, string], AnalysisRow>(
+        `SELECT ${ANALYSIS_COLUMNS} FROM analyses
+         WHERE study_instance_uid = ? AND model_id = ? AND model_version = ?
+         ORDER BY (requested_series_instance_uid = '' AND requested_segmentation_sop_instance_uid = '') DESC,
+           updated_at DESC, rowid DESC`,
+      )
+      .all(studyInstanceUid, modelId, modelVersion)
+      .map(toStoredAnalysis);
+  }
+
+  /**
    * Returns the keys of the analyses inserted after `rowid`, in insertion order. Rows are never
    * deleted, so a caller that remembers the largest rowid it has seen reads each key once.
    */

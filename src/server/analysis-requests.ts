@@ -30,6 +30,7 @@ import { assertUrlAllowed } from '../net/url-allowlist.js';
 import { listOverlay, sendOverlaySlice } from './analysis-overlay.js';
 import { readAnalysis } from './analysis-read.js';
 import { chartRecordRouter } from './chart-record-route.js';
+import { searchAnalyses } from './analysis-search.js';
 import { viewOf } from './analysis-view.js';
 import { bearerToken, requireBearerToken } from './bearer-token.js';
 import type { AppConfig } from './config.js';
@@ -72,16 +73,17 @@ export interface AnalysisRequestDeps {
   readonly config: Pick<AppConfig, 'fhir'>;
   readonly store: Pick<
     ResultStore,
-    'getResult' | 'getById' | 'overlays' | 'chartRecords' | 'recordObservation'
+    'getResult' | 'getById' | 'overlays' | 'chartRecords' | 'recordObservation' | 'listByStudy'
   >;
   readonly queue: Pick<AnalysisQueue, 'enqueue'>;
   readonly modelCard: Pick<ModelCard, 'id' | 'version'>;
 }
 
 /**
- * Builds the router of `POST /api/analyses`, `GET /api/analyses/{id}`, the region pictures under
- * `GET /api/analyses/{id}/overlay` (`analysis-overlay.ts`) and the record in the chart
- * `POST /api/analyses/{id}/record` (`chart-record-route.ts`).
+ * Builds the router of `POST /api/analyses`, the search `GET /api/analyses` (`analysis-search.ts`),
+ * `GET /api/analyses/{id}`, the region pictures under `GET /api/analyses/{id}/overlay`
+ * (`analysis-overlay.ts`) and the record in the chart `POST /api/analyses/{id}/record`
+ * (`chart-record-route.ts`).
  */
 export function analysisRequestRouter(deps: AnalysisRequestDeps): express.Router {
   const router = express.Router();
@@ -96,6 +98,9 @@ export function analysisRequestRouter(deps: AnalysisRequestDeps): express.Router
     },
   );
 
+  router.get(ANALYSES_PATH, requireBearerToken('Analysis search'), (req, res, next) => {
+    searchAnalyses(deps, req, res).catch(next);
+  });
   router.get(`${ANALYSES_PATH}/:id`, requireBearerToken('Analysis read'), (req, res, next) => {
     readAnalysis(deps, req, res).catch(next);
   });

@@ -64,6 +64,7 @@ export interface AppDeps extends ServiceDeps {
       | 'overlays'
       | 'chartRecords'
       | 'recordObservation'
+      | 'listByStudy'
     >;
   readonly logger: Logger;
   /** JWT verifier; defaults to one built from `config.auth`. Tests inject one with a frozen clock. */

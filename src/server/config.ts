@@ -319,6 +319,11 @@ const configSchema = z
       .strictObject({
         /** OAuth 2.0 client id under which the EHR registered the app. */
         clientId: z.string().min(1).max(256).default('nqo1-cds'),
+        /**
+         * FHIR base URL of a standalone launch, which has no `iss` from the EHR: the app opened from a
+         * bookmark or a portal. Must be under `fhir.allowedBaseUrls`.
+         */
+        standaloneFhirBaseUrl: baseUrl.optional(),
       })
       .prefault({}),
     /** Template of a viewer link; `{{studyInstanceUid}}` is replaced by the study UID. */
@@ -346,6 +351,16 @@ const configSchema = z
           message: `${JSON.stringify(url)} is not under any of ${section}.allowedBaseUrls; add it there`,
         });
       }
+    }
+    const standalone = config.smartApp.standaloneFhirBaseUrl;
+    if (standalone !== undefined && !isUrlAllowed(standalone, config.fhir.allowedBaseUrls)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['smartApp', 'standaloneFhirBaseUrl'],
+        message:
+          `${JSON.stringify(standalone)} is not under any of fhir.allowedBaseUrls, so the service would reject ` +
+          "the app's requests; add it to fhir.allowedBaseUrls or correct smartApp.standaloneFhirBaseUrl",
+      });
     }
   })
   .transform((config) => ({

@@ -34,7 +34,7 @@ import type { ScoreResult, SeriesCandidate, SeriesSelection } from '../../src/mo
 import { packagePath } from '../../src/paths.js';
 import { parseConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
-import { SMART_SCOPE } from '../../smart-app/src/launch-scope.js';
+import { SMART_SCOPE, STANDALONE_SCOPE } from '../../smart-app/src/launch-scope.js';
 import { axisAlignedGrid } from '../support/grid.js';
 import { chromiumSkipReason, launchChromium } from '../support/chromium.js';
 import { startFhirServer, type FhirServerHandle } from '../support/fhir-server.js';
@@ -42,6 +42,7 @@ import { textContrastFailures } from '../support/text-contrast.js';
 import { captureLogs } from '../support/log-capture.js';
 import { findFreeLoopbackPort } from '../support/orthanc.js';
 import { SAMPLE_FEATURES, calibratedResult, uncalibratedResult } from '../support/score-result.js';
+import { buildSmartApp } from '../support/smart-app-build.js';
 import {
   startSmartAuthServer,
   type SmartAuthServer,
@@ -351,12 +352,13 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     }
   });
 
-  test('launch without appContext names the missing analysis', async () => {
+  test('launch without appContext searches the analyses', async () => {
     const app = await launchApp({ patient: patientId, locale: 'en' });
     try {
-      expect(await app.page.getAttribute('main', 'data-screen')).toBe('missingAnalysis');
-      expect(await app.page.locator('main h2').textContent()).toBe('No analysis named');
-      expect(app.apiRequests).toEqual([]);
+      // The stored studies have no CT series in the EHR, so the search of CT studies finds none.
+      expect(await app.page.getAttribute('main', 'data-screen')).toBe('noEligibleStudy');
+      expect(await app.page.locator('main h2').textContent()).toBe('No analysed CT study');
+      expect(app.apiRequests.map((request) => new URL(request.url()).pathname)).toEqual(['/api/analyses']);
     } finally {
       await app.context.close();
     }
@@ -1356,6 +1358,396 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
       await screenshot(page, 'older-result-zh-CN');
     } finally {
       await context.close();
+    }
+  });
+});
+
+/**
+ * Launches without the card's appContext: standalone (no `launch`, the authorization server picks the
+ * patient), an ImagingStudy in `fhirContext`, and a viewer button's `studyInstanceUid`. The app finds
+ * the analysis with `GET /api/analyses`. Patient A has two analysed CT studies with different
+ * probabilities, so a test fails when the app shows the wrong one, plus a running and an unanalysed
+ * study. Patient B has a CT study without any analysis.
+ */
+describe.skipIf(skipReason !== null)('SMART app launch without appContext', () => {
+  const logs = captureLogs();
+  let fhir: FhirServerHandle;
+  let auth: SmartAuthServer;
+  let service: RunningServer;
+  let browser: Browser;
+  const cleanups: (() => Promise<void>)[] = [];
+  let releaseAnalysis: (error: Error) => void = () => undefined;
+  let patientA: string;
+  let patientB: string;
+
+  /** Patient A's studies: UID, FHIR `started`, and the stored probability (null: running, undefined: none). */
+  const STUDIES_A = {
+    older: { uid: '2.25.7101', started: '2026-03-01T09:00:00Z', probability: 0.62 },
+    newest: { uid: '2.25.7102', started: '2026-11-20T14:30:00Z', probability: 0.33 },
+    running: { uid: '2.25.7103', started: '2025-06-01T10:00:00Z', probability: null },
+    unanalysed: { uid: '2.25.7104', started: '2024-01-15T08:00:00Z', probability: undefined },
+  } as const;
+  const STUDY_B_UID = '2.25.7201';
+  const imagingStudyIds: Partial<Record<keyof typeof STUDIES_A, string>> = {};
+  const analysisIds: Partial<Record<keyof typeof STUDIES_A, string>> = {};
+
+  beforeAll(async () => {
+    buildSmartApp();
+    const workDir = await mkdtemp(path.join(tmpdir(), 'nqo1-smart-launch-'));
+    cleanups.push(() => rm(workDir, { recursive: true, force: true }));
+    await mkdir(SCREENSHOTS, { recursive: true });
+    const modelCard = await loadModelCard(BR_RO_CARD_PATH);
+
+    const servicePort = await findFreeLoopbackPort();
+    const serviceUrl = `http://127.0.0.1:${servicePort}`;
+    fhir = await startFhirServer({ smartConfiguration: () => auth.smartConfiguration() });
+    cleanups.push(() => fhir.close());
+    auth = await startSmartAuthServer({
+      fhirBaseUrl: fhir.baseUrl,
+      clientId: CLIENT_ID,
+      redirectUri: `${serviceUrl}/smart-app/index.html`,
+    });
+    cleanups.push(() => auth.close());
+
+    patientA = (await fhir.repository.createResource<Patient>({ resourceType: 'Patient' })).id!;
+    patientB = (await fhir.repository.createResource<Patient>({ resourceType: 'Patient' })).id!;
+    const sqlitePath = path.join(workDir, 'results.sqlite');
+    const store = new ResultStore(sqlitePath);
+    try {
+      for (const key of Object.keys(STUDIES_A) as (keyof typeof STUDIES_A)[]) {
+        const { uid, started, probability } = STUDIES_A[key];
+        const imagingStudyId = await createCtStudy(uid, patientA, started);
+        imagingStudyIds[key] = imagingStudyId;
+        if (probability === undefined) continue;
+
+        const job: AnalysisJob = {
+          studyInstanceUid: uid,
+          imagingStudyId,
+          patientId: patientA,
+          modelId: modelCard.id,
+          modelVersion: modelCard.version,
+        };
+        store.insertPending(job);
+        if (probability !== null) {
+          const provenance = { ...calibratedResult().provenance, studyInstanceUid: uid };
+          const high = probability >= 0.404;
+          store.markDone(job, calibratedResult({ probability, class: high ? 'high' : 'low', provenance }));
+        }
+        analysisIds[key] = store.getResult(job)!.id;
+      }
+      await createCtStudy(STUDY_B_UID, patientB, '2026-10-01T08:00:00Z');
+    } finally {
+      store.close();
+    }
+
+    const config = parseConfig({
+      server: { host: '127.0.0.1', port: servicePort, publicUrl: serviceUrl },
+      dicomweb: {
+        baseUrl: 'http://127.0.0.1:9/dicom-web',
+        allowedBaseUrls: ['http://127.0.0.1:9/dicom-web'],
+      },
+      fhir: { baseUrl: fhir.baseUrl, allowedBaseUrls: [fhir.baseUrl] },
+      store: { sqlitePath },
+      smartApp: { clientId: CLIENT_ID, standaloneFhirBaseUrl: fhir.baseUrl },
+    });
+    service = await startServer(config, {
+      // The queue claims the running study's row; its analysis waits until the service stops.
+      analyse: () =>
+        new Promise((_resolve, reject) => {
+          releaseAnalysis = reject;
+        }),
+      logger: logs.logger,
+      modelCard,
+    });
+    cleanups.push(async () => {
+      releaseAnalysis(new Error('the test ended'));
+      await service.close();
+    });
+
+    browser = await launchChromium();
+    cleanups.push(() => browser.close());
+  });
+
+  afterAll(async () => {
+    for (let i = cleanups.length - 1; i >= 0; i--) await cleanups[i]!();
+  });
+
+  /** Creates a CT ImagingStudy of `patient` and returns its logical id. */
+  async function createCtStudy(uid: string, patient: string, started: string): Promise<string> {
+    const study = await fhir.repository.createResource<ImagingStudy>({
+      resourceType: 'ImagingStudy',
+      status: 'available',
+      subject: { reference: `Patient/${patient}` },
+      identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${uid}` }],
+      started,
+      series: [
+        { uid: `${uid}.1`, modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' } },
+      ],
+    });
+    return study.id;
+  }
+
+  interface OpenedApp {
+    readonly page: Page;
+    readonly context: BrowserContext;
+    readonly apiRequests: Request[];
+  }
+
+  /**
+   * Opens `launch.html` with `query` and waits for the screen named by `screen`, or for any final
+   * screen of `index.html` when it is undefined. `configJson` replaces the service's config.json.
+   */
+  async function openApp(
+    query: string,
+    options: { browserLocale?: string; screen?: string; configJson?: Record<string, unknown> } = {},
+  ): Promise<OpenedApp> {
+    const context = await browser.newContext({
+      viewport: { width: 1024, height: 768 },
+      locale: options.browserLocale ?? 'en-US',
+    });
+    const page = await context.newPage();
+    if (options.configJson !== undefined) {
+      const body = options.configJson;
+      await page.route('**/smart-app/config.json', (route) => route.fulfill({ json: body }));
+    }
+    const apiRequests: Request[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname.startsWith('/api/')) apiRequests.push(request);
+    });
+
+    await page.goto(`${service.url}/smart-app/launch.html${query}`);
+    if (options.screen !== undefined) {
+      await page.waitForSelector(`main[data-screen="${options.screen}"]`);
+    } else {
+      await page.waitForURL(/\/smart-app\/index\.html/);
+      await page.waitForSelector('main[data-screen]:not([data-screen="loading"])');
+    }
+    return { page, context, apiRequests };
+  }
+
+  /** Query of an EHR launch of `launchContext`, with extra query parameters appended. */
+  function ehrLaunch(launchContext: SmartLaunchContext, extra = ''): string {
+    return `?iss=${encodeURIComponent(fhir.baseUrl)}&launch=${auth.registerLaunch(launchContext)}${extra}`;
+  }
+
+  /** Query parameters of the app's `GET /api/analyses` request; fails when it sent none. */
+  function searchQuery(app: OpenedApp): URLSearchParams {
+    const search = app.apiRequests.find((request) => new URL(request.url()).pathname === '/api/analyses');
+    expect(search).toBeDefined();
+    return new URL(search!.url()).searchParams;
+  }
+
+  /** Path of the app's `GET /api/analyses/{id}` request, or undefined. */
+  function analysisReadPath(app: OpenedApp): string | undefined {
+    const read = app.apiRequests.find((request) =>
+      /^\/api\/analyses\/[^/]+$/.test(new URL(request.url()).pathname),
+    );
+    return read === undefined ? undefined : new URL(read.url()).pathname;
+  }
+
+  async function screenshot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  }
+
+  test('standalone launch shows the newest study', async () => {
+    auth.setStandaloneContext({ patient: patientA, locale: 'en' });
+    const before = auth.events().length;
+    const app = await openApp('');
+    try {
+      const events = auth.events().slice(before);
+      expect(events.map((event) => [event.endpoint, event.accepted])).toEqual([
+        ['authorize', true],
+        ['token', true],
+      ]);
+      expect(events[0]!.launch).toBe(false);
+      expect(events[0]!.scope).toBe(STANDALONE_SCOPE);
+      expect(events[0]!.codeChallengeMethod).toBe('S256');
+
+      const query = searchQuery(app);
+      expect(query.get('fhirServer')).toBe(fhir.baseUrl);
+      expect(query.get('patient')).toBe(patientA);
+      expect(query.has('imagingStudy')).toBe(false);
+      expect(query.has('studyInstanceUid')).toBe(false);
+      expect(analysisReadPath(app)).toBe(`/api/analyses/${analysisIds.newest!}`);
+
+      expect(await app.page.getAttribute('main', 'data-screen')).toBe('result');
+      expect(await app.page.locator('#probability-value').textContent()).toBe('0.330');
+      expect(await app.page.locator('#predicted-class').textContent()).toBe('Likely low NQO1 expression');
+      await screenshot(app.page, 'standalone-en');
+    } finally {
+      await app.context.close();
+      auth.setStandaloneContext(undefined);
+    }
+  });
+
+  test('standalone launch with iss only', async () => {
+    auth.setStandaloneContext({ patient: patientA, locale: 'en' });
+    const before = auth.events().length;
+    // Without the configured base, only the iss parameter names the FHIR server.
+    const app = await openApp(`?iss=${encodeURIComponent(fhir.baseUrl)}`, {
+      configJson: { clientId: CLIENT_ID, fhirBaseUrls: [fhir.baseUrl] },
+    });
+    try {
+      expect(auth.events().slice(before)[0]).toMatchObject({
+        endpoint: 'authorize',
+        accepted: true,
+        launch: false,
+      });
+      expect(await app.page.locator('#probability-value').textContent()).toBe('0.330');
+    } finally {
+      await app.context.close();
+      auth.setStandaloneContext(undefined);
+    }
+  });
+
+  test.each([
+    ['en-US', 'en', 'Standalone launch is not set up'],
+    ['zh-CN', 'zh-CN', '未配置独立启动'],
+  ])('standalone launch without a FHIR base (%s)', async (browserLocale, lang, title) => {
+    const before = auth.events().length;
+    const app = await openApp('', {
+      browserLocale,
+      screen: 'standaloneNotConfigured',
+      configJson: { clientId: CLIENT_ID, fhirBaseUrls: [fhir.baseUrl] },
+    });
+    try {
+      expect(await app.page.getAttribute('html', 'lang')).toBe(lang);
+      expect(await app.page.locator('main h2').textContent()).toBe(title);
+      const body = await app.page.locator('main p').textContent();
+      expect(body).toContain('smartApp.standaloneFhirBaseUrl');
+      expect(body).toContain('fhir.allowedBaseUrls');
+      expect(auth.events().length).toBe(before);
+      expect(app.apiRequests).toEqual([]);
+      await screenshot(app.page, `standalone-not-configured-${lang}`);
+    } finally {
+      await app.context.close();
+    }
+  });
+
+  test.each([
+    [
+      'EHR',
+      `?iss=${encodeURIComponent('http://127.0.0.1:9/fhir/R4')}&launch=any`,
+      'en-US',
+      'FHIR server not allowed',
+    ],
+    [
+      'standalone',
+      `?iss=${encodeURIComponent('http://127.0.0.1:9/fhir/R4')}`,
+      'zh-CN',
+      'FHIR 服务器未获允许',
+    ],
+  ])('%s launch with iss off the allowlist', async (_kind, query, browserLocale, title) => {
+    auth.setStandaloneContext({ patient: patientA, locale: 'en' });
+    const before = auth.events().length;
+    const app = await openApp(query, { browserLocale, screen: 'fhirServerNotAllowed' });
+    try {
+      expect(await app.page.locator('main h2').textContent()).toBe(title);
+      expect(await app.page.locator('main p').textContent()).toContain('fhir.allowedBaseUrls');
+      expect(new URL(app.page.url()).pathname).toBe('/smart-app/launch.html');
+      expect(auth.events().length).toBe(before);
+      expect(app.apiRequests).toEqual([]);
+    } finally {
+      await app.context.close();
+      auth.setStandaloneContext(undefined);
+    }
+  });
+
+  test('fhirContext ImagingStudy opens that study', async () => {
+    const reference = `ImagingStudy/${imagingStudyIds.older!}`;
+    const app = await openApp(ehrLaunch({ patient: patientA, fhirContext: [{ reference }], locale: 'en' }));
+    try {
+      expect(searchQuery(app).get('imagingStudy')).toBe(reference);
+      expect(analysisReadPath(app)).toBe(`/api/analyses/${analysisIds.older!}`);
+      expect(await app.page.locator('#probability-value').textContent()).toBe('0.620');
+      await screenshot(app.page, 'fhir-context-study-en');
+    } finally {
+      await app.context.close();
+    }
+  });
+
+  test('fhirContext study identifier opens that study', async () => {
+    const fhirContext = [
+      {
+        type: 'ImagingStudy',
+        identifier: { system: 'urn:dicom:uid', value: `urn:oid:${STUDIES_A.older.uid}` },
+      },
+    ];
+    const app = await openApp(ehrLaunch({ patient: patientA, fhirContext, locale: 'en' }));
+    try {
+      expect(searchQuery(app).get('studyInstanceUid')).toBe(STUDIES_A.older.uid);
+      expect(await app.page.locator('#probability-value').textContent()).toBe('0.620');
+    } finally {
+      await app.context.close();
+    }
+  });
+
+  test('viewer StudyInstanceUID opens that study', async () => {
+    const app = await openApp(
+      ehrLaunch({ patient: patientA, locale: 'en' }, `&studyInstanceUid=${STUDIES_A.older.uid}`),
+    );
+    try {
+      const query = searchQuery(app);
+      expect(query.get('studyInstanceUid')).toBe(STUDIES_A.older.uid);
+      expect(query.has('imagingStudy')).toBe(false);
+      expect(analysisReadPath(app)).toBe(`/api/analyses/${analysisIds.older!}`);
+      expect(await app.page.locator('#probability-value').textContent()).toBe('0.620');
+      await screenshot(app.page, 'viewer-study-uid-en');
+    } finally {
+      await app.context.close();
+    }
+  });
+
+  test('viewer study still analysed shows progress', async () => {
+    const reference = `ImagingStudy/${imagingStudyIds.running!}`;
+    const app = await openApp(ehrLaunch({ patient: patientA, fhirContext: [{ reference }], locale: 'en' }));
+    try {
+      expect(await app.page.getAttribute('main', 'data-screen')).toBe('pending');
+      expect(analysisReadPath(app)).toBe(`/api/analyses/${analysisIds.running!}`);
+    } finally {
+      await app.context.close();
+    }
+  });
+
+  test('viewer study without analysis: no eligible study', async () => {
+    const app = await openApp(
+      ehrLaunch({ patient: patientA, locale: 'en' }, `&studyInstanceUid=${STUDIES_A.unanalysed.uid}`),
+    );
+    try {
+      expect(await app.page.getAttribute('main', 'data-screen')).toBe('noEligibleStudy');
+      expect(await app.page.locator('main h2').textContent()).toBe('No analysed CT study');
+      expect(analysisReadPath(app)).toBeUndefined();
+      expect(await app.page.locator('#probability-value').count()).toBe(0);
+    } finally {
+      await app.context.close();
+    }
+  });
+
+  test('viewer study of another patient is not shown', async () => {
+    const reference = `ImagingStudy/${imagingStudyIds.older!}`;
+    const app = await openApp(ehrLaunch({ patient: patientB, fhirContext: [{ reference }], locale: 'en' }));
+    try {
+      expect(await app.page.getAttribute('main', 'data-screen')).toBe('otherPatient');
+      expect(await app.page.locator('#probability-value').count()).toBe(0);
+    } finally {
+      await app.context.close();
+    }
+  });
+
+  test('patient without analysis: zh-CN screen', async () => {
+    const app = await openApp(ehrLaunch({ patient: patientB, locale: 'zh-CN' }));
+    try {
+      const { page } = app;
+      expect(await page.getAttribute('main', 'data-screen')).toBe('noEligibleStudy');
+      expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+      expect(await page.locator('main h2').textContent()).toBe('无已分析的 CT 检查');
+      expect(searchQuery(app).get('patient')).toBe(patientB);
+      await screenshot(page, 'no-eligible-study-zh-CN');
+
+      await page.click('#language-switch');
+      expect(await page.locator('main h2').textContent()).toBe('No analysed CT study');
+    } finally {
+      await app.context.close();
     }
   });
 });

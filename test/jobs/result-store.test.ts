@@ -86,6 +86,30 @@ describe('ResultStore', () => {
     expect(s.getById(stored.id)).toEqual(stored);
   });
 
+  test('lists the rows of one study and model version', () => {
+    let nowMs = Date.parse('2026-12-05T08:00:00Z');
+    const s = openStore(() => new Date((nowMs += 1_000)));
+    const older = { ...JOB, seriesInstanceUid: '1.2.826.0.1.7.2' };
+    const newer = { ...JOB, seriesInstanceUid: '1.2.826.0.1.7.3' };
+    s.insertPending(older);
+    s.insertPending(newer);
+    s.insertPending(JOB);
+    s.insertPending({ ...JOB, modelVersion: '0.9.0' });
+    s.insertPending({ ...JOB, studyInstanceUid: '1.2.826.0.1.8' });
+    // The older requested row is updated last, so it comes before the newer one.
+    s.markFailed(older, { code: 'ERR_SEGMENTATION_MISSING', message: 'no SEG' });
+
+    const rows = s.listByStudy(JOB.studyInstanceUid, 'br-ro', '1.0.0');
+
+    expect(rows.map((row) => row.job.seriesInstanceUid)).toEqual([
+      undefined,
+      '1.2.826.0.1.7.2',
+      '1.2.826.0.1.7.3',
+    ]);
+    expect(rows[1]?.status).toBe('failed');
+    expect(s.listByStudy('1.2.826.0.1.9', 'br-ro', '1.0.0')).toEqual([]);
+  });
+
   test('stores a failure code and message', () => {
     const s = openStore();
     s.insertPending(JOB);

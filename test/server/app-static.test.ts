@@ -32,7 +32,10 @@ describe('SMART app files', () => {
     try {
       const response = await request(harness.app).get('/smart-app/config.json');
       expect(response.status).toBe(200);
-      expect(response.body).toEqual({ clientId: 'nqo1-cds' });
+      expect(response.body).toEqual({
+        clientId: 'nqo1-cds',
+        fhirBaseUrls: ['http://127.0.0.1:8103/fhir/R4'],
+      });
     } finally {
       await harness.close();
     }
@@ -43,7 +46,27 @@ describe('SMART app files', () => {
     const harness = await createHarness({ configOverrides: { viewerUrlTemplate: template } });
     try {
       const response = await request(harness.app).get('/smart-app/config.json');
-      expect(response.body).toEqual({ clientId: 'nqo1-cds', viewerUrlTemplate: template });
+      expect(response.body).toEqual({
+        clientId: 'nqo1-cds',
+        fhirBaseUrls: ['http://127.0.0.1:8103/fhir/R4'],
+        viewerUrlTemplate: template,
+      });
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('serves the standalone FHIR base when configured', async () => {
+    const harness = await createHarness({
+      configOverrides: { smartApp: { standaloneFhirBaseUrl: 'http://127.0.0.1:8103/fhir/R4' } },
+    });
+    try {
+      const response = await request(harness.app).get('/smart-app/config.json');
+      expect(response.body).toEqual({
+        clientId: 'nqo1-cds',
+        fhirBaseUrls: ['http://127.0.0.1:8103/fhir/R4'],
+        standaloneFhirBaseUrl: 'http://127.0.0.1:8103/fhir/R4',
+      });
     } finally {
       await harness.close();
     }

@@ -240,6 +240,22 @@ describe('loadConfig', () => {
     );
   });
 
+  test('accepts a standalone FHIR base under the allowlist', () => {
+    const config = loadConfig({
+      configPath: writeSiteFile({ smartApp: { standaloneFhirBaseUrl: 'http://127.0.0.1:8103/fhir/R4/' } }),
+      env: {},
+    });
+
+    expect(config.smartApp.standaloneFhirBaseUrl).toBe('http://127.0.0.1:8103/fhir/R4');
+    expect(loadConfig({ env: {} }).smartApp.standaloneFhirBaseUrl).toBeUndefined();
+  });
+
+  test('rejects a standalone FHIR base off the allowlist', () => {
+    expect(loadError({ smartApp: { standaloneFhirBaseUrl: 'https://other-ehr.test/fhir' } })).toContain(
+      'smartApp.standaloneFhirBaseUrl: "https://other-ehr.test/fhir" is not under any of fhir.allowedBaseUrls',
+    );
+  });
+
   test('rejects a secret-looking bearerTokenEnv value', () => {
     expect(loadError({ fhir: { bearerTokenEnv: 'eyJhbGciOi.secret' } })).toContain(
       'fhir.bearerTokenEnv: expected an environment variable name',

@@ -6,8 +6,13 @@
  * is used once, and the token endpoint checks the code verifier (RFC 7636 §4.6).
  *
  * The token response carries the launch context registered with {@link SmartAuthServer.registerLaunch}:
- * `patient`, `appContext` (the CDS card's appContext) and `locale`. Every response allows any
- * origin (CORS), because the app calls the token endpoint from the browser.
+ * `patient`, `appContext` (the CDS card's appContext), `fhirContext` (e.g. a radiology viewer's
+ * ImagingStudy) and `locale`. Every response allows any origin (CORS), because the app calls the
+ * token endpoint from the browser.
+ *
+ * A standalone launch (an authorization request without `launch`) is accepted once a test set its
+ * context with {@link SmartAuthServer.setStandaloneContext}, as an EHR's patient picker would choose
+ * the patient. It must request `launch/patient` and must not request `launch`, which needs a launch id.
  *
  * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.6
@@ -22,6 +27,8 @@ import { SignJWT, generateKeyPair } from 'jose';
 export interface SmartLaunchContext {
   readonly patient?: string;
   readonly appContext?: string;
+  /** SMART 2.0 `fhirContext`, e.g. `[{ reference: 'ImagingStudy/123' }]`. */
+  readonly fhirContext?: readonly Readonly<Record<string, unknown>>[];
   /** BCP 47 tag of the user's language, e.g. `zh-CN`. */
   readonly locale?: string;
   /**
@@ -47,6 +54,8 @@ export interface SmartAuthEvent {
   readonly reason?: string;
   readonly codeChallengeMethod?: string;
   readonly scope?: string;
+  /** Whether the authorization request carried a `launch` id; absent for token requests. */
+  readonly launch?: boolean;
 }
 
 export interface SmartAuthServer {
@@ -56,6 +65,8 @@ export interface SmartAuthServer {
   smartConfiguration(): Record<string, unknown>;
   /** Stores a launch context and returns its new launch id. */
   registerLaunch(context: SmartLaunchContext): string;
+  /** Sets the context of a standalone launch, as if the user picked that patient; undefined rejects them. */
+  setStandaloneContext(context: SmartLaunchContext | undefined): void;
   /** Access tokens issued so far, oldest first. */
   issuedTokens(): readonly string[];
   /** Authorize and token requests received so far, oldest first. */
@@ -94,6 +105,13 @@ function authorizeProblem(
   }
   if (!/^[A-Za-z0-9_-]{43}$/.test(query.code_challenge ?? '')) return 'code_challenge is not an S256 value';
   if ((query.state ?? '') === '') return 'state is missing';
+  const scopes = (query.scope ?? '').split(' ');
+  if (query.launch === undefined) {
+    if (!scopes.includes('launch/patient')) return 'standalone launch without the launch/patient scope';
+    if (scopes.includes('launch')) return 'scope launch without a launch parameter';
+    if (context === undefined) return 'standalone launch, but no standalone context is set';
+    return null;
+  }
   if (context === undefined) return `unknown launch ${query.launch}`;
   return null;
 }
@@ -115,6 +133,7 @@ function tokenProblem(
 /** Starts the server on a free loopback port. */
 export async function startSmartAuthServer(options: SmartAuthServerOptions): Promise<SmartAuthServer> {
   const launches = new Map<string, SmartLaunchContext>();
+  let standaloneContext: SmartLaunchContext | undefined;
   const codes = new Map<string, PendingCode>();
   const tokens: string[] = [];
   const events: SmartAuthEvent[] = [];
@@ -131,7 +150,7 @@ export async function startSmartAuthServer(options: SmartAuthServerOptions): Pro
 
   app.get('/authorize', (request, response) => {
     const query = request.query as Record<string, string | undefined>;
-    const context = launches.get(query.launch ?? '');
+    const context = query.launch === undefined ? standaloneContext : launches.get(query.launch);
     const reason = authorizeProblem(query, options, context);
     if (reason !== null || context === undefined) {
       events.push({ endpoint: 'authorize', accepted: false, reason: reason ?? 'unknown launch' });
@@ -144,7 +163,13 @@ export async function startSmartAuthServer(options: SmartAuthServerOptions): Pro
     const code = randomToken();
     const scope = query.scope ?? '';
     codes.set(code, { codeChallenge: query.code_challenge!, context, scope });
-    events.push({ endpoint: 'authorize', accepted: true, codeChallengeMethod: 'S256', scope });
+    events.push({
+      endpoint: 'authorize',
+      accepted: true,
+      codeChallengeMethod: 'S256',
+      scope,
+      launch: query.launch !== undefined,
+    });
 
     const redirect = new URL(options.redirectUri);
     redirect.searchParams.set('code', code);
@@ -215,12 +240,22 @@ export async function startSmartAuthServer(options: SmartAuthServerOptions): Pro
       token_endpoint_auth_methods_supported: ['none'],
       scopes_supported: ['launch', 'launch/patient', 'openid', 'fhirUser', 'patient/*.rs'],
       response_types_supported: ['code'],
-      capabilities: ['launch-ehr', 'client-public', 'context-ehr-patient', 'permission-v2'],
+      capabilities: [
+        'launch-ehr',
+        'launch-standalone',
+        'client-public',
+        'context-ehr-patient',
+        'context-standalone-patient',
+        'permission-v2',
+      ],
     }),
     registerLaunch: (context) => {
       const launch = randomToken();
       launches.set(launch, context);
       return launch;
+    },
+    setStandaloneContext: (context) => {
+      standaloneContext = context;
     },
     issuedTokens: () => [...tokens],
     events: () => [...events],
