@@ -2,7 +2,7 @@
  * Serves the SMART on FHIR app at `/smart-app`. Its HTML and CSS come from `smart-app/public`, and
  * its compiled scripts and the browser build of `fhirclient` from `dist/smart-app`, which
  * `npm run build` writes. `config.json` carries the OAuth 2.0 client id (`smartApp.clientId`) and
- * the viewer link template.
+ * the viewer link template. Every response carries the headers of `smart-app-headers.ts`.
  *
  * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html
  */
@@ -11,6 +11,7 @@ import express from 'express';
 
 import { packagePath } from '../paths.js';
 import type { AppConfig } from './config.js';
+import { smartAppHeaders } from './smart-app-headers.js';
 
 /** Path below which the app is served. */
 export const SMART_APP_PATH = '/smart-app';
@@ -23,8 +24,11 @@ export interface SmartAppSettings {
 }
 
 /** Builds the router that serves the app's files and settings. */
-export function smartAppRouter(config: Pick<AppConfig, 'smartApp' | 'viewerUrlTemplate'>): express.Router {
+export function smartAppRouter(
+  config: Pick<AppConfig, 'smartApp' | 'fhir' | 'viewerUrlTemplate'>,
+): express.Router {
   const router = express.Router();
+  router.use(SMART_APP_PATH, smartAppHeaders(config));
   const settings: SmartAppSettings = {
     clientId: config.smartApp.clientId,
     ...(config.viewerUrlTemplate === undefined ? {} : { viewerUrlTemplate: config.viewerUrlTemplate }),
