@@ -121,7 +121,9 @@ export interface ForestRow {
 
 /**
  * Draws a forest plot: one row per estimate, a square at the hazard ratio and a line across its
- * confidence interval, on a log scale with a dashed line at 1 (no effect).
+ * confidence interval, on a log scale from 0.5 to 4 with a dashed line at 1 (no effect). An interval
+ * end (or estimate) outside the scale is drawn at the scale's end with an arrow pointing beyond it
+ * and its true value beside the arrow, so a clamped line is never read as the whole interval.
  */
 export function forestPlot(rows: readonly ForestRow[], label: string): SVGElement {
   const width = 600;
@@ -160,6 +162,30 @@ export function forestPlot(rows: readonly ForestRow[], label: string): SVGElemen
       svgElement('rect', { x: xOf(row.value) - 6, y: y - 6, width: 12, height: 12, class: 'estimate' }),
     );
     root.append(svgText(textLeft, y + 5, row.text, 'start'));
+
+    const belowScale = Math.min(row.lower, row.value);
+    const aboveScale = Math.max(row.upper, row.value);
+    if (Math.log(belowScale) < logMin) root.append(clampMark(plotLeft, y, 'left', belowScale));
+    if (Math.log(aboveScale) > logMax) root.append(clampMark(plotRight, y, 'right', aboveScale));
   }
   return root;
+}
+
+/** Significant digits of the true value written beside a clamp arrow. */
+const CLAMPED_VALUE_DIGITS = 3;
+
+/**
+ * Draws an arrowhead at `x` pointing off the scale, and the true value above it: a group with class
+ * `clamp-mark` and `data-value`, for styles and tests.
+ */
+function clampMark(x: number, y: number, side: 'left' | 'right', value: number): SVGElement {
+  const group = svgElement('g', { class: 'clamp-mark', 'data-side': side, 'data-value': String(value) });
+  const tip = side === 'left' ? x - 8 : x + 8;
+  group.append(
+    svgElement('polygon', { points: `${tip},${y} ${x},${y - 6} ${x},${y + 6}`, class: 'clamp-arrow' }),
+  );
+  const label = svgText(x, y - 9, value.toPrecision(CLAMPED_VALUE_DIGITS), side === 'left' ? 'start' : 'end');
+  label.classList.add('clamp-value');
+  group.append(label);
+  return group;
 }

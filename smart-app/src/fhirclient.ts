@@ -31,6 +31,11 @@ export interface SmartAuthorizeParams {
   readonly scope: string;
   readonly redirectUri: string;
   readonly pkceMode: 'required';
+  /**
+   * True to finish the launch in the window or frame that started it. In a frame, `false` would
+   * hand the code to the parent page, which an EHR page does not expect.
+   */
+  readonly completeInTarget?: boolean;
 }
 
 export interface FhirClientGlobal {

@@ -11,11 +11,9 @@
 import { fhirClient, type SmartClient } from './fhirclient.js';
 import { messagesFor, resolveLocale, type Locale } from './messages.js';
 import { appendOverlay, type OverlaySource } from './overlay.js';
+import { PENDING_POLL_LIMIT_MS, PENDING_POLL_MS } from './polling.js';
 import { renderView, type View } from './screens.js';
 import { fetchAnalysis, fetchAppSettings, fetchModelCard, type AppSettings } from './service-api.js';
-
-/** Wait between two reads of an analysis that is still pending or running, in milliseconds. */
-const PENDING_POLL_MS = 10_000;
 
 /** The analysis id the CDS card puts in `appContext`: a row id of the result store. */
 const ANALYSIS_ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -52,12 +50,17 @@ function viewerLink(settings: AppSettings, studyInstanceUid: string): string | u
   return /^https?:\/\//i.test(url) ? url : undefined;
 }
 
-/** Reads the analysis and the model card, shows them, and reads again while the analysis runs. */
+/**
+ * Reads the analysis and the model card and shows them. While the analysis is pending or running it
+ * reads again every {@link PENDING_POLL_MS}, until {@link PENDING_POLL_LIMIT_MS} after
+ * `pendingSince`, the time of the first pending answer; then it shows the "still running" screen.
+ */
 async function showAnalysis(
   client: SmartClient,
   analysisId: string,
   accessToken: string,
   patientId: string,
+  pendingSince?: number,
 ): Promise<void> {
   const [analysis, card, settings] = await Promise.all([
     fetchAnalysis(analysisId, client.state.serverUrl, accessToken, patientId),
@@ -66,7 +69,9 @@ async function showAnalysis(
   ]);
 
   if (!analysis.ok) {
-    if (analysis.status === 401) show({ kind: 'screen', screen: 'sessionExpired' });
+    if (analysis.problem === 'unreachable') show({ kind: 'screen', screen: 'serviceUnreachable' });
+    else if (analysis.problem === 'malformed') show({ kind: 'screen', screen: 'serviceMalformed' });
+    else if (analysis.status === 401) show({ kind: 'screen', screen: 'sessionExpired' });
     else if (analysis.status === 403) show({ kind: 'screen', screen: 'forbidden' });
     else if (analysis.status === 409) show({ kind: 'screen', screen: 'otherPatient' });
     else if (analysis.status === 404) show({ kind: 'screen', screen: 'notFound' });
@@ -76,9 +81,21 @@ async function showAnalysis(
 
   const body = analysis.body;
   if (body.status === 'pending' || body.status === 'running') {
+    const since = pendingSince ?? Date.now();
+    if (Date.now() - since >= PENDING_POLL_LIMIT_MS) {
+      show({
+        kind: 'stillRunning',
+        minutes: Math.round(PENDING_POLL_LIMIT_MS / 60_000),
+        checkAgain: () => {
+          show({ kind: 'loading' });
+          void showAnalysis(client, analysisId, accessToken, patientId).catch(showStartFailure);
+        },
+      });
+      return;
+    }
     show({ kind: 'screen', screen: 'pending' });
     setTimeout(() => {
-      void showAnalysis(client, analysisId, accessToken, patientId);
+      void showAnalysis(client, analysisId, accessToken, patientId, since).catch(showStartFailure);
     }, PENDING_POLL_MS);
     return;
   }
@@ -142,7 +159,9 @@ async function start(): Promise<void> {
   await showAnalysis(client, token.appContext, token.access_token, token.patient);
 }
 
-start().catch((error: unknown) => {
+function showStartFailure(error: unknown): void {
   console.error('the app failed', error);
   show({ kind: 'screen', screen: 'launchFailed' });
-});
+}
+
+start().catch(showStartFailure);

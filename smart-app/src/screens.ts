@@ -10,6 +10,7 @@ import {
   type ContributionBar,
   type ForestRow,
 } from './charts.js';
+import { failureText } from './failure-text.js';
 import type { Locale, Messages, ScreenText } from './messages.js';
 import type { Estimate, Fetched, ModelCardView, ScoreResultView } from './service-api.js';
 
@@ -22,7 +23,9 @@ export type ScreenKey =
   | 'notFound'
   | 'forbidden'
   | 'otherPatient'
-  | 'launchFailed';
+  | 'launchFailed'
+  | 'serviceUnreachable'
+  | 'serviceMalformed';
 
 /** Content of the page, kept so that it is rendered again when the user switches the language. */
 export type View =
@@ -30,6 +33,13 @@ export type View =
   | { readonly kind: 'screen'; readonly screen: ScreenKey }
   | { readonly kind: 'serviceError'; readonly status: number }
   | { readonly kind: 'failed'; readonly code: string; readonly message: string }
+  | {
+      readonly kind: 'stillRunning';
+      /** Minutes the app read the analysis again before it stopped. */
+      readonly minutes: number;
+      /** Reads the analysis again and restarts the bounded polling. */
+      readonly checkAgain: () => void;
+    }
   | {
       readonly kind: 'result';
       readonly result: ScoreResultView;
@@ -94,15 +104,58 @@ export function renderView(main: HTMLElement, view: View, messages: Messages, lo
     case 'serviceError':
       screen(main, 'serviceError', messages.serviceError(view.status), 'alert');
       return;
-    case 'failed': {
-      const box = screen(main, 'failed', messages.failed(view.code), 'alert');
-      // NOTE: the service stores failure messages in English only, so they are shown as sent.
-      box.append(element('p', view.message, { lang: 'en', class: 'failure-message' }));
+    case 'failed':
+      renderFailure(main, view, messages, locale);
+      return;
+    case 'stillRunning': {
+      const box = screen(main, 'stillRunning', messages.stillRunning(view.minutes), 'status');
+      const button = element('button', messages.checkAgain, { type: 'button', id: 'check-again' });
+      button.addEventListener('click', view.checkAgain);
+      box.append(button);
       return;
     }
     case 'result':
       renderResult(main, view, messages, locale);
       return;
+  }
+}
+
+/**
+ * Shows a failed analysis: the code, its explanation and what to do in the page's language, and the
+ * service's stored message, which is English only, under a disclosure for hospital IT.
+ */
+function renderFailure(
+  main: HTMLElement,
+  view: Extract<View, { kind: 'failed' }>,
+  messages: Messages,
+  locale: Locale,
+): void {
+  const box = screen(main, 'failed', messages.failed(view.code), 'alert');
+  const text = failureText(view.code, locale);
+  box.append(element('p', text.explanation, { class: 'failure-explanation' }));
+  const action = element('p', undefined, { class: 'failure-action' });
+  action.append(element('strong', messages.failureActionLabel), ` ${text.action}`);
+  box.append(action);
+
+  const details = element('details', undefined, { class: 'failure-details' });
+  details.append(
+    element('summary', messages.technicalDetails),
+    element('p', view.code, { class: 'failure-code' }),
+    element('p', view.message, { lang: 'en', class: 'failure-message' }),
+  );
+  box.append(details);
+}
+
+/**
+ * Appends a feature name with a line break opportunity (`<wbr>`) after each underscore and before
+ * each upper-case letter that follows a lower-case one, so a long pyradiomics name such as
+ * `Whole_peri_glszm_SmallAreaLowGrayLevelEmphasis` wraps between its words, not inside one.
+ */
+export function appendBreakableName(parent: HTMLElement, name: string): void {
+  const parts = name.split(/(?<=_)|(?<=[a-z0-9])(?=[A-Z])/);
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) parent.append(document.createElement('wbr'));
+    parent.append(parts[i]!);
   }
 }
 
@@ -229,8 +282,10 @@ function featureSection(
     if (region === 'peri') regionText = messages.regionPeri(result.provenance.dilationMm);
 
     const row = element('tr', undefined, { 'data-feature': name });
+    const nameCell = element('th', undefined, { scope: 'row', class: 'feature-name' });
+    appendBreakableName(nameCell, name);
     row.append(
-      element('th', name, { scope: 'row', class: 'feature-name' }),
+      nameCell,
       element('td', regionText, { class: 'region' }),
       element('td', formatFeature(value, locale), {
         class: 'number feature-value',
