@@ -1,7 +1,7 @@
 /**
  * What a failed analysis means for the clinician, per error code of the service (`src/errors.ts`),
  * in English and Simplified Chinese: what went wrong, and who can mend it. The service stores the
- * detailed failure message in English only, because it quotes DICOM keywords, UIDs and values; the
+ * detailed failure message in English only, because it quotes DICOM keywords, UIDs and values. The
  * app shows that message under "technical details" for hospital IT.
  */
 
@@ -9,9 +9,9 @@ import type { Locale } from './messages.js';
 
 /** The localized explanation of one failure code. */
 export interface FailureText {
-  /** What failed, in clinical terms. */
+  /** The failure, in clinical terms. */
   readonly explanation: string;
-  /** What to do, and who does it. */
+  /** The next step, and who takes it. */
   readonly action: string;
 }
 

@@ -18,6 +18,15 @@ import { fetchAnalysis, fetchAppSettings, fetchModelCard, type AppSettings } fro
 /** The analysis id the CDS card puts in `appContext`: a row id of the result store. */
 const ANALYSIS_ID = /^[A-Za-z0-9-]{1,64}$/;
 
+/**
+ * URLs whose requests the page's Content-Security-Policy blocked (`connect-src`). A token endpoint
+ * that the site did not list in `smartApp.authorizationServerOrigins` ends up here.
+ */
+const blockedConnections = new Set<string>();
+document.addEventListener('securitypolicyviolation', (event) => {
+  if (event.effectiveDirective === 'connect-src') blockedConnections.add(event.blockedURI);
+});
+
 let locale: Locale = resolveLocale(navigator.language);
 let view: View = { kind: 'loading' };
 
@@ -53,7 +62,7 @@ function viewerLink(settings: AppSettings, studyInstanceUid: string): string | u
 /**
  * Reads the analysis and the model card and shows them. While the analysis is pending or running it
  * reads again every {@link PENDING_POLL_MS}, until {@link PENDING_POLL_LIMIT_MS} after
- * `pendingSince`, the time of the first pending answer; then it shows the "still running" screen.
+ * `pendingSince`, the time of the first pending response. Then it shows the "still running" screen.
  */
 async function showAnalysis(
   client: SmartClient,
@@ -138,6 +147,14 @@ async function start(): Promise<void> {
   } catch (error) {
     // fhirclient rejects when no launch state is stored, or the state or code is invalid or expired.
     console.warn('SMART launch could not be completed', error);
+    // The browser queues the violation event as a task of its own, which can run after the
+    // rejected fetch has settled; one more task lets it arrive.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (blockedConnections.size > 0) {
+      console.error('the Content-Security-Policy blocked requests to', [...blockedConnections]);
+      show({ kind: 'screen', screen: 'connectionBlocked' });
+      return;
+    }
     show({ kind: 'screen', screen: 'sessionExpired' });
     return;
   }

@@ -75,12 +75,13 @@ export interface Messages {
   readonly launchFailed: ScreenText;
   readonly serviceUnreachable: ScreenText;
   readonly serviceMalformed: ScreenText;
+  readonly connectionBlocked: ScreenText;
   /** Shown when an analysis is still pending or running after the app stopped reading it again. */
   readonly stillRunning: (minutes: number) => ScreenText;
   readonly checkAgain: string;
   /** Label before the action of a failure, e.g. "What to do:". */
   readonly failureActionLabel: string;
-  /** Summary of the disclosure that holds the failure code and the service's English message. */
+  /** Summary of the disclosure that contains the failure code and the service's English message. */
   readonly technicalDetails: string;
 }
 
@@ -203,6 +204,13 @@ const EN: Messages = {
       `The analysis has not finished after ${minutes} minutes, so this page stopped checking. It may still ` +
       'finish: check again later, or tell hospital IT if it never does.',
   }),
+  connectionBlocked: {
+    title: 'The browser blocked the sign-in',
+    body:
+      "The app's security policy does not allow the EHR's sign-in server, so the browser blocked the " +
+      "token request. Tell hospital IT to add that server's origin to the setting " +
+      'smartApp.authorizationServerOrigins.',
+  },
   checkAgain: 'Check again',
   failureActionLabel: 'What to do:',
   technicalDetails: 'Technical details for hospital IT',
@@ -313,6 +321,10 @@ const ZH_CN: Messages = {
     title: '分析仍在进行',
     body: `分析在 ${minutes} 分钟后仍未完成，本页面已停止自动查询。分析可能仍会完成：请稍后再次查询；如始终未完成，请联系医院信息科。`,
   }),
+  connectionBlocked: {
+    title: '浏览器阻止了登录',
+    body: '本应用的安全策略未允许 EHR 的登录服务器，因此浏览器阻止了令牌请求。请联系医院信息科，将该服务器的源添加到设置项 smartApp.authorizationServerOrigins 中。',
+  },
   checkAgain: '再次查询',
   failureActionLabel: '处理办法：',
   technicalDetails: '供医院信息科参考的技术细节',

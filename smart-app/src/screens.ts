@@ -25,7 +25,8 @@ export type ScreenKey =
   | 'otherPatient'
   | 'launchFailed'
   | 'serviceUnreachable'
-  | 'serviceMalformed';
+  | 'serviceMalformed'
+  | 'connectionBlocked';
 
 /** Content of the page, kept so that it is rendered again when the user switches the language. */
 export type View =

@@ -66,8 +66,8 @@ export interface ModelCardView {
 }
 
 /**
- * Why a request gave no usable body beyond its HTTP status: `unreachable` when no response came
- * (the service is down, or the network or a policy blocked the request), `malformed` when a 2xx
+ * Reason a request gave no usable body beyond its HTTP status. `unreachable`: no response came,
+ * because the service is down or the network or a policy blocked the request. `malformed`: a 2xx
  * body is not the JSON the app expects.
  */
 export type FetchProblem = 'unreachable' | 'malformed';

@@ -938,8 +938,8 @@ describe.skipIf(skipReason !== null)('SMART app in an EHR frame and failure scre
   test('token the FHIR server rejects shows the expired session', async () => {
     const opened = await openPage();
     try {
-      // The token expires between the launch and the first read; the launch itself reads no FHIR
-      // resource, only the discovery document, which the FHIR server serves without a token check.
+      // The token expires between the launch and the first read. The launch reads no FHIR resource,
+      // only the discovery document, which the FHIR server serves without a token check.
       tokensExpired = true;
       const read = opened.page.waitForResponse((response) =>
         /\/api\/analyses\/[^/?]+\?/.test(response.url()),
@@ -955,6 +955,46 @@ describe.skipIf(skipReason !== null)('SMART app in an EHR frame and failure scre
       expect(await opened.page.locator('main h2').textContent()).toBe('Session expired');
     } finally {
       tokensExpired = false;
+      await opened.context.close();
+    }
+  });
+
+  test('token endpoint outside connect-src is named', async () => {
+    const opened = await openPage();
+    try {
+      // Playwright does not route a request that follows a redirect, so the authorize redirect to
+      // index.html becomes a script navigation, whose request the next route changes.
+      await opened.page.route(`${auth.origin}/authorize?*`, async (route) => {
+        const response = await route.fetch({ maxRedirects: 0 });
+        const location = JSON.stringify(response.headers()['location']);
+        await route.fulfill({
+          contentType: 'text/html',
+          body: `<script>location.replace(${location})</script>`,
+        });
+      });
+      // index.html as a site serves it without smartApp.authorizationServerOrigins.
+      await opened.page.route(/\/smart-app\/index\.html/, async (route) => {
+        const response = await route.fetch();
+        const policy = response.headers()['content-security-policy']!;
+        expect(policy).toContain(` ${auth.origin}`);
+        await route.fulfill({
+          response,
+          headers: {
+            ...response.headers(),
+            'content-security-policy': policy.replace(` ${auth.origin}`, ''),
+          },
+        });
+      });
+      await launchTop(opened, { patient: patientId, appContext: ids.done!, locale: 'en' });
+
+      expect(await opened.page.getAttribute('main', 'data-screen')).toBe('connectionBlocked');
+      expect(await opened.page.locator('main p').textContent()).toContain(
+        'smartApp.authorizationServerOrigins',
+      );
+      expect(opened.policyViolations.some((text) => text.includes(auth.origin))).toBe(true);
+      expect(opened.analysisReads).toEqual([]);
+      await screenshot(opened.page, 'connection-blocked-en');
+    } finally {
       await opened.context.close();
     }
   });
