@@ -11,6 +11,7 @@ import {
   type ForestRow,
 } from './charts.js';
 import { failureText } from './failure-text.js';
+import { featureNameWords } from './feature-name.js';
 import type { Locale, Messages, ScreenText } from './messages.js';
 import type { Estimate, Fetched, ModelCardView, ScoreResultView } from './service-api.js';
 
@@ -148,12 +149,11 @@ function renderFailure(
 }
 
 /**
- * Appends a feature name with a line break opportunity (`<wbr>`) after each underscore and before
- * each upper-case letter that follows a lower-case one, so a long pyradiomics name such as
- * `Whole_peri_glszm_SmallAreaLowGrayLevelEmphasis` wraps between its words, not inside one.
+ * Appends a feature name with a line break opportunity (`<wbr>`) between its words, so a long name
+ * wraps between words, never inside one.
  */
-export function appendBreakableName(parent: HTMLElement, name: string): void {
-  const parts = name.split(/(?<=_)|(?<=[a-z0-9])(?=[A-Z])/);
+function appendBreakableName(parent: HTMLElement, name: string): void {
+  const parts = featureNameWords(name);
   for (let i = 0; i < parts.length; i++) {
     if (i > 0) parent.append(document.createElement('wbr'));
     parent.append(parts[i]!);

@@ -863,6 +863,26 @@ describe.skipIf(skipReason !== null)('SMART app in an EHR frame and failure scre
           return broken;
         });
         expect(brokenWords).toEqual([]);
+
+        // In the chart, each name's lines join to the name and end left of the longest bar.
+        const labels = await page.evaluate(() => {
+          const texts = document.querySelectorAll<SVGTextElement>(
+            'svg.contribution-chart text.feature-label',
+          );
+          const found: { text: string; lineCount: number; right: number }[] = [];
+          for (let i = 0; i < texts.length; i++) {
+            const box = texts[i]!.getBBox();
+            found.push({
+              text: texts[i]!.textContent,
+              lineCount: texts[i]!.querySelectorAll('tspan').length,
+              right: box.x + box.width,
+            });
+          }
+          return found;
+        });
+        expect(labels.map((label) => label.text)).toEqual(Object.keys(LONG_FEATURES));
+        expect(labels.map((label) => label.lineCount)).toEqual([3, 3, 1]);
+        for (const label of labels) expect(label.right, label.text).toBeLessThan(420 - 150);
         const longest = page.locator(`#features tr[data-feature^="Whole_peri_glszm"] th`);
         expect((await longest.boundingBox())!.height).toBeGreaterThan(30);
 
