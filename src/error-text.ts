@@ -43,12 +43,14 @@ const ZH_CN: Readonly<Record<ErrorCode, string>> = {
   ERR_FHIR_FAILED: 'FHIR 服务器未返回所请求的内容。',
   ERR_FHIR_REJECTED: 'FHIR 服务器拒绝了结果回写，重复发送无法解决。',
   ERR_FHIR_ACCESS_DENIED: 'FHIR 服务器拒绝了该访问令牌对所请求资源的访问。',
+  ERR_FHIR_TOKEN_REJECTED: 'FHIR 服务器认定该访问令牌已过期或无效。',
   ERR_ANALYSIS_ACCESS_DENIED: '用该访问令牌读取的 ImagingStudy 与已存分析的检查或患者不一致。',
   ERR_ANALYSIS_NOT_LINKED: '已存分析尚未关联到 EHR 中的影像检查和患者。',
   ERR_PATIENT_CONFLICT: '该检查或其已存结果属于另一份患者记录。',
   ERR_RESULT_NOT_RECORDABLE: '该分析没有可由医生记入病历的概率。',
   ERR_CHART_CHANGED: '病历中的该 Observation 在结果显示之后已被更改。',
   ERR_CHART_WRITE_REFUSED: 'FHIR 服务器拒绝了医生写入病历的请求。',
+  ERR_CHART_PROVENANCE_FAILED: '结果已记入病历，但注明确认医生的 Provenance 未能写入。',
   ERR_INTERNAL: '发生了意外的内部错误。',
 };
 

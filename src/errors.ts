@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   ERR_FHIR_FAILED: 'The FHIR server did not return what was requested.',
   ERR_FHIR_REJECTED: 'The FHIR server refused the write-back in a way that sending it again cannot mend.',
   ERR_FHIR_ACCESS_DENIED: 'The FHIR server denied the access token for the requested resource.',
+  ERR_FHIR_TOKEN_REJECTED: 'The FHIR server rejected the access token as expired or invalid.',
   ERR_ANALYSIS_ACCESS_DENIED:
     'The ImagingStudy read with the access token is not the study or patient of the stored analysis.',
   ERR_ANALYSIS_NOT_LINKED: 'The stored analysis is not yet linked to an EHR imaging study and patient.',
@@ -64,6 +65,8 @@ export const ERROR_CODES = {
   ERR_RESULT_NOT_RECORDABLE: 'The analysis has no probability that a clinician could record in the chart.',
   ERR_CHART_CHANGED: "The chart's Observation changed after the result was shown.",
   ERR_CHART_WRITE_REFUSED: "The FHIR server refused the clinician's write to the chart.",
+  ERR_CHART_PROVENANCE_FAILED:
+    'The result was recorded in the chart, but the Provenance naming the clinician could not be written.',
   ERR_INTERNAL: 'An unexpected internal error occurred.',
 } as const;
 

@@ -59,6 +59,8 @@ const EN: ChartRecordMessages = {
       return "The EHR refused the write: your account or this app may not write to this patient's chart. Ask the EHR administrator.";
     if (code === 'ERR_CHART_CHANGED')
       return 'The chart changed while you were recording. Reload the app to see the current chart, then record again.';
+    if (code === 'ERR_CHART_PROVENANCE_FAILED')
+      return 'The result is now in the chart as final, but the EHR did not store who confirmed it. Record again to add that.';
     if (code === 'ERR_RESULT_NOT_RECORDABLE') return 'This result cannot be recorded: it has no probability.';
     if (code === 'ERR_PATIENT_CONFLICT')
       return 'The chart holds this study under another patient record. Nothing was written; tell hospital IT.';

@@ -3,6 +3,8 @@
  * text alternative: the probability against the threshold, and a forest plot of hazard ratios.
  */
 
+import { featureNameLines } from './feature-name.js';
+
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** Creates an SVG element with the given attributes. */
@@ -74,15 +76,35 @@ export interface ContributionBar {
 }
 
 /**
+ * Characters of a label line in the contribution chart: the 260 units left of the longest bar hold
+ * about 34 characters of the 14 px chart font.
+ */
+const LABEL_LINE_CHARACTERS = 34;
+
+/** Height of one label line in the contribution chart, in SVG units. */
+const LABEL_LINE_HEIGHT = 16;
+
+/**
  * Draws one horizontal bar per feature from a zero line: to the right for a term that raises the
- * linear predictor, to the left for one that lowers it, scaled to the largest absolute term.
+ * linear predictor, to the left for one that lowers it, scaled to the largest absolute term. A long
+ * feature name wraps between its words onto several lines, so it never runs into the bars.
  */
 export function contributionChart(bars: readonly ContributionBar[], label: string): SVGElement {
   const width = 600;
-  const rowHeight = 28;
+  const minRowHeight = 28;
   const zeroX = 420;
   const halfWidth = 150;
-  const height = bars.length * rowHeight + 8;
+
+  const labelLines: string[][] = [];
+  const rowTops: number[] = [];
+  let height = 6;
+  for (let i = 0; i < bars.length; i++) {
+    const lines = featureNameLines(bars[i]!.label, LABEL_LINE_CHARACTERS);
+    labelLines.push(lines);
+    rowTops.push(height);
+    height += Math.max(minRowHeight, lines.length * LABEL_LINE_HEIGHT + 12);
+  }
+  height += 2;
   const root = svgRoot(width, height, label);
   root.classList.add('contribution-chart');
 
@@ -93,16 +115,24 @@ export function contributionChart(bars: readonly ContributionBar[], label: strin
   root.append(svgElement('line', { x1: zeroX, x2: zeroX, y1: 0, y2: height, class: 'axis-line' }));
   for (let i = 0; i < bars.length; i++) {
     const bar = bars[i]!;
-    const y = i * rowHeight + 6;
+    const lines = labelLines[i]!;
+    const y = rowTops[i]! + ((lines.length - 1) * LABEL_LINE_HEIGHT) / 2;
     const length = Math.abs(bar.value) * scale;
     const x = bar.value >= 0 ? zeroX : zeroX - length;
-    root.append(svgText(0, y + 14, bar.label, 'start'));
+
+    const text = svgElement('text', { x: 0, y: rowTops[i]! + 14, class: 'chart-text feature-label' });
+    for (let j = 0; j < lines.length; j++) {
+      const line = svgElement('tspan', { x: 0, dy: j === 0 ? 0 : LABEL_LINE_HEIGHT });
+      line.textContent = lines[j]!;
+      text.append(line);
+    }
+    root.append(text);
     root.append(
       svgElement('rect', {
         x,
         y,
         width: length,
-        height: rowHeight - 10,
+        height: minRowHeight - 10,
         class: bar.value >= 0 ? 'bar-high' : 'bar-low',
       }),
     );
@@ -121,7 +151,9 @@ export interface ForestRow {
 
 /**
  * Draws a forest plot: one row per estimate, a square at the hazard ratio and a line across its
- * confidence interval, on a log scale with a dashed line at 1 (no effect).
+ * confidence interval, on a log scale from 0.5 to 4 with a dashed line at 1 (no effect). An interval
+ * end (or estimate) outside the scale is drawn at the scale's end with an arrow pointing beyond it
+ * and its true value beside the arrow, so a clamped line is never read as the whole interval.
  */
 export function forestPlot(rows: readonly ForestRow[], label: string): SVGElement {
   const width = 600;
@@ -160,6 +192,30 @@ export function forestPlot(rows: readonly ForestRow[], label: string): SVGElemen
       svgElement('rect', { x: xOf(row.value) - 6, y: y - 6, width: 12, height: 12, class: 'estimate' }),
     );
     root.append(svgText(textLeft, y + 5, row.text, 'start'));
+
+    const belowScale = Math.min(row.lower, row.value);
+    const aboveScale = Math.max(row.upper, row.value);
+    if (Math.log(belowScale) < logMin) root.append(clampMark(plotLeft, y, 'left', belowScale));
+    if (Math.log(aboveScale) > logMax) root.append(clampMark(plotRight, y, 'right', aboveScale));
   }
   return root;
+}
+
+/** Significant digits of the true value written beside a clamp arrow. */
+const CLAMPED_VALUE_DIGITS = 3;
+
+/**
+ * Draws an arrowhead at `x` pointing off the scale, and the true value above it: a group with class
+ * `clamp-mark` and `data-value`, for styles and tests.
+ */
+function clampMark(x: number, y: number, side: 'left' | 'right', value: number): SVGElement {
+  const group = svgElement('g', { class: 'clamp-mark', 'data-side': side, 'data-value': String(value) });
+  const tip = side === 'left' ? x - 8 : x + 8;
+  group.append(
+    svgElement('polygon', { points: `${tip},${y} ${x},${y - 6} ${x},${y + 6}`, class: 'clamp-arrow' }),
+  );
+  const label = svgText(x, y - 9, value.toPrecision(CLAMPED_VALUE_DIGITS), side === 'left' ? 'start' : 'end');
+  label.classList.add('clamp-value');
+  group.append(label);
+  return group;
 }

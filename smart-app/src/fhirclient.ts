@@ -46,6 +46,11 @@ export interface SmartAuthorizeParams {
    * without either and without `launch` it cannot start.
    */
   readonly iss?: string;
+  /**
+   * True to finish the launch in the window or frame that started it. In a frame, `false` would
+   * hand the code to the parent page, which an EHR page does not expect.
+   */
+  readonly completeInTarget?: boolean;
 }
 
 export interface FhirClientGlobal {

@@ -55,6 +55,8 @@ async function launch(): Promise<void> {
       scope: SMART_SCOPE,
       redirectUri: 'index.html',
       pkceMode: 'required',
+      // Inside an EHR iframe the launch finishes in the iframe: index.html then reads the code there.
+      completeInTarget: true,
     });
     return;
   }
@@ -74,6 +76,7 @@ async function launch(): Promise<void> {
     redirectUri: 'index.html',
     pkceMode: 'required',
     iss,
+    completeInTarget: true,
   });
 }
 

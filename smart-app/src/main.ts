@@ -21,6 +21,7 @@ import { fhirClient, type SmartClient } from './fhirclient.js';
 import { launchStudy, type LaunchStudy } from './launch-context.js';
 import { messagesFor, resolveLocale, type Locale } from './messages.js';
 import { appendOverlay, type OverlaySource } from './overlay.js';
+import { PENDING_POLL_LIMIT_MS, PENDING_POLL_MS } from './polling.js';
 import { renderView, type View } from './screens.js';
 import type { RequestedSeries } from './series-choice.js';
 import { listenForSeriesChoice } from './series-flow.js';
@@ -32,9 +33,6 @@ import {
   type AppSettings,
 } from './service-api.js';
 
-/** Wait between two reads of an analysis that is still pending or running, in milliseconds. */
-const PENDING_POLL_MS = 10_000;
-
 /**
  * Wait between two reads of a requested analysis, in milliseconds. It is shorter because the user
  * started this analysis and waits on the screen for it.
@@ -43,6 +41,15 @@ const REQUESTED_POLL_MS = 3_000;
 
 /** The analysis id the CDS card puts in `appContext`: a row id of the result store. */
 const ANALYSIS_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/**
+ * URLs whose requests the page's Content-Security-Policy blocked (`connect-src`). A token endpoint
+ * that the site did not list in `smartApp.authorizationServerOrigins` ends up here.
+ */
+const blockedConnections = new Set<string>();
+document.addEventListener('securitypolicyviolation', (event) => {
+  if (event.effectiveDirective === 'connect-src') blockedConnections.add(event.blockedURI);
+});
 
 let locale: Locale = resolveLocale(navigator.language);
 let view: View = { kind: 'loading' };
@@ -95,13 +102,18 @@ function viewerLink(settings: AppSettings, studyInstanceUid: string): string | u
   return /^https?:\/\//i.test(url) ? url : undefined;
 }
 
-/** Reads the analysis and the model card, shows them, and reads again while the analysis runs. */
+/**
+ * Reads the analysis and the model card and shows them. While the analysis is pending or running it
+ * reads again every {@link PENDING_POLL_MS}, until {@link PENDING_POLL_LIMIT_MS} after
+ * `pendingSince`, the time of the first pending response. Then it shows the "still running" screen.
+ */
 async function showAnalysis(
   client: SmartClient,
   analysisId: string,
   accessToken: string,
   patientId: string,
   requested?: RequestedSeries,
+  pendingSince?: number,
 ): Promise<void> {
   const generation = displayGeneration;
   const [analysis, card, settings] = await Promise.all([
@@ -112,7 +124,9 @@ async function showAnalysis(
   if (generation !== displayGeneration) return;
 
   if (!analysis.ok) {
-    if (analysis.status === 401) show({ kind: 'screen', screen: 'sessionExpired' });
+    if (analysis.problem === 'unreachable') show({ kind: 'screen', screen: 'serviceUnreachable' });
+    else if (analysis.problem === 'malformed') show({ kind: 'screen', screen: 'serviceMalformed' });
+    else if (analysis.status === 401) show({ kind: 'screen', screen: 'sessionExpired' });
     else if (analysis.status === 403) show({ kind: 'screen', screen: 'forbidden' });
     else if (analysis.status === 409) show({ kind: 'screen', screen: 'otherPatient' });
     else if (analysis.status === 404) show({ kind: 'screen', screen: 'notFound' });
@@ -123,6 +137,18 @@ async function showAnalysis(
   const body = analysis.body;
   const origin = requested === undefined ? {} : { requested };
   if (body.status === 'pending' || body.status === 'running') {
+    const since = pendingSince ?? Date.now();
+    if (Date.now() - since >= PENDING_POLL_LIMIT_MS) {
+      show({
+        kind: 'stillRunning',
+        minutes: Math.round(PENDING_POLL_LIMIT_MS / 60_000),
+        checkAgain: () => {
+          show({ kind: 'loading' });
+          void showAnalysis(client, analysisId, accessToken, patientId, requested).catch(showStartFailure);
+        },
+      });
+      return;
+    }
     show(
       requested === undefined
         ? { kind: 'screen', screen: 'pending' }
@@ -130,8 +156,10 @@ async function showAnalysis(
     );
     setTimeout(
       () => {
-        if (generation === displayGeneration)
-          void showAnalysis(client, analysisId, accessToken, patientId, requested);
+        if (generation !== displayGeneration) return;
+        void showAnalysis(client, analysisId, accessToken, patientId, requested, since).catch(
+          showStartFailure,
+        );
       },
       requested === undefined ? PENDING_POLL_MS : REQUESTED_POLL_MS,
     );
@@ -179,7 +207,9 @@ async function findAnalysis(
 ): Promise<string | undefined> {
   const found = await searchAnalyses(client.state.serverUrl, accessToken, patientId, study);
   if (!found.ok) {
-    if (found.status === 401) show({ kind: 'screen', screen: 'sessionExpired' });
+    if (found.problem === 'unreachable') show({ kind: 'screen', screen: 'serviceUnreachable' });
+    else if (found.problem === 'malformed') show({ kind: 'screen', screen: 'serviceMalformed' });
+    else if (found.status === 401) show({ kind: 'screen', screen: 'sessionExpired' });
     else if (found.status === 403) show({ kind: 'screen', screen: 'forbidden' });
     else if (found.status === 409) show({ kind: 'screen', screen: 'otherPatient' });
     // The viewer's ImagingStudy does not exist in the EHR, so no analysis of it can be shown.
@@ -262,6 +292,14 @@ async function start(): Promise<void> {
   } catch (error) {
     // fhirclient rejects when no launch state is stored, or the state or code is invalid or expired.
     console.warn('SMART launch could not be completed', error);
+    // The browser queues the violation event as a task of its own, which can run after the
+    // rejected fetch has settled; one more task lets it arrive.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (blockedConnections.size > 0) {
+      console.error('the Content-Security-Policy blocked requests to', [...blockedConnections]);
+      show({ kind: 'screen', screen: 'connectionBlocked' });
+      return;
+    }
     show({ kind: 'screen', screen: 'sessionExpired' });
     return;
   }
@@ -298,7 +336,9 @@ async function start(): Promise<void> {
   await showAnalysis(client, analysisId, token.access_token, token.patient);
 }
 
-start().catch((error: unknown) => {
+function showStartFailure(error: unknown): void {
   console.error('the app failed', error);
   show({ kind: 'screen', screen: 'launchFailed' });
-});
+}
+
+start().catch(showStartFailure);

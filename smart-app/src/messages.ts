@@ -3,7 +3,12 @@
  * BCP 47 tag.
  */
 
+import { PENDING_POLL_LIMIT_MS, PENDING_POLL_MS } from './polling.js';
+
 export type Locale = 'en' | 'zh-CN';
+
+const POLL_SECONDS = PENDING_POLL_MS / 1000;
+const POLL_LIMIT_MINUTES = PENDING_POLL_LIMIT_MS / 60_000;
 
 /** A screen that replaces the result: a title and one or more paragraphs. */
 export interface ScreenText {
@@ -104,6 +109,16 @@ export interface Messages {
   readonly noEligibleStudy: ScreenText;
   /** A launch whose `iss` is not under the service's `fhir.allowedBaseUrls`. */
   readonly fhirServerNotAllowed: ScreenText;
+  readonly serviceUnreachable: ScreenText;
+  readonly serviceMalformed: ScreenText;
+  readonly connectionBlocked: ScreenText;
+  /** Shown when an analysis is still pending or running after the app stopped reading it again. */
+  readonly stillRunning: (minutes: number) => ScreenText;
+  readonly checkAgain: string;
+  /** Label before the action of a failure, e.g. "What to do:". */
+  readonly failureActionLabel: string;
+  /** Summary of the disclosure that contains the failure code and the service's English message. */
+  readonly technicalDetails: string;
 }
 
 const EN: Messages = {
@@ -165,11 +180,11 @@ const EN: Messages = {
   },
   pending: {
     title: 'Analysis in progress',
-    body: 'The CT study is still being analysed. This page checks again every 10 seconds.',
+    body: `The CT study is still being analysed. This page checks again every ${POLL_SECONDS} seconds, for up to ${POLL_LIMIT_MINUTES} minutes.`,
   },
   failed: (code) => ({
     title: 'Analysis failed',
-    body: `The service could not analyse this study (${code}). The reason reported by the service follows.`,
+    body: `The service could not analyse this study (${code}).`,
   }),
   uncalibrated: {
     title: 'No probability: the model is not calibrated for this site',
@@ -312,6 +327,32 @@ const EN: Messages = {
       'sign in there. Open the app from the EHR. If the EHR opened it, ask hospital IT to add the ' +
       "EHR's FHIR base URL to fhir.allowedBaseUrls.",
   },
+  serviceUnreachable: {
+    title: 'The NQO1 service cannot be reached',
+    body: 'The app got no response from the NQO1 service. Try again in a few minutes; if it persists, tell hospital IT.',
+  },
+  serviceMalformed: {
+    title: 'The service sent an unreadable response',
+    body:
+      'The NQO1 service answered, but not with the analysis this app expects. A proxy may have answered ' +
+      'in its place. Try again later; if it persists, tell hospital IT.',
+  },
+  stillRunning: (minutes) => ({
+    title: 'Analysis still running',
+    body:
+      `The analysis has not finished after ${minutes} minutes, so this page stopped checking. It may still ` +
+      'finish: check again later, or tell hospital IT if it never does.',
+  }),
+  connectionBlocked: {
+    title: 'The browser blocked the sign-in',
+    body:
+      "The app's security policy does not allow the EHR's sign-in server, so the browser blocked the " +
+      "token request. Tell hospital IT to add that server's origin to the setting " +
+      'smartApp.authorizationServerOrigins.',
+  },
+  checkAgain: 'Check again',
+  failureActionLabel: 'What to do:',
+  technicalDetails: 'Technical details for hospital IT',
 };
 
 const ZH_CN: Messages = {
@@ -369,11 +410,11 @@ const ZH_CN: Messages = {
   },
   pending: {
     title: '分析进行中',
-    body: '该 CT 检查仍在分析中。本页面每 10 秒自动重新查询。',
+    body: `该 CT 检查仍在分析中。本页面每 ${POLL_SECONDS} 秒自动重新查询，最长 ${POLL_LIMIT_MINUTES} 分钟。`,
   },
   failed: (code) => ({
     title: '分析失败',
-    body: `服务无法分析该检查（${code}）。以下为服务报告的原因（英文）。`,
+    body: `服务无法分析该检查（${code}）。`,
   }),
   uncalibrated: {
     title: '无概率：模型尚未按本院校准',
@@ -497,6 +538,25 @@ const ZH_CN: Messages = {
       '本应用被要求连接一个本 NQO1 CDS 服务不接受的 FHIR 服务器，因此未在该服务器登录。请从 EHR 打开本应用。' +
       '如果正是 EHR 打开的，请医院信息科将 EHR 的 FHIR 基础 URL 加入 fhir.allowedBaseUrls。',
   },
+  serviceUnreachable: {
+    title: '无法连接 NQO1 服务',
+    body: '本应用未收到 NQO1 服务的响应。请几分钟后重试；如持续出现，请联系医院信息科。',
+  },
+  serviceMalformed: {
+    title: '服务返回了无法读取的响应',
+    body: 'NQO1 服务有响应，但不是本应用所需的分析结果，可能是代理服务器代为响应。请稍后重试；如持续出现，请联系医院信息科。',
+  },
+  stillRunning: (minutes) => ({
+    title: '分析仍在进行',
+    body: `分析在 ${minutes} 分钟后仍未完成，本页面已停止自动查询。分析可能仍会完成：请稍后再次查询；如始终未完成，请联系医院信息科。`,
+  }),
+  connectionBlocked: {
+    title: '浏览器阻止了登录',
+    body: '本应用的安全策略未允许 EHR 的登录服务器，因此浏览器阻止了令牌请求。请联系医院信息科，将该服务器的源添加到设置项 smartApp.authorizationServerOrigins 中。',
+  },
+  checkAgain: '再次查询',
+  failureActionLabel: '处理办法：',
+  technicalDetails: '供医院信息科参考的技术细节',
 };
 
 /** Returns the messages of `locale`. */

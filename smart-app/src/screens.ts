@@ -10,6 +10,8 @@ import {
   type ContributionBar,
   type ForestRow,
 } from './charts.js';
+import { failureText } from './failure-text.js';
+import { featureNameWords } from './feature-name.js';
 import type { Locale, Messages, ScreenText } from './messages.js';
 import {
   requestedBanner,
@@ -29,7 +31,10 @@ export type ScreenKey =
   | 'notFound'
   | 'forbidden'
   | 'otherPatient'
-  | 'launchFailed';
+  | 'launchFailed'
+  | 'serviceUnreachable'
+  | 'serviceMalformed'
+  | 'connectionBlocked';
 
 /** Content of the page, kept so that it is rendered again when the user switches the language. */
 export type View =
@@ -42,6 +47,13 @@ export type View =
       readonly message: string;
       /** The series a user requested; undefined when the automatic analysis failed. */
       readonly requested?: RequestedSeries;
+    }
+  | {
+      readonly kind: 'stillRunning';
+      /** Minutes the app read the analysis again before it stopped. */
+      readonly minutes: number;
+      /** Reads the analysis again and restarts the bounded polling. */
+      readonly checkAgain: () => void;
     }
   | {
       readonly kind: 'result';
@@ -112,20 +124,14 @@ export function renderView(main: HTMLElement, view: View, messages: Messages, lo
     case 'serviceError':
       screen(main, 'serviceError', messages.serviceError(view.status), 'alert');
       return;
-    case 'failed': {
-      if (view.requested !== undefined) main.append(requestedBanner(view.requested, messages));
-      const box = screen(main, 'failed', messages.failed(view.code), 'alert');
-      // NOTE: the service stores failure messages in English only, so they are shown as sent.
-      box.append(element('p', view.message, { lang: 'en', class: 'failure-message' }));
-      if (view.code === 'ERR_REQUESTED_SERIES_INVALID') {
-        box.append(element('p', messages.requestedSeriesInvalid, { id: 'requested-series-invalid' }));
-      }
-      // A requested series often lacks a segmentation, because a tumour is usually segmented on one phase.
-      if (view.requested !== undefined && view.code === 'ERR_SEGMENTATION_MISSING') {
-        box.append(
-          element('p', messages.requestedSegmentationMissing, { id: 'requested-segmentation-missing' }),
-        );
-      }
+    case 'failed':
+      renderFailure(main, view, messages, locale);
+      return;
+    case 'stillRunning': {
+      const box = screen(main, 'stillRunning', messages.stillRunning(view.minutes), 'status');
+      const button = element('button', messages.checkAgain, { type: 'button', id: 'check-again' });
+      button.addEventListener('click', view.checkAgain);
+      box.append(button);
       return;
     }
     case 'requestedPending':
@@ -140,6 +146,53 @@ export function renderView(main: HTMLElement, view: View, messages: Messages, lo
     case 'result':
       renderResult(main, view, messages, locale);
       return;
+  }
+}
+
+/**
+ * Shows a failed analysis: the code, its explanation and what to do in the page's language, and the
+ * service's stored message, which is English only, under a disclosure for hospital IT.
+ */
+function renderFailure(
+  main: HTMLElement,
+  view: Extract<View, { kind: 'failed' }>,
+  messages: Messages,
+  locale: Locale,
+): void {
+  if (view.requested !== undefined) main.append(requestedBanner(view.requested, messages));
+  const box = screen(main, 'failed', messages.failed(view.code), 'alert');
+  const text = failureText(view.code, locale);
+  box.append(element('p', text.explanation, { class: 'failure-explanation' }));
+  const action = element('p', undefined, { class: 'failure-action' });
+  action.append(element('strong', messages.failureActionLabel), ` ${text.action}`);
+  box.append(action);
+
+  if (view.code === 'ERR_REQUESTED_SERIES_INVALID') {
+    box.append(element('p', messages.requestedSeriesInvalid, { id: 'requested-series-invalid' }));
+  }
+  // A requested series often lacks a segmentation, because a tumour is usually segmented on one phase.
+  if (view.requested !== undefined && view.code === 'ERR_SEGMENTATION_MISSING') {
+    box.append(element('p', messages.requestedSegmentationMissing, { id: 'requested-segmentation-missing' }));
+  }
+
+  const details = element('details', undefined, { class: 'failure-details' });
+  details.append(
+    element('summary', messages.technicalDetails),
+    element('p', view.code, { class: 'failure-code' }),
+    element('p', view.message, { lang: 'en', class: 'failure-message' }),
+  );
+  box.append(details);
+}
+
+/**
+ * Appends a feature name with a line break opportunity (`<wbr>`) between its words, so a long name
+ * wraps between words, never inside one.
+ */
+function appendBreakableName(parent: HTMLElement, name: string): void {
+  const parts = featureNameWords(name);
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) parent.append(document.createElement('wbr'));
+    parent.append(parts[i]!);
   }
 }
 
@@ -263,8 +316,10 @@ function featureSection(
     if (region === 'peri') regionText = messages.regionPeri(result.provenance.dilationMm);
 
     const row = element('tr', undefined, { 'data-feature': name });
+    const nameCell = element('th', undefined, { scope: 'row', class: 'feature-name' });
+    appendBreakableName(nameCell, name);
     row.append(
-      element('th', name, { scope: 'row', class: 'feature-name' }),
+      nameCell,
       element('td', regionText, { class: 'region' }),
       element('td', formatFeature(value, locale), {
         class: 'number feature-value',

@@ -102,9 +102,17 @@ export interface ModelCardView {
   }[];
 }
 
-/** Outcome of one request: the body on 200, else the HTTP status. */
+/**
+ * Reason a request gave no usable body beyond its HTTP status. `unreachable`: no response came,
+ * because the service is down or the network or a policy blocked the request. `malformed`: a 2xx
+ * body is not the JSON the app expects.
+ */
+export type FetchProblem = 'unreachable' | 'malformed';
+
+/** Outcome of one request: the body on 200, else the HTTP status (0 without a response). */
 export type Fetched<T> =
-  { readonly ok: true; readonly body: T } | { readonly ok: false; readonly status: number };
+  | { readonly ok: true; readonly body: T }
+  | { readonly ok: false; readonly status: number; readonly problem?: FetchProblem };
 
 /**
  * Reads one stored analysis with the launch's access token, which the service uses to read the
@@ -119,7 +127,32 @@ export async function fetchAnalysis(
 ): Promise<Fetched<AnalysisView>> {
   const query = new URLSearchParams({ fhirServer, patient: patientId }).toString();
   const url = `/api/analyses/${encodeURIComponent(analysisId)}?${query}`;
-  return await fetchJson<AnalysisView>(url, { Authorization: `Bearer ${accessToken}` });
+  const fetched = await fetchJson<unknown>(url, { Authorization: `Bearer ${accessToken}` });
+  if (fetched.ok && !isAnalysisView(fetched.body)) {
+    return { ok: false, status: 200, problem: 'malformed' };
+  }
+  return fetched as Fetched<AnalysisView>;
+}
+
+const ANALYSIS_STATUSES: ReadonlySet<unknown> = new Set<AnalysisStatus>([
+  'pending',
+  'running',
+  'done',
+  'failed',
+]);
+
+/**
+ * Checks the fields that decide which screen the app shows: an object with a known `status` and a
+ * string `studyInstanceUid`, and for `done` a `result` with a `features` object.
+ */
+function isAnalysisView(body: unknown): body is AnalysisView {
+  if (typeof body !== 'object' || body === null) return false;
+  const view = body as Partial<Record<keyof AnalysisView, unknown>>;
+  if (!ANALYSIS_STATUSES.has(view.status) || typeof view.studyInstanceUid !== 'string') return false;
+  if (view.status !== 'done') return true;
+  const result = view.result;
+  if (typeof result !== 'object' || result === null || !('features' in result)) return false;
+  return typeof result.features === 'object' && result.features !== null;
 }
 
 /** Body of `GET /api/analyses`: the patient's studies and their stored analyses, most recent first. */
@@ -306,8 +339,24 @@ async function errorCodeOf(response: Response): Promise<string | undefined> {
   }
 }
 
+/**
+ * Sends a GET and parses its JSON body. A request that gets no response and a 2xx body that is not
+ * JSON are returned as failures, so that the caller shows a service error rather than a crash.
+ */
 async function fetchJson<T>(url: string, headers: Readonly<Record<string, string>>): Promise<Fetched<T>> {
-  const response = await fetch(url, { headers: { Accept: 'application/json', ...headers } });
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { Accept: 'application/json', ...headers } });
+  } catch (error) {
+    // fetch rejects with a TypeError when no response arrives; the status is then unknown.
+    console.warn(`GET ${url.split('?')[0]} failed without a response`, error);
+    return { ok: false, status: 0, problem: 'unreachable' };
+  }
   if (!response.ok) return { ok: false, status: response.status };
-  return { ok: true, body: (await response.json()) as T };
+  try {
+    return { ok: true, body: (await response.json()) as T };
+  } catch (error) {
+    console.warn(`GET ${url.split('?')[0]} returned a body that is not JSON`, error);
+    return { ok: false, status: response.status, problem: 'malformed' };
+  }
 }

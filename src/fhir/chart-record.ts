@@ -19,6 +19,8 @@
  * @see https://hl7.org/fhir/R4/observation-definitions.html#Observation.status
  * @see https://hl7.org/fhir/R4/http.html#concurrency
  */
+import type { Provenance } from '@medplum/fhirtypes';
+
 import { Nqo1Error, isNqo1Error } from '../errors.js';
 import type { ModelReference, ScoreResult } from '../model/result.js';
 import { checkFhirId, type FhirRestClient, type StoredVersion } from './fhir-rest.js';
@@ -106,7 +108,17 @@ export async function recordInChart(
         ? await fhir.create(observation)
         : await updateUnlessChanged(fhir, existing.id, observation, existing.versionId);
 
-    const provenance = await fhir.create(
+    const recorded: Omit<ChartRecordOutcome, 'provenanceId'> = {
+      observationId: written.id,
+      ...(written.versionId === undefined ? {} : { observationVersionId: written.versionId }),
+      status,
+      activity: existing === undefined ? 'create' : 'update',
+      clinician,
+      recordedAt,
+    };
+    const provenance = await createProvenanceAfter(
+      fhir,
+      recorded,
       buildReviewProvenance({
         observationId: written.id,
         ...(written.versionId === undefined ? {} : { observationVersionId: written.versionId }),
@@ -119,16 +131,48 @@ export async function recordInChart(
       }),
     );
 
-    return {
-      observationId: written.id,
-      ...(written.versionId === undefined ? {} : { observationVersionId: written.versionId }),
-      status,
-      activity: existing === undefined ? 'create' : 'update',
-      provenanceId: provenance.id,
-      clinician,
-      recordedAt,
-    };
+    return { ...recorded, provenanceId: provenance.id };
   });
+}
+
+/**
+ * `ERR_CHART_PROVENANCE_FAILED`: the Observation of a record was written, but its Provenance was not.
+ * `written` says what the chart holds now, so the caller can keep the record.
+ */
+export class ProvenanceFailedError extends Nqo1Error {
+  readonly written: Omit<ChartRecordOutcome, 'provenanceId'>;
+
+  constructor(written: Omit<ChartRecordOutcome, 'provenanceId'>, cause: Nqo1Error) {
+    super(
+      'ERR_CHART_PROVENANCE_FAILED',
+      `Observation ${written.observationId} was recorded in the chart as ${written.status}, but its ` +
+        `Provenance was not: ${cause.message} Record the result again to add the Provenance.`,
+      { cause, details: { observationId: written.observationId, status: written.status } },
+    );
+    this.written = written;
+  }
+}
+
+/**
+ * Creates the Provenance of a record whose Observation is written already; a failure becomes a
+ * {@link ProvenanceFailedError}. A new record adds the missing Provenance and marks the Observation
+ * amended.
+ *
+ * LIMITATION: the Observation and its Provenance are two requests, not one FHIR transaction, because
+ * not every EHR's FHIR server accepts transaction Bundles from apps. A failure between them leaves a
+ * final Observation without the Provenance of its record until the user records again.
+ */
+async function createProvenanceAfter(
+  fhir: FhirRestClient,
+  written: Omit<ChartRecordOutcome, 'provenanceId'>,
+  provenance: Provenance,
+): Promise<StoredVersion> {
+  try {
+    return await fhir.create(provenance);
+  } catch (error) {
+    if (!isNqo1Error(error)) throw error;
+    throw new ProvenanceFailedError(written, error);
+  }
 }
 
 /**
@@ -239,15 +283,24 @@ async function updateUnlessChanged(
 }
 
 /**
- * Turns the FHIR server's refusal of the clinician's token (401, 403) into `ERR_CHART_WRITE_REFUSED`,
- * which names what the user can do; other errors pass unchanged.
+ * Turns the FHIR server's rejection of the clinician's token into `ERR_FHIR_TOKEN_REJECTED` (401: the
+ * token expired or is invalid) or `ERR_CHART_WRITE_REFUSED` (403: it does not grant the write), which
+ * name what the user can do; other errors pass unchanged.
  */
 async function asChartRefusal<T>(record: () => Promise<T>): Promise<T> {
   try {
     return await record();
   } catch (error) {
     const status = isNqo1Error(error, 'ERR_FHIR_REJECTED') ? error.details.status : undefined;
-    if (status === 401 || status === 403) {
+    if (status === 401) {
+      throw new Nqo1Error(
+        'ERR_FHIR_TOKEN_REJECTED',
+        'The FHIR server answered HTTP 401 while the result was being recorded: it rejected the access token ' +
+          'as expired or invalid. Launch the app again from the EHR, then record again.',
+        { cause: error, details: { status } },
+      );
+    }
+    if (status === 403) {
       throw new Nqo1Error(
         'ERR_CHART_WRITE_REFUSED',
         `The FHIR server refused the record with HTTP ${status}: this user or the app's authorisation may not ` +

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS chart_records (
   observation_id          TEXT NOT NULL,
   observation_version_id  TEXT,
   status                  TEXT NOT NULL CHECK (status IN ('final', 'amended')),
-  provenance_id           TEXT NOT NULL,
+  provenance_id           TEXT,
   clinician_reference     TEXT NOT NULL,
   clinician_display       TEXT,
   recorded_at             TEXT NOT NULL
@@ -41,7 +41,8 @@ export interface ChartRecord {
   readonly observationId: string;
   readonly observationVersionId?: string;
   readonly status: 'final' | 'amended';
-  readonly provenanceId: string;
+  /** Absent when the Observation was written but its Provenance failed (`ERR_CHART_PROVENANCE_FAILED`). */
+  readonly provenanceId?: string;
   readonly clinician: { readonly reference: string; readonly display?: string };
   /** ISO 8601 time of the record. */
   readonly recordedAt: string;
@@ -55,7 +56,7 @@ interface ChartRecordRow {
   observation_id: string;
   observation_version_id: string | null;
   status: 'final' | 'amended';
-  provenance_id: string;
+  provenance_id: string | null;
   clinician_reference: string;
   clinician_display: string | null;
   recorded_at: string;
@@ -87,7 +88,7 @@ export class ChartRecordStore {
         record.observationId,
         record.observationVersionId ?? null,
         record.status,
-        record.provenanceId,
+        record.provenanceId ?? null,
         record.clinician.reference,
         record.clinician.display ?? null,
         record.recordedAt,
@@ -119,7 +120,7 @@ function toChartRecord(row: ChartRecordRow): ChartRecord {
     observationId: row.observation_id,
     ...(row.observation_version_id === null ? {} : { observationVersionId: row.observation_version_id }),
     status: row.status,
-    provenanceId: row.provenance_id,
+    ...(row.provenance_id === null ? {} : { provenanceId: row.provenance_id }),
     clinician: {
       reference: row.clinician_reference,
       ...(row.clinician_display === null ? {} : { display: row.clinician_display }),

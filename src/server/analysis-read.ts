@@ -13,7 +13,9 @@
  * 2. `fhirServer` is on `fhir.allowedBaseUrls` (403, before any connection);
  * 3. the row exists (404 without a FHIR request, which reveals nothing because ids are random UUIDs);
  * 4. the row has an ImagingStudy id and a patient (409);
- * 5. the token reads that ImagingStudy, and it has the row's study and patient (403);
+ * 5. the token reads that ImagingStudy (401 `ERR_FHIR_TOKEN_REJECTED` when the FHIR server rejects
+ *    the token as expired or invalid, 403 when it denies access), and it has the row's study and
+ *    patient (403);
  * 6. when the app sends the `patient` of its launch, it is the row's patient (409).
  */
 

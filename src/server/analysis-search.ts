@@ -244,15 +244,23 @@ async function readLaunchStudy(
 }
 
 /**
- * Turns a failure of the study search into the error of this route. A 401 or 403 of the FHIR server
- * means that the token does not grant the search. A timeout gets `timedOut`, and too many pages call
- * for a narrower query.
+ * Turns a failure of the study search into the error of this route. A 401 of the FHIR server means
+ * that it rejected the token as expired or invalid, and a 403 that the token does not grant the
+ * search. A timeout gets `timedOut`, and too many pages call for a narrower query.
  */
 function searchFailure(error: unknown): unknown {
   if (!isNqo1Error(error)) return error;
 
   const status = error.details.status;
-  if (error.code === 'ERR_FHIR_FAILED' && (status === 401 || status === 403)) {
+  if (error.code === 'ERR_FHIR_FAILED' && status === 401) {
+    return new Nqo1Error(
+      'ERR_FHIR_TOKEN_REJECTED',
+      "The FHIR server answered HTTP 401 to the search of the patient's ImagingStudy resources: it rejected " +
+        'the access token as expired or invalid; launch the app again from the EHR to get a new token.',
+      { details: { status }, cause: error },
+    );
+  }
+  if (error.code === 'ERR_FHIR_FAILED' && status === 403) {
     return new Nqo1Error(
       'ERR_FHIR_ACCESS_DENIED',
       `The FHIR server answered HTTP ${status} to the search of the patient's ImagingStudy resources with ` +

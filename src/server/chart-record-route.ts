@@ -27,7 +27,7 @@ import express from 'express';
 import * as z from 'zod';
 
 import { Nqo1Error } from '../errors.js';
-import { recordInChart } from '../fhir/chart-record.js';
+import { ProvenanceFailedError, recordInChart, type ChartRecordOutcome } from '../fhir/chart-record.js';
 import { FhirRestClient } from '../fhir/fhir-rest.js';
 import type { ChartRecord } from '../jobs/chart-record-store.js';
 import type { ResultStore } from '../jobs/result-store.js';
@@ -91,35 +91,27 @@ async function recordAnalysis(
     deps.config.fhir.timeoutMs,
     bearerToken(req.get('authorization')),
   );
-  const outcome = await recordInChart(
-    fhir,
-    {
-      result: done.result,
-      patientId: done.patientId,
-      imagingStudyId: done.imagingStudyId,
-      studyInstanceUid: stored.job.studyInstanceUid,
-      ...(done.effectiveDateTime === undefined ? {} : { effectiveDateTime: done.effectiveDateTime }),
-      clinicianReference: body.clinician,
-    },
-    deps.now,
-  );
+  let outcome: ChartRecordOutcome;
+  try {
+    outcome = await recordInChart(
+      fhir,
+      {
+        result: done.result,
+        patientId: done.patientId,
+        imagingStudyId: done.imagingStudyId,
+        studyInstanceUid: stored.job.studyInstanceUid,
+        ...(done.effectiveDateTime === undefined ? {} : { effectiveDateTime: done.effectiveDateTime }),
+        clinicianReference: body.clinician,
+      },
+      deps.now,
+    );
+  } catch (error) {
+    // The Observation is in the chart already, so the record is kept, without its Provenance.
+    if (error instanceof ProvenanceFailedError) keepRecord(deps.store, stored, error.written);
+    throw error;
+  }
 
-  const record: ChartRecord = {
-    analysisId: stored.id,
-    studyInstanceUid: stored.job.studyInstanceUid,
-    modelId: stored.job.modelId,
-    modelVersion: stored.job.modelVersion,
-    observationId: outcome.observationId,
-    ...(outcome.observationVersionId === undefined
-      ? {}
-      : { observationVersionId: outcome.observationVersionId }),
-    status: outcome.status,
-    provenanceId: outcome.provenanceId,
-    clinician: outcome.clinician,
-    recordedAt: outcome.recordedAt,
-  };
-  deps.store.chartRecords.add(record);
-  settleOwedWriteBack(deps.store, stored, outcome.observationId);
+  const record = keepRecord(deps.store, stored, outcome);
 
   requestContext(res).log.info(
     {
@@ -132,6 +124,31 @@ async function recordAnalysis(
     'result recorded in chart',
   );
   res.status(200).json(chartRecordSummary(record));
+}
+
+/** Stores the record of `stored`'s result and settles the study's owed write-back; returns the record. */
+function keepRecord(
+  store: ChartRecordDeps['store'],
+  stored: StoredAnalysis,
+  outcome: Omit<ChartRecordOutcome, 'provenanceId'> & { readonly provenanceId?: string },
+): ChartRecord {
+  const record: ChartRecord = {
+    analysisId: stored.id,
+    studyInstanceUid: stored.job.studyInstanceUid,
+    modelId: stored.job.modelId,
+    modelVersion: stored.job.modelVersion,
+    observationId: outcome.observationId,
+    ...(outcome.observationVersionId === undefined
+      ? {}
+      : { observationVersionId: outcome.observationVersionId }),
+    status: outcome.status,
+    ...(outcome.provenanceId === undefined ? {} : { provenanceId: outcome.provenanceId }),
+    clinician: outcome.clinician,
+    recordedAt: outcome.recordedAt,
+  };
+  store.chartRecords.add(record);
+  settleOwedWriteBack(store, stored, outcome.observationId);
+  return record;
 }
 
 /**

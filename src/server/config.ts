@@ -57,6 +57,26 @@ const httpUrl = z.url({
   error: (issue) => `expected an http(s) URL, got ${JSON.stringify(issue.input)}`,
 });
 
+/**
+ * A web origin, `scheme://host[:port]` with no path and no wildcard, as a CSP source lists it.
+ * Only http(s), and written exactly as the URL parser serialises it, so that the header the
+ * service sends matches the browser's comparison (lower-case host, no default port, no slash).
+ */
+const webOrigin = z
+  .string()
+  .refine(
+    (value) =>
+      URL.canParse(value) &&
+      /^https?:$/.test(new URL(value).protocol) &&
+      new URL(value).origin === value &&
+      !value.includes('*'),
+    {
+      error: (issue) =>
+        `expected an http(s) origin such as "https://ehr.example.org" (no path, no trailing slash, ` +
+        `no wildcard, lower-case host, no default port), got ${JSON.stringify(issue.input)}`,
+    },
+  );
+
 /** An http(s) URL with any trailing slash removed, so `${baseUrl}/path` never doubles it. */
 const baseUrl = httpUrl.transform((url) => url.replace(/\/+$/, ''));
 
@@ -324,6 +344,16 @@ const configSchema = z
          * bookmark or a portal. Must be under `fhir.allowedBaseUrls`.
          */
         standaloneFhirBaseUrl: baseUrl.optional(),
+        /**
+         * EHR origins allowed to show the app in a frame (CSP `frame-ancestors`); empty forbids
+         * every frame, so an EHR opens the app in a window or tab.
+         */
+        frameAncestors: z.array(webOrigin).max(32).default([]),
+        /**
+         * Origins of the SMART authorization servers whose token endpoint the app calls from the
+         * browser (CSP `connect-src`), when they differ from the origins of `fhir.allowedBaseUrls`.
+         */
+        authorizationServerOrigins: z.array(webOrigin).max(32).default([]),
       })
       .prefault({}),
     /** Template of a viewer link; `{{studyInstanceUid}}` is replaced by the study UID. */

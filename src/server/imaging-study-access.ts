@@ -55,7 +55,10 @@ const PATIENT_REFERENCE = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})$/;
 /**
  * Reads `GET {fhirServer}/ImagingStudy/{imagingStudyId}` with the caller's token.
  *
- * @throws Nqo1Error `ERR_FHIR_ACCESS_DENIED` when the server responds with 401 or 403.
+ * @throws Nqo1Error `ERR_FHIR_TOKEN_REJECTED` when the server responds with 401: it rejected the
+ *   token itself, most often because it expired, so the user must launch the app again.
+ * @throws Nqo1Error `ERR_FHIR_ACCESS_DENIED` when it responds with 403: the token is valid but does
+ *   not grant read access to this ImagingStudy.
  * @throws Nqo1Error `ERR_NOT_FOUND` when it responds with 404 or 410.
  * @throws Nqo1Error `ERR_FHIR_FAILED` on another status, a redirect, a timeout (`details.timedOut`),
  *   a body over the cap, or a body that is not the requested ImagingStudy.
@@ -121,7 +124,16 @@ async function fetchBody(
       redirect: 'error',
       signal: AbortSignal.timeout(read.timeoutMs),
     });
-    if (response.status === 401 || response.status === 403) {
+    if (response.status === 401) {
+      await response.body?.cancel();
+      throw new Nqo1Error(
+        'ERR_FHIR_TOKEN_REJECTED',
+        `The FHIR server answered HTTP 401 to a read of ${where}: it rejected the access token as expired ` +
+          'or invalid; launch the app again from the EHR to get a new token.',
+        { details: { path: where, status: response.status } },
+      );
+    }
+    if (response.status === 403) {
       await response.body?.cancel();
       throw new Nqo1Error(
         'ERR_FHIR_ACCESS_DENIED',

@@ -4,7 +4,10 @@
  *
  * Client errors (4xx) carry the error's message, which names the bad value and the fix. Server and
  * dependency errors (5xx) carry only a generic text and the request id: the details go to the log,
- * never to the caller. A 401 has an empty body, so a probe learns nothing about why it failed.
+ * never to the caller. A 401 for a missing or invalid token of this service (`ERR_UNAUTHORIZED`) has
+ * an empty body, so a probe learns nothing about why it failed. A 401 for a token that the FHIR
+ * server rejected (`ERR_FHIR_TOKEN_REJECTED`) carries its outcome, so the SMART app can tell an
+ * expired session from a denied access.
  *
  * `details.text` is the one-line description of the error code, in English from `src/errors.ts` or
  * in Simplified Chinese from `src/error-text.ts`. `Accept-Language` selects the language, and the
@@ -63,7 +66,7 @@ export const ERROR_CODE_SYSTEM = 'urn:nqo1-cds:error-code';
 
 export interface MappedError {
   readonly status: number;
-  /** Undefined for 401, which is sent with an empty body. */
+  /** Undefined for the 401 of `ERR_UNAUTHORIZED`, which is sent with an empty body. */
   readonly outcome: OperationOutcome | undefined;
   readonly code: ErrorCode;
 }
@@ -80,6 +83,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, readonly [number, IssueType
   ERR_UNAUTHORIZED: [401, 'login'],
   ERR_URL_NOT_ALLOWED: [403, 'forbidden'],
   ERR_FHIR_ACCESS_DENIED: [403, 'forbidden'],
+  ERR_FHIR_TOKEN_REJECTED: [401, 'login'],
   ERR_ANALYSIS_ACCESS_DENIED: [403, 'forbidden'],
   ERR_ANALYSIS_NOT_LINKED: [409, 'conflict'],
   ERR_NOT_FOUND: [404, 'not-found'],
@@ -116,6 +120,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, readonly [number, IssueType
   ERR_RESULT_NOT_RECORDABLE: [409, 'business-rule'],
   ERR_CHART_CHANGED: [409, 'conflict'],
   ERR_CHART_WRITE_REFUSED: [403, 'forbidden'],
+  ERR_CHART_PROVENANCE_FAILED: [502, 'transient'],
   ERR_CONFIG_INVALID: [500, 'exception'],
   ERR_INTERNAL: [500, 'exception'],
 };
@@ -152,7 +157,7 @@ export function mapError(error: unknown, requestId: string, locale: Locale = 'en
     const timedOut = error.details.timedOut === true || isTimeoutError(error.cause);
     const status = baseStatus === 502 && timedOut ? 504 : baseStatus;
 
-    if (status === 401) return { status, outcome: undefined, code: error.code };
+    if (error.code === 'ERR_UNAUTHORIZED') return { status, outcome: undefined, code: error.code };
     // 501 keeps its message: it names the missing function, which is no internal detail.
     if (status >= 500 && status !== 501) {
       return serverError(status, status === 504 ? 'timeout' : issueType, error.code, requestId, locale);
@@ -252,6 +257,9 @@ export function errorHandler(defaultLocale: Locale = 'en'): ErrorRequestHandler 
     }
 
     res.status(mapped.status);
+    // RFC 6750 §3.1: a bearer token that failed where it was used is an `invalid_token`.
+    if (mapped.code === 'ERR_FHIR_TOKEN_REJECTED')
+      res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
     if (mapped.outcome === undefined) {
       res.end();
       return;

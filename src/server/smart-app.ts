@@ -3,7 +3,8 @@
  * its compiled scripts and the browser build of `fhirclient` from `dist/smart-app`, which
  * `npm run build` writes. `config.json` carries the OAuth 2.0 client id (`smartApp.clientId`), the
  * FHIR allowlist, which the app checks `iss` against before it redirects, the FHIR base of a
- * standalone launch (`smartApp.standaloneFhirBaseUrl`) and the viewer link template.
+ * standalone launch (`smartApp.standaloneFhirBaseUrl`) and the viewer link template. Every response
+ * carries the headers of `smart-app-headers.ts`.
  *
  * @see https://hl7.org/fhir/smart-app-launch/STU2/app-launch.html
  */
@@ -12,6 +13,7 @@ import express from 'express';
 
 import { packagePath } from '../paths.js';
 import type { AppConfig } from './config.js';
+import { smartAppHeaders } from './smart-app-headers.js';
 
 /** Path below which the app is served. */
 export const SMART_APP_PATH = '/smart-app';
@@ -32,6 +34,7 @@ export function smartAppRouter(
   config: Pick<AppConfig, 'smartApp' | 'viewerUrlTemplate' | 'fhir'>,
 ): express.Router {
   const router = express.Router();
+  router.use(SMART_APP_PATH, smartAppHeaders(config));
   const settings: SmartAppSettings = {
     clientId: config.smartApp.clientId,
     fhirBaseUrls: config.fhir.allowedBaseUrls,

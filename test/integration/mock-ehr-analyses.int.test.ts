@@ -534,15 +534,15 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
     expect([...new Uint8Array(await png.arrayBuffer()).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
   });
 
-  test('rejected access token gets 403', async () => {
+  test('rejected access token gets 401', async () => {
     const accessToken = ehr.grantAccessToken();
     rejectedTokens.add(accessToken);
     const before = fhir.requests().length;
 
     const rejected = await requestAnalysis(accessToken, imagingStudyA, SECOND_SERIES.seriesInstanceUid);
 
-    expect(rejected.status).toBe(403);
-    expect(issueCode(rejected.body)).toBe('ERR_FHIR_ACCESS_DENIED');
+    expect(rejected.status).toBe(401);
+    expect(issueCode(rejected.body)).toBe('ERR_FHIR_TOKEN_REJECTED');
     expect(rejected.body).not.toHaveProperty('result');
     const reads = fhir.requests().slice(before);
     expect(reads.map((read) => [read.method, read.url, read.authorization])).toEqual([

@@ -121,14 +121,14 @@ describe('GET /api/analyses/{id}/overlay', () => {
     expect(fhir.requests()).toHaveLength(1);
   });
 
-  test('403 and no picture for a token the FHIR server refuses', async () => {
+  test('401 and no picture for a token the FHIR server refuses', async () => {
     const { h, fhir, id } = await doneWithPictures();
 
     const list = await getPath(h, `${PATH}/${id}/overlay`, fhir.baseUrl, 'Bearer another-token');
     const slice = await getPath(h, `${PATH}/${id}/overlay/1`, fhir.baseUrl, 'Bearer another-token');
 
-    expect([list.status, slice.status]).toEqual([403, 403]);
-    expect(errorCodeOf(list)).toBe('ERR_FHIR_ACCESS_DENIED');
+    expect([list.status, slice.status]).toEqual([401, 401]);
+    expect(errorCodeOf(list)).toBe('ERR_FHIR_TOKEN_REJECTED');
     expect(slice.headers['content-type']).not.toBe('image/png');
   });
 

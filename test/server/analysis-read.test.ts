@@ -143,7 +143,7 @@ describe('GET /api/analyses/{id}', () => {
     expect(fhir.requestCount()).toBe(0);
   });
 
-  test('403 when the FHIR server rejects the token', async () => {
+  test('401 when the FHIR server rejects the token', async () => {
     const { h, fhir } = await start();
     const imagingStudyId = await createStudy(fhir);
     const job = jobFor(imagingStudyId);
@@ -152,8 +152,9 @@ describe('GET /api/analyses/{id}', () => {
 
     const response = await get(h, id, fhir.baseUrl, 'Bearer revoked-token-0000');
 
-    expect(response.status).toBe(403);
-    expect(errorCodeOf(response)).toBe('ERR_FHIR_ACCESS_DENIED');
+    expect(response.status).toBe(401);
+    expect(errorCodeOf(response)).toBe('ERR_FHIR_TOKEN_REJECTED');
+    expect(response.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
     expect(response.text).not.toContain('obs-551');
     expect(response.text).not.toContain(STUDY_UID);
     expect(fhir.requests()).toEqual([
@@ -161,6 +162,28 @@ describe('GET /api/analyses/{id}', () => {
     ]);
     expect(h.logs.text()).not.toContain('revoked-token-0000');
     expectCleanLogs(h);
+  });
+
+  test('403 when the FHIR server denies the ImagingStudy', async () => {
+    // A FHIR server that accepts the token but denies its access to this resource answers 403.
+    const denying = await startLoopbackListener((_request, response) => {
+      response.writeHead(403, { 'content-type': 'application/fhir+json' });
+      response.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [] }));
+    });
+    listeners.push(denying);
+    harness = await createHarness({
+      configOverrides: {
+        fhir: { baseUrl: denying.origin, allowedBaseUrls: [denying.origin], timeoutMs: 2_000 },
+      },
+    });
+    const id = storePending(harness, jobFor('img-403'));
+
+    const response = await get(harness, id, denying.origin);
+
+    expect(response.status).toBe(403);
+    expect(errorCodeOf(response)).toBe('ERR_FHIR_ACCESS_DENIED');
+    expect(response.headers['www-authenticate']).toBeUndefined();
+    expect(denying.requestCount()).toBe(1);
   });
 
   test.each([

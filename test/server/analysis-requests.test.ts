@@ -284,7 +284,7 @@ describe('POST /api/analyses', () => {
   });
 
   test.each([
-    [401, 403, 'ERR_FHIR_ACCESS_DENIED'],
+    [401, 401, 'ERR_FHIR_TOKEN_REJECTED'],
     [403, 403, 'ERR_FHIR_ACCESS_DENIED'],
     [404, 404, 'ERR_NOT_FOUND'],
     [500, 502, 'ERR_FHIR_FAILED'],

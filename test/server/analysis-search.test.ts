@@ -290,17 +290,34 @@ describe('GET /api/analyses', () => {
   test.each([
     ['search', {}],
     ['read', { imagingStudy: 'ImagingStudy/img-1' }],
-  ])('403 when the FHIR server rejects the token: %s', async (_case, parameters) => {
+  ])('401 when the FHIR server rejects the token: %s', async (_case, parameters) => {
     api = await startAnalysisApi();
     await patientWithStudies(api);
 
     const response = await search(api, parameters, 'Bearer revoked-token-0000');
 
-    expect(response.status).toBe(403);
-    expect(errorCodeOf(response)).toBe('ERR_FHIR_ACCESS_DENIED');
+    expect(response.status).toBe(401);
+    expect(errorCodeOf(response)).toBe('ERR_FHIR_TOKEN_REJECTED');
     expect(response.text).not.toContain(NEW_UID);
     expect(api.fhir.requestCount()).toBe(1);
     expect(api.h.logs.text()).not.toContain('revoked-token-0000');
+    expectCleanLogs(api.h);
+  });
+
+  test.each([
+    ['search', {}],
+    ['read', { imagingStudy: 'ImagingStudy/img-1' }],
+  ])('403 when the token does not grant the ImagingStudy: %s', async (_case, parameters) => {
+    api = await startAnalysisApi({
+      refuse: (request) => (request.url.startsWith('ImagingStudy') ? 403 : undefined),
+    });
+    await patientWithStudies(api);
+
+    const response = await search(api, parameters);
+
+    expect(response.status).toBe(403);
+    expect(errorCodeOf(response)).toBe('ERR_FHIR_ACCESS_DENIED');
+    expect(response.text).not.toContain(NEW_UID);
     expectCleanLogs(api.h);
   });
 

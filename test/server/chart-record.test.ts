@@ -278,6 +278,36 @@ describe('POST /api/analyses/{id}/record', () => {
     expect(a.h.store.countOwedWriteBacks()).toBe(1);
   });
 
+  test('a failed Provenance after the Observation write says so, and a new record adds it', async () => {
+    let failProvenance = true;
+    const {
+      api: a,
+      id,
+      clinician,
+    } = await start(result(), (r) =>
+      failProvenance && r.method === 'POST' && r.url.startsWith('Provenance') ? 503 : undefined,
+    );
+
+    const failed = await post(a, id, { clinician });
+
+    expect(failed.status).toBe(502);
+    expect(errorCodeOf(failed)).toBe('ERR_CHART_PROVENANCE_FAILED');
+    const kept = a.h.store.chartRecords.latestForStudy(automaticJob('x'));
+    expect(kept?.status).toBe('final');
+    expect(kept?.provenanceId).toBeUndefined();
+    expect(a.h.store.countOwedWriteBacks()).toBe(0);
+    expect(a.h.logs.text()).toContain('ERR_CHART_PROVENANCE_FAILED');
+    expect(a.h.logs.text()).not.toContain(clinician);
+
+    failProvenance = false;
+    const retried = await post(a, id, { clinician });
+
+    expect(retried.status).toBe(200);
+    expect((retried.body as ChartRecordSummary).status).toBe('amended');
+    const provenances = await a.fhir.repository.searchResources<Provenance>({ resourceType: 'Provenance' });
+    expect(provenances.filter((p) => p.agent[0]?.who.reference === clinician)).toHaveLength(1);
+  });
+
   test('409 ERR_CHART_CHANGED when the Observation changed since it was found (HTTP 412)', async () => {
     const stored = result();
     const {
@@ -349,7 +379,8 @@ describe('POST /api/analyses/{id}/record', () => {
 
     expect(otherPatient.status).toBe(409);
     expect(errorCodeOf(otherPatient)).toBe('ERR_PATIENT_CONFLICT');
-    expect(refused.status).toBe(403);
+    expect(refused.status).toBe(401);
+    expect(errorCodeOf(refused)).toBe('ERR_FHIR_TOKEN_REJECTED');
     expect(await observations(a.fhir)).toHaveLength(0);
   });
 

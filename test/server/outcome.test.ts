@@ -42,6 +42,20 @@ describe('mapError', () => {
     });
   });
 
+  test('gives a FHIR token rejection a 401 with its outcome', () => {
+    const mapped = mapError(new Nqo1Error('ERR_FHIR_TOKEN_REJECTED', 'token expired'), REQUEST_ID, 'zh-CN');
+
+    expect(mapped.status).toBe(401);
+    expect(mapped.outcome?.issue[0]).toMatchObject({
+      code: 'login',
+      details: {
+        coding: [{ system: 'urn:nqo1-cds:error-code', code: 'ERR_FHIR_TOKEN_REJECTED' }],
+        text: 'FHIR 服务器认定该访问令牌已过期或无效。',
+      },
+      diagnostics: 'token expired',
+    });
+  });
+
   test('has a status for every error code', () => {
     const unmapped = Object.keys(ERROR_CODES).filter((code) => !(code in STATUS_BY_CODE));
     expect(unmapped).toEqual([]);
