@@ -95,6 +95,8 @@ const ZH_CN: ChartRecordMessages = {
       return 'EHR 拒绝了写入：您的账号或本应用无权写入该患者的病历。请联系 EHR 管理员。';
     if (code === 'ERR_CHART_CHANGED')
       return '记录期间病历已被更改。请重新加载本应用查看当前病历，然后再次记录。';
+    if (code === 'ERR_CHART_PROVENANCE_FAILED')
+      return '结果已作为最终结果记入病历，但 EHR 未保存确认医生的信息。请再次记录以补上。';
     if (code === 'ERR_RESULT_NOT_RECORDABLE') return '此结果没有概率，不能记录。';
     if (code === 'ERR_PATIENT_CONFLICT')
       return '病历中该检查属于另一份患者记录。未写入任何内容，请告知医院信息科。';
