@@ -1021,7 +1021,7 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
       },
       fhir: { baseUrl: fhir.baseUrl, allowedBaseUrls: [fhir.baseUrl] },
       store: { sqlitePath },
-      smartApp: { clientId: CLIENT_ID },
+      smartApp: { clientId: CLIENT_ID, authorizationServerOrigins: [auth.origin] },
     });
     service = await startServer(config, { analyse: analyseRequested, logger: logs.logger, modelCard });
     cleanups.push(async () => {
@@ -1452,7 +1452,11 @@ describe.skipIf(skipReason !== null)('SMART app launch without appContext', () =
       },
       fhir: { baseUrl: fhir.baseUrl, allowedBaseUrls: [fhir.baseUrl] },
       store: { sqlitePath },
-      smartApp: { clientId: CLIENT_ID, standaloneFhirBaseUrl: fhir.baseUrl },
+      smartApp: {
+        clientId: CLIENT_ID,
+        standaloneFhirBaseUrl: fhir.baseUrl,
+        authorizationServerOrigins: [auth.origin],
+      },
     });
     service = await startServer(config, {
       // The queue claims the running study's row; its analysis waits until the service stops.
