@@ -21,6 +21,7 @@ import {
   type SeriesChoice,
 } from './series-choice.js';
 import type { Estimate, Fetched, ModelCardView, ScoreResultView } from './service-api.js';
+import { element } from './dom.js';
 
 /** Keys of the screens that replace the result. */
 export type ScreenKey =
@@ -81,17 +82,6 @@ export function formatFeature(value: number, locale: Locale): string {
   return new Intl.NumberFormat(locale, { maximumSignificantDigits: FEATURE_SIGNIFICANT_DIGITS }).format(
     value,
   );
-}
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  text?: string,
-  attributes: Readonly<Record<string, string>> = {},
-): HTMLElementTagNameMap[K] {
-  const created = document.createElement(tag);
-  if (text !== undefined) created.textContent = text;
-  for (const [key, value] of Object.entries(attributes)) created.setAttribute(key, value);
-  return created;
 }
 
 function section(id: string, heading: string): HTMLElement {

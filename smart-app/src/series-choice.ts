@@ -9,6 +9,7 @@
 
 import type { Messages } from './messages.js';
 import type { SeriesCandidateView, SeriesSelectionView } from './service-api.js';
+import { element } from './dom.js';
 
 /** Name of the radio group; one radio button per candidate, its value the Series Instance UID. */
 export const SERIES_CHOICE_NAME = 'series-choice';
@@ -32,17 +33,6 @@ export interface SeriesChoice {
   readonly selectedSeriesUid: string | undefined;
   /** The last failed request, shown as an alert in the section; undefined when none failed. */
   readonly requestError: { readonly status: number; readonly code: string | undefined } | undefined;
-}
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  text?: string,
-  attributes: Readonly<Record<string, string>> = {},
-): HTMLElementTagNameMap[K] {
-  const created = document.createElement(tag);
-  if (text !== undefined) created.textContent = text;
-  for (const [key, value] of Object.entries(attributes)) created.setAttribute(key, value);
-  return created;
 }
 
 /** Returns the series in sentence form, with a dash for a missing SeriesNumber. */

@@ -35,6 +35,7 @@ import { viewOf } from './analysis-view.js';
 import { bearerToken, requireBearerToken } from './bearer-token.js';
 import type { AppConfig } from './config.js';
 import { readAccessibleStudy } from './imaging-study-access.js';
+import { parseJsonBody } from './json-body.js';
 import { requestContext } from './logger.js';
 
 /** Path of the route. */
@@ -124,7 +125,12 @@ async function handleRequest(
   res: express.Response,
 ): Promise<void> {
   const accessToken = bearerToken(req.get('authorization')) ?? '';
-  const body = parseRequest(req.body);
+  const body = parseJsonBody(
+    requestSchema,
+    req.body,
+    'analysis request',
+    '{ "fhirServer", "imagingStudyId", "seriesInstanceUid", "segmentationSopInstanceUid" (optional) }',
+  );
   const fhirServer = assertUrlAllowed(body.fhirServer, deps.config.fhir.allowedBaseUrls, 'FHIR');
 
   const study = await readAccessibleStudy({
@@ -183,18 +189,4 @@ async function handleRequest(
     return;
   }
   res.status(202).json({ id: stored.id, status: stored.status } satisfies AnalysisAccepted);
-}
-
-function parseRequest(body: unknown): z.infer<typeof requestSchema> {
-  const parsed = requestSchema.safeParse(body);
-  if (parsed.success) return parsed.data;
-
-  const problems = parsed.error.issues.map(
-    (issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`,
-  );
-  throw new Nqo1Error(
-    'ERR_REQUEST_INVALID',
-    `Invalid analysis request: ${problems.join('; ')}. Send JSON { "fhirServer", "imagingStudyId", ` +
-      '"seriesInstanceUid", "segmentationSopInstanceUid" (optional) }.',
-  );
 }

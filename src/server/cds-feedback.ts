@@ -11,7 +11,7 @@
 
 import * as z from 'zod';
 
-import { Nqo1Error } from '../errors.js';
+import { parseJsonBody } from './json-body.js';
 
 /** Maximum number of feedback entries in one call. */
 export const MAX_FEEDBACK_ENTRIES = 100;
@@ -100,15 +100,9 @@ export interface CdsFeedbackEntry {
  *   `feedback.0.outcome`. The message never quotes a value from the body.
  */
 export function parseFeedbackRequest(body: unknown): CdsFeedbackEntry[] {
-  const parsed = feedbackRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`,
-    );
-    throw new Nqo1Error('ERR_REQUEST_INVALID', `Invalid CDS Hooks feedback: ${problems.join('; ')}`);
-  }
+  const parsed = parseJsonBody(feedbackRequestSchema, body, 'CDS Hooks feedback');
 
-  return parsed.data.feedback.map((entry) => {
+  return parsed.feedback.map((entry) => {
     const reason = entry.overrideReason?.reason;
     const comment = entry.overrideReason?.userComment;
     return {

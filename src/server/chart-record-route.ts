@@ -36,6 +36,7 @@ import { assertUrlAllowed } from '../net/url-allowlist.js';
 import { readAccessibleAnalysis, type AnalysisReadDeps } from './analysis-read.js';
 import { chartRecordSummary } from './analysis-view.js';
 import { bearerToken } from './bearer-token.js';
+import { parseJsonBody } from './json-body.js';
 import { requestContext } from './logger.js';
 
 /** Body size limit: one reference. */
@@ -77,7 +78,7 @@ async function recordAnalysis(
   req: express.Request,
   res: express.Response,
 ): Promise<void> {
-  const body = parseBody(req.body);
+  const body = parseJsonBody(requestSchema, req.body, 'chart record', '{ "clinician": "Practitioner/<id>" }');
   const stored = await readAccessibleAnalysis(deps, req);
   const done = recordableRow(stored);
 
@@ -196,17 +197,4 @@ function settleOwedWriteBack(
   if (automatic?.status === 'done' && automatic.observationId === undefined) {
     store.recordObservation(automatic.job, observationId);
   }
-}
-
-function parseBody(body: unknown): z.infer<typeof requestSchema> {
-  const parsed = requestSchema.safeParse(body);
-  if (parsed.success) return parsed.data;
-
-  const problems = parsed.error.issues.map(
-    (issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`,
-  );
-  throw new Nqo1Error(
-    'ERR_REQUEST_INVALID',
-    `Invalid chart record: ${problems.join('; ')}. Send JSON { "clinician": "Practitioner/<id>" }.`,
-  );
 }

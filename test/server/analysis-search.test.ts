@@ -14,6 +14,7 @@ import {
   PATH,
   PATIENT_ID,
   TOKEN,
+  createStudy,
   errorCodeOf,
   expectCleanLogs,
   startAnalysisApi,
@@ -49,17 +50,7 @@ async function createCtStudy(
   started: string | undefined,
   patientId = PATIENT_ID,
 ): Promise<string> {
-  const created = await fhir.repository.createResource<ImagingStudy>({
-    resourceType: 'ImagingStudy',
-    status: 'available',
-    subject: { reference: `Patient/${patientId}` },
-    identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${uid}` }],
-    ...(started === undefined ? {} : { started }),
-    series: [
-      { uid: `${uid}.1`, modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' } },
-    ],
-  });
-  return created.id;
+  return createStudy(fhir, uid, patientId, { ...(started === undefined ? {} : { started }), ctSeries: true });
 }
 
 function job(uid: string, imagingStudyId: string | undefined, patientId: string | undefined): AnalysisJob {

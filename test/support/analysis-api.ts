@@ -47,17 +47,32 @@ export async function startAnalysisApi(
   };
 }
 
-/** Creates an ImagingStudy in the FHIR server and returns its logical id. */
+/**
+ * Creates an ImagingStudy in the FHIR server and returns its logical id. `started` sets its start
+ * time, and `ctSeries` adds one CT series (`<uid>.1`), which the patient's study search selects.
+ */
 export async function createStudy(
   fhir: FhirServerHandle,
   uid = STUDY_UID,
   patientId = PATIENT_ID,
+  options: { readonly started?: string; readonly ctSeries?: boolean } = {},
 ): Promise<string> {
   const created = await fhir.repository.createResource<ImagingStudy>({
     resourceType: 'ImagingStudy',
     status: 'available',
     subject: { reference: `Patient/${patientId}` },
     identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${uid}` }],
+    ...(options.started === undefined ? {} : { started: options.started }),
+    ...(options.ctSeries === true
+      ? {
+          series: [
+            {
+              uid: `${uid}.1`,
+              modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' },
+            },
+          ],
+        }
+      : {}),
   });
   return created.id;
 }
