@@ -28,6 +28,9 @@ export interface Messages {
   readonly classHigh: string;
   readonly classLow: string;
   readonly calibrated: (modelVersion: string) => string;
+  /** Where the model was calibrated: the cohort's description, its size and the date. */
+  readonly calibrationCohort: (description: string, caseCount: number, date: string) => string;
+  readonly syntheticCohort: string;
   readonly featuresHeading: string;
   readonly featureColumn: string;
   readonly regionColumn: string;
@@ -133,6 +136,10 @@ const EN: Messages = {
   classHigh: 'Likely high NQO1 expression',
   classLow: 'Likely low NQO1 expression',
   calibrated: (modelVersion) => `The model is calibrated for this site (model version ${modelVersion}).`,
+  calibrationCohort: (description, caseCount, date) =>
+    `Calibrated on ${caseCount} cases on ${date}: ${description}`,
+  syntheticCohort:
+    'This calibration comes from generated demonstration data. The probability is not for clinical use.',
   featuresHeading: 'Radiomic features',
   featureColumn: 'Feature',
   regionColumn: 'Region',
@@ -366,6 +373,9 @@ const ZH_CN: Messages = {
   classHigh: '可能为 NQO1 高表达',
   classLow: '可能为 NQO1 低表达',
   calibrated: (modelVersion) => `模型已按本院校准（模型版本 ${modelVersion}）。`,
+  calibrationCohort: (description, caseCount, date) =>
+    `于 ${date} 以 ${caseCount} 例病例校准：${description}`,
+  syntheticCohort: '此校准来自生成的演示数据，所得概率不可用于临床。',
   featuresHeading: '影像组学特征',
   featureColumn: '特征',
   regionColumn: '区域',

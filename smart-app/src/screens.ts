@@ -210,6 +210,8 @@ function renderResult(
     main.append(box);
   } else {
     main.append(probabilitySection(result, result.probability, messages));
+    if (result.calibrated)
+      appendCalibrationCohort(document.getElementById('probability'), result, card, messages, locale);
   }
 
   main.append(featureSection(result, card, messages, locale));
@@ -267,6 +269,35 @@ function probabilitySection(result: ScoreResultView, probability: number, messag
   if (result.calibrated)
     created.append(element('p', messages.calibrated(result.model.version), { id: 'calibration' }));
   return created;
+}
+
+/**
+ * Adds where the model was calibrated: the calibration cohort of the loaded model card, when that
+ * card has the result's model version (a later card may have been calibrated on another cohort).
+ * A generated demo cohort gets a warning that the result is not for clinical use.
+ */
+function appendCalibrationCohort(
+  holder: HTMLElement | null,
+  result: ScoreResultView,
+  card: Fetched<ModelCardView>,
+  messages: Messages,
+  locale: Locale,
+): void {
+  if (holder === null || !card.ok || card.body.version !== result.model.version) return;
+  const cohort = card.body.calibration?.scaling?.cohort;
+  if (cohort === undefined) return;
+
+  const date = new Intl.DateTimeFormat(locale, { dateStyle: 'medium' }).format(new Date(cohort.createdAt));
+  holder.append(
+    element('p', messages.calibrationCohort(cohort.description, cohort.caseCount, date), {
+      id: 'calibration-cohort',
+    }),
+  );
+  if (cohort.synthetic) {
+    holder.append(
+      element('p', messages.syntheticCohort, { id: 'synthetic-cohort', class: 'error', role: 'alert' }),
+    );
+  }
 }
 
 function featureSection(

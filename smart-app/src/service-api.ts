@@ -100,6 +100,19 @@ export interface ModelCardView {
     readonly description: LocalizedText;
     readonly estimate?: Estimate;
   }[];
+  /** The site scaling of the loaded card and the cohort it was computed on; null scaling until calibrated. */
+  readonly calibration?: {
+    readonly scaling: {
+      readonly cohort: {
+        readonly description: string;
+        readonly caseCount: number;
+        /** ISO 8601 time of the calibration. */
+        readonly createdAt: string;
+        /** True for a generated demo cohort: such a card is never for clinical use. */
+        readonly synthetic: boolean;
+      };
+    } | null;
+  };
 }
 
 /**
