@@ -45,6 +45,21 @@ export interface ChartRecordInput {
   readonly effectiveDateTime?: string;
   /** The SMART `fhirUser` of the clinician, e.g. `Practitioner/123`. */
   readonly clinicianReference: string;
+  /**
+   * The latest record of this analysis, when there is one. While the chart still holds exactly that
+   * Observation version and the same clinician records again, nothing is written: a repeated click,
+   * a retry or a second tab does not mark an unchanged result amended.
+   */
+  readonly previousRecord?: {
+    readonly observationId: string;
+    readonly observationVersionId?: string;
+    readonly clinicianReference: string;
+  };
+}
+
+/** A record that found the chart as the same clinician's previous record of the analysis left it. */
+export interface UnchangedRecord {
+  readonly activity: 'unchanged';
 }
 
 /** The resources one record wrote. */
@@ -75,19 +90,31 @@ export async function recordInChart(
   fhir: FhirRestClient,
   input: ChartRecordInput,
   now: () => Date = () => new Date(),
-): Promise<ChartRecordOutcome> {
+): Promise<ChartRecordOutcome | UnchangedRecord> {
   checkFhirId(input.patientId, 'Patient');
   checkFhirId(input.imagingStudyId, 'ImagingStudy');
   checkRecordable(input.result);
   const clinicianReference = parseClinicianReference(input.clinicianReference);
 
-  return asChartRefusal(async () => {
-    const clinician = await readClinician(fhir, clinicianReference);
-
+  return asChartRefusal(async (): Promise<ChartRecordOutcome | UnchangedRecord> => {
     const identifier = resultIdentifier(input.studyInstanceUid, input.result.model);
     const existing = await fhir.findByIdentifier('Observation', identifier);
     if (existing !== undefined)
       checkSameSubject(existing, `Patient/${input.patientId}`, input.studyInstanceUid);
+    const previous = input.previousRecord;
+    if (
+      existing !== undefined &&
+      previous !== undefined &&
+      isReviewed(existing) &&
+      existing.id === previous.observationId &&
+      existing.versionId !== undefined &&
+      existing.versionId === previous.observationVersionId &&
+      clinicianReference === previous.clinicianReference
+    ) {
+      return { activity: 'unchanged' };
+    }
+
+    const clinician = await readClinician(fhir, clinicianReference);
     const status = existing !== undefined && isReviewed(existing) ? 'amended' : 'final';
 
     const deviceId =

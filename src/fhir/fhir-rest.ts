@@ -26,13 +26,16 @@ export class FhirRestClient {
   readonly #client: Client;
   readonly #basePath: string;
   readonly #timeoutMs: number;
+  /** The FHIR base URL without a trailing slash. */
+  readonly baseUrl: string;
 
   /** `baseUrl` must have passed the allowlist already. */
   constructor(baseUrl: URL, timeoutMs: number, bearerToken?: string) {
     this.#basePath = baseUrl.pathname.replace(/\/+$/, '');
     this.#timeoutMs = timeoutMs;
+    this.baseUrl = baseUrl.href.replace(/\/+$/, '');
     this.#client = new Client({
-      baseUrl: baseUrl.href.replace(/\/+$/, ''),
+      baseUrl: this.baseUrl,
       ...(bearerToken === undefined ? {} : { bearerToken }),
     });
   }
@@ -153,7 +156,7 @@ async function sendFhirRequest(
         'ERR_FHIR_FAILED',
         `FHIR ${interaction} of ${resourceType} at ${path} timed out after ${timeoutMs} ms; ` +
           'check that the FHIR server is reachable or raise the FHIR timeout.',
-        { details: { path, timeoutMs, status: 0 } },
+        { details: { path, timeoutMs, status: 0, timedOut: true } },
       );
     }
     const status = httpStatusOf(error);

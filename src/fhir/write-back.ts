@@ -14,6 +14,7 @@
 import { Nqo1Error } from '../errors.js';
 import type { ModelReference, ScoreResult } from '../model/result.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
+import { chartLockKey, chartObservationLock } from './chart-lock.js';
 import { FhirRestClient, checkFhirId, type MatchedResource, type StoredVersion } from './fhir-rest.js';
 import { buildObservation, resultIdentifier } from './observation.js';
 import { buildDevice, buildProvenance, deviceIdentifier } from './provenance.js';
@@ -97,43 +98,44 @@ export class FhirWriteBack {
     checkFhirId(input.patientId, 'Patient');
     checkFhirId(input.imagingStudyId, 'ImagingStudy');
 
-    const device = await upsertDevice(this.#fhir, result.model);
+    const identifier = resultIdentifier(input.studyInstanceUid, result.model);
+    return chartObservationLock.run(chartLockKey(this.#fhir.baseUrl, identifier.value ?? ''), async () => {
+      const device = await upsertDevice(this.#fhir, result.model);
 
-    const existing = await this.#fhir.findByIdentifier(
-      'Observation',
-      resultIdentifier(input.studyInstanceUid, result.model),
-    );
-    if (existing !== undefined) {
-      checkSameSubject(existing, `Patient/${input.patientId}`, input.studyInstanceUid);
-      if (isReviewed(existing)) return { observationId: existing.id, activity: 'kept', deviceId: device.id };
-    }
+      const existing = await this.#fhir.findByIdentifier('Observation', identifier);
+      if (existing !== undefined) {
+        checkSameSubject(existing, `Patient/${input.patientId}`, input.studyInstanceUid);
+        if (isReviewed(existing))
+          return { observationId: existing.id, activity: 'kept', deviceId: device.id };
+      }
 
-    const observation = buildObservation(result, {
-      patientId: input.patientId,
-      imagingStudyId: input.imagingStudyId,
-      studyInstanceUid: input.studyInstanceUid,
-      deviceId: device.id,
-      issued: this.#now().toISOString(),
-      ...(input.effectiveDateTime === undefined ? {} : { effectiveDateTime: input.effectiveDateTime }),
+      const observation = buildObservation(result, {
+        patientId: input.patientId,
+        imagingStudyId: input.imagingStudyId,
+        studyInstanceUid: input.studyInstanceUid,
+        deviceId: device.id,
+        issued: this.#now().toISOString(),
+        ...(input.effectiveDateTime === undefined ? {} : { effectiveDateTime: input.effectiveDateTime }),
+      });
+      const written =
+        existing === undefined
+          ? await this.#fhir.create(observation)
+          : await this.#fhir.update(existing.id, observation);
+      const activity = existing === undefined ? 'create' : 'update';
+
+      const provenance = buildProvenance({
+        observationId: written.id,
+        ...(written.versionId === undefined ? {} : { observationVersionId: written.versionId }),
+        deviceId: device.id,
+        imagingStudyId: input.imagingStudyId,
+        activity,
+        recorded: this.#now().toISOString(),
+        occurred: result.provenance.computedAt,
+      });
+      const storedProvenance = await this.#fhir.create(provenance);
+
+      return { observationId: written.id, activity, deviceId: device.id, provenanceId: storedProvenance.id };
     });
-    const written =
-      existing === undefined
-        ? await this.#fhir.create(observation)
-        : await this.#fhir.update(existing.id, observation);
-    const activity = existing === undefined ? 'create' : 'update';
-
-    const provenance = buildProvenance({
-      observationId: written.id,
-      ...(written.versionId === undefined ? {} : { observationVersionId: written.versionId }),
-      deviceId: device.id,
-      imagingStudyId: input.imagingStudyId,
-      activity,
-      recorded: this.#now().toISOString(),
-      occurred: result.provenance.computedAt,
-    });
-    const storedProvenance = await this.#fhir.create(provenance);
-
-    return { observationId: written.id, activity, deviceId: device.id, provenanceId: storedProvenance.id };
   }
 }
 

@@ -27,7 +27,14 @@ import express from 'express';
 import * as z from 'zod';
 
 import { Nqo1Error } from '../errors.js';
-import { ProvenanceFailedError, recordInChart, type ChartRecordOutcome } from '../fhir/chart-record.js';
+import { chartLockKey, chartObservationLock } from '../fhir/chart-lock.js';
+import {
+  ProvenanceFailedError,
+  recordInChart,
+  type ChartRecordOutcome,
+  type UnchangedRecord,
+} from '../fhir/chart-record.js';
+import { resultIdentifier } from '../fhir/observation.js';
 import { FhirRestClient } from '../fhir/fhir-rest.js';
 import type { ChartRecord } from '../jobs/chart-record-store.js';
 import type { ResultStore } from '../jobs/result-store.js';
@@ -92,35 +99,58 @@ async function recordAnalysis(
     deps.config.fhir.timeoutMs,
     bearerToken(req.get('authorization')),
   );
-  let outcome: ChartRecordOutcome;
-  try {
-    outcome = await recordInChart(
-      fhir,
-      {
-        result: done.result,
-        patientId: done.patientId,
-        imagingStudyId: done.imagingStudyId,
-        studyInstanceUid: stored.job.studyInstanceUid,
-        ...(done.effectiveDateTime === undefined ? {} : { effectiveDateTime: done.effectiveDateTime }),
-        clinicianReference: body.clinician,
-      },
-      deps.now,
-    );
-  } catch (error) {
-    // The Observation is in the chart already, so the record is kept, without its Provenance.
-    if (error instanceof ProvenanceFailedError) keepRecord(deps.store, stored, error.written);
-    throw error;
-  }
+  const identifier = resultIdentifier(stored.job.studyInstanceUid, done.result.model);
+  const { record, activity } = await chartObservationLock.run(
+    chartLockKey(fhir.baseUrl, identifier.value ?? ''),
+    async () => {
+      const latest = deps.store.chartRecords.latestForStudy(stored.job);
+      // A record whose Provenance failed is not complete, so recording again writes it anew.
+      const previousRecord =
+        latest?.analysisId === stored.id && latest.provenanceId !== undefined
+          ? {
+              observationId: latest.observationId,
+              ...(latest.observationVersionId === undefined
+                ? {}
+                : { observationVersionId: latest.observationVersionId }),
+              clinicianReference: latest.clinician.reference,
+            }
+          : undefined;
 
-  const record = keepRecord(deps.store, stored, outcome);
+      let outcome: ChartRecordOutcome | UnchangedRecord;
+      try {
+        outcome = await recordInChart(
+          fhir,
+          {
+            result: done.result,
+            patientId: done.patientId,
+            imagingStudyId: done.imagingStudyId,
+            studyInstanceUid: stored.job.studyInstanceUid,
+            ...(done.effectiveDateTime === undefined ? {} : { effectiveDateTime: done.effectiveDateTime }),
+            clinicianReference: body.clinician,
+            ...(previousRecord === undefined ? {} : { previousRecord }),
+          },
+          deps.now,
+        );
+      } catch (error) {
+        // The Observation is in the chart already, so the record is kept, without its Provenance.
+        if (error instanceof ProvenanceFailedError) keepRecord(deps.store, stored, error.written);
+        throw error;
+      }
+      if (outcome.activity === 'unchanged' && latest !== undefined)
+        return { record: latest, activity: outcome.activity };
+      if (outcome.activity === 'unchanged')
+        throw new Nqo1Error('ERR_INTERNAL', 'An unchanged record has no stored record');
+      return { record: keepRecord(deps.store, stored, outcome), activity: outcome.activity };
+    },
+  );
 
   requestContext(res).log.info(
     {
       analysisId: stored.id,
       studyInstanceUid: stored.job.studyInstanceUid,
-      observationId: outcome.observationId,
-      status: outcome.status,
-      activity: outcome.activity,
+      observationId: record.observationId,
+      status: record.status,
+      activity,
     },
     'result recorded in chart',
   );

@@ -151,12 +151,46 @@ describe('POST /api/analyses/{id}/record', () => {
     expectCleanLogs(a.h);
   });
 
-  test('a second record amends the final Observation, and the read shows the latest record', async () => {
+  test('a repeated record by the same clinician writes nothing', async () => {
     const { api: a, id, clinician } = await start();
+    const first = await post(a, id, { clinician });
+    const versionAfterFirst = (await observations(a.fhir))[0]?.meta?.versionId;
+
+    const second = await post(a, id, { clinician });
+
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    const stored = await observations(a.fhir);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.status).toBe('final');
+    expect(stored[0]?.meta?.versionId).toBe(versionAfterFirst);
+    const provenances = await a.fhir.repository.searchResources<Provenance>({ resourceType: 'Provenance' });
+    expect(provenances.filter((p) => p.agent[0]?.who.reference === clinician)).toHaveLength(1);
+  });
+
+  test('concurrent records of one analysis write one Observation and one Provenance', async () => {
+    const { api: a, id, clinician } = await start();
+
+    const responses = await Promise.all(Array.from({ length: 6 }, () => post(a, id, { clinician })));
+
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const stored = await observations(a.fhir);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.status).toBe('final');
+    const provenances = await a.fhir.repository.searchResources<Provenance>({ resourceType: 'Provenance' });
+    expect(provenances.filter((p) => p.agent[0]?.who.reference === clinician)).toHaveLength(1);
+  });
+
+  test('a record by another clinician amends the final Observation, and the read shows it', async () => {
+    const { api: a, id, clinician } = await start();
+    const other = await a.fhir.repository.createResource<Practitioner>({
+      resourceType: 'Practitioner',
+      name: [{ given: ['Li'], family: 'Na' }],
+    });
     const first = await post(a, id, { clinician });
     expect(first.status).toBe(200);
 
-    const second = await post(a, id, { clinician });
+    const second = await post(a, id, { clinician: `Practitioner/${other.id}` });
 
     expect(second.status).toBe(200);
     expect((second.body as ChartRecordSummary).status).toBe('amended');
