@@ -13,6 +13,7 @@ import type { RequestHandler, Response } from 'express';
 import * as z from 'zod';
 
 import { Nqo1Error } from '../../src/errors.js';
+import { analysisFhirBase, fhirBaseKey, sameFhirBase } from '../../src/fhir/fhir-base.js';
 import type { AnalysisJob, StoredAnalysis } from '../../src/jobs/types.js';
 import type { CdsCard, CdsResponse } from '../../src/server/cds-types.js';
 import { requestContext } from '../../src/server/logger.js';
@@ -122,7 +123,9 @@ export function createNqo1RiskHandler(deps: ServiceDeps, definition: Nqo1RiskDef
         : { viewerUrlTemplate: deps.config.viewerUrlTemplate }),
     });
     const context = cardContext(newest.studyInstanceUid);
-    const job = jobFor(newest, request.context.patientId, deps);
+    // The FHIR server the patient and study ids belong to; readStudies has checked it against the allowlist.
+    const fhirBase = fhirBaseKey(request.fhirServer ?? deps.config.fhir.baseUrl);
+    const job = jobFor(newest, request.context.patientId, deps, fhirBase);
 
     // A stored analysis is bound to the patient it was computed for. The same Study Instance UID in
     // another patient's prefetch means the PACS or EHR links one study to two records, so no result
@@ -130,7 +133,7 @@ export function createNqo1RiskHandler(deps: ServiceDeps, definition: Nqo1RiskDef
     let stored = deps.store.getResult(job);
     // A study that the PACS announced was stored without FHIR ids; the first hook for it binds them.
     if (stored !== undefined && stored.job.patientId === undefined) stored = deps.store.bindFhirIds(job);
-    if (stored !== undefined && stored.job.patientId !== job.patientId) {
+    if (stored !== undefined && !sameChartRecord(stored.job, job, deps)) {
       requestContext(res).log.warn(
         { studyInstanceUid: newest.studyInstanceUid },
         'study already analysed for another patient record; result withheld',
@@ -147,7 +150,7 @@ export function createNqo1RiskHandler(deps: ServiceDeps, definition: Nqo1RiskDef
     // While the newest study waits or runs, a finished result of an older study is shown, marked as such.
     let card: CdsCard;
     if (stored === undefined || stored.status === 'pending' || stored.status === 'running') {
-      const previous = findOlderResult(older, request.context.patientId, deps);
+      const previous = findOlderResult(older, job, deps);
       card =
         previous === undefined
           ? buildInProgressCard(context)
@@ -169,14 +172,32 @@ export function createNqo1RiskHandler(deps: ServiceDeps, definition: Nqo1RiskDef
   };
 }
 
-function jobFor(study: CandidateStudy, patientId: string, deps: ServiceDeps): AnalysisJob {
+function jobFor(
+  study: CandidateStudy,
+  patientId: string,
+  deps: ServiceDeps,
+  fhirServer: string,
+): AnalysisJob {
   return {
     studyInstanceUid: study.studyInstanceUid,
     imagingStudyId: study.imagingStudyId,
     patientId,
+    fhirServer,
     modelId: deps.modelCard.id,
     modelVersion: deps.modelCard.version,
   };
+}
+
+/**
+ * Returns true when a stored job belongs to the same patient record as `job`: the same Patient id on
+ * the same FHIR server. Patient ids of two EHRs (say a test and a production one) may collide.
+ */
+function sameChartRecord(stored: AnalysisJob, job: AnalysisJob, deps: ServiceDeps): boolean {
+  const base = deps.config.fhir.baseUrl;
+  return (
+    stored.patientId === job.patientId &&
+    sameFhirBase(analysisFhirBase(stored, base), analysisFhirBase(job, base))
+  );
 }
 
 /**
@@ -185,12 +206,18 @@ function jobFor(study: CandidateStudy, patientId: string, deps: ServiceDeps): An
  */
 function findOlderResult(
   older: readonly CandidateStudy[],
-  patientId: string,
+  newestJob: AnalysisJob,
   deps: ServiceDeps,
 ): { study: CandidateStudy; analysis: Extract<StoredAnalysis, { status: 'done' }> } | undefined {
   for (const study of older.slice(0, MAX_OLDER_STUDIES_CHECKED)) {
-    const analysis = deps.store.getResult(jobFor(study, patientId, deps));
-    if (analysis?.status === 'done' && analysis.job.patientId === patientId) return { study, analysis };
+    const job = jobFor(
+      study,
+      newestJob.patientId ?? '',
+      deps,
+      newestJob.fhirServer ?? deps.config.fhir.baseUrl,
+    );
+    const analysis = deps.store.getResult(job);
+    if (analysis?.status === 'done' && sameChartRecord(analysis.job, job, deps)) return { study, analysis };
   }
   return undefined;
 }

@@ -15,6 +15,7 @@ import { Nqo1Error } from '../errors.js';
 import type { ModelReference, ScoreResult } from '../model/result.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
 import { chartLockKey, chartObservationLock } from './chart-lock.js';
+import { fhirBaseKey, sameFhirBase } from './fhir-base.js';
 import { FhirRestClient, checkFhirId, type MatchedResource, type StoredVersion } from './fhir-rest.js';
 import { buildObservation, resultIdentifier } from './observation.js';
 import { buildDevice, buildProvenance, deviceIdentifier } from './provenance.js';
@@ -42,6 +43,8 @@ export interface WriteBackInput {
   readonly studyInstanceUid: string;
   /** CT acquisition time, when known; see `ObservationContext.effectiveDateTime`. */
   readonly effectiveDateTime?: string;
+  /** FHIR base the patient and study ids belong to (`AnalysisJob.fhirServer`); absent: this writer's. */
+  readonly fhirServer?: string;
 }
 
 /**
@@ -97,6 +100,16 @@ export class FhirWriteBack {
     const { result } = input;
     checkFhirId(input.patientId, 'Patient');
     checkFhirId(input.imagingStudyId, 'ImagingStudy');
+    if (input.fhirServer !== undefined && !sameFhirBase(input.fhirServer, this.#fhir.baseUrl)) {
+      // Patient/123 of one EHR is another person, or nobody, on another FHIR server.
+      throw new Nqo1Error(
+        'ERR_FHIR_REJECTED',
+        `The result of study ${input.studyInstanceUid} belongs to the FHIR server ${fhirBaseKey(input.fhirServer)}, ` +
+          `but the write-back goes to ${fhirBaseKey(this.#fhir.baseUrl)} (fhir.baseUrl), so it was not written. ` +
+          'A clinician can still record it from the SMART app launched from that EHR.',
+        { details: { studyInstanceUid: input.studyInstanceUid } },
+      );
+    }
 
     const identifier = resultIdentifier(input.studyInstanceUid, result.model);
     return chartObservationLock.run(chartLockKey(this.#fhir.baseUrl, identifier.value ?? ''), async () => {

@@ -286,6 +286,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
         imagingStudyId,
         studyInstanceUid: study,
         ...(effectiveDateTime === undefined ? {} : { effectiveDateTime }),
+        ...(job.fhirServer === undefined ? {} : { fhirServer: job.fhirServer }),
       });
       log.info(
         { studyInstanceUid: study, observationId: written.observationId, activity: written.activity },

@@ -243,6 +243,7 @@ export class AnalysisQueue {
         imagingStudyId: job.imagingStudyId,
         studyInstanceUid: job.studyInstanceUid,
         ...(owed.effectiveDateTime === undefined ? {} : { effectiveDateTime: owed.effectiveDateTime }),
+        ...(job.fhirServer === undefined ? {} : { fhirServer: job.fhirServer }),
       });
       this.#store.recordObservation(job, written.observationId);
       log.info(

@@ -183,10 +183,20 @@ export class ResultStore {
       const info = this.#db
         .prepare(
           `UPDATE analyses
-           SET job_json = json_set(job_json, '$.patientId', ?, '$.imagingStudyId', ?)
+           SET job_json = CASE WHEN ? IS NULL
+             THEN json_set(job_json, '$.patientId', ?, '$.imagingStudyId', ?)
+             ELSE json_set(job_json, '$.patientId', ?, '$.imagingStudyId', ?, '$.fhirServer', ?) END
            WHERE ${KEY_CONDITION} AND json_extract(job_json, '$.patientId') IS NULL`,
         )
-        .run(job.patientId, job.imagingStudyId, ...keyValues(job));
+        .run(
+          job.fhirServer ?? null,
+          job.patientId,
+          job.imagingStudyId,
+          job.patientId,
+          job.imagingStudyId,
+          job.fhirServer ?? null,
+          ...keyValues(job),
+        );
       if (info.changes === 1) for (const listener of this.#boundListeners) listener();
     }
     return this.getResult(job);

@@ -22,6 +22,12 @@ export interface AnalysisJob {
    */
   readonly patientId?: string;
   /**
+   * FHIR base URL that `imagingStudyId` and `patientId` belong to: the hook's `fhirServer`, or the
+   * app's for a requested series. Absent in jobs stored before it was recorded, and in jobs started by
+   * the PACS until a hook binds the ids; those belong to `fhir.baseUrl`.
+   */
+  readonly fhirServer?: string;
+  /**
    * Series Instance UID of the CT series the SMART app requested. Absent: the service chooses the
    * series by its rules (`src/dicomweb/select-series.ts`), as for every hook, PACS notification and
    * poller job.

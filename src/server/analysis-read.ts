@@ -24,6 +24,7 @@ import type express from 'express';
 import { Nqo1Error, isNqo1Error } from '../errors.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { StoredAnalysis } from '../jobs/types.js';
+import { analysisFhirBase, sameFhirBase } from '../fhir/fhir-base.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
 import { viewOf } from './analysis-view.js';
 import { bearerToken } from './bearer-token.js';
@@ -81,6 +82,16 @@ export async function readAccessibleAnalysis(
   }
 
   const { imagingStudyId, patientId, studyInstanceUid } = stored.job;
+  // Logical ids mean something only on the FHIR server that issued them: another allowed server
+  // may hold an ImagingStudy with the same id and a patient with the same id.
+  if (!sameFhirBase(analysisFhirBase(stored.job, deps.config.fhir.baseUrl), fhirServer.href)) {
+    throw new Nqo1Error(
+      'ERR_ANALYSIS_ACCESS_DENIED',
+      `Analysis ${stored.id} belongs to another FHIR server than the one of this launch, so its ids prove ` +
+        'nothing here. Open the app from the EHR whose record the analysis belongs to.',
+      { details: { analysisId: stored.id } },
+    );
+  }
   if (imagingStudyId === undefined || patientId === undefined) {
     throw new Nqo1Error(
       'ERR_ANALYSIS_NOT_LINKED',

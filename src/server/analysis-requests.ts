@@ -26,6 +26,7 @@ import type { AnalysisQueue } from '../jobs/queue.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { AnalysisJob } from '../jobs/types.js';
 import type { ModelCard } from '../model/card.js';
+import { analysisFhirBase, fhirBaseKey, sameFhirBase } from '../fhir/fhir-base.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
 import { listOverlay, sendOverlaySlice } from './analysis-overlay.js';
 import { readAnalysis } from './analysis-read.js';
@@ -143,6 +144,7 @@ async function handleRequest(
     studyInstanceUid: study.studyInstanceUid,
     imagingStudyId: study.imagingStudyId,
     patientId: study.patientId,
+    fhirServer: fhirBaseKey(fhirServer.href),
     seriesInstanceUid: body.seriesInstanceUid,
     ...(body.segmentationSopInstanceUid === undefined
       ? {}
@@ -159,7 +161,10 @@ async function handleRequest(
     modelVersion: job.modelVersion,
   });
   const conflicting = [automatic, deps.store.getResult(job)].some(
-    (row) => row?.job.patientId !== undefined && row.job.patientId !== study.patientId,
+    (row) =>
+      row?.job.patientId !== undefined &&
+      (row.job.patientId !== study.patientId ||
+        !sameFhirBase(analysisFhirBase(row.job, deps.config.fhir.baseUrl), fhirServer.href)),
   );
   if (conflicting) {
     throw new Nqo1Error(

@@ -32,6 +32,7 @@ import { readStudyInstanceUid } from '../../cds-services/nqo1-risk/prefetch.js';
 import { Nqo1Error, isNqo1Error } from '../errors.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { ModelCard } from '../model/card.js';
+import { analysisFhirBase, sameFhirBase } from '../fhir/fhir-base.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
 import { viewOf, type AnalysisView } from './analysis-view.js';
 import { bearerToken } from './bearer-token.js';
@@ -108,8 +109,13 @@ export async function searchAnalyses(
     for (let j = 0; j < rows.length; j++) {
       const row = rows[j]!;
       // A row without a patient was started by the PACS, and no hook has linked it yet. The analysis
-      // read cannot check such a row, so it is left out, like a row bound to another patient record.
-      if (row.job.patientId === query.patientId && row.job.imagingStudyId !== undefined) {
+      // read cannot check such a row, so it is left out, like a row bound to another patient record
+      // or to another FHIR server, whose Patient ids may collide with this one's.
+      if (
+        row.job.patientId === query.patientId &&
+        row.job.imagingStudyId !== undefined &&
+        sameFhirBase(analysisFhirBase(row.job, deps.config.fhir.baseUrl), fhirServer.href)
+      ) {
         analyses.push(viewOf(row));
       }
     }

@@ -28,6 +28,7 @@ import * as z from 'zod';
 
 import { Nqo1Error } from '../errors.js';
 import { chartLockKey, chartObservationLock } from '../fhir/chart-lock.js';
+import { analysisFhirBase, sameFhirBase } from '../fhir/fhir-base.js';
 import {
   ProvenanceFailedError,
   recordInChart,
@@ -133,14 +134,18 @@ async function recordAnalysis(
         );
       } catch (error) {
         // The Observation is in the chart already, so the record is kept, without its Provenance.
-        if (error instanceof ProvenanceFailedError) keepRecord(deps.store, stored, error.written);
+        if (error instanceof ProvenanceFailedError)
+          keepRecord(deps.store, deps.config.fhir.baseUrl, stored, error.written);
         throw error;
       }
       if (outcome.activity === 'unchanged' && latest !== undefined)
         return { record: latest, activity: outcome.activity };
       if (outcome.activity === 'unchanged')
         throw new Nqo1Error('ERR_INTERNAL', 'An unchanged record has no stored record');
-      return { record: keepRecord(deps.store, stored, outcome), activity: outcome.activity };
+      return {
+        record: keepRecord(deps.store, deps.config.fhir.baseUrl, stored, outcome),
+        activity: outcome.activity,
+      };
     },
   );
 
@@ -160,6 +165,7 @@ async function recordAnalysis(
 /** Stores the record of `stored`'s result and settles the study's owed write-back; returns the record. */
 function keepRecord(
   store: ChartRecordDeps['store'],
+  defaultFhirBase: string,
   stored: StoredAnalysis,
   outcome: Omit<ChartRecordOutcome, 'provenanceId'> & { readonly provenanceId?: string },
 ): ChartRecord {
@@ -178,7 +184,7 @@ function keepRecord(
     recordedAt: outcome.recordedAt,
   };
   store.chartRecords.add(record);
-  settleOwedWriteBack(store, stored, outcome.observationId);
+  settleOwedWriteBack(store, stored, outcome.observationId, defaultFhirBase);
   return record;
 }
 
@@ -218,13 +224,21 @@ function settleOwedWriteBack(
   store: ChartRecordDeps['store'],
   stored: StoredAnalysis,
   observationId: string,
+  defaultFhirBase: string,
 ): void {
   const automatic = store.getResult({
     studyInstanceUid: stored.job.studyInstanceUid,
     modelId: stored.job.modelId,
     modelVersion: stored.job.modelVersion,
   });
-  if (automatic?.status === 'done' && automatic.observationId === undefined) {
+  if (
+    automatic?.status === 'done' &&
+    automatic.observationId === undefined &&
+    sameFhirBase(
+      analysisFhirBase(automatic.job, defaultFhirBase),
+      analysisFhirBase(stored.job, defaultFhirBase),
+    )
+  ) {
     store.recordObservation(automatic.job, observationId);
   }
 }

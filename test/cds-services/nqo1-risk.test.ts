@@ -165,11 +165,13 @@ describe('POST /cds-services/nqo1-risk', () => {
     });
 
     await harness.queue.drain();
+    // Without fhirServer in the hook request, the ids belong to the service's FHIR base.
     expect(jobs).toEqual([
       {
         studyInstanceUid: STUDY_UID,
         imagingStudyId: 'study-1',
         patientId: PATIENT_ID,
+        fhirServer: 'http://127.0.0.1:8103/fhir/R4',
         modelId: 'br-ro',
         modelVersion: '1.0.0',
       },
@@ -249,6 +251,7 @@ describe('POST /cds-services/nqo1-risk', () => {
       ...key,
       imagingStudyId: 'study-1',
       patientId: PATIENT_ID,
+      fhirServer: 'http://127.0.0.1:8103/fhir/R4',
     });
   });
 
@@ -455,6 +458,31 @@ describe('POST /cds-services/nqo1-risk', () => {
 
     const own = onlyCard(await callHook(harness));
     expect(own.summary).toBe('NQO1 expression likely high (probability 0.81)');
+  });
+
+  test('withholds a study analysed through another FHIR server under the same Patient id', async () => {
+    const { analyse, jobs } = recordingAnalyse((job) =>
+      calibratedResult({ model: { id: job.modelId, version: job.modelVersion }, probability: 0.81 }),
+    );
+    const production = 'http://127.0.0.1:8103/fhir/R4';
+    const test = 'http://127.0.0.1:8104/fhir/R4';
+    harness = await createHarness({
+      analyse,
+      configOverrides: { fhir: { baseUrl: production, allowedBaseUrls: [production, test] } },
+    });
+    await callHook(harness);
+    await harness.queue.drain();
+
+    // The test EHR sends the same Patient id and study; the prefetch is complete, so nothing is read.
+    const fromTest = onlyCard(await callHook(harness, hookRequest({ fhirServer: test })));
+    const fromProduction = onlyCard(await callHook(harness, hookRequest({ fhirServer: production })));
+
+    expect(fromTest.summary).toBe(
+      'NQO1 risk not shown: this CT study is linked to more than one patient record',
+    );
+    expect(fromTest.detail).not.toContain('0.81');
+    expect(fromProduction.summary).toBe('NQO1 expression likely high (probability 0.81)');
+    expect(jobs).toHaveLength(1);
   });
 
   test('does not requeue a failed study for another patient', async () => {

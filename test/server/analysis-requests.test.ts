@@ -149,6 +149,7 @@ describe('POST /api/analyses', () => {
       studyInstanceUid: STUDY_UID,
       imagingStudyId: 'img-42',
       patientId: PATIENT_ID,
+      fhirServer: fhir.base.replace(/\/+$/, ''),
       seriesInstanceUid: SERIES_UID,
       modelId: 'br-ro',
       modelVersion: '1.0.0',
