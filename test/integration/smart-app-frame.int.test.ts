@@ -22,7 +22,7 @@ import { chromiumSkipReason } from '../support/chromium.js';
 import { captureLogs } from '../support/log-capture.js';
 import type { LoopbackListener } from '../support/loopback-listener.js';
 import { calibratedResult } from '../support/score-result.js';
-import { FAILURE, createImagingStudy, phantomOverlay, studyJob } from '../support/smart-app-fixtures.js';
+import { FAILURE, phantomOverlay, storeStudyAnalysis } from '../support/smart-app-fixtures.js';
 import {
   SCREENSHOT_DIR as SCREENSHOTS,
   screenshot,
@@ -91,29 +91,25 @@ describe.skipIf(skipReason !== null)('SMART app in an EHR frame and failure scre
 
   /** Stores a result with long feature names and region pictures, a pending and a failed analysis. */
   async function storeAnalyses(seed: SmartAppSeed): Promise<void> {
-    const { store } = seed;
+    const contributions = Object.fromEntries(Object.keys(LONG_FEATURES).map((name) => [name, 0.2]));
     for (const [key, uid] of [
       ['done', '2.25.7101'],
       ['pending', '2.25.7102'],
       ['failed', '2.25.7103'],
     ] as const) {
-      const imagingStudyId = await createImagingStudy(seed.fhir, {
+      const { analysisId } = await storeStudyAnalysis(seed, {
         studyInstanceUid: uid,
         patientId: seed.patientId,
+        ...(key === 'done'
+          ? {
+              result: calibratedResult({ features: LONG_FEATURES, contributions }),
+              observationId: 'observation-done',
+            }
+          : {}),
+        ...(key === 'failed' ? { failure: FAILURE } : {}),
       });
-      const job = studyJob(seed.modelCard, {
-        studyInstanceUid: uid,
-        imagingStudyId,
-        patientId: seed.patientId,
-      });
-      store.insertPending(job);
-      if (key === 'done') {
-        const contributions = Object.fromEntries(Object.keys(LONG_FEATURES).map((name) => [name, 0.2]));
-        store.markDone(job, calibratedResult({ features: LONG_FEATURES, contributions }), 'observation-done');
-      }
-      if (key === 'failed') store.markFailed(job, FAILURE);
-      ids[key] = store.getResult(job)!.id;
-      if (key === 'done') store.overlays.save(ids[key], phantomOverlay());
+      ids[key] = analysisId;
+      if (key === 'done') seed.store.overlays.save(analysisId, phantomOverlay());
     }
   }
 

@@ -13,7 +13,7 @@ import { chromiumSkipReason } from '../support/chromium.js';
 import type { FhirServerHandle } from '../support/fhir-server.js';
 import { captureLogs } from '../support/log-capture.js';
 import { calibratedResult } from '../support/score-result.js';
-import { createImagingStudy, studyJob } from '../support/smart-app-fixtures.js';
+import { createImagingStudy, storeStudyAnalysis } from '../support/smart-app-fixtures.js';
 import {
   SMART_APP_CLIENT_ID as CLIENT_ID,
   screenshot,
@@ -68,24 +68,26 @@ describe.skipIf(skipReason !== null)('SMART app launch without appContext', () =
 
   /** Creates the CT studies of patients A and B and stores the analyses of patient A's studies. */
   async function storeStudies(seed: SmartAppSeed): Promise<void> {
-    const { store } = seed;
     patientA = seed.patientId;
     patientB = (await seed.fhir.repository.createResource({ resourceType: 'Patient' })).id;
     for (const key of Object.keys(STUDIES_A) as (keyof typeof STUDIES_A)[]) {
       const { uid, started, probability } = STUDIES_A[key];
       const study = { studyInstanceUid: uid, patientId: patientA, started, ctSeries: true };
-      const imagingStudyId = await createImagingStudy(seed.fhir, study);
-      imagingStudyIds[key] = imagingStudyId;
-      if (probability === undefined) continue;
-
-      const job = studyJob(seed.modelCard, { studyInstanceUid: uid, imagingStudyId, patientId: patientA });
-      store.insertPending(job);
-      if (probability !== null) {
-        const provenance = { ...calibratedResult().provenance, studyInstanceUid: uid };
-        const high = probability >= 0.404;
-        store.markDone(job, calibratedResult({ probability, class: high ? 'high' : 'low', provenance }));
+      if (probability === undefined) {
+        imagingStudyIds[key] = await createImagingStudy(seed.fhir, study);
+        continue;
       }
-      analysisIds[key] = store.getResult(job)!.id;
+
+      // A null probability leaves the row pending, for the queue to claim.
+      const provenance = { ...calibratedResult().provenance, studyInstanceUid: uid };
+      const high = probability !== null && probability >= 0.404;
+      const result =
+        probability === null
+          ? undefined
+          : calibratedResult({ probability, class: high ? 'high' : 'low', provenance });
+      const stored = await storeStudyAnalysis(seed, { ...study, result });
+      imagingStudyIds[key] = stored.imagingStudyId;
+      analysisIds[key] = stored.analysisId;
     }
     await createImagingStudy(seed.fhir, {
       studyInstanceUid: STUDY_B_UID,

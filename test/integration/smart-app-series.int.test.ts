@@ -21,8 +21,7 @@ import { SAMPLE_FEATURES, calibratedResult } from '../support/score-result.js';
 import {
   DISTINCT_CONTRIBUTIONS,
   SERIES_SELECTION,
-  createImagingStudy,
-  studyJob,
+  storeStudyAnalysis,
 } from '../support/smart-app-fixtures.js';
 import {
   screenshot,
@@ -187,16 +186,8 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
    * of an older study stored before candidates and scaled values were recorded.
    */
   async function storeResults(seed: SmartAppSeed): Promise<void> {
-    const { store } = seed;
     for (const key of Object.keys(CHOICE_STUDIES) as (keyof typeof CHOICE_STUDIES)[]) {
       const studyInstanceUid = CHOICE_STUDIES[key];
-      const imagingStudyId = await createImagingStudy(seed.fhir, {
-        studyInstanceUid,
-        patientId: seed.patientId,
-      });
-      const job = studyJob(seed.modelCard, { studyInstanceUid, imagingStudyId, patientId: seed.patientId });
-      store.insertPending(job);
-
       const provenance = {
         ...calibratedResult().provenance,
         studyInstanceUid,
@@ -212,10 +203,15 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
               contributions: DISTINCT_CONTRIBUTIONS,
             })
           : calibratedResult({ provenance, contributions: DISTINCT_CONTRIBUTIONS });
-      store.markDone(job, result, `observation-${key}`);
+      const stored = await storeStudyAnalysis(seed, {
+        studyInstanceUid,
+        patientId: seed.patientId,
+        result,
+        observationId: `observation-${key}`,
+      });
       storedResults[key] = result;
-      analysisIds[key] = store.getResult(job)!.id;
-      imagingStudyIds[key] = imagingStudyId;
+      analysisIds[key] = stored.analysisId;
+      imagingStudyIds[key] = stored.imagingStudyId;
     }
   }
 

@@ -29,6 +29,7 @@ import {
   SERIES_SELECTION,
   createImagingStudy,
   phantomOverlay,
+  storeStudyAnalysis,
   studyJob,
 } from '../support/smart-app-fixtures.js';
 import {
@@ -85,16 +86,8 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
 
   /** Inserts a calibrated and an uncalibrated result, a pending and a failed analysis, and keeps their ids. */
   async function storeAnalyses(seed: SmartAppSeed): Promise<void> {
-    const { store } = seed;
     for (const key of Object.keys(STUDIES) as (keyof typeof STUDIES)[]) {
       const studyInstanceUid = STUDIES[key];
-      const imagingStudyId = await createImagingStudy(seed.fhir, {
-        studyInstanceUid,
-        patientId: seed.patientId,
-      });
-      const job = studyJob(seed.modelCard, { studyInstanceUid, imagingStudyId, patientId: seed.patientId });
-      store.insertPending(job);
-
       const provenance = {
         ...calibratedResult().provenance,
         studyInstanceUid,
@@ -106,13 +99,16 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
           : key === 'uncalibrated'
             ? uncalibratedResult({ provenance })
             : undefined;
-      if (result !== undefined) {
-        store.markDone(job, result, `observation-${key}`);
-        storedResults[key] = result;
-      }
-      if (key === 'failed') store.markFailed(job, FAILURE);
-      analysisIds[key] = store.getResult(job)!.id;
-      if (key === 'done') store.overlays.save(analysisIds[key], phantomOverlay());
+      const { analysisId } = await storeStudyAnalysis(seed, {
+        studyInstanceUid,
+        patientId: seed.patientId,
+        result,
+        observationId: `observation-${key}`,
+        failure: key === 'failed' ? FAILURE : undefined,
+      });
+      analysisIds[key] = analysisId;
+      if (result !== undefined) storedResults[key] = result;
+      if (key === 'done') seed.store.overlays.save(analysisId, phantomOverlay());
     }
   }
 
@@ -465,6 +461,11 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       );
     }
 
+    /** Launches the app on the analysis of this block as the signed-in clinician. */
+    function launchAsClinician(locale: 'en' | 'zh-CN'): Promise<OpenedApp> {
+      return launchApp({ patient: patientId, appContext: recordAnalysisId, locale, fhirUser: practitioner });
+    }
+
     async function confirmRecord(page: Page): Promise<void> {
       await page.click('#chart-record-open');
       await page.waitForSelector('#chart-record-dialog[open]');
@@ -473,12 +474,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     }
 
     test('a confirmed record turns the preliminary Observation final in place, naming the clinician', async () => {
-      const app = await launchApp({
-        patient: patientId,
-        appContext: recordAnalysisId,
-        locale: 'en',
-        fhirUser: practitioner,
-      });
+      const app = await launchAsClinician('en');
       try {
         const { page } = app;
         expect(await page.locator('#chart-record-status').textContent()).toContain(
@@ -527,12 +523,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     });
 
     test('a later record in zh-CN amends the chart and still keeps one Observation', async () => {
-      const app = await launchApp({
-        patient: patientId,
-        appContext: recordAnalysisId,
-        locale: 'zh-CN',
-        fhirUser: practitioner,
-      });
+      const app = await launchAsClinician('zh-CN');
       try {
         const { page } = app;
         expect(await page.locator('#chart-record-heading').textContent()).toBe('记入病历');
@@ -596,12 +587,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     });
 
     test('the record works from the keyboard alone', async () => {
-      const app = await launchApp({
-        patient: patientId,
-        appContext: recordAnalysisId,
-        locale: 'en',
-        fhirUser: practitioner,
-      });
+      const app = await launchAsClinician('en');
       try {
         const { page } = app;
         const versionBefore = (await recordObservations())[0]!.meta!.versionId;
@@ -626,12 +612,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     });
 
     test('a refused write shows why, and a result without probability or a launch without a clinician offers no record', async () => {
-      const refused = await launchApp({
-        patient: patientId,
-        appContext: recordAnalysisId,
-        locale: 'en',
-        fhirUser: practitioner,
-      });
+      const refused = await launchAsClinician('en');
       try {
         const before = (await recordObservations())[0]!.meta!.versionId;
         // The service's answer when the EHR refuses the clinician's write (see test/server/chart-record.test.ts).

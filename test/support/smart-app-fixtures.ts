@@ -4,9 +4,10 @@
 import type { ImagingStudy } from '@medplum/fhirtypes';
 
 import { renderRoiOverlay, type RoiOverlay } from '../../src/imaging/roi-overlay.js';
+import type { ResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisFailure, AnalysisJob } from '../../src/jobs/types.js';
 import type { ModelCard } from '../../src/model/card.js';
-import type { SeriesSelection } from '../../src/model/result.js';
+import type { ScoreResult, SeriesSelection } from '../../src/model/result.js';
 import type { FhirServerHandle } from './fhir-server.js';
 import { axisAlignedGrid } from './grid.js';
 import { SAMPLE_FEATURES } from './score-result.js';
@@ -92,4 +93,39 @@ export function studyJob(
     modelId: modelCard.id,
     modelVersion: modelCard.version,
   };
+}
+
+/** A study and the state of its analysis, to store before the service starts. */
+export interface StudyAnalysisToStore extends StudyToCreate {
+  /** The finished result; without it and without `failure`, the row stays pending. */
+  readonly result?: ScoreResult | undefined;
+  /** Logical id of the Observation written for `result`; omitted: none was written. */
+  readonly observationId?: string | undefined;
+  readonly failure?: AnalysisFailure | undefined;
+}
+
+/** Ids of a study stored by {@link storeStudyAnalysis}. */
+export interface StoredStudyAnalysis {
+  /** Logical id of the FHIR ImagingStudy. */
+  readonly imagingStudyId: string;
+  /** Id of the analysis row, as `GET /api/analyses/{id}` takes it. */
+  readonly analysisId: string;
+}
+
+/**
+ * Creates the study's ImagingStudy in `fhir`, inserts the pending analysis of the whole study in
+ * `store`, then marks it done or failed when `analysis` gives a result or a failure.
+ */
+export async function storeStudyAnalysis(
+  servers: { readonly fhir: FhirServerHandle; readonly store: ResultStore; readonly modelCard: ModelCard },
+  analysis: StudyAnalysisToStore,
+): Promise<StoredStudyAnalysis> {
+  const { store } = servers;
+  const imagingStudyId = await createImagingStudy(servers.fhir, analysis);
+  const job = studyJob(servers.modelCard, { ...analysis, imagingStudyId });
+  store.insertPending(job);
+
+  if (analysis.result !== undefined) store.markDone(job, analysis.result, analysis.observationId);
+  if (analysis.failure !== undefined) store.markFailed(job, analysis.failure);
+  return { imagingStudyId, analysisId: store.getResult(job)!.id };
 }
