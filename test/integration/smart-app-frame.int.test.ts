@@ -1,10 +1,10 @@
 /**
- * The SMART app in headless Chromium inside an EHR iframe, on tablets, and the screens for failures
+ * The SMART app in headless Chromium inside an EHR iframe, on tablets, with long feature names and
+ * with a hazard ratio beyond the forest plot's scale. The suite also covers the screens for failures
  * around the result: an unreachable service, an unreadable response, a token the FHIR server
- * rejects, an analysis that runs too long, a failure explained in both languages, long feature names
- * and a hazard ratio beyond the forest plot's scale. The service sends its real security headers,
- * with one EHR origin in `smartApp.frameAncestors` and the authorization server in
- * `smartApp.authorizationServerOrigins`.
+ * rejects, an analysis that runs too long, and a failure explained in both languages. The service
+ * sends its real security headers, with one EHR origin in `smartApp.frameAncestors` and the
+ * authorization server in `smartApp.authorizationServerOrigins`.
  *
  * Needs Chromium at /usr/bin/chromium. Without it the suite is skipped with a warning, except under
  * `CI=true`, where it fails.

@@ -15,10 +15,10 @@ import path from 'node:path';
 
 import { packagePath } from '../../src/paths.js';
 
-/** Folder whose creation (atomic) takes the lock; removed when the build ends. */
+/** Folder whose atomic creation takes the lock, removed when the build ends. */
 const LOCK_DIR = packagePath('dist', '.smart-app-build.lock');
 
-/** Written after a build; its modification time tells whether the sources changed since. */
+/** File written after each build, whose modification time shows whether the sources changed since. */
 const BUILD_STAMP = packagePath('dist', 'smart-app', '.test-build-stamp');
 
 /** A lock older than this is taken over, because its process died without removing it. */
@@ -72,7 +72,7 @@ function acquireLock(): void {
   }
 }
 
-/** Whether the app's entry script exists and the stamp is newer than its sources and both tsconfig files. */
+/** Checks whether the app's entry script exists and the stamp is newer than its sources and both tsconfig files. */
 function isBuildCurrent(): boolean {
   const builtAt = statSync(BUILD_STAMP, { throwIfNoEntry: false })?.mtimeMs;
   if (builtAt === undefined || !existsSync(packagePath('dist', 'smart-app', 'main.js'))) return false;

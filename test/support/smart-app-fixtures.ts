@@ -52,7 +52,7 @@ export function phantomOverlay(): RoiOverlay {
 export interface StudyToCreate {
   readonly studyInstanceUid: string;
   readonly patientId: string;
-  /** FHIR `ImagingStudy.started`; omitted: none. */
+  /** FHIR `ImagingStudy.started`, if any. */
   readonly started?: string;
   /** Whether the study lists one CT series, `<uid>.1`, so that the search of CT studies finds it. */
   readonly ctSeries?: boolean;
@@ -81,7 +81,7 @@ export async function createImagingStudy(fhir: FhirServerHandle, study: StudyToC
   return created.id;
 }
 
-/** The queue's job of the whole study `imagingStudyId` with the model of `modelCard`. */
+/** Builds the queue's job for the whole study `imagingStudyId` with the model of `modelCard`. */
 export function studyJob(
   modelCard: ModelCard,
   study: { readonly studyInstanceUid: string; readonly imagingStudyId: string; readonly patientId: string },
@@ -97,9 +97,9 @@ export function studyJob(
 
 /** A study and the state of its analysis, to store before the service starts. */
 export interface StudyAnalysisToStore extends StudyToCreate {
-  /** The finished result; without it and without `failure`, the row stays pending. */
+  /** The finished result. Without it and without `failure`, the row stays pending. */
   readonly result?: ScoreResult | undefined;
-  /** Logical id of the Observation written for `result`; omitted: none was written. */
+  /** Logical id of the Observation written for `result`, if one was written. */
   readonly observationId?: string | undefined;
   readonly failure?: AnalysisFailure | undefined;
 }

@@ -64,9 +64,9 @@ export interface SmartAppHarnessOptions {
    * them, e.g. for `standaloneFhirBaseUrl`.
    */
   readonly smartApp?: SmartAppConfig | ((fhirBaseUrl: string) => SmartAppConfig);
-  /** The service's `viewerUrlTemplate`; omitted: none. */
+  /** The service's `viewerUrlTemplate`, if any. */
   readonly viewerUrlTemplate?: string;
-  /** Model card the service serves; omitted: the BR-RO card. */
+  /** Model card the service serves, by default the BR-RO card. */
   readonly modelCard?: ModelCard;
   /** Passed to the FHIR server, e.g. to reject expired tokens. */
   readonly acceptsToken?: FhirServerOptions['acceptsToken'];
@@ -99,15 +99,15 @@ export interface OpenedApp {
 }
 
 export interface LaunchAppOptions {
-  /** Language of the browser (`navigator.language`); the launch context may name another. */
+  /** Language of the browser (`navigator.language`), which the launch context may override. */
   readonly browserLocale?: string;
   readonly viewport?: { readonly width: number; readonly height: number };
-  /** Answers the overlay list with HTTP 500, as a broken picture store would. */
+  /** Makes the overlay list fail with HTTP 500, as a broken picture store would. */
   readonly failOverlayList?: boolean;
 }
 
 export interface NavigateOptions {
-  /** Waits for this `data-screen`; omitted: for any final screen of `index.html`. */
+  /** The `data-screen` to wait for. Without it, any final screen of `index.html` ends the wait. */
   readonly screen?: string;
   /** Replaces the service's `smart-app/config.json`. */
   readonly configJson?: Readonly<Record<string, unknown>>;
@@ -123,7 +123,7 @@ export interface SmartAppHarness {
   readonly sqlitePath: string;
   /** Logical id of the Patient the harness created. */
   readonly patientId: string;
-  /** The allowed framing page and one of an origin outside `frameAncestors`; set with `framePages`. */
+  /** The allowed framing page and one of an origin outside `frameAncestors`, set with `framePages`. */
   readonly framePages?: { readonly ehr: LoopbackListener; readonly foreign: LoopbackListener };
   /** URL of an EHR launch of `context`, with `extraQuery` (`&name=value…`) appended. */
   launchUrl(context: SmartLaunchContext, extraQuery?: string): string;
