@@ -160,16 +160,28 @@ function startFramingPage(): Promise<LoopbackListener> {
  * started and throws.
  */
 export async function startSmartAppHarness(options: SmartAppHarnessOptions): Promise<SmartAppHarness> {
-  /** Stops what started so far, in reverse order. */
+  /**
+   * Stops what started so far, in reverse order. A failed step does not keep the others from
+   * running, and the first failure is thrown after them.
+   */
   const cleanups: (() => Promise<void>)[] = [];
   const close = async (): Promise<void> => {
-    while (cleanups.length > 0) await cleanups.pop()!();
+    const failures: unknown[] = [];
+    while (cleanups.length > 0) {
+      try {
+        await cleanups.pop()!();
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
   };
 
   try {
     return await startAll(options, cleanups, close);
   } catch (error) {
-    await close();
+    // The start-up error explains the failure better than a later one while stopping.
+    await close().catch(() => undefined);
     throw error;
   }
 }
