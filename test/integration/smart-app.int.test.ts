@@ -416,6 +416,8 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       },
     });
     let practitioner: string;
+    /** A second clinician, whose record amends the first one's. */
+    let secondPractitioner: string;
     let recordAnalysisId: string;
     let preliminaryId: string;
 
@@ -425,6 +427,11 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
         name: [{ given: ['Wei'], family: 'Zhang' }],
       });
       practitioner = `Practitioner/${created.id}`;
+      const second = await fhir.repository.createResource<Practitioner>({
+        resourceType: 'Practitioner',
+        name: [{ given: ['Na'], family: 'Li' }],
+      });
+      secondPractitioner = `Practitioner/${second.id}`;
       const imagingStudyId = await createImagingStudy(fhir, {
         studyInstanceUid: RECORD_STUDY_UID,
         patientId,
@@ -462,8 +469,8 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     }
 
     /** Launches the app on the analysis of this block as the signed-in clinician. */
-    function launchAsClinician(locale: 'en' | 'zh-CN'): Promise<OpenedApp> {
-      return launchApp({ patient: patientId, appContext: recordAnalysisId, locale, fhirUser: practitioner });
+    function launchAsClinician(locale: 'en' | 'zh-CN', fhirUser = practitioner): Promise<OpenedApp> {
+      return launchApp({ patient: patientId, appContext: recordAnalysisId, locale, fhirUser });
     }
 
     async function confirmRecord(page: Page): Promise<void> {
@@ -523,7 +530,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
     });
 
     test('a later record in zh-CN amends the chart and still keeps one Observation', async () => {
-      const app = await launchAsClinician('zh-CN');
+      const app = await launchAsClinician('zh-CN', secondPractitioner);
       try {
         const { page } = app;
         expect(await page.locator('#chart-record-heading').textContent()).toBe('记入病历');
