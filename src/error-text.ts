@@ -32,7 +32,7 @@ const ZH_CN: Readonly<Record<ErrorCode, string>> = {
   ERR_CALIBRATION_COHORT: '该队列无法得出所需的标准化参数、拟合结果或统计量。',
   ERR_MODEL_NOT_CALIBRATED: '模型卡无法给出概率：缺少本院标准化参数或系数。',
   ERR_CONFIG_INVALID: '配置不符合其规范。',
-  ERR_REQUEST_INVALID: '请求内容无效。',
+  ERR_REQUEST_INVALID: '请求无效。',
   ERR_REQUEST_TOO_LARGE: '请求内容超过本服务的大小上限。',
   ERR_UNAUTHORIZED: '请求未获授权。',
   ERR_PREFETCH_MISSING: 'Hook 请求缺少本服务所需的预取数据。',

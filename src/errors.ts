@@ -46,7 +46,7 @@ export const ERROR_CODES = {
   ERR_CONFIG_INVALID: 'The configuration does not match its schema.',
 
   // HTTP and integration edges
-  ERR_REQUEST_INVALID: 'The request body is invalid.',
+  ERR_REQUEST_INVALID: 'The request is invalid.',
   ERR_REQUEST_TOO_LARGE: 'The request body exceeds the size limit of this service.',
   ERR_UNAUTHORIZED: 'The request is not authorized.',
   ERR_PREFETCH_MISSING: 'The hook request lacks the prefetch this service needs.',

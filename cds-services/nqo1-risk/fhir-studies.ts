@@ -148,7 +148,7 @@ async function fetchPage(
     new Nqo1Error(
       'ERR_FHIR_FAILED',
       `FHIR search of ImagingStudy at ${where} ${problem}; check the FHIR server and the access token ` +
-        'the EHR sends in fhirAuthorization.',
+        'sent with the request.',
       { details: { path: where, ...details } },
     );
 

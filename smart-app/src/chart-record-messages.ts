@@ -64,8 +64,10 @@ const EN: ChartRecordMessages = {
     if (code === 'ERR_RESULT_NOT_RECORDABLE') return 'This result cannot be recorded: it has no probability.';
     if (code === 'ERR_PATIENT_CONFLICT')
       return 'The chart holds this study under another patient record. Nothing was written; tell hospital IT.';
-    if (status === 0) return 'The NQO1 service could not be reached. Nothing was written; try again.';
-    return `The record failed (HTTP ${status}${code === undefined ? '' : `, ${code}`}). Nothing was written; try again, or tell hospital IT if it repeats.`;
+    // A timeout or a lost connection may come after the FHIR server applied the write.
+    if (status === 0)
+      return 'No answer came from the NQO1 service, so the chart may or may not have changed. Reload the app to see the chart before you record again.';
+    return `The record failed (HTTP ${status}${code === undefined ? '' : `, ${code}`}), and the chart may or may not have changed. Reload the app to see the chart before you record again, or tell hospital IT if it repeats.`;
   },
   unknownClinician: 'a clinician',
 };
@@ -100,8 +102,9 @@ const ZH_CN: ChartRecordMessages = {
     if (code === 'ERR_RESULT_NOT_RECORDABLE') return '此结果没有概率，不能记录。';
     if (code === 'ERR_PATIENT_CONFLICT')
       return '病历中该检查属于另一份患者记录。未写入任何内容，请告知医院信息科。';
-    if (status === 0) return '无法连接 NQO1 服务。未写入任何内容，请重试。';
-    return `记录失败（HTTP ${status}${code === undefined ? '' : `，${code}`}）。未写入任何内容；请重试，如反复出现请告知医院信息科。`;
+    if (status === 0)
+      return 'NQO1 服务没有应答，病历可能已更改，也可能未更改。请重新加载本应用查看病历后再记录。';
+    return `记录失败（HTTP ${status}${code === undefined ? '' : `，${code}`}），病历可能已更改，也可能未更改。请重新加载本应用查看病历后再记录；如反复出现请告知医院信息科。`;
   },
   unknownClinician: '一位医生',
 };

@@ -26,7 +26,7 @@ const IMAGING_STUDY_REFERENCE = /^ImagingStudy\/([A-Za-z0-9\-.]{1,64})$/;
 export type LaunchStudy = { readonly imagingStudy: string } | { readonly studyInstanceUid: string };
 
 /** Returns the UID without `urn:oid:` when it is a DICOM UID, else undefined. */
-function dicomUid(value: string | null | undefined): string | undefined {
+export function dicomUid(value: string | null | undefined): string | undefined {
   const uid = value?.replace(/^urn:oid:/, '');
   return uid !== undefined && uid.length <= 64 && DICOM_UID.test(uid) ? uid : undefined;
 }

@@ -19,13 +19,15 @@
 
 import { isFhirBaseAllowed } from './fhir-base-check.js';
 import { fhirClient } from './fhirclient.js';
-import { rememberLaunchStudyUid } from './launch-context.js';
+import { dicomUid, rememberLaunchStudyUid } from './launch-context.js';
 import { messagesFor, resolveLocale } from './messages.js';
 import { SMART_SCOPE, STANDALONE_SCOPE } from './launch-scope.js';
 import { fetchAppSettings } from './service-api.js';
 
 /** Replaces the page with one of the launch page's screens, in the browser's language. */
-function showLaunchScreen(key: 'launchFailed' | 'standaloneNotConfigured' | 'fhirServerNotAllowed'): void {
+function showLaunchScreen(
+  key: 'launchFailed' | 'standaloneNotConfigured' | 'fhirServerNotAllowed' | 'invalidStudyUid',
+): void {
   const messages = messagesFor(resolveLocale(navigator.language));
   document.documentElement.lang = resolveLocale(navigator.language);
   const main = document.getElementById('content')!;
@@ -37,8 +39,26 @@ function showLaunchScreen(key: 'launchFailed' | 'standaloneNotConfigured' | 'fhi
   main.replaceChildren(title, body);
 }
 
+/**
+ * Query parameters that fhirclient 2.6 would take from the page's URL over the app's own settings:
+ * `fhirServiceUrl` starts a session against that server without authorisation, and `patientId` and
+ * `clientId` replace the launch's patient and the registered client. A SMART launch sends none of them.
+ */
+const OVERRIDING_PARAMETERS = ['fhirServiceUrl', 'patientId', 'clientId'] as const;
+
 async function launch(): Promise<void> {
   const query = new URLSearchParams(window.location.search);
+  const overriding = OVERRIDING_PARAMETERS.filter((name) => query.has(name));
+  if (overriding.length > 0) {
+    console.warn(`launch.html does not accept the parameters ${overriding.join(', ')}`);
+    showLaunchScreen('launchFailed');
+    return;
+  }
+  // A viewer that sends a malformed UID would otherwise get the patient's newest study without a word.
+  if (query.has('studyInstanceUid') && dicomUid(query.get('studyInstanceUid')) === undefined) {
+    showLaunchScreen('invalidStudyUid');
+    return;
+  }
   rememberLaunchStudyUid(query);
   const settings = await fetchAppSettings();
   if (!settings.ok) throw new Error(`config.json responded with HTTP ${settings.status}`);

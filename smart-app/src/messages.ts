@@ -112,6 +112,8 @@ export interface Messages {
   readonly noEligibleStudy: ScreenText;
   /** A launch whose `iss` is not under the service's `fhir.allowedBaseUrls`. */
   readonly fhirServerNotAllowed: ScreenText;
+  /** A viewer launch whose `studyInstanceUid` is not a DICOM UID. */
+  readonly invalidStudyUid: ScreenText;
   readonly serviceUnreachable: ScreenText;
   readonly serviceMalformed: ScreenText;
   readonly connectionBlocked: ScreenText;
@@ -334,6 +336,13 @@ const EN: Messages = {
       'sign in there. Open the app from the EHR. If the EHR opened it, ask hospital IT to add the ' +
       "EHR's FHIR base URL to fhir.allowedBaseUrls.",
   },
+  invalidStudyUid: {
+    title: 'Invalid study UID from the image viewer',
+    body:
+      'The image viewer opened the app with a study UID that is not a DICOM UID (digits and dots, at most ' +
+      '64 characters), so the app cannot tell which study to show. Open the app again from the study in ' +
+      'the viewer; if this repeats, ask hospital IT to check the viewer button.',
+  },
   serviceUnreachable: {
     title: 'The NQO1 service cannot be reached',
     body: 'The app got no response from the NQO1 service. Try again in a few minutes; if it persists, tell hospital IT.',
@@ -547,6 +556,10 @@ const ZH_CN: Messages = {
     body:
       '本应用被要求连接一个本 NQO1 CDS 服务不接受的 FHIR 服务器，因此未在该服务器登录。请从 EHR 打开本应用。' +
       '如果正是 EHR 打开的，请医院信息科将 EHR 的 FHIR 基础 URL 加入 fhir.allowedBaseUrls。',
+  },
+  invalidStudyUid: {
+    title: '影像浏览器传来的检查 UID 无效',
+    body: '影像浏览器打开本应用时传来的检查 UID 不是 DICOM UID（仅含数字和点，最多 64 个字符），本应用无法确定要显示的检查。请从浏览器中的该检查重新打开本应用；如反复出现，请医院信息科检查浏览器按钮。',
   },
   serviceUnreachable: {
     title: '无法连接 NQO1 服务',

@@ -234,6 +234,43 @@ describe.skipIf(skipReason !== null)('SMART app launch without appContext', () =
     }
   });
 
+  test.each([
+    ['HTML', '"><script>alert(1)</script>'],
+    ['70 digits', '1.'.padEnd(70, '2')],
+  ])('viewer studyInstanceUid that is not a UID (%s) is named, not dropped', async (_case, uid) => {
+    const before = auth.events().length;
+    const app = await openApp(
+      ehrLaunch({ patient: patientA, locale: 'en' }, `&studyInstanceUid=${encodeURIComponent(uid)}`),
+      {
+        screen: 'invalidStudyUid',
+      },
+    );
+    try {
+      expect(await app.page.locator('main h2').textContent()).toBe('Invalid study UID from the image viewer');
+      expect(auth.events().length).toBe(before);
+      expect(app.apiRequests).toEqual([]);
+    } finally {
+      await app.context.close();
+    }
+  });
+
+  test.each([
+    ['fhirServiceUrl', `fhirServiceUrl=${encodeURIComponent('http://127.0.0.1:9/fhir/R4')}`],
+    ['patientId', 'patientId=other-patient'],
+    ['clientId', 'clientId=another-client'],
+  ])('launch URL with %s, which would override the launch, does not start', async (_name, parameter) => {
+    const before = auth.events().length;
+    const app = await openApp(`?launch=any&${parameter}`, { screen: 'launchFailed' });
+    try {
+      expect(await app.page.locator('main h2').textContent()).toBe('The app could not start');
+      expect(new URL(app.page.url()).pathname).toBe('/smart-app/launch.html');
+      expect(auth.events().length).toBe(before);
+      expect(app.apiRequests).toEqual([]);
+    } finally {
+      await app.context.close();
+    }
+  });
+
   test('fhirContext ImagingStudy opens that study', async () => {
     const reference = `ImagingStudy/${imagingStudyIds.older!}`;
     const app = await openApp(ehrLaunch({ patient: patientA, fhirContext: [{ reference }], locale: 'en' }));

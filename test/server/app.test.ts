@@ -77,7 +77,7 @@ describe('createApp', () => {
     const issue = (JSON.parse(response.text) as OperationOutcome).issue[0];
 
     expect(response.status).toBe(400);
-    expect(issue.details.text).toBe('请求内容无效。');
+    expect(issue.details.text).toBe('请求无效。');
     expect(issue.diagnostics).toBe(
       'The request body is not valid JSON; send a JSON body as application/json.',
     );

@@ -111,7 +111,7 @@ describe('mapError', () => {
   });
 
   test.each<[ErrorCode, number, string]>([
-    ['ERR_REQUEST_INVALID', 400, '请求内容无效。'],
+    ['ERR_REQUEST_INVALID', 400, '请求无效。'],
     ['ERR_PREFETCH_MISSING', 412, 'Hook 请求缺少本服务所需的预取数据。'],
     ['ERR_FHIR_FAILED', 502, 'FHIR 服务器未返回所请求的内容。'],
   ])('gives %s (%i) a Chinese details.text', (code, status, text) => {
@@ -227,7 +227,7 @@ describe('errorHandler', () => {
     expect(issue.diagnostics).toBe(
       'The request body is not valid JSON; send a JSON body as application/json.',
     );
-    expect(issue.details.text).toBe('The request body is invalid.');
+    expect(issue.details.text).toBe('The request is invalid.');
   });
 
   test('maps an unsupported charset to 400', async () => {
