@@ -1,7 +1,7 @@
 /**
  * Serialises the writes of one chart Observation within this process. The service's write-back and
  * a clinician's record both find the Observation by its identifier and then create or replace it, in
- * two requests; two writers of the same Observation running at once could both create one. Each
+ * two requests. So two writers of the same Observation running at once could both create one. Each
  * writer runs under the lock of the Observation's FHIR base and identifier, so the second one finds
  * what the first one wrote.
  *

@@ -46,7 +46,7 @@ export interface ChartRecordInput {
   /** The SMART `fhirUser` of the clinician, e.g. `Practitioner/123`. */
   readonly clinicianReference: string;
   /**
-   * The latest record of this analysis, when there is one. While the chart still holds exactly that
+   * The latest record of this analysis, when there is one. While the chart still contains exactly that
    * Observation version and the same clinician records again, nothing is written: a repeated click,
    * a retry or a second tab does not mark an unchanged result amended.
    */
@@ -164,7 +164,7 @@ export async function recordInChart(
 
 /**
  * `ERR_CHART_PROVENANCE_FAILED`: the Observation of a record was written, but its Provenance was not.
- * `written` says what the chart holds now, so the caller can keep the record.
+ * `written` is what the chart contains now, so the caller can keep the record.
  */
 export class ProvenanceFailedError extends Nqo1Error {
   readonly written: Omit<ChartRecordOutcome, 'provenanceId'>;

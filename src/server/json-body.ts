@@ -11,7 +11,7 @@ import { Nqo1Error } from '../errors.js';
  *
  * @param what Name of the request in the message, e.g. `chart record`.
  * @param expected The body the route expects, e.g. `{ "clinician": "Practitioner/<id>" }`; omitted when
- *   the field paths say enough.
+ *   the field paths are enough.
  * @throws Nqo1Error `ERR_REQUEST_INVALID` naming each invalid field by its path, e.g.
  *   `feedback.0.outcome`. The message never quotes a value from the body.
  */

@@ -17,7 +17,7 @@ const skipReason = chromiumSkipReason('the SMART app calibration tests');
 
 const STUDIES = { sameVersion: '2.25.9101', otherVersion: '2.25.9102' } as const;
 
-/** The published card with a site scaling on a generated cohort of 48 cases. */
+/** Returns the published card with a site scaling on a generated cohort of 48 cases. */
 async function calibratedCard(): Promise<ModelCard> {
   const card = await loadModelCard(BR_RO_CARD_PATH);
   return {

@@ -1,12 +1,12 @@
 /**
  * `POST /api/analyses/{id}/record`: a clinician records a result in the chart. The medplum FHIR
- * server plays the EHR, with a token check and, where a test asks, refusals of chosen requests.
+ * server plays the EHR, with a token check and, where a test needs them, refusals of chosen requests.
  */
 import type { Device, Observation, Practitioner, Provenance } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { afterEach, describe, expect, test } from 'vitest';
 
-import { isNqo1Error } from '../../src/errors.js';
+import { isNqo1Error, type Nqo1Error } from '../../src/errors.js';
 import { FhirRestClient } from '../../src/fhir/fhir-rest.js';
 import { FhirWriteBack } from '../../src/fhir/write-back.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
@@ -38,7 +38,7 @@ afterEach(async () => {
   api = undefined;
 });
 
-/** The automatic row's job: the service's own series choice, as hooks enqueue it. */
+/** Returns the automatic row's job: the service's own series choice, as hooks enqueue it. */
 function automaticJob(imagingStudyId: string): AnalysisJob {
   const { seriesInstanceUid: _requested, ...job } = jobFor(imagingStudyId);
   return job;
@@ -181,7 +181,7 @@ describe('POST /api/analyses/{id}/record', () => {
     expect(provenances.filter((p) => p.agent[0]?.who.reference === clinician)).toHaveLength(1);
   });
 
-  test('a record by another clinician amends the final Observation, and the read shows it', async () => {
+  test('another clinician amends the record', async () => {
     const { api: a, id, clinician } = await start();
     const other = await a.fhir.repository.createResource<Practitioner>({
       resourceType: 'Practitioner',
@@ -204,7 +204,7 @@ describe('POST /api/analyses/{id}/record', () => {
     expect((read.body as AnalysisView).chartRecord).toEqual(second.body);
   });
 
-  test('without a preliminary Observation it creates the final one and the Device, and settles the owed write-back', async () => {
+  test('no preliminary Observation: creates it', async () => {
     const { api: a, id, clinician } = await start();
     expect(a.h.store.countOwedWriteBacks()).toBe(1);
 
@@ -220,7 +220,7 @@ describe('POST /api/analyses/{id}/record', () => {
     });
   });
 
-  test('a requested series recorded amends the study Observation; the automatic row read shows it', async () => {
+  test('requested series replaces the study Observation', async () => {
     const {
       api: a,
       id: automaticId,
@@ -312,7 +312,7 @@ describe('POST /api/analyses/{id}/record', () => {
     expect(a.h.store.countOwedWriteBacks()).toBe(1);
   });
 
-  test('a failed Provenance after the Observation write says so, and a new record adds it', async () => {
+  test('failed Provenance keeps the record', async () => {
     let failProvenance = true;
     const {
       api: a,
@@ -362,7 +362,7 @@ describe('POST /api/analyses/{id}/record', () => {
     expect((await observations(a.fhir))[0]?.status).toBe('preliminary');
   });
 
-  test('the FHIR client sends If-Match, which the server answers with 412 for a replaced version', async () => {
+  test('stale If-Match gets HTTP 412', async () => {
     const stored = result();
     const { api: a, imagingStudyId } = await start(stored);
     const preliminaryId = await writePreliminary(a, imagingStudyId, stored);
@@ -378,7 +378,8 @@ describe('POST /api/analyses/{id}/record', () => {
       current.meta?.versionId,
     );
 
-    expect(isNqo1Error(stale, 'ERR_FHIR_FAILED') && stale.details.status).toBe(412);
+    expect(isNqo1Error(stale, 'ERR_FHIR_FAILED')).toBe(true);
+    expect((stale as Nqo1Error).details.status).toBe(412);
     expect(fresh.versionId).not.toBe(current.meta?.versionId);
   });
 
