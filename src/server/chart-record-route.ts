@@ -26,7 +26,7 @@
 import express from 'express';
 import * as z from 'zod';
 
-import { Nqo1Error } from '../errors.js';
+import { Nqo1Error, isNqo1Error } from '../errors.js';
 import { ProvenanceFailedError, recordInChart, type ChartRecordOutcome } from '../fhir/chart-record.js';
 import { FhirRestClient } from '../fhir/fhir-rest.js';
 import type { ChartRecord } from '../jobs/chart-record-store.js';
@@ -38,6 +38,7 @@ import { chartRecordSummary } from './analysis-view.js';
 import { bearerToken } from './bearer-token.js';
 import { parseJsonBody } from './json-body.js';
 import { requestContext } from './logger.js';
+import { auditAnalysis, fhirUserActor } from './route-audit.js';
 
 /** Body size limit: one reference. */
 const MAX_REQUEST_BODY_BYTES = '1kb';
@@ -50,7 +51,7 @@ const requestSchema = z.strictObject({
 
 export interface ChartRecordDeps extends AnalysisReadDeps {
   readonly store: AnalysisReadDeps['store'] &
-    Pick<ResultStore, 'chartRecords' | 'getResult' | 'recordObservation'>;
+    Pick<ResultStore, 'chartRecords' | 'getResult' | 'recordObservation' | 'audit'>;
   /** Clock of the record; tests freeze it. */
   readonly now?: () => Date;
 }
@@ -109,10 +110,13 @@ async function recordAnalysis(
   } catch (error) {
     // The Observation is in the chart already, so the record is kept, without its Provenance.
     if (error instanceof ProvenanceFailedError) keepRecord(deps.store, stored, error.written);
+    const code = isNqo1Error(error) ? error.code : 'ERR_INTERNAL';
+    auditAnalysis(deps.store.audit, 'chart-record', fhirUserActor(body.clinician), stored, code);
     throw error;
   }
 
   const record = keepRecord(deps.store, stored, outcome);
+  auditAnalysis(deps.store.audit, 'chart-record', fhirUserActor(body.clinician), stored);
 
   requestContext(res).log.info(
     {
