@@ -48,8 +48,8 @@ export interface DicomWebClientOptions {
    */
   readonly maxResponseBytes?: number;
   /**
-   * Receives the number of body bytes each request received (as xhr2 counts them, after any
-   * Content-Encoding is removed), whether it succeeded or failed; for the metrics.
+   * Receives the body size in bytes of each response, for the metrics. xhr2 counts the bytes after
+   * removing any Content-Encoding, and failed requests report what they received too.
    */
   readonly onResponseBytes?: (bytes: number) => void;
 }

@@ -102,9 +102,10 @@ export interface StudyAnalyserDeps {
    */
   readonly ctRetrieval?: 'roi-first' | 'whole-series';
   /**
-   * Receives the duration of each stage of a successful analysis, for the metrics: `retrieve`
-   * (series search and selection, SEG and CT retrieval), `decode` (pixel decoding and mask reading,
-   * with the whole-series retrieval when the ROI-first mask did not fit) and `features`.
+   * Receives the duration in milliseconds of each stage of a successful analysis, for the metrics.
+   * `retrieve` covers the series search and selection and the SEG and CT retrieval. `decode` covers
+   * pixel decoding and mask reading, and the whole-series retrieval when the ROI-first mask did not
+   * fit. `features` covers the feature extraction and scoring.
    */
   readonly onStageTimed?: (stage: JobStage, durationMs: number) => void;
 }

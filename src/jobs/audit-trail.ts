@@ -31,9 +31,9 @@ export const AUDIT_ACTIONS = [
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /**
- * Who acted: `service` (the queue, `id` is `service`), `smart-app` (`id` is the OAuth client id of
- * the app, since the service cannot read the user behind the app's access token), or `fhir-user`
- * (`id` is the clinician's `fhirUser` reference that the app sent).
+ * Actor of an event. For `service` (the queue) the `id` is `service`. For `smart-app` it is the
+ * app's OAuth client id, because the service cannot read the user behind the app's access token.
+ * For `fhir-user` it is the clinician's `fhirUser` reference that the app sent.
  */
 export interface AuditActor {
   readonly kind: 'service' | 'smart-app' | 'fhir-user';
@@ -62,7 +62,7 @@ export interface AuditRecord extends AuditEvent {
   readonly recordedAt: string;
 }
 
-/** Filter of {@link AuditTrail.list}; times are ISO 8601 and compared as stored (UTC). */
+/** Filter of {@link AuditTrail.list}. Times are ISO 8601 in UTC, compared as text as they are stored. */
 export interface AuditQuery {
   /** Inclusive lower bound of `recordedAt`. */
   readonly since?: string;
@@ -104,7 +104,7 @@ interface AuditRow {
   error_code: ErrorCode | null;
 }
 
-/** Longest actor id kept; a longer `fhirUser` reference is cut, never rejected, so the event is kept. */
+/** Maximum length of a stored actor id. A longer `fhirUser` reference is cut, so the event is still kept. */
 const MAX_ACTOR_ID_CHARS = 256;
 
 /** The append-only audit table of one database. */

@@ -139,7 +139,7 @@ export class AnalysisQueue {
     return outcome;
   }
 
-  /** Whether {@link start} ran and {@link stop} has not: the queue takes and runs jobs. */
+  /** Returns true after {@link start} and before {@link stop}, while the queue takes and runs jobs. */
   isRunning(): boolean {
     return this.#started && !this.#stopping;
   }

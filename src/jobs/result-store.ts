@@ -129,7 +129,7 @@ export class ResultStore {
   readonly overlays: OverlayStore;
   /** The records of results in the chart by clinicians, stored in the same database. */
   readonly chartRecords: ChartRecordStore;
-  /** Who computed, read, recorded and wrote back which result; stored in the same database. */
+  /** Audit trail of computations, result reads, chart records and write-backs, in the same database. */
   readonly audit: AuditTrail;
   /** Called after a row gained FHIR ids, so a queue can write back a result that owes it. */
   readonly #boundListeners: (() => void)[] = [];
@@ -418,7 +418,7 @@ export class ResultStore {
     return counts;
   }
 
-  /** Runs a trivial query, for the readiness check; throws when the database cannot answer. */
+  /** Runs a trivial query for the readiness check, and throws when the database cannot run it. */
   ping(): void {
     this.#db.prepare('SELECT 1').get();
   }

@@ -76,7 +76,7 @@ export interface AppDeps extends ServiceDeps {
   readonly verifier?: CdsJwtVerifier;
   /** Metrics of `GET /metrics`; defaults to a new set that counts the store's analyses. */
   readonly metrics?: ServiceMetrics;
-  /** Checks of `GET /readyz`; without it, `/readyz` answers 503. */
+  /** Checks of `GET /readyz`. Without them, `/readyz` responds with 503. */
   readonly readiness?: ReadinessCheck;
 }
 

@@ -12,7 +12,7 @@
 
 import { Nqo1Error } from '../errors.js';
 
-/** How the text of a variable becomes the value of its key. */
+/** Type of a key's value, which decides how the text of its variable is converted. */
 type ValueKind = 'string' | 'number' | 'boolean' | 'json';
 
 /** Every configuration key that a variable can set, with the kind of its value. */
@@ -135,7 +135,9 @@ function parseValue(text: string, kind: ValueKind, variable: string, keyPath: st
     case 'number':
       return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
     case 'boolean':
-      return text === 'true' ? true : text === 'false' ? false : text;
+      if (text === 'true') return true;
+      if (text === 'false') return false;
+      return text;
     case 'json':
       try {
         return JSON.parse(text) as unknown;

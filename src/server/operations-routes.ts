@@ -23,7 +23,7 @@ import { readSecretEnv } from './secret-env.js';
 export interface OperationsDeps {
   readonly config: Pick<AppConfig, 'operations'>;
   readonly metrics: ServiceMetrics;
-  /** Absent: `/readyz` answers 503 naming every component, since nothing can be checked. */
+  /** Absent: `/readyz` responds with 503 and names every component, since nothing can be checked. */
   readonly readiness?: ReadinessCheck;
   /** Environment to read the metrics token from; defaults to `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;

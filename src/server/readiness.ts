@@ -1,6 +1,6 @@
 /**
- * Readiness of the service for `GET /readyz`: the result store answers a query, the analysis queue
- * runs, and the allowlisted servers it depends on (the DICOMweb base and the FHIR base) answer within
+ * Readiness of the service for `GET /readyz`: the result store runs a query, the analysis queue
+ * runs, and the allowlisted servers it depends on (the DICOMweb base and the FHIR base) respond within
  * a short timeout. `/healthz` stays the liveness check, which never contacts another server.
  *
  * The upstream probes are cached for `cacheMs`, and concurrent readiness requests share one round of
@@ -148,7 +148,7 @@ export class ReadinessCheck {
       return {
         ready: false,
         reason: timedOut
-          ? `GET {base}/${probePath} did not answer within ${this.#options.timeoutMs} ms`
+          ? `GET {base}/${probePath} did not respond within ${this.#options.timeoutMs} ms`
           : `GET {base}/${probePath} failed without an HTTP response (connection refused, reset or DNS failure)`,
       };
     }
@@ -162,7 +162,7 @@ function checkStore(pingStore: () => void): ComponentReadiness {
   } catch (error) {
     return {
       ready: false,
-      reason: `the result store did not answer a query (${error instanceof Error ? error.name : typeof error})`,
+      reason: `the result store failed to run a query (${error instanceof Error ? error.name : typeof error})`,
     };
   }
 }

@@ -10,7 +10,7 @@ import type { StoredAnalysis } from '../jobs/types.js';
 import type { AppConfig } from './config.js';
 
 /**
- * The actor of a SMART app request: the app's OAuth client id. The service passes the app's access
+ * Returns the actor of a SMART app request: the app's OAuth client id. The service passes the app's access
  * token on to the FHIR server without reading it, so it does not learn the user. A chart record
  * names the clinician instead ({@link fhirUserActor}).
  */
@@ -18,7 +18,7 @@ export function smartAppActor(config: Pick<AppConfig, 'smartApp'>): AuditActor {
   return { kind: 'smart-app', id: config.smartApp.clientId };
 }
 
-/** The actor of a chart record: the `fhirUser` reference that the app sent, e.g. `Practitioner/123`. */
+/** Returns the actor of a chart record: the `fhirUser` reference that the app sent, e.g. `Practitioner/123`. */
 export function fhirUserActor(reference: string): AuditActor {
   return { kind: 'fhir-user', id: reference };
 }

@@ -109,7 +109,7 @@ describe('Dockerfile', () => {
   });
 });
 
-/** A loopback server that answers the readiness probes as a PACS and a FHIR server would. */
+/** Starts a loopback server that responds to the readiness probes as a PACS and a FHIR server would. */
 async function startUpstream(): Promise<{ baseUrl: string; server: Server }> {
   const server = createServer((req, res) => {
     const known = req.url === '/dicom-web/studies?limit=1' || req.url === '/fhir/R4/metadata';
@@ -211,7 +211,8 @@ describe('the image start command', () => {
         ['-c', command],
         { env: { PATH: process.env.PATH, NQO1_SERVER_PORT: port } },
         (error) => {
-          resolve(error === null ? 0 : typeof error.code === 'number' ? error.code : 1);
+          if (error === null) resolve(0);
+          else resolve(typeof error.code === 'number' ? error.code : 1);
         },
       );
     });

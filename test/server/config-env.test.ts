@@ -97,7 +97,7 @@ describe('environment overrides', () => {
       expect.objectContaining({
         code: 'ERR_CONFIG_INVALID',
         message: expect.stringMatching(/\$NQO1_FHIR_TIMEOUT_MS[\s\S]*fhir\.timeoutMs: /) as unknown,
-      }) as unknown as Error,
+      }) as unknown,
     );
   });
 

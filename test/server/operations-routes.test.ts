@@ -24,7 +24,7 @@ describe('GET /metrics', () => {
       .send(hookRequest());
 
     const response = await request(harness.app).get('/metrics');
-    // The first call has no JWT (401); the second is answered with a card (200).
+    // The first call has no JWT (401); the second gets a card (200).
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(response.text).toContain('# TYPE nqo1_hook_duration_seconds histogram\n');

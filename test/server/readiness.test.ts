@@ -34,7 +34,10 @@ async function startUpstream(reply: Record<string, Reply>): Promise<Upstream> {
       res.writeHead(status, { 'content-type': 'application/json' }).end('[]');
     };
     if ('status' in rule) send(rule.status);
-    else setTimeout(() => send(200), rule.delayMs).unref();
+    else
+      setTimeout(() => {
+        send(200);
+      }, rule.delayMs).unref();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -103,7 +106,7 @@ describe('ReadinessCheck', () => {
 
     expect(performance.now() - startedAt).toBeLessThan(1500);
     expect(report.notReady).toEqual(['dicomweb']);
-    expect(report.components.dicomweb.reason).toBe('GET {base}/studies?limit=1 did not answer within 300 ms');
+    expect(report.components.dicomweb.reason).toBe('GET {base}/studies?limit=1 did not respond within 300 ms');
   });
 
   test('names a server that refuses connections', async () => {
@@ -149,7 +152,7 @@ describe('ReadinessCheck', () => {
     const second = await readiness.check();
 
     expect(first.notReady).toEqual(['store']);
-    expect(first.components.store.reason).toBe('the result store did not answer a query (TypeError)');
+    expect(first.components.store.reason).toBe('the result store failed to run a query (TypeError)');
     expect(second.notReady).toEqual(['store', 'queue']);
   });
 
@@ -165,6 +168,6 @@ describe('ReadinessCheck', () => {
           timeoutMs: 100,
           cacheMs: 0,
         }),
-    ).toThrow(expect.objectContaining({ code: 'ERR_URL_NOT_ALLOWED' }) as unknown as Error);
+    ).toThrow(expect.objectContaining({ code: 'ERR_URL_NOT_ALLOWED' }) as unknown);
   });
 });

@@ -18,7 +18,7 @@ import type { ResultStatus } from '../../jobs/types.js';
 import { Counter, Gauge, Histogram, MetricsRegistry } from './registry.js';
 
 /**
- * Bucket bounds of the hook latency in seconds. A hook reads the result store and should answer in
+ * Bucket bounds of the hook latency in seconds. A hook reads the result store and should respond in
  * well under a second, so the buckets are finest below one second.
  */
 export const HOOK_DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
