@@ -55,6 +55,7 @@ import type { ModelCard } from '../model/card.js';
 import type { ScoreResult } from '../model/result.js';
 import { DEFAULT_WORKER_THREADS, RegionWorkerPool } from './region-workers.js';
 import { retrieveCt, retrieveWholeSeries, seriesOptions } from './retrieve-ct.js';
+import { readSecretEnv } from '../secret-env.js';
 import type { JobStage } from './job-observer.js';
 import type { AnalyseStudy, AnalysisJob, AnalysisOutput } from './types.js';
 
@@ -368,7 +369,7 @@ export interface StudyAnalyserConfig {
  * that its `close` stops.
  *
  * @throws Nqo1Error `ERR_URL_NOT_ALLOWED` for a base URL outside its allowlist; `ERR_CONFIG_INVALID`
- *   when the named bearer-token variable is unset.
+ *   when neither the named bearer-token variable nor its `_FILE` variable is set.
  */
 export function createStudyAnalyserFromConfig(
   config: StudyAnalyserConfig,
@@ -392,13 +393,8 @@ export function createStudyAnalyserFromConfig(
   let writer: ResultWriter | undefined;
   if (config.fhir !== undefined) {
     const tokenEnv = config.fhir.bearerTokenEnv;
-    const bearerToken = tokenEnv === undefined ? undefined : (env ?? process.env)[tokenEnv];
-    if (tokenEnv !== undefined && (bearerToken === undefined || bearerToken === '')) {
-      throw new Nqo1Error(
-        'ERR_CONFIG_INVALID',
-        `fhir.bearerTokenEnv names ${tokenEnv}, but that environment variable is unset; set it to the FHIR access token.`,
-      );
-    }
+    const bearerToken =
+      tokenEnv === undefined ? undefined : readSecretEnv(tokenEnv, 'fhir.bearerTokenEnv', env);
     writer = timedWriter(
       new FhirWriteBack({
         baseUrl: config.fhir.baseUrl,

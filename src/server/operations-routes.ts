@@ -18,7 +18,7 @@ import type { AppConfig } from './config.js';
 import { EXPOSITION_CONTENT_TYPE } from './metrics/registry.js';
 import type { ServiceMetrics } from './metrics/service-metrics.js';
 import type { ReadinessCheck } from './readiness.js';
-import { readSecretEnv } from './secret-env.js';
+import { readSecretEnv } from '../secret-env.js';
 
 export interface OperationsDeps {
   readonly config: Pick<AppConfig, 'operations'>;

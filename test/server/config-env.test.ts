@@ -12,7 +12,7 @@ import {
   envNameOf,
   readEnvOverrides,
 } from '../../src/server/config-env.js';
-import { readSecretEnv } from '../../src/server/secret-env.js';
+import { readSecretEnv } from '../../src/secret-env.js';
 
 const DOC = readFileSync(packagePath('docs', 'configuration.md'), 'utf8');
 

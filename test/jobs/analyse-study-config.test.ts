@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 
 import pino from 'pino';
@@ -12,8 +15,9 @@ import { calibratedResult } from '../support/score-result.js';
 let server: Server | undefined;
 
 afterEach(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  const running = server;
   server = undefined;
+  if (running !== undefined) await new Promise((resolve) => running.close(resolve));
 });
 
 describe('createStudyAnalyserFromConfig', () => {
@@ -54,5 +58,43 @@ describe('createStudyAnalyserFromConfig', () => {
     ).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_FHIR/) as unknown });
     expect(stages).toEqual(['write-back']);
     await analyse.close();
+  });
+
+  test('reads the FHIR token from the file its _FILE variable names', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'nqo1-token-'));
+    const tokenFile = path.join(folder, 'fhir-token');
+    writeFileSync(tokenFile, 'service-token\n');
+    const config = {
+      dicomweb: {
+        baseUrl: 'http://127.0.0.1:9/dicom-web',
+        allowedBaseUrls: ['http://127.0.0.1:9/dicom-web'],
+        timeoutMs: 1000,
+      },
+      fhir: {
+        baseUrl: 'http://127.0.0.1:9/fhir',
+        allowedBaseUrls: ['http://127.0.0.1:9/fhir'],
+        timeoutMs: 1000,
+        bearerTokenEnv: 'NQO1_TEST_FHIR_TOKEN',
+      },
+      jobs: { workerThreads: 0 },
+    };
+    const options = {
+      modelCard: await loadModelCard(packagePath('config', 'models', 'br-ro.json')),
+      logger: pino({ level: 'silent' }),
+    };
+
+    try {
+      const analyse = createStudyAnalyserFromConfig(config, {
+        ...options,
+        env: { NQO1_TEST_FHIR_TOKEN_FILE: tokenFile },
+      });
+      expect(analyse.writer).toBeDefined();
+      await analyse.close();
+      expect(() => createStudyAnalyserFromConfig(config, { ...options, env: {} })).toThrow(
+        'fhir.bearerTokenEnv names NQO1_TEST_FHIR_TOKEN, but neither NQO1_TEST_FHIR_TOKEN nor NQO1_TEST_FHIR_TOKEN_FILE is set',
+      );
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -7,7 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 
-import { Nqo1Error } from '../errors.js';
+import { Nqo1Error } from './errors.js';
 
 /**
  * Returns the secret of the variable `name`, or the contents of the file named by `<name>_FILE`
