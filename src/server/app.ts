@@ -1,6 +1,7 @@
 /**
  * The Express application: discovery, one hook and one feedback route per CDS service, a health
- * check with analysis and feedback counts, the PACS notification route, the SMART app's analysis and
+ * check with analysis and feedback counts, the readiness check and the metrics
+ * (`operations-routes.ts`), the PACS notification route, the SMART app's analysis and
  * model card routes, the SMART app's files, and the error middleware. Routes are thin: each
  * service's handlers do the work, and every error goes through the one OperationOutcome mapping.
  *

@@ -10,9 +10,12 @@ import type { StoredAnalysis } from '../jobs/types.js';
 import type { AppConfig } from './config.js';
 
 /**
- * Returns the actor of a SMART app request: the app's OAuth client id. The service passes the app's access
- * token on to the FHIR server without reading it, so it does not learn the user. A chart record
- * names the clinician instead ({@link fhirUserActor}).
+ * Returns the actor of a SMART app request: the app's OAuth client id. A chart record names the
+ * clinician instead ({@link fhirUserActor}).
+ *
+ * LIMITATION: reads are not recorded under their user. The service passes the app's access token
+ * to the FHIR server without reading it, so it does not learn who the user is. Token
+ * introspection (RFC 7662) at the EHR's authorization server would name the user.
  */
 export function smartAppActor(config: Pick<AppConfig, 'smartApp'>): AuditActor {
   return { kind: 'smart-app', id: config.smartApp.clientId };
