@@ -106,7 +106,9 @@ describe('ReadinessCheck', () => {
 
     expect(performance.now() - startedAt).toBeLessThan(1500);
     expect(report.notReady).toEqual(['dicomweb']);
-    expect(report.components.dicomweb.reason).toBe('GET {base}/studies?limit=1 did not respond within 300 ms');
+    expect(report.components.dicomweb.reason).toBe(
+      'GET {base}/studies?limit=1 did not respond within 300 ms',
+    );
   });
 
   test('names a server that refuses connections', async () => {
