@@ -27,5 +27,7 @@ COPY smart-app/public ./smart-app/public
 RUN mkdir -p /app/.nqo1 && chown node:node /app/.nqo1
 USER node
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:' + (process.env.NQO1_PORT ?? 8080) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+# Liveness only: /healthz answers from the process alone. Orchestrators that route traffic should
+# probe /readyz, which also checks the store, the queue, the PACS and the FHIR server.
+HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:' + (process.env.NQO1_SERVER_PORT || process.env.NQO1_PORT || 8080) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 CMD ["node", "bin/nqo1-cds.js", "serve"]

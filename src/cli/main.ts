@@ -1,5 +1,5 @@
 /**
- * The `nqo1-cds` command line: score, calibrate, demo, extract and serve. Errors of the product print one
+ * The `nqo1-cds` command line: score, calibrate, demo, extract, serve and audit. Errors of the product print one
  * line with their code and fix and give exit code 1; a wrong command line gives exit code 2.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { errorCodeText } from '../error-text.js';
 import { Nqo1Error, describeError, isNqo1Error, type ErrorCode } from '../errors.js';
 import { ENGINE_VERSION } from '../version.js';
+import { auditCommand, type AuditOptions } from './commands/audit.js';
 import { calibrateCommand, type CalibrateOptions } from './commands/calibrate.js';
 import { evaluateCommand, type EvaluateOptions } from './commands/evaluate.js';
 import { refitCommand, type RefitCommandOptions } from './commands/refit.js';
@@ -312,6 +313,21 @@ function buildProgram(): Command {
     .option('--config <file>', 'site configuration JSON layered over config/default.json')
     .action(async (options: { config?: string }) => {
       await serveCommand(options);
+    });
+
+  program
+    .command('audit')
+    .description(
+      'export the audit trail (computations, result reads, chart records, write-backs) as JSON Lines on stdout',
+    )
+    .option(
+      '--config <file>',
+      'site configuration JSON layered over config/default.json; names store.sqlitePath',
+    )
+    .option('--since <time>', 'first event time to export, inclusive (ISO 8601, e.g. 2026-12-01)')
+    .option('--until <time>', 'event time to stop before, exclusive (ISO 8601)')
+    .action(async (options: AuditOptions) => {
+      await auditCommand(options);
     });
 
   return program;

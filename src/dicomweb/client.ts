@@ -47,6 +47,11 @@ export interface DicomWebClientOptions {
    * Content-Length, or a body that grows past it, aborts the request.
    */
   readonly maxResponseBytes?: number;
+  /**
+   * Receives the body size in bytes of each response, for the metrics. xhr2 counts the bytes after
+   * removing any Content-Encoding, and failed requests report what they received too.
+   */
+  readonly onResponseBytes?: (bytes: number) => void;
 }
 
 /** Default response size limit: 2 GiB, about six 512 × 512 × 1000-slice uncompressed CT series. */
@@ -106,6 +111,7 @@ export class DicomWebClient {
   readonly #baseUrl: URL;
   readonly #timeoutMs: number;
   readonly #maxResponseBytes: number;
+  readonly #onResponseBytes: ((bytes: number) => void) | undefined;
   readonly #library: DicomWebLibraryClient;
 
   /**
@@ -121,6 +127,7 @@ export class DicomWebClient {
     }
     this.#timeoutMs = options.timeoutMs;
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.#onResponseBytes = options.onResponseBytes;
     if (!Number.isSafeInteger(this.#maxResponseBytes) || this.#maxResponseBytes <= 0) {
       throw new Nqo1Error(
         'ERR_CONFIG_INVALID',
@@ -336,6 +343,14 @@ export class DicomWebClient {
       }, this.#timeoutMs);
     });
 
+    // xhr2 reports the running body size in `loaded` on each progress event and on `load`.
+    let receivedBytes = 0;
+    const countBytes = (event: ProgressEvent): void => {
+      receivedBytes = Math.max(receivedBytes, event.loaded);
+    };
+    instance.addEventListener('progress', countBytes);
+    instance.addEventListener('load', countBytes);
+
     const tooLarge = new Promise<never>((_resolve, reject) => {
       instance.addEventListener('progress', (event) => {
         const bytes = Math.max(event.loaded, event.total);
@@ -368,6 +383,7 @@ export class DicomWebClient {
       );
     } finally {
       clearTimeout(timer);
+      if (receivedBytes > 0) this.#onResponseBytes?.(receivedBytes);
     }
   }
 }

@@ -55,6 +55,8 @@ import type { ModelCard } from '../model/card.js';
 import type { ScoreResult } from '../model/result.js';
 import { DEFAULT_WORKER_THREADS, RegionWorkerPool } from './region-workers.js';
 import { retrieveCt, retrieveWholeSeries, seriesOptions } from './retrieve-ct.js';
+import { readSecretEnv } from '../secret-env.js';
+import type { JobStage } from './job-observer.js';
 import type { AnalyseStudy, AnalysisJob, AnalysisOutput } from './types.js';
 
 /** The DICOMweb operations the analyser uses; {@link DicomWebClient} implements them. */
@@ -100,6 +102,13 @@ export interface StudyAnalyserDeps {
    * `whole-series`: always retrieve the whole series.
    */
   readonly ctRetrieval?: 'roi-first' | 'whole-series';
+  /**
+   * Receives the duration in milliseconds of each stage of a successful analysis, for the metrics.
+   * `retrieve` covers the series search and selection and the SEG and CT retrieval. `decode` covers
+   * pixel decoding and mask reading, and the whole-series retrieval when the ROI-first mask did not
+   * fit. `features` covers the feature extraction and scoring.
+   */
+  readonly onStageTimed?: (stage: JobStage, durationMs: number) => void;
 }
 
 /** An {@link AnalyseStudy} that owns resources, such as worker threads, to release on shutdown. */
@@ -174,6 +183,9 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     };
 
     let retrieved = await retrieveCt(deps, ctSource, seg.instance.modality, segFile);
+    const retrievedAt = performance.now();
+    deps.onStageTimed?.('retrieve', retrievedAt - startedAt);
+
     await prepareCodecs([...retrieved.files, segFile]);
     let series = readCtSeries(retrieved.files, seriesOptions(deps.series, retrieved.sliceStepMm));
     let tumour: MaskVolume;
@@ -209,6 +221,8 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       },
       'images decoded',
     );
+    const decodedAt = performance.now();
+    deps.onStageTimed?.('decode', decodedAt - retrievedAt);
 
     const caseInput: CaseInput = {
       image: series.volume,
@@ -226,6 +240,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       deps.regionWorkers === undefined
         ? analyseCase(caseInput)
         : await deps.regionWorkers.analyseCase(caseInput);
+    deps.onStageTimed?.('features', performance.now() - decodedAt);
     const result: ScoreResult = {
       ...scored,
       provenance: {
@@ -355,45 +370,47 @@ export interface StudyAnalyserConfig {
  * that its `close` stops.
  *
  * @throws Nqo1Error `ERR_URL_NOT_ALLOWED` for a base URL outside its allowlist; `ERR_CONFIG_INVALID`
- *   when the named bearer-token variable is unset.
+ *   when neither the named bearer-token variable nor its `_FILE` variable is set.
  */
 export function createStudyAnalyserFromConfig(
   config: StudyAnalyserConfig,
   options: Omit<StudyAnalyserDeps, 'pacs' | 'writer'> & {
     readonly env?: Readonly<Record<string, string | undefined>>;
+    /** Receives the body size of each DICOMweb response, in bytes. */
+    readonly onResponseBytes?: (bytes: number) => void;
   },
 ): ClosableAnalyseStudy {
+  const { onResponseBytes, env, ...analyserOptions } = options;
   const pacs = new DicomWebClient({
     baseUrl: config.dicomweb.baseUrl,
     allowlist: config.dicomweb.allowedBaseUrls,
     timeoutMs: config.dicomweb.timeoutMs,
+    ...(onResponseBytes === undefined ? {} : { onResponseBytes }),
     ...(config.dicomweb.maxResponseBytes === undefined
       ? {}
       : { maxResponseBytes: config.dicomweb.maxResponseBytes }),
   });
 
-  let writer: FhirWriteBack | undefined;
+  let writer: ResultWriter | undefined;
   if (config.fhir !== undefined) {
     const tokenEnv = config.fhir.bearerTokenEnv;
-    const bearerToken = tokenEnv === undefined ? undefined : (options.env ?? process.env)[tokenEnv];
-    if (tokenEnv !== undefined && (bearerToken === undefined || bearerToken === '')) {
-      throw new Nqo1Error(
-        'ERR_CONFIG_INVALID',
-        `fhir.bearerTokenEnv names ${tokenEnv}, but that environment variable is unset; set it to the FHIR access token.`,
-      );
-    }
-    writer = new FhirWriteBack({
-      baseUrl: config.fhir.baseUrl,
-      allowlist: config.fhir.allowedBaseUrls,
-      timeoutMs: config.fhir.timeoutMs,
-      ...(bearerToken === undefined ? {} : { bearerToken }),
-    });
+    const bearerToken =
+      tokenEnv === undefined ? undefined : readSecretEnv(tokenEnv, 'fhir.bearerTokenEnv', env);
+    writer = timedWriter(
+      new FhirWriteBack({
+        baseUrl: config.fhir.baseUrl,
+        allowlist: config.fhir.allowedBaseUrls,
+        timeoutMs: config.fhir.timeoutMs,
+        ...(bearerToken === undefined ? {} : { bearerToken }),
+      }),
+      options.onStageTimed,
+    );
   }
 
   const workerThreads = config.jobs?.workerThreads ?? DEFAULT_WORKER_THREADS;
   const regionWorkers = workerThreads === 0 ? undefined : new RegionWorkerPool({ size: workerThreads });
   const analyse = createStudyAnalyser({
-    ...options,
+    ...analyserOptions,
     pacs,
     ...(config.dicomweb.ctRetrieval === undefined ? {} : { ctRetrieval: config.dicomweb.ctRetrieval }),
     ...(writer === undefined ? {} : { writer }),
@@ -405,6 +422,24 @@ export function createStudyAnalyserFromConfig(
     close: async () => regionWorkers?.close(),
     ...(writer === undefined ? {} : { writer }),
   });
+}
+
+/**
+ * Wraps `writer` so that each write, during an analysis or of a result that owed one, reports its
+ * duration as the `write-back` stage, failed writes included.
+ */
+function timedWriter(writer: ResultWriter, onStageTimed: StudyAnalyserDeps['onStageTimed']): ResultWriter {
+  if (onStageTimed === undefined) return writer;
+  return {
+    async write(input) {
+      const startedAt = performance.now();
+      try {
+        return await writer.write(input);
+      } finally {
+        onStageTimed('write-back', performance.now() - startedAt);
+      }
+    },
+  };
 }
 
 /** Maps the `imaging` configuration section onto the series and SEG reader options. */

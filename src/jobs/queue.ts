@@ -21,8 +21,9 @@ import type { Logger } from 'pino';
 import { ERROR_CODES, Nqo1Error, isNqo1Error } from '../errors.js';
 import { truncateForLog } from '../server/logger.js';
 import type { ResultWriter } from './analyse-study.js';
+import type { JobObserver } from './job-observer.js';
 import type { OwedWriteBack, ResultStore } from './result-store.js';
-import type { AnalyseStudy, AnalysisFailure, AnalysisJob, ResultKey } from './types.js';
+import type { AnalyseStudy, AnalysisFailure, AnalysisJob, AnalysisOutput, ResultKey } from './types.js';
 
 /** Default wait before a failed analysis may be retried by a later enqueue: 15 minutes. */
 export const DEFAULT_RETRY_FAILED_AFTER_MS = 15 * 60 * 1000;
@@ -45,6 +46,8 @@ export interface AnalysisQueueOptions {
   readonly retryWriteBackAfterMs?: number;
   /** Clock; tests freeze it. */
   readonly now?: () => Date;
+  /** Receives each finished analysis and write-back, for the metrics and the audit trail. */
+  readonly observer?: JobObserver;
 }
 
 /** Options of {@link AnalysisQueue.enqueue}. */
@@ -67,10 +70,12 @@ export class AnalysisQueue {
   readonly #now: () => Date;
   readonly #writer: ResultWriter | undefined;
   readonly #retryWriteBackAfterMs: number;
+  readonly #observer: JobObserver | undefined;
 
   #retryTimer: NodeJS.Timeout | undefined;
   #worker: Promise<void> | undefined;
   #wakeRequested = false;
+  #started = false;
   #stopping = false;
 
   constructor(options: AnalysisQueueOptions) {
@@ -81,6 +86,7 @@ export class AnalysisQueue {
     this.#now = options.now ?? (() => new Date());
     this.#writer = options.writer;
     this.#retryWriteBackAfterMs = options.retryWriteBackAfterMs ?? DEFAULT_RETRY_WRITE_BACK_AFTER_MS;
+    this.#observer = options.observer;
     if (this.#writer !== undefined)
       this.#store.onFhirIdsBound(() => {
         this.#kick();
@@ -92,6 +98,7 @@ export class AnalysisQueue {
    * Call once after construction.
    */
   start(): void {
+    this.#started = true;
     const requeued = this.#store.requeueRunning();
     if (requeued > 0) this.#log.info({ requeued }, 'requeued analyses left running by a previous process');
     if (this.#writer !== undefined) {
@@ -130,6 +137,11 @@ export class AnalysisQueue {
       this.#kick();
     }
     return outcome;
+  }
+
+  /** Returns true after {@link start} and before {@link stop}, while the queue takes and runs jobs. */
+  isRunning(): boolean {
+    return this.#started && !this.#stopping;
   }
 
   /** Resolves when no job is running and none is pending. */
@@ -205,12 +217,14 @@ export class AnalysisQueue {
         ...(output.effectiveDateTime === undefined ? {} : { effectiveDateTime: output.effectiveDateTime }),
         ...(output.writeBackFailure === undefined ? {} : { failure: output.writeBackFailure }),
       });
-      if (output.overlay !== undefined) {
-        const stored = this.#store.getResult(key);
-        if (stored !== undefined) this.#store.overlays.save(stored.id, output.overlay);
+      const stored = this.#store.getResult(key);
+      if (output.overlay !== undefined && stored !== undefined) {
+        this.#store.overlays.save(stored.id, output.overlay);
       }
       if (output.writeBackFailure !== undefined) this.#scheduleRetry();
-      log.info({ durationMs: Math.round(performance.now() - startedAt) }, 'analysis done');
+      const durationMs = performance.now() - startedAt;
+      log.info({ durationMs: Math.round(durationMs) }, 'analysis done');
+      this.#reportDone(job, stored?.id, output, durationMs);
     } catch (error) {
       const failure = toFailure(error);
       const errorName = untypedErrorName(error);
@@ -226,6 +240,14 @@ export class AnalysisQueue {
         'analysis failed',
       );
       this.#recordFailure(key, failure, log);
+      const analysisId = this.#store.getResult(key)?.id;
+      this.#observer?.analysisFinished({
+        job,
+        ...(analysisId === undefined ? {} : { analysisId }),
+        outcome: 'failed',
+        code: failure.code,
+        durationMs: performance.now() - startedAt,
+      });
     }
   }
 
@@ -246,6 +268,7 @@ export class AnalysisQueue {
         ...(job.fhirServer === undefined ? {} : { fhirServer: job.fhirServer }),
       });
       this.#store.recordObservation(job, written.observationId);
+      this.#observer?.writeBackFinished({ job, analysisId: owed.analysisId, outcome: 'written' });
       log.info(
         { observationId: written.observationId, activity: written.activity },
         'owed observation written',
@@ -266,7 +289,30 @@ export class AnalysisQueue {
       } catch {
         log.error({ code: 'ERR_INTERNAL' }, 'cannot record write-back failure');
       }
+      this.#observer?.writeBackFinished({
+        job,
+        analysisId: owed.analysisId,
+        outcome: 'failed',
+        code: failure.code,
+      });
       this.#scheduleRetry();
+    }
+  }
+
+  /** Reports a stored analysis, and the write-back it tried, to the observer. */
+  #reportDone(
+    job: AnalysisJob,
+    analysisId: string | undefined,
+    output: AnalysisOutput,
+    durationMs: number,
+  ): void {
+    if (this.#observer === undefined) return;
+    const id = analysisId === undefined ? {} : { analysisId };
+    this.#observer.analysisFinished({ job, ...id, outcome: 'done', durationMs });
+    if (output.observationId !== undefined) {
+      this.#observer.writeBackFinished({ job, ...id, outcome: 'written' });
+    } else if (output.writeBackFailure !== undefined) {
+      this.#observer.writeBackFinished({ job, ...id, outcome: 'failed', code: output.writeBackFailure.code });
     }
   }
 

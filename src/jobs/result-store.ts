@@ -24,6 +24,7 @@ import Database from 'better-sqlite3';
 
 import type { ErrorCode } from '../errors.js';
 import type { ScoreResult } from '../model/result.js';
+import { AuditTrail } from './audit-trail.js';
 import { ChartRecordStore } from './chart-record-store.js';
 import { FeedbackStore } from './feedback-store.js';
 import { OverlayStore } from './overlay-store.js';
@@ -70,6 +71,8 @@ const OWES_WRITE_BACK = `${LACKS_OBSERVATION}
 
 /** A stored result whose Observation is still to be written, as {@link ResultStore.claimWriteBack} returns it. */
 export interface OwedWriteBack {
+  /** Id of the stored row. */
+  readonly analysisId: string;
   readonly job: AnalysisJob & { readonly patientId: string; readonly imagingStudyId: string };
   readonly result: ScoreResult;
   /** CT acquisition date or time, when the analysis knew it. */
@@ -126,6 +129,8 @@ export class ResultStore {
   readonly overlays: OverlayStore;
   /** The records of results in the chart by clinicians, stored in the same database. */
   readonly chartRecords: ChartRecordStore;
+  /** Audit trail of computations, result reads, chart records and write-backs, in the same database. */
+  readonly audit: AuditTrail;
   /** Called after a row gained FHIR ids, so a queue can write back a result that owes it. */
   readonly #boundListeners: (() => void)[] = [];
 
@@ -142,6 +147,7 @@ export class ResultStore {
     this.feedback = new FeedbackStore(this.#db, this.#now);
     this.overlays = new OverlayStore(this.#db);
     this.chartRecords = new ChartRecordStore(this.#db);
+    this.audit = new AuditTrail(this.#db, this.#now);
   }
 
   /**
@@ -305,6 +311,7 @@ export class ResultStore {
         .prepare(`UPDATE analyses SET writeback_attempted_at = ? WHERE id = ?`)
         .run(this.#now().toISOString(), row.id);
       return {
+        analysisId: row.id,
         job: JSON.parse(row.job_json) as OwedWriteBack['job'],
         result: JSON.parse(row.result_json) as ScoreResult,
         ...(row.effective_date_time === null ? {} : { effectiveDateTime: row.effective_date_time }),
@@ -419,6 +426,11 @@ export class ResultStore {
       .all();
     for (const row of rows) counts[row.status] = row.n;
     return counts;
+  }
+
+  /** Runs a trivial query for the readiness check, and throws when the database cannot run it. */
+  ping(): void {
+    this.#db.prepare('SELECT 1').get();
   }
 
   close(): void {

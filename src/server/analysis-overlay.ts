@@ -16,6 +16,7 @@ import type express from 'express';
 import { Nqo1Error } from '../errors.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import { readAccessibleAnalysis, type AnalysisReadDeps } from './analysis-read.js';
+import { auditAnalysis, smartAppActor } from './route-audit.js';
 
 export interface AnalysisOverlayDeps extends AnalysisReadDeps {
   readonly store: AnalysisReadDeps['store'] & Pick<ResultStore, 'overlays'>;
@@ -31,6 +32,7 @@ export async function listOverlay(
   res: express.Response,
 ): Promise<void> {
   const stored = await readAccessibleAnalysis(deps, req);
+  auditAnalysis(deps.store.audit, 'overlay-list', smartAppActor(deps.config), stored);
   res.status(200).json({ slices: deps.store.overlays.list(stored.id) });
 }
 

@@ -31,6 +31,7 @@ import { bearerToken } from './bearer-token.js';
 import type { AppConfig } from './config.js';
 import { readAccessibleStudy } from './imaging-study-access.js';
 import { requestContext } from './logger.js';
+import { auditAnalysis, smartAppActor } from './route-audit.js';
 
 /** An analysis id: the store's ids are UUIDs, and anything else outside this pattern cannot exist. */
 const ANALYSIS_ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -39,8 +40,8 @@ const ANALYSIS_ID = /^[A-Za-z0-9-]{1,64}$/;
 const MAX_FHIR_SERVER_LENGTH = 2048;
 
 export interface AnalysisReadDeps {
-  readonly config: Pick<AppConfig, 'fhir'>;
-  readonly store: Pick<ResultStore, 'getById' | 'chartRecords'>;
+  readonly config: Pick<AppConfig, 'fhir' | 'smartApp'>;
+  readonly store: Pick<ResultStore, 'getById' | 'chartRecords' | 'audit'>;
 }
 
 /** Handles `GET /api/analyses/:id`; the bearer token was checked by an earlier middleware. */
@@ -54,6 +55,7 @@ export async function readAnalysis(
     { analysisId: stored.id, studyInstanceUid: stored.job.studyInstanceUid, status: stored.status },
     'analysis read',
   );
+  auditAnalysis(deps.store.audit, 'read', smartAppActor(deps.config), stored);
   res.status(200).json(viewOf(stored, deps.store.chartRecords.latestForStudy(stored.job)));
 }
 

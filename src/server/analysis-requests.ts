@@ -72,10 +72,10 @@ export interface AnalysisAccepted {
 }
 
 export interface AnalysisRequestDeps {
-  readonly config: Pick<AppConfig, 'fhir'>;
+  readonly config: Pick<AppConfig, 'fhir' | 'smartApp'>;
   readonly store: Pick<
     ResultStore,
-    'getResult' | 'getById' | 'overlays' | 'chartRecords' | 'recordObservation' | 'listByStudy'
+    'getResult' | 'getById' | 'overlays' | 'chartRecords' | 'recordObservation' | 'listByStudy' | 'audit'
   >;
   readonly queue: Pick<AnalysisQueue, 'enqueue'>;
   readonly modelCard: Pick<ModelCard, 'id' | 'version'>;

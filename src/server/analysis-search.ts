@@ -39,6 +39,7 @@ import { bearerToken } from './bearer-token.js';
 import type { AppConfig } from './config.js';
 import { readAccessibleStudy } from './imaging-study-access.js';
 import { requestContext } from './logger.js';
+import { auditAnalysis, smartAppActor } from './route-audit.js';
 
 /** A FHIR logical id (R4 `id` datatype). */
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -53,8 +54,8 @@ const DICOM_UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$/;
 const MAX_FHIR_SERVER_LENGTH = 2048;
 
 export interface AnalysisSearchDeps {
-  readonly config: Pick<AppConfig, 'fhir'>;
-  readonly store: Pick<ResultStore, 'listByStudy'>;
+  readonly config: Pick<AppConfig, 'fhir' | 'smartApp'>;
+  readonly store: Pick<ResultStore, 'listByStudy' | 'audit'>;
   readonly modelCard: Pick<ModelCard, 'id' | 'version'>;
 }
 
@@ -100,6 +101,7 @@ export async function searchAnalyses(
       : await readLaunchStudy(fhirServer, accessToken, query.imagingStudyId, query.patientId, deps);
 
   const analyses: AnalysisView[] = [];
+  const actor = smartAppActor(deps.config);
   for (let i = 0; i < studies.length; i++) {
     const rows = deps.store.listByStudy(
       studies[i]!.studyInstanceUid,
@@ -117,6 +119,7 @@ export async function searchAnalyses(
         sameFhirBase(analysisFhirBase(row.job, deps.config.fhir.baseUrl), fhirServer.href)
       ) {
         analyses.push(viewOf(row));
+        auditAnalysis(deps.store.audit, 'search', actor, row);
       }
     }
   }

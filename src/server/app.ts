@@ -1,6 +1,7 @@
 /**
  * The Express application: discovery, one hook and one feedback route per CDS service, a health
- * check with analysis and feedback counts, the PACS notification route, the SMART app's analysis and
+ * check with analysis and feedback counts, the readiness check and the metrics
+ * (`operations-routes.ts`), the PACS notification route, the SMART app's analysis and
  * model card routes, the SMART app's files, and the error middleware. Routes are thin: each
  * service's handlers do the work, and every error goes through the one OperationOutcome mapping.
  *
@@ -22,6 +23,10 @@ import { analysisRequestRouter } from './analysis-requests.js';
 import { MODEL_CARD_PATH, modelCardHandler } from './model-card-view.js';
 import { pacsNotificationRouter } from './pacs-notifications.js';
 import { smartAppRouter } from './smart-app.js';
+import { hookTiming } from './metrics/hook-timing.js';
+import { ServiceMetrics } from './metrics/service-metrics.js';
+import { operationsRouter } from './operations-routes.js';
+import type { ReadinessCheck } from './readiness.js';
 
 /** Largest accepted hook body; prefetch Bundles of imaging studies can be large. */
 const MAX_BODY_BYTES = '5mb';
@@ -65,10 +70,22 @@ export interface AppDeps extends ServiceDeps {
       | 'chartRecords'
       | 'recordObservation'
       | 'listByStudy'
+      | 'audit'
     >;
   readonly logger: Logger;
   /** JWT verifier; defaults to one built from `config.auth`. Tests inject one with a frozen clock. */
   readonly verifier?: CdsJwtVerifier;
+  /** Metrics of `GET /metrics`; defaults to a new set that counts the store's analyses. */
+  readonly metrics?: ServiceMetrics;
+  /** Checks of `GET /readyz`. Without them, `/readyz` responds with 503. */
+  readonly readiness?: ReadinessCheck;
+}
+
+/** Creates the metrics of an application built without them, counting the analyses of `store`. */
+function defaultMetrics(store: Pick<ResultStore, 'countByStatus'>): ServiceMetrics {
+  const metrics = new ServiceMetrics();
+  metrics.countAnalysesWith(() => store.countByStatus());
+  return metrics;
 }
 
 /** Builds the application without listening, so tests can drive it with supertest. */
@@ -76,6 +93,7 @@ export function createApp(deps: AppDeps): express.Application {
   const { config } = deps;
   const app = express();
   const verifier = deps.verifier ?? new CdsJwtVerifier(config.auth);
+  const metrics = deps.metrics ?? defaultMetrics(deps.store);
   const discovery: CdsDiscoveryResponse = { services: CDS_SERVICES.map((service) => service.definition) };
 
   app.disable('x-powered-by');
@@ -105,6 +123,14 @@ export function createApp(deps: AppDeps): express.Application {
     });
   });
 
+  app.use(
+    operationsRouter({
+      config,
+      metrics,
+      ...(deps.readiness === undefined ? {} : { readiness: deps.readiness }),
+    }),
+  );
+
   app.get('/cds-services', (_req, res) => {
     res.json(discovery);
   });
@@ -116,6 +142,7 @@ export function createApp(deps: AppDeps): express.Application {
     const path = `/cds-services/${service.definition.id}`;
     app.post(
       path,
+      hookTiming(metrics, service.definition.id),
       requireCdsJwt(verifier, `${config.server.publicUrl}${path}`),
       requireJsonContentType,
       parseJson,

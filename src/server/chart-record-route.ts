@@ -26,7 +26,7 @@
 import express from 'express';
 import * as z from 'zod';
 
-import { Nqo1Error } from '../errors.js';
+import { Nqo1Error, isNqo1Error } from '../errors.js';
 import { chartLockKey, chartObservationLock } from '../fhir/chart-lock.js';
 import { analysisFhirBase, sameFhirBase } from '../fhir/fhir-base.js';
 import {
@@ -46,6 +46,7 @@ import { chartRecordSummary } from './analysis-view.js';
 import { bearerToken } from './bearer-token.js';
 import { parseJsonBody } from './json-body.js';
 import { requestContext } from './logger.js';
+import { auditAnalysis, fhirUserActor } from './route-audit.js';
 
 /** Body size limit: one reference. */
 const MAX_REQUEST_BODY_BYTES = '1kb';
@@ -58,7 +59,7 @@ const requestSchema = z.strictObject({
 
 export interface ChartRecordDeps extends AnalysisReadDeps {
   readonly store: AnalysisReadDeps['store'] &
-    Pick<ResultStore, 'chartRecords' | 'getResult' | 'recordObservation'>;
+    Pick<ResultStore, 'chartRecords' | 'getResult' | 'recordObservation' | 'audit'>;
   /** Clock of the record; tests freeze it. */
   readonly now?: () => Date;
 }
@@ -136,6 +137,8 @@ async function recordAnalysis(
         // The Observation is in the chart already, so the record is kept, without its Provenance.
         if (error instanceof ProvenanceFailedError)
           keepRecord(deps.store, deps.config.fhir.baseUrl, stored, error.written);
+        const code = isNqo1Error(error) ? error.code : 'ERR_INTERNAL';
+        auditAnalysis(deps.store.audit, 'chart-record', fhirUserActor(body.clinician), stored, code);
         throw error;
       }
       if (outcome.activity === 'unchanged' && latest !== undefined)
@@ -148,6 +151,7 @@ async function recordAnalysis(
       };
     },
   );
+  auditAnalysis(deps.store.audit, 'chart-record', fhirUserActor(body.clinician), stored);
 
   requestContext(res).log.info(
     {

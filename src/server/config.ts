@@ -1,6 +1,6 @@
 /**
- * Service configuration: `config/default.json`, deep-merged with an optional site file and a few
- * environment overrides, then validated once at start-up by a strict zod schema. An unknown or
+ * Service configuration: `config/default.json`, deep-merged with an optional site file and the
+ * environment overrides of `config-env.ts`, then validated once at start-up by a strict zod schema. An unknown or
  * misspelled key is an error that names its path, so a typo can never fall back to a default.
  *
  * The schema has no field for a secret. A section names the environment variable that contains the
@@ -20,6 +20,7 @@ import { DEFAULT_RETRY_FAILED_AFTER_MS, DEFAULT_RETRY_WRITE_BACK_AFTER_MS } from
 import { DEFAULT_WORKER_THREADS } from '../jobs/region-workers.js';
 import { packagePath } from '../paths.js';
 import { isUrlAllowed } from '../net/url-allowlist.js';
+import { readEnvOverrides } from './config-env.js';
 
 /** Asymmetric JWS algorithms an EHR may sign CDS Hooks tokens with. `none` and HS* are never allowed. */
 export const JWS_ALGORITHMS = [
@@ -41,16 +42,6 @@ export type JwsAlgorithm = (typeof JWS_ALGORITHMS)[number];
 export const LOCALES = ['en', 'zh-CN'] as const;
 
 export type Locale = (typeof LOCALES)[number];
-
-/** Environment variables that override single settings, applied after the site file. */
-export const ENV_OVERRIDES = {
-  NQO1_HOST: ['server', 'host'],
-  NQO1_PORT: ['server', 'port'],
-  NQO1_PUBLIC_URL: ['server', 'publicUrl'],
-  NQO1_SQLITE_PATH: ['store', 'sqlitePath'],
-  NQO1_MODEL_CARD: ['model', 'cardPath'],
-  NQO1_LOCALE: ['locale'],
-} as const satisfies Record<string, readonly string[]>;
 
 const httpUrl = z.url({
   protocol: /^https?$/,
@@ -316,6 +307,24 @@ const notificationsSchema = z.strictObject({
   pollLookbackDays: z.number().int().min(0).max(31).default(1),
 });
 
+/** The operations endpoints `/readyz` and `/metrics`. */
+const operationsSchema = z.strictObject({
+  /**
+   * Name of the environment variable holding the bearer token that `GET /metrics` requires. Unset:
+   * the metrics are public, like `/healthz`, since they carry no patient data.
+   */
+  metricsTokenEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, {
+      error: 'expected an environment variable name such as NQO1_METRICS_TOKEN',
+    })
+    .optional(),
+  /** Deadline of one readiness probe of the DICOMweb or FHIR server, in milliseconds. */
+  readinessTimeoutMs: z.number().int().min(100).max(30_000).default(2000),
+  /** Milliseconds for which `/readyz` reuses the result of the upstream probes. */
+  readinessCacheMs: z.number().int().min(0).max(300_000).default(5000),
+});
+
 const configSchema = z
   .strictObject({
     server: serverSchema.prefault({}),
@@ -324,6 +333,7 @@ const configSchema = z
     fhir: fhirSchema,
     jobs: jobsSchema.prefault({}),
     notifications: notificationsSchema.prefault({}),
+    operations: operationsSchema.prefault({}),
     imaging: imagingSchema.prefault({}),
     series: seriesSchema.prefault({}),
     store: z.strictObject({ sqlitePath: z.string().min(1).default('.nqo1/results.sqlite') }).prefault({}),
@@ -426,11 +436,9 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     sources.push(sitePath);
   }
 
-  for (const [name, keyPath] of Object.entries(ENV_OVERRIDES)) {
-    const value = nonEmpty(env[name]);
-    if (value === undefined) continue;
-    merged = setPath(merged, keyPath, name === 'NQO1_PORT' && /^\d+$/.test(value) ? Number(value) : value);
-    sources.push(`$${name}`);
+  for (const override of readEnvOverrides(env)) {
+    merged = setPath(merged, override.keyPath, override.value);
+    sources.push(`$${override.variable}`);
   }
 
   return parseConfig(merged, sources.join(' + '));

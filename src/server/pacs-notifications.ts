@@ -4,7 +4,8 @@
  * script `config/orthanc/on-stable-study.lua`; any PACS that can send an HTTP request can too.
  *
  * The caller proves itself with a shared secret sent as `Authorization: Bearer <secret>`; the
- * secret is read from the environment variable that `notifications.tokenEnv` names. Without that
+ * secret is read from the environment variable that `notifications.tokenEnv` names, or from the file
+ * that its `_FILE` variable names (`src/secret-env.ts`). Without that
  * setting the route is off and answers 404. A missing or wrong secret gets a bare 401, and the log
  * records only the reason.
  *
@@ -21,6 +22,7 @@ import { Nqo1Error } from '../errors.js';
 import type { AnalysisQueue, EnqueueOutcome } from '../jobs/queue.js';
 import type { ModelCard } from '../model/card.js';
 import type { AppConfig } from './config.js';
+import { readSecretEnv } from '../secret-env.js';
 import { requestContext } from './logger.js';
 
 /** Path of the notification route. */
@@ -115,15 +117,7 @@ function readSecretDigest(deps: PacsNotificationDeps): Buffer | undefined {
   const tokenEnv = deps.config.notifications.tokenEnv;
   if (tokenEnv === undefined) return undefined;
 
-  const secret = (deps.env ?? process.env)[tokenEnv];
-  if (secret === undefined || secret === '') {
-    throw new Nqo1Error(
-      'ERR_CONFIG_INVALID',
-      `notifications.tokenEnv names ${tokenEnv}, but that environment variable is unset; ` +
-        'set it to the shared secret the PACS sends, or remove notifications.tokenEnv.',
-    );
-  }
-  return sha256(secret);
+  return sha256(readSecretEnv(tokenEnv, 'notifications.tokenEnv', deps.env));
 }
 
 /**

@@ -11,6 +11,8 @@ import type { Application } from 'express';
 
 import { Nqo1Error } from '../errors.js';
 import type { ResultWriter } from '../jobs/analyse-study.js';
+import { AuditJobObserver } from '../jobs/audit-observer.js';
+import { combineObservers } from '../jobs/job-observer.js';
 import { AnalysisQueue } from '../jobs/queue.js';
 import { ResultStore } from '../jobs/result-store.js';
 import { StudyPoller } from '../jobs/study-poller.js';
@@ -19,6 +21,8 @@ import { loadModelCard, type ModelCard } from '../model/card.js';
 import { createApp } from './app.js';
 import type { AppConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { ServiceMetrics } from './metrics/service-metrics.js';
+import { ReadinessCheck } from './readiness.js';
 
 export interface StartServerOptions {
   /** The worker function the queue runs for each study. */
@@ -29,6 +33,11 @@ export interface StartServerOptions {
   readonly logger?: Logger;
   /** Defaults to the card loaded from `config.model.cardPath`. */
   readonly modelCard?: ModelCard;
+  /**
+   * Metrics of `GET /metrics`; pass the set that the analyser reports its stages and DICOMweb bytes
+   * to. Defaults to a new set.
+   */
+  readonly metrics?: ServiceMetrics;
 }
 
 export interface RunningServer {
@@ -45,10 +54,13 @@ export async function startServer(config: AppConfig, options: StartServerOptions
   const logger = options.logger ?? createLogger();
   const modelCard = options.modelCard ?? (await loadModelCard(config.model.cardPath));
   const store = new ResultStore(config.store.sqlitePath);
+  const metrics = options.metrics ?? new ServiceMetrics();
+  metrics.countAnalysesWith(() => store.countByStatus());
   const queue = new AnalysisQueue({
     store,
     analyse: options.analyse,
     logger,
+    observer: combineObservers(metrics, new AuditJobObserver(store.audit, logger)),
     retryFailedAfterMs: config.jobs.retryFailedAfterMs,
     retryWriteBackAfterMs: config.jobs.retryWriteBackAfterMs,
     ...(options.writer === undefined ? {} : { writer: options.writer }),
@@ -58,7 +70,8 @@ export async function startServer(config: AppConfig, options: StartServerOptions
   let server: Server;
   let poller: StudyPoller | undefined;
   try {
-    const app = createApp({ config, logger, store, queue, modelCard });
+    const readiness = createReadinessCheck(config, store, queue);
+    const app = createApp({ config, logger, store, queue, modelCard, metrics, readiness });
     poller = createPoller(config, queue, modelCard, logger);
     server = await listen(app, config.server.host, config.server.port);
   } catch (error) {
@@ -93,6 +106,22 @@ export async function startServer(config: AppConfig, options: StartServerOptions
       logger.info('server stopped');
     },
   };
+}
+
+/** Creates the `/readyz` checks of the store, the queue and the configured DICOMweb and FHIR bases. */
+function createReadinessCheck(config: AppConfig, store: ResultStore, queue: AnalysisQueue): ReadinessCheck {
+  return new ReadinessCheck({
+    pingStore: () => {
+      store.ping();
+    },
+    queueRunning: () => queue.isRunning(),
+    upstreams: [
+      { component: 'dicomweb', baseUrl: config.dicomweb.baseUrl, allowlist: config.dicomweb.allowedBaseUrls },
+      { component: 'fhir', baseUrl: config.fhir.baseUrl, allowlist: config.fhir.allowedBaseUrls },
+    ],
+    timeoutMs: config.operations.readinessTimeoutMs,
+    cacheMs: config.operations.readinessCacheMs,
+  });
 }
 
 /** Creates the QIDO-RS poller when `notifications.pollIntervalSeconds` is above 0, else undefined. */

@@ -49,6 +49,29 @@ describe.skipIf(skipReason !== null)('DicomWebClient against Orthanc', () => {
     }
   });
 
+  test('reports the bytes of each response', async () => {
+    const sizes: number[] = [];
+    const counting = new DicomWebClient({
+      baseUrl: orthanc?.dicomWebUrl ?? '',
+      allowlist: [orthanc?.dicomWebUrl ?? ''],
+      timeoutMs: 20_000,
+      onResponseBytes: (bytes) => {
+        sizes.push(bytes);
+      },
+    });
+
+    const files = await counting.retrieveSeriesInstances(
+      CT_3SLICE.studyInstanceUid,
+      CT_3SLICE.ctSeriesInstanceUid,
+    );
+
+    // One multipart response carries the three Part 10 files with their part headers and boundaries.
+    const fileBytes = files.reduce((sum, file) => sum + file.byteLength, 0);
+    expect(sizes).toHaveLength(1);
+    expect(sizes[0]).toBeGreaterThan(fileBytes);
+    expect(sizes[0]).toBeLessThan(fileBytes + 4096);
+  });
+
   test('WADO-RS metadata of the SEG carries its referenced series', async () => {
     const metadata = await pacs.retrieveSeriesMetadata(
       CT_3SLICE.studyInstanceUid,

@@ -237,6 +237,26 @@ describe('createStudyAnalyser', () => {
     expect(output.result.provenance.tumourVoxelCount).toBeGreaterThan(1000);
   });
 
+  test('reports each stage duration once', async () => {
+    const stages: [string, number][] = [];
+    const analyse = createStudyAnalyser({
+      pacs: fakePacs(ctFiles, segFile),
+      modelCard: card,
+      logger: pino({ level: 'silent' }),
+      onStageTimed: (stage, durationMs) => {
+        stages.push([stage, durationMs]);
+      },
+    });
+
+    await analyse(job);
+
+    expect(stages.map(([stage]) => stage)).toEqual(['retrieve', 'decode', 'features']);
+    for (const [, durationMs] of stages) {
+      expect(durationMs).toBeGreaterThanOrEqual(0);
+      expect(durationMs).toBeLessThan(60_000);
+    }
+  });
+
   test('without writer keeps the result only', async () => {
     const analyse = createStudyAnalyser({
       pacs: fakePacs(ctFiles, segFile),

@@ -86,6 +86,9 @@ describe('GET /api/analyses/{id}/overlay', () => {
       })),
     });
     expect(fhir.requests()).toHaveLength(1);
+    expect(h.store.audit.list({ limit: 10 }).map((event) => [event.action, event.analysisId])).toEqual([
+      ['overlay-list', id],
+    ]);
     expectCleanLogs(h);
   });
 

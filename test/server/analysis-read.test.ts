@@ -94,6 +94,16 @@ describe('GET /api/analyses/{id}', () => {
     expect(fhir.requests()).toEqual([
       { method: 'GET', url: `ImagingStudy/${imagingStudyId}`, authorization: `Bearer ${TOKEN}` },
     ]);
+    expect(h.store.audit.list({ limit: 10 })).toEqual([
+      expect.objectContaining({
+        action: 'read',
+        actor: { kind: 'smart-app', id: 'nqo1-cds' },
+        analysisId: id,
+        studyInstanceUid: STUDY_UID,
+        modelVersion: '1.0.0',
+        outcome: 'success',
+      }),
+    ]);
     expectCleanLogs(h);
   });
 
@@ -161,6 +171,7 @@ describe('GET /api/analyses/{id}', () => {
       { method: 'GET', url: `ImagingStudy/${imagingStudyId}`, authorization: 'Bearer revoked-token-0000' },
     ]);
     expect(h.logs.text()).not.toContain('revoked-token-0000');
+    expect(h.store.audit.list({ limit: 10 })).toEqual([]);
     expectCleanLogs(h);
   });
 

@@ -128,6 +128,12 @@ describe('GET /api/analyses', () => {
     expect(requests[0]!.url).toMatch(/^ImagingStudy\?/);
     expect(new URLSearchParams(requests[0]!.url.split('?')[1]).get('patient')).toBe(PATIENT_ID);
     expect(requests[0]!.authorization).toBe(`Bearer ${TOKEN}`);
+    const audited = api.h.store.audit.list({ limit: 10 });
+    expect(audited.map((event) => [event.action, event.analysisId, event.actor.kind])).toEqual([
+      ['search', newId, 'smart-app'],
+      ['search', oldId, 'smart-app'],
+    ]);
+    expect(JSON.stringify(audited)).not.toContain(PATIENT_ID);
     expectCleanLogs(api.h);
   });
 

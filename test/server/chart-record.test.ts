@@ -141,6 +141,14 @@ describe('POST /api/analyses/{id}/record', () => {
     expect(review?.agent[0]?.type?.coding?.[0]?.code).toBe('verifier');
     expect(review?.agent[1]?.who.reference).toBe(observation?.device?.reference);
     expect(review?.activity?.coding?.[0]?.code).toBe('UPDATE');
+    expect(a.h.store.audit.list({ limit: 10 })).toEqual([
+      expect.objectContaining({
+        action: 'chart-record',
+        actor: { kind: 'fhir-user', id: clinician },
+        analysisId: id,
+        outcome: 'success',
+      }),
+    ]);
     expect(review?.entity).toEqual([
       { role: 'source', what: { reference: `ImagingStudy/${imagingStudyId}` } },
       {
@@ -308,6 +316,13 @@ describe('POST /api/analyses/{id}/record', () => {
 
     expect(response.status).toBe(403);
     expect(errorCodeOf(response)).toBe('ERR_CHART_WRITE_REFUSED');
+    expect(a.h.store.audit.list({ limit: 10 })).toEqual([
+      expect.objectContaining({
+        action: 'chart-record',
+        outcome: 'failure',
+        errorCode: 'ERR_CHART_WRITE_REFUSED',
+      }),
+    ]);
     expect(a.h.store.chartRecords.latestForStudy(automaticJob('x'))).toBeUndefined();
     expect(a.h.store.countOwedWriteBacks()).toBe(1);
   });

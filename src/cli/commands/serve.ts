@@ -8,6 +8,7 @@ import { loadModelCard } from '../../model/card.js';
 import { packagePath } from '../../paths.js';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
+import { ServiceMetrics } from '../../server/metrics/service-metrics.js';
 import { startServer } from '../../server/start.js';
 
 export interface ServeOptions {
@@ -54,11 +55,22 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     );
   }
 
-  const analyse = createStudyAnalyserFromConfig(config, { modelCard, logger });
+  const metrics = new ServiceMetrics();
+  const analyse = createStudyAnalyserFromConfig(config, {
+    modelCard,
+    logger,
+    onStageTimed: (stage, durationMs) => {
+      metrics.observeStage(stage, durationMs);
+    },
+    onResponseBytes: (bytes) => {
+      metrics.addDicomwebBytes(bytes);
+    },
+  });
   const running = await startServer(config, {
     analyse,
     logger,
     modelCard,
+    metrics,
     ...(analyse.writer === undefined ? {} : { writer: analyse.writer }),
   });
 
