@@ -1,0 +1,61 @@
+/**
+ * A fuzzing campaign over the DICOM, SEG and RTSTRUCT decoders, with a given seed and input count.
+ *
+ *   node --import tsx bench/fuzz-decoders.mts [--seed N] [--count N] [--workers N] [--timeout-ms N]
+ *     [--heap-mb N] [--show N]
+ *
+ * Prints the outcome counts per kind and error code, the slowest inputs, the wall time and the peak
+ * resident set size, then every input that was not `ok` or `typed` (up to --show, default 20).
+ * Exits with status 1 when any input ended in an untyped error, a crash, a timeout or out of memory.
+ */
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+
+import { outcomeTable, runCampaign } from '../test/support/fuzz/fuzz-campaign.js';
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string', default: '1' },
+    count: { type: 'string', default: '1000' },
+    workers: { type: 'string', default: '2' },
+    'timeout-ms': { type: 'string', default: '5000' },
+    'heap-mb': { type: 'string', default: '512' },
+    show: { type: 'string', default: '20' },
+  },
+});
+
+const seed = Number(values.seed);
+const count = Number(values.count);
+const workers = Number(values.workers);
+const timeoutMs = Number(values['timeout-ms']);
+const heapLimitMb = Number(values['heap-mb']);
+const show = Number(values.show);
+
+const result = await runCampaign({ seed, count, workers, timeoutMs, heapLimitMb });
+const failures = result.outcomes.filter((outcome) => outcome.kind !== 'ok' && outcome.kind !== 'typed');
+
+console.log(`# Decoder fuzzing, seed ${seed}, ${count} inputs\n`);
+console.log(
+  `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${workers} child processes, ` +
+    `timeout ${timeoutMs} ms, heap limit ${heapLimitMb} MiB per child\n`,
+);
+console.log(outcomeTable(result.outcomes));
+console.log(
+  `\nwall time ${(result.wallMs / 1000).toFixed(1)} s, peak RSS of the pool ${result.peakRssMb.toFixed(0)} MiB, ` +
+    `largest peak RSS of a decoding child ${result.childPeakRssMb.toFixed(0)} MiB, child processes started ${result.workersStarted}`,
+);
+
+const slowest = [...result.outcomes].sort((a, b) => b.ms - a.ms).slice(0, 5);
+console.log('\nslowest inputs:');
+for (const outcome of slowest) {
+  console.log(
+    `  #${outcome.index} ${outcome.seedName} ${outcome.ms.toFixed(0)} ms ${outcome.kind} ${outcome.code ?? ''}`,
+  );
+}
+
+for (const outcome of failures.slice(0, show)) {
+  console.log(`\n## #${outcome.index} ${outcome.seedName}: ${outcome.kind}`);
+  console.log(outcome.descriptions.map((line) => `- ${line}`).join('\n'));
+  if (outcome.error !== null) console.log(outcome.error);
+}
+process.exitCode = failures.length > 0 ? 1 : 0;

@@ -1,0 +1,670 @@
+/**
+ * Mutations of DICOM Part 10 files for fuzzing the decoders: byte-level damage (bit flips, byte
+ * runs, truncation) and structure-aware damage to element headers, values, sequences, the
+ * transfer syntax and encapsulated pixel data. Every mutation returns a new buffer and a one-line
+ * description that names what it changed, so a failing input can be rebuilt in a regression test
+ * from the exported primitives.
+ */
+
+import {
+  ITEM_TAG,
+  PART10_PREFIX_BYTES,
+  PIXEL_DATA_TAG,
+  UNDEFINED_LENGTH,
+  indexDicomElements,
+  type DicomIndex,
+  type ElementRecord,
+} from './dicom-elements.js';
+import type { Random } from './random.js';
+
+/** A mutated file and what was changed. */
+export interface Mutated {
+  readonly bytes: Uint8Array;
+  readonly description: string;
+}
+
+/** Formats a tag as (gggg,eeee). */
+export function formatTag(tag: number): string {
+  const hex = tag.toString(16).toUpperCase().padStart(8, '0');
+  return `(${hex.slice(0, 4)},${hex.slice(4)})`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Primitives: deterministic edits that regression tests call directly.
+
+/** Returns the `occurrence`-th header with `tag` (0 = first), or throws when there is none. */
+export function requireRecord(bytes: Uint8Array, tag: number, occurrence = 0): ElementRecord {
+  const found = indexDicomElements(bytes).records.filter((record) => record.tag === tag)[occurrence];
+  if (found === undefined) throw new Error(`no ${formatTag(tag)} occurrence ${occurrence} in the file`);
+  return found;
+}
+
+/**
+ * Replaces `count` bytes at `offset` by `insert`. Offsets past the end are clamped, because
+ * an earlier mutation may have left a length that points beyond the file.
+ */
+export function spliceBytes(
+  bytes: Uint8Array,
+  offset: number,
+  count: number,
+  insert: Uint8Array,
+): Uint8Array {
+  const start = Math.max(0, Math.min(offset, bytes.length));
+  const deleteCount = Math.max(0, Math.min(count, bytes.length - start));
+  const result = new Uint8Array(bytes.length - deleteCount + insert.length);
+  result.set(bytes.subarray(0, start), 0);
+  result.set(insert, start);
+  result.set(bytes.subarray(start + deleteCount), start + insert.length);
+  return result;
+}
+
+/** Writes the length field of `record`, truncated to its 2 or 4 bytes. */
+export function writeLength(bytes: Uint8Array, record: ElementRecord, length: number): Uint8Array {
+  const result = bytes.slice();
+  const view = new DataView(result.buffer);
+  if (record.lengthBytes === 2) view.setUint16(record.lengthOffset, length & 0xffff, record.littleEndian);
+  else view.setUint32(record.lengthOffset, length >>> 0, record.littleEndian);
+  return result;
+}
+
+/** Writes the tag of the header of `record`. */
+export function writeTag(bytes: Uint8Array, record: ElementRecord, tag: number): Uint8Array {
+  const result = bytes.slice();
+  const view = new DataView(result.buffer);
+  view.setUint16(record.offset, tag >>> 16, record.littleEndian);
+  view.setUint16(record.offset + 2, tag & 0xffff, record.littleEndian);
+  return result;
+}
+
+/** Overwrites the two VR characters of an explicit VR header, keeping its length field as it is. */
+export function writeVr(bytes: Uint8Array, record: ElementRecord, vr: string): Uint8Array {
+  const result = bytes.slice();
+  result[record.offset + 4] = vr.charCodeAt(0) & 0xff;
+  result[record.offset + 5] = vr.charCodeAt(1) & 0xff;
+  return result;
+}
+
+/**
+ * Replaces the value of `record` by `value` and sets its length field to the new length. Lengths
+ * of enclosing sequences and items are left as they were.
+ */
+export function replaceValue(bytes: Uint8Array, record: ElementRecord, value: Uint8Array): Uint8Array {
+  const oldLength = record.valueLength === UNDEFINED_LENGTH ? 0 : record.valueLength;
+  const available = Math.max(0, Math.min(oldLength, bytes.length - record.valueOffset));
+  const spliced = spliceBytes(bytes, record.valueOffset, available, value);
+  return writeLength(spliced, record, value.length);
+}
+
+/** Encodes text as bytes, padded with a space to an even length as DICOM requires of string values. */
+export function paddedAscii(text: string): Uint8Array {
+  const even = text.length % 2 === 0 ? text : `${text} `;
+  const bytes = new Uint8Array(even.length);
+  for (let i = 0; i < even.length; i++) bytes[i] = even.charCodeAt(i) & 0xff;
+  return bytes;
+}
+
+/** Encodes unsigned integers as 16- or 32-bit words in the byte order of `record`. */
+export function binaryWords(
+  record: ElementRecord,
+  words: readonly number[],
+  bytesPerWord: 2 | 4,
+): Uint8Array {
+  const bytes = new Uint8Array(words.length * bytesPerWord);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < words.length; i++) {
+    if (bytesPerWord === 2) view.setUint16(i * 2, words[i]! & 0xffff, record.littleEndian);
+    else view.setUint32(i * 4, words[i]! >>> 0, record.littleEndian);
+  }
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random mutations.
+
+/** Elements whose values steer decoding: image format, geometry, SEG and RTSTRUCT references. */
+export const DECODER_TAGS: readonly number[] = [
+  0x00020010, // TransferSyntaxUID
+  0x00080005, // SpecificCharacterSet
+  0x00080016, // SOPClassUID
+  0x00080060, // Modality
+  0x00081155, // ReferencedSOPInstanceUID
+  0x00180050, // SliceThickness
+  0x00180088, // SpacingBetweenSlices
+  0x0020000e, // SeriesInstanceUID
+  0x00200032, // ImagePositionPatient
+  0x00200037, // ImageOrientationPatient
+  0x00200052, // FrameOfReferenceUID
+  0x00209157, // DimensionIndexValues
+  0x00280002, // SamplesPerPixel
+  0x00280004, // PhotometricInterpretation
+  0x00280006, // PlanarConfiguration
+  0x00280008, // NumberOfFrames
+  0x00280010, // Rows
+  0x00280011, // Columns
+  0x00280030, // PixelSpacing
+  0x00280100, // BitsAllocated
+  0x00280101, // BitsStored
+  0x00280102, // HighBit
+  0x00280103, // PixelRepresentation
+  0x00281052, // RescaleIntercept
+  0x00281053, // RescaleSlope
+  0x00620001, // SegmentationType
+  0x00620004, // SegmentNumber
+  0x00620005, // SegmentLabel
+  0x0062000b, // ReferencedSegmentNumber
+  0x0062000e, // MaximumFractionalValue
+  0x00620010, // SegmentationFractionalType
+  0x30060022, // ROINumber
+  0x30060024, // ReferencedFrameOfReferenceUID
+  0x30060026, // ROIName
+  0x30060042, // ContourGeometricType
+  0x30060046, // NumberOfContourPoints
+  0x30060050, // ContourData
+  0x30060084, // ReferencedROINumber
+];
+
+/** Text tokens that break number, UID and code string parsing in different ways. */
+const TEXT_TOKENS: readonly string[] = [
+  '',
+  '0',
+  '-1',
+  '1',
+  '2',
+  '3',
+  '8',
+  '16',
+  '65535',
+  '65536',
+  '2147483648',
+  '4294967297',
+  '1e308',
+  '-1e308',
+  '1e-320',
+  'NaN',
+  'Infinity',
+  '-0',
+  ' ',
+  '\\',
+  '\\\\\\',
+  '1\\2',
+  '0\\0\\0',
+  '1\\0\\0\\0\\1\\0',
+  '0\\0\\0\\0\\0\\0',
+  '1\\1\\1\\1\\1\\1',
+  'abc',
+  '1.2.3',
+  '1..2',
+  'MONOCHROME2',
+  'RGB',
+  'BINARY',
+  'FRACTIONAL',
+  'LABELMAP',
+  'CLOSED_PLANAR',
+  'POINT',
+  'CT',
+  'SEG',
+  '1.2.840.10008.5.1.4.1.1.2',
+  '1.2.840.10008.5.1.4.1.1.66.4',
+  '1.2.840.10008.5.1.4.1.1.481.3',
+  '1.2.840.10008.5.1.4.1.1.2.1',
+  'ISO_IR 192',
+  'ISO 2022 IR 87',
+  '9'.repeat(64),
+];
+
+/** 16- and 32-bit values at the edges of what header fields hold. */
+const WORD_VALUES: readonly number[] = [0, 1, 2, 7, 8, 12, 15, 16, 17, 31, 32, 255, 0x7fff, 0x8000, 0xffff];
+const LONG_VALUES: readonly number[] = [0, 1, 2, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+
+/** VRs written over an explicit VR: short and long length forms, sequence, and invalid letters. */
+const VR_VALUES: readonly string[] = [
+  'OB',
+  'OW',
+  'UN',
+  'SQ',
+  'US',
+  'UL',
+  'SS',
+  'DS',
+  'IS',
+  'UI',
+  'CS',
+  'LO',
+  'UT',
+  'FD',
+  'XX',
+  '\0\0',
+];
+
+/** Transfer syntaxes written over the file's own: every family the reader knows, and unknown ones. */
+const TRANSFER_SYNTAX_VALUES: readonly string[] = [
+  '1.2.840.10008.1.2',
+  '1.2.840.10008.1.2.1',
+  '1.2.840.10008.1.2.2',
+  '1.2.840.10008.1.2.1.99',
+  '1.2.840.10008.1.2.4.50',
+  '1.2.840.10008.1.2.4.51',
+  '1.2.840.10008.1.2.4.57',
+  '1.2.840.10008.1.2.4.70',
+  '1.2.840.10008.1.2.4.80',
+  '1.2.840.10008.1.2.4.81',
+  '1.2.840.10008.1.2.4.90',
+  '1.2.840.10008.1.2.4.91',
+  '1.2.840.10008.1.2.4.201',
+  '1.2.840.10008.1.2.4.100',
+  '1.2.840.10008.1.2.4.110',
+  '1.2.840.10008.1.2.5',
+  '1.2.3.4',
+  '',
+];
+
+/** Name of each random mutation, for counts per mutation in reports. */
+export type MutationName =
+  | 'bit-flip'
+  | 'byte-run'
+  | 'truncate'
+  | 'length-field'
+  | 'tag'
+  | 'vr'
+  | 'duplicate'
+  | 'remove'
+  | 'value'
+  | 'transfer-syntax'
+  | 'fragment';
+
+type Mutation = (bytes: Uint8Array, index: DicomIndex, random: Random) => Mutated | null;
+
+/** Dataset headers past the file meta information, or every header when there are none. */
+function datasetRecords(index: DicomIndex): readonly ElementRecord[] {
+  const dataset = index.records.filter((record) => !record.inFileMeta);
+  return dataset.length > 0 ? dataset : index.records;
+}
+
+function flipBits(bytes: Uint8Array, _index: DicomIndex, random: Random): Mutated | null {
+  if (bytes.length <= PART10_PREFIX_BYTES) return null;
+  const result = bytes.slice();
+  const flips = random.between(1, 16);
+  const positions: number[] = [];
+  for (let i = 0; i < flips; i++) {
+    const offset = random.between(PART10_PREFIX_BYTES, bytes.length - 1);
+    const bit = random.below(8);
+    result[offset] = result[offset]! ^ (1 << bit);
+    positions.push(offset);
+  }
+  return { bytes: result, description: `bit-flip ×${flips} at ${positions.slice(0, 4).join(', ')}…` };
+}
+
+function byteRun(bytes: Uint8Array, _index: DicomIndex, random: Random): Mutated | null {
+  if (bytes.length <= PART10_PREFIX_BYTES) return null;
+  const start = random.between(PART10_PREFIX_BYTES, bytes.length - 1);
+  const length = Math.min(bytes.length - start, random.between(1, 256));
+  const fill = random.pick([0x00, 0xff, 0x20, 0x5c, random.below(256)]);
+  const result = bytes.slice();
+  const noise = random.chance(0.3);
+  for (let i = start; i < start + length; i++) result[i] = noise ? random.below(256) : fill;
+  return {
+    bytes: result,
+    description: `byte-run ${noise ? 'noise' : `0x${fill.toString(16)}`} ×${length} at ${start}`,
+  };
+}
+
+function truncate(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
+  const records = datasetRecords(index);
+  // Half the cuts fall right inside a header or value, where parsers most often over-read.
+  const record = records.length > 0 && random.chance(0.5) ? random.pick(records) : null;
+  const length =
+    record === null
+      ? random.below(bytes.length)
+      : Math.min(
+          bytes.length - 1,
+          record.offset + random.below(Math.max(1, record.valueOffset - record.offset + 8)),
+        );
+  return { bytes: bytes.slice(0, length), description: `truncate to ${length} of ${bytes.length} bytes` };
+}
+
+function lengthField(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
+  const records = datasetRecords(index);
+  if (records.length === 0) return null;
+  const record = random.pick(records);
+  const old = record.valueLength;
+  const candidates =
+    record.lengthBytes === 2
+      ? [0, 1, old + 1, old - 1, old + 2, old * 2, 0xfffe, 0xffff, random.below(0x10000)]
+      : [
+          0,
+          1,
+          old + 1,
+          old - 1,
+          old + 2,
+          old * 2,
+          UNDEFINED_LENGTH,
+          0x7fffffff,
+          0xfffffff0,
+          bytes.length,
+          random.uint32(),
+        ];
+  const length = random.pick(candidates) >>> 0;
+  return {
+    bytes: writeLength(bytes, record, length),
+    description: `length-field ${record.kind} ${formatTag(record.tag)} ${old} → ${length}`,
+  };
+}
+
+function corruptTag(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
+  const records = datasetRecords(index);
+  if (records.length === 0) return null;
+  const record = random.pick(records);
+  const tag = random.pick([
+    random.uint32(),
+    random.pick(index.records).tag,
+    0x00000000,
+    0xffffffff,
+    ITEM_TAG,
+    0xfffee00d,
+    0xfffee0dd,
+    PIXEL_DATA_TAG,
+    (record.tag + 1) >>> 0,
+    (record.tag - 1) >>> 0,
+  ]);
+  return {
+    bytes: writeTag(bytes, record, tag),
+    description: `tag ${formatTag(record.tag)} → ${formatTag(tag)}`,
+  };
+}
+
+function corruptVr(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
+  const records = datasetRecords(index).filter((record) => record.vr !== null);
+  if (records.length === 0) return null;
+  const record = random.pick(records);
+  const vr = random.pick(VR_VALUES);
+  return {
+    bytes: writeVr(bytes, record, vr),
+    description: `vr ${formatTag(record.tag)} ${record.vr ?? ''} → ${JSON.stringify(vr)}`,
+  };
+}
+
+/** Headers whose whole extent is known, so they can be copied or cut out as a unit. */
+function wholeRecords(index: DicomIndex): ElementRecord[] {
+  return datasetRecords(index).filter((record) => record.end !== null && record.kind !== 'delimiter');
+}
+
+function duplicate(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
+  const records = wholeRecords(index);
+  if (records.length === 0) return null;
+  const record = random.pick(records);
+  const end = Math.min(record.end!, bytes.length);
+  const copy = bytes.slice(record.offset, end);
+  const at = random.chance(0.5) ? end : random.pick(index.records).offset;
+  return {
+    bytes: spliceBytes(bytes, at, 0, copy),
+    description: `duplicate ${record.kind} ${formatTag(record.tag)} (${copy.length} bytes) at ${at}`,
+  };
+}
+
+function remove(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
+  const records = wholeRecords(index);
+  if (records.length === 0) return null;
+  const record = random.pick(records);
+  const end = Math.min(record.end!, bytes.length);
+  return {
+    bytes: spliceBytes(bytes, record.offset, end - record.offset, new Uint8Array(0)),
+    description: `remove ${record.kind} ${formatTag(record.tag)} (${end - record.offset} bytes)`,
+  };
+}
+
+const BINARY_WORD_VRS = new Set(['US', 'SS', 'OW', 'AT']);
+const BINARY_LONG_VRS = new Set(['UL', 'SL', 'OL']);
+
+function corruptValue(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
+  const interesting = datasetRecords(index).filter(
+    (record) => record.kind === 'element' && DECODER_TAGS.includes(record.tag),
+  );
+  const leaves = datasetRecords(index).filter(
+    (record) => record.kind === 'element' && record.tag !== PIXEL_DATA_TAG,
+  );
+  const pool = interesting.length > 0 && random.chance(0.85) ? interesting : leaves;
+  if (pool.length === 0) return null;
+  const record = random.pick(pool);
+  const oldLength = record.valueLength === UNDEFINED_LENGTH ? 0 : record.valueLength;
+
+  // Binary values keep their length; a US element whose VR is implicit is 2 bytes long.
+  if (record.vr !== null ? BINARY_WORD_VRS.has(record.vr) : oldLength === 2) {
+    const words = Array.from({ length: Math.max(1, oldLength / 2) }, () => random.pick(WORD_VALUES));
+    return {
+      bytes: replaceValue(bytes, record, binaryWords(record, words, 2)),
+      description: `value ${formatTag(record.tag)} → words [${words.slice(0, 6).join(', ')}]`,
+    };
+  }
+  if (record.vr !== null && BINARY_LONG_VRS.has(record.vr)) {
+    const words = Array.from({ length: Math.max(1, oldLength / 4) }, () => random.pick(LONG_VALUES));
+    return {
+      bytes: replaceValue(bytes, record, binaryWords(record, words, 4)),
+      description: `value ${formatTag(record.tag)} → longs [${words.slice(0, 6).join(', ')}]`,
+    };
+  }
+
+  let text = random.pick(TEXT_TOKENS);
+  if (random.chance(0.2)) text = `${text}\\${random.pick(TEXT_TOKENS)}`;
+  // Half the time the value keeps its length, so only the value and not the framing is wrong.
+  let value = paddedAscii(text);
+  if (random.chance(0.5) && oldLength > 0) {
+    const sameLength = new Uint8Array(oldLength).fill(0x20);
+    sameLength.set(value.subarray(0, oldLength));
+    value = sameLength;
+  }
+  if (record.lengthBytes === 2 && value.length > 0xffff) return null;
+  return {
+    bytes: replaceValue(bytes, record, value),
+    description: `value ${formatTag(record.tag)} → ${JSON.stringify(text)} (${value.length} bytes)`,
+  };
+}
+
+function transferSyntax(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
+  const record = index.records.find((candidate) => candidate.tag === 0x00020010);
+  if (record === undefined) return null;
+  const uid = random.pick(TRANSFER_SYNTAX_VALUES.filter((value) => value !== index.transferSyntaxUid));
+  const padded = uid.length % 2 === 0 ? uid : `${uid}\0`;
+  const value = new Uint8Array(padded.length);
+  for (let i = 0; i < padded.length; i++) value[i] = padded.charCodeAt(i);
+  const result = replaceValue(bytes, record, value);
+
+  // Usually the group length follows, as a careful editor would write it; sometimes it is left stale.
+  const groupLength = index.records.find((candidate) => candidate.tag === 0x00020000);
+  const fixGroupLength = groupLength !== undefined && random.chance(0.7);
+  if (fixGroupLength) {
+    const view = new DataView(result.buffer);
+    const old = view.getUint32(groupLength.valueOffset, true);
+    view.setUint32(groupLength.valueOffset, old + value.length - record.valueLength, true);
+  }
+  return {
+    bytes: result,
+    description: `transfer-syntax ${index.transferSyntaxUid ?? '(none)'} → ${JSON.stringify(uid)}${fixGroupLength ? '' : ' (stale group length)'}`,
+  };
+}
+
+function corruptFragment(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
+  const items = index.records.filter((record) => record.kind === 'fragment');
+  if (items.length === 0) return null;
+  const offsetTable = items[0]!;
+  const fragments = items.slice(1);
+  const operation = random.pick([
+    'offset-table',
+    'fragment-length',
+    'drop',
+    'duplicate',
+    'swap',
+    'empty',
+    'codestream-header',
+    'shorten',
+  ] as const);
+
+  switch (operation) {
+    case 'offset-table': {
+      const entries = Math.max(1, offsetTable.valueLength / 4);
+      const words = Array.from({ length: entries }, () =>
+        random.pick([0, 1, 3, 0xffffffff, 0x7fffffff, bytes.length, random.below(bytes.length)]),
+      );
+      const keepLength = offsetTable.valueLength > 0 && random.chance(0.6);
+      const value = binaryWords(offsetTable, keepLength ? words : words.concat(random.below(1000)), 4);
+      const odd = random.chance(0.2) ? value.subarray(0, value.length - 1) : value;
+      return {
+        bytes: replaceValue(bytes, offsetTable, odd),
+        description: `fragment offset-table → [${words.slice(0, 4).join(', ')}] (${odd.length} bytes)`,
+      };
+    }
+    case 'fragment-length': {
+      const fragment = random.pick(items);
+      const length = random.pick([
+        0,
+        1,
+        3,
+        fragment.valueLength + 1,
+        fragment.valueLength - 2,
+        0xfffffffe,
+        UNDEFINED_LENGTH,
+      ]);
+      return {
+        bytes: writeLength(bytes, fragment, length),
+        description: `fragment length ${fragment.valueLength} → ${length >>> 0}`,
+      };
+    }
+    case 'drop': {
+      if (fragments.length === 0) return null;
+      const fragment = random.pick(fragments);
+      return {
+        bytes: spliceBytes(bytes, fragment.offset, fragment.end! - fragment.offset, new Uint8Array(0)),
+        description: `fragment drop of ${fragments.length} (${fragment.valueLength} bytes)`,
+      };
+    }
+    case 'duplicate': {
+      if (fragments.length === 0) return null;
+      const fragment = random.pick(fragments);
+      return {
+        bytes: spliceBytes(bytes, fragment.end!, 0, bytes.slice(fragment.offset, fragment.end!)),
+        description: `fragment duplicate (${fragment.valueLength} bytes)`,
+      };
+    }
+    case 'swap': {
+      if (fragments.length < 2) return null;
+      const first = fragments[0]!;
+      const last = fragments[fragments.length - 1]!;
+      const swapped = spliceBytes(
+        bytes,
+        last.offset,
+        last.end! - last.offset,
+        bytes.slice(first.offset, first.end!),
+      );
+      return {
+        bytes: spliceBytes(
+          swapped,
+          first.offset,
+          first.end! - first.offset,
+          bytes.slice(last.offset, last.end!),
+        ),
+        description: `fragment swap first and last of ${fragments.length}`,
+      };
+    }
+    case 'empty': {
+      const at = random.pick(items).end!;
+      const emptyItem = new Uint8Array(8);
+      const view = new DataView(emptyItem.buffer);
+      view.setUint16(0, 0xfffe, offsetTable.littleEndian);
+      view.setUint16(2, 0xe000, offsetTable.littleEndian);
+      return {
+        bytes: spliceBytes(bytes, at, 0, emptyItem),
+        description: `fragment empty item inserted at ${at}`,
+      };
+    }
+    case 'codestream-header': {
+      if (fragments.length === 0) return null;
+      const fragment = random.pick(fragments);
+      const result = bytes.slice();
+      const span = Math.min(fragment.valueLength, 96);
+      const changes = random.between(1, 6);
+      for (let i = 0; i < changes; i++) {
+        const at = fragment.valueOffset + random.below(span);
+        if (at < result.length) result[at] = random.pick([0x00, 0xff, random.below(256), result[at]! ^ 0x80]);
+      }
+      return { bytes: result, description: `fragment codestream header ×${changes} bytes changed` };
+    }
+    case 'shorten': {
+      if (fragments.length === 0) return null;
+      const fragment = random.pick(fragments);
+      const keep = random.below(fragment.valueLength) & ~1;
+      const cut = spliceBytes(
+        bytes,
+        fragment.valueOffset + keep,
+        fragment.valueLength - keep,
+        new Uint8Array(0),
+      );
+      return {
+        bytes: writeLength(cut, fragment, keep),
+        description: `fragment shorten ${fragment.valueLength} → ${keep}`,
+      };
+    }
+  }
+}
+
+const MUTATIONS: Readonly<Record<MutationName, Mutation>> = {
+  'bit-flip': flipBits,
+  'byte-run': byteRun,
+  truncate,
+  'length-field': lengthField,
+  tag: corruptTag,
+  vr: corruptVr,
+  duplicate,
+  remove,
+  value: corruptValue,
+  'transfer-syntax': transferSyntax,
+  fragment: corruptFragment,
+};
+
+/** Relative weights: structure-aware mutations reach deeper code than byte noise, so they dominate. */
+const WEIGHTS: readonly (readonly [MutationName, number])[] = [
+  ['bit-flip', 8],
+  ['byte-run', 5],
+  ['truncate', 6],
+  ['length-field', 12],
+  ['tag', 6],
+  ['vr', 6],
+  ['duplicate', 8],
+  ['remove', 8],
+  ['value', 25],
+  ['transfer-syntax', 5],
+  ['fragment', 11],
+];
+const TOTAL_WEIGHT = WEIGHTS.reduce((sum, [, weight]) => sum + weight, 0);
+
+function pickMutation(random: Random): MutationName {
+  let draw = random.below(TOTAL_WEIGHT);
+  for (const [name, weight] of WEIGHTS) {
+    if (draw < weight) return name;
+    draw -= weight;
+  }
+  return 'value';
+}
+
+/**
+ * Applies one to three random mutations to `original`. A mutation that does not apply to the file
+ * (fragments of native pixel data, say) is replaced by another draw.
+ *
+ * @returns the mutated bytes, the mutation names and their descriptions in the order applied
+ */
+export function mutateDicom(
+  original: Uint8Array,
+  random: Random,
+): { bytes: Uint8Array; mutations: MutationName[]; descriptions: string[] } {
+  const count = random.pick([1, 1, 1, 2, 2, 3]);
+  let bytes = original;
+  const mutations: MutationName[] = [];
+  const descriptions: string[] = [];
+  for (let attempt = 0; mutations.length < count && attempt < 20; attempt++) {
+    const name = pickMutation(random);
+    const mutated = MUTATIONS[name](bytes, indexDicomElements(bytes), random);
+    if (mutated === null) continue;
+    bytes = mutated.bytes;
+    mutations.push(name);
+    descriptions.push(mutated.description);
+  }
+  return { bytes, mutations, descriptions };
+}
