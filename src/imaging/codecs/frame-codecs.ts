@@ -127,6 +127,7 @@ export function decodeCompressedFrame(
     const problem = jpegStructureProblem(codestream);
     if (problem !== null) throw damaged(codec, problem, context);
   }
+  if (codec === 'jpegLs') checkJpegLsEnds(codestream, context);
   if (codec === 'rle') return decodeRleFrame(codestream, shape, context);
   if (codec === 'deflate') return decodeDeflatedFrame(codestream, shape, context);
   if (codec === 'jpegLossless') return decodeJpegLossless(codestream, shape, context);
@@ -157,6 +158,21 @@ function decodeWithWasm(
     throw damaged(codec, error, context);
   } finally {
     decoder.delete();
+  }
+}
+
+/**
+ * Requires a JPEG-LS codestream (ITU-T T.87, which keeps the T.81 markers) to start with SOI (FFD8)
+ * and end with EOI (FFD9). CharLS 2 in @cornerstonejs/codec-charls 1.2.7 spends seconds on a
+ * truncated codestream before it fails: 15 s for a 512 × 512 near-lossless frame cut to 17 kB
+ * of its 49 kB, measured on one core of an AMD EPYC.
+ */
+function checkJpegLsEnds(codestream: Uint8Array, context: string): void {
+  if (codestream[0] !== 0xff || codestream[1] !== 0xd8) {
+    throw damaged('jpegLs', 'the codestream does not start with SOI (FFD8)', context);
+  }
+  if (!endsWithEndOfImage(codestream)) {
+    throw damaged('jpegLs', 'the codestream lacks its end of image marker (FFD9)', context);
   }
 }
 

@@ -274,6 +274,15 @@ export type MutationName =
 
 type Mutation = (bytes: Uint8Array, index: DicomIndex, random: Random) => Mutated | null;
 
+/**
+ * The value bytes of `record` present in the file: its length, but never past the end of the
+ * file, because an earlier mutation may have set a length of up to 4 GiB.
+ */
+function presentLength(bytes: Uint8Array, record: ElementRecord): number {
+  if (record.valueLength === UNDEFINED_LENGTH) return 0;
+  return Math.max(0, Math.min(record.valueLength, bytes.length - record.valueOffset));
+}
+
 /** Dataset headers past the file meta information, or every header when there are none. */
 function datasetRecords(index: DicomIndex): readonly ElementRecord[] {
   const dataset = index.records.filter((record) => !record.inFileMeta);
@@ -425,7 +434,7 @@ function corruptValue(bytes: Uint8Array, index: DicomIndex, random: Random): Mut
   const pool = interesting.length > 0 && random.chance(0.85) ? interesting : leaves;
   if (pool.length === 0) return null;
   const record = random.pick(pool);
-  const oldLength = record.valueLength === UNDEFINED_LENGTH ? 0 : record.valueLength;
+  const oldLength = presentLength(bytes, record);
 
   // Binary values keep their length; a US element whose VR is implicit is 2 bytes long.
   if (record.vr !== null ? BINARY_WORD_VRS.has(record.vr) : oldLength === 2) {
@@ -500,11 +509,11 @@ function corruptFragment(bytes: Uint8Array, index: DicomIndex, random: Random): 
 
   switch (operation) {
     case 'offset-table': {
-      const entries = Math.max(1, offsetTable.valueLength / 4);
+      const entries = Math.max(1, Math.floor(presentLength(bytes, offsetTable) / 4));
       const words = Array.from({ length: entries }, () =>
         random.pick([0, 1, 3, 0xffffffff, 0x7fffffff, bytes.length, random.below(bytes.length)]),
       );
-      const keepLength = offsetTable.valueLength > 0 && random.chance(0.6);
+      const keepLength = presentLength(bytes, offsetTable) > 0 && random.chance(0.6);
       const value = binaryWords(offsetTable, keepLength ? words : words.concat(random.below(1000)), 4);
       const odd = random.chance(0.2) ? value.subarray(0, value.length - 1) : value;
       return {
