@@ -1,8 +1,9 @@
 /**
  * A fuzzing campaign over the DICOM, SEG and RTSTRUCT decoders, with a given seed and input count.
  *
- *   node --import tsx bench/fuzz-decoders.mts [--seed N] [--count N] [--workers N] [--timeout-ms N]
- *     [--heap-mb N] [--show N]
+ *   npm run fuzz -- [--seed N] [--count N] [--workers N] [--timeout-ms N] [--heap-mb N] [--show N]
+ *
+ * Defaults: seed 1, 1000 inputs, 2 child processes, 5000 ms per input, 512 MiB V8 heap per child.
  *
  * Prints the outcome counts per kind and error code, the slowest inputs, the wall time and the peak
  * resident set size, then every input that was not `ok` or `typed` (up to --show, default 20).
@@ -11,6 +12,7 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 
+import { FUZZ_SEEDS } from '../test/support/fuzz/decoder-targets.js';
 import { outcomeTable, runCampaign } from '../test/support/fuzz/fuzz-campaign.js';
 
 const { values } = parseArgs({
@@ -24,12 +26,22 @@ const { values } = parseArgs({
   },
 });
 
-const seed = Number(values.seed);
-const count = Number(values.count);
-const workers = Number(values.workers);
-const timeoutMs = Number(values['timeout-ms']);
-const heapLimitMb = Number(values['heap-mb']);
-const show = Number(values.show);
+/** Parses a whole number option, or exits with a message naming the option. */
+function wholeNumber(name: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) {
+    console.error(`--${name} must be a whole number of at least ${min}, got ${JSON.stringify(text)}.`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const seed = wholeNumber('seed', values.seed, 0);
+const count = wholeNumber('count', values.count, 1);
+const workers = wholeNumber('workers', values.workers, 1);
+const timeoutMs = wholeNumber('timeout-ms', values['timeout-ms'], 1);
+const heapLimitMb = wholeNumber('heap-mb', values['heap-mb'], 16);
+const show = wholeNumber('show', values.show, 0);
 
 const result = await runCampaign({ seed, count, workers, timeoutMs, heapLimitMb });
 const failures = result.outcomes.filter((outcome) => outcome.kind !== 'ok' && outcome.kind !== 'typed');
@@ -44,6 +56,18 @@ console.log(
   `\nwall time ${(result.wallMs / 1000).toFixed(1)} s, peak RSS of the pool ${result.peakRssMb.toFixed(0)} MiB, ` +
     `largest peak RSS of a decoding child ${result.childPeakRssMb.toFixed(0)} MiB, child processes started ${result.workersStarted}`,
 );
+
+console.log('\n| target | inputs | ok | typed error |');
+console.log('| --- | ---: | ---: | ---: |');
+for (const target of ['series', 'pixels', 'seg', 'rtstruct'] as const) {
+  const names = new Set(
+    FUZZ_SEEDS.filter((fuzzSeed) => fuzzSeed.target === target).map((fuzzSeed) => fuzzSeed.name),
+  );
+  const ofTarget = result.outcomes.filter((outcome) => names.has(outcome.seedName));
+  const ok = ofTarget.filter((outcome) => outcome.kind === 'ok').length;
+  const typed = ofTarget.filter((outcome) => outcome.kind === 'typed').length;
+  console.log(`| ${target} | ${ofTarget.length} | ${ok} | ${typed} |`);
+}
 
 const slowest = [...result.outcomes].sort((a, b) => b.ms - a.ms).slice(0, 5);
 console.log('\nslowest inputs:');

@@ -1,8 +1,8 @@
 /**
- * Fuzzing of the DICOM, SEG and RTSTRUCT decoders: 1,200 files mutated from real files of the
+ * Fuzzing of the DICOM, SEG and RTSTRUCT decoders: 3,000 files mutated from real files of the
  * shared test data go through the product's readers in two child processes, each with a V8 heap
  * limit and a per-input timeout. Every input must be accepted or rejected with an Nqo1Error.
- * `bench/fuzz-decoders.mts` runs larger campaigns with other seeds.
+ * `npm run fuzz` (bench/fuzz-decoders.mts) runs larger campaigns with other seeds.
  */
 
 import { describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { indexDicomElements } from '../support/fuzz/dicom-elements.js';
 
 /** Campaign of the CI test: seed, inputs and limits. */
 const SEED = 20261205;
-const INPUTS = 1200;
+const INPUTS = 3000;
 const TIMEOUT_MS = 5000;
 const HEAP_LIMIT_MB = 512;
 /** Peak resident set size allowed to one decoding child, in MiB: about 4 × its idle size. */
@@ -53,7 +53,7 @@ describe('decoder fuzzing', () => {
     expect(Buffer.from(buildInput(SEED + 1, 17).bytes).equals(Buffer.from(first.bytes))).toBe(false);
   });
 
-  it('rejects 1,200 mutated files only with typed errors', async () => {
+  it('rejects 3,000 mutated files only with typed errors', async () => {
     const result = await runCampaign({
       seed: SEED,
       count: INPUTS,

@@ -12,6 +12,7 @@ import {
   PIXEL_DATA_TAG,
   UNDEFINED_LENGTH,
   indexDicomElements,
+  asciiValue,
   type DicomIndex,
   type ElementRecord,
 } from './dicom-elements.js';
@@ -269,6 +270,8 @@ export type MutationName =
   | 'duplicate'
   | 'remove'
   | 'value'
+  | 'numbers'
+  | 'uid-swap'
   | 'transfer-syntax'
   | 'fragment';
 
@@ -468,6 +471,78 @@ function corruptValue(bytes: Uint8Array, index: DicomIndex, random: Random): Mut
   };
 }
 
+const NUMBER_LIST_VRS = new Set(['DS', 'IS']);
+const MAX_REPEATED_BYTES = 2 ** 20;
+
+/**
+ * Perturbs one number of a DS or IS list (ContourData, ImagePositionPatient, PixelSpacing, ...):
+ * scaled, negated, made NaN or huge, dropped so that the count no longer fits (a coordinate
+ * triplet broken), or the list repeated many times (a contour with thousands of points).
+ */
+function perturbNumbers(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
+  const lists = datasetRecords(index).filter(
+    (record) =>
+      record.kind === 'element' &&
+      presentLength(bytes, record) > 0 &&
+      (record.vr === null ? DECODER_TAGS.includes(record.tag) : NUMBER_LIST_VRS.has(record.vr)),
+  );
+  if (lists.length === 0) return null;
+  const record = random.pick(lists);
+  const text = asciiValue(bytes, record.valueOffset, presentLength(bytes, record));
+  let numbers = text.split('\\');
+  const at = random.below(numbers.length);
+  const operation = random.pick(['scale', 'negate', 'nan', 'huge', 'drop', 'repeat'] as const);
+  const value = Number(numbers[at]);
+  switch (operation) {
+    case 'scale':
+      numbers[at] = String(value * random.pick([1e-6, 0.5, 1.01, 2, 1e6]));
+      break;
+    case 'negate':
+      numbers[at] = String(-value);
+      break;
+    case 'nan':
+      numbers[at] = random.pick(['NaN', 'nan', '-', '.', '1e']);
+      break;
+    case 'huge':
+      numbers[at] = random.pick(['1e30', '-1e30', '9e307', '2147483648']);
+      break;
+    case 'drop':
+      numbers.splice(at, 1);
+      break;
+    case 'repeat': {
+      // At most 1 MiB, the size of a fine contour of some 30,000 points. Larger text values are
+      // a known cost of the parser (see the NOTE in dicom-dataset.ts), not a finding per input.
+      const copies = Math.max(
+        2,
+        Math.min(random.pick([10, 100, 1000]), Math.floor(MAX_REPEATED_BYTES / (text.length + 1))),
+      );
+      numbers = Array.from({ length: copies }, () => numbers).flat();
+      break;
+    }
+  }
+  const encoded = paddedAscii(numbers.join('\\'));
+  if (record.lengthBytes === 2 && encoded.length > 0xffff) return null;
+  return {
+    bytes: replaceValue(bytes, record, encoded),
+    description: `numbers ${formatTag(record.tag)} ${operation} at ${at} of ${text.split('\\').length}`,
+  };
+}
+
+/** Replaces a UID by another UID of the same file: a reference that points at the wrong object. */
+function swapUid(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
+  const uids = datasetRecords(index).filter(
+    (record) => record.kind === 'element' && record.vr === 'UI' && presentLength(bytes, record) > 0,
+  );
+  if (uids.length < 2) return null;
+  const target = random.pick(uids);
+  const source = random.pick(uids);
+  const value = bytes.slice(source.valueOffset, source.valueOffset + presentLength(bytes, source));
+  return {
+    bytes: replaceValue(bytes, target, value),
+    description: `uid-swap ${formatTag(target.tag)} ← value of ${formatTag(source.tag)}`,
+  };
+}
+
 function transferSyntax(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
   const record = index.records.find((candidate) => candidate.tag === 0x00020010);
   if (record === undefined) return null;
@@ -624,6 +699,8 @@ const MUTATIONS: Readonly<Record<MutationName, Mutation>> = {
   duplicate,
   remove,
   value: corruptValue,
+  numbers: perturbNumbers,
+  'uid-swap': swapUid,
   'transfer-syntax': transferSyntax,
   fragment: corruptFragment,
 };
@@ -638,7 +715,9 @@ const WEIGHTS: readonly (readonly [MutationName, number])[] = [
   ['vr', 6],
   ['duplicate', 8],
   ['remove', 8],
-  ['value', 25],
+  ['value', 20],
+  ['numbers', 10],
+  ['uid-swap', 5],
   ['transfer-syntax', 5],
   ['fragment', 11],
 ];
