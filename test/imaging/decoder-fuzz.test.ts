@@ -9,7 +9,14 @@ import { describe, expect, it } from 'vitest';
 
 import { isNqo1Error } from '../../src/errors.js';
 
-import { FUZZ_SEEDS, TargetCache, readSeedFile, runTarget } from '../support/fuzz/decoder-targets.js';
+import {
+  FUZZ_SEEDS,
+  POOL_CHECK_BEHAVIOURS,
+  POOL_CHECK_SEED,
+  TargetCache,
+  readSeedFile,
+  runTarget,
+} from '../support/fuzz/decoder-targets.js';
 import { buildInput, countOutcomes, outcomeTable, runCampaign } from '../support/fuzz/fuzz-campaign.js';
 import { indexDicomElements } from '../support/fuzz/dicom-elements.js';
 
@@ -52,6 +59,36 @@ describe('decoder fuzzing', () => {
     expect(Buffer.from(again.bytes).equals(Buffer.from(first.bytes))).toBe(true);
     expect(Buffer.from(buildInput(SEED + 1, 17).bytes).equals(Buffer.from(first.bytes))).toBe(false);
   });
+
+  it('classifies every way a decoder can end', async () => {
+    const result = await runCampaign({
+      seed: 0,
+      count: POOL_CHECK_BEHAVIOURS.length,
+      workers: 2,
+      timeoutMs: 3000,
+      heapLimitMb: 64,
+      makeInput: (index) => ({
+        seed: POOL_CHECK_SEED,
+        bytes: Uint8Array.of(index),
+        mutations: [],
+        descriptions: [POOL_CHECK_BEHAVIOURS[index]!],
+      }),
+    });
+    const kinds = result.outcomes.map((outcome) => `${outcome.descriptions[0]}: ${outcome.kind}`);
+    expect(kinds).toEqual([
+      'return: ok',
+      'typed error: typed',
+      'TypeError: untyped',
+      'endless loop: timeout',
+      'abort: crash',
+      'heap exhaustion: oom',
+    ]);
+    expect(result.outcomes[1]!.code).toBe('ERR_DICOM_MALFORMED');
+    expect(result.outcomes[2]!.error).toContain('TypeError: pool check: an untyped error');
+    expect(result.outcomes[4]!.error).toContain('SIGABRT');
+    // The first two children, and one replacement each after the timeout, abort and heap exhaustion.
+    expect(result.workersStarted).toBe(5);
+  }, 60_000);
 
   it('rejects 3,000 mutated files only with typed errors', async () => {
     const result = await runCampaign({

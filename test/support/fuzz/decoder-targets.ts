@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { Nqo1Error } from '../../../src/errors.js';
 import { readCtSeries, type CtSeries } from '../../../src/imaging/ct-series.js';
 import { readDicomFile } from '../../../src/imaging/dicom-dataset.js';
 import {
@@ -26,7 +27,7 @@ import { readRtStructMask } from '../../../src/imaging/rtstruct.js';
 import { readSegMask } from '../../../src/imaging/seg.js';
 import { SHARED_DATA_DIR } from '../shared-data.js';
 
-export type FuzzTarget = 'series' | 'pixels' | 'seg' | 'rtstruct';
+export type FuzzTarget = 'series' | 'pixels' | 'seg' | 'rtstruct' | 'pool-check';
 
 /** One real file to mutate and how to read it. Paths are relative to the shared `dicom` folder. */
 export interface FuzzSeed {
@@ -182,9 +183,25 @@ export function readSeedFile(relativePath: string): Uint8Array {
   return new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
+/**
+ * A target for tests of the pool itself, not of the product: the first input byte selects the
+ * outcome (see {@link POOL_CHECK_BEHAVIOURS}).
+ */
+export const POOL_CHECK_SEED: FuzzSeed = { name: 'pool-check', target: 'pool-check', file: '' };
+
+/** What the `pool-check` target does for first byte 0, 1, ... of its input. */
+export const POOL_CHECK_BEHAVIOURS = [
+  'return',
+  'typed error',
+  'TypeError',
+  'endless loop',
+  'abort',
+  'heap exhaustion',
+] as const;
+
 /** Finds a seed by name; throws for an unknown name. */
 export function seedNamed(name: string): FuzzSeed {
-  const seed = FUZZ_SEEDS.find((candidate) => candidate.name === name);
+  const seed = [...FUZZ_SEEDS, POOL_CHECK_SEED].find((candidate) => candidate.name === name);
   if (seed === undefined) throw new Error(`no fuzz seed named ${name}`);
   return seed;
 }
@@ -264,5 +281,31 @@ export async function runTarget(seed: FuzzSeed, bytes: ArrayBuffer, cache: Targe
       );
       return;
     }
+    case 'pool-check':
+      runPoolCheck(new Uint8Array(bytes)[0] ?? 0);
+      return;
+  }
+}
+
+function runPoolCheck(behaviour: number): void {
+  switch (POOL_CHECK_BEHAVIOURS[behaviour]) {
+    case 'typed error':
+      throw new Nqo1Error('ERR_DICOM_MALFORMED', 'pool check: a typed error');
+    case 'TypeError':
+      throw new TypeError('pool check: an untyped error');
+    case 'endless loop':
+      for (;;) {
+        // Spins until the pool's timeout kills the process.
+      }
+    case 'abort':
+      process.abort();
+      break;
+    case 'heap exhaustion': {
+      const retained: number[][] = [];
+      for (;;) retained.push(Array.from({ length: 1e5 }, (_, i) => i + retained.length));
+    }
+    case 'return':
+    case undefined:
+      return;
   }
 }

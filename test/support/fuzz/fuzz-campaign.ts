@@ -49,6 +49,16 @@ export interface CampaignOptions {
   readonly heapLimitMb?: number;
   /** Seeds to mutate; default all of {@link FUZZ_SEEDS}. */
   readonly seeds?: readonly FuzzSeed[];
+  /** Builds input `index` instead of {@link buildInput}; tests of the pool pass inputs of their own. */
+  readonly makeInput?: (index: number) => FuzzInput;
+}
+
+/** One input of a campaign: the seed whose target reads it, the bytes and how they were mutated. */
+export interface FuzzInput {
+  readonly seed: FuzzSeed;
+  readonly bytes: Uint8Array;
+  readonly mutations: readonly MutationName[];
+  readonly descriptions: readonly string[];
 }
 
 export interface CampaignResult {
@@ -68,7 +78,7 @@ export function buildInput(
   index: number,
   seeds: readonly FuzzSeed[] = FUZZ_SEEDS,
   originals: ReadonlyMap<string, Uint8Array> = new Map(),
-): { seed: FuzzSeed; bytes: Uint8Array; mutations: MutationName[]; descriptions: string[] } {
+): FuzzInput {
   const fuzzSeed = seeds[index % seeds.length]!;
   const original = originals.get(fuzzSeed.name) ?? readSeedFile(fuzzSeed.file);
   const mutated = mutateDicom(original, Random.forInput(seed, index));
@@ -92,7 +102,7 @@ const HEAP_LIMIT_PATTERN = /Reached heap limit|JavaScript heap out of memory/;
 
 /** Runs a campaign and resolves with every outcome, ordered by input index. */
 export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
-  const seeds = options.seeds ?? FUZZ_SEEDS;
+  const seeds = options.seeds ?? (options.makeInput === undefined ? FUZZ_SEEDS : []);
   const workerCount = options.workers ?? 2;
   const timeoutMs = options.timeoutMs ?? 5000;
   const heapLimitMb = options.heapLimitMb ?? 512;
@@ -133,7 +143,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         return;
       }
       const index = nextIndex++;
-      const input = buildInput(options.seed, index, seeds, originals);
+      const input = options.makeInput?.(index) ?? buildInput(options.seed, index, seeds, originals);
       const timer = setTimeout(() => {
         finish(slot, 'timeout', null, null, timeoutMs);
         replace(slot);
