@@ -54,7 +54,7 @@ console.log(
 console.log(outcomeTable(result.outcomes));
 console.log(
   `\nwall time ${(result.wallMs / 1000).toFixed(1)} s, peak RSS of the pool ${result.peakRssMb.toFixed(0)} MiB, ` +
-    `largest peak RSS of a decoding child ${result.childPeakRssMb.toFixed(0)} MiB, child processes started ${result.workersStarted}`,
+    `largest peak RSS of a decoding child ${result.childPeakRssMb.toFixed(0)} MiB, child processes started ${result.childrenStarted}`,
 );
 
 console.log('\n| target | inputs | ok | typed error |');
@@ -67,6 +67,14 @@ for (const target of ['series', 'pixels', 'seg', 'rtstruct'] as const) {
   const ok = ofTarget.filter((outcome) => outcome.kind === 'ok').length;
   const typed = ofTarget.filter((outcome) => outcome.kind === 'typed').length;
   console.log(`| ${target} | ${ofTarget.length} | ${ok} | ${typed} |`);
+}
+
+const rise = result.largestRssRise;
+if (rise !== null) {
+  console.log(
+    `\nlargest rise of a child's peak RSS: ${rise.riseMb.toFixed(0)} MiB at #${rise.index} ${rise.seedName} ` +
+      `(${rise.descriptions.join('; ')})`,
+  );
 }
 
 const slowest = [...result.outcomes].sort((a, b) => b.ms - a.ms).slice(0, 5);

@@ -139,7 +139,7 @@ function walk(
     if (header === null) break;
     const { vr, valueOffset, length } = header;
     if (length === UNDEFINED_LENGTH) {
-      // NOTE: an explicit UN of undefined length holds implicit VR data (PS3.5 section 6.2.2), which
+      // NOTE: an explicit UN of undefined length contains implicit VR data (PS3.5 section 6.2.2), which
       // dcmjs does not read in a way this walk can follow, so the check ends there.
       if (vr === 'UN') break;
       open.push(tag === PIXEL_DATA);

@@ -87,7 +87,7 @@ describe('decoder fuzzing', () => {
     expect(result.outcomes[2]!.error).toContain('TypeError: pool check: an untyped error');
     expect(result.outcomes[4]!.error).toContain('SIGABRT');
     // The first two children, and one replacement each after the timeout, abort and heap exhaustion.
-    expect(result.workersStarted).toBe(5);
+    expect(result.childrenStarted).toBe(5);
   }, 60_000);
 
   it('rejects 3,000 mutated files only with typed errors', async () => {

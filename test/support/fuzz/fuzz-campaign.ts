@@ -68,8 +68,21 @@ export interface CampaignResult {
   readonly peakRssMb: number;
   /** Largest peak resident set size a child reported (getrusage maxRSS), in MiB. */
   readonly childPeakRssMb: number;
+  /**
+   * The input that raised its child's peak RSS the most, and by how much in MiB. The first input
+   * that needs a codec or a reference series also pays for loading it.
+   */
+  readonly largestRssRise: RssRise | null;
   /** Child processes started, replacements after a timeout or crash included. */
-  readonly workersStarted: number;
+  readonly childrenStarted: number;
+}
+
+/** An input and the rise of its child's peak RSS while decoding it. */
+export interface RssRise {
+  readonly index: number;
+  readonly seedName: string;
+  readonly descriptions: readonly string[];
+  readonly riseMb: number;
 }
 
 /** Builds mutated input `index` of campaign `seed`, as the campaign and regression tests do. */
@@ -90,6 +103,8 @@ interface Slot {
   ready: boolean;
   /** The last 4 kB of the child's stderr, which names a fatal V8 error. */
   stderr: string;
+  /** Peak RSS the child reported with its previous reply, in KiB. */
+  maxRssKb: number;
   job: {
     input: Omit<InputOutcome, 'kind' | 'code' | 'error' | 'ms'>;
     started: number;
@@ -111,8 +126,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
 
   const outcomes: InputOutcome[] = [];
   let nextIndex = 0;
-  let workersStarted = 0;
+  let childrenStarted = 0;
   let childPeakRssKb = 0;
+  let largestRssRise: RssRise | null = null;
   let peakRss = process.memoryUsage.rss();
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
@@ -164,7 +180,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     };
 
     const spawn = (): ChildProcess => {
-      workersStarted++;
+      childrenStarted++;
       return fork(childPath, [], {
         execArgv: ['--import', 'tsx', `--max-old-space-size=${heapLimitMb}`],
         serialization: 'advanced',
@@ -182,8 +198,15 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         if (slot.child !== child) return;
         if ('ready' in message) {
           slot.ready = true;
+          slot.maxRssKb = message.maxRssKb;
         } else if (slot.job !== null && message.id === slot.job.input.index) {
           childPeakRssKb = Math.max(childPeakRssKb, message.maxRssKb);
+          const riseKb = message.maxRssKb - slot.maxRssKb;
+          slot.maxRssKb = message.maxRssKb;
+          if (largestRssRise === null || riseKb / 1024 > largestRssRise.riseMb) {
+            const { index, seedName, descriptions } = slot.job.input;
+            largestRssRise = { index, seedName, descriptions, riseMb: riseKb / 1024 };
+          }
           finish(
             slot,
             message.kind,
@@ -209,6 +232,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       slot.child = spawn();
       slot.ready = false;
       slot.stderr = '';
+      slot.maxRssKb = 0;
       attach(slot);
       old.kill('SIGKILL');
     };
@@ -227,12 +251,13 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         wallMs,
         peakRssMb: peakRss / 2 ** 20,
         childPeakRssMb: childPeakRssKb / 1024,
-        workersStarted,
+        largestRssRise,
+        childrenStarted,
       });
     };
 
     for (let i = 0; i < workerCount; i++) {
-      const slot: Slot = { child: spawn(), ready: false, stderr: '', job: null };
+      const slot: Slot = { child: spawn(), ready: false, stderr: '', maxRssKb: 0, job: null };
       slots.push(slot);
       attach(slot);
     }

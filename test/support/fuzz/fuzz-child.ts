@@ -9,7 +9,7 @@ import { Nqo1Error } from '../../../src/errors.js';
 
 import { TargetCache, runTarget, seedNamed } from './decoder-targets.js';
 
-import type { FuzzReply, FuzzRequest } from './fuzz-protocol.js';
+import type { FuzzReady, FuzzReply, FuzzRequest } from './fuzz-protocol.js';
 
 const cache = new TargetCache();
 
@@ -45,4 +45,4 @@ process.on('message', (request: FuzzRequest) => {
     process.send?.(reply);
   });
 });
-process.send?.({ ready: true });
+process.send?.({ ready: true, maxRssKb: maxRssKb() } satisfies FuzzReady);

@@ -17,7 +17,8 @@ export type FuzzReply = { readonly id: number; readonly ms: number; readonly max
   | { readonly kind: 'untyped'; readonly error: string }
 );
 
-/** Sent once by a child process when its modules have loaded. */
+/** Sent once by a child process when its modules have loaded, with its peak RSS so far in KiB. */
 export interface FuzzReady {
   readonly ready: true;
+  readonly maxRssKb: number;
 }

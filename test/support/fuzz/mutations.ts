@@ -237,7 +237,7 @@ const VR_VALUES: readonly string[] = [
   '\0\0',
 ];
 
-/** Transfer syntaxes written over the file's own: every family the reader knows, and unknown ones. */
+/** Transfer syntaxes written over the file's own: every family the reader reads, and unknown ones. */
 const TRANSFER_SYNTAX_VALUES: readonly string[] = [
   '1.2.840.10008.1.2',
   '1.2.840.10008.1.2.1',
@@ -278,7 +278,7 @@ export type MutationName =
 type Mutation = (bytes: Uint8Array, index: DicomIndex, random: Random) => Mutated | null;
 
 /**
- * The value bytes of `record` present in the file: its length, but never past the end of the
+ * Returns how many value bytes of `record` the file contains: its length, cut at the end of the
  * file, because an earlier mutation may have set a length of up to 4 GiB.
  */
 function presentLength(bytes: Uint8Array, record: ElementRecord): number {
@@ -475,9 +475,9 @@ const NUMBER_LIST_VRS = new Set(['DS', 'IS']);
 const MAX_REPEATED_BYTES = 2 ** 20;
 
 /**
- * Perturbs one number of a DS or IS list (ContourData, ImagePositionPatient, PixelSpacing, ...):
- * scaled, negated, made NaN or huge, dropped so that the count no longer fits (a coordinate
- * triplet broken), or the list repeated many times (a contour with thousands of points).
+ * Perturbs one number of a DS or IS list, such as ContourData, ImagePositionPatient or
+ * PixelSpacing. The number is scaled, negated, made NaN or huge, or dropped so that a coordinate
+ * triplet breaks. Or the whole list is repeated, like a contour with thousands of points.
  */
 function perturbNumbers(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
   const lists = datasetRecords(index).filter(
@@ -488,6 +488,7 @@ function perturbNumbers(bytes: Uint8Array, index: DicomIndex, random: Random): M
   );
   if (lists.length === 0) return null;
   const record = random.pick(lists);
+
   const text = asciiValue(bytes, record.valueOffset, presentLength(bytes, record));
   let numbers = text.split('\\');
   const at = random.below(numbers.length);
@@ -520,6 +521,7 @@ function perturbNumbers(bytes: Uint8Array, index: DicomIndex, random: Random): M
       break;
     }
   }
+
   const encoded = paddedAscii(numbers.join('\\'));
   if (record.lengthBytes === 2 && encoded.length > 0xffff) return null;
   return {
