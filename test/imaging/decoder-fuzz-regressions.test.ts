@@ -92,6 +92,30 @@ describe('fuzzing regressions', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it('rejects a JPEG 2000 size before decoding', () => {
+    // Found by seed 1, input 5354: Ysiz in the SIZ segment of the first JPEG 2000 frame changed
+    // from 512 to 16,712,192. OpenJPEG raised the peak RSS by 289 MiB before it failed.
+    const seed = seedNamed('seg-liver-j2k');
+    const original = readSeedFile(seed.file);
+    const fragment = indexDicomElements(original).records.filter((record) => record.kind === 'fragment')[1]!;
+    const damaged = original.slice();
+    const ysizOffset = fragment.valueOffset + 12;
+    const view = new DataView(damaged.buffer);
+    expect(view.getUint16(fragment.valueOffset)).toBe(0xff4f);
+    expect(view.getUint32(ysizOffset)).toBe(512);
+    view.setUint32(ysizOffset, 16712192);
+
+    const series = new TargetCache().series(seed.series!);
+    const rssBefore = process.resourceUsage().maxRSS;
+    const error = nqo1ErrorOf(() => readSegMask(arrayBufferOf(damaged), series));
+    expect(error.code).toBe('ERR_DICOM_MALFORMED');
+    expect(error.message).toContain(
+      'the JPEG 2000 header (SIZ) of a frame declares 512 × 16712192 pixels with 1 components, ' +
+        'but the DICOM header declares 512 × 512 with 1 sample',
+    );
+    expect((process.resourceUsage().maxRSS - rssBefore) / 1024).toBeLessThan(64);
+  });
+
   it('rejects a fragment of undefined length', () => {
     const original = readSeedFile(seedNamed('ct-j2k-lossy').file);
     const fragment = indexDicomElements(original).records.filter((record) => record.kind === 'fragment')[1]!;
