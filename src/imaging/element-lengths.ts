@@ -124,7 +124,7 @@ function walk(
       }
       const inPixelData = open[open.length - 1] === true;
       if (length === UNDEFINED_LENGTH) {
-        // A fragment must have a defined length (PS3.5 A.4); an item of a sequence may not.
+        // A fragment must have a defined length (PS3.5 A.4), while an item of a sequence need not.
         if (inPixelData) throw lengthError(bytes, tag, offset, length, context);
         open.push(false);
         offset = valueOffset;
