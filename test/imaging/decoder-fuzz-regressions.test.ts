@@ -15,7 +15,7 @@ import { fileMetaEnd } from '../../src/imaging/file-meta.js';
 import { readSegMask } from '../../src/imaging/seg.js';
 import { FUZZ_SEEDS, TargetCache, readSeedFile, seedNamed } from '../support/fuzz/decoder-targets.js';
 import { indexDicomElements, UNDEFINED_LENGTH } from '../support/fuzz/dicom-elements.js';
-import { requireRecord, spliceBytes, writeLength, writeVr } from '../support/fuzz/mutations.js';
+import { requireRecord, spliceBytes, writeLength, writeVr } from '../support/fuzz/mutation-primitives.js';
 
 const MAX_INFLATED_BYTES = 256 * 1024 ** 2;
 

@@ -1,9 +1,9 @@
 /**
- * Mutations of DICOM Part 10 files for fuzzing the decoders: byte-level damage (bit flips, byte
- * runs, truncation) and structure-aware damage to element headers, values, sequences, the
+ * Random mutations of DICOM Part 10 files for fuzzing the decoders: byte-level damage (bit flips,
+ * byte runs, truncation) and structure-aware damage to element headers, values, sequences, the
  * transfer syntax and encapsulated pixel data. Every mutation returns a new buffer and a one-line
  * description that names what it changed, so a failing input can be rebuilt in a regression test
- * from the exported primitives.
+ * from the primitives of `mutation-primitives.ts`.
  */
 
 import {
@@ -16,111 +16,21 @@ import {
   type DicomIndex,
   type ElementRecord,
 } from './dicom-elements.js';
+import { corruptFragment } from './fragment-mutations.js';
+import {
+  binaryWords,
+  datasetRecords,
+  formatTag,
+  paddedAscii,
+  presentLength,
+  replaceValue,
+  spliceBytes,
+  writeLength,
+  writeTag,
+  writeVr,
+  type Mutated,
+} from './mutation-primitives.js';
 import type { Random } from './random.js';
-
-/** A mutated file and what was changed. */
-export interface Mutated {
-  readonly bytes: Uint8Array;
-  readonly description: string;
-}
-
-/** Formats a tag as (gggg,eeee). */
-export function formatTag(tag: number): string {
-  const hex = tag.toString(16).toUpperCase().padStart(8, '0');
-  return `(${hex.slice(0, 4)},${hex.slice(4)})`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Primitives: deterministic edits that regression tests call directly.
-
-/** Returns the `occurrence`-th header with `tag` (0 = first), or throws when there is none. */
-export function requireRecord(bytes: Uint8Array, tag: number, occurrence = 0): ElementRecord {
-  const found = indexDicomElements(bytes).records.filter((record) => record.tag === tag)[occurrence];
-  if (found === undefined) throw new Error(`no ${formatTag(tag)} occurrence ${occurrence} in the file`);
-  return found;
-}
-
-/**
- * Replaces `count` bytes at `offset` by `insert`. Offsets past the end are clamped, because
- * an earlier mutation may have left a length that points beyond the file.
- */
-export function spliceBytes(
-  bytes: Uint8Array,
-  offset: number,
-  count: number,
-  insert: Uint8Array,
-): Uint8Array {
-  const start = Math.max(0, Math.min(offset, bytes.length));
-  const deleteCount = Math.max(0, Math.min(count, bytes.length - start));
-  const result = new Uint8Array(bytes.length - deleteCount + insert.length);
-  result.set(bytes.subarray(0, start), 0);
-  result.set(insert, start);
-  result.set(bytes.subarray(start + deleteCount), start + insert.length);
-  return result;
-}
-
-/** Writes the length field of `record`, truncated to its 2 or 4 bytes. */
-export function writeLength(bytes: Uint8Array, record: ElementRecord, length: number): Uint8Array {
-  const result = bytes.slice();
-  const view = new DataView(result.buffer);
-  if (record.lengthBytes === 2) view.setUint16(record.lengthOffset, length & 0xffff, record.littleEndian);
-  else view.setUint32(record.lengthOffset, length >>> 0, record.littleEndian);
-  return result;
-}
-
-/** Writes the tag of the header of `record`. */
-export function writeTag(bytes: Uint8Array, record: ElementRecord, tag: number): Uint8Array {
-  const result = bytes.slice();
-  const view = new DataView(result.buffer);
-  view.setUint16(record.offset, tag >>> 16, record.littleEndian);
-  view.setUint16(record.offset + 2, tag & 0xffff, record.littleEndian);
-  return result;
-}
-
-/** Overwrites the two VR characters of an explicit VR header, keeping its length field as it is. */
-export function writeVr(bytes: Uint8Array, record: ElementRecord, vr: string): Uint8Array {
-  const result = bytes.slice();
-  result[record.offset + 4] = vr.charCodeAt(0) & 0xff;
-  result[record.offset + 5] = vr.charCodeAt(1) & 0xff;
-  return result;
-}
-
-/**
- * Replaces the value of `record` by `value` and sets its length field to the new length. Lengths
- * of enclosing sequences and items are left as they were.
- */
-export function replaceValue(bytes: Uint8Array, record: ElementRecord, value: Uint8Array): Uint8Array {
-  const oldLength = record.valueLength === UNDEFINED_LENGTH ? 0 : record.valueLength;
-  const available = Math.max(0, Math.min(oldLength, bytes.length - record.valueOffset));
-  const spliced = spliceBytes(bytes, record.valueOffset, available, value);
-  return writeLength(spliced, record, value.length);
-}
-
-/** Encodes text as bytes, padded with a space to an even length as DICOM requires of string values. */
-export function paddedAscii(text: string): Uint8Array {
-  const even = text.length % 2 === 0 ? text : `${text} `;
-  const bytes = new Uint8Array(even.length);
-  for (let i = 0; i < even.length; i++) bytes[i] = even.charCodeAt(i) & 0xff;
-  return bytes;
-}
-
-/** Encodes unsigned integers as 16- or 32-bit words in the byte order of `record`. */
-export function binaryWords(
-  record: ElementRecord,
-  words: readonly number[],
-  bytesPerWord: 2 | 4,
-): Uint8Array {
-  const bytes = new Uint8Array(words.length * bytesPerWord);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < words.length; i++) {
-    if (bytesPerWord === 2) view.setUint16(i * 2, words[i]! & 0xffff, record.littleEndian);
-    else view.setUint32(i * 4, words[i]! >>> 0, record.littleEndian);
-  }
-  return bytes;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Random mutations.
 
 /** Elements whose values steer decoding: image format, geometry, SEG and RTSTRUCT references. */
 export const DECODER_TAGS: readonly number[] = [
@@ -276,21 +186,6 @@ export type MutationName =
   | 'fragment';
 
 type Mutation = (bytes: Uint8Array, index: DicomIndex, random: Random) => Mutated | null;
-
-/**
- * Returns how many value bytes of `record` the file contains: its length, cut at the end of the
- * file, because an earlier mutation may have set a length of up to 4 GiB.
- */
-function presentLength(bytes: Uint8Array, record: ElementRecord): number {
-  if (record.valueLength === UNDEFINED_LENGTH) return 0;
-  return Math.max(0, Math.min(record.valueLength, bytes.length - record.valueOffset));
-}
-
-/** Dataset headers past the file meta information, or every header when there are none. */
-function datasetRecords(index: DicomIndex): readonly ElementRecord[] {
-  const dataset = index.records.filter((record) => !record.inFileMeta);
-  return dataset.length > 0 ? dataset : index.records;
-}
 
 function flipBits(bytes: Uint8Array, _index: DicomIndex, random: Random): Mutated | null {
   if (bytes.length <= PART10_PREFIX_BYTES) return null;
@@ -566,129 +461,6 @@ function transferSyntax(bytes: Uint8Array, index: DicomIndex, random: Random): M
     bytes: result,
     description: `transfer-syntax ${index.transferSyntaxUid ?? '(none)'} → ${JSON.stringify(uid)}${fixGroupLength ? '' : ' (stale group length)'}`,
   };
-}
-
-function corruptFragment(bytes: Uint8Array, index: DicomIndex, random: Random): Mutated | null {
-  const items = index.records.filter((record) => record.kind === 'fragment');
-  if (items.length === 0) return null;
-  const offsetTable = items[0]!;
-  const fragments = items.slice(1);
-  const operation = random.pick([
-    'offset-table',
-    'fragment-length',
-    'drop',
-    'duplicate',
-    'swap',
-    'empty',
-    'codestream-header',
-    'shorten',
-  ] as const);
-
-  switch (operation) {
-    case 'offset-table': {
-      const entries = Math.max(1, Math.floor(presentLength(bytes, offsetTable) / 4));
-      const words = Array.from({ length: entries }, () =>
-        random.pick([0, 1, 3, 0xffffffff, 0x7fffffff, bytes.length, random.below(bytes.length)]),
-      );
-      const keepLength = presentLength(bytes, offsetTable) > 0 && random.chance(0.6);
-      const value = binaryWords(offsetTable, keepLength ? words : words.concat(random.below(1000)), 4);
-      const odd = random.chance(0.2) ? value.subarray(0, value.length - 1) : value;
-      return {
-        bytes: replaceValue(bytes, offsetTable, odd),
-        description: `fragment offset-table → [${words.slice(0, 4).join(', ')}] (${odd.length} bytes)`,
-      };
-    }
-    case 'fragment-length': {
-      const fragment = random.pick(items);
-      const length = random.pick([
-        0,
-        1,
-        3,
-        fragment.valueLength + 1,
-        fragment.valueLength - 2,
-        0xfffffffe,
-        UNDEFINED_LENGTH,
-      ]);
-      return {
-        bytes: writeLength(bytes, fragment, length),
-        description: `fragment length ${fragment.valueLength} → ${length >>> 0}`,
-      };
-    }
-    case 'drop': {
-      if (fragments.length === 0) return null;
-      const fragment = random.pick(fragments);
-      return {
-        bytes: spliceBytes(bytes, fragment.offset, fragment.end! - fragment.offset, new Uint8Array(0)),
-        description: `fragment drop of ${fragments.length} (${fragment.valueLength} bytes)`,
-      };
-    }
-    case 'duplicate': {
-      if (fragments.length === 0) return null;
-      const fragment = random.pick(fragments);
-      return {
-        bytes: spliceBytes(bytes, fragment.end!, 0, bytes.slice(fragment.offset, fragment.end!)),
-        description: `fragment duplicate (${fragment.valueLength} bytes)`,
-      };
-    }
-    case 'swap': {
-      if (fragments.length < 2) return null;
-      const first = fragments[0]!;
-      const last = fragments[fragments.length - 1]!;
-      const swapped = spliceBytes(
-        bytes,
-        last.offset,
-        last.end! - last.offset,
-        bytes.slice(first.offset, first.end!),
-      );
-      return {
-        bytes: spliceBytes(
-          swapped,
-          first.offset,
-          first.end! - first.offset,
-          bytes.slice(last.offset, last.end!),
-        ),
-        description: `fragment swap first and last of ${fragments.length}`,
-      };
-    }
-    case 'empty': {
-      const at = random.pick(items).end!;
-      const emptyItem = new Uint8Array(8);
-      const view = new DataView(emptyItem.buffer);
-      view.setUint16(0, 0xfffe, offsetTable.littleEndian);
-      view.setUint16(2, 0xe000, offsetTable.littleEndian);
-      return {
-        bytes: spliceBytes(bytes, at, 0, emptyItem),
-        description: `fragment empty item inserted at ${at}`,
-      };
-    }
-    case 'codestream-header': {
-      if (fragments.length === 0) return null;
-      const fragment = random.pick(fragments);
-      const result = bytes.slice();
-      const span = Math.min(fragment.valueLength, 96);
-      const changes = random.between(1, 6);
-      for (let i = 0; i < changes; i++) {
-        const at = fragment.valueOffset + random.below(span);
-        if (at < result.length) result[at] = random.pick([0x00, 0xff, random.below(256), result[at]! ^ 0x80]);
-      }
-      return { bytes: result, description: `fragment codestream header ×${changes} bytes changed` };
-    }
-    case 'shorten': {
-      if (fragments.length === 0) return null;
-      const fragment = random.pick(fragments);
-      const keep = random.below(fragment.valueLength) & ~1;
-      const cut = spliceBytes(
-        bytes,
-        fragment.valueOffset + keep,
-        fragment.valueLength - keep,
-        new Uint8Array(0),
-      );
-      return {
-        bytes: writeLength(cut, fragment, keep),
-        description: `fragment shorten ${fragment.valueLength} → ${keep}`,
-      };
-    }
-  }
 }
 
 const MUTATIONS: Readonly<Record<MutationName, Mutation>> = {
