@@ -281,10 +281,11 @@ interface ParsedFile {
 /**
  * Runs dcmjs and narrows its untyped result; any exception from dcmjs means unreadable input.
  *
- * NOTE: dcmjs keeps each backslash-separated value of a text element as a string of its own, so
- * memory grows far faster than the file. A 42 MB RTSTRUCT whose one UI element held 5.9 million
- * numbers took 9 s and 1.8 GB peak RSS to parse (Node 20, AMD EPYC). Only MAX_INPUT_FILE_BYTES
- * bounds such a file; a limit on the bytes outside Pixel Data would bound the parse.
+ * LIMITATION: dcmjs keeps each backslash-separated value of a text element as a string of its
+ * own, so memory grows far faster than the file. A 42 MB RTSTRUCT whose one UI element held 5.9
+ * million numbers took 9 s and 1.8 GB peak RSS to parse (Node 20, AMD EPYC). Only
+ * MAX_INPUT_FILE_BYTES bounds such a file. A limit on the bytes outside Pixel Data, checked in
+ * `element-lengths.ts`, would bound the parse.
  */
 function parseWithDcmjs(bytes: ArrayBuffer, context: string): ParsedFile {
   let message: unknown;
