@@ -17,6 +17,7 @@ import { truncateInput } from './input-text.js';
 
 import { MAX_INFLATED_DATASET_BYTES, checkDeflatedDatasetSize } from './deflated-dataset.js';
 import { characterSetFallback } from './character-set.js';
+import { checkElementLengths } from './element-lengths.js';
 import { readEncapsulatedPixelData } from './encapsulated-location.js';
 import { fileMetaString } from './file-meta.js';
 import { rejectPrivatePixelData } from './private-pixel-data.js';
@@ -220,7 +221,8 @@ export interface DicomFile {
  * @param options - `maxInflatedBytes`: the largest dataset a deflated file may inflate to, in bytes
  *   (default {@link MAX_INFLATED_DATASET_BYTES}, 256 MiB)
  * @throws Nqo1Error ERR_DICOM_MALFORMED when the bytes are not a Part 10 file, cannot be parsed or
- *   end inside the pixel data. ERR_DICOM_UNSUPPORTED when the transfer syntax is unknown or has no
+ *   end inside the pixel data, or when an element declares more bytes than the file has left
+ *   (see `element-lengths.ts`). ERR_DICOM_UNSUPPORTED when the transfer syntax is unknown or has no
  *   decoder here (MPEG, JPEG XL), or when the pixels sit only in a private
  *   compressed element. Also ERR_DICOM_UNSUPPORTED when a deflated dataset inflates to more than
  *   `maxInflatedBytes`.
@@ -239,7 +241,9 @@ export function readDicomFile(
     );
   }
 
-  checkDeflatedDatasetSize(view, context, options.maxInflatedBytes ?? MAX_INFLATED_DATASET_BYTES);
+  const maxInflatedBytes = options.maxInflatedBytes ?? MAX_INFLATED_DATASET_BYTES;
+  checkDeflatedDatasetSize(view, context, maxInflatedBytes);
+  checkElementLengths(view, context, maxInflatedBytes);
   const fallback = characterSetFallback(view, fileMetaString(view, 0x0010) ?? '');
   const parsed = parseWithDcmjs(fallback?.bytes ?? bytes, context);
   const meta = new DicomItem(parsed.meta, `${context} file meta information`);
@@ -274,7 +278,15 @@ interface ParsedFile {
   readonly dict: unknown;
 }
 
-/** Runs dcmjs and narrows its untyped result; any exception from dcmjs means unreadable input. */
+/**
+ * Runs dcmjs and narrows its untyped result; any exception from dcmjs means unreadable input.
+ *
+ * LIMITATION: dcmjs keeps each backslash-separated value of a text element as a string of its
+ * own, so memory grows far faster than the file. A 42 MB RTSTRUCT whose one UI element held 5.9
+ * million numbers took 9 s and 1.8 GB peak RSS to parse (Node 20, AMD EPYC). Only
+ * MAX_INPUT_FILE_BYTES bounds such a file. A limit on the bytes outside Pixel Data, checked in
+ * `element-lengths.ts`, would bound the parse.
+ */
 function parseWithDcmjs(bytes: ArrayBuffer, context: string): ParsedFile {
   let message: unknown;
   let meta: unknown;

@@ -21,6 +21,7 @@ import { Decoder as JpegLosslessDecoder } from 'jpeg-lossless-decoder-js';
 import { Nqo1Error } from '../../errors.js';
 
 import { decodeJpegExtended } from './jpeg-extended.js';
+import { jpeg2000ImageSize } from './jpeg2000-header.js';
 import { jpegStructureProblem } from './jpeg-markers.js';
 import { decodeRleSegments } from './rle.js';
 import { loadWasmCodec } from './wasm-module.js';
@@ -127,6 +128,8 @@ export function decodeCompressedFrame(
     const problem = jpegStructureProblem(codestream);
     if (problem !== null) throw damaged(codec, problem, context);
   }
+  if (codec === 'jpegLs') checkJpegLsEnds(codestream, context);
+  if (codec === 'jpeg2000' || codec === 'htj2k') checkJpeg2000Size(codestream, shape, context);
   if (codec === 'rle') return decodeRleFrame(codestream, shape, context);
   if (codec === 'deflate') return decodeDeflatedFrame(codestream, shape, context);
   if (codec === 'jpegLossless') return decodeJpegLossless(codestream, shape, context);
@@ -158,6 +161,41 @@ function decodeWithWasm(
   } finally {
     decoder.delete();
   }
+}
+
+/**
+ * Requires a JPEG-LS codestream (ITU-T T.87, which keeps the T.81 markers) to start with SOI (FFD8)
+ * and end with EOI (FFD9). CharLS 2 in @cornerstonejs/codec-charls 1.2.7 spends seconds on a
+ * truncated codestream before it fails: 15 s for a 512 × 512 near-lossless frame cut to 17 kB
+ * of its 49 kB, measured on one core of an AMD EPYC.
+ */
+function checkJpegLsEnds(codestream: Uint8Array, context: string): void {
+  if (codestream[0] !== 0xff || codestream[1] !== 0xd8) {
+    throw damaged('jpegLs', 'the codestream does not start with SOI (FFD8)', context);
+  }
+  if (!endsWithEndOfImage(codestream)) {
+    throw damaged('jpegLs', 'the codestream lacks its end of image marker (FFD9)', context);
+  }
+}
+
+/** Requires the size in the SIZ marker segment to match the header before the codec allocates for it. */
+function checkJpeg2000Size(codestream: Uint8Array, shape: FrameShape, context: string): void {
+  const size = jpeg2000ImageSize(codestream);
+  if (size === null) return;
+  if (size.width === shape.columns && size.height === shape.rows && size.components === 1) return;
+  throw new Nqo1Error(
+    'ERR_DICOM_MALFORMED',
+    `${context}: the JPEG 2000 header (SIZ) of a frame declares ${size.width} × ${size.height} pixels with ` +
+      `${size.components} components, but the DICOM header declares ${shape.columns} × ${shape.rows} with 1 sample. ` +
+      'The header and the compressed pixel data disagree; export the image again.',
+    {
+      details: {
+        declaredColumns: size.width,
+        declaredRows: size.height,
+        declaredComponents: size.components,
+      },
+    },
+  );
 }
 
 function decodeJpegLossless(codestream: Uint8Array, shape: FrameShape, context: string): DecodedSamples {
