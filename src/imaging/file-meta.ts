@@ -8,7 +8,7 @@
 export const FILE_META_OFFSET = 132;
 
 /** Explicit VRs whose header has 2 reserved bytes and a 4-byte length (PS3.5 section 7.1.2). */
-const LONG_LENGTH_VRS = new Set([
+export const LONG_LENGTH_VRS: ReadonlySet<string> = new Set([
   'OB',
   'OD',
   'OF',

@@ -7,6 +7,8 @@
  * endian files.
  */
 
+import { LONG_LENGTH_VRS } from '../../src/imaging/file-meta.js';
+
 /** One top-level element: where its value starts in the file and how long it is. */
 export interface RawElement {
   readonly vr: string | null;
@@ -22,21 +24,6 @@ export interface RawDataset {
 }
 
 const UNDEFINED_LENGTH = 0xffffffff;
-const LONG_LENGTH_VRS = new Set([
-  'OB',
-  'OD',
-  'OF',
-  'OL',
-  'OV',
-  'OW',
-  'SQ',
-  'SV',
-  'UC',
-  'UN',
-  'UR',
-  'UT',
-  'UV',
-]);
 const ITEM = 0xfffee000;
 const ITEM_DELIMITATION = 0xfffee00d;
 const SEQUENCE_DELIMITATION = 0xfffee0dd;

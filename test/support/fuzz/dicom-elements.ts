@@ -13,6 +13,10 @@
  *   pixel data).
  */
 
+import { LONG_LENGTH_VRS } from '../../../src/imaging/file-meta.js';
+
+export { LONG_LENGTH_VRS };
+
 /** Item (FFFE,E000), Item Delimitation (FFFE,E00D) and Sequence Delimitation (FFFE,E0DD) tags. */
 export const ITEM_TAG = 0xfffee000;
 export const ITEM_DELIMITATION_TAG = 0xfffee00d;
@@ -26,23 +30,6 @@ export const PART10_PREFIX_BYTES = 132;
 const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
 const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
 const DEFLATED_SYNTAXES = new Set(['1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.4.95']);
-
-/** VRs with a 2-byte reserved field and a 4-byte length in explicit VR encoding (PS3.5 table 7.1-1). */
-export const LONG_LENGTH_VRS: ReadonlySet<string> = new Set([
-  'OB',
-  'OD',
-  'OF',
-  'OL',
-  'OV',
-  'OW',
-  'SQ',
-  'SV',
-  'UC',
-  'UN',
-  'UR',
-  'UT',
-  'UV',
-]);
 
 /** What an indexed header is. */
 export type ElementKind = 'element' | 'sequence' | 'item' | 'fragment' | 'delimiter';
