@@ -225,7 +225,7 @@ function parseClinicianReference(reference: string): string {
   if (CLINICIAN_REFERENCE.test(reference)) return reference;
   throw new Nqo1Error(
     'ERR_REQUEST_INVALID',
-    `The clinician "${reference.slice(0, 80)}" is not a Practitioner or PractitionerRole reference such as ` +
+    'The clinician is not a Practitioner or PractitionerRole reference such as ' +
       'Practitioner/123. Only a clinician signed in to the EHR can record a result; launch the app with the ' +
       'openid and fhirUser scopes.',
   );

@@ -21,9 +21,16 @@ export function smartAppActor(config: Pick<AppConfig, 'smartApp'>): AuditActor {
   return { kind: 'smart-app', id: config.smartApp.clientId };
 }
 
-/** Returns the actor of a chart record: the `fhirUser` reference that the app sent, e.g. `Practitioner/123`. */
+/** A clinician reference that may be stored: `Practitioner/<id>` or `PractitionerRole/<id>`. */
+const CLINICIAN_REFERENCE = /^(Practitioner|PractitionerRole)\/[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * Returns the actor of a chart record: the `fhirUser` reference that the app sent, e.g.
+ * `Practitioner/123`. Any other text, which the record rejects, becomes `invalid`: the body is not
+ * validated yet when a failure is recorded, and it may contain a patient's id or name.
+ */
 export function fhirUserActor(reference: string): AuditActor {
-  return { kind: 'fhir-user', id: reference };
+  return { kind: 'fhir-user', id: CLINICIAN_REFERENCE.test(reference) ? reference : 'invalid' };
 }
 
 /** Records `action` by `actor` on the stored analysis `analysis`. */

@@ -293,6 +293,19 @@ describe('POST /api/analyses/{id}/record', () => {
     expect(await observations(a.fhir)).toHaveLength(0);
   });
 
+  test('rejected clinician text stays out of audit and log', async () => {
+    const { api: a, id } = await start();
+    const text = 'Patient/pat-SECRET-4242 Zhang Xiaoming 1961-03-14';
+
+    const response = await post(a, id, { clinician: text });
+
+    expect(response.status).toBe(400);
+    expect(response.text).not.toContain('pat-SECRET-4242');
+    expect(a.h.logs.text()).not.toContain('pat-SECRET-4242');
+    const records = a.h.store.audit.list({ limit: 100 }).filter((row) => row.action === 'chart-record');
+    expect(records.map((row) => [row.actor.id, row.outcome])).toEqual([['invalid', 'failure']]);
+  });
+
   test('400 naming the clinician the FHIR server does not hold', async () => {
     const { api: a, id } = await start();
 
