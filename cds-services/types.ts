@@ -13,7 +13,10 @@ import type { AppConfig } from '../src/server/config.js';
 /** Dependencies of a service handler. Narrow views, so tests can pass small fakes. */
 export interface ServiceDeps {
   readonly config: AppConfig;
-  readonly store: Pick<ResultStore, 'getResult' | 'bindFhirIds' | 'keysAfter' | 'feedback'>;
+  readonly store: Pick<
+    ResultStore,
+    'getResult' | 'bindFhirIds' | 'keysAfter' | 'feedback' | 'chartRecords' | 'getById'
+  >;
   readonly queue: Pick<AnalysisQueue, 'enqueue'>;
   readonly modelCard: ModelCard;
 }

@@ -166,7 +166,7 @@ export function createNqo1RiskHandler(deps: ServiceDeps, definition: Nqo1RiskDef
               },
             );
     } else {
-      card = buildCard(context, stored);
+      card = buildCard(context, recordedInChart(stored, job, deps) ?? stored);
     }
     res.json({ cards: [card] } satisfies CdsResponse);
   };
@@ -186,6 +186,23 @@ function jobFor(
     modelId: deps.modelCard.id,
     modelVersion: deps.modelCard.version,
   };
+}
+
+/**
+ * Returns the analysis of the study that a clinician recorded in the chart, when it is another one
+ * than `automatic` (a series the user requested in the app). The chart then holds that analysis's
+ * result as final, so the card shows the same result, with the series line saying it was requested,
+ * and its link opens that analysis.
+ */
+function recordedInChart(
+  automatic: StoredAnalysis,
+  job: AnalysisJob,
+  deps: ServiceDeps,
+): StoredAnalysis | undefined {
+  const record = deps.store.chartRecords.latestForStudy(job);
+  if (record === undefined || record.analysisId === automatic.id) return undefined;
+  const recorded = deps.store.getById(record.analysisId);
+  return recorded?.status === 'done' && sameChartRecord(recorded.job, job, deps) ? recorded : undefined;
 }
 
 /**

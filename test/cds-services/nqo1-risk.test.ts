@@ -485,6 +485,64 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(jobs).toHaveLength(1);
   });
 
+  test('shows the result a clinician recorded from a requested series', async () => {
+    const { analyse } = recordingAnalyse((job) =>
+      calibratedResult({
+        model: { id: job.modelId, version: job.modelVersion },
+        probability: 0.2,
+        class: 'low',
+      }),
+    );
+    harness = await createHarness({ analyse });
+    await callHook(harness);
+    await harness.queue.drain();
+    const automatic = harness.store.getResult({
+      studyInstanceUid: STUDY_UID,
+      modelId: 'br-ro',
+      modelVersion: '1.0.0',
+    });
+    const requested: AnalysisJob = { ...automatic!.job, seriesInstanceUid: `${STUDY_UID}.7` };
+    harness.store.insertPending(requested);
+    harness.store.markDone(
+      requested,
+      calibratedResult({
+        model: { id: 'br-ro', version: '1.0.0' },
+        probability: 0.64,
+        provenance: {
+          ...calibratedResult().provenance,
+          seriesSelection: {
+            reason: 'requested',
+            seriesDescription: 'Portal venous 1.25 mm',
+            seriesNumber: 5,
+            instanceCount: 208,
+            ctSeriesCount: 3,
+            arterialCount: 1,
+          },
+        },
+      }),
+    );
+    const requestedId = harness.store.getResult(requested)!.id;
+    const before = onlyCard(await callHook(harness));
+
+    harness.store.chartRecords.add({
+      analysisId: requestedId,
+      studyInstanceUid: STUDY_UID,
+      modelId: 'br-ro',
+      modelVersion: '1.0.0',
+      observationId: 'obs-1',
+      status: 'final',
+      provenanceId: 'prov-1',
+      clinician: { reference: 'Practitioner/dr-1' },
+      recordedAt: '2026-12-05T07:40:00.000Z',
+    });
+    const after = onlyCard(await callHook(harness));
+
+    expect(before.summary).toBe('NQO1 expression likely low (probability 0.20)');
+    expect(after.summary).toBe('NQO1 expression likely high (probability 0.64)');
+    expect(after.detail).toContain('a user requested it in place of the automatic choice');
+    expect(after.links?.[0]?.appContext).toBe(requestedId);
+  });
+
   test('does not requeue a failed study for another patient', async () => {
     harness = await createHarness({
       analyse: () => Promise.reject(new Nqo1Error('ERR_MASK_EMPTY', 'No tumour segment in 1.2.826.0.1.1')),
