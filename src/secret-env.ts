@@ -33,7 +33,7 @@ export function readSecretEnv(
       `${key} names ${name}, and both ${name} and ${name}_FILE are set; keep only one of them.`,
     );
   }
-  if (hasValue) return value;
+  if (hasValue) return checkedSecret(value, name, key);
   if (!hasFile) {
     throw new Nqo1Error(
       'ERR_CONFIG_INVALID',
@@ -57,5 +57,19 @@ export function readSecretEnv(
       `${key} names ${name}, and the file ${file} in ${name}_FILE is empty.`,
     );
   }
-  return secret;
+  return checkedSecret(secret, `${name}_FILE`, key);
+}
+
+/**
+ * Returns a secret that can travel as a bearer token (RFC 6750 §2.1 allows no spaces), or throws: a
+ * secret with spaces or control characters could never be presented, so every request would fail.
+ * The message names the variable, never the value.
+ */
+function checkedSecret(secret: string, source: string, key: string): string {
+  if (/^[\x21-\x7e]+$/.test(secret)) return secret;
+  throw new Nqo1Error(
+    'ERR_CONFIG_INVALID',
+    `${key} names a secret whose value in ${source} contains spaces, control or non-ASCII characters; ` +
+      'set a token of visible ASCII characters only, without a trailing space.',
+  );
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -91,6 +91,18 @@ describe('nqo1-cds audit', () => {
       .split('\n')
       .map((line) => (JSON.parse(line) as { action: string }).action);
     expect(actions).toEqual(['read']);
+  });
+
+  test('rejects a store path that does not exist', async () => {
+    const config = seedStore();
+    const missing = path.join(folder!, 'typo', 'results.sqlite');
+    writeFileSync(config, JSON.stringify({ store: { sqlitePath: missing } }));
+
+    await expect(auditCommand({ config }, sink())).rejects.toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+      message: expect.stringContaining(`store.sqlitePath names ${missing}, which does not exist`) as unknown,
+    });
+    expect(existsSync(path.dirname(missing))).toBe(false);
   });
 
   test('rejects a time that is not a date', async () => {

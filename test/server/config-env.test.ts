@@ -142,6 +142,20 @@ describe('readSecretEnv', () => {
     expect(() => readSecretEnv('NQO1_T', 'x.tokenEnv', env)).toThrow(message);
   });
 
+  test.each([
+    [{ NQO1_T: '   ' }, 'NQO1_T'],
+    [{ NQO1_T: 'tok en' }, 'NQO1_T'],
+    [{ NQO1_T_FILE: 'FILE:tok \n' }, 'NQO1_T_FILE'],
+  ])('rejects a secret that no bearer header can carry: %j', (env, source) => {
+    const resolved: Record<string, string> = {};
+    for (const [name, value] of Object.entries(env)) {
+      resolved[name] = value.startsWith('FILE:') ? tempFile('spaced', value.slice(5)) : value;
+    }
+    expect(() => readSecretEnv('NQO1_T', 'x.tokenEnv', resolved)).toThrow(
+      `x.tokenEnv names a secret whose value in ${source} contains spaces`,
+    );
+  });
+
   test('rejects an empty file', () => {
     const file = tempFile('empty', '\n');
     expect(() => readSecretEnv('NQO1_T', 'x.tokenEnv', { NQO1_T_FILE: file })).toThrow(/is empty/);

@@ -4,6 +4,7 @@
  * SQLite file of `store.sqlitePath` and may run while the service runs.
  */
 
+import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 
 import { Nqo1Error } from '../../errors.js';
@@ -30,6 +31,13 @@ export async function auditCommand(options: AuditOptions, out: Writable = proces
   const since = toIsoTime(options.since, '--since');
   const until = toIsoTime(options.until, '--until');
   const config = loadConfig(options.config === undefined ? {} : { configPath: options.config });
+  // Opening a missing file would create an empty store and export nothing, like a store without events.
+  if (config.store.sqlitePath !== ':memory:' && !existsSync(config.store.sqlitePath)) {
+    throw new Nqo1Error(
+      'ERR_CONFIG_INVALID',
+      `store.sqlitePath names ${config.store.sqlitePath}, which does not exist; point it at the service's result store.`,
+    );
+  }
   const store = new ResultStore(config.store.sqlitePath);
 
   let written = 0;
