@@ -105,7 +105,14 @@ export function readEnvOverrides(env: Readonly<Record<string, string | undefined
   const setBy = new Map<string, { variable: string; text: string }>();
 
   const add = (variable: string, keyPath: string): void => {
-    const text = nonEmpty(env[variable]);
+    const raw = env[variable];
+    if (raw !== undefined && raw !== '' && raw.trim() === '') {
+      throw new Nqo1Error(
+        'ERR_CONFIG_INVALID',
+        `${variable} sets ${keyPath}, but its value is only spaces; give a value, or unset it to keep the default.`,
+      );
+    }
+    const text = nonEmpty(raw);
     if (text === undefined) return;
 
     const earlier = setBy.get(keyPath);
@@ -153,4 +160,65 @@ function parseValue(text: string, kind: ValueKind, variable: string, keyPath: st
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/**
+ * Rejects a set `NQO1_*` variable that no setting reads, such as a misspelt `NQO1_FIHR_BASE_URL`,
+ * which would otherwise leave the default in place without a word. A variable is read when it is a
+ * setting's name (or a legacy one), `NQO1_CONFIG`, or a secret that a `…Env` setting names, with or
+ * without `_FILE`.
+ *
+ * @param secretVariables - The variables that the configuration's `…Env` settings name.
+ * @throws Nqo1Error `ERR_CONFIG_INVALID` naming each unread variable, and the closest setting's name.
+ */
+export function checkUnreadEnvNames(
+  env: Readonly<Record<string, string | undefined>>,
+  secretVariables: readonly string[],
+): void {
+  const known = new Set<string>(['NQO1_CONFIG', ...Object.keys(LEGACY_ENV_NAMES)]);
+  for (const keyPath of Object.keys(ENV_OVERRIDABLE_KEYS)) known.add(envNameOf(keyPath));
+  for (const name of secretVariables) {
+    known.add(name);
+    known.add(`${name}_FILE`);
+  }
+
+  const unread = Object.keys(env)
+    .filter((name) => name.startsWith('NQO1_') && env[name] !== undefined && env[name] !== '')
+    .filter((name) => !known.has(name))
+    .sort();
+  if (unread.length === 0) return;
+
+  const lines = unread.map((name) => {
+    const closest = closestName(name, known);
+    return closest === undefined ? name : `${name} (did you mean ${closest}?)`;
+  });
+  throw new Nqo1Error(
+    'ERR_CONFIG_INVALID',
+    `No setting reads the environment variable(s) ${lines.join(', ')}; correct the spelling, or unset them.`,
+  );
+}
+
+/** Returns the known name within edit distance 3 of `name`, the closest one first, or undefined. */
+function closestName(name: string, known: ReadonlySet<string>): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(name, candidate);
+    if (distance <= 3 && (best === undefined || distance < best.distance))
+      best = { name: candidate, distance };
+  }
+  return best?.name;
+}
+
+/** Levenshtein distance: the fewest single-character insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }

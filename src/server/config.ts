@@ -20,7 +20,7 @@ import { DEFAULT_RETRY_FAILED_AFTER_MS, DEFAULT_RETRY_WRITE_BACK_AFTER_MS } from
 import { DEFAULT_WORKER_THREADS } from '../jobs/region-workers.js';
 import { packagePath } from '../paths.js';
 import { isUrlAllowed } from '../net/url-allowlist.js';
-import { readEnvOverrides } from './config-env.js';
+import { checkUnreadEnvNames, readEnvOverrides } from './config-env.js';
 
 /** Asymmetric JWS algorithms an EHR may sign CDS Hooks tokens with. `none` and HS* are never allowed. */
 export const JWS_ALGORITHMS = [
@@ -441,7 +441,20 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     sources.push(`$${override.variable}`);
   }
 
-  return parseConfig(merged, sources.join(' + '));
+  const config = parseConfig(merged, sources.join(' + '));
+  checkUnreadEnvNames(env, secretVariableNames(config));
+  return config;
+}
+
+/** Returns the variable names that the configuration's `…Env` settings hold, at any depth. */
+function secretVariableNames(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const names: string[] = [];
+  for (const [key, child] of Object.entries(value)) {
+    if (key.endsWith('Env') && typeof child === 'string') names.push(child);
+    else names.push(...secretVariableNames(child));
+  }
+  return names;
 }
 
 /**

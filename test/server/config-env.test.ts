@@ -120,7 +120,28 @@ describe('environment overrides', () => {
   });
 
   test('ignore an empty variable', () => {
-    expect(loadConfig({ env: { NQO1_FHIR_TIMEOUT_MS: ' ' } }).fhir.timeoutMs).toBe(10_000);
+    expect(loadConfig({ env: { NQO1_FHIR_TIMEOUT_MS: '' } }).fhir.timeoutMs).toBe(10_000);
+  });
+
+  test('reject a variable of spaces only', () => {
+    expect(() => loadConfig({ env: { NQO1_SERVER_PORT: ' ' } })).toThrow(
+      'NQO1_SERVER_PORT sets server.port, but its value is only spaces',
+    );
+  });
+
+  test('reject a misspelt variable, naming the closest one', () => {
+    expect(() => loadConfig({ env: { NQO1_FHIR_TIMEOUTMS: '5' } })).toThrow(
+      'NQO1_FHIR_TIMEOUTMS (did you mean NQO1_FHIR_TIMEOUT_MS?)',
+    );
+    expect(() => loadConfig({ env: { NQO1_FIHR_BASE_URL: 'http://127.0.0.1:1/fhir' } })).toThrow(
+      'NQO1_FIHR_BASE_URL (did you mean NQO1_FHIR_BASE_URL?)',
+    );
+  });
+
+  test('accept a secret variable that a setting names, and its _FILE form', () => {
+    const env = { NQO1_FHIR_BEARER_TOKEN_ENV: 'NQO1_FHIR_TOKEN', NQO1_FHIR_TOKEN: 'secret-1' };
+    expect(loadConfig({ env }).fhir.bearerTokenEnv).toBe('NQO1_FHIR_TOKEN');
+    expect(() => loadConfig({ env: { NQO1_FHIR_TOKEN: 'secret-1' } })).toThrow('NQO1_FHIR_TOKEN');
   });
 });
 
