@@ -1,6 +1,7 @@
 /**
  * The PACS down, then slow, then back, behind the mock EHR: the service reaches Orthanc through a
- * fault proxy. While the PACS fails, the analysis fails with `ERR_DICOMWEB_FAILED` and the card says
+ * fault proxy. Each read is retried with back-off (100 ms, then 200 ms). While the PACS fails, the
+ * analysis fails with `ERR_DICOMWEB_FAILED` after the last retry, and the card says
  * the images are unavailable (in English and Chinese). Once the PACS answers again, the next hook
  * after `jobs.retryFailedAfterMs` analyses the study, and the chart gets one Observation.
  */
@@ -40,6 +41,10 @@ const PATIENT_VIEW = 'nqo1-risk';
 const DICOMWEB_TIMEOUT_MS = 500;
 /** Wait before a hook requeues a failed analysis. */
 const RETRY_FAILED_AFTER_MS = 300;
+/** DICOMweb retries after a transient failure, and the wait before the first (then doubled). */
+const DICOMWEB_RETRIES = 2;
+const DICOMWEB_RETRY_FIRST_DELAY_MS = 100;
+const RETRY_LOG_MESSAGE = 'DICOMweb request failed; retrying after the delay';
 const CT_MODALITY = { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' };
 
 describe.skipIf(skipReason !== null)('PACS down, slow, then back', () => {
@@ -75,7 +80,13 @@ describe.skipIf(skipReason !== null)('PACS down, slow, then back', () => {
     const config = parseConfig({
       server: { host: '127.0.0.1', port: Number(new URL(publicUrl).port), publicUrl },
       auth: { issuers: [{ iss: EHR_ISSUER, jwksUrl: ehr.jwksUrl, algorithms: ['ES384'] }] },
-      dicomweb: { baseUrl: proxiedPacs, allowedBaseUrls: [proxiedPacs], timeoutMs: DICOMWEB_TIMEOUT_MS },
+      dicomweb: {
+        baseUrl: proxiedPacs,
+        allowedBaseUrls: [proxiedPacs],
+        timeoutMs: DICOMWEB_TIMEOUT_MS,
+        retries: DICOMWEB_RETRIES,
+        retryFirstDelayMs: DICOMWEB_RETRY_FIRST_DELAY_MS,
+      },
       fhir: { baseUrl: fhir.baseUrl, allowedBaseUrls: [fhir.baseUrl], timeoutMs: 10_000 },
       store: { sqlitePath: path.join(storeDir, 'results.sqlite') },
       jobs: { retryFailedAfterMs: RETRY_FAILED_AFTER_MS },
@@ -143,8 +154,14 @@ describe.skipIf(skipReason !== null)('PACS down, slow, then back', () => {
     pacsAction = 'status-503';
     await hookThenDrain();
 
-    expect(requestsWith('status-503')).toBeGreaterThan(0);
+    // The first QIDO-RS search and its two retries, then the analysis fails.
+    expect(requestsWith('status-503')).toBe(1 + DICOMWEB_RETRIES);
     expect(proxy.forwardedCount()).toBe(0);
+    const retries = logs.withMessage(RETRY_LOG_MESSAGE);
+    expect(retries.map((entry) => entry.delayMs)).toEqual([
+      DICOMWEB_RETRY_FIRST_DELAY_MS,
+      2 * DICOMWEB_RETRY_FIRST_DELAY_MS,
+    ]);
     const card = await onlyCard();
     expect(card.summary).toBe(CARD_MESSAGES.en.failureSummary['images-unavailable']);
     expect(card.indicator).toBe('warning');
@@ -153,14 +170,17 @@ describe.skipIf(skipReason !== null)('PACS down, slow, then back', () => {
     expect(chinese.summary).toBe(CARD_MESSAGES['zh-CN'].failureSummary['images-unavailable']);
   });
 
-  test('PACS that does not answer times out', async () => {
+  test('PACS without response times out after retries', async () => {
     pacsAction = 'no-response';
     await waitPastRetryDelay();
     const started = performance.now();
     await hookThenDrain();
 
-    expect(requestsWith('no-response')).toBe(1);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(DICOMWEB_TIMEOUT_MS);
+    expect(requestsWith('no-response')).toBe(1 + DICOMWEB_RETRIES);
+    const backOffMs = DICOMWEB_RETRY_FIRST_DELAY_MS + 2 * DICOMWEB_RETRY_FIRST_DELAY_MS;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(
+      (1 + DICOMWEB_RETRIES) * DICOMWEB_TIMEOUT_MS + backOffMs,
+    );
     expect(logs.text()).toContain(`timed out after ${DICOMWEB_TIMEOUT_MS} ms`);
     expect((await onlyCard()).summary).toBe(CARD_MESSAGES.en.failureSummary['images-unavailable']);
   });
