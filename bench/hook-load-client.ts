@@ -1,9 +1,10 @@
 /**
  * Child process of `hook-load.ts`: a mock EHR that keeps `concurrency` hook calls in flight for
- * `durationMs`, after `warmUpCallsPerClient` untimed calls per client. It creates an ES384 issuer, sends its public JWKS to the parent, signs
- * `presignedTokens` tokens before the first call, and signs more during the run only if those run
- * out (the count is reported, because that signing shares the server's cores). Messages to the
- * parent are {@link LoadClientMessage}s and messages from it are {@link LoadCommand}s.
+ * `durationMs`, after `warmUpCallsPerClient` untimed calls per client. It creates an ES384 issuer,
+ * sends its public JWKS to the parent and signs `presignedTokens` tokens before the first call. It
+ * signs more during the run only if those run out, and reports how many, because that signing
+ * shares the server's cores. Messages to the parent are {@link LoadClientMessage}s and messages
+ * from it are {@link LoadCommand}s.
  */
 import { Agent, request } from 'node:http';
 

@@ -154,7 +154,7 @@ const dicomwebSchema = z.strictObject({
   baseUrl,
   allowedBaseUrls: z.array(baseUrl).min(1),
   timeoutMs: z.number().int().positive().default(30_000),
-  /** Attempts of a DICOMweb read after a transient failure (timeout, no response, 408, 429, 5xx). */
+  /** Retries of a DICOMweb read after a transient failure (timeout, no response, 408, 429, 5xx). */
   retries: z.number().int().min(0).max(10).default(DEFAULT_DICOMWEB_RETRIES),
   /** Wait before the first of those retries, in milliseconds; each later wait doubles. */
   retryFirstDelayMs: z.number().int().min(0).max(60_000).default(DEFAULT_DICOMWEB_RETRY_FIRST_DELAY_MS),

@@ -19,8 +19,8 @@ afterEach(async () => {
 });
 
 /**
- * Starts a PACS that answers the first `failures` requests with `failureStatus` (or not at all for
- * `'no-response'`) and later ones with an empty DICOM JSON array. Returns the client, the arrival
+ * Starts a PACS that fails the first `failures` requests with `failureStatus`, or sends no response
+ * to them for `'no-response'`, and returns an empty DICOM JSON array for later ones. Returns the client, the arrival
  * time of each request in ms and the retries the client reported.
  */
 async function flakyPacs(

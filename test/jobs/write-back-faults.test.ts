@@ -1,7 +1,7 @@
 /**
  * Write-back under FHIR faults: the queue's owed write-back goes through a fault proxy to an
- * in-process FHIR R4 server, and whatever fails on the way, the chart ends with exactly one
- * Observation carrying the result identifier, the one whose id the store records.
+ * in-process FHIR R4 server. Whatever fails on the way, the chart ends with exactly one Observation
+ * carrying the result identifier, and the store records that Observation's id.
  */
 import { Operator } from '@medplum/core';
 import type { Device, Observation, Provenance } from '@medplum/fhirtypes';
