@@ -22,7 +22,7 @@ import { uncalibratedResult } from '../test/support/score-result.js';
 import type { BenchCommand, MockEhrMessage, TokenAlgorithm } from './mock-ehr-child.js';
 
 const MOCK_EHR = fileURLToPath(new URL('./mock-ehr-child.ts', import.meta.url));
-const PRELOADED_ROWS = 5_000;
+export const PRELOADED_ROWS = 5_000;
 const CALLS = 1_000;
 /** Calls before the measured ones, not timed. */
 const WARM_UP_CALLS = 200;
@@ -52,7 +52,8 @@ export interface HookBenchResult {
   readonly connections: number;
 }
 
-function percentile(sorted: readonly number[], fraction: number): number {
+/** Returns the element at `fraction` of the ascending list `sorted` (rank rounded down). */
+export function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? Number.NaN;
 }
 
@@ -76,7 +77,8 @@ function mainThreadCpuMs(): number {
   return ticks * 10;
 }
 
-function preloadStore(sqlitePath: string): void {
+/** Fills a new store at `sqlitePath` with `PRELOADED_ROWS` finished analyses, the first one the test patient's. */
+export function preloadStore(sqlitePath: string): void {
   const store = new ResultStore(sqlitePath);
   for (let index = 0; index < PRELOADED_ROWS; index++) {
     const job = {

@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 
 import { benchDecode } from './decode.js';
 import { benchHookLatency } from './hook-latency.js';
+import { benchHookLoad, printHookLoad } from './hook-load.js';
 import { benchModelPath } from './model-path.js';
 import { benchRadiomicsClasses } from './radiomics-cases.js';
 import { benchRadiomics } from './radiomics.js';
@@ -67,6 +68,8 @@ for (const hook of hookRows) {
     `| ${hook.algorithm} | ${hook.loadAverage.toFixed(1)} | ${hook.errors} | ${hook.p50Ms.toFixed(1)} | ${hook.p95Ms.toFixed(1)} | ${hook.maxMs.toFixed(1)} | ${hook.rssMb.toFixed(0)} | ${hook.serverCpuMsPerCall.toFixed(2)} | ${hook.serverMainThreadCpuMsPerCall.toFixed(2)} | ${hook.clientCpuMsPerCall.toFixed(2)} | ${hook.connections} |`,
   );
 }
+
+printHookLoad(await benchHookLoad());
 
 const decodeRows = benchDecode();
 console.log(

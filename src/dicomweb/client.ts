@@ -17,6 +17,7 @@ import XHR2 from 'xhr2';
 
 import { Nqo1Error } from '../errors.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
+import { NO_RETRIES, withRetries, type RetryNotice, type RetryPolicy } from './retry.js';
 
 if (typeof globalThis.XMLHttpRequest === 'undefined') {
   globalThis.XMLHttpRequest = XHR2 as typeof XMLHttpRequest;
@@ -52,6 +53,13 @@ export interface DicomWebClientOptions {
    * removing any Content-Encoding, and failed requests report what they received too.
    */
   readonly onResponseBytes?: (bytes: number) => void;
+  /**
+   * Retries of reads (QIDO-RS, WADO-RS) after a timeout, no response, 408, 429 or 5xx, with
+   * exponential back-off; default {@link NO_RETRIES}. STOW-RS stores are never retried.
+   */
+  readonly retry?: RetryPolicy;
+  /** Receives each retry before its wait, for the log. */
+  readonly onRetry?: (notice: RetryNotice & { readonly operation: string; readonly path: string }) => void;
 }
 
 /** Default response size limit: 2 GiB, about six 512 × 512 × 1000-slice uncompressed CT series. */
@@ -113,6 +121,8 @@ export class DicomWebClient {
   readonly #maxResponseBytes: number;
   readonly #onResponseBytes: ((bytes: number) => void) | undefined;
   readonly #library: DicomWebLibraryClient;
+  readonly #retry: RetryPolicy;
+  readonly #onRetry: DicomWebClientOptions['onRetry'];
 
   /**
    * @throws Nqo1Error `ERR_URL_NOT_ALLOWED` before any connection when `baseUrl` is not allowlisted.
@@ -128,6 +138,16 @@ export class DicomWebClient {
     this.#timeoutMs = options.timeoutMs;
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.#onResponseBytes = options.onResponseBytes;
+    this.#retry = options.retry ?? NO_RETRIES;
+    this.#onRetry = options.onRetry;
+    const { retries, firstDelayMs } = this.#retry;
+    if (!Number.isSafeInteger(retries) || retries < 0 || !Number.isFinite(firstDelayMs) || firstDelayMs < 0) {
+      throw new Nqo1Error(
+        'ERR_CONFIG_INVALID',
+        `The DICOMweb retry settings (${retries} retries, first delay ${firstDelayMs} ms) are invalid; ` +
+          'set dicomweb.retries to an integer of at least 0 and dicomweb.retryFirstDelayMs to at least 0.',
+      );
+    }
     if (!Number.isSafeInteger(this.#maxResponseBytes) || this.#maxResponseBytes <= 0) {
       throw new Nqo1Error(
         'ERR_CONFIG_INVALID',
@@ -293,7 +313,7 @@ export class DicomWebClient {
   async storeInstances(datasets: readonly ArrayBuffer[]): Promise<void> {
     const path = 'studies';
     let status = 0;
-    await this.#call('STOW-RS store', path, async (request) => {
+    await this.#callOnce('STOW-RS store', path, async (request) => {
       const response = await this.#library.storeInstances({ datasets: [...datasets], request });
       status = request.instance.status;
       return response;
@@ -312,6 +332,21 @@ export class DicomWebClient {
     return `${this.#baseUrl.pathname.replace(/\/+$/, '')}/${relativePath}`;
   }
 
+  /** Runs a read with {@link #callOnce}, retried after transient failures by the client's retry policy. */
+  async #call(
+    operation: string,
+    relativePath: string,
+    send: (request: LibraryRequest) => Promise<unknown>,
+  ): Promise<unknown> {
+    return await withRetries(
+      this.#retry,
+      () => this.#callOnce(operation, relativePath, send),
+      (notice) => {
+        this.#onRetry?.({ ...notice, operation, path: this.#pathOf(relativePath) });
+      },
+    );
+  }
+
   /**
    * Runs one dicomweb-client request with a deadline of `timeoutMs` and a size limit of
    * `maxResponseBytes`, and turns every failure into `ERR_DICOMWEB_FAILED` naming the status and
@@ -322,7 +357,7 @@ export class DicomWebClient {
    * The size is checked on each progress event (xhr2 counts received body bytes in `loaded` and
    * takes `total` from Content-Length), so at most one network chunk beyond the limit is buffered.
    */
-  async #call(
+  async #callOnce(
     operation: string,
     relativePath: string,
     send: (request: LibraryRequest) => Promise<unknown>,

@@ -34,9 +34,10 @@ import {
   type SegInstanceSummary,
   type SeriesSummary,
 } from '../dicomweb/select-series.js';
+import { DEFAULT_DICOMWEB_RETRIES, DEFAULT_DICOMWEB_RETRY_FIRST_DELAY_MS } from '../dicomweb/retry.js';
 import { fetchSeriesAcquisitions, type SeriesAcquisition } from '../dicomweb/series-acquisition.js';
 import { selectRequestedCtSeries, selectRequestedSegmentation } from '../dicomweb/select-requested.js';
-import { Nqo1Error, isNqo1Error } from '../errors.js';
+import { Nqo1Error, describeError, isNqo1Error } from '../errors.js';
 import { FhirWriteBack, type WriteBackInput, type WriteBackOutcome } from '../fhir/write-back.js';
 import {
   DEFAULT_SERIES_LIMITS,
@@ -328,6 +329,8 @@ export interface StudyAnalyserConfig {
     readonly baseUrl: string;
     readonly allowedBaseUrls: readonly string[];
     readonly timeoutMs: number;
+    readonly retries?: number;
+    readonly retryFirstDelayMs?: number;
     readonly maxResponseBytes?: number;
     readonly ctRetrieval?: 'roi-first' | 'whole-series';
   };
@@ -385,6 +388,16 @@ export function createStudyAnalyserFromConfig(
     baseUrl: config.dicomweb.baseUrl,
     allowlist: config.dicomweb.allowedBaseUrls,
     timeoutMs: config.dicomweb.timeoutMs,
+    retry: {
+      retries: config.dicomweb.retries ?? DEFAULT_DICOMWEB_RETRIES,
+      firstDelayMs: config.dicomweb.retryFirstDelayMs ?? DEFAULT_DICOMWEB_RETRY_FIRST_DELAY_MS,
+    },
+    onRetry: ({ operation, path, attempt, delayMs, error }) => {
+      options.logger.warn(
+        { component: 'dicomweb', operation, path, attempt, delayMs, ...describeError(error) },
+        'DICOMweb request failed; retrying after the delay',
+      );
+    },
     ...(onResponseBytes === undefined ? {} : { onResponseBytes }),
     ...(config.dicomweb.maxResponseBytes === undefined
       ? {}

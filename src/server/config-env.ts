@@ -27,6 +27,8 @@ export const ENV_OVERRIDABLE_KEYS: Readonly<Record<string, ValueKind>> = {
   'dicomweb.baseUrl': 'string',
   'dicomweb.allowedBaseUrls': 'json',
   'dicomweb.timeoutMs': 'number',
+  'dicomweb.retries': 'number',
+  'dicomweb.retryFirstDelayMs': 'number',
   'dicomweb.maxResponseBytes': 'number',
   'dicomweb.ctRetrieval': 'string',
   'imaging.maxSeriesInstances': 'number',

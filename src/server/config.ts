@@ -13,6 +13,7 @@ import * as z from 'zod';
 
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../dicomweb/client.js';
 import { DEFAULT_SERIES_RULE_VALUES, compileSeriesPattern } from '../dicomweb/ct-series-rules.js';
+import { DEFAULT_DICOMWEB_RETRIES, DEFAULT_DICOMWEB_RETRY_FIRST_DELAY_MS } from '../dicomweb/retry.js';
 import { Nqo1Error } from '../errors.js';
 import { DEFAULT_SERIES_LIMITS } from '../imaging/ct-series.js';
 import { DEFAULT_FRACTIONAL_THRESHOLD } from '../imaging/seg-frames.js';
@@ -153,6 +154,10 @@ const dicomwebSchema = z.strictObject({
   baseUrl,
   allowedBaseUrls: z.array(baseUrl).min(1),
   timeoutMs: z.number().int().positive().default(30_000),
+  /** Retries of a DICOMweb read after a transient failure (timeout, no response, 408, 429, 5xx). */
+  retries: z.number().int().min(0).max(10).default(DEFAULT_DICOMWEB_RETRIES),
+  /** Wait before the first of those retries, in milliseconds; each later wait doubles. */
+  retryFirstDelayMs: z.number().int().min(0).max(60_000).default(DEFAULT_DICOMWEB_RETRY_FIRST_DELAY_MS),
   /** Largest DICOMweb response body, in bytes; a larger response is stopped with ERR_INPUT_TOO_LARGE. */
   maxResponseBytes: z
     .number()

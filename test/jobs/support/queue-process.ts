@@ -1,0 +1,26 @@
+/**
+ * A process that owns an analysis queue, for restart tests. It opens the SQLite store given as the
+ * first argument, starts a queue whose analysis never finishes, enqueues the studies given as the
+ * other arguments, and sends the parent `{ analysing: <Study Instance UID> }` when a job starts.
+ * The parent then kills it, so the store is left as a crash leaves it.
+ */
+import { ResultStore } from '../../../src/jobs/result-store.js';
+import { AnalysisQueue } from '../../../src/jobs/queue.js';
+import { createLogger } from '../../../src/server/logger.js';
+
+const [sqlitePath, ...studies] = process.argv.slice(2);
+if (sqlitePath === undefined) throw new TypeError('Expected the SQLite path as the first argument');
+
+const store = new ResultStore(sqlitePath);
+const queue = new AnalysisQueue({
+  store,
+  logger: createLogger({ level: 'silent' }),
+  analyse: (job) => {
+    process.send?.({ analysing: job.studyInstanceUid });
+    return new Promise(() => undefined);
+  },
+});
+queue.start();
+for (const studyInstanceUid of studies) {
+  queue.enqueue({ studyInstanceUid, modelId: 'br-ro', modelVersion: '1.0.0' });
+}
