@@ -65,10 +65,16 @@ interface ChartRecordRow {
 /** Chart records on the result store's open database; the result store creates the table. */
 export class ChartRecordStore {
   readonly #db: Database.Database;
+  /** The lookup of {@link latestForStudy}, prepared once because every hook with a result runs it. */
+  readonly #selectLatest: Database.Statement<[string, string, string], ChartRecordRow>;
 
   constructor(db: Database.Database) {
     this.#db = db;
     this.#db.exec(SCHEMA);
+    this.#selectLatest = this.#db.prepare(
+      `SELECT * FROM chart_records WHERE study_instance_uid = ? AND model_id = ? AND model_version = ?
+       ORDER BY recorded_at DESC, rowid DESC LIMIT 1`,
+    );
   }
 
   /** Adds one record. */
@@ -101,12 +107,7 @@ export class ChartRecordStore {
     readonly modelId: string;
     readonly modelVersion: string;
   }): ChartRecord | undefined {
-    const row = this.#db
-      .prepare<[string, string, string], ChartRecordRow>(
-        `SELECT * FROM chart_records WHERE study_instance_uid = ? AND model_id = ? AND model_version = ?
-         ORDER BY recorded_at DESC, rowid DESC LIMIT 1`,
-      )
-      .get(key.studyInstanceUid, key.modelId, key.modelVersion);
+    const row = this.#selectLatest.get(key.studyInstanceUid, key.modelId, key.modelVersion);
     return row === undefined ? undefined : toChartRecord(row);
   }
 }
