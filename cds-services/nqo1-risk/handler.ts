@@ -190,7 +190,7 @@ function jobFor(
 
 /**
  * Returns the analysis of the study that a clinician recorded in the chart, when it is another one
- * than `automatic` (a series the user requested in the app). The chart then holds that analysis's
+ * than `automatic` (a series the user requested in the app). The chart then has that analysis's
  * result as final, so the card shows the same result, with the series line saying it was requested,
  * and its link opens that analysis.
  */

@@ -26,6 +26,7 @@ const PAGE_ROWS = 1000;
  * Writes the events recorded in [since, until) to `out` and returns how many it wrote.
  *
  * @throws Nqo1Error `ERR_REQUEST_INVALID` naming `--since` or `--until` when it is not a date.
+ * @throws Nqo1Error `ERR_CONFIG_INVALID` when `store.sqlitePath` names a file that does not exist.
  */
 export async function auditCommand(options: AuditOptions, out: Writable = process.stdout): Promise<number> {
   const since = toIsoTime(options.since, '--since');
