@@ -6,10 +6,11 @@
  * shares the server's cores. Messages to the parent are {@link LoadClientMessage}s and messages
  * from it are {@link LoadCommand}s.
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 
 import { createTestIssuer } from '../test/support/cds-jwt.js';
 import { HOOK_URL, hookRequest } from '../test/support/cds-fixtures.js';
+import { isResultCard, postHook } from './hook-post.js';
 
 /** Commands of the parent, in order: `prepare`, then `run`. */
 export type LoadCommand =
@@ -83,51 +84,17 @@ async function takeToken(): Promise<string> {
 }
 
 const body = JSON.stringify(hookRequest());
-const bodyBytes = Buffer.byteLength(body);
 const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
 
 type CallOutcome = 'ok' | 'wrong-response' | 'transport-error';
 
 /** Sends one hook call and classifies its outcome; it never rejects. */
-function call(token: string): Promise<CallOutcome> {
-  return new Promise((resolve) => {
-    const req = request(
-      hookUrl,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          Authorization: `Bearer ${token}`,
-          'Content-Type': 'application/json',
-          'Content-Length': bodyBytes,
-        },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          let summary: string | undefined;
-          try {
-            const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-              cards?: { summary?: string }[];
-            };
-            summary = parsed.cards?.[0]?.summary;
-          } catch {
-            summary = undefined;
-          }
-          const ok = response.statusCode === 200 && summary?.includes('features measured') === true;
-          resolve(ok ? 'ok' : 'wrong-response');
-        });
-        response.on('error', () => {
-          resolve('transport-error');
-        });
-      },
-    );
-    req.on('error', () => {
-      resolve('transport-error');
-    });
-    req.end(body);
-  });
+async function call(token: string): Promise<CallOutcome> {
+  try {
+    return isResultCard(await postHook(hookUrl, agent, token, body)) ? 'ok' : 'wrong-response';
+  } catch {
+    return 'transport-error';
+  }
 }
 
 // Warm-up calls open every client's connection and let the server's code be optimised first.
@@ -169,7 +136,7 @@ const finished: LoadClientMessage = {
   tokensSignedDuringRun,
   elapsedMs: performance.now() - startedAt,
 };
-// The message holds tens of thousands of durations, more than the IPC pipe takes at once, so the
+// The message contains tens of thousands of durations, more than the IPC pipe takes at once, so the
 // channel closes only after the message is written: closing it earlier drops the pending write.
 process.send?.(finished, undefined, {}, () => {
   process.disconnect();

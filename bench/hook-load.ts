@@ -33,7 +33,7 @@ const CONCURRENCY = 200;
 /** Length of the run in milliseconds. */
 const DURATION_MS = 30_000;
 /**
- * Tokens the client signs before the run. The server answered about 1,000 calls per second on the
+ * Tokens the client signs before the run. The server handled about 1,000 calls per second on the
  * 2-core development machine, so 40,000 covers a 30 s run there with room to spare.
  */
 const PRESIGNED_TOKENS = 40_000;

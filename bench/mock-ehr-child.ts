@@ -8,10 +8,11 @@
  * `fetch`. A real EHR runs on another machine, but this one shares the server's cores, and `fetch`
  * cost it about three times the CPU time per call (figures in docs/benchmarks.md).
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 
 import { createTestIssuer } from '../test/support/cds-jwt.js';
 import { HOOK_URL, hookRequest } from '../test/support/cds-fixtures.js';
+import { isResultCard, postHook } from './hook-post.js';
 
 export type TokenAlgorithm = 'ES384' | 'RS384';
 
@@ -69,42 +70,12 @@ for (let index = 0; index < warmUpCalls + calls; index++) {
 const body = JSON.stringify(hookRequest());
 
 const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-const bodyBytes = Buffer.byteLength(body);
 
 /** Sends one hook call. Anything but the stored result's card counts as an error. */
-function call(token: string): Promise<{ ms: number; ok: boolean }> {
+async function call(token: string): Promise<{ ms: number; ok: boolean }> {
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      hookUrl,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          Authorization: `Bearer ${token}`,
-          'Content-Type': 'application/json',
-          'Content-Length': bodyBytes,
-        },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-            cards?: { summary?: string }[];
-          };
-          const card = parsed.cards?.[0];
-          resolve({
-            ms: performance.now() - started,
-            ok: response.statusCode === 200 && card?.summary?.includes('features measured') === true,
-          });
-        });
-        response.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  const reply = await postHook(hookUrl, agent, token, body);
+  return { ms: performance.now() - started, ok: isResultCard(reply) };
 }
 
 // Warm-up calls let the server's code be optimised before the measured calls.

@@ -197,7 +197,7 @@ async function showAnalysis(
 /**
  * Finds the patient's stored analyses, of `study` when the launch named one, and returns the first:
  * the service lists the most recent study first, and its automatic analysis before requested series.
- * Without one it shows the screen that says why and returns undefined.
+ * Without one it shows the screen that explains why and returns undefined.
  */
 async function findAnalysis(
   client: SmartClient,

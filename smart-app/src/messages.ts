@@ -28,7 +28,7 @@ export interface Messages {
   readonly classHigh: string;
   readonly classLow: string;
   readonly calibrated: (modelVersion: string) => string;
-  /** Where the model was calibrated: the cohort's description, its size and the date. */
+  /** Calibration cohort line: the cohort's description, its size and the date. */
   readonly calibrationCohort: (description: string, caseCount: number, date: string) => string;
   readonly syntheticCohort: string;
   readonly featuresHeading: string;

@@ -311,8 +311,8 @@ async function updateUnlessChanged(
 
 /**
  * Turns the FHIR server's rejection of the clinician's token into `ERR_FHIR_TOKEN_REJECTED` (401: the
- * token expired or is invalid) or `ERR_CHART_WRITE_REFUSED` (403: it does not grant the write), which
- * name what the user can do; other errors pass unchanged.
+ * token expired or is invalid) or `ERR_CHART_WRITE_REFUSED` (403: it does not grant the write). Both
+ * name what the user can do. Other errors pass unchanged.
  */
 async function asChartRefusal<T>(record: () => Promise<T>): Promise<T> {
   try {

@@ -74,7 +74,7 @@ export function buildProvenance(input: ProvenanceInput): Provenance {
 export interface ClinicianReference {
   /** `Practitioner/<id>` or `PractitionerRole/<id>`: the SMART `fhirUser` of a clinician. */
   readonly reference: string;
-  /** The clinician's name as the FHIR server holds it, when it has one. */
+  /** The clinician's name as the FHIR server stores it, when it has one. */
   readonly display?: string;
 }
 

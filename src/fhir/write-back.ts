@@ -101,7 +101,7 @@ export class FhirWriteBack {
     checkFhirId(input.patientId, 'Patient');
     checkFhirId(input.imagingStudyId, 'ImagingStudy');
     if (input.fhirServer !== undefined && !sameFhirBase(input.fhirServer, this.#fhir.baseUrl)) {
-      // Patient/123 of one EHR is another person, or nobody, on another FHIR server.
+      // Patient/123 of one EHR is another person, or no one, on another FHIR server.
       throw new Nqo1Error(
         'ERR_FHIR_REJECTED',
         `The result of study ${input.studyInstanceUid} belongs to the FHIR server ${fhirBaseKey(input.fhirServer)}, ` +
@@ -159,7 +159,7 @@ export async function upsertDevice(fhir: FhirRestClient, model: ModelReference):
   return existing === undefined ? fhir.create(device) : fhir.update(existing.id, device);
 }
 
-/** Whether a clinician recorded the Observation in the chart: its status is in {@link REVIEWED_STATUSES}. */
+/** Returns true when a clinician recorded the Observation in the chart: its status is in {@link REVIEWED_STATUSES}. */
 export function isReviewed(observation: MatchedResource): boolean {
   return observation.status !== undefined && REVIEWED_STATUSES.has(observation.status);
 }

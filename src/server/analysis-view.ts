@@ -28,7 +28,7 @@ export interface AnalysisView {
   readonly observationId?: string;
   /**
    * The latest record of the study's result in the chart by a clinician, from this analysis or another
-   * analysis of the same study and model version (`analysisId` says which); absent before any record.
+   * analysis of the same study and model version (`analysisId` names which); absent before any record.
    */
   readonly chartRecord?: ChartRecordSummary;
 }
@@ -43,7 +43,7 @@ export interface ChartRecordSummary {
   readonly recordedAt: string;
 }
 
-/** Returns what the app sees of a chart record: the record without the study and model keys. */
+/** Returns the app's view of a chart record: the record without the study and model keys. */
 export function chartRecordSummary(record: ChartRecord): ChartRecordSummary {
   return {
     analysisId: record.analysisId,

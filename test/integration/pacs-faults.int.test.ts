@@ -1,8 +1,8 @@
 /**
  * The PACS down, then slow, then back, behind the mock EHR: the service reaches Orthanc through a
  * fault proxy. Each read is retried with back-off (100 ms, then 200 ms). While the PACS fails, the
- * analysis fails with `ERR_DICOMWEB_FAILED` after the last retry, and the card says
- * the images are unavailable (in English and Chinese). Once the PACS answers again, the next hook
+ * analysis fails with `ERR_DICOMWEB_FAILED` after the last retry, and the card reports that
+ * the images are unavailable (in English and Chinese). Once the PACS responds again, the next hook
  * after `jobs.retryFailedAfterMs` analyses the study, and the chart gets one Observation.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -37,7 +37,7 @@ const skipReason = orthancSkipReason('the PACS fault tests');
 
 const EHR_ISSUER = 'https://ehr.example/pacs-faults';
 const PATIENT_VIEW = 'nqo1-risk';
-/** DICOMweb request timeout of the service; a PACS that does not answer fails after this long. */
+/** DICOMweb request timeout of the service; a PACS that does not respond fails after this long. */
 const DICOMWEB_TIMEOUT_MS = 500;
 /** Wait before a hook requeues a failed analysis. */
 const RETRY_FAILED_AFTER_MS = 300;

@@ -436,7 +436,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
         studyInstanceUid: RECORD_STUDY_UID,
         patientId,
       });
-      // The service's own write-back, as after an analysis: the chart holds a preliminary Observation.
+      // The service's own write-back, as after an analysis: the chart contains a preliminary Observation.
       const written = await new FhirWriteBack({
         baseUrl: fhir.baseUrl,
         allowlist: [fhir.baseUrl],
@@ -618,11 +618,11 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       }
     });
 
-    test('a refused write shows why, and a result without probability or a launch without a clinician offers no record', async () => {
+    test('refused write and blocked records', async () => {
       const refused = await launchAsClinician('en');
       try {
         const before = (await recordObservations())[0]!.meta!.versionId;
-        // The service's answer when the EHR refuses the clinician's write (see test/server/chart-record.test.ts).
+        // The service's response when the EHR rejects the clinician's write (see test/server/chart-record.test.ts).
         await refused.page.route('**/record?*', (route) =>
           route.fulfill({
             status: 403,

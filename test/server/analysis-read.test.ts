@@ -176,7 +176,7 @@ describe('GET /api/analyses/{id}', () => {
   });
 
   test('403 when the FHIR server denies the ImagingStudy', async () => {
-    // A FHIR server that accepts the token but denies its access to this resource answers 403.
+    // A FHIR server that accepts the token but denies its access to this resource returns 403.
     const denying = await startLoopbackListener((_request, response) => {
       response.writeHead(403, { 'content-type': 'application/fhir+json' });
       response.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [] }));

@@ -417,8 +417,8 @@ describe('POST /api/analyses/{id}/record', () => {
     const preliminaryId = await writePreliminary(a, imagingStudyId, stored);
     const version = (await a.fhir.repository.readResource<Observation>('Observation', preliminaryId)).meta
       ?.versionId;
-    // Another writer changes the Observation after the app showed the result; the record still
-    // reads the current version first, so it succeeds and names that version as replaced.
+    // Another writer changes the Observation after the app showed the result. The record reads the
+    // current version first, so it succeeds and names that version as replaced.
     await a.fhir.repository.updateResource<Observation>({
       ...(await a.fhir.repository.readResource<Observation>('Observation', preliminaryId)),
       note: [{ text: 'edited elsewhere' }],
@@ -434,7 +434,7 @@ describe('POST /api/analyses/{id}/record', () => {
     expect(revision).not.toBe(`Observation/${preliminaryId}/_history/${version}`);
   });
 
-  test('409 for a launch of another patient, and 403 for a token the FHIR server refuses', async () => {
+  test('other patient and rejected token', async () => {
     const { api: a, id, clinician } = await start();
 
     const otherPatient = await post(a, id, { clinician }, { patient: 'pat-other' });

@@ -25,7 +25,7 @@ export interface AnalysisApi {
 }
 
 /**
- * Starts the FHIR server (accepting only {@link TOKEN}, and answering `refuse`'s status where it
+ * Starts the FHIR server (accepting only {@link TOKEN}, and responding with `refuse`'s status where it
  * gives one) and the app with it on the allowlist.
  */
 export async function startAnalysisApi(

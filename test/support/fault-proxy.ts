@@ -9,14 +9,14 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 /**
  * What the proxy does with one request:
  * - `forward`: sends it upstream and returns the upstream response;
- * - `status-503`: answers 503 with an OperationOutcome and never contacts the upstream;
+ * - `status-503`: responds with 503 with an OperationOutcome and never contacts the upstream;
  * - `no-response`: keeps the request open without contacting the upstream;
  * - `forward-then-no-response`: sends it upstream, reads the whole response and keeps the request
  *   open, so the upstream applied it but the client never learns so.
  */
 export type FaultAction = 'forward' | 'status-503' | 'no-response' | 'forward-then-no-response';
 
-/** A request as the rule sees it: method and the path with query, e.g. `/fhir/R4/Observation`. */
+/** A request as the rule receives it: method and the path with query, e.g. `/fhir/R4/Observation`. */
 export interface ProxiedRequest {
   readonly method: string;
   readonly path: string;

@@ -91,8 +91,8 @@ export interface FhirServerOptions {
    */
   readonly smartConfiguration?: () => Record<string, unknown>;
   /**
-   * Returns an HTTP status to answer a request with, in place of the router, with an OperationOutcome
-   * body, e.g. 403 for the writes of a user without write access. Undefined lets the router answer.
+   * Returns an HTTP status to respond to a request with, in place of the router, with an OperationOutcome
+   * body, e.g. 403 for the writes of a user without write access. Undefined lets the router respond.
    */
   readonly refuse?: (request: FhirRequestRecord) => number | undefined;
 }
@@ -150,7 +150,7 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
       body: request.body as unknown,
       params: {},
       query: {},
-      // The router applies a version-aware update (If-Match) only when it sees the header.
+      // The router applies a version-aware update (If-Match) only when the request carries the header.
       headers: ifMatchHeader(request.get('if-match')),
     };
     router
@@ -205,7 +205,7 @@ function withTypedPatientReference(url: string): string {
   return `${url.slice(0, queryStart)}?${params.toString()}`;
 }
 
-/** The request headers the router reads: `if-match` when the client sent one. */
+/** Returns the request headers the router reads: `if-match` when the client sent one. */
 function ifMatchHeader(value: string | undefined): Record<string, string> {
   return value === undefined ? {} : { 'if-match': value };
 }

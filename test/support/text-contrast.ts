@@ -4,7 +4,7 @@
  * Each element with its own visible text is compared with the first opaque background colour among
  * it and its ancestors, white when none has one.
  *
- * NOTE: text inside SVG (chart labels) is drawn with `fill`, not `color`, and is left out; so are
+ * NOTE: text inside SVG (chart labels) is drawn with `fill`, not `color`, so it is left out. So are
  * background images and semi-transparent colours, whose blend the check does not compute.
  *
  * @see https://www.w3.org/TR/WCAG21/#contrast-minimum
