@@ -14,7 +14,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { ResultStore } from '../src/jobs/result-store.js';
+import { SqliteResultStore } from '../src/jobs/result-store.js';
 import { createLogger } from '../src/server/logger.js';
 import { startServer, type RunningServer } from '../src/server/start.js';
 import { PATIENT_ID, testConfig } from '../test/support/cds-fixtures.js';
@@ -78,8 +78,8 @@ function mainThreadCpuMs(): number {
 }
 
 /** Fills a new store at `sqlitePath` with `PRELOADED_ROWS` finished analyses, the first one the test patient's. */
-export function preloadStore(sqlitePath: string): void {
-  const store = new ResultStore(sqlitePath);
+export async function preloadStore(sqlitePath: string): Promise<void> {
+  const store = new SqliteResultStore(sqlitePath);
   for (let index = 0; index < PRELOADED_ROWS; index++) {
     const job = {
       studyInstanceUid: index === 0 ? '1.2.826.0.1.1' : `2.25.${index}`,
@@ -88,10 +88,10 @@ export function preloadStore(sqlitePath: string): void {
       modelId: 'br-ro',
       modelVersion: '1.0.0',
     };
-    store.insertPending(job);
-    store.markDone(job, uncalibratedResult());
+    await store.insertPending(job);
+    await store.markDone(job, uncalibratedResult());
   }
-  store.close();
+  await store.close();
 }
 
 /**
@@ -101,7 +101,7 @@ export function preloadStore(sqlitePath: string): void {
 export async function benchHookLatency(algorithm: TokenAlgorithm = 'ES384'): Promise<HookBenchResult> {
   const folder = mkdtempSync(path.join(tmpdir(), 'nqo1-bench-'));
   const sqlitePath = path.join(folder, 'results.sqlite');
-  preloadStore(sqlitePath);
+  await preloadStore(sqlitePath);
 
   const ehr = fork(MOCK_EHR, [algorithm], { execArgv: process.execArgv });
   const exited = new Promise<void>((resolve) => {

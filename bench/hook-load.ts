@@ -94,7 +94,7 @@ export async function benchHookLoad(
   const collectGarbage = garbageCollector();
   const folder = mkdtempSync(path.join(tmpdir(), 'nqo1-load-'));
   const sqlitePath = path.join(folder, 'results.sqlite');
-  preloadStore(sqlitePath);
+  await preloadStore(sqlitePath);
 
   const client = fork(LOAD_CLIENT, [], { execArgv: process.execArgv });
   const nextMessage = (): Promise<LoadClientMessage> =>

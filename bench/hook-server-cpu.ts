@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { ResultStore } from '../src/jobs/result-store.js';
+import { SqliteResultStore } from '../src/jobs/result-store.js';
 import { createLogger } from '../src/server/logger.js';
 import { startServer } from '../src/server/start.js';
 import { createTestIssuer } from '../test/support/cds-jwt.js';
@@ -50,7 +50,7 @@ type ServerMessage =
 async function serve(algorithm: 'ES384' | 'RS384'): Promise<void> {
   const folder = mkdtempSync(path.join(tmpdir(), 'nqo1-bench-cpu-'));
   const sqlitePath = path.join(folder, 'results.sqlite');
-  const store = new ResultStore(sqlitePath);
+  const store = new SqliteResultStore(sqlitePath);
   for (let index = 0; index < PRELOADED_ROWS; index++) {
     const job = {
       studyInstanceUid: index === 0 ? '1.2.826.0.1.1' : `2.25.${index}`,
@@ -59,10 +59,10 @@ async function serve(algorithm: 'ES384' | 'RS384'): Promise<void> {
       modelId: 'br-ro',
       modelVersion: '1.0.0',
     };
-    store.insertPending(job);
-    store.markDone(job, uncalibratedResult());
+    await store.insertPending(job);
+    await store.markDone(job, uncalibratedResult());
   }
-  store.close();
+  await store.close();
 
   const issuer = await createTestIssuer(undefined, algorithm);
   const tokens = await Promise.all(

@@ -29,7 +29,7 @@ import { newUid, writeCtSeries, writeTumourSeg } from '../src/cli/demo/write-dic
 import { DicomWebClient } from '../src/dicomweb/client.js';
 import type { Grid } from '../src/imaging/volume.js';
 import { createStudyAnalyserFromConfig } from '../src/jobs/analyse-study.js';
-import { ResultStore } from '../src/jobs/result-store.js';
+import { SqliteResultStore } from '../src/jobs/result-store.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../src/model/card.js';
 import { createLogger } from '../src/server/logger.js';
 import { startServer, type RunningServer } from '../src/server/start.js';
@@ -187,7 +187,7 @@ async function runCase(
   study: StudyFiles,
   pacs: DicomWebClient,
   running: RunningServer,
-  reader: ResultStore,
+  reader: SqliteResultStore,
   modelCard: ModelCard,
   entries: readonly TimedEntry[],
 ): Promise<StudyToResultRow> {
@@ -213,7 +213,7 @@ async function runCase(
   };
   let readyAt = Number.NaN;
   while (performance.now() - notifiedAt < RESULT_TIMEOUT_MS) {
-    const row = reader.getResult(key);
+    const row = await reader.getResult(key);
     if (row?.status === 'failed') throw new Error(`The analysis failed: ${JSON.stringify(row.failure)}`);
     if (row?.status === 'done') {
       readyAt = performance.now();
@@ -259,7 +259,7 @@ export async function benchStudyToResult(): Promise<StudyToResultOutcome> {
   process.env[SECRET_ENV] = SECRET;
   let orthanc: OrthancHandle | undefined;
   let running: RunningServer | undefined;
-  let reader: ResultStore | undefined;
+  let reader: SqliteResultStore | undefined;
   let closeAnalyser: (() => Promise<void>) | undefined;
   try {
     orthanc = await startOrthanc();
@@ -280,14 +280,14 @@ export async function benchStudyToResult(): Promise<StudyToResultOutcome> {
     const analyse = createStudyAnalyserFromConfig(config, { modelCard, logger });
     closeAnalyser = () => analyse.close();
     running = await startServer(config, { analyse, logger, modelCard });
-    reader = new ResultStore(sqlitePath);
+    reader = new SqliteResultStore(sqlitePath);
 
     const rows: StudyToResultRow[] = [];
     rows.push(await runCase(await sharedCase(), pacs, running, reader, modelCard, entries));
     rows.push(await runCase(generatedCase(), pacs, running, reader, modelCard, entries));
     return { rows, loadAverage: loadavg() };
   } finally {
-    reader?.close();
+    await reader?.close();
     await running?.close();
     await closeAnalyser?.();
     await orthanc?.stop();

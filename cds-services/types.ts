@@ -5,7 +5,7 @@
 import type { RequestHandler } from 'express';
 
 import type { AnalysisQueue } from '../src/jobs/queue.js';
-import type { ResultStore } from '../src/jobs/result-store.js';
+import type { ResultStore } from '../src/jobs/store.js';
 import type { ModelCard } from '../src/model/card.js';
 import type { CdsServiceDefinition } from '../src/server/cds-types.js';
 import type { AppConfig } from '../src/server/config.js';

@@ -11,7 +11,7 @@
  */
 
 import type { CardOrigin, IndexedCardUuid } from '../../src/jobs/feedback-store.js';
-import type { ResultStore } from '../../src/jobs/result-store.js';
+import type { ResultStore } from '../../src/jobs/store.js';
 import { cardUuid } from './cards.js';
 import { CARD_MESSAGES, type FailureKind } from './messages.js';
 
@@ -48,11 +48,11 @@ export class CardOriginIndex {
    * loop. 20 000 analyses (220 000 uuids) took 1.1 to 1.7 s in two runs, with an in-memory
    * database on a 2-core machine under Node 20. Later calls index only the analyses added since.
    */
-  find(uuid: string): CardOrigin | undefined {
+  async find(uuid: string): Promise<CardOrigin | undefined> {
     const { feedback } = this.#store;
     // A release that builds other card statuses indexes every analysis again.
-    feedback.resetCardUuidsUnlessIndexed(CARD_STATUSES);
-    const newKeys = this.#store.keysAfter(feedback.lastIndexedAnalysisRowid());
+    await feedback.resetCardUuidsUnlessIndexed(CARD_STATUSES);
+    const newKeys = await this.#store.keysAfter(await feedback.lastIndexedAnalysisRowid());
     if (newKeys.length > 0) {
       const cards = newKeys.flatMap((key): IndexedCardUuid[] => {
         const context = {
@@ -70,8 +70,8 @@ export class CardOriginIndex {
           },
         }));
       });
-      feedback.indexCardUuids(cards);
+      await feedback.indexCardUuids(cards);
     }
-    return feedback.findCardOrigin(uuid);
+    return await feedback.findCardOrigin(uuid);
   }
 }

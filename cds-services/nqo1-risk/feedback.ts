@@ -23,20 +23,23 @@ export function createNqo1RiskFeedbackHandler(
 ): RequestHandler {
   const origins = new CardOriginIndex(deps.store);
 
-  return (req, res) => {
+  return async (req, res) => {
     const entries = parseFeedbackRequest(req.body);
 
     // A uuid that matches no stored analysis (e.g. a card from another installation) is still
     // recorded, with the model this service uses now. That is exact unless the model card changed
     // since the card was shown, so `card_status` stays NULL to mark the guess.
     const currentModel = { modelId: deps.modelCard.id, modelVersion: deps.modelCard.version };
-    const records: FeedbackRecord[] = entries.map(({ card, ...entry }) => ({
-      ...entry,
-      cardUuid: card,
-      serviceId: definition.id,
-      origin: origins.find(card) ?? currentModel,
-    }));
-    const stored = deps.store.feedback.insert(records);
+    const records: FeedbackRecord[] = [];
+    for (const { card, ...entry } of entries) {
+      records.push({
+        ...entry,
+        cardUuid: card,
+        serviceId: definition.id,
+        origin: (await origins.find(card)) ?? currentModel,
+      });
+    }
+    const stored = await deps.store.feedback.insert(records);
 
     // Counts only: the entries may carry a clinician's free-text comment.
     const unlinked = records.filter((record) => record.origin.cardStatus === undefined).length;

@@ -130,9 +130,10 @@ export function createNqo1RiskHandler(deps: ServiceDeps, definition: Nqo1RiskDef
     // A stored analysis is bound to the patient it was computed for. The same Study Instance UID in
     // another patient's prefetch means the PACS or EHR links one study to two records, so no result
     // is shown and nothing is enqueued until IT resolves it. The log names only the study.
-    let stored = deps.store.getResult(job);
+    let stored = await deps.store.getResult(job);
     // A study that the PACS announced was stored without FHIR ids; the first hook for it binds them.
-    if (stored !== undefined && stored.job.patientId === undefined) stored = deps.store.bindFhirIds(job);
+    if (stored !== undefined && stored.job.patientId === undefined)
+      stored = await deps.store.bindFhirIds(job);
     if (stored !== undefined && !sameChartRecord(stored.job, job, deps)) {
       requestContext(res).log.warn(
         { studyInstanceUid: newest.studyInstanceUid },
@@ -144,13 +145,13 @@ export function createNqo1RiskHandler(deps: ServiceDeps, definition: Nqo1RiskDef
 
     // A new study is enqueued; a failed one is requeued once its retry interval has passed.
     if (stored === undefined || stored.status === 'failed') {
-      if (deps.queue.enqueue(job) !== 'exists') stored = undefined;
+      if ((await deps.queue.enqueue(job)) !== 'exists') stored = undefined;
     }
 
     // While the newest study waits or runs, a finished result of an older study is shown, marked as such.
     let card: CdsCard;
     if (stored === undefined || stored.status === 'pending' || stored.status === 'running') {
-      const previous = findOlderResult(older, job, deps);
+      const previous = await findOlderResult(older, job, deps);
       card =
         previous === undefined
           ? buildInProgressCard(context)
@@ -166,7 +167,7 @@ export function createNqo1RiskHandler(deps: ServiceDeps, definition: Nqo1RiskDef
               },
             );
     } else {
-      card = buildCard(context, recordedInChart(stored, job, deps) ?? stored);
+      card = buildCard(context, (await recordedInChart(stored, job, deps)) ?? stored);
     }
     res.json({ cards: [card] } satisfies CdsResponse);
   };
@@ -194,14 +195,14 @@ function jobFor(
  * result as final, so the card shows the same result, with the series line saying it was requested,
  * and its link opens that analysis.
  */
-function recordedInChart(
+async function recordedInChart(
   automatic: StoredAnalysis,
   job: AnalysisJob,
   deps: ServiceDeps,
-): StoredAnalysis | undefined {
-  const record = deps.store.chartRecords.latestForStudy(job);
+): Promise<StoredAnalysis | undefined> {
+  const record = await deps.store.chartRecords.latestForStudy(job);
   if (record === undefined || record.analysisId === automatic.id) return undefined;
-  const recorded = deps.store.getById(record.analysisId);
+  const recorded = await deps.store.getById(record.analysisId);
   return recorded?.status === 'done' && sameChartRecord(recorded.job, job, deps) ? recorded : undefined;
 }
 
@@ -221,11 +222,11 @@ function sameChartRecord(stored: AnalysisJob, job: AnalysisJob, deps: ServiceDep
  * The newest of `older` (sorted newest first) with a finished result of the current model version for
  * this patient. A result stored for another patient record is passed over, as on the newest study.
  */
-function findOlderResult(
+async function findOlderResult(
   older: readonly CandidateStudy[],
   newestJob: AnalysisJob,
   deps: ServiceDeps,
-): { study: CandidateStudy; analysis: Extract<StoredAnalysis, { status: 'done' }> } | undefined {
+): Promise<{ study: CandidateStudy; analysis: Extract<StoredAnalysis, { status: 'done' }> } | undefined> {
   for (const study of older.slice(0, MAX_OLDER_STUDIES_CHECKED)) {
     const job = jobFor(
       study,
@@ -233,7 +234,7 @@ function findOlderResult(
       deps,
       newestJob.fhirServer ?? deps.config.fhir.baseUrl,
     );
-    const analysis = deps.store.getResult(job);
+    const analysis = await deps.store.getResult(job);
     if (analysis?.status === 'done' && sameChartRecord(analysis.job, job, deps)) return { study, analysis };
   }
   return undefined;

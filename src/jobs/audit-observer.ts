@@ -2,8 +2,9 @@
 
 import type { Logger } from 'pino';
 
-import { type AuditEvent, type AuditTrail, SERVICE_ACTOR } from './audit-trail.js';
+import { type AuditEvent, SERVICE_ACTOR } from './audit-trail.js';
 import type { AnalysisFinished, JobObserver, WriteBackFinished } from './job-observer.js';
+import type { AuditTrail } from './store.js';
 
 /** Records `compute` and `write-back` events with the actor `service`. */
 export class AuditJobObserver implements JobObserver {
@@ -45,9 +46,7 @@ export class AuditJobObserver implements JobObserver {
 
   /** Appends one event; a failed insert is logged, because the queue must go on with its work. */
   #record(event: AuditEvent): void {
-    try {
-      this.#audit.record(event);
-    } catch (error) {
+    this.#audit.record(event).catch((error: unknown) => {
       this.#log.error(
         {
           action: event.action,
@@ -56,6 +55,6 @@ export class AuditJobObserver implements JobObserver {
         },
         'cannot record audit event',
       );
-    }
+    });
   }
 }

@@ -8,9 +8,13 @@
  * in. Rows are only appended; `nqo1-cds audit` exports them as JSON Lines.
  */
 
+/* eslint-disable @typescript-eslint/require-await -- better-sqlite3 answers synchronously; the methods are
+   async only to implement the engine-neutral interfaces of `store.ts`. */
+
 import type Database from 'better-sqlite3';
 
 import type { ErrorCode } from '../errors.js';
+import type { AuditTrail } from './store.js';
 
 /** The audited actions. */
 export const AUDIT_ACTIONS = [
@@ -108,7 +112,7 @@ interface AuditRow {
 const MAX_ACTOR_ID_CHARS = 256;
 
 /** The append-only audit table of one database. */
-export class AuditTrail {
+export class SqliteAuditTrail implements AuditTrail {
   readonly #db: Database.Database;
   readonly #now: () => Date;
   readonly #insert: Database.Statement;
@@ -125,7 +129,7 @@ export class AuditTrail {
   }
 
   /** Appends one event stamped with the current time. */
-  record(event: AuditEvent): void {
+  async record(event: AuditEvent): Promise<void> {
     this.#insert.run(
       this.#now().toISOString(),
       event.action,
@@ -141,7 +145,7 @@ export class AuditTrail {
   }
 
   /** Returns at most `query.limit` rows in sequence order that match the query. */
-  list(query: AuditQuery): AuditRecord[] {
+  async list(query: AuditQuery): Promise<AuditRecord[]> {
     const rows = this.#db
       .prepare<[string, string, number, number], AuditRow>(
         `SELECT * FROM audit_events

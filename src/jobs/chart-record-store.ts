@@ -8,9 +8,13 @@
  * The clinician reference is a staff identifier; no patient identifier is stored here.
  */
 
+/* eslint-disable @typescript-eslint/require-await -- better-sqlite3 answers synchronously; the methods are
+   async only to implement the engine-neutral interfaces of `store.ts`. */
+
 import { randomUUID } from 'node:crypto';
 
 import type Database from 'better-sqlite3';
+import type { ChartRecordStore } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS chart_records (
@@ -63,7 +67,7 @@ interface ChartRecordRow {
 }
 
 /** Chart records on the result store's open database; the result store creates the table. */
-export class ChartRecordStore {
+export class SqliteChartRecordStore implements ChartRecordStore {
   readonly #db: Database.Database;
   /** The lookup of {@link latestForStudy}, prepared once because every hook with a result runs it. */
   readonly #selectLatest: Database.Statement<[string, string, string], ChartRecordRow>;
@@ -78,7 +82,7 @@ export class ChartRecordStore {
   }
 
   /** Adds one record. */
-  add(record: ChartRecord): void {
+  async add(record: ChartRecord): Promise<void> {
     this.#db
       .prepare(
         `INSERT INTO chart_records (id, analysis_id, study_instance_uid, model_id, model_version, observation_id,
@@ -102,11 +106,11 @@ export class ChartRecordStore {
   }
 
   /** Returns the latest record of the study's result for one model version, or undefined when none exists. */
-  latestForStudy(key: {
+  async latestForStudy(key: {
     readonly studyInstanceUid: string;
     readonly modelId: string;
     readonly modelVersion: string;
-  }): ChartRecord | undefined {
+  }): Promise<ChartRecord | undefined> {
     const row = this.#selectLatest.get(key.studyInstanceUid, key.modelId, key.modelVersion);
     return row === undefined ? undefined : toChartRecord(row);
   }

@@ -13,7 +13,11 @@
  * @see https://cds-hooks.hl7.org/2.0/#feedback
  */
 
+/* eslint-disable @typescript-eslint/require-await -- better-sqlite3 answers synchronously; the methods are
+   async only to implement the engine-neutral interfaces of `store.ts`. */
+
 import type Database from 'better-sqlite3';
+import type { FeedbackStore } from './store.js';
 
 /**
  * `CREATE TABLE IF NOT EXISTS` keeps the schema set-up safe on a database written by an earlier
@@ -136,7 +140,7 @@ interface ReasonCountRow {
 }
 
 /** Feedback and card uuid tables on the result store's open database; the result store creates them. */
-export class FeedbackStore {
+export class SqliteFeedbackStore implements FeedbackStore {
   readonly #db: Database.Database;
   readonly #now: () => Date;
   /** The status list `card_uuids` was checked against in this process, as JSON; skips the check after it. */
@@ -155,7 +159,7 @@ export class FeedbackStore {
    *
    * @returns the number of records inserted.
    */
-  insert(records: readonly FeedbackRecord[]): number {
+  async insert(records: readonly FeedbackRecord[]): Promise<number> {
     const receivedAt = this.#now().toISOString();
     const statement = this.#db.prepare(
       `INSERT INTO card_feedback (card_uuid, outcome, outcome_timestamp, service_id, model_id, model_version,
@@ -196,7 +200,7 @@ export class FeedbackStore {
    * transaction. The list of card statuses changes between releases; uuids of a status added since
    * would otherwise be missing for the analyses indexed before.
    */
-  resetCardUuidsUnlessIndexed(statuses: readonly string[]): void {
+  async resetCardUuidsUnlessIndexed(statuses: readonly string[]): Promise<void> {
     const expected = JSON.stringify(statuses);
     if (this.#indexedStatuses === expected) return;
 
@@ -218,7 +222,7 @@ export class FeedbackStore {
   }
 
   /** Largest analysis rowid whose card uuids are stored, or 0 when none are. */
-  lastIndexedAnalysisRowid(): number {
+  async lastIndexedAnalysisRowid(): Promise<number> {
     const row = this.#db
       .prepare<[], { last: number }>(`SELECT COALESCE(MAX(analysis_rowid), 0) AS last FROM card_uuids`)
       .get();
@@ -226,7 +230,7 @@ export class FeedbackStore {
   }
 
   /** Stores card uuids in one transaction; a uuid already stored is kept as it is. */
-  indexCardUuids(cards: readonly IndexedCardUuid[]): void {
+  async indexCardUuids(cards: readonly IndexedCardUuid[]): Promise<void> {
     const statement = this.#db.prepare(
       `INSERT INTO card_uuids (card_uuid, analysis_rowid, study_instance_uid, model_id, model_version, card_status)
        VALUES (?, ?, ?, ?, ?, ?)
@@ -248,7 +252,7 @@ export class FeedbackStore {
   }
 
   /** Returns the analysis key and card status of a stored card uuid, or undefined when it is not stored. */
-  findCardOrigin(cardUuid: string): CardOrigin | undefined {
+  async findCardOrigin(cardUuid: string): Promise<CardOrigin | undefined> {
     const row = this.#db
       .prepare<[string], CardOriginRow>(
         `SELECT model_id, model_version, study_instance_uid, card_status FROM card_uuids WHERE card_uuid = ?`,
@@ -264,7 +268,7 @@ export class FeedbackStore {
   }
 
   /** Counts of accepted and overridden outcomes and override reason codes per model version. */
-  countByModel(): ModelFeedbackCounts[] {
+  async countByModel(): Promise<ModelFeedbackCounts[]> {
     const outcomeRows = this.#db
       .prepare<[], OutcomeCountRow>(
         `SELECT model_id, model_version,

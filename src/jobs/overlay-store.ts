@@ -6,9 +6,13 @@
  * A new analysis of the same row replaces all its pictures in one transaction.
  */
 
+/* eslint-disable @typescript-eslint/require-await -- better-sqlite3 answers synchronously; the methods are
+   async only to implement the engine-neutral interfaces of `store.ts`. */
+
 import type Database from 'better-sqlite3';
 
 import type { HuWindow, RoiOverlay } from '../imaging/roi-overlay.js';
+import type { OverlayStore } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS analysis_overlays (
@@ -43,7 +47,7 @@ interface OverlayRow {
 }
 
 /** Overlay pictures on the result store's open database; the result store creates the table. */
-export class OverlayStore {
+export class SqliteOverlayStore implements OverlayStore {
   readonly #db: Database.Database;
 
   constructor(db: Database.Database) {
@@ -52,7 +56,7 @@ export class OverlayStore {
   }
 
   /** Stores the pictures of analysis `analysisId`, replacing any stored before. */
-  save(analysisId: string, overlay: RoiOverlay): void {
+  async save(analysisId: string, overlay: RoiOverlay): Promise<void> {
     const remove = this.#db.prepare(`DELETE FROM analysis_overlays WHERE analysis_id = ?`);
     const insert = this.#db.prepare(
       `INSERT INTO analysis_overlays
@@ -78,7 +82,7 @@ export class OverlayStore {
   }
 
   /** Lists the stored pictures of `analysisId` in slice order, without pixels. The list is empty when there are none. */
-  list(analysisId: string): OverlaySliceInfo[] {
+  async list(analysisId: string): Promise<OverlaySliceInfo[]> {
     return this.#db
       .prepare<[string], OverlayRow>(
         `SELECT slice_index, tumour_voxel_count, width_px, height_px, window_level_hu, window_width_hu
@@ -95,7 +99,7 @@ export class OverlayStore {
   }
 
   /** Returns the PNG of one slice, or undefined when it is not stored. */
-  png(analysisId: string, sliceIndex: number): Uint8Array | undefined {
+  async png(analysisId: string, sliceIndex: number): Promise<Uint8Array | undefined> {
     const row = this.#db
       .prepare<[string, number], { png: Buffer }>(
         `SELECT png FROM analysis_overlays WHERE analysis_id = ? AND slice_index = ?`,

@@ -16,6 +16,9 @@
  * store inside its time budget and two enqueues of the same study insert one row.
  */
 
+/* eslint-disable @typescript-eslint/require-await -- better-sqlite3 answers synchronously; the methods are
+   async only to implement the engine-neutral interfaces of `store.ts`. */
+
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -24,11 +27,22 @@ import Database from 'better-sqlite3';
 
 import type { ErrorCode } from '../errors.js';
 import type { ScoreResult } from '../model/result.js';
-import { AuditTrail } from './audit-trail.js';
-import { ChartRecordStore } from './chart-record-store.js';
-import { FeedbackStore } from './feedback-store.js';
-import { OverlayStore } from './overlay-store.js';
+import { SqliteAuditTrail } from './audit-trail.js';
+import { SqliteChartRecordStore } from './chart-record-store.js';
+import { SqliteFeedbackStore } from './feedback-store.js';
+import { SqliteOverlayStore } from './overlay-store.js';
 import { KEY_COLUMNS, openAnalysesTable } from './result-store-schema.js';
+import {
+  PERMANENT_WRITE_BACK_ERRORS,
+  type AuditTrail,
+  type ChartRecordStore,
+  type DoneWriteBack,
+  type FeedbackStore,
+  type IndexedResultKey,
+  type OverlayStore,
+  type OwedWriteBack,
+  type ResultStore,
+} from './store.js';
 import type { AnalysisFailure, AnalysisJob, ResultKey, ResultStatus, StoredAnalysis } from './types.js';
 
 /** SQL condition that selects the row of one {@link ResultKey}; bind {@link keyValues} to it. */
@@ -48,14 +62,6 @@ function keyValues(key: ResultKey): KeyValues {
   ];
 }
 
-/**
- * Write-back failures that another attempt cannot mend: the FHIR server has the Observation under
- * another patient (ERR_PATIENT_CONFLICT), or refused the request with a status that the same request
- * would get again (ERR_FHIR_REJECTED, see `write-back.ts`). Such a row stops owing a write-back until
- * the next start, after hospital IT has mended the cause; the stored error stays on the row.
- */
-export const PERMANENT_WRITE_BACK_ERRORS: readonly string[] = ['ERR_PATIENT_CONFLICT', 'ERR_FHIR_REJECTED'];
-
 /** SQL condition of a done automatic row with both FHIR ids and without an Observation. */
 const LACKS_OBSERVATION = `status = 'done' AND observation_id IS NULL
   AND requested_series_instance_uid = '' AND requested_segmentation_sop_instance_uid = ''
@@ -68,23 +74,6 @@ const PERMANENT_CODES_SQL = PERMANENT_WRITE_BACK_ERRORS.map((code) => `'${code}'
 /** SQL condition of a row that owes a write-back: it lacks its Observation and no permanent failure stopped it. */
 const OWES_WRITE_BACK = `${LACKS_OBSERVATION}
   AND (writeback_error_code IS NULL OR writeback_error_code NOT IN (${PERMANENT_CODES_SQL}))`;
-
-/** A stored result whose Observation is still to be written, as {@link ResultStore.claimWriteBack} returns it. */
-export interface OwedWriteBack {
-  /** Id of the stored row. */
-  readonly analysisId: string;
-  readonly job: AnalysisJob & { readonly patientId: string; readonly imagingStudyId: string };
-  readonly result: ScoreResult;
-  /** CT acquisition date or time, when the analysis knew it. */
-  readonly effectiveDateTime?: string;
-}
-
-/** The write-back details of a finished analysis, stored with its result by {@link ResultStore.markDone}. */
-export interface DoneWriteBack {
-  readonly effectiveDateTime?: string;
-  /** The failure of the write-back during the analysis; the row then owes a write-back, retried later. */
-  readonly failure?: AnalysisFailure;
-}
 
 /** The columns of {@link AnalysisRow}, which {@link toStoredAnalysis} reads. */
 const ANALYSIS_COLUMNS =
@@ -103,18 +92,14 @@ interface AnalysisRow {
   updated_at: string;
 }
 
-/** Key of a stored analysis with its SQLite rowid, which grows with each inserted row. */
-export interface IndexedResultKey extends ResultKey {
-  readonly rowid: number;
-}
-
 export interface ResultStoreOptions {
   /** Clock for `created_at`/`updated_at`; tests freeze it. */
   readonly now?: () => Date;
 }
 
 /** Result store on one SQLite file (or `:memory:` in tests). */
-export class ResultStore {
+export class SqliteResultStore implements ResultStore {
+  readonly engine = 'sqlite';
   readonly #db: Database.Database;
   readonly #now: () => Date;
   /**
@@ -144,10 +129,10 @@ export class ResultStore {
     this.#now = options.now ?? (() => new Date());
     this.#selectByKey = this.#db.prepare(`SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE ${KEY_CONDITION}`);
     this.#selectById = this.#db.prepare(`SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE id = ?`);
-    this.feedback = new FeedbackStore(this.#db, this.#now);
-    this.overlays = new OverlayStore(this.#db);
-    this.chartRecords = new ChartRecordStore(this.#db);
-    this.audit = new AuditTrail(this.#db, this.#now);
+    this.feedback = new SqliteFeedbackStore(this.#db, this.#now);
+    this.overlays = new SqliteOverlayStore(this.#db);
+    this.chartRecords = new SqliteChartRecordStore(this.#db);
+    this.audit = new SqliteAuditTrail(this.#db, this.#now);
   }
 
   /**
@@ -155,7 +140,7 @@ export class ResultStore {
    *
    * @returns true when a row was inserted, false when one already existed.
    */
-  insertPending(job: AnalysisJob): boolean {
+  async insertPending(job: AnalysisJob): Promise<boolean> {
     const now = this.#now().toISOString();
     const info = this.#db
       .prepare(
@@ -171,7 +156,7 @@ export class ResultStore {
    * Returns the row for `key`, or undefined when the study was never enqueued for that model and
    * choice. A key without a requested series or segmentation reads the automatic row.
    */
-  getResult(key: ResultKey): StoredAnalysis | undefined {
+  async getResult(key: ResultKey): Promise<StoredAnalysis | undefined> {
     const row = this.#selectByKey.get(...keyValues(key));
     return row === undefined ? undefined : toStoredAnalysis(row);
   }
@@ -184,7 +169,7 @@ export class ResultStore {
    *
    * @returns the row after the update, or undefined when the key has no row.
    */
-  bindFhirIds(job: AnalysisJob): StoredAnalysis | undefined {
+  async bindFhirIds(job: AnalysisJob): Promise<StoredAnalysis | undefined> {
     if (job.patientId !== undefined && job.imagingStudyId !== undefined) {
       const info = this.#db
         .prepare(
@@ -205,7 +190,7 @@ export class ResultStore {
         );
       if (info.changes === 1) for (const listener of this.#boundListeners) listener();
     }
-    return this.getResult(job);
+    return await this.getResult(job);
   }
 
   /** Registers `listener` to run after {@link bindFhirIds} gave a row its ids. */
@@ -214,7 +199,7 @@ export class ResultStore {
   }
 
   /** Returns the row with the given id (the SMART app's `appContext`), or undefined. */
-  getById(id: string): StoredAnalysis | undefined {
+  async getById(id: string): Promise<StoredAnalysis | undefined> {
     const row = this.#selectById.get(id);
     return row === undefined ? undefined : toStoredAnalysis(row);
   }
@@ -224,7 +209,11 @@ export class ResultStore {
    * requested series, most recently updated first. The primary key starts with the study UID, so the
    * lookup uses its index.
    */
-  listByStudy(studyInstanceUid: string, modelId: string, modelVersion: string): StoredAnalysis[] {
+  async listByStudy(
+    studyInstanceUid: string,
+    modelId: string,
+    modelVersion: string,
+  ): Promise<StoredAnalysis[]> {
     return this.#db
       .prepare<[string, string, string], AnalysisRow>(
         `SELECT ${ANALYSIS_COLUMNS} FROM analyses
@@ -240,7 +229,7 @@ export class ResultStore {
    * Returns the keys of the analyses inserted after `rowid`, in insertion order. Rows are never
    * deleted, so a caller that remembers the largest rowid it has seen reads each key once.
    */
-  keysAfter(rowid: number): IndexedResultKey[] {
+  async keysAfter(rowid: number): Promise<IndexedResultKey[]> {
     return this.#db
       .prepare<[number], IndexedResultKey>(
         `SELECT rowid, study_instance_uid AS studyInstanceUid, model_id AS modelId, model_version AS modelVersion
@@ -250,7 +239,7 @@ export class ResultStore {
   }
 
   /** Atomically moves the oldest pending row to running and returns its job, or undefined if none. */
-  claimPending(): AnalysisJob | undefined {
+  async claimPending(): Promise<AnalysisJob | undefined> {
     const claim = this.#db.transaction((): AnalysisJob | undefined => {
       const row = this.#db
         .prepare<[], { id: string; job_json: string }>(
@@ -268,11 +257,31 @@ export class ResultStore {
   }
 
   /**
+   * Moves the row of `key` to running when it is pending or running, and returns its job; undefined
+   * when the row is done, failed or absent. For a queue that delivers each job itself.
+   */
+  async claimKey(key: ResultKey): Promise<AnalysisJob | undefined> {
+    const row = this.#db
+      .prepare<[string, ...KeyValues], { job_json: string }>(
+        `UPDATE analyses SET status = 'running', updated_at = ?
+         WHERE ${KEY_CONDITION} AND status IN ('pending', 'running')
+         RETURNING job_json`,
+      )
+      .get(this.#now().toISOString(), ...keyValues(key));
+    return row === undefined ? undefined : (JSON.parse(row.job_json) as AnalysisJob);
+  }
+
+  /**
    * Stores a finished result for `key` and clears any earlier failure. Without `observationId`, a
    * row with both FHIR ids owes a write-back: at once, or after the retry interval when
    * `writeBack.failure` is set (the write-back during the analysis failed).
    */
-  markDone(key: ResultKey, result: ScoreResult, observationId?: string, writeBack: DoneWriteBack = {}): void {
+  async markDone(
+    key: ResultKey,
+    result: ScoreResult,
+    observationId?: string,
+    writeBack: DoneWriteBack = {},
+  ): Promise<void> {
     const failure = observationId === undefined ? writeBack.failure : undefined;
     this.#update(
       key,
@@ -293,7 +302,7 @@ export class ResultStore {
    *
    * @returns the job with its ids, the result and the CT date; undefined when no row is due.
    */
-  claimWriteBack(retryBefore: Date): OwedWriteBack | undefined {
+  async claimWriteBack(retryBefore: Date): Promise<OwedWriteBack | undefined> {
     const claim = this.#db.transaction((): OwedWriteBack | undefined => {
       const row = this.#db
         .prepare<
@@ -321,7 +330,7 @@ export class ResultStore {
   }
 
   /** Records the Observation written for the done result of `key` and clears the write-back failure. */
-  recordObservation(key: ResultKey, observationId: string): void {
+  async recordObservation(key: ResultKey, observationId: string): Promise<void> {
     this.#update(
       key,
       `observation_id = ?, writeback_error_code = NULL, writeback_error_message = NULL`,
@@ -330,7 +339,7 @@ export class ResultStore {
   }
 
   /** Records why the write-back of `key` failed; the result stays, and the write-back stays owed. */
-  recordWriteBackFailure(key: ResultKey, failure: AnalysisFailure): void {
+  async recordWriteBackFailure(key: ResultKey, failure: AnalysisFailure): Promise<void> {
     this.#update(key, `writeback_error_code = ?, writeback_error_message = ?`, failure.code, failure.message);
   }
 
@@ -342,7 +351,7 @@ export class ResultStore {
    *
    * @returns the number of rows that owe a write-back.
    */
-  resetWriteBackAttempts(): number {
+  async resetWriteBackAttempts(): Promise<number> {
     return this.#db
       .prepare(
         `UPDATE analyses SET writeback_attempted_at = NULL,
@@ -353,7 +362,7 @@ export class ResultStore {
   }
 
   /** Number of done rows that owe a write-back, for health checks and tests. */
-  countOwedWriteBacks(): number {
+  async countOwedWriteBacks(): Promise<number> {
     return (
       this.#db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM analyses WHERE ${OWES_WRITE_BACK}`).get()
         ?.n ?? 0
@@ -364,7 +373,7 @@ export class ResultStore {
    * Number of done rows whose write-back a lasting failure stopped ({@link PERMANENT_WRITE_BACK_ERRORS})
    * until the next start, for health checks.
    */
-  countStoppedWriteBacks(): number {
+  async countStoppedWriteBacks(): Promise<number> {
     return (
       this.#db
         .prepare<[], { n: number }>(
@@ -376,7 +385,7 @@ export class ResultStore {
   }
 
   /** Records why the analysis of `key` failed. */
-  markFailed(key: ResultKey, failure: AnalysisFailure): void {
+  async markFailed(key: ResultKey, failure: AnalysisFailure): Promise<void> {
     this.#update(
       key,
       `status = 'failed', result_json = NULL, error_code = ?, error_message = ?`,
@@ -392,7 +401,7 @@ export class ResultStore {
    *
    * @returns true when the row was requeued.
    */
-  requeueFailed(key: ResultKey, before: Date | null): boolean {
+  async requeueFailed(key: ResultKey, before: Date | null): Promise<boolean> {
     const beforeIso = before === null ? null : before.toISOString();
     return (
       this.#db
@@ -410,14 +419,14 @@ export class ResultStore {
    *
    * @returns the number of rows requeued.
    */
-  requeueRunning(): number {
+  async requeueRunning(): Promise<number> {
     return this.#db
       .prepare(`UPDATE analyses SET status = 'pending', updated_at = ? WHERE status = 'running'`)
       .run(this.#now().toISOString()).changes;
   }
 
   /** Number of rows in each status, for health checks. */
-  countByStatus(): Record<ResultStatus, number> {
+  async countByStatus(): Promise<Record<ResultStatus, number>> {
     const counts: Record<ResultStatus, number> = { pending: 0, running: 0, done: 0, failed: 0 };
     const rows = this.#db
       .prepare<[], { status: ResultStatus; n: number }>(
@@ -429,11 +438,11 @@ export class ResultStore {
   }
 
   /** Runs a trivial query for the readiness check, and throws when the database cannot run it. */
-  ping(): void {
+  async ping(): Promise<void> {
     this.#db.prepare('SELECT 1').get();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.#db.close();
   }
 

@@ -41,7 +41,7 @@ export interface StudyPollerOptions {
   /** Days before the previous search's date at which the StudyDate range starts. */
   readonly lookbackDays: number;
   /** Enqueues the analysis of one study; the poller passes each new Study Instance UID. */
-  readonly enqueue: (studyInstanceUid: string) => EnqueueOutcome;
+  readonly enqueue: (studyInstanceUid: string) => Promise<EnqueueOutcome>;
   readonly logger: Logger;
   /** Clock; tests freeze it. */
   readonly now?: () => Date;
@@ -126,7 +126,7 @@ export class StudyPoller {
     for (const uid of uids) {
       if (this.#seen.has(uid)) continue;
       offeredCount += 1;
-      if (this.#options.enqueue(uid) !== 'exists') enqueuedCount += 1;
+      if ((await this.#options.enqueue(uid)) !== 'exists') enqueuedCount += 1;
     }
 
     this.#seen = uids;

@@ -14,7 +14,7 @@
 import type express from 'express';
 
 import { Nqo1Error } from '../errors.js';
-import type { ResultStore } from '../jobs/result-store.js';
+import type { ResultStore } from '../jobs/store.js';
 import { readAccessibleAnalysis, type AnalysisReadDeps } from './analysis-read.js';
 import { auditAnalysis, smartAppActor } from './route-audit.js';
 
@@ -32,8 +32,8 @@ export async function listOverlay(
   res: express.Response,
 ): Promise<void> {
   const stored = await readAccessibleAnalysis(deps, req);
-  auditAnalysis(deps.store.audit, 'overlay-list', smartAppActor(deps.config), stored);
-  res.status(200).json({ slices: deps.store.overlays.list(stored.id) });
+  await auditAnalysis(deps.store.audit, 'overlay-list', smartAppActor(deps.config), stored);
+  res.status(200).json({ slices: await deps.store.overlays.list(stored.id) });
 }
 
 /** Handles `GET /api/analyses/:id/overlay/:slice`. */
@@ -44,7 +44,7 @@ export async function sendOverlaySlice(
 ): Promise<void> {
   const stored = await readAccessibleAnalysis(deps, req);
   const slice = typeof req.params.slice === 'string' ? req.params.slice : '';
-  const png = SLICE_INDEX.test(slice) ? deps.store.overlays.png(stored.id, Number(slice)) : undefined;
+  const png = SLICE_INDEX.test(slice) ? await deps.store.overlays.png(stored.id, Number(slice)) : undefined;
   if (png === undefined) {
     throw new Nqo1Error(
       'ERR_NOT_FOUND',

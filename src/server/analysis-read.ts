@@ -22,7 +22,7 @@
 import type express from 'express';
 
 import { Nqo1Error, isNqo1Error } from '../errors.js';
-import type { ResultStore } from '../jobs/result-store.js';
+import type { ResultStore } from '../jobs/store.js';
 import type { StoredAnalysis } from '../jobs/types.js';
 import { analysisFhirBase, sameFhirBase } from '../fhir/fhir-base.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
@@ -55,8 +55,8 @@ export async function readAnalysis(
     { analysisId: stored.id, studyInstanceUid: stored.job.studyInstanceUid, status: stored.status },
     'analysis read',
   );
-  auditAnalysis(deps.store.audit, 'read', smartAppActor(deps.config), stored);
-  res.status(200).json(viewOf(stored, deps.store.chartRecords.latestForStudy(stored.job)));
+  await auditAnalysis(deps.store.audit, 'read', smartAppActor(deps.config), stored);
+  res.status(200).json(viewOf(stored, await deps.store.chartRecords.latestForStudy(stored.job)));
 }
 
 /**
@@ -75,7 +75,7 @@ export async function readAccessibleAnalysis(
   );
 
   const id = typeof req.params.id === 'string' ? req.params.id : '';
-  const stored = ANALYSIS_ID.test(id) ? deps.store.getById(id) : undefined;
+  const stored = ANALYSIS_ID.test(id) ? await deps.store.getById(id) : undefined;
   if (stored === undefined) {
     throw new Nqo1Error(
       'ERR_NOT_FOUND',

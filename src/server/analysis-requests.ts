@@ -23,7 +23,7 @@ import * as z from 'zod';
 
 import { Nqo1Error } from '../errors.js';
 import type { AnalysisQueue } from '../jobs/queue.js';
-import type { ResultStore } from '../jobs/result-store.js';
+import type { ResultStore } from '../jobs/store.js';
 import type { AnalysisJob } from '../jobs/types.js';
 import type { ModelCard } from '../model/card.js';
 import { analysisFhirBase, fhirBaseKey, sameFhirBase } from '../fhir/fhir-base.js';
@@ -155,12 +155,12 @@ async function handleRequest(
 
   // As on the hook: a row of the study bound to another patient record means the EHR links one study
   // to two patients, and nothing is shown or enqueued until IT resolves it.
-  const automatic = deps.store.getResult({
+  const automatic = await deps.store.getResult({
     studyInstanceUid: job.studyInstanceUid,
     modelId: job.modelId,
     modelVersion: job.modelVersion,
   });
-  const conflicting = [automatic, deps.store.getResult(job)].some(
+  const conflicting = [automatic, await deps.store.getResult(job)].some(
     (row) =>
       row?.job.patientId !== undefined &&
       (row.job.patientId !== study.patientId ||
@@ -175,8 +175,8 @@ async function handleRequest(
     );
   }
 
-  const outcome = deps.queue.enqueue(job);
-  const stored = deps.store.getResult(job);
+  const outcome = await deps.queue.enqueue(job);
+  const stored = await deps.store.getResult(job);
   if (stored === undefined) throw new Nqo1Error('ERR_INTERNAL', 'The enqueued analysis has no stored row');
   requestContext(res).log.info(
     {

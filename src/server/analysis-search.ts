@@ -30,7 +30,7 @@ import * as z from 'zod';
 import { readStudiesFromFhir } from '../../cds-services/nqo1-risk/fhir-studies.js';
 import { readStudyInstanceUid } from '../../cds-services/nqo1-risk/prefetch.js';
 import { Nqo1Error, isNqo1Error } from '../errors.js';
-import type { ResultStore } from '../jobs/result-store.js';
+import type { ResultStore } from '../jobs/store.js';
 import type { ModelCard } from '../model/card.js';
 import { analysisFhirBase, sameFhirBase } from '../fhir/fhir-base.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
@@ -103,7 +103,7 @@ export async function searchAnalyses(
   const analyses: AnalysisView[] = [];
   const actor = smartAppActor(deps.config);
   for (let i = 0; i < studies.length; i++) {
-    const rows = deps.store.listByStudy(
+    const rows = await deps.store.listByStudy(
       studies[i]!.studyInstanceUid,
       deps.modelCard.id,
       deps.modelCard.version,
@@ -119,7 +119,7 @@ export async function searchAnalyses(
         sameFhirBase(analysisFhirBase(row.job, deps.config.fhir.baseUrl), fhirServer.href)
       ) {
         analyses.push(viewOf(row));
-        auditAnalysis(deps.store.audit, 'search', actor, row);
+        await auditAnalysis(deps.store.audit, 'search', actor, row);
       }
     }
   }

@@ -13,7 +13,7 @@ import express from 'express';
 
 import { CDS_SERVICES, type ServiceDeps } from '../../cds-services/index.js';
 import { Nqo1Error } from '../errors.js';
-import type { ResultStore } from '../jobs/result-store.js';
+import type { ResultStore } from '../jobs/store.js';
 import { CdsJwtVerifier, requireCdsJwt } from './auth.js';
 import type { CdsDiscoveryResponse } from './cds-types.js';
 import { corsForOrigins } from './cors.js';
@@ -111,14 +111,20 @@ export function createApp(deps: AppDeps): express.Application {
   // Public: the counts tell hospital IT whether analyses pile up or fail, and how often clinicians
   // accept or override the cards of each model version. They carry no patient data and no comment.
   // A full replay cache rejects every hook call, so the check then responds 503 `degraded`.
-  app.get('/healthz', (_req, res) => {
+  app.get('/healthz', async (_req, res) => {
     const replayCache = verifier.replayCacheStatus();
+    const [analyses, owed, stopped, feedback] = await Promise.all([
+      deps.store.countByStatus(),
+      deps.store.countOwedWriteBacks(),
+      deps.store.countStoppedWriteBacks(),
+      deps.store.feedback.countByModel(),
+    ]);
     res.status(replayCache.full ? 503 : 200).json({
       status: replayCache.full ? 'degraded' : 'ok',
       model: { id: deps.modelCard.id, version: deps.modelCard.version },
-      analyses: deps.store.countByStatus(),
-      writeBacks: { owed: deps.store.countOwedWriteBacks(), stopped: deps.store.countStoppedWriteBacks() },
-      feedback: deps.store.feedback.countByModel(),
+      analyses,
+      writeBacks: { owed, stopped },
+      feedback,
       replayCache,
     });
   });

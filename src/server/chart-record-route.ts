@@ -38,7 +38,7 @@ import {
 import { resultIdentifier } from '../fhir/observation.js';
 import { FhirRestClient } from '../fhir/fhir-rest.js';
 import type { ChartRecord } from '../jobs/chart-record-store.js';
-import type { ResultStore } from '../jobs/result-store.js';
+import type { ResultStore } from '../jobs/store.js';
 import type { StoredAnalysis } from '../jobs/types.js';
 import { assertUrlAllowed } from '../net/url-allowlist.js';
 import { readAccessibleAnalysis, type AnalysisReadDeps } from './analysis-read.js';
@@ -105,7 +105,7 @@ async function recordAnalysis(
   const { record, activity } = await chartObservationLock.run(
     chartLockKey(fhir.baseUrl, identifier.value ?? ''),
     async () => {
-      const latest = deps.store.chartRecords.latestForStudy(stored.job);
+      const latest = await deps.store.chartRecords.latestForStudy(stored.job);
       // A record whose Provenance failed is not complete, so recording again writes it anew.
       const previousRecord =
         latest?.analysisId === stored.id && latest.provenanceId !== undefined
@@ -136,9 +136,9 @@ async function recordAnalysis(
       } catch (error) {
         // The Observation is in the chart already, so the record is kept, without its Provenance.
         if (error instanceof ProvenanceFailedError)
-          keepRecord(deps.store, deps.config.fhir.baseUrl, stored, error.written);
+          await keepRecord(deps.store, deps.config.fhir.baseUrl, stored, error.written);
         const code = isNqo1Error(error) ? error.code : 'ERR_INTERNAL';
-        auditAnalysis(deps.store.audit, 'chart-record', fhirUserActor(body.clinician), stored, code);
+        await auditAnalysis(deps.store.audit, 'chart-record', fhirUserActor(body.clinician), stored, code);
         throw error;
       }
       if (outcome.activity === 'unchanged' && latest !== undefined)
@@ -146,12 +146,12 @@ async function recordAnalysis(
       if (outcome.activity === 'unchanged')
         throw new Nqo1Error('ERR_INTERNAL', 'An unchanged record has no stored record');
       return {
-        record: keepRecord(deps.store, deps.config.fhir.baseUrl, stored, outcome),
+        record: await keepRecord(deps.store, deps.config.fhir.baseUrl, stored, outcome),
         activity: outcome.activity,
       };
     },
   );
-  auditAnalysis(deps.store.audit, 'chart-record', fhirUserActor(body.clinician), stored);
+  await auditAnalysis(deps.store.audit, 'chart-record', fhirUserActor(body.clinician), stored);
 
   requestContext(res).log.info(
     {
@@ -167,12 +167,12 @@ async function recordAnalysis(
 }
 
 /** Stores the record of `stored`'s result and settles the study's owed write-back; returns the record. */
-function keepRecord(
+async function keepRecord(
   store: ChartRecordDeps['store'],
   defaultFhirBase: string,
   stored: StoredAnalysis,
   outcome: Omit<ChartRecordOutcome, 'provenanceId'> & { readonly provenanceId?: string },
-): ChartRecord {
+): Promise<ChartRecord> {
   const record: ChartRecord = {
     analysisId: stored.id,
     studyInstanceUid: stored.job.studyInstanceUid,
@@ -187,8 +187,8 @@ function keepRecord(
     clinician: outcome.clinician,
     recordedAt: outcome.recordedAt,
   };
-  store.chartRecords.add(record);
-  settleOwedWriteBack(store, stored, outcome.observationId, defaultFhirBase);
+  await store.chartRecords.add(record);
+  await settleOwedWriteBack(store, stored, outcome.observationId, defaultFhirBase);
   return record;
 }
 
@@ -224,13 +224,13 @@ function recordableRow(stored: StoredAnalysis): {
  * Gives the study's automatic row the Observation id, when it has none yet, so it stops owing its
  * preliminary write-back: the chart now has the clinician's Observation under the same identifier.
  */
-function settleOwedWriteBack(
+async function settleOwedWriteBack(
   store: ChartRecordDeps['store'],
   stored: StoredAnalysis,
   observationId: string,
   defaultFhirBase: string,
-): void {
-  const automatic = store.getResult({
+): Promise<void> {
+  const automatic = await store.getResult({
     studyInstanceUid: stored.job.studyInstanceUid,
     modelId: stored.job.modelId,
     modelVersion: stored.job.modelVersion,
@@ -243,6 +243,6 @@ function settleOwedWriteBack(
       analysisFhirBase(stored.job, defaultFhirBase),
     )
   ) {
-    store.recordObservation(automatic.job, observationId);
+    await store.recordObservation(automatic.job, observationId);
   }
 }

@@ -66,7 +66,8 @@ export function operationsRouter(deps: OperationsDeps): express.Router {
     const reason = token === undefined ? 'missing_bearer_token' : 'wrong_token';
     next(new Nqo1Error('ERR_UNAUTHORIZED', `Metrics request rejected: ${reason}`, { details: { reason } }));
   });
-  router.get('/metrics', (_req, res) => {
+  router.get('/metrics', async (_req, res) => {
+    await deps.metrics.collect();
     res.status(200).type(EXPOSITION_CONTENT_TYPE).send(deps.metrics.render());
   });
   return router;

@@ -87,7 +87,7 @@ export function pacsNotificationRouter(deps: PacsNotificationDeps): express.Rout
       next(checkBearer(req.get('authorization'), secretDigest));
     },
     express.json({ limit: MAX_NOTIFICATION_BODY_BYTES }),
-    (req, res) => {
+    async (req, res) => {
       const parsed = notificationSchema.safeParse(req.body);
       if (!parsed.success) {
         const problem = parsed.error.issues[0]?.message ?? 'expected { "studyInstanceUid": "<UID>" }';
@@ -101,7 +101,7 @@ export function pacsNotificationRouter(deps: PacsNotificationDeps): express.Rout
       // include the segmentation whose absence failed the last analysis, so a failed analysis runs
       // again at once.
       const { studyInstanceUid } = parsed.data;
-      const outcome = deps.queue.enqueue(
+      const outcome = await deps.queue.enqueue(
         { studyInstanceUid, modelId: deps.modelCard.id, modelVersion: deps.modelCard.version },
         { retryFailedNow: true },
       );

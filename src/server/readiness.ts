@@ -44,7 +44,7 @@ export interface UpstreamProbe {
 
 export interface ReadinessOptions {
   /** Runs a trivial query on the store; throws when it cannot. */
-  readonly pingStore: () => void;
+  readonly pingStore: () => Promise<void>;
   /** Whether the queue's worker loop accepts and runs jobs. */
   readonly queueRunning: () => boolean;
   readonly upstreams: readonly UpstreamProbe[];
@@ -92,7 +92,7 @@ export class ReadinessCheck {
 
   /** Runs the checks; the store and the queue are checked on each call, the upstreams at most once per `cacheMs`. */
   async check(): Promise<ReadinessReport> {
-    const store = checkStore(this.#options.pingStore);
+    const store = await checkStore(this.#options.pingStore, this.#options.timeoutMs);
     const queue: ComponentReadiness = this.#options.queueRunning()
       ? { ready: true }
       : { ready: false, reason: 'the analysis queue is not running' };
@@ -155,14 +155,25 @@ export class ReadinessCheck {
   }
 }
 
-function checkStore(pingStore: () => void): ComponentReadiness {
+/** Runs the store's query; a store that does not answer within `timeoutMs` is not ready. */
+async function checkStore(pingStore: () => Promise<void>, timeoutMs: number): Promise<ComponentReadiness> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => {
+      resolve('timeout');
+    }, timeoutMs);
+  });
   try {
-    pingStore();
+    const outcome = await Promise.race([pingStore().then(() => 'answered' as const), timeout]);
+    if (outcome === 'timeout')
+      return { ready: false, reason: `the result store did not answer a query within ${timeoutMs} ms` };
     return { ready: true };
   } catch (error) {
     return {
       ready: false,
       reason: `the result store failed to run a query (${error instanceof Error ? error.name : typeof error})`,
     };
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -5,7 +5,8 @@
  */
 
 import type { ErrorCode } from '../errors.js';
-import type { AuditAction, AuditActor, AuditTrail } from '../jobs/audit-trail.js';
+import type { AuditAction, AuditActor } from '../jobs/audit-trail.js';
+import type { AuditTrail } from '../jobs/store.js';
 import type { StoredAnalysis } from '../jobs/types.js';
 import type { AppConfig } from './config.js';
 
@@ -40,8 +41,8 @@ export function auditAnalysis(
   actor: AuditActor,
   analysis: Pick<StoredAnalysis, 'id' | 'job'>,
   failureCode?: ErrorCode,
-): void {
-  audit.record({
+): Promise<void> {
+  return audit.record({
     action,
     actor,
     analysisId: analysis.id,

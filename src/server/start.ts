@@ -14,7 +14,7 @@ import type { ResultWriter } from '../jobs/analyse-study.js';
 import { AuditJobObserver } from '../jobs/audit-observer.js';
 import { combineObservers } from '../jobs/job-observer.js';
 import { AnalysisQueue } from '../jobs/queue.js';
-import { ResultStore } from '../jobs/result-store.js';
+import { SqliteResultStore } from '../jobs/result-store.js';
 import { StudyPoller } from '../jobs/study-poller.js';
 import type { AnalyseStudy } from '../jobs/types.js';
 import { loadModelCard, type ModelCard } from '../model/card.js';
@@ -53,7 +53,7 @@ export interface RunningServer {
 export async function startServer(config: AppConfig, options: StartServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
   const modelCard = options.modelCard ?? (await loadModelCard(config.model.cardPath));
-  const store = new ResultStore(config.store.sqlitePath);
+  const store = new SqliteResultStore(config.store.sqlitePath);
   const metrics = options.metrics ?? new ServiceMetrics();
   metrics.countAnalysesWith(() => store.countByStatus());
   const queue = new AnalysisQueue({
@@ -65,7 +65,7 @@ export async function startServer(config: AppConfig, options: StartServerOptions
     retryWriteBackAfterMs: config.jobs.retryWriteBackAfterMs,
     ...(options.writer === undefined ? {} : { writer: options.writer }),
   });
-  queue.start();
+  await queue.start();
 
   let server: Server;
   let poller: StudyPoller | undefined;
@@ -76,7 +76,7 @@ export async function startServer(config: AppConfig, options: StartServerOptions
     server = await listen(app, config.server.host, config.server.port);
   } catch (error) {
     await queue.stop();
-    store.close();
+    await store.close();
     throw error;
   }
   poller?.start();
@@ -102,18 +102,20 @@ export async function startServer(config: AppConfig, options: StartServerOptions
       });
       await poller?.stop();
       await queue.stop();
-      store.close();
+      await store.close();
       logger.info('server stopped');
     },
   };
 }
 
 /** Creates the `/readyz` checks of the store, the queue and the configured DICOMweb and FHIR bases. */
-function createReadinessCheck(config: AppConfig, store: ResultStore, queue: AnalysisQueue): ReadinessCheck {
+function createReadinessCheck(
+  config: AppConfig,
+  store: SqliteResultStore,
+  queue: AnalysisQueue,
+): ReadinessCheck {
   return new ReadinessCheck({
-    pingStore: () => {
-      store.ping();
-    },
+    pingStore: () => store.ping(),
     queueRunning: () => queue.isRunning(),
     upstreams: [
       { component: 'dicomweb', baseUrl: config.dicomweb.baseUrl, allowlist: config.dicomweb.allowedBaseUrls },

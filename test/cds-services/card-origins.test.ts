@@ -9,7 +9,7 @@ import {
   buildResultCard,
   type CardContext,
 } from '../../cds-services/nqo1-risk/cards.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard } from '../../src/model/card.js';
 import { calibratedResult, uncalibratedResult } from '../support/score-result.js';
@@ -34,7 +34,7 @@ const FAILURE_CODES = [
 
 describe('CardOriginIndex', () => {
   test('finds every card the service builds', async () => {
-    const store = new ResultStore(':memory:');
+    const store = new SqliteResultStore(':memory:');
     try {
       store.insertPending({ ...JOB, studyInstanceUid: '1.2.826.0.1.6' });
       store.insertPending(JOB);
@@ -90,7 +90,7 @@ describe('CardOriginIndex', () => {
   });
 
   test('reads analyses stored after the first lookup', async () => {
-    const store = new ResultStore(':memory:');
+    const store = new SqliteResultStore(':memory:');
     try {
       const modelCard = await loadModelCard(BR_RO_CARD_PATH);
       const index = new CardOriginIndex(store);
@@ -116,7 +116,7 @@ describe('CardOriginIndex', () => {
   });
 
   test('indexes every analysis again when the card statuses changed', async () => {
-    const store = new ResultStore(':memory:');
+    const store = new SqliteResultStore(':memory:');
     try {
       const modelCard = await loadModelCard(BR_RO_CARD_PATH);
       const job = { ...JOB, modelVersion: modelCard.version };

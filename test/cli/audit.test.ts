@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 
 import { auditCommand } from '../../src/cli/commands/audit.js';
 import type { AuditEvent } from '../../src/jobs/audit-trail.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 
 let folder: string | undefined;
 
@@ -45,7 +45,7 @@ function seedStore(): string {
   folder = mkdtempSync(path.join(tmpdir(), 'nqo1-audit-'));
   const sqlitePath = path.join(folder, 'results.sqlite');
   let hour = 8;
-  const store = new ResultStore(sqlitePath, { now: () => new Date(Date.UTC(2026, 11, 1, hour)) });
+  const store = new SqliteResultStore(sqlitePath, { now: () => new Date(Date.UTC(2026, 11, 1, hour)) });
   store.audit.record(event('compute', 'a-1'));
   hour = 9;
   store.audit.record(event('read', 'a-1'));

@@ -36,7 +36,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { CARD_MESSAGES } from '../../cds-services/nqo1-risk/messages.js';
 import { DicomWebClient } from '../../src/dicomweb/client.js';
 import { createStudyAnalyserFromConfig, type ClosableAnalyseStudy } from '../../src/jobs/analyse-study.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import { dicomDate } from '../../src/jobs/study-poller.js';
 import type { AnalyseStudy, ResultKey, StoredAnalysis } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
@@ -306,7 +306,7 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
     rowCount: number;
     get: (key?: Partial<ResultKey>) => StoredAnalysis | undefined;
   } {
-    const store = new ResultStore(sqlitePath);
+    const store = new SqliteResultStore(sqlitePath);
     try {
       const model = { studyInstanceUid, modelId: modelCard.id, modelVersion: modelCard.version };
       const rowCount = store.keysAfter(0).filter((key) => key.studyInstanceUid === studyInstanceUid).length;

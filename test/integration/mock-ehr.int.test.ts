@@ -26,7 +26,7 @@ import { OVERRIDE_REASON_SYSTEM } from '../../cds-services/nqo1-risk/cards.js';
 import { CARD_MESSAGES } from '../../cds-services/nqo1-risk/messages.js';
 import { DicomWebClient } from '../../src/dicomweb/client.js';
 import { createStudyAnalyserFromConfig, type ClosableAnalyseStudy } from '../../src/jobs/analyse-study.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { AnalyseStudy } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
 import { packagePath } from '../../src/paths.js';
@@ -377,7 +377,7 @@ describe.skipIf(skipReason !== null)('mock EHR against the service, Orthanc and 
         url: VIEWER_URL_TEMPLATE.replace('{{studyInstanceUid}}', CT_3SLICE.studyInstanceUid),
         type: 'absolute',
       });
-      const store = new ResultStore(config.store.sqlitePath);
+      const store = new SqliteResultStore(config.store.sqlitePath);
       try {
         const stored = store.getById(smart?.appContext ?? '');
         expect(stored?.status).toBe('done');

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { Nqo1Error } from '../../src/errors.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisJob, StoredAnalysis } from '../../src/jobs/types.js';
 import type { ModelCard } from '../../src/model/card.js';
 import type { ScoreResult, SeriesCandidate } from '../../src/model/result.js';
@@ -225,7 +225,7 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
 
   /** Reads the stored row of a requested series through a second connection to the service's store. */
   function storedRequest(seriesInstanceUid: string): StoredAnalysis | undefined {
-    const store = new ResultStore(sqlitePath);
+    const store = new SqliteResultStore(sqlitePath);
     try {
       return store.getResult({
         studyInstanceUid: CHOICE_STUDIES.automatic,

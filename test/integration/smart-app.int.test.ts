@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { FhirWriteBack } from '../../src/fhir/write-back.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { ModelCard } from '../../src/model/card.js';
 import type { ScoreResult } from '../../src/model/result.js';
 import type { RunningServer } from '../../src/server/start.js';
@@ -450,7 +450,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       preliminaryId = written.observationId;
 
       // A second connection to the service's SQLite file (WAL mode) adds the row while the service runs.
-      const store = new ResultStore(sqlitePath);
+      const store = new SqliteResultStore(sqlitePath);
       try {
         const job = studyJob(modelCard, { studyInstanceUid: RECORD_STUDY_UID, imagingStudyId, patientId });
         store.insertPending(job);

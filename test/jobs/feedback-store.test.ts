@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, test } from 'vitest';
 
 import { FeedbackStore, MAX_REASONS_PER_MODEL, type FeedbackRecord } from '../../src/jobs/feedback-store.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 
 const RECEIVED_AT = new Date('2026-12-05T09:00:00Z');
 
@@ -150,7 +150,7 @@ describe('FeedbackStore', () => {
 
   test('adds its tables to an existing result database', () => {
     const sqlitePath = path.join(mkdtempSync(path.join(tmpdir(), 'nqo1-feedback-')), 'results.sqlite');
-    const first = new ResultStore(sqlitePath);
+    const first = new SqliteResultStore(sqlitePath);
     first.insertPending({
       studyInstanceUid: '1.2.3',
       imagingStudyId: 'study-1',
@@ -164,7 +164,7 @@ describe('FeedbackStore', () => {
     legacy.exec('DROP TABLE card_feedback; DROP TABLE card_uuids');
     legacy.close();
 
-    const reopened = new ResultStore(sqlitePath);
+    const reopened = new SqliteResultStore(sqlitePath);
     try {
       expect(reopened.feedback.insert([ACCEPTED])).toBe(1);
       expect(reopened.countByStatus().pending).toBe(1);

@@ -4,7 +4,7 @@ import { Nqo1Error } from '../../src/errors.js';
 import { AuditJobObserver } from '../../src/jobs/audit-observer.js';
 import { combineObservers } from '../../src/jobs/job-observer.js';
 import { AnalysisQueue } from '../../src/jobs/queue.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { AnalyseStudy, AnalysisJob } from '../../src/jobs/types.js';
 import { ServiceMetrics } from '../../src/server/metrics/service-metrics.js';
 import type { WriteBackOutcome } from '../../src/fhir/write-back.js';
@@ -22,7 +22,7 @@ function job(studyInstanceUid: string, withFhirIds = true): AnalysisJob {
   };
 }
 
-let store: ResultStore | undefined;
+let store: SqliteResultStore | undefined;
 
 afterEach(() => {
   store?.close();
@@ -31,7 +31,7 @@ afterEach(() => {
 
 /** Opens a queue whose observer feeds both the metrics and the audit trail. */
 function setUp(analyse: AnalyseStudy, writeFails = false) {
-  store = new ResultStore(':memory:');
+  store = new SqliteResultStore(':memory:');
   const logs = captureLogs();
   const metrics = new ServiceMetrics();
   const s = store;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 
 import { AnalysisQueue } from '../../src/jobs/queue.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { captureLogs } from '../support/log-capture.js';
 import { uncalibratedResult } from '../support/score-result.js';
@@ -23,7 +23,7 @@ function job(studyInstanceUid: string): AnalysisJob {
   return { studyInstanceUid, modelId: 'br-ro', modelVersion: '1.0.0' };
 }
 
-const opened: ResultStore[] = [];
+const opened: SqliteResultStore[] = [];
 
 afterEach(() => {
   for (const store of opened.splice(0)) store.close();
@@ -33,14 +33,14 @@ function tempDatabase(): string {
   return path.join(mkdtempSync(path.join(tmpdir(), 'nqo1-restart-')), 'results.sqlite');
 }
 
-function openStore(sqlitePath: string): ResultStore {
-  const store = new ResultStore(sqlitePath);
+function openStore(sqlitePath: string): SqliteResultStore {
+  const store = new SqliteResultStore(sqlitePath);
   opened.push(store);
   return store;
 }
 
 /** Starts a queue on `store` whose analysis records each study it runs and returns a result. */
-function recordingQueue(store: ResultStore, analysed: string[]): AnalysisQueue {
+function recordingQueue(store: SqliteResultStore, analysed: string[]): AnalysisQueue {
   const queue = new AnalysisQueue({
     store,
     logger: captureLogs().logger,

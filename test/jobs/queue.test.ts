@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 
 import { Nqo1Error } from '../../src/errors.js';
 import { AnalysisQueue } from '../../src/jobs/queue.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { AnalyseStudy, AnalysisJob } from '../../src/jobs/types.js';
 import { captureLogs } from '../support/log-capture.js';
 import { uncalibratedResult } from '../support/score-result.js';
@@ -17,7 +17,7 @@ function job(studyInstanceUid: string): AnalysisJob {
   };
 }
 
-let store: ResultStore | undefined;
+let store: SqliteResultStore | undefined;
 
 afterEach(() => {
   store?.close();
@@ -25,7 +25,7 @@ afterEach(() => {
 });
 
 function setUp(analyse: AnalyseStudy, retryFailedAfterMs?: number) {
-  store = new ResultStore(':memory:');
+  store = new SqliteResultStore(':memory:');
   const logs = captureLogs();
   const queue = new AnalysisQueue({
     store,
@@ -196,7 +196,7 @@ describe('AnalysisQueue', () => {
   });
 
   test('resumes pending rows on start', async () => {
-    store = new ResultStore(':memory:');
+    store = new SqliteResultStore(':memory:');
     store.insertPending(job('1.1'));
     store.insertPending(job('1.2'));
     store.claimPending();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, test } from 'vitest';
 
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { uncalibratedResult } from '../support/score-result.js';
 
@@ -19,15 +19,15 @@ const AUTOMATIC: AnalysisJob = {
 
 const REQUESTED: AnalysisJob = { ...AUTOMATIC, seriesInstanceUid: '1.2.826.0.1.7.2' };
 
-let store: ResultStore | undefined;
+let store: SqliteResultStore | undefined;
 
 afterEach(() => {
   store?.close();
   store = undefined;
 });
 
-function openStore(file = ':memory:'): ResultStore {
-  store = new ResultStore(file);
+function openStore(file = ':memory:'): SqliteResultStore {
+  store = new SqliteResultStore(file);
   return store;
 }
 
@@ -124,7 +124,7 @@ const OLD_ROWS: readonly OldRow[] = [
   { id: 'row-pending', study: '1.3', status: 'pending' },
 ];
 
-describe('ResultStore key with requested series', () => {
+describe('SqliteResultStore key with requested series', () => {
   test('inserts the same full key once', () => {
     const s = openStore();
 
@@ -203,7 +203,7 @@ describe('ResultStore key with requested series', () => {
   });
 });
 
-describe('ResultStore upgrade of an older file', () => {
+describe('SqliteResultStore upgrade of an older file', () => {
   test.each([
     ['key without series', KEY_WITHOUT_SERIES_SCHEMA],
     ['first release', FIRST_RELEASE_SCHEMA],

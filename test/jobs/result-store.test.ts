@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, test } from 'vitest';
 
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { uncalibratedResult } from '../support/score-result.js';
 
@@ -16,19 +16,19 @@ const JOB: AnalysisJob = {
   modelVersion: '1.0.0',
 };
 
-let store: ResultStore | undefined;
+let store: SqliteResultStore | undefined;
 
 afterEach(() => {
   store?.close();
   store = undefined;
 });
 
-function openStore(clock?: () => Date): ResultStore {
-  store = new ResultStore(':memory:', clock === undefined ? {} : { now: clock });
+function openStore(clock?: () => Date): SqliteResultStore {
+  store = new SqliteResultStore(':memory:', clock === undefined ? {} : { now: clock });
   return store;
 }
 
-describe('ResultStore', () => {
+describe('SqliteResultStore', () => {
   test('inserts a job once', () => {
     const s = openStore();
 
@@ -150,11 +150,11 @@ describe('ResultStore', () => {
 
   test('persists rows in a file across reopen', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'nqo1-store-')), 'nested', 'results.sqlite');
-    const first = new ResultStore(file);
+    const first = new SqliteResultStore(file);
     first.insertPending(JOB);
     first.close();
 
-    store = new ResultStore(file);
+    store = new SqliteResultStore(file);
     expect(store.getResult(JOB)?.status).toBe('pending');
   });
 });

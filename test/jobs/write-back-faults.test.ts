@@ -11,7 +11,7 @@ import { DEVICE_ID_SYSTEM, RESULT_ID_SYSTEM } from '../../src/fhir/codes.js';
 import { resultIdentifier } from '../../src/fhir/observation.js';
 import { FhirWriteBack } from '../../src/fhir/write-back.js';
 import { AnalysisQueue } from '../../src/jobs/queue.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { startFaultProxy, type FaultAction, type FaultProxy } from '../support/fault-proxy.js';
 import { startFhirServer, type FhirServerHandle } from '../support/fhir-server.js';
@@ -27,7 +27,7 @@ const RETRY_WRITE_BACK_AFTER_MS = 50;
 
 let fhir: FhirServerHandle;
 let proxy: FaultProxy | undefined;
-let store: ResultStore | undefined;
+let store: SqliteResultStore | undefined;
 let queue: AnalysisQueue | undefined;
 let hookJob: AnalysisJob;
 
@@ -60,7 +60,7 @@ afterEach(async () => {
  * applying `firstObservationCreate` to the first Observation create and forwarding everything
  * else, and binds the hook's FHIR ids so that the write-back is owed.
  */
-async function writeBackThrough(firstObservationCreate: FaultAction): Promise<ResultStore> {
+async function writeBackThrough(firstObservationCreate: FaultAction): Promise<SqliteResultStore> {
   let observationCreates = 0;
   proxy = await startFaultProxy(new URL(fhir.baseUrl).origin, ({ method, path }) => {
     if (method !== 'POST' || !path.endsWith('/Observation')) return 'forward';
@@ -74,7 +74,7 @@ async function writeBackThrough(firstObservationCreate: FaultAction): Promise<Re
     timeoutMs: FHIR_TIMEOUT_MS,
   });
 
-  store = new ResultStore(':memory:');
+  store = new SqliteResultStore(':memory:');
   queue = new AnalysisQueue({
     store,
     analyse: () => Promise.resolve({ result: uncalibratedResult() }),
@@ -103,7 +103,7 @@ async function devicesOfModel(): Promise<Device[]> {
 }
 
 /** Waits until the store records an Observation id for the result, allowing 5 s on a loaded machine. */
-async function recordedObservationId(resultStore: ResultStore): Promise<string> {
+async function recordedObservationId(resultStore: SqliteResultStore): Promise<string> {
   let observationId: string | undefined;
   await vi.waitFor(
     () => {

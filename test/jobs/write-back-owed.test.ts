@@ -13,7 +13,7 @@ import { Nqo1Error } from '../../src/errors.js';
 import type { WriteBackInput, WriteBackOutcome } from '../../src/fhir/write-back.js';
 import type { ResultWriter } from '../../src/jobs/analyse-study.js';
 import { AnalysisQueue } from '../../src/jobs/queue.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { AnalyseStudy, AnalysisJob } from '../../src/jobs/types.js';
 import { captureLogs } from '../support/log-capture.js';
 import { uncalibratedResult } from '../support/score-result.js';
@@ -22,7 +22,7 @@ const STUDY = '1.2.826.0.1.3680043.99.7';
 const ARRIVAL: AnalysisJob = { studyInstanceUid: STUDY, modelId: 'br-ro', modelVersion: '1.0.0' };
 const HOOK_JOB: AnalysisJob = { ...ARRIVAL, patientId: 'pat-secret-42', imagingStudyId: 'img-7' };
 
-const opened: { store: ResultStore; queue: AnalysisQueue }[] = [];
+const opened: { store: SqliteResultStore; queue: AnalysisQueue }[] = [];
 
 afterEach(async () => {
   for (const { store, queue } of opened.splice(0)) {
@@ -70,8 +70,8 @@ function openQueue(
   analyse: AnalyseStudy,
   writer: ResultWriter,
   retryWriteBackAfterMs = 60_000,
-): { store: ResultStore; queue: AnalysisQueue } {
-  const store = new ResultStore(sqlitePath);
+): { store: SqliteResultStore; queue: AnalysisQueue } {
+  const store = new SqliteResultStore(sqlitePath);
   const queue = new AnalysisQueue({
     store,
     analyse,
@@ -147,7 +147,7 @@ describe('owed write-back', () => {
     await queue.drain();
 
     // A second connection to the same file stands for a concurrent request.
-    const other = new ResultStore(file);
+    const other = new SqliteResultStore(file);
     store.bindFhirIds(HOOK_JOB);
     other.bindFhirIds({ ...HOOK_JOB, patientId: 'pat-other', imagingStudyId: 'img-other' });
     store.bindFhirIds(HOOK_JOB);
@@ -312,7 +312,7 @@ describe('owed write-back', () => {
       .run(STUDY, JSON.stringify(HOOK_JOB), JSON.stringify(uncalibratedResult()));
     old.close();
 
-    const store = new ResultStore(file);
+    const store = new SqliteResultStore(file);
     try {
       expect(store.countOwedWriteBacks()).toBe(1);
       expect(store.claimWriteBack(new Date())?.job).toEqual(HOOK_JOB);

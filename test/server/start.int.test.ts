@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 
 import { Nqo1Error } from '../../src/errors.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import type { CdsResponse } from '../../src/server/cds-types.js';
@@ -32,7 +32,7 @@ describe('startServer', () => {
   test('serves the hook over HTTP from the stored results', async () => {
     const issuer = await createTestIssuer();
     const sqlitePath = path.join(mkdtempSync(path.join(tmpdir(), 'nqo1-start-')), 'results.sqlite');
-    const preload = new ResultStore(sqlitePath);
+    const preload = new SqliteResultStore(sqlitePath);
     for (let index = 0; index < PRELOADED_ROWS; index++) {
       const job: AnalysisJob = {
         studyInstanceUid: `2.25.${index}`,

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Application } from 'express';
 
 import { AnalysisQueue } from '../../src/jobs/queue.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import type { AnalyseStudy } from '../../src/jobs/types.js';
 import { loadModelCard, type ModelCard } from '../../src/model/card.js';
 import { createApp } from '../../src/server/app.js';
@@ -107,7 +107,7 @@ export interface Harness {
   readonly app: Application;
   readonly issuer: TestIssuer;
   readonly logs: CapturedLogs;
-  readonly store: ResultStore;
+  readonly store: SqliteResultStore;
   readonly queue: AnalysisQueue;
   readonly modelCard: ModelCard;
   /** A valid bearer header for the hook, signed now. */
@@ -134,7 +134,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const config = testConfig(issuer, options.configOverrides);
   const logs = captureLogs();
   const modelCard = await loadModelCard(config.model.cardPath);
-  const store = new ResultStore(':memory:');
+  const store = new SqliteResultStore(':memory:');
   const analyse: AnalyseStudy =
     options.analyse ?? (() => Promise.reject(new Error('no analyse function given to this test harness')));
   const queue = new AnalysisQueue({

@@ -4,7 +4,7 @@
 import type { ImagingStudy } from '@medplum/fhirtypes';
 
 import { renderRoiOverlay, type RoiOverlay } from '../../src/imaging/roi-overlay.js';
-import type { ResultStore } from '../../src/jobs/result-store.js';
+import type { ResultStore } from '../../src/jobs/store.js';
 import type { AnalysisFailure, AnalysisJob } from '../../src/jobs/types.js';
 import type { ModelCard } from '../../src/model/card.js';
 import type { ScoreResult, SeriesSelection } from '../../src/model/result.js';

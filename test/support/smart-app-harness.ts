@@ -16,7 +16,7 @@ import type { Patient } from '@medplum/fhirtypes';
 import type { Browser, BrowserContext, BrowserContextOptions, Page, Request } from 'playwright-core';
 
 import type { AnalyseStudy } from '../../src/jobs/types.js';
-import { ResultStore } from '../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../src/jobs/result-store.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
 import { packagePath } from '../../src/paths.js';
 import { parseConfig } from '../../src/server/config.js';
@@ -48,7 +48,7 @@ export type SmartAppConfig = Readonly<Record<string, unknown>>;
 export interface SmartAppSeed {
   readonly fhir: FhirServerHandle;
   /** A connection to the service's SQLite file, closed after the hook returns. */
-  readonly store: ResultStore;
+  readonly store: SqliteResultStore;
   readonly modelCard: ModelCard;
   /** The one Patient the harness created, for suites that need only one. */
   readonly patientId: string;
@@ -224,7 +224,7 @@ async function startAll(
 
   const patientId = (await fhir.repository.createResource<Patient>({ resourceType: 'Patient' })).id;
   const sqlitePath = path.join(workDir, 'results.sqlite');
-  const store = new ResultStore(sqlitePath);
+  const store = new SqliteResultStore(sqlitePath);
   try {
     await options.seed?.({ fhir, store, modelCard, patientId });
   } finally {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 
 import { Nqo1Error } from '../../errors.js';
-import { ResultStore } from '../../jobs/result-store.js';
+import { SqliteResultStore } from '../../jobs/result-store.js';
 import { loadConfig } from '../../server/config.js';
 
 export interface AuditOptions {
@@ -39,13 +39,13 @@ export async function auditCommand(options: AuditOptions, out: Writable = proces
       `store.sqlitePath names ${config.store.sqlitePath}, which does not exist; point it at the service's result store.`,
     );
   }
-  const store = new ResultStore(config.store.sqlitePath);
+  const store = new SqliteResultStore(config.store.sqlitePath);
 
   let written = 0;
   try {
     let afterSequence = 0;
     for (;;) {
-      const page = store.audit.list({
+      const page = await store.audit.list({
         ...(since === undefined ? {} : { since }),
         ...(until === undefined ? {} : { until }),
         afterSequence,
@@ -60,7 +60,7 @@ export async function auditCommand(options: AuditOptions, out: Writable = proces
       afterSequence = page[page.length - 1]?.sequence ?? afterSequence;
     }
   } finally {
-    store.close();
+    await store.close();
   }
   return written;
 }

@@ -64,16 +64,27 @@ export class ServiceMetrics implements JobObserver {
     ),
   );
 
+  /** Counts the store's analyses at each scrape; set by {@link countAnalysesWith}. */
+  #countByStatus: (() => Promise<Record<ResultStatus, number>>) | undefined;
+  /** The counts of the latest {@link collect}, which the `nqo1_analyses` gauge renders. */
+  #analysisCounts: Record<ResultStatus, number> | undefined;
+
   /**
-   * Adds the `nqo1_analyses` gauge, which calls `countByStatus` at each scrape. Call once, when the
-   * result store is open.
+   * Adds the `nqo1_analyses` gauge, whose counts {@link collect} reads from the store before each
+   * scrape. Call once, when the result store is open.
    */
-  countAnalysesWith(countByStatus: () => Record<ResultStatus, number>): void {
+  countAnalysesWith(countByStatus: () => Promise<Record<ResultStatus, number>>): void {
+    this.#countByStatus = countByStatus;
     this.registry.register(
       new Gauge('nqo1_analyses', 'Stored analyses by status; pending and running form the queue.', () =>
-        Object.entries(countByStatus()).map(([status, value]) => ({ labels: { status }, value })),
+        Object.entries(this.#analysisCounts ?? {}).map(([status, value]) => ({ labels: { status }, value })),
       ),
     );
+  }
+
+  /** Reads the values that come from the store (the analysis counts), before {@link render}. */
+  async collect(): Promise<void> {
+    if (this.#countByStatus !== undefined) this.#analysisCounts = await this.#countByStatus();
   }
 
   /** Records the latency of one hook call; `status` is the HTTP status code of its response. */

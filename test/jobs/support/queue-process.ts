@@ -4,14 +4,14 @@
  * other arguments, and sends the parent `{ analysing: <Study Instance UID> }` when a job starts.
  * The parent then kills it, so the store is left as a crash leaves it.
  */
-import { ResultStore } from '../../../src/jobs/result-store.js';
+import { SqliteResultStore } from '../../../src/jobs/result-store.js';
 import { AnalysisQueue } from '../../../src/jobs/queue.js';
 import { createLogger } from '../../../src/server/logger.js';
 
 const [sqlitePath, ...studies] = process.argv.slice(2);
 if (sqlitePath === undefined) throw new TypeError('Expected the SQLite path as the first argument');
 
-const store = new ResultStore(sqlitePath);
+const store = new SqliteResultStore(sqlitePath);
 const queue = new AnalysisQueue({
   store,
   logger: createLogger({ level: 'silent' }),
