@@ -173,8 +173,8 @@ function nonEmpty(value: string | undefined): string | undefined {
 /**
  * Rejects a set `NQO1_*` variable that no setting reads, such as a misspelt `NQO1_FIHR_BASE_URL`,
  * which would otherwise leave the default in place without a word. A variable is read when it is a
- * setting's name (or a legacy one), `NQO1_CONFIG`, `NQO1_DEBUG`, `NQO1_TEST_POSTGRES_URL`, or a secret
- * that a `…Env` setting names, with or without `_FILE`.
+ * setting's name (or a legacy one), `NQO1_CONFIG`, `NQO1_DEBUG`, or a secret that a `…Env` setting
+ * names, with or without `_FILE`.
  *
  * @param secretVariables - The variables that the configuration's `…Env` settings name.
  * @throws Nqo1Error `ERR_CONFIG_INVALID` naming each unread variable, and the closest setting's name.
@@ -183,15 +183,8 @@ export function checkUnreadEnvNames(
   env: Readonly<Record<string, string | undefined>>,
   secretVariables: readonly string[],
 ): void {
-  // NQO1_DEBUG makes the command line print stack traces (`src/cli/main.ts`). NQO1_TEST_POSTGRES_URL
-  // is read by the tests (`test/support/postgres.ts`), and `npm test` runs the server and the command
-  // line in the environment that sets it.
-  const known = new Set<string>([
-    'NQO1_CONFIG',
-    'NQO1_DEBUG',
-    'NQO1_TEST_POSTGRES_URL',
-    ...Object.keys(LEGACY_ENV_NAMES),
-  ]);
+  // NQO1_DEBUG makes the command line print stack traces (`src/cli/main.ts`).
+  const known = new Set<string>(['NQO1_CONFIG', 'NQO1_DEBUG', ...Object.keys(LEGACY_ENV_NAMES)]);
   for (const keyPath of Object.keys(ENV_OVERRIDABLE_KEYS)) known.add(envNameOf(keyPath));
   for (const name of secretVariables) {
     known.add(name);

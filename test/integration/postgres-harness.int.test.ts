@@ -3,7 +3,7 @@
  * databases per test file, a server of version 15 or newer on loopback, and a drop that also ends
  * open sessions.
  *
- * Needs PostgreSQL: `NQO1_TEST_POSTGRES_URL`, or the server programs (Debian package `postgresql`)
+ * Needs PostgreSQL: `TEST_POSTGRES_URL`, or the server programs (Debian package `postgresql`)
  * for a temporary cluster. Without either the tests are skipped, except under `CI=true`, where they
  * fail.
  */
@@ -125,7 +125,7 @@ describe.skipIf(skipReason !== null)('PostgreSQL test harness', () => {
   });
 });
 
-describe('loopback check of NQO1_TEST_POSTGRES_URL', () => {
+describe('loopback check of TEST_POSTGRES_URL', () => {
   test.each([
     'postgres://u:p@127.0.0.1:55432/db',
     'postgres://u:p@127.0.0.2/db',
@@ -147,7 +147,7 @@ describe('loopback check of NQO1_TEST_POSTGRES_URL', () => {
   ])('rejects %s', (url, host) => {
     expect(() => {
       assertLoopbackUrl(url);
-    }).toThrow(`NQO1_TEST_POSTGRES_URL names host "${host}"`);
+    }).toThrow(`TEST_POSTGRES_URL names host "${host}"`);
   });
 
   test('hides the password in messages', () => {

@@ -138,14 +138,6 @@ describe('environment overrides', () => {
     );
   });
 
-  test('accept the PostgreSQL URL of the tests', () => {
-    const env = { NQO1_TEST_POSTGRES_URL: 'postgres://nqo1_test:pw@127.0.0.1:55432/nqo1_test' };
-    expect(() => loadConfig({ env })).not.toThrow();
-    expect(() => loadConfig({ env: { NQO1_TEST_POSTGRES_UR: 'x' } })).toThrow(
-      'NQO1_TEST_POSTGRES_UR (did you mean NQO1_TEST_POSTGRES_URL?)',
-    );
-  });
-
   test('accept a secret variable that a setting names, and its _FILE form', () => {
     const env = { NQO1_FHIR_BEARER_TOKEN_ENV: 'NQO1_FHIR_TOKEN', NQO1_FHIR_TOKEN: 'secret-1' };
     expect(loadConfig({ env }).fhir.bearerTokenEnv).toBe('NQO1_FHIR_TOKEN');

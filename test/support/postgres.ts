@@ -1,7 +1,7 @@
 /**
  * Provides a PostgreSQL server for the tests of the PostgreSQL result store and job queue.
  *
- * The server is the one that `NQO1_TEST_POSTGRES_URL` names (`.ci/run` starts one and sets it).
+ * The server is the one that `TEST_POSTGRES_URL` names (`.ci/run` starts one and sets it).
  * When that variable is unset, this module starts a temporary cluster once per test process: a new
  * data directory under the system temporary directory, TCP on 127.0.0.1 only, a free port, password
  * authentication, and the Unix socket inside that directory. The cluster is stopped and its
@@ -33,7 +33,7 @@ import { findFreeLoopbackPort } from './orthanc.js';
 const execFileAsync = promisify(execFile);
 
 /** Environment variable with the URL of a PostgreSQL role that may create databases. */
-export const TEST_POSTGRES_URL_VARIABLE = 'NQO1_TEST_POSTGRES_URL';
+export const TEST_POSTGRES_URL_VARIABLE = 'TEST_POSTGRES_URL';
 
 /** Debian installs the server programs here, one `<major>/bin` directory per version, not on PATH. */
 const DEBIAN_POSTGRES_ROOT = '/usr/lib/postgresql';
@@ -89,7 +89,7 @@ function hasServerPrograms(dir: string): boolean {
 }
 
 /**
- * Returns why the tests cannot get a PostgreSQL server, or null when `NQO1_TEST_POSTGRES_URL` is set
+ * Returns why the tests cannot get a PostgreSQL server, or null when `TEST_POSTGRES_URL` is set
  * or a temporary cluster can be started. Connecting is not tried here, so a set variable that names
  * a stopped server fails later, in `postgresAdminUrl()`.
  */
@@ -129,7 +129,7 @@ export function postgresSkipReason(suite: string): string | null {
 let adminUrlPromise: Promise<string | undefined> | undefined;
 
 /**
- * Returns the URL of a role that may create databases: `NQO1_TEST_POSTGRES_URL` after a connection
+ * Returns the URL of a role that may create databases: `TEST_POSTGRES_URL` after a connection
  * check, or else that of a temporary cluster started on the first call. Returns undefined when
  * `postgresUnavailableReason()` gives a reason.
  *
