@@ -34,6 +34,7 @@ import {
   type EnqueueOutcome,
   type JobQueue,
 } from './queue.js';
+import type { QueueRole } from './queue-role.js';
 import type { ResultStore } from './store.js';
 import type { AnalyseStudy, AnalysisJob, ResultKey } from './types.js';
 
@@ -49,8 +50,6 @@ const STALLED_BATCH = 500;
 /** What a pg-boss job carries: the key of its row in the result store, nothing about the patient. */
 type JobData = ResultKey;
 
-/** What a process of this queue does. */
-export type QueueRole = 'api' | 'worker' | 'all';
 
 export interface PgBossQueueOptions {
   readonly store: ResultStore;
