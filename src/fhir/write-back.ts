@@ -6,9 +6,11 @@
  * (`GET [type]?identifier=system|value`). An existing resource is replaced by `PUT [type]/[id]`,
  * and a missing one is created by `POST [type]`. This is the client-side form of FHIR conditional
  * update (https://hl7.org/fhir/R4/http.html#cond-update), used because not every server supports
- * `PUT [type]?search`. Two writers racing on the same study could both create. The embedded job
- * queue runs one job at a time and one per study and model version, which prevents that within one
- * process. Each write adds one Provenance, so the history of writes stays visible.
+ * `PUT [type]?search`. Two writers racing on the same resource could both create, so each upsert
+ * runs under the chart lock of its identifier (`chart-lock.ts`): the Device's, then the
+ * Observation's, one after the other and never nested, so no writer holds one lock while it waits
+ * for another. With a PostgreSQL store the lock holds across processes. Each write adds one
+ * Provenance, so the history of writes stays visible.
  */
 
 import { Nqo1Error } from '../errors.js';
@@ -111,9 +113,14 @@ export class FhirWriteBack {
       );
     }
 
+    // Workers writing their first results at once would otherwise each create the Device.
+    const device = await chartObservationLock.run(
+      chartLockKey(this.#fhir.baseUrl, `Device|${deviceIdentifier(result.model).value ?? ''}`),
+      () => upsertDevice(this.#fhir, result.model),
+    );
+
     const identifier = resultIdentifier(input.studyInstanceUid, result.model);
     return chartObservationLock.run(chartLockKey(this.#fhir.baseUrl, identifier.value ?? ''), async () => {
-      const device = await upsertDevice(this.#fhir, result.model);
 
       const existing = await this.#fhir.findByIdentifier('Observation', identifier);
       if (existing !== undefined) {

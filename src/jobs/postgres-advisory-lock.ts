@@ -28,7 +28,8 @@ export class PostgresAdvisoryLock implements SharedLock {
     this.#pool = new pg.Pool({
       connectionString,
       max: poolSize,
-      connectionTimeoutMillis: 5000,
+      // Also the longest wait for a free connection when every one holds a lock.
+      connectionTimeoutMillis: 30_000,
       application_name: 'nqo1-cds-chart-lock',
     });
     // An idle connection that drops reports here; the next lock opens a new one.

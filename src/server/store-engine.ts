@@ -112,7 +112,7 @@ async function openSqlite(config: AppConfig, options: OpenEngineOptions): Promis
 async function openPostgres(config: AppConfig, options: OpenEngineOptions): Promise<OpenedEngine> {
   const connectionString = readSecretEnv(config.store.postgresUrlEnv, 'store.postgresUrlEnv', options.env);
   const store = await openPostgresStore({ connectionString, poolSize: config.store.postgresPoolSize });
-  const lock = new PostgresAdvisoryLock(connectionString);
+  const lock = new PostgresAdvisoryLock(connectionString, config.store.postgresPoolSize);
   const observer = options.observerFor?.(store);
   const queue = new PgBossQueue({
     store,
