@@ -44,6 +44,7 @@ const ZH_CN: Readonly<Record<ErrorCode, string>> = {
   ERR_FHIR_REJECTED: 'FHIR 服务器拒绝了结果回写，重复发送无法解决。',
   ERR_FHIR_ACCESS_DENIED: 'FHIR 服务器拒绝了该访问令牌对所请求资源的访问。',
   ERR_FHIR_TOKEN_REJECTED: 'FHIR 服务器认定该访问令牌已过期或无效。',
+  ERR_STORE_UNAVAILABLE: '结果存储或任务队列数据库没有响应。',
   ERR_ANALYSIS_ACCESS_DENIED: '用该访问令牌读取的 ImagingStudy 与已存分析的检查或患者不一致。',
   ERR_ANALYSIS_NOT_LINKED: '已存分析尚未关联到 EHR 中的影像检查和患者。',
   ERR_PATIENT_CONFLICT: '该检查或其已存结果属于另一份患者记录。',

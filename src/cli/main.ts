@@ -2,11 +2,12 @@
  * The `nqo1-cds` command line: score, calibrate, demo, extract, serve and audit. Errors of the product print one
  * line with their code and fix and give exit code 1; a wrong command line gives exit code 2.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
 import { errorCodeText } from '../error-text.js';
 import { Nqo1Error, describeError, isNqo1Error, type ErrorCode } from '../errors.js';
 import { ENGINE_VERSION } from '../version.js';
+import { QUEUE_ROLES, type QueueRole } from '../jobs/queue-role.js';
 import { auditCommand, type AuditOptions } from './commands/audit.js';
 import { calibrateCommand, type CalibrateOptions } from './commands/calibrate.js';
 import { evaluateCommand, type EvaluateOptions } from './commands/evaluate.js';
@@ -311,7 +312,16 @@ function buildProgram(): Command {
     .command('serve')
     .description('start the CDS Hooks service')
     .option('--config <file>', 'site configuration JSON layered over config/default.json')
-    .action(async (options: { config?: string }) => {
+    .addOption(
+      new Option(
+        '--role <role>',
+        'api: serve hooks and the app and enqueue; worker: analyse and serve /healthz, /readyz and /metrics; ' +
+          'all: both. api and worker need store.engine postgres',
+      )
+        .choices(QUEUE_ROLES)
+        .default('all'),
+    )
+    .action(async (options: { config?: string; role: QueueRole }) => {
       await serveCommand(options);
     });
 
@@ -322,7 +332,7 @@ function buildProgram(): Command {
     )
     .option(
       '--config <file>',
-      'site configuration JSON layered over config/default.json; names store.sqlitePath',
+      'site configuration JSON layered over config/default.json; names the store (store.engine)',
     )
     .option('--since <time>', 'first event time to export, inclusive (ISO 8601, e.g. 2026-12-01)')
     .option('--until <time>', 'event time to stop before, exclusive (ISO 8601)')

@@ -5,18 +5,36 @@
  * writer runs under the lock of the Observation's FHIR base and identifier, so the second one finds
  * what the first one wrote.
  *
- * LIMITATION: the lock holds within one process only. Several service processes writing to the same
- * FHIR server need a lock in the shared store, or a FHIR conditional create (`If-None-Exist`).
+ * Several processes that share a PostgreSQL store (API processes recording, workers writing back)
+ * also take a lock in the database (`postgres-advisory-lock.ts`), set with {@link KeyedLock.useShared}
+ * at start-up, so the rule holds across processes.
  */
 
-/** A lock per key: tasks with the same key run one after the other, in the order they arrived. */
+/** A lock that several processes share, such as a database advisory lock. */
+export interface SharedLock {
+  /** Runs `task` while holding the lock of `key` for every process, and returns its result. */
+  run<T>(key: string, task: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * A lock per key: tasks with the same key run one after the other, in the order they arrived. With a
+ * shared lock set, each task also holds the shared lock of its key while it runs.
+ */
 export class KeyedLock {
   readonly #tails = new Map<string, Promise<unknown>>();
+  #shared: SharedLock | undefined;
+
+  /** Makes every later task also hold `shared`'s lock of its key; undefined goes back to this process only. */
+  useShared(shared: SharedLock | undefined): void {
+    this.#shared = shared;
+  }
 
   /** Runs `task` once every earlier task of `key` has settled, and returns its result. */
   async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const shared = this.#shared;
+    const locked = shared === undefined ? task : () => shared.run(key, task);
     const previous = this.#tails.get(key) ?? Promise.resolve();
-    const current = previous.then(task, task);
+    const current = previous.then(locked, locked);
     const tail = current.catch(() => undefined);
     this.#tails.set(key, tail);
     try {

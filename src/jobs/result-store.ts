@@ -425,6 +425,18 @@ export class SqliteResultStore implements ResultStore {
       .run(this.#now().toISOString()).changes;
   }
 
+  /** Keys of pending rows not updated since `pendingBefore` and running rows not updated since `runningBefore`. */
+  async listStalled(pendingBefore: Date, runningBefore: Date, limit: number): Promise<ResultKey[]> {
+    return this.#db
+      .prepare<[string, string, number], KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM analyses
+         WHERE (status = 'pending' AND updated_at < ?) OR (status = 'running' AND updated_at < ?)
+         ORDER BY updated_at, rowid LIMIT ?`,
+      )
+      .all(pendingBefore.toISOString(), runningBefore.toISOString(), limit)
+      .map(toResultKey);
+  }
+
   /** Number of rows in each status, for health checks. */
   async countByStatus(): Promise<Record<ResultStatus, number>> {
     const counts: Record<ResultStatus, number> = { pending: 0, running: 0, done: 0, failed: 0 };
@@ -457,6 +469,30 @@ export class SqliteResultStore implements ResultStore {
       );
     }
   }
+}
+
+/** The key columns of one row, as {@link SqliteResultStore.listStalled} reads them. */
+interface KeyRow {
+  study_instance_uid: string;
+  requested_series_instance_uid: string;
+  requested_segmentation_sop_instance_uid: string;
+  model_id: string;
+  model_version: string;
+}
+
+/** Converts key columns to a {@link ResultKey}; '' in a requested column means the automatic choice. */
+function toResultKey(row: KeyRow): ResultKey {
+  return {
+    studyInstanceUid: row.study_instance_uid,
+    ...(row.requested_series_instance_uid === ''
+      ? {}
+      : { seriesInstanceUid: row.requested_series_instance_uid }),
+    ...(row.requested_segmentation_sop_instance_uid === ''
+      ? {}
+      : { segmentationSopInstanceUid: row.requested_segmentation_sop_instance_uid }),
+    modelId: row.model_id,
+    modelVersion: row.model_version,
+  };
 }
 
 function toStoredAnalysis(row: AnalysisRow): StoredAnalysis {

@@ -139,6 +139,12 @@ export interface ResultStore {
   markFailed(key: ResultKey, failure: AnalysisFailure): Promise<void>;
   /** Moves a failed row back to pending when it failed before `before` (any time when null). */
   requeueFailed(key: ResultKey, before: Date | null): Promise<boolean>;
+  /**
+   * Keys of at most `limit` rows that may have no queued job: pending since before `pendingBefore`,
+   * or running since before `runningBefore` (their worker stopped). For the pg-boss queue, which
+   * queues them again; oldest first.
+   */
+  listStalled(pendingBefore: Date, runningBefore: Date, limit: number): Promise<ResultKey[]>;
   /** Moves rows left running back to pending; for the embedded queue at start-up only. */
   requeueRunning(): Promise<number>;
   countByStatus(): Promise<Record<ResultStatus, number>>;

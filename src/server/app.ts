@@ -79,6 +79,11 @@ export interface AppDeps extends ServiceDeps {
   readonly metrics?: ServiceMetrics;
   /** Checks of `GET /readyz`. Without them, `/readyz` responds with 503. */
   readonly readiness?: ReadinessCheck;
+  /**
+   * Routes to serve: `worker` serves only `/healthz`, `/readyz` and `/metrics`, for the probes of a
+   * worker process (`serve --role worker`); the default serves every route.
+   */
+  readonly routes?: 'all' | 'operations';
 }
 
 /** Creates the metrics of an application built without them, counting the analyses of `store`. */
@@ -136,6 +141,20 @@ export function createApp(deps: AppDeps): express.Application {
       ...(deps.readiness === undefined ? {} : { readiness: deps.readiness }),
     }),
   );
+
+  if (deps.routes === 'operations') {
+    app.use((req, _res, next) => {
+      next(
+        new Nqo1Error(
+          'ERR_NOT_FOUND',
+          `No route ${req.method} ${req.path}: this is a worker process, which serves /healthz, /readyz ` +
+            'and /metrics only; send hooks and app requests to an API process (serve --role api or all)',
+        ),
+      );
+    });
+    app.use(errorHandler(config.locale));
+    return app;
+  }
 
   app.get('/cds-services', (_req, res) => {
     res.json(discovery);

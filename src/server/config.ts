@@ -289,6 +289,39 @@ const jobsSchema = z.strictObject({
    * the event loop that serves the hooks; 0 computes them on the event loop.
    */
   workerThreads: z.number().int().min(0).max(64).default(DEFAULT_WORKER_THREADS),
+  /**
+   * Analyses one worker process runs at once from the PostgreSQL queue (`store.engine: postgres`).
+   * The embedded queue runs one at a time.
+   */
+  workerConcurrency: z.number().int().min(1).max(32).default(1),
+  /**
+   * Seconds an analysis from the PostgreSQL queue may run before the queue gives its job to another
+   * worker; longer than the slowest analysis, since a job given away runs twice. Also how soon the
+   * job of a worker that stopped mid-analysis runs elsewhere.
+   */
+  jobTimeoutSeconds: z.number().int().min(5).max(86_400).default(1800),
+  /**
+   * Milliseconds between two checks by a worker process for owed write-backs and for stored jobs
+   * that no queued job carries (a process stopped between storing and queueing one).
+   */
+  pollIntervalMs: z.number().int().min(100).max(600_000).default(5000),
+});
+
+/**
+ * Where results and jobs are kept. `sqlite` (the default): one file and an in-process queue, for
+ * one process. `postgres`: a shared database with a pg-boss queue, for several API and worker
+ * processes (`serve --role`).
+ */
+const storeSchema = z.strictObject({
+  engine: z.enum(['sqlite', 'postgres']).default('sqlite'),
+  sqlitePath: z.string().min(1).default('.nqo1/results.sqlite'),
+  /** Name of the environment variable holding the PostgreSQL connection URL, which holds the password. */
+  postgresUrlEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'expected an environment variable name such as NQO1_POSTGRES_URL' })
+    .default('NQO1_POSTGRES_URL'),
+  /** Connections each process keeps open to PostgreSQL. */
+  postgresPoolSize: z.number().int().min(2).max(100).default(10),
 });
 
 /**
@@ -341,7 +374,7 @@ const configSchema = z
     operations: operationsSchema.prefault({}),
     imaging: imagingSchema.prefault({}),
     series: seriesSchema.prefault({}),
-    store: z.strictObject({ sqlitePath: z.string().min(1).default('.nqo1/results.sqlite') }).prefault({}),
+    store: storeSchema.prefault({}),
     model: z.strictObject({ cardPath: z.string().min(1).default('config/models/br-ro.json') }).prefault({}),
     locale: z.enum(LOCALES).default('en'),
     /**

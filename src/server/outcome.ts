@@ -84,6 +84,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, readonly [number, IssueType
   ERR_URL_NOT_ALLOWED: [403, 'forbidden'],
   ERR_FHIR_ACCESS_DENIED: [403, 'forbidden'],
   ERR_FHIR_TOKEN_REJECTED: [401, 'login'],
+  ERR_STORE_UNAVAILABLE: [503, 'transient'],
   ERR_ANALYSIS_ACCESS_DENIED: [403, 'forbidden'],
   ERR_ANALYSIS_NOT_LINKED: [409, 'conflict'],
   ERR_NOT_FOUND: [404, 'not-found'],

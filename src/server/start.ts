@@ -1,7 +1,10 @@
 /**
- * Start-up of the HTTP service with its real dependencies: the SQLite result store, the in-process
- * queue running the given `analyse` function, the model card from `config.model.cardPath`, and the
- * QIDO-RS poller when `notifications.pollIntervalSeconds` turns it on.
+ * Start-up of one process with its real dependencies: the result store and queue of `store.engine`
+ * (`store-engine.ts`) running the given `analyse` function, the model card from
+ * `config.model.cardPath`, and the QIDO-RS poller when `notifications.pollIntervalSeconds` turns it
+ * on. The role says what the process does: `all` (the default) serves every route and analyses;
+ * `api` serves every route and only enqueues; `worker` analyses and serves only the operations
+ * routes, for its probes.
  */
 
 import type { Server } from 'node:http';
@@ -13,8 +16,9 @@ import { Nqo1Error } from '../errors.js';
 import type { ResultWriter } from '../jobs/analyse-study.js';
 import { AuditJobObserver } from '../jobs/audit-observer.js';
 import { combineObservers } from '../jobs/job-observer.js';
-import { AnalysisQueue } from '../jobs/queue.js';
-import { SqliteResultStore } from '../jobs/result-store.js';
+import type { QueueRole } from '../jobs/queue-role.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { ResultStore } from '../jobs/store.js';
 import { StudyPoller } from '../jobs/study-poller.js';
 import type { AnalyseStudy } from '../jobs/types.js';
 import { loadModelCard, type ModelCard } from '../model/card.js';
@@ -23,10 +27,15 @@ import type { AppConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServiceMetrics } from './metrics/service-metrics.js';
 import { ReadinessCheck } from './readiness.js';
+import { openEngine } from './store-engine.js';
 
 export interface StartServerOptions {
-  /** The worker function the queue runs for each study. */
-  readonly analyse: AnalyseStudy;
+  /** The worker function the queue runs for each study; required unless `role` is `api`. */
+  readonly analyse?: AnalyseStudy;
+  /** What this process does; defaults to `all`. Only `all` runs on the SQLite engine. */
+  readonly role?: QueueRole;
+  /** Environment holding the PostgreSQL URL; defaults to `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** The FHIR writer for results that owe a write-back; omit when write-back is not configured. */
   readonly writer?: ResultWriter;
   /** Defaults to a JSON logger on stdout. */
@@ -44,7 +53,8 @@ export interface RunningServer {
   /** Base URL the server listens on, e.g. `http://127.0.0.1:8080`. */
   readonly url: string;
   readonly server: Server;
-  readonly queue: AnalysisQueue;
+  readonly queue: JobQueue;
+  readonly store: ResultStore;
   /** Stops accepting connections, lets the running analysis finish, and closes the store. */
   close(): Promise<void>;
 }
@@ -53,30 +63,39 @@ export interface RunningServer {
 export async function startServer(config: AppConfig, options: StartServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
   const modelCard = options.modelCard ?? (await loadModelCard(config.model.cardPath));
-  const store = new SqliteResultStore(config.store.sqlitePath);
+  const role = options.role ?? 'all';
   const metrics = options.metrics ?? new ServiceMetrics();
-  metrics.countAnalysesWith(() => store.countByStatus());
-  const queue = new AnalysisQueue({
-    store,
-    analyse: options.analyse,
+  const engine = await openEngine(config, {
+    role,
     logger,
-    observer: combineObservers(metrics, new AuditJobObserver(store.audit, logger)),
-    retryFailedAfterMs: config.jobs.retryFailedAfterMs,
-    retryWriteBackAfterMs: config.jobs.retryWriteBackAfterMs,
+    observerFor: (opened) => combineObservers(metrics, new AuditJobObserver(opened.audit, logger)),
+    ...(options.analyse === undefined ? {} : { analyse: options.analyse }),
     ...(options.writer === undefined ? {} : { writer: options.writer }),
+    ...(options.env === undefined ? {} : { env: options.env }),
   });
-  await queue.start();
+  const { store, queue } = engine;
+  metrics.countAnalysesWith(() => store.countByStatus());
 
   let server: Server;
   let poller: StudyPoller | undefined;
   try {
     const readiness = createReadinessCheck(config, store, queue);
-    const app = createApp({ config, logger, store, queue, modelCard, metrics, readiness });
-    poller = createPoller(config, queue, modelCard, logger);
+    const app = createApp({
+      config,
+      logger,
+      store,
+      queue,
+      modelCard,
+      metrics,
+      readiness,
+      routes: role === 'worker' ? 'operations' : 'all',
+    });
+    // The poller runs beside the analyses, so API processes keep their time for hooks. Two workers
+    // that both poll enqueue each study once: the store inserts one row per key.
+    if (role !== 'api') poller = createPoller(config, queue, modelCard, logger);
     server = await listen(app, config.server.host, config.server.port);
   } catch (error) {
-    await queue.stop();
-    await store.close();
+    await engine.close();
     throw error;
   }
   poller?.start();
@@ -85,7 +104,14 @@ export async function startServer(config: AppConfig, options: StartServerOptions
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = `http://${host}:${port}`;
   logger.info(
-    { url, publicUrl: config.server.publicUrl, modelId: modelCard.id, modelVersion: modelCard.version },
+    {
+      url,
+      publicUrl: config.server.publicUrl,
+      role,
+      engine: config.store.engine,
+      modelId: modelCard.id,
+      modelVersion: modelCard.version,
+    },
     'server listening',
   );
 
@@ -93,6 +119,7 @@ export async function startServer(config: AppConfig, options: StartServerOptions
     url,
     server,
     queue,
+    store,
     async close() {
       await new Promise<void>((resolve, reject) => {
         server.close((error) => {
@@ -101,19 +128,14 @@ export async function startServer(config: AppConfig, options: StartServerOptions
         });
       });
       await poller?.stop();
-      await queue.stop();
-      await store.close();
+      await engine.close();
       logger.info('server stopped');
     },
   };
 }
 
 /** Creates the `/readyz` checks of the store, the queue and the configured DICOMweb and FHIR bases. */
-function createReadinessCheck(
-  config: AppConfig,
-  store: SqliteResultStore,
-  queue: AnalysisQueue,
-): ReadinessCheck {
+function createReadinessCheck(config: AppConfig, store: ResultStore, queue: JobQueue): ReadinessCheck {
   return new ReadinessCheck({
     pingStore: () => store.ping(),
     queueRunning: () => queue.isRunning(),
@@ -129,7 +151,7 @@ function createReadinessCheck(
 /** Creates the QIDO-RS poller when `notifications.pollIntervalSeconds` is above 0, else undefined. */
 function createPoller(
   config: AppConfig,
-  queue: AnalysisQueue,
+  queue: JobQueue,
   modelCard: ModelCard,
   logger: Logger,
 ): StudyPoller | undefined {

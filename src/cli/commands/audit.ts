@@ -1,15 +1,16 @@
 /**
  * `nqo1-cds audit`: exports the audit trail of the result store (`src/jobs/audit-trail.ts`) as JSON
  * Lines, one event per line in sequence order, for the hospital's audit or SIEM system. It reads the
- * SQLite file of `store.sqlitePath` and may run while the service runs.
+ * store of `store.engine` (the SQLite file of `store.sqlitePath`, or the PostgreSQL database) and may
+ * run while the service runs.
  */
 
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 
 import { Nqo1Error } from '../../errors.js';
-import { SqliteResultStore } from '../../jobs/result-store.js';
 import { loadConfig } from '../../server/config.js';
+import { openStore } from '../../server/store-engine.js';
 
 export interface AuditOptions {
   readonly config?: string;
@@ -33,13 +34,17 @@ export async function auditCommand(options: AuditOptions, out: Writable = proces
   const until = toIsoTime(options.until, '--until');
   const config = loadConfig(options.config === undefined ? {} : { configPath: options.config });
   // Opening a missing file would create an empty store and export nothing, like a store without events.
-  if (config.store.sqlitePath !== ':memory:' && !existsSync(config.store.sqlitePath)) {
+  if (
+    config.store.engine === 'sqlite' &&
+    config.store.sqlitePath !== ':memory:' &&
+    !existsSync(config.store.sqlitePath)
+  ) {
     throw new Nqo1Error(
       'ERR_CONFIG_INVALID',
       `store.sqlitePath names ${config.store.sqlitePath}, which does not exist; point it at the service's result store.`,
     );
   }
-  const store = new SqliteResultStore(config.store.sqlitePath);
+  const store = await openStore(config);
 
   let written = 0;
   try {

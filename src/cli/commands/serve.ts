@@ -10,9 +10,12 @@ import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { ServiceMetrics } from '../../server/metrics/service-metrics.js';
 import { startServer } from '../../server/start.js';
+import type { QueueRole } from '../../jobs/queue-role.js';
 
 export interface ServeOptions {
   readonly config?: string;
+  /** What this process does; defaults to `all` (`src/server/start.ts`). */
+  readonly role?: QueueRole;
 }
 
 /**
@@ -55,31 +58,44 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     );
   }
 
+  const role = options.role ?? 'all';
   const metrics = new ServiceMetrics();
-  const analyse = createStudyAnalyserFromConfig(config, {
-    modelCard,
-    logger,
-    onStageTimed: (stage, durationMs) => {
-      metrics.observeStage(stage, durationMs);
-    },
-    onResponseBytes: (bytes) => {
-      metrics.addDicomwebBytes(bytes);
-    },
-  });
-  const running = await startServer(config, {
-    analyse,
-    logger,
-    modelCard,
-    metrics,
-    ...(analyse.writer === undefined ? {} : { writer: analyse.writer }),
-  });
+  // An API process only enqueues, so it opens no DICOMweb client and no worker threads.
+  const analyse =
+    role === 'api'
+      ? undefined
+      : createStudyAnalyserFromConfig(config, {
+          modelCard,
+          logger,
+          onStageTimed: (stage, durationMs) => {
+            metrics.observeStage(stage, durationMs);
+          },
+          onResponseBytes: (bytes) => {
+            metrics.addDicomwebBytes(bytes);
+          },
+        });
+  let running: Awaited<ReturnType<typeof startServer>>;
+  try {
+    running = await startServer(config, {
+      role,
+      logger,
+      modelCard,
+      metrics,
+      ...(analyse === undefined ? {} : { analyse }),
+      ...(analyse?.writer === undefined ? {} : { writer: analyse.writer }),
+    });
+  } catch (error) {
+    // The analyser's worker threads would keep the process alive after a failed start.
+    await analyse?.close();
+    throw error;
+  }
 
   await new Promise<void>((resolveStop) => {
     const stop = (signal: NodeJS.Signals): void => {
       logger.info({ signal }, 'stopping');
       void running
         .close()
-        .then(() => analyse.close())
+        .then(() => analyse?.close())
         .then(resolveStop);
     };
     process.once('SIGINT', stop);
