@@ -22,10 +22,10 @@ const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * SQLSTATE codes and classes that mean the server cannot serve this client: class 08 (connection
- * exception), class 28 (invalid authorization), 3D000 (the database does not exist), 53300 (too many
- * connections) and 57P01 to 57P03 (the server is shutting down or starting). PostgreSQL 15 manual,
- * appendix A "PostgreSQL Error Codes".
+ * Checks whether a SQLSTATE means that the server cannot serve this client. These are class 08
+ * (connection exception), class 28 (invalid authorization), 3D000 (the database does not exist), 53300
+ * (too many connections) and 57P01 to 57P03 (the server is shutting down or starting). The codes are
+ * listed in appendix A, "PostgreSQL Error Codes", of the PostgreSQL 15 manual.
  */
 function isUnavailableSqlState(sqlState: string): boolean {
   return (
@@ -69,7 +69,7 @@ export function storeUnavailableError(
   });
 }
 
-/** A short description of a connection failure, or undefined when `error` is not one. */
+/** Describes a connection failure in a few words, or returns undefined when `error` is not one. */
 function unavailableReason(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const code = errorCode(error);

@@ -122,13 +122,11 @@ export class PostgresFeedbackStore implements FeedbackStore {
 
   /**
    * Stores card uuids in one transaction; a uuid already stored is kept as it is. The rows are sent
-   * in uuid order, so that two processes indexing the same analyses lock the uuids in the same order
-   * and cannot deadlock.
+   * in uuid order, so two processes that index the same analyses take the uuids' index locks in the
+   * same order and do not deadlock on them.
    */
   async indexCardUuids(cards: readonly IndexedCardUuid[]): Promise<void> {
-    const sorted = [...cards].sort((a, b) =>
-      a.cardUuid < b.cardUuid ? -1 : a.cardUuid > b.cardUuid ? 1 : 0,
-    );
+    const sorted = [...cards].sort(compareCardUuids);
     await this.#pool.transaction('indexing card uuids', async (client) => {
       for (let start = 0; start < sorted.length; start += CARD_UUIDS_PER_INSERT) {
         const chunk = sorted.slice(start, start + CARD_UUIDS_PER_INSERT);
@@ -190,7 +188,7 @@ export class PostgresFeedbackStore implements FeedbackStore {
        FROM card_feedback
        WHERE outcome = 'overridden' AND override_reason_code IS NOT NULL
        GROUP BY model_id, model_version, override_reason_system, override_reason_code
-       ORDER BY n DESC, code COLLATE "C", system COLLATE "C" NULLS FIRST`,
+       ORDER BY n DESC, override_reason_code COLLATE "C", override_reason_system COLLATE "C" NULLS FIRST`,
     );
 
     return outcomes.rows.map((row) => ({
@@ -205,4 +203,11 @@ export class PostgresFeedbackStore implements FeedbackStore {
         .map((reason) => ({ system: reason.system, code: reason.code, count: Number(reason.n) })),
     }));
   }
+}
+
+/** Orders card uuids by UTF-16 code units, the same order in every process. */
+function compareCardUuids(a: IndexedCardUuid, b: IndexedCardUuid): number {
+  if (a.cardUuid < b.cardUuid) return -1;
+  if (a.cardUuid > b.cardUuid) return 1;
+  return 0;
 }

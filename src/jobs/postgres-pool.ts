@@ -132,7 +132,7 @@ export class PostgresPool {
   }
 }
 
-/** The connection string and, when it parses as a URL, its password as written and decoded, for redaction. */
+/** Lists the connection string and its password (as written and decoded) for redaction. */
 function secretsOf(connectionString: string): string[] {
   const secrets = [connectionString];
   try {

@@ -174,7 +174,7 @@ export interface SchemaMigration {
  * @throws Nqo1Error `ERR_CONFIG_INVALID` when a newer release wrote the database.
  */
 export async function migratePostgresSchema(pool: PostgresPool, now: () => Date): Promise<SchemaMigration> {
-  return await pool.transaction('creating the schema', async (client) => {
+  return await pool.transaction('opening the store', async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [
       ADVISORY_LOCK_NAMESPACE,
       ADVISORY_LOCKS.schema,

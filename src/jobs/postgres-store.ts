@@ -8,7 +8,7 @@
  * - `insertPending` uses `ON CONFLICT DO NOTHING`, so two processes that enqueue one study insert one row.
  * - Inserts into `analyses` hold an advisory lock until they commit. An identity value is drawn when the
  *   row is inserted, not when it commits, so without the lock a row could become visible after a row
- *   with a larger `seq`; a caller of `keysAfter` that had already moved past that `seq` would never see it.
+ *   with a larger `seq`. A caller of `keysAfter` that had already moved past that `seq` would miss it.
  *
  * {@link ResultStore.onFhirIdsBound} listeners run only in the process whose `bindFhirIds` call gave a
  * row its ids. Other processes learn of owed write-backs by polling `claimWriteBack`.
@@ -387,6 +387,20 @@ export class PostgresResultStore implements ResultStore {
     return requeued.rowCount ?? 0;
   }
 
+  /**
+   * Keys of at most `limit` rows that may have no queued job: pending rows not updated since
+   * `pendingBefore` and running rows not updated since `runningBefore`, oldest update first.
+   */
+  async listStalled(pendingBefore: Date, runningBefore: Date, limit: number): Promise<ResultKey[]> {
+    const { rows } = await this.#pool.query<KeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM analyses
+       WHERE (status = 'pending' AND updated_at < $1) OR (status = 'running' AND updated_at < $2)
+       ORDER BY updated_at, seq LIMIT $3`,
+      [pendingBefore.toISOString(), runningBefore.toISOString(), limit],
+    );
+    return rows.map(toResultKey);
+  }
+
   /** Number of rows in each status, for health checks. */
   async countByStatus(): Promise<Record<ResultStatus, number>> {
     const counts: Record<ResultStatus, number> = { pending: 0, running: 0, done: 0, failed: 0 };
@@ -431,6 +445,30 @@ export class PostgresResultStore implements ResultStore {
       );
     }
   }
+}
+
+/** The key columns of one row, as {@link PostgresResultStore.listStalled} reads them. */
+interface KeyRow {
+  study_instance_uid: string;
+  requested_series_instance_uid: string;
+  requested_segmentation_sop_instance_uid: string;
+  model_id: string;
+  model_version: string;
+}
+
+/** Converts key columns to a {@link ResultKey}; '' in a requested column means the automatic choice. */
+function toResultKey(row: KeyRow): ResultKey {
+  return {
+    studyInstanceUid: row.study_instance_uid,
+    ...(row.requested_series_instance_uid === ''
+      ? {}
+      : { seriesInstanceUid: row.requested_series_instance_uid }),
+    ...(row.requested_segmentation_sop_instance_uid === ''
+      ? {}
+      : { segmentationSopInstanceUid: row.requested_segmentation_sop_instance_uid }),
+    modelId: row.model_id,
+    modelVersion: row.model_version,
+  };
 }
 
 function toStoredAnalysis(row: AnalysisRow): StoredAnalysis {
