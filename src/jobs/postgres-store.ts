@@ -12,6 +12,9 @@
  *
  * {@link ResultStore.onFhirIdsBound} listeners run only in the process whose `bindFhirIds` call gave a
  * row its ids. Other processes learn of owed write-backs by polling `claimWriteBack`.
+ *
+ * NOTE: PostgreSQL rejects the character U+0000 in `text` and `jsonb` (SQLSTATE 22021), which SQLite
+ * stores. A job, feedback comment or other value that contains it fails here with that database error.
  */
 
 import { randomUUID } from 'node:crypto';
