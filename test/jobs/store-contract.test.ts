@@ -7,6 +7,8 @@
  * temporary cluster. Without either the PostgreSQL tests are skipped, except under `CI=true`, where
  * they fail.
  */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 
@@ -973,6 +975,32 @@ describe.skipIf(skipReason !== null)('PostgreSQL store under several processes',
     expect(message).not.toContain(`nqo1:${password}`);
     expect(JSON.stringify(error)).not.toContain(password);
     expect((error as Error).cause).toBeUndefined();
+  });
+
+  test('times out on a server that never replies', async () => {
+    // Accepts TCP connections on loopback and never sends a byte, like a server behind a dropped route.
+    const silent = createServer(() => undefined);
+    const sockets: Socket[] = [];
+    silent.on('connection', (socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const started = Date.now();
+
+    try {
+      const error: unknown = await openPostgresStore({
+        connectionString: `postgres://nqo1:silent-secret@127.0.0.1:${port}/nqo1`,
+        poolSize: 1,
+        connectionTimeoutMs: 500,
+      }).catch((caught: unknown) => caught);
+
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(isNqo1Error(error, 'ERR_STORE_UNAVAILABLE')).toBe(true);
+      expect((error as Error).message).toMatch(/connection timeout/);
+      expect((error as Error).message).not.toContain('silent-secret');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   test('reports a wrong password without the password', async () => {
