@@ -109,7 +109,7 @@ interface AuditRow {
 }
 
 /** Maximum length of a stored actor id. A longer `fhirUser` reference is cut, so the event is still kept. */
-const MAX_ACTOR_ID_CHARS = 256;
+export const MAX_ACTOR_ID_CHARS = 256;
 
 /** The append-only audit table of one database. */
 export class SqliteAuditTrail implements AuditTrail {

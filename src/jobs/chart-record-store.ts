@@ -52,7 +52,8 @@ export interface ChartRecord {
   readonly recordedAt: string;
 }
 
-interface ChartRecordRow {
+/** One row of `chart_records` without its id, as both engines return it. */
+export interface ChartRecordRow {
   analysis_id: string;
   study_instance_uid: string;
   model_id: string;
@@ -116,7 +117,7 @@ export class SqliteChartRecordStore implements ChartRecordStore {
   }
 }
 
-function toChartRecord(row: ChartRecordRow): ChartRecord {
+export function toChartRecord(row: ChartRecordRow): ChartRecord {
   return {
     analysisId: row.analysis_id,
     studyInstanceUid: row.study_instance_uid,
