@@ -50,7 +50,6 @@ const STALLED_BATCH = 500;
 /** What a pg-boss job carries: the key of its row in the result store, nothing about the patient. */
 type JobData = ResultKey;
 
-
 export interface PgBossQueueOptions {
   readonly store: ResultStore;
   /** PostgreSQL connection URL of pg-boss; holds the password, so it is never logged. */

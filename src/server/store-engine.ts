@@ -82,7 +82,7 @@ export async function openStore(
 ): Promise<ResultStore> {
   if (config.store.engine === 'sqlite') return new SqliteResultStore(config.store.sqlitePath);
   const connectionString = readSecretEnv(config.store.postgresUrlEnv, 'store.postgresUrlEnv', env);
-  return openPostgresStore({ connectionString, poolSize: 2 });
+  return openPostgresStore({ connectionString, poolSize: 2, urlEnvName: config.store.postgresUrlEnv });
 }
 
 async function openSqlite(config: AppConfig, options: OpenEngineOptions): Promise<OpenedEngine> {
@@ -111,7 +111,12 @@ async function openSqlite(config: AppConfig, options: OpenEngineOptions): Promis
 
 async function openPostgres(config: AppConfig, options: OpenEngineOptions): Promise<OpenedEngine> {
   const connectionString = readSecretEnv(config.store.postgresUrlEnv, 'store.postgresUrlEnv', options.env);
-  const store = await openPostgresStore({ connectionString, poolSize: config.store.postgresPoolSize });
+  const store = await openPostgresStore({
+    connectionString,
+    poolSize: config.store.postgresPoolSize,
+    urlEnvName: config.store.postgresUrlEnv,
+    logger: options.logger,
+  });
   const lock = new PostgresAdvisoryLock(connectionString, config.store.postgresPoolSize);
   const observer = options.observerFor?.(store);
   const queue = new PgBossQueue({
