@@ -296,6 +296,13 @@ describe.skipIf(skip !== null)('scale-out on PostgreSQL with pg-boss', () => {
       // A row done while its process died may lack its line; all others have one.
       expect(perStudy.size).toBeGreaterThanOrEqual(STUDY_COUNT - 1);
 
+      process.stderr.write(
+        `scale-out: done by the killed worker ${killedDone.length}, by the new workers ` +
+          `${workers.map((worker) => doneStudies(worker).length).join(' + ')}; held at the kill ` +
+          `${heldByKilled.length} (${heldUnfinished.length} unfinished); hooks per API ` +
+          `${[...balancer.forwardedCounts().values()].join(', ')}\n`,
+      );
+
       // The analysis the killed worker held was finished by another worker.
       expect(heldUnfinished.length).toBeGreaterThan(0);
       const finishedByNew = new Set(workers.flatMap(doneStudies));
