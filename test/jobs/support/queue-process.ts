@@ -20,7 +20,7 @@ const queue = new AnalysisQueue({
     return new Promise(() => undefined);
   },
 });
-queue.start();
+await queue.start();
 for (const studyInstanceUid of studies) {
-  queue.enqueue({ studyInstanceUid, modelId: 'br-ro', modelVersion: '1.0.0' });
+  await queue.enqueue({ studyInstanceUid, modelId: 'br-ro', modelVersion: '1.0.0' });
 }
