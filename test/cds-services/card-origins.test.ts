@@ -36,8 +36,8 @@ describe('CardOriginIndex', () => {
   test('finds every card the service builds', async () => {
     const store = new SqliteResultStore(':memory:');
     try {
-      store.insertPending({ ...JOB, studyInstanceUid: '1.2.826.0.1.6' });
-      store.insertPending(JOB);
+      await store.insertPending({ ...JOB, studyInstanceUid: '1.2.826.0.1.6' });
+      await store.insertPending(JOB);
       const modelCard = { ...(await loadModelCard(BR_RO_CARD_PATH)), version: JOB.modelVersion };
       const context: CardContext = {
         studyInstanceUid: JOB.studyInstanceUid,
@@ -58,7 +58,9 @@ describe('CardOriginIndex', () => {
       ];
       const index = new CardOriginIndex(store);
 
-      const origins = cards.map((card) => index.find(card.uuid ?? ''));
+      // One lookup at a time, as hooks arrive. The first one indexes the stored analyses.
+      const origins = [];
+      for (const card of cards) origins.push(await index.find(card.uuid ?? ''));
 
       expect(new Set(cards.map((card) => card.uuid)).size).toBe(CARD_STATUSES.length);
       expect(origins.map((origin) => origin?.cardStatus)).toEqual([
@@ -85,7 +87,7 @@ describe('CardOriginIndex', () => {
         });
       }
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -102,16 +104,16 @@ describe('CardOriginIndex', () => {
       };
       const uuid = buildInProgressCard(context).uuid ?? '';
 
-      expect(index.find(uuid)).toBeUndefined();
-      store.insertPending({ ...JOB, modelVersion: modelCard.version });
-      expect(index.find(uuid)).toEqual({
+      expect(await index.find(uuid)).toBeUndefined();
+      await store.insertPending({ ...JOB, modelVersion: modelCard.version });
+      expect(await index.find(uuid)).toEqual({
         modelId: 'br-ro',
         modelVersion: modelCard.version,
         cardStatus: 'in-progress',
         studyInstanceUid: JOB.studyInstanceUid,
       });
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -120,7 +122,7 @@ describe('CardOriginIndex', () => {
     try {
       const modelCard = await loadModelCard(BR_RO_CARD_PATH);
       const job = { ...JOB, modelVersion: modelCard.version };
-      store.insertPending(job);
+      await store.insertPending(job);
       const context: CardContext = {
         studyInstanceUid: JOB.studyInstanceUid,
         modelCard,
@@ -128,11 +130,11 @@ describe('CardOriginIndex', () => {
         smartAppUrl: 'http://127.0.0.1:8080/smart-app/launch.html',
       };
       // An index built by a release whose only status was `in-progress`.
-      store.feedback.resetCardUuidsUnlessIndexed(['in-progress']);
-      store.feedback.indexCardUuids([
+      await store.feedback.resetCardUuidsUnlessIndexed(['in-progress']);
+      await store.feedback.indexCardUuids([
         {
           cardUuid: buildInProgressCard(context).uuid ?? '',
-          analysisRowid: store.keysAfter(0)[0]!.rowid,
+          analysisRowid: (await store.keysAfter(0))[0]!.rowid,
           origin: {
             modelId: 'br-ro',
             modelVersion: modelCard.version,
@@ -143,12 +145,12 @@ describe('CardOriginIndex', () => {
       ]);
       const older = buildOlderStudyResultCard(context, calibratedResult({ probability: 0.2 }), 'a1', {});
 
-      expect(new CardOriginIndex(store).find(older.uuid ?? '')?.cardStatus).toBe('older-done-low');
-      expect(new CardOriginIndex(store).find(buildInProgressCard(context).uuid ?? '')?.cardStatus).toBe(
-        'in-progress',
-      );
+      expect((await new CardOriginIndex(store).find(older.uuid ?? ''))?.cardStatus).toBe('older-done-low');
+      expect(
+        (await new CardOriginIndex(store).find(buildInProgressCard(context).uuid ?? ''))?.cardStatus,
+      ).toBe('in-progress');
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

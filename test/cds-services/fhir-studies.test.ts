@@ -241,7 +241,7 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
     expect(errorCodeOf(response)).toBe('ERR_PREFETCH_MISSING');
     expect(elsewhere.connectionCount()).toBe(0);
     expect(fhir.seen).toHaveLength(1);
-    expect(harness.store.countByStatus().pending).toBe(0);
+    expect((await harness.store.countByStatus()).pending).toBe(0);
     expectCleanLogs(harness);
   });
 
@@ -290,7 +290,7 @@ describe('hook without a studies prefetch, reading fhirServer', () => {
     expect(response.status).toBe(502);
     expect(errorCodeOf(response)).toBe('ERR_FHIR_FAILED');
     expect(response.text).not.toContain(TOKEN);
-    expect(harness.store.countByStatus().pending).toBe(0);
+    expect((await harness.store.countByStatus()).pending).toBe(0);
     const [failure] = harness.logs.withMessage('request failed');
     expect(failure).toMatchObject({ code: 'ERR_FHIR_FAILED', details: { status } });
     expectCleanLogs(harness);

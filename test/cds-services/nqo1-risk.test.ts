@@ -192,7 +192,7 @@ describe('POST /cds-services/nqo1-risk', () => {
       },
     });
 
-    const stored = harness.store.getResult({
+    const stored = await harness.store.getResult({
       studyInstanceUid: STUDY_UID,
       modelId: 'br-ro',
       modelVersion: '1.0.0',
@@ -240,14 +240,14 @@ describe('POST /cds-services/nqo1-risk', () => {
     harness = await createHarness({ analyse });
     const key = { studyInstanceUid: STUDY_UID, modelId: 'br-ro', modelVersion: '1.0.0' };
 
-    expect(harness.queue.enqueue(key)).toBe('enqueued');
+    expect(await harness.queue.enqueue(key)).toBe('enqueued');
     await harness.queue.drain();
     const hook = await callHook(harness);
     await harness.queue.drain();
 
     expect(jobs).toEqual([key]);
     expect(onlyCard(hook).summary).toBe('NQO1 expression likely high (probability 0.81)');
-    expect(harness.store.getResult(key)?.job).toEqual({
+    expect((await harness.store.getResult(key))?.job).toEqual({
       ...key,
       imagingStudyId: 'study-1',
       patientId: PATIENT_ID,
@@ -446,7 +446,7 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(chinese.summary).toBe('NQO1 风险未显示：该 CT 检查关联了多个患者记录');
     expect(chinese.detail).toContain('信息科');
     expect(jobs).toHaveLength(1);
-    expect(harness.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 1, failed: 0 });
+    expect(await harness.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 1, failed: 0 });
 
     const warnings = harness.logs.withMessage(
       'study already analysed for another patient record; result withheld',
@@ -496,14 +496,14 @@ describe('POST /cds-services/nqo1-risk', () => {
     harness = await createHarness({ analyse });
     await callHook(harness);
     await harness.queue.drain();
-    const automatic = harness.store.getResult({
+    const automatic = await harness.store.getResult({
       studyInstanceUid: STUDY_UID,
       modelId: 'br-ro',
       modelVersion: '1.0.0',
     });
     const requested: AnalysisJob = { ...automatic!.job, seriesInstanceUid: `${STUDY_UID}.7` };
-    harness.store.insertPending(requested);
-    harness.store.markDone(
+    await harness.store.insertPending(requested);
+    await harness.store.markDone(
       requested,
       calibratedResult({
         model: { id: 'br-ro', version: '1.0.0' },
@@ -521,10 +521,10 @@ describe('POST /cds-services/nqo1-risk', () => {
         },
       }),
     );
-    const requestedId = harness.store.getResult(requested)!.id;
+    const requestedId = (await harness.store.getResult(requested))!.id;
     const before = onlyCard(await callHook(harness));
 
-    harness.store.chartRecords.add({
+    await harness.store.chartRecords.add({
       analysisId: requestedId,
       studyInstanceUid: STUDY_UID,
       modelId: 'br-ro',
@@ -561,7 +561,7 @@ describe('POST /cds-services/nqo1-risk', () => {
     const card = onlyCard(await callHook(harness, body));
 
     expect(card.summary).toContain('more than one patient record');
-    expect(harness.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 0, failed: 1 });
+    expect(await harness.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 0, failed: 1 });
   });
 
   test('returns no card when the patient has no CT study', async () => {
@@ -576,7 +576,7 @@ describe('POST /cds-services/nqo1-risk', () => {
 
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ cards: [] });
-    expect(harness.store.countByStatus().pending).toBe(0);
+    expect((await harness.store.countByStatus()).pending).toBe(0);
   });
 
   test('logs why an injected Study UID gave no card', async () => {
@@ -650,7 +650,7 @@ describe('POST /cds-services/nqo1-risk', () => {
       coding: [{ code: 'ERR_PREFETCH_MISSING' }],
     });
     expect(outcomeOf(response).issue[0].diagnostics).toMatch(/^prefetch\.studies is missing/);
-    expect(harness.store.countByStatus().pending).toBe(0);
+    expect((await harness.store.countByStatus()).pending).toBe(0);
   });
 
   test('returns 412 when the studies prefetch is an OperationOutcome', async () => {
@@ -684,7 +684,7 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(warning?.issueCodes).toEqual(['timeout']);
     expect(harness.logs.text()).not.toContain(PATIENT_ID);
     expect(harness.logs.text()).not.toContain(PATIENT_NAME);
-    expect(harness.store.countByStatus().pending).toBe(0);
+    expect((await harness.store.countByStatus()).pending).toBe(0);
   });
 
   test('treats a paginated studies prefetch as incomplete and follows no next link', async () => {
@@ -709,7 +709,7 @@ describe('POST /cds-services/nqo1-risk', () => {
     expect(outcome.issue[0].details).toMatchObject({ coding: [{ code: 'ERR_PREFETCH_MISSING' }] });
     expect(outcome.issue[0].diagnostics).toContain('one page of a paginated search (Bundle.link "next")');
     expect(listener.connectionCount()).toBe(0);
-    expect(harness.store.countByStatus().pending).toBe(0);
+    expect((await harness.store.countByStatus()).pending).toBe(0);
 
     const [warning] = harness.logs.withMessage(
       'studies prefetch is one page of a paginated search; treated as incomplete',

@@ -41,17 +41,20 @@ function event(action: AuditEvent['action'], analysisId: string): AuditEvent {
 }
 
 /** Writes three events at 08:00, 09:00 and 10:00 on 2026-12-01 and a site file naming the database. */
-function seedStore(): string {
+async function seedStore(): Promise<string> {
   folder = mkdtempSync(path.join(tmpdir(), 'nqo1-audit-'));
   const sqlitePath = path.join(folder, 'results.sqlite');
   let hour = 8;
   const store = new SqliteResultStore(sqlitePath, { now: () => new Date(Date.UTC(2026, 11, 1, hour)) });
-  store.audit.record(event('compute', 'a-1'));
+  await store.audit.record(event('compute', 'a-1'));
   hour = 9;
-  store.audit.record(event('read', 'a-1'));
+  await store.audit.record(event('read', 'a-1'));
   hour = 10;
-  store.audit.record({ ...event('chart-record', 'a-1'), actor: { kind: 'fhir-user', id: 'Practitioner/7' } });
-  store.close();
+  await store.audit.record({
+    ...event('chart-record', 'a-1'),
+    actor: { kind: 'fhir-user', id: 'Practitioner/7' },
+  });
+  await store.close();
 
   const configPath = path.join(folder, 'site.json');
   writeFileSync(configPath, JSON.stringify({ store: { sqlitePath } }));
@@ -60,7 +63,7 @@ function seedStore(): string {
 
 describe('nqo1-cds audit', () => {
   test('exports every event as JSON Lines', async () => {
-    const config = seedStore();
+    const config = await seedStore();
     const out = sink();
     const count = await auditCommand({ config }, out);
 
@@ -81,7 +84,7 @@ describe('nqo1-cds audit', () => {
   });
 
   test('keeps events from since up to before until', async () => {
-    const config = seedStore();
+    const config = await seedStore();
     const out = sink();
     await auditCommand({ config, since: '2026-12-01T09:00:00Z', until: '2026-12-01T10:00:00Z' }, out);
 
@@ -94,7 +97,7 @@ describe('nqo1-cds audit', () => {
   });
 
   test('rejects a store path that does not exist', async () => {
-    const config = seedStore();
+    const config = await seedStore();
     const missing = path.join(folder!, 'typo', 'results.sqlite');
     writeFileSync(config, JSON.stringify({ store: { sqlitePath: missing } }));
 
@@ -106,7 +109,7 @@ describe('nqo1-cds audit', () => {
   });
 
   test('rejects a time that is not a date', async () => {
-    const config = seedStore();
+    const config = await seedStore();
     await expect(auditCommand({ config, since: 'yesterday' }, sink())).rejects.toMatchObject({
       code: 'ERR_REQUEST_INVALID',
       message: expect.stringContaining('--since "yesterday" is not a date') as unknown,

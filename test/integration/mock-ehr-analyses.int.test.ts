@@ -302,24 +302,26 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
   }
 
   /** Reads the stored analyses of a study through a second connection to the service's SQLite file. */
-  function storedAnalyses(studyInstanceUid: string): {
+  async function storedAnalyses(studyInstanceUid: string): Promise<{
     rowCount: number;
     get: (key?: Partial<ResultKey>) => StoredAnalysis | undefined;
-  } {
+  }> {
     const store = new SqliteResultStore(sqlitePath);
     try {
       const model = { studyInstanceUid, modelId: modelCard.id, modelVersion: modelCard.version };
-      const rowCount = store.keysAfter(0).filter((key) => key.studyInstanceUid === studyInstanceUid).length;
+      const rowCount = (await store.keysAfter(0)).filter(
+        (key) => key.studyInstanceUid === studyInstanceUid,
+      ).length;
       const rows = new Map([
-        ['', store.getResult(model)],
+        ['', await store.getResult(model)],
         [
           SECOND_SERIES.seriesInstanceUid,
-          store.getResult({ ...model, seriesInstanceUid: SECOND_SERIES.seriesInstanceUid }),
+          await store.getResult({ ...model, seriesInstanceUid: SECOND_SERIES.seriesInstanceUid }),
         ],
       ]);
       return { rowCount, get: (key = {}) => rows.get(key.seriesInstanceUid ?? '') };
     } finally {
-      store.close();
+      await store.close();
     }
   }
 
@@ -349,7 +351,7 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
 
     expect(inProgressCard.summary).toBe(CARD_MESSAGES.en.inProgressSummary);
     expect(second).toEqual(inProgressCard);
-    const stored = storedAnalyses(CT_3SLICE.studyInstanceUid);
+    const stored = await storedAnalyses(CT_3SLICE.studyInstanceUid);
     expect(stored.rowCount).toBe(1);
     expect(stored.get()?.status).toBe('pending');
     // The first hook bound the FHIR ids to the job that the notification stored without them.
@@ -369,14 +371,16 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
       await running.close();
       service = undefined;
 
-      expect(storedAnalyses(ABSENT_STUDY_UID).get()?.status).toBe('failed');
-      expect(storedAnalyses(CT_3SLICE.studyInstanceUid).get()?.status).toBe('pending');
+      expect((await storedAnalyses(ABSENT_STUDY_UID)).get()?.status).toBe('failed');
+      expect((await storedAnalyses(CT_3SLICE.studyInstanceUid)).get()?.status).toBe('pending');
 
       service = await startService(configWith(POLL_INTERVAL_SECONDS), analyse);
       resultCard = await waitForNextCard(inProgressCard, patientA);
 
       expect(resultCard.summary).toBe(CARD_MESSAGES.en.featuresOnlySummary.uncalibrated);
-      expect(resultCard.links?.[0]?.appContext).toBe(storedAnalyses(CT_3SLICE.studyInstanceUid).get()?.id);
+      expect(resultCard.links?.[0]?.appContext).toBe(
+        (await storedAnalyses(CT_3SLICE.studyInstanceUid)).get()?.id,
+      );
       const done = logs
         .withMessage('analysis done')
         .filter((entry) => entry.studyInstanceUid === CT_3SLICE.studyInstanceUid);
@@ -385,8 +389,8 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
     TEST_TIMEOUT_MS,
   );
 
-  test('result names both CT series from their headers', () => {
-    const stored = storedAnalyses(CT_3SLICE.studyInstanceUid).get();
+  test('result names both CT series from their headers', async () => {
+    const stored = (await storedAnalyses(CT_3SLICE.studyInstanceUid)).get();
     const result = stored?.status === 'done' ? stored.result : undefined;
 
     expect(result?.provenance.seriesInstanceUid).toBe(CT_3SLICE.ctSeriesInstanceUid);
@@ -479,8 +483,8 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
   test('app reads analyses by id', async () => {
     const accessToken = ehr.grantAccessToken();
     const appContext = resultCard.links?.[0]?.appContext ?? '';
-    const automatic = storedAnalyses(CT_3SLICE.studyInstanceUid).get();
-    const requested = storedAnalyses(CT_3SLICE.studyInstanceUid).get({
+    const automatic = (await storedAnalyses(CT_3SLICE.studyInstanceUid)).get();
+    const requested = (await storedAnalyses(CT_3SLICE.studyInstanceUid)).get({
       seriesInstanceUid: SECOND_SERIES.seriesInstanceUid,
     });
     const before = fhir.requests().length;
@@ -513,7 +517,7 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
 
   test('app reads the region pictures of the analysed CT', async () => {
     const accessToken = ehr.grantAccessToken();
-    const automatic = storedAnalyses(CT_3SLICE.studyInstanceUid).get();
+    const automatic = (await storedAnalyses(CT_3SLICE.studyInstanceUid)).get();
     const query = new URLSearchParams({ fhirServer: fhir.baseUrl }).toString();
     const base = `${publicUrl}/api/analyses/${automatic?.id ?? ''}/overlay`;
     const headers = { Authorization: `Bearer ${accessToken}` };
@@ -555,7 +559,7 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
       studyInstanceUid: CT_3SLICE.studyInstanceUid,
       outcome: 'exists',
     });
-    const stored = storedAnalyses(CT_3SLICE.studyInstanceUid);
+    const stored = await storedAnalyses(CT_3SLICE.studyInstanceUid);
     const health = (await (await fetch(`${publicUrl}/healthz`)).json()) as { analyses: unknown };
     const observations = await fhir.repository.searchResources<Observation>({ resourceType: 'Observation' });
 
@@ -591,7 +595,7 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
     expect(request.status).toBe(409);
     expect(issueCode(request.body)).toBe('ERR_PATIENT_CONFLICT');
     expect(logs.withMessage('analysis enqueued')).toHaveLength(enqueuedBefore);
-    expect(storedAnalyses(CT_3SLICE.studyInstanceUid).rowCount).toBe(2);
+    expect((await storedAnalyses(CT_3SLICE.studyInstanceUid)).rowCount).toBe(2);
   });
 
   test(
@@ -621,7 +625,7 @@ describe.skipIf(skipReason !== null)('analysis jobs behind the mock EHR', () => 
       await new Promise((resolve) => setTimeout(resolve, 2500 * POLL_INTERVAL_SECONDS));
 
       expect(enqueuedLines(POLLED_STUDY_UID)).toHaveLength(1);
-      expect(storedAnalyses(POLLED_STUDY_UID).rowCount).toBe(1);
+      expect((await storedAnalyses(POLLED_STUDY_UID)).rowCount).toBe(1);
       expect(
         logs
           .withMessage('PACS notification received')

@@ -379,11 +379,11 @@ describe.skipIf(skipReason !== null)('mock EHR against the service, Orthanc and 
       });
       const store = new SqliteResultStore(config.store.sqlitePath);
       try {
-        const stored = store.getById(smart?.appContext ?? '');
+        const stored = await store.getById(smart?.appContext ?? '');
         expect(stored?.status).toBe('done');
         expect(stored?.job.studyInstanceUid).toBe(CT_3SLICE.studyInstanceUid);
       } finally {
-        store.close();
+        await store.close();
       }
     },
     TEST_TIMEOUT_MS,

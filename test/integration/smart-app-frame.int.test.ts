@@ -109,7 +109,7 @@ describe.skipIf(skipReason !== null)('SMART app in an EHR frame and failure scre
         ...(key === 'failed' ? { failure: FAILURE } : {}),
       });
       ids[key] = analysisId;
-      if (key === 'done') seed.store.overlays.save(analysisId, phantomOverlay());
+      if (key === 'done') await seed.store.overlays.save(analysisId, phantomOverlay());
     }
   }
 

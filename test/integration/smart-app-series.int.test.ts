@@ -224,17 +224,17 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
   }
 
   /** Reads the stored row of a requested series through a second connection to the service's store. */
-  function storedRequest(seriesInstanceUid: string): StoredAnalysis | undefined {
+  async function storedRequest(seriesInstanceUid: string): Promise<StoredAnalysis | undefined> {
     const store = new SqliteResultStore(sqlitePath);
     try {
-      return store.getResult({
+      return await store.getResult({
         studyInstanceUid: CHOICE_STUDIES.automatic,
         seriesInstanceUid,
         modelId: modelCard.id,
         modelVersion: modelCard.version,
       });
     } finally {
-      store.close();
+      await store.close();
     }
   }
 
@@ -337,7 +337,7 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
       await screenshot(page, 'series-pending-en');
 
       // The service stored a row for the requested series and handed that job to the analysis.
-      const row = storedRequest(ranked.seriesInstanceUid);
+      const row = await storedRequest(ranked.seriesInstanceUid);
       expect(row?.status === 'pending' || row?.status === 'running').toBe(true);
       expect(row?.job.imagingStudyId).toBe(imagingStudyIds.automatic);
       expect(row?.job.patientId).toBe(patientId);
@@ -345,7 +345,7 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
 
       releaseRanked();
       await page.waitForSelector('main[data-screen="result"]', { timeout: 15_000 });
-      expect(storedRequest(ranked.seriesInstanceUid)?.status).toBe('done');
+      expect((await storedRequest(ranked.seriesInstanceUid))?.status).toBe('done');
       expect(await page.locator('#requested-series p').textContent()).toBe(
         'Result for the series you requested, series 5 (Portal venous 1.25 mm), in place of the automatic choice.',
       );
@@ -410,7 +410,7 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
       await page.click('#confirm-series-start');
 
       await page.waitForSelector('main[data-screen="failed"]', { timeout: 15_000 });
-      expect(storedRequest(delayed.seriesInstanceUid)?.status).toBe('failed');
+      expect((await storedRequest(delayed.seriesInstanceUid))?.status).toBe('failed');
       expect(await page.locator('#requested-series p').textContent()).toBe(
         '此为您选择的序列 6（Delayed phase 1.25 mm）的结果，而非自动选择的序列。',
       );
@@ -437,7 +437,7 @@ describe.skipIf(skipReason !== null)('SMART app series choice', () => {
       await page.click('#confirm-series-start');
 
       await page.waitForSelector('main[data-screen="failed"]', { timeout: 15_000 });
-      expect(storedRequest(excluded.seriesInstanceUid)?.status).toBe('failed');
+      expect((await storedRequest(excluded.seriesInstanceUid))?.status).toBe('failed');
       expect(await page.locator('#requested-series p').textContent()).toContain('series 2 (Plain 5 mm)');
       expect(await page.locator('#requested-series-invalid').count()).toBe(1);
       expect(await page.locator('.failure-message').textContent()).toContain(excluded.seriesInstanceUid);

@@ -108,7 +108,7 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       });
       analysisIds[key] = analysisId;
       if (result !== undefined) storedResults[key] = result;
-      if (key === 'done') seed.store.overlays.save(analysisId, phantomOverlay());
+      if (key === 'done') await seed.store.overlays.save(analysisId, phantomOverlay());
     }
   }
 
@@ -453,11 +453,11 @@ describe.skipIf(skipReason !== null)('SMART app', () => {
       const store = new SqliteResultStore(sqlitePath);
       try {
         const job = studyJob(modelCard, { studyInstanceUid: RECORD_STUDY_UID, imagingStudyId, patientId });
-        store.insertPending(job);
-        store.markDone(job, recordResult, preliminaryId);
-        recordAnalysisId = store.getResult(job)!.id;
+        await store.insertPending(job);
+        await store.markDone(job, recordResult, preliminaryId);
+        recordAnalysisId = (await store.getResult(job))!.id;
       } finally {
-        store.close();
+        await store.close();
       }
     });
 

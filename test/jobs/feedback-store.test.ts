@@ -5,7 +5,11 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, test } from 'vitest';
 
-import { FeedbackStore, MAX_REASONS_PER_MODEL, type FeedbackRecord } from '../../src/jobs/feedback-store.js';
+import {
+  SqliteFeedbackStore,
+  MAX_REASONS_PER_MODEL,
+  type FeedbackRecord,
+} from '../../src/jobs/feedback-store.js';
 import { SqliteResultStore } from '../../src/jobs/result-store.js';
 
 const RECEIVED_AT = new Date('2026-12-05T09:00:00Z');
@@ -32,16 +36,16 @@ afterEach(() => {
   db = undefined;
 });
 
-function openFeedbackStore(): { store: FeedbackStore; db: Database.Database } {
+function openFeedbackStore(): { store: SqliteFeedbackStore; db: Database.Database } {
   db = new Database(':memory:');
-  return { store: new FeedbackStore(db, () => RECEIVED_AT), db };
+  return { store: new SqliteFeedbackStore(db, () => RECEIVED_AT), db };
 }
 
-describe('FeedbackStore', () => {
-  test('stores every field of an entry', () => {
+describe('SqliteFeedbackStore', () => {
+  test('stores every field of an entry', async () => {
     const { store, db: database } = openFeedbackStore();
 
-    expect(store.insert([OVERRIDDEN])).toBe(1);
+    expect(await store.insert([OVERRIDDEN])).toBe(1);
     expect(database.prepare('SELECT * FROM card_feedback').all()).toEqual([
       {
         card_uuid: OVERRIDDEN.cardUuid,
@@ -62,16 +66,16 @@ describe('FeedbackStore', () => {
     ]);
   });
 
-  test('inserts a repeated entry once', () => {
+  test('inserts a repeated entry once', async () => {
     const { store } = openFeedbackStore();
 
-    expect(store.insert([ACCEPTED, ACCEPTED])).toBe(1);
-    expect(store.insert([ACCEPTED])).toBe(0);
-    expect(store.insert([{ ...ACCEPTED, outcomeTimestamp: '2026-12-05T08:31:00.000Z' }])).toBe(1);
-    expect(store.countByModel()).toMatchObject([{ accepted: 2, overridden: 0 }]);
+    expect(await store.insert([ACCEPTED, ACCEPTED])).toBe(1);
+    expect(await store.insert([ACCEPTED])).toBe(0);
+    expect(await store.insert([{ ...ACCEPTED, outcomeTimestamp: '2026-12-05T08:31:00.000Z' }])).toBe(1);
+    expect(await store.countByModel()).toMatchObject([{ accepted: 2, overridden: 0 }]);
   });
 
-  test('counts outcomes per model version', () => {
+  test('counts outcomes per model version', async () => {
     const { store } = openFeedbackStore();
     const unlinked: FeedbackRecord = {
       ...ACCEPTED,
@@ -84,9 +88,9 @@ describe('FeedbackStore', () => {
       origin: { ...ACCEPTED.origin, modelVersion: '1.0.0-site' },
     };
 
-    store.insert([ACCEPTED, OVERRIDDEN, unlinked, siteVersion]);
+    await store.insert([ACCEPTED, OVERRIDDEN, unlinked, siteVersion]);
 
-    expect(store.countByModel()).toEqual([
+    expect(await store.countByModel()).toEqual([
       {
         modelId: 'br-ro',
         modelVersion: '1.0.0',
@@ -106,7 +110,7 @@ describe('FeedbackStore', () => {
     ]);
   });
 
-  test('lists the most frequent reasons first', () => {
+  test('lists the most frequent reasons first', async () => {
     const { store } = openFeedbackStore();
     const records = Array.from({ length: MAX_REASONS_PER_MODEL + 5 }, (_, index) => ({
       ...OVERRIDDEN,
@@ -119,8 +123,8 @@ describe('FeedbackStore', () => {
       overrideReason: { code: 'reason-24' },
     };
 
-    store.insert([...records, repeated]);
-    const [counts] = store.countByModel();
+    await store.insert([...records, repeated]);
+    const [counts] = await store.countByModel();
 
     expect(counts?.overridden).toBe(MAX_REASONS_PER_MODEL + 6);
     expect(counts?.overrideReasons).toHaveLength(MAX_REASONS_PER_MODEL);
@@ -128,37 +132,37 @@ describe('FeedbackStore', () => {
     expect(counts?.overrideReasons[1]).toEqual({ system: null, code: 'reason-00', count: 1 });
   });
 
-  test('keeps the first origin of a card uuid', () => {
+  test('keeps the first origin of a card uuid', async () => {
     const { store } = openFeedbackStore();
     const origin = { modelId: 'br-ro', cardStatus: 'done-low', studyInstanceUid: '1.2.4' };
 
-    expect(store.lastIndexedAnalysisRowid()).toBe(0);
-    store.indexCardUuids([
+    expect(await store.lastIndexedAnalysisRowid()).toBe(0);
+    await store.indexCardUuids([
       { cardUuid: ACCEPTED.cardUuid, analysisRowid: 2, origin: { ...origin, modelVersion: '1.0.0' } },
       { cardUuid: ACCEPTED.cardUuid, analysisRowid: 1, origin: { ...origin, modelVersion: '0.9.0' } },
     ]);
 
-    expect(store.lastIndexedAnalysisRowid()).toBe(2);
-    expect(store.findCardOrigin(ACCEPTED.cardUuid)).toEqual({
+    expect(await store.lastIndexedAnalysisRowid()).toBe(2);
+    expect(await store.findCardOrigin(ACCEPTED.cardUuid)).toEqual({
       modelId: 'br-ro',
       modelVersion: '1.0.0',
       cardStatus: 'done-low',
       studyInstanceUid: '1.2.4',
     });
-    expect(store.findCardOrigin('00000000-0000-5000-8000-000000000009')).toBeUndefined();
+    expect(await store.findCardOrigin('00000000-0000-5000-8000-000000000009')).toBeUndefined();
   });
 
-  test('adds its tables to an existing result database', () => {
+  test('adds its tables to an existing result database', async () => {
     const sqlitePath = path.join(mkdtempSync(path.join(tmpdir(), 'nqo1-feedback-')), 'results.sqlite');
     const first = new SqliteResultStore(sqlitePath);
-    first.insertPending({
+    await first.insertPending({
       studyInstanceUid: '1.2.3',
       imagingStudyId: 'study-1',
       patientId: 'pat-1',
       modelId: 'br-ro',
       modelVersion: '1.0.0',
     });
-    first.close();
+    await first.close();
     // A database written before the feedback table existed.
     const legacy = new Database(sqlitePath);
     legacy.exec('DROP TABLE card_feedback; DROP TABLE card_uuids');
@@ -166,13 +170,13 @@ describe('FeedbackStore', () => {
 
     const reopened = new SqliteResultStore(sqlitePath);
     try {
-      expect(reopened.feedback.insert([ACCEPTED])).toBe(1);
-      expect(reopened.countByStatus().pending).toBe(1);
-      expect(reopened.keysAfter(0)).toEqual([
+      expect(await reopened.feedback.insert([ACCEPTED])).toBe(1);
+      expect((await reopened.countByStatus()).pending).toBe(1);
+      expect(await reopened.keysAfter(0)).toEqual([
         { rowid: 1, studyInstanceUid: '1.2.3', modelId: 'br-ro', modelVersion: '1.0.0' },
       ]);
     } finally {
-      reopened.close();
+      await reopened.close();
     }
   });
 });

@@ -24,13 +24,13 @@ function job(studyInstanceUid: string, withFhirIds = true): AnalysisJob {
 
 let store: SqliteResultStore | undefined;
 
-afterEach(() => {
-  store?.close();
+afterEach(async () => {
+  await store?.close();
   store = undefined;
 });
 
 /** Opens a queue whose observer feeds both the metrics and the audit trail. */
-function setUp(analyse: AnalyseStudy, writeFails = false) {
+async function setUp(analyse: AnalyseStudy, writeFails = false) {
   store = new SqliteResultStore(':memory:');
   const logs = captureLogs();
   const metrics = new ServiceMetrics();
@@ -55,7 +55,7 @@ function setUp(analyse: AnalyseStudy, writeFails = false) {
     retryWriteBackAfterMs: 60_000,
     observer: combineObservers(metrics, new AuditJobObserver(store.audit, logs.logger)),
   });
-  queue.start();
+  await queue.start();
   return { store, queue, metrics, logs };
 }
 
@@ -65,12 +65,12 @@ describe('queue observer', () => {
       store: s,
       queue,
       metrics,
-    } = setUp(() => Promise.resolve({ result: uncalibratedResult(), observationId: 'obs-9' }));
-    queue.enqueue(job('1.1'));
+    } = await setUp(() => Promise.resolve({ result: uncalibratedResult(), observationId: 'obs-9' }));
+    await queue.enqueue(job('1.1'));
     await queue.drain();
-    const id = s.getResult(job('1.1'))?.id;
+    const id = (await s.getResult(job('1.1')))?.id;
 
-    const events = s.audit.list({ limit: 10 });
+    const events = await s.audit.list({ limit: 10 });
     expect(events.map((event) => [event.action, event.outcome, event.analysisId])).toEqual([
       ['compute', 'success', id],
       ['write-back', 'success', id],
@@ -82,6 +82,7 @@ describe('queue observer', () => {
       modelVersion: '1.0.0',
     });
     expect(metrics.writeBacks.get({ outcome: 'written' })).toBe(1);
+    await metrics.collect();
     expect(metrics.render()).toContain('nqo1_analyses{status="done"} 1\n');
   });
 
@@ -90,34 +91,41 @@ describe('queue observer', () => {
       store: s,
       queue,
       metrics,
-    } = setUp(() =>
+    } = await setUp(() =>
       Promise.reject(new Nqo1Error('ERR_SEGMENTATION_MISSING', 'No SEG references series 1.2.3')),
     );
-    queue.enqueue(job('1.2'));
+    await queue.enqueue(job('1.2'));
     await queue.drain();
 
-    const [event] = s.audit.list({ limit: 10 });
+    const [event] = await s.audit.list({ limit: 10 });
     expect(event).toMatchObject({
       action: 'compute',
       outcome: 'failure',
       errorCode: 'ERR_SEGMENTATION_MISSING',
     });
-    expect(event?.analysisId).toBe(s.getResult(job('1.2'))?.id);
+    expect(event?.analysisId).toBe((await s.getResult(job('1.2')))?.id);
     expect(metrics.failures.get({ operation: 'analysis', code: 'ERR_SEGMENTATION_MISSING' })).toBe(1);
+    await metrics.collect();
     expect(metrics.render()).toContain('nqo1_analyses{status="failed"} 1\n');
   });
 
   test('audits a failed owed write-back', async () => {
-    const { store: s, queue, metrics } = setUp(() => Promise.resolve({ result: uncalibratedResult() }), true);
-    queue.enqueue(job('1.3', false));
+    const {
+      store: s,
+      queue,
+      metrics,
+    } = await setUp(() => Promise.resolve({ result: uncalibratedResult() }), true);
+    await queue.enqueue(job('1.3', false));
     await queue.drain();
-    s.bindFhirIds(job('1.3'));
+    await s.bindFhirIds(job('1.3'));
     await new Promise((resolve) => setTimeout(resolve, 20));
     await queue.drain();
 
-    const actions = s.audit
-      .list({ limit: 10 })
-      .map((event) => [event.action, event.outcome, event.errorCode]);
+    const actions = (await s.audit.list({ limit: 10 })).map((event) => [
+      event.action,
+      event.outcome,
+      event.errorCode,
+    ]);
     expect(actions).toEqual([
       ['compute', 'success', undefined],
       ['write-back', 'failure', 'ERR_FHIR_FAILED'],
@@ -131,11 +139,12 @@ describe('queue observer', () => {
       store: s,
       queue,
       metrics,
-    } = setUp(() => Promise.resolve({ result: uncalibratedResult(), observationId: 'obs-9' }));
-    queue.enqueue(job('1.4'));
+    } = await setUp(() => Promise.resolve({ result: uncalibratedResult(), observationId: 'obs-9' }));
+    await queue.enqueue(job('1.4'));
     await queue.drain();
 
-    expect(JSON.stringify(s.audit.list({ limit: 10 }))).not.toContain(PATIENT_ID);
+    expect(JSON.stringify(await s.audit.list({ limit: 10 }))).not.toContain(PATIENT_ID);
+    await metrics.collect();
     expect(metrics.render()).not.toContain(PATIENT_ID);
     expect(metrics.render()).not.toContain('1.4');
   });

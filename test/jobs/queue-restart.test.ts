@@ -25,8 +25,8 @@ function job(studyInstanceUid: string): AnalysisJob {
 
 const opened: SqliteResultStore[] = [];
 
-afterEach(() => {
-  for (const store of opened.splice(0)) store.close();
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close();
 });
 
 function tempDatabase(): string {
@@ -40,7 +40,7 @@ function openStore(sqlitePath: string): SqliteResultStore {
 }
 
 /** Starts a queue on `store` whose analysis records each study it runs and returns a result. */
-function recordingQueue(store: SqliteResultStore, analysed: string[]): AnalysisQueue {
+async function recordingQueue(store: SqliteResultStore, analysed: string[]): Promise<AnalysisQueue> {
   const queue = new AnalysisQueue({
     store,
     logger: captureLogs().logger,
@@ -49,7 +49,7 @@ function recordingQueue(store: SqliteResultStore, analysed: string[]): AnalysisQ
       return Promise.resolve({ result: uncalibratedResult() });
     },
   });
-  queue.start();
+  await queue.start();
   return queue;
 }
 
@@ -76,8 +76,8 @@ describe('queue restart with jobs queued', () => {
         });
       },
     });
-    firstQueue.start();
-    for (const study of STUDIES) firstQueue.enqueue(job(study));
+    await firstQueue.start();
+    for (const study of STUDIES) await firstQueue.enqueue(job(study));
 
     // Stop while the first job runs: stop waits for it, and the other four stay pending.
     await started;
@@ -85,18 +85,18 @@ describe('queue restart with jobs queued', () => {
     releaseFirst();
     await stopped;
     expect(firstAnalysed).toEqual([STUDIES[0]]);
-    expect(firstStore.countByStatus()).toEqual({ pending: 4, running: 0, done: 1, failed: 0 });
-    firstStore.close();
+    expect(await firstStore.countByStatus()).toEqual({ pending: 4, running: 0, done: 1, failed: 0 });
+    await firstStore.close();
     opened.splice(0);
 
     const secondStore = openStore(file);
     const secondAnalysed: string[] = [];
-    const secondQueue = recordingQueue(secondStore, secondAnalysed);
+    const secondQueue = await recordingQueue(secondStore, secondAnalysed);
     await secondQueue.drain();
     await secondQueue.stop();
 
     expect([...secondAnalysed].sort()).toEqual(STUDIES.slice(1));
-    expect(secondStore.countByStatus()).toEqual({ pending: 0, running: 0, done: 5, failed: 0 });
+    expect(await secondStore.countByStatus()).toEqual({ pending: 0, running: 0, done: 5, failed: 0 });
   });
 
   test('process killed mid-job loses no job', async () => {
@@ -124,17 +124,20 @@ describe('queue restart with jobs queued', () => {
     // The killed process left one row running and the others pending.
     const store = openStore(file);
     expect(analysing).toBe(STUDIES[0]);
-    expect(store.countByStatus()).toEqual({ pending: 4, running: 1, done: 0, failed: 0 });
+    expect(await store.countByStatus()).toEqual({ pending: 4, running: 1, done: 0, failed: 0 });
 
     const analysed: string[] = [];
-    const queue = recordingQueue(store, analysed);
+    const queue = await recordingQueue(store, analysed);
     await queue.drain();
     await queue.stop();
 
     expect([...analysed].sort()).toEqual(STUDIES);
-    expect(store.countByStatus()).toEqual({ pending: 0, running: 0, done: 5, failed: 0 });
+    expect(await store.countByStatus()).toEqual({ pending: 0, running: 0, done: 5, failed: 0 });
     for (const study of STUDIES) {
-      expect(store.getResult(job(study))).toMatchObject({ status: 'done', result: uncalibratedResult() });
+      expect(await store.getResult(job(study))).toMatchObject({
+        status: 'done',
+        result: uncalibratedResult(),
+      });
     }
   });
 });

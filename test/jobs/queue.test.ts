@@ -19,12 +19,12 @@ function job(studyInstanceUid: string): AnalysisJob {
 
 let store: SqliteResultStore | undefined;
 
-afterEach(() => {
-  store?.close();
+afterEach(async () => {
+  await store?.close();
   store = undefined;
 });
 
-function setUp(analyse: AnalyseStudy, retryFailedAfterMs?: number) {
+async function setUp(analyse: AnalyseStudy, retryFailedAfterMs?: number) {
   store = new SqliteResultStore(':memory:');
   const logs = captureLogs();
   const queue = new AnalysisQueue({
@@ -33,24 +33,32 @@ function setUp(analyse: AnalyseStudy, retryFailedAfterMs?: number) {
     logger: logs.logger,
     ...(retryFailedAfterMs === undefined ? {} : { retryFailedAfterMs }),
   });
-  queue.start();
+  await queue.start();
   return { store, queue, logs };
 }
 
 describe('AnalysisQueue', () => {
   test('returns from enqueue before analysing', async () => {
     const started: string[] = [];
-    const { store: s, queue } = setUp((j) => {
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { store: s, queue } = await setUp(async (j) => {
       started.push(j.studyInstanceUid);
-      return Promise.resolve({ result: uncalibratedResult() });
+      await released;
+      return { result: uncalibratedResult() };
     });
 
-    expect(queue.enqueue(job('1.1'))).toBe('enqueued');
-    expect(started).toEqual([]);
+    // The analysis waits for `release`, so an enqueue that waited for the analysis would time out.
+    // The worker may take the job before enqueue resolves, so `started` is not checked here.
+    expect(await queue.enqueue(job('1.1'))).toBe('enqueued');
+    expect(['pending', 'running']).toContain((await s.getResult(job('1.1')))?.status);
+    release();
     await queue.drain();
 
     expect(started).toEqual(['1.1']);
-    expect(s.getResult(job('1.1'))?.status).toBe('done');
+    expect((await s.getResult(job('1.1')))?.status).toBe('done');
   });
 
   test('stores the region pictures with the result, replacing earlier ones', async () => {
@@ -67,38 +75,38 @@ describe('AnalysisQueue', () => {
         png,
       })),
     };
-    const { store: s, queue } = setUp(() => Promise.resolve({ result: uncalibratedResult(), overlay }));
-    s.overlays.save('stale', { ...overlay, slices: [] });
+    const { store: s, queue } = await setUp(() => Promise.resolve({ result: uncalibratedResult(), overlay }));
+    await s.overlays.save('stale', { ...overlay, slices: [] });
 
-    queue.enqueue(job('1.1'));
+    await queue.enqueue(job('1.1'));
     await queue.drain();
-    const id = s.getResult(job('1.1'))?.id ?? '';
+    const id = (await s.getResult(job('1.1')))?.id ?? '';
 
     expect(
-      s.overlays.list(id).map((slice) => [slice.sliceIndex, slice.widthPx, slice.window.widthHu]),
+      (await s.overlays.list(id)).map((slice) => [slice.sliceIndex, slice.widthPx, slice.window.widthHu]),
     ).toEqual([
       [4, 80, 200],
       [5, 80, 200],
     ]);
-    expect([...(s.overlays.png(id, 5) ?? [])]).toEqual([...png]);
-    expect(s.overlays.png(id, 6)).toBeUndefined();
+    expect([...((await s.overlays.png(id, 5)) ?? [])]).toEqual([...png]);
+    expect(await s.overlays.png(id, 6)).toBeUndefined();
 
     // A second save of the same analysis keeps only the new pictures.
-    s.overlays.save(id, { ...overlay, slices: overlay.slices.slice(1) });
-    expect(s.overlays.list(id).map((slice) => slice.sliceIndex)).toEqual([5]);
+    await s.overlays.save(id, { ...overlay, slices: overlay.slices.slice(1) });
+    expect((await s.overlays.list(id)).map((slice) => slice.sliceIndex)).toEqual([5]);
   });
 
   test('enqueues the same study once', async () => {
     let calls = 0;
-    const { queue } = setUp(() => {
+    const { queue } = await setUp(() => {
       calls++;
       return Promise.resolve({ result: uncalibratedResult() });
     });
 
-    expect(queue.enqueue(job('1.1'))).toBe('enqueued');
-    expect(queue.enqueue(job('1.1'))).toBe('exists');
+    expect(await queue.enqueue(job('1.1'))).toBe('enqueued');
+    expect(await queue.enqueue(job('1.1'))).toBe('exists');
     await queue.drain();
-    expect(queue.enqueue(job('1.1'))).toBe('exists');
+    expect(await queue.enqueue(job('1.1'))).toBe('exists');
     await queue.drain();
 
     expect(calls).toBe(1);
@@ -107,7 +115,7 @@ describe('AnalysisQueue', () => {
   test('runs one job at a time', async () => {
     let running = 0;
     let maxRunning = 0;
-    const { queue } = setUp(async () => {
+    const { queue } = await setUp(async () => {
       running++;
       maxRunning = Math.max(maxRunning, running);
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -115,7 +123,7 @@ describe('AnalysisQueue', () => {
       return { result: uncalibratedResult() };
     });
 
-    for (const uid of ['1.1', '1.2', '1.3', '1.4']) queue.enqueue(job(uid));
+    for (const uid of ['1.1', '1.2', '1.3', '1.4']) await queue.enqueue(job(uid));
     await queue.drain();
 
     expect(maxRunning).toBe(1);
@@ -126,22 +134,25 @@ describe('AnalysisQueue', () => {
       store: s,
       queue,
       logs,
-    } = setUp((j) => {
+    } = await setUp((j) => {
       if (j.studyInstanceUid === '1.1')
         return Promise.reject(new Nqo1Error('ERR_SEGMENTATION_MISSING', 'no SEG in study 1.1'));
       if (j.studyInstanceUid === '1.2') throw new TypeError('patient Zhang has a bug');
       return Promise.resolve({ result: uncalibratedResult() });
     });
 
-    for (const uid of ['1.1', '1.2', '1.3']) queue.enqueue(job(uid));
+    for (const uid of ['1.1', '1.2', '1.3']) await queue.enqueue(job(uid));
     await queue.drain();
 
-    expect(s.getResult(job('1.1'))).toMatchObject({
+    expect(await s.getResult(job('1.1'))).toMatchObject({
       status: 'failed',
       failure: { code: 'ERR_SEGMENTATION_MISSING', message: 'no SEG in study 1.1' },
     });
-    expect(s.getResult(job('1.2'))).toMatchObject({ status: 'failed', failure: { code: 'ERR_INTERNAL' } });
-    expect(s.getResult(job('1.3'))?.status).toBe('done');
+    expect(await s.getResult(job('1.2'))).toMatchObject({
+      status: 'failed',
+      failure: { code: 'ERR_INTERNAL' },
+    });
+    expect((await s.getResult(job('1.3')))?.status).toBe('done');
 
     const failures = logs.withMessage('analysis failed');
     expect(failures.map((entry) => entry.code)).toEqual(['ERR_SEGMENTATION_MISSING', 'ERR_INTERNAL']);
@@ -154,8 +165,10 @@ describe('AnalysisQueue', () => {
 
   test('truncates a long failure message', async () => {
     const longMessage = `WADO-RS of series 1.1 failed: ${'x'.repeat(2000)}`;
-    const { queue, logs } = setUp(() => Promise.reject(new Nqo1Error('ERR_DICOMWEB_FAILED', longMessage)));
-    queue.enqueue(job('1.1'));
+    const { queue, logs } = await setUp(() =>
+      Promise.reject(new Nqo1Error('ERR_DICOMWEB_FAILED', longMessage)),
+    );
+    await queue.enqueue(job('1.1'));
     await queue.drain();
 
     const [failure] = logs.withMessage('analysis failed');
@@ -166,11 +179,11 @@ describe('AnalysisQueue', () => {
   });
 
   test('rejects a result for another model version', async () => {
-    const { store: s, queue } = setUp(() => Promise.resolve({ result: uncalibratedResult() }));
-    queue.enqueue({ ...job('1.1'), modelVersion: '2.0.0' });
+    const { store: s, queue } = await setUp(() => Promise.resolve({ result: uncalibratedResult() }));
+    await queue.enqueue({ ...job('1.1'), modelVersion: '2.0.0' });
     await queue.drain();
 
-    expect(s.getResult({ ...job('1.1'), modelVersion: '2.0.0' })).toMatchObject({
+    expect(await s.getResult({ ...job('1.1'), modelVersion: '2.0.0' })).toMatchObject({
       status: 'failed',
       failure: { code: 'ERR_INTERNAL' },
     });
@@ -178,28 +191,28 @@ describe('AnalysisQueue', () => {
 
   test('retries a failure after retryFailedAfterMs', async () => {
     let calls = 0;
-    const { store: s, queue } = setUp(() => {
+    const { store: s, queue } = await setUp(() => {
       calls++;
       return calls === 1
         ? Promise.reject(new Nqo1Error('ERR_DICOMWEB_FAILED', 'PACS timed out'))
         : Promise.resolve({ result: uncalibratedResult() });
     }, 0);
 
-    queue.enqueue(job('1.1'));
+    await queue.enqueue(job('1.1'));
     await queue.drain();
     await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(queue.enqueue(job('1.1'))).toBe('requeued');
+    expect(await queue.enqueue(job('1.1'))).toBe('requeued');
     await queue.drain();
 
     expect(calls).toBe(2);
-    expect(s.getResult(job('1.1'))?.status).toBe('done');
+    expect((await s.getResult(job('1.1')))?.status).toBe('done');
   });
 
   test('resumes pending rows on start', async () => {
     store = new SqliteResultStore(':memory:');
-    store.insertPending(job('1.1'));
-    store.insertPending(job('1.2'));
-    store.claimPending();
+    await store.insertPending(job('1.1'));
+    await store.insertPending(job('1.2'));
+    await store.claimPending();
     const done: string[] = [];
     const queue = new AnalysisQueue({
       store,
@@ -210,16 +223,16 @@ describe('AnalysisQueue', () => {
       },
     });
 
-    queue.start();
+    await queue.start();
     await queue.drain();
 
     expect(done.sort()).toEqual(['1.1', '1.2']);
   });
 
   test('refuses new jobs after stop', async () => {
-    const { queue } = setUp(() => Promise.resolve({ result: uncalibratedResult() }));
+    const { queue } = await setUp(() => Promise.resolve({ result: uncalibratedResult() }));
     await queue.stop();
 
-    expect(() => queue.enqueue(job('1.1'))).toThrow(/queue is stopping/);
+    await expect(queue.enqueue(job('1.1'))).rejects.toThrow(/queue is stopping/);
   });
 });

@@ -21,8 +21,8 @@ const REQUESTED: AnalysisJob = { ...AUTOMATIC, seriesInstanceUid: '1.2.826.0.1.7
 
 let store: SqliteResultStore | undefined;
 
-afterEach(() => {
-  store?.close();
+afterEach(async () => {
+  await store?.close();
   store = undefined;
 });
 
@@ -125,81 +125,83 @@ const OLD_ROWS: readonly OldRow[] = [
 ];
 
 describe('SqliteResultStore key with requested series', () => {
-  test('inserts the same full key once', () => {
+  test('inserts the same full key once', async () => {
     const s = openStore();
 
-    expect(s.insertPending(REQUESTED)).toBe(true);
-    expect(s.insertPending({ ...REQUESTED, imagingStudyId: 'other' })).toBe(false);
-    expect(s.countByStatus().pending).toBe(1);
+    expect(await s.insertPending(REQUESTED)).toBe(true);
+    expect(await s.insertPending({ ...REQUESTED, imagingStudyId: 'other' })).toBe(false);
+    expect((await s.countByStatus()).pending).toBe(1);
   });
 
-  test('gives each requested choice its own row', () => {
+  test('gives each requested choice its own row', async () => {
     const s = openStore();
-    s.insertPending(AUTOMATIC);
+    await s.insertPending(AUTOMATIC);
 
-    expect(s.insertPending(REQUESTED)).toBe(true);
-    expect(s.insertPending({ ...REQUESTED, seriesInstanceUid: '1.2.826.0.1.7.3' })).toBe(true);
-    expect(s.insertPending({ ...REQUESTED, segmentationSopInstanceUid: '1.2.826.0.1.7.9.1' })).toBe(true);
-    expect(s.countByStatus().pending).toBe(4);
+    expect(await s.insertPending(REQUESTED)).toBe(true);
+    expect(await s.insertPending({ ...REQUESTED, seriesInstanceUid: '1.2.826.0.1.7.3' })).toBe(true);
+    expect(await s.insertPending({ ...REQUESTED, segmentationSopInstanceUid: '1.2.826.0.1.7.9.1' })).toBe(
+      true,
+    );
+    expect((await s.countByStatus()).pending).toBe(4);
   });
 
-  test('reads the automatic row without a requested series', () => {
+  test('reads the automatic row without a requested series', async () => {
     const s = openStore();
-    s.insertPending(REQUESTED);
+    await s.insertPending(REQUESTED);
 
-    expect(s.getResult(AUTOMATIC)).toBeUndefined();
-    s.insertPending(AUTOMATIC);
-    const automatic = s.getResult(AUTOMATIC);
-    const requested = s.getResult(REQUESTED);
+    expect(await s.getResult(AUTOMATIC)).toBeUndefined();
+    await s.insertPending(AUTOMATIC);
+    const automatic = await s.getResult(AUTOMATIC);
+    const requested = await s.getResult(REQUESTED);
 
     expect(automatic?.job.seriesInstanceUid).toBeUndefined();
     expect(requested?.job.seriesInstanceUid).toBe('1.2.826.0.1.7.2');
     expect(requested?.id).not.toBe(automatic?.id);
   });
 
-  test('updates only the row of its key', () => {
+  test('updates only the row of its key', async () => {
     const s = openStore();
-    s.insertPending(AUTOMATIC);
-    s.insertPending(REQUESTED);
+    await s.insertPending(AUTOMATIC);
+    await s.insertPending(REQUESTED);
 
-    s.markFailed(REQUESTED, { code: 'ERR_REQUESTED_SERIES_INVALID', message: 'not CT' });
+    await s.markFailed(REQUESTED, { code: 'ERR_REQUESTED_SERIES_INVALID', message: 'not CT' });
 
-    expect(s.getResult(REQUESTED)?.status).toBe('failed');
-    expect(s.getResult(AUTOMATIC)?.status).toBe('pending');
+    expect((await s.getResult(REQUESTED))?.status).toBe('failed');
+    expect((await s.getResult(AUTOMATIC))?.status).toBe('pending');
   });
 
-  test('owes no write-back for a requested row', () => {
+  test('owes no write-back for a requested row', async () => {
     const s = openStore();
-    s.insertPending(REQUESTED);
-    s.markDone(REQUESTED, uncalibratedResult());
+    await s.insertPending(REQUESTED);
+    await s.markDone(REQUESTED, uncalibratedResult());
 
-    expect(s.countOwedWriteBacks()).toBe(0);
-    expect(s.claimWriteBack(new Date())).toBeUndefined();
+    expect(await s.countOwedWriteBacks()).toBe(0);
+    expect(await s.claimWriteBack(new Date())).toBeUndefined();
 
-    s.insertPending(AUTOMATIC);
-    s.markDone(AUTOMATIC, uncalibratedResult());
-    expect(s.countOwedWriteBacks()).toBe(1);
-    expect(s.claimWriteBack(new Date())?.job).toEqual(AUTOMATIC);
+    await s.insertPending(AUTOMATIC);
+    await s.markDone(AUTOMATIC, uncalibratedResult());
+    expect(await s.countOwedWriteBacks()).toBe(1);
+    expect((await s.claimWriteBack(new Date()))?.job).toEqual(AUTOMATIC);
   });
 
-  test('requeues a failure of any age with null', () => {
+  test('requeues a failure of any age with null', async () => {
     const s = openStore();
-    s.insertPending(REQUESTED);
-    s.markFailed(REQUESTED, { code: 'ERR_SEGMENTATION_MISSING', message: 'no SEG' });
+    await s.insertPending(REQUESTED);
+    await s.markFailed(REQUESTED, { code: 'ERR_SEGMENTATION_MISSING', message: 'no SEG' });
 
-    expect(s.requeueFailed(REQUESTED, new Date(0))).toBe(false);
-    expect(s.requeueFailed(REQUESTED, null)).toBe(true);
-    expect(s.getResult(REQUESTED)?.status).toBe('pending');
-    expect(s.requeueFailed(REQUESTED, null)).toBe(false);
+    expect(await s.requeueFailed(REQUESTED, new Date(0))).toBe(false);
+    expect(await s.requeueFailed(REQUESTED, null)).toBe(true);
+    expect((await s.getResult(REQUESTED))?.status).toBe('pending');
+    expect(await s.requeueFailed(REQUESTED, null)).toBe(false);
   });
 
-  test('binds FHIR ids only to the automatic row', () => {
+  test('binds FHIR ids only to the automatic row', async () => {
     const s = openStore();
     const { patientId: _patient, imagingStudyId: _study, ...arrival } = AUTOMATIC;
-    s.insertPending(arrival);
+    await s.insertPending(arrival);
 
-    expect(s.bindFhirIds(AUTOMATIC)?.job).toEqual(AUTOMATIC);
-    expect(s.bindFhirIds(REQUESTED)).toBeUndefined();
+    expect((await s.bindFhirIds(AUTOMATIC))?.job).toEqual(AUTOMATIC);
+    expect(await s.bindFhirIds(REQUESTED)).toBeUndefined();
   });
 });
 
@@ -207,57 +209,62 @@ describe('SqliteResultStore upgrade of an older file', () => {
   test.each([
     ['key without series', KEY_WITHOUT_SERIES_SCHEMA],
     ['first release', FIRST_RELEASE_SCHEMA],
-  ])('keeps rows, ids, statuses and rowids (%s)', (_name, schema) => {
+  ])('keeps rows, ids, statuses and rowids (%s)', async (_name, schema) => {
     const file = writeOldFile(schema, OLD_ROWS);
     const s = openStore(file);
 
-    const done = s.getResult({ ...AUTOMATIC, studyInstanceUid: '1.1' });
+    const done = await s.getResult({ ...AUTOMATIC, studyInstanceUid: '1.1' });
     expect(done).toMatchObject({ id: 'row-done', status: 'done', result: uncalibratedResult() });
-    expect(s.getResult({ ...AUTOMATIC, studyInstanceUid: '1.2' })).toMatchObject({
+    expect(await s.getResult({ ...AUTOMATIC, studyInstanceUid: '1.2' })).toMatchObject({
       id: 'row-failed',
       status: 'failed',
       failure: { code: 'ERR_SEGMENTATION_MISSING', message: 'no SEG' },
     });
-    expect(s.getResult({ ...AUTOMATIC, studyInstanceUid: '1.3' })).toMatchObject({
+    expect(await s.getResult({ ...AUTOMATIC, studyInstanceUid: '1.3' })).toMatchObject({
       id: 'row-pending',
       status: 'pending',
     });
-    expect(s.countByStatus()).toEqual({ pending: 1, running: 0, done: 1, failed: 1 });
-    expect(s.keysAfter(0).map((key) => [key.rowid, key.studyInstanceUid])).toEqual([
+    expect(await s.countByStatus()).toEqual({ pending: 1, running: 0, done: 1, failed: 1 });
+    expect((await s.keysAfter(0)).map((key) => [key.rowid, key.studyInstanceUid])).toEqual([
       [2, '1.1'],
       [3, '1.2'],
       [4, '1.3'],
     ]);
   });
 
-  test('keys the upgraded table by requested series', () => {
+  test('keys the upgraded table by requested series', async () => {
     const file = writeOldFile(KEY_WITHOUT_SERIES_SCHEMA, OLD_ROWS);
     const s = openStore(file);
     const study = { ...AUTOMATIC, studyInstanceUid: '1.1' };
 
-    expect(s.insertPending(study)).toBe(false);
-    expect(s.insertPending({ ...study, seriesInstanceUid: '1.1.2' })).toBe(true);
-    expect(s.keysAfter(4).map((key) => key.rowid)).toEqual([5]);
+    expect(await s.insertPending(study)).toBe(false);
+    expect(await s.insertPending({ ...study, seriesInstanceUid: '1.1.2' })).toBe(true);
+    expect((await s.keysAfter(4)).map((key) => key.rowid)).toEqual([5]);
   });
 
-  test('upgrades once and keeps rows across reopen', () => {
+  test('upgrades once and keeps rows across reopen', async () => {
     const file = writeOldFile(KEY_WITHOUT_SERIES_SCHEMA, OLD_ROWS);
-    openStore(file).insertPending({ ...AUTOMATIC, studyInstanceUid: '1.1', seriesInstanceUid: '1.1.2' });
-    store?.close();
+    await openStore(file).insertPending({
+      ...AUTOMATIC,
+      studyInstanceUid: '1.1',
+      seriesInstanceUid: '1.1.2',
+    });
+    await store?.close();
 
     const reopened = openStore(file);
 
-    expect(reopened.getResult({ ...AUTOMATIC, studyInstanceUid: '1.1' })?.id).toBe('row-done');
+    expect((await reopened.getResult({ ...AUTOMATIC, studyInstanceUid: '1.1' }))?.id).toBe('row-done');
     expect(
-      reopened.getResult({ ...AUTOMATIC, studyInstanceUid: '1.1', seriesInstanceUid: '1.1.2' })?.status,
+      (await reopened.getResult({ ...AUTOMATIC, studyInstanceUid: '1.1', seriesInstanceUid: '1.1.2' }))
+        ?.status,
     ).toBe('pending');
-    expect(reopened.countByStatus()).toEqual({ pending: 2, running: 0, done: 1, failed: 1 });
+    expect(await reopened.countByStatus()).toEqual({ pending: 2, running: 0, done: 1, failed: 1 });
   });
 
-  test('leaves no temporary table and keeps the pending index', () => {
+  test('leaves no temporary table and keeps the pending index', async () => {
     const file = writeOldFile(KEY_WITHOUT_SERIES_SCHEMA, OLD_ROWS);
     openStore(file);
-    store?.close();
+    await store?.close();
     store = undefined;
 
     const db = new Database(file, { readonly: true });

@@ -18,8 +18,8 @@ const JOB: AnalysisJob = {
 
 let store: SqliteResultStore | undefined;
 
-afterEach(() => {
-  store?.close();
+afterEach(async () => {
+  await store?.close();
   store = undefined;
 });
 
@@ -29,77 +29,79 @@ function openStore(clock?: () => Date): SqliteResultStore {
 }
 
 describe('SqliteResultStore', () => {
-  test('inserts a job once', () => {
+  test('inserts a job once', async () => {
     const s = openStore();
 
-    expect(s.insertPending(JOB)).toBe(true);
-    expect(s.insertPending({ ...JOB, imagingStudyId: 'other' })).toBe(false);
-    expect(s.getResult(JOB)).toMatchObject({ status: 'pending', job: JOB });
-    expect(s.countByStatus()).toEqual({ pending: 1, running: 0, done: 0, failed: 0 });
+    expect(await s.insertPending(JOB)).toBe(true);
+    expect(await s.insertPending({ ...JOB, imagingStudyId: 'other' })).toBe(false);
+    expect(await s.getResult(JOB)).toMatchObject({ status: 'pending', job: JOB });
+    expect(await s.countByStatus()).toEqual({ pending: 1, running: 0, done: 0, failed: 0 });
   });
 
-  test('binds FHIR ids to a row the PACS enqueued, once', () => {
+  test('binds FHIR ids to a row the PACS enqueued, once', async () => {
     const s = openStore();
     const { patientId: _patient, imagingStudyId: _study, ...arrival } = JOB;
-    s.insertPending(arrival);
-    const before = s.getResult(JOB)?.updatedAt;
+    await s.insertPending(arrival);
+    const before = (await s.getResult(JOB))?.updatedAt;
 
-    expect(s.getResult(JOB)?.job.patientId).toBeUndefined();
-    expect(s.bindFhirIds(JOB)).toMatchObject({ status: 'pending', job: JOB, updatedAt: before });
-    expect(s.claimPending()).toEqual(JOB);
-    expect(s.bindFhirIds({ ...JOB, patientId: 'pat-8', imagingStudyId: 'study-8' })?.job).toEqual(JOB);
-    expect(s.bindFhirIds({ ...JOB, studyInstanceUid: '9.9' })).toBeUndefined();
+    expect((await s.getResult(JOB))?.job.patientId).toBeUndefined();
+    expect(await s.bindFhirIds(JOB)).toMatchObject({ status: 'pending', job: JOB, updatedAt: before });
+    expect(await s.claimPending()).toEqual(JOB);
+    expect((await s.bindFhirIds({ ...JOB, patientId: 'pat-8', imagingStudyId: 'study-8' }))?.job).toEqual(
+      JOB,
+    );
+    expect(await s.bindFhirIds({ ...JOB, studyInstanceUid: '9.9' })).toBeUndefined();
   });
 
-  test('keys rows by study, model id and version', () => {
+  test('keys rows by study, model id and version', async () => {
     const s = openStore();
-    s.insertPending(JOB);
+    await s.insertPending(JOB);
 
-    expect(s.insertPending({ ...JOB, modelVersion: '1.0.0-site' })).toBe(true);
-    expect(s.insertPending({ ...JOB, modelId: 'other-model' })).toBe(true);
-    expect(s.getResult({ ...JOB, studyInstanceUid: '9.9' })).toBeUndefined();
+    expect(await s.insertPending({ ...JOB, modelVersion: '1.0.0-site' })).toBe(true);
+    expect(await s.insertPending({ ...JOB, modelId: 'other-model' })).toBe(true);
+    expect(await s.getResult({ ...JOB, studyInstanceUid: '9.9' })).toBeUndefined();
   });
 
-  test('claims pending jobs oldest first', () => {
+  test('claims pending jobs oldest first', async () => {
     let tick = 0;
     const s = openStore(() => new Date(Date.UTC(2026, 0, 1, 0, 0, tick++)));
-    s.insertPending({ ...JOB, studyInstanceUid: '1.1' });
-    s.insertPending({ ...JOB, studyInstanceUid: '1.2' });
+    await s.insertPending({ ...JOB, studyInstanceUid: '1.1' });
+    await s.insertPending({ ...JOB, studyInstanceUid: '1.2' });
 
-    expect(s.claimPending()?.studyInstanceUid).toBe('1.1');
-    expect(s.getResult({ ...JOB, studyInstanceUid: '1.1' })?.status).toBe('running');
-    expect(s.claimPending()?.studyInstanceUid).toBe('1.2');
-    expect(s.claimPending()).toBeUndefined();
+    expect((await s.claimPending())?.studyInstanceUid).toBe('1.1');
+    expect((await s.getResult({ ...JOB, studyInstanceUid: '1.1' }))?.status).toBe('running');
+    expect((await s.claimPending())?.studyInstanceUid).toBe('1.2');
+    expect(await s.claimPending()).toBeUndefined();
   });
 
-  test('stores a done result with its observation id', () => {
+  test('stores a done result with its observation id', async () => {
     const s = openStore();
-    s.insertPending(JOB);
-    s.claimPending();
-    s.markDone(JOB, uncalibratedResult(), 'obs-1');
+    await s.insertPending(JOB);
+    await s.claimPending();
+    await s.markDone(JOB, uncalibratedResult(), 'obs-1');
 
-    const stored = s.getResult(JOB);
+    const stored = await s.getResult(JOB);
     expect(stored?.status).toBe('done');
     if (stored?.status !== 'done') return;
     expect(stored.result).toEqual(uncalibratedResult());
     expect(stored.observationId).toBe('obs-1');
-    expect(s.getById(stored.id)).toEqual(stored);
+    expect(await s.getById(stored.id)).toEqual(stored);
   });
 
-  test('lists the rows of one study and model version', () => {
+  test('lists the rows of one study and model version', async () => {
     let nowMs = Date.parse('2026-12-05T08:00:00Z');
     const s = openStore(() => new Date((nowMs += 1_000)));
     const older = { ...JOB, seriesInstanceUid: '1.2.826.0.1.7.2' };
     const newer = { ...JOB, seriesInstanceUid: '1.2.826.0.1.7.3' };
-    s.insertPending(older);
-    s.insertPending(newer);
-    s.insertPending(JOB);
-    s.insertPending({ ...JOB, modelVersion: '0.9.0' });
-    s.insertPending({ ...JOB, studyInstanceUid: '1.2.826.0.1.8' });
+    await s.insertPending(older);
+    await s.insertPending(newer);
+    await s.insertPending(JOB);
+    await s.insertPending({ ...JOB, modelVersion: '0.9.0' });
+    await s.insertPending({ ...JOB, studyInstanceUid: '1.2.826.0.1.8' });
     // The older requested row is updated last, so it comes before the newer one.
-    s.markFailed(older, { code: 'ERR_SEGMENTATION_MISSING', message: 'no SEG' });
+    await s.markFailed(older, { code: 'ERR_SEGMENTATION_MISSING', message: 'no SEG' });
 
-    const rows = s.listByStudy(JOB.studyInstanceUid, 'br-ro', '1.0.0');
+    const rows = await s.listByStudy(JOB.studyInstanceUid, 'br-ro', '1.0.0');
 
     expect(rows.map((row) => row.job.seriesInstanceUid)).toEqual([
       undefined,
@@ -107,54 +109,54 @@ describe('SqliteResultStore', () => {
       '1.2.826.0.1.7.3',
     ]);
     expect(rows[1]?.status).toBe('failed');
-    expect(s.listByStudy('1.2.826.0.1.9', 'br-ro', '1.0.0')).toEqual([]);
+    expect(await s.listByStudy('1.2.826.0.1.9', 'br-ro', '1.0.0')).toEqual([]);
   });
 
-  test('stores a failure code and message', () => {
+  test('stores a failure code and message', async () => {
     const s = openStore();
-    s.insertPending(JOB);
-    s.markFailed(JOB, { code: 'ERR_MASK_EMPTY', message: 'no tumour voxel' });
+    await s.insertPending(JOB);
+    await s.markFailed(JOB, { code: 'ERR_MASK_EMPTY', message: 'no tumour voxel' });
 
-    expect(s.getResult(JOB)).toMatchObject({
+    expect(await s.getResult(JOB)).toMatchObject({
       status: 'failed',
       failure: { code: 'ERR_MASK_EMPTY', message: 'no tumour voxel' },
     });
   });
 
-  test('rejects an update of a missing row', () => {
+  test('rejects an update of a missing row', async () => {
     const s = openStore();
-    expect(() => {
-      s.markDone(JOB, uncalibratedResult());
-    }).toThrow(/No stored analysis for study 1\.2\.826\.0\.1\.7/);
+    await expect(s.markDone(JOB, uncalibratedResult())).rejects.toThrow(
+      /No stored analysis for study 1\.2\.826\.0\.1\.7/,
+    );
   });
 
-  test('requeues a failure only after the given time', () => {
+  test('requeues a failure only after the given time', async () => {
     const clock = { now: new Date('2026-01-01T00:00:00Z') };
     const s = openStore(() => clock.now);
-    s.insertPending(JOB);
-    s.markFailed(JOB, { code: 'ERR_DICOMWEB_FAILED', message: 'PACS did not respond' });
+    await s.insertPending(JOB);
+    await s.markFailed(JOB, { code: 'ERR_DICOMWEB_FAILED', message: 'PACS did not respond' });
 
-    expect(s.requeueFailed(JOB, new Date('2025-12-31T23:00:00Z'))).toBe(false);
-    expect(s.requeueFailed(JOB, new Date('2026-01-01T00:10:00Z'))).toBe(true);
-    expect(s.getResult(JOB)?.status).toBe('pending');
+    expect(await s.requeueFailed(JOB, new Date('2025-12-31T23:00:00Z'))).toBe(false);
+    expect(await s.requeueFailed(JOB, new Date('2026-01-01T00:10:00Z'))).toBe(true);
+    expect((await s.getResult(JOB))?.status).toBe('pending');
   });
 
-  test('requeues rows left running', () => {
+  test('requeues rows left running', async () => {
     const s = openStore();
-    s.insertPending(JOB);
-    s.claimPending();
+    await s.insertPending(JOB);
+    await s.claimPending();
 
-    expect(s.requeueRunning()).toBe(1);
-    expect(s.getResult(JOB)?.status).toBe('pending');
+    expect(await s.requeueRunning()).toBe(1);
+    expect((await s.getResult(JOB))?.status).toBe('pending');
   });
 
-  test('persists rows in a file across reopen', () => {
+  test('persists rows in a file across reopen', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'nqo1-store-')), 'nested', 'results.sqlite');
     const first = new SqliteResultStore(file);
-    first.insertPending(JOB);
-    first.close();
+    await first.insertPending(JOB);
+    await first.close();
 
     store = new SqliteResultStore(file);
-    expect(store.getResult(JOB)?.status).toBe('pending');
+    expect((await store.getResult(JOB))?.status).toBe('pending');
   });
 });

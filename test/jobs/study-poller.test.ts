@@ -46,7 +46,7 @@ async function fakeQido(
 
 function createPoller(
   baseUrl: string,
-  enqueue: (uid: string) => EnqueueOutcome,
+  enqueue: (uid: string) => Promise<EnqueueOutcome>,
   now: () => Date = () => NOON_5_DEC,
 ): StudyPoller {
   poller = new StudyPoller({
@@ -74,7 +74,7 @@ describe('StudyPoller', () => {
       qido.baseUrl,
       (uid) => {
         offered.push(uid);
-        return uid === '1.2.3.2' ? 'exists' : 'enqueued';
+        return Promise.resolve(uid === '1.2.3.2' ? 'exists' : 'enqueued');
       },
       () => clock,
     );
@@ -112,7 +112,7 @@ describe('StudyPoller', () => {
     const offered: string[] = [];
     const p = createPoller(qido.baseUrl, (uid) => {
       offered.push(uid);
-      return 'enqueued';
+      return Promise.resolve('enqueued');
     });
 
     const summary = await p.pollOnce();
@@ -124,14 +124,14 @@ describe('StudyPoller', () => {
 
   test('204 No Content is an empty search', async () => {
     const qido = await fakeQido(() => ({ status: 204 }));
-    const p = createPoller(qido.baseUrl, () => 'enqueued');
+    const p = createPoller(qido.baseUrl, () => Promise.resolve('enqueued'));
 
     expect(await p.pollOnce()).toMatchObject({ studyCount: 0, enqueuedCount: 0 });
   });
 
   test('an HTTP error is ERR_DICOMWEB_FAILED naming the status', async () => {
     const qido = await fakeQido(() => ({ status: 503, body: { error: 'busy' } }));
-    const p = createPoller(qido.baseUrl, () => 'enqueued');
+    const p = createPoller(qido.baseUrl, () => Promise.resolve('enqueued'));
 
     const error: unknown = await p.pollOnce().catch((caught: unknown) => caught);
 
@@ -155,7 +155,7 @@ describe('StudyPoller', () => {
       lookbackDays: 0,
       enqueue: (uid) => {
         offered.push(uid);
-        return 'enqueued';
+        return Promise.resolve('enqueued');
       },
       logger: pino({ level: 'silent' }),
     });
@@ -178,7 +178,7 @@ describe('StudyPoller', () => {
         timeoutMs: 1_000,
         intervalMs: 1_000,
         lookbackDays: 1,
-        enqueue: () => 'enqueued',
+        enqueue: () => Promise.resolve('enqueued'),
         logger: pino({ level: 'silent' }),
       });
     } catch (error) {

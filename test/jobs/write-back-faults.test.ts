@@ -47,7 +47,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await queue?.stop();
-  store?.close();
+  await store?.close();
   await proxy?.close();
   await fhir.close();
   queue = undefined;
@@ -82,10 +82,10 @@ async function writeBackThrough(firstObservationCreate: FaultAction): Promise<Sq
     logger: captureLogs().logger,
     retryWriteBackAfterMs: RETRY_WRITE_BACK_AFTER_MS,
   });
-  queue.start();
-  queue.enqueue(ARRIVAL);
+  await queue.start();
+  await queue.enqueue(ARRIVAL);
   await queue.drain();
-  store.bindFhirIds(hookJob);
+  await store.bindFhirIds(hookJob);
   return store;
 }
 
@@ -106,8 +106,8 @@ async function devicesOfModel(): Promise<Device[]> {
 async function recordedObservationId(resultStore: SqliteResultStore): Promise<string> {
   let observationId: string | undefined;
   await vi.waitFor(
-    () => {
-      const stored = resultStore.getResult(ARRIVAL);
+    async () => {
+      const stored = await resultStore.getResult(ARRIVAL);
       observationId = stored?.status === 'done' ? stored.observationId : undefined;
       expect(observationId).toBeDefined();
     },

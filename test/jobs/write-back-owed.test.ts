@@ -27,7 +27,7 @@ const opened: { store: SqliteResultStore; queue: AnalysisQueue }[] = [];
 afterEach(async () => {
   for (const { store, queue } of opened.splice(0)) {
     await queue.stop();
-    store.close();
+    await store.close();
   }
 });
 
@@ -65,12 +65,12 @@ function countingAnalyser(): AnalyseStudy & { runs: AnalysisJob[] } {
   );
 }
 
-function openQueue(
+async function openQueue(
   sqlitePath: string,
   analyse: AnalyseStudy,
   writer: ResultWriter,
   retryWriteBackAfterMs = 60_000,
-): { store: SqliteResultStore; queue: AnalysisQueue } {
+): Promise<{ store: SqliteResultStore; queue: AnalysisQueue }> {
   const store = new SqliteResultStore(sqlitePath);
   const queue = new AnalysisQueue({
     store,
@@ -79,7 +79,7 @@ function openQueue(
     logger: captureLogs().logger,
     retryWriteBackAfterMs,
   });
-  queue.start();
+  await queue.start();
   opened.push({ store, queue });
   return { store, queue };
 }
@@ -92,15 +92,15 @@ describe('owed write-back', () => {
   test('a PACS-started result is written back once after the hook binds its ids', async () => {
     const analyse = countingAnalyser();
     const writer = fakeWriter();
-    const { store, queue } = openQueue(':memory:', analyse, writer);
+    const { store, queue } = await openQueue(':memory:', analyse, writer);
 
-    queue.enqueue(ARRIVAL);
+    await queue.enqueue(ARRIVAL);
     await queue.drain();
-    expect(store.getResult(ARRIVAL)).toMatchObject({ status: 'done' });
-    expect(store.getResult(ARRIVAL)).not.toHaveProperty('observationId');
+    expect(await store.getResult(ARRIVAL)).toMatchObject({ status: 'done' });
+    expect(await store.getResult(ARRIVAL)).not.toHaveProperty('observationId');
     expect(writer.calls).toHaveLength(0);
 
-    store.bindFhirIds(HOOK_JOB);
+    await store.bindFhirIds(HOOK_JOB);
     await queue.drain();
 
     expect(analyse.runs).toHaveLength(1);
@@ -112,8 +112,8 @@ describe('owed write-back', () => {
       studyInstanceUid: STUDY,
       effectiveDateTime: '2003-04-17',
     });
-    expect(store.getResult(ARRIVAL)).toMatchObject({ status: 'done', observationId: 'obs-1' });
-    expect(store.countOwedWriteBacks()).toBe(0);
+    expect(await store.getResult(ARRIVAL)).toMatchObject({ status: 'done', observationId: 'obs-1' });
+    expect(await store.countOwedWriteBacks()).toBe(0);
   });
 
   test('a job bound while running is written back after it is stored', async () => {
@@ -125,60 +125,60 @@ describe('owed write-back', () => {
           resolve({ result: uncalibratedResult() });
         };
       });
-    const { store, queue } = openQueue(':memory:', analyse, writer);
+    const { store, queue } = await openQueue(':memory:', analyse, writer);
 
-    queue.enqueue(ARRIVAL);
-    await vi.waitFor(() => {
-      expect(store.getResult(ARRIVAL)?.status).toBe('running');
+    await queue.enqueue(ARRIVAL);
+    await vi.waitFor(async () => {
+      expect((await store.getResult(ARRIVAL))?.status).toBe('running');
     });
-    store.bindFhirIds(HOOK_JOB);
+    await store.bindFhirIds(HOOK_JOB);
     finish();
     await queue.drain();
 
     expect(writer.calls.map((call) => call.patientId)).toEqual(['pat-secret-42']);
-    expect(store.getResult(ARRIVAL)).toMatchObject({ status: 'done', observationId: 'obs-1' });
+    expect(await store.getResult(ARRIVAL)).toMatchObject({ status: 'done', observationId: 'obs-1' });
   });
 
   test('two hooks binding at once cause one write-back', async () => {
     const file = tempDatabase();
     const writer = fakeWriter();
-    const { store, queue } = openQueue(file, countingAnalyser(), writer);
-    queue.enqueue(ARRIVAL);
+    const { store, queue } = await openQueue(file, countingAnalyser(), writer);
+    await queue.enqueue(ARRIVAL);
     await queue.drain();
 
     // A second connection to the same file stands for a concurrent request.
     const other = new SqliteResultStore(file);
-    store.bindFhirIds(HOOK_JOB);
-    other.bindFhirIds({ ...HOOK_JOB, patientId: 'pat-other', imagingStudyId: 'img-other' });
-    store.bindFhirIds(HOOK_JOB);
-    other.close();
+    await store.bindFhirIds(HOOK_JOB);
+    await other.bindFhirIds({ ...HOOK_JOB, patientId: 'pat-other', imagingStudyId: 'img-other' });
+    await store.bindFhirIds(HOOK_JOB);
+    await other.close();
     await queue.drain();
 
     expect(writer.calls).toHaveLength(1);
     expect(writer.calls[0]?.patientId).toBe('pat-secret-42');
-    expect(store.getResult(ARRIVAL)).toMatchObject({ observationId: 'obs-1' });
+    expect(await store.getResult(ARRIVAL)).toMatchObject({ observationId: 'obs-1' });
   });
 
   test('a failed write-back keeps the result and is retried later', async () => {
     const analyse = countingAnalyser();
     const writer = fakeWriter(1);
-    const { store, queue } = openQueue(':memory:', analyse, writer, 30);
+    const { store, queue } = await openQueue(':memory:', analyse, writer, 30);
 
-    queue.enqueue(ARRIVAL);
+    await queue.enqueue(ARRIVAL);
     await queue.drain();
-    store.bindFhirIds(HOOK_JOB);
+    await store.bindFhirIds(HOOK_JOB);
     await queue.drain();
 
     expect(writer.calls).toHaveLength(1);
-    const afterFailure = store.getResult(ARRIVAL);
+    const afterFailure = await store.getResult(ARRIVAL);
     expect(afterFailure).toMatchObject({ status: 'done', result: uncalibratedResult() });
     expect(afterFailure).not.toHaveProperty('observationId');
-    expect(store.countOwedWriteBacks()).toBe(1);
+    expect(await store.countOwedWriteBacks()).toBe(1);
 
     // The queue wakes itself after 30 ms; allow 2 s on a loaded machine.
     await vi.waitFor(
-      () => {
-        expect(store.getResult(ARRIVAL)).toMatchObject({ observationId: 'obs-2' });
+      async () => {
+        expect(await store.getResult(ARRIVAL)).toMatchObject({ observationId: 'obs-2' });
       },
       {
         timeout: 2000,
@@ -200,16 +200,16 @@ describe('owed write-back', () => {
       { runs: 0 },
     );
     const writer = fakeWriter();
-    const { store, queue } = openQueue(':memory:', analyse, writer, 30);
+    const { store, queue } = await openQueue(':memory:', analyse, writer, 30);
 
-    queue.enqueue(HOOK_JOB);
+    await queue.enqueue(HOOK_JOB);
     await queue.drain();
-    expect(store.getResult(HOOK_JOB)).toMatchObject({ status: 'done', result: uncalibratedResult() });
+    expect(await store.getResult(HOOK_JOB)).toMatchObject({ status: 'done', result: uncalibratedResult() });
     expect(writer.calls).toHaveLength(0);
 
     await vi.waitFor(
-      () => {
-        expect(store.getResult(HOOK_JOB)).toMatchObject({ observationId: 'obs-1' });
+      async () => {
+        expect(await store.getResult(HOOK_JOB)).toMatchObject({ observationId: 'obs-1' });
       },
       {
         timeout: 2000,
@@ -222,23 +222,23 @@ describe('owed write-back', () => {
     const file = tempDatabase();
     const analyse = countingAnalyser();
     const failing = fakeWriter(Number.POSITIVE_INFINITY);
-    const first = openQueue(file, analyse, failing, 3_600_000);
-    first.queue.enqueue(ARRIVAL);
+    const first = await openQueue(file, analyse, failing, 3_600_000);
+    await first.queue.enqueue(ARRIVAL);
     await first.queue.drain();
-    first.store.bindFhirIds(HOOK_JOB);
+    await first.store.bindFhirIds(HOOK_JOB);
     await first.queue.drain();
     expect(failing.calls).toHaveLength(1);
     await first.queue.stop();
-    first.store.close();
+    await first.store.close();
     opened.splice(0);
 
     const writer = fakeWriter();
-    const second = openQueue(file, analyse, writer, 3_600_000);
+    const second = await openQueue(file, analyse, writer, 3_600_000);
     await second.queue.drain();
 
     expect(writer.calls).toHaveLength(1);
     expect(analyse.runs).toHaveLength(1);
-    expect(second.store.getResult(ARRIVAL)).toMatchObject({ status: 'done', observationId: 'obs-1' });
+    expect(await second.store.getResult(ARRIVAL)).toMatchObject({ status: 'done', observationId: 'obs-1' });
   });
 
   test.each(['ERR_PATIENT_CONFLICT', 'ERR_FHIR_REJECTED'] as const)(
@@ -254,49 +254,49 @@ describe('owed write-back', () => {
         },
       };
       // A 1 s retry interval: a second attempt would come well within the wait below.
-      const first = openQueue(file, analyse, conflicting, 1000);
-      first.queue.enqueue(HOOK_JOB);
+      const first = await openQueue(file, analyse, conflicting, 1000);
+      await first.queue.enqueue(HOOK_JOB);
       await first.queue.drain();
       await new Promise((resolve) => setTimeout(resolve, 1500));
       await first.queue.drain();
 
       expect(conflicting.calls).toHaveLength(1);
-      expect(first.store.countOwedWriteBacks()).toBe(0);
-      expect(first.store.countStoppedWriteBacks()).toBe(1);
+      expect(await first.store.countOwedWriteBacks()).toBe(0);
+      expect(await first.store.countStoppedWriteBacks()).toBe(1);
       await first.queue.stop();
-      first.store.close();
+      await first.store.close();
       opened.splice(0);
 
       // After hospital IT mended the cause, a restart tries once more.
       const writer = fakeWriter();
-      const second = openQueue(file, analyse, writer, 1000);
+      const second = await openQueue(file, analyse, writer, 1000);
       await second.queue.drain();
       expect(writer.calls).toHaveLength(1);
-      expect(second.store.getResult(HOOK_JOB)).toMatchObject({ observationId: 'obs-1' });
-      expect(second.store.countStoppedWriteBacks()).toBe(0);
+      expect(await second.store.getResult(HOOK_JOB)).toMatchObject({ observationId: 'obs-1' });
+      expect(await second.store.countStoppedWriteBacks()).toBe(0);
     },
   );
 
   test('ids bound while no queue runs are written back at the next start', async () => {
     const file = tempDatabase();
     const analyse = countingAnalyser();
-    const first = openQueue(file, analyse, fakeWriter());
-    first.queue.enqueue(ARRIVAL);
+    const first = await openQueue(file, analyse, fakeWriter());
+    await first.queue.enqueue(ARRIVAL);
     await first.queue.drain();
     await first.queue.stop();
-    first.store.bindFhirIds(HOOK_JOB);
-    first.store.close();
+    await first.store.bindFhirIds(HOOK_JOB);
+    await first.store.close();
     opened.splice(0);
 
     const writer = fakeWriter();
-    const second = openQueue(file, analyse, writer);
+    const second = await openQueue(file, analyse, writer);
     await second.queue.drain();
 
     expect(writer.calls).toHaveLength(1);
-    expect(second.store.getResult(ARRIVAL)).toMatchObject({ observationId: 'obs-1' });
+    expect(await second.store.getResult(ARRIVAL)).toMatchObject({ observationId: 'obs-1' });
   });
 
-  test('a store written by an older release gains the write-back columns', () => {
+  test('a store written by an older release gains the write-back columns', async () => {
     const file = tempDatabase();
     const old = new Database(file);
     old.exec(`CREATE TABLE analyses (
@@ -314,10 +314,10 @@ describe('owed write-back', () => {
 
     const store = new SqliteResultStore(file);
     try {
-      expect(store.countOwedWriteBacks()).toBe(1);
-      expect(store.claimWriteBack(new Date())?.job).toEqual(HOOK_JOB);
+      expect(await store.countOwedWriteBacks()).toBe(1);
+      expect((await store.claimWriteBack(new Date()))?.job).toEqual(HOOK_JOB);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

@@ -51,9 +51,9 @@ function drawnOverlay() {
 async function doneWithPictures(): Promise<{ h: Harness; fhir: FhirServerHandle; id: string }> {
   const { h, fhir } = await start();
   const job = jobFor(await createStudy(fhir));
-  const id = storePending(h, job);
-  h.store.markDone(job, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }));
-  h.store.overlays.save(id, drawnOverlay());
+  const id = await storePending(h, job);
+  await h.store.markDone(job, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }));
+  await h.store.overlays.save(id, drawnOverlay());
   return { h, fhir, id };
 }
 
@@ -86,9 +86,9 @@ describe('GET /api/analyses/{id}/overlay', () => {
       })),
     });
     expect(fhir.requests()).toHaveLength(1);
-    expect(h.store.audit.list({ limit: 10 }).map((event) => [event.action, event.analysisId])).toEqual([
-      ['overlay-list', id],
-    ]);
+    expect(
+      (await h.store.audit.list({ limit: 10 })).map((event) => [event.action, event.analysisId]),
+    ).toEqual([['overlay-list', id]]);
     expectCleanLogs(h);
   });
 
@@ -149,7 +149,7 @@ describe('GET /api/analyses/{id}/overlay', () => {
 
   test('empty list for an analysis without pictures', async () => {
     const { h, fhir } = await start();
-    const id = storePending(h, jobFor(await createStudy(fhir)));
+    const id = await storePending(h, jobFor(await createStudy(fhir)));
 
     const response = await getPath(h, `${PATH}/${id}/overlay`, fhir.baseUrl);
 

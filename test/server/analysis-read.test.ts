@@ -69,10 +69,10 @@ describe('GET /api/analyses/{id}', () => {
     const { h, fhir } = await start();
     const imagingStudyId = await createStudy(fhir);
     const job = jobFor(imagingStudyId);
-    const id = storePending(h, job);
+    const id = await storePending(h, job);
     const result = calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } });
-    h.store.markDone(job, result, 'obs-551');
-    const stored = h.store.getById(id);
+    await h.store.markDone(job, result, 'obs-551');
+    const stored = await h.store.getById(id);
 
     const response = await get(h, id, fhir.baseUrl);
 
@@ -94,7 +94,7 @@ describe('GET /api/analyses/{id}', () => {
     expect(fhir.requests()).toEqual([
       { method: 'GET', url: `ImagingStudy/${imagingStudyId}`, authorization: `Bearer ${TOKEN}` },
     ]);
-    expect(h.store.audit.list({ limit: 10 })).toEqual([
+    expect(await h.store.audit.list({ limit: 10 })).toEqual([
       expect.objectContaining({
         action: 'read',
         actor: { kind: 'smart-app', id: 'nqo1-cds' },
@@ -110,7 +110,7 @@ describe('GET /api/analyses/{id}', () => {
   test('200 with a pending row, without result', async () => {
     const { h, fhir } = await start();
     const job = jobFor(await createStudy(fhir));
-    const id = storePending(h, job);
+    const id = await storePending(h, job);
 
     const response = await get(h, id, fhir.baseUrl);
 
@@ -124,8 +124,11 @@ describe('GET /api/analyses/{id}', () => {
   test('200 with a failed row and its failure', async () => {
     const { h, fhir } = await start();
     const job = jobFor(await createStudy(fhir));
-    const id = storePending(h, job);
-    h.store.markFailed(job, { code: 'ERR_SEGMENTATION_MISSING', message: `no SEG references ${SERIES_UID}` });
+    const id = await storePending(h, job);
+    await h.store.markFailed(job, {
+      code: 'ERR_SEGMENTATION_MISSING',
+      message: `no SEG references ${SERIES_UID}`,
+    });
 
     const response = await get(h, id, fhir.baseUrl);
 
@@ -144,7 +147,7 @@ describe('GET /api/analyses/{id}', () => {
     ['an empty bearer', 'Bearer '],
   ])('401 without a token: %s', async (_case, authorization) => {
     const { h, fhir } = await start();
-    const id = storePending(h, jobFor(await createStudy(fhir)));
+    const id = await storePending(h, jobFor(await createStudy(fhir)));
 
     const response = await get(h, id, fhir.baseUrl, authorization);
 
@@ -157,8 +160,8 @@ describe('GET /api/analyses/{id}', () => {
     const { h, fhir } = await start();
     const imagingStudyId = await createStudy(fhir);
     const job = jobFor(imagingStudyId);
-    const id = storePending(h, job);
-    h.store.markDone(job, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }), 'obs-551');
+    const id = await storePending(h, job);
+    await h.store.markDone(job, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }), 'obs-551');
 
     const response = await get(h, id, fhir.baseUrl, 'Bearer revoked-token-0000');
 
@@ -171,7 +174,7 @@ describe('GET /api/analyses/{id}', () => {
       { method: 'GET', url: `ImagingStudy/${imagingStudyId}`, authorization: 'Bearer revoked-token-0000' },
     ]);
     expect(h.logs.text()).not.toContain('revoked-token-0000');
-    expect(h.store.audit.list({ limit: 10 })).toEqual([]);
+    expect(await h.store.audit.list({ limit: 10 })).toEqual([]);
     expectCleanLogs(h);
   });
 
@@ -187,7 +190,7 @@ describe('GET /api/analyses/{id}', () => {
         fhir: { baseUrl: denying.origin, allowedBaseUrls: [denying.origin], timeoutMs: 2_000 },
       },
     });
-    const id = storePending(harness, jobFor('img-403'));
+    const id = await storePending(harness, jobFor('img-403'));
 
     const response = await get(harness, id, denying.origin);
 
@@ -204,8 +207,8 @@ describe('GET /api/analyses/{id}', () => {
     const { h, fhir } = await start();
     const imagingStudyId = await createStudy(fhir, uid, patientId);
     const job = jobFor(imagingStudyId);
-    const id = storePending(h, job);
-    h.store.markDone(job, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }), 'obs-551');
+    const id = await storePending(h, job);
+    await h.store.markDone(job, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }), 'obs-551');
 
     const response = await get(h, id, fhir.baseUrl);
 
@@ -221,7 +224,7 @@ describe('GET /api/analyses/{id}', () => {
   test('403 when the ImagingStudy lost its Study Instance UID', async () => {
     const { h, fhir } = await start();
     const imagingStudyId = await createStudy(fhir);
-    const id = storePending(h, jobFor(imagingStudyId));
+    const id = await storePending(h, jobFor(imagingStudyId));
     const study = await fhir.repository.readResource<ImagingStudy>('ImagingStudy', imagingStudyId);
     await fhir.repository.updateResource<ImagingStudy>({ ...study, identifier: [] });
 
@@ -233,7 +236,7 @@ describe('GET /api/analyses/{id}', () => {
 
   test('404 when the ImagingStudy no longer exists', async () => {
     const { h, fhir } = await start();
-    const id = storePending(h, jobFor('img-deleted-1'));
+    const id = await storePending(h, jobFor('img-deleted-1'));
 
     const response = await get(h, id, fhir.baseUrl);
 
@@ -248,7 +251,7 @@ describe('GET /api/analyses/{id}', () => {
     ['an id outside the pattern', 'x%20y'],
   ])('404 for %s, without a FHIR request', async (_case, id) => {
     const { h, fhir } = await start();
-    storePending(h, jobFor(await createStudy(fhir)));
+    await storePending(h, jobFor(await createStudy(fhir)));
 
     const response = await get(h, id, fhir.baseUrl);
 
@@ -264,7 +267,7 @@ describe('GET /api/analyses/{id}', () => {
     ['a row without patient', { ...BASE_JOB, imagingStudyId: 'img-1' }],
   ])('409 for %s, without a FHIR request', async (_case, job) => {
     const { h, fhir } = await start();
-    const id = storePending(h, job);
+    const id = await storePending(h, job);
 
     const response = await get(h, id, fhir.baseUrl);
 
@@ -276,7 +279,7 @@ describe('GET /api/analyses/{id}', () => {
 
   test('403 for a fhirServer off the allowlist, without a connection', async () => {
     const { h, fhir } = await start();
-    const id = storePending(h, jobFor(await createStudy(fhir)));
+    const id = await storePending(h, jobFor(await createStudy(fhir)));
     const other = await startLoopbackListener();
     listeners.push(other);
 
@@ -295,7 +298,7 @@ describe('GET /api/analyses/{id}', () => {
     ['an empty fhirServer', `${PATH}/ID?fhirServer=`],
   ])('400 for %s, without a FHIR request', async (_case, template) => {
     const { h, fhir } = await start();
-    const id = storePending(h, jobFor(await createStudy(fhir)));
+    const id = await storePending(h, jobFor(await createStudy(fhir)));
     const path = template.replace('ID', id).replaceAll('BASE', encodeURIComponent(fhir.baseUrl));
 
     const response = await request(h.app).get(path).set('Authorization', `Bearer ${TOKEN}`);
@@ -308,7 +311,7 @@ describe('GET /api/analyses/{id}', () => {
 
   test('describes a denial in Chinese on request', async () => {
     const { h, fhir } = await start();
-    const id = storePending(h, jobFor(await createStudy(fhir, OTHER_STUDY_UID)));
+    const id = await storePending(h, jobFor(await createStudy(fhir, OTHER_STUDY_UID)));
 
     const response = await get(h, id, fhir.baseUrl).set('Accept-Language', 'zh-CN');
 
@@ -321,8 +324,8 @@ describe('GET /api/analyses/{id}', () => {
   test('409 when the launch patient is another one', async () => {
     const { h, fhir } = await start();
     const job = jobFor(await createStudy(fhir));
-    const id = storePending(h, job);
-    h.store.markDone(job, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }));
+    const id = await storePending(h, job);
+    await h.store.markDone(job, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }));
     const query = (patient: string): string =>
       `?fhirServer=${encodeURIComponent(fhir.baseUrl)}&patient=${encodeURIComponent(patient)}`;
 

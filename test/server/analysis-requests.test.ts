@@ -143,7 +143,7 @@ describe('POST /api/analyses', () => {
     const response = await post(h, requestBody(fhir.base));
 
     expect(response.status).toBe(202);
-    const stored = h.store.getResult(REQUESTED_KEY);
+    const stored = await h.store.getResult(REQUESTED_KEY);
     expect(response.body).toEqual({ id: stored?.id, status: 'running' });
     expect(stored?.job).toEqual({
       studyInstanceUid: STUDY_UID,
@@ -155,7 +155,7 @@ describe('POST /api/analyses', () => {
       modelVersion: '1.0.0',
     });
     expect(
-      h.store.getResult({ studyInstanceUid: STUDY_UID, modelId: 'br-ro', modelVersion: '1.0.0' }),
+      await h.store.getResult({ studyInstanceUid: STUDY_UID, modelId: 'br-ro', modelVersion: '1.0.0' }),
     ).toBeUndefined();
     expect(fhir.seen).toEqual([
       { method: 'GET', path: `${FHIR_PATH}/ImagingStudy/img-42`, authorization: `Bearer ${TOKEN}` },
@@ -202,7 +202,7 @@ describe('POST /api/analyses', () => {
     expect(second.status).toBe(202);
     expect((second.body as { id: string }).id).not.toBe((first.body as { id: string }).id);
     expect(second.body).toMatchObject({ status: 'pending' });
-    expect(h.store.countByStatus()).toMatchObject({ pending: 1, running: 1 });
+    expect(await h.store.countByStatus()).toMatchObject({ pending: 1, running: 1 });
   });
 
   test('returns a failed row with its failure', async () => {
@@ -299,7 +299,7 @@ describe('POST /api/analyses', () => {
 
     expect(response.status).toBe(status);
     expect(errorCodeOf(response)).toBe(code);
-    expect(h.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 0, failed: 0 });
+    expect(await h.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 0, failed: 0 });
     expectCleanLogs(h);
   });
 
@@ -331,13 +331,13 @@ describe('POST /api/analyses', () => {
 
     expect(response.status).toBe(status);
     expect(response.text).toContain(message);
-    expect(h.store.countByStatus().pending).toBe(0);
+    expect((await h.store.countByStatus()).pending).toBe(0);
   });
 
   test('409 when the study is bound to another patient', async () => {
     const fhir = await startFakeFhir(servingStudy(STUDY));
     const h = await harnessFor(fhir.base, recordingAnalyse(true).analyse);
-    h.store.insertPending({
+    await h.store.insertPending({
       studyInstanceUid: STUDY_UID,
       imagingStudyId: 'img-1',
       patientId: 'pat-other',
@@ -349,7 +349,7 @@ describe('POST /api/analyses', () => {
 
     expect(response.status).toBe(409);
     expect(errorCodeOf(response)).toBe('ERR_PATIENT_CONFLICT');
-    expect(h.store.getResult(REQUESTED_KEY)).toBeUndefined();
+    expect(await h.store.getResult(REQUESTED_KEY)).toBeUndefined();
   });
 
   test('reads the ImagingStudy from a medplum FHIR server', async () => {
@@ -365,7 +365,7 @@ describe('POST /api/analyses', () => {
     const response = await post(h, requestBody(fhirServer.baseUrl, { imagingStudyId: created.id }));
 
     expect(response.status).toBe(202);
-    expect(h.store.getResult(REQUESTED_KEY)?.job).toMatchObject({
+    expect((await h.store.getResult(REQUESTED_KEY))?.job).toMatchObject({
       imagingStudyId: created.id,
       patientId: PATIENT_ID,
     });

@@ -64,10 +64,10 @@ function job(uid: string, imagingStudyId: string | undefined, patientId: string 
 }
 
 /** Stores a done row for `analysisJob` and returns its id. */
-function storeDone(api: AnalysisApi, analysisJob: AnalysisJob): string {
-  api.h.store.insertPending(analysisJob);
-  api.h.store.markDone(analysisJob, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }));
-  return api.h.store.getResult(analysisJob)!.id;
+async function storeDone(api: AnalysisApi, analysisJob: AnalysisJob): Promise<string> {
+  await api.h.store.insertPending(analysisJob);
+  await api.h.store.markDone(analysisJob, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }));
+  return (await api.h.store.getResult(analysisJob))!.id;
 }
 
 /** Creates an older analysed study, a newer analysed one and an unanalysed one of {@link PATIENT_ID}. */
@@ -82,8 +82,8 @@ async function patientWithStudies(api: AnalysisApi): Promise<{
   const newStudy = await createCtStudy(api.fhir, NEW_UID, '2026-11-20T14:30:00Z');
   const unanalysedStudy = await createCtStudy(api.fhir, UNANALYSED_UID, undefined);
   // Stored newest first, so an order by insertion would fail the ordering test.
-  const newId = storeDone(api, job(NEW_UID, newStudy, PATIENT_ID));
-  const oldId = storeDone(api, job(OLD_UID, oldStudy, PATIENT_ID));
+  const newId = await storeDone(api, job(NEW_UID, newStudy, PATIENT_ID));
+  const oldId = await storeDone(api, job(OLD_UID, oldStudy, PATIENT_ID));
   return { oldStudy, newStudy, unanalysedStudy, oldId, newId };
 }
 
@@ -128,7 +128,7 @@ describe('GET /api/analyses', () => {
     expect(requests[0]!.url).toMatch(/^ImagingStudy\?/);
     expect(new URLSearchParams(requests[0]!.url.split('?')[1]).get('patient')).toBe(PATIENT_ID);
     expect(requests[0]!.authorization).toBe(`Bearer ${TOKEN}`);
-    const audited = api.h.store.audit.list({ limit: 10 });
+    const audited = await api.h.store.audit.list({ limit: 10 });
     expect(audited.map((event) => [event.action, event.analysisId, event.actor.kind])).toEqual([
       ['search', newId, 'smart-app'],
       ['search', oldId, 'smart-app'],
@@ -141,8 +141,8 @@ describe('GET /api/analyses', () => {
     api = await startAnalysisApi();
     const studyId = await createCtStudy(api.fhir, NEW_UID, '2026-11-20T14:30:00Z');
     const requested = { ...job(NEW_UID, studyId, PATIENT_ID), seriesInstanceUid: `${NEW_UID}.7` };
-    const requestedId = storeDone(api, requested);
-    const automaticId = storeDone(api, job(NEW_UID, studyId, PATIENT_ID));
+    const requestedId = await storeDone(api, requested);
+    const automaticId = await storeDone(api, job(NEW_UID, studyId, PATIENT_ID));
 
     const response = await search(api, {});
 
@@ -157,9 +157,9 @@ describe('GET /api/analyses', () => {
     const studyId = await createCtStudy(api.fhir, NEW_UID, '2026-11-20T14:30:00Z');
     const unlinkedStudyId = await createCtStudy(api.fhir, OLD_UID, '2026-03-01T09:00:00Z');
     // The EHR links study NEW_UID to this patient, but the store bound it to another record.
-    storeDone(api, job(NEW_UID, studyId, OTHER_PATIENT_ID));
+    await storeDone(api, job(NEW_UID, studyId, OTHER_PATIENT_ID));
     // Started by the PACS and never bound by a hook.
-    storeDone(api, job(OLD_UID, undefined, undefined));
+    await storeDone(api, job(OLD_UID, undefined, undefined));
     // A study of another patient that the FHIR server must not return for this patient.
     const otherStudy = await createCtStudy(
       api.fhir,
@@ -167,7 +167,7 @@ describe('GET /api/analyses', () => {
       '2026-12-01T08:00:00Z',
       OTHER_PATIENT_ID,
     );
-    storeDone(api, job(OTHER_PATIENT_UID, otherStudy, OTHER_PATIENT_ID));
+    await storeDone(api, job(OTHER_PATIENT_UID, otherStudy, OTHER_PATIENT_ID));
 
     const response = await search(api, {});
 
@@ -183,7 +183,7 @@ describe('GET /api/analyses', () => {
     api = await startAnalysisApi();
     const studyId = await createCtStudy(api.fhir, NEW_UID, '2026-11-20T14:30:00Z');
     const older = { ...job(NEW_UID, studyId, PATIENT_ID), modelVersion: '0.9.0' };
-    api.h.store.insertPending(older);
+    await api.h.store.insertPending(older);
 
     const response = await search(api, {});
 
@@ -209,7 +209,7 @@ describe('GET /api/analyses', () => {
     api = await startAnalysisApi();
     await patientWithStudies(api);
     const otherStudy = await createCtStudy(api.fhir, OTHER_PATIENT_UID, undefined, OTHER_PATIENT_ID);
-    storeDone(api, job(OTHER_PATIENT_UID, otherStudy, OTHER_PATIENT_ID));
+    await storeDone(api, job(OTHER_PATIENT_UID, otherStudy, OTHER_PATIENT_ID));
 
     const response = await search(api, { studyInstanceUid: OTHER_PATIENT_UID });
 
@@ -235,7 +235,7 @@ describe('GET /api/analyses', () => {
   test('409 for an imagingStudy of another patient', async () => {
     api = await startAnalysisApi();
     const otherStudy = await createCtStudy(api.fhir, OTHER_PATIENT_UID, undefined, OTHER_PATIENT_ID);
-    storeDone(api, job(OTHER_PATIENT_UID, otherStudy, OTHER_PATIENT_ID));
+    await storeDone(api, job(OTHER_PATIENT_UID, otherStudy, OTHER_PATIENT_ID));
 
     const response = await search(api, { imagingStudy: `ImagingStudy/${otherStudy}` });
 

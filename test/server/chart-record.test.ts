@@ -60,8 +60,8 @@ async function start(
     name: [{ given: ['Wei'], family: 'Zhang' }],
   });
   const job = automaticJob(imagingStudyId);
-  const id = storePending(api.h, job);
-  api.h.store.markDone(job, stored);
+  const id = await storePending(api.h, job);
+  await api.h.store.markDone(job, stored);
   return { api, id, job, clinician: `Practitioner/${practitioner.id}`, imagingStudyId };
 }
 
@@ -111,7 +111,7 @@ describe('POST /api/analyses/{id}/record', () => {
     const stored = result({ probability: 0.73 });
     const { api: a, id, job, clinician, imagingStudyId } = await start(stored);
     const preliminaryId = await writePreliminary(a, imagingStudyId, stored);
-    a.h.store.recordObservation(job, preliminaryId);
+    await a.h.store.recordObservation(job, preliminaryId);
     const before = await a.fhir.repository.readResource<Observation>('Observation', preliminaryId);
     expect(before.status).toBe('preliminary');
 
@@ -141,7 +141,7 @@ describe('POST /api/analyses/{id}/record', () => {
     expect(review?.agent[0]?.type?.coding?.[0]?.code).toBe('verifier');
     expect(review?.agent[1]?.who.reference).toBe(observation?.device?.reference);
     expect(review?.activity?.coding?.[0]?.code).toBe('UPDATE');
-    expect(a.h.store.audit.list({ limit: 10 })).toEqual([
+    expect(await a.h.store.audit.list({ limit: 10 })).toEqual([
       expect.objectContaining({
         action: 'chart-record',
         actor: { kind: 'fhir-user', id: clinician },
@@ -214,7 +214,7 @@ describe('POST /api/analyses/{id}/record', () => {
 
   test('no preliminary Observation: creates it', async () => {
     const { api: a, id, clinician } = await start();
-    expect(a.h.store.countOwedWriteBacks()).toBe(1);
+    expect(await a.h.store.countOwedWriteBacks()).toBe(1);
 
     const response = await post(a, id, { clinician });
 
@@ -222,8 +222,8 @@ describe('POST /api/analyses/{id}/record', () => {
     expect(await observations(a.fhir)).toHaveLength(1);
     const devices = await a.fhir.repository.searchResources<Device>({ resourceType: 'Device' });
     expect(devices).toHaveLength(1);
-    expect(a.h.store.countOwedWriteBacks()).toBe(0);
-    expect(a.h.store.getById(id)).toMatchObject({
+    expect(await a.h.store.countOwedWriteBacks()).toBe(0);
+    expect(await a.h.store.getById(id)).toMatchObject({
       observationId: (response.body as ChartRecordSummary).observationId,
     });
   });
@@ -236,8 +236,8 @@ describe('POST /api/analyses/{id}/record', () => {
       imagingStudyId,
     } = await start(result({ probability: 0.2, class: 'low' }));
     const requested = jobFor(imagingStudyId);
-    const requestedId = storePending(a.h, requested);
-    a.h.store.markDone(requested, result({ probability: 0.64 }));
+    const requestedId = await storePending(a.h, requested);
+    await a.h.store.markDone(requested, result({ probability: 0.64 }));
 
     const response = await post(a, requestedId, { clinician });
 
@@ -271,7 +271,7 @@ describe('POST /api/analyses/{id}/record', () => {
   test('409 for a pending analysis', async () => {
     api = await startAnalysisApi();
     const imagingStudyId = await createStudy(api.fhir);
-    const id = storePending(api.h, automaticJob(imagingStudyId));
+    const id = await storePending(api.h, automaticJob(imagingStudyId));
 
     const response = await post(api, id, { clinician: 'Practitioner/p1' });
 
@@ -302,7 +302,9 @@ describe('POST /api/analyses/{id}/record', () => {
     expect(response.status).toBe(400);
     expect(response.text).not.toContain('pat-SECRET-4242');
     expect(a.h.logs.text()).not.toContain('pat-SECRET-4242');
-    const records = a.h.store.audit.list({ limit: 100 }).filter((row) => row.action === 'chart-record');
+    const records = (await a.h.store.audit.list({ limit: 100 })).filter(
+      (row) => row.action === 'chart-record',
+    );
     expect(records.map((row) => [row.actor.id, row.outcome])).toEqual([['invalid', 'failure']]);
   });
 
@@ -329,15 +331,15 @@ describe('POST /api/analyses/{id}/record', () => {
 
     expect(response.status).toBe(403);
     expect(errorCodeOf(response)).toBe('ERR_CHART_WRITE_REFUSED');
-    expect(a.h.store.audit.list({ limit: 10 })).toEqual([
+    expect(await a.h.store.audit.list({ limit: 10 })).toEqual([
       expect.objectContaining({
         action: 'chart-record',
         outcome: 'failure',
         errorCode: 'ERR_CHART_WRITE_REFUSED',
       }),
     ]);
-    expect(a.h.store.chartRecords.latestForStudy(automaticJob('x'))).toBeUndefined();
-    expect(a.h.store.countOwedWriteBacks()).toBe(1);
+    expect(await a.h.store.chartRecords.latestForStudy(automaticJob('x'))).toBeUndefined();
+    expect(await a.h.store.countOwedWriteBacks()).toBe(1);
   });
 
   test('failed Provenance keeps the record', async () => {
@@ -354,10 +356,10 @@ describe('POST /api/analyses/{id}/record', () => {
 
     expect(failed.status).toBe(502);
     expect(errorCodeOf(failed)).toBe('ERR_CHART_PROVENANCE_FAILED');
-    const kept = a.h.store.chartRecords.latestForStudy(automaticJob('x'));
+    const kept = await a.h.store.chartRecords.latestForStudy(automaticJob('x'));
     expect(kept?.status).toBe('final');
     expect(kept?.provenanceId).toBeUndefined();
-    expect(a.h.store.countOwedWriteBacks()).toBe(0);
+    expect(await a.h.store.countOwedWriteBacks()).toBe(0);
     expect(a.h.logs.text()).toContain('ERR_CHART_PROVENANCE_FAILED');
     expect(a.h.logs.text()).not.toContain(clinician);
 
@@ -455,8 +457,8 @@ describe('POST /api/analyses/{id}/record', () => {
       name: [{ text: 'Dr Li Na' }],
     });
     const job = automaticJob(imagingStudyId);
-    const id = storePending(api.h, job);
-    api.h.store.markDone(job, result(), undefined, { effectiveDateTime: '2026-11-30T09:41:07+08:00' });
+    const id = await storePending(api.h, job);
+    await api.h.store.markDone(job, result(), undefined, { effectiveDateTime: '2026-11-30T09:41:07+08:00' });
 
     const response = await post(api, id, { clinician: `Practitioner/${practitioner.id}` });
 

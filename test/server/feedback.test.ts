@@ -101,7 +101,7 @@ describe('POST /cds-services/nqo1-risk/feedback', () => {
 
   test('counts a card under the model version it came from', async () => {
     const h = await openHarness();
-    h.store.insertPending(OLD_VERSION_JOB);
+    await h.store.insertPending(OLD_VERSION_JOB);
     const card = cardUuid(
       { studyInstanceUid: OLD_VERSION_JOB.studyInstanceUid, modelCard: { id: 'br-ro', version: '0.9.0' } },
       'done-high',
@@ -290,7 +290,7 @@ describe('POST /cds-services/nqo1-risk/feedback', () => {
 
   test('responds 500 when the store is closed', async () => {
     const h = await openHarness();
-    h.store.close();
+    await h.store.close();
 
     const response = await sendFeedback(h, { feedback: [accepted('0f8fad5b-d9cb-469f-a165-70867728950e')] });
     const discovery = await request(h.app).get('/cds-services');

@@ -58,9 +58,9 @@ async function start(): Promise<{ h: Harness; a: FhirServerHandle; b: FhirServer
     modelId: 'br-ro',
     modelVersion: '1.0.0',
   };
-  h.store.insertPending(job);
-  h.store.markDone(job, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }));
-  return { h, a, b, id: h.store.getResult(job)!.id };
+  await h.store.insertPending(job);
+  await h.store.markDone(job, calibratedResult({ model: { id: 'br-ro', version: '1.0.0' } }));
+  return { h, a, b, id: (await h.store.getResult(job))!.id };
 }
 
 function query(fhirServer: string): string {
@@ -111,7 +111,7 @@ describe('analyses bound to their FHIR server', () => {
     expect(response.status).toBe(403);
     expect(b.requests().filter((r) => r.method !== 'GET')).toHaveLength(0);
     expect(a.requestCount()).toBe(0);
-    expect(h.store.countOwedWriteBacks()).toBe(1);
+    expect(await h.store.countOwedWriteBacks()).toBe(1);
   });
 
   test('the write-back refuses a result of another FHIR server before any request', async () => {

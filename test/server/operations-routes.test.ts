@@ -77,9 +77,7 @@ describe('GET /readyz', () => {
     harness = await createHarness();
     const { store, queue } = harness;
     const readiness = new ReadinessCheck({
-      pingStore: () => {
-        store.ping();
-      },
+      pingStore: () => store.ping(),
       queueRunning: () => queue.isRunning(),
       upstreams: [],
       timeoutMs: 100,

@@ -52,7 +52,7 @@ describe('POST /pacs/studies after a failure', () => {
     const h = await failingOnceHarness(jobs);
     await notify(h);
     await h.queue.drain();
-    expect(h.store.getResult(KEY)?.status).toBe('failed');
+    expect((await h.store.getResult(KEY))?.status).toBe('failed');
 
     const response = await notify(h);
     await h.queue.drain();
@@ -60,7 +60,7 @@ describe('POST /pacs/studies after a failure', () => {
     expect(response.status).toBe(202);
     expect(response.body).toEqual({ studyInstanceUid: STUDY_UID, outcome: 'requeued' });
     expect(jobs).toHaveLength(2);
-    expect(h.store.getResult(KEY)?.status).toBe('done');
+    expect((await h.store.getResult(KEY))?.status).toBe('done');
   });
 
   test('a hook-style enqueue still waits', async () => {
@@ -69,8 +69,8 @@ describe('POST /pacs/studies after a failure', () => {
     await notify(h);
     await h.queue.drain();
 
-    expect(h.queue.enqueue(KEY)).toBe('exists');
-    expect(h.store.getResult(KEY)?.status).toBe('failed');
+    expect(await h.queue.enqueue(KEY)).toBe('exists');
+    expect((await h.store.getResult(KEY))?.status).toBe('failed');
     expect(jobs).toHaveLength(1);
   });
 

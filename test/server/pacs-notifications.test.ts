@@ -62,7 +62,7 @@ describe('POST /pacs/studies', () => {
 
     expect(response.status).toBe(202);
     expect(response.body).toEqual({ studyInstanceUid: STUDY_UID, outcome: 'enqueued' });
-    expect(h.store.getResult(KEY)?.job).toEqual(KEY);
+    expect((await h.store.getResult(KEY))?.job).toEqual(KEY);
     await vi.waitFor(() => {
       expect(jobs).toEqual([KEY]);
     });
@@ -80,7 +80,7 @@ describe('POST /pacs/studies', () => {
     expect(second.status).toBe(202);
     expect(second.body).toEqual({ studyInstanceUid: STUDY_UID, outcome: 'exists' });
     expect(jobs).toHaveLength(1);
-    expect(h.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 1, failed: 0 });
+    expect(await h.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 1, failed: 0 });
   });
 
   test.each([
@@ -96,7 +96,7 @@ describe('POST /pacs/studies', () => {
     expect(response.status).toBe(401);
     expect(response.text).toBe('');
     expect(loggedReason(h)).toBe(reason);
-    expect(h.store.getResult(KEY)).toBeUndefined();
+    expect(await h.store.getResult(KEY)).toBeUndefined();
     expect(h.logs.text()).not.toContain(SECRET);
   });
 
@@ -113,7 +113,7 @@ describe('POST /pacs/studies', () => {
     expect(response.status).toBe(400);
     const outcome = response.body as OperationOutcome;
     expect(outcome.issue[0].diagnostics).toContain(problem);
-    expect(h.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 0, failed: 0 });
+    expect(await h.store.countByStatus()).toEqual({ pending: 0, running: 0, done: 0, failed: 0 });
   });
 
   test('route is off without tokenEnv', async () => {
@@ -123,7 +123,7 @@ describe('POST /pacs/studies', () => {
 
     expect(response.status).toBe(404);
     expect((response.body as OperationOutcome).issue[0].diagnostics).toContain('notifications.tokenEnv');
-    expect(harness.store.getResult(KEY)).toBeUndefined();
+    expect(await harness.store.getResult(KEY)).toBeUndefined();
   });
 
   test('unset secret variable is rejected', () => {
@@ -131,7 +131,7 @@ describe('POST /pacs/studies', () => {
     try {
       pacsNotificationRouter({
         config: { notifications: { tokenEnv: SECRET_ENV, pollIntervalSeconds: 0, pollLookbackDays: 1 } },
-        queue: { enqueue: () => 'enqueued' },
+        queue: { enqueue: () => Promise.resolve('enqueued') },
         modelCard: { id: 'br-ro', version: '1.0.0' },
         env: {},
       });

@@ -65,7 +65,7 @@ const FHIR_PROBE = '/fhir/R4/metadata';
 
 function check(base: string, overrides: Partial<ReadinessOptions> = {}): ReadinessCheck {
   return new ReadinessCheck({
-    pingStore: () => undefined,
+    pingStore: () => Promise.resolve(),
     queueRunning: () => true,
     upstreams: [
       { component: 'dicomweb', baseUrl: `${base}/dicom-web`, allowlist: [`${base}/dicom-web`] },
@@ -143,9 +143,7 @@ describe('ReadinessCheck', () => {
     upstream = await startUpstream({ [DICOMWEB_PROBE]: { status: 200 }, [FHIR_PROBE]: { status: 200 } });
     let queueRunning = true;
     const readiness = check(upstream.baseUrl, {
-      pingStore: () => {
-        throw new TypeError('The database connection is not open');
-      },
+      pingStore: () => Promise.reject(new TypeError('The database connection is not open')),
       queueRunning: () => queueRunning,
     });
 
@@ -162,7 +160,7 @@ describe('ReadinessCheck', () => {
     expect(
       () =>
         new ReadinessCheck({
-          pingStore: () => undefined,
+          pingStore: () => Promise.resolve(),
           queueRunning: () => true,
           upstreams: [
             { component: 'fhir', baseUrl: 'http://127.0.0.1:1/fhir', allowlist: ['http://127.0.0.1:2/fhir'] },

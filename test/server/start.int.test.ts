@@ -41,10 +41,10 @@ describe('startServer', () => {
         modelId: 'br-ro',
         modelVersion: '1.0.0',
       };
-      preload.insertPending(job);
-      preload.markDone(job, uncalibratedResult());
+      await preload.insertPending(job);
+      await preload.markDone(job, uncalibratedResult());
     }
-    preload.close();
+    await preload.close();
 
     const config = testConfig(issuer, {
       server: { port: 0, publicUrl: 'http://127.0.0.1:8080' },

@@ -51,7 +51,7 @@ describe('owed write-back through the hook', () => {
     });
     const key = { studyInstanceUid: STUDY_UID, modelId: 'br-ro', modelVersion: '1.0.0' };
 
-    expect(harness.queue.enqueue(key)).toBe('enqueued');
+    expect(await harness.queue.enqueue(key)).toBe('enqueued');
     await harness.queue.drain();
     expect(writes).toHaveLength(0);
 
@@ -61,6 +61,6 @@ describe('owed write-back through the hook', () => {
     expect(statuses).toEqual([200, 200]);
     expect(jobs).toEqual([key]);
     expect(writes.map((write) => [write.patientId, write.imagingStudyId])).toEqual([[PATIENT_ID, 'study-1']]);
-    expect(harness.store.getResult(key)).toMatchObject({ status: 'done', observationId: 'obs-77' });
+    expect(await harness.store.getResult(key)).toMatchObject({ status: 'done', observationId: 'obs-77' });
   });
 });

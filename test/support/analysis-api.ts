@@ -90,9 +90,9 @@ export function jobFor(imagingStudyId: string): AnalysisJob {
 }
 
 /** Stores `job` as pending and returns its row id. */
-export function storePending(h: Harness, job: AnalysisJob): string {
-  h.store.insertPending(job);
-  const stored = h.store.getResult(job);
+export async function storePending(h: Harness, job: AnalysisJob): Promise<string> {
+  await h.store.insertPending(job);
+  const stored = await h.store.getResult(job);
   if (stored === undefined) throw new Error('the pending row was not stored');
   return stored.id;
 }

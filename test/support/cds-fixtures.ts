@@ -144,7 +144,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     retryFailedAfterMs: config.jobs.retryFailedAfterMs,
     ...(options.writer === undefined ? {} : { writer: options.writer }),
   });
-  queue.start();
+  await queue.start();
   const now = options.now ?? (() => new Date());
   const verifier = new CdsJwtVerifier(config.auth, {
     now,
@@ -164,7 +164,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     authorization: async () => `Bearer ${await issuer.sign({ aud: HOOK_URL, now: now() })}`,
     async close() {
       await queue.stop();
-      store.close();
+      await store.close();
     },
   };
 }

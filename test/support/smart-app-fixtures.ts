@@ -123,9 +123,9 @@ export async function storeStudyAnalysis(
   const { store } = servers;
   const imagingStudyId = await createImagingStudy(servers.fhir, analysis);
   const job = studyJob(servers.modelCard, { ...analysis, imagingStudyId });
-  store.insertPending(job);
+  await store.insertPending(job);
 
-  if (analysis.result !== undefined) store.markDone(job, analysis.result, analysis.observationId);
-  if (analysis.failure !== undefined) store.markFailed(job, analysis.failure);
-  return { imagingStudyId, analysisId: store.getResult(job)!.id };
+  if (analysis.result !== undefined) await store.markDone(job, analysis.result, analysis.observationId);
+  if (analysis.failure !== undefined) await store.markFailed(job, analysis.failure);
+  return { imagingStudyId, analysisId: (await store.getResult(job))!.id };
 }

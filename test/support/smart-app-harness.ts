@@ -228,7 +228,7 @@ async function startAll(
   try {
     await options.seed?.({ fhir, store, modelCard, patientId });
   } finally {
-    store.close();
+    await store.close();
   }
 
   const config = parseConfig({
