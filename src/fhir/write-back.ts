@@ -121,7 +121,6 @@ export class FhirWriteBack {
 
     const identifier = resultIdentifier(input.studyInstanceUid, result.model);
     return chartObservationLock.run(chartLockKey(this.#fhir.baseUrl, identifier.value ?? ''), async () => {
-
       const existing = await this.#fhir.findByIdentifier('Observation', identifier);
       if (existing !== undefined) {
         checkSameSubject(existing, `Patient/${input.patientId}`, input.studyInstanceUid);

@@ -205,6 +205,18 @@ export class PgBossQueue implements JobQueue {
     return this.#started && !this.#stopping;
   }
 
+  /**
+   * Resolves when the store has no pending or running analysis, whichever process runs them; for
+   * tests and benchmarks. Checks every 100 ms.
+   */
+  async drain(): Promise<void> {
+    for (;;) {
+      const counts = await this.#store.countByStatus();
+      if (counts.pending === 0 && counts.running === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   /** Stops taking jobs, lets running ones finish (up to 30 s), and closes pg-boss's connections. */
   async stop(): Promise<void> {
     this.#stopping = true;

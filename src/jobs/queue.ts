@@ -70,6 +70,10 @@ export interface JobQueue {
   enqueue(job: AnalysisJob, options?: EnqueueOptions): Promise<EnqueueOutcome>;
   /** True while the queue accepts jobs (for `/readyz`). */
   isRunning(): boolean;
+  /** Resolves when no analysis is pending or running (tests and benchmarks wait on it). */
+  drain(): Promise<void>;
+  /** Stops taking jobs and waits for the running ones. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -137,7 +141,7 @@ export class AnalysisQueue implements JobQueue {
 
   /**
    * Adds `job` to the queue unless its study is already stored for that model and requested series
-   * and segmentation, and returns at once. A failed row older than `retryFailedAfterMs` goes back to
+   * and segmentation, and resolves without waiting for the analysis, which may have started by then. A failed row older than `retryFailedAfterMs` goes back to
    * pending, and so does any failed row with `options.retryFailedNow`.
    */
   async enqueue(job: AnalysisJob, options: EnqueueOptions = {}): Promise<EnqueueOutcome> {

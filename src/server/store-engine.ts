@@ -28,7 +28,7 @@ import type { Logger } from './logger.js';
 /** The store and queue of one process, started. */
 export interface OpenedEngine {
   readonly store: ResultStore;
-  readonly queue: JobQueue & { stop(): Promise<void> };
+  readonly queue: JobQueue;
   /** Stops the queue (letting running jobs finish), then closes the store and the lock connections. */
   close(): Promise<void>;
 }

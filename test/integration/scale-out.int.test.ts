@@ -84,15 +84,22 @@ describe.skipIf(skip !== null)('scale-out on PostgreSQL with pg-boss', () => {
   let ehr: MockEhr;
   let configPath: string;
   const processes: ServeProcess[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
   const studies: GeneratedStudy[] = [];
 
   beforeAll(async () => {
     workDir = await mkdtemp(path.join(tmpdir(), 'nqo1-scale-out-'));
+    cleanups.push(() => rm(workDir, { recursive: true, force: true }));
     database = await createTestDatabase();
+    cleanups.push(() => database.drop());
     orthanc = await startOrthanc();
+    cleanups.push(() => orthanc.stop());
     fhir = await startFhirServer();
+    cleanups.push(() => fhir.close());
     balancer = await startRoundRobinProxy();
+    cleanups.push(() => balancer.close());
     ehr = await startMockEhr({ iss: EHR_ISSUER, serviceUrl: balancer.origin, fhirBaseUrl: fhir.baseUrl });
+    cleanups.push(() => ehr.close());
 
     configPath = path.join(workDir, 'site.json');
     await writeFile(
@@ -112,14 +119,7 @@ describe.skipIf(skip !== null)('scale-out on PostgreSQL with pg-boss', () => {
 
   afterAll(async () => {
     for (const serve of processes) serve.child.kill('SIGKILL');
-    await Promise.allSettled([
-      ehr?.close(),
-      balancer?.close(),
-      fhir?.close(),
-      orthanc?.stop(),
-      database?.drop(),
-    ]);
-    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   });
 
   /** Generates the studies, stores them in Orthanc and creates their Patient and ImagingStudy. */
@@ -178,14 +178,14 @@ describe.skipIf(skip !== null)('scale-out on PostgreSQL with pg-boss', () => {
     });
     const logLines: Record<string, unknown>[] = [];
     let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
     });
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`The ${role} process did not listen within 60 s; stderr: ${stderr.slice(-2000)}`));
       }, 60_000);
-      createInterface({ input: child.stdout! }).on('line', (line) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
         let entry: Record<string, unknown>;
         try {
           entry = JSON.parse(line) as Record<string, unknown>;
