@@ -1,0 +1,311 @@
+/**
+ * The pg-boss queue of a scaled-out deployment, in this process on a database of its own: API and
+ * worker roles, a job delivered twice, an analysis stored without its job, jobs queued while no
+ * worker runs, and the start-up errors of `openEngine`. The shared chart lock is checked here too.
+ * The end-to-end run with separate processes is `test/integration/scale-out.int.test.ts`.
+ *
+ * Needs PostgreSQL (`test/support/postgres.ts`); under `CI=true` a missing one fails.
+ */
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+
+import { isNqo1Error } from '../../src/errors.js';
+import { ANALYSIS_QUEUE_NAME, PG_BOSS_SCHEMA, PgBossQueue } from '../../src/jobs/pg-boss-queue.js';
+import { PostgresAdvisoryLock } from '../../src/jobs/postgres-advisory-lock.js';
+import { openPostgresStore, type PostgresResultStore } from '../../src/jobs/postgres-store.js';
+import type { QueueRole } from '../../src/jobs/queue-role.js';
+import type { AnalysisJob } from '../../src/jobs/types.js';
+import { parseConfig } from '../../src/server/config.js';
+import { openEngine } from '../../src/server/store-engine.js';
+import { captureLogs } from '../support/log-capture.js';
+import { findFreeLoopbackPort } from '../support/orthanc.js';
+import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../support/postgres.js';
+import { uncalibratedResult } from '../support/score-result.js';
+
+const skipReason = postgresSkipReason('the pg-boss queue test');
+
+function job(studyInstanceUid: string): AnalysisJob {
+  return { studyInstanceUid, modelId: 'br-ro', modelVersion: '1.0.0' };
+}
+
+/** Polls `check` every 50 ms until it is true, or fails after `timeoutMs`. */
+async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe.skipIf(skipReason !== null)('pg-boss queue', () => {
+  let database: TestDatabase;
+  const opened: { stop(): Promise<void> }[] = [];
+  const stores: PostgresResultStore[] = [];
+
+  // Each test gets a database of its own, so no job or row of another test reaches its workers.
+  beforeEach(async () => {
+    database = await createTestDatabase();
+  });
+
+  afterEach(async () => {
+    for (const queue of opened.splice(0)) await queue.stop();
+    for (const store of stores.splice(0)) await store.close();
+    await database.drop();
+  });
+
+  /** Number of pg-boss jobs of the analysis queue in `state`. */
+  async function jobCount(state: string): Promise<number> {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: number }>(
+        `SELECT COUNT(*)::int AS n FROM ${PG_BOSS_SCHEMA}.job WHERE name = $1 AND state = $2`,
+        [ANALYSIS_QUEUE_NAME, state],
+      );
+      return rows[0]?.n ?? 0;
+    } finally {
+      await client.end();
+    }
+  }
+
+  async function openStore(): Promise<PostgresResultStore> {
+    const store = await openPostgresStore({ connectionString: database.url, poolSize: 4 });
+    stores.push(store);
+    return store;
+  }
+
+  async function startQueue(
+    store: PostgresResultStore,
+    role: QueueRole,
+    analysed: string[] = [],
+    options: { jobTimeoutSeconds?: number; concurrency?: number } = {},
+  ): Promise<PgBossQueue> {
+    const queue = new PgBossQueue({
+      store,
+      connectionString: database.url,
+      role,
+      logger: captureLogs().logger,
+      pollIntervalMs: 200,
+      ...(role === 'api'
+        ? {}
+        : {
+            analyse: (analysisJob) => {
+              analysed.push(analysisJob.studyInstanceUid);
+              return Promise.resolve({ result: uncalibratedResult() });
+            },
+          }),
+      ...options,
+    });
+    await queue.start();
+    opened.push(queue);
+    return queue;
+  }
+
+  test('an API process enqueues, a worker process analyses each study once', async () => {
+    const store = await openStore();
+    const api = await startQueue(store, 'api');
+    const analysed: string[] = [];
+
+    expect(await api.enqueue(job('2.25.1'))).toBe('enqueued');
+    expect(await api.enqueue(job('2.25.1'))).toBe('exists');
+    expect(await api.enqueue(job('2.25.2'))).toBe('enqueued');
+    // No worker runs yet: the jobs wait, and the rows stay pending.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await store.countByStatus()).toEqual({ pending: 2, running: 0, done: 0, failed: 0 });
+
+    await startQueue(await openStore(), 'worker', analysed);
+    await until('both studies done', 20_000, async () => (await store.countByStatus()).done === 2);
+    expect(analysed.sort()).toEqual(['2.25.1', '2.25.2']);
+  });
+
+  test('an API process never analyses', async () => {
+    const store = await openStore();
+    const api = await startQueue(store, 'api');
+    await api.enqueue(job('2.25.3'));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await store.getResult(job('2.25.3')))?.status).toBe('pending');
+  });
+
+  test('two workers share 20 studies and compute each once', async () => {
+    const store = await openStore();
+    const api = await startQueue(store, 'api');
+    const first: string[] = [];
+    const second: string[] = [];
+    await startQueue(await openStore(), 'worker', first, { concurrency: 2 });
+    await startQueue(await openStore(), 'worker', second, { concurrency: 2 });
+
+    const uids = Array.from({ length: 20 }, (_, index) => `2.25.${100 + index}`);
+    await Promise.all(uids.map((uid) => api.enqueue(job(uid))));
+    // The same studies again, as more hooks arrive: nothing new.
+    expect(new Set(await Promise.all(uids.map((uid) => api.enqueue(job(uid)))))).toEqual(new Set(['exists']));
+
+    await until('20 studies done', 30_000, async () => (await store.countByStatus()).done === 20);
+    expect([...first, ...second].sort()).toEqual([...uids].sort());
+    expect(first.length + second.length).toBe(20);
+  });
+
+  test('a job delivered again after its analysis is done is skipped', async () => {
+    const store = await openStore();
+    const analysed: string[] = [];
+    const worker = await startQueue(store, 'worker', analysed);
+    await worker.enqueue(job('2.25.4'));
+    await until('the study done', 20_000, async () => (await store.countByStatus()).done === 1);
+
+    // A second delivery of the same row, as pg-boss gives after an expiry: the row is done.
+    const boss = new PgBoss({ connectionString: database.url, schema: PG_BOSS_SCHEMA, supervise: false });
+    boss.on('error', () => undefined);
+    await boss.start();
+    try {
+      await boss.send(ANALYSIS_QUEUE_NAME, job('2.25.4'));
+      await until('the second job completed', 20_000, async () => (await jobCount('completed')) === 2);
+    } finally {
+      await boss.stop({ graceful: false, wait: true });
+    }
+    expect(analysed).toEqual(['2.25.4']);
+  });
+
+  test('an analysis stored without its job is queued by the next look', async () => {
+    const store = await openStore();
+    // A process stopped between storing the row and sending its job.
+    await store.insertPending(job('2.25.5'));
+    const analysed: string[] = [];
+    await startQueue(await openStore(), 'worker', analysed);
+    await until('the study done', 20_000, async () => (await store.countByStatus()).done === 1);
+    expect(analysed).toEqual(['2.25.5']);
+  });
+
+  test('an analysis left running by a dead worker runs again after jobTimeoutSeconds', async () => {
+    const store = await openStore();
+    await store.insertPending(job('2.25.6'));
+    // The dead worker claimed it and never finished.
+    expect(await store.claimKey(job('2.25.6'))).toBeDefined();
+    const analysed: string[] = [];
+    await startQueue(await openStore(), 'worker', analysed, { jobTimeoutSeconds: 5 });
+
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Within the timeout the row is left to its worker.
+    expect(analysed).toEqual([]);
+    await until('the study done', 20_000, async () => (await store.countByStatus()).done === 1);
+    expect(analysed).toEqual(['2.25.6']);
+  });
+
+  test('a failed analysis is requeued once when the PACS announces new images', async () => {
+    const store = await openStore();
+    await store.insertPending(job('2.25.7'));
+    await store.claimKey(job('2.25.7'));
+    await store.markFailed(job('2.25.7'), { code: 'ERR_SEGMENTATION_MISSING', message: 'no SEG' });
+    const api = await startQueue(store, 'api');
+    expect(await api.enqueue(job('2.25.7'), { retryFailedNow: true })).toBe('requeued');
+    expect(await api.enqueue(job('2.25.7'), { retryFailedNow: true })).toBe('exists');
+  });
+
+  test('enqueue before start is refused with a typed error', async () => {
+    const store = await openStore();
+    const queue = new PgBossQueue({
+      store,
+      connectionString: database.url,
+      role: 'api',
+      logger: captureLogs().logger,
+    });
+    await expect(queue.enqueue(job('2.25.8'))).rejects.toThrow('not running');
+  });
+});
+
+describe.skipIf(skipReason !== null)('shared chart lock', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  test('two processes holding the same key run one after the other; other keys run at once', async () => {
+    const first = new PostgresAdvisoryLock(database.url, 2);
+    const second = new PostgresAdvisoryLock(database.url, 2);
+    try {
+      const events: string[] = [];
+      const task = (name: string, ms: number) => async () => {
+        events.push(`${name} start`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        events.push(`${name} end`);
+        return name;
+      };
+      const results = await Promise.all([
+        first.run('Observation|a', task('a1', 300)),
+        new Promise((resolve) => setTimeout(resolve, 50)).then(() =>
+          second.run('Observation|a', task('a2', 10)),
+        ),
+        new Promise((resolve) => setTimeout(resolve, 100)).then(() =>
+          second.run('Observation|b', task('b', 10)),
+        ),
+      ]);
+      expect(results).toEqual(['a1', 'a2', 'b']);
+      // a2 waited for a1; b did not wait for either.
+      expect(events.indexOf('a2 start')).toBeGreaterThan(events.indexOf('a1 end'));
+      expect(events.indexOf('b end')).toBeLessThan(events.indexOf('a1 end'));
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+
+  test('a task that throws releases the lock', async () => {
+    const lock = new PostgresAdvisoryLock(database.url, 1);
+    try {
+      await expect(lock.run('k', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      expect(await lock.run('k', () => Promise.resolve('after'))).toBe('after');
+    } finally {
+      await lock.close();
+    }
+  });
+});
+
+describe('openEngine start-up errors', () => {
+  function config(store: Record<string, unknown>) {
+    return parseConfig({
+      dicomweb: {
+        baseUrl: 'http://127.0.0.1:8042/dicom-web',
+        allowedBaseUrls: ['http://127.0.0.1:8042/dicom-web'],
+      },
+      fhir: { baseUrl: 'http://127.0.0.1:8103/fhir/R4', allowedBaseUrls: ['http://127.0.0.1:8103/fhir/R4'] },
+      store,
+    });
+  }
+
+  test('the SQLite engine refuses the api and worker roles, naming store.engine', async () => {
+    for (const role of ['api', 'worker'] as const) {
+      const error: unknown = await openEngine(config({ sqlitePath: ':memory:' }), {
+        role,
+        logger: captureLogs().logger,
+        analyse: () => Promise.resolve({ result: uncalibratedResult() }),
+      }).catch((thrown: unknown) => thrown);
+      expect(isNqo1Error(error) && error.code).toBe('ERR_CONFIG_INVALID');
+      expect(String(error)).toContain(`serve --role ${role} needs store.engine postgres`);
+    }
+  });
+
+  test('the PostgreSQL engine without its URL variable names the variable', async () => {
+    const error: unknown = await openEngine(config({ engine: 'postgres' }), {
+      role: 'api',
+      logger: captureLogs().logger,
+      env: {},
+    }).catch((thrown: unknown) => thrown);
+    expect(isNqo1Error(error) && error.code).toBe('ERR_CONFIG_INVALID');
+    expect(String(error)).toContain('store.postgresUrlEnv names NQO1_POSTGRES_URL');
+  });
+
+  test('an unreachable PostgreSQL gives ERR_STORE_UNAVAILABLE without the password', async () => {
+    const port = await findFreeLoopbackPort();
+    const error: unknown = await openEngine(config({ engine: 'postgres' }), {
+      role: 'api',
+      logger: captureLogs().logger,
+      env: { NQO1_POSTGRES_URL: `postgres://nqo1:s3cret-pw@127.0.0.1:${port}/nqo1` },
+    }).catch((thrown: unknown) => thrown);
+    expect(isNqo1Error(error) && error.code).toBe('ERR_STORE_UNAVAILABLE');
+    expect(String(error)).not.toContain('s3cret-pw');
+    expect(String(error)).toContain('NQO1_POSTGRES_URL');
+  });
+});
