@@ -192,7 +192,18 @@ export class PgBossQueue implements JobQueue {
       options.retryFailedNow === true ? null : new Date(this.#now().getTime() - this.#retryFailedAfterMs),
     );
     if (outcome !== 'exists') {
-      await this.#send(job);
+      try {
+        await this.#send(job);
+      } catch (error) {
+        // The pending row is stored; a worker's next look for stalled rows queues it.
+        this.#log.warn(
+          {
+            studyInstanceUid: job.studyInstanceUid,
+            errorName: error instanceof Error ? error.name : typeof error,
+          },
+          'analysis stored but its job not queued; a worker queues it within jobs.pollIntervalMs',
+        );
+      }
       this.#log.info(
         { studyInstanceUid: job.studyInstanceUid, ...requestedChoice(job), modelId: job.modelId, outcome },
         'analysis enqueued',
@@ -239,15 +250,22 @@ export class PgBossQueue implements JobQueue {
     await this.#boss.send(ANALYSIS_QUEUE_NAME, data, { singletonKey: singletonKeyOf(key) });
   }
 
-  /** Runs the job of one row; a row done or failed already (a job delivered again) is skipped. */
+  /**
+   * Runs the job of one row. A row done or failed already, or running in another worker for less
+   * than the job timeout, is skipped: this job is a second delivery (a look for stalled rows may
+   * queue a row again just as a worker takes its first job).
+   */
   async #runJob(key: JobData): Promise<void> {
     const runner = this.#runner;
     if (runner === undefined) return;
-    const job = await this.#store.claimKey(key);
+    const job = await this.#store.claimKey(
+      key,
+      new Date(this.#now().getTime() - this.#jobTimeoutSeconds * 1000),
+    );
     if (job === undefined) {
       this.#log.info(
         { studyInstanceUid: key.studyInstanceUid },
-        'job skipped: its analysis is stored already',
+        'job skipped: its analysis is stored already or runs in another worker',
       );
       return;
     }

@@ -246,12 +246,13 @@ export class PostgresResultStore implements ResultStore {
    * Moves the row of `key` to running when it is pending or running, and returns its job; undefined
    * when the row is done, failed or absent.
    */
-  async claimKey(key: ResultKey): Promise<AnalysisJob | undefined> {
+  async claimKey(key: ResultKey, runningBefore: Date): Promise<AnalysisJob | undefined> {
     const { rows } = await this.#pool.query<{ job_json: AnalysisJob }>(
       `UPDATE analyses SET status = 'running', updated_at = $1
-       WHERE ${keyCondition(2)} AND status IN ('pending', 'running')
+       WHERE ${keyCondition(2)}
+         AND (status = 'pending' OR (status = 'running' AND updated_at < $7))
        RETURNING job_json`,
-      [this.#now().toISOString(), ...keyValues(key)],
+      [this.#now().toISOString(), ...keyValues(key), runningBefore.toISOString()],
     );
     return rows[0]?.job_json;
   }

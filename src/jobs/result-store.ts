@@ -260,14 +260,15 @@ export class SqliteResultStore implements ResultStore {
    * Moves the row of `key` to running when it is pending or running, and returns its job; undefined
    * when the row is done, failed or absent. For a queue that delivers each job itself.
    */
-  async claimKey(key: ResultKey): Promise<AnalysisJob | undefined> {
+  async claimKey(key: ResultKey, runningBefore: Date): Promise<AnalysisJob | undefined> {
     const row = this.#db
-      .prepare<[string, ...KeyValues], { job_json: string }>(
+      .prepare<[string, ...KeyValues, string], { job_json: string }>(
         `UPDATE analyses SET status = 'running', updated_at = ?
-         WHERE ${KEY_CONDITION} AND status IN ('pending', 'running')
+         WHERE ${KEY_CONDITION}
+           AND (status = 'pending' OR (status = 'running' AND updated_at < ?))
          RETURNING job_json`,
       )
-      .get(this.#now().toISOString(), ...keyValues(key));
+      .get(this.#now().toISOString(), ...keyValues(key), runningBefore.toISOString());
     return row === undefined ? undefined : (JSON.parse(row.job_json) as AnalysisJob);
   }
 

@@ -117,11 +117,12 @@ export interface ResultStore {
   /** Moves the oldest pending row to running and returns its job. */
   claimPending(): Promise<AnalysisJob | undefined>;
   /**
-   * Moves the row of `key` to running when it is pending or running, for a queue that delivers the
-   * job itself (pg-boss); a running row is one whose worker stopped. Returns the job, or undefined
-   * when the row is done, failed or absent, so a job delivered twice is computed once.
+   * Moves the row of `key` to running when it is pending, or running since before `runningBefore`
+   * (its worker stopped), for a queue that delivers the job itself (pg-boss). Returns the job, or
+   * undefined when the row is done, failed, absent or running in another worker, so a job
+   * delivered twice is computed once.
    */
-  claimKey(key: ResultKey): Promise<AnalysisJob | undefined>;
+  claimKey(key: ResultKey, runningBefore: Date): Promise<AnalysisJob | undefined>;
   markDone(
     key: ResultKey,
     result: ScoreResult,

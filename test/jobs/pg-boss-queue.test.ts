@@ -165,6 +165,26 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     expect(analysed).toEqual(['2.25.4']);
   });
 
+  test('a second job of a row that a live worker runs is skipped', async () => {
+    const store = await openStore();
+    await store.insertPending(job('2.25.9'));
+    // Another worker claimed it a moment ago and is still analysing.
+    await store.claimKey(job('2.25.9'), new Date());
+    const analysed: string[] = [];
+    await startQueue(await openStore(), 'worker', analysed, { jobTimeoutSeconds: 60 });
+    const boss = new PgBoss({ connectionString: database.url, schema: PG_BOSS_SCHEMA, supervise: false });
+    boss.on('error', () => undefined);
+    await boss.start();
+    try {
+      await boss.send(ANALYSIS_QUEUE_NAME, job('2.25.9'));
+      await until('the job completed', 20_000, async () => (await jobCount('completed')) >= 1);
+    } finally {
+      await boss.stop({ graceful: false, wait: true });
+    }
+    expect(analysed).toEqual([]);
+    expect((await store.getResult(job('2.25.9')))?.status).toBe('running');
+  });
+
   test('an analysis stored without its job is queued by the next look', async () => {
     const store = await openStore();
     // A process stopped between storing the row and sending its job.
@@ -179,7 +199,7 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     const store = await openStore();
     await store.insertPending(job('2.25.6'));
     // The dead worker claimed it and never finished.
-    expect(await store.claimKey(job('2.25.6'))).toBeDefined();
+    expect(await store.claimKey(job('2.25.6'), new Date())).toBeDefined();
     const analysed: string[] = [];
     await startQueue(await openStore(), 'worker', analysed, { jobTimeoutSeconds: 5 });
 
@@ -193,7 +213,7 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
   test('a failed analysis is requeued once when the PACS announces new images', async () => {
     const store = await openStore();
     await store.insertPending(job('2.25.7'));
-    await store.claimKey(job('2.25.7'));
+    await store.claimKey(job('2.25.7'), new Date());
     await store.markFailed(job('2.25.7'), { code: 'ERR_SEGMENTATION_MISSING', message: 'no SEG' });
     const api = await startQueue(store, 'api');
     expect(await api.enqueue(job('2.25.7'), { retryFailedNow: true })).toBe('requeued');

@@ -273,20 +273,24 @@ describe.each(ENGINES)('$name result store', (engine) => {
       expect(await store.countByStatus()).toEqual({ pending: 0, running: 3, done: 0, failed: 0 });
     });
 
-    test('claims a key only while pending or running', async () => {
+    test('claims a key while pending, or running since before the given time', async () => {
       const store = await openStore();
       for (const uid of ['1.pending', '1.running', '1.done', '1.failed'])
         await store.insertPending(study(uid));
-      await store.claimKey(study('1.running'));
+      const past = new Date('2000-01-01T00:00:00Z');
+      const future = new Date('2100-01-01T00:00:00Z');
+      await store.claimKey(study('1.running'), past);
       await store.markDone(study('1.done'), calibratedResult(), 'obs-1');
       await store.markFailed(study('1.failed'), { code: 'ERR_SEGMENTATION_MISSING', message: 'no SEG' });
 
-      expect(await store.claimKey(study('1.pending'))).toEqual(study('1.pending'));
+      expect(await store.claimKey(study('1.pending'), past)).toEqual(study('1.pending'));
       expect((await store.getResult(study('1.pending')))?.status).toBe('running');
-      expect(await store.claimKey(study('1.running'))).toEqual(study('1.running'));
-      expect(await store.claimKey(study('1.done'))).toBeUndefined();
-      expect(await store.claimKey(study('1.failed'))).toBeUndefined();
-      expect(await store.claimKey(study('1.absent'))).toBeUndefined();
+      // A row running since after `runningBefore` has a live worker; one running since before has none.
+      expect(await store.claimKey(study('1.running'), past)).toBeUndefined();
+      expect(await store.claimKey(study('1.running'), future)).toEqual(study('1.running'));
+      expect(await store.claimKey(study('1.done'), future)).toBeUndefined();
+      expect(await store.claimKey(study('1.failed'), future)).toBeUndefined();
+      expect(await store.claimKey(study('1.absent'), future)).toBeUndefined();
       expect((await store.getResult(study('1.done')))?.status).toBe('done');
     });
 
@@ -471,7 +475,10 @@ describe.each(ENGINES)('$name result store', (engine) => {
         seriesInstanceUid: 'series-a',
         segmentationSopInstanceUid: 'seg-a',
       });
-      await store.claimKey({ ...JOB, seriesInstanceUid: 'series-a', segmentationSopInstanceUid: 'seg-a' });
+      await store.claimKey(
+        { ...JOB, seriesInstanceUid: 'series-a', segmentationSopInstanceUid: 'seg-a' },
+        new Date('2000-01-01T00:00:00Z'),
+      );
       clock.set('2026-03-01T09:00:00.000Z');
       await store.insertPending(study('1.new-pending'));
       await store.insertPending(study('1.done'));
