@@ -12,7 +12,7 @@ import {
   createStudyAnalyserFromConfig,
   type StudySource,
 } from '../../src/jobs/analyse-study.js';
-import { RegionWorkerPool } from '../../src/jobs/region-workers.js';
+import { AnalysisWorkerPool } from '../../src/jobs/analysis-workers.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
 import { startLoopbackListener } from '../support/loopback-listener.js';
@@ -77,14 +77,15 @@ function fakePacs(ctFiles: ArrayBuffer[], segFile: ArrayBuffer | null): StudySou
         },
       ]);
     },
+    // Fresh buffers on each call, as from HTTP: the worker threads detach the CT files they receive.
     retrieveSeriesInstances: (_study, series) => {
       calls.push(`wado series ${series}`);
-      return Promise.resolve(ctFiles);
+      return Promise.resolve(ctFiles.map((file) => file.slice(0)));
     },
     retrieveInstance: (_study, _series, sop) => {
       calls.push(`wado instance ${sop}`);
       if (segFile === null) return Promise.reject(new Error('no SEG stored'));
-      return Promise.resolve(segFile);
+      return Promise.resolve(segFile.slice(0));
     },
   };
 }
@@ -336,7 +337,7 @@ describe('createStudyAnalyser', () => {
 
 describe('createStudyAnalyser with worker threads', () => {
   test('scores the liver SEG as in one thread', async () => {
-    const regionWorkers = new RegionWorkerPool({ size: 2 });
+    const analysisWorkers = new AnalysisWorkerPool({ size: 2 });
     const options = {
       modelCard: card,
       logger: pino({ level: 'silent' }),
@@ -347,18 +348,18 @@ describe('createStudyAnalyser with worker threads', () => {
       const threaded = await createStudyAnalyser({
         ...options,
         pacs: fakePacs(ctFiles, segFile),
-        regionWorkers,
+        analysisWorkers,
       })(job);
 
       expect(threaded).toEqual(inline);
       expect(threaded.result.provenance.tumourVoxelCount).toBeGreaterThan(1000);
     } finally {
-      await regionWorkers.close();
+      await analysisWorkers.close();
     }
   });
 
   test('engine error arrives as in one thread', async () => {
-    const regionWorkers = new RegionWorkerPool({ size: 2 });
+    const analysisWorkers = new AnalysisWorkerPool({ size: 2 });
     // A peritumoral feature name the engine does not know: ERR_SETTINGS_INVALID from the worker.
     const badCard = {
       ...card,
@@ -374,7 +375,7 @@ describe('createStudyAnalyser with worker threads', () => {
       const threaded: unknown = await createStudyAnalyser({
         ...options,
         pacs: fakePacs(ctFiles, segFile),
-        regionWorkers,
+        analysisWorkers,
       })(job).catch((thrown: unknown) => thrown);
 
       expect(isNqo1Error(inline, 'ERR_SETTINGS_INVALID')).toBe(true);
@@ -384,7 +385,7 @@ describe('createStudyAnalyser with worker threads', () => {
         message: (inline as Error).message,
       });
     } finally {
-      await regionWorkers.close();
+      await analysisWorkers.close();
     }
   });
 });

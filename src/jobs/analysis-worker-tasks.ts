@@ -1,0 +1,58 @@
+/**
+ * What an analysis worker thread runs for each request of `analysis-worker-protocol.ts`: the step
+ * itself, then the reply with the output's volumes in the transfer list. Errors become an error
+ * reply, so this never throws.
+ */
+import type { Transferable } from 'node:worker_threads';
+
+import { computeRegionFeatures } from '../model/analyse-region.js';
+import {
+  serialiseError,
+  transferListOf,
+  type AnalysisRequest,
+  type AnalysisResponse,
+} from './analysis-worker-protocol.js';
+import { drawRegionPictures } from './region-pictures.js';
+import { readStudyImages } from './study-images.js';
+
+/** A reply and the buffers to move with it. */
+export interface AnalysisReply {
+  readonly response: AnalysisResponse;
+  readonly transfer: Transferable[];
+}
+
+/** Runs the request's step and describes the outcome without throwing. */
+export async function handleAnalysisRequest(request: AnalysisRequest): Promise<AnalysisReply> {
+  try {
+    return await runStep(request);
+  } catch (error) {
+    return { response: { id: request.id, ok: false, error: serialiseError(error) }, transfer: [] };
+  }
+}
+
+async function runStep(request: AnalysisRequest): Promise<AnalysisReply> {
+  const { id } = request;
+  switch (request.step) {
+    case 'region': {
+      const { image, tumourLabels, task } = request.input;
+      return {
+        response: { id, ok: true, output: computeRegionFeatures(image, tumourLabels, task) },
+        transfer: [],
+      };
+    }
+    case 'study-images': {
+      const images = await readStudyImages(request.input);
+      return {
+        response: { id, ok: true, output: images },
+        transfer: transferListOf([images.series.volume.voxels, images.tumour.voxels]),
+      };
+    }
+    case 'region-pictures': {
+      const overlay = drawRegionPictures(request.input);
+      return {
+        response: { id, ok: true, output: overlay },
+        transfer: transferListOf(overlay.slices.map((slice) => slice.png)),
+      };
+    }
+  }
+}
