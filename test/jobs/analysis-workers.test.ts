@@ -123,7 +123,11 @@ describe('AnalysisWorkerPool errors', () => {
     const crashing = pool(1, {
       workerModule: tsxWorkerModule(new URL('./support/crashing-analysis-worker.ts', import.meta.url)),
     });
-    const input = { ...sphereCase(24, 12, 5), card };
+    // The crashing module ends its thread on a peritumoral region in ring mode.
+    const input = {
+      ...sphereCase(24, 12, 5),
+      card: { ...card, region: { ...card.region, periMode: 'ring' as const } },
+    };
 
     const error = await thrown(() => crashing.analyseCase(input));
 

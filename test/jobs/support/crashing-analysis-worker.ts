@@ -1,7 +1,7 @@
 /**
  * Analysis worker module for tests: runs requests like the real worker, except for three that end
- * the thread as a crash would. A peritumoral region and CT decoding of exactly one file exit with
- * code 3; CT decoding of exactly two files fills the V8 heap until the thread's resource limit
+ * the thread as a crash would. A peritumoral region in ring mode and CT decoding of exactly one file
+ * exit with code 3; CT decoding of exactly two files fills the V8 heap until the thread's resource limit
  * ends it.
  */
 import { parentPort } from 'node:worker_threads';
@@ -18,9 +18,10 @@ function exhaustHeap(): never {
 const port = parentPort;
 if (port !== null) {
   port.on('message', (request: AnalysisRequest) => {
-    if (request.step === 'region' && request.input.task.region === 'peri') process.exit(3);
-    if (request.step === 'study-images' && request.input.ctFiles.length === 1) process.exit(3);
-    if (request.step === 'study-images' && request.input.ctFiles.length === 2) exhaustHeap();
+    const { step, input } = request;
+    if (step === 'region' && input.task.region === 'peri' && input.task.periMode === 'ring') process.exit(3);
+    if (step === 'study-images' && input.ctFiles.length === 1) process.exit(3);
+    if (step === 'study-images' && input.ctFiles.length === 2) exhaustHeap();
     void handleAnalysisRequest(request).then(({ response, transfer }) => {
       port.postMessage(response, transfer);
     });
