@@ -183,6 +183,8 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
         ...(series === undefined ? {} : { series }),
         ...(deps.segment === undefined ? {} : { segment: deps.segment }),
         ...(deps.segOptions === undefined ? {} : { segOptions: deps.segOptions }),
+        // The thread also cuts the case, so that the main thread does not scan the whole mask.
+        ...(deps.analysisWorkers === undefined ? {} : { caseCrop: { card: deps.modelCard } }),
       };
       return deps.analysisWorkers === undefined
         ? readStudyImages(input)
@@ -215,7 +217,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       retrieved = await retrieveWholeSeries(deps.pacs, ctSource, 'the mask did not fit the retrieved slices');
       images = await readImages(retrieved.files, deps.series);
     }
-    const { series, tumour } = images;
+    const { series, tumour, cut } = images;
     const retrieval = retrieved.retrieval;
     log.info(
       {
@@ -250,7 +252,7 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     const scored =
       deps.analysisWorkers === undefined
         ? analyseCase(caseInput)
-        : await deps.analysisWorkers.analyseCase(caseInput);
+        : await deps.analysisWorkers.analyseCase(caseInput, cut);
     deps.onStageTimed?.('features', performance.now() - decodedAt);
     const result: ScoreResult = {
       ...scored,

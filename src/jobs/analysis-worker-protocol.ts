@@ -15,6 +15,7 @@ import type { RoiOverlay } from '../imaging/roi-overlay.js';
 import type { ImageVolume, MaskVolume } from '../imaging/volume.js';
 import type { RegionFeatures, RegionTask } from '../model/analyse-region.js';
 import type { RegionPicturesInput } from './region-pictures.js';
+import type { TumourGeometry } from './roi-retrieval.js';
 import type { StudyImages, StudyImagesInput } from './study-images.js';
 
 /** One region of a case to compute (`computeRegionFeatures`). */
@@ -29,6 +30,13 @@ export interface AnalysisSteps {
   readonly region: { readonly input: RegionInput; readonly output: RegionFeatures };
   readonly 'study-images': { readonly input: StudyImagesInput; readonly output: StudyImages };
   readonly 'region-pictures': { readonly input: RegionPicturesInput; readonly output: RoiOverlay };
+  readonly 'tumour-geometry': { readonly input: TumourGeometryInput; readonly output: TumourGeometry };
+}
+
+/** A segmentation file whose tumour geometry `readTumourGeometry` reads. */
+export interface TumourGeometryInput {
+  readonly segModality: string;
+  readonly segFile: ArrayBuffer;
 }
 
 export type AnalysisStep = keyof AnalysisSteps;

@@ -6,6 +6,7 @@
 import type { Transferable } from 'node:worker_threads';
 
 import { computeRegionFeatures } from '../model/analyse-region.js';
+import type { CaseVolumes } from '../model/case-crop.js';
 import {
   serialiseError,
   transferListOf,
@@ -13,6 +14,7 @@ import {
   type AnalysisResponse,
 } from './analysis-worker-protocol.js';
 import { drawRegionPictures } from './region-pictures.js';
+import { readTumourGeometry } from './roi-retrieval.js';
 import { readStudyImages } from './study-images.js';
 
 /** A reply and the buffers to move with it. */
@@ -42,10 +44,24 @@ async function runStep(request: AnalysisRequest): Promise<AnalysisReply> {
     }
     case 'study-images': {
       const images = await readStudyImages(request.input);
+      // The cut volumes go to shared memory here, so that both region threads read them without a
+      // copy on the main thread. An uncut case is left to the main thread, which shares it as before.
+      const cut =
+        images.cut === undefined || images.cut.image === images.series.volume
+          ? undefined
+          : shareCaseVolumes(images.cut);
       return {
-        response: { id, ok: true, output: images },
+        response: {
+          id,
+          ok: true,
+          output: { series: images.series, tumour: images.tumour, ...(cut === undefined ? {} : { cut }) },
+        },
         transfer: transferListOf([images.series.volume.voxels, images.tumour.voxels]),
       };
+    }
+    case 'tumour-geometry': {
+      const { segModality, segFile } = request.input;
+      return { response: { id, ok: true, output: readTumourGeometry(segModality, segFile) }, transfer: [] };
     }
     case 'region-pictures': {
       const overlay = drawRegionPictures(request.input);
@@ -55,4 +71,16 @@ async function runStep(request: AnalysisRequest): Promise<AnalysisReply> {
       };
     }
   }
+}
+
+/** Copies the cut image and mask into SharedArrayBuffers. */
+function shareCaseVolumes({ image, tumour }: CaseVolumes): CaseVolumes {
+  const imageVoxels = new Float64Array(new SharedArrayBuffer(image.voxels.byteLength));
+  imageVoxels.set(image.voxels);
+  const tumourVoxels = new Uint8Array(new SharedArrayBuffer(tumour.voxels.byteLength));
+  tumourVoxels.set(tumour.voxels);
+  return {
+    image: { grid: image.grid, voxels: imageVoxels },
+    tumour: { grid: tumour.grid, voxels: tumourVoxels },
+  };
 }

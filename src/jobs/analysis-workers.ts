@@ -26,7 +26,8 @@ import { countOf } from '../imaging/input-text.js';
 import type { RoiOverlay } from '../imaging/roi-overlay.js';
 import type { ImageVolume, MaskVolume } from '../imaging/volume.js';
 import type { RegionFeatures, RegionTask } from '../model/analyse-region.js';
-import { analyseCaseAsync, type CaseInput } from '../model/analyse.js';
+import { analyseCaseAsync, type CaseInput, type RegionComputer } from '../model/analyse.js';
+import type { CaseVolumes } from '../model/case-crop.js';
 import type { ScoreResult } from '../model/result.js';
 import {
   deserialiseError,
@@ -36,6 +37,7 @@ import {
   type AnalysisSteps,
 } from './analysis-worker-protocol.js';
 import type { RegionPicturesInput } from './region-pictures.js';
+import type { TumourGeometry } from './roi-retrieval.js';
 import type { StudyImages, StudyImagesInput } from './study-images.js';
 import { WorkerPool, tsxWorkerModule, type WorkerActivity, type WorkerModule } from './worker-pool.js';
 
@@ -100,6 +102,19 @@ export class AnalysisWorkerPool {
   }
 
   /**
+   * Same result as `readTumourGeometry(segModality, segFile)`, read in a worker thread. The file is
+   * copied to the thread, since the analyser reads it again for the mask.
+   *
+   * @throws as {@link readStudyImages}.
+   */
+  readTumourGeometry(segModality: string, segFile: ArrayBuffer): Promise<TumourGeometry> {
+    return this.#run('tumour-geometry', { segModality, segFile }, [], {
+      description: `reading the ${segModality} geometry`,
+      details: { step: 'tumour-geometry' },
+    });
+  }
+
+  /**
    * Same result as `drawRegionPictures(input)`, drawn in a worker thread. The image and label voxels
    * move to the thread and are detached here, unless they lie in SharedArrayBuffers.
    *
@@ -114,12 +129,14 @@ export class AnalysisWorkerPool {
 
   /**
    * Same result as `analyseCase(input)`, with both regions computed in worker threads. The cut image
-   * and mask are copied into shared memory first (see the module comment).
+   * and mask are copied into shared memory first (see the module comment). `cut` is `cropCase(input)`
+   * when the caller has it already, as `readStudyImages` returns it from a thread in shared memory;
+   * it is then neither cut nor copied here.
    *
    * @throws Nqo1Error with the code and message `analyseCase` throws, or ERR_INTERNAL when a worker
    *   thread crashed or the pool was closed.
    */
-  async analyseCase(input: CaseInput): Promise<ScoreResult> {
+  async analyseCase(input: CaseInput, cut?: CaseVolumes): Promise<ScoreResult> {
     // analyseCaseAsync passes the same cut volumes for both regions, so each is shared only once.
     const shared = new Map<Float64Array | Uint8Array, Promise<SharedArrayBuffer>>();
     const shareOnce = (view: Float64Array | Uint8Array): Promise<SharedArrayBuffer> => {
@@ -131,7 +148,7 @@ export class AnalysisWorkerPool {
       return buffer;
     };
 
-    return analyseCaseAsync(input, async (regionImage, tumourLabels, task) => {
+    const computeRegion: RegionComputer = async (regionImage, tumourLabels, task) => {
       const image: ImageVolume = {
         grid: regionImage.grid,
         voxels: new Float64Array(await shareOnce(regionImage.voxels)),
@@ -141,7 +158,10 @@ export class AnalysisWorkerPool {
         voxels: new Uint8Array(await shareOnce(tumourLabels.voxels)),
       };
       return this.computeRegion(image, tumour, task);
-    });
+    };
+    return cut === undefined
+      ? analyseCaseAsync(input, computeRegion)
+      : analyseCaseAsync(input, computeRegion, cut);
   }
 
   /**

@@ -9,6 +9,9 @@ import { prepareCodecs } from '../imaging/prepare-codecs.js';
 import { readRtStructMask, roiSelectionOf } from '../imaging/rtstruct.js';
 import { readSegMask, type SegmentSelection, type SegReadOptions } from '../imaging/seg.js';
 import type { MaskVolume } from '../imaging/volume.js';
+import { cropCase } from '../model/analyse.js';
+import type { ModelCard } from '../model/card.js';
+import type { CaseVolumes } from '../model/case-crop.js';
 
 /** The files of one reading step and the reader options; plain data that `postMessage` can send. */
 export interface StudyImagesInput {
@@ -22,20 +25,25 @@ export interface StudyImagesInput {
   /** Segment of the SEG, or ROI of the RTSTRUCT, that outlines the tumour. */
   readonly segment?: SegmentSelection;
   readonly segOptions?: Omit<SegReadOptions, keyof SegmentSelection>;
+  /** With a card, the volumes are also cut to the part its regions reach (`cropCase`). */
+  readonly caseCrop?: { readonly card: ModelCard };
 }
 
 /** The decoded CT series and the tumour mask on its grid. */
 export interface StudyImages {
   readonly series: CtSeries;
   readonly tumour: MaskVolume;
+  /** `cropCase` of the volume and mask, when `caseCrop` was given. */
+  readonly cut?: CaseVolumes;
 }
 
 /**
  * Starts the codecs the files need, decodes the CT series and reads the tumour mask on its grid.
+ * With `caseCrop`, also cuts both to the part of the volume the card's regions reach.
  *
  * @throws Nqo1Error from `readCtSeries` (ERR_SERIES_*, ERR_DICOM_*, ERR_INPUT_TOO_LARGE) and from
  *   `readSegMask` or `readRtStructMask` (ERR_SEG_MALFORMED, ERR_RTSTRUCT_MALFORMED, ERR_MASK_GEOMETRY,
- *   ERR_SEGMENT_SELECTION, ERR_MASK_EMPTY, …).
+ *   ERR_SEGMENT_SELECTION, ERR_MASK_EMPTY, …), and ERR_MASK_GEOMETRY from `cropCase`.
  */
 export async function readStudyImages(input: StudyImagesInput): Promise<StudyImages> {
   await prepareCodecs([...input.ctFiles, input.segFile]);
@@ -45,5 +53,6 @@ export async function readStudyImages(input: StudyImagesInput): Promise<StudyIma
     input.segModality === 'RTSTRUCT'
       ? readRtStructMask(input.segFile, series, roiSelectionOf(segment), input.segOptions)
       : readSegMask(input.segFile, series, { ...input.segOptions, ...segment });
-  return { series, tumour };
+  if (input.caseCrop === undefined) return { series, tumour };
+  return { series, tumour, cut: cropCase({ image: series.volume, tumour, card: input.caseCrop.card }) };
 }
