@@ -25,7 +25,7 @@ export interface EventLoopDelayRow {
   readonly workerThreads: number;
   readonly ctRetrieval: 'roi-first' | 'whole-series';
   readonly ctInstances: number;
-  /** Longest event-loop delay seen during the analysis, in ms. */
+  /** Maximum event-loop delay during the analysis, in ms. */
   readonly maxDelayMs: number;
   /** 99th percentile of the sampled delays, in ms. */
   readonly p99DelayMs: number;

@@ -1,8 +1,8 @@
 /**
- * A generated arterial-phase study held in memory: the demo phantom (`src/cli/demo/phantom.ts`)
- * on a 512 × 512 grid of 0.78 × 0.78 × 1.25 mm voxels with a 40 mm radius tumour, written as
- * single-frame CT instances and one binary SEG by the demo's dcmjs writers, and an in-memory PACS
- * that serves it to the study analyser without a network.
+ * A generated arterial-phase study held in memory, and an in-memory PACS that serves it to the study
+ * analyser without a network. The study is the demo phantom (`src/cli/demo/phantom.ts`) on a 512 × 512
+ * grid of 0.78 × 0.78 × 1.25 mm voxels with a 40 mm radius tumour. The demo's dcmjs writers write it as
+ * single-frame CT instances and one binary SEG.
  */
 import { renderPhantom } from '../src/cli/demo/phantom.js';
 import { newUid, writeCtSeries, writeTumourSeg } from '../src/cli/demo/write-dicom.js';
@@ -81,9 +81,9 @@ function later<T>(value: T): Promise<T> {
 }
 
 /**
- * Serves `study` as the analyser's DICOMweb source. Each answer arrives after a turn of the event
- * loop, as from a network, and each retrieval returns fresh copies of the files, as an HTTP client
- * does, since the worker threads detach the buffers they receive.
+ * Serves `study` as the analyser's DICOMweb source. Each response arrives after a turn of the event
+ * loop, as from a network. Each retrieval returns fresh copies of the files, as an HTTP client does,
+ * because the worker threads detach the buffers they receive.
  */
 export function inMemoryPacs(study: GeneratedStudy): StudySource {
   const bySop = new Map(

@@ -8,7 +8,9 @@
  * the CT series' WADO-RS metadata, `roi-retrieval.ts` plans the CT instances that the dilated tumour
  * reaches, and only those are retrieved; where the plan does not apply, the whole series is, with
  * the reason logged. Decode the CT to Hounsfield units and the SEG to a mask on the CT grid.
- * Compute and score the model card's features, then write the Observation, Device and Provenance
+ * Compute and score the model card's features and draw the region pictures. With a worker pool,
+ * every CPU-bound step runs in its threads (`analysis-workers.ts`), and this thread only
+ * retrieves, posts and scores. Then write the Observation, Device and Provenance
  * to FHIR when write-back is configured and the job has FHIR ids. A failed write-back does not
  * fail the analysis: the output carries the failure, and the queue retries only the write-back.
  *

@@ -1,7 +1,7 @@
 /**
  * What an analysis worker thread runs for each request of `analysis-worker-protocol.ts`: the step
- * itself, then the reply with the output's volumes in the transfer list. Errors become an error
- * reply, so this never throws.
+ * itself, then the reply with the output's volumes in the transfer list. Errors become an error reply,
+ * so `handleAnalysisRequest` does not reject.
  */
 import type { Transferable } from 'node:worker_threads';
 
@@ -45,7 +45,8 @@ async function runStep(request: AnalysisRequest): Promise<AnalysisReply> {
     case 'study-images': {
       const images = await readStudyImages(request.input);
       // The cut volumes go to shared memory here, so that both region threads read them without a
-      // copy on the main thread. An uncut case is left to the main thread, which shares it as before.
+      // copy on the main thread. An uncut case is left to the main thread, which copies it into shared
+      // memory in steps.
       const cut =
         images.cut === undefined || images.cut.image === images.series.volume
           ? undefined

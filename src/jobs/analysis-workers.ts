@@ -1,8 +1,9 @@
 /**
- * A pool of worker threads (node:worker_threads) that runs the CPU-bound steps of an analysis off
- * the event loop that serves the CDS hooks: decoding the CT and reading the tumour mask
- * (`study-images.ts`), the features of the tumour and the peritumoral region, in parallel
- * (`src/model/analyse-region.ts`), and the region pictures (`region-pictures.ts`). The threads,
+ * A pool of worker threads (node:worker_threads) that runs the CPU-bound steps of an analysis off the
+ * event loop that serves the CDS hooks. The steps are the segmentation geometry of the ROI-first plan
+ * (`roi-retrieval.ts`), decoding the CT and reading the tumour mask (`study-images.ts`), the features
+ * of the two regions in parallel (`src/model/analyse-region.ts`), and the region pictures
+ * (`region-pictures.ts`). The threads,
  * their replacement after a crash and the typed errors are those of `worker-pool.ts`.
  *
  * Buffers: the CT and SEG files, and the volume and mask that come back, move between the threads
@@ -88,7 +89,7 @@ export class AnalysisWorkerPool {
 
   /**
    * Same result as `readStudyImages(input)`, computed in a worker thread. The CT files move to the
-   * thread and are detached here; the SEG file is copied, since the analyser reads it again after a
+   * thread and are detached here. The SEG file is copied, because the analyser reads it again after a
    * whole-series fallback. The volume and the mask move back without a copy.
    *
    * @throws Nqo1Error with the code, message and details `readStudyImages` throws, or ERR_INTERNAL
@@ -129,9 +130,9 @@ export class AnalysisWorkerPool {
 
   /**
    * Same result as `analyseCase(input)`, with both regions computed in worker threads. The cut image
-   * and mask are copied into shared memory first (see the module comment). `cut` is `cropCase(input)`
-   * when the caller has it already, as `readStudyImages` returns it from a thread in shared memory;
-   * it is then neither cut nor copied here.
+   * and mask are copied into shared memory first (see the module comment). Pass `cut` when the caller
+   * has `cropCase(input)` already, as `readStudyImages` returns it in shared memory from a thread. The
+   * case is then neither cut nor copied here.
    *
    * @throws Nqo1Error with the code and message `analyseCase` throws, or ERR_INTERNAL when a worker
    *   thread crashed or the pool was closed.

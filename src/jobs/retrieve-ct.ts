@@ -69,8 +69,9 @@ export async function retrieveCt(
         ? readTumourGeometry(segModality, segFile)
         : await deps.analysisWorkers.readTumourGeometry(segModality, segFile);
   } catch (error) {
-    // The mask reader reports the fault in full on the whole-series path.
-    if (error instanceof Nqo1Error)
+    // The mask reader reports the fault in full on the whole-series path. A worker thread that stopped
+    // (ERR_INTERNAL) is no fault of the file, so that error fails the analysis.
+    if (error instanceof Nqo1Error && error.code !== 'ERR_INTERNAL')
       return retrieveWholeSeries(deps.pacs, source, `the ${segModality} file is unreadable (${error.code})`);
     throw error;
   }

@@ -1,7 +1,7 @@
 /**
  * A fixed-size pool of worker threads (node:worker_threads) that runs one request per thread at a
- * time. It knows nothing about the requests: it posts them with their transfer list, matches each
- * reply to its request by id, and turns a thread that dies into a typed error.
+ * time. It does not read the requests. It posts them with their transfer list, matches each reply to
+ * its request by id, and turns a thread that dies into a typed error.
  *
  * A thread that crashes, exits or exceeds its `resourceLimits` (Node ends it with
  * ERR_WORKER_OUT_OF_MEMORY) fails only the request it was running, with ERR_INTERNAL. The pool
@@ -39,7 +39,7 @@ export interface WorkerPoolOptions {
   readonly resourceLimits?: ResourceLimits;
 }
 
-/** What a request asks a thread to do, for the error when the thread dies or the pool closes. */
+/** The work a request gives a thread, named in the error when the thread dies or the pool closes. */
 export interface WorkerActivity {
   /** Present participle phrase, such as "decoding the CT series". */
   readonly description: string;
@@ -47,7 +47,7 @@ export interface WorkerActivity {
   readonly details?: ErrorDetails;
 }
 
-/** A message a thread replies with: it carries the id of the request it answers. */
+/** A reply message of a thread, with the id of its request. */
 export interface WorkerReply {
   readonly id: number;
 }

@@ -1,7 +1,7 @@
 /**
- * Event-loop delay on the main thread during one analysis of a generated 120-slice study, measured
- * with `monitorEventLoopDelay` as `bench/event-loop-delay.ts` does: in worker threads the main
- * thread keeps serving, in one thread the analysis blocks it from decoding to the last picture.
+ * Event-loop delay on the main thread during one analysis of a generated 120-slice study, measured with
+ * `monitorEventLoopDelay` as `bench/event-loop-delay.ts` does. With worker threads the main thread
+ * keeps serving. In one thread the analysis blocks it from decoding to the last picture.
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';

@@ -1,7 +1,7 @@
 /**
  * The study analyser with its CPU-bound steps (decoding, mask reading, features, region pictures)
- * in worker threads: the same numbers as in one thread on real DICOM, typed errors across the
- * thread boundary, and a pool that survives a thread that crashes or runs out of memory.
+ * in worker threads. They give the same numbers as in one thread on real DICOM and the same typed
+ * errors. The pool survives a thread that crashes or runs out of memory.
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';

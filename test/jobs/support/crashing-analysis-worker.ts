@@ -11,8 +11,8 @@ import { handleAnalysisRequest } from '../../../src/jobs/analysis-worker-tasks.j
 
 /** Allocates small arrays and keeps them all, so only the heap limit stops it. */
 function exhaustHeap(): never {
-  const kept: number[][] = [];
-  for (;;) kept.push(Array.from({ length: 1024 }, (_, index) => index + kept.length));
+  const retained: number[][] = [];
+  for (;;) retained.push(Array.from({ length: 1024 }, (_, index) => index + retained.length));
 }
 
 const port = parentPort;
