@@ -464,15 +464,29 @@ describe('createStudyAnalyser with an RT Structure Set', () => {
             },
           },
         ]),
-      retrieveSeriesInstances: () => Promise.resolve(ct),
-      retrieveInstance: () => Promise.resolve(rt),
+      // Fresh buffers on each call, as from HTTP: the worker threads detach the CT files they receive.
+      retrieveSeriesInstances: () => Promise.resolve(ct.map((file) => file.slice(0))),
+      retrieveInstance: () => Promise.resolve(rt.slice(0)),
     };
-    const analyse = createStudyAnalyser({ pacs, modelCard: card, logger: pino({ level: 'silent' }) });
+    const options = { pacs, modelCard: card, logger: pino({ level: 'silent' }), now: () => new Date(0) };
+    const analyse = createStudyAnalyser(options);
 
     const output = await analyse({ ...job, studyInstanceUid: STUDY });
 
     // 1443 voxels: the ring of rt.dcm, counted independently in test/imaging/rtstruct.test.ts.
     expect(output.result.provenance.tumourVoxelCount).toBe(1443);
     expect(output.result.provenance.segmentationInstanceUid).toBe(RT_SOP);
+
+    // The same result when the contours are read and rasterised in worker threads.
+    const analysisWorkers = new AnalysisWorkerPool({ size: 2 });
+    try {
+      const threaded = await createStudyAnalyser({ ...options, analysisWorkers })({
+        ...job,
+        studyInstanceUid: STUDY,
+      });
+      expect(threaded).toEqual(output);
+    } finally {
+      await analysisWorkers.close();
+    }
   });
 });
