@@ -5,6 +5,7 @@
 import { cpus } from 'node:os';
 
 import { benchDecode } from './decode.js';
+import { benchEventLoopDelay, printEventLoopDelay } from './event-loop-delay.js';
 import { benchHookLatency } from './hook-latency.js';
 import { benchHookLoad, printHookLoad } from './hook-load.js';
 import { benchModelPath } from './model-path.js';
@@ -92,3 +93,5 @@ console.log(
 );
 
 await printStudyToResult();
+
+printEventLoopDelay(await benchEventLoopDelay(300), 300);

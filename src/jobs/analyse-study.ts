@@ -8,7 +8,9 @@
  * the CT series' WADO-RS metadata, `roi-retrieval.ts` plans the CT instances that the dilated tumour
  * reaches, and only those are retrieved; where the plan does not apply, the whole series is, with
  * the reason logged. Decode the CT to Hounsfield units and the SEG to a mask on the CT grid.
- * Compute and score the model card's features, then write the Observation, Device and Provenance
+ * Compute and score the model card's features and draw the region pictures. With a worker pool,
+ * every CPU-bound step runs in its threads (`analysis-workers.ts`), and this thread only
+ * retrieves, posts and scores. Then write the Observation, Device and Provenance
  * to FHIR when write-back is configured and the job has FHIR ids. A failed write-back does not
  * fail the analysis: the output carries the failure, and the queue retries only the write-back.
  *
@@ -39,28 +41,26 @@ import { fetchSeriesAcquisitions, type SeriesAcquisition } from '../dicomweb/ser
 import { selectRequestedCtSeries, selectRequestedSegmentation } from '../dicomweb/select-requested.js';
 import { Nqo1Error, describeError, isNqo1Error } from '../errors.js';
 import { FhirWriteBack, type WriteBackInput, type WriteBackOutcome } from '../fhir/write-back.js';
-import {
-  DEFAULT_SERIES_LIMITS,
-  readCtSeries,
-  type CtSeries,
-  type ReadCtSeriesOptions,
-} from '../imaging/ct-series.js';
-import { prepareCodecs } from '../imaging/prepare-codecs.js';
-import { readRtStructMask, roiSelectionOf } from '../imaging/rtstruct.js';
-import { readSegMask, type SegmentSelection, type SegReadOptions } from '../imaging/seg.js';
-import { dilateMaskMm } from '../imaging/dilate.js';
-import { renderRoiOverlay, type RoiOverlay } from '../imaging/roi-overlay.js';
+import { DEFAULT_SERIES_LIMITS, type ReadCtSeriesOptions } from '../imaging/ct-series.js';
+import type { SegmentSelection, SegReadOptions } from '../imaging/seg.js';
+import type { RoiOverlay } from '../imaging/roi-overlay.js';
 import type { ImageVolume, MaskVolume } from '../imaging/volume.js';
 import { analyseCase, cardRadiomicsSettings, type CaseInput } from '../model/analyse.js';
 import type { ModelCard } from '../model/card.js';
 import type { ScoreResult } from '../model/result.js';
-import { DEFAULT_WORKER_THREADS, RegionWorkerPool } from './region-workers.js';
+import { AnalysisWorkerPool, DEFAULT_WORKER_THREADS } from './analysis-workers.js';
+import { drawRegionPictures } from './region-pictures.js';
+import { readStudyImages, type StudyImages, type StudyImagesInput } from './study-images.js';
 import { retrieveCt, retrieveWholeSeries, seriesOptions } from './retrieve-ct.js';
 import { readSecretEnv } from '../secret-env.js';
 import type { JobStage } from './job-observer.js';
 import type { AnalyseStudy, AnalysisJob, AnalysisOutput } from './types.js';
 
-/** The DICOMweb operations the analyser uses; {@link DicomWebClient} implements them. */
+/**
+ * The DICOMweb operations the analyser uses; {@link DicomWebClient} implements them. Each call must
+ * return ArrayBuffers of its own: with worker threads, the analyser moves the CT files to a thread,
+ * which detaches them.
+ */
 export type StudySource = Pick<
   DicomWebClient,
   | 'searchSeries'
@@ -93,10 +93,11 @@ export interface StudyAnalyserDeps {
   /** Clock for the result's `computedAt`; tests freeze it. */
   readonly now?: () => Date;
   /**
-   * Worker threads that compute the region features off the event loop. Without a pool, the
-   * features are computed in this thread and hook calls wait meanwhile. The caller closes the pool.
+   * Worker threads that decode the CT, read the mask, compute the region features and draw the
+   * region pictures off the event loop. Without a pool, these steps run in this thread and hook
+   * calls wait meanwhile. The caller closes the pool.
    */
-  readonly regionWorkers?: RegionWorkerPool;
+  readonly analysisWorkers?: AnalysisWorkerPool;
   /**
    * `roi-first` (default): retrieve the SEG or RTSTRUCT, then only the CT slices the dilated tumour reaches
    * (see `roi-retrieval.ts`), falling back to the whole series where that does not apply;
@@ -173,10 +174,24 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       seg.instance.seriesInstanceUid,
       seg.instance.sopInstanceUid,
     );
-    const readMask = (series: CtSeries): MaskVolume =>
-      seg.instance.modality === 'RTSTRUCT'
-        ? readRtStructMask(segFile, series, roiSelectionOf(deps.segment ?? {}), deps.segOptions)
-        : readSegMask(segFile, series, { ...deps.segOptions, ...deps.segment });
+    const readImages = (
+      ctFiles: ArrayBuffer[],
+      series: ReadCtSeriesOptions | undefined,
+    ): Promise<StudyImages> => {
+      const input: StudyImagesInput = {
+        ctFiles,
+        segFile,
+        segModality: seg.instance.modality,
+        ...(series === undefined ? {} : { series }),
+        ...(deps.segment === undefined ? {} : { segment: deps.segment }),
+        ...(deps.segOptions === undefined ? {} : { segOptions: deps.segOptions }),
+        // The thread also cuts the case, so that the main thread does not scan the whole mask.
+        ...(deps.analysisWorkers === undefined ? {} : { caseCrop: { card: deps.modelCard } }),
+      };
+      return deps.analysisWorkers === undefined
+        ? readStudyImages(input)
+        : deps.analysisWorkers.readStudyImages(input);
+    };
     const ctSource = {
       study,
       seriesInstanceUid: ct.series.seriesInstanceUid,
@@ -187,11 +202,11 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
     const retrievedAt = performance.now();
     deps.onStageTimed?.('retrieve', retrievedAt - startedAt);
 
-    await prepareCodecs([...retrieved.files, segFile]);
-    let series = readCtSeries(retrieved.files, seriesOptions(deps.series, retrieved.sliceStepMm));
-    let tumour: MaskVolume;
+    // With worker threads, the CT files move to the thread, and only the array of detached buffers
+    // stays here: the fallback below retrieves them again.
+    let images: StudyImages;
     try {
-      tumour = readMask(series);
+      images = await readImages(retrieved.files, seriesOptions(deps.series, retrieved.sliceStepMm));
     } catch (error) {
       // The plan placed every SEG frame or contour point on a retrieved slice, so the mask should fit.
       // If the reader still finds it off the grid, the whole series decides. NOTE: no test reaches
@@ -202,10 +217,9 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
         'ROI-first mask does not fit the retrieved slices; retrieving the whole series',
       );
       retrieved = await retrieveWholeSeries(deps.pacs, ctSource, 'the mask did not fit the retrieved slices');
-      await prepareCodecs(retrieved.files);
-      series = readCtSeries(retrieved.files, deps.series);
-      tumour = readMask(series);
+      images = await readImages(retrieved.files, deps.series);
     }
+    const { series, tumour, cut } = images;
     const retrieval = retrieved.retrieval;
     log.info(
       {
@@ -238,9 +252,9 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       computedAt: now(),
     };
     const scored =
-      deps.regionWorkers === undefined
+      deps.analysisWorkers === undefined
         ? analyseCase(caseInput)
-        : await deps.regionWorkers.analyseCase(caseInput);
+        : await deps.analysisWorkers.analyseCase(caseInput, cut);
     deps.onStageTimed?.('features', performance.now() - decodedAt);
     const result: ScoreResult = {
       ...scored,
@@ -270,7 +284,16 @@ export function createStudyAnalyser(deps: StudyAnalyserDeps): AnalyseStudy {
       'features scored',
     );
 
-    const overlay = drawRegions(series.volume, tumour, deps.modelCard, log, study);
+    // With worker threads, the volume and the mask move to the thread here, since nothing after
+    // this step reads them.
+    const overlay = await drawRegions(
+      deps.analysisWorkers,
+      series.volume,
+      tumour,
+      deps.modelCard,
+      log,
+      study,
+    );
     const effectiveDateTime = ct.series.acquisitionDate ?? undefined;
     const stored = {
       result,
@@ -349,7 +372,7 @@ export interface StudyAnalyserConfig {
     readonly bearerTokenEnv?: string | undefined;
   };
   readonly jobs?: {
-    /** Worker threads for feature extraction; 0 computes on the event loop. */
+    /** Worker threads for decoding, mask reading, features and region pictures; 0 runs them on the event loop. */
     readonly workerThreads: number;
   };
   /** Series rules as configured; the patterns are regular-expression sources, compiled case-insensitive. */
@@ -421,18 +444,18 @@ export function createStudyAnalyserFromConfig(
   }
 
   const workerThreads = config.jobs?.workerThreads ?? DEFAULT_WORKER_THREADS;
-  const regionWorkers = workerThreads === 0 ? undefined : new RegionWorkerPool({ size: workerThreads });
+  const analysisWorkers = workerThreads === 0 ? undefined : new AnalysisWorkerPool({ size: workerThreads });
   const analyse = createStudyAnalyser({
     ...analyserOptions,
     pacs,
     ...(config.dicomweb.ctRetrieval === undefined ? {} : { ctRetrieval: config.dicomweb.ctRetrieval }),
     ...(writer === undefined ? {} : { writer }),
     ...(config.imaging === undefined ? {} : imagingOptions(config.imaging)),
-    ...(regionWorkers === undefined ? {} : { regionWorkers }),
+    ...(analysisWorkers === undefined ? {} : { analysisWorkers }),
     ...(config.series === undefined ? {} : { seriesRules: compileSeriesRules(config.series) }),
   });
   return Object.assign(analyse, {
-    close: async () => regionWorkers?.close(),
+    close: async () => analysisWorkers?.close(),
     ...(writer === undefined ? {} : { writer }),
   });
 }
@@ -574,28 +597,26 @@ async function listSegInstances(
 }
 
 /**
- * Draws the tumour and its dilation over the CT (`roi-overlay.ts`) from the masks the features used:
- * the tumour is the card's label, dilated by the card's margin. The pictures help a reader check the
- * result, so a failure to draw them is logged and the analysis goes on without them.
- *
- * NOTE: drawing runs on the event loop that serves the hooks. It took about 0.55 s for a 300-slice
- * study in one run of `bench/roi-overlay.ts`, so a hook arriving meanwhile waits that long.
+ * Draws the tumour and its dilation over the CT (`region-pictures.ts`) from the masks the features
+ * used, in a worker thread when `workers` is given. The pictures help a reader check the result, so
+ * a failure to draw them is logged and the analysis goes on without them.
  */
-function drawRegions(
+async function drawRegions(
+  workers: AnalysisWorkerPool | undefined,
   image: ImageVolume,
   labels: MaskVolume,
   card: ModelCard,
   log: Logger,
   studyInstanceUid: string,
-): RoiOverlay | undefined {
+): Promise<RoiOverlay | undefined> {
+  const input = {
+    image,
+    labels,
+    label: cardRadiomicsSettings(card).label,
+    dilationMm: card.region.dilationMm,
+  };
   try {
-    const label = cardRadiomicsSettings(card).label;
-    const tumourVoxels = new Uint8Array(labels.voxels.length);
-    for (let index = 0; index < tumourVoxels.length; index++) {
-      tumourVoxels[index] = labels.voxels[index] === label ? 1 : 0;
-    }
-    const tumour: MaskVolume = { grid: labels.grid, voxels: tumourVoxels };
-    return renderRoiOverlay(image, tumour, dilateMaskMm(tumour, card.region.dilationMm));
+    return workers === undefined ? drawRegionPictures(input) : await workers.drawRegionPictures(input);
   } catch (error) {
     log.warn(
       { studyInstanceUid, errorCode: isNqo1Error(error) ? error.code : 'untyped' },

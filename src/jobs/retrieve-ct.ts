@@ -9,12 +9,8 @@ import type { ReadCtSeriesOptions } from '../imaging/ct-series.js';
 import { cardRadiomicsSettings } from '../model/analyse.js';
 import type { ModelCard } from '../model/card.js';
 import type { CtRetrieval } from '../model/result.js';
-import {
-  planRoiRetrieval,
-  readRtStructContourPoints,
-  readSegFrameGeometry,
-  type TumourGeometry,
-} from './roi-retrieval.js';
+import type { AnalysisWorkerPool } from './analysis-workers.js';
+import { planRoiRetrieval, readTumourGeometry, type TumourGeometry } from './roi-retrieval.js';
 
 /** The DICOMweb operations CT retrieval uses. */
 export type CtRetrievalSource = Pick<
@@ -28,6 +24,8 @@ export interface CtRetrievalDeps {
   readonly modelCard: ModelCard;
   /** `whole-series` turns ROI-first retrieval off; see `StudyAnalyserDeps.ctRetrieval`. */
   readonly ctRetrieval?: 'roi-first' | 'whole-series';
+  /** Worker threads that parse the segmentation file; without them it is parsed in this thread. */
+  readonly analysisWorkers?: AnalysisWorkerPool;
 }
 
 /** The CT series to retrieve, with the instance count QIDO-RS gave (null when it gave none). */
@@ -66,10 +64,14 @@ export async function retrieveCt(
 
   let tumour: TumourGeometry;
   try {
-    tumour = segModality === 'RTSTRUCT' ? readRtStructContourPoints(segFile) : readSegFrameGeometry(segFile);
+    tumour =
+      deps.analysisWorkers === undefined
+        ? readTumourGeometry(segModality, segFile)
+        : await deps.analysisWorkers.readTumourGeometry(segModality, segFile);
   } catch (error) {
-    // The mask reader reports the fault in full on the whole-series path.
-    if (error instanceof Nqo1Error)
+    // The mask reader reports the fault in full on the whole-series path. A worker thread that stopped
+    // (ERR_INTERNAL) is no fault of the file, so that error fails the analysis.
+    if (error instanceof Nqo1Error && error.code !== 'ERR_INTERNAL')
       return retrieveWholeSeries(deps.pacs, source, `the ${segModality} file is unreadable (${error.code})`);
     throw error;
   }

@@ -142,6 +142,16 @@ export function readRtStructContourPoints(
 }
 
 /**
+ * Reads the tumour geometry of a segmentation file: the contour points of an RTSTRUCT, and the frame
+ * positions of any other modality, read as a DICOM SEG.
+ *
+ * @throws Nqo1Error from `readDicomFile` when the file is not a readable DICOM file.
+ */
+export function readTumourGeometry(segModality: string, segFile: ArrayBuffer): TumourGeometry {
+  return segModality === 'RTSTRUCT' ? readRtStructContourPoints(segFile) : readSegFrameGeometry(segFile);
+}
+
+/**
  * Plans the CT instances to retrieve for a tumour outlined by SEG frames or RTSTRUCT contours, dilated by
  * `dilationMm`, from the series' WADO-RS metadata (one dataset per instance).
  */

@@ -2,7 +2,7 @@
  * One region of a case: the region's mask built from the tumour label mask, its voxel count and the
  * radiomic features computed on it. The unit of work that `analyseCase` runs for the tumour and the
  * peritumoral region in turn, and that the service's worker threads run in parallel
- * (`src/jobs/region-workers.ts`). Pure: volumes in, numbers out.
+ * (`src/jobs/analysis-workers.ts`). Pure: volumes in, numbers out.
  */
 import { dilateMaskMm, ringMask } from '../imaging/dilate.js';
 import { countLabel, type ImageVolume, type MaskVolume } from '../imaging/volume.js';

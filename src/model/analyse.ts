@@ -84,11 +84,13 @@ export function analyseCase(input: CaseInput): ScoreResult {
 /**
  * Same result as {@link analyseCase}, with each region's features computed by `computeRegion`, for
  * instance in a worker thread. Both regions start at once. When both fail, the tumour's error is
- * thrown, as `analyseCase` would throw it.
+ * thrown, as `analyseCase` would throw it. `cropped` is `cropCase(input)` when the caller has cut
+ * the case already, for instance in a worker thread.
  */
 export async function analyseCaseAsync(
   input: CaseInput,
   computeRegion: RegionComputer,
+  cropped: CaseVolumes = cropCase(input),
 ): Promise<ScoreResult> {
   const [tumourTask, periTask] = regionTasks(input.card);
   const analyse = async ({ image, tumour }: CaseVolumes): Promise<ScoreResult> => {
@@ -101,7 +103,6 @@ export async function analyseCaseAsync(
     return scoreRegions(input, tumourOutcome.value, periOutcome.value);
   };
 
-  const cropped = cropCase(input);
   try {
     return await analyse(cropped);
   } catch (error) {

@@ -18,7 +18,7 @@ import { Nqo1Error } from '../errors.js';
 import { DEFAULT_SERIES_LIMITS } from '../imaging/ct-series.js';
 import { DEFAULT_FRACTIONAL_THRESHOLD } from '../imaging/seg-frames.js';
 import { DEFAULT_RETRY_FAILED_AFTER_MS, DEFAULT_RETRY_WRITE_BACK_AFTER_MS } from '../jobs/queue.js';
-import { DEFAULT_WORKER_THREADS } from '../jobs/region-workers.js';
+import { DEFAULT_WORKER_THREADS } from '../jobs/analysis-workers.js';
 import { packagePath } from '../paths.js';
 import { isUrlAllowed } from '../net/url-allowlist.js';
 import { checkUnreadEnvNames, readEnvOverrides } from './config-env.js';

@@ -4,18 +4,19 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { beforeAll, describe, expect, test } from 'vitest';
 
-import type { DicomJsonDataset } from '../../src/dicomweb/client.js';
 import { Nqo1Error, isNqo1Error } from '../../src/errors.js';
 import type { WriteBackInput, WriteBackOutcome } from '../../src/fhir/write-back.js';
+import type { DicomJsonDataset } from '../../src/dicomweb/client.js';
 import {
   createStudyAnalyser,
   createStudyAnalyserFromConfig,
   type StudySource,
 } from '../../src/jobs/analyse-study.js';
-import { RegionWorkerPool } from '../../src/jobs/region-workers.js';
+import { AnalysisWorkerPool } from '../../src/jobs/analysis-workers.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
 import { startLoopbackListener } from '../support/loopback-listener.js';
+import { fakePacs, seriesResult } from './support/ct-3slice-pacs.js';
 import {
   CT_3SLICE,
   CT_3SLICE_FILES,
@@ -25,69 +26,6 @@ import {
 } from '../support/shared-data.js';
 
 const PATIENT_ID = 'patient-secret-42';
-
-function seriesResult(uid: string, modality: string, description: string, count: number): DicomJsonDataset {
-  return {
-    '0020000E': { vr: 'UI', Value: [uid] },
-    '00080060': { vr: 'CS', Value: [modality] },
-    '0008103E': { vr: 'LO', Value: [description] },
-    '00201209': { vr: 'IS', Value: [count] },
-    '00080020': { vr: 'DA', Value: ['20030417'] },
-  };
-}
-
-/** Builds an in-memory PACS containing the ct-3slice study, optionally without its SEG. */
-function fakePacs(ctFiles: ArrayBuffer[], segFile: ArrayBuffer | null): StudySource & { calls: string[] } {
-  const calls: string[] = [];
-  return {
-    calls,
-    searchSeries: (study) => {
-      calls.push(`qido ${study}`);
-      const series = [seriesResult(CT_3SLICE.ctSeriesInstanceUid, 'CT', '', 3)];
-      if (segFile !== null)
-        series.push(seriesResult(CT_3SLICE.segSeriesInstanceUid, 'SEG', 'Liver Segmentation', 1));
-      return Promise.resolve(series);
-    },
-    // The acquisition attributes of ct-3slice/01.dcm, as a QIDO-RS server that honours includefield returns them.
-    searchInstances: (_study, series) => {
-      calls.push(`qido instances ${series}`);
-      return Promise.resolve([
-        {
-          '00080018': { vr: 'UI', Value: ['1.2.392.200103.20080913.113635.2.2009.6.22.21.43.10.23431.1'] },
-          '00180050': { vr: 'DS', Value: [1.25] },
-          '00181210': { vr: 'SH', Value: ['STANDARD'] },
-          '00080032': { vr: 'TM', Value: ['105028'] },
-        },
-      ]);
-    },
-    retrieveInstanceMetadata: (_study, series) => {
-      calls.push(`instance metadata ${series}`);
-      return Promise.reject(new Error('the QIDO-RS result already holds the attributes'));
-    },
-    retrieveSeriesMetadata: (_study, series) => {
-      calls.push(`metadata ${series}`);
-      return Promise.resolve([
-        {
-          '0020000E': { vr: 'UI', Value: [CT_3SLICE.segSeriesInstanceUid] },
-          '00080018': { vr: 'UI', Value: [CT_3SLICE.segSopInstanceUid] },
-          '00081115': {
-            vr: 'SQ',
-            Value: [{ '0020000E': { vr: 'UI', Value: [CT_3SLICE.ctSeriesInstanceUid] } }],
-          },
-        },
-      ]);
-    },
-    retrieveSeriesInstances: (_study, series) => {
-      calls.push(`wado series ${series}`);
-      return Promise.resolve(ctFiles);
-    },
-    retrieveInstance: (_study, _series, sop) => {
-      calls.push(`wado instance ${sop}`);
-      if (segFile === null) return Promise.reject(new Error('no SEG stored'));
-      return Promise.resolve(segFile);
-    },
-  };
-}
 
 function capturingLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
@@ -336,7 +274,7 @@ describe('createStudyAnalyser', () => {
 
 describe('createStudyAnalyser with worker threads', () => {
   test('scores the liver SEG as in one thread', async () => {
-    const regionWorkers = new RegionWorkerPool({ size: 2 });
+    const analysisWorkers = new AnalysisWorkerPool({ size: 2 });
     const options = {
       modelCard: card,
       logger: pino({ level: 'silent' }),
@@ -347,18 +285,18 @@ describe('createStudyAnalyser with worker threads', () => {
       const threaded = await createStudyAnalyser({
         ...options,
         pacs: fakePacs(ctFiles, segFile),
-        regionWorkers,
+        analysisWorkers,
       })(job);
 
       expect(threaded).toEqual(inline);
       expect(threaded.result.provenance.tumourVoxelCount).toBeGreaterThan(1000);
     } finally {
-      await regionWorkers.close();
+      await analysisWorkers.close();
     }
   });
 
   test('engine error arrives as in one thread', async () => {
-    const regionWorkers = new RegionWorkerPool({ size: 2 });
+    const analysisWorkers = new AnalysisWorkerPool({ size: 2 });
     // A peritumoral feature name the engine does not know: ERR_SETTINGS_INVALID from the worker.
     const badCard = {
       ...card,
@@ -374,7 +312,7 @@ describe('createStudyAnalyser with worker threads', () => {
       const threaded: unknown = await createStudyAnalyser({
         ...options,
         pacs: fakePacs(ctFiles, segFile),
-        regionWorkers,
+        analysisWorkers,
       })(job).catch((thrown: unknown) => thrown);
 
       expect(isNqo1Error(inline, 'ERR_SETTINGS_INVALID')).toBe(true);
@@ -384,7 +322,7 @@ describe('createStudyAnalyser with worker threads', () => {
         message: (inline as Error).message,
       });
     } finally {
-      await regionWorkers.close();
+      await analysisWorkers.close();
     }
   });
 });
@@ -526,15 +464,29 @@ describe('createStudyAnalyser with an RT Structure Set', () => {
             },
           },
         ]),
-      retrieveSeriesInstances: () => Promise.resolve(ct),
-      retrieveInstance: () => Promise.resolve(rt),
+      // Fresh buffers on each call, as from HTTP: the worker threads detach the CT files they receive.
+      retrieveSeriesInstances: () => Promise.resolve(ct.map((file) => file.slice(0))),
+      retrieveInstance: () => Promise.resolve(rt.slice(0)),
     };
-    const analyse = createStudyAnalyser({ pacs, modelCard: card, logger: pino({ level: 'silent' }) });
+    const options = { pacs, modelCard: card, logger: pino({ level: 'silent' }), now: () => new Date(0) };
+    const analyse = createStudyAnalyser(options);
 
     const output = await analyse({ ...job, studyInstanceUid: STUDY });
 
     // 1443 voxels: the ring of rt.dcm, counted independently in test/imaging/rtstruct.test.ts.
     expect(output.result.provenance.tumourVoxelCount).toBe(1443);
     expect(output.result.provenance.segmentationInstanceUid).toBe(RT_SOP);
+
+    // The same result when the contours are read and rasterised in worker threads.
+    const analysisWorkers = new AnalysisWorkerPool({ size: 2 });
+    try {
+      const threaded = await createStudyAnalyser({ ...options, analysisWorkers })({
+        ...job,
+        studyInstanceUid: STUDY,
+      });
+      expect(threaded).toEqual(output);
+    } finally {
+      await analysisWorkers.close();
+    }
   });
 });

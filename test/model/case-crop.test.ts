@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadCase } from '../../src/cli/case-input.js';
-import { RegionWorkerPool } from '../../src/jobs/region-workers.js';
+import { AnalysisWorkerPool } from '../../src/jobs/analysis-workers.js';
 import type { Grid, ImageVolume, MaskVolume, Vec3 } from '../../src/imaging/volume.js';
 import {
   computeRegionFeatures,
@@ -209,7 +209,7 @@ describe('analyseCase cropped equals uncropped', () => {
 });
 
 /** Records the grid each region request would ship and computes the region in this thread. */
-class RecordingPool extends RegionWorkerPool {
+class RecordingPool extends AnalysisWorkerPool {
   readonly shipped: Grid[] = [];
 
   override computeRegion(
@@ -222,7 +222,7 @@ class RecordingPool extends RegionWorkerPool {
   }
 }
 
-describe('RegionWorkerPool with cropping', () => {
+describe('AnalysisWorkerPool with cropping', () => {
   it('ships the cut box', async () => {
     const volumes = edgeCase({ axis: 2, side: 'high' });
     const input = { ...volumes, card, references: NO_REFERENCES, computedAt: COMPUTED_AT };

@@ -1,9 +1,9 @@
-/** RegionWorkerPool: the same results and errors as analyseCase, computed in worker threads. */
+/** AnalysisWorkerPool: the same results and errors as analyseCase, computed in worker threads. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { isNqo1Error } from '../../src/errors.js';
 import type { Grid } from '../../src/imaging/volume.js';
-import { RegionWorkerPool, tsxWorkerModule } from '../../src/jobs/region-workers.js';
+import { AnalysisWorkerPool, tsxWorkerModule } from '../../src/jobs/analysis-workers.js';
 import { analyseCase, cardRadiomicsSettings, type CaseInput } from '../../src/model/analyse.js';
 import { BR_RO_CARD_PATH, loadModelCard, type ModelCard } from '../../src/model/card.js';
 
@@ -49,13 +49,13 @@ function sphereCase(n: number, slices: number, radius: number, label = 1): Omit<
 }
 
 let card: ModelCard;
-const pools: RegionWorkerPool[] = [];
+const pools: AnalysisWorkerPool[] = [];
 
 function pool(
   size: number,
-  options: Partial<ConstructorParameters<typeof RegionWorkerPool>[0]> = {},
-): RegionWorkerPool {
-  const created = new RegionWorkerPool({ size, ...options });
+  options: Partial<ConstructorParameters<typeof AnalysisWorkerPool>[0]> = {},
+): AnalysisWorkerPool {
+  const created = new AnalysisWorkerPool({ size, ...options });
   pools.push(created);
   return created;
 }
@@ -68,7 +68,7 @@ afterAll(async () => {
   await Promise.all(pools.map((created) => created.close()));
 });
 
-describe('RegionWorkerPool.analyseCase', () => {
+describe('AnalysisWorkerPool.analyseCase', () => {
   test('equals analyseCase on a sphere', async () => {
     const input = { ...sphereCase(48, 24, 9), card };
     const expected = analyseCase(input);
@@ -91,7 +91,7 @@ async function thrown(action: () => unknown): Promise<unknown> {
   throw new Error('expected an error');
 }
 
-describe('RegionWorkerPool errors', () => {
+describe('AnalysisWorkerPool errors', () => {
   test('ERR_ROI_TOO_SMALL as analyseCase throws it', async () => {
     // A one-voxel tumour: its 3 mm dilation is fine, but texture needs two voxels.
     const input = { ...sphereCase(24, 12, 0), card };
@@ -121,9 +121,13 @@ describe('RegionWorkerPool errors', () => {
 
   test('crashed worker fails its region only', async () => {
     const crashing = pool(1, {
-      workerModule: tsxWorkerModule(new URL('./support/crashing-region-worker.ts', import.meta.url)),
+      workerModule: tsxWorkerModule(new URL('./support/crashing-analysis-worker.ts', import.meta.url)),
     });
-    const input = { ...sphereCase(24, 12, 5), card };
+    // The crashing module ends its thread on a peritumoral region in ring mode.
+    const input = {
+      ...sphereCase(24, 12, 5),
+      card: { ...card, region: { ...card.region, periMode: 'ring' as const } },
+    };
 
     const error = await thrown(() => crashing.analyseCase(input));
 
@@ -179,7 +183,7 @@ async function longestTickGapMs(
   return { gapMs: Math.max(gapMs, endedAt - last), durationMs: endedAt - startedAt };
 }
 
-describe('RegionWorkerPool event loop', () => {
+describe('AnalysisWorkerPool event loop', () => {
   /*
    * With workers, the main thread only copies the volumes into shared memory in 16 MiB steps, starts
    * two threads and scores the features; none of these steps grows with the ROI, and each took well
