@@ -13,10 +13,14 @@
  * The work of each job is {@link JobRunner}'s, which the pg-boss queue of a scaled-out deployment
  * shares (`pg-boss-queue.ts`).
  *
- * LIMITATION: `analyse` runs on the event loop that serves the hooks. Feature extraction moves to
- * worker threads when `jobs.workerThreads` ≥ 1 (`region-workers.ts`), but DICOM decoding and mask
- * reading stay synchronous steps here, so a hook that arrives during them waits until they end.
- * Running those steps in the worker threads too would remove the wait.
+ * With `jobs.workerThreads` ≥ 1, the CPU-bound steps of `analyse` (segmentation parse, CT
+ * decoding, mask reading, case cut, features, region pictures) run in worker threads
+ * (`analysis-workers.ts`), and this event loop only retrieves, posts and scores. With 0 threads they
+ * run here, and a hook that arrives meanwhile waits for them.
+ *
+ * LIMITATION: a fatal V8 or native error in a thread still ends the whole process, because worker
+ * threads share it. Decoding in child processes would contain such an error, at the cost of copying
+ * the CT between processes.
  */
 
 import type { Logger } from 'pino';
