@@ -14,6 +14,7 @@ import { benchRadiomics } from './radiomics.js';
 import { benchRoiOverlay } from './roi-overlay.js';
 import { benchSeriesMemory } from './series-memory.js';
 import { benchShape } from './shape.js';
+import { benchQueueThroughput, printQueueThroughput } from './queue-throughput.js';
 import { printStudyToResult } from './study-to-result.js';
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -95,3 +96,4 @@ console.log(
 await printStudyToResult();
 
 printEventLoopDelay(await benchEventLoopDelay(300), 300);
+printQueueThroughput(await benchQueueThroughput());

@@ -67,7 +67,7 @@ export const ERROR_CODES = {
   ERR_CHART_WRITE_REFUSED: "The FHIR server refused the clinician's write to the chart.",
   ERR_CHART_PROVENANCE_FAILED:
     'The result was recorded in the chart, but the Provenance naming the clinician could not be written.',
-  ERR_STORE_UNAVAILABLE: 'The result store or job queue database did not answer.',
+  ERR_STORE_UNAVAILABLE: 'The result store or job queue database is unreachable.',
   ERR_INTERNAL: 'An unexpected internal error occurred.',
 } as const;
 

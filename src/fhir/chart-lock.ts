@@ -7,7 +7,7 @@
  *
  * Several processes that share a PostgreSQL store (API processes recording, workers writing back)
  * also take a lock in the database (`postgres-advisory-lock.ts`), set with {@link KeyedLock.useShared}
- * at start-up, so the rule holds across processes.
+ * at start-up, so the rule applies across processes.
  */
 
 /** A lock that several processes share, such as a database advisory lock. */

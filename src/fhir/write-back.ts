@@ -9,7 +9,7 @@
  * `PUT [type]?search`. Two writers racing on the same resource could both create, so each upsert
  * runs under the chart lock of its identifier (`chart-lock.ts`): the Device's, then the
  * Observation's, one after the other and never nested, so no writer holds one lock while it waits
- * for another. With a PostgreSQL store the lock holds across processes. Each write adds one
+ * for another. With a PostgreSQL store the lock applies across processes. Each write adds one
  * Provenance, so the history of writes stays visible.
  */
 

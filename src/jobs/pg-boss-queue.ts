@@ -52,7 +52,7 @@ type JobData = ResultKey;
 
 export interface PgBossQueueOptions {
   readonly store: ResultStore;
-  /** PostgreSQL connection URL of pg-boss; holds the password, so it is never logged. */
+  /** PostgreSQL connection URL of pg-boss; contains the password, so it is never logged. */
   readonly connectionString: string;
   readonly role: QueueRole;
   readonly logger: Logger;

@@ -17,18 +17,18 @@ import type { SharedLock } from '../fhir/chart-lock.js';
 /** First half of every advisory lock key of this service, so other users of the database never collide. */
 const LOCK_NAMESPACE = 0x6e716f31; // 'nqo1'
 
-/** Longest wait for a lock another process holds, as PostgreSQL `lock_timeout`. */
+/** Longest wait for a lock that another process has taken, as PostgreSQL `lock_timeout`. */
 const LOCK_WAIT = '60s';
 
 export class PostgresAdvisoryLock implements SharedLock {
   readonly #pool: pg.Pool;
 
-  /** @param connectionString - PostgreSQL URL; holds the password, so it is never logged. */
+  /** @param connectionString - PostgreSQL URL; contains the password, so it is never logged. */
   constructor(connectionString: string, poolSize = 4) {
     this.#pool = new pg.Pool({
       connectionString,
       max: poolSize,
-      // Also the longest wait for a free connection when every one holds a lock.
+      // Also the longest wait for a free connection when every connection has a lock.
       connectionTimeoutMillis: 30_000,
       application_name: 'nqo1-cds-chart-lock',
     });

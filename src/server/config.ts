@@ -315,7 +315,7 @@ const jobsSchema = z.strictObject({
 const storeSchema = z.strictObject({
   engine: z.enum(['sqlite', 'postgres']).default('sqlite'),
   sqlitePath: z.string().min(1).default('.nqo1/results.sqlite'),
-  /** Name of the environment variable holding the PostgreSQL connection URL, which holds the password. */
+  /** Name of the environment variable with the PostgreSQL connection URL, which contains the password. */
   postgresUrlEnv: z
     .string()
     .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'expected an environment variable name such as NQO1_POSTGRES_URL' })

@@ -155,7 +155,7 @@ export class ReadinessCheck {
   }
 }
 
-/** Runs the store's query; a store that does not answer within `timeoutMs` is not ready. */
+/** Runs the store's query; a store that does not reply within `timeoutMs` is not ready. */
 async function checkStore(pingStore: () => Promise<void>, timeoutMs: number): Promise<ComponentReadiness> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
@@ -166,7 +166,7 @@ async function checkStore(pingStore: () => Promise<void>, timeoutMs: number): Pr
   try {
     const outcome = await Promise.race([pingStore().then(() => 'answered' as const), timeout]);
     if (outcome === 'timeout')
-      return { ready: false, reason: `the result store did not answer a query within ${timeoutMs} ms` };
+      return { ready: false, reason: `the result store did not complete a query within ${timeoutMs} ms` };
     return { ready: true };
   } catch (error) {
     return {

@@ -49,7 +49,7 @@ export interface OpenEngineOptions {
  * Opens and starts the store and the queue.
  *
  * @throws Nqo1Error `ERR_CONFIG_INVALID` for a role that the SQLite engine cannot run, or a missing
- *   PostgreSQL URL; `ERR_STORE_UNAVAILABLE` when PostgreSQL does not answer.
+ *   PostgreSQL URL; `ERR_STORE_UNAVAILABLE` when PostgreSQL is unreachable.
  */
 export async function openEngine(config: AppConfig, options: OpenEngineOptions): Promise<OpenedEngine> {
   const { role } = options;

@@ -102,7 +102,7 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     return queue;
   }
 
-  test('an API process enqueues, a worker process analyses each study once', async () => {
+  test('api enqueues, worker analyses once', async () => {
     const store = await openStore();
     const api = await startQueue(store, 'api');
     const analysed: string[] = [];
@@ -119,7 +119,7 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     expect(analysed.sort()).toEqual(['2.25.1', '2.25.2']);
   });
 
-  test('an API process never analyses', async () => {
+  test('api role never analyses', async () => {
     const store = await openStore();
     const api = await startQueue(store, 'api');
     await api.enqueue(job('2.25.3'));
@@ -127,7 +127,7 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     expect((await store.getResult(job('2.25.3')))?.status).toBe('pending');
   });
 
-  test('two workers share 20 studies and compute each once', async () => {
+  test('two workers compute 20 studies once', async () => {
     const store = await openStore();
     const api = await startQueue(store, 'api');
     const first: string[] = [];
@@ -145,7 +145,7 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     expect(first.length + second.length).toBe(20);
   });
 
-  test('a job delivered again after its analysis is done is skipped', async () => {
+  test('redelivered job of done row skipped', async () => {
     const store = await openStore();
     const analysed: string[] = [];
     const worker = await startQueue(store, 'worker', analysed);
@@ -165,7 +165,7 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     expect(analysed).toEqual(['2.25.4']);
   });
 
-  test('a second job of a row that a live worker runs is skipped', async () => {
+  test('second job of live row skipped', async () => {
     const store = await openStore();
     await store.insertPending(job('2.25.9'));
     // Another worker claimed it a moment ago and is still analysing.
@@ -185,7 +185,7 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     expect((await store.getResult(job('2.25.9')))?.status).toBe('running');
   });
 
-  test('an analysis stored without its job is queued by the next look', async () => {
+  test('stored row without job queued again', async () => {
     const store = await openStore();
     // A process stopped between storing the row and sending its job.
     await store.insertPending(job('2.25.5'));
@@ -195,7 +195,7 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     expect(analysed).toEqual(['2.25.5']);
   });
 
-  test('an analysis left running by a dead worker runs again after jobTimeoutSeconds', async () => {
+  test('dead worker row reruns after timeout', async () => {
     const store = await openStore();
     await store.insertPending(job('2.25.6'));
     // The dead worker claimed it and never finished.
@@ -210,7 +210,7 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     expect(analysed).toEqual(['2.25.6']);
   });
 
-  test('a failed analysis is requeued once when the PACS announces new images', async () => {
+  test('failed row requeued once on notification', async () => {
     const store = await openStore();
     await store.insertPending(job('2.25.7'));
     await store.claimKey(job('2.25.7'), new Date());
@@ -220,7 +220,7 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     expect(await api.enqueue(job('2.25.7'), { retryFailedNow: true })).toBe('exists');
   });
 
-  test('enqueue before start is refused with a typed error', async () => {
+  test('enqueue before start rejected', async () => {
     const store = await openStore();
     const queue = new PgBossQueue({
       store,
@@ -243,7 +243,7 @@ describe.skipIf(skipReason !== null)('shared chart lock', () => {
     await database.drop();
   });
 
-  test('two processes holding the same key run one after the other; other keys run at once', async () => {
+  test('same key serialised, other keys concurrent', async () => {
     const first = new PostgresAdvisoryLock(database.url, 2);
     const second = new PostgresAdvisoryLock(database.url, 2);
     try {
@@ -272,7 +272,7 @@ describe.skipIf(skipReason !== null)('shared chart lock', () => {
     }
   });
 
-  test('a task that throws releases the lock', async () => {
+  test('failed task releases lock', async () => {
     const lock = new PostgresAdvisoryLock(database.url, 1);
     try {
       await expect(lock.run('k', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
@@ -295,7 +295,7 @@ describe('openEngine start-up errors', () => {
     });
   }
 
-  test('the SQLite engine refuses the api and worker roles, naming store.engine', async () => {
+  test('SQLite rejects api and worker roles', async () => {
     for (const role of ['api', 'worker'] as const) {
       const error: unknown = await openEngine(config({ sqlitePath: ':memory:' }), {
         role,
@@ -307,7 +307,7 @@ describe('openEngine start-up errors', () => {
     }
   });
 
-  test('the PostgreSQL engine without its URL variable names the variable', async () => {
+  test('missing URL variable named', async () => {
     const error: unknown = await openEngine(config({ engine: 'postgres' }), {
       role: 'api',
       logger: captureLogs().logger,
@@ -317,7 +317,7 @@ describe('openEngine start-up errors', () => {
     expect(String(error)).toContain('store.postgresUrlEnv names NQO1_POSTGRES_URL');
   });
 
-  test('an unreachable PostgreSQL gives ERR_STORE_UNAVAILABLE without the password', async () => {
+  test('unreachable PostgreSQL hides password', async () => {
     const port = await findFreeLoopbackPort();
     const error: unknown = await openEngine(config({ engine: 'postgres' }), {
       role: 'api',
