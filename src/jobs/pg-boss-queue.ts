@@ -25,6 +25,7 @@ import type { Logger } from 'pino';
 import { Nqo1Error } from '../errors.js';
 import type { ResultWriter } from './analyse-study.js';
 import type { JobObserver } from './job-observer.js';
+import { resultKeyValues } from './analysis-rows.js';
 import { JobRunner, requestedChoice } from './job-runner.js';
 import {
   DEFAULT_RETRY_FAILED_AFTER_MS,
@@ -321,11 +322,5 @@ export class PgBossQueue implements JobQueue {
 
 /** The singleton key of a row's job: its key columns, '' for an automatic choice. */
 function singletonKeyOf(key: ResultKey): string {
-  return [
-    key.studyInstanceUid,
-    key.seriesInstanceUid ?? '',
-    key.segmentationSopInstanceUid ?? '',
-    key.modelId,
-    key.modelVersion,
-  ].join('|');
+  return resultKeyValues(key).join('|');
 }

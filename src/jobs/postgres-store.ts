@@ -19,7 +19,6 @@
 
 import { randomUUID } from 'node:crypto';
 
-import type { ErrorCode } from '../errors.js';
 import type { ScoreResult } from '../model/result.js';
 import { PostgresAuditTrail } from './postgres-audit-trail.js';
 import { PostgresChartRecordStore } from './postgres-chart-record-store.js';
@@ -35,6 +34,13 @@ import {
   type OwedWriteBack,
   type ResultStore,
 } from './store.js';
+import {
+  missingAnalysisError,
+  resultKeyValues,
+  toResultKey,
+  toStoredAnalysis,
+  type ResultKeyRow,
+} from './analysis-rows.js';
 import type { AnalysisFailure, AnalysisJob, ResultKey, ResultStatus, StoredAnalysis } from './types.js';
 
 /** SQL condition that selects the row of one key, with its five values bound from `$first` on. */
@@ -45,15 +51,7 @@ function keyCondition(first: number): string {
 }
 
 /** Values of {@link keyCondition}, with '' for an automatic choice. */
-function keyValues(key: ResultKey): [string, string, string, string, string] {
-  return [
-    key.studyInstanceUid,
-    key.seriesInstanceUid ?? '',
-    key.segmentationSopInstanceUid ?? '',
-    key.modelId,
-    key.modelVersion,
-  ];
-}
+const keyValues = resultKeyValues;
 
 /** SQL condition of a done automatic row with both FHIR ids and without an Observation. */
 const LACKS_OBSERVATION = `status = 'done' AND observation_id IS NULL
@@ -158,7 +156,7 @@ export class PostgresResultStore implements ResultStore {
       `SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE ${keyCondition(1)}`,
       keyValues(key),
     );
-    return rows[0] === undefined ? undefined : toStoredAnalysis(rows[0]);
+    return rows[0] === undefined ? undefined : parseStoredAnalysis(rows[0]);
   }
 
   /**
@@ -192,7 +190,7 @@ export class PostgresResultStore implements ResultStore {
       `SELECT ${ANALYSIS_COLUMNS} FROM analyses WHERE id = $1`,
       [id],
     );
-    return rows[0] === undefined ? undefined : toStoredAnalysis(rows[0]);
+    return rows[0] === undefined ? undefined : parseStoredAnalysis(rows[0]);
   }
 
   /** Returns every row of one study for one model version: the automatic row first, then the newest. */
@@ -208,7 +206,7 @@ export class PostgresResultStore implements ResultStore {
          updated_at DESC, seq DESC`,
       [studyInstanceUid, modelId, modelVersion],
     );
-    return rows.map(toStoredAnalysis);
+    return rows.map(parseStoredAnalysis);
   }
 
   /** Returns the keys of the analyses whose `seq` is larger than `rowid`, in insertion order. */
@@ -396,7 +394,7 @@ export class PostgresResultStore implements ResultStore {
    * `pendingBefore` and running rows not updated since `runningBefore`, oldest update first.
    */
   async listStalled(pendingBefore: Date, runningBefore: Date, limit: number): Promise<ResultKey[]> {
-    const { rows } = await this.#pool.query<KeyRow>(
+    const { rows } = await this.#pool.query<ResultKeyRow>(
       `SELECT ${KEY_COLUMNS} FROM analyses
        WHERE (status = 'pending' AND updated_at < $1) OR (status = 'running' AND updated_at < $2)
        ORDER BY updated_at, seq LIMIT $3`,
@@ -442,60 +440,11 @@ export class PostgresResultStore implements ResultStore {
        WHERE ${keyCondition(updatedAtIndex + 1)}`,
       [...values, this.#now().toISOString(), ...keyValues(key)],
     );
-    if (updated.rowCount !== 1) {
-      throw new Error(
-        `No stored analysis for study ${key.studyInstanceUid}, requested series ` +
-          `${key.seriesInstanceUid ?? '(automatic)'} and model ${key.modelId} ${key.modelVersion}; insert it first`,
-      );
-    }
+    if (updated.rowCount !== 1) throw missingAnalysisError(key);
   }
 }
 
-/** The key columns of one row, as {@link PostgresResultStore.listStalled} reads them. */
-interface KeyRow {
-  study_instance_uid: string;
-  requested_series_instance_uid: string;
-  requested_segmentation_sop_instance_uid: string;
-  model_id: string;
-  model_version: string;
-}
-
-/** Converts key columns to a {@link ResultKey}; '' in a requested column means the automatic choice. */
-function toResultKey(row: KeyRow): ResultKey {
-  return {
-    studyInstanceUid: row.study_instance_uid,
-    ...(row.requested_series_instance_uid === ''
-      ? {}
-      : { seriesInstanceUid: row.requested_series_instance_uid }),
-    ...(row.requested_segmentation_sop_instance_uid === ''
-      ? {}
-      : { segmentationSopInstanceUid: row.requested_segmentation_sop_instance_uid }),
-    modelId: row.model_id,
-    modelVersion: row.model_version,
-  };
-}
-
-function toStoredAnalysis(row: AnalysisRow): StoredAnalysis {
-  const base = { id: row.id, job: row.job_json, createdAt: row.created_at, updatedAt: row.updated_at };
-
-  switch (row.status) {
-    case 'pending':
-    case 'running':
-      return { ...base, status: row.status };
-    case 'done':
-      return {
-        ...base,
-        status: 'done',
-        // A done row always has a result; SQLite's store reads a missing one as null too.
-        result: row.result_json as ScoreResult,
-        ...(row.observation_id === null ? {} : { observationId: row.observation_id }),
-        ...(row.effective_date_time === null ? {} : { effectiveDateTime: row.effective_date_time }),
-      };
-    case 'failed':
-      return {
-        ...base,
-        status: 'failed',
-        failure: { code: (row.error_code ?? 'ERR_INTERNAL') as ErrorCode, message: row.error_message ?? '' },
-      };
-  }
+/** Converts a row, whose jsonb columns `pg` has parsed, to a {@link StoredAnalysis}. */
+function parseStoredAnalysis(row: AnalysisRow): StoredAnalysis {
+  return toStoredAnalysis({ ...row, job: row.job_json, result: row.result_json });
 }

@@ -25,7 +25,6 @@ import path from 'node:path';
 
 import Database from 'better-sqlite3';
 
-import type { ErrorCode } from '../errors.js';
 import type { ScoreResult } from '../model/result.js';
 import { SqliteAuditTrail } from './audit-trail.js';
 import { SqliteChartRecordStore } from './chart-record-store.js';
@@ -43,6 +42,13 @@ import {
   type OwedWriteBack,
   type ResultStore,
 } from './store.js';
+import {
+  missingAnalysisError,
+  resultKeyValues,
+  toResultKey,
+  toStoredAnalysis,
+  type ResultKeyRow,
+} from './analysis-rows.js';
 import type { AnalysisFailure, AnalysisJob, ResultKey, ResultStatus, StoredAnalysis } from './types.js';
 
 /** SQL condition that selects the row of one {@link ResultKey}; bind {@link keyValues} to it. */
@@ -50,17 +56,9 @@ const KEY_CONDITION = `study_instance_uid = ? AND requested_series_instance_uid 
   AND requested_segmentation_sop_instance_uid = ? AND model_id = ? AND model_version = ?`;
 
 /** Values of {@link KEY_CONDITION}, with '' for an automatic choice. */
-type KeyValues = [string, string, string, string, string];
+type KeyValues = ReturnType<typeof resultKeyValues>;
 
-function keyValues(key: ResultKey): KeyValues {
-  return [
-    key.studyInstanceUid,
-    key.seriesInstanceUid ?? '',
-    key.segmentationSopInstanceUid ?? '',
-    key.modelId,
-    key.modelVersion,
-  ];
-}
+const keyValues = resultKeyValues;
 
 /** SQL condition of a done automatic row with both FHIR ids and without an Observation. */
 const LACKS_OBSERVATION = `status = 'done' AND observation_id IS NULL
@@ -158,7 +156,7 @@ export class SqliteResultStore implements ResultStore {
    */
   async getResult(key: ResultKey): Promise<StoredAnalysis | undefined> {
     const row = this.#selectByKey.get(...keyValues(key));
-    return row === undefined ? undefined : toStoredAnalysis(row);
+    return row === undefined ? undefined : parseStoredAnalysis(row);
   }
 
   /**
@@ -201,7 +199,7 @@ export class SqliteResultStore implements ResultStore {
   /** Returns the row with the given id (the SMART app's `appContext`), or undefined. */
   async getById(id: string): Promise<StoredAnalysis | undefined> {
     const row = this.#selectById.get(id);
-    return row === undefined ? undefined : toStoredAnalysis(row);
+    return row === undefined ? undefined : parseStoredAnalysis(row);
   }
 
   /**
@@ -222,7 +220,7 @@ export class SqliteResultStore implements ResultStore {
            updated_at DESC, rowid DESC`,
       )
       .all(studyInstanceUid, modelId, modelVersion)
-      .map(toStoredAnalysis);
+      .map(parseStoredAnalysis);
   }
 
   /**
@@ -429,7 +427,7 @@ export class SqliteResultStore implements ResultStore {
   /** Keys of pending rows not updated since `pendingBefore` and running rows not updated since `runningBefore`. */
   async listStalled(pendingBefore: Date, runningBefore: Date, limit: number): Promise<ResultKey[]> {
     return this.#db
-      .prepare<[string, string, number], KeyRow>(
+      .prepare<[string, string, number], ResultKeyRow>(
         `SELECT ${KEY_COLUMNS} FROM analyses
          WHERE (status = 'pending' AND updated_at < ?) OR (status = 'running' AND updated_at < ?)
          ORDER BY updated_at, rowid LIMIT ?`,
@@ -463,64 +461,15 @@ export class SqliteResultStore implements ResultStore {
     const info = this.#db
       .prepare(`UPDATE analyses SET ${assignments}, updated_at = ? WHERE ${KEY_CONDITION}`)
       .run(...values, this.#now().toISOString(), ...keyValues(key));
-    if (info.changes !== 1) {
-      throw new Error(
-        `No stored analysis for study ${key.studyInstanceUid}, requested series ` +
-          `${key.seriesInstanceUid ?? '(automatic)'} and model ${key.modelId} ${key.modelVersion}; insert it first`,
-      );
-    }
+    if (info.changes !== 1) throw missingAnalysisError(key);
   }
 }
 
-/** The key columns of one row, as {@link SqliteResultStore.listStalled} reads them. */
-interface KeyRow {
-  study_instance_uid: string;
-  requested_series_instance_uid: string;
-  requested_segmentation_sop_instance_uid: string;
-  model_id: string;
-  model_version: string;
-}
-
-/** Converts key columns to a {@link ResultKey}; '' in a requested column means the automatic choice. */
-function toResultKey(row: KeyRow): ResultKey {
-  return {
-    studyInstanceUid: row.study_instance_uid,
-    ...(row.requested_series_instance_uid === ''
-      ? {}
-      : { seriesInstanceUid: row.requested_series_instance_uid }),
-    ...(row.requested_segmentation_sop_instance_uid === ''
-      ? {}
-      : { segmentationSopInstanceUid: row.requested_segmentation_sop_instance_uid }),
-    modelId: row.model_id,
-    modelVersion: row.model_version,
-  };
-}
-
-function toStoredAnalysis(row: AnalysisRow): StoredAnalysis {
-  const base = {
-    id: row.id,
+/** Parses the JSON columns of a row and converts it to a {@link StoredAnalysis}. */
+function parseStoredAnalysis(row: AnalysisRow): StoredAnalysis {
+  return toStoredAnalysis({
+    ...row,
     job: JSON.parse(row.job_json) as AnalysisJob,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-
-  switch (row.status) {
-    case 'pending':
-    case 'running':
-      return { ...base, status: row.status };
-    case 'done':
-      return {
-        ...base,
-        status: 'done',
-        result: JSON.parse(row.result_json ?? 'null') as ScoreResult,
-        ...(row.observation_id === null ? {} : { observationId: row.observation_id }),
-        ...(row.effective_date_time === null ? {} : { effectiveDateTime: row.effective_date_time }),
-      };
-    case 'failed':
-      return {
-        ...base,
-        status: 'failed',
-        failure: { code: (row.error_code ?? 'ERR_INTERNAL') as ErrorCode, message: row.error_message ?? '' },
-      };
-  }
+    result: row.result_json === null ? null : (JSON.parse(row.result_json) as ScoreResult),
+  });
 }
