@@ -316,12 +316,10 @@ function buildProgram(): Command {
       new Option(
         '--role <role>',
         'api: serve hooks and the app and enqueue; worker: analyse and serve /healthz, /readyz and /metrics; ' +
-          'all: both. api and worker need store.engine postgres',
-      )
-        .choices(QUEUE_ROLES)
-        .default('all'),
+          'all: both. api and worker need store.engine postgres. Default: server.role (NQO1_SERVER_ROLE), else all',
+      ).choices(QUEUE_ROLES),
     )
-    .action(async (options: { config?: string; role: QueueRole }) => {
+    .action(async (options: { config?: string; role?: QueueRole }) => {
       await serveCommand(options);
     });
 

@@ -22,7 +22,7 @@
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 
-import { Nqo1Error } from '../errors.js';
+import { Nqo1Error, isNqo1Error } from '../errors.js';
 import type { ResultWriter } from './analyse-study.js';
 import type { JobObserver } from './job-observer.js';
 import { resultKeyValues } from './analysis-rows.js';
@@ -44,6 +44,9 @@ export const ANALYSIS_QUEUE_NAME = 'nqo1-analysis';
 
 /** Schema of pg-boss's tables, beside the result store's tables in the same database. */
 export const PG_BOSS_SCHEMA = 'nqo1_pgboss';
+
+/** Shortest time between two log lines of failed looks, in milliseconds. */
+const POLL_ERROR_LOG_INTERVAL_MS = 60_000;
 
 /** Rows queued again by one look for stalled rows; the next look takes the rest. */
 const STALLED_BATCH = 500;
@@ -90,6 +93,9 @@ export class PgBossQueue implements JobQueue {
   readonly #now: () => Date;
 
   #pollTimer: NodeJS.Timeout | undefined;
+  /** When a failed look was last logged, so an outage gives one line a minute rather than one a look. */
+  #pollErrorLoggedAtMs = Number.NEGATIVE_INFINITY;
+  #pollErrorsSinceLog = 0;
   #polling: Promise<void> | undefined;
   #started = false;
   #stopping = false;
@@ -155,6 +161,8 @@ export class PgBossQueue implements JobQueue {
         expireInSeconds: this.#jobTimeoutSeconds,
       });
     } catch (error) {
+      // pg-boss may have opened connections and timers before it failed; they would keep the process alive.
+      await this.#boss.stop({ graceful: false, wait: false }).catch(() => undefined);
       throw new Nqo1Error(
         'ERR_STORE_UNAVAILABLE',
         `The job queue could not start in PostgreSQL (${error instanceof Error ? error.name : typeof error}); ` +
@@ -279,10 +287,19 @@ export class PgBossQueue implements JobQueue {
     this.#pollTimer = setTimeout(() => {
       this.#polling = this.#poll()
         .catch((error: unknown) => {
+          this.#pollErrorsSinceLog += 1;
+          const nowMs = performance.now();
+          if (nowMs - this.#pollErrorLoggedAtMs < POLL_ERROR_LOG_INTERVAL_MS) return;
           this.#log.error(
-            { code: 'ERR_STORE_UNAVAILABLE', errorName: error instanceof Error ? error.name : typeof error },
-            'look for stalled jobs and owed write-backs failed; trying again',
+            {
+              code: isNqo1Error(error) ? error.code : 'ERR_INTERNAL',
+              errorName: error instanceof Error ? error.name : typeof error,
+              failedLooks: this.#pollErrorsSinceLog,
+            },
+            'look for stalled jobs and owed write-backs failed; trying again every jobs.pollIntervalMs',
           );
+          this.#pollErrorLoggedAtMs = nowMs;
+          this.#pollErrorsSinceLog = 0;
         })
         .finally(() => {
           this.#polling = undefined;

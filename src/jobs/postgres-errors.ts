@@ -19,7 +19,23 @@ const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   'EPIPE',
+  // A TLS file named by the URL (`sslrootcert`, `sslcert`, `sslkey`) that cannot be read.
+  'ENOENT',
+  'EACCES',
 ]);
+
+/** Node.js TLS error codes of a server certificate that the client does not accept. */
+const TLS_ERROR_CODES: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** SQLSTATE 42501, insufficient_privilege: the role may connect but not create or use the tables. */
+const INSUFFICIENT_PRIVILEGE = '42501';
 
 /**
  * Checks whether a SQLSTATE means that the server cannot serve this client. These are class 08
@@ -53,6 +69,16 @@ export function storeUnavailableError(
   urlEnvName: string | undefined,
   secrets: readonly string[],
 ): Nqo1Error | undefined {
+  if (errorCode(error) === INSUFFICIENT_PRIVILEGE) {
+    // PostgreSQL 15 gives only the database owner CREATE on schema public.
+    return new Nqo1Error(
+      'ERR_CONFIG_INVALID',
+      `The PostgreSQL role lacks a privilege that the result store needs: ${action} failed with SQLSTATE ` +
+        `${INSUFFICIENT_PRIVILEGE} (${redact((error as Error).message, secrets)}). Make the role the owner of ` +
+        'the database, or grant it CONNECT and CREATE on the database and CREATE and USAGE on schema public.',
+      { details: { action, code: INSUFFICIENT_PRIVILEGE } },
+    );
+  }
   const reason = unavailableReason(error);
   if (reason === undefined) return undefined;
 
@@ -76,6 +102,8 @@ function unavailableReason(error: unknown): string | undefined {
 
   if (error instanceof TypeError && code === 'ERR_INVALID_URL') return 'an invalid URL';
   if (code !== undefined && NETWORK_ERROR_CODES.has(code)) return `${code} (${error.message})`;
+  if (code !== undefined && TLS_ERROR_CODES.has(code)) return `the TLS error ${code} (${error.message})`;
+  if (/\bSSL\b/.test(error.message)) return `a TLS failure (${error.message})`;
   if (code !== undefined && /^[0-9A-Z]{5}$/.test(code) && isUnavailableSqlState(code)) {
     return `SQLSTATE ${code} (${error.message})`;
   }
@@ -86,6 +114,14 @@ function unavailableReason(error: unknown): string | undefined {
   }
   if (CONNECTION_MESSAGE.test(error.message)) return error.message;
   return undefined;
+}
+
+/**
+ * Checks whether `error` means that the PostgreSQL server could not be reached or refused this
+ * client, as {@link storeUnavailableError} decides.
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  return unavailableReason(error) !== undefined;
 }
 
 function errorCode(error: unknown): string | undefined {

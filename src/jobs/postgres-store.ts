@@ -19,6 +19,7 @@
 
 import { randomUUID } from 'node:crypto';
 
+import { Nqo1Error } from '../errors.js';
 import type { ScoreResult } from '../model/result.js';
 import { PostgresAuditTrail } from './postgres-audit-trail.js';
 import { PostgresChartRecordStore } from './postgres-chart-record-store.js';
@@ -87,6 +88,12 @@ interface AnalysisRow {
 export interface PostgresStoreOptions extends PostgresPoolOptions {
   /** Clock for `created_at`, `updated_at` and the audit times; tests freeze it. */
   readonly now?: () => Date;
+  /**
+   * `create` (the default) creates or migrates the tables; `existing` only opens a database that the
+   * service has set up, for a reader such as `nqo1-cds audit`, which must not take an empty or wrong
+   * database for a store without events.
+   */
+  readonly schema?: 'create' | 'existing';
 }
 
 /**
@@ -99,12 +106,31 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const now = options.now ?? (() => new Date());
   const pool = new PostgresPool(options);
   try {
-    await migratePostgresSchema(pool, now);
+    if (options.schema === 'existing') await requireExistingSchema(pool);
+    else await migratePostgresSchema(pool, now);
   } catch (error) {
     await pool.end();
     throw error;
   }
   return new PostgresResultStore(pool, now);
+}
+
+/**
+ * Checks that the database has the store's tables.
+ *
+ * @throws Nqo1Error `ERR_CONFIG_INVALID` when it has none: another database than the service's.
+ */
+async function requireExistingSchema(pool: PostgresPool): Promise<void> {
+  const { rows } = await pool.query<{ table: string | null }>(
+    "SELECT to_regclass('store_schema_version')::text AS table",
+  );
+  if (rows[0]?.table === null || rows[0]?.table === undefined) {
+    throw new Nqo1Error(
+      'ERR_CONFIG_INVALID',
+      'The PostgreSQL database has no NQO1 CDS tables, so it is not the database of the service. Point the URL ' +
+        "in the variable named by store.postgresUrlEnv at the service's database.",
+    );
+  }
 }
 
 /** Result store on a PostgreSQL database; open it with {@link openPostgresStore}. */

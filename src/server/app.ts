@@ -12,7 +12,7 @@
 import express from 'express';
 
 import { CDS_SERVICES, type ServiceDeps } from '../../cds-services/index.js';
-import { Nqo1Error } from '../errors.js';
+import { Nqo1Error, isNqo1Error } from '../errors.js';
 import type { ResultStore } from '../jobs/store.js';
 import { CdsJwtVerifier, requireCdsJwt } from './auth.js';
 import type { CdsDiscoveryResponse } from './cds-types.js';
@@ -116,20 +116,32 @@ export function createApp(deps: AppDeps): express.Application {
   // Public: the counts tell hospital IT whether analyses pile up or fail, and how often clinicians
   // accept or override the cards of each model version. They carry no patient data and no comment.
   // A full replay cache rejects every hook call, so the check then responds 503 `degraded`.
+  // Liveness: a store that cannot be read (PostgreSQL down) leaves the counts out but keeps the 200,
+  // so an orchestrator does not restart every process during a database outage; `/readyz` reports it.
   app.get('/healthz', async (_req, res) => {
     const replayCache = verifier.replayCacheStatus();
-    const [analyses, owed, stopped, feedback] = await Promise.all([
+    const counts = await Promise.all([
       deps.store.countByStatus(),
       deps.store.countOwedWriteBacks(),
       deps.store.countStoppedWriteBacks(),
       deps.store.feedback.countByModel(),
-    ]);
+    ]).catch((error: unknown) => {
+      deps.logger.warn(
+        { code: isNqo1Error(error) ? error.code : 'ERR_INTERNAL' },
+        'health check cannot read the store counts',
+      );
+      return undefined;
+    });
     res.status(replayCache.full ? 503 : 200).json({
       status: replayCache.full ? 'degraded' : 'ok',
       model: { id: deps.modelCard.id, version: deps.modelCard.version },
-      analyses,
-      writeBacks: { owed, stopped },
-      feedback,
+      ...(counts === undefined
+        ? { store: 'unavailable' }
+        : {
+            analyses: counts[0],
+            writeBacks: { owed: counts[1], stopped: counts[2] },
+            feedback: counts[3],
+          }),
       replayCache,
     });
   });

@@ -21,6 +21,7 @@ export const ENV_OVERRIDABLE_KEYS: Readonly<Record<string, ValueKind>> = {
   'server.port': 'number',
   'server.publicUrl': 'string',
   'server.corsOrigins': 'json',
+  'server.role': 'string',
   'auth.issuers': 'json',
   'auth.maxTokenAgeSeconds': 'number',
   'auth.clockToleranceSeconds': 'number',

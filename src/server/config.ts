@@ -19,6 +19,7 @@ import { DEFAULT_SERIES_LIMITS } from '../imaging/ct-series.js';
 import { DEFAULT_FRACTIONAL_THRESHOLD } from '../imaging/seg-frames.js';
 import { DEFAULT_RETRY_FAILED_AFTER_MS, DEFAULT_RETRY_WRITE_BACK_AFTER_MS } from '../jobs/queue.js';
 import { DEFAULT_WORKER_THREADS } from '../jobs/analysis-workers.js';
+import { QUEUE_ROLES } from '../jobs/queue-role.js';
 import { packagePath } from '../paths.js';
 import { isUrlAllowed } from '../net/url-allowlist.js';
 import { checkUnreadEnvNames, readEnvOverrides } from './config-env.js';
@@ -134,6 +135,12 @@ const serverSchema = z
     publicUrl: baseUrl.optional(),
     /** Browser origins allowed to call the service (e.g. a CDS Hooks sandbox); empty disables CORS. */
     corsOrigins: z.array(z.url()).default([]),
+    /**
+     * What `serve` runs: `all` (hooks, the app and the analyses), `api` (hooks and the app, enqueue
+     * only) or `worker` (analyses, with the operations routes only). `api` and `worker` need
+     * `store.engine: postgres`. `serve --role` overrides it.
+     */
+    role: z.enum(QUEUE_ROLES).default('all'),
   })
   .transform((server) => ({ ...server, publicUrl: server.publicUrl ?? directUrl(server.host, server.port) }));
 

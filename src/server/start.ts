@@ -63,7 +63,7 @@ export interface RunningServer {
 export async function startServer(config: AppConfig, options: StartServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
   const modelCard = options.modelCard ?? (await loadModelCard(config.model.cardPath));
-  const role = options.role ?? 'all';
+  const role = options.role ?? config.server.role;
   const metrics = options.metrics ?? new ServiceMetrics();
   const engine = await openEngine(config, {
     role,

@@ -81,8 +81,55 @@ export async function openStore(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<ResultStore> {
   if (config.store.engine === 'sqlite') return new SqliteResultStore(config.store.sqlitePath);
-  const connectionString = readSecretEnv(config.store.postgresUrlEnv, 'store.postgresUrlEnv', env);
-  return openPostgresStore({ connectionString, poolSize: 2, urlEnvName: config.store.postgresUrlEnv });
+  const connectionString = readPostgresUrl(config, env);
+  return openPostgresStore({
+    connectionString,
+    poolSize: 2,
+    urlEnvName: config.store.postgresUrlEnv,
+    schema: 'existing',
+  });
+}
+
+/**
+ * Reads the PostgreSQL URL from the variable `store.postgresUrlEnv` names, or its `_FILE`, and checks
+ * its form. Messages name the variable and never the value, which contains the password.
+ *
+ * @throws Nqo1Error `ERR_CONFIG_INVALID` when neither variable is set, or the value is not a
+ *   `postgres://` URL with a host and a database.
+ */
+export function readPostgresUrl(
+  config: AppConfig,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
+  const name = config.store.postgresUrlEnv;
+  if ((env[name] ?? '') === '' && (env[`${name}_FILE`] ?? '') === '') {
+    throw new Nqo1Error(
+      'ERR_CONFIG_INVALID',
+      `store.engine is postgres, so the PostgreSQL URL must be in ${name}, or in a file that ${name}_FILE ` +
+        'names; set one of them (store.postgresUrlEnv chooses another variable name).',
+      { details: { key: 'store.postgresUrlEnv' } },
+    );
+  }
+  const url = readSecretEnv(name, 'store.postgresUrlEnv', env);
+
+  // The authority of a URL has one '@'; a second one is an '@' of the password, which must be encoded.
+  const authority = /^[a-z]+:\/\/([^/]*)/i.exec(url)?.[1] ?? '';
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  const wellFormed =
+    parsed !== undefined &&
+    (parsed.protocol === 'postgres:' || parsed.protocol === 'postgresql:') &&
+    parsed.hostname !== '' &&
+    parsed.pathname.length > 1 &&
+    authority.split('@').length <= 2;
+  if (!wellFormed) {
+    throw new Nqo1Error(
+      'ERR_CONFIG_INVALID',
+      `The value of ${name} is not a PostgreSQL URL of the form postgres://user:password@host:5432/database. ` +
+        'Percent-encode the characters @ : / ? # of the user name and password (@ as %40).',
+      { details: { key: 'store.postgresUrlEnv' } },
+    );
+  }
+  return url;
 }
 
 async function openSqlite(config: AppConfig, options: OpenEngineOptions): Promise<OpenedEngine> {
@@ -110,7 +157,7 @@ async function openSqlite(config: AppConfig, options: OpenEngineOptions): Promis
 }
 
 async function openPostgres(config: AppConfig, options: OpenEngineOptions): Promise<OpenedEngine> {
-  const connectionString = readSecretEnv(config.store.postgresUrlEnv, 'store.postgresUrlEnv', options.env);
+  const connectionString = readPostgresUrl(config, options.env);
   const store = await openPostgresStore({
     connectionString,
     poolSize: config.store.postgresPoolSize,

@@ -13,11 +13,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { isNqo1Error } from '../../src/errors.js';
 import { ANALYSIS_QUEUE_NAME, PG_BOSS_SCHEMA, PgBossQueue } from '../../src/jobs/pg-boss-queue.js';
 import { PostgresAdvisoryLock } from '../../src/jobs/postgres-advisory-lock.js';
+import { storeUnavailableError } from '../../src/jobs/postgres-errors.js';
 import { openPostgresStore, type PostgresResultStore } from '../../src/jobs/postgres-store.js';
 import type { QueueRole } from '../../src/jobs/queue-role.js';
 import type { AnalysisJob } from '../../src/jobs/types.js';
 import { parseConfig } from '../../src/server/config.js';
-import { openEngine } from '../../src/server/store-engine.js';
+import { openEngine, openStore as openStoreOf, readPostgresUrl } from '../../src/server/store-engine.js';
 import { captureLogs } from '../support/log-capture.js';
 import { findFreeLoopbackPort } from '../support/orthanc.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../support/postgres.js';
@@ -79,8 +80,9 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     store: PostgresResultStore,
     role: QueueRole,
     analysed: string[] = [],
-    options: { jobTimeoutSeconds?: number; concurrency?: number } = {},
+    options: { jobTimeoutSeconds?: number; concurrency?: number; analysisMs?: number } = {},
   ): Promise<PgBossQueue> {
+    const { analysisMs = 0, ...queueOptions } = options;
     const queue = new PgBossQueue({
       store,
       connectionString: database.url,
@@ -90,12 +92,13 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
       ...(role === 'api'
         ? {}
         : {
-            analyse: (analysisJob) => {
+            analyse: async (analysisJob) => {
               analysed.push(analysisJob.studyInstanceUid);
-              return Promise.resolve({ result: uncalibratedResult() });
+              if (analysisMs > 0) await new Promise((resolve) => setTimeout(resolve, analysisMs));
+              return { result: uncalibratedResult() };
             },
           }),
-      ...options,
+      ...queueOptions,
     });
     await queue.start();
     opened.push(queue);
@@ -143,6 +146,25 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     await until('20 studies done', 30_000, async () => (await store.countByStatus()).done === 20);
     expect([...first, ...second].sort()).toEqual([...uids].sort());
     expect(first.length + second.length).toBe(20);
+  });
+
+  test('waiting jobs computed once by three workers', async () => {
+    const store = await openStore();
+    const api = await startQueue(store, 'api');
+    const uids = Array.from({ length: 10 }, (_, index) => `2.25.${200 + index}`);
+    for (const uid of uids) await api.enqueue(job(uid));
+    // Longer than the look interval: every pending row is stalled and is queued again by the looks.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    const analysed: string[] = [];
+    for (let worker = 0; worker < 3; worker++) {
+      // Analyses that last longer than a look, so looks find rows that a worker has just taken.
+      await startQueue(await openStore(), 'worker', analysed, { concurrency: 3, analysisMs: 400 });
+    }
+    await until('10 studies done', 30_000, async () => (await store.countByStatus()).done === 10);
+    // The looks go on sending jobs of rows that were pending; let those arrive and be skipped.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect([...analysed].sort()).toEqual([...uids].sort());
   });
 
   test('redelivered job of done row skipped', async () => {
@@ -218,6 +240,28 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     const api = await startQueue(store, 'api');
     expect(await api.enqueue(job('2.25.7'), { retryFailedNow: true })).toBe('requeued');
     expect(await api.enqueue(job('2.25.7'), { retryFailedNow: true })).toBe('exists');
+  });
+
+  test('reader rejects a database without tables', async () => {
+    const engine = parseConfig({
+      dicomweb: {
+        baseUrl: 'http://127.0.0.1:8042/dicom-web',
+        allowedBaseUrls: ['http://127.0.0.1:8042/dicom-web'],
+      },
+      fhir: { baseUrl: 'http://127.0.0.1:8103/fhir/R4', allowedBaseUrls: ['http://127.0.0.1:8103/fhir/R4'] },
+      store: { engine: 'postgres' },
+    });
+    const error: unknown = await openStoreOf(engine, { NQO1_POSTGRES_URL: database.url }).catch(
+      (thrown: unknown) => thrown,
+    );
+    expect(isNqo1Error(error) && error.code).toBe('ERR_CONFIG_INVALID');
+    expect(String(error)).toContain('has no NQO1 CDS tables');
+
+    // Once the service has created them, the reader opens the store.
+    await openStore();
+    const reader = await openStoreOf(engine, { NQO1_POSTGRES_URL: database.url });
+    expect(await reader.countByStatus()).toEqual({ pending: 0, running: 0, done: 0, failed: 0 });
+    await reader.close();
   });
 
   test('enqueue before start rejected', async () => {
@@ -314,7 +358,52 @@ describe('openEngine start-up errors', () => {
       env: {},
     }).catch((thrown: unknown) => thrown);
     expect(isNqo1Error(error) && error.code).toBe('ERR_CONFIG_INVALID');
-    expect(String(error)).toContain('store.postgresUrlEnv names NQO1_POSTGRES_URL');
+    expect(String(error)).toContain('the PostgreSQL URL must be in NQO1_POSTGRES_URL');
+    expect(String(error)).not.toContain('remove store.postgresUrlEnv');
+  });
+
+  test('malformed URLs rejected without the value', () => {
+    const engine = config({ engine: 'postgres' });
+    for (const value of [
+      'nqo1:S3cret-pw',
+      'http://nqo1:S3cret-pw@127.0.0.1:5432/nqo1',
+      'postgres://nqo1:S3cret-pw@127.0.0.1:5432',
+      'postgres://nqo1:S3c@ret-pw@127.0.0.1:5432/nqo1',
+    ]) {
+      let thrown: unknown;
+      try {
+        readPostgresUrl(engine, { NQO1_POSTGRES_URL: value });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(isNqo1Error(thrown) && thrown.code).toBe('ERR_CONFIG_INVALID');
+      expect(String(thrown)).toContain('NQO1_POSTGRES_URL is not a PostgreSQL URL');
+      expect(String(thrown)).not.toContain('S3c');
+    }
+    const encoded = 'postgresql://nqo1:S3c%40ret@db.example:5432/nqo1?sslmode=require';
+    expect(readPostgresUrl(engine, { NQO1_POSTGRES_URL: encoded })).toBe(encoded);
+  });
+
+  test('missing privilege named as configuration', () => {
+    const mapped = storeUnavailableError(
+      Object.assign(new Error('permission denied for schema public'), { code: '42501' }),
+      'opening the store',
+      'NQO1_POSTGRES_URL',
+      [],
+    );
+    expect(mapped?.code).toBe('ERR_CONFIG_INVALID');
+    expect(mapped?.message).toContain('grant it CONNECT and CREATE on the database');
+  });
+
+  test('TLS failure named as unavailable store', () => {
+    const mapped = storeUnavailableError(
+      new Error('The server does not support SSL connections'),
+      'opening the store',
+      'NQO1_POSTGRES_URL',
+      [],
+    );
+    expect(mapped?.code).toBe('ERR_STORE_UNAVAILABLE');
+    expect(mapped?.message).toContain('a TLS failure');
   });
 
   test('unreachable PostgreSQL hides password', async () => {

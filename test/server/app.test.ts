@@ -1,8 +1,10 @@
 import request from 'supertest';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 
+import { Nqo1Error } from '../../src/errors.js';
+import { createApp } from '../../src/server/app.js';
 import type { OperationOutcome } from '../../src/server/outcome.js';
-import { createHarness, type Harness, hookRequest } from '../support/cds-fixtures.js';
+import { createHarness, type Harness, hookRequest, testConfig } from '../support/cds-fixtures.js';
 
 const SANDBOX_ORIGIN = 'http://127.0.0.1:5555';
 
@@ -29,6 +31,43 @@ describe('createApp', () => {
     });
     expect(response.headers['cache-control']).toBe('no-store');
     expect(response.headers['x-powered-by']).toBeUndefined();
+  });
+
+  test('health stays 200 without the store', async () => {
+    harness = await createHarness();
+    // PostgreSQL down: the liveness check must not restart the process, so only the counts go.
+    vi.spyOn(harness.store, 'countByStatus').mockRejectedValue(
+      new Nqo1Error('ERR_STORE_UNAVAILABLE', 'The PostgreSQL result store is unavailable'),
+    );
+    const response = await request(harness.app).get('/healthz');
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      status: 'ok',
+      model: { id: 'br-ro', version: '1.0.0' },
+      store: 'unavailable',
+      replayCache: { entries: 0, capacity: 100_000, full: false },
+    });
+    expect(harness.logs.withMessage('health check cannot read the store counts')).toHaveLength(1);
+  });
+
+  test('worker routes are operations only', async () => {
+    harness = await createHarness();
+    const worker = createApp({
+      config: testConfig(harness.issuer),
+      logger: harness.logs.logger,
+      store: harness.store,
+      queue: harness.queue,
+      modelCard: harness.modelCard,
+      routes: 'operations',
+    });
+
+    expect((await request(worker).get('/healthz')).status).toBe(200);
+    expect((await request(worker).get('/metrics')).status).toBe(200);
+    const discovery = await request(worker).get('/cds-services');
+    expect(discovery.status).toBe(404);
+    expect(JSON.stringify(discovery.body)).toContain('this is a worker process');
+    expect((await request(worker).post('/cds-services/nqo1-risk').send({})).status).toBe(404);
   });
 
   test('returns a 404 OperationOutcome for unknown routes', async () => {

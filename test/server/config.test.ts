@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       port: 8080,
       publicUrl: 'http://127.0.0.1:8080',
       corsOrigins: [],
+      role: 'all',
     });
     expect(config.auth).toEqual({ issuers: [], maxTokenAgeSeconds: 300, clockToleranceSeconds: 5 });
     expect(config.store.sqlitePath).toBe('.nqo1/results.sqlite');

@@ -10,11 +10,12 @@ import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { ServiceMetrics } from '../../server/metrics/service-metrics.js';
 import { startServer } from '../../server/start.js';
+import { isConnectionFailure } from '../../jobs/postgres-errors.js';
 import type { QueueRole } from '../../jobs/queue-role.js';
 
 export interface ServeOptions {
   readonly config?: string;
-  /** What this process does; defaults to `all` (`src/server/start.ts`). */
+  /** What this process does; defaults to `server.role` (`src/server/start.ts`). */
   readonly role?: QueueRole;
 }
 
@@ -58,7 +59,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     );
   }
 
-  const role = options.role ?? 'all';
+  const role = options.role ?? config.server.role;
   const metrics = new ServiceMetrics();
   // An API process only enqueues, so it opens no DICOMweb client and no worker threads.
   const analyse =
@@ -88,6 +89,19 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     // The analyser's worker threads would keep the process alive after a failed start.
     await analyse?.close();
     throw error;
+  }
+
+  if (config.store.engine === 'postgres') {
+    // pg-boss settles a finished job without awaiting it; when the database is down at that moment,
+    // the rejection reaches no handler. The job stays active, expires and runs again, so the process
+    // goes on. Any other unhandled rejection still ends the process, as Node.js does by default.
+    process.on('unhandledRejection', (reason) => {
+      if (!isConnectionFailure(reason)) throw reason;
+      logger.error(
+        { code: 'ERR_STORE_UNAVAILABLE', errorName: reason instanceof Error ? reason.name : typeof reason },
+        'job queue lost its database connection while settling a job; the job runs again once it expires',
+      );
+    });
   }
 
   await new Promise<void>((resolveStop) => {
