@@ -1,5 +1,6 @@
 /**
- * Turns a failure to reach the PostgreSQL server into `ERR_STORE_UNAVAILABLE`, and leaves every other
+ * Turns a failure to reach the PostgreSQL server into `ERR_STORE_UNAVAILABLE`, a missing privilege into
+ * `ERR_CONFIG_INVALID`, a request value with U+0000 into `ERR_REQUEST_INVALID`, and leaves every other
  * error (a failed SQL statement, a programming mistake) as it is.
  *
  * The connection string contains the password, so no message built here quotes it. The error carries
@@ -38,6 +39,12 @@ const TLS_ERROR_CODES: ReadonlySet<string> = new Set([
 const INSUFFICIENT_PRIVILEGE = '42501';
 
 /**
+ * SQLSTATEs of a text or jsonb value with U+0000, which PostgreSQL cannot store (SQLite can): 22021
+ * (character_not_in_repertoire) and 22P05 (untranslatable_character). The value came from a request.
+ */
+const NUL_CHARACTER_STATES: ReadonlySet<string> = new Set(['22021', '22P05']);
+
+/**
  * Checks whether a SQLSTATE means that the server cannot serve this client. These are class 08
  * (connection exception), class 28 (invalid authorization), 3D000 (the database does not exist), 53300
  * (too many connections) and 57P01 to 57P03 (the server is shutting down or starting). The codes are
@@ -69,6 +76,14 @@ export function storeUnavailableError(
   urlEnvName: string | undefined,
   secrets: readonly string[],
 ): Nqo1Error | undefined {
+  if (NUL_CHARACTER_STATES.has(errorCode(error) ?? '')) {
+    return new Nqo1Error(
+      'ERR_REQUEST_INVALID',
+      `A value of the request contains the character U+0000, which the PostgreSQL store cannot keep, so ${action} ` +
+        'failed. Send the text without it.',
+      { details: { action, code: errorCode(error) ?? '' } },
+    );
+  }
   if (errorCode(error) === INSUFFICIENT_PRIVILEGE) {
     // PostgreSQL 15 gives only the database owner CREATE on schema public.
     return new Nqo1Error(

@@ -14,7 +14,8 @@
  * row its ids. Other processes learn of owed write-backs by polling `claimWriteBack`.
  *
  * NOTE: PostgreSQL rejects the character U+0000 in `text` and `jsonb` (SQLSTATE 22021), which SQLite
- * stores. A job, feedback comment or other value that contains it fails here with that database error.
+ * stores. A job, feedback comment or other value that contains it fails with `ERR_REQUEST_INVALID`
+ * (`postgres-errors.ts`), so the request gets a 400 rather than a 500.
  */
 
 import { randomUUID } from 'node:crypto';

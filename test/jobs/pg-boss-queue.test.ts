@@ -242,6 +242,24 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     expect(await api.enqueue(job('2.25.7'), { retryFailedNow: true })).toBe('exists');
   });
 
+  test('NUL in a comment rejected as invalid', async () => {
+    const store = await openStore();
+    const error: unknown = await store.feedback
+      .insert([
+        {
+          cardUuid: '0f8fad5b-d9cb-469f-a165-70867728950e',
+          outcome: 'overridden',
+          outcomeTimestamp: '2026-12-05T08:00:00.000Z',
+          serviceId: 'nqo1-risk',
+          origin: { modelId: 'br-ro', modelVersion: '1.0.0' },
+          userComment: 'wrong\u0000lesion',
+        },
+      ])
+      .catch((thrown: unknown) => thrown);
+    expect(isNqo1Error(error) && error.code).toBe('ERR_REQUEST_INVALID');
+    expect(await store.feedback.countByModel()).toEqual([]);
+  });
+
   test('reader rejects a database without tables', async () => {
     const engine = parseConfig({
       dicomweb: {
@@ -393,6 +411,17 @@ describe('openEngine start-up errors', () => {
     );
     expect(mapped?.code).toBe('ERR_CONFIG_INVALID');
     expect(mapped?.message).toContain('grant it CONNECT and CREATE on the database');
+  });
+
+  test('NUL character named as invalid request', () => {
+    const mapped = storeUnavailableError(
+      Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' }),
+      'storing card feedback',
+      'NQO1_POSTGRES_URL',
+      [],
+    );
+    expect(mapped?.code).toBe('ERR_REQUEST_INVALID');
+    expect(mapped?.message).toContain('U+0000');
   });
 
   test('TLS failure named as unavailable store', () => {
