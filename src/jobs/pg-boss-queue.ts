@@ -27,6 +27,7 @@ import type { ResultWriter } from './analyse-study.js';
 import type { JobObserver } from './job-observer.js';
 import { resultKeyValues } from './analysis-rows.js';
 import { JobRunner, requestedChoice } from './job-runner.js';
+import { LogThrottle } from './log-throttle.js';
 import {
   DEFAULT_RETRY_FAILED_AFTER_MS,
   DEFAULT_RETRY_WRITE_BACK_AFTER_MS,
@@ -45,8 +46,8 @@ export const ANALYSIS_QUEUE_NAME = 'nqo1-analysis';
 /** Schema of pg-boss's tables, beside the result store's tables in the same database. */
 export const PG_BOSS_SCHEMA = 'nqo1_pgboss';
 
-/** Shortest time between two log lines of failed looks, in milliseconds. */
-const POLL_ERROR_LOG_INTERVAL_MS = 60_000;
+/** Shortest time between two log lines of failed looks, or of pg-boss errors, in milliseconds. */
+const ERROR_LOG_INTERVAL_MS = 60_000;
 
 /** Rows queued again by one look for stalled rows; the next look takes the rest. */
 const STALLED_BATCH = 500;
@@ -93,9 +94,9 @@ export class PgBossQueue implements JobQueue {
   readonly #now: () => Date;
 
   #pollTimer: NodeJS.Timeout | undefined;
-  /** When a failed look was last logged, so an outage gives one line a minute rather than one a look. */
-  #pollErrorLoggedAtMs = Number.NEGATIVE_INFINITY;
-  #pollErrorsSinceLog = 0;
+  /** Failed looks and pg-boss errors, logged once a minute during an outage rather than once a poll. */
+  readonly #pollErrors = new LogThrottle(ERROR_LOG_INTERVAL_MS);
+  readonly #bossErrors = new LogThrottle(ERROR_LOG_INTERVAL_MS);
   #polling: Promise<void> | undefined;
   #started = false;
   #stopping = false;
@@ -139,8 +140,14 @@ export class PgBossQueue implements JobQueue {
       maintenanceIntervalSeconds: Math.max(1, Math.min(120, Math.round(this.#pollIntervalMs / 1000))),
     });
     // pg-boss reports a lost connection as an event; without a listener Node would end the process.
+    // Its workers poll every second, so an outage is logged once a minute with the count.
     this.#boss.on('error', (error: Error) => {
-      this.#log.error({ code: 'ERR_STORE_UNAVAILABLE', errorName: error.name }, 'job queue database error');
+      const errors = this.#bossErrors.event();
+      if (errors === undefined) return;
+      this.#log.error(
+        { code: 'ERR_STORE_UNAVAILABLE', errorName: error.name, errors },
+        'job queue database error; pg-boss keeps trying',
+      );
     });
   }
 
@@ -287,19 +294,16 @@ export class PgBossQueue implements JobQueue {
     this.#pollTimer = setTimeout(() => {
       this.#polling = this.#poll()
         .catch((error: unknown) => {
-          this.#pollErrorsSinceLog += 1;
-          const nowMs = performance.now();
-          if (nowMs - this.#pollErrorLoggedAtMs < POLL_ERROR_LOG_INTERVAL_MS) return;
+          const failedLooks = this.#pollErrors.event();
+          if (failedLooks === undefined) return;
           this.#log.error(
             {
               code: isNqo1Error(error) ? error.code : 'ERR_INTERNAL',
               errorName: error instanceof Error ? error.name : typeof error,
-              failedLooks: this.#pollErrorsSinceLog,
+              failedLooks,
             },
             'look for stalled jobs and owed write-backs failed; trying again every jobs.pollIntervalMs',
           );
-          this.#pollErrorLoggedAtMs = nowMs;
-          this.#pollErrorsSinceLog = 0;
         })
         .finally(() => {
           this.#polling = undefined;

@@ -100,7 +100,7 @@ export function storeUnavailableError(
   const where =
     urlEnvName === undefined
       ? 'in the environment variable that store.postgresUrlEnv names'
-      : `in environment variable ${urlEnvName}`;
+      : `in environment variable ${urlEnvName} (or the file that ${urlEnvName}_FILE names)`;
   const message =
     `The PostgreSQL result store is unavailable: ${action} failed with ${redact(reason, secrets)}. ` +
     `Check the PostgreSQL URL ${where}, and that the server runs and accepts connections from this host.`;
