@@ -76,6 +76,12 @@ export interface PgBossQueueOptions {
   readonly pollIntervalMs?: number;
   /** Connections pg-boss keeps open. */
   readonly poolSize?: number;
+  /**
+   * The model card this worker computes. A job of another model or version (enqueued by an API
+   * process of another release, during a rolling upgrade) is left pending for a worker that has it,
+   * rather than failed. Omitted: every job is taken.
+   */
+  readonly model?: { readonly id: string; readonly version: string };
   readonly now?: () => Date;
 }
 
@@ -92,6 +98,7 @@ export class PgBossQueue implements JobQueue {
   readonly #jobTimeoutSeconds: number;
   readonly #pollIntervalMs: number;
   readonly #now: () => Date;
+  readonly #model: PgBossQueueOptions['model'];
 
   #pollTimer: NodeJS.Timeout | undefined;
   /** Failed looks and pg-boss errors, logged once a minute during an outage rather than once a poll. */
@@ -111,6 +118,7 @@ export class PgBossQueue implements JobQueue {
     this.#jobTimeoutSeconds = options.jobTimeoutSeconds ?? 1800;
     this.#pollIntervalMs = options.pollIntervalMs ?? 5000;
     this.#now = options.now ?? (() => new Date());
+    this.#model = options.model;
 
     const runsJobs = options.role !== 'api';
     if (runsJobs && options.analyse === undefined) {
@@ -274,6 +282,15 @@ export class PgBossQueue implements JobQueue {
   async #runJob(key: JobData): Promise<void> {
     const runner = this.#runner;
     if (runner === undefined) return;
+    const model = this.#model;
+    if (model !== undefined && (key.modelId !== model.id || key.modelVersion !== model.version)) {
+      // The row stays pending; the looks of a worker with that card queue it again for that worker.
+      this.#log.info(
+        { studyInstanceUid: key.studyInstanceUid, modelId: key.modelId, modelVersion: key.modelVersion },
+        'job left pending for a worker of its model version',
+      );
+      return;
+    }
     const job = await this.#store.claimKey(
       key,
       new Date(this.#now().getTime() - this.#jobTimeoutSeconds * 1000),

@@ -72,6 +72,7 @@ export async function startServer(config: AppConfig, options: StartServerOptions
     ...(options.analyse === undefined ? {} : { analyse: options.analyse }),
     ...(options.writer === undefined ? {} : { writer: options.writer }),
     ...(options.env === undefined ? {} : { env: options.env }),
+    model: { id: modelCard.id, version: modelCard.version },
   });
   const { store, queue } = engine;
   metrics.countAnalysesWith(() => store.countByStatus());

@@ -43,6 +43,8 @@ export interface OpenEngineOptions {
   readonly observerFor?: (store: ResultStore) => JobObserver;
   /** Environment holding the PostgreSQL URL; defaults to `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The loaded model card; a worker leaves jobs of another version to workers that have it. */
+  readonly model?: { readonly id: string; readonly version: string };
 }
 
 /**
@@ -179,6 +181,7 @@ async function openPostgres(config: AppConfig, options: OpenEngineOptions): Prom
     ...(options.analyse === undefined ? {} : { analyse: options.analyse }),
     ...(observer === undefined ? {} : { observer }),
     ...(options.writer === undefined ? {} : { writer: options.writer }),
+    ...(options.model === undefined ? {} : { model: options.model }),
   });
   try {
     await queue.start();

@@ -80,7 +80,12 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     store: PostgresResultStore,
     role: QueueRole,
     analysed: string[] = [],
-    options: { jobTimeoutSeconds?: number; concurrency?: number; analysisMs?: number } = {},
+    options: {
+      jobTimeoutSeconds?: number;
+      concurrency?: number;
+      analysisMs?: number;
+      model?: { id: string; version: string };
+    } = {},
   ): Promise<PgBossQueue> {
     const { analysisMs = 0, ...queueOptions } = options;
     const queue = new PgBossQueue({
@@ -95,7 +100,11 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
             analyse: async (analysisJob) => {
               analysed.push(analysisJob.studyInstanceUid);
               if (analysisMs > 0) await new Promise((resolve) => setTimeout(resolve, analysisMs));
-              return { result: uncalibratedResult() };
+              return {
+                result: uncalibratedResult({
+                  model: { id: analysisJob.modelId, version: analysisJob.modelVersion },
+                }),
+              };
             },
           }),
       ...queueOptions,
@@ -165,6 +174,25 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     // The looks go on sending jobs of rows that were pending; let those arrive and be skipped.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect([...analysed].sort()).toEqual([...uids].sort());
+  });
+
+  test('job of another model version left pending', async () => {
+    const store = await openStore();
+    const api = await startQueue(store, 'api');
+    // An API process of the next release enqueues for card version 2.0.0.
+    await api.enqueue({ ...job('2.25.10'), modelVersion: '2.0.0' });
+
+    const oldAnalysed: string[] = [];
+    await startQueue(await openStore(), 'worker', oldAnalysed, { model: { id: 'br-ro', version: '1.0.0' } });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(oldAnalysed).toEqual([]);
+    expect((await store.getResult({ ...job('2.25.10'), modelVersion: '2.0.0' }))?.status).toBe('pending');
+
+    const newAnalysed: string[] = [];
+    await startQueue(await openStore(), 'worker', newAnalysed, { model: { id: 'br-ro', version: '2.0.0' } });
+    await until('the study done', 20_000, async () => (await store.countByStatus()).done === 1);
+    expect(newAnalysed).toEqual(['2.25.10']);
+    expect(oldAnalysed).toEqual([]);
   });
 
   test('redelivered job of done row skipped', async () => {
