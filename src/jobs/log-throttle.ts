@@ -1,6 +1,6 @@
 /**
  * Limits a repeated log line to one per interval, so an outage that fails a poll every second gives
- * a line a minute. Each line carries how many events it stands for.
+ * a line a minute. Each line contains the number of events it reports.
  */
 export class LogThrottle {
   readonly #intervalMs: number;

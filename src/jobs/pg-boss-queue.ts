@@ -28,6 +28,7 @@ import type { JobObserver } from './job-observer.js';
 import { resultKeyValues } from './analysis-rows.js';
 import { JobRunner, requestedChoice } from './job-runner.js';
 import { LogThrottle } from './log-throttle.js';
+import { storeUnavailableError } from './postgres-errors.js';
 import {
   DEFAULT_RETRY_FAILED_AFTER_MS,
   DEFAULT_RETRY_WRITE_BACK_AFTER_MS,
@@ -99,6 +100,8 @@ export class PgBossQueue implements JobQueue {
   readonly #pollIntervalMs: number;
   readonly #now: () => Date;
   readonly #model: PgBossQueueOptions['model'];
+  /** Kept only to redact it from error messages. */
+  readonly #connectionString: string;
 
   #pollTimer: NodeJS.Timeout | undefined;
   /** Failed looks and pg-boss errors, logged once a minute during an outage rather than once a poll. */
@@ -119,6 +122,7 @@ export class PgBossQueue implements JobQueue {
     this.#pollIntervalMs = options.pollIntervalMs ?? 5000;
     this.#now = options.now ?? (() => new Date());
     this.#model = options.model;
+    this.#connectionString = options.connectionString;
 
     const runsJobs = options.role !== 'api';
     if (runsJobs && options.analyse === undefined) {
@@ -178,11 +182,14 @@ export class PgBossQueue implements JobQueue {
     } catch (error) {
       // pg-boss may have opened connections and timers before it failed; they would keep the process alive.
       await this.#boss.stop({ graceful: false, wait: false }).catch(() => undefined);
-      throw new Nqo1Error(
-        'ERR_STORE_UNAVAILABLE',
-        `The job queue could not start in PostgreSQL (${error instanceof Error ? error.name : typeof error}); ` +
-          'check that the server runs and that the URL in the variable named by store.postgresUrlEnv is right.',
-        { cause: error },
+      // No `cause`: an error of node-postgres may quote the connection settings.
+      throw (
+        storeUnavailableError(error, 'starting the job queue', undefined, [this.#connectionString]) ??
+        new Nqo1Error(
+          'ERR_STORE_UNAVAILABLE',
+          `The job queue could not start in PostgreSQL (${error instanceof Error ? error.name : typeof error}); ` +
+            'check that the server runs and that the URL in the variable named by store.postgresUrlEnv is right.',
+        )
       );
     }
     this.#started = true;
