@@ -309,7 +309,22 @@ export class PgBossQueue implements JobQueue {
       );
       return;
     }
-    await runner.analyse(job);
+    // The row's update time is renewed three times per job timeout, so a long analysis of a live
+    // worker is never taken for the analysis of a dead one.
+    const heartbeat = setInterval(
+      () => {
+        this.#store.touchRunning(key).catch(() => {
+          // A missed renewal is harmless while the next one succeeds; the looks log an outage.
+        });
+      },
+      Math.max(500, (this.#jobTimeoutSeconds * 1000) / 3),
+    );
+    heartbeat.unref();
+    try {
+      await runner.analyse(job);
+    } finally {
+      clearInterval(heartbeat);
+    }
     // A write-back that failed during the analysis is owed now; the next poll takes it.
   }
 

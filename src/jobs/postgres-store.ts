@@ -282,6 +282,15 @@ export class PostgresResultStore implements ResultStore {
     return rows[0]?.job_json;
   }
 
+  /** Renews the update time of the running row of `key`; false when it is not running. */
+  async touchRunning(key: ResultKey): Promise<boolean> {
+    const touched = await this.#pool.query(
+      `UPDATE analyses SET updated_at = $1 WHERE ${keyCondition(2)} AND status = 'running'`,
+      [this.#now().toISOString(), ...keyValues(key)],
+    );
+    return touched.rowCount === 1;
+  }
+
   /**
    * Stores a finished result for `key` and clears any earlier failure. Without `observationId`, a
    * row with both FHIR ids owes a write-back: at once, or after the retry interval when

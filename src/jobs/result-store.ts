@@ -270,6 +270,15 @@ export class SqliteResultStore implements ResultStore {
     return row === undefined ? undefined : (JSON.parse(row.job_json) as AnalysisJob);
   }
 
+  /** Renews the update time of the running row of `key`; false when it is not running. */
+  async touchRunning(key: ResultKey): Promise<boolean> {
+    return (
+      this.#db
+        .prepare(`UPDATE analyses SET updated_at = ? WHERE ${KEY_CONDITION} AND status = 'running'`)
+        .run(this.#now().toISOString(), ...keyValues(key)).changes === 1
+    );
+  }
+
   /**
    * Stores a finished result for `key` and clears any earlier failure. Without `observationId`, a
    * row with both FHIR ids owes a write-back: at once, or after the retry interval when

@@ -123,6 +123,12 @@ export interface ResultStore {
    * delivered twice is computed once.
    */
   claimKey(key: ResultKey, runningBefore: Date): Promise<AnalysisJob | undefined>;
+  /**
+   * Renews the update time of the row of `key` while it is running, so that a live worker's long
+   * analysis never looks stalled to {@link claimKey} and {@link listStalled}. Returns false when the
+   * row is no longer running.
+   */
+  touchRunning(key: ResultKey): Promise<boolean>;
   markDone(
     key: ResultKey,
     result: ScoreResult,

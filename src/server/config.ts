@@ -302,9 +302,8 @@ const jobsSchema = z.strictObject({
    */
   workerConcurrency: z.number().int().min(1).max(32).default(1),
   /**
-   * Seconds an analysis from the PostgreSQL queue may run before the queue gives its job to another
-   * worker; longer than the slowest analysis, since a job given away runs twice. Also how soon the
-   * job of a worker that stopped mid-analysis runs elsewhere.
+   * Seconds without a renewal after which a running analysis from the PostgreSQL queue counts as the
+   * work of a stopped worker and runs elsewhere. A live worker renews its row three times per timeout.
    */
   jobTimeoutSeconds: z.number().int().min(5).max(86_400).default(1800),
   /**

@@ -235,6 +235,23 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     expect((await store.getResult(job('2.25.9')))?.status).toBe('running');
   });
 
+  test('long analysis of live worker not taken', async () => {
+    const store = await openStore();
+    const api = await startQueue(store, 'api');
+    const first: string[] = [];
+    const second: string[] = [];
+    // Analyses of 7 s against a job timeout of 4 s: only the renewals keep the row from looking stalled.
+    await startQueue(await openStore(), 'worker', first, { jobTimeoutSeconds: 4, analysisMs: 7000 });
+    await api.enqueue(job('2.25.11'));
+    await until('the analysis started', 10_000, async () => first.length === 1);
+    await startQueue(await openStore(), 'worker', second, { jobTimeoutSeconds: 4, analysisMs: 7000 });
+
+    await until('the study done', 20_000, async () => (await store.countByStatus()).done === 1);
+    // Looks and job expiry had time to hand the row over if it had looked stalled.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect([...first, ...second]).toEqual(['2.25.11']);
+  });
+
   test('stored row without job queued again', async () => {
     const store = await openStore();
     // A process stopped between storing the row and sending its job.

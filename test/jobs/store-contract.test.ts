@@ -273,6 +273,24 @@ describe.each(ENGINES)('$name result store', (engine) => {
       expect(await store.countByStatus()).toEqual({ pending: 0, running: 3, done: 0, failed: 0 });
     });
 
+    test('renews a running row only', async () => {
+      const clock = settableClock('2026-03-01T08:00:00.000Z');
+      const store = await openStore(clock.now);
+      await store.insertPending(study('1.beat'));
+      expect(await store.touchRunning(study('1.beat'))).toBe(false);
+
+      await store.claimKey(study('1.beat'), new Date('2000-01-01T00:00:00Z'));
+      clock.set('2026-03-01T08:10:00.000Z');
+      expect(await store.touchRunning(study('1.beat'))).toBe(true);
+      expect((await store.getResult(study('1.beat')))?.updatedAt).toBe('2026-03-01T08:10:00.000Z');
+      // Renewed, the row is not stalled for a timeout that started before the renewal.
+      expect(await store.claimKey(study('1.beat'), new Date('2026-03-01T08:05:00.000Z'))).toBeUndefined();
+
+      await store.markDone(study('1.beat'), calibratedResult(), 'obs-beat');
+      expect(await store.touchRunning(study('1.beat'))).toBe(false);
+      expect(await store.touchRunning(study('1.absent'))).toBe(false);
+    });
+
     test('claims a key while pending, or running since before the given time', async () => {
       const store = await openStore();
       for (const uid of ['1.pending', '1.running', '1.done', '1.failed'])
