@@ -243,7 +243,7 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     // Analyses of 7 s against a job timeout of 4 s: only the renewals keep the row from looking stalled.
     await startQueue(await openStore(), 'worker', first, { jobTimeoutSeconds: 4, analysisMs: 7000 });
     await api.enqueue(job('2.25.11'));
-    await until('the analysis started', 10_000, async () => first.length === 1);
+    await until('the analysis started', 10_000, () => Promise.resolve(first.length === 1));
     await startQueue(await openStore(), 'worker', second, { jobTimeoutSeconds: 4, analysisMs: 7000 });
 
     await until('the study done', 20_000, async () => (await store.countByStatus()).done === 1);
