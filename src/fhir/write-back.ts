@@ -7,9 +7,9 @@
  * and a missing one is created by `POST [type]`. This is the client-side form of FHIR conditional
  * update (https://hl7.org/fhir/R4/http.html#cond-update), used because not every server supports
  * `PUT [type]?search`. Two writers racing on the same resource could both create, so each upsert
- * runs under the chart lock of its identifier (`chart-lock.ts`): the Device's, then the
- * Observation's, one after the other and never nested, so no writer holds one lock while it waits
- * for another. With a PostgreSQL store the lock applies across processes. Each write adds one
+ * runs under the chart lock of its identifier (`chart-lock.ts`). The Device's lock and then the
+ * Observation's are taken one after the other, never nested, so no writer keeps one lock while it
+ * waits for another. With a PostgreSQL store the lock applies across processes. Each write adds one
  * Provenance, so the history of writes stays visible.
  */
 

@@ -85,7 +85,7 @@ export function toStoredAnalysis(row: ParsedAnalysisRow): StoredAnalysis {
   }
 }
 
-/** The error of an update of a key that has no row: a caller's bug, since rows are never deleted. */
+/** Returns the error of an update of a key without a row, a caller's bug because rows are never deleted. */
 export function missingAnalysisError(key: ResultKey): Error {
   return new Error(
     `No stored analysis for study ${key.studyInstanceUid}, requested series ` +

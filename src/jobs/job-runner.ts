@@ -22,7 +22,7 @@ export interface JobRunnerOptions {
   readonly observer?: JobObserver;
 }
 
-/** What {@link JobRunner.analyse} stored. */
+/** Outcome that {@link JobRunner.analyse} stored. */
 export type AnalysisOutcome =
   /** A result, with or without its Observation. */
   | { readonly status: 'done'; readonly writeBackFailed: boolean }
@@ -43,8 +43,8 @@ export class JobRunner {
 
   /**
    * Runs the analysis of a claimed (running) row and stores its result, pictures and write-back
-   * state, or its typed failure. Never throws for a failure of the analysis; a failure to store the
-   * outcome is logged, and the row stays running for the queue to retry.
+   * state, or its typed failure. A failed analysis does not throw. A failure to store the outcome
+   * throws, and the row stays running until the queue retries it.
    */
   async analyse(job: AnalysisJob): Promise<AnalysisOutcome> {
     const key: ResultKey = job;

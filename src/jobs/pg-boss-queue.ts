@@ -53,7 +53,7 @@ const ERROR_LOG_INTERVAL_MS = 60_000;
 /** Rows queued again by one look for stalled rows; the next look takes the rest. */
 const STALLED_BATCH = 500;
 
-/** What a pg-boss job carries: the key of its row in the result store, nothing about the patient. */
+/** Data of a pg-boss job: the key of its row in the result store, nothing about the patient. */
 type JobData = ResultKey;
 
 export interface PgBossQueueOptions {
@@ -282,9 +282,9 @@ export class PgBossQueue implements JobQueue {
   }
 
   /**
-   * Runs the job of one row. A row done or failed already, or running in another worker for less
-   * than the job timeout, is skipped: this job is a second delivery (a look for stalled rows may
-   * queue a row again just as a worker takes its first job).
+   * Runs the job of one row. A row that is done, failed, or running in another worker for less than
+   * the job timeout is skipped, because this job is then a second delivery. A look for stalled rows
+   * may queue a row again just as a worker takes its first job.
    */
   async #runJob(key: JobData): Promise<void> {
     const runner = this.#runner;
@@ -380,7 +380,7 @@ export class PgBossQueue implements JobQueue {
   }
 }
 
-/** The singleton key of a row's job: its key columns, '' for an automatic choice. */
+/** Returns the singleton key of a row's job: its key columns, '' for an automatic choice. */
 function singletonKeyOf(key: ResultKey): string {
   return resultKeyValues(key).join('|');
 }

@@ -3,8 +3,8 @@
  * lock per key (`pg_advisory_xact_lock`), held while the task runs and released when its
  * transaction ends, also when the process dies and its connection drops.
  *
- * The key is hashed to 32 bits (`hashtext`) under a fixed namespace; two keys with the same hash
- * only wait for each other, which costs time, never correctness.
+ * The key is hashed to 32 bits (`hashtext`) under a fixed namespace. Two keys with the same hash
+ * only wait for each other, which costs time but not correctness.
  *
  * @see https://www.postgresql.org/docs/15/explicit-locking.html#ADVISORY-LOCKS
  */
@@ -17,7 +17,7 @@ import type { SharedLock } from '../fhir/chart-lock.js';
 /** First half of every advisory lock key of this service, so other users of the database never collide. */
 const LOCK_NAMESPACE = 0x6e716f31; // 'nqo1'
 
-/** Longest wait for a lock that another process has taken, as PostgreSQL `lock_timeout`. */
+/** Maximum wait for a lock that another process has taken, as PostgreSQL `lock_timeout`. */
 const LOCK_WAIT = '60s';
 
 export class PostgresAdvisoryLock implements SharedLock {

@@ -90,9 +90,9 @@ export interface PostgresStoreOptions extends PostgresPoolOptions {
   /** Clock for `created_at`, `updated_at` and the audit times; tests freeze it. */
   readonly now?: () => Date;
   /**
-   * `create` (the default) creates or migrates the tables; `existing` only opens a database that the
-   * service has set up, for a reader such as `nqo1-cds audit`, which must not take an empty or wrong
-   * database for a store without events.
+   * Schema handling: `create` (the default) creates or migrates the tables. `existing` only opens a
+   * database that the service has set up, for a reader such as `nqo1-cds audit`, so that an empty or
+   * wrong database is not taken for a store without events.
    */
   readonly schema?: 'create' | 'existing';
 }
@@ -268,8 +268,8 @@ export class PostgresResultStore implements ResultStore {
   }
 
   /**
-   * Moves the row of `key` to running when it is pending or running, and returns its job; undefined
-   * when the row is done, failed or absent.
+   * Moves the row of `key` to running when it is pending, or running since before `runningBefore`,
+   * and returns its job. Returns undefined when the row is done, failed, absent or recently renewed.
    */
   async claimKey(key: ResultKey, runningBefore: Date): Promise<AnalysisJob | undefined> {
     const { rows } = await this.#pool.query<{ job_json: AnalysisJob }>(
@@ -402,7 +402,7 @@ export class PostgresResultStore implements ResultStore {
 
   /**
    * Moves the failed row of `key` back to pending when its failure was recorded before `before`, or
-   * whenever it was recorded when `before` is null; true when the row was requeued.
+   * at any time when `before` is null. Returns true when the row was requeued.
    */
   async requeueFailed(key: ResultKey, before: Date | null): Promise<boolean> {
     const requeued = await this.#pool.query(

@@ -1,4 +1,4 @@
-/** What a process does: `api` enqueues, `worker` analyses, `all` does both (`serve --role`). */
+/** Roles of a process: `api` enqueues, `worker` analyses, `all` does both (`serve --role`). */
 export const QUEUE_ROLES = ['api', 'worker', 'all'] as const;
 
 export type QueueRole = (typeof QUEUE_ROLES)[number];

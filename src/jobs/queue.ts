@@ -69,7 +69,7 @@ export interface EnqueueOptions {
 /** Result of `enqueue`: inserted a new row, requeued a failed one, or found the study already there. */
 export type EnqueueOutcome = 'enqueued' | 'requeued' | 'exists';
 
-/** What the hook, the app's routes and the PACS notifications need of a queue, embedded or pg-boss. */
+/** Queue interface of the hook, the app's routes and the PACS notifications, embedded or pg-boss. */
 export interface JobQueue {
   enqueue(job: AnalysisJob, options?: EnqueueOptions): Promise<EnqueueOutcome>;
   /** True while the queue accepts jobs (for `/readyz`). */

@@ -255,8 +255,8 @@ export class SqliteResultStore implements ResultStore {
   }
 
   /**
-   * Moves the row of `key` to running when it is pending or running, and returns its job; undefined
-   * when the row is done, failed or absent. For a queue that delivers each job itself.
+   * Moves the row of `key` to running when it is pending, or running since before `runningBefore`,
+   * and returns its job. Returns undefined otherwise. For a queue that delivers each job itself.
    */
   async claimKey(key: ResultKey, runningBefore: Date): Promise<AnalysisJob | undefined> {
     const row = this.#db

@@ -3,9 +3,9 @@
  * service uses it. Two engines implement it: SQLite (`result-store.ts`), the embedded default with an
  * in-process queue, and PostgreSQL (`postgres-store.ts`), which API and worker processes share.
  *
- * Every call is asynchronous so that the PostgreSQL store can reply over the network; each is one
- * statement or one transaction in both engines, so two processes that enqueue the same study insert
- * one row and two workers never claim the same one.
+ * Every call is asynchronous so that the PostgreSQL store can reply over the network. Each call is
+ * one statement or one transaction in both engines. So two processes that enqueue the same study
+ * insert one row, and two workers never claim the same one.
  */
 
 import type { RoiOverlay } from '../imaging/roi-overlay.js';

@@ -117,7 +117,7 @@ export function createApp(deps: AppDeps): express.Application {
   // accept or override the cards of each model version. They carry no patient data and no comment.
   // A full replay cache rejects every hook call, so the check then responds 503 `degraded`.
   // Liveness: a store that cannot be read (PostgreSQL down) leaves the counts out but keeps the 200,
-  // so an orchestrator does not restart every process during a database outage; `/readyz` reports it.
+  // so an orchestrator does not restart every process during a database outage. `/readyz` reports it.
   app.get('/healthz', async (_req, res) => {
     const replayCache = verifier.replayCacheStatus();
     const counts = await Promise.all([

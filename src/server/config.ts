@@ -136,7 +136,7 @@ const serverSchema = z
     /** Browser origins allowed to call the service (e.g. a CDS Hooks sandbox); empty disables CORS. */
     corsOrigins: z.array(z.url()).default([]),
     /**
-     * What `serve` runs: `all` (hooks, the app and the analyses), `api` (hooks and the app, enqueue
+     * Role of `serve`: `all` (hooks, the app and the analyses), `api` (hooks and the app, enqueue
      * only) or `worker` (analyses, with the operations routes only). `api` and `worker` need
      * `store.engine: postgres`. `serve --role` overrides it.
      */
@@ -314,7 +314,7 @@ const jobsSchema = z.strictObject({
 });
 
 /**
- * Where results and jobs are kept. `sqlite` (the default): one file and an in-process queue, for
+ * Storage of results and jobs. `sqlite` (the default): one file and an in-process queue, for
  * one process. `postgres`: a shared database with a pg-boss queue, for several API and worker
  * processes (`serve --role`).
  */

@@ -2,7 +2,7 @@
  * Start-up of one process with its real dependencies: the result store and queue of `store.engine`
  * (`store-engine.ts`) running the given `analyse` function, the model card from
  * `config.model.cardPath`, and the QIDO-RS poller when `notifications.pollIntervalSeconds` turns it
- * on. The role says what the process does: `all` (the default) serves every route and analyses;
+ * on. The role sets what the process does: `all` (the default) serves every route and analyses;
  * `api` serves every route and only enqueues; `worker` analyses and serves only the operations
  * routes, for its probes.
  */
@@ -32,7 +32,7 @@ import { openEngine } from './store-engine.js';
 export interface StartServerOptions {
   /** The worker function the queue runs for each study; required unless `role` is `api`. */
   readonly analyse?: AnalyseStudy;
-  /** What this process does; defaults to `all`. Only `all` runs on the SQLite engine. */
+  /** Role of this process; defaults to `server.role`. Only `all` runs on the SQLite engine. */
   readonly role?: QueueRole;
   /** Environment holding the PostgreSQL URL; defaults to `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;

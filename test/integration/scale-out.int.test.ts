@@ -1,13 +1,13 @@
 /**
- * The scaled-out deployment end to end: two API processes behind a round-robin balancer and worker
- * processes, all `nqo1-cds serve --role …` child processes on one PostgreSQL database (result
- * store and pg-boss queue), with Orthanc as the PACS and a FHIR server for prefetch and write-back.
+ * The scaled-out deployment end to end. Two API processes behind a round-robin balancer and worker
+ * processes run as `nqo1-cds serve --role …` child processes on one PostgreSQL database (result
+ * store and pg-boss queue). Orthanc is the PACS, and a FHIR server serves prefetch and write-back.
  *
  * 50 generated studies, each of its own patient, are hooked twice, once through each API process.
  * The first worker is killed with SIGKILL while it analyses; two new workers take over, and the job
  * it held is given to one of them once `jobs.jobTimeoutSeconds` has passed. Afterwards:
  * - every study has one done analysis with its Observation id;
- * - the FHIR server holds exactly one Observation per study and received one create per study;
+ * - the FHIR server contains exactly one Observation per study and received one create per study;
  * - no study was computed twice (the workers' `analysis done` lines and the audit trail), and the
  *   analysis the killed worker held was finished by another worker.
  *
@@ -41,7 +41,7 @@ const POSTGRES_URL_ENV = 'NQO1_POSTGRES_URL';
 const STUDY_COUNT = 50;
 /** Seconds before a job of a stopped worker goes to another: short, so the test waits little. */
 const JOB_TIMEOUT_SECONDS = 6;
-/** Longest wait for all 50 results, in milliseconds. */
+/** Maximum wait for all 50 results, in milliseconds. */
 const ALL_DONE_TIMEOUT_MS = 240_000;
 
 /**
@@ -227,7 +227,7 @@ describe.skipIf(skip !== null)('scale-out on PostgreSQL with pg-boss', () => {
     }
   }
 
-  /** The study UIDs of the `analysis done` lines in a process's log. */
+  /** Returns the study UIDs of the `analysis done` lines in a process's log. */
   function doneStudies(serve: ServeProcess): string[] {
     return serve.logLines
       .filter((entry) => entry.msg === 'analysis done')
@@ -255,7 +255,7 @@ describe.skipIf(skip !== null)('scale-out on PostgreSQL with pg-boss', () => {
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
-      // The first worker is killed while it holds an analysis.
+      // The first worker is killed while it runs an analysis.
       let heldByKilled: string[] = [];
       await waitFor('the first worker to finish 3 studies and hold one', 120_000, async () => {
         const { rows } = await client.query<{ study_instance_uid: string }>(
@@ -328,14 +328,16 @@ describe.skipIf(skip !== null)('scale-out on PostgreSQL with pg-boss', () => {
       expect(devices).toHaveLength(1);
 
       // The card of each study now shows its result, through either API process.
-      const shown = studies.slice(0, 4);
+      const rechecked = studies.slice(0, 4);
       const again = await Promise.all(
-        shown.map((study) => ehr.callHook('nqo1-risk', { context: { patientId: study.patientId } })),
+        rechecked.map((study) => ehr.callHook('nqo1-risk', { context: { patientId: study.patientId } })),
       );
       again.forEach((result, index) => {
         expect(result.cards).toHaveLength(1);
         expect(result.cards[0]?.summary).not.toBe(CARD_MESSAGES.en.inProgressSummary);
-        expect(result.cards[0]?.detail).toContain(CARD_MESSAGES.en.studyLine(shown[index]!.studyInstanceUid));
+        expect(result.cards[0]?.detail).toContain(
+          CARD_MESSAGES.en.studyLine(rechecked[index]!.studyInstanceUid),
+        );
       });
     } finally {
       await client.end();

@@ -1,7 +1,8 @@
 /**
- * The pg-boss queue of a scaled-out deployment, in this process on a database of its own: API and
- * worker roles, a job delivered twice, an analysis stored without its job, jobs queued while no
- * worker runs, and the start-up errors of `openEngine`. The shared chart lock is checked here too.
+ * The pg-boss queue of a scaled-out deployment, run in this process on a database of its own. The
+ * tests cover API and worker roles, a job delivered twice, an analysis stored without its job, jobs
+ * queued while no worker runs, and the start-up errors of `openEngine`. The shared chart lock is
+ * checked here too.
  * The end-to-end run with separate processes is `test/integration/scale-out.int.test.ts`.
  *
  * Needs PostgreSQL (`test/support/postgres.ts`); under `CI=true` a missing one fails.
@@ -301,7 +302,8 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
         },
       ])
       .catch((thrown: unknown) => thrown);
-    expect(isNqo1Error(error) && error.code).toBe('ERR_REQUEST_INVALID');
+    expect(isNqo1Error(error)).toBe(true);
+    expect((error as { code?: unknown }).code).toBe('ERR_REQUEST_INVALID');
     expect(await store.feedback.countByModel()).toEqual([]);
   });
 
@@ -317,7 +319,8 @@ describe.skipIf(skipReason !== null)('pg-boss queue', () => {
     const error: unknown = await openStoreOf(engine, { NQO1_POSTGRES_URL: database.url }).catch(
       (thrown: unknown) => thrown,
     );
-    expect(isNqo1Error(error) && error.code).toBe('ERR_CONFIG_INVALID');
+    expect(isNqo1Error(error)).toBe(true);
+    expect((error as { code?: unknown }).code).toBe('ERR_CONFIG_INVALID');
     expect(String(error)).toContain('has no NQO1 CDS tables');
 
     // Once the service has created them, the reader opens the store.
@@ -409,7 +412,8 @@ describe('openEngine start-up errors', () => {
         logger: captureLogs().logger,
         analyse: () => Promise.resolve({ result: uncalibratedResult() }),
       }).catch((thrown: unknown) => thrown);
-      expect(isNqo1Error(error) && error.code).toBe('ERR_CONFIG_INVALID');
+      expect(isNqo1Error(error)).toBe(true);
+      expect((error as { code?: unknown }).code).toBe('ERR_CONFIG_INVALID');
       expect(String(error)).toContain(`serve --role ${role} needs store.engine postgres`);
     }
   });
@@ -420,7 +424,8 @@ describe('openEngine start-up errors', () => {
       logger: captureLogs().logger,
       env: {},
     }).catch((thrown: unknown) => thrown);
-    expect(isNqo1Error(error) && error.code).toBe('ERR_CONFIG_INVALID');
+    expect(isNqo1Error(error)).toBe(true);
+    expect((error as { code?: unknown }).code).toBe('ERR_CONFIG_INVALID');
     expect(String(error)).toContain('the PostgreSQL URL must be in NQO1_POSTGRES_URL');
     expect(String(error)).not.toContain('remove store.postgresUrlEnv');
   });
@@ -439,7 +444,8 @@ describe('openEngine start-up errors', () => {
       } catch (error) {
         thrown = error;
       }
-      expect(isNqo1Error(thrown) && thrown.code).toBe('ERR_CONFIG_INVALID');
+      expect(isNqo1Error(thrown)).toBe(true);
+      expect((thrown as { code?: unknown }).code).toBe('ERR_CONFIG_INVALID');
       expect(String(thrown)).toContain('NQO1_POSTGRES_URL is not a PostgreSQL URL');
       expect(String(thrown)).not.toContain('S3c');
     }
@@ -487,7 +493,8 @@ describe('openEngine start-up errors', () => {
       logger: captureLogs().logger,
       env: { NQO1_POSTGRES_URL: `postgres://nqo1:s3cret-pw@127.0.0.1:${port}/nqo1` },
     }).catch((thrown: unknown) => thrown);
-    expect(isNqo1Error(error) && error.code).toBe('ERR_STORE_UNAVAILABLE');
+    expect(isNqo1Error(error)).toBe(true);
+    expect((error as { code?: unknown }).code).toBe('ERR_STORE_UNAVAILABLE');
     expect(String(error)).not.toContain('s3cret-pw');
     expect(String(error)).toContain('NQO1_POSTGRES_URL');
   });

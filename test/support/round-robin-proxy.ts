@@ -1,7 +1,7 @@
 /**
  * A loopback load balancer for scale-out tests: each request goes to the next of its upstream
  * origins in turn, as a hospital's balancer spreads hook calls over the API processes. The EHR
- * sees one service URL (`origin`), which is every API process's `server.publicUrl`.
+ * calls one service URL (`origin`), which is every API process's `server.publicUrl`.
  */
 import { createServer, request as httpRequest } from 'node:http';
 
@@ -15,7 +15,7 @@ export interface RoundRobinProxy {
   close(): Promise<void>;
 }
 
-/** Starts the proxy on a free loopback port; it answers 503 until upstreams are set. */
+/** Starts the proxy on a free loopback port. It responds 503 until upstreams are set. */
 export async function startRoundRobinProxy(): Promise<RoundRobinProxy> {
   let upstreams: readonly string[] = [];
   let next = 0;

@@ -15,7 +15,7 @@ import type { QueueRole } from '../../jobs/queue-role.js';
 
 export interface ServeOptions {
   readonly config?: string;
-  /** What this process does; defaults to `server.role` (`src/server/start.ts`). */
+  /** Role of this process; defaults to `server.role` (`src/server/start.ts`). */
   readonly role?: QueueRole;
 }
 
